@@ -1,0 +1,129 @@
+// gradc's generated modules (`generated/<model>.ts`), adapted to the harness interface.
+// A training step is the module's `gradientBatch` when it exports one, otherwise the
+// per-sample `gradient` accumulated over the batch; either way followed by the SGD update.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FloatArray, GeneratedModule, ModelInfo } from '../runtime/types.ts';
+import { errorText, type ImplFactory, type Prepared, type Unavailable } from './impl.ts';
+import { layout, outputSize, type NetSpec } from './models.ts';
+
+/** The batched entry points of issue 4; optional until the compiler emits them. */
+interface BatchedModule extends GeneratedModule {
+  gradientBatch?(
+    params: FloatArray,
+    inputs: FloatArray,
+    targets: FloatArray,
+    count: number,
+    grad: FloatArray,
+    work: FloatArray,
+  ): number;
+  forwardBatch?(params: FloatArray, inputs: FloatArray, outputs: FloatArray, count: number, work: FloatArray): void;
+  /** Work length the batched entry points need for `count` samples, if it differs from `model.workSize`. */
+  batchWorkSize?(count: number): number;
+}
+
+const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
+
+/** Why the generated module is not the benchmark's model, or undefined if it is. */
+export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefined {
+  const want = [spec.inputSize, ...spec.layers.map((l) => `${l.units}:${l.activation}`), spec.loss].join(' ');
+  const got = [info.inputSize, ...info.layers.map((l) => `${l.units}:${l.activation}`), info.loss].join(' ');
+  if (want !== got) return `is model "${got}", the benchmark needs "${want}"`;
+  if (info.paramCount !== layout(spec).paramCount) return `has ${info.paramCount} parameters, expected ${layout(spec).paramCount}`;
+  return undefined;
+}
+
+async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | Unavailable> {
+  const rel = `generated/${file}`;
+  if (!existsSync(GENERATED_DIR + file)) return { unavailable: `not generated yet (${rel} missing)` };
+  let mod: BatchedModule;
+  try {
+    // Dynamic import because the module may not exist; its shape is checked just below.
+    mod = (await import(pathToFileURL(GENERATED_DIR + file).href)) as BatchedModule;
+  } catch (e) {
+    return { unavailable: `${rel} failed to load: ${errorText(e)}` };
+  }
+  if (typeof mod.gradient !== 'function' || typeof mod.forward !== 'function' || mod.model === undefined)
+    return { unavailable: `${rel} does not export model/forward/gradient` };
+  const mismatch = modelMismatch(mod.model, spec);
+  return mismatch === undefined ? mod : { unavailable: `${rel} ${mismatch}` };
+}
+
+export function gradcImpl(name: string, suffix: string): ImplFactory {
+  return {
+    name,
+    async prepare(c, data, lr) {
+      const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec);
+      if ('unavailable' in mod) return mod;
+      const info = mod.model;
+      const make = (n: number): FloatArray => (info.precision === 'f32' ? new Float32Array(n) : new Float64Array(n));
+      const I = info.inputSize;
+      const O = outputSize(c.spec);
+      const P = info.paramCount;
+      const B = c.batch;
+      const params = make(P);
+      const grad = make(P);
+      const acc = make(P);
+      const work = make(info.workSize);
+      const batchWork = make(mod.batchWorkSize?.(B) ?? info.workSize * B);
+      const inputs = make(B * I);
+      const targets = make(B * O);
+      const outputs = make(B * O);
+      inputs.set(data.inputs);
+      targets.set(data.targets);
+      // Per-sample views made once, so the per-sample path allocates nothing while timed.
+      const xs = Array.from({ length: B }, (_, s) => inputs.subarray(s * I, (s + 1) * I));
+      const ts = Array.from({ length: B }, (_, s) => targets.subarray(s * O, (s + 1) * O));
+      const ys = Array.from({ length: B }, (_, s) => outputs.subarray(s * O, (s + 1) * O));
+      const sink = new Float64Array(1);
+      const scale = 1 / B;
+      const gradientBatch = mod.gradientBatch;
+      const forwardBatch = mod.forwardBatch;
+
+      const trainStep =
+        typeof gradientBatch === 'function'
+          ? () => {
+              sink[0] = gradientBatch(params, inputs, targets, B, grad, batchWork);
+              for (let k = 0; k < P; k++) params[k] -= lr * grad[k];
+            }
+          : () => {
+              acc.fill(0);
+              for (let s = 0; s < B; s++) {
+                sink[0] = mod.gradient(params, xs[s], ts[s], grad, work);
+                for (let k = 0; k < P; k++) acc[k] += grad[k];
+              }
+              const step = lr * scale;
+              for (let k = 0; k < P; k++) params[k] -= step * acc[k];
+            };
+      const infer =
+        typeof forwardBatch === 'function'
+          ? () => forwardBatch(params, inputs, outputs, B, batchWork)
+          : () => {
+              for (let s = 0; s < B; s++) mod.forward(params, xs[s], ys[s], work);
+            };
+      const prepared: Prepared = {
+        precision: info.precision,
+        load: (p) => params.set(p),
+        infer,
+        readOutputs(out) {
+          infer();
+          out.set(outputs);
+        },
+        trainStep,
+        readParams: (out) => out.set(params),
+        forward1: () => mod.forward(params, xs[0], ys[0], work),
+        gradient1: () => {
+          sink[0] = mod.gradient(params, xs[0], ts[0], grad, work);
+        },
+        readGradient1(out) {
+          const loss = mod.gradient(params, xs[0], ts[0], grad, work);
+          out.set(grad);
+          return loss;
+        },
+        dispose() {},
+      };
+      return prepared;
+    },
+  };
+}

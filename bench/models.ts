@@ -1,0 +1,141 @@
+// Model specifications, the flat parameter layout shared with gradc, and seeded data.
+// Everything here is deterministic so every implementation sees identical numbers.
+
+export type Activation = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'softmax';
+/**
+ * `mse` and `categoricalCrossEntropy` follow gradc (Keras definitions for one sample).
+ * `halfSumSquares` (½·Σ(y−t)²) is what brain.js descends, used only to check it.
+ */
+export type Loss = 'mse' | 'categoricalCrossEntropy' | 'halfSumSquares';
+
+export interface LayerSpec {
+  readonly units: number;
+  readonly activation: Activation;
+}
+
+export interface NetSpec {
+  readonly name: string;
+  readonly inputSize: number;
+  readonly layers: readonly LayerSpec[];
+  readonly loss: Loss;
+}
+
+export interface DenseOffsets {
+  readonly inputs: number;
+  readonly units: number;
+  readonly kernel: number;
+  readonly bias: number;
+  readonly activation: Activation;
+}
+
+export function layout(spec: NetSpec): { readonly layers: DenseOffsets[]; readonly paramCount: number } {
+  const layers: DenseOffsets[] = [];
+  let offset = 0;
+  let inputs = spec.inputSize;
+  for (const l of spec.layers) {
+    layers.push({ inputs, units: l.units, kernel: offset, bias: offset + inputs * l.units, activation: l.activation });
+    offset += inputs * l.units + l.units;
+    inputs = l.units;
+  }
+  return { layers, paramCount: offset };
+}
+
+export function outputSize(spec: NetSpec): number {
+  return spec.layers[spec.layers.length - 1].units;
+}
+
+export const XOR: NetSpec = {
+  name: 'xor',
+  inputSize: 2,
+  layers: [
+    { units: 8, activation: 'tanh' },
+    { units: 1, activation: 'sigmoid' },
+  ],
+  loss: 'mse',
+};
+
+export const IRIS: NetSpec = {
+  name: 'iris',
+  inputSize: 4,
+  layers: [
+    { units: 16, activation: 'relu' },
+    { units: 16, activation: 'relu' },
+    { units: 3, activation: 'softmax' },
+  ],
+  loss: 'categoricalCrossEntropy',
+};
+
+export const MNIST: NetSpec = {
+  name: 'mnist-mlp',
+  inputSize: 784,
+  layers: [
+    { units: 128, activation: 'relu' },
+    { units: 10, activation: 'softmax' },
+  ],
+  loss: 'categoricalCrossEntropy',
+};
+
+export function describe(spec: NetSpec): string {
+  return [spec.inputSize, ...spec.layers.map((l) => l.units)].join('-');
+}
+
+/** mulberry32: tiny, seedable, good enough for benchmark data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface CaseData {
+  /** Initial parameters in gradc's flat layout; every value is exactly representable in f32. */
+  readonly params: Float64Array;
+  /** Row-major `batch × inputSize`. */
+  readonly inputs: Float64Array;
+  /** Row-major `batch × outputSize`. */
+  readonly targets: Float64Array;
+}
+
+// Values are rounded to f32 so that f32 peers load exactly the weights the f64 code uses;
+// any difference in results then comes from arithmetic, not from the inputs.
+export function makeData(spec: NetSpec, batch: number, seed: number): CaseData {
+  const rand = rng(seed);
+  const { layers, paramCount } = layout(spec);
+  const params = new Float64Array(paramCount);
+  for (const l of layers) {
+    // Glorot-uniform kernels and small non-zero biases, so bias gradients are exercised too.
+    const limit = Math.sqrt(6 / (l.inputs + l.units));
+    for (let i = 0; i < l.inputs * l.units; i++) params[l.kernel + i] = Math.fround((rand() * 2 - 1) * limit);
+    for (let j = 0; j < l.units; j++) params[l.bias + j] = Math.fround((rand() * 2 - 1) * 0.1);
+  }
+  const inputs = new Float64Array(batch * spec.inputSize);
+  for (let i = 0; i < inputs.length; i++) inputs[i] = Math.fround(rand() * 2 - 1);
+  const out = outputSize(spec);
+  const targets = new Float64Array(batch * out);
+  for (let s = 0; s < batch; s++) {
+    if (spec.loss === 'categoricalCrossEntropy') targets[s * out + Math.floor(rand() * out)] = 1;
+    else for (let k = 0; k < out; k++) targets[s * out + k] = Math.fround(rand());
+  }
+  return { params, inputs, targets };
+}
+
+export interface BenchCase {
+  /** `xor-b1`, ... */
+  readonly id: string;
+  readonly spec: NetSpec;
+  readonly batch: number;
+  /** Basename of the gradc module in `generated/`. */
+  readonly generated: string;
+}
+
+export const CASES: readonly BenchCase[] = [
+  { id: 'xor-b1', spec: XOR, batch: 1, generated: 'xor' },
+  { id: 'xor-b4', spec: XOR, batch: 4, generated: 'xor' },
+  { id: 'iris-b1', spec: IRIS, batch: 1, generated: 'iris' },
+  { id: 'iris-b16', spec: IRIS, batch: 16, generated: 'iris' },
+  { id: 'mnist-b32', spec: MNIST, batch: 32, generated: 'mnist-mlp' },
+];

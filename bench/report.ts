@@ -1,0 +1,192 @@
+// Regenerates BENCHMARKS.md from bench/results.json (and bench/scaling.json when present).
+// `npx tsx bench/report.ts [results.json]`; run.ts calls writeReport after a full run.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Op } from './registry.ts';
+import type { CaseResult, ImplResult, Results } from './results.ts';
+import type { ScalingResults } from './scaling-types.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCHMARKS = `${ROOT}BENCHMARKS.md`;
+
+function us(x: number): string {
+  if (x >= 1000) return x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+function ratio(x: number): string {
+  return x >= 10 ? x.toFixed(0) : x.toFixed(2);
+}
+
+function cell(r: ImplResult | undefined, op: Op, showRatio: boolean): string {
+  if (r === undefined) return '';
+  if (r.status === 'unavailable') return /not generated yet/.test(r.reason ?? '') ? 'not generated yet' : 'unavailable¹';
+  if (r.status !== 'ok') return `${r.status}¹`;
+  const t = r.timing?.[op];
+  if (t === undefined) return '—';
+  const mark = r.variant !== undefined ? '²' : '';
+  return showRatio ? `${us(t.medianUs)} (${ratio(r.ratio?.[op] ?? NaN)}×)${mark}` : `${us(t.medianUs)}${mark}`;
+}
+
+function columns(res: Results): string[] {
+  const names: string[] = [];
+  for (const c of res.cases)
+    for (const [n, r] of Object.entries(c.impls)) {
+      // An optional variant nobody generated (gradc f32) would only add an empty column.
+      if (n === 'gradc f32' && r.status === 'unavailable') continue;
+      if (!names.includes(n)) names.push(n);
+    }
+  return names;
+}
+
+function timeTable(res: Results, op: Op): string[] {
+  const cols = columns(res);
+  const lines = [`| model | batch | ${cols.join(' | ')} |`, `|---|---:|${cols.map(() => '---:').join('|')}|`];
+  for (const c of res.cases)
+    lines.push(`| ${c.sizes} | ${c.batch} | ${cols.map((n) => cell(c.impls[n], op, n !== 'hand-written')).join(' | ')} |`);
+  return lines;
+}
+
+function bytes(r: ImplResult | undefined, op: Op): string {
+  const a = r?.alloc?.[op];
+  if (a === undefined) return '—';
+  if (a.bytes === null) return 'n/m';
+  return a.bytes < 0.5 ? '0' : a.bytes < 10 ? a.bytes.toFixed(1) : a.bytes.toFixed(0);
+}
+
+function allocTable(res: Results): string[] {
+  const cols = columns(res).filter((n) => res.cases.some((c) => c.impls[n]?.alloc !== undefined));
+  const lines = [`| model | batch | ${cols.map((n) => `${n} train / infer`).join(' | ')} |`, `|---|---:|${cols.map(() => '---:').join('|')}|`];
+  for (const c of res.cases) lines.push(`| ${c.sizes} | ${c.batch} | ${cols.map((n) => `${bytes(c.impls[n], 'train')} / ${bytes(c.impls[n], 'infer')}`).join(' | ')} |`);
+  return lines;
+}
+
+function cheapTable(res: Results): string[] {
+  const lines = ['| model | implementation | forward µs | gradient µs | gradient ÷ forward | bytes/call (gradient, forward) |', '|---|---|---:|---:|---:|---:|'];
+  for (const c of res.cases)
+    for (const [n, r] of Object.entries(c.impls)) {
+      if (r.cheapGradient === undefined) continue;
+      const f = r.timing?.forward1?.medianUs ?? NaN;
+      const g = r.timing?.gradient1?.medianUs ?? NaN;
+      lines.push(`| ${c.sizes} | ${n} | ${us(f)} | ${us(g)} | ${r.cheapGradient.toFixed(2)} | ${bytes(r, 'gradient1')}, ${bytes(r, 'forward1')} |`);
+    }
+  return lines;
+}
+
+function notes(res: Results): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const c of res.cases)
+    for (const [n, r] of Object.entries(c.impls)) {
+      const key = `${n}: ${r.status !== 'ok' ? r.reason : ''}`;
+      if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !seen.has(key)) {
+        seen.add(key);
+        lines.push(`- ¹ **${n}** (${c.id}): ${r.status} — ${r.reason}`);
+      }
+      const v = `${n}: ${r.variant}`;
+      if (r.variant !== undefined && !seen.has(v)) {
+        seen.add(v);
+        lines.push(`- ² **${n}** cannot express the models exactly; it runs the nearest variant with the same sizes, weights and data: ${r.variant}. It is verified against the reference for that variant, so its figures are indicative, not like-for-like.`);
+      }
+    }
+  return lines;
+}
+
+function verificationTable(res: Results): string[] {
+  const lines = ['| case | implementation | precision | outputs | gradient (from one SGD step) | per-sample gradient |', '|---|---|---|---:|---:|---:|'];
+  const e = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(1));
+  for (const c of res.cases)
+    for (const [n, r] of Object.entries(c.impls)) {
+      const v = r.verification;
+      if (v !== undefined) lines.push(`| ${c.id} | ${n} | ${r.precision} | ${e(v.outputError)} | ${e(v.gradientError)} | ${e(v.sampleGradientError)} |`);
+    }
+  return lines;
+}
+
+function scalingSection(): string[] {
+  const file = `${ROOT}bench/scaling.json`;
+  if (!existsSync(file)) return ['Not measured yet: run `npx tsx bench/scaling.ts` once `compiler/cli/gradc.mjs` exists.'];
+  const s = JSON.parse(readFileSync(file, 'utf8')) as ScalingResults;
+  const lines = [
+    `Measured ${s.machine.date.slice(0, 10)} on ${s.machine.cpu}, Node ${s.machine.node}; peak RSS by ${s.rssMethod}.`,
+    '',
+    '| model | parameters | compile s | peak RSS MiB | output KiB | s per 100k params | status |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of s.rows) {
+    const ok = r.status === 'ok';
+    lines.push(
+      `| ${r.sizes} | ${r.params.toLocaleString('en-US')} | ${ok ? r.seconds.toFixed(2) : '—'} | ${r.peakRssMiB?.toFixed(0) ?? '—'} | ${ok && r.outputBytes !== undefined ? (r.outputBytes / 1024).toFixed(0) : '—'} | ${ok ? ((r.seconds / r.params) * 1e5).toFixed(3) : '—'} | ${ok ? 'ok' : r.status.replace(/\|/g, '/')} |`,
+    );
+  }
+  return lines;
+}
+
+export function renderReport(res: Results): string {
+  const m = res.machine;
+  const peers = res.implementations
+    .filter((p) => p.packageName !== undefined)
+    .map((p) => `- **${p.name}**: \`${p.packageName}\` ${p.version ?? ''} — ${p.install}`);
+  return [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by bench/report.ts from bench/results.json; edit the script, not this file. -->',
+    '',
+    `Run \`npm run bench\` (full, a few minutes; \`-- --quick\` for a smoke run). Last full run: ${m.date.slice(0, 16).replace('T', ' ')} UTC,`,
+    `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node} (V8 ${m.v8}); ${res.mode} mode, ${res.durationSec} s.`,
+    '',
+    'Method: every implementation gets the same seeded weights and data (rounded to f32 so f32 libraries load them exactly);',
+    'outputs and the gradient recovered from one SGD step are checked against an f64 reference before anything is timed;',
+    'implementations are timed interleaved in one process (rotating order, weights restored before each block), after a',
+    `warm-up of ${res.settings.warmupMs} ms each; figures are medians over ≥ ${res.settings.minRounds} rounds. Ratios are time ÷ the hand-written`,
+    'baseline’s time (below 1 = faster than hand-written). Data tensors are created once, outside the timed region, for',
+    'every library; inference includes reading the outputs back into JS memory, and a jax-js training step reads its loss',
+    '(jax-js is lazy: nothing runs until a result is read).',
+    '',
+    '## Training step (µs per SGD step on the batch, median)',
+    '',
+    ...timeTable(res, 'train'),
+    '',
+    '## Inference (µs per forward pass over the batch, median)',
+    '',
+    ...timeTable(res, 'infer'),
+    '',
+    ...notes(res),
+    '',
+    '## Cheap-gradient ratio (one sample)',
+    '',
+    ...cheapTable(res),
+    '',
+    '## Allocation (JS-heap bytes per call in steady state)',
+    '',
+    'Measured in a child process with `--expose-gc`: heap used after forced GC, before and after n calls, with a GC watch',
+    '(n/m = a GC kept interfering). WebAssembly memory (TF.js wasm, jax-js) is not JS heap and is not counted.',
+    '',
+    ...allocTable(res),
+    '',
+    '## Verification (max |error| ÷ max |expected|)',
+    '',
+    ...verificationTable(res),
+    '',
+    '## Libraries',
+    '',
+    ...peers,
+    '',
+    '## Compiler scaling',
+    '',
+    ...scalingSection(),
+    '',
+  ].join('\n');
+}
+
+export function writeReport(res: Results): string {
+  writeFileSync(BENCHMARKS, renderReport(res));
+  return BENCHMARKS;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const file = process.argv[2] ?? `${ROOT}bench/results.json`;
+  writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results);
+  process.stdout.write(`wrote ${BENCHMARKS}\n`);
+}

@@ -1,0 +1,72 @@
+// Reverse-mode symbolic differentiation: walks the loss graph backwards, asking each op's
+// derivative rule for the cotangents of its arguments. Cotangents are IR in the same builder,
+// so they share nodes with the forward pass and go through the same optimizer. A missing
+// cotangent is a symbolic zero: nothing is built for it. Fan-out accumulates with `add`.
+import type { Compilation } from '../build/model.ts';
+import type { Node } from '../ir/node.ts';
+import { topoOrder } from '../ir/node.ts';
+import type { Program, ProgramOutput } from '../ir/program.ts';
+import { getOp } from '../ops/registry.ts';
+
+/** Cotangents of `wrt` for the scalar `y`; nodes of `wrt` that y does not depend on get none. */
+export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Node, Node> {
+  const { B } = c;
+  const order = topoOrder([y]);
+  // Only nodes on a path from a wanted leaf carry cotangents worth building.
+  const wanted = new Set<Node>(wrt);
+  const needs = new Set<Node>();
+  for (const n of order) if (wanted.has(n) || n.args.some((a) => needs.has(a))) needs.add(n);
+
+  const adj = new Map<Node, Node>();
+  adj.set(y, B.const(1));
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k]!;
+    const ct = adj.get(node);
+    if (!ct || !needs.has(node) || node.args.length === 0) continue;
+    const section = node.meta.section;
+    B.section = section ? `${section}.backward` : undefined;
+    if (node.meta.name) B.named(ct, `g${node.meta.name}`);
+    const contributions = getOp(node.op).vjp({
+      B,
+      y: node,
+      args: node.args,
+      ct,
+      needs: node.args.map((a) => needs.has(a)),
+    });
+    node.args.forEach((arg, i) => {
+      let c = contributions[i];
+      if (!c || !needs.has(arg)) return;
+      // A scalar argument broadcast over the node's elements receives the sum of their
+      // cotangents; a scalar cotangent stands for the same value in every element.
+      if (arg.size === 1 && node.size > 1) c = c.size > 1 ? B.sum(c) : B.mul(c, B.const(node.size));
+      const prev = adj.get(arg);
+      adj.set(arg, prev ? B.add(prev, c) : c);
+    });
+  }
+  B.section = undefined;
+  const out = new Map<Node, Node>();
+  for (const w of wrt) {
+    const g = adj.get(w);
+    if (g) out.set(w, g);
+  }
+  return out;
+}
+
+/** Adds the `gradient` program: the loss and dLoss/dparams for every parameter tensor. */
+export function differentiate(c: Compilation): Compilation {
+  const { B } = c;
+  const lossProgram = c.programs.find((p) => p.name === 'loss')!;
+  const loss = lossProgram.outputs[0]!.node;
+  const leaves = c.params.map((p) => B.param(p.offset, p.size));
+  const grads = vjpGraph(c, loss, leaves);
+  const outputs: ProgramOutput[] = [{ kind: 'loss', node: loss, label: 'loss' }];
+  c.params.forEach((p, i) => {
+    B.section = `dense${p.layer}.backward`;
+    let g = grads.get(leaves[i]!) ?? B.bcast(B.const(0), p.size);
+    if (g.size !== p.size) g = B.bcast(g, p.size);
+    outputs.push({ kind: 'grad', node: g, offset: p.offset, label: p.name });
+  });
+  B.section = undefined;
+  const gradient: Program = { name: 'gradient', outputs };
+  return { ...c, programs: [...c.programs.filter((p) => p.name !== 'gradient'), gradient] };
+}

@@ -1,0 +1,111 @@
+// Creates IR nodes. All nodes of one compilation live in one builder, so a node built twice
+// (by the forward builder, the differentiator or a pass) is the same node.
+import { attrsKey, type Attrs, type Node } from './node.ts';
+import { getOp } from '../ops/registry.ts';
+
+export class Builder {
+  private readonly table = new Map<string, Node>();
+  private nextId = 0;
+  /** Section stamped on nodes created from now on (see `Meta.section`). */
+  section: string | undefined;
+
+  get nodeCount(): number {
+    return this.nextId;
+  }
+
+  make(op: string, args: readonly Node[], attrs: Attrs = {}): Node {
+    const def = getOp(op);
+    if (args.length !== def.arity) {
+      throw new Error(`${op} takes ${def.arity} arguments, got ${args.length}`);
+    }
+    // Commutative ops are keyed with sorted arguments so that a*b and b*a are one node.
+    const ordered = def.commutative && args.length === 2 && args[0]!.id > args[1]!.id ? [args[1]!, args[0]!] : args;
+    const key = `${op}(${ordered.map((a) => a.id).join(',')})${attrsKey(attrs)}`;
+    const hit = this.table.get(key);
+    if (hit) return hit;
+    const size = def.size(ordered, attrs);
+    const node: Node = {
+      id: this.nextId++,
+      op,
+      args: ordered,
+      attrs,
+      size,
+      key,
+      meta: { section: this.section },
+    };
+    this.table.set(key, node);
+    return node;
+  }
+
+  /** Gives `n` a readable base name unless it has one. */
+  named(n: Node, name: string): Node {
+    if (n.meta.name === undefined && n.op !== 'const' && n.op !== 'param' && n.op !== 'input' && n.op !== 'target') {
+      n.meta.name = name;
+    }
+    return n;
+  }
+
+  // Leaves.
+  const(value: number): Node {
+    return this.make('const', [], { value });
+  }
+  param(offset: number, len: number): Node {
+    return this.make('param', [], { offset, len });
+  }
+  input(len: number): Node {
+    return this.make('input', [], { len });
+  }
+  target(len: number): Node {
+    return this.make('target', [], { len });
+  }
+
+  // Sugar over `make`, so that builders and derivative rules read like math.
+  add(a: Node, b: Node): Node {
+    return this.make('add', [a, b]);
+  }
+  sub(a: Node, b: Node): Node {
+    return this.make('sub', [a, b]);
+  }
+  mul(a: Node, b: Node): Node {
+    return this.make('mul', [a, b]);
+  }
+  div(a: Node, b: Node): Node {
+    return this.make('div', [a, b]);
+  }
+  neg(a: Node): Node {
+    return this.make('neg', [a]);
+  }
+  unary(op: string, a: Node): Node {
+    return this.make(op, [a]);
+  }
+  max(a: Node, b: Node): Node {
+    return this.make('max', [a, b]);
+  }
+  min(a: Node, b: Node): Node {
+    return this.make('min', [a, b]);
+  }
+  gt(a: Node, b: Node): Node {
+    return this.make('gt', [a, b]);
+  }
+  select(c: Node, a: Node, b: Node): Node {
+    return this.make('select', [c, a, b]);
+  }
+  sum(a: Node): Node {
+    return this.make('sum', [a]);
+  }
+  stop(a: Node): Node {
+    return this.make('stop', [a]);
+  }
+  bcast(a: Node, len: number): Node {
+    return this.make('bcast', [a], { len });
+  }
+  matvec(x: Node, w: Node, n: number, m: number): Node {
+    return this.make('matvec', [x, w], { n, m });
+  }
+  matvecT(w: Node, g: Node, n: number, m: number): Node {
+    return this.make('matvecT', [w, g], { n, m });
+  }
+  outer(x: Node, g: Node, n: number, m: number): Node {
+    return this.make('outer', [x, g], { n, m });
+  }
+}

@@ -1,0 +1,58 @@
+// Reference evaluation of a program, node by node in f64. The oracle for emitted code.
+import { getOp } from '../ops/registry.ts';
+import { topoOrder, type Node } from './node.ts';
+import type { Program } from './program.ts';
+
+export interface Bindings {
+  readonly params: ArrayLike<number>;
+  readonly input: ArrayLike<number>;
+  readonly target?: ArrayLike<number>;
+}
+
+export function evaluateNodes(roots: readonly Node[], b: Bindings): Map<Node, Float64Array> {
+  const values = new Map<Node, Float64Array>();
+  for (const n of topoOrder(roots)) {
+    const out = new Float64Array(n.size);
+    if (n.op === 'param') {
+      for (let k = 0; k < n.size; k++) out[k] = b.params[n.attrs.offset! + k]!;
+    } else if (n.op === 'input') {
+      for (let k = 0; k < n.size; k++) out[k] = b.input[k]!;
+    } else if (n.op === 'target') {
+      if (!b.target) throw new Error('the program reads the target but none was given');
+      for (let k = 0; k < n.size; k++) out[k] = b.target[k]!;
+    } else {
+      getOp(n.op).evaluate(
+        n.args.map((a) => values.get(a)!),
+        n.attrs,
+        out,
+      );
+    }
+    values.set(n, out);
+  }
+  return values;
+}
+
+export interface Results {
+  output?: Float64Array;
+  loss?: number;
+  /** Full gradient array (paramCount long), when the program computes gradients. */
+  grad?: Float64Array;
+}
+
+export function interpret(p: Program, b: Bindings, paramCount: number): Results {
+  const values = evaluateNodes(
+    p.outputs.map((o) => o.node),
+    b,
+  );
+  const res: Results = {};
+  for (const o of p.outputs) {
+    const v = values.get(o.node)!;
+    if (o.kind === 'output') res.output = v;
+    else if (o.kind === 'loss') res.loss = v[0];
+    else {
+      res.grad ??= new Float64Array(paramCount);
+      for (let k = 0; k < o.node.size; k++) res.grad[o.offset! + k] = v.length === 1 ? v[0]! : v[k]!;
+    }
+  }
+  return res;
+}

@@ -1,0 +1,35 @@
+// A program is a set of named results computed from params, input and target.
+import type { Node } from './node.ts';
+
+export type OutputKind = 'output' | 'loss' | 'grad';
+
+export interface ProgramOutput {
+  readonly kind: OutputKind;
+  readonly node: Node;
+  /** For `grad`: where in the gradient array this parameter tensor's gradient goes. */
+  readonly offset?: number;
+  /** `dense0.kernel` for a gradient, else the kind. */
+  readonly label: string;
+}
+
+export type ProgramName = 'forward' | 'loss' | 'gradient';
+
+export interface Program {
+  readonly name: ProgramName;
+  readonly outputs: readonly ProgramOutput[];
+}
+
+export interface Shapes {
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly paramCount: number;
+}
+
+export function programRoots(p: Program): Node[] {
+  return p.outputs.map((o) => o.node);
+}
+
+/** The same program with every output node mapped through `f` (what a pass does). */
+export function mapProgram(p: Program, f: (n: Node) => Node): Program {
+  return { name: p.name, outputs: p.outputs.map((o) => ({ ...o, node: f(o.node) })) };
+}

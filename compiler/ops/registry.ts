@@ -1,0 +1,25 @@
+// The one list of primitives. Adding an op means adding one record to one of these lists.
+import { elementwiseOps } from './elementwise.ts';
+import { leafOps, viewOps } from './leaves.ts';
+import { linalgOps } from './linalg.ts';
+import { reduceOps } from './reduce.ts';
+import type { OpDef } from './types.ts';
+
+function buildRegistry(lists: readonly (readonly OpDef[])[]): ReadonlyMap<string, OpDef> {
+  const map = new Map<string, OpDef>();
+  for (const list of lists) {
+    for (const op of list) {
+      if (map.has(op.name)) throw new Error(`op ${op.name} registered twice`);
+      map.set(op.name, op);
+    }
+  }
+  return map;
+}
+
+export const registry = buildRegistry([leafOps, viewOps, elementwiseOps, reduceOps, linalgOps]);
+
+export function getOp(name: string): OpDef {
+  const op = registry.get(name);
+  if (!op) throw new Error(`unknown op ${name}`);
+  return op;
+}

@@ -1,0 +1,82 @@
+// The shape of a primitive op record: evaluation, derivative rule and emit rule together.
+import type { Attrs, Node } from '../ir/node.ts';
+import type { Builder } from '../ir/builder.ts';
+
+export type OpKind = 'leaf' | 'view' | 'elementwise' | 'reduce' | 'linalg';
+
+export interface VjpContext {
+  readonly B: Builder;
+  /** The node being differentiated. Derivative rules may reuse it (`exp' = y`). */
+  readonly y: Node;
+  readonly args: readonly Node[];
+  /** Cotangent of `y`: same size as `y`, or size 1 meaning "the same value everywhere". */
+  readonly ct: Node;
+  /** `needs[i]` is false when arg i leads to no requested gradient: build nothing for it. */
+  readonly needs: readonly boolean[];
+}
+
+/** Where emitted code reads an argument element and writes a result element. */
+export interface EmitContext {
+  /** Code reading element `index` of argument `i`; `index` is a constant or a loop expression. */
+  arg(i: number, index: number | string): string;
+  /** A statement storing `expr` into element `index` of the result. */
+  store(index: number | string, expr: string): string;
+  /** The result element as an assignable array slot (only for results stored in arrays). */
+  slot(index: number | string): string;
+  /** Append a line of code at the current indentation. */
+  line(code: string): void;
+  indent(): void;
+  dedent(): void;
+}
+
+interface OpBase {
+  readonly name: string;
+  readonly kind: OpKind;
+  readonly arity: number;
+  readonly commutative?: boolean;
+  /** False for ops with kinks or steps: their derivative is a documented subgradient. */
+  readonly smooth: boolean;
+  readonly doc: string;
+  /** Result length, or throws with what is wrong. */
+  size(args: readonly Node[], attrs: Attrs): number;
+  /** Vector evaluation for the IR interpreter (f64). */
+  evaluate(args: readonly Float64Array[], attrs: Attrs, out: Float64Array): void;
+  /** Reverse-mode rule: one cotangent per argument, or null for "no contribution". */
+  vjp(ctx: VjpContext): (Node | null)[];
+}
+
+export interface LeafOp extends OpBase {
+  readonly kind: 'leaf';
+}
+
+/** Ops that produce no code: reading them reads (part of) their argument. */
+export interface ViewOp extends OpBase {
+  readonly kind: 'view';
+}
+
+export interface ElementwiseOp extends OpBase {
+  readonly kind: 'elementwise';
+  scalar(...xs: number[]): number;
+  /** JS expression for one element from the argument expressions (identifiers or literals). */
+  expr(...xs: string[]): string;
+}
+
+export interface ReduceOp extends OpBase {
+  readonly kind: 'reduce';
+  readonly init: string;
+  combine(acc: string, x: string): string;
+  /** One expression over all elements, for unrolled code. */
+  combineAll(xs: readonly string[]): string;
+}
+
+export interface LinalgOp extends OpBase {
+  readonly kind: 'linalg';
+  /** Scalar multiply-adds: the cost the scheduler weighs. */
+  cost(attrs: Attrs): number;
+  /** The longest dot product inside: large ones are emitted as loops. */
+  fanIn(attrs: Attrs): number;
+  emitUnrolled(ctx: EmitContext, attrs: Attrs): void;
+  emitLoop(ctx: EmitContext, attrs: Attrs): void;
+}
+
+export type OpDef = LeafOp | ViewOp | ElementwiseOp | ReduceOp | LinalgOp;

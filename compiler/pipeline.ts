@@ -1,0 +1,76 @@
+// The compiler, one direction, each arrow a pure function in its own file.
+import { differentiate } from './autodiff/reverse.ts';
+import { buildModel, type Compilation } from './build/model.ts';
+import { emitProgram, type EmittedProgram } from './emit/body.ts';
+import { emitModule, type OutputFormat } from './emit/module.ts';
+import type { ProgramName } from './ir/program.ts';
+import { simplify } from './passes/simplify.ts';
+import { stabilize } from './passes/stabilize.ts';
+import { planMemory } from './schedule/memory.ts';
+import { scheduleProgram, type Schedule } from './schedule/schedule.ts';
+import type { ModelSpec } from './spec/model.ts';
+import { VERSION } from './version.ts';
+
+export type Pass = (c: Compilation) => Compilation;
+
+/** IR-to-IR passes in order; `gradc inspect --after NAME` prints the IR after any of them. */
+export const passes: readonly (readonly [string, Pass])[] = [
+  // log(softmax) → log-softmax, log(sigmoid) → −softplus(−z), log(1+x) → log1p(x), ...
+  ['stabilize', stabilize],
+  // Constant folding and float-safe algebra on the forward graph.
+  ['simplify', simplify],
+  // Reverse mode: adds the gradient program, sharing forward nodes.
+  ['differentiate', differentiate],
+  // The same folding and algebra over the backward graph (1·g → g, x + −y → x − y, ...).
+  ['optimize', simplify],
+];
+
+export const passNames = ['build', ...passes.map(([n]) => n), 'schedule'];
+
+export interface Compiled {
+  readonly c: Compilation;
+  readonly schedules: Readonly<Record<ProgramName, Schedule>>;
+  readonly workSize: number;
+  readonly code: string;
+}
+
+/** Spec → IR after the named pass (or all passes). `verify` runs after each pass if given. */
+export function lower(spec: ModelSpec, opts: { until?: string; verify?: (c: Compilation, pass: string) => void } = {}): Compilation {
+  // Spec → forward IR: one program for the output, one for the loss.
+  let c = buildModel(spec);
+  opts.verify?.(c, 'build');
+  if (opts.until === 'build') return c;
+  for (const [name, pass] of passes) {
+    c = pass(c);
+    opts.verify?.(c, name);
+    if (opts.until === name) break;
+  }
+  return c;
+}
+
+/** Unroll-or-loop and chunking per node, then work slots by liveness. */
+export function schedule(c: Compilation): { schedules: Record<ProgramName, Schedule>; workSize: number } {
+  const schedules = {} as Record<ProgramName, Schedule>;
+  let workSize = 0;
+  for (const p of c.programs) {
+    const s = scheduleProgram(p, c.sectionOrder);
+    workSize = Math.max(workSize, planMemory(s));
+    schedules[p.name] = s;
+  }
+  return { schedules, workSize };
+}
+
+export interface EmitOptions {
+  readonly format: OutputFormat;
+  /** Model file base name for the header. */
+  readonly source: string;
+}
+
+export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
+  const c = lower(spec);
+  const { schedules, workSize } = schedule(c);
+  const programs = {} as Record<ProgramName, EmittedProgram>;
+  for (const name of ['forward', 'loss', 'gradient'] as const) programs[name] = emitProgram(schedules[name], c.sections);
+  const code = emitModule({ c, programs, workSize, format: opts.format, source: opts.source, version: VERSION });
+  return { c, schedules, workSize, code };
+}

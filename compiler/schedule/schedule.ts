@@ -1,0 +1,205 @@
+// Decides how each node becomes code: unrolled straight-line statements or a loop with
+// constant bounds, which function ("chunk") it lands in, and whether its value lives in a
+// local variable, the work array, or the caller's output array.
+//
+// The cost rule comes from measurements on Node 20 (DESIGN.md §4): V8 stops optimizing a
+// function above ~60 KB of bytecode, so straight-line code is split into chunks of at most
+// CHUNK_BUDGET scalar operations; large matrices are loops (inner loop unrolled by 4), which
+// beat unrolled code above a fan-in of ~64; tiny layers are unrolled completely.
+import { topoOrder, type Node } from '../ir/node.ts';
+import type { Program } from '../ir/program.ts';
+import { getOp } from '../ops/registry.ts';
+
+export const SCHEDULE = {
+  /** Elementwise ops and reductions up to this length are unrolled. */
+  maxUnrolledElements: 64,
+  /** Matrix ops up to this many multiply-adds, and fan-in, are unrolled. */
+  maxUnrolledMacs: 1024,
+  maxUnrolledFanIn: 64,
+  /** Scalar operations per generated function (~50 KB of bytecode, under V8's 60 KB limit). */
+  chunkBudget: 1500,
+  /** What a loop costs a function in bytecode, in the same unit. */
+  loopCost: 40,
+} as const;
+
+export type Mode = 'unroll' | 'loop';
+
+export type Storage =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'work'; offset: number }
+  | { readonly kind: 'array'; readonly array: 'output' | 'grad'; readonly offset: number };
+
+export interface Step {
+  readonly node: Node;
+  readonly mode: Mode;
+  readonly chunk: number;
+  storage: Storage;
+}
+
+export interface Schedule {
+  readonly program: Program;
+  readonly steps: readonly Step[];
+  readonly chunks: number;
+  /** Computed nodes by node, for lookups while emitting. */
+  readonly byNode: ReadonlyMap<Node, Step>;
+  /** Where a value that is not a computed node (leaf or view) must be copied for an output. */
+  workSize: number;
+}
+
+export function isComputed(n: Node): boolean {
+  const k = getOp(n.op).kind;
+  return k === 'elementwise' || k === 'reduce' || k === 'linalg';
+}
+
+/** The node whose storage a view reads (views themselves produce no code). */
+export function viewBase(n: Node): Node {
+  let b = n;
+  while (getOp(b.op).kind === 'view') b = b.args[0]!;
+  return b;
+}
+
+export function modeOf(n: Node): Mode {
+  const def = getOp(n.op);
+  if (def.kind === 'linalg') {
+    return def.cost(n.attrs) <= SCHEDULE.maxUnrolledMacs && def.fanIn(n.attrs) <= SCHEDULE.maxUnrolledFanIn ? 'unroll' : 'loop';
+  }
+  const len = def.kind === 'reduce' ? n.args[0]!.size : n.size;
+  return len <= SCHEDULE.maxUnrolledElements ? 'unroll' : 'loop';
+}
+
+export function costOf(n: Node, mode: Mode): number {
+  if (mode === 'loop') return SCHEDULE.loopCost;
+  const def = getOp(n.op);
+  if (def.kind === 'linalg') return def.cost(n.attrs);
+  return def.kind === 'reduce' ? n.args[0]!.size : n.size;
+}
+
+/**
+ * A topological order that keeps each section's code together: among the nodes whose
+ * arguments are ready, the one from the earliest section (then the oldest) goes first.
+ * Backward values are thereby computed where they are needed, not where they were built.
+ */
+export function sectionedOrder(roots: readonly Node[], sectionOrder: readonly string[]): Node[] {
+  const nodes = topoOrder(roots);
+  const rankOf = new Map(sectionOrder.map((s, i) => [s, i]));
+  const rank = (n: Node) => rankOf.get(n.meta.section ?? '') ?? 0;
+  const waiting = new Map<Node, number>();
+  const users = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    const args = new Set(n.args);
+    waiting.set(n, args.size);
+    for (const a of args) {
+      const u = users.get(a) ?? [];
+      u.push(n);
+      users.set(a, u);
+    }
+  }
+  const ready = new MinHeap<Node>((a, b) => rank(a) - rank(b) || a.id - b.id);
+  for (const n of nodes) if (waiting.get(n) === 0) ready.push(n);
+  const order: Node[] = [];
+  while (ready.size) {
+    const n = ready.pop();
+    order.push(n);
+    for (const u of users.get(n) ?? []) {
+      const left = waiting.get(u)! - 1;
+      waiting.set(u, left);
+      if (left === 0) ready.push(u);
+    }
+  }
+  return order;
+}
+
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+  get size(): number {
+    return this.items.length;
+  }
+  push(x: T): void {
+    const a = this.items;
+    a.push(x);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (this.less(a[i]!, a[p]!) >= 0) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): T {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!) < 0) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export function scheduleProgram(program: Program, sectionOrder: readonly string[] = []): Schedule {
+  const nodes = sectionedOrder(
+    program.outputs.map((o) => o.node),
+    sectionOrder,
+  ).filter(isComputed);
+  const steps: Step[] = [];
+  const byNode = new Map<Node, Step>();
+  let chunk = 0;
+  let used = 0;
+  for (const node of nodes) {
+    const mode = modeOf(node);
+    const cost = costOf(node, mode);
+    if (used > 0 && used + cost > SCHEDULE.chunkBudget) {
+      chunk++;
+      used = 0;
+    }
+    used += cost;
+    const step: Step = { node, mode, chunk, storage: { kind: 'local' } };
+    steps.push(step);
+    byNode.set(node, step);
+  }
+
+  // Who reads each computed node (through views), and from which chunk and in which mode.
+  const readers = new Map<Node, Step[]>();
+  for (const s of steps) {
+    for (const a of s.node.args) {
+      const b = viewBase(a);
+      if (byNode.has(b)) {
+        const list = readers.get(b) ?? [];
+        list.push(s);
+        readers.set(b, list);
+      }
+    }
+  }
+  const lossNode = program.outputs.find((o) => o.kind === 'loss')?.node;
+  const claimed = new Set<Node>();
+  for (const o of program.outputs) {
+    if (o.kind === 'loss') continue;
+    const step = byNode.get(o.node);
+    if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
+    claimed.add(o.node);
+    step.storage = { kind: 'array', array: o.kind === 'output' ? 'output' : 'grad', offset: o.offset ?? 0 };
+  }
+  for (const s of steps) {
+    if (s.storage.kind === 'array') continue;
+    const rs = readers.get(s.node) ?? [];
+    const crossesChunks = rs.some((r) => r.chunk !== s.chunk) || (s.node === lossNode && chunkCount(steps) > 1);
+    // A scalar read inside a loop is fine as a local; a vector needs array storage there.
+    const readByLoop = s.node.size > 1 && rs.some((r) => r.mode === 'loop');
+    if (s.mode === 'loop' || crossesChunks || readByLoop) s.storage = { kind: 'work', offset: -1 };
+  }
+  return { program, steps, chunks: chunkCount(steps), byNode, workSize: 0 };
+}
+
+function chunkCount(steps: readonly Step[]): number {
+  return steps.length ? steps[steps.length - 1]!.chunk + 1 : 1;
+}

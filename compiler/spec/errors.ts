@@ -1,0 +1,70 @@
+// User-facing errors: one line naming the file, the JSON path and what is wrong.
+
+export class GradcError extends Error {
+  constructor(
+    /** The model file, or `<model>` for an object passed through the API. */
+    readonly file: string,
+    /** JSON path (`$.layers[0].units`) or `line:column` for syntax errors. */
+    readonly where: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${where}: ${detail}`);
+    this.name = 'GradcError';
+  }
+}
+
+export type PathPart = string | number;
+
+export function jsonPath(parts: readonly PathPart[]): string {
+  let s = '$';
+  for (const p of parts) {
+    if (typeof p === 'number') s += `[${p}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(p)) s += `.${p}`;
+    else s += `[${quote(p)}]`;
+  }
+  return s;
+}
+
+/** A user string shown in a message: quoted, escaped, and cut short. */
+export function quote(s: string, max = 60): string {
+  const cut = s.length > max ? `${s.slice(0, max)}…` : s;
+  return JSON.stringify(cut).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `the string ${quote(v, 30)}`;
+  if (typeof v === 'number') return `${v}`;
+  if (typeof v === 'object') return 'an object';
+  return typeof v;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** ` (did you mean "relu"?)` when one known name is close enough, else ``. */
+export function didYouMean(word: string, known: readonly string[]): string {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(w, k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean ${quote(best)}?)` : '';
+}

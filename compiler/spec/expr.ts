@@ -1,0 +1,136 @@
+// Custom expressions (`{ "expr": "x / (1 + exp(-x))" }`): parsed with mathjs, checked against
+// a whitelist, and turned into a tiny AST whose operators are IR op names. Nothing from the
+// text survives except numbers, so an expression can never inject code into the output.
+import { getOp } from '../ops/registry.ts';
+import type { ElementwiseOp } from '../ops/types.ts';
+
+export type Expr =
+  | { readonly k: 'num'; readonly v: number }
+  | { readonly k: 'var'; readonly name: string }
+  | { readonly k: 'op'; readonly op: string; readonly args: readonly Expr[] };
+
+/** Function names users may call, mapped to IR primitives. */
+export const exprFunctions: Readonly<Record<string, { op: string; arity: number }>> = {
+  exp: { op: 'exp', arity: 1 },
+  expm1: { op: 'expm1', arity: 1 },
+  log: { op: 'log', arity: 1 },
+  log1p: { op: 'log1p', arity: 1 },
+  sqrt: { op: 'sqrt', arity: 1 },
+  abs: { op: 'abs', arity: 1 },
+  sign: { op: 'sign', arity: 1 },
+  sin: { op: 'sin', arity: 1 },
+  cos: { op: 'cos', arity: 1 },
+  tanh: { op: 'tanh', arity: 1 },
+  sigmoid: { op: 'sigmoid', arity: 1 },
+  softplus: { op: 'softplus', arity: 1 },
+  max: { op: 'max', arity: 2 },
+  min: { op: 'min', arity: 2 },
+  pow: { op: 'pow', arity: 2 },
+};
+
+const operators: Readonly<Record<string, string>> = {
+  add: 'add',
+  subtract: 'sub',
+  multiply: 'mul',
+  divide: 'div',
+  pow: 'pow',
+  unaryMinus: 'neg',
+};
+
+const namedConstants: Readonly<Record<string, number>> = { pi: Math.PI, e: Math.E };
+
+export const MAX_EXPR_LENGTH = 1000;
+export const MAX_EXPR_DEPTH = 32;
+
+export class ExprError extends Error {}
+
+/** Nesting depth of brackets and prefix signs, checked before parsing so that a hostile
+ * expression cannot overflow the parser's recursion. */
+function nestingDepth(src: string): number {
+  let depth = 0;
+  let max = 0;
+  let signs = 0;
+  for (const ch of src) {
+    if (ch === '(' || ch === '[' || ch === '{') max = Math.max(max, ++depth);
+    else if (ch === ')' || ch === ']' || ch === '}') depth--;
+    if (ch === '-' || ch === '+') max = Math.max(max, depth + ++signs);
+    else if (ch !== ' ') signs = 0;
+  }
+  return max;
+}
+
+/** Folds an operation on numbers, as the simplify pass would, so that `x / (1 - 1)` is caught. */
+function make(op: string, args: Expr[]): Expr {
+  if (op === 'div' && args[1]!.k === 'num' && args[1]!.v === 0) throw new ExprError('divides by zero');
+  if (args.every((a) => a.k === 'num')) {
+    const def = getOp(op) as ElementwiseOp;
+    return { k: 'num', v: def.scalar(...args.map((a) => (a as { v: number }).v)) };
+  }
+  return { k: 'op', op, args };
+}
+
+interface MathNode {
+  type: string;
+  name?: string;
+  fn?: string | MathNode;
+  op?: string;
+  value?: unknown;
+  args?: MathNode[];
+  content?: MathNode;
+}
+
+function convert(n: MathNode, vars: readonly string[]): Expr {
+  switch (n.type) {
+    case 'ConstantNode':
+      if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw new ExprError(`unsupported constant ${JSON.stringify(String(n.value)).slice(0, 40)}`);
+      return { k: 'num', v: n.value };
+    case 'SymbolNode': {
+      const name = n.name ?? '';
+      if (vars.includes(name)) return { k: 'var', name };
+      if (name in namedConstants) return { k: 'num', v: namedConstants[name]! };
+      throw new ExprError(`unknown variable ${JSON.stringify(name).slice(0, 40)} (expected ${vars.join(' or ')})`);
+    }
+    case 'ParenthesisNode':
+      return convert(n.content!, vars);
+    case 'OperatorNode': {
+      const fn = typeof n.fn === 'string' ? n.fn : '';
+      const args = (n.args ?? []).map((a) => convert(a, vars));
+      if (fn === 'unaryPlus') return args[0]!;
+      const op = operators[fn];
+      if (!op) throw new ExprError(`operator ${JSON.stringify(n.op ?? fn).slice(0, 20)} is not supported`);
+      return make(op, args);
+    }
+    case 'FunctionNode': {
+      const name = typeof n.fn === 'object' && n.fn.type === 'SymbolNode' ? (n.fn.name ?? '') : '';
+      const f = Object.hasOwn(exprFunctions, name) ? exprFunctions[name] : undefined;
+      if (!f) throw new ExprError(`unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${Object.keys(exprFunctions).join(', ')})`);
+      const args = (n.args ?? []).map((a) => convert(a, vars));
+      if (args.length !== f.arity) throw new ExprError(`${name} takes ${f.arity} argument${f.arity > 1 ? 's' : ''}, got ${args.length}`);
+      return make(f.op, args);
+    }
+    default:
+      throw new ExprError(`${n.type.replace(/Node$/, '').toLowerCase()} syntax is not supported in an expression`);
+  }
+}
+
+export async function parseExpr(src: string, vars: readonly string[]): Promise<Expr> {
+  if (src.trim() === '') throw new ExprError('expression is empty');
+  if (src.length > MAX_EXPR_LENGTH) throw new ExprError(`expression is longer than ${MAX_EXPR_LENGTH} characters`);
+  if (nestingDepth(src) > MAX_EXPR_DEPTH) throw new ExprError(`expression is nested deeper than ${MAX_EXPR_DEPTH} levels`);
+  // mathjs is large; load it only for models that use custom expressions.
+  const { parse } = await import('mathjs');
+  let tree: MathNode;
+  try {
+    tree = parse(src) as unknown as MathNode;
+  } catch (e) {
+    if (e instanceof RangeError) throw new ExprError('expression is nested too deeply');
+    throw new ExprError(`does not parse: ${(e as Error).message}`);
+  }
+  const expr = convert(tree, vars);
+  if (!usesVariable(expr)) throw new ExprError(`expression does not use ${vars.join(' or ')}`);
+  return expr;
+}
+
+function usesVariable(e: Expr): boolean {
+  return e.k === 'var' || (e.k === 'op' && e.args.some(usesVariable));
+}

@@ -1,0 +1,71 @@
+// The model-file format. zod gives validation with paths and the JSON Schema that ships in
+// the package (compiler/spec/model.schema.json) from one definition.
+import { z } from 'zod';
+import { activationNames } from '../build/activations.ts';
+import { lossNames } from '../build/losses.ts';
+
+export const LIMITS = {
+  maxUnits: 1_000_000,
+  maxLayers: 64,
+  /** Refused before anything is allocated: 20M f64 parameters are 160 MB per array. */
+  maxParams: 20_000_000,
+  maxNameLength: 200,
+  maxDescriptionLength: 10_000,
+} as const;
+
+const size = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be a whole number` })
+    .min(1, { error: `${what} must be at least 1` })
+    .max(LIMITS.maxUnits, { error: `${what} must be at most ${LIMITS.maxUnits}` });
+
+const expr = z.strictObject({
+  expr: z.string().describe('A formula in mathjs syntax'),
+});
+
+const parameterized = (names: readonly string[], params: string[]) =>
+  z.strictObject({
+    name: z.enum(names as [string, ...string[]]),
+    ...Object.fromEntries(params.map((p) => [p, z.number().optional()])),
+  });
+
+export const activationSchema = z
+  .union([
+    z.enum(activationNames as [string, ...string[]]),
+    parameterized(activationNames, ['alpha']),
+    expr.describe('Custom activation in x, e.g. "x / (1 + exp(-x))"'),
+  ])
+  .describe('Activation applied after the weighted sum');
+
+export const lossSchema = z
+  .union([
+    z.enum(lossNames as [string, ...string[]]),
+    parameterized(lossNames, ['delta']),
+    expr.describe('Custom loss in y (prediction) and t (target), averaged over the outputs'),
+  ])
+  .describe('Loss for one sample');
+
+export const layerSchema = z.strictObject({
+  type: z.literal('dense').describe('Layer type (only "dense" for now)'),
+  units: size('units'),
+  activation: activationSchema.optional(),
+});
+
+export const modelSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1).max(LIMITS.maxNameLength).optional(),
+    description: z.string().max(LIMITS.maxDescriptionLength).optional(),
+    input: size('input'),
+    layers: z.array(layerSchema).min(1).max(LIMITS.maxLayers),
+    loss: lossSchema,
+    precision: z.enum(['f64', 'f32']).optional(),
+  })
+  .describe('A gradc model: dense layers, activations and a loss');
+
+export type ModelInput = z.input<typeof modelSchema>;
+
+export function modelJsonSchema(): unknown {
+  return z.toJSONSchema(modelSchema, { target: 'draft-2020-12' });
+}

@@ -1,0 +1,2 @@
+// Stamped into every generated header; bump with package.json.
+export const VERSION = '0.1.0';

@@ -1,0 +1,91 @@
+// The browser-safe runtime: everything except file-system helpers. Nothing reachable from
+// here imports a `node:` module (test/runtime/browser.test.ts checks the import graph).
+
+export type * from './types.ts';
+export { Rng, range } from './random.ts';
+export {
+  allocArray,
+  allocGrad,
+  allocOutput,
+  allocParams,
+  allocWork,
+  defaultScheme,
+  initParams,
+  type InitOptions,
+  type InitScheme,
+} from './init.ts';
+export {
+  constant,
+  cosineDecay,
+  exponentialDecay,
+  stepDecay,
+  type CosineDecayOptions,
+  type ExponentialDecayOptions,
+  type LrSchedule,
+  type ScheduleUnit,
+  type StepDecayOptions,
+} from './schedules.ts';
+export { clipGradNorm, globalNorm } from './clip.ts';
+export {
+  adam,
+  adamw,
+  momentum,
+  rmsprop,
+  sgd,
+  type AdamOptions,
+  type CommonOptions,
+  type MomentumOptions,
+  type Optimizer,
+  type RmspropOptions,
+} from './optimizers.ts';
+export {
+  checkGradient,
+  dotProductTest,
+  relativeError,
+  type CheckOptions,
+  type DotProductOptions,
+  type DotProductReport,
+  type DotProductTrial,
+  type GradientCheckReport,
+  type GradientMismatch,
+  type TensorCheck,
+} from './check.ts';
+export { checkFinite, firstNonFinite, NonFiniteError } from './finite.ts';
+export { paramName, tensorAt } from './naming.ts';
+export { copyRow, selectRows, validateDataset, type Dataset } from './data.ts';
+export { evaluate, Evaluator, predict, type Metrics } from './metrics.ts';
+export {
+  formatNorm,
+  GradientMonitor,
+  layerGradNorms,
+  layerGroups,
+  type DiagnosticsOptions,
+  type LayerGroups,
+  type TrainingWarning,
+  type WarningKind,
+} from './diagnostics.ts';
+export {
+  train,
+  type BatchedModule,
+  type BatchInfo,
+  type EarlyStoppingOptions,
+  type EpochStats,
+  type History,
+  type MetricName,
+  type Monitor,
+  type StopReason,
+  type TrainOptions,
+} from './train.ts';
+export { crc32, fnv1a64 } from './checksum.ts';
+export {
+  decodeWeights,
+  encodeWeights,
+  encodeWeightsJson,
+  HEADER_SIZE,
+  layoutHash,
+  layoutKey,
+  WEIGHTS_MAGIC,
+  WEIGHTS_VERSION,
+  WeightsError,
+  type WeightsErrorCode,
+} from './weights.ts';

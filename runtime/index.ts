@@ -1,0 +1,11 @@
+// The runtime's public API for Node (`gradc/runtime`): the browser-safe part plus weights
+// on disk. Browser bundles should import `runtime/browser.ts` instead, which has no node:fs.
+
+export * from './browser.ts';
+export {
+  loadWeights,
+  loadWeightsInto,
+  saveWeights,
+  type SaveOptions,
+  type WeightsFormat,
+} from './weights-fs.ts';

@@ -1,0 +1,88 @@
+// Parameter initialization and buffer allocation for a generated module's `model`.
+//
+// Schemes (fan-in/fan-out from ParamInfo; kernels only, biases start at zero as in
+// Keras and PyTorch's usual practice):
+//   glorot: uniform in ±sqrt(6 / (fanIn + fanOut))   — Keras `glorot_uniform` (untruncated)
+//   he:     normal, std = sqrt(2 / fanIn)             — He et al. 2015, Keras `he_normal`
+//                                                        but untruncated (PyTorch `kaiming_normal_`)
+//   lecun:  normal, std = sqrt(1 / fanIn)             — LeCun normal, what SELU's
+//                                                        self-normalization assumes (untruncated)
+// The default picks by the layer's activation: He for the ReLU family, LeCun for SELU,
+// Glorot for everything else (sigmoid, tanh, softmax, linear, custom...).
+
+import { Rng } from './random.ts';
+import type { FloatArray, ModelInfo, ParamInfo } from './types.ts';
+
+export type InitScheme = 'glorot' | 'he' | 'lecun';
+
+export interface InitOptions {
+  /** Seed of the PRNG; the same seed gives the same parameters bit-for-bit. */
+  readonly seed: number;
+  /** Use one scheme for every kernel instead of choosing by activation. */
+  readonly scheme?: InitScheme;
+}
+
+const HE_ACTIVATIONS = new Set(['relu', 'leakyRelu', 'elu']);
+
+/** The scheme `initParams` uses for a parameter tensor when none is forced. */
+export function defaultScheme(activation: string): InitScheme {
+  if (HE_ACTIVATIONS.has(activation)) return 'he';
+  if (activation === 'selu') return 'lecun';
+  return 'glorot';
+}
+
+/** A zeroed array of the model's precision. */
+export function allocArray(model: Pick<ModelInfo, 'precision'>, length: number): FloatArray {
+  return model.precision === 'f32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+/** Zeroed parameters of the right precision and length (see `initParams` for random ones). */
+export function allocParams(model: ModelInfo): FloatArray {
+  return allocArray(model, model.paramCount);
+}
+
+/** A gradient buffer for `gradient()`. */
+export function allocGrad(model: ModelInfo): FloatArray {
+  return allocArray(model, model.paramCount);
+}
+
+/** The scratch `work` array every entry point needs. */
+export function allocWork(model: ModelInfo): FloatArray {
+  return allocArray(model, model.workSize);
+}
+
+/** An output buffer for `forward()`. */
+export function allocOutput(model: ModelInfo): FloatArray {
+  return allocArray(model, model.outputSize);
+}
+
+/**
+ * Fresh random parameters. Tensors are filled in `model.params` order from one stream,
+ * so the result depends only on the seed, the scheme(s) and the layout.
+ */
+export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
+  const params = allocParams(model);
+  const rng = new Rng(options.seed);
+  const ordered = [...model.params].sort((a, b) => a.offset - b.offset);
+  for (const p of ordered) {
+    if (p.offset < 0 || p.offset + p.size > model.paramCount) {
+      throw new RangeError(
+        `parameter ${p.name} [${p.offset}, ${p.offset + p.size}) lies outside paramCount ${model.paramCount}`,
+      );
+    }
+    if (p.role === 'bias') continue; // already zero
+    fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
+  }
+  return params;
+}
+
+function fillKernel(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: Rng): void {
+  const end = p.offset + p.size;
+  if (scheme === 'glorot') {
+    const limit = Math.sqrt(6 / (p.fanIn + p.fanOut));
+    for (let i = p.offset; i < end; i++) params[i] = rng.range(-limit, limit);
+  } else {
+    const std = Math.sqrt((scheme === 'he' ? 2 : 1) / p.fanIn);
+    for (let i = p.offset; i < end; i++) params[i] = rng.normal(0, std);
+  }
+}

@@ -1,0 +1,80 @@
+// Weights on disk (Node only; the only runtime file that touches node:fs, so everything
+// else can ship to a browser — see browser.ts).
+
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import type { FloatArray, ModelInfo } from './types.ts';
+import { decodeWeights, encodeWeights, encodeWeightsJson, WeightsError } from './weights.ts';
+
+export type WeightsFormat = 'binary' | 'json';
+
+export interface SaveOptions {
+  /** Default: 'json' for a `.json` path, else 'binary'. */
+  readonly format?: WeightsFormat;
+}
+
+let tempCounter = 0;
+
+/**
+ * Writes `params` atomically: into a temporary file in the same directory (same file
+ * system, so rename is atomic), flushed to disk, then renamed over `path`. A crash or an
+ * error leaves either the old file or the new one, never a partial file.
+ */
+export function saveWeights(path: string, model: ModelInfo, params: FloatArray, options: SaveOptions = {}): void {
+  const format = options.format ?? (extname(path).toLowerCase() === '.json' ? 'json' : 'binary');
+  // Encode first: a bad params array throws before anything touches the disk.
+  const data = format === 'json' ? Buffer.from(encodeWeightsJson(model, params), 'utf8') : encodeWeights(model, params);
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // The temp file may never have been created; nothing to clean up then.
+    }
+    throw new WeightsError('io', `cannot save weights to ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new WeightsError('io', `cannot read weights file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function prefixed<T>(path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof WeightsError && e.code !== 'io') {
+      throw new WeightsError(e.code, `${path}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Reads binary or JSON weights (detected from the content) for `model`. */
+export function loadWeights(path: string, model: ModelInfo): FloatArray {
+  const bytes = readBytes(path);
+  return prefixed(path, () => decodeWeights(bytes, model));
+}
+
+/** Like loadWeights, but copies into `params`; on any error `params` is left untouched. */
+export function loadWeightsInto(path: string, model: ModelInfo, params: FloatArray): void {
+  const loaded = loadWeights(path, model);
+  if (params.length !== loaded.length) {
+    throw new WeightsError('badParams', `params has ${params.length} entries but model ${model.name} has ${loaded.length}`);
+  }
+  params.set(loaded);
+}
