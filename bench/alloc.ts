@@ -18,7 +18,10 @@ export interface AllocFigure {
   readonly bytes: number | null;
   readonly calls: number;
 }
-export type AllocResults = Record<string, Record<string, Partial<Record<Op, AllocFigure>> & { error?: string }>>;
+export type AllocResults = Record<
+  string,
+  Record<string, Partial<Record<Op, AllocFigure>> & { error?: string }>
+>;
 
 const gcFn = (globalThis as { gc?: () => void }).gc;
 let gcCount = 0;
@@ -46,7 +49,11 @@ async function heapDelta(run: () => void, n: number): Promise<{ bytes: number; c
 
 // The minimum of three clean measurements: per-call allocations recur every time, while
 // one-off ones (V8 compiling or re-optimizing code mid-run) do not.
-async function bytesPerCall(run: () => void, perCallMs: number, maxMs: number): Promise<AllocFigure> {
+async function bytesPerCall(
+  run: () => void,
+  perCallMs: number,
+  maxMs: number,
+): Promise<AllocFigure> {
   let n = Math.max(10, Math.min(20_000, Math.floor(maxMs / 3 / Math.max(perCallMs, 1e-4))));
   let best: number | null = null;
   let clean = 0;
@@ -77,7 +84,12 @@ function entry(p: Prepared, op: Op): (() => void) | undefined {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, cases: { type: 'string' }, impls: { type: 'string' }, quick: { type: 'boolean' } },
+    options: {
+      out: { type: 'string' },
+      cases: { type: 'string' },
+      impls: { type: 'string' },
+      quick: { type: 'boolean' },
+    },
   });
   if (values.out === undefined) throw new Error('--out is required');
   const caseIds = values.cases?.split(',');

@@ -23,9 +23,7 @@ export const baselineImpl: ImplFactory = {
         net.forwardBatch(p, inputs, outs, c.batch);
         out.set(outs);
       },
-      trainStep: () => {
-        sink[0] = net.trainStep(p, inputs, targets, c.batch, lr);
-      },
+      trainStep: () => net.trainStep(p, inputs, targets, c.batch, lr),
       readParams: (out) => out.set(p),
       forward1: () => net.forward(p, inputs, 0, outs, 0),
       gradient1: () => {

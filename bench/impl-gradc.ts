@@ -18,7 +18,13 @@ interface BatchedModule extends GeneratedModule {
     grad: FloatArray,
     work: FloatArray,
   ): number;
-  forwardBatch?(params: FloatArray, inputs: FloatArray, outputs: FloatArray, count: number, work: FloatArray): void;
+  forwardBatch?(
+    params: FloatArray,
+    inputs: FloatArray,
+    outputs: FloatArray,
+    count: number,
+    work: FloatArray,
+  ): void;
   /** Work length the batched entry points need for `count` samples, if it differs from `model.workSize`. */
   batchWorkSize?(count: number): number;
 }
@@ -27,16 +33,26 @@ const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
 
 /** Why the generated module is not the benchmark's model, or undefined if it is. */
 export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefined {
-  const want = [spec.inputSize, ...spec.layers.map((l) => `${l.units}:${l.activation}`), spec.loss].join(' ');
-  const got = [info.inputSize, ...info.layers.map((l) => `${l.units}:${l.activation}`), info.loss].join(' ');
+  const want = [
+    spec.inputSize,
+    ...spec.layers.map((l) => `${l.units}:${l.activation}`),
+    spec.loss,
+  ].join(' ');
+  const got = [
+    info.inputSize,
+    ...info.layers.map((l) => `${l.units}:${l.activation}`),
+    info.loss,
+  ].join(' ');
   if (want !== got) return `is model "${got}", the benchmark needs "${want}"`;
-  if (info.paramCount !== layout(spec).paramCount) return `has ${info.paramCount} parameters, expected ${layout(spec).paramCount}`;
+  if (info.paramCount !== layout(spec).paramCount)
+    return `has ${info.paramCount} parameters, expected ${layout(spec).paramCount}`;
   return undefined;
 }
 
 async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | Unavailable> {
   const rel = `generated/${file}`;
-  if (!existsSync(GENERATED_DIR + file)) return { unavailable: `not generated yet (${rel} missing)` };
+  if (!existsSync(GENERATED_DIR + file))
+    return { unavailable: `not generated yet (${rel} missing)` };
   let mod: BatchedModule;
   try {
     // Dynamic import because the module may not exist; its shape is checked just below.
@@ -44,7 +60,11 @@ async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | 
   } catch (e) {
     return { unavailable: `${rel} failed to load: ${errorText(e)}` };
   }
-  if (typeof mod.gradient !== 'function' || typeof mod.forward !== 'function' || mod.model === undefined)
+  if (
+    typeof mod.gradient !== 'function' ||
+    typeof mod.forward !== 'function' ||
+    mod.model === undefined
+  )
     return { unavailable: `${rel} does not export model/forward/gradient` };
   const mismatch = modelMismatch(mod.model, spec);
   return mismatch === undefined ? mod : { unavailable: `${rel} ${mismatch}` };
@@ -57,7 +77,8 @@ export function gradcImpl(name: string, suffix: string): ImplFactory {
       const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec);
       if ('unavailable' in mod) return mod;
       const info = mod.model;
-      const make = (n: number): FloatArray => (info.precision === 'f32' ? new Float32Array(n) : new Float64Array(n));
+      const make = (n: number): FloatArray =>
+        info.precision === 'f32' ? new Float32Array(n) : new Float64Array(n);
       const I = info.inputSize;
       const O = outputSize(c.spec);
       const P = info.paramCount;

@@ -1,7 +1,10 @@
 // Model specifications, the flat parameter layout shared with gradc, and seeded data.
 // Everything here is deterministic so every implementation sees identical numbers.
 
-export type Activation = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'softmax';
+export type Activation = 'linear' | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'softmax';
+
+/** brain.js's fixed leaky-relu slope; only brain.js's variant of the relu nets uses leakyRelu. */
+export const LEAKY_ALPHA = 0.01;
 /**
  * `mse` and `categoricalCrossEntropy` follow gradc (Keras definitions for one sample).
  * `halfSumSquares` (½·Σ(y−t)²) is what brain.js descends, used only to check it.
@@ -28,12 +31,21 @@ export interface DenseOffsets {
   readonly activation: Activation;
 }
 
-export function layout(spec: NetSpec): { readonly layers: DenseOffsets[]; readonly paramCount: number } {
+export function layout(spec: NetSpec): {
+  readonly layers: DenseOffsets[];
+  readonly paramCount: number;
+} {
   const layers: DenseOffsets[] = [];
   let offset = 0;
   let inputs = spec.inputSize;
   for (const l of spec.layers) {
-    layers.push({ inputs, units: l.units, kernel: offset, bias: offset + inputs * l.units, activation: l.activation });
+    layers.push({
+      inputs,
+      units: l.units,
+      kernel: offset,
+      bias: offset + inputs * l.units,
+      activation: l.activation,
+    });
     offset += inputs * l.units + l.units;
     inputs = l.units;
   }
@@ -109,7 +121,8 @@ export function makeData(spec: NetSpec, batch: number, seed: number): CaseData {
   for (const l of layers) {
     // Glorot-uniform kernels and small non-zero biases, so bias gradients are exercised too.
     const limit = Math.sqrt(6 / (l.inputs + l.units));
-    for (let i = 0; i < l.inputs * l.units; i++) params[l.kernel + i] = Math.fround((rand() * 2 - 1) * limit);
+    for (let i = 0; i < l.inputs * l.units; i++)
+      params[l.kernel + i] = Math.fround((rand() * 2 - 1) * limit);
     for (let j = 0; j < l.units; j++) params[l.bias + j] = Math.fround((rand() * 2 - 1) * 0.1);
   }
   const inputs = new Float64Array(batch * spec.inputSize);

@@ -1,7 +1,7 @@
 // A generic, deliberately simple f64 MLP used only as an oracle: it checks the hand-written
 // baselines and the variants some peers can express (brain.js). It allocates freely.
 
-import { layout, outputSize, type Activation, type NetSpec } from './models.ts';
+import { LEAKY_ALPHA, layout, outputSize, type Activation, type NetSpec } from './models.ts';
 
 function activate(a: Activation, z: Float64Array): Float64Array {
   if (a === 'softmax') {
@@ -20,6 +20,8 @@ function activate(a: Activation, z: Float64Array): Float64Array {
         return 1 / (1 + Math.exp(-v));
       case 'relu':
         return v > 0 ? v : 0;
+      case 'leakyRelu':
+        return v > 0 ? v : LEAKY_ALPHA * v;
     }
   });
 }
@@ -35,6 +37,8 @@ function derivative(a: Activation, y: number): number {
       return y * (1 - y);
     case 'relu':
       return y > 0 ? 1 : 0;
+    case 'leakyRelu':
+      return y > 0 ? 1 : LEAKY_ALPHA;
     case 'softmax':
       throw new Error('softmax is only supported fused with categoricalCrossEntropy');
   }
@@ -71,7 +75,12 @@ function lossOf(spec: NetSpec, y: Float64Array, t: Float64Array): number {
 }
 
 /** Returns [loss, dLoss/dparams] for one sample. */
-export function refGradient(spec: NetSpec, p: Float64Array, x: Float64Array, t: Float64Array): [number, Float64Array] {
+export function refGradient(
+  spec: NetSpec,
+  p: Float64Array,
+  x: Float64Array,
+  t: Float64Array,
+): [number, Float64Array] {
   const { layers, paramCount } = layout(spec);
   const acts = forwardAll(spec, p, x);
   const y = acts[acts.length - 1];
@@ -80,7 +89,8 @@ export function refGradient(spec: NetSpec, p: Float64Array, x: Float64Array, t: 
   // dz of the last layer
   let dz = new Float64Array(y.length);
   if (last.activation === 'softmax') {
-    if (spec.loss !== 'categoricalCrossEntropy') throw new Error('softmax needs categoricalCrossEntropy');
+    if (spec.loss !== 'categoricalCrossEntropy')
+      throw new Error('softmax needs categoricalCrossEntropy');
     const tsum = t.reduce((a, v) => a + v, 0);
     for (let k = 0; k < y.length; k++) dz[k] = y[k] * tsum - t[k];
   } else {
@@ -127,7 +137,12 @@ export function refBatchGradient(
   const mean = new Float64Array(p.length);
   let loss = 0;
   for (let s = 0; s < count; s++) {
-    const [l, g] = refGradient(spec, p, sample(xs, s, spec.inputSize), sample(ts, s, outputSize(spec)));
+    const [l, g] = refGradient(
+      spec,
+      p,
+      sample(xs, s, spec.inputSize),
+      sample(ts, s, outputSize(spec)),
+    );
     loss += l / count;
     for (let k = 0; k < g.length; k++) mean[k] += g[k] / count;
   }
@@ -151,7 +166,12 @@ export function refSgdStep(
     return p;
   }
   for (let s = 0; s < count; s++) {
-    const [, g] = refGradient(spec, p, sample(xs, s, spec.inputSize), sample(ts, s, outputSize(spec)));
+    const [, g] = refGradient(
+      spec,
+      p,
+      sample(xs, s, spec.inputSize),
+      sample(ts, s, outputSize(spec)),
+    );
     for (let k = 0; k < p.length; k++) p[k] -= lr * g[k];
   }
   return p;

@@ -4,7 +4,12 @@ import { gradcImpl } from './impl-gradc.ts';
 import { PEERS } from './peers/index.ts';
 
 /** Every implementation, in table order; the baseline first (ratios are relative to it). */
-export const IMPLS: readonly ImplFactory[] = [baselineImpl, gradcImpl('gradc', ''), gradcImpl('gradc f32', '-f32'), ...PEERS];
+export const IMPLS: readonly ImplFactory[] = [
+  baselineImpl,
+  gradcImpl('gradc', ''),
+  gradcImpl('gradc f32', '-f32'),
+  ...PEERS,
+];
 
 /** Training-step learning rate; weights are restored before every timed block, so it never drifts far. */
 export const LR = 0.05;

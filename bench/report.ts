@@ -21,12 +21,15 @@ function ratio(x: number): string {
 
 function cell(r: ImplResult | undefined, op: Op, showRatio: boolean): string {
   if (r === undefined) return '';
-  if (r.status === 'unavailable') return /not generated yet/.test(r.reason ?? '') ? 'not generated yet' : 'unavailable¹';
+  if (r.status === 'unavailable')
+    return /not generated yet/.test(r.reason ?? '') ? 'not generated yet' : 'unavailable¹';
   if (r.status !== 'ok') return `${r.status}¹`;
   const t = r.timing?.[op];
   if (t === undefined) return '—';
   const mark = r.variant !== undefined ? '²' : '';
-  return showRatio ? `${us(t.medianUs)} (${ratio(r.ratio?.[op] ?? NaN)}×)${mark}` : `${us(t.medianUs)}${mark}`;
+  return showRatio
+    ? `${us(t.medianUs)} (${ratio(r.ratio?.[op] ?? NaN)}×)${mark}`
+    : `${us(t.medianUs)}${mark}`;
 }
 
 function columns(res: Results): string[] {
@@ -42,9 +45,14 @@ function columns(res: Results): string[] {
 
 function timeTable(res: Results, op: Op): string[] {
   const cols = columns(res);
-  const lines = [`| model | batch | ${cols.join(' | ')} |`, `|---|---:|${cols.map(() => '---:').join('|')}|`];
+  const lines = [
+    `| model | batch | ${cols.join(' | ')} |`,
+    `|---|---:|${cols.map(() => '---:').join('|')}|`,
+  ];
   for (const c of res.cases)
-    lines.push(`| ${c.sizes} | ${c.batch} | ${cols.map((n) => cell(c.impls[n], op, n !== 'hand-written')).join(' | ')} |`);
+    lines.push(
+      `| ${c.sizes} | ${c.batch} | ${cols.map((n) => cell(c.impls[n], op, n !== 'hand-written')).join(' | ')} |`,
+    );
   return lines;
 }
 
@@ -57,67 +65,97 @@ function bytes(r: ImplResult | undefined, op: Op): string {
 
 function allocTable(res: Results): string[] {
   const cols = columns(res).filter((n) => res.cases.some((c) => c.impls[n]?.alloc !== undefined));
-  const lines = [`| model | batch | ${cols.map((n) => `${n} train / infer`).join(' | ')} |`, `|---|---:|${cols.map(() => '---:').join('|')}|`];
-  for (const c of res.cases) lines.push(`| ${c.sizes} | ${c.batch} | ${cols.map((n) => `${bytes(c.impls[n], 'train')} / ${bytes(c.impls[n], 'infer')}`).join(' | ')} |`);
+  const lines = [
+    `| model | batch | ${cols.map((n) => `${n} train / infer`).join(' | ')} |`,
+    `|---|---:|${cols.map(() => '---:').join('|')}|`,
+  ];
+  for (const c of res.cases)
+    lines.push(
+      `| ${c.sizes} | ${c.batch} | ${cols.map((n) => `${bytes(c.impls[n], 'train')} / ${bytes(c.impls[n], 'infer')}`).join(' | ')} |`,
+    );
   return lines;
 }
 
 function cheapTable(res: Results): string[] {
-  const lines = ['| model | implementation | forward µs | gradient µs | gradient ÷ forward | bytes/call (gradient, forward) |', '|---|---|---:|---:|---:|---:|'];
+  const lines = [
+    '| model | implementation | forward µs | gradient µs | gradient ÷ forward | bytes/call (gradient, forward) |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
   for (const c of res.cases)
     for (const [n, r] of Object.entries(c.impls)) {
       if (r.cheapGradient === undefined) continue;
       const f = r.timing?.forward1?.medianUs ?? NaN;
       const g = r.timing?.gradient1?.medianUs ?? NaN;
-      lines.push(`| ${c.sizes} | ${n} | ${us(f)} | ${us(g)} | ${r.cheapGradient.toFixed(2)} | ${bytes(r, 'gradient1')}, ${bytes(r, 'forward1')} |`);
+      lines.push(
+        `| ${c.sizes} | ${n} | ${us(f)} | ${us(g)} | ${r.cheapGradient.toFixed(2)} | ${bytes(r, 'gradient1')}, ${bytes(r, 'forward1')} |`,
+      );
     }
   return lines;
 }
 
 function notes(res: Results): string[] {
   const lines: string[] = [];
-  const seen = new Set<string>();
+  const failures = new Set<string>();
+  const variants = new Map<string, Map<string, string[]>>();
   for (const c of res.cases)
     for (const [n, r] of Object.entries(c.impls)) {
-      const key = `${n}: ${r.status !== 'ok' ? r.reason : ''}`;
-      if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !seen.has(key)) {
-        seen.add(key);
+      const reason = `${n}: ${r.reason}`;
+      if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !failures.has(reason)) {
+        failures.add(reason);
         lines.push(`- ¹ **${n}** (${c.id}): ${r.status} — ${r.reason}`);
       }
-      const v = `${n}: ${r.variant}`;
-      if (r.variant !== undefined && !seen.has(v)) {
-        seen.add(v);
-        lines.push(`- ² **${n}** cannot express the models exactly; it runs the nearest variant with the same sizes, weights and data: ${r.variant}. It is verified against the reference for that variant, so its figures are indicative, not like-for-like.`);
-      }
+      if (r.variant === undefined) continue;
+      const byNote = variants.get(n) ?? new Map<string, string[]>();
+      variants.set(n, byNote);
+      const sizes = byNote.get(r.variant) ?? [];
+      if (!sizes.includes(c.sizes)) sizes.push(c.sizes);
+      byNote.set(r.variant, sizes);
     }
+  for (const [n, byNote] of variants) {
+    const what = [...byNote].map(([note, sizes]) => `${sizes.join(', ')}: ${note}`).join('; ');
+    lines.push(
+      `- ² **${n}** cannot express these models exactly, so it runs the nearest variant with the same sizes, weights and data (${what}). It is verified against the reference for that variant; its figures are indicative, not like-for-like.`,
+    );
+  }
   return lines;
 }
 
 function verificationTable(res: Results): string[] {
-  const lines = ['| case | implementation | precision | outputs | gradient (from one SGD step) | per-sample gradient |', '|---|---|---|---:|---:|---:|'];
+  const lines = [
+    '| case | implementation | precision | outputs | gradient (from one SGD step) | per-sample gradient |',
+    '|---|---|---|---:|---:|---:|',
+  ];
   const e = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(1));
   for (const c of res.cases)
     for (const [n, r] of Object.entries(c.impls)) {
       const v = r.verification;
-      if (v !== undefined) lines.push(`| ${c.id} | ${n} | ${r.precision} | ${e(v.outputError)} | ${e(v.gradientError)} | ${e(v.sampleGradientError)} |`);
+      if (v !== undefined)
+        lines.push(
+          `| ${c.id} | ${n} | ${r.precision} | ${e(v.outputError)} | ${e(v.gradientError)} | ${e(v.sampleGradientError)} |`,
+        );
     }
   return lines;
 }
 
 function scalingSection(): string[] {
   const file = `${ROOT}bench/scaling.json`;
-  if (!existsSync(file)) return ['Not measured yet: run `npx tsx bench/scaling.ts` once `compiler/cli/gradc.mjs` exists.'];
+  if (!existsSync(file))
+    return [
+      'Not measured yet: run `npx tsx bench/scaling.ts` once `compiler/cli/gradc.mjs` exists.',
+    ];
   const s = JSON.parse(readFileSync(file, 'utf8')) as ScalingResults;
   const lines = [
     `Measured ${s.machine.date.slice(0, 10)} on ${s.machine.cpu}, Node ${s.machine.node}; peak RSS by ${s.rssMethod}.`,
     '',
-    '| model | parameters | compile s | peak RSS MiB | output KiB | s per 100k params | status |',
-    '|---|---:|---:|---:|---:|---:|---|',
+    'Compile time is wall time of the whole CLI process, Node start-up included.',
+    '',
+    '| model | parameters | compile s | peak RSS MiB | output KiB | status |',
+    '|---|---:|---:|---:|---:|---|',
   ];
   for (const r of s.rows) {
     const ok = r.status === 'ok';
     lines.push(
-      `| ${r.sizes} | ${r.params.toLocaleString('en-US')} | ${ok ? r.seconds.toFixed(2) : '—'} | ${r.peakRssMiB?.toFixed(0) ?? '—'} | ${ok && r.outputBytes !== undefined ? (r.outputBytes / 1024).toFixed(0) : '—'} | ${ok ? ((r.seconds / r.params) * 1e5).toFixed(3) : '—'} | ${ok ? 'ok' : r.status.replace(/\|/g, '/')} |`,
+      `| ${r.sizes} | ${r.params.toLocaleString('en-US')} | ${ok ? r.seconds.toFixed(2) : '—'} | ${r.peakRssMiB?.toFixed(0) ?? '—'} | ${ok && r.outputBytes !== undefined ? (r.outputBytes / 1024).toFixed(0) : '—'} | ${ok ? 'ok' : r.status.replace(/\|/g, '/')} |`,
     );
   }
   return lines;
@@ -180,13 +218,19 @@ export function renderReport(res: Results): string {
   ].join('\n');
 }
 
-export function writeReport(res: Results): string {
-  writeFileSync(BENCHMARKS, renderReport(res));
+/** Writes BENCHMARKS.md, formatted with the repo's prettier config so `format:check` stays green. */
+export async function writeReport(res: Results): Promise<string> {
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(BENCHMARKS)) ?? {};
+  writeFileSync(
+    BENCHMARKS,
+    await prettier.format(renderReport(res), { ...options, parser: 'markdown' }),
+  );
   return BENCHMARKS;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2] ?? `${ROOT}bench/results.json`;
-  writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results);
+  await writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results);
   process.stdout.write(`wrote ${BENCHMARKS}\n`);
 }

@@ -41,17 +41,26 @@ const { values: args } = parseArgs({
 });
 
 const TIMING: TimingOptions = args.quick
-  ? { warmupMs: 60, budgetMs: 300, minRounds: 5, maxRounds: 60, blockMs: 1 }
+  ? { warmupMs: 200, budgetMs: 300, minRounds: 5, maxRounds: 60, blockMs: 1 }
   : { warmupMs: 500, budgetMs: 4000, minRounds: 21, maxRounds: 400, blockMs: 2 };
 
 const modelFilter = args.models?.split(',');
 const implFilter = args.impls?.split(',');
-const cases = CASES.filter((c) => modelFilter === undefined || modelFilter.includes(c.id) || modelFilter.includes(c.spec.name));
+const cases = CASES.filter(
+  (c) =>
+    modelFilter === undefined || modelFilter.includes(c.id) || modelFilter.includes(c.spec.name),
+);
 // The baseline always runs: every figure is a ratio to it.
-const impls = IMPLS.filter((f) => f.name === BASELINE_NAME || implFilter === undefined || implFilter.includes(f.name));
+const impls = IMPLS.filter(
+  (f) => f.name === BASELINE_NAME || implFilter === undefined || implFilter.includes(f.name),
+);
 const filtered = modelFilter !== undefined || implFilter !== undefined;
 const fullRun = !args.quick && !filtered;
-const outFile = args.out ?? (fullRun ? path.join(ROOT, 'bench/results.json') : path.join(os.tmpdir(), 'gradc-bench-results.json'));
+const outFile =
+  args.out ??
+  (fullRun
+    ? path.join(ROOT, 'bench/results.json')
+    : path.join(os.tmpdir(), 'gradc-bench-results.json'));
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -62,7 +71,10 @@ function packageVersion(name: string): string {
   let dir = path.dirname(require.resolve(name));
   for (;;) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
       if (pkg.name === name) return pkg.version;
     } catch {
       // no package.json at this level; keep walking up
@@ -76,21 +88,43 @@ function packageVersion(name: string): string {
 function packageInfo(f: ImplFactory): PeerInfo {
   if (f.packageName === undefined) return { name: f.name, install: 'n/a' };
   try {
-    return { name: f.name, packageName: f.packageName, version: packageVersion(f.packageName), install: 'installed' };
+    return {
+      name: f.name,
+      packageName: f.packageName,
+      version: packageVersion(f.packageName),
+      install: 'installed',
+    };
   } catch (e) {
     return { name: f.name, packageName: f.packageName, install: `not installed: ${errorText(e)}` };
   }
 }
 
-const fmt = (us: number): string => (us >= 100 ? us.toFixed(0) : us >= 1 ? us.toFixed(2) : us.toFixed(3));
+const fmt = (us: number): string =>
+  us >= 100 ? us.toFixed(0) : us >= 1 ? us.toFixed(2) : us.toFixed(3);
 
-async function timeOp(op: Op, ready: Map<string, Prepared>, data: CaseData): Promise<Map<string, Stat>> {
+async function timeOp(
+  op: Op,
+  ready: Map<string, Prepared>,
+  data: CaseData,
+): Promise<Map<string, Stat>> {
   const series: Series[] = [];
   for (const [name, p] of ready) {
-    const run = op === 'train' ? () => p.trainStep() : op === 'infer' ? () => p.infer() : op === 'gradient1' ? p.gradient1 : p.forward1;
+    const run =
+      op === 'train'
+        ? () => p.trainStep()
+        : op === 'infer'
+          ? () => p.infer()
+          : op === 'gradient1'
+            ? p.gradient1
+            : p.forward1;
     if (run === undefined) continue;
     p.load(data.params);
-    series.push({ key: name, activate: p.activate && (() => p.activate?.()), reset: op === 'train' ? () => p.load(data.params) : undefined, run });
+    series.push({
+      key: name,
+      activate: p.activate && (() => p.activate?.()),
+      reset: op === 'train' ? () => p.load(data.params) : undefined,
+      run,
+    });
   }
   return series.length === 0 ? new Map() : measureInterleaved(series, TIMING);
 }
@@ -110,9 +144,20 @@ async function runCase(c: BenchCase, cheapGradient: boolean): Promise<CaseResult
       p = prepared;
       await p.activate?.();
       const v = verify(p, c, data, LR);
-      const base: ImplResult = { status: 'ok', precision: p.precision, variant: p.semantics?.note, verification: v };
+      const base: ImplResult = {
+        status: 'ok',
+        precision: p.precision,
+        variant: p.semantics?.note,
+        verification: v,
+      };
       if (!v.ok) {
-        results[f.name] = { ...base, status: 'failed-verification', reason: `errors ${v.outputError.toExponential(2)} (outputs), ${v.gradientError.toExponential(2)} (gradient) > ${v.tolerance}` };
+        results[f.name] = {
+          ...base,
+          status: 'failed-verification',
+          reason:
+            v.vacuous ??
+            `errors ${v.outputError.toExponential(2)} (outputs), ${v.gradientError.toExponential(2)} (gradient), ${v.sampleGradientError?.toExponential(2) ?? '-'} (per-sample gradient) > ${v.tolerance}`,
+        };
         p.dispose();
         continue;
       }
@@ -122,23 +167,38 @@ async function runCase(c: BenchCase, cheapGradient: boolean): Promise<CaseResult
       results[f.name] = { status: 'error', reason: errorText(e) };
     }
   }
-  if (!ready.has(BASELINE_NAME)) throw new Error(`${c.id}: the hand-written baseline failed verification: ${JSON.stringify(results[BASELINE_NAME])}`);
+  if (!ready.has(BASELINE_NAME))
+    throw new Error(
+      `${c.id}: the hand-written baseline failed verification: ${JSON.stringify(results[BASELINE_NAME])}`,
+    );
 
   const timings = new Map<string, Map<Op, Stat>>([...ready.keys()].map((k) => [k, new Map()]));
-  const ops: Op[] = cheapGradient ? ['train', 'infer', 'gradient1', 'forward1'] : ['train', 'infer'];
-  for (const op of ops) for (const [name, s] of await timeOp(op, ready, data)) timings.get(name)?.set(op, s);
+  const ops: Op[] = cheapGradient
+    ? ['train', 'infer', 'gradient1', 'forward1']
+    : ['train', 'infer'];
+  for (const op of ops)
+    for (const [name, s] of await timeOp(op, ready, data)) timings.get(name)?.set(op, s);
   for (const p of ready.values()) p.dispose();
 
   const baseline = timings.get(BASELINE_NAME);
   for (const [name, byOp] of timings) {
     const r = results[name];
     r.timing = Object.fromEntries(byOp);
-    r.ratio = Object.fromEntries([...byOp].map(([op, s]) => [op, s.medianUs / (baseline?.get(op)?.medianUs ?? NaN)]));
+    r.ratio = Object.fromEntries(
+      [...byOp].map(([op, s]) => [op, s.medianUs / (baseline?.get(op)?.medianUs ?? NaN)]),
+    );
     const g = byOp.get('gradient1');
     const f = byOp.get('forward1');
     if (g !== undefined && f !== undefined) r.cheapGradient = g.medianUs / f.medianUs;
   }
-  return { id: c.id, model: c.spec.name, sizes: describe(c.spec), batch: c.batch, paramCount: layout(c.spec).paramCount, impls: results };
+  return {
+    id: c.id,
+    model: c.spec.name,
+    sizes: describe(c.spec),
+    batch: c.batch,
+    paramCount: layout(c.spec).paramCount,
+    impls: results,
+  };
 }
 
 function printCase(r: CaseResult): void {
@@ -154,32 +214,57 @@ function printCase(r: CaseResult): void {
       us === undefined ? '-' : `${fmt(us)} µs (${ratio?.toFixed(2)}×)`.padEnd(24);
     const extra = x.cheapGradient !== undefined ? `  grad/fwd ${x.cheapGradient.toFixed(2)}` : '';
     const variant = x.variant !== undefined ? `  [variant: ${x.variant}]` : '';
-    log(`  ${name.padEnd(13)} train ${cell(t?.medianUs, x.ratio?.train)} infer ${cell(i?.medianUs, x.ratio?.infer)}${extra}${variant}`);
+    log(
+      `  ${name.padEnd(13)} train ${cell(t?.medianUs, x.ratio?.train)} infer ${cell(i?.medianUs, x.ratio?.infer)}${extra}${variant}`,
+    );
   }
 }
 
-async function measureAllocations(caseIds: string[], implNames: string[]): Promise<AllocResults | string> {
+async function measureAllocations(
+  caseIds: string[],
+  implNames: string[],
+): Promise<AllocResults | string> {
   const tmp = path.join(os.tmpdir(), `gradc-bench-alloc-${process.pid}.json`);
-  const childArgs = ['--expose-gc', '--max-semi-space-size=64', '--import', 'tsx', path.join(ROOT, 'bench/alloc.ts'), '--out', tmp, '--cases', caseIds.join(','), '--impls', implNames.join(',')];
+  const childArgs = [
+    '--expose-gc',
+    '--max-semi-space-size=64',
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bench/alloc.ts'),
+    '--out',
+    tmp,
+    '--cases',
+    caseIds.join(','),
+    '--impls',
+    implNames.join(','),
+  ];
   if (args.quick) childArgs.push('--quick');
   // stdout is dropped: libraries print banners there; the child reports through the file.
-  const child = spawn(process.execPath, childArgs, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, childArgs, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     process.stdout.write(d);
   });
   const code = await new Promise<number | null>((r) => child.on('close', r));
-  if (code !== 0) return `allocation child exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+  if (code !== 0)
+    return `allocation child exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
   return JSON.parse(readFileSync(tmp, 'utf8')) as AllocResults;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
-  log(`gradc bench (${args.quick ? 'quick' : 'full'}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  log(
+    `gradc bench (${args.quick ? 'quick' : 'full'}) on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+  );
   const implementations = impls.map(packageInfo);
-  for (const p of implementations) if (p.packageName !== undefined) log(`  ${p.name}: ${p.packageName}@${p.version ?? '-'} ${p.install}`);
+  for (const p of implementations)
+    if (p.packageName !== undefined)
+      log(`  ${p.name}: ${p.packageName}@${p.version ?? '-'} ${p.install}`);
 
   const results: CaseResult[] = [];
   const seenModels = new Set<string>();
@@ -223,7 +308,7 @@ async function main(): Promise<void> {
   writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
   log(`\nwrote ${path.relative(process.cwd(), outFile) || outFile}`);
   if (fullRun || args.report) {
-    const md = writeReport(out);
+    const md = await writeReport(out);
     log(`wrote ${path.relative(process.cwd(), md)}`);
   } else log('(quick or filtered run: BENCHMARKS.md left unchanged)');
 }

@@ -59,11 +59,17 @@ async function warmUp(s: Series, warmupMs: number, blockMs: number): Promise<num
     // Re-anchor long warm-ups of training steps so weights stay near their initial values.
     if ((calls & 1023) === 0) s.reset?.();
   }
-  const perCall = halfStart > 0 && calls > halfCalls ? (nowMs() - halfStart) / (calls - halfCalls) : (nowMs() - start) / calls;
+  const perCall =
+    halfStart > 0 && calls > halfCalls
+      ? (nowMs() - halfStart) / (calls - halfCalls)
+      : (nowMs() - start) / calls;
   return Math.max(1, Math.min(1_000_000, Math.round(blockMs / Math.max(perCall, 1e-6))));
 }
 
-export async function measureInterleaved(series: readonly Series[], o: TimingOptions): Promise<Map<string, Stat>> {
+export async function measureInterleaved(
+  series: readonly Series[],
+  o: TimingOptions,
+): Promise<Map<string, Stat>> {
   const calls = new Map<string, number>();
   for (const s of series) calls.set(s.key, await warmUp(s, o.warmupMs, o.blockMs));
   const samples = new Map<string, number[]>(series.map((s) => [s.key, []]));

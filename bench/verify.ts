@@ -16,6 +16,8 @@ export interface Verification {
   /** Same, over the per-sample `gradient` entry point (sample 0), when there is one. */
   readonly sampleGradientError?: number;
   readonly tolerance: number;
+  /** Set when the expected outputs or gradient are all zero, so agreement proves little. */
+  readonly vacuous?: string;
   /** What the figures were checked against. */
   readonly against: string;
 }
@@ -44,13 +46,22 @@ export function verify(impl: Prepared, c: BenchCase, data: CaseData, lr: number)
   const P = data.params.length;
 
   const expectedOut = new Float64Array(c.batch * O);
-  for (let s = 0; s < c.batch; s++) expectedOut.set(refForward(spec, data.params, data.inputs.subarray(s * I, (s + 1) * I)), s * O);
+  for (let s = 0; s < c.batch; s++)
+    expectedOut.set(refForward(spec, data.params, data.inputs.subarray(s * I, (s + 1) * I)), s * O);
   const out = new Float64Array(c.batch * O);
   impl.load(data.params);
   impl.readOutputs(out);
   const outputError = normalizedError(out, expectedOut);
 
-  const expectedAfter = refSgdStep(spec, data.params, data.inputs, data.targets, c.batch, lr, sem.update);
+  const expectedAfter = refSgdStep(
+    spec,
+    data.params,
+    data.inputs,
+    data.targets,
+    c.batch,
+    lr,
+    sem.update,
+  );
   const after = new Float64Array(P);
   impl.load(data.params);
   impl.trainStep();
@@ -68,19 +79,33 @@ export function verify(impl: Prepared, c: BenchCase, data: CaseData, lr: number)
     impl.load(data.params);
     const g = new Float64Array(P);
     const loss = impl.readGradient1(g);
-    const [refLoss, refGrad] = refGradient(spec, data.params, data.inputs.subarray(0, I), data.targets.subarray(0, O));
+    const [refLoss, refGrad] = refGradient(
+      spec,
+      data.params,
+      data.inputs.subarray(0, I),
+      data.targets.subarray(0, O),
+    );
     sampleGradientError = Math.max(normalizedError(g, refGrad), normalizedError([loss], [refLoss]));
   }
   impl.load(data.params);
 
+  const allZero = (a: Float64Array): boolean => a.every((v) => v === 0);
+  const vacuous =
+    allZero(expectedOut) || allZero(expectedGrad)
+      ? 'expected outputs or gradient are all zero'
+      : undefined;
   const tolerance = TOLERANCE[impl.precision];
   const errors = [outputError, gradientError, sampleGradientError ?? 0];
   return {
-    ok: errors.every((e) => e <= tolerance),
+    ok: errors.every((e) => e <= tolerance) && vacuous === undefined,
+    vacuous,
     outputError,
     gradientError,
     sampleGradientError,
     tolerance,
-    against: impl.semantics === undefined ? 'reference (case model)' : `reference for the variant: ${impl.semantics.note}`,
+    against:
+      impl.semantics === undefined
+        ? 'reference (case model)'
+        : `reference for the variant: ${impl.semantics.note}`,
   };
 }

@@ -23,13 +23,20 @@ export function formatFor(file: string): OutputFormat {
 }
 
 /** Compiles a model object (as `defineModel` returns) to module text. */
-export async function compileModel(model: ModelInput, opts: { format?: OutputFormat; source?: string } = {}): Promise<Compiled> {
+export async function compileModel(
+  model: ModelInput,
+  opts: { format?: OutputFormat; source?: string } = {},
+): Promise<Compiled> {
   const spec = await validateModel(model, opts.source ?? '<model>');
   return compileSpec(spec, { format: opts.format ?? 'ts', source: opts.source ?? '<model>' });
 }
 
 /** Compiles the bytes of a model file. */
-export async function compileBytes(bytes: Uint8Array, file: string, format: OutputFormat): Promise<Compiled> {
+export async function compileBytes(
+  bytes: Uint8Array,
+  file: string,
+  format: OutputFormat,
+): Promise<Compiled> {
   const spec = await parseModelBytes(bytes, file);
   return compileSpec(spec, { format, source: path.basename(file) });
 }

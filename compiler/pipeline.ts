@@ -35,7 +35,10 @@ export interface Compiled {
 }
 
 /** Spec → IR after the named pass (or all passes). `verify` runs after each pass if given. */
-export function lower(spec: ModelSpec, opts: { until?: string; verify?: (c: Compilation, pass: string) => void } = {}): Compilation {
+export function lower(
+  spec: ModelSpec,
+  opts: { until?: string; verify?: (c: Compilation, pass: string) => void } = {},
+): Compilation {
   // Spec → forward IR: one program for the output, one for the loss.
   let c = buildModel(spec);
   opts.verify?.(c, 'build');
@@ -49,7 +52,10 @@ export function lower(spec: ModelSpec, opts: { until?: string; verify?: (c: Comp
 }
 
 /** Unroll-or-loop and chunking per node, then work slots by liveness. */
-export function schedule(c: Compilation): { schedules: Record<ProgramName, Schedule>; workSize: number } {
+export function schedule(c: Compilation): {
+  schedules: Record<ProgramName, Schedule>;
+  workSize: number;
+} {
   const schedules = {} as Record<ProgramName, Schedule>;
   let workSize = 0;
   for (const p of c.programs) {
@@ -70,7 +76,15 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   const c = lower(spec);
   const { schedules, workSize } = schedule(c);
   const programs = {} as Record<ProgramName, EmittedProgram>;
-  for (const name of ['forward', 'loss', 'gradient'] as const) programs[name] = emitProgram(schedules[name], c.sections);
-  const code = emitModule({ c, programs, workSize, format: opts.format, source: opts.source, version: VERSION });
+  for (const name of ['forward', 'loss', 'gradient'] as const)
+    programs[name] = emitProgram(schedules[name], c.sections);
+  const code = emitModule({
+    c,
+    programs,
+    workSize,
+    format: opts.format,
+    source: opts.source,
+    version: VERSION,
+  });
   return { c, schedules, workSize, code };
 }

@@ -72,33 +72,12 @@ export const model = {
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- dense0: dense 784 → 128, relu ---
-  for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
-  for (let i = 1; i < 784; i++) {
-    const xi = input[i];
-    const r = i * 128;
-    for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
-    }
-  }
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  forward_loop0(params, input, output, work);
+  forward_loop1(params, input, output, work);
+  forward_loop2(params, input, output, work);
 
   // --- dense1: dense 128 → 10, softmax ---
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
-  for (let i = 1; i < 128; i++) {
-    const xi = work[i];
-    const r = i * 10;
-    for (let j = 0; j < 8; j += 4) {
-      work[128 + j] += xi * params[100480 + r + j];
-      work[128 + j + 1] += xi * params[100480 + r + j + 1];
-      work[128 + j + 2] += xi * params[100480 + r + j + 2];
-      work[128 + j + 3] += xi * params[100480 + r + j + 3];
-    }
-    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
-  }
+  forward_loop3(params, input, output, work);
   const z1_0 = params[101760] + work[128];
   const z1_1 = params[101761] + work[129];
   const z1_2 = params[101762] + work[130];
@@ -143,15 +122,8 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   output[9] = t14_9 / t15;
 }
 
-/**
- * Returns the loss for one sample.
- * @param params `model.paramCount` parameters (see `model.params` for the layout)
- * @param input `model.inputSize` features
- * @param target `model.outputSize` target values
- * @param work scratch memory of `model.workSize` elements
- */
-export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
-  // --- dense0: dense 784 → 128, relu ---
+/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
+function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
   for (let i = 1; i < 784; i++) {
     const xi = input[i];
@@ -163,10 +135,20 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
       work[j + 3] += xi * params[r + j + 3];
     }
   }
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
 
-  // --- dense1: dense 128 → 10, softmax ---
+/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
+function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+}
+
+/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
+function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
+
+/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
+function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
   for (let i = 1; i < 128; i++) {
     const xi = work[i];
@@ -179,6 +161,23 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
     }
     for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
   }
+}
+
+/**
+ * Returns the loss for one sample.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param input `model.inputSize` features
+ * @param target `model.outputSize` target values
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
+  // --- dense0: dense 784 → 128, relu ---
+  loss_loop0(params, input, target, work);
+  loss_loop1(params, input, target, work);
+  loss_loop2(params, input, target, work);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  loss_loop3(params, input, target, work);
   const z1_0 = params[101760] + work[128];
   const z1_1 = params[101761] + work[129];
   const z1_2 = params[101762] + work[130];
@@ -239,16 +238,8 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   return loss;
 }
 
-/**
- * Overwrites `grad` with dLoss/dparams for one sample and returns the loss.
- * @param params `model.paramCount` parameters (see `model.params` for the layout)
- * @param input `model.inputSize` features
- * @param target `model.outputSize` target values
- * @param grad receives `model.paramCount` partial derivatives
- * @param work scratch memory of `model.workSize` elements
- */
-export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
-  // --- dense0: dense 784 → 128, relu ---
+/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
+function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
   for (let i = 1; i < 784; i++) {
     const xi = input[i];
@@ -260,22 +251,50 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
       work[j + 3] += xi * params[r + j + 3];
     }
   }
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
 
-  // --- dense1: dense 128 → 10, softmax ---
-  for (let j = 0; j < 10; j++) work[256 + j] = work[0] * params[100480 + j];
+/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
+function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+}
+
+/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
+function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
+
+/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
+function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
   for (let i = 1; i < 128; i++) {
     const xi = work[i];
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[256 + j] += xi * params[100480 + r + j];
-      work[256 + j + 1] += xi * params[100480 + r + j + 1];
-      work[256 + j + 2] += xi * params[100480 + r + j + 2];
-      work[256 + j + 3] += xi * params[100480 + r + j + 3];
+      work[128 + j] += xi * params[100480 + r + j];
+      work[128 + j + 1] += xi * params[100480 + r + j + 1];
+      work[128 + j + 2] += xi * params[100480 + r + j + 2];
+      work[128 + j + 3] += xi * params[100480 + r + j + 3];
     }
-    for (let j = 8; j < 10; j++) work[256 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
   }
+}
+
+/**
+ * Overwrites `grad` with dLoss/dparams for one sample and returns the loss.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param input `model.inputSize` features
+ * @param target `model.outputSize` target values
+ * @param grad receives `model.paramCount` partial derivatives
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
+  // --- dense0: dense 784 → 128, relu ---
+  gradient_loop0(params, input, target, grad, work);
+  gradient_loop1(params, input, target, grad, work);
+  gradient_loop2(params, input, target, grad, work);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  gradient_loop3(params, input, target, grad, work);
   const z1_0 = params[101760] + work[256];
   const z1_1 = params[101761] + work[257];
   const z1_2 = params[101762] + work[258];
@@ -359,6 +378,59 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[101767] = t48_7 - target[7];
   grad[101768] = t48_8 - target[8];
   grad[101769] = t48_9 - target[9];
+  gradient_loop4(params, input, target, grad, work);
+  gradient_loop5(params, input, target, grad, work);
+
+  // --- dense0 backward ---
+  gradient_loop6(params, input, target, grad, work);
+  gradient_loop7(params, input, target, grad, work);
+  gradient_loop8(params, input, target, grad, work);
+  return loss;
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
+  for (let i = 1; i < 784; i++) {
+    const xi = input[i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j += 4) {
+      work[j] += xi * params[r + j];
+      work[j + 1] += xi * params[r + j + 1];
+      work[j + 2] += xi * params[r + j + 2];
+      work[j + 3] += xi * params[r + j + 3];
+    }
+  }
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let j = 0; j < 10; j++) work[256 + j] = work[0] * params[100480 + j];
+  for (let i = 1; i < 128; i++) {
+    const xi = work[i];
+    const r = i * 10;
+    for (let j = 0; j < 8; j += 4) {
+      work[256 + j] += xi * params[100480 + r + j];
+      work[256 + j + 1] += xi * params[100480 + r + j + 1];
+      work[256 + j + 2] += xi * params[100480 + r + j + 2];
+      work[256 + j + 3] += xi * params[100480 + r + j + 3];
+    }
+    for (let j = 8; j < 10; j++) work[256 + j] += xi * params[100480 + r + j];
+  }
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -371,19 +443,32 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
     for (let j = 8; j < 10; j++) s0 += params[100480 + r + j] * grad[101760 + j];
     work[266 + i] = s0 + s1 + s2 + s3;
   }
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
     const xi = work[i];
     const r = i * 10;
     for (let j = 0; j < 10; j++) grad[100480 + r + j] = xi * grad[101760 + j];
   }
+}
 
-  // --- dense0 backward ---
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 128; k++) work[k] = (work[128 + k] > 0 ? 1 : 0);
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k] !== 0 ? work[266 + k] : 0);
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
     const xi = input[i];
     const r = i * 128;
     for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j];
   }
-  return loss;
 }

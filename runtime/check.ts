@@ -97,16 +97,25 @@ export function relativeError(a: number, b: number, absFloor = 0, slack = 0): nu
   return Number.isNaN(err) ? Infinity : err;
 }
 
-function checkShapes(module: GeneratedModule, params: FloatArray, input: FloatArray, target: FloatArray): void {
+function checkShapes(
+  module: GeneratedModule,
+  params: FloatArray,
+  input: FloatArray,
+  target: FloatArray,
+): void {
   const m = module.model;
   if (params.length !== m.paramCount) {
-    throw new RangeError(`params has ${params.length} entries, model ${m.name} needs ${m.paramCount}`);
+    throw new RangeError(
+      `params has ${params.length} entries, model ${m.name} needs ${m.paramCount}`,
+    );
   }
   if (input.length !== m.inputSize) {
     throw new RangeError(`input has ${input.length} entries, model ${m.name} needs ${m.inputSize}`);
   }
   if (target.length !== m.outputSize) {
-    throw new RangeError(`target has ${target.length} entries, model ${m.name} needs ${m.outputSize}`);
+    throw new RangeError(
+      `target has ${target.length} entries, model ${m.name} needs ${m.outputSize}`,
+    );
   }
 }
 
@@ -209,7 +218,8 @@ export function checkGradient(
     const analytic = grad[i];
     const err = relativeError(analytic, numeric, o.absFloor, slack);
 
-    while (tensor < ordered.length - 1 && i >= ordered[tensor].offset + ordered[tensor].size) tensor++;
+    while (tensor < ordered.length - 1 && i >= ordered[tensor].offset + ordered[tensor].size)
+      tensor++;
     const entry = ordered.length > 0 ? tensorMax.get(ordered[tensor].name) : undefined;
     if (entry !== undefined) {
       entry.checked++;

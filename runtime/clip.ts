@@ -24,3 +24,25 @@ export function clipGradNorm(grad: FloatArray, maxNorm: number): number {
   }
   return norm;
 }
+
+/**
+ * The optimizers' allocation-free form of clipping: threshold read from `scalars[clipSlot]`
+ * (0 = no clipping), pre-clip norm written to `scalars[normSlot]`. Nothing numeric is passed
+ * or returned, so V8 boxes nothing even when this call is not inlined.
+ */
+export function clipInto(
+  grad: FloatArray,
+  scalars: Float64Array,
+  clipSlot: number,
+  normSlot: number,
+): void {
+  let sum = 0;
+  for (let i = 0; i < grad.length; i++) sum += grad[i] * grad[i];
+  const norm = Math.sqrt(sum);
+  scalars[normSlot] = norm;
+  const maxNorm = scalars[clipSlot];
+  if (maxNorm > 0 && norm - norm === 0) {
+    const scale = maxNorm / (norm + 1e-6);
+    if (scale < 1) for (let i = 0; i < grad.length; i++) grad[i] *= scale;
+  }
+}

@@ -138,29 +138,57 @@ export class GradientMonitor {
       const norm = norms[l];
       const name = this.groups.names[l];
       if (!Number.isFinite(norm)) {
-        this.warn('nonFinite', l, epoch, norm,
-          `layer ${name}: gradient norm is ${norm} — exploding gradients (non-finite values); lower the learning rate or set clipNorm`);
+        this.warn(
+          'nonFinite',
+          l,
+          epoch,
+          norm,
+          `layer ${name}: gradient norm is ${norm} — exploding gradients (non-finite values); lower the learning rate or set clipNorm`,
+        );
         continue;
       }
       this.highStreak[l] = norm > this.exploding ? this.highStreak[l] + 1 : 0;
       this.lowStreak[l] = norm < this.vanishing ? this.lowStreak[l] + 1 : 0;
       if (this.highStreak[l] >= this.explodingEpochs) {
         const span = this.explodingEpochs > 1 ? ` for ${this.highStreak[l]} epochs` : '';
-        this.warn('exploding', l, epoch, norm,
-          `layer ${name}: gradient norm ${formatNorm(norm)} > ${formatNorm(this.exploding)}${span} — exploding gradients; lower the learning rate or set clipNorm`);
+        this.warn(
+          'exploding',
+          l,
+          epoch,
+          norm,
+          `layer ${name}: gradient norm ${formatNorm(norm)} > ${formatNorm(this.exploding)}${span} — exploding gradients; lower the learning rate or set clipNorm`,
+        );
       }
       if (this.lowStreak[l] >= this.vanishingEpochs) {
-        this.warn('vanishing', l, epoch, norm,
-          `layer ${name}: gradient norm ${formatNorm(norm)} < ${formatNorm(this.vanishing)} for ${this.lowStreak[l]} epochs — vanishing gradients; consider relu-family activations with He init, or fewer layers`);
+        this.warn(
+          'vanishing',
+          l,
+          epoch,
+          norm,
+          `layer ${name}: gradient norm ${formatNorm(norm)} < ${formatNorm(this.vanishing)} for ${this.lowStreak[l]} epochs — vanishing gradients; consider relu-family activations with He init, or fewer layers`,
+        );
       }
     }
   }
 
-  private warn(kind: WarningKind, layerIndex: number, epoch: number, norm: number, message: string): void {
+  private warn(
+    kind: WarningKind,
+    layerIndex: number,
+    epoch: number,
+    norm: number,
+    message: string,
+  ): void {
     const key = `${layerIndex}:${kind}`;
     if (this.warned.has(key)) return;
     this.warned.add(key);
-    const w: TrainingWarning = { kind, layer: this.groups.names[layerIndex], layerIndex, epoch, norm, message };
+    const w: TrainingWarning = {
+      kind,
+      layer: this.groups.names[layerIndex],
+      layerIndex,
+      epoch,
+      norm,
+      message,
+    };
     this.warnings.push(w);
     if (this.onWarning) this.onWarning(w);
     else console.warn(`gradc: ${message}`);

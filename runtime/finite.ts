@@ -28,7 +28,10 @@ export function firstNonFinite(array: ArrayLike<number>): number {
  * Throws a NonFiniteError naming `label` and the first bad index if `array` holds a NaN or
  * ±Infinity; returns the array otherwise, so it can wrap an expression.
  */
-export function checkFinite<T extends FloatArray | ArrayLike<number>>(array: T, label = 'array'): T {
+export function checkFinite<T extends FloatArray | ArrayLike<number>>(
+  array: T,
+  label = 'array',
+): T {
   const i = firstNonFinite(array);
   if (i >= 0) throw new NonFiniteError(i, array[i], label);
   return array;

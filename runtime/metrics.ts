@@ -30,23 +30,43 @@ export function isCorrect(out: FloatArray, target: FloatArray, row: number, widt
   return best === argmax(target, s, width) ? 1 : 0;
 }
 
-/** Σ |out − target| over one row. */
-export function absErrorSum(out: FloatArray, target: FloatArray, row: number, width: number): number {
-  const s = row * width;
-  let sum = 0;
-  for (let j = 0; j < width; j++) sum += Math.abs(out[j] - target[s + j]);
-  return sum;
+/** Slots of a running-totals array (see BatchRunner.totals). */
+export const CORRECT = 2;
+export const ABS_ERROR = 3;
+
+/**
+ * Adds one sample's correctness and absolute error into `totals[CORRECT]` and
+ * `totals[ABS_ERROR]`. Writes instead of returning: a double returned from a call V8 does
+ * not inline is boxed, i.e. allocated.
+ */
+export function accumulateMetrics(
+  out: FloatArray,
+  target: FloatArray,
+  row: number,
+  width: number,
+  accuracy: boolean,
+  mae: boolean,
+  totals: Float64Array,
+): void {
+  if (accuracy) totals[CORRECT] += isCorrect(out, target, row, width);
+  if (mae) {
+    const s = row * width;
+    for (let j = 0; j < width; j++) totals[ABS_ERROR] += Math.abs(out[j] - target[s + j]);
+  }
 }
 
 /**
- * Reusable evaluator: buffers are allocated once, so `run` allocates nothing — the
- * training loop uses it for validation every epoch.
+ * Reusable evaluator: buffers are allocated once, and the per-row work is a separate method
+ * accumulating into a Float64Array (see batch-runner.ts for why), so `run` allocates only
+ * its result.
  */
 export class Evaluator {
   private readonly x: FloatArray;
   private readonly t: FloatArray;
   private readonly out: FloatArray;
   private readonly work: FloatArray;
+  /** [loss sum, unused, correct, absolute error]. */
+  private readonly totals = new Float64Array(4);
   /** Results of the last `run`, overwritten by the next one. */
   readonly result: Metrics = { loss: NaN, accuracy: NaN, mae: NaN };
 
@@ -58,24 +78,24 @@ export class Evaluator {
     this.work = allocWork(m);
   }
 
-  run(params: FloatArray, data: Dataset): Metrics {
-    const { module, x, t, out, work } = this;
+  private row(params: FloatArray, data: Dataset, r: number): void {
+    const { module, x, t, out, work, totals } = this;
     const { inputSize, outputSize } = module.model;
-    let loss = 0;
-    let correct = 0;
-    let absErr = 0;
-    for (let r = 0; r < data.count; r++) {
-      copyRow(data.inputs, r, x, 0, inputSize);
-      copyRow(data.targets, r, t, 0, outputSize);
-      loss += module.loss(params, x, t, work);
-      module.forward(params, x, out, work);
-      correct += isCorrect(out, data.targets, r, outputSize);
-      absErr += absErrorSum(out, data.targets, r, outputSize);
-    }
+    copyRow(data.inputs, r, x, 0, inputSize);
+    copyRow(data.targets, r, t, 0, outputSize);
+    totals[0] += module.loss(params, x, t, work);
+    module.forward(params, x, out, work);
+    accumulateMetrics(out, t, 0, outputSize, true, true, totals);
+  }
+
+  run(params: FloatArray, data: Dataset): Metrics {
+    this.totals.fill(0);
+    for (let r = 0; r < data.count; r++) this.row(params, data, r);
     const n = data.count;
-    this.result.loss = n > 0 ? loss / n : NaN;
-    this.result.accuracy = n > 0 ? correct / n : NaN;
-    this.result.mae = n > 0 ? absErr / (n * outputSize) : NaN;
+    const width = this.module.model.outputSize;
+    this.result.loss = n > 0 ? this.totals[0] / n : NaN;
+    this.result.accuracy = n > 0 ? this.totals[CORRECT] / n : NaN;
+    this.result.mae = n > 0 ? this.totals[ABS_ERROR] / (n * width) : NaN;
     return this.result;
   }
 }

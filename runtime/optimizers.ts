@@ -12,7 +12,7 @@
 //   3. coupled L2 weight decay: g ← g + weightDecay · p (not written back into `grad`);
 //   4. the optimizer's own update.
 
-import { clipGradNorm, globalNorm } from './clip.ts';
+import { clipInto } from './clip.ts';
 import type { LrSchedule } from './schedules.ts';
 import type { FloatArray } from './types.ts';
 
@@ -45,14 +45,22 @@ export interface CommonOptions {
   readonly clipNorm?: number;
 }
 
+// Slots of BaseOptimizer.scalars.
+const LR = 0;
+const LAST_NORM = 1;
+const CLIP = 2;
+
+// Allocation-free in V8 means: no double crosses a call boundary that might not be inlined
+// (a double argument or return value of a real call is boxed into a fresh heap number).
+// So the learning rate, clipping threshold and last norm live in a Float64Array that
+// `update`, the clipping helper and built-in schedules read and write in place; `lr`,
+// `clipNorm` and `lastGradNorm` are accessors over it for callers.
 abstract class BaseOptimizer implements Optimizer {
   abstract readonly name: string;
-  lr: number;
-  schedule: LrSchedule | undefined;
+  protected readonly scalars = new Float64Array(3);
+  schedule: LrSchedule | undefined = undefined;
   epoch = 0;
   iterations = 0;
-  clipNorm: number | undefined;
-  lastGradNorm = 0;
   protected readonly weightDecay: number;
 
   constructor(o: CommonOptions, defaultLr: number) {
@@ -61,14 +69,33 @@ abstract class BaseOptimizer implements Optimizer {
       this.schedule = lr;
       this.lr = lr(0, 0);
     } else {
-      this.schedule = undefined;
       this.lr = lr;
     }
     this.weightDecay = nonNegative('weightDecay', o.weightDecay ?? 0);
-    if (o.clipNorm !== undefined && !(o.clipNorm > 0)) {
-      throw new RangeError(`clipNorm must be positive, got ${o.clipNorm}`);
-    }
     this.clipNorm = o.clipNorm;
+    this.scalars[LAST_NORM] = NaN;
+  }
+
+  get lr(): number {
+    return this.scalars[LR];
+  }
+  set lr(value: number) {
+    this.scalars[LR] = value;
+  }
+
+  get clipNorm(): number | undefined {
+    const c = this.scalars[CLIP];
+    return c > 0 ? c : undefined;
+  }
+  set clipNorm(value: number | undefined) {
+    if (value !== undefined && !(value > 0)) {
+      throw new RangeError(`clipNorm must be positive, got ${value}`);
+    }
+    this.scalars[CLIP] = value ?? 0; // 0 = no clipping
+  }
+
+  get lastGradNorm(): number {
+    return this.scalars[LAST_NORM];
   }
 
   step(params: FloatArray, grad: FloatArray): void {
@@ -77,10 +104,13 @@ abstract class BaseOptimizer implements Optimizer {
         `${this.name}.step: params has ${params.length} entries but grad has ${grad.length}`,
       );
     }
-    this.lastGradNorm =
-      this.clipNorm === undefined ? globalNorm(grad) : clipGradNorm(grad, this.clipNorm);
-    if (this.schedule !== undefined) this.lr = this.schedule(this.iterations, this.epoch);
-    this.update(params, grad, this.lr);
+    clipInto(grad, this.scalars, CLIP, LAST_NORM);
+    const schedule = this.schedule;
+    if (schedule !== undefined) {
+      if (schedule.into !== undefined) schedule.into(this.iterations, this.epoch, this.scalars, LR);
+      else this.scalars[LR] = schedule(this.iterations, this.epoch);
+    }
+    this.update(params, grad);
     this.iterations++;
   }
 
@@ -89,7 +119,8 @@ abstract class BaseOptimizer implements Optimizer {
     this.resetState();
   }
 
-  protected abstract update(params: FloatArray, grad: FloatArray, lr: number): void;
+  /** Applies the update with learning rate `this.scalars[LR]`. */
+  protected abstract update(params: FloatArray, grad: FloatArray): void;
   protected abstract resetState(): void;
 }
 
@@ -114,7 +145,8 @@ function sized(state: Float64Array | undefined, n: number): Float64Array {
 
 class Sgd extends BaseOptimizer {
   readonly name = 'sgd';
-  protected update(p: FloatArray, g: FloatArray, lr: number): void {
+  protected update(p: FloatArray, g: FloatArray): void {
+    const lr = this.scalars[LR];
     const wd = this.weightDecay;
     // p ← p − lr · (g + wd · p)
     for (let i = 0; i < p.length; i++) p[i] -= lr * (g[i] + wd * p[i]);
@@ -149,7 +181,8 @@ class Momentum extends BaseOptimizer {
     this.name = this.nesterov ? 'nesterov' : 'momentum';
   }
 
-  protected update(p: FloatArray, g: FloatArray, lr: number): void {
+  protected update(p: FloatArray, g: FloatArray): void {
+    const lr = this.scalars[LR];
     const buf = (this.buf = sized(this.buf, p.length));
     const { mu, weightDecay: wd, nesterov } = this;
     for (let i = 0; i < p.length; i++) {
@@ -210,7 +243,8 @@ class Adam extends BaseOptimizer {
     this.name = this.decoupled ? 'adamw' : 'adam';
   }
 
-  protected update(p: FloatArray, g: FloatArray, lr: number): void {
+  protected update(p: FloatArray, g: FloatArray): void {
+    const lr = this.scalars[LR];
     const n = p.length;
     const m = (this.m = sized(this.m, n));
     const v = (this.v = sized(this.v, n));
@@ -274,7 +308,8 @@ class Rmsprop extends BaseOptimizer {
     this.eps = nonNegative('eps', o.eps ?? 1e-8);
   }
 
-  protected update(p: FloatArray, g: FloatArray, lr: number): void {
+  protected update(p: FloatArray, g: FloatArray): void {
+    const lr = this.scalars[LR];
     const v = (this.v = sized(this.v, p.length));
     const { alpha, eps, weightDecay: wd } = this;
     for (let i = 0; i < p.length; i++) {

@@ -53,7 +53,8 @@ export class Rng {
    * reference C implementation or to resume a saved stream.
    */
   static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
-    if (((s0 | s1 | s2 | s3) >>> 0) === 0) throw new RangeError('xoshiro128** state must not be all zero');
+    if ((s0 | s1 | s2 | s3) >>> 0 === 0)
+      throw new RangeError('xoshiro128** state must not be all zero');
     const rng = new Rng(0);
     rng.s0 = s0 | 0;
     rng.s1 = s1 | 0;

@@ -4,9 +4,29 @@
 // `epoch` the 0-based epoch; an optimizer calls its schedule once per step. Formulas follow
 // Keras (`keras.optimizers.schedules.*`, which count steps) except `stepDecay`, which is
 // PyTorch's `StepLR` (counts epochs). Each schedule can count either unit via `by`.
-// Schedules are plain closures over numbers, so calling one allocates nothing.
+//
+// Any `(step, epoch) => number` works as a schedule. The built-in ones also carry `into`,
+// which writes the rate into a Float64Array slot instead of returning it: a double returned
+// from a call V8 does not inline is boxed (16 bytes per step), and optimizers prefer `into`
+// to keep their step allocation-free.
 
-export type LrSchedule = (step: number, epoch: number) => number;
+export interface LrSchedule {
+  (step: number, epoch: number): number;
+  /** Writes the rate for (step, epoch) into out[slot]; optional, allocation-free. */
+  into?(step: number, epoch: number, out: Float64Array, slot: number): void;
+}
+
+type Into = (step: number, epoch: number, out: Float64Array, slot: number) => void;
+
+function fromInto(into: Into): LrSchedule {
+  const scratch = new Float64Array(1);
+  const schedule: LrSchedule = (step, epoch) => {
+    into(step, epoch, scratch, 0);
+    return scratch[0];
+  };
+  schedule.into = into;
+  return schedule;
+}
 export type ScheduleUnit = 'step' | 'epoch';
 
 function pick(by: ScheduleUnit, step: number, epoch: number): number {
@@ -22,7 +42,9 @@ function positive(name: string, value: number): void {
 /** lr(t) = lr. */
 export function constant(lr: number): LrSchedule {
   positive('lr', lr);
-  return () => lr;
+  return fromInto((_step, _epoch, out, slot) => {
+    out[slot] = lr;
+  });
 }
 
 export interface StepDecayOptions {
@@ -41,7 +63,10 @@ export function stepDecay(o: StepDecayOptions): LrSchedule {
   positive('every', o.every);
   const factor = o.factor ?? 0.1;
   const by = o.by ?? 'epoch';
-  return (step, epoch) => o.initial * Math.pow(factor, Math.floor(pick(by, step, epoch) / o.every));
+  const { initial, every } = o;
+  return fromInto((step, epoch, out, slot) => {
+    out[slot] = initial * Math.pow(factor, Math.floor(pick(by, step, epoch) / every));
+  });
 }
 
 export interface ExponentialDecayOptions {
@@ -63,10 +88,11 @@ export function exponentialDecay(o: ExponentialDecayOptions): LrSchedule {
   positive('decayRate', o.decayRate);
   const by = o.by ?? 'step';
   const staircase = o.staircase ?? false;
-  return (step, epoch) => {
-    const p = pick(by, step, epoch) / o.decaySteps;
-    return o.initial * Math.pow(o.decayRate, staircase ? Math.floor(p) : p);
-  };
+  const { initial, decaySteps, decayRate } = o;
+  return fromInto((step, epoch, out, slot) => {
+    const p = pick(by, step, epoch) / decaySteps;
+    out[slot] = initial * Math.pow(decayRate, staircase ? Math.floor(p) : p);
+  });
 }
 
 export interface CosineDecayOptions {
@@ -89,9 +115,10 @@ export function cosineDecay(o: CosineDecayOptions): LrSchedule {
   positive('decaySteps', o.decaySteps);
   const alpha = o.alpha ?? 0;
   const by = o.by ?? 'step';
-  return (step, epoch) => {
-    const t = Math.min(pick(by, step, epoch), o.decaySteps);
-    const cosine = 0.5 * (1 + Math.cos((Math.PI * t) / o.decaySteps));
-    return o.initial * ((1 - alpha) * cosine + alpha);
-  };
+  const { initial, decaySteps } = o;
+  return fromInto((step, epoch, out, slot) => {
+    const t = Math.min(pick(by, step, epoch), decaySteps);
+    const cosine = 0.5 * (1 + Math.cos((Math.PI * t) / decaySteps));
+    out[slot] = initial * ((1 - alpha) * cosine + alpha);
+  });
 }

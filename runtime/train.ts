@@ -2,38 +2,30 @@
 // gradient diagnostics and callbacks.
 //
 // Memory: every buffer (row copies, gradient accumulator, shuffled index order, validation
-// copy, best-weights copy) is allocated before the first step; a step — copy rows, gradient,
-// accumulate, diagnostics, optimizer update, `onBatchEnd` with a reused info object —
-// allocates nothing (test/runtime/alloc.test.ts measures it). Only the per-epoch record in
-// the history is allocated, once per epoch.
+// copy, best-weights copy) is allocated before the first step; a step (batch-runner.ts) —
+// copy rows, gradient, accumulate, diagnostics, optimizer update, `onBatchEnd` with a reused
+// info object — allocates nothing once V8 has optimized it, typically within the first epoch
+// or two (test/runtime/alloc.test.ts measures it). Per epoch, the history record, the
+// per-layer norm array and any warnings are allocated.
 
-import { copyRow, selectRows, validateDataset, type Dataset } from './data.ts';
 import {
-  GradientMonitor,
-  type DiagnosticsOptions,
-  type TrainingWarning,
-} from './diagnostics.ts';
-import { allocArray, allocGrad, allocWork } from './init.ts';
-import { absErrorSum, Evaluator, isCorrect } from './metrics.ts';
+  BatchRunner,
+  CORRECT,
+  ABS_ERROR,
+  LOSS_SUM,
+  SEEN,
+  type BatchedModule,
+  type BatchInfo,
+} from './batch-runner.ts';
+import { selectRows, validateDataset, type Dataset } from './data.ts';
+import { GradientMonitor, type DiagnosticsOptions, type TrainingWarning } from './diagnostics.ts';
+import { allocArray } from './init.ts';
+import { Evaluator } from './metrics.ts';
 import { sgd, type Optimizer } from './optimizers.ts';
 import { Rng } from './random.ts';
 import type { FloatArray, GeneratedModule } from './types.ts';
 
-/**
- * A generated module that may also export a batched gradient. `gradientBatch` reads `count`
- * row-major samples, writes the mean gradient over them into `grad` and returns the mean
- * loss; `work` has `model.workSize` entries.
- */
-export interface BatchedModule extends GeneratedModule {
-  gradientBatch?(
-    params: FloatArray,
-    inputs: FloatArray,
-    targets: FloatArray,
-    count: number,
-    grad: FloatArray,
-    work: FloatArray,
-  ): number;
-}
+export type { BatchedModule, BatchInfo } from './batch-runner.ts';
 
 export type MetricName = 'accuracy' | 'mae';
 export type Monitor = 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy' | 'mae' | 'valMae';
@@ -47,21 +39,6 @@ export interface EarlyStoppingOptions {
   readonly minDelta?: number;
   /** Put back the parameters of the best epoch when training ends. Default false. */
   readonly restoreBestWeights?: boolean;
-}
-
-/** Passed to `onBatchEnd`; one object reused for every batch — copy what you keep. */
-export interface BatchInfo {
-  epoch: number;
-  /** 0-based batch index within the epoch. */
-  batch: number;
-  /** Samples in this batch. */
-  size: number;
-  /** Mean loss over the batch (before the update). */
-  loss: number;
-  /** Learning rate used for the update. */
-  lr: number;
-  /** Optimizer steps taken so far, this one included. */
-  iterations: number;
 }
 
 export interface EpochStats {
@@ -114,7 +91,7 @@ export interface TrainOptions {
   /** Receives each warning; default console.warn (each layer/kind once). */
   readonly onWarning?: (w: TrainingWarning) => void;
   readonly onBatchEnd?: (info: BatchInfo) => void;
-  /** Return false to stop training after this epoch. */
+  /** Called after every epoch (also the last); return false to stop training after it. */
   readonly onEpochEnd?: (stats: EpochStats, params: FloatArray) => boolean | void;
   /** Stop as soon as a batch loss is NaN/Infinity (Keras TerminateOnNaN). Default true. */
   readonly terminateOnNaN?: boolean;
@@ -129,12 +106,14 @@ function defaultMetrics(module: GeneratedModule): MetricName[] {
   const m = module.model;
   const last = m.layers[m.layers.length - 1];
   const classify =
-    CLASSIFICATION_LOSSES.has(m.loss) || (last !== undefined && CLASSIFICATION_OUTPUTS.has(last.activation));
+    CLASSIFICATION_LOSSES.has(m.loss) ||
+    (last !== undefined && CLASSIFICATION_OUTPUTS.has(last.activation));
   return classify ? ['accuracy'] : ['mae'];
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${v}`);
   return v;
 }
 
@@ -150,7 +129,9 @@ export function train(
 ): History {
   const model = module.model;
   if (params.length !== model.paramCount) {
-    throw new RangeError(`params has ${params.length} entries, model ${model.name} needs ${model.paramCount}`);
+    throw new RangeError(
+      `params has ${params.length} entries, model ${model.name} needs ${model.paramCount}`,
+    );
   }
   validateDataset(model, data);
   const epochs = positiveInt('epochs', options.epochs);
@@ -179,20 +160,9 @@ export function train(
 
   // --- buffers (everything the step needs, allocated once) -------------------------------
   const batched = (options.useGradientBatch ?? true) && typeof module.gradientBatch === 'function';
-  const x = allocArray(model, inputSize);
-  const t = allocArray(model, outputSize);
-  const out = allocArray(model, outputSize);
-  const work = allocWork(model);
-  const sampleGrad = allocGrad(model);
-  // Accumulate in f64 even for f32 models: summing many small per-sample gradients in f32
-  // loses low bits.
-  const acc = batched ? sampleGrad : new Float64Array(model.paramCount);
-  const xb = batched ? allocArray(model, batchSize * inputSize) : x;
-  const tb = batched ? allocArray(model, batchSize * outputSize) : t;
   const metrics = options.metrics ?? defaultMetrics(module);
   const wantAccuracy = metrics.includes('accuracy');
   const wantMae = metrics.includes('mae');
-  const needForward = wantAccuracy || wantMae;
   const evaluator = valData !== undefined ? new Evaluator(module) : undefined;
   const monitor = new GradientMonitor(
     model,
@@ -200,9 +170,15 @@ export function train(
     options.onWarning,
     options.diagnostics !== false,
   );
-  const info: BatchInfo = { epoch: 0, batch: 0, size: 0, loss: 0, lr: optimizer.lr, iterations: 0 };
-  const onBatchEnd = options.onBatchEnd;
-  const terminateOnNaN = options.terminateOnNaN ?? true;
+  const runner = new BatchRunner(module, data, optimizer, monitor, {
+    batchSize,
+    batched,
+    wantAccuracy,
+    wantMae,
+    terminateOnNaN: options.terminateOnNaN ?? true,
+    onBatchEnd: options.onBatchEnd,
+  });
+  const totals = runner.totals;
   const shuffle = options.shuffle ?? true;
 
   // --- early stopping / best epoch ---------------------------------------------------------
@@ -225,77 +201,35 @@ export function train(
   for (let epoch = 0; epoch < epochs && stopReason === 'completed'; epoch++) {
     optimizer.epoch = epoch;
     if (shuffle) rng.shuffle(trainOrder);
-    let lossSum = 0;
-    let seen = 0;
-    let correct = 0;
-    let absErr = 0;
-
+    runner.resetEpoch();
+    // Only small integers live in this loop, so it allocates nothing even before V8 optimizes it.
     for (let start = 0, batch = 0; start < trainCount; start += batchSize, batch++) {
-      const size = Math.min(batchSize, trainCount - start);
-      let batchLoss: number;
-      if (batched) {
-        for (let s = 0; s < size; s++) {
-          const row = trainOrder[start + s];
-          copyRow(data.inputs, row, xb, s, inputSize);
-          copyRow(data.targets, row, tb, s, outputSize);
-        }
-        // Narrowed above: `batched` implies gradientBatch exists.
-        batchLoss = module.gradientBatch!(params, xb, tb, size, acc, work);
-        if (needForward) {
-          for (let s = 0; s < size; s++) {
-            copyRow(xb, s, x, 0, inputSize);
-            module.forward(params, x, out, work);
-            if (wantAccuracy) correct += isCorrect(out, tb, s, outputSize);
-            if (wantMae) absErr += absErrorSum(out, tb, s, outputSize);
-          }
-        }
-      } else {
-        acc.fill(0);
-        let sum = 0;
-        for (let s = 0; s < size; s++) {
-          const row = trainOrder[start + s];
-          copyRow(data.inputs, row, x, 0, inputSize);
-          copyRow(data.targets, row, t, 0, outputSize);
-          sum += module.gradient(params, x, t, sampleGrad, work);
-          for (let i = 0; i < acc.length; i++) acc[i] += sampleGrad[i];
-          if (needForward) {
-            module.forward(params, x, out, work);
-            if (wantAccuracy) correct += isCorrect(out, t, 0, outputSize);
-            if (wantMae) absErr += absErrorSum(out, t, 0, outputSize);
-          }
-        }
-        const inv = 1 / size;
-        for (let i = 0; i < acc.length; i++) acc[i] *= inv;
-        batchLoss = sum * inv;
-      }
-      lossSum += batchLoss * size;
-      seen += size;
-      monitor.addBatch(acc);
-      if (terminateOnNaN && !Number.isFinite(batchLoss)) {
+      if (
+        !runner.run(
+          params,
+          trainOrder,
+          start,
+          Math.min(batchSize, trainCount - start),
+          epoch,
+          batch,
+        )
+      ) {
         stopReason = 'nonFinite';
         break;
-      }
-      optimizer.step(params, acc);
-      if (onBatchEnd !== undefined) {
-        info.epoch = epoch;
-        info.batch = batch;
-        info.size = size;
-        info.loss = batchLoss;
-        info.lr = optimizer.lr;
-        info.iterations = optimizer.iterations;
-        onBatchEnd(info);
       }
     }
 
     // --- end of epoch -----------------------------------------------------------------------
-    const val = evaluator !== undefined && valData !== undefined ? evaluator.run(params, valData) : undefined;
+    const seen = totals[SEEN];
+    const val =
+      evaluator !== undefined && valData !== undefined ? evaluator.run(params, valData) : undefined;
     const stats: EpochStats = {
       epoch,
-      loss: lossSum / seen,
+      loss: totals[LOSS_SUM] / seen,
       ...(val !== undefined ? { valLoss: val.loss } : {}),
-      ...(wantAccuracy ? { accuracy: correct / seen } : {}),
+      ...(wantAccuracy ? { accuracy: totals[CORRECT] / seen } : {}),
       ...(wantAccuracy && val !== undefined ? { valAccuracy: val.accuracy } : {}),
-      ...(wantMae ? { mae: absErr / (seen * outputSize) } : {}),
+      ...(wantMae ? { mae: totals[ABS_ERROR] / (seen * outputSize) } : {}),
       ...(wantMae && val !== undefined ? { valMae: val.mae } : {}),
       gradNorms: monitor.endEpoch(epoch),
       lr: optimizer.lr,
@@ -316,7 +250,8 @@ export function train(
       wait++;
       if (wait >= patience) stopReason = 'earlyStopping';
     }
-    if (stopReason === 'completed' && options.onEpochEnd?.(stats, params) === false) {
+    // Called for every recorded epoch, including the one that stops training.
+    if (options.onEpochEnd?.(stats, params) === false && stopReason === 'completed') {
       stopReason = 'callback';
     }
   }

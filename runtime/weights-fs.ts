@@ -1,7 +1,15 @@
 // Weights on disk (Node only; the only runtime file that touches node:fs, so everything
 // else can ship to a browser — see browser.ts).
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { FloatArray, ModelInfo } from './types.ts';
 import { decodeWeights, encodeWeights, encodeWeightsJson, WeightsError } from './weights.ts';
@@ -20,10 +28,18 @@ let tempCounter = 0;
  * system, so rename is atomic), flushed to disk, then renamed over `path`. A crash or an
  * error leaves either the old file or the new one, never a partial file.
  */
-export function saveWeights(path: string, model: ModelInfo, params: FloatArray, options: SaveOptions = {}): void {
+export function saveWeights(
+  path: string,
+  model: ModelInfo,
+  params: FloatArray,
+  options: SaveOptions = {},
+): void {
   const format = options.format ?? (extname(path).toLowerCase() === '.json' ? 'json' : 'binary');
   // Encode first: a bad params array throws before anything touches the disk.
-  const data = format === 'json' ? Buffer.from(encodeWeightsJson(model, params), 'utf8') : encodeWeights(model, params);
+  const data =
+    format === 'json'
+      ? Buffer.from(encodeWeightsJson(model, params), 'utf8')
+      : encodeWeights(model, params);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   let fd: number | undefined;
   try {
@@ -41,7 +57,9 @@ export function saveWeights(path: string, model: ModelInfo, params: FloatArray, 
     } catch {
       // The temp file may never have been created; nothing to clean up then.
     }
-    throw new WeightsError('io', `cannot save weights to ${path}: ${(e as Error).message}`, { cause: e });
+    throw new WeightsError('io', `cannot save weights to ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -49,7 +67,9 @@ function readBytes(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new WeightsError('io', `cannot read weights file ${path}: ${(e as Error).message}`, { cause: e });
+    throw new WeightsError('io', `cannot read weights file ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -74,7 +94,10 @@ export function loadWeights(path: string, model: ModelInfo): FloatArray {
 export function loadWeightsInto(path: string, model: ModelInfo, params: FloatArray): void {
   const loaded = loadWeights(path, model);
   if (params.length !== loaded.length) {
-    throw new WeightsError('badParams', `params has ${params.length} entries but model ${model.name} has ${loaded.length}`);
+    throw new WeightsError(
+      'badParams',
+      `params has ${params.length} entries but model ${model.name} has ${loaded.length}`,
+    );
   }
   params.set(loaded);
 }

@@ -179,14 +179,20 @@ function decodeBinary(bytes: Uint8Array, model: ModelInfo): FloatArray {
   let magic = '';
   for (let i = 0; i < 4; i++) magic += String.fromCharCode(bytes[i]);
   if (magic !== WEIGHTS_MAGIC) {
-    throw new WeightsError('badMagic', `not a gradc weights file (magic ${JSON.stringify(magic)}, expected "GRDC")`);
+    throw new WeightsError(
+      'badMagic',
+      `not a gradc weights file (magic ${JSON.stringify(magic)}, expected "GRDC")`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const code = view.getUint8(6);
   const precision = code === 1 ? 'f32' : code === 2 ? 'f64' : undefined;
   const version = view.getUint16(4, true);
   if (version === WEIGHTS_VERSION && (precision === undefined || view.getUint8(7) !== 0)) {
-    throw new WeightsError('badHeader', `weights header is corrupted (precision code ${code}, reserved byte ${view.getUint8(7)})`);
+    throw new WeightsError(
+      'badHeader',
+      `weights header is corrupted (precision code ${code}, reserved byte ${view.getUint8(7)})`,
+    );
   }
   const header: Header = {
     version,
@@ -212,10 +218,15 @@ function decodeBinary(bytes: Uint8Array, model: ModelInfo): FloatArray {
   }
   const payload = bytes.subarray(HEADER_SIZE, expectedLength);
   checkCrc(crc32(payload), header.crc);
-  const out = header.precision === 'f32' ? new Float32Array(header.paramCount) : new Float64Array(header.paramCount);
+  const out =
+    header.precision === 'f32'
+      ? new Float32Array(header.paramCount)
+      : new Float64Array(header.paramCount);
   for (let i = 0; i < out.length; i++) {
     out[i] =
-      size === 4 ? view.getFloat32(HEADER_SIZE + i * 4, true) : view.getFloat64(HEADER_SIZE + i * 8, true);
+      size === 4
+        ? view.getFloat32(HEADER_SIZE + i * 4, true)
+        : view.getFloat64(HEADER_SIZE + i * 8, true);
   }
   return out;
 }
@@ -245,7 +256,10 @@ function fromJsonNumber(v: unknown, index: number): number {
     case '-0':
       return -0;
   }
-  throw new WeightsError('badJson', `weights JSON: params[${index}] is ${JSON.stringify(v)}, not a number`);
+  throw new WeightsError(
+    'badJson',
+    `weights JSON: params[${index}] is ${JSON.stringify(v)}, not a number`,
+  );
 }
 
 /** The JSON encoding of `params` for `model` (pretty-printed header, one-line params). */
@@ -266,37 +280,55 @@ export function encodeWeightsJson(model: ModelInfo, params: FloatArray): string 
   return `${head},\n  "params": ${JSON.stringify(values)}\n}\n`;
 }
 
-function field<T>(obj: Record<string, unknown>, name: string, check: (v: unknown) => v is T, what: string): T {
+function field<T>(
+  obj: Record<string, unknown>,
+  name: string,
+  check: (v: unknown) => v is T,
+  what: string,
+): T {
   const v = obj[name];
   if (!check(v)) {
-    throw new WeightsError('badJson', `weights JSON: "${name}" must be ${what}, got ${JSON.stringify(v) ?? 'nothing'}`);
+    throw new WeightsError(
+      'badJson',
+      `weights JSON: "${name}" must be ${what}, got ${JSON.stringify(v) ?? 'nothing'}`,
+    );
   }
   return v;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isHex = (digits: number) => (v: unknown): v is string =>
-  typeof v === 'string' && v.length === digits && /^[0-9a-f]+$/.test(v);
+const isHex =
+  (digits: number) =>
+  (v: unknown): v is string =>
+    typeof v === 'string' && v.length === digits && /^[0-9a-f]+$/.test(v);
 
 function decodeJson(text: string, model: ModelInfo): FloatArray {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new WeightsError('badJson', `weights JSON does not parse: ${(e as Error).message}`, { cause: e });
+    throw new WeightsError('badJson', `weights JSON does not parse: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new WeightsError('badJson', 'weights JSON must be an object');
   }
   const obj = parsed as Record<string, unknown>;
   if (obj.magic !== WEIGHTS_MAGIC || obj.format !== JSON_FORMAT) {
-    throw new WeightsError('badMagic', `not a gradc weights file (JSON without "format": "${JSON_FORMAT}", "magic": "GRDC")`);
+    throw new WeightsError(
+      'badMagic',
+      `not a gradc weights file (JSON without "format": "${JSON_FORMAT}", "magic": "GRDC")`,
+    );
   }
   const version = field(obj, 'version', isUint, 'a version number');
   const precision = field(obj, 'precision', isString, '"f32" or "f64"');
   if (version === WEIGHTS_VERSION && precision !== 'f32' && precision !== 'f64') {
-    throw new WeightsError('badHeader', `weights JSON: unknown precision ${JSON.stringify(precision)}`);
+    throw new WeightsError(
+      'badHeader',
+      `weights JSON: unknown precision ${JSON.stringify(precision)}`,
+    );
   }
   const header: Header = {
     version,
@@ -307,14 +339,16 @@ function decodeJson(text: string, model: ModelInfo): FloatArray {
   };
   checkHeader(model, header);
   const list = obj.params;
-  if (!Array.isArray(list)) throw new WeightsError('badJson', 'weights JSON: "params" must be an array');
+  if (!Array.isArray(list))
+    throw new WeightsError('badJson', 'weights JSON: "params" must be an array');
   if (list.length !== header.paramCount) {
     throw new WeightsError(
       list.length < header.paramCount ? 'truncated' : 'trailingBytes',
       `weights JSON: "params" has ${list.length} entries, the header says ${header.paramCount}`,
     );
   }
-  const out = header.precision === 'f32' ? new Float32Array(list.length) : new Float64Array(list.length);
+  const out =
+    header.precision === 'f32' ? new Float32Array(list.length) : new Float64Array(list.length);
   for (let i = 0; i < list.length; i++) out[i] = fromJsonNumber(list[i], i);
   checkCrc(crc32(payloadBytes(out, header.precision)), header.crc);
   return out;
@@ -323,7 +357,16 @@ function decodeJson(text: string, model: ModelInfo): FloatArray {
 function looksLikeJson(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
-    if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d || b === 0xef || b === 0xbb || b === 0xbf) continue; // whitespace / UTF-8 BOM
+    if (
+      b === 0x20 ||
+      b === 0x09 ||
+      b === 0x0a ||
+      b === 0x0d ||
+      b === 0xef ||
+      b === 0xbb ||
+      b === 0xbf
+    )
+      continue; // whitespace / UTF-8 BOM
     return b === 0x7b; // '{'
   }
   return false;

@@ -24,6 +24,10 @@ export function createIrisBaseline(): Baseline {
   const d1 = new Float64Array(H1);
   const d2 = new Float64Array(H2);
   const acc = new Float64Array(P);
+  // Loss sum of the current call; accumulate() adds to it instead of returning a double, which V8
+  // would box (16 bytes) whenever the call is not inlined.
+  const total = new Float64Array(1);
+  const lastLoss = new Float64Array(1);
 
   // Forward for one sample; leaves activations in a1/a2, logits in z, softmax in prob, log Σ exp(z) in lse.
   function run(p: Float64Array, x: Float64Array, xOff: number): void {
@@ -67,11 +71,18 @@ export function createIrisBaseline(): Baseline {
     return l;
   }
 
-  function accumulate(p: Float64Array, x: Float64Array, xOff: number, t: Float64Array, tOff: number, g: Float64Array, scale: number): number {
+  function accumulate(
+    p: Float64Array,
+    x: Float64Array,
+    xOff: number,
+    t: Float64Array,
+    tOff: number,
+    g: Float64Array,
+  ): void {
     run(p, x, xOff);
-    const loss = crossEntropy(t, tOff);
-    // prob is reused for dLoss/dz = scale·(p − t): the probabilities are not needed after this.
-    for (let k = 0; k < O; k++) prob[k] = scale * (prob[k] - t[tOff + k]);
+    total[0] += crossEntropy(t, tOff);
+    // prob is reused for dLoss/dz = p − t: the probabilities are not needed after this.
+    for (let k = 0; k < O; k++) prob[k] -= t[tOff + k];
     for (let k = 0; k < O; k++) g[B2 + k] += prob[k];
     for (let i = 0; i < H2; i++) {
       const ai = a2[i];
@@ -100,10 +111,10 @@ export function createIrisBaseline(): Baseline {
       const row = W0 + i * H1;
       for (let j = 0; j < H1; j++) g[row + j] += xi * d1[j];
     }
-    return loss;
   }
 
   return {
+    lastLoss,
     name: 'iris',
     inputSize: I,
     outputSize: O,
@@ -118,7 +129,9 @@ export function createIrisBaseline(): Baseline {
     },
     gradient(p, x, xOff, t, tOff, grad) {
       grad.fill(0);
-      return accumulate(p, x, xOff, t, tOff, grad, 1);
+      total[0] = 0;
+      accumulate(p, x, xOff, t, tOff, grad);
+      return total[0];
     },
     forwardBatch(p, inputs, outputs, count) {
       for (let s = 0; s < count; s++) {
@@ -128,11 +141,12 @@ export function createIrisBaseline(): Baseline {
     },
     trainStep(p, inputs, targets, count, lr) {
       acc.fill(0);
-      const scale = 1 / count;
-      let loss = 0;
-      for (let s = 0; s < count; s++) loss += accumulate(p, inputs, s * I, targets, s * O, acc, scale);
-      for (let k = 0; k < P; k++) p[k] -= lr * acc[k];
-      return loss * scale;
+      total[0] = 0;
+      for (let s = 0; s < count; s++) accumulate(p, inputs, s * I, targets, s * O, acc);
+      // The batch mean is folded into the step size.
+      const step = lr / count;
+      for (let k = 0; k < P; k++) p[k] -= step * acc[k];
+      lastLoss[0] = total[0] / count;
     },
   };
 }

@@ -12,9 +12,26 @@ export interface Baseline {
   forward(p: Float64Array, x: Float64Array, xOff: number, out: Float64Array, outOff: number): void;
   loss(p: Float64Array, x: Float64Array, xOff: number, t: Float64Array, tOff: number): number;
   /** Overwrites `grad` with dLoss/dparams for one sample and returns the loss. */
-  gradient(p: Float64Array, x: Float64Array, xOff: number, t: Float64Array, tOff: number, grad: Float64Array): number;
+  gradient(
+    p: Float64Array,
+    x: Float64Array,
+    xOff: number,
+    t: Float64Array,
+    tOff: number,
+    grad: Float64Array,
+  ): number;
   /** `count` forwards over row-major `inputs`, outputs row-major. */
   forwardBatch(p: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number): void;
-  /** One SGD step on the mean gradient of the batch; returns the mean loss before the step. */
-  trainStep(p: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, lr: number): number;
+  /**
+   * One SGD step on the mean gradient of the batch. Returns nothing, so the call never boxes a
+   * double; the mean loss before the step lands in `lastLoss[0]`.
+   */
+  trainStep(
+    p: Float64Array,
+    inputs: Float64Array,
+    targets: Float64Array,
+    count: number,
+    lr: number,
+  ): void;
+  readonly lastLoss: Float64Array;
 }

@@ -5,22 +5,25 @@
 // labelled as such. Momentum is set to 0 after construction (the constructor rejects 0).
 
 import { errorText, type ImplFactory, type Prepared, type Semantics } from '../impl.ts';
-import { layout, outputSize, type Activation, type BenchCase } from '../models.ts';
+import { LEAKY_ALPHA, layout, outputSize, type Activation, type BenchCase } from '../models.ts';
 
 type Brain = typeof import('brain.js');
 
-function variant(c: BenchCase): Semantics & { activation: 'sigmoid' | 'relu' } {
-  // Sigmoid for the net whose output is a sigmoid; relu for the relu nets (its output is then relu, not softmax).
-  const activation: Activation & ('sigmoid' | 'relu') = c.spec.layers[c.spec.layers.length - 1].activation === 'sigmoid' ? 'sigmoid' : 'relu';
+function variant(c: BenchCase): Semantics & { brainActivation: 'sigmoid' | 'leaky-relu' } {
+  // Sigmoid for the net whose output is a sigmoid. For the relu nets, leaky relu (same cost):
+  // with plain relu the output layer is relu too, and a dead output unit makes the gradient
+  // of a sample exactly zero, which would make the check against the reference vacuous.
+  const sigmoid = c.spec.layers[c.spec.layers.length - 1].activation === 'sigmoid';
+  const activation: Activation = sigmoid ? 'sigmoid' : 'leakyRelu';
   return {
-    activation,
+    brainActivation: sigmoid ? 'sigmoid' : 'leaky-relu',
     spec: {
       ...c.spec,
       layers: c.spec.layers.map((l) => ({ units: l.units, activation })),
       loss: 'halfSumSquares',
     },
     update: 'online',
-    note: `${activation} on every layer, ½Σ(y−t)² loss, online SGD (one update per sample)`,
+    note: `${sigmoid ? 'sigmoid' : `leaky relu (α ${LEAKY_ALPHA})`} on every layer, ½Σ(y−t)² loss, online SGD (one update per sample)`,
   };
 }
 
@@ -42,7 +45,8 @@ export const brainImpl: ImplFactory = {
       inputSize: I,
       hiddenLayers: c.spec.layers.slice(0, -1).map((l) => l.units),
       outputSize: O,
-      activation: sem.activation,
+      activation: sem.brainActivation,
+      leakyReluAlpha: LEAKY_ALPHA,
       learningRate: lr,
     });
     net.initialize();

@@ -4,4 +4,9 @@ import { jaxImpl } from './jax.ts';
 import { tfjsImpl } from './tfjs.ts';
 
 /** The libraries a user would pick instead of gradc, in table order. */
-export const PEERS: readonly ImplFactory[] = [tfjsImpl('cpu'), tfjsImpl('wasm'), jaxImpl, brainImpl];
+export const PEERS: readonly ImplFactory[] = [
+  tfjsImpl('cpu'),
+  tfjsImpl('wasm'),
+  jaxImpl,
+  brainImpl,
+];

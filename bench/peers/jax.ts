@@ -5,7 +5,7 @@
 // loss back (a training loop does that anyway).
 
 import { errorText, type ImplFactory, type Prepared } from '../impl.ts';
-import { layout, outputSize, type Activation } from '../models.ts';
+import { LEAKY_ALPHA, layout, outputSize, type Activation } from '../models.ts';
 
 type Jax = typeof import('@jax-js/jax');
 type JArray = InstanceType<Jax['Array']>;
@@ -16,7 +16,8 @@ async function loadJax(): Promise<Jax> {
   const jax = await import('@jax-js/jax');
   // Only wasm: plain init() probes WebGPU through `navigator`, which Node does not have.
   const devices = await jax.init('wasm');
-  if (!devices.includes('wasm')) throw new Error(`jax-js wasm device unavailable (got ${devices.join(', ')})`);
+  if (!devices.includes('wasm'))
+    throw new Error(`jax-js wasm device unavailable (got ${devices.join(', ')})`);
   jax.defaultDevice('wasm');
   return jax;
 }
@@ -47,6 +48,8 @@ export const jaxImpl: ImplFactory = {
           return nn.sigmoid(z);
         case 'relu':
           return nn.relu(z);
+        case 'leakyRelu':
+          return nn.leakyRelu(z, LEAKY_ALPHA);
         case 'softmax':
           return nn.softmax(z, -1);
       }
@@ -64,7 +67,8 @@ export const jaxImpl: ImplFactory = {
     // Batch-mean of gradc's per-sample loss.
     const lossFn = (ps: JArray[], x: JArray, t: JArray): JArray => {
       const z = logits(ps, x);
-      if (c.spec.loss === 'categoricalCrossEntropy') return np.sum(t.mul(nn.logSoftmax(z, -1))).mul(-1 / B);
+      if (c.spec.loss === 'categoricalCrossEntropy')
+        return np.sum(t.mul(nn.logSoftmax(z, -1))).mul(-1 / B);
       const d = act(last, z).sub(t);
       return np.mean(d.ref.mul(d));
     };

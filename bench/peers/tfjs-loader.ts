@@ -25,18 +25,31 @@ async function load(): Promise<Tf> {
   const tf = await import('@tensorflow/tfjs-core');
   const entry = require.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
   const version = (require('@tensorflow/tfjs-core/package.json') as { version: string }).version;
-  const cacheDir = path.resolve(path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')), '../../.cache/gradc-bench');
+  const cacheDir = path.resolve(
+    path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')),
+    '../../.cache/gradc-bench',
+  );
   const bundle = path.join(cacheDir, `tfjs-core-${version}-gradients.cjs`);
   if (!existsSync(bundle)) {
     mkdirSync(cacheDir, { recursive: true });
     const esbuild = await import('esbuild');
-    esbuild.buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+    esbuild.buildSync({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'error',
+    });
   }
   require(bundle);
   await import('@tensorflow/tfjs-backend-cpu');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // The .wasm binaries sit next to the backend's bundle; a path prefix keeps loading offline.
-  wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+  wasm.setWasmPaths(
+    path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') +
+      path.sep,
+  );
   // Production mode: TF.js skips its debug-time checks (the setting a user who cares about
   // speed picks), which also silences the "install tfjs-node" banner.
   tf.enableProdMode();

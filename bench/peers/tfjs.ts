@@ -4,7 +4,7 @@
 
 import type { Scalar, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { errorText, type ImplFactory, type Prepared } from '../impl.ts';
-import { layout, outputSize, type Activation } from '../models.ts';
+import { LEAKY_ALPHA, layout, outputSize, type Activation } from '../models.ts';
 import { loadTf, type Tf } from './tfjs-loader.ts';
 
 function act(tf: Tf, a: Activation, z: Tensor2D): Tensor2D {
@@ -17,6 +17,8 @@ function act(tf: Tf, a: Activation, z: Tensor2D): Tensor2D {
       return tf.sigmoid(z);
     case 'relu':
       return tf.relu(z);
+    case 'leakyRelu':
+      return tf.leakyRelu(z, LEAKY_ALPHA);
     case 'softmax':
       return tf.softmax(z);
   }
@@ -25,12 +27,14 @@ function act(tf: Tf, a: Activation, z: Tensor2D): Tensor2D {
 export function tfjsImpl(backend: 'cpu' | 'wasm'): ImplFactory {
   return {
     name: `tfjs-${backend}`,
-    packageName: backend === 'cpu' ? '@tensorflow/tfjs-backend-cpu' : '@tensorflow/tfjs-backend-wasm',
+    packageName:
+      backend === 'cpu' ? '@tensorflow/tfjs-backend-cpu' : '@tensorflow/tfjs-backend-wasm',
     async prepare(c, data, lr) {
       let tf: Tf;
       try {
         tf = await loadTf();
-        if (!(await tf.setBackend(backend))) return { unavailable: `TF.js backend "${backend}" failed to initialize` };
+        if (!(await tf.setBackend(backend)))
+          return { unavailable: `TF.js backend "${backend}" failed to initialize` };
       } catch (e) {
         return { unavailable: `TF.js failed to load: ${errorText(e)}` };
       }
@@ -78,8 +82,15 @@ export function tfjsImpl(backend: 'cpu' | 'wasm'): ImplFactory {
         load(params) {
           layers.forEach((l, i) => {
             tf.tidy(() => {
-              vars[i].w.assign(tf.tensor2d(Float32Array.from(params.subarray(l.kernel, l.bias)), [l.inputs, l.units]));
-              vars[i].b.assign(tf.tensor1d(Float32Array.from(params.subarray(l.bias, l.bias + l.units))));
+              vars[i].w.assign(
+                tf.tensor2d(Float32Array.from(params.subarray(l.kernel, l.bias)), [
+                  l.inputs,
+                  l.units,
+                ]),
+              );
+              vars[i].b.assign(
+                tf.tensor1d(Float32Array.from(params.subarray(l.bias, l.bias + l.units))),
+              );
             });
           });
         },

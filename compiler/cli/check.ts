@@ -21,7 +21,10 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-export async function runCheck(compiled: Compiled, opts: { samples: number; seed: number; maxParams: number }): Promise<CheckResult> {
+export async function runCheck(
+  compiled: Compiled,
+  opts: { samples: number; seed: number; maxParams: number },
+): Promise<CheckResult> {
   const mod = await importCompiled(compiled);
   const model = mod.model;
   const f32 = model.precision === 'f32';
@@ -39,7 +42,10 @@ export async function runCheck(compiled: Compiled, opts: { samples: number; seed
     const cast = (a: Float64Array): FloatArray => (f32 ? Float32Array.from(a) : a);
     const input = cast(sampleInput(model, rnd));
     const target = cast(sampleTarget(model, rnd));
-    const fd = checkGradient(mod, params, input, target, { seed: opts.seed + s, maxParams: opts.maxParams });
+    const fd = checkGradient(mod, params, input, target, {
+      seed: opts.seed + s,
+      maxParams: opts.maxParams,
+    });
     const vjp = dotProductTest(mod, params, input, target, { seed: opts.seed + s });
     // Emitted code against the interpreter, on the same values.
     const b = { params, input, target };
@@ -47,7 +53,11 @@ export async function runCheck(compiled: Compiled, opts: { samples: number; seed
     const wantOut = interpret(programs.get('forward')!, b, model.paramCount).output!;
     const gotLoss = mod.gradient(params, input, target, grad, work);
     mod.forward(params, input, output, work);
-    const interp = Math.max(maxRelDiff(grad, want.grad!), maxRelDiff([gotLoss], [want.loss!]), maxRelDiff(output, wantOut));
+    const interp = Math.max(
+      maxRelDiff(grad, want.grad!),
+      maxRelDiff([gotLoss], [want.loss!]),
+      maxRelDiff(output, wantOut),
+    );
     const sampleOk = fd.ok && vjp.ok && interp <= interpTol;
     ok &&= sampleOk;
     lines.push(
@@ -55,8 +65,11 @@ export async function runCheck(compiled: Compiled, opts: { samples: number; seed
         `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );
     if (!fd.ok && fd.worst) {
-      lines.push(`  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`);
-      for (const t of fd.perTensor) lines.push(`  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`);
+      lines.push(
+        `  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`,
+      );
+      for (const t of fd.perTensor)
+        lines.push(`  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`);
     }
   }
   return { ok, lines };

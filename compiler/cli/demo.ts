@@ -19,14 +19,22 @@ export async function runDemo(out: (s: string) => void): Promise<boolean> {
     const r = await runCheck(compiled, { samples: 1, seed: 1, maxParams: 300 });
     ok &&= r.ok;
     const { paramCount } = compiled.c.shapes;
-    out(`  ${path.basename(file).padEnd(24)} ${String(paramCount).padStart(7)} params  compiled in ${ms.toFixed(0).padStart(4)} ms  ${r.ok ? 'gradients ok' : 'GRADIENT CHECK FAILED'}\n`);
+    out(
+      `  ${path.basename(file).padEnd(24)} ${String(paramCount).padStart(7)} params  compiled in ${ms.toFixed(0).padStart(4)} ms  ${r.ok ? 'gradients ok' : 'GRADIENT CHECK FAILED'}\n`,
+    );
     if (!r.ok) for (const l of r.lines) out(`    ${l}\n`);
   }
 
   out('\ntrain XOR (2-8-1, tanh/sigmoid, mse) with SGD\n');
-  const xor = await importCompiled(await compileBytes(fs.readFileSync('examples/xor.model.json'), 'examples/xor.model.json', 'js'));
+  const xor = await importCompiled(
+    await compileBytes(fs.readFileSync('examples/xor.model.json'), 'examples/xor.model.json', 'js'),
+  );
   const params = initParams(xor.model, { seed: 1 });
-  const data = { inputs: Float64Array.from(XOR.inputs), targets: Float64Array.from(XOR.targets), count: 4 };
+  const data = {
+    inputs: Float64Array.from(XOR.inputs),
+    targets: Float64Array.from(XOR.targets),
+    count: 4,
+  };
   const t0 = performance.now();
   const history = train(xor, params, data, {
     epochs: 2000,
@@ -35,7 +43,8 @@ export async function runDemo(out: (s: string) => void): Promise<boolean> {
     seed: 1,
     diagnostics: false,
     onEpochEnd: (e) => {
-      if ((e.epoch + 1) % 500 === 0) out(`  epoch ${String(e.epoch + 1).padStart(4)}  loss ${e.loss.toFixed(5)}\n`);
+      if ((e.epoch + 1) % 500 === 0)
+        out(`  epoch ${String(e.epoch + 1).padStart(4)}  loss ${e.loss.toFixed(5)}\n`);
     },
   });
   const ms = performance.now() - t0;
@@ -47,7 +56,9 @@ export async function runDemo(out: (s: string) => void): Promise<boolean> {
     xor.forward(params, data.inputs.subarray(2 * i, 2 * i + 2), y, work);
     preds.push(`${XOR.inputs[2 * i]} xor ${XOR.inputs[2 * i + 1]} → ${y[0]!.toFixed(3)}`);
   }
-  out(`  final loss ${final.toFixed(5)} after ${history.epochs.length} epochs in ${ms.toFixed(0)} ms  ${final < 0.01 ? '(< 0.01: ok)' : '(NOT below 0.01)'}\n`);
+  out(
+    `  final loss ${final.toFixed(5)} after ${history.epochs.length} epochs in ${ms.toFixed(0)} ms  ${final < 0.01 ? '(< 0.01: ok)' : '(NOT below 0.01)'}\n`,
+  );
   out(`  ${preds.join('   ')}\n`);
   ok &&= final < 0.01;
   return ok;

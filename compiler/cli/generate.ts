@@ -21,7 +21,11 @@ export function generatedPath(modelFile: string, root = '.'): string {
 }
 
 /** Returns the generated files that were (or, with `check`, would be) changed. */
-export async function generateExamples(o: { check: boolean; log: (s: string) => void; root?: string }): Promise<string[]> {
+export async function generateExamples(o: {
+  check: boolean;
+  log: (s: string) => void;
+  root?: string;
+}): Promise<string[]> {
   const changed: string[] = [];
   for (const file of exampleFiles(o.root)) {
     const target = generatedPath(file, o.root);

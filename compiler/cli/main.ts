@@ -34,26 +34,41 @@ function buildProgram(out: (s: string) => void): Command {
 
   program
     .command('compile')
-    .description('compile a model file to a TypeScript (.ts) or plain ESM JavaScript (.js, .mjs) module')
+    .description(
+      'compile a model file to a TypeScript (.ts) or plain ESM JavaScript (.js, .mjs) module',
+    )
     .argument('<model>', 'model file (JSON)')
-    .option('-o, --out <file>', 'output file; the extension picks TypeScript or JavaScript (default: TypeScript to stdout)')
+    .option(
+      '-o, --out <file>',
+      'output file; the extension picks TypeScript or JavaScript (default: TypeScript to stdout)',
+    )
     .action(async (model: string, o: { out?: string }) => {
       if (o.out) checkOutputPath(o.out, model);
-      const compiled = await compileBytes(readModelFile(model), model, o.out ? formatFor(o.out) : 'ts');
+      const compiled = await compileBytes(
+        readModelFile(model),
+        model,
+        o.out ? formatFor(o.out) : 'ts',
+      );
       if (o.out) writeAtomic(o.out, compiled.code);
       else out(compiled.code);
     });
 
   program
     .command('check')
-    .description('verify the generated gradient: central differences, dot-product test and the IR interpreter')
+    .description(
+      'verify the generated gradient: central differences, dot-product test and the IR interpreter',
+    )
     .argument('<model>', 'model file (JSON)')
     .option('--samples <n>', 'random samples to check', '3')
     .option('--seed <n>', 'seed', '1')
     .option('--max-params <n>', 'parameters checked by finite differences per sample', '2000')
     .action(async (model: string, o: { samples: string; seed: string; maxParams: string }) => {
       const compiled = await compileBytes(readModelFile(model), model, 'js');
-      const r = await runCheck(compiled, { samples: Number(o.samples), seed: Number(o.seed), maxParams: Number(o.maxParams) });
+      const r = await runCheck(compiled, {
+        samples: Number(o.samples),
+        seed: Number(o.seed),
+        maxParams: Number(o.maxParams),
+      });
       out(`${path.basename(model)}: ${compiled.c.shapes.paramCount} parameters\n`);
       for (const l of r.lines) out(`  ${l}\n`);
       out(r.ok ? 'gradient check passed\n' : 'gradient check FAILED\n');
@@ -67,7 +82,12 @@ function buildProgram(out: (s: string) => void): Command {
     .option('--after <pass>', 'pass name', 'optimize')
     .option('--program <name>', 'forward, loss or gradient (default: all)')
     .action(async (model: string, o: { after: string; program?: string }) => {
-      if (!passNames.includes(o.after)) throw new GradcError('--after', o.after, `unknown pass; expected one of ${passNames.join(', ')}`);
+      if (!passNames.includes(o.after))
+        throw new GradcError(
+          '--after',
+          o.after,
+          `unknown pass; expected one of ${passNames.join(', ')}`,
+        );
       const spec = await parseModelBytes(readModelFile(model), model);
       const dtype = spec.precision;
       const c = lower(spec, { until: o.after === 'schedule' ? undefined : o.after });
@@ -83,7 +103,9 @@ function buildProgram(out: (s: string) => void): Command {
 
   program
     .command('generate')
-    .description('compile every examples/*.model.json into generated/*.ts (what the repository checks in)')
+    .description(
+      'compile every examples/*.model.json into generated/*.ts (what the repository checks in)',
+    )
     .option('--check', 'only report whether generated/ is up to date')
     .action(async (o: { check?: boolean }) => {
       const stale = await generateExamples({ check: !!o.check, log: out });
@@ -123,9 +145,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`gradc: ${oneLine(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`gradc: internal error: ${oneLine((e as Error).message)} (please report this; GRADC_DEBUG=1 shows the stack)\n`);
+    process.stderr.write(
+      `gradc: internal error: ${oneLine((e as Error).message)} (please report this; GRADC_DEBUG=1 shows the stack)\n`,
+    );
     if (process.env.GRADC_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }
 }
-

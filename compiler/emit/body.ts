@@ -16,8 +16,13 @@ export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
 export interface EmittedProgram {
   /** Body of the exported function. */
   readonly main: string;
-  /** Helper functions (`gradient_part1`, ...) with their bodies, when the code is split. */
-  readonly parts: readonly { readonly name: string; readonly body: string }[];
+  /** Helper functions: loop kernels (`gradient_loop3`) and straight-line parts
+   * (`gradient_part1`) when the code is split. */
+  readonly parts: readonly {
+    readonly name: string;
+    readonly body: string;
+    readonly kind: 'loop' | 'part';
+  }[];
   readonly returnsNumber: boolean;
 }
 
@@ -53,13 +58,31 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
       if (typeof idx !== 'number') throw new Error(`internal: local %${n.id} read in a loop`);
       return n.size === 1 ? names.get(n)! : `${names.get(n)!}_${idx}`;
     }
-    return st.kind === 'work' ? `work[${index(st.offset, idx)}]` : `${st.array}[${index(st.offset, idx)}]`;
+    return st.kind === 'work'
+      ? `work[${index(st.offset, idx)}]`
+      : `${st.array}[${index(st.offset, idx)}]`;
   };
 
   const slotOf = (step: Step, idx: number | string): string => {
     const st = step.storage;
     if (st.kind === 'local') throw new Error(`internal: %${step.node.id} has no array slot`);
-    return st.kind === 'work' ? `work[${index(st.offset, idx)}]` : `${st.array}[${index(st.offset, idx)}]`;
+    return st.kind === 'work'
+      ? `work[${index(st.offset, idx)}]`
+      : `${st.array}[${index(st.offset, idx)}]`;
+  };
+
+  // Every loop lives in a function of its own. A function with several loops is first
+  // compiled by on-stack replacement inside its first hot loop, before the later loops have
+  // type feedback; measured on Node 20, that OSR code then deoptimizes on every call when it
+  // leaves the loop (a deopt loop that also allocates). One loop nest per function avoids it.
+  const kernels: { name: string; body: string; kind: 'loop' }[] = [];
+  const args = SIGNATURES[name].join(', ');
+  const kernel = (w: CodeWriter, emit: (k: CodeWriter) => void): void => {
+    const k = new CodeWriter(1);
+    emit(k);
+    const kname = ident(`${name}_loop${kernels.length}`);
+    kernels.push({ name: kname, body: k.toString(), kind: 'loop' });
+    w.line(`${kname}(${args});`);
   };
 
   const chunks: CodeWriter[] = [];
@@ -76,7 +99,9 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
       if (w.length) w.line('');
       w.comment(`--- ${sections.get(sec) ?? sec} ---`);
     }
-    emitStep(w, step, access, (idx) => slotOf(step, idx), names);
+    if (step.mode === 'loop')
+      kernel(w, (k) => emitStep(k, step, access, (idx) => slotOf(step, idx), names));
+    else emitStep(w, step, access, (idx) => slotOf(step, idx), names);
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
 
@@ -89,23 +114,35 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
     const offset = o.offset ?? 0;
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
     if (o.node.size <= UNROLLED_COPY) {
-      for (let k = 0; k < o.node.size; k++) tail.line(`${array}[${offset + k}] = ${access(o.node, k)};`);
+      for (let k = 0; k < o.node.size; k++)
+        tail.line(`${array}[${offset + k}] = ${access(o.node, k)};`);
     } else {
-      tail.line(`for (let k = 0; k < ${o.node.size}; k++) ${array}[${index(offset, 'k')}] = ${access(o.node, 'k')};`);
+      kernel(tail, (k) =>
+        k.line(
+          `for (let k = 0; k < ${o.node.size}; k++) ${array}[${index(offset, 'k')}] = ${access(o.node, 'k')};`,
+        ),
+      );
     }
   }
   const loss = s.program.outputs.find((o) => o.kind === 'loss');
   if (loss) tail.line(`return ${access(loss.node, 0)};`);
 
-  const args = SIGNATURES[name].join(', ');
   if (chunks.length === 1) {
     const body = [chunks[0]!.toString(), tail.toString()].filter((x) => x).join('\n');
-    return { main: body, parts: [], returnsNumber: !!loss };
+    return { main: body, parts: kernels, returnsNumber: !!loss };
   }
-  const parts = chunks.map((w, i) => ({ name: ident(`${name}_part${i}`), body: w.toString() }));
+  const parts = chunks.map((w, i) => ({
+    name: ident(`${name}_part${i}`),
+    body: w.toString(),
+    kind: 'part' as const,
+  }));
   const calls = new CodeWriter(1);
   for (const p of parts) calls.line(`${p.name}(${args});`);
-  return { main: [calls.toString(), tail.toString()].filter((x) => x).join('\n'), parts, returnsNumber: !!loss };
+  return {
+    main: [calls.toString(), tail.toString()].filter((x) => x).join('\n'),
+    parts: [...parts, ...kernels],
+    returnsNumber: !!loss,
+  };
 }
 
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
@@ -153,7 +190,9 @@ function emitStep(
         w.line('{');
         w.indent();
         w.line(`let acc = ${def.init};`);
-        w.line(`for (let k = 0; k < ${arg.size}; k++) acc = ${def.combine('acc', access(arg, 'k'))};`);
+        w.line(
+          `for (let k = 0; k < ${arg.size}; k++) acc = ${def.combine('acc', access(arg, 'k'))};`,
+        );
         w.line(`${slot(0)} = acc;`);
         w.dedent();
         w.line('}');

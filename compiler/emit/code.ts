@@ -5,7 +5,8 @@
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function ident(name: string): string {
-  if (!IDENT.test(name)) throw new Error(`internal: ${JSON.stringify(name)} is not a safe identifier`);
+  if (!IDENT.test(name))
+    throw new Error(`internal: ${JSON.stringify(name)} is not a safe identifier`);
   return name;
 }
 
@@ -24,7 +25,10 @@ export function num(v: number): string {
  * the text cannot close a script tag or a template either.
  */
 export function str(s: string): string {
-  return JSON.stringify(s).replace(/[^\x20-\x7e]|[<>`]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(s).replace(
+    /[^\x20-\x7e]|[<>`]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Any JSON-like value as a literal, with every string through `str`. */
@@ -33,7 +37,8 @@ export function literal(v: unknown, indent = ''): string {
   if (typeof v === 'number') return num(v);
   if (typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) {
-    if (v.every((x) => typeof x === 'number')) return `[${v.map((x) => num(x as number)).join(', ')}]`;
+    if (v.every((x) => typeof x === 'number'))
+      return `[${v.map((x) => num(x as number)).join(', ')}]`;
     const inner = indent + '  ';
     return `[\n${v.map((x) => inner + literal(x, inner)).join(',\n')},\n${indent}]`;
   }
@@ -42,7 +47,8 @@ export function literal(v: unknown, indent = ''): string {
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);
     const keyOf = (k: string) => (IDENT.test(k) ? k : str(k));
     const flat = entries.map(([k, x]) => `${keyOf(k)}: ${literal(x, inner)}`);
-    if (flat.join(', ').length < 80 && !flat.some((f) => f.includes('\n'))) return `{ ${flat.join(', ')} }`;
+    if (flat.join(', ').length < 80 && !flat.some((f) => f.includes('\n')))
+      return `{ ${flat.join(', ')} }`;
     return `{\n${flat.map((f) => inner + f).join(',\n')},\n${indent}}`;
   }
   throw new Error(`internal: cannot emit a literal of type ${typeof v}`);

@@ -78,7 +78,14 @@ export function emitModule(m: ModuleInput): string {
     `export const model = ${literal(modelInfo(c, m.workSize))}${ts ? ' as const' : ''};`,
   ]);
   const bodies = new Map<string, string>();
-  const addFunction = (name: string, program: ProgramName, body: string, exported: boolean, returnsNumber: boolean) => {
+  const addFunction = (
+    name: string,
+    program: ProgramName,
+    body: string,
+    exported: boolean,
+    returnsNumber: boolean,
+    kind: 'loop' | 'part' = 'part',
+  ) => {
     const params = SIGNATURES[program];
     bodies.set(name, body);
     const docs = exported
@@ -86,10 +93,14 @@ export function emitModule(m: ModuleInput): string {
           [
             DOCS[program],
             ...(ts ? [] : [`@returns {${returnsNumber ? 'number' : 'void'}}`]),
-            ...params.map((p) => (ts ? `@param ${p} ${PARAM_DOCS[p]}` : `@param {${arrayType}} ${p} ${PARAM_DOCS[p]}`)),
+            ...params.map((p) =>
+              ts ? `@param ${p} ${PARAM_DOCS[p]}` : `@param {${arrayType}} ${p} ${PARAM_DOCS[p]}`,
+            ),
           ].join('\n'),
         ]
-      : [`Part of \`${program}\`, split off to stay under V8's optimization size limit.${ts ? '' : `\n${params.map((p) => `@param {${arrayType}} ${p}`).join('\n')}`}`];
+      : [
+          `${kind === 'loop' ? `A loop of \`${program}\` in its own function, so V8 optimizes it on its own.` : `Part of \`${program}\`, split off to stay under V8's optimization size limit.`}${ts ? '' : `\n${params.map((p) => `@param {${arrayType}} ${p}`).join('\n')}`}`,
+        ];
     sf.addFunction({
       name,
       isExported: exported,
@@ -102,11 +113,14 @@ export function emitModule(m: ModuleInput): string {
   for (const program of ['forward', 'loss', 'gradient'] as const) {
     const e = m.programs[program];
     addFunction(program, program, e.main, true, e.returnsNumber);
-    for (const part of e.parts) addFunction(part.name, program, part.body, false, false);
+    for (const part of e.parts) addFunction(part.name, program, part.body, false, false, part.kind);
   }
   let text = sf.getFullText();
   for (const [name, body] of bodies) {
-    text = text.replace(new RegExp(`^[ \\t]*${placeholder(name).replace(/[*/]/g, '\\$&')}[ \\t]*$`, 'm'), () => body);
+    text = text.replace(
+      new RegExp(`^[ \\t]*${placeholder(name).replace(/[*/]/g, '\\$&')}[ \\t]*$`, 'm'),
+      () => body,
+    );
   }
   return text.endsWith('\n') ? text : `${text}\n`;
 }

@@ -19,7 +19,10 @@ export class Builder {
       throw new Error(`${op} takes ${def.arity} arguments, got ${args.length}`);
     }
     // Commutative ops are keyed with sorted arguments so that a*b and b*a are one node.
-    const ordered = def.commutative && args.length === 2 && args[0]!.id > args[1]!.id ? [args[1]!, args[0]!] : args;
+    const ordered =
+      def.commutative && args.length === 2 && args[0]!.id > args[1]!.id
+        ? [args[1]!, args[0]!]
+        : args;
     const key = `${op}(${ordered.map((a) => a.id).join(',')})${attrsKey(attrs)}`;
     const hit = this.table.get(key);
     if (hit) return hit;
@@ -39,7 +42,13 @@ export class Builder {
 
   /** Gives `n` a readable base name unless it has one. */
   named(n: Node, name: string): Node {
-    if (n.meta.name === undefined && n.op !== 'const' && n.op !== 'param' && n.op !== 'input' && n.op !== 'target') {
+    if (
+      n.meta.name === undefined &&
+      n.op !== 'const' &&
+      n.op !== 'param' &&
+      n.op !== 'input' &&
+      n.op !== 'target'
+    ) {
       n.meta.name = name;
     }
     return n;

@@ -51,7 +51,8 @@ export function interpret(p: Program, b: Bindings, paramCount: number): Results 
     else if (o.kind === 'loss') res.loss = v[0];
     else {
       res.grad ??= new Float64Array(paramCount);
-      for (let k = 0; k < o.node.size; k++) res.grad[o.offset! + k] = v.length === 1 ? v[0]! : v[k]!;
+      for (let k = 0; k < o.node.size; k++)
+        res.grad[o.offset! + k] = v.length === 1 ? v[0]! : v[k]!;
     }
   }
   return res;

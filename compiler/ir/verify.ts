@@ -11,8 +11,10 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
   const nodes = topoOrder(p.outputs.map((o) => o.node));
   for (const n of nodes) {
     const def = getOp(n.op);
-    if (n.args.length !== def.arity) fail(`%${n.id} ${n.op} has ${n.args.length} args, wants ${def.arity}`);
-    for (const a of n.args) if (a.id >= n.id) fail(`%${n.id} uses %${a.id}, which is not defined before it`);
+    if (n.args.length !== def.arity)
+      fail(`%${n.id} ${n.op} has ${n.args.length} args, wants ${def.arity}`);
+    for (const a of n.args)
+      if (a.id >= n.id) fail(`%${n.id} uses %${a.id}, which is not defined before it`);
     let size: number;
     try {
       size = def.size(n.args, n.attrs);
@@ -20,18 +22,25 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
       return fail(`%${n.id}: ${(e as Error).message}`);
     }
     if (size !== n.size) fail(`%${n.id} ${n.op} has size ${n.size}, its op says ${size}`);
-    if (n.op === 'const' && typeof n.attrs.value !== 'number') fail(`%${n.id} const without a value`);
+    if (n.op === 'const' && typeof n.attrs.value !== 'number')
+      fail(`%${n.id} const without a value`);
     if (n.op === 'param') {
       const end = n.attrs.offset! + n.size;
-      if (n.attrs.offset! < 0 || end > shapes.paramCount) fail(`%${n.id} reads params[${n.attrs.offset}..${end})`);
+      if (n.attrs.offset! < 0 || end > shapes.paramCount)
+        fail(`%${n.id} reads params[${n.attrs.offset}..${end})`);
     }
     if (n.op === 'input' && n.size !== shapes.inputSize) fail(`%${n.id} input has size ${n.size}`);
-    if (n.op === 'target' && n.size !== shapes.outputSize) fail(`%${n.id} target has size ${n.size}`);
+    if (n.op === 'target' && n.size !== shapes.outputSize)
+      fail(`%${n.id} target has size ${n.size}`);
   }
   for (const o of p.outputs) {
     const want = o.kind === 'loss' ? 1 : o.kind === 'output' ? shapes.outputSize : undefined;
-    if (want !== undefined && o.node.size !== want) fail(`${o.label} has size ${o.node.size}, wants ${want}`);
-    if (o.kind === 'grad' && (o.offset === undefined || o.offset + o.node.size > shapes.paramCount)) {
+    if (want !== undefined && o.node.size !== want)
+      fail(`${o.label} has size ${o.node.size}, wants ${want}`);
+    if (
+      o.kind === 'grad' &&
+      (o.offset === undefined || o.offset + o.node.size > shapes.paramCount)
+    ) {
       fail(`${o.label} writes outside the gradient array`);
     }
   }

@@ -8,7 +8,9 @@ function broadcastSize(op: string, args: readonly Node[]): number {
   for (const a of args) if (a.size !== 1) n = a.size;
   for (const a of args) {
     if (a.size !== 1 && a.size !== n) {
-      throw new Error(`${op}: argument sizes ${args.map((x) => x.size).join(', ')} do not broadcast`);
+      throw new Error(
+        `${op}: argument sizes ${args.map((x) => x.size).join(', ')} do not broadcast`,
+      );
     }
   }
   return n;
@@ -231,7 +233,10 @@ export const elementwiseOps: ElementwiseOp[] = [
     vjp: ({ B, ct, args: [a, b], needs }) => {
       const aWins = B.gt(a!, b!);
       const zero = B.const(0);
-      return [needs[0] ? B.select(aWins, ct, zero) : null, needs[1] ? B.select(aWins, zero, ct) : null];
+      return [
+        needs[0] ? B.select(aWins, ct, zero) : null,
+        needs[1] ? B.select(aWins, zero, ct) : null,
+      ];
     },
   }),
   elementwise({
@@ -245,7 +250,10 @@ export const elementwiseOps: ElementwiseOp[] = [
     vjp: ({ B, ct, args: [a, b], needs }) => {
       const aWins = B.gt(b!, a!);
       const zero = B.const(0);
-      return [needs[0] ? B.select(aWins, ct, zero) : null, needs[1] ? B.select(aWins, zero, ct) : null];
+      return [
+        needs[0] ? B.select(aWins, ct, zero) : null,
+        needs[1] ? B.select(aWins, zero, ct) : null,
+      ];
     },
   }),
   elementwise({
@@ -266,7 +274,11 @@ export const elementwiseOps: ElementwiseOp[] = [
     expr: (c, a, b) => `(${c} !== 0 ? ${a} : ${b})`,
     vjp: ({ B, ct, args: [c], needs }) => {
       const zero = B.const(0);
-      return [null, needs[1] ? B.select(c!, ct, zero) : null, needs[2] ? B.select(c!, zero, ct) : null];
+      return [
+        null,
+        needs[1] ? B.select(c!, ct, zero) : null,
+        needs[2] ? B.select(c!, zero, ct) : null,
+      ];
     },
   }),
 ];

@@ -7,13 +7,15 @@ import type { EmitContext, LinalgOp } from './types.ts';
 
 function dims(attrs: Attrs): { n: number; m: number } {
   const { n, m } = attrs;
-  if (!n || !m || !Number.isInteger(n) || !Number.isInteger(m)) throw new Error(`bad matrix dims ${n}×${m}`);
+  if (!n || !m || !Number.isInteger(n) || !Number.isInteger(m))
+    throw new Error(`bad matrix dims ${n}×${m}`);
   return { n, m };
 }
 
 function expect(op: string, args: readonly Node[], sizes: number[]): void {
   args.forEach((a, i) => {
-    if (a.size !== sizes[i]) throw new Error(`${op}: argument ${i} has size ${a.size}, expected ${sizes[i]}`);
+    if (a.size !== sizes[i])
+      throw new Error(`${op}: argument ${i} has size ${a.size}, expected ${sizes[i]}`);
   });
 }
 
@@ -88,7 +90,9 @@ export const linalgOps: LinalgOp[] = [
     emitLoop: (ctx, attrs) => {
       const { n, m } = dims(attrs);
       const body = m - (m % 4);
-      ctx.line(`for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} = ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`);
+      ctx.line(
+        `for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} = ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`,
+      );
       ctx.line(`for (let i = 1; i < ${n}; i++) {`);
       ctx.indent();
       ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
@@ -96,11 +100,15 @@ export const linalgOps: LinalgOp[] = [
       if (body > 0) {
         ctx.line(`for (let j = 0; j < ${body}; j += 4) {`);
         ctx.indent();
-        for (let u = 0; u < 4; u++) ctx.line(`${ctx.slot(plus('j', u))} += xi * ${ctx.arg(1, plus('r + j', u))};`);
+        for (let u = 0; u < 4; u++)
+          ctx.line(`${ctx.slot(plus('j', u))} += xi * ${ctx.arg(1, plus('r + j', u))};`);
         ctx.dedent();
         ctx.line('}');
       }
-      if (body < m) ctx.line(`for (let j = ${body}; j < ${m}; j++) ${ctx.slot('j')} += xi * ${ctx.arg(1, 'r + j')};`);
+      if (body < m)
+        ctx.line(
+          `for (let j = ${body}; j < ${m}; j++) ${ctx.slot('j')} += xi * ${ctx.arg(1, 'r + j')};`,
+        );
       ctx.dedent();
       ctx.line('}');
     },
@@ -181,7 +189,8 @@ export const linalgOps: LinalgOp[] = [
     emitUnrolled: (ctx, attrs) => {
       const { n, m } = dims(attrs);
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < m; j++) ctx.line(ctx.store(i * m + j, `${ctx.arg(0, i)} * ${ctx.arg(1, j)}`));
+        for (let j = 0; j < m; j++)
+          ctx.line(ctx.store(i * m + j, `${ctx.arg(0, i)} * ${ctx.arg(1, j)}`));
       }
     },
     emitLoop: (ctx, attrs) => {

@@ -41,7 +41,10 @@ function rewriteOnce(c: Compilation, rules: readonly Rule[]): { c: Compilation; 
     memo.set(old, n);
   }
   B.section = undefined;
-  return { c: { ...c, programs: c.programs.map((p) => mapProgram(p, (n) => memo.get(n)!)) }, changed };
+  return {
+    c: { ...c, programs: c.programs.map((p) => mapProgram(p, (n) => memo.get(n)!)) },
+    changed,
+  };
 }
 
 export function rewrite(c: Compilation, rules: readonly Rule[]): Compilation {

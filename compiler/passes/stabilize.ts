@@ -9,7 +9,8 @@ const stabilizeRule: Rule = (B, n) => {
   const [a] = n.args;
   if (n.op === 'log') {
     // log(e^u / s) → u − log(s): log-softmax, no overflow or log(0) for large logits.
-    if (a!.op === 'div' && a!.args[0]!.op === 'exp') return B.sub(a!.args[0]!.args[0]!, B.unary('log', a!.args[1]!));
+    if (a!.op === 'div' && a!.args[0]!.op === 'exp')
+      return B.sub(a!.args[0]!.args[0]!, B.unary('log', a!.args[1]!));
     // log(e^u) → u: exact where e^u is finite, and finite where it is not.
     if (a!.op === 'exp') return a!.args[0]!;
     // log(σ(z)) → −softplus(−z), log(1 − σ(z)) → −softplus(z): binary cross-entropy from logits.
@@ -24,7 +25,8 @@ const stabilizeRule: Rule = (B, n) => {
     }
   }
   // e^x − 1 → expm1(x).
-  if (n.op === 'sub' && a!.op === 'exp' && isConst(n.args[1]!, 1)) return B.unary('expm1', a!.args[0]!);
+  if (n.op === 'sub' && a!.op === 'exp' && isConst(n.args[1]!, 1))
+    return B.unary('expm1', a!.args[0]!);
   return null;
 };
 

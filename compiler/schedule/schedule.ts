@@ -14,10 +14,12 @@ export const SCHEDULE = {
   /** Elementwise ops and reductions up to this length are unrolled. */
   maxUnrolledElements: 64,
   /** Matrix ops up to this many multiply-adds, and fan-in, are unrolled. */
-  maxUnrolledMacs: 1024,
-  maxUnrolledFanIn: 64,
-  /** Scalar operations per generated function (~50 KB of bytecode, under V8's 60 KB limit). */
-  chunkBudget: 1500,
+  maxUnrolledMacs: 256,
+  maxUnrolledFanIn: 16,
+  /** Scalar operations per generated function: far under V8's 60 KB bytecode limit, and
+   * small enough that TurboFan compiles it in well under a second (measured: ~1,500
+   * unrolled multiply-adds in one function took 1-25 s of background compilation). */
+  chunkBudget: 600,
   /** What a loop costs a function in bytecode, in the same unit. */
   loopCost: 40,
 } as const;
@@ -61,7 +63,10 @@ export function viewBase(n: Node): Node {
 export function modeOf(n: Node): Mode {
   const def = getOp(n.op);
   if (def.kind === 'linalg') {
-    return def.cost(n.attrs) <= SCHEDULE.maxUnrolledMacs && def.fanIn(n.attrs) <= SCHEDULE.maxUnrolledFanIn ? 'unroll' : 'loop';
+    return def.cost(n.attrs) <= SCHEDULE.maxUnrolledMacs &&
+      def.fanIn(n.attrs) <= SCHEDULE.maxUnrolledFanIn
+      ? 'unroll'
+      : 'loop';
   }
   const len = def.kind === 'reduce' ? n.args[0]!.size : n.size;
   return len <= SCHEDULE.maxUnrolledElements ? 'unroll' : 'loop';
@@ -118,7 +123,7 @@ class MinHeap<T> {
   push(x: T): void {
     const a = this.items;
     a.push(x);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (this.less(a[i]!, a[p]!) >= 0) break;
       [a[i], a[p]] = [a[p]!, a[i]!];
@@ -131,7 +136,7 @@ class MinHeap<T> {
     const last = a.pop()!;
     if (a.length) {
       a[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -187,14 +192,19 @@ export function scheduleProgram(program: Program, sectionOrder: readonly string[
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
     claimed.add(o.node);
-    step.storage = { kind: 'array', array: o.kind === 'output' ? 'output' : 'grad', offset: o.offset ?? 0 };
+    step.storage = {
+      kind: 'array',
+      array: o.kind === 'output' ? 'output' : 'grad',
+      offset: o.offset ?? 0,
+    };
   }
   for (const s of steps) {
     if (s.storage.kind === 'array') continue;
     const rs = readers.get(s.node) ?? [];
-    const crossesChunks = rs.some((r) => r.chunk !== s.chunk) || (s.node === lossNode && chunkCount(steps) > 1);
-    // A scalar read inside a loop is fine as a local; a vector needs array storage there.
-    const readByLoop = s.node.size > 1 && rs.some((r) => r.mode === 'loop');
+    const crossesChunks =
+      rs.some((r) => r.chunk !== s.chunk) || (s.node === lossNode && chunkCount(steps) > 1);
+    // Loops run in functions of their own (see emit/body.ts), so what they read is in arrays.
+    const readByLoop = rs.some((r) => r.mode === 'loop');
     if (s.mode === 'loop' || crossesChunks || readByLoop) s.storage = { kind: 'work', offset: -1 };
   }
   return { program, steps, chunks: chunkCount(steps), byNode, workSize: 0 };

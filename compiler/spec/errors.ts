@@ -28,7 +28,10 @@ export function jsonPath(parts: readonly PathPart[]): string {
 /** A user string shown in a message: quoted, escaped, and cut short. */
 export function quote(s: string, max = 60): string {
   const cut = s.length > max ? `${s.slice(0, max)}…` : s;
-  return JSON.stringify(cut).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(cut).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function describeValue(v: unknown): string {
@@ -66,5 +69,7 @@ export function didYouMean(word: string, known: readonly string[]): string {
       best = k;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean ${quote(best)}?)` : '';
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3))
+    ? ` (did you mean ${quote(best)}?)`
+    : '';
 }

@@ -61,7 +61,8 @@ function nestingDepth(src: string): number {
 
 /** Folds an operation on numbers, as the simplify pass would, so that `x / (1 - 1)` is caught. */
 function make(op: string, args: Expr[]): Expr {
-  if (op === 'div' && args[1]!.k === 'num' && args[1]!.v === 0) throw new ExprError('divides by zero');
+  if (op === 'div' && args[1]!.k === 'num' && args[1]!.v === 0)
+    throw new ExprError('divides by zero');
   if (args.every((a) => a.k === 'num')) {
     const def = getOp(op) as ElementwiseOp;
     return { k: 'num', v: def.scalar(...args.map((a) => (a as { v: number }).v)) };
@@ -82,13 +83,16 @@ interface MathNode {
 function convert(n: MathNode, vars: readonly string[]): Expr {
   switch (n.type) {
     case 'ConstantNode':
-      if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw new ExprError(`unsupported constant ${JSON.stringify(String(n.value)).slice(0, 40)}`);
+      if (typeof n.value !== 'number' || !Number.isFinite(n.value))
+        throw new ExprError(`unsupported constant ${JSON.stringify(String(n.value)).slice(0, 40)}`);
       return { k: 'num', v: n.value };
     case 'SymbolNode': {
       const name = n.name ?? '';
       if (vars.includes(name)) return { k: 'var', name };
       if (name in namedConstants) return { k: 'num', v: namedConstants[name]! };
-      throw new ExprError(`unknown variable ${JSON.stringify(name).slice(0, 40)} (expected ${vars.join(' or ')})`);
+      throw new ExprError(
+        `unknown variable ${JSON.stringify(name).slice(0, 40)} (expected ${vars.join(' or ')})`,
+      );
     }
     case 'ParenthesisNode':
       return convert(n.content!, vars);
@@ -97,26 +101,37 @@ function convert(n: MathNode, vars: readonly string[]): Expr {
       const args = (n.args ?? []).map((a) => convert(a, vars));
       if (fn === 'unaryPlus') return args[0]!;
       const op = operators[fn];
-      if (!op) throw new ExprError(`operator ${JSON.stringify(n.op ?? fn).slice(0, 20)} is not supported`);
+      if (!op)
+        throw new ExprError(`operator ${JSON.stringify(n.op ?? fn).slice(0, 20)} is not supported`);
       return make(op, args);
     }
     case 'FunctionNode': {
       const name = typeof n.fn === 'object' && n.fn.type === 'SymbolNode' ? (n.fn.name ?? '') : '';
       const f = Object.hasOwn(exprFunctions, name) ? exprFunctions[name] : undefined;
-      if (!f) throw new ExprError(`unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${Object.keys(exprFunctions).join(', ')})`);
+      if (!f)
+        throw new ExprError(
+          `unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${Object.keys(exprFunctions).join(', ')})`,
+        );
       const args = (n.args ?? []).map((a) => convert(a, vars));
-      if (args.length !== f.arity) throw new ExprError(`${name} takes ${f.arity} argument${f.arity > 1 ? 's' : ''}, got ${args.length}`);
+      if (args.length !== f.arity)
+        throw new ExprError(
+          `${name} takes ${f.arity} argument${f.arity > 1 ? 's' : ''}, got ${args.length}`,
+        );
       return make(f.op, args);
     }
     default:
-      throw new ExprError(`${n.type.replace(/Node$/, '').toLowerCase()} syntax is not supported in an expression`);
+      throw new ExprError(
+        `${n.type.replace(/Node$/, '').toLowerCase()} syntax is not supported in an expression`,
+      );
   }
 }
 
 export async function parseExpr(src: string, vars: readonly string[]): Promise<Expr> {
   if (src.trim() === '') throw new ExprError('expression is empty');
-  if (src.length > MAX_EXPR_LENGTH) throw new ExprError(`expression is longer than ${MAX_EXPR_LENGTH} characters`);
-  if (nestingDepth(src) > MAX_EXPR_DEPTH) throw new ExprError(`expression is nested deeper than ${MAX_EXPR_DEPTH} levels`);
+  if (src.length > MAX_EXPR_LENGTH)
+    throw new ExprError(`expression is longer than ${MAX_EXPR_LENGTH} characters`);
+  if (nestingDepth(src) > MAX_EXPR_DEPTH)
+    throw new ExprError(`expression is nested deeper than ${MAX_EXPR_DEPTH} levels`);
   // mathjs is large; load it only for models that use custom expressions.
   const { parse } = await import('mathjs');
   let tree: MathNode;

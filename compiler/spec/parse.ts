@@ -9,13 +9,31 @@ import { LIMITS, modelSchema } from './schema.ts';
 
 export const MAX_FILE_BYTES = 1_000_000;
 
-const knownFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision', 'type', 'units', 'activation', 'alpha', 'delta', 'expr'];
+const knownFields = [
+  '$schema',
+  'name',
+  'description',
+  'input',
+  'layers',
+  'loss',
+  'precision',
+  'type',
+  'units',
+  'activation',
+  'alpha',
+  'delta',
+  'expr',
+];
 
 /** Bytes of a model file → spec. Checks size and encoding before JSON. */
 export async function parseModelBytes(bytes: Uint8Array, file: string): Promise<ModelSpec> {
   if (bytes.length === 0) throw new GradcError(file, '$', 'the file is empty');
   if (bytes.length > MAX_FILE_BYTES) {
-    throw new GradcError(file, '$', `the file is ${bytes.length} bytes, more than the limit of ${MAX_FILE_BYTES}`);
+    throw new GradcError(
+      file,
+      '$',
+      `the file is ${bytes.length} bytes, more than the limit of ${MAX_FILE_BYTES}`,
+    );
   }
   let text: string;
   try {
@@ -74,11 +92,23 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
   switch (iss.code) {
     case 'invalid_type':
       if (value === undefined) return [path, 'required field is missing'];
-      return [path, iss.message.startsWith('Invalid input') ? `expected ${iss.expected}, got ${describeValue(value)}` : `${iss.message}, got ${describeValue(value)}`];
+      return [
+        path,
+        iss.message.startsWith('Invalid input')
+          ? `expected ${iss.expected}, got ${describeValue(value)}`
+          : `${iss.message}, got ${describeValue(value)}`,
+      ];
     case 'invalid_value': {
       const allowed = iss.values.map(String);
-      if (typeof value === 'string') return [path, `unknown ${kindOf(path)} ${quote(value)}${didYouMean(value, allowed)}; expected one of ${allowed.join(', ')}`];
-      return [path, `expected one of ${allowed.map((a) => quote(a)).join(', ')}, got ${describeValue(value)}`];
+      if (typeof value === 'string')
+        return [
+          path,
+          `unknown ${kindOf(path)} ${quote(value)}${didYouMean(value, allowed)}; expected one of ${allowed.join(', ')}`,
+        ];
+      return [
+        path,
+        `expected one of ${allowed.map((a) => quote(a)).join(', ')}, got ${describeValue(value)}`,
+      ];
     }
     case 'unrecognized_keys': {
       const key = iss.keys[0]!;
@@ -86,16 +116,35 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
     }
     case 'too_small':
     case 'too_big':
-      if (!iss.message.startsWith('Too ')) return [path, `${iss.message}, got ${describeValue(value)}`];
-      if (iss.origin === 'array') return [path, `must have ${iss.code === 'too_small' ? 'at least' : 'at most'} ${iss.code === 'too_small' ? iss.minimum : iss.maximum} item(s)`];
-      if (iss.origin === 'string') return [path, `must be ${iss.code === 'too_small' ? 'at least' : 'at most'} ${iss.code === 'too_small' ? iss.minimum : iss.maximum} characters long`];
+      if (!iss.message.startsWith('Too '))
+        return [path, `${iss.message}, got ${describeValue(value)}`];
+      if (iss.origin === 'array')
+        return [
+          path,
+          `must have ${iss.code === 'too_small' ? 'at least' : 'at most'} ${iss.code === 'too_small' ? iss.minimum : iss.maximum} item(s)`,
+        ];
+      if (iss.origin === 'string')
+        return [
+          path,
+          `must be ${iss.code === 'too_small' ? 'at least' : 'at most'} ${iss.code === 'too_small' ? iss.minimum : iss.maximum} characters long`,
+        ];
       return [path, iss.message];
     case 'invalid_union': {
       // Branch 0 is the plain name, 1 the {name, param} object, 2 the {expr} object.
-      const branch = typeof value === 'string' ? 0 : value && typeof value === 'object' && !Array.isArray(value) ? ('expr' in value ? 2 : 1) : -1;
+      const branch =
+        typeof value === 'string'
+          ? 0
+          : value && typeof value === 'object' && !Array.isArray(value)
+            ? 'expr' in value
+              ? 2
+              : 1
+            : -1;
       const sub = branch >= 0 ? iss.errors[branch]?.[0] : undefined;
       if (sub) return explain(sub, root, path);
-      return [path, `expected a name, an object {"name": ...} or {"expr": ...}, got ${describeValue(value)}`];
+      return [
+        path,
+        `expected a name, an object {"name": ...} or {"expr": ...}, got ${describeValue(value)}`,
+      ];
     }
     default:
       return [path, iss.message];
@@ -119,7 +168,8 @@ function withDefaults(
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'name' || v === undefined) continue;
     if (!(k in params)) fail(file, [...path, k], `${name} takes no parameter ${quote(k)}`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(file, [...path, k], `must be a finite number`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      fail(file, [...path, k], `must be a finite number`);
     params[k] = v;
   }
   return { name, params };
@@ -153,22 +203,37 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     const l = m.layers[i]!;
     const path = ['layers', i, 'activation'];
     const act = withDefaults(file, path, l.activation ?? 'linear', activations);
-    if (act.name === 'softmax' && i !== m.layers.length - 1) fail(file, path, 'softmax is only allowed on the last layer');
-    if (act.name === 'softmax' && l.units < 2) fail(file, path, 'softmax needs at least 2 units (with 1 it is constant 1)');
-    layers.push({ type: 'dense' as const, units: l.units, activation: await withExpr(file, path, act, ['x']) });
+    if (act.name === 'softmax' && i !== m.layers.length - 1)
+      fail(file, path, 'softmax is only allowed on the last layer');
+    if (act.name === 'softmax' && l.units < 2)
+      fail(file, path, 'softmax needs at least 2 units (with 1 it is constant 1)');
+    layers.push({
+      type: 'dense' as const,
+      units: l.units,
+      activation: await withExpr(file, path, act, ['x']),
+    });
   }
   const total = paramCountOf(
     m.input,
     layers.map((l) => l.units),
   );
   if (total > LIMITS.maxParams) {
-    fail(file, ['layers'], `the model would have ${total} parameters, more than the limit of ${LIMITS.maxParams}`);
+    fail(
+      file,
+      ['layers'],
+      `the model would have ${total} parameters, more than the limit of ${LIMITS.maxParams}`,
+    );
   }
   const loss = withDefaults(file, ['loss'], m.loss, losses);
-  if (loss.name === 'huber' && !(loss.params.delta! > 0)) fail(file, ['loss', 'delta'], 'must be greater than 0');
+  if (loss.name === 'huber' && !(loss.params.delta! > 0))
+    fail(file, ['loss', 'delta'], 'must be greater than 0');
   const outputs = layers[layers.length - 1]!.units;
   if (loss.name === 'categoricalCrossEntropy' && outputs < 2) {
-    fail(file, ['loss'], `categoricalCrossEntropy needs at least 2 output units (the last layer has ${outputs}); use binaryCrossEntropy`);
+    fail(
+      file,
+      ['loss'],
+      `categoricalCrossEntropy needs at least 2 output units (the last layer has ${outputs}); use binaryCrossEntropy`,
+    );
   }
   return {
     name: m.name ?? 'model',

@@ -64,7 +64,14 @@ export const modelSchema = z
   })
   .describe('A gradc model: dense layers, activations and a loss');
 
-export type ModelInput = z.input<typeof modelSchema>;
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** A model as written in a file or passed to `defineModel` (readonly, so `as const` works). */
+export type ModelInput = DeepReadonly<z.input<typeof modelSchema>>;
 
 export function modelJsonSchema(): unknown {
   return z.toJSONSchema(modelSchema, { target: 'draft-2020-12' });

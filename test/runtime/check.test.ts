@@ -7,7 +7,10 @@ import type { FloatArray, GeneratedModule, Precision } from '../../runtime/types
 import { makeDenseModule, type Activation, type Loss } from './fixtures/dense.ts';
 import { classifierModule, withWrongGradient, xorModule } from './fixtures/models.ts';
 
-function sample(module: GeneratedModule, seed: number): { params: FloatArray; x: FloatArray; t: FloatArray } {
+function sample(
+  module: GeneratedModule,
+  seed: number,
+): { params: FloatArray; x: FloatArray; t: FloatArray } {
   const m = module.model;
   const rng = new Rng(seed);
   const make = (n: number) => {
@@ -17,7 +20,9 @@ function sample(module: GeneratedModule, seed: number): { params: FloatArray; x:
   };
   const params = initParams(m, { seed });
   // Non-zero biases so bias paths are exercised too.
-  for (const p of m.params) if (p.role === 'bias') for (let i = 0; i < p.size; i++) params[p.offset + i] = rng.range(-0.5, 0.5);
+  for (const p of m.params)
+    if (p.role === 'bias')
+      for (let i = 0; i < p.size; i++) params[p.offset + i] = rng.range(-0.5, 0.5);
   const x = make(m.inputSize);
   const t = make(m.outputSize);
   if (m.loss === 'binaryCrossEntropy') for (let i = 0; i < t.length; i++) t[i] = rng.uniform();

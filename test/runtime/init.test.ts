@@ -62,7 +62,9 @@ describe('initParams', () => {
     const model = xorModule().model;
     const params = initParams(model, { seed: 5 });
     for (const p of model.params.filter((q) => q.role === 'bias')) {
-      expect(Array.from(params.subarray(p.offset, p.offset + p.size)).every((v) => v === 0)).toBe(true);
+      expect(Array.from(params.subarray(p.offset, p.offset + p.size)).every((v) => v === 0)).toBe(
+        true,
+      );
     }
   });
 

@@ -179,7 +179,12 @@ describe('schedules', () => {
     expect(s(0, 0)).toBe(1);
     expect(s(5, 0)).toBeCloseTo(Math.SQRT1_2, 15);
     expect(s(20, 0)).toBeCloseTo(0.25, 15);
-    const stairs = exponentialDecay({ initial: 1, decaySteps: 10, decayRate: 0.5, staircase: true });
+    const stairs = exponentialDecay({
+      initial: 1,
+      decaySteps: 10,
+      decayRate: 0.5,
+      staircase: true,
+    });
     expect(stairs(5, 0)).toBe(1);
     expect(stairs(19, 0)).toBe(0.5);
   });

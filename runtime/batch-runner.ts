@@ -1,0 +1,203 @@
+// One training step, in a class of its own so V8 optimizes it as an ordinary hot method.
+//
+// Why not inline this in train(): train() is called once and spends its whole life in one
+// loop, so it runs interpreted until on-stack replacement kicks in, and falls back to the
+// interpreter whenever that code deoptimizes (e.g. at an epoch boundary). Interpreted code
+// boxes every floating-point intermediate as a heap number — thousands of allocations per
+// step. A method called once per batch is optimized after a few hundred calls and stays
+// optimized. For the same reason running sums live in a Float64Array, not in number
+// variables passed between functions (a double returned from a call that is not inlined
+// is boxed too).
+
+import { copyRow, type Dataset } from './data.ts';
+import type { GradientMonitor } from './diagnostics.ts';
+import { allocArray, allocGrad, allocWork } from './init.ts';
+import { accumulateMetrics, CORRECT, ABS_ERROR } from './metrics.ts';
+import type { Optimizer } from './optimizers.ts';
+import type { FloatArray, GeneratedModule } from './types.ts';
+
+/** Indices into BatchRunner.totals. */
+export const LOSS_SUM = 0;
+export const SEEN = 1;
+export { CORRECT, ABS_ERROR };
+export const BATCH_LOSS = 4;
+
+/**
+ * A generated module that may also export a batched gradient. `gradientBatch` reads `count`
+ * row-major samples, writes the mean gradient over them into `grad` and returns the mean
+ * loss; `work` has `model.workSize` entries.
+ */
+export interface BatchedModule extends GeneratedModule {
+  gradientBatch?(
+    params: FloatArray,
+    inputs: FloatArray,
+    targets: FloatArray,
+    count: number,
+    grad: FloatArray,
+    work: FloatArray,
+  ): number;
+}
+
+/** What onBatchEnd receives; one object reused for every batch. */
+export interface BatchInfo {
+  epoch: number;
+  /** 0-based batch index within the epoch. */
+  batch: number;
+  /** Samples in this batch. */
+  size: number;
+  /** Mean loss over the batch (before the update). */
+  loss: number;
+  /** Learning rate used for the update. */
+  lr: number;
+  /** Optimizer steps taken so far, this one included. */
+  iterations: number;
+}
+
+export interface RunnerOptions {
+  readonly batchSize: number;
+  readonly batched: boolean;
+  readonly wantAccuracy: boolean;
+  readonly wantMae: boolean;
+  readonly terminateOnNaN: boolean;
+  readonly onBatchEnd: ((info: BatchInfo) => void) | undefined;
+}
+
+export class BatchRunner {
+  /** Epoch running sums: [lossSum, seen, correct, absError, lastBatchLoss]. */
+  readonly totals = new Float64Array(5);
+  /** The batch-mean gradient of the last batch (f64 when accumulated here). */
+  readonly grad: FloatArray;
+  private readonly x: FloatArray;
+  private readonly t: FloatArray;
+  private readonly out: FloatArray;
+  private readonly work: FloatArray;
+  private readonly sampleGrad: FloatArray;
+  private readonly xb: FloatArray;
+  private readonly tb: FloatArray;
+  private readonly needForward: boolean;
+  // Doubles start as NaN so V8 stores later values in place (see optimizers.ts).
+  private readonly info: BatchInfo = {
+    epoch: 0,
+    batch: 0,
+    size: 0,
+    loss: NaN,
+    lr: NaN,
+    iterations: 0,
+  };
+
+  constructor(
+    private readonly module: BatchedModule,
+    private readonly data: Dataset,
+    private readonly optimizer: Optimizer,
+    private readonly monitor: GradientMonitor,
+    private readonly o: RunnerOptions,
+  ) {
+    const m = module.model;
+    this.x = allocArray(m, m.inputSize);
+    this.t = allocArray(m, m.outputSize);
+    this.out = allocArray(m, m.outputSize);
+    this.work = allocWork(m);
+    this.sampleGrad = allocGrad(m);
+    // Accumulate in f64 even for f32 models: summing many small per-sample gradients in f32
+    // loses low bits. gradientBatch writes the mean itself, in the model's precision.
+    this.grad = o.batched ? this.sampleGrad : new Float64Array(m.paramCount);
+    this.xb = o.batched ? allocArray(m, o.batchSize * m.inputSize) : this.x;
+    this.tb = o.batched ? allocArray(m, o.batchSize * m.outputSize) : this.t;
+    this.needForward = o.wantAccuracy || o.wantMae;
+  }
+
+  resetEpoch(): void {
+    this.totals.fill(0);
+  }
+
+  /**
+   * Gradient of rows order[start .. start + size), diagnostics, optimizer step, callback.
+   * Returns false (without stepping) if the batch loss is not finite and terminateOnNaN is set.
+   */
+  run(
+    params: FloatArray,
+    order: Int32Array,
+    start: number,
+    size: number,
+    epoch: number,
+    batch: number,
+  ): boolean {
+    const { module, data, totals } = this;
+    const { inputSize, outputSize } = module.model;
+    if (this.o.batched) {
+      for (let s = 0; s < size; s++) {
+        const row = order[start + s];
+        copyRow(data.inputs, row, this.xb, s, inputSize);
+        copyRow(data.targets, row, this.tb, s, outputSize);
+      }
+      // `batched` is only set when the module has gradientBatch.
+      totals[BATCH_LOSS] = module.gradientBatch!(
+        params,
+        this.xb,
+        this.tb,
+        size,
+        this.grad,
+        this.work,
+      );
+      if (this.needForward) {
+        for (let s = 0; s < size; s++) {
+          copyRow(this.xb, s, this.x, 0, inputSize);
+          module.forward(params, this.x, this.out, this.work);
+          accumulateMetrics(
+            this.out,
+            this.tb,
+            s,
+            outputSize,
+            this.o.wantAccuracy,
+            this.o.wantMae,
+            totals,
+          );
+        }
+      }
+    } else {
+      const acc = this.grad;
+      const g = this.sampleGrad;
+      acc.fill(0);
+      totals[BATCH_LOSS] = 0;
+      for (let s = 0; s < size; s++) {
+        const row = order[start + s];
+        copyRow(data.inputs, row, this.x, 0, inputSize);
+        copyRow(data.targets, row, this.t, 0, outputSize);
+        totals[BATCH_LOSS] += module.gradient(params, this.x, this.t, g, this.work);
+        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+        if (this.needForward) {
+          module.forward(params, this.x, this.out, this.work);
+          accumulateMetrics(
+            this.out,
+            this.t,
+            0,
+            outputSize,
+            this.o.wantAccuracy,
+            this.o.wantMae,
+            totals,
+          );
+        }
+      }
+      const inv = 1 / size;
+      for (let i = 0; i < acc.length; i++) acc[i] *= inv;
+      totals[BATCH_LOSS] *= inv;
+    }
+    totals[LOSS_SUM] += totals[BATCH_LOSS] * size;
+    totals[SEEN] += size;
+    this.monitor.addBatch(this.grad);
+    if (this.o.terminateOnNaN && !Number.isFinite(totals[BATCH_LOSS])) return false;
+    this.optimizer.step(params, this.grad);
+    const cb = this.o.onBatchEnd;
+    if (cb !== undefined) {
+      const info = this.info;
+      info.epoch = epoch;
+      info.batch = batch;
+      info.size = size;
+      info.loss = totals[BATCH_LOSS];
+      info.lr = this.optimizer.lr;
+      info.iterations = this.optimizer.iterations;
+      cb(info);
+    }
+    return true;
+  }
+}
