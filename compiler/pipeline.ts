@@ -1,9 +1,10 @@
 // The compiler, one direction, each arrow a pure function in its own file.
 import { differentiate } from './autodiff/reverse.ts';
 import { buildModel, type Compilation } from './build/model.ts';
-import { emitProgram, type EmittedProgram } from './emit/body.ts';
+import { emitForwardBatch, emitGradientBatch } from './emit/batch.ts';
+import { emitProgram, type EmittedFunction } from './emit/body.ts';
 import { emitModule, type OutputFormat } from './emit/module.ts';
-import type { ProgramName } from './ir/program.ts';
+import type { Program, ProgramName } from './ir/program.ts';
 import { simplify } from './passes/simplify.ts';
 import { stabilize } from './passes/stabilize.ts';
 import { planMemory } from './schedule/memory.ts';
@@ -74,17 +75,32 @@ export interface EmitOptions {
 
 export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   const c = lower(spec);
-  const { schedules, workSize } = schedule(c);
-  const programs = {} as Record<ProgramName, EmittedProgram>;
-  for (const name of ['forward', 'loss', 'gradient'] as const)
-    programs[name] = emitProgram(schedules[name], c.sections);
+  const sched = schedule(c);
+  const { schedules } = sched;
+  // The batched gradient accumulates into `grad`, so it is scheduled without in-place
+  // gradients; its loss sum takes the work slot after everything it uses.
+  const batchGrad = scheduleProgram(programOf(c, 'gradient'), c.sectionOrder, {
+    gradsInPlace: false,
+  });
+  const lossSlot = planMemory(batchGrad);
+  const workSize = Math.max(sched.workSize, lossSlot + 1);
+  const functions: EmittedFunction[] = [];
+  for (const name of ['forward', 'loss', 'gradient'] as const) {
+    functions.push(...emitProgram(schedules[name], c.sections));
+  }
+  functions.push(...emitForwardBatch(schedules.forward, c.sections, c.shapes));
+  functions.push(...emitGradientBatch(batchGrad, c.sections, c.shapes, lossSlot));
   const code = emitModule({
     c,
-    programs,
+    functions,
     workSize,
     format: opts.format,
     source: opts.source,
     version: VERSION,
   });
   return { c, schedules, workSize, code };
+}
+
+function programOf(c: Compilation, name: ProgramName): Program {
+  return c.programs.find((p) => p.name === name)!;
 }

@@ -8,7 +8,7 @@ export const model = {
   inputSize: 4,
   outputSize: 3,
   paramCount: 403,
-  workSize: 33,
+  workSize: 449,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -94,6 +94,13 @@ export const model = {
  * @param work scratch memory of `model.workSize` elements
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  forward_part0(params, input, output, work);
+  forward_part1(params, input, output, work);
+  forward_part2(params, input, output, work);
+}
+
+/** Part of `forward`, split off to stay under V8's optimization size limit. */
+function forward_part0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- dense0: dense 4 → 16, relu ---
   const xw0_0 = input[0] * params[0] + input[1] * params[16] + input[2] * params[32] + input[3] * params[48];
   const xw0_1 = input[0] * params[1] + input[1] * params[17] + input[2] * params[33] + input[3] * params[49];
@@ -127,72 +134,80 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const z0_13 = params[77] + xw0_13;
   const z0_14 = params[78] + xw0_14;
   const z0_15 = params[79] + xw0_15;
-  const a0_0 = Math.max(z0_0, 0);
-  const a0_1 = Math.max(z0_1, 0);
-  const a0_2 = Math.max(z0_2, 0);
-  const a0_3 = Math.max(z0_3, 0);
-  const a0_4 = Math.max(z0_4, 0);
-  const a0_5 = Math.max(z0_5, 0);
-  const a0_6 = Math.max(z0_6, 0);
-  const a0_7 = Math.max(z0_7, 0);
-  const a0_8 = Math.max(z0_8, 0);
-  const a0_9 = Math.max(z0_9, 0);
-  const a0_10 = Math.max(z0_10, 0);
-  const a0_11 = Math.max(z0_11, 0);
-  const a0_12 = Math.max(z0_12, 0);
-  const a0_13 = Math.max(z0_13, 0);
-  const a0_14 = Math.max(z0_14, 0);
-  const a0_15 = Math.max(z0_15, 0);
+  work[0] = Math.max(z0_0, 0);
+  work[1] = Math.max(z0_1, 0);
+  work[2] = Math.max(z0_2, 0);
+  work[3] = Math.max(z0_3, 0);
+  work[4] = Math.max(z0_4, 0);
+  work[5] = Math.max(z0_5, 0);
+  work[6] = Math.max(z0_6, 0);
+  work[7] = Math.max(z0_7, 0);
+  work[8] = Math.max(z0_8, 0);
+  work[9] = Math.max(z0_9, 0);
+  work[10] = Math.max(z0_10, 0);
+  work[11] = Math.max(z0_11, 0);
+  work[12] = Math.max(z0_12, 0);
+  work[13] = Math.max(z0_13, 0);
+  work[14] = Math.max(z0_14, 0);
+  work[15] = Math.max(z0_15, 0);
+}
 
+/** Part of `forward`, split off to stay under V8's optimization size limit. */
+function forward_part1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- dense1: dense 16 → 16, relu ---
-  const xw1_0 = a0_0 * params[80] + a0_1 * params[96] + a0_2 * params[112] + a0_3 * params[128] + a0_4 * params[144] + a0_5 * params[160] + a0_6 * params[176] + a0_7 * params[192] + a0_8 * params[208] + a0_9 * params[224] + a0_10 * params[240] + a0_11 * params[256] + a0_12 * params[272] + a0_13 * params[288] + a0_14 * params[304] + a0_15 * params[320];
-  const xw1_1 = a0_0 * params[81] + a0_1 * params[97] + a0_2 * params[113] + a0_3 * params[129] + a0_4 * params[145] + a0_5 * params[161] + a0_6 * params[177] + a0_7 * params[193] + a0_8 * params[209] + a0_9 * params[225] + a0_10 * params[241] + a0_11 * params[257] + a0_12 * params[273] + a0_13 * params[289] + a0_14 * params[305] + a0_15 * params[321];
-  const xw1_2 = a0_0 * params[82] + a0_1 * params[98] + a0_2 * params[114] + a0_3 * params[130] + a0_4 * params[146] + a0_5 * params[162] + a0_6 * params[178] + a0_7 * params[194] + a0_8 * params[210] + a0_9 * params[226] + a0_10 * params[242] + a0_11 * params[258] + a0_12 * params[274] + a0_13 * params[290] + a0_14 * params[306] + a0_15 * params[322];
-  const xw1_3 = a0_0 * params[83] + a0_1 * params[99] + a0_2 * params[115] + a0_3 * params[131] + a0_4 * params[147] + a0_5 * params[163] + a0_6 * params[179] + a0_7 * params[195] + a0_8 * params[211] + a0_9 * params[227] + a0_10 * params[243] + a0_11 * params[259] + a0_12 * params[275] + a0_13 * params[291] + a0_14 * params[307] + a0_15 * params[323];
-  const xw1_4 = a0_0 * params[84] + a0_1 * params[100] + a0_2 * params[116] + a0_3 * params[132] + a0_4 * params[148] + a0_5 * params[164] + a0_6 * params[180] + a0_7 * params[196] + a0_8 * params[212] + a0_9 * params[228] + a0_10 * params[244] + a0_11 * params[260] + a0_12 * params[276] + a0_13 * params[292] + a0_14 * params[308] + a0_15 * params[324];
-  const xw1_5 = a0_0 * params[85] + a0_1 * params[101] + a0_2 * params[117] + a0_3 * params[133] + a0_4 * params[149] + a0_5 * params[165] + a0_6 * params[181] + a0_7 * params[197] + a0_8 * params[213] + a0_9 * params[229] + a0_10 * params[245] + a0_11 * params[261] + a0_12 * params[277] + a0_13 * params[293] + a0_14 * params[309] + a0_15 * params[325];
-  const xw1_6 = a0_0 * params[86] + a0_1 * params[102] + a0_2 * params[118] + a0_3 * params[134] + a0_4 * params[150] + a0_5 * params[166] + a0_6 * params[182] + a0_7 * params[198] + a0_8 * params[214] + a0_9 * params[230] + a0_10 * params[246] + a0_11 * params[262] + a0_12 * params[278] + a0_13 * params[294] + a0_14 * params[310] + a0_15 * params[326];
-  const xw1_7 = a0_0 * params[87] + a0_1 * params[103] + a0_2 * params[119] + a0_3 * params[135] + a0_4 * params[151] + a0_5 * params[167] + a0_6 * params[183] + a0_7 * params[199] + a0_8 * params[215] + a0_9 * params[231] + a0_10 * params[247] + a0_11 * params[263] + a0_12 * params[279] + a0_13 * params[295] + a0_14 * params[311] + a0_15 * params[327];
-  const xw1_8 = a0_0 * params[88] + a0_1 * params[104] + a0_2 * params[120] + a0_3 * params[136] + a0_4 * params[152] + a0_5 * params[168] + a0_6 * params[184] + a0_7 * params[200] + a0_8 * params[216] + a0_9 * params[232] + a0_10 * params[248] + a0_11 * params[264] + a0_12 * params[280] + a0_13 * params[296] + a0_14 * params[312] + a0_15 * params[328];
-  const xw1_9 = a0_0 * params[89] + a0_1 * params[105] + a0_2 * params[121] + a0_3 * params[137] + a0_4 * params[153] + a0_5 * params[169] + a0_6 * params[185] + a0_7 * params[201] + a0_8 * params[217] + a0_9 * params[233] + a0_10 * params[249] + a0_11 * params[265] + a0_12 * params[281] + a0_13 * params[297] + a0_14 * params[313] + a0_15 * params[329];
-  const xw1_10 = a0_0 * params[90] + a0_1 * params[106] + a0_2 * params[122] + a0_3 * params[138] + a0_4 * params[154] + a0_5 * params[170] + a0_6 * params[186] + a0_7 * params[202] + a0_8 * params[218] + a0_9 * params[234] + a0_10 * params[250] + a0_11 * params[266] + a0_12 * params[282] + a0_13 * params[298] + a0_14 * params[314] + a0_15 * params[330];
-  const xw1_11 = a0_0 * params[91] + a0_1 * params[107] + a0_2 * params[123] + a0_3 * params[139] + a0_4 * params[155] + a0_5 * params[171] + a0_6 * params[187] + a0_7 * params[203] + a0_8 * params[219] + a0_9 * params[235] + a0_10 * params[251] + a0_11 * params[267] + a0_12 * params[283] + a0_13 * params[299] + a0_14 * params[315] + a0_15 * params[331];
-  const xw1_12 = a0_0 * params[92] + a0_1 * params[108] + a0_2 * params[124] + a0_3 * params[140] + a0_4 * params[156] + a0_5 * params[172] + a0_6 * params[188] + a0_7 * params[204] + a0_8 * params[220] + a0_9 * params[236] + a0_10 * params[252] + a0_11 * params[268] + a0_12 * params[284] + a0_13 * params[300] + a0_14 * params[316] + a0_15 * params[332];
-  const xw1_13 = a0_0 * params[93] + a0_1 * params[109] + a0_2 * params[125] + a0_3 * params[141] + a0_4 * params[157] + a0_5 * params[173] + a0_6 * params[189] + a0_7 * params[205] + a0_8 * params[221] + a0_9 * params[237] + a0_10 * params[253] + a0_11 * params[269] + a0_12 * params[285] + a0_13 * params[301] + a0_14 * params[317] + a0_15 * params[333];
-  const xw1_14 = a0_0 * params[94] + a0_1 * params[110] + a0_2 * params[126] + a0_3 * params[142] + a0_4 * params[158] + a0_5 * params[174] + a0_6 * params[190] + a0_7 * params[206] + a0_8 * params[222] + a0_9 * params[238] + a0_10 * params[254] + a0_11 * params[270] + a0_12 * params[286] + a0_13 * params[302] + a0_14 * params[318] + a0_15 * params[334];
-  const xw1_15 = a0_0 * params[95] + a0_1 * params[111] + a0_2 * params[127] + a0_3 * params[143] + a0_4 * params[159] + a0_5 * params[175] + a0_6 * params[191] + a0_7 * params[207] + a0_8 * params[223] + a0_9 * params[239] + a0_10 * params[255] + a0_11 * params[271] + a0_12 * params[287] + a0_13 * params[303] + a0_14 * params[319] + a0_15 * params[335];
-  const z1_0 = params[336] + xw1_0;
-  const z1_1 = params[337] + xw1_1;
-  const z1_2 = params[338] + xw1_2;
-  const z1_3 = params[339] + xw1_3;
-  const z1_4 = params[340] + xw1_4;
-  const z1_5 = params[341] + xw1_5;
-  const z1_6 = params[342] + xw1_6;
-  const z1_7 = params[343] + xw1_7;
-  const z1_8 = params[344] + xw1_8;
-  const z1_9 = params[345] + xw1_9;
-  const z1_10 = params[346] + xw1_10;
-  const z1_11 = params[347] + xw1_11;
-  const z1_12 = params[348] + xw1_12;
-  const z1_13 = params[349] + xw1_13;
-  const z1_14 = params[350] + xw1_14;
-  const z1_15 = params[351] + xw1_15;
-  const a1_0 = Math.max(0, z1_0);
-  const a1_1 = Math.max(0, z1_1);
-  const a1_2 = Math.max(0, z1_2);
-  const a1_3 = Math.max(0, z1_3);
-  const a1_4 = Math.max(0, z1_4);
-  const a1_5 = Math.max(0, z1_5);
-  const a1_6 = Math.max(0, z1_6);
-  const a1_7 = Math.max(0, z1_7);
-  const a1_8 = Math.max(0, z1_8);
-  const a1_9 = Math.max(0, z1_9);
-  const a1_10 = Math.max(0, z1_10);
-  const a1_11 = Math.max(0, z1_11);
-  const a1_12 = Math.max(0, z1_12);
-  const a1_13 = Math.max(0, z1_13);
-  const a1_14 = Math.max(0, z1_14);
-  const a1_15 = Math.max(0, z1_15);
+  work[16] = work[0] * params[80] + work[1] * params[96] + work[2] * params[112] + work[3] * params[128] + work[4] * params[144] + work[5] * params[160] + work[6] * params[176] + work[7] * params[192] + work[8] * params[208] + work[9] * params[224] + work[10] * params[240] + work[11] * params[256] + work[12] * params[272] + work[13] * params[288] + work[14] * params[304] + work[15] * params[320];
+  work[17] = work[0] * params[81] + work[1] * params[97] + work[2] * params[113] + work[3] * params[129] + work[4] * params[145] + work[5] * params[161] + work[6] * params[177] + work[7] * params[193] + work[8] * params[209] + work[9] * params[225] + work[10] * params[241] + work[11] * params[257] + work[12] * params[273] + work[13] * params[289] + work[14] * params[305] + work[15] * params[321];
+  work[18] = work[0] * params[82] + work[1] * params[98] + work[2] * params[114] + work[3] * params[130] + work[4] * params[146] + work[5] * params[162] + work[6] * params[178] + work[7] * params[194] + work[8] * params[210] + work[9] * params[226] + work[10] * params[242] + work[11] * params[258] + work[12] * params[274] + work[13] * params[290] + work[14] * params[306] + work[15] * params[322];
+  work[19] = work[0] * params[83] + work[1] * params[99] + work[2] * params[115] + work[3] * params[131] + work[4] * params[147] + work[5] * params[163] + work[6] * params[179] + work[7] * params[195] + work[8] * params[211] + work[9] * params[227] + work[10] * params[243] + work[11] * params[259] + work[12] * params[275] + work[13] * params[291] + work[14] * params[307] + work[15] * params[323];
+  work[20] = work[0] * params[84] + work[1] * params[100] + work[2] * params[116] + work[3] * params[132] + work[4] * params[148] + work[5] * params[164] + work[6] * params[180] + work[7] * params[196] + work[8] * params[212] + work[9] * params[228] + work[10] * params[244] + work[11] * params[260] + work[12] * params[276] + work[13] * params[292] + work[14] * params[308] + work[15] * params[324];
+  work[21] = work[0] * params[85] + work[1] * params[101] + work[2] * params[117] + work[3] * params[133] + work[4] * params[149] + work[5] * params[165] + work[6] * params[181] + work[7] * params[197] + work[8] * params[213] + work[9] * params[229] + work[10] * params[245] + work[11] * params[261] + work[12] * params[277] + work[13] * params[293] + work[14] * params[309] + work[15] * params[325];
+  work[22] = work[0] * params[86] + work[1] * params[102] + work[2] * params[118] + work[3] * params[134] + work[4] * params[150] + work[5] * params[166] + work[6] * params[182] + work[7] * params[198] + work[8] * params[214] + work[9] * params[230] + work[10] * params[246] + work[11] * params[262] + work[12] * params[278] + work[13] * params[294] + work[14] * params[310] + work[15] * params[326];
+  work[23] = work[0] * params[87] + work[1] * params[103] + work[2] * params[119] + work[3] * params[135] + work[4] * params[151] + work[5] * params[167] + work[6] * params[183] + work[7] * params[199] + work[8] * params[215] + work[9] * params[231] + work[10] * params[247] + work[11] * params[263] + work[12] * params[279] + work[13] * params[295] + work[14] * params[311] + work[15] * params[327];
+  work[24] = work[0] * params[88] + work[1] * params[104] + work[2] * params[120] + work[3] * params[136] + work[4] * params[152] + work[5] * params[168] + work[6] * params[184] + work[7] * params[200] + work[8] * params[216] + work[9] * params[232] + work[10] * params[248] + work[11] * params[264] + work[12] * params[280] + work[13] * params[296] + work[14] * params[312] + work[15] * params[328];
+  work[25] = work[0] * params[89] + work[1] * params[105] + work[2] * params[121] + work[3] * params[137] + work[4] * params[153] + work[5] * params[169] + work[6] * params[185] + work[7] * params[201] + work[8] * params[217] + work[9] * params[233] + work[10] * params[249] + work[11] * params[265] + work[12] * params[281] + work[13] * params[297] + work[14] * params[313] + work[15] * params[329];
+  work[26] = work[0] * params[90] + work[1] * params[106] + work[2] * params[122] + work[3] * params[138] + work[4] * params[154] + work[5] * params[170] + work[6] * params[186] + work[7] * params[202] + work[8] * params[218] + work[9] * params[234] + work[10] * params[250] + work[11] * params[266] + work[12] * params[282] + work[13] * params[298] + work[14] * params[314] + work[15] * params[330];
+  work[27] = work[0] * params[91] + work[1] * params[107] + work[2] * params[123] + work[3] * params[139] + work[4] * params[155] + work[5] * params[171] + work[6] * params[187] + work[7] * params[203] + work[8] * params[219] + work[9] * params[235] + work[10] * params[251] + work[11] * params[267] + work[12] * params[283] + work[13] * params[299] + work[14] * params[315] + work[15] * params[331];
+  work[28] = work[0] * params[92] + work[1] * params[108] + work[2] * params[124] + work[3] * params[140] + work[4] * params[156] + work[5] * params[172] + work[6] * params[188] + work[7] * params[204] + work[8] * params[220] + work[9] * params[236] + work[10] * params[252] + work[11] * params[268] + work[12] * params[284] + work[13] * params[300] + work[14] * params[316] + work[15] * params[332];
+  work[29] = work[0] * params[93] + work[1] * params[109] + work[2] * params[125] + work[3] * params[141] + work[4] * params[157] + work[5] * params[173] + work[6] * params[189] + work[7] * params[205] + work[8] * params[221] + work[9] * params[237] + work[10] * params[253] + work[11] * params[269] + work[12] * params[285] + work[13] * params[301] + work[14] * params[317] + work[15] * params[333];
+  work[30] = work[0] * params[94] + work[1] * params[110] + work[2] * params[126] + work[3] * params[142] + work[4] * params[158] + work[5] * params[174] + work[6] * params[190] + work[7] * params[206] + work[8] * params[222] + work[9] * params[238] + work[10] * params[254] + work[11] * params[270] + work[12] * params[286] + work[13] * params[302] + work[14] * params[318] + work[15] * params[334];
+  work[31] = work[0] * params[95] + work[1] * params[111] + work[2] * params[127] + work[3] * params[143] + work[4] * params[159] + work[5] * params[175] + work[6] * params[191] + work[7] * params[207] + work[8] * params[223] + work[9] * params[239] + work[10] * params[255] + work[11] * params[271] + work[12] * params[287] + work[13] * params[303] + work[14] * params[319] + work[15] * params[335];
+}
+
+/** Part of `forward`, split off to stay under V8's optimization size limit. */
+function forward_part2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  // --- dense1: dense 16 → 16, relu ---
+  const z1_0 = params[336] + work[16];
+  const z1_1 = params[337] + work[17];
+  const z1_2 = params[338] + work[18];
+  const z1_3 = params[339] + work[19];
+  const z1_4 = params[340] + work[20];
+  const z1_5 = params[341] + work[21];
+  const z1_6 = params[342] + work[22];
+  const z1_7 = params[343] + work[23];
+  const z1_8 = params[344] + work[24];
+  const z1_9 = params[345] + work[25];
+  const z1_10 = params[346] + work[26];
+  const z1_11 = params[347] + work[27];
+  const z1_12 = params[348] + work[28];
+  const z1_13 = params[349] + work[29];
+  const z1_14 = params[350] + work[30];
+  const z1_15 = params[351] + work[31];
+  const a1_0 = Math.max(z1_0, 0);
+  const a1_1 = Math.max(z1_1, 0);
+  const a1_2 = Math.max(z1_2, 0);
+  const a1_3 = Math.max(z1_3, 0);
+  const a1_4 = Math.max(z1_4, 0);
+  const a1_5 = Math.max(z1_5, 0);
+  const a1_6 = Math.max(z1_6, 0);
+  const a1_7 = Math.max(z1_7, 0);
+  const a1_8 = Math.max(z1_8, 0);
+  const a1_9 = Math.max(z1_9, 0);
+  const a1_10 = Math.max(z1_10, 0);
+  const a1_11 = Math.max(z1_11, 0);
+  const a1_12 = Math.max(z1_12, 0);
+  const a1_13 = Math.max(z1_13, 0);
+  const a1_14 = Math.max(z1_14, 0);
+  const a1_15 = Math.max(z1_15, 0);
 
   // --- dense2: dense 16 → 3, softmax ---
   const xw2_0 = a1_0 * params[352] + a1_1 * params[355] + a1_2 * params[358] + a1_3 * params[361] + a1_4 * params[364] + a1_5 * params[367] + a1_6 * params[370] + a1_7 * params[373] + a1_8 * params[376] + a1_9 * params[379] + a1_10 * params[382] + a1_11 * params[385] + a1_12 * params[388] + a1_13 * params[391] + a1_14 * params[394] + a1_15 * params[397];
@@ -222,6 +237,14 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
  * @param work scratch memory of `model.workSize` elements
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
+  loss_part0(params, input, target, work);
+  loss_part1(params, input, target, work);
+  loss_part2(params, input, target, work);
+  return work[0];
+}
+
+/** Part of `loss`, split off to stay under V8's optimization size limit. */
+function loss_part0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- dense0: dense 4 → 16, relu ---
   const xw0_0 = input[0] * params[0] + input[1] * params[16] + input[2] * params[32] + input[3] * params[48];
   const xw0_1 = input[0] * params[1] + input[1] * params[17] + input[2] * params[33] + input[3] * params[49];
@@ -255,72 +278,80 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const z0_13 = params[77] + xw0_13;
   const z0_14 = params[78] + xw0_14;
   const z0_15 = params[79] + xw0_15;
-  const a0_0 = Math.max(z0_0, 0);
-  const a0_1 = Math.max(z0_1, 0);
-  const a0_2 = Math.max(z0_2, 0);
-  const a0_3 = Math.max(z0_3, 0);
-  const a0_4 = Math.max(z0_4, 0);
-  const a0_5 = Math.max(z0_5, 0);
-  const a0_6 = Math.max(z0_6, 0);
-  const a0_7 = Math.max(z0_7, 0);
-  const a0_8 = Math.max(z0_8, 0);
-  const a0_9 = Math.max(z0_9, 0);
-  const a0_10 = Math.max(z0_10, 0);
-  const a0_11 = Math.max(z0_11, 0);
-  const a0_12 = Math.max(z0_12, 0);
-  const a0_13 = Math.max(z0_13, 0);
-  const a0_14 = Math.max(z0_14, 0);
-  const a0_15 = Math.max(z0_15, 0);
+  work[0] = Math.max(z0_0, 0);
+  work[1] = Math.max(z0_1, 0);
+  work[2] = Math.max(z0_2, 0);
+  work[3] = Math.max(z0_3, 0);
+  work[4] = Math.max(z0_4, 0);
+  work[5] = Math.max(z0_5, 0);
+  work[6] = Math.max(z0_6, 0);
+  work[7] = Math.max(z0_7, 0);
+  work[8] = Math.max(z0_8, 0);
+  work[9] = Math.max(z0_9, 0);
+  work[10] = Math.max(z0_10, 0);
+  work[11] = Math.max(z0_11, 0);
+  work[12] = Math.max(z0_12, 0);
+  work[13] = Math.max(z0_13, 0);
+  work[14] = Math.max(z0_14, 0);
+  work[15] = Math.max(z0_15, 0);
+}
 
+/** Part of `loss`, split off to stay under V8's optimization size limit. */
+function loss_part1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- dense1: dense 16 → 16, relu ---
-  const xw1_0 = a0_0 * params[80] + a0_1 * params[96] + a0_2 * params[112] + a0_3 * params[128] + a0_4 * params[144] + a0_5 * params[160] + a0_6 * params[176] + a0_7 * params[192] + a0_8 * params[208] + a0_9 * params[224] + a0_10 * params[240] + a0_11 * params[256] + a0_12 * params[272] + a0_13 * params[288] + a0_14 * params[304] + a0_15 * params[320];
-  const xw1_1 = a0_0 * params[81] + a0_1 * params[97] + a0_2 * params[113] + a0_3 * params[129] + a0_4 * params[145] + a0_5 * params[161] + a0_6 * params[177] + a0_7 * params[193] + a0_8 * params[209] + a0_9 * params[225] + a0_10 * params[241] + a0_11 * params[257] + a0_12 * params[273] + a0_13 * params[289] + a0_14 * params[305] + a0_15 * params[321];
-  const xw1_2 = a0_0 * params[82] + a0_1 * params[98] + a0_2 * params[114] + a0_3 * params[130] + a0_4 * params[146] + a0_5 * params[162] + a0_6 * params[178] + a0_7 * params[194] + a0_8 * params[210] + a0_9 * params[226] + a0_10 * params[242] + a0_11 * params[258] + a0_12 * params[274] + a0_13 * params[290] + a0_14 * params[306] + a0_15 * params[322];
-  const xw1_3 = a0_0 * params[83] + a0_1 * params[99] + a0_2 * params[115] + a0_3 * params[131] + a0_4 * params[147] + a0_5 * params[163] + a0_6 * params[179] + a0_7 * params[195] + a0_8 * params[211] + a0_9 * params[227] + a0_10 * params[243] + a0_11 * params[259] + a0_12 * params[275] + a0_13 * params[291] + a0_14 * params[307] + a0_15 * params[323];
-  const xw1_4 = a0_0 * params[84] + a0_1 * params[100] + a0_2 * params[116] + a0_3 * params[132] + a0_4 * params[148] + a0_5 * params[164] + a0_6 * params[180] + a0_7 * params[196] + a0_8 * params[212] + a0_9 * params[228] + a0_10 * params[244] + a0_11 * params[260] + a0_12 * params[276] + a0_13 * params[292] + a0_14 * params[308] + a0_15 * params[324];
-  const xw1_5 = a0_0 * params[85] + a0_1 * params[101] + a0_2 * params[117] + a0_3 * params[133] + a0_4 * params[149] + a0_5 * params[165] + a0_6 * params[181] + a0_7 * params[197] + a0_8 * params[213] + a0_9 * params[229] + a0_10 * params[245] + a0_11 * params[261] + a0_12 * params[277] + a0_13 * params[293] + a0_14 * params[309] + a0_15 * params[325];
-  const xw1_6 = a0_0 * params[86] + a0_1 * params[102] + a0_2 * params[118] + a0_3 * params[134] + a0_4 * params[150] + a0_5 * params[166] + a0_6 * params[182] + a0_7 * params[198] + a0_8 * params[214] + a0_9 * params[230] + a0_10 * params[246] + a0_11 * params[262] + a0_12 * params[278] + a0_13 * params[294] + a0_14 * params[310] + a0_15 * params[326];
-  const xw1_7 = a0_0 * params[87] + a0_1 * params[103] + a0_2 * params[119] + a0_3 * params[135] + a0_4 * params[151] + a0_5 * params[167] + a0_6 * params[183] + a0_7 * params[199] + a0_8 * params[215] + a0_9 * params[231] + a0_10 * params[247] + a0_11 * params[263] + a0_12 * params[279] + a0_13 * params[295] + a0_14 * params[311] + a0_15 * params[327];
-  const xw1_8 = a0_0 * params[88] + a0_1 * params[104] + a0_2 * params[120] + a0_3 * params[136] + a0_4 * params[152] + a0_5 * params[168] + a0_6 * params[184] + a0_7 * params[200] + a0_8 * params[216] + a0_9 * params[232] + a0_10 * params[248] + a0_11 * params[264] + a0_12 * params[280] + a0_13 * params[296] + a0_14 * params[312] + a0_15 * params[328];
-  const xw1_9 = a0_0 * params[89] + a0_1 * params[105] + a0_2 * params[121] + a0_3 * params[137] + a0_4 * params[153] + a0_5 * params[169] + a0_6 * params[185] + a0_7 * params[201] + a0_8 * params[217] + a0_9 * params[233] + a0_10 * params[249] + a0_11 * params[265] + a0_12 * params[281] + a0_13 * params[297] + a0_14 * params[313] + a0_15 * params[329];
-  const xw1_10 = a0_0 * params[90] + a0_1 * params[106] + a0_2 * params[122] + a0_3 * params[138] + a0_4 * params[154] + a0_5 * params[170] + a0_6 * params[186] + a0_7 * params[202] + a0_8 * params[218] + a0_9 * params[234] + a0_10 * params[250] + a0_11 * params[266] + a0_12 * params[282] + a0_13 * params[298] + a0_14 * params[314] + a0_15 * params[330];
-  const xw1_11 = a0_0 * params[91] + a0_1 * params[107] + a0_2 * params[123] + a0_3 * params[139] + a0_4 * params[155] + a0_5 * params[171] + a0_6 * params[187] + a0_7 * params[203] + a0_8 * params[219] + a0_9 * params[235] + a0_10 * params[251] + a0_11 * params[267] + a0_12 * params[283] + a0_13 * params[299] + a0_14 * params[315] + a0_15 * params[331];
-  const xw1_12 = a0_0 * params[92] + a0_1 * params[108] + a0_2 * params[124] + a0_3 * params[140] + a0_4 * params[156] + a0_5 * params[172] + a0_6 * params[188] + a0_7 * params[204] + a0_8 * params[220] + a0_9 * params[236] + a0_10 * params[252] + a0_11 * params[268] + a0_12 * params[284] + a0_13 * params[300] + a0_14 * params[316] + a0_15 * params[332];
-  const xw1_13 = a0_0 * params[93] + a0_1 * params[109] + a0_2 * params[125] + a0_3 * params[141] + a0_4 * params[157] + a0_5 * params[173] + a0_6 * params[189] + a0_7 * params[205] + a0_8 * params[221] + a0_9 * params[237] + a0_10 * params[253] + a0_11 * params[269] + a0_12 * params[285] + a0_13 * params[301] + a0_14 * params[317] + a0_15 * params[333];
-  const xw1_14 = a0_0 * params[94] + a0_1 * params[110] + a0_2 * params[126] + a0_3 * params[142] + a0_4 * params[158] + a0_5 * params[174] + a0_6 * params[190] + a0_7 * params[206] + a0_8 * params[222] + a0_9 * params[238] + a0_10 * params[254] + a0_11 * params[270] + a0_12 * params[286] + a0_13 * params[302] + a0_14 * params[318] + a0_15 * params[334];
-  const xw1_15 = a0_0 * params[95] + a0_1 * params[111] + a0_2 * params[127] + a0_3 * params[143] + a0_4 * params[159] + a0_5 * params[175] + a0_6 * params[191] + a0_7 * params[207] + a0_8 * params[223] + a0_9 * params[239] + a0_10 * params[255] + a0_11 * params[271] + a0_12 * params[287] + a0_13 * params[303] + a0_14 * params[319] + a0_15 * params[335];
-  const z1_0 = params[336] + xw1_0;
-  const z1_1 = params[337] + xw1_1;
-  const z1_2 = params[338] + xw1_2;
-  const z1_3 = params[339] + xw1_3;
-  const z1_4 = params[340] + xw1_4;
-  const z1_5 = params[341] + xw1_5;
-  const z1_6 = params[342] + xw1_6;
-  const z1_7 = params[343] + xw1_7;
-  const z1_8 = params[344] + xw1_8;
-  const z1_9 = params[345] + xw1_9;
-  const z1_10 = params[346] + xw1_10;
-  const z1_11 = params[347] + xw1_11;
-  const z1_12 = params[348] + xw1_12;
-  const z1_13 = params[349] + xw1_13;
-  const z1_14 = params[350] + xw1_14;
-  const z1_15 = params[351] + xw1_15;
-  const a1_0 = Math.max(0, z1_0);
-  const a1_1 = Math.max(0, z1_1);
-  const a1_2 = Math.max(0, z1_2);
-  const a1_3 = Math.max(0, z1_3);
-  const a1_4 = Math.max(0, z1_4);
-  const a1_5 = Math.max(0, z1_5);
-  const a1_6 = Math.max(0, z1_6);
-  const a1_7 = Math.max(0, z1_7);
-  const a1_8 = Math.max(0, z1_8);
-  const a1_9 = Math.max(0, z1_9);
-  const a1_10 = Math.max(0, z1_10);
-  const a1_11 = Math.max(0, z1_11);
-  const a1_12 = Math.max(0, z1_12);
-  const a1_13 = Math.max(0, z1_13);
-  const a1_14 = Math.max(0, z1_14);
-  const a1_15 = Math.max(0, z1_15);
+  work[16] = work[0] * params[80] + work[1] * params[96] + work[2] * params[112] + work[3] * params[128] + work[4] * params[144] + work[5] * params[160] + work[6] * params[176] + work[7] * params[192] + work[8] * params[208] + work[9] * params[224] + work[10] * params[240] + work[11] * params[256] + work[12] * params[272] + work[13] * params[288] + work[14] * params[304] + work[15] * params[320];
+  work[17] = work[0] * params[81] + work[1] * params[97] + work[2] * params[113] + work[3] * params[129] + work[4] * params[145] + work[5] * params[161] + work[6] * params[177] + work[7] * params[193] + work[8] * params[209] + work[9] * params[225] + work[10] * params[241] + work[11] * params[257] + work[12] * params[273] + work[13] * params[289] + work[14] * params[305] + work[15] * params[321];
+  work[18] = work[0] * params[82] + work[1] * params[98] + work[2] * params[114] + work[3] * params[130] + work[4] * params[146] + work[5] * params[162] + work[6] * params[178] + work[7] * params[194] + work[8] * params[210] + work[9] * params[226] + work[10] * params[242] + work[11] * params[258] + work[12] * params[274] + work[13] * params[290] + work[14] * params[306] + work[15] * params[322];
+  work[19] = work[0] * params[83] + work[1] * params[99] + work[2] * params[115] + work[3] * params[131] + work[4] * params[147] + work[5] * params[163] + work[6] * params[179] + work[7] * params[195] + work[8] * params[211] + work[9] * params[227] + work[10] * params[243] + work[11] * params[259] + work[12] * params[275] + work[13] * params[291] + work[14] * params[307] + work[15] * params[323];
+  work[20] = work[0] * params[84] + work[1] * params[100] + work[2] * params[116] + work[3] * params[132] + work[4] * params[148] + work[5] * params[164] + work[6] * params[180] + work[7] * params[196] + work[8] * params[212] + work[9] * params[228] + work[10] * params[244] + work[11] * params[260] + work[12] * params[276] + work[13] * params[292] + work[14] * params[308] + work[15] * params[324];
+  work[21] = work[0] * params[85] + work[1] * params[101] + work[2] * params[117] + work[3] * params[133] + work[4] * params[149] + work[5] * params[165] + work[6] * params[181] + work[7] * params[197] + work[8] * params[213] + work[9] * params[229] + work[10] * params[245] + work[11] * params[261] + work[12] * params[277] + work[13] * params[293] + work[14] * params[309] + work[15] * params[325];
+  work[22] = work[0] * params[86] + work[1] * params[102] + work[2] * params[118] + work[3] * params[134] + work[4] * params[150] + work[5] * params[166] + work[6] * params[182] + work[7] * params[198] + work[8] * params[214] + work[9] * params[230] + work[10] * params[246] + work[11] * params[262] + work[12] * params[278] + work[13] * params[294] + work[14] * params[310] + work[15] * params[326];
+  work[23] = work[0] * params[87] + work[1] * params[103] + work[2] * params[119] + work[3] * params[135] + work[4] * params[151] + work[5] * params[167] + work[6] * params[183] + work[7] * params[199] + work[8] * params[215] + work[9] * params[231] + work[10] * params[247] + work[11] * params[263] + work[12] * params[279] + work[13] * params[295] + work[14] * params[311] + work[15] * params[327];
+  work[24] = work[0] * params[88] + work[1] * params[104] + work[2] * params[120] + work[3] * params[136] + work[4] * params[152] + work[5] * params[168] + work[6] * params[184] + work[7] * params[200] + work[8] * params[216] + work[9] * params[232] + work[10] * params[248] + work[11] * params[264] + work[12] * params[280] + work[13] * params[296] + work[14] * params[312] + work[15] * params[328];
+  work[25] = work[0] * params[89] + work[1] * params[105] + work[2] * params[121] + work[3] * params[137] + work[4] * params[153] + work[5] * params[169] + work[6] * params[185] + work[7] * params[201] + work[8] * params[217] + work[9] * params[233] + work[10] * params[249] + work[11] * params[265] + work[12] * params[281] + work[13] * params[297] + work[14] * params[313] + work[15] * params[329];
+  work[26] = work[0] * params[90] + work[1] * params[106] + work[2] * params[122] + work[3] * params[138] + work[4] * params[154] + work[5] * params[170] + work[6] * params[186] + work[7] * params[202] + work[8] * params[218] + work[9] * params[234] + work[10] * params[250] + work[11] * params[266] + work[12] * params[282] + work[13] * params[298] + work[14] * params[314] + work[15] * params[330];
+  work[27] = work[0] * params[91] + work[1] * params[107] + work[2] * params[123] + work[3] * params[139] + work[4] * params[155] + work[5] * params[171] + work[6] * params[187] + work[7] * params[203] + work[8] * params[219] + work[9] * params[235] + work[10] * params[251] + work[11] * params[267] + work[12] * params[283] + work[13] * params[299] + work[14] * params[315] + work[15] * params[331];
+  work[28] = work[0] * params[92] + work[1] * params[108] + work[2] * params[124] + work[3] * params[140] + work[4] * params[156] + work[5] * params[172] + work[6] * params[188] + work[7] * params[204] + work[8] * params[220] + work[9] * params[236] + work[10] * params[252] + work[11] * params[268] + work[12] * params[284] + work[13] * params[300] + work[14] * params[316] + work[15] * params[332];
+  work[29] = work[0] * params[93] + work[1] * params[109] + work[2] * params[125] + work[3] * params[141] + work[4] * params[157] + work[5] * params[173] + work[6] * params[189] + work[7] * params[205] + work[8] * params[221] + work[9] * params[237] + work[10] * params[253] + work[11] * params[269] + work[12] * params[285] + work[13] * params[301] + work[14] * params[317] + work[15] * params[333];
+  work[30] = work[0] * params[94] + work[1] * params[110] + work[2] * params[126] + work[3] * params[142] + work[4] * params[158] + work[5] * params[174] + work[6] * params[190] + work[7] * params[206] + work[8] * params[222] + work[9] * params[238] + work[10] * params[254] + work[11] * params[270] + work[12] * params[286] + work[13] * params[302] + work[14] * params[318] + work[15] * params[334];
+  work[31] = work[0] * params[95] + work[1] * params[111] + work[2] * params[127] + work[3] * params[143] + work[4] * params[159] + work[5] * params[175] + work[6] * params[191] + work[7] * params[207] + work[8] * params[223] + work[9] * params[239] + work[10] * params[255] + work[11] * params[271] + work[12] * params[287] + work[13] * params[303] + work[14] * params[319] + work[15] * params[335];
+}
+
+/** Part of `loss`, split off to stay under V8's optimization size limit. */
+function loss_part2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+  // --- dense1: dense 16 → 16, relu ---
+  const z1_0 = params[336] + work[16];
+  const z1_1 = params[337] + work[17];
+  const z1_2 = params[338] + work[18];
+  const z1_3 = params[339] + work[19];
+  const z1_4 = params[340] + work[20];
+  const z1_5 = params[341] + work[21];
+  const z1_6 = params[342] + work[22];
+  const z1_7 = params[343] + work[23];
+  const z1_8 = params[344] + work[24];
+  const z1_9 = params[345] + work[25];
+  const z1_10 = params[346] + work[26];
+  const z1_11 = params[347] + work[27];
+  const z1_12 = params[348] + work[28];
+  const z1_13 = params[349] + work[29];
+  const z1_14 = params[350] + work[30];
+  const z1_15 = params[351] + work[31];
+  const a1_0 = Math.max(z1_0, 0);
+  const a1_1 = Math.max(z1_1, 0);
+  const a1_2 = Math.max(z1_2, 0);
+  const a1_3 = Math.max(z1_3, 0);
+  const a1_4 = Math.max(z1_4, 0);
+  const a1_5 = Math.max(z1_5, 0);
+  const a1_6 = Math.max(z1_6, 0);
+  const a1_7 = Math.max(z1_7, 0);
+  const a1_8 = Math.max(z1_8, 0);
+  const a1_9 = Math.max(z1_9, 0);
+  const a1_10 = Math.max(z1_10, 0);
+  const a1_11 = Math.max(z1_11, 0);
+  const a1_12 = Math.max(z1_12, 0);
+  const a1_13 = Math.max(z1_13, 0);
+  const a1_14 = Math.max(z1_14, 0);
+  const a1_15 = Math.max(z1_15, 0);
 
   // --- dense2: dense 16 → 3, softmax ---
   const xw2_0 = a1_0 * params[352] + a1_1 * params[355] + a1_2 * params[358] + a1_3 * params[361] + a1_4 * params[364] + a1_5 * params[367] + a1_6 * params[370] + a1_7 * params[373] + a1_8 * params[376] + a1_9 * params[379] + a1_10 * params[382] + a1_11 * params[385] + a1_12 * params[388] + a1_13 * params[391] + a1_14 * params[394] + a1_15 * params[397];
@@ -347,8 +378,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const t29_1 = target[1] * t28_1;
   const t29_2 = target[2] * t28_2;
   const t30 = t29_0 + t29_1 + t29_2;
-  const loss = -t30;
-  return loss;
+  work[0] = -t30;
 }
 
 /**
@@ -363,6 +393,9 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_part0(params, input, target, grad, work);
   gradient_part1(params, input, target, grad, work);
   gradient_part2(params, input, target, grad, work);
+  gradient_part3(params, input, target, grad, work);
+  gradient_part4(params, input, target, grad, work);
+  gradient_part5(params, input, target, grad, work);
   return work[32];
 }
 
@@ -417,56 +450,64 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   work[29] = Math.max(work[13], 0);
   work[30] = Math.max(work[14], 0);
   work[31] = Math.max(work[15], 0);
+}
 
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense1: dense 16 → 16, relu ---
-  const xw1_0 = work[16] * params[80] + work[17] * params[96] + work[18] * params[112] + work[19] * params[128] + work[20] * params[144] + work[21] * params[160] + work[22] * params[176] + work[23] * params[192] + work[24] * params[208] + work[25] * params[224] + work[26] * params[240] + work[27] * params[256] + work[28] * params[272] + work[29] * params[288] + work[30] * params[304] + work[31] * params[320];
-  const xw1_1 = work[16] * params[81] + work[17] * params[97] + work[18] * params[113] + work[19] * params[129] + work[20] * params[145] + work[21] * params[161] + work[22] * params[177] + work[23] * params[193] + work[24] * params[209] + work[25] * params[225] + work[26] * params[241] + work[27] * params[257] + work[28] * params[273] + work[29] * params[289] + work[30] * params[305] + work[31] * params[321];
-  const xw1_2 = work[16] * params[82] + work[17] * params[98] + work[18] * params[114] + work[19] * params[130] + work[20] * params[146] + work[21] * params[162] + work[22] * params[178] + work[23] * params[194] + work[24] * params[210] + work[25] * params[226] + work[26] * params[242] + work[27] * params[258] + work[28] * params[274] + work[29] * params[290] + work[30] * params[306] + work[31] * params[322];
-  const xw1_3 = work[16] * params[83] + work[17] * params[99] + work[18] * params[115] + work[19] * params[131] + work[20] * params[147] + work[21] * params[163] + work[22] * params[179] + work[23] * params[195] + work[24] * params[211] + work[25] * params[227] + work[26] * params[243] + work[27] * params[259] + work[28] * params[275] + work[29] * params[291] + work[30] * params[307] + work[31] * params[323];
-  const xw1_4 = work[16] * params[84] + work[17] * params[100] + work[18] * params[116] + work[19] * params[132] + work[20] * params[148] + work[21] * params[164] + work[22] * params[180] + work[23] * params[196] + work[24] * params[212] + work[25] * params[228] + work[26] * params[244] + work[27] * params[260] + work[28] * params[276] + work[29] * params[292] + work[30] * params[308] + work[31] * params[324];
-  const xw1_5 = work[16] * params[85] + work[17] * params[101] + work[18] * params[117] + work[19] * params[133] + work[20] * params[149] + work[21] * params[165] + work[22] * params[181] + work[23] * params[197] + work[24] * params[213] + work[25] * params[229] + work[26] * params[245] + work[27] * params[261] + work[28] * params[277] + work[29] * params[293] + work[30] * params[309] + work[31] * params[325];
-  const xw1_6 = work[16] * params[86] + work[17] * params[102] + work[18] * params[118] + work[19] * params[134] + work[20] * params[150] + work[21] * params[166] + work[22] * params[182] + work[23] * params[198] + work[24] * params[214] + work[25] * params[230] + work[26] * params[246] + work[27] * params[262] + work[28] * params[278] + work[29] * params[294] + work[30] * params[310] + work[31] * params[326];
-  const xw1_7 = work[16] * params[87] + work[17] * params[103] + work[18] * params[119] + work[19] * params[135] + work[20] * params[151] + work[21] * params[167] + work[22] * params[183] + work[23] * params[199] + work[24] * params[215] + work[25] * params[231] + work[26] * params[247] + work[27] * params[263] + work[28] * params[279] + work[29] * params[295] + work[30] * params[311] + work[31] * params[327];
-  const xw1_8 = work[16] * params[88] + work[17] * params[104] + work[18] * params[120] + work[19] * params[136] + work[20] * params[152] + work[21] * params[168] + work[22] * params[184] + work[23] * params[200] + work[24] * params[216] + work[25] * params[232] + work[26] * params[248] + work[27] * params[264] + work[28] * params[280] + work[29] * params[296] + work[30] * params[312] + work[31] * params[328];
-  const xw1_9 = work[16] * params[89] + work[17] * params[105] + work[18] * params[121] + work[19] * params[137] + work[20] * params[153] + work[21] * params[169] + work[22] * params[185] + work[23] * params[201] + work[24] * params[217] + work[25] * params[233] + work[26] * params[249] + work[27] * params[265] + work[28] * params[281] + work[29] * params[297] + work[30] * params[313] + work[31] * params[329];
-  const xw1_10 = work[16] * params[90] + work[17] * params[106] + work[18] * params[122] + work[19] * params[138] + work[20] * params[154] + work[21] * params[170] + work[22] * params[186] + work[23] * params[202] + work[24] * params[218] + work[25] * params[234] + work[26] * params[250] + work[27] * params[266] + work[28] * params[282] + work[29] * params[298] + work[30] * params[314] + work[31] * params[330];
-  const xw1_11 = work[16] * params[91] + work[17] * params[107] + work[18] * params[123] + work[19] * params[139] + work[20] * params[155] + work[21] * params[171] + work[22] * params[187] + work[23] * params[203] + work[24] * params[219] + work[25] * params[235] + work[26] * params[251] + work[27] * params[267] + work[28] * params[283] + work[29] * params[299] + work[30] * params[315] + work[31] * params[331];
-  const xw1_12 = work[16] * params[92] + work[17] * params[108] + work[18] * params[124] + work[19] * params[140] + work[20] * params[156] + work[21] * params[172] + work[22] * params[188] + work[23] * params[204] + work[24] * params[220] + work[25] * params[236] + work[26] * params[252] + work[27] * params[268] + work[28] * params[284] + work[29] * params[300] + work[30] * params[316] + work[31] * params[332];
-  const xw1_13 = work[16] * params[93] + work[17] * params[109] + work[18] * params[125] + work[19] * params[141] + work[20] * params[157] + work[21] * params[173] + work[22] * params[189] + work[23] * params[205] + work[24] * params[221] + work[25] * params[237] + work[26] * params[253] + work[27] * params[269] + work[28] * params[285] + work[29] * params[301] + work[30] * params[317] + work[31] * params[333];
-  const xw1_14 = work[16] * params[94] + work[17] * params[110] + work[18] * params[126] + work[19] * params[142] + work[20] * params[158] + work[21] * params[174] + work[22] * params[190] + work[23] * params[206] + work[24] * params[222] + work[25] * params[238] + work[26] * params[254] + work[27] * params[270] + work[28] * params[286] + work[29] * params[302] + work[30] * params[318] + work[31] * params[334];
-  const xw1_15 = work[16] * params[95] + work[17] * params[111] + work[18] * params[127] + work[19] * params[143] + work[20] * params[159] + work[21] * params[175] + work[22] * params[191] + work[23] * params[207] + work[24] * params[223] + work[25] * params[239] + work[26] * params[255] + work[27] * params[271] + work[28] * params[287] + work[29] * params[303] + work[30] * params[319] + work[31] * params[335];
-  const z1_0 = params[336] + xw1_0;
-  const z1_1 = params[337] + xw1_1;
-  const z1_2 = params[338] + xw1_2;
-  const z1_3 = params[339] + xw1_3;
-  const z1_4 = params[340] + xw1_4;
-  const z1_5 = params[341] + xw1_5;
-  const z1_6 = params[342] + xw1_6;
-  const z1_7 = params[343] + xw1_7;
-  const z1_8 = params[344] + xw1_8;
-  const z1_9 = params[345] + xw1_9;
-  const z1_10 = params[346] + xw1_10;
-  const z1_11 = params[347] + xw1_11;
-  const z1_12 = params[348] + xw1_12;
-  const z1_13 = params[349] + xw1_13;
-  const z1_14 = params[350] + xw1_14;
-  const z1_15 = params[351] + xw1_15;
-  const a1_0 = Math.max(0, z1_0);
-  const a1_1 = Math.max(0, z1_1);
-  const a1_2 = Math.max(0, z1_2);
-  const a1_3 = Math.max(0, z1_3);
-  const a1_4 = Math.max(0, z1_4);
-  const a1_5 = Math.max(0, z1_5);
-  const a1_6 = Math.max(0, z1_6);
-  const a1_7 = Math.max(0, z1_7);
-  const a1_8 = Math.max(0, z1_8);
-  const a1_9 = Math.max(0, z1_9);
-  const a1_10 = Math.max(0, z1_10);
-  const a1_11 = Math.max(0, z1_11);
-  const a1_12 = Math.max(0, z1_12);
-  const a1_13 = Math.max(0, z1_13);
-  const a1_14 = Math.max(0, z1_14);
-  const a1_15 = Math.max(0, z1_15);
+  work[32] = work[16] * params[80] + work[17] * params[96] + work[18] * params[112] + work[19] * params[128] + work[20] * params[144] + work[21] * params[160] + work[22] * params[176] + work[23] * params[192] + work[24] * params[208] + work[25] * params[224] + work[26] * params[240] + work[27] * params[256] + work[28] * params[272] + work[29] * params[288] + work[30] * params[304] + work[31] * params[320];
+  work[33] = work[16] * params[81] + work[17] * params[97] + work[18] * params[113] + work[19] * params[129] + work[20] * params[145] + work[21] * params[161] + work[22] * params[177] + work[23] * params[193] + work[24] * params[209] + work[25] * params[225] + work[26] * params[241] + work[27] * params[257] + work[28] * params[273] + work[29] * params[289] + work[30] * params[305] + work[31] * params[321];
+  work[34] = work[16] * params[82] + work[17] * params[98] + work[18] * params[114] + work[19] * params[130] + work[20] * params[146] + work[21] * params[162] + work[22] * params[178] + work[23] * params[194] + work[24] * params[210] + work[25] * params[226] + work[26] * params[242] + work[27] * params[258] + work[28] * params[274] + work[29] * params[290] + work[30] * params[306] + work[31] * params[322];
+  work[35] = work[16] * params[83] + work[17] * params[99] + work[18] * params[115] + work[19] * params[131] + work[20] * params[147] + work[21] * params[163] + work[22] * params[179] + work[23] * params[195] + work[24] * params[211] + work[25] * params[227] + work[26] * params[243] + work[27] * params[259] + work[28] * params[275] + work[29] * params[291] + work[30] * params[307] + work[31] * params[323];
+  work[36] = work[16] * params[84] + work[17] * params[100] + work[18] * params[116] + work[19] * params[132] + work[20] * params[148] + work[21] * params[164] + work[22] * params[180] + work[23] * params[196] + work[24] * params[212] + work[25] * params[228] + work[26] * params[244] + work[27] * params[260] + work[28] * params[276] + work[29] * params[292] + work[30] * params[308] + work[31] * params[324];
+  work[37] = work[16] * params[85] + work[17] * params[101] + work[18] * params[117] + work[19] * params[133] + work[20] * params[149] + work[21] * params[165] + work[22] * params[181] + work[23] * params[197] + work[24] * params[213] + work[25] * params[229] + work[26] * params[245] + work[27] * params[261] + work[28] * params[277] + work[29] * params[293] + work[30] * params[309] + work[31] * params[325];
+  work[38] = work[16] * params[86] + work[17] * params[102] + work[18] * params[118] + work[19] * params[134] + work[20] * params[150] + work[21] * params[166] + work[22] * params[182] + work[23] * params[198] + work[24] * params[214] + work[25] * params[230] + work[26] * params[246] + work[27] * params[262] + work[28] * params[278] + work[29] * params[294] + work[30] * params[310] + work[31] * params[326];
+  work[39] = work[16] * params[87] + work[17] * params[103] + work[18] * params[119] + work[19] * params[135] + work[20] * params[151] + work[21] * params[167] + work[22] * params[183] + work[23] * params[199] + work[24] * params[215] + work[25] * params[231] + work[26] * params[247] + work[27] * params[263] + work[28] * params[279] + work[29] * params[295] + work[30] * params[311] + work[31] * params[327];
+  work[40] = work[16] * params[88] + work[17] * params[104] + work[18] * params[120] + work[19] * params[136] + work[20] * params[152] + work[21] * params[168] + work[22] * params[184] + work[23] * params[200] + work[24] * params[216] + work[25] * params[232] + work[26] * params[248] + work[27] * params[264] + work[28] * params[280] + work[29] * params[296] + work[30] * params[312] + work[31] * params[328];
+  work[41] = work[16] * params[89] + work[17] * params[105] + work[18] * params[121] + work[19] * params[137] + work[20] * params[153] + work[21] * params[169] + work[22] * params[185] + work[23] * params[201] + work[24] * params[217] + work[25] * params[233] + work[26] * params[249] + work[27] * params[265] + work[28] * params[281] + work[29] * params[297] + work[30] * params[313] + work[31] * params[329];
+  work[42] = work[16] * params[90] + work[17] * params[106] + work[18] * params[122] + work[19] * params[138] + work[20] * params[154] + work[21] * params[170] + work[22] * params[186] + work[23] * params[202] + work[24] * params[218] + work[25] * params[234] + work[26] * params[250] + work[27] * params[266] + work[28] * params[282] + work[29] * params[298] + work[30] * params[314] + work[31] * params[330];
+  work[43] = work[16] * params[91] + work[17] * params[107] + work[18] * params[123] + work[19] * params[139] + work[20] * params[155] + work[21] * params[171] + work[22] * params[187] + work[23] * params[203] + work[24] * params[219] + work[25] * params[235] + work[26] * params[251] + work[27] * params[267] + work[28] * params[283] + work[29] * params[299] + work[30] * params[315] + work[31] * params[331];
+  work[44] = work[16] * params[92] + work[17] * params[108] + work[18] * params[124] + work[19] * params[140] + work[20] * params[156] + work[21] * params[172] + work[22] * params[188] + work[23] * params[204] + work[24] * params[220] + work[25] * params[236] + work[26] * params[252] + work[27] * params[268] + work[28] * params[284] + work[29] * params[300] + work[30] * params[316] + work[31] * params[332];
+  work[45] = work[16] * params[93] + work[17] * params[109] + work[18] * params[125] + work[19] * params[141] + work[20] * params[157] + work[21] * params[173] + work[22] * params[189] + work[23] * params[205] + work[24] * params[221] + work[25] * params[237] + work[26] * params[253] + work[27] * params[269] + work[28] * params[285] + work[29] * params[301] + work[30] * params[317] + work[31] * params[333];
+  work[46] = work[16] * params[94] + work[17] * params[110] + work[18] * params[126] + work[19] * params[142] + work[20] * params[158] + work[21] * params[174] + work[22] * params[190] + work[23] * params[206] + work[24] * params[222] + work[25] * params[238] + work[26] * params[254] + work[27] * params[270] + work[28] * params[286] + work[29] * params[302] + work[30] * params[318] + work[31] * params[334];
+  work[47] = work[16] * params[95] + work[17] * params[111] + work[18] * params[127] + work[19] * params[143] + work[20] * params[159] + work[21] * params[175] + work[22] * params[191] + work[23] * params[207] + work[24] * params[223] + work[25] * params[239] + work[26] * params[255] + work[27] * params[271] + work[28] * params[287] + work[29] * params[303] + work[30] * params[319] + work[31] * params[335];
+}
+
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  // --- dense1: dense 16 → 16, relu ---
+  const z1_0 = params[336] + work[32];
+  const z1_1 = params[337] + work[33];
+  const z1_2 = params[338] + work[34];
+  const z1_3 = params[339] + work[35];
+  const z1_4 = params[340] + work[36];
+  const z1_5 = params[341] + work[37];
+  const z1_6 = params[342] + work[38];
+  const z1_7 = params[343] + work[39];
+  const z1_8 = params[344] + work[40];
+  const z1_9 = params[345] + work[41];
+  const z1_10 = params[346] + work[42];
+  const z1_11 = params[347] + work[43];
+  const z1_12 = params[348] + work[44];
+  const z1_13 = params[349] + work[45];
+  const z1_14 = params[350] + work[46];
+  const z1_15 = params[351] + work[47];
+  const a1_0 = Math.max(z1_0, 0);
+  const a1_1 = Math.max(z1_1, 0);
+  const a1_2 = Math.max(z1_2, 0);
+  const a1_3 = Math.max(z1_3, 0);
+  const a1_4 = Math.max(z1_4, 0);
+  const a1_5 = Math.max(z1_5, 0);
+  const a1_6 = Math.max(z1_6, 0);
+  const a1_7 = Math.max(z1_7, 0);
+  const a1_8 = Math.max(z1_8, 0);
+  const a1_9 = Math.max(z1_9, 0);
+  const a1_10 = Math.max(z1_10, 0);
+  const a1_11 = Math.max(z1_11, 0);
+  const a1_12 = Math.max(z1_12, 0);
+  const a1_13 = Math.max(z1_13, 0);
+  const a1_14 = Math.max(z1_14, 0);
+  const a1_15 = Math.max(z1_15, 0);
 
   // --- dense2: dense 16 → 3, softmax ---
   const xw2_0 = a1_0 * params[352] + a1_1 * params[355] + a1_2 * params[358] + a1_3 * params[361] + a1_4 * params[364] + a1_5 * params[367] + a1_6 * params[370] + a1_7 * params[373] + a1_8 * params[376] + a1_9 * params[379] + a1_10 * params[382] + a1_11 * params[385] + a1_12 * params[388] + a1_13 * params[391] + a1_14 * params[394] + a1_15 * params[397];
@@ -572,59 +613,64 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   grad[399] = a1_15 * grad[402];
 
   // --- dense1 backward ---
-  const t44_0 = (0 > z1_0 ? 1 : 0);
-  const t44_1 = (0 > z1_1 ? 1 : 0);
-  const t44_2 = (0 > z1_2 ? 1 : 0);
-  const t44_3 = (0 > z1_3 ? 1 : 0);
-  const t44_4 = (0 > z1_4 ? 1 : 0);
-  const t44_5 = (0 > z1_5 ? 1 : 0);
-  const t44_6 = (0 > z1_6 ? 1 : 0);
-  const t44_7 = (0 > z1_7 ? 1 : 0);
-  const t44_8 = (0 > z1_8 ? 1 : 0);
-  const t44_9 = (0 > z1_9 ? 1 : 0);
-  const t44_10 = (0 > z1_10 ? 1 : 0);
-  const t44_11 = (0 > z1_11 ? 1 : 0);
-  const t44_12 = (0 > z1_12 ? 1 : 0);
-  const t44_13 = (0 > z1_13 ? 1 : 0);
-  const t44_14 = (0 > z1_14 ? 1 : 0);
-  const t44_15 = (0 > z1_15 ? 1 : 0);
-  grad[336] = (t44_0 !== 0 ? 0 : ga1_0);
-  grad[337] = (t44_1 !== 0 ? 0 : ga1_1);
-  grad[338] = (t44_2 !== 0 ? 0 : ga1_2);
-  grad[339] = (t44_3 !== 0 ? 0 : ga1_3);
-  grad[340] = (t44_4 !== 0 ? 0 : ga1_4);
-  grad[341] = (t44_5 !== 0 ? 0 : ga1_5);
-  grad[342] = (t44_6 !== 0 ? 0 : ga1_6);
-  grad[343] = (t44_7 !== 0 ? 0 : ga1_7);
-  grad[344] = (t44_8 !== 0 ? 0 : ga1_8);
-  grad[345] = (t44_9 !== 0 ? 0 : ga1_9);
-  grad[346] = (t44_10 !== 0 ? 0 : ga1_10);
-  grad[347] = (t44_11 !== 0 ? 0 : ga1_11);
-  grad[348] = (t44_12 !== 0 ? 0 : ga1_12);
-  grad[349] = (t44_13 !== 0 ? 0 : ga1_13);
-  grad[350] = (t44_14 !== 0 ? 0 : ga1_14);
-  grad[351] = (t44_15 !== 0 ? 0 : ga1_15);
+  const t44_0 = (z1_0 > 0 ? 1 : 0);
+  const t44_1 = (z1_1 > 0 ? 1 : 0);
+  const t44_2 = (z1_2 > 0 ? 1 : 0);
+  const t44_3 = (z1_3 > 0 ? 1 : 0);
+  const t44_4 = (z1_4 > 0 ? 1 : 0);
+  const t44_5 = (z1_5 > 0 ? 1 : 0);
+  const t44_6 = (z1_6 > 0 ? 1 : 0);
+  const t44_7 = (z1_7 > 0 ? 1 : 0);
+  const t44_8 = (z1_8 > 0 ? 1 : 0);
+  const t44_9 = (z1_9 > 0 ? 1 : 0);
+  const t44_10 = (z1_10 > 0 ? 1 : 0);
+  const t44_11 = (z1_11 > 0 ? 1 : 0);
+  const t44_12 = (z1_12 > 0 ? 1 : 0);
+  const t44_13 = (z1_13 > 0 ? 1 : 0);
+  const t44_14 = (z1_14 > 0 ? 1 : 0);
+  const t44_15 = (z1_15 > 0 ? 1 : 0);
+  grad[336] = (t44_0 !== 0 ? ga1_0 : 0);
+  grad[337] = (t44_1 !== 0 ? ga1_1 : 0);
+  grad[338] = (t44_2 !== 0 ? ga1_2 : 0);
+  grad[339] = (t44_3 !== 0 ? ga1_3 : 0);
+  grad[340] = (t44_4 !== 0 ? ga1_4 : 0);
+  grad[341] = (t44_5 !== 0 ? ga1_5 : 0);
+  grad[342] = (t44_6 !== 0 ? ga1_6 : 0);
+  grad[343] = (t44_7 !== 0 ? ga1_7 : 0);
+  grad[344] = (t44_8 !== 0 ? ga1_8 : 0);
+  grad[345] = (t44_9 !== 0 ? ga1_9 : 0);
+  grad[346] = (t44_10 !== 0 ? ga1_10 : 0);
+  grad[347] = (t44_11 !== 0 ? ga1_11 : 0);
+  grad[348] = (t44_12 !== 0 ? ga1_12 : 0);
+  grad[349] = (t44_13 !== 0 ? ga1_13 : 0);
+  grad[350] = (t44_14 !== 0 ? ga1_14 : 0);
+  grad[351] = (t44_15 !== 0 ? ga1_15 : 0);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_part3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense1 backward ---
-  const ga0_0 = params[80] * grad[336] + params[81] * grad[337] + params[82] * grad[338] + params[83] * grad[339] + params[84] * grad[340] + params[85] * grad[341] + params[86] * grad[342] + params[87] * grad[343] + params[88] * grad[344] + params[89] * grad[345] + params[90] * grad[346] + params[91] * grad[347] + params[92] * grad[348] + params[93] * grad[349] + params[94] * grad[350] + params[95] * grad[351];
-  const ga0_1 = params[96] * grad[336] + params[97] * grad[337] + params[98] * grad[338] + params[99] * grad[339] + params[100] * grad[340] + params[101] * grad[341] + params[102] * grad[342] + params[103] * grad[343] + params[104] * grad[344] + params[105] * grad[345] + params[106] * grad[346] + params[107] * grad[347] + params[108] * grad[348] + params[109] * grad[349] + params[110] * grad[350] + params[111] * grad[351];
-  const ga0_2 = params[112] * grad[336] + params[113] * grad[337] + params[114] * grad[338] + params[115] * grad[339] + params[116] * grad[340] + params[117] * grad[341] + params[118] * grad[342] + params[119] * grad[343] + params[120] * grad[344] + params[121] * grad[345] + params[122] * grad[346] + params[123] * grad[347] + params[124] * grad[348] + params[125] * grad[349] + params[126] * grad[350] + params[127] * grad[351];
-  const ga0_3 = params[128] * grad[336] + params[129] * grad[337] + params[130] * grad[338] + params[131] * grad[339] + params[132] * grad[340] + params[133] * grad[341] + params[134] * grad[342] + params[135] * grad[343] + params[136] * grad[344] + params[137] * grad[345] + params[138] * grad[346] + params[139] * grad[347] + params[140] * grad[348] + params[141] * grad[349] + params[142] * grad[350] + params[143] * grad[351];
-  const ga0_4 = params[144] * grad[336] + params[145] * grad[337] + params[146] * grad[338] + params[147] * grad[339] + params[148] * grad[340] + params[149] * grad[341] + params[150] * grad[342] + params[151] * grad[343] + params[152] * grad[344] + params[153] * grad[345] + params[154] * grad[346] + params[155] * grad[347] + params[156] * grad[348] + params[157] * grad[349] + params[158] * grad[350] + params[159] * grad[351];
-  const ga0_5 = params[160] * grad[336] + params[161] * grad[337] + params[162] * grad[338] + params[163] * grad[339] + params[164] * grad[340] + params[165] * grad[341] + params[166] * grad[342] + params[167] * grad[343] + params[168] * grad[344] + params[169] * grad[345] + params[170] * grad[346] + params[171] * grad[347] + params[172] * grad[348] + params[173] * grad[349] + params[174] * grad[350] + params[175] * grad[351];
-  const ga0_6 = params[176] * grad[336] + params[177] * grad[337] + params[178] * grad[338] + params[179] * grad[339] + params[180] * grad[340] + params[181] * grad[341] + params[182] * grad[342] + params[183] * grad[343] + params[184] * grad[344] + params[185] * grad[345] + params[186] * grad[346] + params[187] * grad[347] + params[188] * grad[348] + params[189] * grad[349] + params[190] * grad[350] + params[191] * grad[351];
-  const ga0_7 = params[192] * grad[336] + params[193] * grad[337] + params[194] * grad[338] + params[195] * grad[339] + params[196] * grad[340] + params[197] * grad[341] + params[198] * grad[342] + params[199] * grad[343] + params[200] * grad[344] + params[201] * grad[345] + params[202] * grad[346] + params[203] * grad[347] + params[204] * grad[348] + params[205] * grad[349] + params[206] * grad[350] + params[207] * grad[351];
-  const ga0_8 = params[208] * grad[336] + params[209] * grad[337] + params[210] * grad[338] + params[211] * grad[339] + params[212] * grad[340] + params[213] * grad[341] + params[214] * grad[342] + params[215] * grad[343] + params[216] * grad[344] + params[217] * grad[345] + params[218] * grad[346] + params[219] * grad[347] + params[220] * grad[348] + params[221] * grad[349] + params[222] * grad[350] + params[223] * grad[351];
-  const ga0_9 = params[224] * grad[336] + params[225] * grad[337] + params[226] * grad[338] + params[227] * grad[339] + params[228] * grad[340] + params[229] * grad[341] + params[230] * grad[342] + params[231] * grad[343] + params[232] * grad[344] + params[233] * grad[345] + params[234] * grad[346] + params[235] * grad[347] + params[236] * grad[348] + params[237] * grad[349] + params[238] * grad[350] + params[239] * grad[351];
-  const ga0_10 = params[240] * grad[336] + params[241] * grad[337] + params[242] * grad[338] + params[243] * grad[339] + params[244] * grad[340] + params[245] * grad[341] + params[246] * grad[342] + params[247] * grad[343] + params[248] * grad[344] + params[249] * grad[345] + params[250] * grad[346] + params[251] * grad[347] + params[252] * grad[348] + params[253] * grad[349] + params[254] * grad[350] + params[255] * grad[351];
-  const ga0_11 = params[256] * grad[336] + params[257] * grad[337] + params[258] * grad[338] + params[259] * grad[339] + params[260] * grad[340] + params[261] * grad[341] + params[262] * grad[342] + params[263] * grad[343] + params[264] * grad[344] + params[265] * grad[345] + params[266] * grad[346] + params[267] * grad[347] + params[268] * grad[348] + params[269] * grad[349] + params[270] * grad[350] + params[271] * grad[351];
-  const ga0_12 = params[272] * grad[336] + params[273] * grad[337] + params[274] * grad[338] + params[275] * grad[339] + params[276] * grad[340] + params[277] * grad[341] + params[278] * grad[342] + params[279] * grad[343] + params[280] * grad[344] + params[281] * grad[345] + params[282] * grad[346] + params[283] * grad[347] + params[284] * grad[348] + params[285] * grad[349] + params[286] * grad[350] + params[287] * grad[351];
-  const ga0_13 = params[288] * grad[336] + params[289] * grad[337] + params[290] * grad[338] + params[291] * grad[339] + params[292] * grad[340] + params[293] * grad[341] + params[294] * grad[342] + params[295] * grad[343] + params[296] * grad[344] + params[297] * grad[345] + params[298] * grad[346] + params[299] * grad[347] + params[300] * grad[348] + params[301] * grad[349] + params[302] * grad[350] + params[303] * grad[351];
-  const ga0_14 = params[304] * grad[336] + params[305] * grad[337] + params[306] * grad[338] + params[307] * grad[339] + params[308] * grad[340] + params[309] * grad[341] + params[310] * grad[342] + params[311] * grad[343] + params[312] * grad[344] + params[313] * grad[345] + params[314] * grad[346] + params[315] * grad[347] + params[316] * grad[348] + params[317] * grad[349] + params[318] * grad[350] + params[319] * grad[351];
-  const ga0_15 = params[320] * grad[336] + params[321] * grad[337] + params[322] * grad[338] + params[323] * grad[339] + params[324] * grad[340] + params[325] * grad[341] + params[326] * grad[342] + params[327] * grad[343] + params[328] * grad[344] + params[329] * grad[345] + params[330] * grad[346] + params[331] * grad[347] + params[332] * grad[348] + params[333] * grad[349] + params[334] * grad[350] + params[335] * grad[351];
+  work[48] = params[80] * grad[336] + params[81] * grad[337] + params[82] * grad[338] + params[83] * grad[339] + params[84] * grad[340] + params[85] * grad[341] + params[86] * grad[342] + params[87] * grad[343] + params[88] * grad[344] + params[89] * grad[345] + params[90] * grad[346] + params[91] * grad[347] + params[92] * grad[348] + params[93] * grad[349] + params[94] * grad[350] + params[95] * grad[351];
+  work[49] = params[96] * grad[336] + params[97] * grad[337] + params[98] * grad[338] + params[99] * grad[339] + params[100] * grad[340] + params[101] * grad[341] + params[102] * grad[342] + params[103] * grad[343] + params[104] * grad[344] + params[105] * grad[345] + params[106] * grad[346] + params[107] * grad[347] + params[108] * grad[348] + params[109] * grad[349] + params[110] * grad[350] + params[111] * grad[351];
+  work[50] = params[112] * grad[336] + params[113] * grad[337] + params[114] * grad[338] + params[115] * grad[339] + params[116] * grad[340] + params[117] * grad[341] + params[118] * grad[342] + params[119] * grad[343] + params[120] * grad[344] + params[121] * grad[345] + params[122] * grad[346] + params[123] * grad[347] + params[124] * grad[348] + params[125] * grad[349] + params[126] * grad[350] + params[127] * grad[351];
+  work[51] = params[128] * grad[336] + params[129] * grad[337] + params[130] * grad[338] + params[131] * grad[339] + params[132] * grad[340] + params[133] * grad[341] + params[134] * grad[342] + params[135] * grad[343] + params[136] * grad[344] + params[137] * grad[345] + params[138] * grad[346] + params[139] * grad[347] + params[140] * grad[348] + params[141] * grad[349] + params[142] * grad[350] + params[143] * grad[351];
+  work[52] = params[144] * grad[336] + params[145] * grad[337] + params[146] * grad[338] + params[147] * grad[339] + params[148] * grad[340] + params[149] * grad[341] + params[150] * grad[342] + params[151] * grad[343] + params[152] * grad[344] + params[153] * grad[345] + params[154] * grad[346] + params[155] * grad[347] + params[156] * grad[348] + params[157] * grad[349] + params[158] * grad[350] + params[159] * grad[351];
+  work[53] = params[160] * grad[336] + params[161] * grad[337] + params[162] * grad[338] + params[163] * grad[339] + params[164] * grad[340] + params[165] * grad[341] + params[166] * grad[342] + params[167] * grad[343] + params[168] * grad[344] + params[169] * grad[345] + params[170] * grad[346] + params[171] * grad[347] + params[172] * grad[348] + params[173] * grad[349] + params[174] * grad[350] + params[175] * grad[351];
+  work[54] = params[176] * grad[336] + params[177] * grad[337] + params[178] * grad[338] + params[179] * grad[339] + params[180] * grad[340] + params[181] * grad[341] + params[182] * grad[342] + params[183] * grad[343] + params[184] * grad[344] + params[185] * grad[345] + params[186] * grad[346] + params[187] * grad[347] + params[188] * grad[348] + params[189] * grad[349] + params[190] * grad[350] + params[191] * grad[351];
+  work[55] = params[192] * grad[336] + params[193] * grad[337] + params[194] * grad[338] + params[195] * grad[339] + params[196] * grad[340] + params[197] * grad[341] + params[198] * grad[342] + params[199] * grad[343] + params[200] * grad[344] + params[201] * grad[345] + params[202] * grad[346] + params[203] * grad[347] + params[204] * grad[348] + params[205] * grad[349] + params[206] * grad[350] + params[207] * grad[351];
+  work[56] = params[208] * grad[336] + params[209] * grad[337] + params[210] * grad[338] + params[211] * grad[339] + params[212] * grad[340] + params[213] * grad[341] + params[214] * grad[342] + params[215] * grad[343] + params[216] * grad[344] + params[217] * grad[345] + params[218] * grad[346] + params[219] * grad[347] + params[220] * grad[348] + params[221] * grad[349] + params[222] * grad[350] + params[223] * grad[351];
+  work[57] = params[224] * grad[336] + params[225] * grad[337] + params[226] * grad[338] + params[227] * grad[339] + params[228] * grad[340] + params[229] * grad[341] + params[230] * grad[342] + params[231] * grad[343] + params[232] * grad[344] + params[233] * grad[345] + params[234] * grad[346] + params[235] * grad[347] + params[236] * grad[348] + params[237] * grad[349] + params[238] * grad[350] + params[239] * grad[351];
+  work[58] = params[240] * grad[336] + params[241] * grad[337] + params[242] * grad[338] + params[243] * grad[339] + params[244] * grad[340] + params[245] * grad[341] + params[246] * grad[342] + params[247] * grad[343] + params[248] * grad[344] + params[249] * grad[345] + params[250] * grad[346] + params[251] * grad[347] + params[252] * grad[348] + params[253] * grad[349] + params[254] * grad[350] + params[255] * grad[351];
+  work[59] = params[256] * grad[336] + params[257] * grad[337] + params[258] * grad[338] + params[259] * grad[339] + params[260] * grad[340] + params[261] * grad[341] + params[262] * grad[342] + params[263] * grad[343] + params[264] * grad[344] + params[265] * grad[345] + params[266] * grad[346] + params[267] * grad[347] + params[268] * grad[348] + params[269] * grad[349] + params[270] * grad[350] + params[271] * grad[351];
+  work[60] = params[272] * grad[336] + params[273] * grad[337] + params[274] * grad[338] + params[275] * grad[339] + params[276] * grad[340] + params[277] * grad[341] + params[278] * grad[342] + params[279] * grad[343] + params[280] * grad[344] + params[281] * grad[345] + params[282] * grad[346] + params[283] * grad[347] + params[284] * grad[348] + params[285] * grad[349] + params[286] * grad[350] + params[287] * grad[351];
+  work[61] = params[288] * grad[336] + params[289] * grad[337] + params[290] * grad[338] + params[291] * grad[339] + params[292] * grad[340] + params[293] * grad[341] + params[294] * grad[342] + params[295] * grad[343] + params[296] * grad[344] + params[297] * grad[345] + params[298] * grad[346] + params[299] * grad[347] + params[300] * grad[348] + params[301] * grad[349] + params[302] * grad[350] + params[303] * grad[351];
+  work[62] = params[304] * grad[336] + params[305] * grad[337] + params[306] * grad[338] + params[307] * grad[339] + params[308] * grad[340] + params[309] * grad[341] + params[310] * grad[342] + params[311] * grad[343] + params[312] * grad[344] + params[313] * grad[345] + params[314] * grad[346] + params[315] * grad[347] + params[316] * grad[348] + params[317] * grad[349] + params[318] * grad[350] + params[319] * grad[351];
+  work[63] = params[320] * grad[336] + params[321] * grad[337] + params[322] * grad[338] + params[323] * grad[339] + params[324] * grad[340] + params[325] * grad[341] + params[326] * grad[342] + params[327] * grad[343] + params[328] * grad[344] + params[329] * grad[345] + params[330] * grad[346] + params[331] * grad[347] + params[332] * grad[348] + params[333] * grad[349] + params[334] * grad[350] + params[335] * grad[351];
+}
+
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  // --- dense1 backward ---
   grad[80] = work[16] * grad[336];
   grad[81] = work[16] * grad[337];
   grad[82] = work[16] * grad[338];
@@ -881,7 +927,10 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[333] = work[31] * grad[349];
   grad[334] = work[31] * grad[350];
   grad[335] = work[31] * grad[351];
+}
 
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense0 backward ---
   const t48_0 = (work[0] > 0 ? 1 : 0);
   const t48_1 = (work[1] > 0 ? 1 : 0);
@@ -899,27 +948,22 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t48_13 = (work[13] > 0 ? 1 : 0);
   const t48_14 = (work[14] > 0 ? 1 : 0);
   const t48_15 = (work[15] > 0 ? 1 : 0);
-  grad[64] = (t48_0 !== 0 ? ga0_0 : 0);
-  grad[65] = (t48_1 !== 0 ? ga0_1 : 0);
-  grad[66] = (t48_2 !== 0 ? ga0_2 : 0);
-  grad[67] = (t48_3 !== 0 ? ga0_3 : 0);
-  grad[68] = (t48_4 !== 0 ? ga0_4 : 0);
-  grad[69] = (t48_5 !== 0 ? ga0_5 : 0);
-  grad[70] = (t48_6 !== 0 ? ga0_6 : 0);
-  grad[71] = (t48_7 !== 0 ? ga0_7 : 0);
-  grad[72] = (t48_8 !== 0 ? ga0_8 : 0);
-  grad[73] = (t48_9 !== 0 ? ga0_9 : 0);
-  grad[74] = (t48_10 !== 0 ? ga0_10 : 0);
-  grad[75] = (t48_11 !== 0 ? ga0_11 : 0);
-  grad[76] = (t48_12 !== 0 ? ga0_12 : 0);
-  grad[77] = (t48_13 !== 0 ? ga0_13 : 0);
-  grad[78] = (t48_14 !== 0 ? ga0_14 : 0);
-  grad[79] = (t48_15 !== 0 ? ga0_15 : 0);
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- dense0 backward ---
+  grad[64] = (t48_0 !== 0 ? work[48] : 0);
+  grad[65] = (t48_1 !== 0 ? work[49] : 0);
+  grad[66] = (t48_2 !== 0 ? work[50] : 0);
+  grad[67] = (t48_3 !== 0 ? work[51] : 0);
+  grad[68] = (t48_4 !== 0 ? work[52] : 0);
+  grad[69] = (t48_5 !== 0 ? work[53] : 0);
+  grad[70] = (t48_6 !== 0 ? work[54] : 0);
+  grad[71] = (t48_7 !== 0 ? work[55] : 0);
+  grad[72] = (t48_8 !== 0 ? work[56] : 0);
+  grad[73] = (t48_9 !== 0 ? work[57] : 0);
+  grad[74] = (t48_10 !== 0 ? work[58] : 0);
+  grad[75] = (t48_11 !== 0 ? work[59] : 0);
+  grad[76] = (t48_12 !== 0 ? work[60] : 0);
+  grad[77] = (t48_13 !== 0 ? work[61] : 0);
+  grad[78] = (t48_14 !== 0 ? work[62] : 0);
+  grad[79] = (t48_15 !== 0 ? work[63] : 0);
   grad[0] = input[0] * grad[64];
   grad[1] = input[0] * grad[65];
   grad[2] = input[0] * grad[66];
@@ -984,4 +1028,976 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
   grad[61] = input[3] * grad[77];
   grad[62] = input[3] * grad[78];
   grad[63] = input[3] * grad[79];
+}
+
+/**
+ * Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param outputs receives `count × model.outputSize` values, row-major
+ * @param count number of samples
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number, work: Float64Array): void {
+  for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 4, s * 3);
+}
+
+/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  forwardBatch_sample_part0(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_part1(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_part2(params, inputs, outputs, work, xo, oo);
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_sample_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense0: dense 4 → 16, relu ---
+  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[16] + inputs[xo + 2] * params[32] + inputs[xo + 3] * params[48];
+  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[17] + inputs[xo + 2] * params[33] + inputs[xo + 3] * params[49];
+  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[18] + inputs[xo + 2] * params[34] + inputs[xo + 3] * params[50];
+  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[19] + inputs[xo + 2] * params[35] + inputs[xo + 3] * params[51];
+  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[20] + inputs[xo + 2] * params[36] + inputs[xo + 3] * params[52];
+  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[21] + inputs[xo + 2] * params[37] + inputs[xo + 3] * params[53];
+  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[22] + inputs[xo + 2] * params[38] + inputs[xo + 3] * params[54];
+  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[23] + inputs[xo + 2] * params[39] + inputs[xo + 3] * params[55];
+  const xw0_8 = inputs[xo] * params[8] + inputs[xo + 1] * params[24] + inputs[xo + 2] * params[40] + inputs[xo + 3] * params[56];
+  const xw0_9 = inputs[xo] * params[9] + inputs[xo + 1] * params[25] + inputs[xo + 2] * params[41] + inputs[xo + 3] * params[57];
+  const xw0_10 = inputs[xo] * params[10] + inputs[xo + 1] * params[26] + inputs[xo + 2] * params[42] + inputs[xo + 3] * params[58];
+  const xw0_11 = inputs[xo] * params[11] + inputs[xo + 1] * params[27] + inputs[xo + 2] * params[43] + inputs[xo + 3] * params[59];
+  const xw0_12 = inputs[xo] * params[12] + inputs[xo + 1] * params[28] + inputs[xo + 2] * params[44] + inputs[xo + 3] * params[60];
+  const xw0_13 = inputs[xo] * params[13] + inputs[xo + 1] * params[29] + inputs[xo + 2] * params[45] + inputs[xo + 3] * params[61];
+  const xw0_14 = inputs[xo] * params[14] + inputs[xo + 1] * params[30] + inputs[xo + 2] * params[46] + inputs[xo + 3] * params[62];
+  const xw0_15 = inputs[xo] * params[15] + inputs[xo + 1] * params[31] + inputs[xo + 2] * params[47] + inputs[xo + 3] * params[63];
+  const z0_0 = params[64] + xw0_0;
+  const z0_1 = params[65] + xw0_1;
+  const z0_2 = params[66] + xw0_2;
+  const z0_3 = params[67] + xw0_3;
+  const z0_4 = params[68] + xw0_4;
+  const z0_5 = params[69] + xw0_5;
+  const z0_6 = params[70] + xw0_6;
+  const z0_7 = params[71] + xw0_7;
+  const z0_8 = params[72] + xw0_8;
+  const z0_9 = params[73] + xw0_9;
+  const z0_10 = params[74] + xw0_10;
+  const z0_11 = params[75] + xw0_11;
+  const z0_12 = params[76] + xw0_12;
+  const z0_13 = params[77] + xw0_13;
+  const z0_14 = params[78] + xw0_14;
+  const z0_15 = params[79] + xw0_15;
+  work[0] = Math.max(z0_0, 0);
+  work[1] = Math.max(z0_1, 0);
+  work[2] = Math.max(z0_2, 0);
+  work[3] = Math.max(z0_3, 0);
+  work[4] = Math.max(z0_4, 0);
+  work[5] = Math.max(z0_5, 0);
+  work[6] = Math.max(z0_6, 0);
+  work[7] = Math.max(z0_7, 0);
+  work[8] = Math.max(z0_8, 0);
+  work[9] = Math.max(z0_9, 0);
+  work[10] = Math.max(z0_10, 0);
+  work[11] = Math.max(z0_11, 0);
+  work[12] = Math.max(z0_12, 0);
+  work[13] = Math.max(z0_13, 0);
+  work[14] = Math.max(z0_14, 0);
+  work[15] = Math.max(z0_15, 0);
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense1: dense 16 → 16, relu ---
+  work[16] = work[0] * params[80] + work[1] * params[96] + work[2] * params[112] + work[3] * params[128] + work[4] * params[144] + work[5] * params[160] + work[6] * params[176] + work[7] * params[192] + work[8] * params[208] + work[9] * params[224] + work[10] * params[240] + work[11] * params[256] + work[12] * params[272] + work[13] * params[288] + work[14] * params[304] + work[15] * params[320];
+  work[17] = work[0] * params[81] + work[1] * params[97] + work[2] * params[113] + work[3] * params[129] + work[4] * params[145] + work[5] * params[161] + work[6] * params[177] + work[7] * params[193] + work[8] * params[209] + work[9] * params[225] + work[10] * params[241] + work[11] * params[257] + work[12] * params[273] + work[13] * params[289] + work[14] * params[305] + work[15] * params[321];
+  work[18] = work[0] * params[82] + work[1] * params[98] + work[2] * params[114] + work[3] * params[130] + work[4] * params[146] + work[5] * params[162] + work[6] * params[178] + work[7] * params[194] + work[8] * params[210] + work[9] * params[226] + work[10] * params[242] + work[11] * params[258] + work[12] * params[274] + work[13] * params[290] + work[14] * params[306] + work[15] * params[322];
+  work[19] = work[0] * params[83] + work[1] * params[99] + work[2] * params[115] + work[3] * params[131] + work[4] * params[147] + work[5] * params[163] + work[6] * params[179] + work[7] * params[195] + work[8] * params[211] + work[9] * params[227] + work[10] * params[243] + work[11] * params[259] + work[12] * params[275] + work[13] * params[291] + work[14] * params[307] + work[15] * params[323];
+  work[20] = work[0] * params[84] + work[1] * params[100] + work[2] * params[116] + work[3] * params[132] + work[4] * params[148] + work[5] * params[164] + work[6] * params[180] + work[7] * params[196] + work[8] * params[212] + work[9] * params[228] + work[10] * params[244] + work[11] * params[260] + work[12] * params[276] + work[13] * params[292] + work[14] * params[308] + work[15] * params[324];
+  work[21] = work[0] * params[85] + work[1] * params[101] + work[2] * params[117] + work[3] * params[133] + work[4] * params[149] + work[5] * params[165] + work[6] * params[181] + work[7] * params[197] + work[8] * params[213] + work[9] * params[229] + work[10] * params[245] + work[11] * params[261] + work[12] * params[277] + work[13] * params[293] + work[14] * params[309] + work[15] * params[325];
+  work[22] = work[0] * params[86] + work[1] * params[102] + work[2] * params[118] + work[3] * params[134] + work[4] * params[150] + work[5] * params[166] + work[6] * params[182] + work[7] * params[198] + work[8] * params[214] + work[9] * params[230] + work[10] * params[246] + work[11] * params[262] + work[12] * params[278] + work[13] * params[294] + work[14] * params[310] + work[15] * params[326];
+  work[23] = work[0] * params[87] + work[1] * params[103] + work[2] * params[119] + work[3] * params[135] + work[4] * params[151] + work[5] * params[167] + work[6] * params[183] + work[7] * params[199] + work[8] * params[215] + work[9] * params[231] + work[10] * params[247] + work[11] * params[263] + work[12] * params[279] + work[13] * params[295] + work[14] * params[311] + work[15] * params[327];
+  work[24] = work[0] * params[88] + work[1] * params[104] + work[2] * params[120] + work[3] * params[136] + work[4] * params[152] + work[5] * params[168] + work[6] * params[184] + work[7] * params[200] + work[8] * params[216] + work[9] * params[232] + work[10] * params[248] + work[11] * params[264] + work[12] * params[280] + work[13] * params[296] + work[14] * params[312] + work[15] * params[328];
+  work[25] = work[0] * params[89] + work[1] * params[105] + work[2] * params[121] + work[3] * params[137] + work[4] * params[153] + work[5] * params[169] + work[6] * params[185] + work[7] * params[201] + work[8] * params[217] + work[9] * params[233] + work[10] * params[249] + work[11] * params[265] + work[12] * params[281] + work[13] * params[297] + work[14] * params[313] + work[15] * params[329];
+  work[26] = work[0] * params[90] + work[1] * params[106] + work[2] * params[122] + work[3] * params[138] + work[4] * params[154] + work[5] * params[170] + work[6] * params[186] + work[7] * params[202] + work[8] * params[218] + work[9] * params[234] + work[10] * params[250] + work[11] * params[266] + work[12] * params[282] + work[13] * params[298] + work[14] * params[314] + work[15] * params[330];
+  work[27] = work[0] * params[91] + work[1] * params[107] + work[2] * params[123] + work[3] * params[139] + work[4] * params[155] + work[5] * params[171] + work[6] * params[187] + work[7] * params[203] + work[8] * params[219] + work[9] * params[235] + work[10] * params[251] + work[11] * params[267] + work[12] * params[283] + work[13] * params[299] + work[14] * params[315] + work[15] * params[331];
+  work[28] = work[0] * params[92] + work[1] * params[108] + work[2] * params[124] + work[3] * params[140] + work[4] * params[156] + work[5] * params[172] + work[6] * params[188] + work[7] * params[204] + work[8] * params[220] + work[9] * params[236] + work[10] * params[252] + work[11] * params[268] + work[12] * params[284] + work[13] * params[300] + work[14] * params[316] + work[15] * params[332];
+  work[29] = work[0] * params[93] + work[1] * params[109] + work[2] * params[125] + work[3] * params[141] + work[4] * params[157] + work[5] * params[173] + work[6] * params[189] + work[7] * params[205] + work[8] * params[221] + work[9] * params[237] + work[10] * params[253] + work[11] * params[269] + work[12] * params[285] + work[13] * params[301] + work[14] * params[317] + work[15] * params[333];
+  work[30] = work[0] * params[94] + work[1] * params[110] + work[2] * params[126] + work[3] * params[142] + work[4] * params[158] + work[5] * params[174] + work[6] * params[190] + work[7] * params[206] + work[8] * params[222] + work[9] * params[238] + work[10] * params[254] + work[11] * params[270] + work[12] * params[286] + work[13] * params[302] + work[14] * params[318] + work[15] * params[334];
+  work[31] = work[0] * params[95] + work[1] * params[111] + work[2] * params[127] + work[3] * params[143] + work[4] * params[159] + work[5] * params[175] + work[6] * params[191] + work[7] * params[207] + work[8] * params[223] + work[9] * params[239] + work[10] * params[255] + work[11] * params[271] + work[12] * params[287] + work[13] * params[303] + work[14] * params[319] + work[15] * params[335];
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_sample_part2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense1: dense 16 → 16, relu ---
+  const z1_0 = params[336] + work[16];
+  const z1_1 = params[337] + work[17];
+  const z1_2 = params[338] + work[18];
+  const z1_3 = params[339] + work[19];
+  const z1_4 = params[340] + work[20];
+  const z1_5 = params[341] + work[21];
+  const z1_6 = params[342] + work[22];
+  const z1_7 = params[343] + work[23];
+  const z1_8 = params[344] + work[24];
+  const z1_9 = params[345] + work[25];
+  const z1_10 = params[346] + work[26];
+  const z1_11 = params[347] + work[27];
+  const z1_12 = params[348] + work[28];
+  const z1_13 = params[349] + work[29];
+  const z1_14 = params[350] + work[30];
+  const z1_15 = params[351] + work[31];
+  const a1_0 = Math.max(z1_0, 0);
+  const a1_1 = Math.max(z1_1, 0);
+  const a1_2 = Math.max(z1_2, 0);
+  const a1_3 = Math.max(z1_3, 0);
+  const a1_4 = Math.max(z1_4, 0);
+  const a1_5 = Math.max(z1_5, 0);
+  const a1_6 = Math.max(z1_6, 0);
+  const a1_7 = Math.max(z1_7, 0);
+  const a1_8 = Math.max(z1_8, 0);
+  const a1_9 = Math.max(z1_9, 0);
+  const a1_10 = Math.max(z1_10, 0);
+  const a1_11 = Math.max(z1_11, 0);
+  const a1_12 = Math.max(z1_12, 0);
+  const a1_13 = Math.max(z1_13, 0);
+  const a1_14 = Math.max(z1_14, 0);
+  const a1_15 = Math.max(z1_15, 0);
+
+  // --- dense2: dense 16 → 3, softmax ---
+  const xw2_0 = a1_0 * params[352] + a1_1 * params[355] + a1_2 * params[358] + a1_3 * params[361] + a1_4 * params[364] + a1_5 * params[367] + a1_6 * params[370] + a1_7 * params[373] + a1_8 * params[376] + a1_9 * params[379] + a1_10 * params[382] + a1_11 * params[385] + a1_12 * params[388] + a1_13 * params[391] + a1_14 * params[394] + a1_15 * params[397];
+  const xw2_1 = a1_0 * params[353] + a1_1 * params[356] + a1_2 * params[359] + a1_3 * params[362] + a1_4 * params[365] + a1_5 * params[368] + a1_6 * params[371] + a1_7 * params[374] + a1_8 * params[377] + a1_9 * params[380] + a1_10 * params[383] + a1_11 * params[386] + a1_12 * params[389] + a1_13 * params[392] + a1_14 * params[395] + a1_15 * params[398];
+  const xw2_2 = a1_0 * params[354] + a1_1 * params[357] + a1_2 * params[360] + a1_3 * params[363] + a1_4 * params[366] + a1_5 * params[369] + a1_6 * params[372] + a1_7 * params[375] + a1_8 * params[378] + a1_9 * params[381] + a1_10 * params[384] + a1_11 * params[387] + a1_12 * params[390] + a1_13 * params[393] + a1_14 * params[396] + a1_15 * params[399];
+  const z2_0 = params[400] + xw2_0;
+  const z2_1 = params[401] + xw2_1;
+  const z2_2 = params[402] + xw2_2;
+  const t16 = Math.max(z2_0, z2_1, z2_2);
+  const t18_0 = z2_0 - t16;
+  const t18_1 = z2_1 - t16;
+  const t18_2 = z2_2 - t16;
+  const t19_0 = Math.exp(t18_0);
+  const t19_1 = Math.exp(t18_1);
+  const t19_2 = Math.exp(t18_2);
+  const t20 = t19_0 + t19_1 + t19_2;
+  outputs[oo] = t19_0 / t20;
+  outputs[oo + 1] = t19_1 / t20;
+  outputs[oo + 2] = t19_2 / t20;
+}
+
+/**
+ * Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param targets `count × model.outputSize` targets, row-major
+ * @param count number of samples
+ * @param grad receives `model.paramCount` partial derivatives
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
+  gradientBatch_clear(params, inputs, targets, count, grad, work);
+  work[448] = 0;
+  for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 4, s * 3);
+  gradientBatch_scale(params, inputs, targets, count, grad, work);
+  return count > 0 ? work[448] / count : 0;
+}
+
+/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part4(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part5(params, inputs, targets, grad, work, xo, to);
+  grad[0] += work[384];
+  grad[1] += work[385];
+  grad[2] += work[386];
+  grad[3] += work[387];
+  grad[4] += work[388];
+  grad[5] += work[389];
+  grad[6] += work[390];
+  grad[7] += work[391];
+  grad[8] += work[392];
+  grad[9] += work[393];
+  grad[10] += work[394];
+  grad[11] += work[395];
+  grad[12] += work[396];
+  grad[13] += work[397];
+  grad[14] += work[398];
+  grad[15] += work[399];
+  grad[16] += work[400];
+  grad[17] += work[401];
+  grad[18] += work[402];
+  grad[19] += work[403];
+  grad[20] += work[404];
+  grad[21] += work[405];
+  grad[22] += work[406];
+  grad[23] += work[407];
+  grad[24] += work[408];
+  grad[25] += work[409];
+  grad[26] += work[410];
+  grad[27] += work[411];
+  grad[28] += work[412];
+  grad[29] += work[413];
+  grad[30] += work[414];
+  grad[31] += work[415];
+  grad[32] += work[416];
+  grad[33] += work[417];
+  grad[34] += work[418];
+  grad[35] += work[419];
+  grad[36] += work[420];
+  grad[37] += work[421];
+  grad[38] += work[422];
+  grad[39] += work[423];
+  grad[40] += work[424];
+  grad[41] += work[425];
+  grad[42] += work[426];
+  grad[43] += work[427];
+  grad[44] += work[428];
+  grad[45] += work[429];
+  grad[46] += work[430];
+  grad[47] += work[431];
+  grad[48] += work[432];
+  grad[49] += work[433];
+  grad[50] += work[434];
+  grad[51] += work[435];
+  grad[52] += work[436];
+  grad[53] += work[437];
+  grad[54] += work[438];
+  grad[55] += work[439];
+  grad[56] += work[440];
+  grad[57] += work[441];
+  grad[58] += work[442];
+  grad[59] += work[443];
+  grad[60] += work[444];
+  grad[61] += work[445];
+  grad[62] += work[446];
+  grad[63] += work[447];
+  grad[64] += work[0];
+  grad[65] += work[1];
+  grad[66] += work[2];
+  grad[67] += work[3];
+  grad[68] += work[4];
+  grad[69] += work[5];
+  grad[70] += work[6];
+  grad[71] += work[7];
+  grad[72] += work[8];
+  grad[73] += work[9];
+  grad[74] += work[10];
+  grad[75] += work[11];
+  grad[76] += work[12];
+  grad[77] += work[13];
+  grad[78] += work[14];
+  grad[79] += work[15];
+  gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
+  grad[336] += work[96];
+  grad[337] += work[97];
+  grad[338] += work[98];
+  grad[339] += work[99];
+  grad[340] += work[100];
+  grad[341] += work[101];
+  grad[342] += work[102];
+  grad[343] += work[103];
+  grad[344] += work[104];
+  grad[345] += work[105];
+  grad[346] += work[106];
+  grad[347] += work[107];
+  grad[348] += work[108];
+  grad[349] += work[109];
+  grad[350] += work[110];
+  grad[351] += work[111];
+  grad[352] += work[48];
+  grad[353] += work[49];
+  grad[354] += work[50];
+  grad[355] += work[51];
+  grad[356] += work[52];
+  grad[357] += work[53];
+  grad[358] += work[54];
+  grad[359] += work[55];
+  grad[360] += work[56];
+  grad[361] += work[57];
+  grad[362] += work[58];
+  grad[363] += work[59];
+  grad[364] += work[60];
+  grad[365] += work[61];
+  grad[366] += work[62];
+  grad[367] += work[63];
+  grad[368] += work[64];
+  grad[369] += work[65];
+  grad[370] += work[66];
+  grad[371] += work[67];
+  grad[372] += work[68];
+  grad[373] += work[69];
+  grad[374] += work[70];
+  grad[375] += work[71];
+  grad[376] += work[72];
+  grad[377] += work[73];
+  grad[378] += work[74];
+  grad[379] += work[75];
+  grad[380] += work[76];
+  grad[381] += work[77];
+  grad[382] += work[78];
+  grad[383] += work[79];
+  grad[384] += work[80];
+  grad[385] += work[81];
+  grad[386] += work[82];
+  grad[387] += work[83];
+  grad[388] += work[84];
+  grad[389] += work[85];
+  grad[390] += work[86];
+  grad[391] += work[87];
+  grad[392] += work[88];
+  grad[393] += work[89];
+  grad[394] += work[90];
+  grad[395] += work[91];
+  grad[396] += work[92];
+  grad[397] += work[93];
+  grad[398] += work[94];
+  grad[399] += work[95];
+  grad[400] += work[33];
+  grad[401] += work[34];
+  grad[402] += work[35];
+  work[448] += work[32];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense0: dense 4 → 16, relu ---
+  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[16] + inputs[xo + 2] * params[32] + inputs[xo + 3] * params[48];
+  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[17] + inputs[xo + 2] * params[33] + inputs[xo + 3] * params[49];
+  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[18] + inputs[xo + 2] * params[34] + inputs[xo + 3] * params[50];
+  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[19] + inputs[xo + 2] * params[35] + inputs[xo + 3] * params[51];
+  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[20] + inputs[xo + 2] * params[36] + inputs[xo + 3] * params[52];
+  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[21] + inputs[xo + 2] * params[37] + inputs[xo + 3] * params[53];
+  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[22] + inputs[xo + 2] * params[38] + inputs[xo + 3] * params[54];
+  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[23] + inputs[xo + 2] * params[39] + inputs[xo + 3] * params[55];
+  const xw0_8 = inputs[xo] * params[8] + inputs[xo + 1] * params[24] + inputs[xo + 2] * params[40] + inputs[xo + 3] * params[56];
+  const xw0_9 = inputs[xo] * params[9] + inputs[xo + 1] * params[25] + inputs[xo + 2] * params[41] + inputs[xo + 3] * params[57];
+  const xw0_10 = inputs[xo] * params[10] + inputs[xo + 1] * params[26] + inputs[xo + 2] * params[42] + inputs[xo + 3] * params[58];
+  const xw0_11 = inputs[xo] * params[11] + inputs[xo + 1] * params[27] + inputs[xo + 2] * params[43] + inputs[xo + 3] * params[59];
+  const xw0_12 = inputs[xo] * params[12] + inputs[xo + 1] * params[28] + inputs[xo + 2] * params[44] + inputs[xo + 3] * params[60];
+  const xw0_13 = inputs[xo] * params[13] + inputs[xo + 1] * params[29] + inputs[xo + 2] * params[45] + inputs[xo + 3] * params[61];
+  const xw0_14 = inputs[xo] * params[14] + inputs[xo + 1] * params[30] + inputs[xo + 2] * params[46] + inputs[xo + 3] * params[62];
+  const xw0_15 = inputs[xo] * params[15] + inputs[xo + 1] * params[31] + inputs[xo + 2] * params[47] + inputs[xo + 3] * params[63];
+  work[0] = params[64] + xw0_0;
+  work[1] = params[65] + xw0_1;
+  work[2] = params[66] + xw0_2;
+  work[3] = params[67] + xw0_3;
+  work[4] = params[68] + xw0_4;
+  work[5] = params[69] + xw0_5;
+  work[6] = params[70] + xw0_6;
+  work[7] = params[71] + xw0_7;
+  work[8] = params[72] + xw0_8;
+  work[9] = params[73] + xw0_9;
+  work[10] = params[74] + xw0_10;
+  work[11] = params[75] + xw0_11;
+  work[12] = params[76] + xw0_12;
+  work[13] = params[77] + xw0_13;
+  work[14] = params[78] + xw0_14;
+  work[15] = params[79] + xw0_15;
+  work[16] = Math.max(work[0], 0);
+  work[17] = Math.max(work[1], 0);
+  work[18] = Math.max(work[2], 0);
+  work[19] = Math.max(work[3], 0);
+  work[20] = Math.max(work[4], 0);
+  work[21] = Math.max(work[5], 0);
+  work[22] = Math.max(work[6], 0);
+  work[23] = Math.max(work[7], 0);
+  work[24] = Math.max(work[8], 0);
+  work[25] = Math.max(work[9], 0);
+  work[26] = Math.max(work[10], 0);
+  work[27] = Math.max(work[11], 0);
+  work[28] = Math.max(work[12], 0);
+  work[29] = Math.max(work[13], 0);
+  work[30] = Math.max(work[14], 0);
+  work[31] = Math.max(work[15], 0);
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense1: dense 16 → 16, relu ---
+  work[32] = work[16] * params[80] + work[17] * params[96] + work[18] * params[112] + work[19] * params[128] + work[20] * params[144] + work[21] * params[160] + work[22] * params[176] + work[23] * params[192] + work[24] * params[208] + work[25] * params[224] + work[26] * params[240] + work[27] * params[256] + work[28] * params[272] + work[29] * params[288] + work[30] * params[304] + work[31] * params[320];
+  work[33] = work[16] * params[81] + work[17] * params[97] + work[18] * params[113] + work[19] * params[129] + work[20] * params[145] + work[21] * params[161] + work[22] * params[177] + work[23] * params[193] + work[24] * params[209] + work[25] * params[225] + work[26] * params[241] + work[27] * params[257] + work[28] * params[273] + work[29] * params[289] + work[30] * params[305] + work[31] * params[321];
+  work[34] = work[16] * params[82] + work[17] * params[98] + work[18] * params[114] + work[19] * params[130] + work[20] * params[146] + work[21] * params[162] + work[22] * params[178] + work[23] * params[194] + work[24] * params[210] + work[25] * params[226] + work[26] * params[242] + work[27] * params[258] + work[28] * params[274] + work[29] * params[290] + work[30] * params[306] + work[31] * params[322];
+  work[35] = work[16] * params[83] + work[17] * params[99] + work[18] * params[115] + work[19] * params[131] + work[20] * params[147] + work[21] * params[163] + work[22] * params[179] + work[23] * params[195] + work[24] * params[211] + work[25] * params[227] + work[26] * params[243] + work[27] * params[259] + work[28] * params[275] + work[29] * params[291] + work[30] * params[307] + work[31] * params[323];
+  work[36] = work[16] * params[84] + work[17] * params[100] + work[18] * params[116] + work[19] * params[132] + work[20] * params[148] + work[21] * params[164] + work[22] * params[180] + work[23] * params[196] + work[24] * params[212] + work[25] * params[228] + work[26] * params[244] + work[27] * params[260] + work[28] * params[276] + work[29] * params[292] + work[30] * params[308] + work[31] * params[324];
+  work[37] = work[16] * params[85] + work[17] * params[101] + work[18] * params[117] + work[19] * params[133] + work[20] * params[149] + work[21] * params[165] + work[22] * params[181] + work[23] * params[197] + work[24] * params[213] + work[25] * params[229] + work[26] * params[245] + work[27] * params[261] + work[28] * params[277] + work[29] * params[293] + work[30] * params[309] + work[31] * params[325];
+  work[38] = work[16] * params[86] + work[17] * params[102] + work[18] * params[118] + work[19] * params[134] + work[20] * params[150] + work[21] * params[166] + work[22] * params[182] + work[23] * params[198] + work[24] * params[214] + work[25] * params[230] + work[26] * params[246] + work[27] * params[262] + work[28] * params[278] + work[29] * params[294] + work[30] * params[310] + work[31] * params[326];
+  work[39] = work[16] * params[87] + work[17] * params[103] + work[18] * params[119] + work[19] * params[135] + work[20] * params[151] + work[21] * params[167] + work[22] * params[183] + work[23] * params[199] + work[24] * params[215] + work[25] * params[231] + work[26] * params[247] + work[27] * params[263] + work[28] * params[279] + work[29] * params[295] + work[30] * params[311] + work[31] * params[327];
+  work[40] = work[16] * params[88] + work[17] * params[104] + work[18] * params[120] + work[19] * params[136] + work[20] * params[152] + work[21] * params[168] + work[22] * params[184] + work[23] * params[200] + work[24] * params[216] + work[25] * params[232] + work[26] * params[248] + work[27] * params[264] + work[28] * params[280] + work[29] * params[296] + work[30] * params[312] + work[31] * params[328];
+  work[41] = work[16] * params[89] + work[17] * params[105] + work[18] * params[121] + work[19] * params[137] + work[20] * params[153] + work[21] * params[169] + work[22] * params[185] + work[23] * params[201] + work[24] * params[217] + work[25] * params[233] + work[26] * params[249] + work[27] * params[265] + work[28] * params[281] + work[29] * params[297] + work[30] * params[313] + work[31] * params[329];
+  work[42] = work[16] * params[90] + work[17] * params[106] + work[18] * params[122] + work[19] * params[138] + work[20] * params[154] + work[21] * params[170] + work[22] * params[186] + work[23] * params[202] + work[24] * params[218] + work[25] * params[234] + work[26] * params[250] + work[27] * params[266] + work[28] * params[282] + work[29] * params[298] + work[30] * params[314] + work[31] * params[330];
+  work[43] = work[16] * params[91] + work[17] * params[107] + work[18] * params[123] + work[19] * params[139] + work[20] * params[155] + work[21] * params[171] + work[22] * params[187] + work[23] * params[203] + work[24] * params[219] + work[25] * params[235] + work[26] * params[251] + work[27] * params[267] + work[28] * params[283] + work[29] * params[299] + work[30] * params[315] + work[31] * params[331];
+  work[44] = work[16] * params[92] + work[17] * params[108] + work[18] * params[124] + work[19] * params[140] + work[20] * params[156] + work[21] * params[172] + work[22] * params[188] + work[23] * params[204] + work[24] * params[220] + work[25] * params[236] + work[26] * params[252] + work[27] * params[268] + work[28] * params[284] + work[29] * params[300] + work[30] * params[316] + work[31] * params[332];
+  work[45] = work[16] * params[93] + work[17] * params[109] + work[18] * params[125] + work[19] * params[141] + work[20] * params[157] + work[21] * params[173] + work[22] * params[189] + work[23] * params[205] + work[24] * params[221] + work[25] * params[237] + work[26] * params[253] + work[27] * params[269] + work[28] * params[285] + work[29] * params[301] + work[30] * params[317] + work[31] * params[333];
+  work[46] = work[16] * params[94] + work[17] * params[110] + work[18] * params[126] + work[19] * params[142] + work[20] * params[158] + work[21] * params[174] + work[22] * params[190] + work[23] * params[206] + work[24] * params[222] + work[25] * params[238] + work[26] * params[254] + work[27] * params[270] + work[28] * params[286] + work[29] * params[302] + work[30] * params[318] + work[31] * params[334];
+  work[47] = work[16] * params[95] + work[17] * params[111] + work[18] * params[127] + work[19] * params[143] + work[20] * params[159] + work[21] * params[175] + work[22] * params[191] + work[23] * params[207] + work[24] * params[223] + work[25] * params[239] + work[26] * params[255] + work[27] * params[271] + work[28] * params[287] + work[29] * params[303] + work[30] * params[319] + work[31] * params[335];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense1: dense 16 → 16, relu ---
+  const z1_0 = params[336] + work[32];
+  const z1_1 = params[337] + work[33];
+  const z1_2 = params[338] + work[34];
+  const z1_3 = params[339] + work[35];
+  const z1_4 = params[340] + work[36];
+  const z1_5 = params[341] + work[37];
+  const z1_6 = params[342] + work[38];
+  const z1_7 = params[343] + work[39];
+  const z1_8 = params[344] + work[40];
+  const z1_9 = params[345] + work[41];
+  const z1_10 = params[346] + work[42];
+  const z1_11 = params[347] + work[43];
+  const z1_12 = params[348] + work[44];
+  const z1_13 = params[349] + work[45];
+  const z1_14 = params[350] + work[46];
+  const z1_15 = params[351] + work[47];
+  const a1_0 = Math.max(z1_0, 0);
+  const a1_1 = Math.max(z1_1, 0);
+  const a1_2 = Math.max(z1_2, 0);
+  const a1_3 = Math.max(z1_3, 0);
+  const a1_4 = Math.max(z1_4, 0);
+  const a1_5 = Math.max(z1_5, 0);
+  const a1_6 = Math.max(z1_6, 0);
+  const a1_7 = Math.max(z1_7, 0);
+  const a1_8 = Math.max(z1_8, 0);
+  const a1_9 = Math.max(z1_9, 0);
+  const a1_10 = Math.max(z1_10, 0);
+  const a1_11 = Math.max(z1_11, 0);
+  const a1_12 = Math.max(z1_12, 0);
+  const a1_13 = Math.max(z1_13, 0);
+  const a1_14 = Math.max(z1_14, 0);
+  const a1_15 = Math.max(z1_15, 0);
+
+  // --- dense2: dense 16 → 3, softmax ---
+  const xw2_0 = a1_0 * params[352] + a1_1 * params[355] + a1_2 * params[358] + a1_3 * params[361] + a1_4 * params[364] + a1_5 * params[367] + a1_6 * params[370] + a1_7 * params[373] + a1_8 * params[376] + a1_9 * params[379] + a1_10 * params[382] + a1_11 * params[385] + a1_12 * params[388] + a1_13 * params[391] + a1_14 * params[394] + a1_15 * params[397];
+  const xw2_1 = a1_0 * params[353] + a1_1 * params[356] + a1_2 * params[359] + a1_3 * params[362] + a1_4 * params[365] + a1_5 * params[368] + a1_6 * params[371] + a1_7 * params[374] + a1_8 * params[377] + a1_9 * params[380] + a1_10 * params[383] + a1_11 * params[386] + a1_12 * params[389] + a1_13 * params[392] + a1_14 * params[395] + a1_15 * params[398];
+  const xw2_2 = a1_0 * params[354] + a1_1 * params[357] + a1_2 * params[360] + a1_3 * params[363] + a1_4 * params[366] + a1_5 * params[369] + a1_6 * params[372] + a1_7 * params[375] + a1_8 * params[378] + a1_9 * params[381] + a1_10 * params[384] + a1_11 * params[387] + a1_12 * params[390] + a1_13 * params[393] + a1_14 * params[396] + a1_15 * params[399];
+  const z2_0 = params[400] + xw2_0;
+  const z2_1 = params[401] + xw2_1;
+  const z2_2 = params[402] + xw2_2;
+  const t16 = Math.max(z2_0, z2_1, z2_2);
+  const t18_0 = z2_0 - t16;
+  const t18_1 = z2_1 - t16;
+  const t18_2 = z2_2 - t16;
+  const t19_0 = Math.exp(t18_0);
+  const t19_1 = Math.exp(t18_1);
+  const t19_2 = Math.exp(t18_2);
+  const t20 = t19_0 + t19_1 + t19_2;
+
+  // --- loss: categoricalCrossEntropy ---
+  const t27 = Math.log(t20);
+  const t28_0 = t18_0 - t27;
+  const t28_1 = t18_1 - t27;
+  const t28_2 = t18_2 - t27;
+  const t29_0 = targets[to] * t28_0;
+  const t29_1 = targets[to + 1] * t28_1;
+  const t29_2 = targets[to + 2] * t28_2;
+  const t30 = t29_0 + t29_1 + t29_2;
+  work[32] = -t30;
+
+  // --- loss backward ---
+  const t55 = targets[to] + targets[to + 1] + targets[to + 2];
+  const t56 = t55 / t20;
+
+  // --- dense2 backward ---
+  const t57_0 = t19_0 * t56;
+  const t57_1 = t19_1 * t56;
+  const t57_2 = t19_2 * t56;
+  work[33] = t57_0 - targets[to];
+  work[34] = t57_1 - targets[to + 1];
+  work[35] = t57_2 - targets[to + 2];
+  const ga1_0 = params[352] * work[33] + params[353] * work[34] + params[354] * work[35];
+  const ga1_1 = params[355] * work[33] + params[356] * work[34] + params[357] * work[35];
+  const ga1_2 = params[358] * work[33] + params[359] * work[34] + params[360] * work[35];
+  const ga1_3 = params[361] * work[33] + params[362] * work[34] + params[363] * work[35];
+  const ga1_4 = params[364] * work[33] + params[365] * work[34] + params[366] * work[35];
+  const ga1_5 = params[367] * work[33] + params[368] * work[34] + params[369] * work[35];
+  const ga1_6 = params[370] * work[33] + params[371] * work[34] + params[372] * work[35];
+  const ga1_7 = params[373] * work[33] + params[374] * work[34] + params[375] * work[35];
+  const ga1_8 = params[376] * work[33] + params[377] * work[34] + params[378] * work[35];
+  const ga1_9 = params[379] * work[33] + params[380] * work[34] + params[381] * work[35];
+  const ga1_10 = params[382] * work[33] + params[383] * work[34] + params[384] * work[35];
+  const ga1_11 = params[385] * work[33] + params[386] * work[34] + params[387] * work[35];
+  const ga1_12 = params[388] * work[33] + params[389] * work[34] + params[390] * work[35];
+  const ga1_13 = params[391] * work[33] + params[392] * work[34] + params[393] * work[35];
+  const ga1_14 = params[394] * work[33] + params[395] * work[34] + params[396] * work[35];
+  const ga1_15 = params[397] * work[33] + params[398] * work[34] + params[399] * work[35];
+  work[48] = a1_0 * work[33];
+  work[49] = a1_0 * work[34];
+  work[50] = a1_0 * work[35];
+  work[51] = a1_1 * work[33];
+  work[52] = a1_1 * work[34];
+  work[53] = a1_1 * work[35];
+  work[54] = a1_2 * work[33];
+  work[55] = a1_2 * work[34];
+  work[56] = a1_2 * work[35];
+  work[57] = a1_3 * work[33];
+  work[58] = a1_3 * work[34];
+  work[59] = a1_3 * work[35];
+  work[60] = a1_4 * work[33];
+  work[61] = a1_4 * work[34];
+  work[62] = a1_4 * work[35];
+  work[63] = a1_5 * work[33];
+  work[64] = a1_5 * work[34];
+  work[65] = a1_5 * work[35];
+  work[66] = a1_6 * work[33];
+  work[67] = a1_6 * work[34];
+  work[68] = a1_6 * work[35];
+  work[69] = a1_7 * work[33];
+  work[70] = a1_7 * work[34];
+  work[71] = a1_7 * work[35];
+  work[72] = a1_8 * work[33];
+  work[73] = a1_8 * work[34];
+  work[74] = a1_8 * work[35];
+  work[75] = a1_9 * work[33];
+  work[76] = a1_9 * work[34];
+  work[77] = a1_9 * work[35];
+  work[78] = a1_10 * work[33];
+  work[79] = a1_10 * work[34];
+  work[80] = a1_10 * work[35];
+  work[81] = a1_11 * work[33];
+  work[82] = a1_11 * work[34];
+  work[83] = a1_11 * work[35];
+  work[84] = a1_12 * work[33];
+  work[85] = a1_12 * work[34];
+  work[86] = a1_12 * work[35];
+  work[87] = a1_13 * work[33];
+  work[88] = a1_13 * work[34];
+  work[89] = a1_13 * work[35];
+  work[90] = a1_14 * work[33];
+  work[91] = a1_14 * work[34];
+  work[92] = a1_14 * work[35];
+  work[93] = a1_15 * work[33];
+  work[94] = a1_15 * work[34];
+  work[95] = a1_15 * work[35];
+
+  // --- dense1 backward ---
+  const t44_0 = (z1_0 > 0 ? 1 : 0);
+  const t44_1 = (z1_1 > 0 ? 1 : 0);
+  const t44_2 = (z1_2 > 0 ? 1 : 0);
+  const t44_3 = (z1_3 > 0 ? 1 : 0);
+  const t44_4 = (z1_4 > 0 ? 1 : 0);
+  const t44_5 = (z1_5 > 0 ? 1 : 0);
+  const t44_6 = (z1_6 > 0 ? 1 : 0);
+  const t44_7 = (z1_7 > 0 ? 1 : 0);
+  const t44_8 = (z1_8 > 0 ? 1 : 0);
+  const t44_9 = (z1_9 > 0 ? 1 : 0);
+  const t44_10 = (z1_10 > 0 ? 1 : 0);
+  const t44_11 = (z1_11 > 0 ? 1 : 0);
+  const t44_12 = (z1_12 > 0 ? 1 : 0);
+  const t44_13 = (z1_13 > 0 ? 1 : 0);
+  const t44_14 = (z1_14 > 0 ? 1 : 0);
+  const t44_15 = (z1_15 > 0 ? 1 : 0);
+  work[96] = (t44_0 !== 0 ? ga1_0 : 0);
+  work[97] = (t44_1 !== 0 ? ga1_1 : 0);
+  work[98] = (t44_2 !== 0 ? ga1_2 : 0);
+  work[99] = (t44_3 !== 0 ? ga1_3 : 0);
+  work[100] = (t44_4 !== 0 ? ga1_4 : 0);
+  work[101] = (t44_5 !== 0 ? ga1_5 : 0);
+  work[102] = (t44_6 !== 0 ? ga1_6 : 0);
+  work[103] = (t44_7 !== 0 ? ga1_7 : 0);
+  work[104] = (t44_8 !== 0 ? ga1_8 : 0);
+  work[105] = (t44_9 !== 0 ? ga1_9 : 0);
+  work[106] = (t44_10 !== 0 ? ga1_10 : 0);
+  work[107] = (t44_11 !== 0 ? ga1_11 : 0);
+  work[108] = (t44_12 !== 0 ? ga1_12 : 0);
+  work[109] = (t44_13 !== 0 ? ga1_13 : 0);
+  work[110] = (t44_14 !== 0 ? ga1_14 : 0);
+  work[111] = (t44_15 !== 0 ? ga1_15 : 0);
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense1 backward ---
+  work[112] = params[80] * work[96] + params[81] * work[97] + params[82] * work[98] + params[83] * work[99] + params[84] * work[100] + params[85] * work[101] + params[86] * work[102] + params[87] * work[103] + params[88] * work[104] + params[89] * work[105] + params[90] * work[106] + params[91] * work[107] + params[92] * work[108] + params[93] * work[109] + params[94] * work[110] + params[95] * work[111];
+  work[113] = params[96] * work[96] + params[97] * work[97] + params[98] * work[98] + params[99] * work[99] + params[100] * work[100] + params[101] * work[101] + params[102] * work[102] + params[103] * work[103] + params[104] * work[104] + params[105] * work[105] + params[106] * work[106] + params[107] * work[107] + params[108] * work[108] + params[109] * work[109] + params[110] * work[110] + params[111] * work[111];
+  work[114] = params[112] * work[96] + params[113] * work[97] + params[114] * work[98] + params[115] * work[99] + params[116] * work[100] + params[117] * work[101] + params[118] * work[102] + params[119] * work[103] + params[120] * work[104] + params[121] * work[105] + params[122] * work[106] + params[123] * work[107] + params[124] * work[108] + params[125] * work[109] + params[126] * work[110] + params[127] * work[111];
+  work[115] = params[128] * work[96] + params[129] * work[97] + params[130] * work[98] + params[131] * work[99] + params[132] * work[100] + params[133] * work[101] + params[134] * work[102] + params[135] * work[103] + params[136] * work[104] + params[137] * work[105] + params[138] * work[106] + params[139] * work[107] + params[140] * work[108] + params[141] * work[109] + params[142] * work[110] + params[143] * work[111];
+  work[116] = params[144] * work[96] + params[145] * work[97] + params[146] * work[98] + params[147] * work[99] + params[148] * work[100] + params[149] * work[101] + params[150] * work[102] + params[151] * work[103] + params[152] * work[104] + params[153] * work[105] + params[154] * work[106] + params[155] * work[107] + params[156] * work[108] + params[157] * work[109] + params[158] * work[110] + params[159] * work[111];
+  work[117] = params[160] * work[96] + params[161] * work[97] + params[162] * work[98] + params[163] * work[99] + params[164] * work[100] + params[165] * work[101] + params[166] * work[102] + params[167] * work[103] + params[168] * work[104] + params[169] * work[105] + params[170] * work[106] + params[171] * work[107] + params[172] * work[108] + params[173] * work[109] + params[174] * work[110] + params[175] * work[111];
+  work[118] = params[176] * work[96] + params[177] * work[97] + params[178] * work[98] + params[179] * work[99] + params[180] * work[100] + params[181] * work[101] + params[182] * work[102] + params[183] * work[103] + params[184] * work[104] + params[185] * work[105] + params[186] * work[106] + params[187] * work[107] + params[188] * work[108] + params[189] * work[109] + params[190] * work[110] + params[191] * work[111];
+  work[119] = params[192] * work[96] + params[193] * work[97] + params[194] * work[98] + params[195] * work[99] + params[196] * work[100] + params[197] * work[101] + params[198] * work[102] + params[199] * work[103] + params[200] * work[104] + params[201] * work[105] + params[202] * work[106] + params[203] * work[107] + params[204] * work[108] + params[205] * work[109] + params[206] * work[110] + params[207] * work[111];
+  work[120] = params[208] * work[96] + params[209] * work[97] + params[210] * work[98] + params[211] * work[99] + params[212] * work[100] + params[213] * work[101] + params[214] * work[102] + params[215] * work[103] + params[216] * work[104] + params[217] * work[105] + params[218] * work[106] + params[219] * work[107] + params[220] * work[108] + params[221] * work[109] + params[222] * work[110] + params[223] * work[111];
+  work[121] = params[224] * work[96] + params[225] * work[97] + params[226] * work[98] + params[227] * work[99] + params[228] * work[100] + params[229] * work[101] + params[230] * work[102] + params[231] * work[103] + params[232] * work[104] + params[233] * work[105] + params[234] * work[106] + params[235] * work[107] + params[236] * work[108] + params[237] * work[109] + params[238] * work[110] + params[239] * work[111];
+  work[122] = params[240] * work[96] + params[241] * work[97] + params[242] * work[98] + params[243] * work[99] + params[244] * work[100] + params[245] * work[101] + params[246] * work[102] + params[247] * work[103] + params[248] * work[104] + params[249] * work[105] + params[250] * work[106] + params[251] * work[107] + params[252] * work[108] + params[253] * work[109] + params[254] * work[110] + params[255] * work[111];
+  work[123] = params[256] * work[96] + params[257] * work[97] + params[258] * work[98] + params[259] * work[99] + params[260] * work[100] + params[261] * work[101] + params[262] * work[102] + params[263] * work[103] + params[264] * work[104] + params[265] * work[105] + params[266] * work[106] + params[267] * work[107] + params[268] * work[108] + params[269] * work[109] + params[270] * work[110] + params[271] * work[111];
+  work[124] = params[272] * work[96] + params[273] * work[97] + params[274] * work[98] + params[275] * work[99] + params[276] * work[100] + params[277] * work[101] + params[278] * work[102] + params[279] * work[103] + params[280] * work[104] + params[281] * work[105] + params[282] * work[106] + params[283] * work[107] + params[284] * work[108] + params[285] * work[109] + params[286] * work[110] + params[287] * work[111];
+  work[125] = params[288] * work[96] + params[289] * work[97] + params[290] * work[98] + params[291] * work[99] + params[292] * work[100] + params[293] * work[101] + params[294] * work[102] + params[295] * work[103] + params[296] * work[104] + params[297] * work[105] + params[298] * work[106] + params[299] * work[107] + params[300] * work[108] + params[301] * work[109] + params[302] * work[110] + params[303] * work[111];
+  work[126] = params[304] * work[96] + params[305] * work[97] + params[306] * work[98] + params[307] * work[99] + params[308] * work[100] + params[309] * work[101] + params[310] * work[102] + params[311] * work[103] + params[312] * work[104] + params[313] * work[105] + params[314] * work[106] + params[315] * work[107] + params[316] * work[108] + params[317] * work[109] + params[318] * work[110] + params[319] * work[111];
+  work[127] = params[320] * work[96] + params[321] * work[97] + params[322] * work[98] + params[323] * work[99] + params[324] * work[100] + params[325] * work[101] + params[326] * work[102] + params[327] * work[103] + params[328] * work[104] + params[329] * work[105] + params[330] * work[106] + params[331] * work[107] + params[332] * work[108] + params[333] * work[109] + params[334] * work[110] + params[335] * work[111];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense1 backward ---
+  work[128] = work[16] * work[96];
+  work[129] = work[16] * work[97];
+  work[130] = work[16] * work[98];
+  work[131] = work[16] * work[99];
+  work[132] = work[16] * work[100];
+  work[133] = work[16] * work[101];
+  work[134] = work[16] * work[102];
+  work[135] = work[16] * work[103];
+  work[136] = work[16] * work[104];
+  work[137] = work[16] * work[105];
+  work[138] = work[16] * work[106];
+  work[139] = work[16] * work[107];
+  work[140] = work[16] * work[108];
+  work[141] = work[16] * work[109];
+  work[142] = work[16] * work[110];
+  work[143] = work[16] * work[111];
+  work[144] = work[17] * work[96];
+  work[145] = work[17] * work[97];
+  work[146] = work[17] * work[98];
+  work[147] = work[17] * work[99];
+  work[148] = work[17] * work[100];
+  work[149] = work[17] * work[101];
+  work[150] = work[17] * work[102];
+  work[151] = work[17] * work[103];
+  work[152] = work[17] * work[104];
+  work[153] = work[17] * work[105];
+  work[154] = work[17] * work[106];
+  work[155] = work[17] * work[107];
+  work[156] = work[17] * work[108];
+  work[157] = work[17] * work[109];
+  work[158] = work[17] * work[110];
+  work[159] = work[17] * work[111];
+  work[160] = work[18] * work[96];
+  work[161] = work[18] * work[97];
+  work[162] = work[18] * work[98];
+  work[163] = work[18] * work[99];
+  work[164] = work[18] * work[100];
+  work[165] = work[18] * work[101];
+  work[166] = work[18] * work[102];
+  work[167] = work[18] * work[103];
+  work[168] = work[18] * work[104];
+  work[169] = work[18] * work[105];
+  work[170] = work[18] * work[106];
+  work[171] = work[18] * work[107];
+  work[172] = work[18] * work[108];
+  work[173] = work[18] * work[109];
+  work[174] = work[18] * work[110];
+  work[175] = work[18] * work[111];
+  work[176] = work[19] * work[96];
+  work[177] = work[19] * work[97];
+  work[178] = work[19] * work[98];
+  work[179] = work[19] * work[99];
+  work[180] = work[19] * work[100];
+  work[181] = work[19] * work[101];
+  work[182] = work[19] * work[102];
+  work[183] = work[19] * work[103];
+  work[184] = work[19] * work[104];
+  work[185] = work[19] * work[105];
+  work[186] = work[19] * work[106];
+  work[187] = work[19] * work[107];
+  work[188] = work[19] * work[108];
+  work[189] = work[19] * work[109];
+  work[190] = work[19] * work[110];
+  work[191] = work[19] * work[111];
+  work[192] = work[20] * work[96];
+  work[193] = work[20] * work[97];
+  work[194] = work[20] * work[98];
+  work[195] = work[20] * work[99];
+  work[196] = work[20] * work[100];
+  work[197] = work[20] * work[101];
+  work[198] = work[20] * work[102];
+  work[199] = work[20] * work[103];
+  work[200] = work[20] * work[104];
+  work[201] = work[20] * work[105];
+  work[202] = work[20] * work[106];
+  work[203] = work[20] * work[107];
+  work[204] = work[20] * work[108];
+  work[205] = work[20] * work[109];
+  work[206] = work[20] * work[110];
+  work[207] = work[20] * work[111];
+  work[208] = work[21] * work[96];
+  work[209] = work[21] * work[97];
+  work[210] = work[21] * work[98];
+  work[211] = work[21] * work[99];
+  work[212] = work[21] * work[100];
+  work[213] = work[21] * work[101];
+  work[214] = work[21] * work[102];
+  work[215] = work[21] * work[103];
+  work[216] = work[21] * work[104];
+  work[217] = work[21] * work[105];
+  work[218] = work[21] * work[106];
+  work[219] = work[21] * work[107];
+  work[220] = work[21] * work[108];
+  work[221] = work[21] * work[109];
+  work[222] = work[21] * work[110];
+  work[223] = work[21] * work[111];
+  work[224] = work[22] * work[96];
+  work[225] = work[22] * work[97];
+  work[226] = work[22] * work[98];
+  work[227] = work[22] * work[99];
+  work[228] = work[22] * work[100];
+  work[229] = work[22] * work[101];
+  work[230] = work[22] * work[102];
+  work[231] = work[22] * work[103];
+  work[232] = work[22] * work[104];
+  work[233] = work[22] * work[105];
+  work[234] = work[22] * work[106];
+  work[235] = work[22] * work[107];
+  work[236] = work[22] * work[108];
+  work[237] = work[22] * work[109];
+  work[238] = work[22] * work[110];
+  work[239] = work[22] * work[111];
+  work[240] = work[23] * work[96];
+  work[241] = work[23] * work[97];
+  work[242] = work[23] * work[98];
+  work[243] = work[23] * work[99];
+  work[244] = work[23] * work[100];
+  work[245] = work[23] * work[101];
+  work[246] = work[23] * work[102];
+  work[247] = work[23] * work[103];
+  work[248] = work[23] * work[104];
+  work[249] = work[23] * work[105];
+  work[250] = work[23] * work[106];
+  work[251] = work[23] * work[107];
+  work[252] = work[23] * work[108];
+  work[253] = work[23] * work[109];
+  work[254] = work[23] * work[110];
+  work[255] = work[23] * work[111];
+  work[256] = work[24] * work[96];
+  work[257] = work[24] * work[97];
+  work[258] = work[24] * work[98];
+  work[259] = work[24] * work[99];
+  work[260] = work[24] * work[100];
+  work[261] = work[24] * work[101];
+  work[262] = work[24] * work[102];
+  work[263] = work[24] * work[103];
+  work[264] = work[24] * work[104];
+  work[265] = work[24] * work[105];
+  work[266] = work[24] * work[106];
+  work[267] = work[24] * work[107];
+  work[268] = work[24] * work[108];
+  work[269] = work[24] * work[109];
+  work[270] = work[24] * work[110];
+  work[271] = work[24] * work[111];
+  work[272] = work[25] * work[96];
+  work[273] = work[25] * work[97];
+  work[274] = work[25] * work[98];
+  work[275] = work[25] * work[99];
+  work[276] = work[25] * work[100];
+  work[277] = work[25] * work[101];
+  work[278] = work[25] * work[102];
+  work[279] = work[25] * work[103];
+  work[280] = work[25] * work[104];
+  work[281] = work[25] * work[105];
+  work[282] = work[25] * work[106];
+  work[283] = work[25] * work[107];
+  work[284] = work[25] * work[108];
+  work[285] = work[25] * work[109];
+  work[286] = work[25] * work[110];
+  work[287] = work[25] * work[111];
+  work[288] = work[26] * work[96];
+  work[289] = work[26] * work[97];
+  work[290] = work[26] * work[98];
+  work[291] = work[26] * work[99];
+  work[292] = work[26] * work[100];
+  work[293] = work[26] * work[101];
+  work[294] = work[26] * work[102];
+  work[295] = work[26] * work[103];
+  work[296] = work[26] * work[104];
+  work[297] = work[26] * work[105];
+  work[298] = work[26] * work[106];
+  work[299] = work[26] * work[107];
+  work[300] = work[26] * work[108];
+  work[301] = work[26] * work[109];
+  work[302] = work[26] * work[110];
+  work[303] = work[26] * work[111];
+  work[304] = work[27] * work[96];
+  work[305] = work[27] * work[97];
+  work[306] = work[27] * work[98];
+  work[307] = work[27] * work[99];
+  work[308] = work[27] * work[100];
+  work[309] = work[27] * work[101];
+  work[310] = work[27] * work[102];
+  work[311] = work[27] * work[103];
+  work[312] = work[27] * work[104];
+  work[313] = work[27] * work[105];
+  work[314] = work[27] * work[106];
+  work[315] = work[27] * work[107];
+  work[316] = work[27] * work[108];
+  work[317] = work[27] * work[109];
+  work[318] = work[27] * work[110];
+  work[319] = work[27] * work[111];
+  work[320] = work[28] * work[96];
+  work[321] = work[28] * work[97];
+  work[322] = work[28] * work[98];
+  work[323] = work[28] * work[99];
+  work[324] = work[28] * work[100];
+  work[325] = work[28] * work[101];
+  work[326] = work[28] * work[102];
+  work[327] = work[28] * work[103];
+  work[328] = work[28] * work[104];
+  work[329] = work[28] * work[105];
+  work[330] = work[28] * work[106];
+  work[331] = work[28] * work[107];
+  work[332] = work[28] * work[108];
+  work[333] = work[28] * work[109];
+  work[334] = work[28] * work[110];
+  work[335] = work[28] * work[111];
+  work[336] = work[29] * work[96];
+  work[337] = work[29] * work[97];
+  work[338] = work[29] * work[98];
+  work[339] = work[29] * work[99];
+  work[340] = work[29] * work[100];
+  work[341] = work[29] * work[101];
+  work[342] = work[29] * work[102];
+  work[343] = work[29] * work[103];
+  work[344] = work[29] * work[104];
+  work[345] = work[29] * work[105];
+  work[346] = work[29] * work[106];
+  work[347] = work[29] * work[107];
+  work[348] = work[29] * work[108];
+  work[349] = work[29] * work[109];
+  work[350] = work[29] * work[110];
+  work[351] = work[29] * work[111];
+  work[352] = work[30] * work[96];
+  work[353] = work[30] * work[97];
+  work[354] = work[30] * work[98];
+  work[355] = work[30] * work[99];
+  work[356] = work[30] * work[100];
+  work[357] = work[30] * work[101];
+  work[358] = work[30] * work[102];
+  work[359] = work[30] * work[103];
+  work[360] = work[30] * work[104];
+  work[361] = work[30] * work[105];
+  work[362] = work[30] * work[106];
+  work[363] = work[30] * work[107];
+  work[364] = work[30] * work[108];
+  work[365] = work[30] * work[109];
+  work[366] = work[30] * work[110];
+  work[367] = work[30] * work[111];
+  work[368] = work[31] * work[96];
+  work[369] = work[31] * work[97];
+  work[370] = work[31] * work[98];
+  work[371] = work[31] * work[99];
+  work[372] = work[31] * work[100];
+  work[373] = work[31] * work[101];
+  work[374] = work[31] * work[102];
+  work[375] = work[31] * work[103];
+  work[376] = work[31] * work[104];
+  work[377] = work[31] * work[105];
+  work[378] = work[31] * work[106];
+  work[379] = work[31] * work[107];
+  work[380] = work[31] * work[108];
+  work[381] = work[31] * work[109];
+  work[382] = work[31] * work[110];
+  work[383] = work[31] * work[111];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense0 backward ---
+  const t48_0 = (work[0] > 0 ? 1 : 0);
+  const t48_1 = (work[1] > 0 ? 1 : 0);
+  const t48_2 = (work[2] > 0 ? 1 : 0);
+  const t48_3 = (work[3] > 0 ? 1 : 0);
+  const t48_4 = (work[4] > 0 ? 1 : 0);
+  const t48_5 = (work[5] > 0 ? 1 : 0);
+  const t48_6 = (work[6] > 0 ? 1 : 0);
+  const t48_7 = (work[7] > 0 ? 1 : 0);
+  const t48_8 = (work[8] > 0 ? 1 : 0);
+  const t48_9 = (work[9] > 0 ? 1 : 0);
+  const t48_10 = (work[10] > 0 ? 1 : 0);
+  const t48_11 = (work[11] > 0 ? 1 : 0);
+  const t48_12 = (work[12] > 0 ? 1 : 0);
+  const t48_13 = (work[13] > 0 ? 1 : 0);
+  const t48_14 = (work[14] > 0 ? 1 : 0);
+  const t48_15 = (work[15] > 0 ? 1 : 0);
+  work[0] = (t48_0 !== 0 ? work[112] : 0);
+  work[1] = (t48_1 !== 0 ? work[113] : 0);
+  work[2] = (t48_2 !== 0 ? work[114] : 0);
+  work[3] = (t48_3 !== 0 ? work[115] : 0);
+  work[4] = (t48_4 !== 0 ? work[116] : 0);
+  work[5] = (t48_5 !== 0 ? work[117] : 0);
+  work[6] = (t48_6 !== 0 ? work[118] : 0);
+  work[7] = (t48_7 !== 0 ? work[119] : 0);
+  work[8] = (t48_8 !== 0 ? work[120] : 0);
+  work[9] = (t48_9 !== 0 ? work[121] : 0);
+  work[10] = (t48_10 !== 0 ? work[122] : 0);
+  work[11] = (t48_11 !== 0 ? work[123] : 0);
+  work[12] = (t48_12 !== 0 ? work[124] : 0);
+  work[13] = (t48_13 !== 0 ? work[125] : 0);
+  work[14] = (t48_14 !== 0 ? work[126] : 0);
+  work[15] = (t48_15 !== 0 ? work[127] : 0);
+  work[384] = inputs[xo] * work[0];
+  work[385] = inputs[xo] * work[1];
+  work[386] = inputs[xo] * work[2];
+  work[387] = inputs[xo] * work[3];
+  work[388] = inputs[xo] * work[4];
+  work[389] = inputs[xo] * work[5];
+  work[390] = inputs[xo] * work[6];
+  work[391] = inputs[xo] * work[7];
+  work[392] = inputs[xo] * work[8];
+  work[393] = inputs[xo] * work[9];
+  work[394] = inputs[xo] * work[10];
+  work[395] = inputs[xo] * work[11];
+  work[396] = inputs[xo] * work[12];
+  work[397] = inputs[xo] * work[13];
+  work[398] = inputs[xo] * work[14];
+  work[399] = inputs[xo] * work[15];
+  work[400] = inputs[xo + 1] * work[0];
+  work[401] = inputs[xo + 1] * work[1];
+  work[402] = inputs[xo + 1] * work[2];
+  work[403] = inputs[xo + 1] * work[3];
+  work[404] = inputs[xo + 1] * work[4];
+  work[405] = inputs[xo + 1] * work[5];
+  work[406] = inputs[xo + 1] * work[6];
+  work[407] = inputs[xo + 1] * work[7];
+  work[408] = inputs[xo + 1] * work[8];
+  work[409] = inputs[xo + 1] * work[9];
+  work[410] = inputs[xo + 1] * work[10];
+  work[411] = inputs[xo + 1] * work[11];
+  work[412] = inputs[xo + 1] * work[12];
+  work[413] = inputs[xo + 1] * work[13];
+  work[414] = inputs[xo + 1] * work[14];
+  work[415] = inputs[xo + 1] * work[15];
+  work[416] = inputs[xo + 2] * work[0];
+  work[417] = inputs[xo + 2] * work[1];
+  work[418] = inputs[xo + 2] * work[2];
+  work[419] = inputs[xo + 2] * work[3];
+  work[420] = inputs[xo + 2] * work[4];
+  work[421] = inputs[xo + 2] * work[5];
+  work[422] = inputs[xo + 2] * work[6];
+  work[423] = inputs[xo + 2] * work[7];
+  work[424] = inputs[xo + 2] * work[8];
+  work[425] = inputs[xo + 2] * work[9];
+  work[426] = inputs[xo + 2] * work[10];
+  work[427] = inputs[xo + 2] * work[11];
+  work[428] = inputs[xo + 2] * work[12];
+  work[429] = inputs[xo + 2] * work[13];
+  work[430] = inputs[xo + 2] * work[14];
+  work[431] = inputs[xo + 2] * work[15];
+  work[432] = inputs[xo + 3] * work[0];
+  work[433] = inputs[xo + 3] * work[1];
+  work[434] = inputs[xo + 3] * work[2];
+  work[435] = inputs[xo + 3] * work[3];
+  work[436] = inputs[xo + 3] * work[4];
+  work[437] = inputs[xo + 3] * work[5];
+  work[438] = inputs[xo + 3] * work[6];
+  work[439] = inputs[xo + 3] * work[7];
+  work[440] = inputs[xo + 3] * work[8];
+  work[441] = inputs[xo + 3] * work[9];
+  work[442] = inputs[xo + 3] * work[10];
+  work[443] = inputs[xo + 3] * work[11];
+  work[444] = inputs[xo + 3] * work[12];
+  work[445] = inputs[xo + 3] * work[13];
+  work[446] = inputs[xo + 3] * work[14];
+  work[447] = inputs[xo + 3] * work[15];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 256; k++) grad[80 + k] += work[128 + k];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_clear(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 403; k++) grad[k] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  const scale = count > 0 ? 1 / count : 0;
+  for (let k = 0; k < 403; k++) grad[k] *= scale;
 }

@@ -8,7 +8,7 @@ export const model = {
   inputSize: 784,
   outputSize: 10,
   paramCount: 101770,
-  workSize: 394,
+  workSize: 102029,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -288,6 +288,13 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
+  gradient_part0(params, input, target, grad, work);
+  gradient_part1(params, input, target, grad, work);
+  return work[267];
+}
+
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense0: dense 784 → 128, relu ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
@@ -316,20 +323,20 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const t13_7 = z1_7 - t11;
   const t13_8 = z1_8 - t11;
   const t13_9 = z1_9 - t11;
-  const t14_0 = Math.exp(t13_0);
-  const t14_1 = Math.exp(t13_1);
-  const t14_2 = Math.exp(t13_2);
-  const t14_3 = Math.exp(t13_3);
-  const t14_4 = Math.exp(t13_4);
-  const t14_5 = Math.exp(t13_5);
-  const t14_6 = Math.exp(t13_6);
-  const t14_7 = Math.exp(t13_7);
-  const t14_8 = Math.exp(t13_8);
-  const t14_9 = Math.exp(t13_9);
-  const t15 = t14_0 + t14_1 + t14_2 + t14_3 + t14_4 + t14_5 + t14_6 + t14_7 + t14_8 + t14_9;
+  work[256] = Math.exp(t13_0);
+  work[257] = Math.exp(t13_1);
+  work[258] = Math.exp(t13_2);
+  work[259] = Math.exp(t13_3);
+  work[260] = Math.exp(t13_4);
+  work[261] = Math.exp(t13_5);
+  work[262] = Math.exp(t13_6);
+  work[263] = Math.exp(t13_7);
+  work[264] = Math.exp(t13_8);
+  work[265] = Math.exp(t13_9);
+  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
 
   // --- loss: categoricalCrossEntropy ---
-  const t22 = Math.log(t15);
+  const t22 = Math.log(work[266]);
   const t23_0 = t13_0 - t22;
   const t23_1 = t13_1 - t22;
   const t23_2 = t13_2 - t22;
@@ -351,23 +358,26 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const t24_8 = target[8] * t23_8;
   const t24_9 = target[9] * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
-  const loss = -t25;
+  work[267] = -t25;
+}
 
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- loss backward ---
   const t46 = target[0] + target[1] + target[2] + target[3] + target[4] + target[5] + target[6] + target[7] + target[8] + target[9];
-  const t47 = t46 / t15;
+  const t47 = t46 / work[266];
 
   // --- dense1 backward ---
-  const t48_0 = t14_0 * t47;
-  const t48_1 = t14_1 * t47;
-  const t48_2 = t14_2 * t47;
-  const t48_3 = t14_3 * t47;
-  const t48_4 = t14_4 * t47;
-  const t48_5 = t14_5 * t47;
-  const t48_6 = t14_6 * t47;
-  const t48_7 = t14_7 * t47;
-  const t48_8 = t14_8 * t47;
-  const t48_9 = t14_9 * t47;
+  const t48_0 = work[256] * t47;
+  const t48_1 = work[257] * t47;
+  const t48_2 = work[258] * t47;
+  const t48_3 = work[259] * t47;
+  const t48_4 = work[260] * t47;
+  const t48_5 = work[261] * t47;
+  const t48_6 = work[262] * t47;
+  const t48_7 = work[263] * t47;
+  const t48_8 = work[264] * t47;
+  const t48_9 = work[265] * t47;
   grad[101760] = t48_0 - target[0];
   grad[101761] = t48_1 - target[1];
   grad[101762] = t48_2 - target[2];
@@ -385,7 +395,6 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop6(params, input, target, grad, work);
   gradient_loop7(params, input, target, grad, work);
   gradient_loop8(params, input, target, grad, work);
-  return loss;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -441,7 +450,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
       s3 += params[100480 + r + j + 3] * grad[101760 + j + 3];
     }
     for (let j = 8; j < 10; j++) s0 += params[100480 + r + j] * grad[101760 + j];
-    work[266 + i] = s0 + s1 + s2 + s3;
+    work[268 + i] = s0 + s1 + s2 + s3;
   }
 }
 
@@ -461,7 +470,7 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k] !== 0 ? work[266 + k] : 0);
+  for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k] !== 0 ? work[268 + k] : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -471,4 +480,362 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
     const r = i * 128;
     for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j];
   }
+}
+
+/**
+ * Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param outputs receives `count × model.outputSize` values, row-major
+ * @param count number of samples
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number, work: Float64Array): void {
+  for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 784, s * 10);
+}
+
+/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense0: dense 784 → 128, relu ---
+  forwardBatch_sample_loop0(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  forwardBatch_sample_loop3(params, inputs, outputs, work, xo, oo);
+  const z1_0 = params[101760] + work[128];
+  const z1_1 = params[101761] + work[129];
+  const z1_2 = params[101762] + work[130];
+  const z1_3 = params[101763] + work[131];
+  const z1_4 = params[101764] + work[132];
+  const z1_5 = params[101765] + work[133];
+  const z1_6 = params[101766] + work[134];
+  const z1_7 = params[101767] + work[135];
+  const z1_8 = params[101768] + work[136];
+  const z1_9 = params[101769] + work[137];
+  const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
+  const t13_0 = z1_0 - t11;
+  const t13_1 = z1_1 - t11;
+  const t13_2 = z1_2 - t11;
+  const t13_3 = z1_3 - t11;
+  const t13_4 = z1_4 - t11;
+  const t13_5 = z1_5 - t11;
+  const t13_6 = z1_6 - t11;
+  const t13_7 = z1_7 - t11;
+  const t13_8 = z1_8 - t11;
+  const t13_9 = z1_9 - t11;
+  const t14_0 = Math.exp(t13_0);
+  const t14_1 = Math.exp(t13_1);
+  const t14_2 = Math.exp(t13_2);
+  const t14_3 = Math.exp(t13_3);
+  const t14_4 = Math.exp(t13_4);
+  const t14_5 = Math.exp(t13_5);
+  const t14_6 = Math.exp(t13_6);
+  const t14_7 = Math.exp(t13_7);
+  const t14_8 = Math.exp(t13_8);
+  const t14_9 = Math.exp(t13_9);
+  const t15 = t14_0 + t14_1 + t14_2 + t14_3 + t14_4 + t14_5 + t14_6 + t14_7 + t14_8 + t14_9;
+  outputs[oo] = t14_0 / t15;
+  outputs[oo + 1] = t14_1 / t15;
+  outputs[oo + 2] = t14_2 / t15;
+  outputs[oo + 3] = t14_3 / t15;
+  outputs[oo + 4] = t14_4 / t15;
+  outputs[oo + 5] = t14_5 / t15;
+  outputs[oo + 6] = t14_6 / t15;
+  outputs[oo + 7] = t14_7 / t15;
+  outputs[oo + 8] = t14_8 / t15;
+  outputs[oo + 9] = t14_9 / t15;
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo] * params[j];
+  for (let i = 1; i < 784; i++) {
+    const xi = inputs[xo + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j += 4) {
+      work[j] += xi * params[r + j];
+      work[j + 1] += xi * params[r + j + 1];
+      work[j + 2] += xi * params[r + j + 2];
+      work[j + 3] += xi * params[r + j + 3];
+    }
+  }
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
+  for (let i = 1; i < 128; i++) {
+    const xi = work[i];
+    const r = i * 10;
+    for (let j = 0; j < 8; j += 4) {
+      work[128 + j] += xi * params[100480 + r + j];
+      work[128 + j + 1] += xi * params[100480 + r + j + 1];
+      work[128 + j + 2] += xi * params[100480 + r + j + 2];
+      work[128 + j + 3] += xi * params[100480 + r + j + 3];
+    }
+    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
+  }
+}
+
+/**
+ * Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param targets `count × model.outputSize` targets, row-major
+ * @param count number of samples
+ * @param grad receives `model.paramCount` partial derivatives
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
+  gradientBatch_clear(params, inputs, targets, count, grad, work);
+  work[102028] = 0;
+  for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 784, s * 10);
+  gradientBatch_scale(params, inputs, targets, count, grad, work);
+  return count > 0 ? work[102028] / count : 0;
+}
+
+/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop11(params, inputs, targets, grad, work, xo, to);
+  grad[101760] += work[256];
+  grad[101761] += work[257];
+  grad[101762] += work[258];
+  grad[101763] += work[259];
+  grad[101764] += work[260];
+  grad[101765] += work[261];
+  grad[101766] += work[262];
+  grad[101767] += work[263];
+  grad[101768] += work[264];
+  grad[101769] += work[265];
+  work[102028] += work[267];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense0: dense 784 → 128, relu ---
+  gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
+  const z1_0 = params[101760] + work[256];
+  const z1_1 = params[101761] + work[257];
+  const z1_2 = params[101762] + work[258];
+  const z1_3 = params[101763] + work[259];
+  const z1_4 = params[101764] + work[260];
+  const z1_5 = params[101765] + work[261];
+  const z1_6 = params[101766] + work[262];
+  const z1_7 = params[101767] + work[263];
+  const z1_8 = params[101768] + work[264];
+  const z1_9 = params[101769] + work[265];
+  const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
+  const t13_0 = z1_0 - t11;
+  const t13_1 = z1_1 - t11;
+  const t13_2 = z1_2 - t11;
+  const t13_3 = z1_3 - t11;
+  const t13_4 = z1_4 - t11;
+  const t13_5 = z1_5 - t11;
+  const t13_6 = z1_6 - t11;
+  const t13_7 = z1_7 - t11;
+  const t13_8 = z1_8 - t11;
+  const t13_9 = z1_9 - t11;
+  work[256] = Math.exp(t13_0);
+  work[257] = Math.exp(t13_1);
+  work[258] = Math.exp(t13_2);
+  work[259] = Math.exp(t13_3);
+  work[260] = Math.exp(t13_4);
+  work[261] = Math.exp(t13_5);
+  work[262] = Math.exp(t13_6);
+  work[263] = Math.exp(t13_7);
+  work[264] = Math.exp(t13_8);
+  work[265] = Math.exp(t13_9);
+  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
+
+  // --- loss: categoricalCrossEntropy ---
+  const t22 = Math.log(work[266]);
+  const t23_0 = t13_0 - t22;
+  const t23_1 = t13_1 - t22;
+  const t23_2 = t13_2 - t22;
+  const t23_3 = t13_3 - t22;
+  const t23_4 = t13_4 - t22;
+  const t23_5 = t13_5 - t22;
+  const t23_6 = t13_6 - t22;
+  const t23_7 = t13_7 - t22;
+  const t23_8 = t13_8 - t22;
+  const t23_9 = t13_9 - t22;
+  const t24_0 = targets[to] * t23_0;
+  const t24_1 = targets[to + 1] * t23_1;
+  const t24_2 = targets[to + 2] * t23_2;
+  const t24_3 = targets[to + 3] * t23_3;
+  const t24_4 = targets[to + 4] * t23_4;
+  const t24_5 = targets[to + 5] * t23_5;
+  const t24_6 = targets[to + 6] * t23_6;
+  const t24_7 = targets[to + 7] * t23_7;
+  const t24_8 = targets[to + 8] * t23_8;
+  const t24_9 = targets[to + 9] * t23_9;
+  const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
+  work[267] = -t25;
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- loss backward ---
+  const t46 = targets[to] + targets[to + 1] + targets[to + 2] + targets[to + 3] + targets[to + 4] + targets[to + 5] + targets[to + 6] + targets[to + 7] + targets[to + 8] + targets[to + 9];
+  const t47 = t46 / work[266];
+
+  // --- dense1 backward ---
+  const t48_0 = work[256] * t47;
+  const t48_1 = work[257] * t47;
+  const t48_2 = work[258] * t47;
+  const t48_3 = work[259] * t47;
+  const t48_4 = work[260] * t47;
+  const t48_5 = work[261] * t47;
+  const t48_6 = work[262] * t47;
+  const t48_7 = work[263] * t47;
+  const t48_8 = work[264] * t47;
+  const t48_9 = work[265] * t47;
+  work[256] = t48_0 - targets[to];
+  work[257] = t48_1 - targets[to + 1];
+  work[258] = t48_2 - targets[to + 2];
+  work[259] = t48_3 - targets[to + 3];
+  work[260] = t48_4 - targets[to + 4];
+  work[261] = t48_5 - targets[to + 5];
+  work[262] = t48_6 - targets[to + 6];
+  work[263] = t48_7 - targets[to + 7];
+  work[264] = t48_8 - targets[to + 8];
+  work[265] = t48_9 - targets[to + 9];
+  gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
+
+  // --- dense0 backward ---
+  gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo] * params[j];
+  for (let i = 1; i < 784; i++) {
+    const xi = inputs[xo + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j += 4) {
+      work[j] += xi * params[r + j];
+      work[j + 1] += xi * params[r + j + 1];
+      work[j + 2] += xi * params[r + j + 2];
+      work[j + 3] += xi * params[r + j + 3];
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let j = 0; j < 10; j++) work[256 + j] = work[0] * params[100480 + j];
+  for (let i = 1; i < 128; i++) {
+    const xi = work[i];
+    const r = i * 10;
+    for (let j = 0; j < 8; j += 4) {
+      work[256 + j] += xi * params[100480 + r + j];
+      work[256 + j + 1] += xi * params[100480 + r + j + 1];
+      work[256 + j + 2] += xi * params[100480 + r + j + 2];
+      work[256 + j + 3] += xi * params[100480 + r + j + 3];
+    }
+    for (let j = 8; j < 10; j++) work[256 + j] += xi * params[100480 + r + j];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let i = 0; i < 128; i++) {
+    const r = i * 10;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < 8; j += 4) {
+      s0 += params[100480 + r + j] * work[256 + j];
+      s1 += params[100480 + r + j + 1] * work[256 + j + 1];
+      s2 += params[100480 + r + j + 2] * work[256 + j + 2];
+      s3 += params[100480 + r + j + 3] * work[256 + j + 3];
+    }
+    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j] * work[256 + j];
+    work[268 + i] = s0 + s1 + s2 + s3;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let i = 0; i < 128; i++) {
+    const xi = work[i];
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) work[396 + r + j] = xi * work[256 + j];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) work[k] = (work[128 + k] > 0 ? 1 : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) work[128 + k] = (work[k] !== 0 ? work[268 + k] : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let i = 0; i < 784; i++) {
+    const xi = inputs[xo + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j++) work[1676 + r + j] = xi * work[128 + j];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 100352; k++) grad[k] += work[1676 + k];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) grad[100352 + k] += work[128 + k];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 1280; k++) grad[100480 + k] += work[396 + k];
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_clear(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 101770; k++) grad[k] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  const scale = count > 0 ? 1 / count : 0;
+  for (let k = 0; k < 101770; k++) grad[k] *= scale;
 }

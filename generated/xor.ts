@@ -8,7 +8,7 @@ export const model = {
   inputSize: 2,
   outputSize: 1,
   paramCount: 33,
-  workSize: 0,
+  workSize: 1,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -258,4 +258,216 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[14] = input[1] * grad[22];
   grad[15] = input[1] * grad[23];
   return loss;
+}
+
+/**
+ * Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param outputs receives `count × model.outputSize` values, row-major
+ * @param count number of samples
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number, work: Float64Array): void {
+  for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 2, s);
+}
+
+/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense0: dense 2 → 8, tanh ---
+  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];
+  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[9];
+  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[10];
+  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[11];
+  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[12];
+  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[13];
+  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[14];
+  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[15];
+  const z0_0 = params[16] + xw0_0;
+  const z0_1 = params[17] + xw0_1;
+  const z0_2 = params[18] + xw0_2;
+  const z0_3 = params[19] + xw0_3;
+  const z0_4 = params[20] + xw0_4;
+  const z0_5 = params[21] + xw0_5;
+  const z0_6 = params[22] + xw0_6;
+  const z0_7 = params[23] + xw0_7;
+  const a0_0 = Math.tanh(z0_0);
+  const a0_1 = Math.tanh(z0_1);
+  const a0_2 = Math.tanh(z0_2);
+  const a0_3 = Math.tanh(z0_3);
+  const a0_4 = Math.tanh(z0_4);
+  const a0_5 = Math.tanh(z0_5);
+  const a0_6 = Math.tanh(z0_6);
+  const a0_7 = Math.tanh(z0_7);
+
+  // --- dense1: dense 8 → 1, sigmoid ---
+  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
+  const z1 = params[32] + xw1;
+  outputs[oo] = 1 / (1 + Math.exp(-z1));
+}
+
+/**
+ * Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.
+ * @param params `model.paramCount` parameters (see `model.params` for the layout)
+ * @param inputs `count × model.inputSize` features, row-major
+ * @param targets `count × model.outputSize` targets, row-major
+ * @param count number of samples
+ * @param grad receives `model.paramCount` partial derivatives
+ * @param work scratch memory of `model.workSize` elements
+ */
+export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
+  gradientBatch_clear(params, inputs, targets, count, grad, work);
+  work[0] = 0;
+  for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 2, s);
+  gradientBatch_scale(params, inputs, targets, count, grad, work);
+  return count > 0 ? work[0] / count : 0;
+}
+
+/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  // --- dense0: dense 2 → 8, tanh ---
+  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];
+  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[9];
+  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[10];
+  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[11];
+  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[12];
+  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[13];
+  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[14];
+  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[15];
+  const z0_0 = params[16] + xw0_0;
+  const z0_1 = params[17] + xw0_1;
+  const z0_2 = params[18] + xw0_2;
+  const z0_3 = params[19] + xw0_3;
+  const z0_4 = params[20] + xw0_4;
+  const z0_5 = params[21] + xw0_5;
+  const z0_6 = params[22] + xw0_6;
+  const z0_7 = params[23] + xw0_7;
+  const a0_0 = Math.tanh(z0_0);
+  const a0_1 = Math.tanh(z0_1);
+  const a0_2 = Math.tanh(z0_2);
+  const a0_3 = Math.tanh(z0_3);
+  const a0_4 = Math.tanh(z0_4);
+  const a0_5 = Math.tanh(z0_5);
+  const a0_6 = Math.tanh(z0_6);
+  const a0_7 = Math.tanh(z0_7);
+
+  // --- dense1: dense 8 → 1, sigmoid ---
+  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
+  const z1 = params[32] + xw1;
+  const a1 = 1 / (1 + Math.exp(-z1));
+
+  // --- loss: mse ---
+  const t12 = a1 - targets[to];
+  const loss = t12 * t12;
+
+  // --- loss backward ---
+  const ga1 = t12 + t12;
+
+  // --- dense1 backward ---
+  const t20 = 1 - a1;
+  const t21 = a1 * t20;
+  const gz1 = t21 * ga1;
+  const ga0_0 = params[24] * gz1;
+  const ga0_1 = params[25] * gz1;
+  const ga0_2 = params[26] * gz1;
+  const ga0_3 = params[27] * gz1;
+  const ga0_4 = params[28] * gz1;
+  const ga0_5 = params[29] * gz1;
+  const ga0_6 = params[30] * gz1;
+  const ga0_7 = params[31] * gz1;
+  const gw1_0 = a0_0 * gz1;
+  const gw1_1 = a0_1 * gz1;
+  const gw1_2 = a0_2 * gz1;
+  const gw1_3 = a0_3 * gz1;
+  const gw1_4 = a0_4 * gz1;
+  const gw1_5 = a0_5 * gz1;
+  const gw1_6 = a0_6 * gz1;
+  const gw1_7 = a0_7 * gz1;
+
+  // --- dense0 backward ---
+  const t25_0 = a0_0 * a0_0;
+  const t25_1 = a0_1 * a0_1;
+  const t25_2 = a0_2 * a0_2;
+  const t25_3 = a0_3 * a0_3;
+  const t25_4 = a0_4 * a0_4;
+  const t25_5 = a0_5 * a0_5;
+  const t25_6 = a0_6 * a0_6;
+  const t25_7 = a0_7 * a0_7;
+  const t26_0 = 1 - t25_0;
+  const t26_1 = 1 - t25_1;
+  const t26_2 = 1 - t25_2;
+  const t26_3 = 1 - t25_3;
+  const t26_4 = 1 - t25_4;
+  const t26_5 = 1 - t25_5;
+  const t26_6 = 1 - t25_6;
+  const t26_7 = 1 - t25_7;
+  const gz0_0 = t26_0 * ga0_0;
+  const gz0_1 = t26_1 * ga0_1;
+  const gz0_2 = t26_2 * ga0_2;
+  const gz0_3 = t26_3 * ga0_3;
+  const gz0_4 = t26_4 * ga0_4;
+  const gz0_5 = t26_5 * ga0_5;
+  const gz0_6 = t26_6 * ga0_6;
+  const gz0_7 = t26_7 * ga0_7;
+  const gw0_0 = inputs[xo] * gz0_0;
+  const gw0_1 = inputs[xo] * gz0_1;
+  const gw0_2 = inputs[xo] * gz0_2;
+  const gw0_3 = inputs[xo] * gz0_3;
+  const gw0_4 = inputs[xo] * gz0_4;
+  const gw0_5 = inputs[xo] * gz0_5;
+  const gw0_6 = inputs[xo] * gz0_6;
+  const gw0_7 = inputs[xo] * gz0_7;
+  const gw0_8 = inputs[xo + 1] * gz0_0;
+  const gw0_9 = inputs[xo + 1] * gz0_1;
+  const gw0_10 = inputs[xo + 1] * gz0_2;
+  const gw0_11 = inputs[xo + 1] * gz0_3;
+  const gw0_12 = inputs[xo + 1] * gz0_4;
+  const gw0_13 = inputs[xo + 1] * gz0_5;
+  const gw0_14 = inputs[xo + 1] * gz0_6;
+  const gw0_15 = inputs[xo + 1] * gz0_7;
+  grad[0] += gw0_0;
+  grad[1] += gw0_1;
+  grad[2] += gw0_2;
+  grad[3] += gw0_3;
+  grad[4] += gw0_4;
+  grad[5] += gw0_5;
+  grad[6] += gw0_6;
+  grad[7] += gw0_7;
+  grad[8] += gw0_8;
+  grad[9] += gw0_9;
+  grad[10] += gw0_10;
+  grad[11] += gw0_11;
+  grad[12] += gw0_12;
+  grad[13] += gw0_13;
+  grad[14] += gw0_14;
+  grad[15] += gw0_15;
+  grad[16] += gz0_0;
+  grad[17] += gz0_1;
+  grad[18] += gz0_2;
+  grad[19] += gz0_3;
+  grad[20] += gz0_4;
+  grad[21] += gz0_5;
+  grad[22] += gz0_6;
+  grad[23] += gz0_7;
+  grad[24] += gw1_0;
+  grad[25] += gw1_1;
+  grad[26] += gw1_2;
+  grad[27] += gw1_3;
+  grad[28] += gw1_4;
+  grad[29] += gw1_5;
+  grad[30] += gw1_6;
+  grad[31] += gw1_7;
+  grad[32] += gz1;
+  work[0] += loss;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_clear(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 33; k++) grad[k] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
+  const scale = count > 0 ? 1 / count : 0;
+  for (let k = 0; k < 33; k++) grad[k] *= scale;
 }

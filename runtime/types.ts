@@ -58,4 +58,24 @@ export interface GeneratedModule {
     grad: FloatArray,
     work: FloatArray,
   ): number;
+  /**
+   * Overwrites `grad` with the mean gradient over `count` samples stored row-major in
+   * `inputs` / `targets` and returns the mean loss. Uses the same `work` (model.workSize).
+   */
+  gradientBatch?(
+    params: FloatArray,
+    inputs: FloatArray,
+    targets: FloatArray,
+    count: number,
+    grad: FloatArray,
+    work: FloatArray,
+  ): number;
+  /** Writes the outputs of `count` row-major samples into `outputs`. */
+  forwardBatch?(
+    params: FloatArray,
+    inputs: FloatArray,
+    outputs: FloatArray,
+    count: number,
+    work: FloatArray,
+  ): void;
 }

@@ -26,7 +26,9 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
     const section = node.meta.section;
     B.section = section ? `${section}.backward` : undefined;
     if (node.meta.name) B.named(ct, `g${node.meta.name}`);
-    const contributions = getOp(node.op).vjp({
+    const def = getOp(node.op);
+    const elementwise = def.kind === 'elementwise';
+    const contributions = def.vjp({
       B,
       y: node,
       args: node.args,
@@ -36,9 +38,12 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
     node.args.forEach((arg, i) => {
       let c = contributions[i];
       if (!c || !needs.has(arg)) return;
-      // A scalar argument broadcast over the node's elements receives the sum of their
-      // cotangents; a scalar cotangent stands for the same value in every element.
-      if (arg.size === 1 && node.size > 1) c = c.size > 1 ? B.sum(c) : B.mul(c, B.const(node.size));
+      // A scalar argument that an elementwise op broadcast over its elements receives the sum
+      // of their cotangents; a scalar cotangent stands for the same value in every element.
+      // (Other ops' rules already return the argument's own cotangent.)
+      if (elementwise && arg.size === 1 && node.size > 1) {
+        c = c.size > 1 ? B.sum(c) : B.mul(c, B.const(node.size));
+      }
       const prev = adj.get(arg);
       adj.set(arg, prev ? B.add(prev, c) : c);
     });
@@ -64,6 +69,7 @@ export function differentiate(c: Compilation): Compilation {
     B.section = `dense${p.layer}.backward`;
     let g = grads.get(leaves[i]!) ?? B.bcast(B.const(0), p.size);
     if (g.size !== p.size) g = B.bcast(g, p.size);
+    B.named(g, `g${p.role === 'kernel' ? 'w' : 'b'}${p.layer}`);
     outputs.push({ kind: 'grad', node: g, offset: p.offset, label: p.name });
   });
   B.section = undefined;

@@ -1,11 +1,14 @@
-// `npm run demo`: compile and verify each bundled example, then train XOR with plain SGD.
+// `npm run demo`: compile and verify each bundled example, train XOR with plain SGD, then
+// train Iris from its CSV the way `gradc train` does.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { initParams, sgd, train } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
 import { runCheck } from './check.ts';
 import { exampleFiles } from './generate.ts';
 import { importCompiled } from './load.ts';
+import { runTrain } from './train.ts';
 
 const XOR = { inputs: [0, 0, 0, 1, 1, 0, 1, 1], targets: [0, 1, 1, 0] };
 
@@ -61,5 +64,36 @@ export async function runDemo(out: (s: string) => void): Promise<boolean> {
   );
   out(`  ${preds.join('   ')}\n`);
   ok &&= final < 0.01;
-  return ok;
+  return (await trainIris(out)) && ok;
+}
+
+/** The README's `gradc train` command for Iris, with the weights in a temporary folder. */
+async function trainIris(out: (s: string) => void): Promise<boolean> {
+  out('\ntrain Iris (4-16-16-3, relu/softmax, cross-entropy) with Adam: examples/data/iris.csv\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-demo-'));
+  try {
+    const r = await runTrain(
+      {
+        model: 'examples/iris.model.json',
+        data: 'examples/data/iris.csv',
+        label: 'species',
+        epochs: 200,
+        batch: 16,
+        optimizer: 'adam',
+        lr: 0.01,
+        seed: 1,
+        val: 0.2,
+        normalize: true,
+        out: path.join(dir, 'iris.bin'),
+      },
+      { out: (s) => out(`  ${s}`), err: (s) => out(`  ${s}`), tty: false, every: 50 },
+    );
+    const acc = r.val?.accuracy ?? 0;
+    out(
+      `  held-out accuracy ${(100 * acc).toFixed(1)}% on ${r.valCount} flowers ${acc >= 0.95 ? '(≥ 95%: ok)' : '(NOT ≥ 95%)'}\n`,
+    );
+    return acc >= 0.95;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

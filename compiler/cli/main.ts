@@ -13,6 +13,8 @@ import { checkOutputPath, readModelFile, writeAtomic } from './files.ts';
 import { generateExamples } from './generate.ts';
 import { runDemo } from './demo.ts';
 import { describeSchedule } from './describe.ts';
+import { registerPredict } from './predict.ts';
+import { registerTrain } from './train.ts';
 
 /** Thrown to end a command with an exit code after its output was printed. */
 class Exit extends Error {
@@ -120,9 +122,12 @@ function buildProgram(out: (s: string) => void): Command {
       out(`${JSON.stringify(modelJsonSchema(), null, 2)}\n`);
     });
 
+  registerTrain(program, out);
+  registerPredict(program, out);
+
   program
     .command('demo')
-    .description('compile and check the bundled examples, then train XOR')
+    .description('compile and check the bundled examples, then train XOR and Iris')
     .action(async () => {
       if (!(await runDemo(out))) throw new Exit(1);
     });

@@ -13,17 +13,55 @@ export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
   gradient: ['params', 'input', 'target', 'grad', 'work'],
 };
 
-export interface EmittedProgram {
-  /** Body of the exported function. */
-  readonly main: string;
-  /** Helper functions: loop kernels (`gradient_loop3`) and straight-line parts
-   * (`gradient_part1`) when the code is split. */
-  readonly parts: readonly {
-    readonly name: string;
-    readonly body: string;
-    readonly kind: 'loop' | 'part';
-  }[];
+/**
+ * How a body reaches its arrays. The exported per-sample functions use their own arguments;
+ * the per-sample step of a batched entry point reads row `xo` of `inputs` (and `to` of
+ * `targets`, `oo` of `outputs`) and accumulates into `grad`.
+ */
+export interface Frame {
+  /** Name of the function holding the body; helpers are named after it. */
+  readonly name: string;
+  /** Parameters of that function and of its helpers. */
+  readonly signature: readonly string[];
+  readonly input: string;
+  readonly target: string;
+  readonly output: string;
+  /** Row offsets into input / target / output, or null for per-sample arrays. */
+  readonly base: {
+    readonly input: string;
+    readonly target: string;
+    readonly output: string;
+  } | null;
+  /** Gradients are added to `grad` instead of overwriting it. */
+  readonly accumulate: boolean;
+  /** The loss is added to `work[lossSlot]` instead of being returned. */
+  readonly lossSlot: number | null;
+}
+
+export function sampleFrame(name: ProgramName): Frame {
+  return {
+    name,
+    signature: SIGNATURES[name],
+    input: 'input',
+    target: 'target',
+    output: 'output',
+    base: null,
+    accumulate: false,
+    lossSlot: null,
+  };
+}
+
+export type FunctionKind = 'entry' | 'sample' | 'part' | 'loop';
+
+/** One emitted function: the module shell declares it and splices the body in. */
+export interface EmittedFunction {
+  readonly name: string;
+  readonly kind: FunctionKind;
+  readonly signature: readonly string[];
+  readonly body: string;
   readonly returnsNumber: boolean;
+  /** The exported entry point this function belongs to. */
+  readonly entry: string;
 }
 
 const UNROLLED_COPY = 64;
@@ -33,9 +71,24 @@ function index(offset: number, idx: number | string): string {
   return offset === 0 ? idx : `${offset} + ${idx}`;
 }
 
-export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>): EmittedProgram {
-  const name = s.program.name;
+/** `base + index`, where base is a row-offset variable or absent. */
+function rowIndex(base: string | undefined, offset: number, idx: number | string): string {
+  if (!base) return index(offset, idx);
+  return idx === 0 && offset === 0 ? base : `${base} + ${index(offset, idx)}`;
+}
+
+/** The functions of one program: the body named by the frame first, then its helpers. */
+export function emitProgram(
+  s: Schedule,
+  sections: ReadonlyMap<string, string>,
+  frame: Frame = sampleFrame(s.program.name),
+  kind: 'entry' | 'sample' = 'entry',
+  entry: string = s.program.name,
+): EmittedFunction[] {
+  const name = frame.name;
   const names = localNames(s);
+  const arrayOf = (a: 'output' | 'grad') => (a === 'output' ? frame.output : 'grad');
+  const baseOf = (a: 'output' | 'grad') => (a === 'output' ? frame.base?.output : undefined);
 
   const access = (n: Node, at: number | string): string => {
     const idx = n.size === 1 ? 0 : at;
@@ -45,9 +98,9 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
       case 'input':
-        return `input[${index(0, idx)}]`;
+        return `${frame.input}[${rowIndex(frame.base?.input, 0, idx)}]`;
       case 'target':
-        return `target[${index(0, idx)}]`;
+        return `${frame.target}[${rowIndex(frame.base?.target, 0, idx)}]`;
       case 'stop':
         return access(n.args[0]!, idx);
       case 'bcast':
@@ -60,7 +113,7 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
     }
     return st.kind === 'work'
       ? `work[${index(st.offset, idx)}]`
-      : `${st.array}[${index(st.offset, idx)}]`;
+      : `${arrayOf(st.array)}[${rowIndex(baseOf(st.array), st.offset, idx)}]`;
   };
 
   const slotOf = (step: Step, idx: number | string): string => {
@@ -68,21 +121,29 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
     if (st.kind === 'local') throw new Error(`internal: %${step.node.id} has no array slot`);
     return st.kind === 'work'
       ? `work[${index(st.offset, idx)}]`
-      : `${st.array}[${index(st.offset, idx)}]`;
+      : `${arrayOf(st.array)}[${rowIndex(baseOf(st.array), st.offset, idx)}]`;
   };
 
   // Every loop lives in a function of its own. A function with several loops is first
   // compiled by on-stack replacement inside its first hot loop, before the later loops have
   // type feedback; measured on Node 20, that OSR code then deoptimizes on every call when it
   // leaves the loop (a deopt loop that also allocates). One loop nest per function avoids it.
-  const kernels: { name: string; body: string; kind: 'loop' }[] = [];
-  const args = SIGNATURES[name].join(', ');
+  const helper = (fname: string, fkind: 'part' | 'loop', body: string): EmittedFunction => ({
+    name: ident(fname),
+    kind: fkind,
+    signature: frame.signature,
+    body,
+    returnsNumber: false,
+    entry,
+  });
+  const kernels: EmittedFunction[] = [];
+  const args = frame.signature.join(', ');
   const kernel = (w: CodeWriter, emit: (k: CodeWriter) => void): void => {
     const k = new CodeWriter(1);
     emit(k);
-    const kname = ident(`${name}_loop${kernels.length}`);
-    kernels.push({ name: kname, body: k.toString(), kind: 'loop' });
-    w.line(`${kname}(${args});`);
+    const f = helper(`${name}_loop${kernels.length}`, 'loop', k.toString());
+    kernels.push(f);
+    w.line(`${f.name}(${args});`);
   };
 
   const chunks: CodeWriter[] = [];
@@ -105,7 +166,8 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
 
-  // Outputs whose value is stored elsewhere (leaves, views, shared nodes) are copied.
+  // Outputs whose value is stored elsewhere (leaves, views, shared nodes, or every gradient
+  // when accumulating) are copied.
   const tail = new CodeWriter(1);
   for (const o of s.program.outputs) {
     if (o.kind === 'loss') continue;
@@ -113,36 +175,45 @@ export function emitProgram(s: Schedule, sections: ReadonlyMap<string, string>):
     const array = o.kind === 'output' ? 'output' : 'grad';
     const offset = o.offset ?? 0;
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
-    if (o.node.size <= UNROLLED_COPY) {
-      for (let k = 0; k < o.node.size; k++)
-        tail.line(`${array}[${offset + k}] = ${access(o.node, k)};`);
+    const op = o.kind === 'grad' && frame.accumulate ? '+=' : '=';
+    const target = (k: number | string) =>
+      `${arrayOf(array)}[${rowIndex(baseOf(array), offset, k)}]`;
+    // Locals only exist unrolled, so their copies are unrolled too.
+    if (o.node.size <= UNROLLED_COPY || st?.kind === 'local') {
+      for (let k = 0; k < o.node.size; k++) tail.line(`${target(k)} ${op} ${access(o.node, k)};`);
     } else {
       kernel(tail, (k) =>
         k.line(
-          `for (let k = 0; k < ${o.node.size}; k++) ${array}[${index(offset, 'k')}] = ${access(o.node, 'k')};`,
+          `for (let k = 0; k < ${o.node.size}; k++) ${target('k')} ${op} ${access(o.node, 'k')};`,
         ),
       );
     }
   }
   const loss = s.program.outputs.find((o) => o.kind === 'loss');
-  if (loss) tail.line(`return ${access(loss.node, 0)};`);
+  if (loss && frame.lossSlot !== null)
+    tail.line(`work[${frame.lossSlot}] += ${access(loss.node, 0)};`);
+  else if (loss) tail.line(`return ${access(loss.node, 0)};`);
+  const returnsNumber = !!loss && frame.lossSlot === null;
 
+  const main = (body: string): EmittedFunction => ({
+    name: ident(name),
+    kind,
+    signature: frame.signature,
+    body,
+    returnsNumber,
+    entry,
+  });
   if (chunks.length === 1) {
-    const body = [chunks[0]!.toString(), tail.toString()].filter((x) => x).join('\n');
-    return { main: body, parts: kernels, returnsNumber: !!loss };
+    return [main([chunks[0]!.toString(), tail.toString()].filter((x) => x).join('\n')), ...kernels];
   }
-  const parts = chunks.map((w, i) => ({
-    name: ident(`${name}_part${i}`),
-    body: w.toString(),
-    kind: 'part' as const,
-  }));
+  const parts = chunks.map((w, i) => helper(`${name}_part${i}`, 'part', w.toString()));
   const calls = new CodeWriter(1);
   for (const p of parts) calls.line(`${p.name}(${args});`);
-  return {
-    main: [calls.toString(), tail.toString()].filter((x) => x).join('\n'),
-    parts: [...parts, ...kernels],
-    returnsNumber: !!loss,
-  };
+  return [
+    main([calls.toString(), tail.toString()].filter((x) => x).join('\n')),
+    ...parts,
+    ...kernels,
+  ];
 }
 
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */

@@ -12,6 +12,8 @@ export function ident(name: string): string {
 
 /** An exact, round-tripping JS number literal. */
 export function num(v: number): string {
+  if (typeof v !== 'number')
+    throw new Error(`internal: ${typeof v} where a number literal belongs`);
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';
@@ -54,10 +56,11 @@ export function literal(v: unknown, indent = ''): string {
   throw new Error(`internal: cannot emit a literal of type ${typeof v}`);
 }
 
-/** Comment text: printable ASCII only, no comment terminators. */
+/** Comment text: printable ASCII only, no comment terminators, no `<` or `>`. */
 export function commentText(s: string): string {
+  // `<` and `>` too: a module inlined in a <script> must not be closable from a comment.
   return s
-    .replace(/[^\x20-\x7e→×·Σ—–]/g, '?')
+    .replace(/[^\x20-\x7e→×·Σ—–]|[<>]/g, '?')
     .replace(/\*\//g, '*?')
     .replace(/\/\*/g, '?*');
 }

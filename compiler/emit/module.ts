@@ -2,15 +2,15 @@
 // (cheap: the shell is small), then the bodies spliced in as text.
 import { Project, type SourceFile } from 'ts-morph';
 import type { Compilation } from '../build/model.ts';
-import type { ProgramName } from '../ir/program.ts';
-import { SIGNATURES, type EmittedProgram } from './body.ts';
+import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 
 export type OutputFormat = 'ts' | 'js';
 
 export interface ModuleInput {
   readonly c: Compilation;
-  readonly programs: Readonly<Record<ProgramName, EmittedProgram>>;
+  /** Every function, entry points first within each group, in output order. */
+  readonly functions: readonly EmittedFunction[];
   readonly workSize: number;
   readonly format: OutputFormat;
   /** The model file's base name, for the header. */
@@ -18,17 +18,37 @@ export interface ModuleInput {
   readonly version: string;
 }
 
-const DOCS: Readonly<Record<ProgramName, string>> = {
+const DOCS: Readonly<Record<string, string>> = {
   forward: 'Writes the network output for one sample into `output`.',
   loss: 'Returns the loss for one sample.',
   gradient: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
+  forwardBatch:
+    'Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.',
+  gradientBatch:
+    'Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.',
 };
+
+const HELPER_DOCS: Readonly<Record<Exclude<FunctionKind, 'entry'>, (entry: string) => string>> = {
+  sample: (e) => `One sample of \`${e}\`: reads row offsets, accumulates into the caller's arrays.`,
+  part: (e) => `Part of \`${e}\`, split off to stay under V8's optimization size limit.`,
+  loop: (e) => `A loop of \`${e}\` in its own function, so V8 optimizes it on its own.`,
+};
+
+/** Parameters that are numbers rather than arrays. */
+const NUMBER_PARAMS = new Set(['count', 'xo', 'to', 'oo']);
 
 const PARAM_DOCS: Readonly<Record<string, string>> = {
   params: '`model.paramCount` parameters (see `model.params` for the layout)',
   input: '`model.inputSize` features',
   target: '`model.outputSize` target values',
   output: 'receives `model.outputSize` values',
+  inputs: '`count × model.inputSize` features, row-major',
+  targets: '`count × model.outputSize` targets, row-major',
+  outputs: 'receives `count × model.outputSize` values, row-major',
+  count: 'number of samples',
+  xo: "offset of this sample's row in `inputs`",
+  to: "offset of this sample's row in `targets`",
+  oo: "offset of this sample's row in `outputs`",
   grad: 'receives `model.paramCount` partial derivatives',
   work: 'scratch memory of `model.workSize` elements',
 };
@@ -78,42 +98,30 @@ export function emitModule(m: ModuleInput): string {
     `export const model = ${literal(modelInfo(c, m.workSize))}${ts ? ' as const' : ''};`,
   ]);
   const bodies = new Map<string, string>();
-  const addFunction = (
-    name: string,
-    program: ProgramName,
-    body: string,
-    exported: boolean,
-    returnsNumber: boolean,
-    kind: 'loop' | 'part' = 'part',
-  ) => {
-    const params = SIGNATURES[program];
-    bodies.set(name, body);
-    const docs = exported
-      ? [
-          [
-            DOCS[program],
-            ...(ts ? [] : [`@returns {${returnsNumber ? 'number' : 'void'}}`]),
-            ...params.map((p) =>
-              ts ? `@param ${p} ${PARAM_DOCS[p]}` : `@param {${arrayType}} ${p} ${PARAM_DOCS[p]}`,
-            ),
-          ].join('\n'),
-        ]
-      : [
-          `${kind === 'loop' ? `A loop of \`${program}\` in its own function, so V8 optimizes it on its own.` : `Part of \`${program}\`, split off to stay under V8's optimization size limit.`}${ts ? '' : `\n${params.map((p) => `@param {${arrayType}} ${p}`).join('\n')}`}`,
-        ];
+  for (const f of m.functions) {
+    bodies.set(f.name, f.body);
+    const typeOf = (p: string) => (NUMBER_PARAMS.has(p) ? 'number' : arrayType);
+    const paramDocs = f.signature.map((p) =>
+      ts
+        ? `@param ${p} ${PARAM_DOCS[p] ?? ''}`
+        : `@param {${typeOf(p)}} ${p} ${PARAM_DOCS[p] ?? ''}`,
+    );
+    const text =
+      f.kind === 'entry'
+        ? [
+            DOCS[f.name] ?? '',
+            ...(ts ? [] : [`@returns {${f.returnsNumber ? 'number' : 'void'}}`]),
+            ...paramDocs,
+          ]
+        : [HELPER_DOCS[f.kind](f.entry), ...(ts ? [] : paramDocs)];
     sf.addFunction({
-      name,
-      isExported: exported,
-      docs,
-      parameters: params.map((p) => (ts ? { name: p, type: arrayType } : { name: p })),
-      returnType: ts ? (returnsNumber ? 'number' : 'void') : undefined,
-      statements: placeholder(name),
+      name: f.name,
+      isExported: f.kind === 'entry',
+      docs: [text.map((l) => l.trimEnd()).join('\n')],
+      parameters: f.signature.map((p) => (ts ? { name: p, type: typeOf(p) } : { name: p })),
+      returnType: ts ? (f.returnsNumber ? 'number' : 'void') : undefined,
+      statements: placeholder(f.name),
     });
-  };
-  for (const program of ['forward', 'loss', 'gradient'] as const) {
-    const e = m.programs[program];
-    addFunction(program, program, e.main, true, e.returnsNumber);
-    for (const part of e.parts) addFunction(part.name, program, part.body, false, false, part.kind);
   }
   let text = sf.getFullText();
   for (const [name, body] of bodies) {

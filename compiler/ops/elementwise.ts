@@ -223,7 +223,7 @@ export const elementwiseOps: ElementwiseOp[] = [
   elementwise({
     name: 'max',
     arity: 2,
-    commutative: true,
+    // Not marked commutative: the tie rule below depends on the argument order.
     smooth: false,
     // On a tie the gradient goes to the second argument (strict a > b below), so that
     // relu(x) = max(x, 0) has subgradient 0 at x = 0, as in TensorFlow.
@@ -242,7 +242,7 @@ export const elementwiseOps: ElementwiseOp[] = [
   elementwise({
     name: 'min',
     arity: 2,
-    commutative: true,
+    // Not marked commutative: the tie rule below depends on the argument order.
     smooth: false,
     doc: 'smaller of a and b; at a tie the whole gradient goes to one side',
     scalar: Math.min,

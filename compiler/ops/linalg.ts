@@ -37,7 +37,8 @@ function dotLoop(
   b: (j: string) => string,
 ): string {
   const lanes = len >= 4 ? 4 : 1;
-  const body = len - (len % lanes);
+  // The 4-lane loop covers `body` elements; the rest (all of them when len < 4) is a tail.
+  const body = lanes === 4 ? len - (len % 4) : 0;
   ctx.line(lanes === 4 ? 'let s0 = 0, s1 = 0, s2 = 0, s3 = 0;' : 'let s0 = 0;');
   if (lanes === 4) {
     ctx.line(`for (let j = 0; j < ${body}; j += 4) {`);

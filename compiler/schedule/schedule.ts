@@ -16,10 +16,12 @@ export const SCHEDULE = {
   /** Matrix ops up to this many multiply-adds, and fan-in, are unrolled. */
   maxUnrolledMacs: 256,
   maxUnrolledFanIn: 16,
-  /** Scalar operations per generated function: far under V8's 60 KB bytecode limit, and
-   * small enough that TurboFan compiles it in well under a second (measured: ~1,500
-   * unrolled multiply-adds in one function took 1-25 s of background compilation). */
-  chunkBudget: 600,
+  /** Scalar operations per generated function. Far under V8's 60 KB bytecode limit; the
+   * binding constraint is TurboFan's compile time, which grows faster than linearly with
+   * straight-line length: measured on a loaded 2-core machine, ~1,500 unrolled
+   * multiply-adds took 1-25 s of background compilation (running slow code meanwhile),
+   * ~600 about 1 s, ~200 under 0.4 s. */
+  chunkBudget: 250,
   /** What a loop costs a function in bytecode, in the same unit. */
   loopCost: 40,
 } as const;
@@ -151,7 +153,16 @@ class MinHeap<T> {
   }
 }
 
-export function scheduleProgram(program: Program, sectionOrder: readonly string[] = []): Schedule {
+export interface ScheduleOptions {
+  /** Gradients are computed into `grad` in place (false when a batch accumulates them). */
+  readonly gradsInPlace?: boolean;
+}
+
+export function scheduleProgram(
+  program: Program,
+  sectionOrder: readonly string[] = [],
+  opts: ScheduleOptions = {},
+): Schedule {
   const nodes = sectionedOrder(
     program.outputs.map((o) => o.node),
     sectionOrder,
@@ -185,10 +196,11 @@ export function scheduleProgram(program: Program, sectionOrder: readonly string[
       }
     }
   }
-  const lossNode = program.outputs.find((o) => o.kind === 'loss')?.node;
+  // Outputs not written in place are read at the end, in the entry function itself.
+  const readAtEnd = new Set(program.outputs.map((o) => o.node));
   const claimed = new Set<Node>();
   for (const o of program.outputs) {
-    if (o.kind === 'loss') continue;
+    if (o.kind === 'loss' || (o.kind === 'grad' && opts.gradsInPlace === false)) continue;
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
     claimed.add(o.node);
@@ -202,7 +214,7 @@ export function scheduleProgram(program: Program, sectionOrder: readonly string[
     if (s.storage.kind === 'array') continue;
     const rs = readers.get(s.node) ?? [];
     const crossesChunks =
-      rs.some((r) => r.chunk !== s.chunk) || (s.node === lossNode && chunkCount(steps) > 1);
+      rs.some((r) => r.chunk !== s.chunk) || (readAtEnd.has(s.node) && chunkCount(steps) > 1);
     // Loops run in functions of their own (see emit/body.ts), so what they read is in arrays.
     const readByLoop = rs.some((r) => r.mode === 'loop');
     if (s.mode === 'loop' || crossesChunks || readByLoop) s.storage = { kind: 'work', offset: -1 };

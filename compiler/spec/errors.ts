@@ -38,7 +38,7 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${quote(v, 30)}`;
-  if (typeof v === 'number') return `${v}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${v}`;
   if (typeof v === 'object') return 'an object';
   return typeof v;
 }

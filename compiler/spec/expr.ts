@@ -65,7 +65,10 @@ function make(op: string, args: Expr[]): Expr {
     throw new ExprError('divides by zero');
   if (args.every((a) => a.k === 'num')) {
     const def = getOp(op) as ElementwiseOp;
-    return { k: 'num', v: def.scalar(...args.map((a) => (a as { v: number }).v)) };
+    const v = def.scalar(...args.map((a) => (a as { v: number }).v));
+    // `sqrt(-1)`, `10^400`: a constant that is not a finite number is a mistake in the model.
+    if (!Number.isFinite(v)) throw new ExprError(`a constant part evaluates to ${v}`);
+    return { k: 'num', v };
   }
   return { k: 'op', op, args };
 }
@@ -80,16 +83,25 @@ interface MathNode {
   content?: MathNode;
 }
 
+const syntaxNames: Readonly<Record<string, string>> = {
+  FunctionAssignmentNode: 'function definition',
+  AccessorNode: 'property or index',
+  BlockNode: 'multiple statements',
+  RelationalNode: 'comparison',
+};
+
 function convert(n: MathNode, vars: readonly string[]): Expr {
   switch (n.type) {
     case 'ConstantNode':
-      if (typeof n.value !== 'number' || !Number.isFinite(n.value))
+      if (typeof n.value === 'number' && !Number.isFinite(n.value))
+        throw new ExprError('a number is too large (it would be Infinity)');
+      if (typeof n.value !== 'number')
         throw new ExprError(`unsupported constant ${JSON.stringify(String(n.value)).slice(0, 40)}`);
       return { k: 'num', v: n.value };
     case 'SymbolNode': {
       const name = n.name ?? '';
       if (vars.includes(name)) return { k: 'var', name };
-      if (name in namedConstants) return { k: 'num', v: namedConstants[name]! };
+      if (Object.hasOwn(namedConstants, name)) return { k: 'num', v: namedConstants[name]! };
       throw new ExprError(
         `unknown variable ${JSON.stringify(name).slice(0, 40)} (expected ${vars.join(' or ')})`,
       );
@@ -100,7 +112,7 @@ function convert(n: MathNode, vars: readonly string[]): Expr {
       const fn = typeof n.fn === 'string' ? n.fn : '';
       const args = (n.args ?? []).map((a) => convert(a, vars));
       if (fn === 'unaryPlus') return args[0]!;
-      const op = operators[fn];
+      const op = Object.hasOwn(operators, fn) ? operators[fn] : undefined;
       if (!op)
         throw new ExprError(`operator ${JSON.stringify(n.op ?? fn).slice(0, 20)} is not supported`);
       return make(op, args);
@@ -121,7 +133,7 @@ function convert(n: MathNode, vars: readonly string[]): Expr {
     }
     default:
       throw new ExprError(
-        `${n.type.replace(/Node$/, '').toLowerCase()} syntax is not supported in an expression`,
+        `${syntaxNames[n.type] ?? n.type.replace(/Node$/, '').toLowerCase()} syntax is not supported in an expression`,
       );
   }
 }

@@ -33,3 +33,11 @@ export function paramCountOf(input: number, units: readonly number[]): number {
   }
   return count;
 }
+
+/** Upper estimate of `workSize` from the shapes alone (checked before compiling): 4 slots per
+ * input and unit; the memory planner needs at most about 2.5 per unit on dense networks. */
+export function workEstimate(input: number, units: readonly number[]): number {
+  let total = input;
+  for (const u of units) total += u;
+  return 4 * total;
+}

@@ -4,26 +4,13 @@ import { activations } from '../build/activations.ts';
 import { losses } from '../build/losses.ts';
 import { describeValue, didYouMean, GradcError, jsonPath, quote, type PathPart } from './errors.ts';
 import { ExprError, parseExpr } from './expr.ts';
-import { paramCountOf, type FunctionSpec, type ModelSpec } from './model.ts';
+import { firstBadOffset } from './json-position.ts';
+import { paramCountOf, workEstimate, type FunctionSpec, type ModelSpec } from './model.ts';
 import { LIMITS, modelSchema } from './schema.ts';
 
 export const MAX_FILE_BYTES = 1_000_000;
 
-const knownFields = [
-  '$schema',
-  'name',
-  'description',
-  'input',
-  'layers',
-  'loss',
-  'precision',
-  'type',
-  'units',
-  'activation',
-  'alpha',
-  'delta',
-  'expr',
-];
+const topFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision'];
 
 /** Bytes of a model file → spec. Checks size and encoding before JSON. */
 export async function parseModelBytes(bytes: Uint8Array, file: string): Promise<ModelSpec> {
@@ -57,13 +44,40 @@ export async function parseModelText(text: string, file: string): Promise<ModelS
 }
 
 function syntaxError(src: string, file: string, message: string): GradcError {
-  const m = /position (\d+)/.exec(message);
-  const pos = m ? Number(m[1]) : src.length;
+  // V8 gives a position for most errors but not for "Unexpected token" or a premature end;
+  // its message then quotes the text (a raw newline included), so the scanner's position and
+  // the character found there are used instead.
+  const m = / in JSON at position (\d+)/.exec(message);
+  let pos: number;
+  let what: string;
+  if (m) {
+    pos = Number(m[1]);
+    what = message.slice(0, m.index).replace(/^JSON\.parse: /, '');
+  } else {
+    const bad = firstBadOffset(src);
+    pos = bad < 0 ? src.length : bad;
+    what =
+      pos >= src.length ? 'Unexpected end of JSON input' : `Unexpected token ${tokenAt(src, pos)}`;
+  }
   const before = src.slice(0, pos);
   const line = before.split('\n').length;
   const column = pos - before.lastIndexOf('\n');
-  const what = message.replace(/ in JSON at position \d+.*$/s, '').replace(/^JSON\.parse: /, '');
-  return new GradcError(file, `${line}:${column}`, `invalid JSON: ${what.split('\n')[0]}`);
+  return new GradcError(file, `${line}:${column}`, `invalid JSON: ${oneLine(what)}`);
+}
+
+/** The character at `pos`, quoted as `'x'`, escaped when it is not printable ASCII. */
+function tokenAt(src: string, pos: number): string {
+  const cp = src.codePointAt(pos)!;
+  const ch = String.fromCodePoint(cp);
+  if (cp >= 0x20 && cp < 0x7f && ch !== "'" && ch !== '\\') return `'${ch}'`;
+  return `'${JSON.stringify(ch).slice(1, -1)}'`.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function oneLine(s: string): string {
+  return s.split(/[\r\n\u2028\u2029]/)[0]!;
 }
 
 function valueAt(root: unknown, path: readonly PathPart[]): unknown {
@@ -73,6 +87,36 @@ function valueAt(root: unknown, path: readonly PathPart[]): unknown {
     v = Object.hasOwn(v, p) ? (v as Record<PathPart, unknown>)[p] : undefined;
   }
   return v;
+}
+
+/** The fields the object at `path` may have, for "did you mean" and the list of fields. */
+function fieldsOf(obj: unknown, path: readonly PathPart[]): string[] {
+  const last = path[path.length - 1];
+  const name =
+    obj && typeof obj === 'object' && typeof (obj as { name?: unknown }).name === 'string'
+      ? (obj as { name: string }).name
+      : undefined;
+  if (obj && typeof obj === 'object' && Object.hasOwn(obj, 'expr')) return ['expr'];
+  if (last === 'activation' || last === 'loss') {
+    const defs: Readonly<Record<string, { params: Readonly<Record<string, number>> }>> =
+      last === 'activation' ? activations : losses;
+    const params = name !== undefined && Object.hasOwn(defs, name) ? defs[name]!.params : {};
+    return ['name', ...Object.keys(params)];
+  }
+  if (typeof last === 'number') return ['type', 'units', 'activation'];
+  return [...topFields];
+}
+
+/** True when the path names a field its (object) parent does not have. */
+function isMissing(root: unknown, path: readonly PathPart[]): boolean {
+  if (path.length === 0) return false;
+  const parent = valueAt(root, path.slice(0, -1));
+  return (
+    parent !== null &&
+    typeof parent === 'object' &&
+    !Array.isArray(parent) &&
+    !Object.hasOwn(parent, path[path.length - 1]!)
+  );
 }
 
 function kindOf(path: readonly PathPart[]): string {
@@ -89,9 +133,13 @@ type Issue = z.core.$ZodIssue;
 function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [PathPart[], string] {
   const path = [...base, ...(iss.path as PathPart[])];
   const value = valueAt(root, path);
+  if (iss.code !== 'unrecognized_keys' && isMissing(root, path))
+    return [path, 'required field is missing'];
   switch (iss.code) {
     case 'invalid_type':
       if (value === undefined) return [path, 'required field is missing'];
+      if (typeof value === 'number' && !Number.isFinite(value))
+        return [path, `must be a finite number, got ${value}`];
       return [
         path,
         iss.message.startsWith('Invalid input')
@@ -112,7 +160,14 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
     }
     case 'unrecognized_keys': {
       const key = iss.keys[0]!;
-      return [[...path, key], `unknown field ${quote(key)}${didYouMean(key, knownFields)}`];
+      const obj = valueAt(root, path);
+      // `{"expr": ..., "name": ...}`: both words are fields, just not of the same object.
+      if (key === 'name' && obj && typeof obj === 'object' && Object.hasOwn(obj, 'expr'))
+        return [[...path, key], 'unknown field "name": an expression object has only "expr"'];
+      const fields = fieldsOf(obj, path);
+      const hint = didYouMean(key, fields);
+      if (hint) return [[...path, key], `unknown field ${quote(key)}${hint}`];
+      return [[...path, key], `unknown field ${quote(key)}; expected ${fields.join(', ')}`];
     }
     case 'too_small':
     case 'too_big':
@@ -123,6 +178,8 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
           path,
           `must have ${iss.code === 'too_small' ? 'at least' : 'at most'} ${iss.code === 'too_small' ? iss.minimum : iss.maximum} item(s)`,
         ];
+      if (iss.origin === 'string' && iss.code === 'too_small' && iss.minimum === 1)
+        return [path, 'must not be empty'];
       if (iss.origin === 'string')
         return [
           path,
@@ -167,7 +224,8 @@ function withDefaults(
   const params: Record<string, number> = { ...defs[name]!.params };
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'name' || v === undefined) continue;
-    if (!(k in params)) fail(file, [...path, k], `${name} takes no parameter ${quote(k)}`);
+    if (!Object.hasOwn(params, k))
+      fail(file, [...path, k], `${name} takes no parameter ${quote(k)}`);
     if (typeof v !== 'number' || !Number.isFinite(v))
       fail(file, [...path, k], `must be a finite number`);
     params[k] = v;
@@ -222,6 +280,17 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       file,
       ['layers'],
       `the model would have ${total} parameters, more than the limit of ${LIMITS.maxParams}`,
+    );
+  }
+  const work = workEstimate(
+    m.input,
+    layers.map((l) => l.units),
+  );
+  if (work > LIMITS.maxWork) {
+    fail(
+      file,
+      ['layers'],
+      `the model would need about ${work} elements of work memory, more than the limit of ${LIMITS.maxWork}`,
     );
   }
   const loss = withDefaults(file, ['loss'], m.loss, losses);

@@ -9,6 +9,11 @@ export const LIMITS = {
   maxLayers: 64,
   /** Refused before anything is allocated: 20M f64 parameters are 160 MB per array. */
   maxParams: 20_000_000,
+  /**
+   * Refused before anything is allocated: an upper estimate of the `work` array, 4 slots per
+   * unit and input (measured: the planner needs at most ~2.5 per unit for dense networks).
+   */
+  maxWork: 16_000_000,
   maxNameLength: 200,
   maxDescriptionLength: 10_000,
 } as const;
@@ -16,32 +21,29 @@ export const LIMITS = {
 const size = (what: string) =>
   z
     .number({ error: `${what} must be a number` })
-    .int({ error: `${what} must be a whole number` })
+    // Range before integrality: 1e300 is "too large", not "not a whole number".
     .min(1, { error: `${what} must be at least 1` })
-    .max(LIMITS.maxUnits, { error: `${what} must be at most ${LIMITS.maxUnits}` });
+    .max(LIMITS.maxUnits, { error: `${what} must be at most ${LIMITS.maxUnits}` })
+    .int({ error: `${what} must be a whole number` });
 
 const expr = z.strictObject({
   expr: z.string().describe('A formula in mathjs syntax'),
 });
 
-const parameterized = (names: readonly string[], params: string[]) =>
-  z.strictObject({
-    name: z.enum(names as [string, ...string[]]),
-    ...Object.fromEntries(params.map((p) => [p, z.number().optional()])),
-  });
+const names = (list: readonly string[]) => z.enum(list as [string, ...string[]]);
 
 export const activationSchema = z
   .union([
-    z.enum(activationNames as [string, ...string[]]),
-    parameterized(activationNames, ['alpha']),
+    names(activationNames),
+    z.strictObject({ name: names(activationNames), alpha: z.number().optional() }),
     expr.describe('Custom activation in x, e.g. "x / (1 + exp(-x))"'),
   ])
   .describe('Activation applied after the weighted sum');
 
 export const lossSchema = z
   .union([
-    z.enum(lossNames as [string, ...string[]]),
-    parameterized(lossNames, ['delta']),
+    names(lossNames),
+    z.strictObject({ name: names(lossNames), delta: z.number().optional() }),
     expr.describe('Custom loss in y (prediction) and t (target), averaged over the outputs'),
   ])
   .describe('Loss for one sample');

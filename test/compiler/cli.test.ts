@@ -170,13 +170,6 @@ describe.concurrent('gradc compile', TIMEOUT, () => {
     expectUserError(r, 'xor.ts', 'does not exist');
     expect(fs.readdirSync(dir)).toEqual([]);
   });
-
-  it('-o naming a folder: exit 2', async () => {
-    const dir = tempDir();
-    const r = await gradc('compile', XOR, '-o', dir);
-    expectUserError(r, dir, 'is a directory');
-    expect(fs.readdirSync(dir)).toEqual([]);
-  });
 });
 
 describe.concurrent('gradc inspect', TIMEOUT, () => {

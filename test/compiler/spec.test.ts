@@ -85,9 +85,10 @@ const JSON_CASES: readonly Case[] = [
   ['not an object: number', '42', '$', /expected object, got 42/],
 ];
 
-// Node 20 reports "Unexpected token" errors without a position; the compiler then points at
-// the end of the file, and for a token followed by a newline the message is cut mid-quote.
-const JSON_POSITION_BUGS: readonly Case[] = [
+// Node 20 reports "Unexpected token" errors without a position. These cases found the
+// compiler pointing at the end of the file instead, and cutting the message mid-quote for a
+// token followed by a newline (fixed since: compiler/spec/json-position.ts).
+const JSON_POSITION_CASES: readonly Case[] = [
   ['unexpected token (one line)', '{"input": x}', '1:11', /invalid JSON: Unexpected token 'x'/],
   [
     'unexpected token (line 3)',
@@ -248,7 +249,18 @@ const SCHEMA_CASES: readonly Case[] = [
     '$.layers[0].units',
     /units must be a whole number, got 2\.5/,
   ],
-  ['fractional input', { ...base, input: 0.5 }, '$.input', /input must be a whole number/],
+  [
+    'fractional input',
+    { ...base, input: 0.5 },
+    '$.input',
+    /input must be (a whole number|at least 1)/,
+  ],
+  [
+    'fractional input above 1',
+    { ...base, input: 2.5 },
+    '$.input',
+    /input must be a whole number, got 2\.5/,
+  ],
   [
     'huge units',
     withLayer0({ units: 1e9 }),
@@ -272,7 +284,7 @@ const SCHEMA_CASES: readonly Case[] = [
     '$.layers',
     /the model would have 100001000 parameters, more than the limit of 20000000/,
   ],
-  ['empty name', { ...base, name: '' }, '$.name', /at least 1 characters/],
+  ['empty name', { ...base, name: '' }, '$.name', /at least 1 character|must not be empty/],
   [
     'huber delta 0',
     { ...base, loss: { name: 'huber', delta: 0 } },
@@ -421,11 +433,11 @@ const SCHEMA_CASES: readonly Case[] = [
   ],
 ];
 
-// Minor message bugs: a missing field that is a union or a literal says "got undefined" (a
-// word that does not exist in JSON) instead of "required field is missing"; a size of 1e300
-// is "not a whole number"; an expression object with an extra "name" is told
-// "did you mean "name"?" for "name".
-const MESSAGE_BUGS: readonly Case[] = [
+// These found message bugs (fixed since): a missing field that is a union or a literal said
+// "got undefined" (a word that does not exist in JSON) instead of "required field is
+// missing"; a size of 1e300 was "not a whole number"; an expression object with an extra
+// "name" was told "did you mean "name"?" for "name".
+const MESSAGE_CASES: readonly Case[] = [
   ['missing loss', without('loss'), '$.loss', /required field is missing/],
   [
     'missing layer type',
@@ -449,10 +461,10 @@ const MESSAGE_BUGS: readonly Case[] = [
   ],
 ];
 
-// Names inherited from Object.prototype are taken for named constants (`name in
-// namedConstants` in compiler/spec/expr.ts): the function or object reaches the IR as a
-// "constant" and the emitter prints its source text into the generated code.
-const PROTOTYPE_BUGS: readonly Case[] = [
+// Names inherited from Object.prototype were taken for named constants (`name in
+// namedConstants` in compiler/spec/expr.ts): the function or object reached the IR as a
+// "constant" and the emitter printed its source text into the generated code (fixed since).
+const PROTOTYPE_CASES: readonly Case[] = [
   'toString',
   'constructor',
   'valueOf',
@@ -472,9 +484,8 @@ describe('syntax errors give line:column', () => {
   it.each(JSON_CASES)('%s', async (_l, input, where, fragment) =>
     expectError(await errorOf(input), where, fragment),
   );
-  it.fails.each(JSON_POSITION_BUGS)(
-    '%s (KNOWN BUG: position of "Unexpected token")',
-    async (_l, input, where, fragment) => expectError(await errorOf(input), where, fragment),
+  it.each(JSON_POSITION_CASES)('%s', async (_l, input, where, fragment) =>
+    expectError(await errorOf(input), where, fragment),
   );
 });
 
@@ -482,12 +493,11 @@ describe('schema errors give the JSON path', () => {
   it.each(SCHEMA_CASES)('%s', async (_l, input, where, fragment) =>
     expectError(await errorOf(input), where, fragment),
   );
-  it.fails.each(MESSAGE_BUGS)('%s (KNOWN BUG: message)', async (_l, input, where, fragment) =>
+  it.each(MESSAGE_CASES)('%s', async (_l, input, where, fragment) =>
     expectError(await errorOf(input), where, fragment),
   );
-  it.fails.each(PROTOTYPE_BUGS)(
-    '%s is rejected (KNOWN BUG: Object.prototype names accepted)',
-    async (_l, input, where, fragment) => expectError(await errorOf(input), where, fragment),
+  it.each(PROTOTYPE_CASES)('%s is rejected', async (_l, input, where, fragment) =>
+    expectError(await errorOf(input), where, fragment),
   );
 });
 

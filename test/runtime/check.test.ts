@@ -177,6 +177,18 @@ describe('checkGradient options', () => {
     expect(b.worst).toEqual(a.worst);
   });
 
+  it('plain central differences (richardson: false) also work, with a smaller step', () => {
+    const module = classifierModule();
+    const { params, x, t } = sample(module, 3);
+    const report = checkGradient(module, params, x, t, { richardson: false, tolerance: 1e-5 });
+    expect(report.ok, JSON.stringify(report.worst)).toBe(true);
+    const wrong = checkGradient(withWrongGradient(module, 7, 1.01), params, x, t, {
+      richardson: false,
+    });
+    expect(wrong.worst?.index).toBe(7);
+    expect(wrong.ok).toBe(false);
+  });
+
   it('absFloor treats tiny pairs as exact', () => {
     expect(relativeError(1e-12, 3e-12, 1e-9)).toBe(0);
     // Without the floor the 1e-8 in the denominator bounds the error: 2e-12 / 1e-8.

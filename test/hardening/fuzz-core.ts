@@ -1,0 +1,298 @@
+// The fuzzer's pieces: a fast-check generator of random networks (every activation, custom
+// expressions, every loss, both precisions) and `checkCase`, which compiles one network and
+// checks the emitted code against the IR interpreter, central finite differences and the
+// dot-product test. A case is a model file plus a seed for parameters and data, so a failing
+// case is saved as a plain JSON file (test/hardening/regressions/) and replayed by `npm test`.
+import fc from 'fast-check';
+import { importCompiled } from '../../compiler/cli/load.ts';
+import { interpret } from '../../compiler/ir/interpret.ts';
+import { compileSpec } from '../../compiler/pipeline.ts';
+import { validateModel } from '../../compiler/spec/parse.ts';
+import { checkGradient, dotProductTest } from '../../runtime/check.ts';
+import { initParams } from '../../runtime/init.ts';
+import { Rng } from '../../runtime/random.ts';
+import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
+
+export type Fn = string | { readonly name: string; readonly [p: string]: number | string };
+export interface FuzzLayer {
+  readonly type: 'dense';
+  readonly units: number;
+  readonly activation: Fn | { readonly expr: string };
+}
+export interface FuzzModel {
+  readonly name: string;
+  readonly input: number;
+  readonly layers: readonly FuzzLayer[];
+  readonly loss: Fn | { readonly expr: string };
+  readonly precision: 'f64' | 'f32';
+}
+export interface FuzzCase {
+  readonly model: FuzzModel;
+  /** Seeds the parameters, the input and the target. */
+  readonly seed: number;
+}
+
+const HIDDEN = [
+  'linear',
+  'relu',
+  'leakyRelu',
+  'elu',
+  'selu',
+  'sigmoid',
+  'tanh',
+  'softplus',
+  'softsign',
+  'swish',
+  'gelu',
+] as const;
+
+/** Expressions in x that are finite and differentiable almost everywhere for any finite x. */
+export function exprArb(v = 'x'): fc.Arbitrary<string> {
+  const { expr } = fc.letrec<{ expr: string }>((tie) => ({
+    expr: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(v),
+      fc.constantFrom('0.5', '2', '1.5', '3', 'pi'),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'tanh(#)',
+            'sigmoid(#)',
+            'softplus(#)',
+            'sin(#)',
+            'cos(#)',
+            'abs(#)',
+            'sqrt(1 + (#)^2)',
+            'log(1 + (#)^2)',
+            'log1p(abs(#))',
+            'exp(-abs(#))',
+            'expm1(tanh(#))',
+            'sign(#) * (#)',
+            '-(#)',
+            '(#)^2',
+            'pow(sigmoid(#), 3)',
+          ),
+          tie('expr'),
+        )
+        .map(([f, a]) => f.replaceAll('#', a)),
+      fc
+        .tuple(
+          fc.constantFrom(
+            '(#) + (@)',
+            '(#) - (@)',
+            '(#) * (@)',
+            '(#) / (1 + abs(@))',
+            'max(#, @)',
+            'min(#, @)',
+          ),
+          tie('expr'),
+          tie('expr'),
+        )
+        .map(([f, a, b]) => f.replace('#', a).replace('@', b)),
+    ),
+  }));
+  const uses = new RegExp(`\\b${v}\\b`);
+  return expr.filter((e) => uses.test(e) && e.length < 400);
+}
+
+function activationArb(): fc.Arbitrary<FuzzLayer['activation']> {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...HIDDEN) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .double({ min: 0, max: 0.5, noNaN: true })
+        .map((alpha) => ({ name: 'leakyRelu', alpha })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .double({ min: 0.1, max: 2, noNaN: true })
+        .map((alpha) => ({ name: 'elu', alpha })),
+    },
+    { weight: 3, arbitrary: exprArb().map((expr) => ({ expr })) },
+  );
+}
+
+const LOSS_EXPRS = [
+  '(y - t)^2',
+  'abs(y - t)',
+  'log(1 + (y - t)^2)',
+  'softplus(y) - t * y',
+  'max(y, t) - min(y, t)',
+  'sqrt(1 + (y - t)^2)',
+];
+
+export function caseArb(opts: { maxWidth: number; maxInput: number }): fc.Arbitrary<FuzzCase> {
+  const width = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: Math.min(8, opts.maxWidth) }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: opts.maxWidth }) },
+  );
+  const layer = fc.record({ units: width, activation: activationArb() });
+  return fc
+    .record({
+      input: fc.integer({ min: 1, max: opts.maxInput }),
+      layers: fc.array(layer, { minLength: 1, maxLength: 5 }),
+      last: fc.oneof(
+        activationArb(),
+        fc.constantFrom<FuzzLayer['activation']>('softmax', 'sigmoid', 'linear'),
+      ),
+      loss: fc.oneof(
+        fc.constantFrom<FuzzModel['loss']>(
+          'mse',
+          'mae',
+          'huber',
+          'binaryCrossEntropy',
+          'categoricalCrossEntropy',
+        ),
+        fc.double({ min: 0.1, max: 3, noNaN: true }).map((delta) => ({ name: 'huber', delta })),
+        fc
+          .oneof(
+            fc.constantFrom(...LOSS_EXPRS),
+            exprArb('y').map((e) => `(${e}) - t * y`),
+          )
+          .map((expr) => ({ expr })),
+      ),
+      precision: fc.constantFrom<'f64' | 'f32'>('f64', 'f32'),
+      seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    })
+    .map(({ input, layers, last, loss, precision, seed }) => {
+      const ls: FuzzLayer[] = layers.map((l) => ({ type: 'dense', ...l }));
+      const n = ls.length - 1;
+      // softmax only on the last layer, with at least two units; so does CCE.
+      const needsTwo = last === 'softmax' || loss === 'categoricalCrossEntropy';
+      const units = needsTwo ? Math.max(2, ls[n]!.units) : ls[n]!.units;
+      ls[n] = { type: 'dense', units, activation: last };
+      return { model: { name: 'fuzz', input, layers: ls, loss, precision }, seed };
+    });
+}
+
+/** Parameters, input and target for a case: Glorot/He init plus small random biases. */
+export function dataFor(m: GeneratedModule, c: FuzzCase) {
+  const rng = new Rng(c.seed);
+  const info = m.model;
+  const params = initParams(info, { seed: c.seed });
+  for (const p of info.params)
+    if (p.role === 'bias')
+      for (let k = 0; k < p.size; k++) params[p.offset + k] = rng.normal(0, 0.3);
+  const Arr = info.precision === 'f32' ? Float32Array : Float64Array;
+  const input = new Arr(info.inputSize).map(() => rng.range(-2, 2));
+  const loss = c.model.loss;
+  const name = typeof loss === 'string' ? loss : 'name' in loss ? loss.name : 'custom';
+  const target = new Arr(info.outputSize);
+  if (name === 'categoricalCrossEntropy') {
+    target[rng.int(target.length)] = 1;
+  } else if (name === 'binaryCrossEntropy') {
+    for (let k = 0; k < target.length; k++) target[k] = rng.uniform();
+  } else {
+    for (let k = 0; k < target.length; k++) target[k] = rng.range(-1, 1);
+  }
+  return { params, input, target };
+}
+
+function close(a: number, b: number, rel: number, abs: number): boolean {
+  return Math.abs(a - b) <= abs + rel * Math.max(Math.abs(a), Math.abs(b));
+}
+
+function compare(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rel: number,
+  abs: number,
+) {
+  if (got.length !== want.length) throw new Error(`${what}: length ${got.length} ≠ ${want.length}`);
+  for (let k = 0; k < got.length; k++) {
+    const a = got[k]!;
+    const b = want[k]!;
+    if (!(Number.isFinite(a) && Number.isFinite(b)) ? !Object.is(a, b) : !close(a, b, rel, abs))
+      throw new Error(`${what}[${k}]: emitted ${a}, interpreter ${b}`);
+  }
+}
+
+const NON_SMOOTH = /relu|leakyRelu|elu|selu|abs|max|min|sign|mae|huber|CrossEntropy/;
+
+/** Compiles a case and runs every check; throws an Error describing the first failure. */
+export async function checkCase(c: FuzzCase): Promise<void> {
+  const spec = await validateModel(c.model, 'fuzz.model.json');
+  const compiled = compileSpec(spec, { format: 'js', source: 'fuzz.model.json' });
+  const m = await importCompiled(compiled);
+  const info = m.model;
+  const { params, input, target } = dataFor(m, c);
+  const f32 = info.precision === 'f32';
+  const Arr = f32 ? Float32Array : Float64Array;
+  const work = new Arr(info.workSize);
+  const output = new Arr(info.outputSize);
+  const grad = new Arr(info.paramCount);
+  m.forward(params, input, output, work);
+  const loss = m.loss(params, input, target, work);
+  const gLoss = m.gradient(params, input, target, grad, work);
+
+  // 1. The emitted code against the IR interpreter (in f64, on the same stored values).
+  const b = { params, input, target };
+  const ref: { output?: Float64Array; loss?: number; grad?: Float64Array } = {};
+  for (const p of compiled.c.programs) Object.assign(ref, interpret(p, b, info.paramCount));
+  // f64: a few ulps, scaled by the size of the values (loops sum in another order);
+  // f32: every stored value is rounded to 24 bits, and the errors compound through layers.
+  // BCE/CCE after a non-matching activation clip to 1 − 1e-7, which f32 stores as 1 − 1.19e-7
+  // (as Keras in float32 does): −log(1 − p) then differs by up to 0.18 from the f64 oracle.
+  const lossName = typeof c.model.loss === 'string' ? c.model.loss : '';
+  const lastAct = c.model.layers[c.model.layers.length - 1]!.activation;
+  const clipped =
+    (lossName === 'binaryCrossEntropy' && lastAct !== 'sigmoid') ||
+    (lossName === 'categoricalCrossEntropy' && lastAct !== 'softmax');
+  const [rel, abs] = f32 ? (clipped ? [3e-2, 1e-3] : [2e-3, 1e-4]) : [1e-11, 1e-13];
+  compare('forward', output, ref.output!, rel, abs);
+  compare('loss', [loss], [ref.loss!], rel, abs);
+  compare('gradient loss', [gLoss], [ref.loss!], rel, abs);
+  compare('gradient', grad, ref.grad!, rel, abs * Math.max(1, Math.abs(ref.loss!)));
+  if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
+  for (let k = 0; k < grad.length; k++)
+    if (!Number.isFinite(grad[k]!)) throw new Error(`grad[${k}] is ${grad[k]}`);
+
+  // 2. Central differences and 3. the dot-product test (f64: f32 differences are too noisy to
+  // judge a gradient by; the interpreter check above covers f32).
+  if (f32) return;
+  const nonSmooth = NON_SMOOTH.test(JSON.stringify(c.model));
+  const fd = gradientOk(m, params, input, target, nonSmooth);
+  if (fd) throw new Error(fd);
+  const dot = dotProductTest(m, params, input, target, { seed: c.seed, tolerance: 1e-5 });
+  if (!dot.ok) {
+    // A direction may cross a kink of a non-smooth function; try a smaller step before failing.
+    const again = nonSmooth
+      ? dotProductTest(m, params, input, target, { seed: c.seed, eps: 1e-8, tolerance: 1e-4 })
+      : dot;
+    if (!again.ok) throw new Error(`dot-product test: max relative error ${dot.maxRelError}`);
+  }
+}
+
+function gradientOk(
+  m: GeneratedModule,
+  params: FloatArray,
+  input: FloatArray,
+  target: FloatArray,
+  nonSmooth: boolean,
+): string | undefined {
+  // 1e-5: the default 1e-6 flags rounding noise on gradients near 1e-7 with curved activations.
+  const r = checkGradient(m, params, input, target, {
+    maxParams: 400,
+    tolerance: 1e-5,
+    // Gradients below ~1e-7 are at the level of the differences' rounding noise.
+    absFloor: 1e-7,
+  });
+  if (r.ok) return undefined;
+  // A step that crosses a kink (relu at 0, |e| = delta for huber, a clip bound) gives a wrong
+  // numeric derivative; a much smaller step does not cross it.
+  if (nonSmooth) {
+    const r2 = checkGradient(m, params, input, target, {
+      maxParams: 400,
+      eps: 1e-7,
+      richardson: false,
+      tolerance: 1e-4,
+      absFloor: 1e-7,
+    });
+    if (r2.ok) return undefined;
+  }
+  const w = r.worst;
+  return `finite differences: ${w?.name} analytic ${w?.analytic}, numeric ${w?.numeric} (rel ${r.maxRelError}); loss error ${r.lossError}`;
+}

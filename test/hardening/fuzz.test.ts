@@ -1,0 +1,67 @@
+// Property-based fuzzing: random networks compiled and checked against the IR interpreter,
+// finite differences and the dot-product test (see fuzz-core.ts). `npm test` runs 200 small
+// networks with a fixed seed; `npm run fuzz` (GRADC_FUZZ_RUNS=3000, random seed, widths up
+// to 40) runs thousands and saves every shrunk failure to test/hardening/regressions/, which
+// `npm test` replays below.
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { caseArb, checkCase, type FuzzCase } from './fuzz-core.ts';
+import { HERE } from './helpers.ts';
+
+const REGRESSIONS = path.join(HERE, 'regressions');
+const FUZZ_RUNS = Number(process.env.GRADC_FUZZ_RUNS ?? 0);
+const long = FUZZ_RUNS > 0;
+const runs = long ? FUZZ_RUNS : 200;
+const seed = long ? Date.now() % 2 ** 31 : 20240605;
+
+/** Saves a failing case as `regressions/<hash>.json`; returns the file name. */
+function save(c: FuzzCase, error: string): string {
+  const body = { ...c, error: error.split('\n')[0] };
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  const name = `${createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 12)}.json`;
+  fs.mkdirSync(REGRESSIONS, { recursive: true });
+  fs.writeFileSync(path.join(REGRESSIONS, name), text);
+  return name;
+}
+
+describe('fuzz: random networks', () => {
+  it(
+    `${runs} networks (seed ${seed}): emitted = interpreter, gradients = finite differences`,
+    async () => {
+      const arb = caseArb(long ? { maxWidth: 40, maxInput: 40 } : { maxWidth: 12, maxInput: 8 });
+      const r = await fc.check(
+        fc.asyncProperty(arb, (c) => checkCase(c)),
+        { numRuns: runs, seed, interruptAfterTimeLimit: long ? 3_600_000 : 150_000 },
+      );
+      if (r.failed) {
+        const c = r.counterexample?.[0];
+        const note = c && long ? ` (saved as regressions/${save(c, String(r.errorInstance))})` : '';
+        throw new Error(`${String(r.errorInstance)}\n${fc.defaultReportMessage(r)}${note}`);
+      }
+      expect(r.numRuns).toBe(runs);
+    },
+    long ? 24 * 3_600_000 : 150_000,
+  );
+});
+
+const regressionFiles = fs.existsSync(REGRESSIONS)
+  ? fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json'))
+  : [];
+
+interface Regression extends FuzzCase {
+  /** Set for a known compiler bug that is not fixed yet: the replay is expected to fail. */
+  readonly knownBug?: string;
+}
+
+describe('fuzz regressions (test/hardening/regressions/)', () => {
+  for (const f of regressionFiles) {
+    const c = JSON.parse(fs.readFileSync(path.join(REGRESSIONS, f), 'utf8')) as Regression;
+    (c.knownBug ? it.fails : it)(`${f}${c.knownBug ? ` (KNOWN BUG: ${c.knownBug})` : ''}`, () =>
+      checkCase({ model: c.model, seed: c.seed }),
+    );
+  }
+  it('has saved cases to replay', () => expect(regressionFiles.length).toBeGreaterThan(0));
+});

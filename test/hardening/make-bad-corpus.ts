@@ -1,0 +1,167 @@
+// Writes the bad-input corpus (test/hardening/bad/*.model.json). Run with `npx tsx
+// test/hardening/make-bad-corpus.ts` after adding a case, then add its expected message to
+// bad/expected.json by hand: the expectations are reviewed text, never generated.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bad') + path.sep;
+const base = {
+  input: 3,
+  layers: [
+    { type: 'dense', units: 4, activation: 'tanh' },
+    { type: 'dense', units: 2, activation: 'sigmoid' },
+  ],
+  loss: 'mse',
+};
+const j = (o: unknown) => JSON.stringify(o, null, 2) + '\n';
+const L0 = (l: object) =>
+  j({ ...base, layers: [{ type: 'dense', units: 4, ...l }, base.layers[1]] });
+const act = (a: unknown) => L0({ activation: a });
+const lossE = (e: string) => j({ ...base, loss: { expr: e } });
+const without = (k: string) => j(Object.fromEntries(Object.entries(base).filter(([x]) => x !== k)));
+const bigChain = (n: number) =>
+  j({
+    input: 1,
+    layers: Array.from({ length: n }, (_, i) => ({ type: 'dense', units: i % 2 ? 1 : 1_000_000 })),
+    loss: 'mse',
+  });
+const cases: Record<string, string | Uint8Array> = {
+  'json-empty': '',
+  'json-whitespace-only': '  \n\t\n',
+  'json-bom-only': '\ufeff',
+  'json-missing-colon': '{\n  "input" 3\n}\n',
+  'json-trailing-comma': '{\n  "input": 3,\n  "loss": "mse",\n}\n',
+  'json-truncated': '{\n  "input": 3,\n  "layers": [\n',
+  'json-single-quotes': "{ 'input': 3 }\n",
+  'json-comment': '{\n  // a comment\n  "input": 3\n}\n',
+  'json-nan-literal': '{\n  "input": NaN\n}\n',
+  'json-unexpected-token': '{\n  "input": 3,\n  "layers": [,]\n}\n',
+  'json-bare-word': '{\n  "input": 3,\n  "loss": mse\n}\n',
+  'json-garbage-after': j(base) + '}\n',
+  'json-two-objects': j(base) + j(base),
+  'json-deep-valid':
+    '{ "input": ' + '['.repeat(20000) + ']'.repeat(20000) + ', "layers": [], "loss": "mse" }\n',
+  'json-duplicate-key-last-wins':
+    '{\n  "input": 3,\n  "input": "three",\n  "layers": [{ "type": "dense", "units": 1 }],\n  "loss": "mse"\n}\n',
+  'json-bad-escape': '{ "name": "a\\qb" }\n',
+  'json-control-char': '{ "name": "a\tb" }\n',
+  'json-line-separator': '{ "input":\u2028 3,, }\n',
+  'json-deep-nesting': '['.repeat(20000) + ']'.repeat(19999),
+  'not-utf8-latin1': Buffer.from('{ "name": "caf\xe9" }\n', 'latin1'),
+  'not-utf8-utf16': Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(j(base), 'utf16le')]),
+  'not-utf8-binary': Uint8Array.from({ length: 256 }, (_, i) => (i * 37 + 11) & 0xff),
+  'top-array': '[1, 2, 3]\n',
+  'top-number': '42\n',
+  'top-null': 'null\n',
+  'top-string': '"model"\n',
+  'type-input-string': j({ ...base, input: '3' }),
+  'type-input-null': j({ ...base, input: null }),
+  'type-input-bool': j({ ...base, input: true }),
+  'type-layers-object': j({ ...base, layers: { type: 'dense', units: 2 } }),
+  'type-layer-string': j({ ...base, layers: ['dense'] }),
+  'type-units-string': L0({ units: '4' }),
+  'type-units-array': L0({ units: [4] }),
+  'type-name-number': j({ ...base, name: 5 }),
+  'type-description-object': j({ ...base, description: { text: 'x' } }),
+  'type-loss-number': j({ ...base, loss: 1 }),
+  'type-activation-number': act(5),
+  'type-activation-array': act(['relu']),
+  'type-alpha-string': act({ name: 'leakyRelu', alpha: 'big' }),
+  'type-expr-number': act({ expr: 5 }),
+  'type-precision-number': j({ ...base, precision: 64 }),
+  'value-name-empty': j({ ...base, name: '' }),
+  'value-name-too-long': j({ ...base, name: 'n'.repeat(201) }),
+  'value-description-too-long': j({ ...base, description: 'd'.repeat(10001) }),
+  'value-alpha-infinite': act({ name: 'leakyRelu', alpha: 1e999 }).replace(
+    '"alpha": null',
+    '"alpha": 1e999',
+  ),
+  'unknown-layer-type': L0({ type: 'conv2d' }),
+  'unknown-layer-type-typo': L0({ type: 'dens' }),
+  'unknown-activation-typo': act('rellu'),
+  'unknown-activation-case': act('Sigmoid'),
+  'unknown-activation-far': act('banana'),
+  'unknown-activation-object': act({ name: 'tanhh' }),
+  'unknown-loss-typo': j({ ...base, loss: 'mse2' }),
+  'unknown-loss-far': j({ ...base, loss: 'hinge' }),
+  'unknown-loss-object': j({ ...base, loss: { name: 'hubber', delta: 2 } }),
+  'unknown-precision': j({ ...base, precision: 'f16' }),
+  'missing-input': without('input'),
+  'missing-layers': without('layers'),
+  'missing-loss': without('loss'),
+  'missing-units': j({ ...base, layers: [{ type: 'dense' }] }),
+  'missing-type': j({ ...base, layers: [{ units: 2 }] }),
+  'missing-activation-name': act({ alpha: 0.1 }),
+  'extra-top-level': j({ ...base, learningRate: 0.1 }),
+  'extra-top-level-typo': j({ ...base, inputs: 3 }),
+  'extra-layer-field': L0({ unit: 3 }),
+  'extra-layer-typo': L0({ activaton: 'relu' }),
+  'extra-param-relu-alpha': act({ name: 'relu', alpha: 0.1 }),
+  'extra-param-mse-delta': j({ ...base, loss: { name: 'mse', delta: 1 } }),
+  'extra-param-unknown': act({ name: 'leakyRelu', beta: 1 }),
+  'extra-expr-name': j({ ...base, loss: { expr: '(y - t)^2', name: 'mse' } }),
+  'extra-proto-key':
+    '{\n  "__proto__": { "polluted": true },\n  "input": 3,\n  "layers": [{ "type": "dense", "units": 1 }],\n  "loss": "mse"\n}\n',
+  'extra-constructor-key': L0({ constructor: 1 }),
+  'size-input-zero': j({ ...base, input: 0 }),
+  'size-input-negative': j({ ...base, input: -3 }),
+  'size-units-zero': L0({ units: 0 }),
+  'size-units-fractional': L0({ units: 2.5 }),
+  'size-units-huge': L0({ units: 10_000_000 }),
+  'size-input-1e300': j({ ...base, input: 1e300 }),
+  'size-units-2pow53': L0({ units: 2 ** 53 }),
+  'size-too-many-layers': j({
+    ...base,
+    layers: Array.from({ length: 65 }, () => ({ type: 'dense', units: 1 })),
+  }),
+  'size-no-layers': j({ ...base, layers: [] }),
+  'limit-params': j({ ...base, input: 100_000, layers: [{ type: 'dense', units: 1000 }] }),
+  'limit-work': bigChain(10),
+  'structure-softmax-not-last': act('softmax'),
+  'structure-softmax-one-unit': j({
+    ...base,
+    layers: [{ type: 'dense', units: 1, activation: 'softmax' }],
+  }),
+  'structure-cce-one-unit': j({
+    ...base,
+    layers: [{ type: 'dense', units: 1, activation: 'sigmoid' }],
+    loss: 'categoricalCrossEntropy',
+  }),
+  'structure-huber-delta-zero': j({ ...base, loss: { name: 'huber', delta: 0 } }),
+  'structure-huber-delta-negative': j({ ...base, loss: { name: 'huber', delta: -1 } }),
+  'expr-does-not-parse': act({ expr: 'x +' }),
+  'expr-unbalanced': act({ expr: '(x * 2' }),
+  'expr-unknown-variable': act({ expr: 'x * y' }),
+  'expr-loss-unknown-variable': lossE('(y - z)^2'),
+  'expr-prototype-name': act({ expr: 'x + constructor' }),
+  'expr-unknown-function': act({ expr: 'foo(x)' }),
+  'expr-eval': act({ expr: 'eval("x")' }),
+  'expr-import': act({ expr: 'import(x)' }),
+  'expr-wrong-arity': act({ expr: 'max(x)' }),
+  'expr-divide-by-zero': act({ expr: 'x / 0' }),
+  'expr-divide-by-folded-zero': act({ expr: 'x / (2 - 2)' }),
+  'expr-nested-parens': act({ expr: '('.repeat(40) + 'x' + ')'.repeat(40) }),
+  'expr-nested-signs': act({ expr: '-'.repeat(40) + 'x' }),
+  'expr-nested-functions': act({ expr: 'exp('.repeat(33) + 'x' + ')'.repeat(33) }),
+  'expr-empty': act({ expr: '' }),
+  'expr-too-long': lossE('y' + ' + t'.repeat(300)),
+  'expr-no-variable': act({ expr: '1 + 2' }),
+  'expr-assignment': lossE('y = t'),
+  'expr-conditional': lossE('y > t ? y : t'),
+  'expr-matrix': lossE('[y, t]'),
+  'expr-string': act({ expr: 'x + "a"' }),
+  'expr-constant-overflow': act({ expr: 'x * 1e400' }),
+  'expr-constant-nan': act({ expr: 'x + sqrt(-1)' }),
+  'expr-power-tower-overflow': act({ expr: 'x * 2^2^2^2^2^2' }),
+  'expr-accessor': act({ expr: 'x.constructor' }),
+  'expr-comparison-chain': lossE('y < t < 1'),
+  'expr-multiple-statements': act({ expr: 'x; process.exit(1)' }),
+  'expr-extra-field': act({ expr: 'x', alpha: 1 }),
+  'expr-factorial': act({ expr: 'x!' }),
+  'expr-function-definition': act({ expr: 'f(a) = a' }),
+};
+for (const f of fs.readdirSync(DIR)) if (f.endsWith('.model.json')) fs.rmSync(DIR + f);
+for (const [name, content] of Object.entries(cases))
+  fs.writeFileSync(`${DIR}${name}.model.json`, content);
+console.log(`${Object.keys(cases).length} files in ${DIR}; review bad/expected.json by hand`);
