@@ -8,7 +8,7 @@ export const model = {
   inputSize: 784,
   outputSize: 10,
   paramCount: 101770,
-  workSize: 102029,
+  workSize: 397,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -599,10 +599,10 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[102028] = 0;
+  work[396] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 784, s * 10);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[102028] / count : 0;
+  return count > 0 ? work[396] / count : 0;
 }
 
 /** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
@@ -610,8 +610,6 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop11(params, inputs, targets, grad, work, xo, to);
   grad[101760] += work[256];
   grad[101761] += work[257];
   grad[101762] += work[258];
@@ -622,7 +620,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[101767] += work[263];
   grad[101768] += work[264];
   grad[101769] += work[265];
-  work[102028] += work[267];
+  work[396] += work[267];
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -791,7 +789,7 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 128; i++) {
     const xi = work[i];
     const r = i * 10;
-    for (let j = 0; j < 10; j++) work[396 + r + j] = xi * work[256 + j];
+    for (let j = 0; j < 10; j++) grad[100480 + r + j] += xi * work[256 + j];
   }
 }
 
@@ -810,23 +808,13 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 784; i++) {
     const xi = inputs[xo + i];
     const r = i * 128;
-    for (let j = 0; j < 128; j++) work[1676 + r + j] = xi * work[128 + j];
+    for (let j = 0; j < 128; j++) grad[r + j] += xi * work[128 + j];
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 100352; k++) grad[k] += work[1676 + k];
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 128; k++) grad[100352 + k] += work[128 + k];
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 1280; k++) grad[100480 + k] += work[396 + k];
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

@@ -8,7 +8,7 @@ export const model = {
   inputSize: 1,
   outputSize: 1,
   paramCount: 1153,
-  workSize: 1155,
+  workSize: 99,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -1262,10 +1262,10 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[1154] = 0;
+  work[98] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[1154] / count : 0;
+  return count > 0 ? work[98] / count : 0;
 }
 
 /** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
@@ -1273,38 +1273,6 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
-  grad[0] += work[98];
-  grad[1] += work[99];
-  grad[2] += work[100];
-  grad[3] += work[101];
-  grad[4] += work[102];
-  grad[5] += work[103];
-  grad[6] += work[104];
-  grad[7] += work[105];
-  grad[8] += work[106];
-  grad[9] += work[107];
-  grad[10] += work[108];
-  grad[11] += work[109];
-  grad[12] += work[110];
-  grad[13] += work[111];
-  grad[14] += work[112];
-  grad[15] += work[113];
-  grad[16] += work[114];
-  grad[17] += work[115];
-  grad[18] += work[116];
-  grad[19] += work[117];
-  grad[20] += work[118];
-  grad[21] += work[119];
-  grad[22] += work[120];
-  grad[23] += work[121];
-  grad[24] += work[122];
-  grad[25] += work[123];
-  grad[26] += work[124];
-  grad[27] += work[125];
-  grad[28] += work[126];
-  grad[29] += work[127];
-  grad[30] += work[128];
-  grad[31] += work[129];
   grad[32] += work[0];
   grad[33] += work[1];
   grad[34] += work[2];
@@ -1337,7 +1305,6 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[61] += work[29];
   grad[62] += work[30];
   grad[63] += work[31];
-  gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
   grad[1088] += work[32];
   grad[1089] += work[33];
   grad[1090] += work[34];
@@ -1370,40 +1337,8 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[1117] += work[61];
   grad[1118] += work[62];
   grad[1119] += work[63];
-  grad[1120] += work[66];
-  grad[1121] += work[67];
-  grad[1122] += work[68];
-  grad[1123] += work[69];
-  grad[1124] += work[70];
-  grad[1125] += work[71];
-  grad[1126] += work[72];
-  grad[1127] += work[73];
-  grad[1128] += work[74];
-  grad[1129] += work[75];
-  grad[1130] += work[76];
-  grad[1131] += work[77];
-  grad[1132] += work[78];
-  grad[1133] += work[79];
-  grad[1134] += work[80];
-  grad[1135] += work[81];
-  grad[1136] += work[82];
-  grad[1137] += work[83];
-  grad[1138] += work[84];
-  grad[1139] += work[85];
-  grad[1140] += work[86];
-  grad[1141] += work[87];
-  grad[1142] += work[88];
-  grad[1143] += work[89];
-  grad[1144] += work[90];
-  grad[1145] += work[91];
-  grad[1146] += work[92];
-  grad[1147] += work[93];
-  grad[1148] += work[94];
-  grad[1149] += work[95];
-  grad[1150] += work[96];
-  grad[1151] += work[97];
   grad[1152] += work[65];
-  work[1154] += work[64];
+  work[98] += work[64];
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -1620,38 +1555,38 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const ga1_29 = params[1149] * work[65];
   const ga1_30 = params[1150] * work[65];
   const ga1_31 = params[1151] * work[65];
-  work[66] = work[32] * work[65];
-  work[67] = work[33] * work[65];
-  work[68] = work[34] * work[65];
-  work[69] = work[35] * work[65];
-  work[70] = work[36] * work[65];
-  work[71] = work[37] * work[65];
-  work[72] = work[38] * work[65];
-  work[73] = work[39] * work[65];
-  work[74] = work[40] * work[65];
-  work[75] = work[41] * work[65];
-  work[76] = work[42] * work[65];
-  work[77] = work[43] * work[65];
-  work[78] = work[44] * work[65];
-  work[79] = work[45] * work[65];
-  work[80] = work[46] * work[65];
-  work[81] = work[47] * work[65];
-  work[82] = work[48] * work[65];
-  work[83] = work[49] * work[65];
-  work[84] = work[50] * work[65];
-  work[85] = work[51] * work[65];
-  work[86] = work[52] * work[65];
-  work[87] = work[53] * work[65];
-  work[88] = work[54] * work[65];
-  work[89] = work[55] * work[65];
-  work[90] = work[56] * work[65];
-  work[91] = work[57] * work[65];
-  work[92] = work[58] * work[65];
-  work[93] = work[59] * work[65];
-  work[94] = work[60] * work[65];
-  work[95] = work[61] * work[65];
-  work[96] = work[62] * work[65];
-  work[97] = work[63] * work[65];
+  grad[1120] += work[32] * work[65];
+  grad[1121] += work[33] * work[65];
+  grad[1122] += work[34] * work[65];
+  grad[1123] += work[35] * work[65];
+  grad[1124] += work[36] * work[65];
+  grad[1125] += work[37] * work[65];
+  grad[1126] += work[38] * work[65];
+  grad[1127] += work[39] * work[65];
+  grad[1128] += work[40] * work[65];
+  grad[1129] += work[41] * work[65];
+  grad[1130] += work[42] * work[65];
+  grad[1131] += work[43] * work[65];
+  grad[1132] += work[44] * work[65];
+  grad[1133] += work[45] * work[65];
+  grad[1134] += work[46] * work[65];
+  grad[1135] += work[47] * work[65];
+  grad[1136] += work[48] * work[65];
+  grad[1137] += work[49] * work[65];
+  grad[1138] += work[50] * work[65];
+  grad[1139] += work[51] * work[65];
+  grad[1140] += work[52] * work[65];
+  grad[1141] += work[53] * work[65];
+  grad[1142] += work[54] * work[65];
+  grad[1143] += work[55] * work[65];
+  grad[1144] += work[56] * work[65];
+  grad[1145] += work[57] * work[65];
+  grad[1146] += work[58] * work[65];
+  grad[1147] += work[59] * work[65];
+  grad[1148] += work[60] * work[65];
+  grad[1149] += work[61] * work[65];
+  grad[1150] += work[62] * work[65];
+  grad[1151] += work[63] * work[65];
 
   // --- dense1 backward ---
   const t26_0 = work[32] * work[32];
@@ -1821,70 +1756,70 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
   const t32_29 = 1 - t31_29;
   const t32_30 = 1 - t31_30;
   const t32_31 = 1 - t31_31;
-  work[0] = t32_0 * work[98];
-  work[1] = t32_1 * work[99];
-  work[2] = t32_2 * work[100];
-  work[3] = t32_3 * work[101];
-  work[4] = t32_4 * work[102];
-  work[5] = t32_5 * work[103];
-  work[6] = t32_6 * work[104];
-  work[7] = t32_7 * work[105];
-  work[8] = t32_8 * work[106];
-  work[9] = t32_9 * work[107];
-  work[10] = t32_10 * work[108];
-  work[11] = t32_11 * work[109];
-  work[12] = t32_12 * work[110];
-  work[13] = t32_13 * work[111];
-  work[14] = t32_14 * work[112];
-  work[15] = t32_15 * work[113];
-  work[16] = t32_16 * work[114];
-  work[17] = t32_17 * work[115];
-  work[18] = t32_18 * work[116];
-  work[19] = t32_19 * work[117];
-  work[20] = t32_20 * work[118];
-  work[21] = t32_21 * work[119];
-  work[22] = t32_22 * work[120];
-  work[23] = t32_23 * work[121];
-  work[24] = t32_24 * work[122];
-  work[25] = t32_25 * work[123];
-  work[26] = t32_26 * work[124];
-  work[27] = t32_27 * work[125];
-  work[28] = t32_28 * work[126];
-  work[29] = t32_29 * work[127];
-  work[30] = t32_30 * work[128];
-  work[31] = t32_31 * work[129];
-  work[98] = inputs[xo] * work[0];
-  work[99] = inputs[xo] * work[1];
-  work[100] = inputs[xo] * work[2];
-  work[101] = inputs[xo] * work[3];
-  work[102] = inputs[xo] * work[4];
-  work[103] = inputs[xo] * work[5];
-  work[104] = inputs[xo] * work[6];
-  work[105] = inputs[xo] * work[7];
-  work[106] = inputs[xo] * work[8];
-  work[107] = inputs[xo] * work[9];
-  work[108] = inputs[xo] * work[10];
-  work[109] = inputs[xo] * work[11];
-  work[110] = inputs[xo] * work[12];
-  work[111] = inputs[xo] * work[13];
-  work[112] = inputs[xo] * work[14];
-  work[113] = inputs[xo] * work[15];
-  work[114] = inputs[xo] * work[16];
-  work[115] = inputs[xo] * work[17];
-  work[116] = inputs[xo] * work[18];
-  work[117] = inputs[xo] * work[19];
-  work[118] = inputs[xo] * work[20];
-  work[119] = inputs[xo] * work[21];
-  work[120] = inputs[xo] * work[22];
-  work[121] = inputs[xo] * work[23];
-  work[122] = inputs[xo] * work[24];
-  work[123] = inputs[xo] * work[25];
-  work[124] = inputs[xo] * work[26];
-  work[125] = inputs[xo] * work[27];
-  work[126] = inputs[xo] * work[28];
-  work[127] = inputs[xo] * work[29];
-  work[128] = inputs[xo] * work[30];
-  work[129] = inputs[xo] * work[31];
+  work[0] = t32_0 * work[66];
+  work[1] = t32_1 * work[67];
+  work[2] = t32_2 * work[68];
+  work[3] = t32_3 * work[69];
+  work[4] = t32_4 * work[70];
+  work[5] = t32_5 * work[71];
+  work[6] = t32_6 * work[72];
+  work[7] = t32_7 * work[73];
+  work[8] = t32_8 * work[74];
+  work[9] = t32_9 * work[75];
+  work[10] = t32_10 * work[76];
+  work[11] = t32_11 * work[77];
+  work[12] = t32_12 * work[78];
+  work[13] = t32_13 * work[79];
+  work[14] = t32_14 * work[80];
+  work[15] = t32_15 * work[81];
+  work[16] = t32_16 * work[82];
+  work[17] = t32_17 * work[83];
+  work[18] = t32_18 * work[84];
+  work[19] = t32_19 * work[85];
+  work[20] = t32_20 * work[86];
+  work[21] = t32_21 * work[87];
+  work[22] = t32_22 * work[88];
+  work[23] = t32_23 * work[89];
+  work[24] = t32_24 * work[90];
+  work[25] = t32_25 * work[91];
+  work[26] = t32_26 * work[92];
+  work[27] = t32_27 * work[93];
+  work[28] = t32_28 * work[94];
+  work[29] = t32_29 * work[95];
+  work[30] = t32_30 * work[96];
+  work[31] = t32_31 * work[97];
+  grad[0] += inputs[xo] * work[0];
+  grad[1] += inputs[xo] * work[1];
+  grad[2] += inputs[xo] * work[2];
+  grad[3] += inputs[xo] * work[3];
+  grad[4] += inputs[xo] * work[4];
+  grad[5] += inputs[xo] * work[5];
+  grad[6] += inputs[xo] * work[6];
+  grad[7] += inputs[xo] * work[7];
+  grad[8] += inputs[xo] * work[8];
+  grad[9] += inputs[xo] * work[9];
+  grad[10] += inputs[xo] * work[10];
+  grad[11] += inputs[xo] * work[11];
+  grad[12] += inputs[xo] * work[12];
+  grad[13] += inputs[xo] * work[13];
+  grad[14] += inputs[xo] * work[14];
+  grad[15] += inputs[xo] * work[15];
+  grad[16] += inputs[xo] * work[16];
+  grad[17] += inputs[xo] * work[17];
+  grad[18] += inputs[xo] * work[18];
+  grad[19] += inputs[xo] * work[19];
+  grad[20] += inputs[xo] * work[20];
+  grad[21] += inputs[xo] * work[21];
+  grad[22] += inputs[xo] * work[22];
+  grad[23] += inputs[xo] * work[23];
+  grad[24] += inputs[xo] * work[24];
+  grad[25] += inputs[xo] * work[25];
+  grad[26] += inputs[xo] * work[26];
+  grad[27] += inputs[xo] * work[27];
+  grad[28] += inputs[xo] * work[28];
+  grad[29] += inputs[xo] * work[29];
+  grad[30] += inputs[xo] * work[30];
+  grad[31] += inputs[xo] * work[31];
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1923,7 +1858,7 @@ function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, 
       s2 += params[64 + r + j + 2] * work[32 + j + 2];
       s3 += params[64 + r + j + 3] * work[32 + j + 3];
     }
-    work[98 + i] = s0 + s1 + s2 + s3;
+    work[66 + i] = s0 + s1 + s2 + s3;
   }
 }
 
@@ -1932,13 +1867,8 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 32; i++) {
     const xi = work[i];
     const r = i * 32;
-    for (let j = 0; j < 32; j++) work[130 + r + j] = xi * work[32 + j];
+    for (let j = 0; j < 32; j++) grad[64 + r + j] += xi * work[32 + j];
   }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 1024; k++) grad[64 + k] += work[130 + k];
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

@@ -240,8 +240,9 @@ function emitStep(
   const { node, mode } = step;
   const def = getOp(node.op);
   const local = step.storage.kind === 'local';
+  const init = step.storage.kind === 'array' && step.storage.accumulate ? '+=' : '=';
   const store = (idx: number | string, expr: string): string => {
-    if (!local) return `${slot(idx)} = ${expr};`;
+    if (!local) return `${slot(idx)} ${init} ${expr};`;
     const nm = names.get(node)!;
     return `const ${node.size === 1 ? nm : `${nm}_${idx}`} = ${expr};`;
   };
@@ -249,7 +250,7 @@ function emitStep(
     case 'elementwise': {
       const at = (k: number | string) => def.expr(...node.args.map((a) => access(a, k)));
       if (mode === 'unroll') for (let k = 0; k < node.size; k++) w.line(store(k, at(k)));
-      else w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k')} = ${at('k')};`);
+      else w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k')} ${init} ${at('k')};`);
       return;
     }
     case 'reduce': {
@@ -264,7 +265,7 @@ function emitStep(
         w.line(
           `for (let k = 0; k < ${arg.size}; k++) acc = ${def.combine('acc', access(arg, 'k'))};`,
         );
-        w.line(`${slot(0)} = acc;`);
+        w.line(`${slot(0)} ${init} acc;`);
         w.dedent();
         w.line('}');
       }
@@ -275,6 +276,7 @@ function emitStep(
         arg: (i, idx) => access(node.args[i]!, idx),
         store,
         slot,
+        init,
         line: (code) => w.line(code),
         indent: () => w.indent(),
         dedent: () => w.dedent(),

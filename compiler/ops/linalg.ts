@@ -92,7 +92,7 @@ export const linalgOps: LinalgOp[] = [
       const { n, m } = dims(attrs);
       const body = m - (m % 4);
       ctx.line(
-        `for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} = ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`,
+        `for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} ${ctx.init} ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`,
       );
       ctx.line(`for (let i = 1; i < ${n}; i++) {`);
       ctx.indent();
@@ -160,7 +160,7 @@ export const linalgOps: LinalgOp[] = [
         (j) => ctx.arg(0, `r + ${j}`),
         (j) => ctx.arg(1, j),
       );
-      ctx.line(`${ctx.slot('i')} = ${total};`);
+      ctx.line(`${ctx.slot('i')} ${ctx.init} ${total};`);
       ctx.dedent();
       ctx.line('}');
     },
@@ -200,7 +200,7 @@ export const linalgOps: LinalgOp[] = [
       ctx.indent();
       ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
       ctx.line(`const r = i * ${m};`);
-      ctx.line(`for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} = xi * ${ctx.arg(1, 'j')};`);
+      ctx.line(`for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} ${ctx.init} xi * ${ctx.arg(1, 'j')};`);
       ctx.dedent();
       ctx.line('}');
     },

@@ -23,6 +23,9 @@ export interface EmitContext {
   store(index: number | string, expr: string): string;
   /** The result element as an assignable array slot (only for results stored in arrays). */
   slot(index: number | string): string;
+  /** Operator for the first write of a result element: `=`, or `+=` when the result is
+   * added to what its array holds. */
+  readonly init: '=' | '+=';
   /** Append a line of code at the current indentation. */
   line(code: string): void;
   indent(): void;

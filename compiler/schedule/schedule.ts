@@ -31,7 +31,13 @@ export type Mode = 'unroll' | 'loop';
 export type Storage =
   | { readonly kind: 'local' }
   | { readonly kind: 'work'; offset: number }
-  | { readonly kind: 'array'; readonly array: 'output' | 'grad'; readonly offset: number };
+  | {
+      readonly kind: 'array';
+      readonly array: 'output' | 'grad';
+      readonly offset: number;
+      /** Added to what the array holds (a batch summing gradients), so never read back. */
+      readonly accumulate?: boolean;
+    };
 
 export interface Step {
   readonly node: Node;
@@ -154,7 +160,7 @@ class MinHeap<T> {
 }
 
 export interface ScheduleOptions {
-  /** Gradients are computed into `grad` in place (false when a batch accumulates them). */
+  /** Gradients overwrite `grad` (the default), or are added to it (a batch summing them). */
   readonly gradsInPlace?: boolean;
 }
 
@@ -199,15 +205,20 @@ export function scheduleProgram(
   // Outputs not written in place are read at the end, in the entry function itself.
   const readAtEnd = new Set(program.outputs.map((o) => o.node));
   const claimed = new Set<Node>();
+  const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {
-    if (o.kind === 'loss' || (o.kind === 'grad' && opts.gradsInPlace === false)) continue;
+    if (o.kind === 'loss') continue;
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
+    // A gradient added into `grad` cannot be read back as its own value: only a node that
+    // nothing else reads (a kernel's outer product) accumulates in place.
+    if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
     claimed.add(o.node);
     step.storage = {
       kind: 'array',
       array: o.kind === 'output' ? 'output' : 'grad',
       offset: o.offset ?? 0,
+      accumulate: o.kind === 'grad' && accumulate,
     };
   }
   for (const s of steps) {

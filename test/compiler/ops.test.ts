@@ -546,6 +546,7 @@ describe('emit rules agree with evaluate', () => {
       arg: (i, idx) => `a${i}[${idx}]`,
       store: (idx, expr) => `out[${idx}] = ${expr};`,
       slot: (idx) => `out[${idx}]`,
+      init: '=',
       line: (code) => void lines.push('  '.repeat(depth) + code),
       indent: () => void depth++,
       dedent: () => void depth--,

@@ -1,0 +1,66 @@
+// Built-in activations, each defined once: its parameters with defaults and how it is
+// composed from primitives (sugar by composition: no activation has its own derivative rule).
+import type { Builder } from '../ir/builder.ts';
+import type { Node } from '../ir/node.ts';
+
+export interface ActivationDef {
+  readonly params: Readonly<Record<string, number>>;
+  /** Weight-initialization family the runtime picks for layers with this activation. */
+  readonly init: 'glorot' | 'he' | 'lecun';
+  build(B: Builder, z: Node, p: Readonly<Record<string, number>>): Node;
+}
+
+// SELU constants from Klambauer et al. 2017, as in TensorFlow.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** alpha·(e^z − 1) for z < 0, z otherwise, so elu'(0) = 1 as in TensorFlow. exp sees
+ * min(z, 0) so the unused branch never overflows: select's gradient multiplies it by 0, and
+ * Infinity·0 would be NaN. */
+function elu(B: Builder, z: Node, alpha: number): Node {
+  const neg = B.mul(B.const(alpha), B.unary('expm1', B.min(z, B.const(0))));
+  return B.select(B.gt(B.const(0), z), neg, z);
+}
+
+export const activations: Readonly<Record<string, ActivationDef>> = {
+  linear: { params: {}, init: 'glorot', build: (_B, z) => z },
+  relu: { params: {}, init: 'he', build: (B, z) => B.max(z, B.const(0)) },
+  // TensorFlow.js's default alpha; the gradient at 0 is alpha, as in TensorFlow.
+  leakyRelu: {
+    params: { alpha: 0.2 },
+    init: 'he',
+    build: (B, z, p) => B.select(B.gt(z, B.const(0)), z, B.mul(B.const(p.alpha!), z)),
+  },
+  elu: { params: { alpha: 1 }, init: 'he', build: (B, z, p) => elu(B, z, p.alpha!) },
+  selu: { params: {}, init: 'lecun', build: (B, z) => B.mul(B.const(SELU_SCALE), elu(B, z, SELU_ALPHA)) },
+  sigmoid: { params: {}, init: 'glorot', build: (B, z) => B.unary('sigmoid', z) },
+  tanh: { params: {}, init: 'glorot', build: (B, z) => B.unary('tanh', z) },
+  softplus: { params: {}, init: 'glorot', build: (B, z) => B.unary('softplus', z) },
+  softsign: {
+    params: {},
+    init: 'glorot',
+    build: (B, z) => B.div(z, B.add(B.const(1), B.unary('abs', z))),
+  },
+  swish: { params: {}, init: 'he', build: (B, z) => B.mul(z, B.unary('sigmoid', z)) },
+  // The tanh approximation (Hendrycks & Gimpel), TensorFlow.js's `gelu`.
+  gelu: {
+    params: {},
+    init: 'he',
+    build: (B, z) => {
+      const cube = B.mul(z, B.mul(z, z));
+      const inner = B.mul(B.const(Math.sqrt(2 / Math.PI)), B.add(z, B.mul(B.const(0.044715), cube)));
+      return B.mul(B.mul(B.const(0.5), z), B.add(B.const(1), B.unary('tanh', inner)));
+    },
+  },
+  // Shifted by the max so exp never overflows; the shift cancels, so it carries no gradient.
+  softmax: {
+    params: {},
+    init: 'glorot',
+    build: (B, z) => {
+      const e = B.unary('exp', B.sub(z, B.stop(B.make('rmax', [z]))));
+      return B.div(e, B.sum(e));
+    },
+  },
+};
+
+export const activationNames = Object.keys(activations);
