@@ -32,7 +32,11 @@ export const activations: Readonly<Record<string, ActivationDef>> = {
     build: (B, z, p) => B.select(B.gt(z, B.const(0)), z, B.mul(B.const(p.alpha!), z)),
   },
   elu: { params: { alpha: 1 }, init: 'he', build: (B, z, p) => elu(B, z, p.alpha!) },
-  selu: { params: {}, init: 'lecun', build: (B, z) => B.mul(B.const(SELU_SCALE), elu(B, z, SELU_ALPHA)) },
+  selu: {
+    params: {},
+    init: 'lecun',
+    build: (B, z) => B.mul(B.const(SELU_SCALE), elu(B, z, SELU_ALPHA)),
+  },
   sigmoid: { params: {}, init: 'glorot', build: (B, z) => B.unary('sigmoid', z) },
   tanh: { params: {}, init: 'glorot', build: (B, z) => B.unary('tanh', z) },
   softplus: { params: {}, init: 'glorot', build: (B, z) => B.unary('softplus', z) },
@@ -48,7 +52,10 @@ export const activations: Readonly<Record<string, ActivationDef>> = {
     init: 'he',
     build: (B, z) => {
       const cube = B.mul(z, B.mul(z, z));
-      const inner = B.mul(B.const(Math.sqrt(2 / Math.PI)), B.add(z, B.mul(B.const(0.044715), cube)));
+      const inner = B.mul(
+        B.const(Math.sqrt(2 / Math.PI)),
+        B.add(z, B.mul(B.const(0.044715), cube)),
+      );
       return B.mul(B.mul(B.const(0.5), z), B.add(B.const(1), B.unary('tanh', inner)));
     },
   },

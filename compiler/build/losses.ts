@@ -54,7 +54,10 @@ export const losses: Readonly<Record<string, LossDef>> = {
     build: ({ B, y, t, activation }) => {
       const p = activation === 'sigmoid' ? y : clip(B, y);
       const one = B.const(1);
-      const ll = B.add(B.mul(t, B.unary('log', p)), B.mul(B.sub(one, t), B.unary('log', B.sub(one, p))));
+      const ll = B.add(
+        B.mul(t, B.unary('log', p)),
+        B.mul(B.sub(one, t), B.unary('log', B.sub(one, p))),
+      );
       return B.neg(mean(B, ll));
     },
   },

@@ -47,13 +47,26 @@ export function buildModel(spec: ModelSpec): Compilation {
     sections.set(name, `${name}: dense ${fanIn} → ${m}, ${activationLabel(layer.activation)}`);
     sections.set(`${name}.backward`, `${name} backward`);
     const common = { layer: l, fanIn, fanOut: m, activation: layer.activation.name };
-    params.push({ name: `${name}.kernel`, shape: [fanIn, m], offset, size: fanIn * m, role: 'kernel', ...common });
+    params.push({
+      name: `${name}.kernel`,
+      shape: [fanIn, m],
+      offset,
+      size: fanIn * m,
+      role: 'kernel',
+      ...common,
+    });
     const kernel = B.param(offset, fanIn * m);
     offset += fanIn * m;
     params.push({ name: `${name}.bias`, shape: [m], offset, size: m, role: 'bias', ...common });
     const bias = B.param(offset, m);
     offset += m;
-    layers.push({ name, type: 'dense', inputs: fanIn, units: m, activation: layer.activation.name });
+    layers.push({
+      name,
+      type: 'dense',
+      inputs: fanIn,
+      units: m,
+      activation: layer.activation.name,
+    });
     z = B.named(B.add(B.named(B.matvec(x, kernel, fanIn, m), `xw${l}`), bias), `z${l}`);
     x = B.named(activate(B, layer.activation, z), `a${l}`);
     fanIn = m;

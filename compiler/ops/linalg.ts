@@ -200,7 +200,9 @@ export const linalgOps: LinalgOp[] = [
       ctx.indent();
       ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
       ctx.line(`const r = i * ${m};`);
-      ctx.line(`for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} ${ctx.init} xi * ${ctx.arg(1, 'j')};`);
+      ctx.line(
+        `for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} ${ctx.init} xi * ${ctx.arg(1, 'j')};`,
+      );
       ctx.dedent();
       ctx.line('}');
     },
