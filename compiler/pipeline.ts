@@ -1,14 +1,15 @@
 // The compiler, one direction, each arrow a pure function in its own file.
 import { differentiate } from './autodiff/reverse.ts';
 import { buildModel, type Compilation } from './build/model.ts';
-import { emitForwardBatch, emitGradientBatch } from './emit/batch.ts';
+import { BLOCK, emitForwardBatch, emitGradientBatch, type BatchPlan } from './emit/batch.ts';
 import { emitProgram, type EmittedFunction } from './emit/body.ts';
 import { emitModule, type OutputFormat } from './emit/module.ts';
 import type { Program, ProgramName } from './ir/program.ts';
 import { simplify } from './passes/simplify.ts';
 import { stabilize } from './passes/stabilize.ts';
 import { planMemory } from './schedule/memory.ts';
-import { scheduleProgram, type Schedule } from './schedule/schedule.ts';
+import { scheduleProgram, type Schedule, type ScheduleOptions } from './schedule/schedule.ts';
+import { getOp } from './ops/registry.ts';
 import type { ModelSpec } from './spec/model.ts';
 import { VERSION } from './version.ts';
 
@@ -77,19 +78,14 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   const c = lower(spec);
   const sched = schedule(c);
   const { schedules } = sched;
-  // The batched gradient accumulates into `grad`, so it is scheduled without in-place
-  // gradients; its loss sum takes the work slot after everything it uses.
-  const batchGrad = scheduleProgram(programOf(c, 'gradient'), c.sectionOrder, {
-    gradsInPlace: false,
-  });
-  const lossSlot = planMemory(batchGrad);
-  const workSize = Math.max(sched.workSize, lossSlot + 1);
+  const batch = planBatches(c, schedules);
+  const workSize = Math.max(sched.workSize, batch.workSize);
   const functions: EmittedFunction[] = [];
   for (const name of ['forward', 'loss', 'gradient'] as const) {
     functions.push(...emitProgram(schedules[name], c.sections));
   }
-  functions.push(...emitForwardBatch(schedules.forward, c.sections, c.shapes));
-  functions.push(...emitGradientBatch(batchGrad, c.sections, c.shapes, lossSlot));
+  functions.push(...emitForwardBatch(batch.forward, c.sections, c.shapes));
+  functions.push(...emitGradientBatch(batch.gradient, c.sections, c.shapes));
   const code = emitModule({
     c,
     functions,
@@ -99,6 +95,36 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
     version: VERSION,
   });
   return { c, schedules, workSize, code };
+}
+
+/**
+ * Schedules for the batched entry points. The batched gradient adds into `grad`, so it is
+ * scheduled without in-place gradients. Nets with loops (large layers) also get a body for
+ * BLOCK samples at once; small nets, fully unrolled, gain nothing from it (their weights
+ * already live in registers) and get the per-sample body in a loop.
+ */
+export function planBatches(
+  c: Compilation,
+  schedules: Readonly<Record<ProgramName, Schedule>>,
+): { forward: BatchPlan; gradient: BatchPlan; workSize: number } {
+  const blocked = schedules.gradient.steps.some(
+    (s) => s.mode === 'loop' && getOp(s.node.op).kind === 'linalg',
+  );
+  const planned = (name: ProgramName, o: ScheduleOptions): Schedule => {
+    const s = scheduleProgram(programOf(c, name), c.sectionOrder, o);
+    planMemory(s);
+    return s;
+  };
+  const fwdBlock = blocked ? planned('forward', { lanes: BLOCK }) : null;
+  const gradSample = planned('gradient', { gradsInPlace: false });
+  const gradBlock = blocked ? planned('gradient', { gradsInPlace: false, lanes: BLOCK }) : null;
+  // Lane l of a block uses work[l·W, (l+1)·W); the loss sum goes after all of it.
+  const lossSlot = Math.max(gradSample.workSize, gradBlock ? BLOCK * gradBlock.workSize : 0);
+  return {
+    forward: { sample: schedules.forward, block: fwdBlock, lossSlot: null },
+    gradient: { sample: gradSample, block: gradBlock, lossSlot },
+    workSize: Math.max(lossSlot + 1, fwdBlock ? BLOCK * fwdBlock.workSize : 0),
+  };
 }
 
 function programOf(c: Compilation, name: ProgramName): Program {

@@ -1042,7 +1042,7 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
   for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 4, s * 3);
 }
 
-/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   forwardBatch_sample_part0(params, inputs, outputs, work, xo, oo);
   forwardBatch_sample_part1(params, inputs, outputs, work, xo, oo);
@@ -1196,7 +1196,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   return count > 0 ? work[80] / count : 0;
 }
 
-/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);

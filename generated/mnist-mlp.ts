@@ -8,7 +8,7 @@ export const model = {
   inputSize: 784,
   outputSize: 10,
   paramCount: 101770,
-  workSize: 397,
+  workSize: 1617,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -491,10 +491,12 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
  * @param work scratch memory of `model.workSize` elements
  */
 export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number, work: Float64Array): void {
-  for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 784, s * 10);
+  let s = 0;
+  for (; s + 4 <= count; s += 4) forwardBatch_block(params, inputs, outputs, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
+  forwardBatch_rest(params, inputs, outputs, count, work, s);
 }
 
-/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- dense0: dense 784 → 128, relu ---
   forwardBatch_sample_loop0(params, inputs, outputs, work, xo, oo);
@@ -588,6 +590,271 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
   }
 }
 
+/** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
+function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  forwardBatch_block_part0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_part1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  // --- dense0: dense 784 → 128, relu ---
+  forwardBatch_block_loop0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  forwardBatch_block_loop3(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  work[0] = params[101760] + work[128];
+  work[256] = params[101760] + work[384];
+  work[512] = params[101760] + work[640];
+  work[768] = params[101760] + work[896];
+  work[1] = params[101761] + work[129];
+  work[257] = params[101761] + work[385];
+  work[513] = params[101761] + work[641];
+  work[769] = params[101761] + work[897];
+  work[2] = params[101762] + work[130];
+  work[258] = params[101762] + work[386];
+  work[514] = params[101762] + work[642];
+  work[770] = params[101762] + work[898];
+  work[3] = params[101763] + work[131];
+  work[259] = params[101763] + work[387];
+  work[515] = params[101763] + work[643];
+  work[771] = params[101763] + work[899];
+  work[4] = params[101764] + work[132];
+  work[260] = params[101764] + work[388];
+  work[516] = params[101764] + work[644];
+  work[772] = params[101764] + work[900];
+  work[5] = params[101765] + work[133];
+  work[261] = params[101765] + work[389];
+  work[517] = params[101765] + work[645];
+  work[773] = params[101765] + work[901];
+  work[6] = params[101766] + work[134];
+  work[262] = params[101766] + work[390];
+  work[518] = params[101766] + work[646];
+  work[774] = params[101766] + work[902];
+  work[7] = params[101767] + work[135];
+  work[263] = params[101767] + work[391];
+  work[519] = params[101767] + work[647];
+  work[775] = params[101767] + work[903];
+  work[8] = params[101768] + work[136];
+  work[264] = params[101768] + work[392];
+  work[520] = params[101768] + work[648];
+  work[776] = params[101768] + work[904];
+  work[9] = params[101769] + work[137];
+  work[265] = params[101769] + work[393];
+  work[521] = params[101769] + work[649];
+  work[777] = params[101769] + work[905];
+  work[10] = Math.max(work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8], work[9]);
+  work[266] = Math.max(work[256], work[257], work[258], work[259], work[260], work[261], work[262], work[263], work[264], work[265]);
+  work[522] = Math.max(work[512], work[513], work[514], work[515], work[516], work[517], work[518], work[519], work[520], work[521]);
+  work[778] = Math.max(work[768], work[769], work[770], work[771], work[772], work[773], work[774], work[775], work[776], work[777]);
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  // --- dense1: dense 128 → 10, softmax ---
+  const t13_0_l0 = work[0] - work[10];
+  const t13_0_l1 = work[256] - work[266];
+  const t13_0_l2 = work[512] - work[522];
+  const t13_0_l3 = work[768] - work[778];
+  const t13_1_l0 = work[1] - work[10];
+  const t13_1_l1 = work[257] - work[266];
+  const t13_1_l2 = work[513] - work[522];
+  const t13_1_l3 = work[769] - work[778];
+  const t13_2_l0 = work[2] - work[10];
+  const t13_2_l1 = work[258] - work[266];
+  const t13_2_l2 = work[514] - work[522];
+  const t13_2_l3 = work[770] - work[778];
+  const t13_3_l0 = work[3] - work[10];
+  const t13_3_l1 = work[259] - work[266];
+  const t13_3_l2 = work[515] - work[522];
+  const t13_3_l3 = work[771] - work[778];
+  const t13_4_l0 = work[4] - work[10];
+  const t13_4_l1 = work[260] - work[266];
+  const t13_4_l2 = work[516] - work[522];
+  const t13_4_l3 = work[772] - work[778];
+  const t13_5_l0 = work[5] - work[10];
+  const t13_5_l1 = work[261] - work[266];
+  const t13_5_l2 = work[517] - work[522];
+  const t13_5_l3 = work[773] - work[778];
+  const t13_6_l0 = work[6] - work[10];
+  const t13_6_l1 = work[262] - work[266];
+  const t13_6_l2 = work[518] - work[522];
+  const t13_6_l3 = work[774] - work[778];
+  const t13_7_l0 = work[7] - work[10];
+  const t13_7_l1 = work[263] - work[266];
+  const t13_7_l2 = work[519] - work[522];
+  const t13_7_l3 = work[775] - work[778];
+  const t13_8_l0 = work[8] - work[10];
+  const t13_8_l1 = work[264] - work[266];
+  const t13_8_l2 = work[520] - work[522];
+  const t13_8_l3 = work[776] - work[778];
+  const t13_9_l0 = work[9] - work[10];
+  const t13_9_l1 = work[265] - work[266];
+  const t13_9_l2 = work[521] - work[522];
+  const t13_9_l3 = work[777] - work[778];
+  const t14_0_l0 = Math.exp(t13_0_l0);
+  const t14_0_l1 = Math.exp(t13_0_l1);
+  const t14_0_l2 = Math.exp(t13_0_l2);
+  const t14_0_l3 = Math.exp(t13_0_l3);
+  const t14_1_l0 = Math.exp(t13_1_l0);
+  const t14_1_l1 = Math.exp(t13_1_l1);
+  const t14_1_l2 = Math.exp(t13_1_l2);
+  const t14_1_l3 = Math.exp(t13_1_l3);
+  const t14_2_l0 = Math.exp(t13_2_l0);
+  const t14_2_l1 = Math.exp(t13_2_l1);
+  const t14_2_l2 = Math.exp(t13_2_l2);
+  const t14_2_l3 = Math.exp(t13_2_l3);
+  const t14_3_l0 = Math.exp(t13_3_l0);
+  const t14_3_l1 = Math.exp(t13_3_l1);
+  const t14_3_l2 = Math.exp(t13_3_l2);
+  const t14_3_l3 = Math.exp(t13_3_l3);
+  const t14_4_l0 = Math.exp(t13_4_l0);
+  const t14_4_l1 = Math.exp(t13_4_l1);
+  const t14_4_l2 = Math.exp(t13_4_l2);
+  const t14_4_l3 = Math.exp(t13_4_l3);
+  const t14_5_l0 = Math.exp(t13_5_l0);
+  const t14_5_l1 = Math.exp(t13_5_l1);
+  const t14_5_l2 = Math.exp(t13_5_l2);
+  const t14_5_l3 = Math.exp(t13_5_l3);
+  const t14_6_l0 = Math.exp(t13_6_l0);
+  const t14_6_l1 = Math.exp(t13_6_l1);
+  const t14_6_l2 = Math.exp(t13_6_l2);
+  const t14_6_l3 = Math.exp(t13_6_l3);
+  const t14_7_l0 = Math.exp(t13_7_l0);
+  const t14_7_l1 = Math.exp(t13_7_l1);
+  const t14_7_l2 = Math.exp(t13_7_l2);
+  const t14_7_l3 = Math.exp(t13_7_l3);
+  const t14_8_l0 = Math.exp(t13_8_l0);
+  const t14_8_l1 = Math.exp(t13_8_l1);
+  const t14_8_l2 = Math.exp(t13_8_l2);
+  const t14_8_l3 = Math.exp(t13_8_l3);
+  const t14_9_l0 = Math.exp(t13_9_l0);
+  const t14_9_l1 = Math.exp(t13_9_l1);
+  const t14_9_l2 = Math.exp(t13_9_l2);
+  const t14_9_l3 = Math.exp(t13_9_l3);
+  const t15_l0 = t14_0_l0 + t14_1_l0 + t14_2_l0 + t14_3_l0 + t14_4_l0 + t14_5_l0 + t14_6_l0 + t14_7_l0 + t14_8_l0 + t14_9_l0;
+  const t15_l1 = t14_0_l1 + t14_1_l1 + t14_2_l1 + t14_3_l1 + t14_4_l1 + t14_5_l1 + t14_6_l1 + t14_7_l1 + t14_8_l1 + t14_9_l1;
+  const t15_l2 = t14_0_l2 + t14_1_l2 + t14_2_l2 + t14_3_l2 + t14_4_l2 + t14_5_l2 + t14_6_l2 + t14_7_l2 + t14_8_l2 + t14_9_l2;
+  const t15_l3 = t14_0_l3 + t14_1_l3 + t14_2_l3 + t14_3_l3 + t14_4_l3 + t14_5_l3 + t14_6_l3 + t14_7_l3 + t14_8_l3 + t14_9_l3;
+  outputs[oo0] = t14_0_l0 / t15_l0;
+  outputs[oo1] = t14_0_l1 / t15_l1;
+  outputs[oo2] = t14_0_l2 / t15_l2;
+  outputs[oo3] = t14_0_l3 / t15_l3;
+  outputs[oo0 + 1] = t14_1_l0 / t15_l0;
+  outputs[oo1 + 1] = t14_1_l1 / t15_l1;
+  outputs[oo2 + 1] = t14_1_l2 / t15_l2;
+  outputs[oo3 + 1] = t14_1_l3 / t15_l3;
+  outputs[oo0 + 2] = t14_2_l0 / t15_l0;
+  outputs[oo1 + 2] = t14_2_l1 / t15_l1;
+  outputs[oo2 + 2] = t14_2_l2 / t15_l2;
+  outputs[oo3 + 2] = t14_2_l3 / t15_l3;
+  outputs[oo0 + 3] = t14_3_l0 / t15_l0;
+  outputs[oo1 + 3] = t14_3_l1 / t15_l1;
+  outputs[oo2 + 3] = t14_3_l2 / t15_l2;
+  outputs[oo3 + 3] = t14_3_l3 / t15_l3;
+  outputs[oo0 + 4] = t14_4_l0 / t15_l0;
+  outputs[oo1 + 4] = t14_4_l1 / t15_l1;
+  outputs[oo2 + 4] = t14_4_l2 / t15_l2;
+  outputs[oo3 + 4] = t14_4_l3 / t15_l3;
+  outputs[oo0 + 5] = t14_5_l0 / t15_l0;
+  outputs[oo1 + 5] = t14_5_l1 / t15_l1;
+  outputs[oo2 + 5] = t14_5_l2 / t15_l2;
+  outputs[oo3 + 5] = t14_5_l3 / t15_l3;
+  outputs[oo0 + 6] = t14_6_l0 / t15_l0;
+  outputs[oo1 + 6] = t14_6_l1 / t15_l1;
+  outputs[oo2 + 6] = t14_6_l2 / t15_l2;
+  outputs[oo3 + 6] = t14_6_l3 / t15_l3;
+  outputs[oo0 + 7] = t14_7_l0 / t15_l0;
+  outputs[oo1 + 7] = t14_7_l1 / t15_l1;
+  outputs[oo2 + 7] = t14_7_l2 / t15_l2;
+  outputs[oo3 + 7] = t14_7_l3 / t15_l3;
+  outputs[oo0 + 8] = t14_8_l0 / t15_l0;
+  outputs[oo1 + 8] = t14_8_l1 / t15_l1;
+  outputs[oo2 + 8] = t14_8_l2 / t15_l2;
+  outputs[oo3 + 8] = t14_8_l3 / t15_l3;
+  outputs[oo0 + 9] = t14_9_l0 / t15_l0;
+  outputs[oo1 + 9] = t14_9_l1 / t15_l1;
+  outputs[oo2 + 9] = t14_9_l2 / t15_l2;
+  outputs[oo3 + 9] = t14_9_l3 / t15_l3;
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  for (let j = 0; j < 128; j++) {
+    const w = params[j];
+    work[j] = inputs[xo0] * w;
+    work[256 + j] = inputs[xo1] * w;
+    work[512 + j] = inputs[xo2] * w;
+    work[768 + j] = inputs[xo3] * w;
+  }
+  for (let i = 1; i < 784; i++) {
+    const x0 = inputs[xo0 + i];
+    const x1 = inputs[xo1 + i];
+    const x2 = inputs[xo2 + i];
+    const x3 = inputs[xo3 + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j++) {
+      const w = params[r + j];
+      work[j] += x0 * w;
+      work[256 + j] += x1 * w;
+      work[512 + j] += x2 * w;
+      work[768 + j] += x3 * w;
+    }
+  }
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k] + work[k];
+    work[384 + k] = params[100352 + k] + work[256 + k];
+    work[640 + k] = params[100352 + k] + work[512 + k];
+    work[896 + k] = params[100352 + k] + work[768 + k];
+  }
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[k] = Math.max(work[128 + k], 0);
+    work[256 + k] = Math.max(work[384 + k], 0);
+    work[512 + k] = Math.max(work[640 + k], 0);
+    work[768 + k] = Math.max(work[896 + k], 0);
+  }
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+  for (let j = 0; j < 10; j++) {
+    const w = params[100480 + j];
+    work[128 + j] = work[0] * w;
+    work[384 + j] = work[256] * w;
+    work[640 + j] = work[512] * w;
+    work[896 + j] = work[768] * w;
+  }
+  for (let i = 1; i < 128; i++) {
+    const x0 = work[i];
+    const x1 = work[256 + i];
+    const x2 = work[512 + i];
+    const x3 = work[768 + i];
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) {
+      const w = params[100480 + r + j];
+      work[128 + j] += x0 * w;
+      work[384 + j] += x1 * w;
+      work[640 + j] += x2 * w;
+      work[896 + j] += x3 * w;
+    }
+  }
+}
+
+/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
+function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: Float64Array, count: number, work: Float64Array, start: number): void {
+  for (let s = start; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 784, s * 10);
+}
+
 /**
  * Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.
  * @param params `model.paramCount` parameters (see `model.params` for the layout)
@@ -599,13 +866,15 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[396] = 0;
-  for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 784, s * 10);
+  work[1616] = 0;
+  let s = 0;
+  for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
+  gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[396] / count : 0;
+  return count > 0 ? work[1616] / count : 0;
 }
 
-/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
@@ -620,7 +889,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[101767] += work[263];
   grad[101768] += work[264];
   grad[101769] += work[265];
-  work[396] += work[267];
+  work[1616] += work[267];
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -814,12 +1083,524 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) grad[100352 + k] += work[128 + k];
+  for (let k = 0; k < 128; k++) {
+    grad[100352 + k] += work[128 + k];
+  }
+}
+
+/** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
+function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  gradientBatch_block_part0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_part1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[101760] += work[256] + work[660] + work[1064] + work[1468];
+  grad[101761] += work[257] + work[661] + work[1065] + work[1469];
+  grad[101762] += work[258] + work[662] + work[1066] + work[1470];
+  grad[101763] += work[259] + work[663] + work[1067] + work[1471];
+  grad[101764] += work[260] + work[664] + work[1068] + work[1472];
+  grad[101765] += work[261] + work[665] + work[1069] + work[1473];
+  grad[101766] += work[262] + work[666] + work[1070] + work[1474];
+  grad[101767] += work[263] + work[667] + work[1071] + work[1475];
+  grad[101768] += work[264] + work[668] + work[1072] + work[1476];
+  grad[101769] += work[265] + work[669] + work[1073] + work[1477];
+  work[1616] += work[267] + work[671] + work[1075] + work[1479];
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // --- dense0: dense 784 → 128, relu ---
+  gradientBatch_block_loop0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- dense1: dense 128 → 10, softmax ---
+  gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  work[266] = params[101760] + work[256];
+  work[670] = params[101760] + work[660];
+  work[1074] = params[101760] + work[1064];
+  work[1478] = params[101760] + work[1468];
+  work[267] = params[101761] + work[257];
+  work[671] = params[101761] + work[661];
+  work[1075] = params[101761] + work[1065];
+  work[1479] = params[101761] + work[1469];
+  work[268] = params[101762] + work[258];
+  work[672] = params[101762] + work[662];
+  work[1076] = params[101762] + work[1066];
+  work[1480] = params[101762] + work[1470];
+  work[269] = params[101763] + work[259];
+  work[673] = params[101763] + work[663];
+  work[1077] = params[101763] + work[1067];
+  work[1481] = params[101763] + work[1471];
+  work[270] = params[101764] + work[260];
+  work[674] = params[101764] + work[664];
+  work[1078] = params[101764] + work[1068];
+  work[1482] = params[101764] + work[1472];
+  work[271] = params[101765] + work[261];
+  work[675] = params[101765] + work[665];
+  work[1079] = params[101765] + work[1069];
+  work[1483] = params[101765] + work[1473];
+  work[272] = params[101766] + work[262];
+  work[676] = params[101766] + work[666];
+  work[1080] = params[101766] + work[1070];
+  work[1484] = params[101766] + work[1474];
+  work[273] = params[101767] + work[263];
+  work[677] = params[101767] + work[667];
+  work[1081] = params[101767] + work[1071];
+  work[1485] = params[101767] + work[1475];
+  work[274] = params[101768] + work[264];
+  work[678] = params[101768] + work[668];
+  work[1082] = params[101768] + work[1072];
+  work[1486] = params[101768] + work[1476];
+  work[275] = params[101769] + work[265];
+  work[679] = params[101769] + work[669];
+  work[1083] = params[101769] + work[1073];
+  work[1487] = params[101769] + work[1477];
+  work[256] = Math.max(work[266], work[267], work[268], work[269], work[270], work[271], work[272], work[273], work[274], work[275]);
+  work[660] = Math.max(work[670], work[671], work[672], work[673], work[674], work[675], work[676], work[677], work[678], work[679]);
+  work[1064] = Math.max(work[1074], work[1075], work[1076], work[1077], work[1078], work[1079], work[1080], work[1081], work[1082], work[1083]);
+  work[1468] = Math.max(work[1478], work[1479], work[1480], work[1481], work[1482], work[1483], work[1484], work[1485], work[1486], work[1487]);
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // --- dense1: dense 128 → 10, softmax ---
+  const t13_0_l0 = work[266] - work[256];
+  const t13_0_l1 = work[670] - work[660];
+  const t13_0_l2 = work[1074] - work[1064];
+  const t13_0_l3 = work[1478] - work[1468];
+  const t13_1_l0 = work[267] - work[256];
+  const t13_1_l1 = work[671] - work[660];
+  const t13_1_l2 = work[1075] - work[1064];
+  const t13_1_l3 = work[1479] - work[1468];
+  const t13_2_l0 = work[268] - work[256];
+  const t13_2_l1 = work[672] - work[660];
+  const t13_2_l2 = work[1076] - work[1064];
+  const t13_2_l3 = work[1480] - work[1468];
+  const t13_3_l0 = work[269] - work[256];
+  const t13_3_l1 = work[673] - work[660];
+  const t13_3_l2 = work[1077] - work[1064];
+  const t13_3_l3 = work[1481] - work[1468];
+  const t13_4_l0 = work[270] - work[256];
+  const t13_4_l1 = work[674] - work[660];
+  const t13_4_l2 = work[1078] - work[1064];
+  const t13_4_l3 = work[1482] - work[1468];
+  const t13_5_l0 = work[271] - work[256];
+  const t13_5_l1 = work[675] - work[660];
+  const t13_5_l2 = work[1079] - work[1064];
+  const t13_5_l3 = work[1483] - work[1468];
+  const t13_6_l0 = work[272] - work[256];
+  const t13_6_l1 = work[676] - work[660];
+  const t13_6_l2 = work[1080] - work[1064];
+  const t13_6_l3 = work[1484] - work[1468];
+  const t13_7_l0 = work[273] - work[256];
+  const t13_7_l1 = work[677] - work[660];
+  const t13_7_l2 = work[1081] - work[1064];
+  const t13_7_l3 = work[1485] - work[1468];
+  const t13_8_l0 = work[274] - work[256];
+  const t13_8_l1 = work[678] - work[660];
+  const t13_8_l2 = work[1082] - work[1064];
+  const t13_8_l3 = work[1486] - work[1468];
+  const t13_9_l0 = work[275] - work[256];
+  const t13_9_l1 = work[679] - work[660];
+  const t13_9_l2 = work[1083] - work[1064];
+  const t13_9_l3 = work[1487] - work[1468];
+  work[256] = Math.exp(t13_0_l0);
+  work[660] = Math.exp(t13_0_l1);
+  work[1064] = Math.exp(t13_0_l2);
+  work[1468] = Math.exp(t13_0_l3);
+  work[257] = Math.exp(t13_1_l0);
+  work[661] = Math.exp(t13_1_l1);
+  work[1065] = Math.exp(t13_1_l2);
+  work[1469] = Math.exp(t13_1_l3);
+  work[258] = Math.exp(t13_2_l0);
+  work[662] = Math.exp(t13_2_l1);
+  work[1066] = Math.exp(t13_2_l2);
+  work[1470] = Math.exp(t13_2_l3);
+  work[259] = Math.exp(t13_3_l0);
+  work[663] = Math.exp(t13_3_l1);
+  work[1067] = Math.exp(t13_3_l2);
+  work[1471] = Math.exp(t13_3_l3);
+  work[260] = Math.exp(t13_4_l0);
+  work[664] = Math.exp(t13_4_l1);
+  work[1068] = Math.exp(t13_4_l2);
+  work[1472] = Math.exp(t13_4_l3);
+  work[261] = Math.exp(t13_5_l0);
+  work[665] = Math.exp(t13_5_l1);
+  work[1069] = Math.exp(t13_5_l2);
+  work[1473] = Math.exp(t13_5_l3);
+  work[262] = Math.exp(t13_6_l0);
+  work[666] = Math.exp(t13_6_l1);
+  work[1070] = Math.exp(t13_6_l2);
+  work[1474] = Math.exp(t13_6_l3);
+  work[263] = Math.exp(t13_7_l0);
+  work[667] = Math.exp(t13_7_l1);
+  work[1071] = Math.exp(t13_7_l2);
+  work[1475] = Math.exp(t13_7_l3);
+  work[264] = Math.exp(t13_8_l0);
+  work[668] = Math.exp(t13_8_l1);
+  work[1072] = Math.exp(t13_8_l2);
+  work[1476] = Math.exp(t13_8_l3);
+  work[265] = Math.exp(t13_9_l0);
+  work[669] = Math.exp(t13_9_l1);
+  work[1073] = Math.exp(t13_9_l2);
+  work[1477] = Math.exp(t13_9_l3);
+  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
+  work[670] = work[660] + work[661] + work[662] + work[663] + work[664] + work[665] + work[666] + work[667] + work[668] + work[669];
+  work[1074] = work[1064] + work[1065] + work[1066] + work[1067] + work[1068] + work[1069] + work[1070] + work[1071] + work[1072] + work[1073];
+  work[1478] = work[1468] + work[1469] + work[1470] + work[1471] + work[1472] + work[1473] + work[1474] + work[1475] + work[1476] + work[1477];
+
+  // --- loss: categoricalCrossEntropy ---
+  const t22_l0 = Math.log(work[266]);
+  const t22_l1 = Math.log(work[670]);
+  const t22_l2 = Math.log(work[1074]);
+  const t22_l3 = Math.log(work[1478]);
+  const t23_0_l0 = t13_0_l0 - t22_l0;
+  const t23_0_l1 = t13_0_l1 - t22_l1;
+  const t23_0_l2 = t13_0_l2 - t22_l2;
+  const t23_0_l3 = t13_0_l3 - t22_l3;
+  const t23_1_l0 = t13_1_l0 - t22_l0;
+  const t23_1_l1 = t13_1_l1 - t22_l1;
+  const t23_1_l2 = t13_1_l2 - t22_l2;
+  const t23_1_l3 = t13_1_l3 - t22_l3;
+  const t23_2_l0 = t13_2_l0 - t22_l0;
+  const t23_2_l1 = t13_2_l1 - t22_l1;
+  const t23_2_l2 = t13_2_l2 - t22_l2;
+  const t23_2_l3 = t13_2_l3 - t22_l3;
+  const t23_3_l0 = t13_3_l0 - t22_l0;
+  const t23_3_l1 = t13_3_l1 - t22_l1;
+  const t23_3_l2 = t13_3_l2 - t22_l2;
+  const t23_3_l3 = t13_3_l3 - t22_l3;
+  const t23_4_l0 = t13_4_l0 - t22_l0;
+  const t23_4_l1 = t13_4_l1 - t22_l1;
+  const t23_4_l2 = t13_4_l2 - t22_l2;
+  const t23_4_l3 = t13_4_l3 - t22_l3;
+  const t23_5_l0 = t13_5_l0 - t22_l0;
+  const t23_5_l1 = t13_5_l1 - t22_l1;
+  const t23_5_l2 = t13_5_l2 - t22_l2;
+  const t23_5_l3 = t13_5_l3 - t22_l3;
+  const t23_6_l0 = t13_6_l0 - t22_l0;
+  const t23_6_l1 = t13_6_l1 - t22_l1;
+  const t23_6_l2 = t13_6_l2 - t22_l2;
+  const t23_6_l3 = t13_6_l3 - t22_l3;
+  const t23_7_l0 = t13_7_l0 - t22_l0;
+  const t23_7_l1 = t13_7_l1 - t22_l1;
+  const t23_7_l2 = t13_7_l2 - t22_l2;
+  const t23_7_l3 = t13_7_l3 - t22_l3;
+  const t23_8_l0 = t13_8_l0 - t22_l0;
+  const t23_8_l1 = t13_8_l1 - t22_l1;
+  const t23_8_l2 = t13_8_l2 - t22_l2;
+  const t23_8_l3 = t13_8_l3 - t22_l3;
+  const t23_9_l0 = t13_9_l0 - t22_l0;
+  const t23_9_l1 = t13_9_l1 - t22_l1;
+  const t23_9_l2 = t13_9_l2 - t22_l2;
+  const t23_9_l3 = t13_9_l3 - t22_l3;
+  const t24_0_l0 = targets[to0] * t23_0_l0;
+  const t24_0_l1 = targets[to1] * t23_0_l1;
+  const t24_0_l2 = targets[to2] * t23_0_l2;
+  const t24_0_l3 = targets[to3] * t23_0_l3;
+  const t24_1_l0 = targets[to0 + 1] * t23_1_l0;
+  const t24_1_l1 = targets[to1 + 1] * t23_1_l1;
+  const t24_1_l2 = targets[to2 + 1] * t23_1_l2;
+  const t24_1_l3 = targets[to3 + 1] * t23_1_l3;
+  const t24_2_l0 = targets[to0 + 2] * t23_2_l0;
+  const t24_2_l1 = targets[to1 + 2] * t23_2_l1;
+  const t24_2_l2 = targets[to2 + 2] * t23_2_l2;
+  const t24_2_l3 = targets[to3 + 2] * t23_2_l3;
+  const t24_3_l0 = targets[to0 + 3] * t23_3_l0;
+  const t24_3_l1 = targets[to1 + 3] * t23_3_l1;
+  const t24_3_l2 = targets[to2 + 3] * t23_3_l2;
+  const t24_3_l3 = targets[to3 + 3] * t23_3_l3;
+  const t24_4_l0 = targets[to0 + 4] * t23_4_l0;
+  const t24_4_l1 = targets[to1 + 4] * t23_4_l1;
+  const t24_4_l2 = targets[to2 + 4] * t23_4_l2;
+  const t24_4_l3 = targets[to3 + 4] * t23_4_l3;
+  const t24_5_l0 = targets[to0 + 5] * t23_5_l0;
+  const t24_5_l1 = targets[to1 + 5] * t23_5_l1;
+  const t24_5_l2 = targets[to2 + 5] * t23_5_l2;
+  const t24_5_l3 = targets[to3 + 5] * t23_5_l3;
+  const t24_6_l0 = targets[to0 + 6] * t23_6_l0;
+  const t24_6_l1 = targets[to1 + 6] * t23_6_l1;
+  const t24_6_l2 = targets[to2 + 6] * t23_6_l2;
+  const t24_6_l3 = targets[to3 + 6] * t23_6_l3;
+  const t24_7_l0 = targets[to0 + 7] * t23_7_l0;
+  const t24_7_l1 = targets[to1 + 7] * t23_7_l1;
+  const t24_7_l2 = targets[to2 + 7] * t23_7_l2;
+  const t24_7_l3 = targets[to3 + 7] * t23_7_l3;
+  const t24_8_l0 = targets[to0 + 8] * t23_8_l0;
+  const t24_8_l1 = targets[to1 + 8] * t23_8_l1;
+  const t24_8_l2 = targets[to2 + 8] * t23_8_l2;
+  const t24_8_l3 = targets[to3 + 8] * t23_8_l3;
+  const t24_9_l0 = targets[to0 + 9] * t23_9_l0;
+  const t24_9_l1 = targets[to1 + 9] * t23_9_l1;
+  const t24_9_l2 = targets[to2 + 9] * t23_9_l2;
+  const t24_9_l3 = targets[to3 + 9] * t23_9_l3;
+  const t25_l0 = t24_0_l0 + t24_1_l0 + t24_2_l0 + t24_3_l0 + t24_4_l0 + t24_5_l0 + t24_6_l0 + t24_7_l0 + t24_8_l0 + t24_9_l0;
+  const t25_l1 = t24_0_l1 + t24_1_l1 + t24_2_l1 + t24_3_l1 + t24_4_l1 + t24_5_l1 + t24_6_l1 + t24_7_l1 + t24_8_l1 + t24_9_l1;
+  const t25_l2 = t24_0_l2 + t24_1_l2 + t24_2_l2 + t24_3_l2 + t24_4_l2 + t24_5_l2 + t24_6_l2 + t24_7_l2 + t24_8_l2 + t24_9_l2;
+  const t25_l3 = t24_0_l3 + t24_1_l3 + t24_2_l3 + t24_3_l3 + t24_4_l3 + t24_5_l3 + t24_6_l3 + t24_7_l3 + t24_8_l3 + t24_9_l3;
+  work[267] = -t25_l0;
+  work[671] = -t25_l1;
+  work[1075] = -t25_l2;
+  work[1479] = -t25_l3;
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // --- loss backward ---
+  const t46_l0 = targets[to0] + targets[to0 + 1] + targets[to0 + 2] + targets[to0 + 3] + targets[to0 + 4] + targets[to0 + 5] + targets[to0 + 6] + targets[to0 + 7] + targets[to0 + 8] + targets[to0 + 9];
+  const t46_l1 = targets[to1] + targets[to1 + 1] + targets[to1 + 2] + targets[to1 + 3] + targets[to1 + 4] + targets[to1 + 5] + targets[to1 + 6] + targets[to1 + 7] + targets[to1 + 8] + targets[to1 + 9];
+  const t46_l2 = targets[to2] + targets[to2 + 1] + targets[to2 + 2] + targets[to2 + 3] + targets[to2 + 4] + targets[to2 + 5] + targets[to2 + 6] + targets[to2 + 7] + targets[to2 + 8] + targets[to2 + 9];
+  const t46_l3 = targets[to3] + targets[to3 + 1] + targets[to3 + 2] + targets[to3 + 3] + targets[to3 + 4] + targets[to3 + 5] + targets[to3 + 6] + targets[to3 + 7] + targets[to3 + 8] + targets[to3 + 9];
+  const t47_l0 = t46_l0 / work[266];
+  const t47_l1 = t46_l1 / work[670];
+  const t47_l2 = t46_l2 / work[1074];
+  const t47_l3 = t46_l3 / work[1478];
+
+  // --- dense1 backward ---
+  const t48_0_l0 = work[256] * t47_l0;
+  const t48_0_l1 = work[660] * t47_l1;
+  const t48_0_l2 = work[1064] * t47_l2;
+  const t48_0_l3 = work[1468] * t47_l3;
+  const t48_1_l0 = work[257] * t47_l0;
+  const t48_1_l1 = work[661] * t47_l1;
+  const t48_1_l2 = work[1065] * t47_l2;
+  const t48_1_l3 = work[1469] * t47_l3;
+  const t48_2_l0 = work[258] * t47_l0;
+  const t48_2_l1 = work[662] * t47_l1;
+  const t48_2_l2 = work[1066] * t47_l2;
+  const t48_2_l3 = work[1470] * t47_l3;
+  const t48_3_l0 = work[259] * t47_l0;
+  const t48_3_l1 = work[663] * t47_l1;
+  const t48_3_l2 = work[1067] * t47_l2;
+  const t48_3_l3 = work[1471] * t47_l3;
+  const t48_4_l0 = work[260] * t47_l0;
+  const t48_4_l1 = work[664] * t47_l1;
+  const t48_4_l2 = work[1068] * t47_l2;
+  const t48_4_l3 = work[1472] * t47_l3;
+  const t48_5_l0 = work[261] * t47_l0;
+  const t48_5_l1 = work[665] * t47_l1;
+  const t48_5_l2 = work[1069] * t47_l2;
+  const t48_5_l3 = work[1473] * t47_l3;
+  const t48_6_l0 = work[262] * t47_l0;
+  const t48_6_l1 = work[666] * t47_l1;
+  const t48_6_l2 = work[1070] * t47_l2;
+  const t48_6_l3 = work[1474] * t47_l3;
+  const t48_7_l0 = work[263] * t47_l0;
+  const t48_7_l1 = work[667] * t47_l1;
+  const t48_7_l2 = work[1071] * t47_l2;
+  const t48_7_l3 = work[1475] * t47_l3;
+  const t48_8_l0 = work[264] * t47_l0;
+  const t48_8_l1 = work[668] * t47_l1;
+  const t48_8_l2 = work[1072] * t47_l2;
+  const t48_8_l3 = work[1476] * t47_l3;
+  const t48_9_l0 = work[265] * t47_l0;
+  const t48_9_l1 = work[669] * t47_l1;
+  const t48_9_l2 = work[1073] * t47_l2;
+  const t48_9_l3 = work[1477] * t47_l3;
+  work[256] = t48_0_l0 - targets[to0];
+  work[660] = t48_0_l1 - targets[to1];
+  work[1064] = t48_0_l2 - targets[to2];
+  work[1468] = t48_0_l3 - targets[to3];
+  work[257] = t48_1_l0 - targets[to0 + 1];
+  work[661] = t48_1_l1 - targets[to1 + 1];
+  work[1065] = t48_1_l2 - targets[to2 + 1];
+  work[1469] = t48_1_l3 - targets[to3 + 1];
+  work[258] = t48_2_l0 - targets[to0 + 2];
+  work[662] = t48_2_l1 - targets[to1 + 2];
+  work[1066] = t48_2_l2 - targets[to2 + 2];
+  work[1470] = t48_2_l3 - targets[to3 + 2];
+  work[259] = t48_3_l0 - targets[to0 + 3];
+  work[663] = t48_3_l1 - targets[to1 + 3];
+  work[1067] = t48_3_l2 - targets[to2 + 3];
+  work[1471] = t48_3_l3 - targets[to3 + 3];
+  work[260] = t48_4_l0 - targets[to0 + 4];
+  work[664] = t48_4_l1 - targets[to1 + 4];
+  work[1068] = t48_4_l2 - targets[to2 + 4];
+  work[1472] = t48_4_l3 - targets[to3 + 4];
+  work[261] = t48_5_l0 - targets[to0 + 5];
+  work[665] = t48_5_l1 - targets[to1 + 5];
+  work[1069] = t48_5_l2 - targets[to2 + 5];
+  work[1473] = t48_5_l3 - targets[to3 + 5];
+  work[262] = t48_6_l0 - targets[to0 + 6];
+  work[666] = t48_6_l1 - targets[to1 + 6];
+  work[1070] = t48_6_l2 - targets[to2 + 6];
+  work[1474] = t48_6_l3 - targets[to3 + 6];
+  work[263] = t48_7_l0 - targets[to0 + 7];
+  work[667] = t48_7_l1 - targets[to1 + 7];
+  work[1071] = t48_7_l2 - targets[to2 + 7];
+  work[1475] = t48_7_l3 - targets[to3 + 7];
+  work[264] = t48_8_l0 - targets[to0 + 8];
+  work[668] = t48_8_l1 - targets[to1 + 8];
+  work[1072] = t48_8_l2 - targets[to2 + 8];
+  work[1476] = t48_8_l3 - targets[to3 + 8];
+  work[265] = t48_9_l0 - targets[to0 + 9];
+  work[669] = t48_9_l1 - targets[to1 + 9];
+  work[1073] = t48_9_l2 - targets[to2 + 9];
+  work[1477] = t48_9_l3 - targets[to3 + 9];
+  gradientBatch_block_loop4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- dense0 backward ---
+  gradientBatch_block_loop6(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // --- dense0 backward ---
+  gradientBatch_block_loop7(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let j = 0; j < 128; j++) {
+    const w = params[j];
+    work[j] = inputs[xo0] * w;
+    work[404 + j] = inputs[xo1] * w;
+    work[808 + j] = inputs[xo2] * w;
+    work[1212 + j] = inputs[xo3] * w;
+  }
+  for (let i = 1; i < 784; i++) {
+    const x0 = inputs[xo0 + i];
+    const x1 = inputs[xo1 + i];
+    const x2 = inputs[xo2 + i];
+    const x3 = inputs[xo3 + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j++) {
+      const w = params[r + j];
+      work[j] += x0 * w;
+      work[404 + j] += x1 * w;
+      work[808 + j] += x2 * w;
+      work[1212 + j] += x3 * w;
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k] + work[k];
+    work[532 + k] = params[100352 + k] + work[404 + k];
+    work[936 + k] = params[100352 + k] + work[808 + k];
+    work[1340 + k] = params[100352 + k] + work[1212 + k];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[k] = Math.max(work[128 + k], 0);
+    work[404 + k] = Math.max(work[532 + k], 0);
+    work[808 + k] = Math.max(work[936 + k], 0);
+    work[1212 + k] = Math.max(work[1340 + k], 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let j = 0; j < 10; j++) {
+    const w = params[100480 + j];
+    work[256 + j] = work[0] * w;
+    work[660 + j] = work[404] * w;
+    work[1064 + j] = work[808] * w;
+    work[1468 + j] = work[1212] * w;
+  }
+  for (let i = 1; i < 128; i++) {
+    const x0 = work[i];
+    const x1 = work[404 + i];
+    const x2 = work[808 + i];
+    const x3 = work[1212 + i];
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) {
+      const w = params[100480 + r + j];
+      work[256 + j] += x0 * w;
+      work[660 + j] += x1 * w;
+      work[1064 + j] += x2 * w;
+      work[1468 + j] += x3 * w;
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let i = 0; i < 128; i++) {
+    const r = i * 10;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < 10; j++) {
+      const w = params[100480 + r + j];
+      s0 += w * work[256 + j];
+      s1 += w * work[660 + j];
+      s2 += w * work[1064 + j];
+      s3 += w * work[1468 + j];
+    }
+    work[276 + i] = s0;
+    work[680 + i] = s1;
+    work[1084 + i] = s2;
+    work[1488 + i] = s3;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let i = 0; i < 128; i++) {
+    const x0 = work[i];
+    const x1 = work[404 + i];
+    const x2 = work[808 + i];
+    const x3 = work[1212 + i];
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) grad[100480 + r + j] += x0 * work[256 + j] + x1 * work[660 + j] + x2 * work[1064 + j] + x3 * work[1468 + j];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[k] = (work[128 + k] > 0 ? 1 : 0);
+    work[404 + k] = (work[532 + k] > 0 ? 1 : 0);
+    work[808 + k] = (work[936 + k] > 0 ? 1 : 0);
+    work[1212 + k] = (work[1340 + k] > 0 ? 1 : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = (work[k] !== 0 ? work[276 + k] : 0);
+    work[532 + k] = (work[404 + k] !== 0 ? work[680 + k] : 0);
+    work[936 + k] = (work[808 + k] !== 0 ? work[1084 + k] : 0);
+    work[1340 + k] = (work[1212 + k] !== 0 ? work[1488 + k] : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let i = 0; i < 784; i++) {
+    const x0 = inputs[xo0 + i];
+    const x1 = inputs[xo1 + i];
+    const x2 = inputs[xo2 + i];
+    const x3 = inputs[xo3 + i];
+    const r = i * 128;
+    for (let j = 0; j < 128; j++) grad[r + j] += x0 * work[128 + j] + x1 * work[532 + j] + x2 * work[936 + j] + x3 * work[1340 + j];
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 128; k++) {
+    grad[100352 + k] += work[128 + k] + work[532 + k] + work[936 + k] + work[1340 + k];
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_clear(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 101770; k++) grad[k] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_rest(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array, start: number): void {
+  for (let s = start; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 784, s * 10);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

@@ -272,7 +272,7 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
   for (let s = 0; s < count; s++) forwardBatch_sample(params, inputs, outputs, work, s * 2, s);
 }
 
-/** One sample of `forwardBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- dense0: dense 2 → 8, tanh ---
   const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];
@@ -323,7 +323,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   return count > 0 ? work[0] / count : 0;
 }
 
-/** One sample of `gradientBatch`: reads row offsets, accumulates into the caller's arrays. */
+/** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- dense0: dense 2 → 8, tanh ---
   const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];

@@ -1,105 +1,160 @@
-// Batched entry points: a loop over the rows of a row-major batch that calls the per-sample
-// body (unrolled for small nets), which reads its row through offsets and accumulates the
-// gradient. The mean is taken once at the end.
+// Batched entry points over row-major batches. Small nets: a loop over the samples calling the
+// unrolled per-sample body. Nets with large layers (loops): blocks of BLOCK samples computed
+// together, so that each weight is loaded once per block and each gradient element is read
+// and written once per block, then the remaining samples one by one. The gradient is
+// accumulated and its mean taken once at the end.
 import type { Shapes } from '../ir/program.ts';
 import type { Schedule } from '../schedule/schedule.ts';
 import { emitProgram, type EmittedFunction, type Frame } from './body.ts';
 import { CodeWriter, ident } from './code.ts';
+
+/** Samples per block: 4 (a 4-sample blocked loop measured 2.2× a plain one on 784-128-10). */
+export const BLOCK = 4;
 
 export const BATCH_SIGNATURES = {
   forwardBatch: ['params', 'inputs', 'outputs', 'count', 'work'],
   gradientBatch: ['params', 'inputs', 'targets', 'count', 'grad', 'work'],
 } as const;
 
-/** The offset of row `s` in a row-major array with `width` columns. */
-const row = (width: number) => (width === 1 ? 's' : `s * ${width}`);
+type Kind = keyof typeof BATCH_SIGNATURES;
 
-const ROW = { input: 'xo', target: 'to', output: 'oo' } as const;
+/** The schedules of a batched entry point's bodies and where they keep their values. */
+export interface BatchPlan {
+  /** One sample (every sample of a small net; the remainder after the blocks otherwise). */
+  readonly sample: Schedule;
+  /** BLOCK samples at once, or null when the net is small enough to unroll per sample. */
+  readonly block: Schedule | null;
+  /** The loss sum's work slot (gradientBatch), past everything the bodies use. */
+  readonly lossSlot: number | null;
+}
 
-function frame(kind: 'forwardBatch' | 'gradientBatch', lossSlot: number | null): Frame {
+function frame(kind: Kind, lanes: number, stride: number, lossSlot: number | null): Frame {
+  const rows = (p: string) =>
+    lanes === 1 ? [p] : Array.from({ length: lanes }, (_, l) => `${p}${l}`);
+  const base = { input: rows('xo'), target: rows('to'), output: rows('oo') };
   return {
-    name: `${kind}_sample`,
+    name: `${kind}_${lanes === 1 ? 'sample' : 'block'}`,
     signature:
       kind === 'forwardBatch'
-        ? ['params', 'inputs', 'outputs', 'work', ROW.input, ROW.output]
-        : ['params', 'inputs', 'targets', 'grad', 'work', ROW.input, ROW.target],
+        ? ['params', 'inputs', 'outputs', 'work', ...base.input, ...base.output]
+        : ['params', 'inputs', 'targets', 'grad', 'work', ...base.input, ...base.target],
     input: 'inputs',
     target: 'targets',
     output: 'outputs',
-    base: ROW,
+    base,
+    lanes,
+    workStride: stride,
     accumulate: true,
     lossSlot,
   };
 }
 
-function entry(
+/** The row offset of sample `s + lane` in a row-major array with `width` columns. */
+function row(width: number, lane: number): string {
+  const s = lane === 0 ? 's' : `(s + ${lane})`;
+  return width === 1 ? (lane === 0 ? 's' : `s + ${lane}`) : `${s} * ${width}`;
+}
+
+function fn(
   name: string,
+  kind: EmittedFunction['kind'],
+  entry: Kind,
   signature: readonly string[],
-  body: CodeWriter,
-  returnsNumber: boolean,
+  w: CodeWriter,
+  returnsNumber = false,
 ): EmittedFunction {
-  return {
-    name: ident(name),
-    kind: 'entry',
-    signature,
-    body: body.toString(),
-    returnsNumber,
-    entry: name,
+  return { name: ident(name), kind, signature, body: w.toString(), returnsNumber, entry };
+}
+
+/** Emits the entry point `kind` with its bodies. `before`/`after` add statements around the
+ * sample loops (the gradient's clearing and averaging). */
+function emitBatch(
+  kind: Kind,
+  plan: BatchPlan,
+  sections: ReadonlyMap<string, string>,
+  shapes: Shapes,
+  before: (w: CodeWriter, helpers: EmittedFunction[]) => void,
+  after: (w: CodeWriter, helpers: EmittedFunction[]) => void,
+): EmittedFunction[] {
+  const sig = BATCH_SIGNATURES[kind];
+  // Lane l's offsets: its input row, and its output row (forward) or target row (gradient).
+  const width = (l: number) => [row(shapes.inputSize, l), row(shapes.outputSize, l)];
+  const single = frame(kind, 1, 0, plan.lossSlot);
+  const fixed = sig.filter((p) => p !== 'count').join(', ');
+  const call = (f: Frame, lanes: number) => {
+    const rowsOf = Array.from({ length: lanes }, (_, l) => width(l));
+    return `${f.name}(${fixed}, ${[...rowsOf.map((r) => r[0]), ...rowsOf.map((r) => r[1])].join(', ')});`;
   };
+  const helpers: EmittedFunction[] = [];
+  const w = new CodeWriter(1);
+  before(w, helpers);
+  const bodies = emitProgram(plan.sample, sections, single, 'sample', kind);
+  if (!plan.block) {
+    w.line(`for (let s = 0; s < count; s++) ${call(single, 1)}`);
+  } else {
+    const blocked = frame(kind, BLOCK, plan.block.workSize, plan.lossSlot);
+    bodies.push(...emitProgram(plan.block, sections, blocked, 'sample', kind));
+    // The remainder loop is a function of its own: one loop per function (see body.ts).
+    const rest = new CodeWriter(1);
+    rest.line(`for (let s = start; s < count; s++) ${call(single, 1)}`);
+    helpers.push(fn(`${kind}_rest`, 'loop', kind, [...sig, 'start'], rest));
+    w.line('let s = 0;');
+    w.line(`for (; s + ${BLOCK} <= count; s += ${BLOCK}) ${call(blocked, BLOCK)}`);
+    w.line(`${kind}_rest(${sig.join(', ')}, s);`);
+  }
+  after(w, helpers);
+  return [fn(kind, 'entry', kind, sig, w, kind === 'gradientBatch'), ...bodies, ...helpers];
 }
 
 export function emitForwardBatch(
-  s: Schedule,
+  plan: BatchPlan,
   sections: ReadonlyMap<string, string>,
   shapes: Shapes,
 ): EmittedFunction[] {
-  const f = frame('forwardBatch', null);
-  const sample = emitProgram(s, sections, f, 'sample', 'forwardBatch');
-  const w = new CodeWriter(1);
-  w.line(
-    `for (let s = 0; s < count; s++) ${f.name}(params, inputs, outputs, work, ${row(shapes.inputSize)}, ${row(shapes.outputSize)});`,
+  return emitBatch(
+    'forwardBatch',
+    plan,
+    sections,
+    shapes,
+    () => {},
+    () => {},
   );
-  return [entry('forwardBatch', BATCH_SIGNATURES.forwardBatch, w, false), ...sample];
 }
 
-/** `s` is the gradient program scheduled without writing into `grad` in place; the loss
- * accumulates in `work[lossSlot]`, one slot past what the body uses. */
 export function emitGradientBatch(
-  s: Schedule,
+  plan: BatchPlan,
   sections: ReadonlyMap<string, string>,
   shapes: Shapes,
-  lossSlot: number,
 ): EmittedFunction[] {
-  const f = frame('gradientBatch', lossSlot);
-  const sample = emitProgram(s, sections, f, 'sample', 'gradientBatch');
+  const slot = plan.lossSlot!;
   const sig = BATCH_SIGNATURES.gradientBatch;
   const args = sig.join(', ');
   const kernel = (name: string, lines: string[]): EmittedFunction => {
     const k = new CodeWriter(1);
     for (const l of lines) k.line(l);
-    return {
-      name: ident(name),
-      kind: 'loop',
-      signature: sig,
-      body: k.toString(),
-      returnsNumber: false,
-      entry: 'gradientBatch',
-    };
+    return fn(name, 'loop', 'gradientBatch', sig, k);
   };
-  const clear = kernel('gradientBatch_clear', [
-    `for (let k = 0; k < ${shapes.paramCount}; k++) grad[k] = 0;`,
-  ]);
-  const scale = kernel('gradientBatch_scale', [
-    'const scale = count > 0 ? 1 / count : 0;',
-    `for (let k = 0; k < ${shapes.paramCount}; k++) grad[k] *= scale;`,
-  ]);
-  const w = new CodeWriter(1);
-  w.line(`${clear.name}(${args});`);
-  w.line(`work[${lossSlot}] = 0;`);
-  w.line(
-    `for (let s = 0; s < count; s++) ${f.name}(params, inputs, targets, grad, work, ${row(shapes.inputSize)}, ${row(shapes.outputSize)});`,
+  return emitBatch(
+    'gradientBatch',
+    plan,
+    sections,
+    shapes,
+    (w, helpers) => {
+      const clear = kernel('gradientBatch_clear', [
+        `for (let k = 0; k < ${shapes.paramCount}; k++) grad[k] = 0;`,
+      ]);
+      helpers.push(clear);
+      w.line(`${clear.name}(${args});`);
+      w.line(`work[${slot}] = 0;`);
+    },
+    (w, helpers) => {
+      const scale = kernel('gradientBatch_scale', [
+        'const scale = count > 0 ? 1 / count : 0;',
+        `for (let k = 0; k < ${shapes.paramCount}; k++) grad[k] *= scale;`,
+      ]);
+      helpers.push(scale);
+      w.line(`${scale.name}(${args});`);
+      w.line(`return count > 0 ? work[${slot}] / count : 0;`);
+    },
   );
-  w.line(`${scale.name}(${args});`);
-  w.line(`return count > 0 ? work[${lossSlot}] / count : 0;`);
-  return [entry('gradientBatch', sig, w, true), ...sample, clear, scale];
 }

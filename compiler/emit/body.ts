@@ -4,7 +4,7 @@ import type { Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import type { EmitContext } from '../ops/types.ts';
-import type { Schedule, Step } from '../schedule/schedule.ts';
+import type { Schedule, Step, Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
@@ -26,12 +26,16 @@ export interface Frame {
   readonly input: string;
   readonly target: string;
   readonly output: string;
-  /** Row offsets into input / target / output, or null for per-sample arrays. */
+  /** Row offsets into input / target / output, one per lane, or null for per-sample arrays. */
   readonly base: {
-    readonly input: string;
-    readonly target: string;
-    readonly output: string;
+    readonly input: readonly string[];
+    readonly target: readonly string[];
+    readonly output: readonly string[];
   } | null;
+  /** Samples computed together (register blocking: a weight is loaded once per block). Lane
+   * `l` keeps its work values at `l × workStride`. */
+  readonly lanes: number;
+  readonly workStride: number;
   /** Gradients are added to `grad` instead of overwriting it. */
   readonly accumulate: boolean;
   /** The loss is added to `work[lossSlot]` instead of being returned. */
@@ -46,6 +50,8 @@ export function sampleFrame(name: ProgramName): Frame {
     target: 'target',
     output: 'output',
     base: null,
+    lanes: 1,
+    workStride: 0,
     accumulate: false,
     lossSlot: null,
   };
@@ -87,10 +93,14 @@ export function emitProgram(
 ): EmittedFunction[] {
   const name = frame.name;
   const names = localNames(s);
+  const lanes = frame.lanes;
+  const LANES = Array.from({ length: lanes }, (_, l) => l);
   const arrayOf = (a: 'output' | 'grad') => (a === 'output' ? frame.output : 'grad');
-  const baseOf = (a: 'output' | 'grad') => (a === 'output' ? frame.base?.output : undefined);
+  const baseOf = (a: 'output' | 'grad', lane: number) =>
+    a === 'output' ? frame.base?.output[lane] : undefined;
+  const laneName = (nm: string, lane: number) => (lanes > 1 ? `${nm}_l${lane}` : nm);
 
-  const access = (n: Node, at: number | string): string => {
+  const access = (n: Node, at: number | string, lane = 0): string => {
     const idx = n.size === 1 ? 0 : at;
     switch (n.op) {
       case 'const':
@@ -98,30 +108,26 @@ export function emitProgram(
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
       case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input, 0, idx)}]`;
+        return `${frame.input}[${rowIndex(frame.base?.input[lane], 0, idx)}]`;
       case 'target':
-        return `${frame.target}[${rowIndex(frame.base?.target, 0, idx)}]`;
+        return `${frame.target}[${rowIndex(frame.base?.target[lane], 0, idx)}]`;
       case 'stop':
-        return access(n.args[0]!, idx);
+        return access(n.args[0]!, idx, lane);
       case 'bcast':
-        return access(n.args[0]!, 0);
+        return access(n.args[0]!, 0, lane);
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
       if (typeof idx !== 'number') throw new Error(`internal: local %${n.id} read in a loop`);
-      return n.size === 1 ? names.get(n)! : `${names.get(n)!}_${idx}`;
+      return laneName(n.size === 1 ? names.get(n)! : `${names.get(n)!}_${idx}`, lane);
     }
-    return st.kind === 'work'
-      ? `work[${index(st.offset, idx)}]`
-      : `${arrayOf(st.array)}[${rowIndex(baseOf(st.array), st.offset, idx)}]`;
+    return slotAt(st, idx, lane);
   };
 
-  const slotOf = (step: Step, idx: number | string): string => {
-    const st = step.storage;
-    if (st.kind === 'local') throw new Error(`internal: %${step.node.id} has no array slot`);
-    return st.kind === 'work'
-      ? `work[${index(st.offset, idx)}]`
-      : `${arrayOf(st.array)}[${rowIndex(baseOf(st.array), st.offset, idx)}]`;
+  const slotAt = (st: Storage, idx: number | string, lane: number): string => {
+    if (st.kind === 'local') throw new Error('internal: a local has no array slot');
+    if (st.kind === 'work') return `work[${index(st.offset + lane * frame.workStride, idx)}]`;
+    return `${arrayOf(st.array)}[${rowIndex(baseOf(st.array, lane), st.offset, idx)}]`;
   };
 
   // Every loop lives in a function of its own. A function with several loops is first
@@ -160,9 +166,18 @@ export function emitProgram(
       if (w.length) w.line('');
       w.comment(`--- ${sections.get(sec) ?? sec} ---`);
     }
-    if (step.mode === 'loop')
-      kernel(w, (k) => emitStep(k, step, access, (idx) => slotOf(step, idx), names));
-    else emitStep(w, step, access, (idx) => slotOf(step, idx), names);
+    const emit = (out: CodeWriter) =>
+      emitStep(
+        out,
+        step,
+        lanes,
+        access,
+        (idx, lane) => slotAt(step.storage, idx, lane),
+        names,
+        laneName,
+      );
+    if (step.mode === 'loop') kernel(w, emit);
+    else emit(w);
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
 
@@ -175,23 +190,34 @@ export function emitProgram(
     const array = o.kind === 'output' ? 'output' : 'grad';
     const offset = o.offset ?? 0;
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
-    const op = o.kind === 'grad' && frame.accumulate ? '+=' : '=';
-    const target = (k: number | string) =>
-      `${arrayOf(array)}[${rowIndex(baseOf(array), offset, k)}]`;
+    const summed = o.kind === 'grad' && frame.accumulate;
+    const op = summed ? '+=' : '=';
+    const target = (k: number | string, lane: number) =>
+      `${arrayOf(array)}[${rowIndex(baseOf(array, lane), offset, k)}]`;
+    // A gradient summed over the batch adds every lane in one statement.
+    const copy = (out: CodeWriter, k: number | string) => {
+      if (summed)
+        out.line(`${target(k, 0)} += ${LANES.map((l) => access(o.node, k, l)).join(' + ')};`);
+      else for (const l of LANES) out.line(`${target(k, l)} ${op} ${access(o.node, k, l)};`);
+    };
     // Locals only exist unrolled, so their copies are unrolled too.
     if (o.node.size <= UNROLLED_COPY || st?.kind === 'local') {
-      for (let k = 0; k < o.node.size; k++) tail.line(`${target(k)} ${op} ${access(o.node, k)};`);
+      for (let k = 0; k < o.node.size; k++) copy(tail, k);
     } else {
-      kernel(tail, (k) =>
-        k.line(
-          `for (let k = 0; k < ${o.node.size}; k++) ${target('k')} ${op} ${access(o.node, 'k')};`,
-        ),
-      );
+      kernel(tail, (kw) => {
+        kw.line(`for (let k = 0; k < ${o.node.size}; k++) {`);
+        kw.indent();
+        copy(kw, 'k');
+        kw.dedent();
+        kw.line('}');
+      });
     }
   }
   const loss = s.program.outputs.find((o) => o.kind === 'loss');
   if (loss && frame.lossSlot !== null)
-    tail.line(`work[${frame.lossSlot}] += ${access(loss.node, 0)};`);
+    tail.line(
+      `work[${frame.lossSlot}] += ${LANES.map((l) => access(loss.node, 0, l)).join(' + ')};`,
+    );
   else if (loss) tail.line(`return ${access(loss.node, 0)};`);
   const returnsNumber = !!loss && frame.lossSlot === null;
 
@@ -233,39 +259,64 @@ function localNames(s: Schedule): Map<Node, string> {
 function emitStep(
   w: CodeWriter,
   step: Step,
-  access: (n: Node, idx: number | string) => string,
-  slot: (idx: number | string) => string,
+  lanes: number,
+  access: (n: Node, idx: number | string, lane?: number) => string,
+  slot: (idx: number | string, lane: number) => string,
   names: ReadonlyMap<Node, string>,
+  laneName: (nm: string, lane: number) => string,
 ): void {
   const { node, mode } = step;
   const def = getOp(node.op);
+  const LANES = Array.from({ length: lanes }, (_, l) => l);
   const local = step.storage.kind === 'local';
-  const init = step.storage.kind === 'array' && step.storage.accumulate ? '+=' : '=';
-  const store = (idx: number | string, expr: string): string => {
-    if (!local) return `${slot(idx)} ${init} ${expr};`;
-    const nm = names.get(node)!;
-    return `const ${node.size === 1 ? nm : `${nm}_${idx}`} = ${expr};`;
+  // A result added into `grad` for a whole batch: one array, every lane adds to it.
+  const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
+  const init = summed ? '+=' : '=';
+  const store = (idx: number | string, exprOf: (lane: number) => string): void => {
+    if (summed) {
+      w.line(`${slot(idx, 0)} += ${LANES.map(exprOf).join(' + ')};`);
+      return;
+    }
+    for (const l of LANES) {
+      if (!local) w.line(`${slot(idx, l)} ${init} ${exprOf(l)};`);
+      else {
+        const nm = names.get(node)!;
+        w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${idx}`, l)} = ${exprOf(l)};`);
+      }
+    }
+  };
+  const loop = (len: number, body: () => void): void => {
+    w.line(`for (let k = 0; k < ${len}; k++) {`);
+    w.indent();
+    body();
+    w.dedent();
+    w.line('}');
   };
   switch (def.kind) {
     case 'elementwise': {
-      const at = (k: number | string) => def.expr(...node.args.map((a) => access(a, k)));
-      if (mode === 'unroll') for (let k = 0; k < node.size; k++) w.line(store(k, at(k)));
-      else w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k')} ${init} ${at('k')};`);
+      const at = (k: number | string) => (l: number) =>
+        def.expr(...node.args.map((a) => access(a, k, l)));
+      if (mode === 'unroll') for (let k = 0; k < node.size; k++) store(k, at(k));
+      else if (lanes === 1 && !summed)
+        w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k', 0)} = ${at('k')(0)};`);
+      else loop(node.size, () => store('k', at('k')));
       return;
     }
     case 'reduce': {
       const arg = node.args[0]!;
       if (mode === 'unroll') {
-        const xs = Array.from({ length: arg.size }, (_, k) => access(arg, k));
-        w.line(store(0, def.combineAll(xs)));
+        store(0, (l) =>
+          def.combineAll(Array.from({ length: arg.size }, (_, k) => access(arg, k, l))),
+        );
       } else {
         w.line('{');
         w.indent();
-        w.line(`let acc = ${def.init};`);
-        w.line(
-          `for (let k = 0; k < ${arg.size}; k++) acc = ${def.combine('acc', access(arg, 'k'))};`,
-        );
-        w.line(`${slot(0)} ${init} acc;`);
+        for (const l of LANES) w.line(`let acc${l} = ${def.init};`);
+        loop(arg.size, () => {
+          for (const l of LANES)
+            w.line(`acc${l} = ${def.combine(`acc${l}`, access(arg, 'k', l))};`);
+        });
+        store(0, (l) => `acc${l}`);
         w.dedent();
         w.line('}');
       }
@@ -273,10 +324,13 @@ function emitStep(
     }
     case 'linalg': {
       const ctx: EmitContext = {
-        arg: (i, idx) => access(node.args[i]!, idx),
+        lanes,
+        arg: (i, idx, lane = 0) => access(node.args[i]!, idx, lane),
+        shared: (i) => isShared(node.args[i]!),
         store,
-        slot,
+        slot: (idx, lane = 0) => slot(idx, lane),
         init,
+        summed,
         line: (code) => w.line(code),
         indent: () => w.indent(),
         dedent: () => w.dedent(),
@@ -288,4 +342,11 @@ function emitStep(
     default:
       throw new Error(`internal: ${node.op} is not computed`);
   }
+}
+
+/** A value every sample of a block shares (weights, constants): loaded once per block. */
+function isShared(n: Node): boolean {
+  if (n.op === 'param' || n.op === 'const') return true;
+  if (n.op === 'stop' || n.op === 'bcast') return isShared(n.args[0]!);
+  return false;
 }

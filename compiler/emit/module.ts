@@ -29,13 +29,22 @@ const DOCS: Readonly<Record<string, string>> = {
 };
 
 const HELPER_DOCS: Readonly<Record<Exclude<FunctionKind, 'entry'>, (entry: string) => string>> = {
-  sample: (e) => `One sample of \`${e}\`: reads row offsets, accumulates into the caller's arrays.`,
+  sample: (e) =>
+    `Samples of \`${e}\` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays.`,
   part: (e) => `Part of \`${e}\`, split off to stay under V8's optimization size limit.`,
   loop: (e) => `A loop of \`${e}\` in its own function, so V8 optimizes it on its own.`,
 };
 
+/** `xo2`: the row offset of the block's third sample. */
+function paramDoc(p: string): string {
+  const lane = /^(xo|to|oo)(\d+)$/.exec(p);
+  if (lane)
+    return `${PARAM_DOCS[lane[1]!]!.replace('this sample', `sample ${lane[2]} of the block`)}`;
+  return PARAM_DOCS[p] ?? '';
+}
+
 /** Parameters that are numbers rather than arrays. */
-const NUMBER_PARAMS = new Set(['count', 'xo', 'to', 'oo']);
+const isNumberParam = (p: string) => /^(count|start|xo\d*|to\d*|oo\d*)$/.test(p);
 
 const PARAM_DOCS: Readonly<Record<string, string>> = {
   params: '`model.paramCount` parameters (see `model.params` for the layout)',
@@ -49,6 +58,7 @@ const PARAM_DOCS: Readonly<Record<string, string>> = {
   xo: "offset of this sample's row in `inputs`",
   to: "offset of this sample's row in `targets`",
   oo: "offset of this sample's row in `outputs`",
+  start: 'first sample not yet done',
   grad: 'receives `model.paramCount` partial derivatives',
   work: 'scratch memory of `model.workSize` elements',
 };
@@ -100,11 +110,9 @@ export function emitModule(m: ModuleInput): string {
   const bodies = new Map<string, string>();
   for (const f of m.functions) {
     bodies.set(f.name, f.body);
-    const typeOf = (p: string) => (NUMBER_PARAMS.has(p) ? 'number' : arrayType);
+    const typeOf = (p: string) => (isNumberParam(p) ? 'number' : arrayType);
     const paramDocs = f.signature.map((p) =>
-      ts
-        ? `@param ${p} ${PARAM_DOCS[p] ?? ''}`
-        : `@param {${typeOf(p)}} ${p} ${PARAM_DOCS[p] ?? ''}`,
+      ts ? `@param ${p} ${paramDoc(p)}` : `@param {${typeOf(p)}} ${p} ${paramDoc(p)}`,
     );
     const text =
       f.kind === 'entry'

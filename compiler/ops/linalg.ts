@@ -55,6 +55,84 @@ function sumOf(terms: string[]): string {
   return terms.join(' + ');
 }
 
+function laneList(ctx: EmitContext): number[] {
+  return Array.from({ length: ctx.lanes }, (_, l) => l);
+}
+
+/** Emits `emit`'s one-sample loop once per lane (blocking would gain nothing here). Loop
+ * results are in arrays, so each lane writes its own slots (or adds to the shared one). */
+function perLane(ctx: EmitContext, emit: (c: EmitContext) => void): void {
+  if (ctx.lanes === 1) {
+    emit(ctx);
+    return;
+  }
+  for (let l = 0; l < ctx.lanes; l++) {
+    emit({
+      ...ctx,
+      lanes: 1,
+      arg: (i, idx) => ctx.arg(i, idx, l),
+      slot: (idx) => ctx.slot(idx, l),
+      store: (idx, exprOf) => ctx.line(`${ctx.slot(idx, l)} ${ctx.init} ${exprOf(0)};`),
+    });
+  }
+}
+
+/** `{` ... `}` around `body`, indented. */
+function block(ctx: EmitContext, head: string, body: () => void): void {
+  ctx.line(`${head} {`);
+  ctx.indent();
+  body();
+  ctx.dedent();
+  ctx.line('}');
+}
+
+/** y = x·W for one sample, row by row (axpy), the inner loop unrolled by 4. */
+function matvecLoop(ctx: EmitContext, n: number, m: number): void {
+  const body = m - (m % 4);
+  ctx.line(
+    `for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} ${ctx.init} ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`,
+  );
+  block(ctx, `for (let i = 1; i < ${n}; i++)`, () => {
+    ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
+    ctx.line(`const r = i * ${m};`);
+    if (body > 0) {
+      block(ctx, `for (let j = 0; j < ${body}; j += 4)`, () => {
+        for (let u = 0; u < 4; u++)
+          ctx.line(`${ctx.slot(plus('j', u))} += xi * ${ctx.arg(1, plus('r + j', u))};`);
+      });
+    }
+    if (body < m)
+      ctx.line(
+        `for (let j = ${body}; j < ${m}; j++) ${ctx.slot('j')} += xi * ${ctx.arg(1, 'r + j')};`,
+      );
+  });
+}
+
+/** h = W·g for one sample: a contiguous dot product per row. */
+function matvecTLoop(ctx: EmitContext, n: number, m: number): void {
+  block(ctx, `for (let i = 0; i < ${n}; i++)`, () => {
+    ctx.line(`const r = i * ${m};`);
+    const total = dotLoop(
+      ctx,
+      m,
+      (j) => ctx.arg(0, `r + ${j}`),
+      (j) => ctx.arg(1, j),
+    );
+    ctx.line(`${ctx.slot('i')} ${ctx.init} ${total};`);
+  });
+}
+
+/** H = x ⊗ g for one sample. */
+function outerLoop(ctx: EmitContext, n: number, m: number): void {
+  block(ctx, `for (let i = 0; i < ${n}; i++)`, () => {
+    ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
+    ctx.line(`const r = i * ${m};`);
+    ctx.line(
+      `for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} ${ctx.init} xi * ${ctx.arg(1, 'j')};`,
+    );
+  });
+}
+
 export const linalgOps: LinalgOp[] = [
   {
     name: 'matvec',
@@ -82,36 +160,35 @@ export const linalgOps: LinalgOp[] = [
     emitUnrolled: (ctx, attrs) => {
       const { n, m } = dims(attrs);
       for (let j = 0; j < m; j++) {
-        const terms: string[] = [];
-        for (let i = 0; i < n; i++) terms.push(`${ctx.arg(0, i)} * ${ctx.arg(1, i * m + j)}`);
-        ctx.line(ctx.store(j, sumOf(terms)));
+        ctx.store(j, (l) => {
+          const terms: string[] = [];
+          for (let i = 0; i < n; i++)
+            terms.push(`${ctx.arg(0, i, l)} * ${ctx.arg(1, i * m + j, l)}`);
+          return sumOf(terms);
+        });
       }
     },
-    // Row by row (axpy): W streams through once, y stays in L1.
+    // Row by row (axpy): W streams through once, y stays in L1. With several lanes and shared
+    // weights, each weight is loaded once for the whole block.
     emitLoop: (ctx, attrs) => {
       const { n, m } = dims(attrs);
-      const body = m - (m % 4);
-      ctx.line(
-        `for (let j = 0; j < ${m}; j++) ${ctx.slot('j')} ${ctx.init} ${ctx.arg(0, 0)} * ${ctx.arg(1, 'j')};`,
-      );
-      ctx.line(`for (let i = 1; i < ${n}; i++) {`);
-      ctx.indent();
-      ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
-      ctx.line(`const r = i * ${m};`);
-      if (body > 0) {
-        ctx.line(`for (let j = 0; j < ${body}; j += 4) {`);
-        ctx.indent();
-        for (let u = 0; u < 4; u++)
-          ctx.line(`${ctx.slot(plus('j', u))} += xi * ${ctx.arg(1, plus('r + j', u))};`);
-        ctx.dedent();
-        ctx.line('}');
+      if (ctx.lanes === 1 || !ctx.shared(1) || ctx.summed) {
+        perLane(ctx, (c) => matvecLoop(c, n, m));
+        return;
       }
-      if (body < m)
-        ctx.line(
-          `for (let j = ${body}; j < ${m}; j++) ${ctx.slot('j')} += xi * ${ctx.arg(1, 'r + j')};`,
-        );
-      ctx.dedent();
-      ctx.line('}');
+      const L = laneList(ctx);
+      block(ctx, `for (let j = 0; j < ${m}; j++)`, () => {
+        ctx.line(`const w = ${ctx.arg(1, 'j')};`);
+        for (const l of L) ctx.line(`${ctx.slot('j', l)} ${ctx.init} ${ctx.arg(0, 0, l)} * w;`);
+      });
+      block(ctx, `for (let i = 1; i < ${n}; i++)`, () => {
+        for (const l of L) ctx.line(`const x${l} = ${ctx.arg(0, 'i', l)};`);
+        ctx.line(`const r = i * ${m};`);
+        block(ctx, `for (let j = 0; j < ${m}; j++)`, () => {
+          ctx.line(`const w = ${ctx.arg(1, 'r + j')};`);
+          for (const l of L) ctx.line(`${ctx.slot('j', l)} += x${l} * w;`);
+        });
+      });
     },
   },
   {
@@ -143,26 +220,32 @@ export const linalgOps: LinalgOp[] = [
     emitUnrolled: (ctx, attrs) => {
       const { n, m } = dims(attrs);
       for (let i = 0; i < n; i++) {
-        const terms: string[] = [];
-        for (let j = 0; j < m; j++) terms.push(`${ctx.arg(0, i * m + j)} * ${ctx.arg(1, j)}`);
-        ctx.line(ctx.store(i, sumOf(terms)));
+        ctx.store(i, (l) => {
+          const terms: string[] = [];
+          for (let j = 0; j < m; j++)
+            terms.push(`${ctx.arg(0, i * m + j, l)} * ${ctx.arg(1, j, l)}`);
+          return sumOf(terms);
+        });
       }
     },
-    // A contiguous dot product per row; four accumulators hide the add latency.
+    // A contiguous dot product per row; four accumulators hide the add latency. With several
+    // lanes and shared weights the lanes are the independent accumulators.
     emitLoop: (ctx, attrs) => {
       const { n, m } = dims(attrs);
-      ctx.line(`for (let i = 0; i < ${n}; i++) {`);
-      ctx.indent();
-      ctx.line(`const r = i * ${m};`);
-      const total = dotLoop(
-        ctx,
-        m,
-        (j) => ctx.arg(0, `r + ${j}`),
-        (j) => ctx.arg(1, j),
-      );
-      ctx.line(`${ctx.slot('i')} ${ctx.init} ${total};`);
-      ctx.dedent();
-      ctx.line('}');
+      if (ctx.lanes === 1 || !ctx.shared(0) || ctx.summed) {
+        perLane(ctx, (c) => matvecTLoop(c, n, m));
+        return;
+      }
+      const L = laneList(ctx);
+      block(ctx, `for (let i = 0; i < ${n}; i++)`, () => {
+        ctx.line(`const r = i * ${m};`);
+        ctx.line(`let ${L.map((l) => `s${l} = 0`).join(', ')};`);
+        block(ctx, `for (let j = 0; j < ${m}; j++)`, () => {
+          ctx.line(`const w = ${ctx.arg(0, 'r + j')};`);
+          for (const l of L) ctx.line(`s${l} += w * ${ctx.arg(1, 'j', l)};`);
+        });
+        for (const l of L) ctx.line(`${ctx.slot('i', l)} ${ctx.init} s${l};`);
+      });
     },
   },
   {
@@ -191,20 +274,24 @@ export const linalgOps: LinalgOp[] = [
       const { n, m } = dims(attrs);
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < m; j++)
-          ctx.line(ctx.store(i * m + j, `${ctx.arg(0, i)} * ${ctx.arg(1, j)}`));
+          ctx.store(i * m + j, (l) => `${ctx.arg(0, i, l)} * ${ctx.arg(1, j, l)}`);
       }
     },
+    // A batch's kernel gradient: every lane's outer product is added to the same gradient
+    // element in one statement, so the gradient is read and written once per block.
     emitLoop: (ctx, attrs) => {
       const { n, m } = dims(attrs);
-      ctx.line(`for (let i = 0; i < ${n}; i++) {`);
-      ctx.indent();
-      ctx.line(`const xi = ${ctx.arg(0, 'i')};`);
-      ctx.line(`const r = i * ${m};`);
-      ctx.line(
-        `for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} ${ctx.init} xi * ${ctx.arg(1, 'j')};`,
-      );
-      ctx.dedent();
-      ctx.line('}');
+      if (ctx.lanes === 1 || !ctx.summed) {
+        perLane(ctx, (c) => outerLoop(c, n, m));
+        return;
+      }
+      const L = laneList(ctx);
+      block(ctx, `for (let i = 0; i < ${n}; i++)`, () => {
+        for (const l of L) ctx.line(`const x${l} = ${ctx.arg(0, 'i', l)};`);
+        ctx.line(`const r = i * ${m};`);
+        const sum = L.map((l) => `x${l} * ${ctx.arg(1, 'j', l)}`).join(' + ');
+        ctx.line(`for (let j = 0; j < ${m}; j++) ${ctx.slot('r + j')} += ${sum};`);
+      });
     },
   },
 ];

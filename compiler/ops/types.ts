@@ -15,17 +15,30 @@ export interface VjpContext {
   readonly needs: readonly boolean[];
 }
 
-/** Where emitted code reads an argument element and writes a result element. */
+/**
+ * Where emitted code reads an argument element and writes a result element. Code may compute
+ * several samples at once ("lanes", register blocking): lane `l` of an argument is sample
+ * `l`'s value, except for shared arguments (weights), which every lane reads alike.
+ */
 export interface EmitContext {
-  /** Code reading element `index` of argument `i`; `index` is a constant or a loop expression. */
-  arg(i: number, index: number | string): string;
-  /** A statement storing `expr` into element `index` of the result. */
-  store(index: number | string, expr: string): string;
-  /** The result element as an assignable array slot (only for results stored in arrays). */
-  slot(index: number | string): string;
+  /** Samples computed together; 1 for per-sample code. */
+  readonly lanes: number;
+  /** Code reading element `index` of argument `i` for sample `lane` (default 0); `index` is a
+   * constant or a loop expression. */
+  arg(i: number, index: number | string, lane?: number): string;
+  /** Whether argument `i` is the same for every lane (a weight or constant). */
+  shared(i: number): boolean;
+  /** Writes the statements storing element `index` of the result, given its value per lane. */
+  store(index: number | string, exprOf: (lane: number) => string): void;
+  /** Element `index` of the result for `lane`, as an assignable array slot (only for results
+   * stored in arrays). */
+  slot(index: number | string, lane?: number): string;
   /** Operator for the first write of a result element: `=`, or `+=` when the result is
    * added to what its array holds. */
   readonly init: '=' | '+=';
+  /** The result is one array that all lanes add into (a batch's gradient): lane sums go in
+   * one statement. */
+  readonly summed: boolean;
   /** Append a line of code at the current indentation. */
   line(code: string): void;
   indent(): void;

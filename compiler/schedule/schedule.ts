@@ -162,6 +162,8 @@ class MinHeap<T> {
 export interface ScheduleOptions {
   /** Gradients overwrite `grad` (the default), or are added to it (a batch summing them). */
   readonly gradsInPlace?: boolean;
+  /** Samples emitted together: unrolled code is that many times longer per function. */
+  readonly lanes?: number;
 }
 
 export function scheduleProgram(
@@ -179,7 +181,7 @@ export function scheduleProgram(
   let used = 0;
   for (const node of nodes) {
     const mode = modeOf(node);
-    const cost = costOf(node, mode);
+    const cost = costOf(node, mode) * (mode === 'unroll' ? (opts.lanes ?? 1) : 1);
     if (used > 0 && used + cost > SCHEDULE.chunkBudget) {
       chunk++;
       used = 0;

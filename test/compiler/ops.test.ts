@@ -543,10 +543,13 @@ describe('emit rules agree with evaluate', () => {
     const lines: string[] = [];
     let depth = 0;
     const ctx: EmitContext = {
+      lanes: 1,
       arg: (i, idx) => `a${i}[${idx}]`,
-      store: (idx, expr) => `out[${idx}] = ${expr};`,
+      shared: () => false,
+      store: (idx, exprOf) => void lines.push('  '.repeat(depth) + `out[${idx}] = ${exprOf(0)};`),
       slot: (idx) => `out[${idx}]`,
       init: '=',
+      summed: false,
       line: (code) => void lines.push('  '.repeat(depth) + code),
       indent: () => void depth++,
       dedent: () => void depth--,

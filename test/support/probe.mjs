@@ -24,7 +24,8 @@ const m = mod.model;
 const Arr = m.precision === 'f32' ? Float32Array : Float64Array;
 let seed = 7;
 const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5;
-const BATCH = 4;
+// Five samples: one block of four (for nets with loops) and one for the remainder path.
+const BATCH = 5;
 const params = Arr.from({ length: m.paramCount }, () => rnd() * 0.2);
 const input = Arr.from({ length: m.inputSize }, rnd);
 const inputs = Arr.from({ length: BATCH * m.inputSize }, rnd);
@@ -70,12 +71,11 @@ const names = all.map((x) => x[2]);
 const status = (name) => %GetOptimizationStatus(mod[name]);
 const isTurbofan = (name) => (status(name) & TURBOFAN) !== 0;
 /** Loop kernels may run as on-stack-replaced code without code of their own. */
-const isLoop = (name) => /_loop\d+$|^gradientBatch_(clear|scale)$/.test(name);
+const isLoop = (name) => /_loop\d+$|_rest$|^gradientBatch_(clear|scale)$/.test(name);
+const ENTRIES = new Set(['forward', 'loss', 'gradient', 'forwardBatch', 'gradientBatch']);
 
 function probeTiers() {
-  // Internal functions are also called directly, with arguments found by parameter name: a
-  // small helper may be inlined into its caller and never get code of its own, which would
-  // say nothing about whether it can be optimized.
+  // Internal functions can be called directly, with arguments found by parameter name.
   const byName = {
     params,
     input,
@@ -87,6 +87,7 @@ function probeTiers() {
     grad,
     work,
     count: BATCH,
+    start: 0,
     xo: 0,
     to: 0,
     oo: 0,
@@ -94,32 +95,50 @@ function probeTiers() {
   const direct = all
     .filter((x) => !x[1])
     .map((x) => {
-      const args = x[3].split(',').map((a) => byName[a.replace(/:.*$/, '').trim()]);
+      const args = x[3].split(',').map(
+        (a) =>
+          byName[
+            a
+              .replace(/:.*$/, '')
+              .trim()
+              .replace(/(xo|to|oo)\d+$/, '$1')
+          ],
+      );
       const f = mod[x[2]];
       return { name: x[2], call: () => f(...args) };
     });
+  // The harness must not be optimized here: TurboFan would inline the entry points into it,
+  // and an inlined function never gets code of its own. Called from unoptimized code, each
+  // entry point must tier up by itself, as it would in an application.
+  for (const loop of Object.values(loops)) %NeverOptimizeFunction(loop);
   // At least two seconds of calls (straight-line code needs ~0.5 s before V8 optimizes it),
-  // and until everything is optimized or ten seconds have passed.
+  // and until the entry points are optimized or fifteen seconds have passed.
   const t0 = performance.now();
   let rounds = 0;
-  const optimized = () => names.filter((n) => !isLoop(n)).every(isTurbofan);
-  // Loop kernels are not called directly: they are long, and get OSR-compiled or are forced
-  // below. Entry points are called most, as an application would.
-  const straight = direct.filter((d) => !isLoop(d.name));
-  // The harness must not be optimized here: TurboFan would inline small generated functions
-  // into it, and an inlined function never gets (or needs) code of its own, which would hide
-  // whether it can be optimized. Called from unoptimized code, each must tier up itself.
-  for (const loop of Object.values(loops)) %NeverOptimizeFunction(loop);
-  for (const d of direct) %NeverOptimizeFunction(d.call);
+  const optimized = () => [...ENTRIES].every(isTurbofan);
   while ((!optimized() || performance.now() - t0 < 2000) && performance.now() - t0 < 15000) {
     for (const loop of Object.values(loops)) loop(20);
-    for (const f of straight) f.call();
     rounds++;
   }
-  const tiers = Object.fromEntries(
-    names.map((n) => [n, { status: status(n), turbofan: (status(n) & TURBOFAN) !== 0 }]),
-  );
-  return { tiers, warmupMs: Math.round(performance.now() - t0), rounds };
+  const warmupMs = Math.round(performance.now() - t0);
+  const tiers = {};
+  for (const n of names) {
+    const natural = isTurbofan(n);
+    let forced;
+    // An internal function may have run only inlined into its optimized caller, or (a loop)
+    // as on-stack-replaced code. Then it is asked whether it can be optimized on its own:
+    // a function over V8's size limit cannot.
+    if (!natural && !ENTRIES.has(n)) {
+      const f = direct.find((d) => d.name === n);
+      %PrepareFunctionForOptimization(mod[n]);
+      f.call();
+      %OptimizeFunctionOnNextCall(mod[n]);
+      f.call();
+      forced = isTurbofan(n);
+    }
+    tiers[n] = { status: status(n), turbofan: natural, entry: ENTRIES.has(n), forced };
+  }
+  return { tiers, warmupMs, rounds };
 }
 
 // Objects a function allocates land in the new space; compiled code and feedback (which a
