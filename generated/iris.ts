@@ -1189,6 +1189,7 @@ function forwardBatch_sample_part2(params: Float64Array, inputs: Float64Array, o
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
+  if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
   work[80] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 4, s * 3);

@@ -865,6 +865,7 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
+  if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
   work[1616] = 0;
   let s = 0;

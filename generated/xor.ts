@@ -316,10 +316,76 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
-  gradientBatch_clear(params, inputs, targets, count, grad, work);
+  if (count === 1) return gradient(params, inputs, targets, grad, work);
+  grad[0] = 0;
+  grad[1] = 0;
+  grad[2] = 0;
+  grad[3] = 0;
+  grad[4] = 0;
+  grad[5] = 0;
+  grad[6] = 0;
+  grad[7] = 0;
+  grad[8] = 0;
+  grad[9] = 0;
+  grad[10] = 0;
+  grad[11] = 0;
+  grad[12] = 0;
+  grad[13] = 0;
+  grad[14] = 0;
+  grad[15] = 0;
+  grad[16] = 0;
+  grad[17] = 0;
+  grad[18] = 0;
+  grad[19] = 0;
+  grad[20] = 0;
+  grad[21] = 0;
+  grad[22] = 0;
+  grad[23] = 0;
+  grad[24] = 0;
+  grad[25] = 0;
+  grad[26] = 0;
+  grad[27] = 0;
+  grad[28] = 0;
+  grad[29] = 0;
+  grad[30] = 0;
+  grad[31] = 0;
+  grad[32] = 0;
   work[0] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 2, s);
-  gradientBatch_scale(params, inputs, targets, count, grad, work);
+  const scale = count > 0 ? 1 / count : 0;
+  grad[0] *= scale;
+  grad[1] *= scale;
+  grad[2] *= scale;
+  grad[3] *= scale;
+  grad[4] *= scale;
+  grad[5] *= scale;
+  grad[6] *= scale;
+  grad[7] *= scale;
+  grad[8] *= scale;
+  grad[9] *= scale;
+  grad[10] *= scale;
+  grad[11] *= scale;
+  grad[12] *= scale;
+  grad[13] *= scale;
+  grad[14] *= scale;
+  grad[15] *= scale;
+  grad[16] *= scale;
+  grad[17] *= scale;
+  grad[18] *= scale;
+  grad[19] *= scale;
+  grad[20] *= scale;
+  grad[21] *= scale;
+  grad[22] *= scale;
+  grad[23] *= scale;
+  grad[24] *= scale;
+  grad[25] *= scale;
+  grad[26] *= scale;
+  grad[27] *= scale;
+  grad[28] *= scale;
+  grad[29] *= scale;
+  grad[30] *= scale;
+  grad[31] *= scale;
+  grad[32] *= scale;
   return count > 0 ? work[0] / count : 0;
 }
 
@@ -435,15 +501,4 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[23] += gz0_7;
   grad[32] += gz1;
   work[0] += loss;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_clear(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 33; k++) grad[k] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
-  const scale = count > 0 ? 1 / count : 0;
-  for (let k = 0; k < 33; k++) grad[k] *= scale;
 }
