@@ -2,32 +2,16 @@
 // A training step is the module's `gradientBatch` when it exports one, otherwise the
 // per-sample `gradient` accumulated over the batch; either way followed by the SGD update.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { compileModel, type ModelInput } from '../compiler/index.ts';
+import { importCompiled } from '../compiler/cli/load.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FloatArray, GeneratedModule, ModelInfo } from '../runtime/types.ts';
 import { errorText, type ImplFactory, type Prepared, type Unavailable } from './impl.ts';
 import { layout, outputSize, type NetSpec } from './models.ts';
 
-/** The batched entry points of issue 4; optional until the compiler emits them. */
-interface BatchedModule extends GeneratedModule {
-  gradientBatch?(
-    params: FloatArray,
-    inputs: FloatArray,
-    targets: FloatArray,
-    count: number,
-    grad: FloatArray,
-    work: FloatArray,
-  ): number;
-  forwardBatch?(
-    params: FloatArray,
-    inputs: FloatArray,
-    outputs: FloatArray,
-    count: number,
-    work: FloatArray,
-  ): void;
-  /** Work length the batched entry points need for `count` samples, if it differs from `model.workSize`. */
-  batchWorkSize?(count: number): number;
-}
+/** The batched entry points (optional in the contract; every current module has them). */
+type BatchedModule = GeneratedModule;
 
 const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
 
@@ -49,16 +33,32 @@ export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefine
   return undefined;
 }
 
+/** The f32 variant of an example is compiled on the fly from examples/<name>.model.json. */
+async function compileF32(name: string): Promise<BatchedModule> {
+  const source = fileURLToPath(new URL(`../examples/${name}.model.json`, import.meta.url));
+  const json = JSON.parse(readFileSync(source, 'utf8')) as Record<string, unknown>;
+  const compiled = await compileModel({ ...json, precision: 'f32' } as ModelInput, {
+    format: 'js',
+    source: `${name}.model.json`,
+  });
+  return (await importCompiled(compiled)) as BatchedModule;
+}
+
 async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | Unavailable> {
   const rel = `generated/${file}`;
-  if (!existsSync(GENERATED_DIR + file))
+  const f32 = file.endsWith('-f32.ts');
+  if (!f32 && !existsSync(GENERATED_DIR + file))
     return { unavailable: `not generated yet (${rel} missing)` };
   let mod: BatchedModule;
   try {
     // Dynamic import because the module may not exist; its shape is checked just below.
-    mod = (await import(pathToFileURL(GENERATED_DIR + file).href)) as BatchedModule;
+    mod = f32
+      ? await compileF32(file.replace(/-f32\.ts$/, ''))
+      : ((await import(pathToFileURL(GENERATED_DIR + file).href)) as BatchedModule);
   } catch (e) {
-    return { unavailable: `${rel} failed to load: ${errorText(e)}` };
+    return {
+      unavailable: `${f32 ? `${rel} (compiled on the fly)` : rel} failed to load: ${errorText(e)}`,
+    };
   }
   if (
     typeof mod.gradient !== 'function' ||
@@ -87,7 +87,7 @@ export function gradcImpl(name: string, suffix: string): ImplFactory {
       const grad = make(P);
       const acc = make(P);
       const work = make(info.workSize);
-      const batchWork = make(mod.batchWorkSize?.(B) ?? info.workSize * B);
+      const batchWork = work; // the batched entry points use the same model.workSize
       const inputs = make(B * I);
       const targets = make(B * O);
       const outputs = make(B * O);

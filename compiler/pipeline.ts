@@ -15,6 +15,11 @@ import { VERSION } from './version.ts';
 
 export type Pass = (c: Compilation) => Compilation;
 
+/** One schedule per program; `inputGradient` only when the model asks for it. */
+export type Schedules = { [K in Exclude<ProgramName, 'inputGradient'>]: Schedule } & {
+  inputGradient?: Schedule;
+};
+
 /** IR-to-IR passes in order; `gradc inspect --after NAME` prints the IR after any of them. */
 export const passes: readonly (readonly [string, Pass])[] = [
   // log(softmax) → log-softmax, log(sigmoid) → −softplus(−z), log(1+x) → log1p(x), ...
@@ -31,7 +36,7 @@ export const passNames = ['build', ...passes.map(([n]) => n), 'schedule'];
 
 export interface Compiled {
   readonly c: Compilation;
-  readonly schedules: Readonly<Record<ProgramName, Schedule>>;
+  readonly schedules: Schedules;
   readonly workSize: number;
   readonly code: string;
 }
@@ -55,10 +60,10 @@ export function lower(
 
 /** Unroll-or-loop and chunking per node, then work slots by liveness. */
 export function schedule(c: Compilation): {
-  schedules: Record<ProgramName, Schedule>;
+  schedules: Schedules;
   workSize: number;
 } {
-  const schedules = {} as Record<ProgramName, Schedule>;
+  const schedules = {} as Schedules;
   let workSize = 0;
   for (const p of c.programs) {
     const s = scheduleProgram(p, c.sectionOrder);
@@ -84,6 +89,7 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   for (const name of ['forward', 'loss', 'gradient'] as const) {
     functions.push(...emitProgram(schedules[name], c.sections));
   }
+  if (schedules.inputGradient) functions.push(...emitProgram(schedules.inputGradient, c.sections));
   functions.push(...emitForwardBatch(batch.forward, c.sections, c.shapes));
   functions.push(...emitGradientBatch(batch.gradient, c.sections, c.shapes));
   const code = emitModule({
@@ -105,7 +111,7 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
  */
 export function planBatches(
   c: Compilation,
-  schedules: Readonly<Record<ProgramName, Schedule>>,
+  schedules: Schedules,
 ): { forward: BatchPlan; gradient: BatchPlan; workSize: number } {
   const blocked = schedules.gradient.steps.some(
     (s) => s.mode === 'loop' && getOp(s.node.op).kind === 'linalg',

@@ -26,6 +26,7 @@ export const model = {
       fanIn: 784,
       fanOut: 128,
       activation: "relu",
+      trainable: true,
     },
     {
       name: "dense0.bias",
@@ -37,6 +38,7 @@ export const model = {
       fanIn: 784,
       fanOut: 128,
       activation: "relu",
+      trainable: true,
     },
     {
       name: "dense1.kernel",
@@ -48,6 +50,7 @@ export const model = {
       fanIn: 128,
       fanOut: 10,
       activation: "softmax",
+      trainable: true,
     },
     {
       name: "dense1.bias",
@@ -59,6 +62,7 @@ export const model = {
       fanIn: 128,
       fanOut: 10,
       activation: "softmax",
+      trainable: true,
     },
   ],
 } as const;

@@ -27,6 +27,7 @@ export const model = {
       fanIn: 1,
       fanOut: 32,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense0.bias",
@@ -38,6 +39,7 @@ export const model = {
       fanIn: 1,
       fanOut: 32,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense1.kernel",
@@ -49,6 +51,7 @@ export const model = {
       fanIn: 32,
       fanOut: 32,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense1.bias",
@@ -60,6 +63,7 @@ export const model = {
       fanIn: 32,
       fanOut: 32,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense2.kernel",
@@ -71,6 +75,7 @@ export const model = {
       fanIn: 32,
       fanOut: 1,
       activation: "linear",
+      trainable: true,
     },
     {
       name: "dense2.bias",
@@ -82,6 +87,7 @@ export const model = {
       fanIn: 32,
       fanOut: 1,
       activation: "linear",
+      trainable: true,
     },
   ],
 } as const;

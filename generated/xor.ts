@@ -26,6 +26,7 @@ export const model = {
       fanIn: 2,
       fanOut: 8,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense0.bias",
@@ -37,6 +38,7 @@ export const model = {
       fanIn: 2,
       fanOut: 8,
       activation: "tanh",
+      trainable: true,
     },
     {
       name: "dense1.kernel",
@@ -48,6 +50,7 @@ export const model = {
       fanIn: 8,
       fanOut: 1,
       activation: "sigmoid",
+      trainable: true,
     },
     {
       name: "dense1.bias",
@@ -59,6 +62,7 @@ export const model = {
       fanIn: 8,
       fanOut: 1,
       activation: "sigmoid",
+      trainable: true,
     },
   ],
 } as const;

@@ -119,6 +119,14 @@ function checkShapes(
   }
 }
 
+/** 1 for every parameter of a frozen layer (`trainable: false`). */
+function frozenMask(model: ModelInfo): Uint8Array {
+  const mask = new Uint8Array(model.paramCount);
+  for (const p of model.params)
+    if (p.trainable === false) mask.fill(1, p.offset, p.offset + p.size);
+  return mask;
+}
+
 /** Which flat indices to check: all, or a seeded per-tensor sample of about `maxParams`. */
 function chooseIndices(model: ModelInfo, maxParams: number | undefined, rng: Rng): Int32Array {
   const total = model.paramCount;
@@ -190,6 +198,7 @@ export function checkGradient(
   const lossError = relativeError(gradLoss, plainLoss, 0);
 
   const indices = chooseIndices(model, options.maxParams, new Rng(o.seed));
+  const frozen = frozenMask(model);
   const tensorMax = new Map<string, { max: number; checked: number }>();
   for (const p of model.params) tensorMax.set(p.name, { max: 0, checked: 0 });
 
@@ -202,7 +211,10 @@ export function checkGradient(
     const h = o.eps * Math.max(1, Math.abs(params[i]));
     let numeric: number;
     let slack = 0;
-    if (o.richardson) {
+    if (frozen[i]) {
+      // A frozen layer's gradient is zero by definition, whatever the loss does.
+      numeric = 0;
+    } else if (o.richardson) {
       // Richardson extrapolation cancels the h² error term of central differences:
       // (4·D(h/2) − D(h)) / 3 is accurate to O(h⁴), so a larger h (less rounding) can be used.
       const half = central(module, params, input, target, work, i, h / 2);
@@ -296,6 +308,7 @@ export function dotProductTest(
   const grad = allocGrad(model);
   module.gradient(params, input, target, grad, work);
   const original = Float64Array.from(params);
+  const frozen = frozenMask(model);
   const v = new Float64Array(n);
   const plus = new Float64Array(n);
 
@@ -304,7 +317,8 @@ export function dotProductTest(
   for (let d = 0; d < directions; d++) {
     let norm = 0;
     for (let i = 0; i < n; i++) {
-      v[i] = rng.normal();
+      // Frozen parameters are not directions the gradient describes.
+      v[i] = frozen[i] ? 0 : rng.normal();
       norm += v[i] * v[i];
     }
     norm = Math.sqrt(norm);

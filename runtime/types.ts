@@ -19,6 +19,8 @@ export interface ParamInfo {
   readonly fanOut: number;
   /** Activation of the owning layer (`relu`, `tanh`, ..., or `custom`). */
   readonly activation: string;
+  /** False for a frozen layer: its gradient is always zero. */
+  readonly trainable?: boolean;
 }
 
 export interface LayerInfo {

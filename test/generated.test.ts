@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileBytes } from '../compiler/index.ts';
+import { compileBytes, modelJsonSchema } from '../compiler/index.ts';
 import { exampleFiles, generatedPath } from '../compiler/cli/generate.ts';
 import { VERSION } from '../compiler/version.ts';
 
@@ -74,6 +74,13 @@ describe('generated/ (golden output)', () => {
     );
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('the shipped JSON Schema matches the zod schema (regenerate: gradc schema > compiler/spec/model.schema.json)', () => {
+    const shipped = JSON.parse(
+      fs.readFileSync('compiler/spec/model.schema.json', 'utf8'),
+    ) as unknown;
+    expect(shipped).toEqual(modelJsonSchema());
   });
 
   it('`gradc generate --check` reports up to date', () => {

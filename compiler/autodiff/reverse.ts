@@ -57,13 +57,19 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
   return out;
 }
 
-/** Adds the `gradient` program: the loss and dLoss/dparams for every parameter tensor. */
+/**
+ * Adds the `gradient` program: the loss and dLoss/dparams for every parameter tensor. Frozen
+ * layers' parameters are not differentiated: their gradient is a symbolic zero, so no backward
+ * work exists for them (nor below them, when nothing trainable is below). With
+ * `inputGradient`, also a program for dLoss/dinput.
+ */
 export function differentiate(c: Compilation): Compilation {
   const { B } = c;
   const lossProgram = c.programs.find((p) => p.name === 'loss')!;
   const loss = lossProgram.outputs[0]!.node;
   const leaves = c.params.map((p) => B.param(p.offset, p.size));
-  const grads = vjpGraph(c, loss, leaves);
+  const trainable = leaves.filter((_, i) => c.params[i]!.trainable !== false);
+  const grads = vjpGraph(c, loss, trainable);
   const outputs: ProgramOutput[] = [{ kind: 'loss', node: loss, label: 'loss' }];
   c.params.forEach((p, i) => {
     B.section = `dense${p.layer}.backward`;
@@ -73,6 +79,20 @@ export function differentiate(c: Compilation): Compilation {
     outputs.push({ kind: 'grad', node: g, offset: p.offset, label: p.name });
   });
   B.section = undefined;
-  const gradient: Program = { name: 'gradient', outputs };
-  return { ...c, programs: [...c.programs.filter((p) => p.name !== 'gradient'), gradient] };
+  const programs: Program[] = [{ name: 'gradient', outputs }];
+  if (c.spec.inputGradient) {
+    const input = B.input(c.shapes.inputSize);
+    let g = vjpGraph(c, loss, [input]).get(input) ?? B.bcast(B.const(0), input.size);
+    if (g.size !== input.size) g = B.bcast(g, input.size);
+    B.named(g, 'ginput');
+    programs.push({
+      name: 'inputGradient',
+      outputs: [
+        { kind: 'loss', node: loss, label: 'loss' },
+        { kind: 'dinput', node: g, label: 'dinput' },
+      ],
+    });
+  }
+  const names = new Set(programs.map((p) => p.name));
+  return { ...c, programs: [...c.programs.filter((p) => !names.has(p.name)), ...programs] };
 }

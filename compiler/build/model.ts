@@ -46,7 +46,13 @@ export function buildModel(spec: ModelSpec): Compilation {
     B.section = name;
     sections.set(name, `${name}: dense ${fanIn} → ${m}, ${activationLabel(layer.activation)}`);
     sections.set(`${name}.backward`, `${name} backward`);
-    const common = { layer: l, fanIn, fanOut: m, activation: layer.activation.name };
+    const common = {
+      layer: l,
+      fanIn,
+      fanOut: m,
+      activation: layer.activation.name,
+      trainable: layer.trainable,
+    };
     params.push({
       name: `${name}.kernel`,
       shape: [fanIn, m],

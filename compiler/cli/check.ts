@@ -1,7 +1,8 @@
 // `gradc check`: the emitted gradient against central differences, the dot-product (VJP)
 // test, and the IR interpreter, on seeded random parameters and samples.
 import { checkGradient, dotProductTest, initParams } from '../../runtime/index.ts';
-import type { FloatArray } from '../../runtime/types.ts';
+import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
+import type { Program } from '../ir/program.ts';
 import { interpret } from '../ir/interpret.ts';
 import type { Compiled } from '../pipeline.ts';
 import { importCompiled } from './load.ts';
@@ -21,11 +22,57 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+type WithInputGradient = GeneratedModule & {
+  inputGradient?(
+    params: FloatArray,
+    input: FloatArray,
+    target: FloatArray,
+    dinput: FloatArray,
+    work: FloatArray,
+  ): number;
+};
+
+/**
+ * The optional inputGradient export against central differences of the loss by each input
+ * and against the interpreter: the worst relative error, or undefined without the export.
+ */
+function checkInputGradient(
+  mod: WithInputGradient,
+  program: Program | undefined,
+  params: FloatArray,
+  input: FloatArray,
+  target: FloatArray,
+  work: FloatArray,
+): number | undefined {
+  if (!mod.inputGradient || !program) return undefined;
+  const dinput = new Float64Array(input.length);
+  const loss = mod.inputGradient(params, input, target, dinput, work);
+  const want = interpret(program, { params, input, target }, params.length);
+  let worst = Math.max(maxRelDiff(dinput, want.dinput!), maxRelDiff([loss], [want.loss!]));
+  const f32 = mod.model.precision === 'f32';
+  for (let i = 0; i < input.length; i++) {
+    const x = input[i]!;
+    const h = (f32 ? 1e-3 : 1e-6) * Math.max(1, Math.abs(x));
+    input[i] = x + h;
+    const up = mod.loss(params, input, target, work);
+    const hi = input[i]!;
+    input[i] = x - h;
+    const down = mod.loss(params, input, target, work);
+    const lo = input[i]!;
+    input[i] = x;
+    const fd = (up - down) / (hi - lo);
+    const scale = Math.abs(fd) + Math.abs(dinput[i]!);
+    if (scale > (f32 ? 1e-4 : 1e-9))
+      worst = Math.max(worst, Math.abs(fd - dinput[i]!) / Math.max(1e-8, scale));
+  }
+  return worst;
+}
+
 export async function runCheck(
   compiled: Compiled,
   opts: { samples: number; seed: number; maxParams: number },
 ): Promise<CheckResult> {
-  const mod = await importCompiled(compiled);
+  const mod: WithInputGradient = await importCompiled(compiled);
   const model = mod.model;
   const f32 = model.precision === 'f32';
   // The interpreter runs in f64; f32 storage rounds intermediates.
@@ -58,11 +105,24 @@ export async function runCheck(
       maxRelDiff([gotLoss], [want.loss!]),
       maxRelDiff(output, wantOut),
     );
-    const sampleOk = fd.ok && vjp.ok && interp <= interpTol;
+    const dinput = checkInputGradient(
+      mod,
+      programs.get('inputGradient'),
+      params,
+      input,
+      target,
+      work,
+    );
+    const sampleOk =
+      fd.ok &&
+      vjp.ok &&
+      interp <= interpTol &&
+      (dinput === undefined || dinput <= (f32 ? 2e-2 : 1e-6));
     ok &&= sampleOk;
     lines.push(
       `sample ${s}: loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params)` +
-        `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}  ${sampleOk ? 'ok' : 'FAIL'}`,
+        `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}` +
+        `${dinput === undefined ? '' : `  input gradient ${dinput.toExponential(2)}`}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );
     if (!fd.ok && fd.worst) {
       lines.push(

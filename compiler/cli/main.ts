@@ -96,7 +96,10 @@ function buildProgram(out: (s: string) => void): Command {
       const programs = c.programs.filter((p) => !o.program || p.name === o.program);
       if (o.after === 'schedule') {
         const { schedules, workSize } = schedule(c);
-        for (const p of programs) out(`${describeSchedule(schedules[p.name])}\n`);
+        for (const p of programs) {
+          const sp = schedules[p.name];
+          if (sp) out(`${describeSchedule(sp)}\n`);
+        }
         out(`workSize ${workSize}\n`);
       } else {
         for (const p of programs) out(`${printProgram(p, dtype)}\n`);
@@ -137,6 +140,11 @@ function buildProgram(out: (s: string) => void): Command {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const out = (s: string) => void process.stdout.write(s);
+  // `gradc inspect ... | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await buildProgram(out).parseAsync([...argv], { from: 'user' });
     return 0;

@@ -11,6 +11,7 @@ export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
   forward: ['params', 'input', 'output', 'work'],
   loss: ['params', 'input', 'target', 'work'],
   gradient: ['params', 'input', 'target', 'grad', 'work'],
+  inputGradient: ['params', 'input', 'target', 'dinput', 'work'],
 };
 
 /**
@@ -95,8 +96,8 @@ export function emitProgram(
   const names = localNames(s);
   const lanes = frame.lanes;
   const LANES = Array.from({ length: lanes }, (_, l) => l);
-  const arrayOf = (a: 'output' | 'grad') => (a === 'output' ? frame.output : 'grad');
-  const baseOf = (a: 'output' | 'grad', lane: number) =>
+  const arrayOf = (a: 'output' | 'grad' | 'dinput') => (a === 'output' ? frame.output : a);
+  const baseOf = (a: 'output' | 'grad' | 'dinput', lane: number) =>
     a === 'output' ? frame.base?.output[lane] : undefined;
   const laneName = (nm: string, lane: number) => (lanes > 1 ? `${nm}_l${lane}` : nm);
 
@@ -187,7 +188,7 @@ export function emitProgram(
   for (const o of s.program.outputs) {
     if (o.kind === 'loss') continue;
     const st = s.byNode.get(o.node)?.storage;
-    const array = o.kind === 'output' ? 'output' : 'grad';
+    const array = o.kind;
     const offset = o.offset ?? 0;
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
     const summed = o.kind === 'grad' && frame.accumulate;

@@ -22,6 +22,7 @@ const DOCS: Readonly<Record<string, string>> = {
   forward: 'Writes the network output for one sample into `output`.',
   loss: 'Returns the loss for one sample.',
   gradient: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
+  inputGradient: 'Overwrites `dinput` with dLoss/dinput for one sample and returns the loss.',
   forwardBatch:
     'Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.',
   gradientBatch:
@@ -60,6 +61,7 @@ const PARAM_DOCS: Readonly<Record<string, string>> = {
   oo: "offset of this sample's row in `outputs`",
   start: 'first sample not yet done',
   grad: 'receives `model.paramCount` partial derivatives',
+  dinput: 'receives `model.inputSize` partial derivatives of the loss by the input',
   work: 'scratch memory of `model.workSize` elements',
 };
 

@@ -37,6 +37,8 @@ export interface Results {
   loss?: number;
   /** Full gradient array (paramCount long), when the program computes gradients. */
   grad?: Float64Array;
+  /** dLoss/dinput, for the inputGradient program. */
+  dinput?: Float64Array;
 }
 
 export function interpret(p: Program, b: Bindings, paramCount: number): Results {
@@ -49,6 +51,9 @@ export function interpret(p: Program, b: Bindings, paramCount: number): Results 
     const v = values.get(o.node)!;
     if (o.kind === 'output') res.output = v;
     else if (o.kind === 'loss') res.loss = v[0];
+    else if (o.kind === 'dinput')
+      res.dinput =
+        v.length === o.node.size ? v : Float64Array.from({ length: o.node.size }, () => v[0]!);
     else {
       res.grad ??= new Float64Array(paramCount);
       for (let k = 0; k < o.node.size; k++)

@@ -1,7 +1,8 @@
 // A program is a set of named results computed from params, input and target.
 import type { Node } from './node.ts';
 
-export type OutputKind = 'output' | 'loss' | 'grad';
+/** `dinput`: dLoss/dinput, for the optional `inputGradient` entry point. */
+export type OutputKind = 'output' | 'loss' | 'grad' | 'dinput';
 
 export interface ProgramOutput {
   readonly kind: OutputKind;
@@ -12,7 +13,7 @@ export interface ProgramOutput {
   readonly label: string;
 }
 
-export type ProgramName = 'forward' | 'loss' | 'gradient';
+export type ProgramName = 'forward' | 'loss' | 'gradient' | 'inputGradient';
 
 export interface Program {
   readonly name: ProgramName;

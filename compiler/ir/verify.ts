@@ -34,7 +34,14 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
       fail(`%${n.id} target has size ${n.size}`);
   }
   for (const o of p.outputs) {
-    const want = o.kind === 'loss' ? 1 : o.kind === 'output' ? shapes.outputSize : undefined;
+    const want =
+      o.kind === 'loss'
+        ? 1
+        : o.kind === 'output'
+          ? shapes.outputSize
+          : o.kind === 'dinput'
+            ? shapes.inputSize
+            : undefined;
     if (want !== undefined && o.node.size !== want)
       fail(`${o.label} has size ${o.node.size}, wants ${want}`);
     if (

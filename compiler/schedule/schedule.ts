@@ -33,7 +33,7 @@ export type Storage =
   | { readonly kind: 'work'; offset: number }
   | {
       readonly kind: 'array';
-      readonly array: 'output' | 'grad';
+      readonly array: 'output' | 'grad' | 'dinput';
       readonly offset: number;
       /** Added to what the array holds (a batch summing gradients), so never read back. */
       readonly accumulate?: boolean;
@@ -218,7 +218,7 @@ export function scheduleProgram(
     claimed.add(o.node);
     step.storage = {
       kind: 'array',
-      array: o.kind === 'output' ? 'output' : 'grad',
+      array: o.kind === 'grad' ? 'grad' : o.kind,
       offset: o.offset ?? 0,
       accumulate: o.kind === 'grad' && accumulate,
     };

@@ -13,6 +13,8 @@ export interface LayerSpec {
   readonly type: 'dense';
   readonly units: number;
   readonly activation: FunctionSpec;
+  /** False freezes the layer: zero gradient, no backward work for it. */
+  readonly trainable: boolean;
 }
 
 export interface ModelSpec {
@@ -22,6 +24,8 @@ export interface ModelSpec {
   readonly layers: readonly LayerSpec[];
   readonly loss: FunctionSpec;
   readonly precision: 'f64' | 'f32';
+  /** Emit `inputGradient` as well. */
+  readonly inputGradient: boolean;
 }
 
 export function paramCountOf(input: number, units: readonly number[]): number {

@@ -269,6 +269,7 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       type: 'dense' as const,
       units: l.units,
       activation: await withExpr(file, path, act, ['x']),
+      trainable: l.trainable ?? true,
     });
   }
   const total = paramCountOf(
@@ -311,5 +312,6 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     layers,
     loss: await withExpr(file, ['loss'], loss, ['y', 't']),
     precision: m.precision ?? 'f64',
+    inputGradient: m.inputGradient ?? false,
   };
 }

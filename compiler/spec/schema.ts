@@ -52,6 +52,10 @@ export const layerSchema = z.strictObject({
   type: z.literal('dense').describe('Layer type (only "dense" for now)'),
   units: size('units'),
   activation: activationSchema.optional(),
+  trainable: z
+    .boolean()
+    .optional()
+    .describe('false freezes the layer: its gradient is zero and nothing is computed for it'),
 });
 
 export const modelSchema = z
@@ -63,6 +67,12 @@ export const modelSchema = z
     layers: z.array(layerSchema).min(1).max(LIMITS.maxLayers),
     loss: lossSchema,
     precision: z.enum(['f64', 'f32']).optional(),
+    inputGradient: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also emit inputGradient(): dLoss/dinput (saliency, adversarial examples, chaining)',
+      ),
   })
   .describe('A gradc model: dense layers, activations and a loss');
 
