@@ -16,8 +16,9 @@ export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
 
 /**
  * How a body reaches its arrays. The exported per-sample functions use their own arguments;
- * the per-sample step of a batched entry point reads row `xo` of `inputs` (and `to` of
- * `targets`, `oo` of `outputs`) and accumulates into `grad`.
+ * the bodies of a batched entry point read their rows through offsets (`xo` into `inputs`,
+ * `to` into `targets`, `oo` into `outputs`; `xo0`..`xo3` for a block of four samples) and
+ * accumulate into `grad`.
  */
 export interface Frame {
   /** Name of the function holding the body; helpers are named after it. */
