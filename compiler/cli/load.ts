@@ -17,3 +17,16 @@ export async function importCompiled(compiled: Compiled): Promise<GeneratedModul
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A compiled JS module evaluated as a function body instead of through the ES module loader.
+ * An imported module stays in the loader's cache for the life of the process; this one is
+ * garbage once unreferenced, so a fuzzer can go through thousands of modules.
+ */
+export function evaluateCompiled(compiled: Compiled): GeneratedModule {
+  const names = [...compiled.code.matchAll(/^export (?:const|function) (\w+)/gm)].map((m) => m[1]!);
+  // Top-level `export` only starts a line in the module shell; bodies are indented and user
+  // text only appears inside escaped string literals.
+  const body = `${compiled.code.replace(/^export /gm, '')}\nreturn { ${names.join(', ')} };`;
+  return new Function(body)() as GeneratedModule;
+}

@@ -4,7 +4,7 @@
 // dot-product test. A case is a model file plus a seed for parameters and data, so a failing
 // case is saved as a plain JSON file (test/hardening/regressions/) and replayed by `npm test`.
 import fc from 'fast-check';
-import { importCompiled } from '../../compiler/cli/load.ts';
+import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { interpret } from '../../compiler/ir/interpret.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
 import { validateModel } from '../../compiler/spec/parse.ts';
@@ -216,7 +216,7 @@ const NON_SMOOTH = /relu|leakyRelu|elu|selu|abs|max|min|sign|mae|huber|CrossEntr
 export async function checkCase(c: FuzzCase): Promise<void> {
   const spec = await validateModel(c.model, 'fuzz.model.json');
   const compiled = compileSpec(spec, { format: 'js', source: 'fuzz.model.json' });
-  const m = await importCompiled(compiled);
+  const m = evaluateCompiled(compiled);
   const info = m.model;
   const { params, input, target } = dataFor(m, c);
   const f32 = info.precision === 'f32';
