@@ -22,22 +22,6 @@ export const SEEN = 1;
 export { CORRECT, ABS_ERROR };
 export const BATCH_LOSS = 4;
 
-/**
- * A generated module that may also export a batched gradient. `gradientBatch` reads `count`
- * row-major samples, writes the mean gradient over them into `grad` and returns the mean
- * loss; `work` has `model.workSize` entries.
- */
-export interface BatchedModule extends GeneratedModule {
-  gradientBatch?(
-    params: FloatArray,
-    inputs: FloatArray,
-    targets: FloatArray,
-    count: number,
-    grad: FloatArray,
-    work: FloatArray,
-  ): number;
-}
-
 /** What onBatchEnd receives; one object reused for every batch. */
 export interface BatchInfo {
   epoch: number;
@@ -86,7 +70,7 @@ export class BatchRunner {
   };
 
   constructor(
-    private readonly module: BatchedModule,
+    private readonly module: GeneratedModule,
     private readonly data: Dataset,
     private readonly optimizer: Optimizer,
     private readonly monitor: GradientMonitor,

@@ -66,7 +66,6 @@ export {
 } from './diagnostics.ts';
 export {
   train,
-  type BatchedModule,
   type BatchInfo,
   type EarlyStoppingOptions,
   type EpochStats,

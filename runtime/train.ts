@@ -8,15 +8,7 @@
 // or two (test/runtime/alloc.test.ts measures it). Per epoch, the history record, the
 // per-layer norm array and any warnings are allocated.
 
-import {
-  BatchRunner,
-  CORRECT,
-  ABS_ERROR,
-  LOSS_SUM,
-  SEEN,
-  type BatchedModule,
-  type BatchInfo,
-} from './batch-runner.ts';
+import { BatchRunner, CORRECT, ABS_ERROR, LOSS_SUM, SEEN, type BatchInfo } from './batch-runner.ts';
 import { selectRows, validateDataset, type Dataset } from './data.ts';
 import { GradientMonitor, type DiagnosticsOptions, type TrainingWarning } from './diagnostics.ts';
 import { allocArray } from './init.ts';
@@ -25,7 +17,7 @@ import { sgd, type Optimizer } from './optimizers.ts';
 import { Rng } from './random.ts';
 import type { FloatArray, GeneratedModule } from './types.ts';
 
-export type { BatchedModule, BatchInfo } from './batch-runner.ts';
+export type { BatchInfo } from './batch-runner.ts';
 
 export type MetricName = 'accuracy' | 'mae';
 export type Monitor = 'loss' | 'valLoss' | 'accuracy' | 'valAccuracy' | 'mae' | 'valMae';
@@ -122,7 +114,7 @@ function positiveInt(name: string, v: number): number {
  * the per-sample gradients (or the module's `gradientBatch`).
  */
 export function train(
-  module: BatchedModule,
+  module: GeneratedModule,
   params: FloatArray,
   data: Dataset,
   options: TrainOptions,

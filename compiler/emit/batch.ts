@@ -54,8 +54,9 @@ function frame(kind: Kind, lanes: number, stride: number, lossSlot: number | nul
 
 /** The row offset of sample `s + lane` in a row-major array with `width` columns. */
 function row(width: number, lane: number): string {
-  const s = lane === 0 ? 's' : `(s + ${lane})`;
-  return width === 1 ? (lane === 0 ? 's' : `s + ${lane}`) : `${s} * ${width}`;
+  const s = lane === 0 ? 's' : `s + ${lane}`;
+  if (width === 1) return s;
+  return lane === 0 ? `s * ${width}` : `(${s}) * ${width}`;
 }
 
 function fn(

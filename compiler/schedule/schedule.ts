@@ -52,7 +52,7 @@ export interface Schedule {
   readonly chunks: number;
   /** Computed nodes by node, for lookups while emitting. */
   readonly byNode: ReadonlyMap<Node, Step>;
-  /** Where a value that is not a computed node (leaf or view) must be copied for an output. */
+  /** Work elements the program uses; set by planMemory (0 until then). */
   workSize: number;
 }
 

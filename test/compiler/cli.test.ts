@@ -1,6 +1,5 @@
 // The gradc command, spawned as a user runs it (`node compiler/cli/gradc.mjs`, not npx). The
 // spawns are asynchronous and the tests run concurrently: each one is mostly process start-up.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,53 +7,13 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { passNames } from '../../compiler/pipeline.ts';
 import type { GeneratedModule } from '../../runtime/types.ts';
-import { EXAMPLES, FIXTURES, ROOT } from './helpers.ts';
+import { gradc, type Run } from '../support/gradc-cli.ts';
+import { EXAMPLES, FIXTURES } from './helpers.ts';
 
-const GRADC = path.join(ROOT, 'compiler/cli/gradc.mjs');
 const XOR = path.join(EXAMPLES, 'xor.model.json');
 const IRIS = path.join(EXAMPLES, 'iris.model.json');
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-// Each spawn is ~1 s of CPU (tsx start-up): two at a time keeps the two cores busy without
-// thrashing, and the generous timeout below covers waiting in this queue.
-const MAX_SPAWNS = 2;
-let running = 0;
-const queue: (() => void)[] = [];
-
-async function gradc(...args: string[]): Promise<Run> {
-  if (running >= MAX_SPAWNS) await new Promise<void>((r) => queue.push(r));
-  running++;
-  try {
-    return await spawnGradc(args);
-  } finally {
-    running--;
-    queue.shift()?.();
-  }
-}
-
 const TIMEOUT = { timeout: 60_000 };
-
-function spawnGradc(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.GRADC_DEBUG;
-    execFile(
-      process.execPath,
-      [GRADC, ...args],
-      { cwd: ROOT, env, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        // execFile reports a non-zero exit as an error whose `code` is the exit code.
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 const dirs: string[] = [];
 function tempDir(): string {

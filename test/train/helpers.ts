@@ -1,6 +1,5 @@
 // Shared helpers for the training tests: temporary folders, a quiet runTrain, and the gradc
-// command spawned as a user runs it.
-import { execFile } from 'node:child_process';
+// command (test/support/gradc-cli.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,6 @@ import { runTrain, type TrainConfig, type TrainResult } from '../../compiler/cli
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const EXAMPLES = path.join(ROOT, 'examples');
 export const DATA = path.join(EXAMPLES, 'data');
-const GRADC = path.join(ROOT, 'compiler/cli/gradc.mjs');
 
 const dirs: string[] = [];
 export function tempDir(): string {
@@ -42,44 +40,7 @@ export function quietTrain(
   );
 }
 
-export interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-// Each spawn is about a second of CPU (tsx start-up, compiling the model): two at a time
-// keep two cores busy without thrashing.
-const MAX_SPAWNS = 2;
-let running = 0;
-const queue: (() => void)[] = [];
-
-export async function gradc(...args: string[]): Promise<Run> {
-  if (running >= MAX_SPAWNS) await new Promise<void>((r) => queue.push(r));
-  running++;
-  try {
-    return await spawnGradc(args);
-  } finally {
-    running--;
-    queue.shift()?.();
-  }
-}
-
-function spawnGradc(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.GRADC_DEBUG;
-    execFile(
-      process.execPath,
-      [GRADC, ...args],
-      { cwd: ROOT, env, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+export { gradc, type Run } from '../support/gradc-cli.ts';
 
 export function write(dir: string, name: string, text: string): string {
   const file = path.join(dir, name);
