@@ -2,15 +2,15 @@
 import path from 'node:path';
 import { compileSpec, type Compiled } from './pipeline.ts';
 import type { OutputFormat } from './emit/module.ts';
-import { parseModelBytes, validateModel } from './spec/parse.ts';
-import type { ModelInput } from './spec/schema.ts';
-import type { ModelSpec } from './spec/model.ts';
+import { parseModelBytes, validateModel } from './format/parse.ts';
+import type { ModelInput } from './format/schema.ts';
+import type { ModelSpec } from './format/model.ts';
 
-export { GradcError } from './spec/errors.ts';
-export { modelJsonSchema, type ModelInput } from './spec/schema.ts';
-export { parseModelText, parseModelBytes, validateModel } from './spec/parse.ts';
+export { GradcError } from './format/errors.ts';
+export { modelJsonSchema, type ModelInput } from './format/schema.ts';
+export { parseModelText, parseModelBytes, validateModel } from './format/parse.ts';
 export { compileSpec, lower, passes, passNames, schedule } from './pipeline.ts';
-export type { ModelSpec } from './spec/model.ts';
+export type { ModelSpec } from './format/model.ts';
 export type { OutputFormat } from './emit/module.ts';
 
 /** Typed identity: write a model in TypeScript with editor completion. */

@@ -1,6 +1,6 @@
 // The compiler, one direction, each arrow a pure function in its own file.
 import { differentiate } from './autodiff/reverse.ts';
-import { buildModel, type Compilation } from './build/model.ts';
+import { buildModel, type Compilation } from './frontend/model.ts';
 import { BLOCK, emitForwardBatch, emitGradientBatch, type BatchPlan } from './emit/batch.ts';
 import { emitProgram, type EmittedFunction } from './emit/body.ts';
 import { emitModule, type OutputFormat } from './emit/module.ts';
@@ -10,7 +10,7 @@ import { stabilize } from './passes/stabilize.ts';
 import { planMemory } from './schedule/memory.ts';
 import { scheduleProgram, type Schedule, type ScheduleOptions } from './schedule/schedule.ts';
 import { getOp } from './ops/registry.ts';
-import type { ModelSpec } from './spec/model.ts';
+import type { ModelSpec } from './format/model.ts';
 import { VERSION } from './version.ts';
 
 export type Pass = (c: Compilation) => Compilation;

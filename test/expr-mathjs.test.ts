@@ -4,11 +4,11 @@
 import { derivative } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { vjpGraph } from '../compiler/autodiff/reverse.ts';
-import { exprToIR } from '../compiler/build/expr.ts';
-import type { Compilation } from '../compiler/build/model.ts';
+import { exprToIR } from '../compiler/frontend/expr.ts';
+import type { Compilation } from '../compiler/frontend/model.ts';
 import { Builder } from '../compiler/ir/builder.ts';
 import { evaluateNodes } from '../compiler/ir/interpret.ts';
-import { parseExpr } from '../compiler/spec/expr.ts';
+import { parseExpr } from '../compiler/format/expr.ts';
 
 const EXPRESSIONS = [
   'x / (1 + exp(-x))',

@@ -76,9 +76,9 @@ describe('generated/ (golden output)', () => {
     expect(r.status).toBe(0);
   });
 
-  it('the shipped JSON Schema matches the zod schema (regenerate: gradc schema > compiler/spec/model.schema.json)', () => {
+  it('the shipped JSON Schema matches the zod schema (regenerate: gradc schema > compiler/format/model.schema.json)', () => {
     const shipped = JSON.parse(
-      fs.readFileSync('compiler/spec/model.schema.json', 'utf8'),
+      fs.readFileSync('compiler/format/model.schema.json', 'utf8'),
     ) as unknown;
     expect(shipped).toEqual(modelJsonSchema());
   });

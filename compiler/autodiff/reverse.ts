@@ -2,7 +2,7 @@
 // derivative rule for the cotangents of its arguments. Cotangents are IR in the same builder,
 // so they share nodes with the forward pass and go through the same optimizer. A missing
 // cotangent is a symbolic zero: nothing is built for it. Fan-out accumulates with `add`.
-import type { Compilation } from '../build/model.ts';
+import type { Compilation } from '../frontend/model.ts';
 import type { Node } from '../ir/node.ts';
 import { topoOrder } from '../ir/node.ts';
 import type { Program, ProgramOutput } from '../ir/program.ts';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { compileBytes } from '../index.ts';
-import { writeAtomic } from './files.ts';
+import { writeAtomic } from '../io/files.ts';
 
 export const EXAMPLES_DIR = 'examples';
 export const GENERATED_DIR = 'generated';

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { compileBytes, formatFor } from '../index.ts';
 import { printProgram } from '../ir/printer.ts';
 import { lower, passNames, schedule } from '../pipeline.ts';
-import { GradcError } from '../spec/errors.ts';
-import { parseModelBytes } from '../spec/parse.ts';
+import { GradcError } from '../format/errors.ts';
+import { parseModelBytes } from '../format/parse.ts';
 import { VERSION } from '../version.ts';
 import { runCheck } from './check.ts';
-import { checkOutputPath, readModelFile, writeAtomic } from './files.ts';
+import { checkOutputPath, readModelFile, writeAtomic } from '../io/files.ts';
 import { generateExamples } from './generate.ts';
 import { runDemo } from './demo.ts';
 import { describeSchedule } from './describe.ts';
@@ -121,7 +121,7 @@ function buildProgram(out: (s: string) => void): Command {
     .command('schema')
     .description('print the JSON Schema of the model format')
     .action(async () => {
-      const { modelJsonSchema } = await import('../spec/schema.ts');
+      const { modelJsonSchema } = await import('../format/schema.ts');
       out(`${JSON.stringify(modelJsonSchema(), null, 2)}\n`);
     });
 

@@ -10,10 +10,10 @@ import {
   type FloatArray,
 } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
-import { GradcError } from '../spec/errors.ts';
-import { readTable } from './data.ts';
-import { applyNormalization, encodeTable, readMeta, type DataMeta } from './encode.ts';
-import { readModelFile, writeAtomic } from './files.ts';
+import { GradcError } from '../format/errors.ts';
+import { readTable } from '../training/data.ts';
+import { applyNormalization, encodeTable, readMeta, type DataMeta } from '../training/encode.ts';
+import { readModelFile, writeAtomic } from '../io/files.ts';
 import { importCompiled } from './load.ts';
 
 export interface PredictConfig {

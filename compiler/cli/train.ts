@@ -26,8 +26,8 @@ import {
   type TrainingWarning,
 } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
-import { GradcError } from '../spec/errors.ts';
-import { readTable } from './data.ts';
+import { GradcError } from '../format/errors.ts';
+import { readTable } from '../training/data.ts';
 import {
   applyNormalization,
   encodeTable,
@@ -36,11 +36,11 @@ import {
   planColumns,
   writeMeta,
   type DataMeta,
-} from './encode.ts';
-import { readModelFile } from './files.ts';
+} from '../training/encode.ts';
+import { readModelFile } from '../io/files.ts';
 import { importCompiled } from './load.ts';
-import { createProgress } from './progress.ts';
-import { writeReport } from './report/index.ts';
+import { createProgress } from '../training/progress.ts';
+import { writeReport } from '../training/report/index.ts';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];

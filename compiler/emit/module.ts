@@ -1,7 +1,7 @@
 // The module shell: header, `model` metadata and exported functions, laid out with ts-morph
 // (cheap: the shell is small), then the bodies spliced in as text.
 import { Project, type SourceFile } from 'ts-morph';
-import type { Compilation } from '../build/model.ts';
+import type { Compilation } from '../frontend/model.ts';
 import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 

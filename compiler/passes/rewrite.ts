@@ -1,7 +1,7 @@
 // Bottom-up rewriting to a fixpoint. Rebuilding a node through the builder re-hash-conses it,
 // so every rewrite is followed by structural CSE for free, and unreachable nodes simply stop
 // being referenced (DCE is reachability from the program outputs).
-import type { Compilation } from '../build/model.ts';
+import type { Compilation } from '../frontend/model.ts';
 import type { Builder } from '../ir/builder.ts';
 import { topoOrder, type Node } from '../ir/node.ts';
 import { mapProgram } from '../ir/program.ts';

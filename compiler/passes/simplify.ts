@@ -1,7 +1,7 @@
 // Constant folding and algebraic simplification. Every rule is exact in IEEE arithmetic
 // except where a comment names the caveat. Never folded: x·0 → 0 (wrong for NaN and ±Inf),
 // x − x → 0 (same), and reassociation of constants (changes rounding).
-import type { Compilation } from '../build/model.ts';
+import type { Compilation } from '../frontend/model.ts';
 import type { Builder } from '../ir/builder.ts';
 import { constValue, isConst, type Node } from '../ir/node.ts';
 import { getOp } from '../ops/registry.ts';

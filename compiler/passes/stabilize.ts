@@ -1,7 +1,7 @@
 // Numerical stabilization: rewrites formulas that overflow or cancel into equivalent stable
 // ones. Run on the forward graph before differentiation, so that the derivative of the stable
 // form is what gets emitted (softmax + cross-entropy then differentiates to p − t).
-import type { Compilation } from '../build/model.ts';
+import type { Compilation } from '../frontend/model.ts';
 import { isConst } from '../ir/node.ts';
 import { rewrite, type Rule } from './rewrite.ts';
 

@@ -3,21 +3,21 @@
 // error ≤ 1e-6) and the dot-product test, and the emitted forward / loss / gradient against the
 // IR interpreter run on the same (optimized) programs.
 import { describe, expect, it } from 'vitest';
-import { activationNames } from '../../compiler/build/activations.ts';
-import { lossNames } from '../../compiler/build/losses.ts';
+import { activationNames } from '../../compiler/frontend/activations.ts';
+import { lossNames } from '../../compiler/frontend/losses.ts';
 import { importCompiled } from '../../compiler/cli/load.ts';
 import { interpret } from '../../compiler/ir/interpret.ts';
 import type { ProgramName } from '../../compiler/ir/program.ts';
 import { compileSpec, type Compiled } from '../../compiler/pipeline.ts';
-import { validateModel } from '../../compiler/spec/parse.ts';
-import type { ModelInput } from '../../compiler/spec/schema.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
+import type { ModelInput } from '../../compiler/format/schema.ts';
 import { checkGradient, dotProductTest, initParams } from '../../runtime/index.ts';
 import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
 import { TestRng } from './helpers.ts';
 
 // ModelInput (what defineModel() accepts) has lost the parameters of parameterized
 // activations and losses: its activation type is `string | { name } | { expr }`, so
-// `{ name: 'leakyRelu', alpha: 0.1 }` does not type-check (compiler/spec/schema.ts
+// `{ name: 'leakyRelu', alpha: 0.1 }` does not type-check (compiler/format/schema.ts
 // `parameterized` builds its shape with Object.fromEntries). Widened here; see the report.
 type Activation =
   NonNullable<ModelInput['layers'][number]['activation']> | { name: string; alpha?: number };

@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Compilation } from '../../compiler/build/model.ts';
+import type { Compilation } from '../../compiler/frontend/model.ts';
 import type { Builder } from '../../compiler/ir/builder.ts';
-import { validateModel } from '../../compiler/spec/parse.ts';
-import type { ModelSpec } from '../../compiler/spec/model.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
+import type { ModelSpec } from '../../compiler/format/model.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLES = path.join(ROOT, 'examples');

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildModel, type Compilation } from '../../compiler/build/model.ts';
+import { buildModel, type Compilation } from '../../compiler/frontend/model.ts';
 import { importCompiled } from '../../compiler/cli/load.ts';
 import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes, interpret } from '../../compiler/ir/interpret.ts';
@@ -15,9 +15,9 @@ import { programRoots, type Program, type ProgramName } from '../../compiler/ir/
 import { verifyProgram } from '../../compiler/ir/verify.ts';
 import { simplify } from '../../compiler/passes/simplify.ts';
 import { compileSpec, lower, passNames, passes } from '../../compiler/pipeline.ts';
-import { validateModel } from '../../compiler/spec/parse.ts';
-import type { ModelSpec } from '../../compiler/spec/model.ts';
-import type { ModelInput } from '../../compiler/spec/schema.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
+import type { ModelSpec } from '../../compiler/format/model.ts';
+import type { ModelInput } from '../../compiler/format/schema.ts';
 import { checkGradient, initParams } from '../../runtime/index.ts';
 import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
 import { exampleFiles, FIXTURES, loadSpec, TestRng } from './helpers.ts';

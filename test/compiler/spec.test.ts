@@ -1,14 +1,14 @@
 // Bad model files through the library API: every error is a GradcError with the file, the JSON
 // path (or line:column for syntax errors) and a message saying what is wrong, on one line.
 import { describe, expect, it } from 'vitest';
-import { GradcError } from '../../compiler/spec/errors.ts';
+import { GradcError } from '../../compiler/format/errors.ts';
 import {
   MAX_FILE_BYTES,
   parseModelBytes,
   parseModelText,
   validateModel,
-} from '../../compiler/spec/parse.ts';
-import { LIMITS } from '../../compiler/spec/schema.ts';
+} from '../../compiler/format/parse.ts';
+import { LIMITS } from '../../compiler/format/schema.ts';
 
 const FILE = 'net.model.json';
 
@@ -87,7 +87,7 @@ const JSON_CASES: readonly Case[] = [
 
 // Node 20 reports "Unexpected token" errors without a position. These cases found the
 // compiler pointing at the end of the file instead, and cutting the message mid-quote for a
-// token followed by a newline (fixed since: compiler/spec/json-position.ts).
+// token followed by a newline (fixed since: compiler/format/json-position.ts).
 const JSON_POSITION_CASES: readonly Case[] = [
   ['unexpected token (one line)', '{"input": x}', '1:11', /invalid JSON: Unexpected token 'x'/],
   [
@@ -462,7 +462,7 @@ const MESSAGE_CASES: readonly Case[] = [
 ];
 
 // Names inherited from Object.prototype were taken for named constants (`name in
-// namedConstants` in compiler/spec/expr.ts): the function or object reached the IR as a
+// namedConstants` in compiler/format/expr.ts): the function or object reached the IR as a
 // "constant" and the emitter printed its source text into the generated code (fixed since).
 const PROTOTYPE_CASES: readonly Case[] = [
   'toString',
@@ -531,7 +531,7 @@ describe('valid models are normalized', () => {
   it('fills in defaults', async () => {
     const spec = await validateModel(
       {
-        $schema: '../compiler/spec/model.schema.json',
+        $schema: '../compiler/format/model.schema.json',
         input: 2,
         layers: [
           { type: 'dense', units: 3 },

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { readModelFile } from '../../compiler/cli/files.ts';
+import { readModelFile } from '../../compiler/io/files.ts';
 import { main } from '../../compiler/cli/main.ts';
-import { GradcError } from '../../compiler/spec/errors.ts';
-import { MAX_FILE_BYTES, parseModelBytes } from '../../compiler/spec/parse.ts';
+import { GradcError } from '../../compiler/format/errors.ts';
+import { MAX_FILE_BYTES, parseModelBytes } from '../../compiler/format/parse.ts';
 import { BAD, gradc, removeTempDirs, tempDir } from './helpers.ts';
 
 const expected = JSON.parse(fs.readFileSync(path.join(BAD, 'expected.json'), 'utf8')) as Record<

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { interpret } from '../../compiler/ir/interpret.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
-import { validateModel } from '../../compiler/spec/parse.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
 import { checkGradient, dotProductTest } from '../../runtime/check.ts';
 import { initParams } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/random.ts';

@@ -7,8 +7,8 @@ import { ts } from 'ts-morph';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { importCompiled } from '../../compiler/cli/load.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
-import { GradcError } from '../../compiler/spec/errors.ts';
-import { parseModelText, validateModel } from '../../compiler/spec/parse.ts';
+import { GradcError } from '../../compiler/format/errors.ts';
+import { parseModelText, validateModel } from '../../compiler/format/parse.ts';
 import type { GeneratedModule } from '../../runtime/types.ts';
 
 type Canary = typeof globalThis & { __gradcCanary?: unknown };

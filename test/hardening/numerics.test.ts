@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importCompiled } from '../../compiler/cli/load.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
-import { validateModel } from '../../compiler/spec/parse.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
 import { checkFinite, NonFiniteError } from '../../runtime/finite.ts';
 import { initParams } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/random.ts';

@@ -1,9 +1,9 @@
 // Reading data files: every bad row is one GradcError naming the file, the line (or JSON
 // record) and the column.
 import { describe, expect, it } from 'vitest';
-import { csvTable, jsonTable, readTable } from '../../compiler/cli/data.ts';
-import { encodeTable, planColumns, sortedClasses } from '../../compiler/cli/encode.ts';
-import { GradcError } from '../../compiler/spec/errors.ts';
+import { csvTable, jsonTable, readTable } from '../../compiler/training/data.ts';
+import { encodeTable, planColumns, sortedClasses } from '../../compiler/training/encode.ts';
+import { GradcError } from '../../compiler/format/errors.ts';
 import type { ModelInfo } from '../../runtime/index.ts';
 import { tempDir, write } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reportHtml, reportInput, type ReportInput } from '../../compiler/cli/report/index.ts';
+import { reportHtml, reportInput, type ReportInput } from '../../compiler/training/report/index.ts';
 import { DIAGNOSTICS } from '../../compiler/cli/train.ts';
 import type { EpochStats } from '../../runtime/index.ts';
 import { DATA, EXAMPLES, quietTrain, tempDir } from './helpers.ts';

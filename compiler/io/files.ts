@@ -1,8 +1,8 @@
 // File handling for the CLI: reading model files and writing outputs atomically.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GradcError } from '../spec/errors.ts';
-import { MAX_FILE_BYTES } from '../spec/parse.ts';
+import { GradcError } from '../format/errors.ts';
+import { MAX_FILE_BYTES } from '../format/parse.ts';
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;

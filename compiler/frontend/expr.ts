@@ -1,7 +1,7 @@
 // Custom-expression AST → IR, applied elementwise to whole vectors.
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
-import type { Expr } from '../spec/expr.ts';
+import type { Expr } from '../format/expr.ts';
 
 export function exprToIR(B: Builder, e: Expr, env: Readonly<Record<string, Node>>): Node {
   switch (e.k) {

@@ -4,7 +4,7 @@
 // target, so an error can name the file, the line and the column.
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { didYouMean, GradcError, quote } from '../spec/errors.ts';
+import { didYouMean, GradcError, quote } from '../format/errors.ts';
 
 /** A parsed file: column names and string cells, with the source line of every row. */
 export interface Table {

@@ -3,8 +3,8 @@
 // curves and the diagnostics warnings.
 import type { History, LayerInfo, Metrics } from '../../../runtime/index.ts';
 import { VERSION } from '../../version.ts';
-import { writeAtomic } from '../files.ts';
-import type { TrainConfig, TrainResult } from '../train.ts';
+import { writeAtomic } from '../../io/files.ts';
+import type { TrainConfig, TrainResult } from '../../cli/train.ts';
 import { lineChart, type Series } from './chart.ts';
 import { markup, type Html } from './escape.ts';
 import { STYLE, VERIFY_SCRIPT } from './page-assets.ts';

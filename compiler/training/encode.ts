@@ -3,9 +3,9 @@
 // all of that from `gradc train` to `gradc predict` (the weights file holds only numbers).
 import fs from 'node:fs';
 import { layoutHash, type ModelInfo } from '../../runtime/index.ts';
-import { GradcError, quote } from '../spec/errors.ts';
+import { GradcError, quote } from '../format/errors.ts';
 import { columnIndices, numericCell, rowError, type Table } from './data.ts';
-import { writeAtomic } from './files.ts';
+import { writeAtomic } from '../io/files.ts';
 
 const META_FORMAT = 'gradc-train-meta';
 

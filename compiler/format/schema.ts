@@ -1,8 +1,8 @@
 // The model-file format. zod gives validation with paths and the JSON Schema that ships in
-// the package (compiler/spec/model.schema.json) from one definition.
+// the package (compiler/format/model.schema.json) from one definition.
 import { z } from 'zod';
-import { activationNames } from '../build/activations.ts';
-import { lossNames } from '../build/losses.ts';
+import { activationNames } from '../frontend/activations.ts';
+import { lossNames } from '../frontend/losses.ts';
 
 export const LIMITS = {
   maxUnits: 1_000_000,

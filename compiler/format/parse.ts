@@ -1,7 +1,7 @@
 // Model file text → validated ModelSpec, or a GradcError naming the file and the JSON path.
 import type { z } from 'zod';
-import { activations } from '../build/activations.ts';
-import { losses } from '../build/losses.ts';
+import { activations } from '../frontend/activations.ts';
+import { losses } from '../frontend/losses.ts';
 import { describeValue, didYouMean, GradcError, jsonPath, quote, type PathPart } from './errors.ts';
 import { ExprError, parseExpr } from './expr.ts';
 import { firstBadOffset } from './json-position.ts';
