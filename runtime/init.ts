@@ -1,7 +1,8 @@
 // Parameter initialization and buffer allocation for a generated module's `model`.
 //
-// Schemes (fan-in/fan-out from ParamInfo; kernels only, biases start at zero as in
-// Keras and PyTorch's usual practice):
+// Each tensor says how it starts (`ParamInfo.init`, from its layer record): zeros (biases,
+// beta, moving means), ones (gamma, moving variances) or a variance-scaling kernel scheme
+// (fan-in/fan-out from ParamInfo; for convolutions they include the window, as in TF):
 //   glorot: uniform in ±sqrt(6 / (fanIn + fanOut))   — Keras `glorot_uniform` (untruncated)
 //   he:     normal, std = sqrt(2 / fanIn)             — He et al. 2015, Keras `he_normal`
 //                                                        but untruncated (PyTorch `kaiming_normal_`)
@@ -70,8 +71,10 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
         `parameter ${p.name} [${p.offset}, ${p.offset + p.size}) lies outside paramCount ${model.paramCount}`,
       );
     }
-    if (p.role === 'bias') continue; // already zero
-    fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
+    const kind = p.init ?? (p.role === 'kernel' ? 'kernel' : 'zeros');
+    if (kind === 'zeros') continue; // already zero
+    if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
+    else fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
   }
   return params;
 }

@@ -4,17 +4,30 @@
 export type Precision = 'f32' | 'f64';
 export type FloatArray = Float64Array | Float32Array;
 
+/** What a parameter tensor is for (its TF.js weight name). */
+export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+
+/**
+ * How `initParams` fills a tensor: `kernel` by variance scaling (the scheme chosen by the
+ * layer's activation, or forced), `zeros`, or `ones`.
+ */
+export type InitKind = 'kernel' | 'zeros' | 'ones';
+
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {
-  /** `dense0.kernel`, `dense0.bias`, ... */
+  /** `<layer>.<weight>`: `dense0.kernel`, `conv2d0.bias`, ... */
   readonly name: string;
-  /** `[inputs, units]` for a kernel (row-major, y = x·W + b), `[units]` for a bias. */
+  /** TF.js layout, row-major: dense kernel `[inputs, units]` (y = x·W + b), conv2d kernel
+   * `[kh, kw, inChannels, filters]`, a bias `[units]`. */
   readonly shape: readonly number[];
   readonly offset: number;
   readonly size: number;
   /** Index of the layer that owns it. */
   readonly layer: number;
-  readonly role: 'kernel' | 'bias';
+  readonly role: ParamRole;
+  /** How it is initialized (absent in modules from before it existed: kernels by variance
+   * scaling, everything else zeros). */
+  readonly init?: InitKind;
   readonly fanIn: number;
   readonly fanOut: number;
   /** Activation of the owning layer (`relu`, `tanh`, ..., or `custom`). */
@@ -25,9 +38,14 @@ export interface ParamInfo {
 
 export interface LayerInfo {
   readonly name: string;
-  readonly type: 'dense';
+  /** TF.js Layers type name: `dense`, `conv2d`, `maxPooling2d`, `flatten`, ... */
+  readonly type: string;
+  /** Elements of one sample's input and output of the layer. */
   readonly inputs: number;
   readonly units: number;
+  readonly inputShape?: readonly number[];
+  readonly outputShape?: readonly number[];
+  /** `linear` for layers without an activation. */
   readonly activation: string;
 }
 
@@ -35,6 +53,9 @@ export interface ModelInfo {
   readonly name: string;
   readonly inputSize: number;
   readonly outputSize: number;
+  /** Shape of one sample's input and output (channels-last); absent means a vector. */
+  readonly inputShape?: readonly number[];
+  readonly outputShape?: readonly number[];
   readonly paramCount: number;
   /** Length of the `work` array every entry point needs. */
   readonly workSize: number;

@@ -44,6 +44,9 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
       if (elementwise && arg.size === 1 && node.size > 1) {
         c = c.size > 1 ? B.sum(c) : B.mul(c, B.const(node.size));
       }
+      // Cotangents carry their argument's shape (a rule may return the same elements under
+      // another shape, as a reshape's cotangent does).
+      if (c.size === arg.size && c.size > 1) c = B.reshape(c, arg.shape);
       const prev = adj.get(arg);
       adj.set(arg, prev ? B.add(prev, c) : c);
     });
@@ -67,23 +70,23 @@ export function differentiate(c: Compilation): Compilation {
   const { B } = c;
   const lossProgram = c.programs.find((p) => p.name === 'loss')!;
   const loss = lossProgram.outputs[0]!.node;
-  const leaves = c.params.map((p) => B.param(p.offset, p.size));
+  const leaves = c.params.map((p) => B.param(p.offset, p.shape));
   const trainable = leaves.filter((_, i) => c.params[i]!.trainable !== false);
   const grads = vjpGraph(c, loss, trainable);
   const outputs: ProgramOutput[] = [{ kind: 'loss', node: loss, label: 'loss' }];
   c.params.forEach((p, i) => {
-    B.section = `dense${p.layer}.backward`;
-    let g = grads.get(leaves[i]!) ?? B.bcast(B.const(0), p.size);
-    if (g.size !== p.size) g = B.bcast(g, p.size);
-    B.named(g, `g${p.role === 'kernel' ? 'w' : 'b'}${p.layer}`);
+    B.section = `${c.layers[p.layer]!.name}.backward`;
+    let g = grads.get(leaves[i]!) ?? B.bcast(B.const(0), p.shape);
+    if (g.size !== p.size) g = B.bcast(g, p.shape);
+    B.named(g, `g${p.role === 'kernel' ? 'w' : p.role === 'bias' ? 'b' : p.role}${p.layer}`);
     outputs.push({ kind: 'grad', node: g, offset: p.offset, label: p.name });
   });
   B.section = undefined;
   const programs: Program[] = [{ name: 'gradient', outputs }];
   if (c.spec.inputGradient) {
-    const input = B.input(c.shapes.inputSize);
-    let g = vjpGraph(c, loss, [input]).get(input) ?? B.bcast(B.const(0), input.size);
-    if (g.size !== input.size) g = B.bcast(g, input.size);
+    const input = B.input(c.shapes.inputShape);
+    let g = vjpGraph(c, loss, [input]).get(input) ?? B.bcast(B.const(0), input.shape);
+    if (g.size !== input.size) g = B.bcast(g, input.shape);
     B.named(g, 'ginput');
     programs.push({
       name: 'inputGradient',

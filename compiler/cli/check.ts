@@ -120,7 +120,7 @@ export async function runCheck(
       (dinput === undefined || dinput <= (f32 ? 2e-2 : 1e-6));
     ok &&= sampleOk;
     lines.push(
-      `sample ${s}: loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params)` +
+      `sample ${s}: loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params${fd.kinks ? `, ${fd.kinks} re-measured across a kink` : ''})` +
         `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}` +
         `${dinput === undefined ? '' : `  input gradient ${dinput.toExponential(2)}`}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );

@@ -6,6 +6,9 @@ import { getOp } from '../ops/registry.ts';
 import type { EmitContext } from '../ops/types.ts';
 import type { Schedule, Step, Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
+import { renderKernel } from '../backends/js/loops.ts';
+import { lowerNode } from '../lower/kernels.ts';
+import { broadcastIndex } from '../ir/shape.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
   forward: ['params', 'input', 'output', 'work'],
@@ -116,7 +119,9 @@ export function emitProgram(
       case 'stop':
         return access(n.args[0]!, idx, lane);
       case 'bcast':
-        return access(n.args[0]!, 0, lane);
+        return access(n.args[0]!, broadcastIndex(n.args[0]!.shape, n.shape, idx), lane);
+      case 'reshape':
+        return access(n.args[0]!, idx, lane);
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
@@ -154,6 +159,30 @@ export function emitProgram(
     w.line(`${f.name}(${args});`);
   };
 
+  // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
+  // each nest of each lane becomes a function of its own, for the OSR reason above.
+  const structuredKernels = (w: CodeWriter, step: Step): void => {
+    const node = step.node;
+    const lowered = lowerNode(node);
+    for (let l = 0; l < lanes; l++) {
+      for (const stmt of lowered.body) {
+        kernel(w, (k) => {
+          if (lanes > 1) k.comment(`sample ${l} of the block`);
+          renderKernel(
+            { size: lowered.size, body: [stmt] },
+            {
+              load: (i, idx) => access(node.args[i]!, idx, l),
+              slot: (idx) => slotAt(step.storage, idx, l),
+              line: (code) => k.line(code),
+              indent: () => k.indent(),
+              dedent: () => k.dedent(),
+            },
+          );
+        });
+      }
+    }
+  };
+
   const chunks: CodeWriter[] = [];
   let section: string | undefined;
   for (const step of s.steps) {
@@ -178,7 +207,8 @@ export function emitProgram(
         names,
         laneName,
       );
-    if (step.mode === 'loop') kernel(w, emit);
+    if (getOp(step.node.op).kind === 'structured') structuredKernels(w, step);
+    else if (step.mode === 'loop') kernel(w, emit);
     else emit(w);
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));

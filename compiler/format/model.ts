@@ -1,4 +1,5 @@
 // The validated, normalized form of a model file that the rest of the compiler consumes.
+import type { WeightSpec } from '../layers/types.ts';
 import type { Expr } from './expr.ts';
 
 export interface FunctionSpec {
@@ -10,8 +11,18 @@ export interface FunctionSpec {
 }
 
 export interface LayerSpec {
-  readonly type: 'dense';
+  /** TF.js Layers type name; the layer registry holds what it means. */
+  readonly type: string;
+  /** `dense0`, `conv2d1`, or the name given in the file. */
+  readonly name: string;
+  /** The layer object as validated by its record's schema. */
+  readonly options: Readonly<Record<string, unknown>> & { readonly type: string };
+  /** Elements of the layer's output for one sample. */
   readonly units: number;
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly weights: readonly WeightSpec[];
+  /** Linear for layers without an activation. */
   readonly activation: FunctionSpec;
   /** False freezes the layer: zero gradient, no backward work for it. */
   readonly trainable: boolean;
@@ -20,28 +31,14 @@ export interface LayerSpec {
 export interface ModelSpec {
   readonly name: string;
   readonly description?: string;
+  /** Elements of one input sample. */
   readonly input: number;
+  /** Shape of one input sample (channels-last); `[n]` for a vector. */
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
   readonly layers: readonly LayerSpec[];
   readonly loss: FunctionSpec;
   readonly precision: 'f64' | 'f32';
   /** Emit `inputGradient` as well. */
   readonly inputGradient: boolean;
-}
-
-export function paramCountOf(input: number, units: readonly number[]): number {
-  let count = 0;
-  let fanIn = input;
-  for (const u of units) {
-    count += fanIn * u + u;
-    fanIn = u;
-  }
-  return count;
-}
-
-/** Upper estimate of `workSize` from the shapes alone (checked before compiling): 4 slots per
- * input and unit; the memory planner needs at most about 2.5 per unit on dense networks. */
-export function workEstimate(input: number, units: readonly number[]): number {
-  let total = input;
-  for (const u of units) total += u;
-  return 4 * total;
 }

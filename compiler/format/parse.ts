@@ -5,7 +5,9 @@ import { losses } from '../frontend/losses.ts';
 import { describeValue, didYouMean, GradcError, jsonPath, quote, type PathPart } from './errors.ts';
 import { ExprError, parseExpr } from './expr.ts';
 import { firstBadOffset } from './json-position.ts';
-import { paramCountOf, workEstimate, type FunctionSpec, type ModelSpec } from './model.ts';
+import { getLayer, layerFields, layerTypes } from '../layers/registry.ts';
+import { LayerError } from '../layers/types.ts';
+import type { FunctionSpec, LayerSpec, ModelSpec } from './model.ts';
 import { LIMITS, modelSchema } from './schema.ts';
 
 export const MAX_FILE_BYTES = 1_000_000;
@@ -103,7 +105,10 @@ function fieldsOf(obj: unknown, path: readonly PathPart[]): string[] {
     const params = name !== undefined && Object.hasOwn(defs, name) ? defs[name]!.params : {};
     return ['name', ...Object.keys(params)];
   }
-  if (typeof last === 'number') return ['type', 'units', 'activation'];
+  if (typeof last === 'number') {
+    const type = obj && typeof obj === 'object' ? (obj as { type?: unknown }).type : undefined;
+    return typeof type === 'string' ? layerFields(type) : ['type'];
+  }
   return [...topFields];
 }
 
@@ -187,6 +192,19 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
         ];
       return [path, iss.message];
     case 'invalid_union': {
+      if ('discriminator' in iss && iss.discriminator === 'type') {
+        if (typeof value === 'string')
+          return [
+            path,
+            `unknown layer type ${quote(value)}${didYouMean(value, layerTypes)}; expected one of ${layerTypes.join(', ')}`,
+          ];
+        return [path, `expected a layer type (a string), got ${describeValue(value)}`];
+      }
+      if (path[path.length - 1] === 'input' && path.length === 1) {
+        // A number (a vector's length) or a list (the shape of a sample).
+        const sub = iss.errors[Array.isArray(value) ? 1 : 0]?.[0];
+        if (sub) return explain(sub, root, path);
+      }
       // Branch 0 is the plain name, 1 the {name, param} object, 2 the {expr} object.
       const branch =
         typeof value === 'string'
@@ -256,26 +274,61 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     fail(file, path, msg);
   }
   const m = r.data;
-  const layers = [];
+  const inputShape = typeof m.input === 'number' ? [m.input] : [...m.input];
+  const layers: LayerSpec[] = [];
+  const counters = new Map<string, number>();
+  const seen = new Set<string>();
+  let shape: readonly number[] = inputShape;
+  let total = 0;
+  let work = sizeOfShape(inputShape);
   for (let i = 0; i < m.layers.length; i++) {
-    const l = m.layers[i]!;
-    const path = ['layers', i, 'activation'];
-    const act = withDefaults(file, path, l.activation ?? 'linear', activations);
+    // The registry's records validated this object; these are the fields all layers share.
+    const l = m.layers[i] as LayerObject;
+    const rec = getLayer(l.type);
+    const at = (...rest: PathPart[]): PathPart[] => ['layers', i, ...rest];
+    const count = counters.get(l.type) ?? 0;
+    counters.set(l.type, count + 1);
+    const name = l.name ?? `${l.type}${count}`;
+    if (seen.has(name))
+      fail(
+        file,
+        at(l.name === undefined ? 'type' : 'name'),
+        `the layer name ${quote(name)} is used twice`,
+      );
+    seen.add(name);
+    const act = withDefaults(file, at('activation'), l.activation ?? 'linear', activations);
+    let shapes;
+    try {
+      shapes = rec.shapes(l, shape);
+    } catch (e) {
+      if (e instanceof LayerError) fail(file, at(...e.path), e.message);
+      throw e;
+    }
     if (act.name === 'softmax' && i !== m.layers.length - 1)
-      fail(file, path, 'softmax is only allowed on the last layer');
-    if (act.name === 'softmax' && l.units < 2)
-      fail(file, path, 'softmax needs at least 2 units (with 1 it is constant 1)');
+      fail(file, at('activation'), 'softmax is only allowed on the last layer');
+    if (act.name === 'softmax' && shapes.outputShape.length !== 1)
+      fail(
+        file,
+        at('activation'),
+        `softmax needs a vector output (add a flatten layer before); this layer gives [${shapes.outputShape.join(', ')}]`,
+      );
+    if (act.name === 'softmax' && sizeOfShape(shapes.outputShape) < 2)
+      fail(file, at('activation'), 'softmax needs at least 2 units (with 1 it is constant 1)');
+    for (const w of shapes.weights) total += sizeOfShape(w.shape);
+    work += sizeOfShape(shapes.outputShape);
     layers.push({
-      type: 'dense' as const,
-      units: l.units,
-      activation: await withExpr(file, path, act, ['x']),
+      type: l.type,
+      name,
+      options: l,
+      units: sizeOfShape(shapes.outputShape),
+      inputShape: shape,
+      outputShape: shapes.outputShape,
+      weights: shapes.weights,
+      activation: await withExpr(file, at('activation'), act, ['x']),
       trainable: l.trainable ?? true,
     });
+    shape = shapes.outputShape;
   }
-  const total = paramCountOf(
-    m.input,
-    layers.map((l) => l.units),
-  );
   if (total > LIMITS.maxParams) {
     fail(
       file,
@@ -283,21 +336,19 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       `the model would have ${total} parameters, more than the limit of ${LIMITS.maxParams}`,
     );
   }
-  const work = workEstimate(
-    m.input,
-    layers.map((l) => l.units),
-  );
-  if (work > LIMITS.maxWork) {
+  // Upper estimate of the work array: 4 slots per element of every layer's input and output
+  // (the planner needs at most ~2.5 on dense networks).
+  if (4 * work > LIMITS.maxWork) {
     fail(
       file,
       ['layers'],
-      `the model would need about ${work} elements of work memory, more than the limit of ${LIMITS.maxWork}`,
+      `the model would need about ${4 * work} elements of work memory, more than the limit of ${LIMITS.maxWork}`,
     );
   }
   const loss = withDefaults(file, ['loss'], m.loss, losses);
   if (loss.name === 'huber' && !(loss.params.delta! > 0))
     fail(file, ['loss', 'delta'], 'must be greater than 0');
-  const outputs = layers[layers.length - 1]!.units;
+  const outputs = sizeOfShape(shape);
   if (loss.name === 'categoricalCrossEntropy' && outputs < 2) {
     fail(
       file,
@@ -308,10 +359,25 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
   return {
     name: m.name ?? 'model',
     description: m.description,
-    input: m.input,
+    input: sizeOfShape(inputShape),
+    inputShape,
+    outputShape: shape,
     layers,
     loss: await withExpr(file, ['loss'], loss, ['y', 't']),
     precision: m.precision ?? 'f64',
     inputGradient: m.inputGradient ?? false,
   };
 }
+
+function sizeOfShape(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+type LayerObject = Readonly<Record<string, unknown>> & {
+  readonly type: string;
+  readonly name?: string;
+  readonly trainable?: boolean;
+  readonly activation?: Parameters<typeof withDefaults>[2];
+};

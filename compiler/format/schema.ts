@@ -1,8 +1,8 @@
 // The model-file format. zod gives validation with paths and the JSON Schema that ships in
 // the package (compiler/format/model.schema.json) from one definition.
 import { z } from 'zod';
-import { activationNames } from '../frontend/activations.ts';
-import { lossNames } from '../frontend/losses.ts';
+import { layerSchema } from '../layers/registry.ts';
+import { lossSchema } from './functions.ts';
 
 export const LIMITS = {
   maxUnits: 1_000_000,
@@ -26,44 +26,20 @@ const size = (what: string) =>
     .max(LIMITS.maxUnits, { error: `${what} must be at most ${LIMITS.maxUnits}` })
     .int({ error: `${what} must be a whole number` });
 
-const expr = z.strictObject({
-  expr: z.string().describe('A formula in mathjs syntax'),
-});
-
-const names = (list: readonly string[]) => z.enum(list as [string, ...string[]]);
-
-export const activationSchema = z
-  .union([
-    names(activationNames),
-    z.strictObject({ name: names(activationNames), alpha: z.number().optional() }),
-    expr.describe('Custom activation in x, e.g. "x / (1 + exp(-x))"'),
-  ])
-  .describe('Activation applied after the weighted sum');
-
-export const lossSchema = z
-  .union([
-    names(lossNames),
-    z.strictObject({ name: names(lossNames), delta: z.number().optional() }),
-    expr.describe('Custom loss in y (prediction) and t (target), averaged over the outputs'),
-  ])
-  .describe('Loss for one sample');
-
-export const layerSchema = z.strictObject({
-  type: z.literal('dense').describe('Layer type (only "dense" for now)'),
-  units: size('units'),
-  activation: activationSchema.optional(),
-  trainable: z
-    .boolean()
-    .optional()
-    .describe('false freezes the layer: its gradient is zero and nothing is computed for it'),
-});
+const shape = z
+  .array(size('input'))
+  .min(1)
+  .max(4)
+  .describe('Shape of one sample, channels-last: [28, 28, 1] for an image, [steps, features]');
 
 export const modelSchema = z
   .strictObject({
     $schema: z.string().optional(),
     name: z.string().min(1).max(LIMITS.maxNameLength).optional(),
     description: z.string().max(LIMITS.maxDescriptionLength).optional(),
-    input: size('input'),
+    input: z
+      .union([size('input'), shape])
+      .describe('Input size (a vector), or the shape of one sample'),
     layers: z.array(layerSchema).min(1).max(LIMITS.maxLayers),
     loss: lossSchema,
     precision: z.enum(['f64', 'f32']).optional(),
@@ -74,7 +50,7 @@ export const modelSchema = z
         'Also emit inputGradient(): dLoss/dinput (saliency, adversarial examples, chaining)',
       ),
   })
-  .describe('A gradc model: dense layers, activations and a loss');
+  .describe('A gradc model: a list of layers (TF.js Layers names and options) and a loss');
 
 type DeepReadonly<T> = T extends (infer E)[]
   ? readonly DeepReadonly<E>[]

@@ -1,6 +1,7 @@
 // ModelSpec → the forward graph: one program for the output, one for the loss.
 import { Builder } from '../ir/builder.ts';
-import type { Node } from '../ir/node.ts';
+import { sizeOf, type Node } from '../ir/node.ts';
+import { getLayer } from '../layers/registry.ts';
 import type { Program, Shapes } from '../ir/program.ts';
 import type { FunctionSpec, ModelSpec } from '../format/model.ts';
 import type { LayerInfo, ParamInfo } from '../../runtime/types.ts';
@@ -37,61 +38,80 @@ export function buildModel(spec: ModelSpec): Compilation {
   const params: ParamInfo[] = [];
   const layers: LayerInfo[] = [];
   let offset = 0;
-  let x = B.input(spec.input);
-  let fanIn = spec.input;
-  let z = x;
+  let x = B.input(spec.inputShape);
   spec.layers.forEach((layer, l) => {
-    const name = `dense${l}`;
-    const m = layer.units;
+    const rec = getLayer(layer.type);
+    const name = layer.name;
     B.section = name;
-    sections.set(name, `${name}: dense ${fanIn} → ${m}, ${activationLabel(layer.activation)}`);
+    const act = rec.activation === 'none' ? '' : `, ${activationLabel(layer.activation)}`;
+    sections.set(name, `${name}: ${rec.describe(layer.options, layer.inputShape)}${act}`);
     sections.set(`${name}.backward`, `${name} backward`);
-    const common = {
-      layer: l,
-      fanIn,
-      fanOut: m,
-      activation: layer.activation.name,
-      trainable: layer.trainable,
-    };
-    params.push({
-      name: `${name}.kernel`,
-      shape: [fanIn, m],
-      offset,
-      size: fanIn * m,
-      role: 'kernel',
-      ...common,
-    });
-    const kernel = B.param(offset, fanIn * m);
-    offset += fanIn * m;
-    params.push({ name: `${name}.bias`, shape: [m], offset, size: m, role: 'bias', ...common });
-    const bias = B.param(offset, m);
-    offset += m;
+    const weights: Record<string, Node> = {};
+    for (const w of layer.weights) {
+      const size = sizeOf(w.shape);
+      params.push({
+        name: `${name}.${w.name}`,
+        shape: w.shape,
+        offset,
+        size,
+        role: w.role,
+        init: w.init,
+        layer: l,
+        fanIn: w.fanIn,
+        fanOut: w.fanOut,
+        activation: layer.activation.name,
+        trainable: layer.trainable && w.trainable !== false,
+      });
+      weights[w.name] = B.param(offset, w.shape);
+      offset += size;
+    }
     layers.push({
       name,
-      type: 'dense',
-      inputs: fanIn,
-      units: m,
+      type: layer.type,
+      inputs: sizeOf(layer.inputShape),
+      units: sizeOf(layer.outputShape),
+      inputShape: layer.inputShape,
+      outputShape: layer.outputShape,
       activation: layer.activation.name,
     });
-    z = B.named(B.add(B.named(B.matvec(x, kernel, fanIn, m), `xw${l}`), bias), `z${l}`);
-    x = B.named(activate(B, layer.activation, z), `a${l}`);
-    fanIn = m;
+    const y = rec.build(
+      {
+        B,
+        x,
+        weights,
+        outputShape: layer.outputShape,
+        activate: (z) => activate(B, layer.activation, z),
+        named: (n, role) => B.named(n, `${role}${l}`),
+      },
+      layer.options,
+    );
+    if (y.shape.join() !== layer.outputShape.join())
+      throw new Error(
+        `internal: ${layer.type} built [${y.shape}], its shape rule says [${layer.outputShape}]`,
+      );
+    x = B.named(y, `a${l}`);
   });
   const output = x;
   B.section = 'loss';
   sections.set('loss', `loss: ${activationLabel(spec.loss)}`);
   sections.set('loss.backward', 'loss backward');
   const last = spec.layers[spec.layers.length - 1]!.activation.name;
-  const t = B.target(fanIn);
+  const t = B.target(output.shape);
   const lossNode = spec.loss.expr
-    ? B.div(B.sum(exprToIR(B, spec.loss.expr, { y: output, t })), B.const(fanIn))
+    ? B.div(B.sum(exprToIR(B, spec.loss.expr, { y: output, t })), B.const(output.size))
     : losses[spec.loss.name]!.build({ B, y: output, t, activation: last }, spec.loss.params);
   B.named(lossNode, 'loss');
   B.section = undefined;
   return {
     spec,
     B,
-    shapes: { inputSize: spec.input, outputSize: fanIn, paramCount: offset },
+    shapes: {
+      inputSize: spec.input,
+      outputSize: output.size,
+      inputShape: spec.inputShape,
+      outputShape: output.shape,
+      paramCount: offset,
+    },
     params,
     layers,
     sections,

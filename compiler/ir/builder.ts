@@ -1,7 +1,11 @@
 // Creates IR nodes. All nodes of one compilation live in one builder, so a node built twice
 // (by the forward builder, the differentiator or a pass) is the same node.
-import { attrsKey, type Attrs, type Node } from './node.ts';
+import { attrsKey, sizeOf, type Attrs, type Node } from './node.ts';
 import { getOp } from '../ops/registry.ts';
+
+function shapeArg(s: number | readonly number[]): readonly number[] {
+  return typeof s === 'number' ? [s] : s;
+}
 
 export class Builder {
   private readonly table = new Map<string, Node>();
@@ -23,16 +27,17 @@ export class Builder {
       def.commutative && args.length === 2 && args[0]!.id > args[1]!.id
         ? [args[1]!, args[0]!]
         : args;
-    const key = `${op}(${ordered.map((a) => a.id).join(',')})${attrsKey(attrs)}`;
+    const key = `${op}(${ordered.map((a) => a.id).join(',')}){${attrsKey(attrs)}}`;
     const hit = this.table.get(key);
     if (hit) return hit;
-    const size = def.size(ordered, attrs);
+    const shape = def.shape(ordered, attrs);
     const node: Node = {
       id: this.nextId++,
       op,
       args: ordered,
       attrs,
-      size,
+      shape,
+      size: sizeOf(shape),
       key,
       meta: { section: this.section },
     };
@@ -58,14 +63,15 @@ export class Builder {
   const(value: number): Node {
     return this.make('const', [], { value });
   }
-  param(offset: number, len: number): Node {
-    return this.make('param', [], { offset, len });
+  /** A parameter tensor; a number is a vector of that length. */
+  param(offset: number, shape: number | readonly number[]): Node {
+    return this.make('param', [], { offset, shape: shapeArg(shape) });
   }
-  input(len: number): Node {
-    return this.make('input', [], { len });
+  input(shape: number | readonly number[]): Node {
+    return this.make('input', [], { shape: shapeArg(shape) });
   }
-  target(len: number): Node {
-    return this.make('target', [], { len });
+  target(shape: number | readonly number[]): Node {
+    return this.make('target', [], { shape: shapeArg(shape) });
   }
 
   // Sugar over `make`, so that builders and derivative rules read like math.
@@ -105,8 +111,17 @@ export class Builder {
   stop(a: Node): Node {
     return this.make('stop', [a]);
   }
-  bcast(a: Node, len: number): Node {
-    return this.make('bcast', [a], { len });
+  /** `a` repeated to `shape` (a number: a vector of that length). */
+  bcast(a: Node, shape: number | readonly number[]): Node {
+    return this.make('bcast', [a], { shape: shapeArg(shape) });
+  }
+  reshape(a: Node, shape: readonly number[]): Node {
+    if (shape.length === a.shape.length && shape.every((d, k) => d === a.shape[k])) return a;
+    return this.make('reshape', [a], { shape });
+  }
+  /** Sum of `a` over the axes along which `shape` was broadcast to `a`'s shape. */
+  sumTo(a: Node, shape: readonly number[]): Node {
+    return this.make('sumTo', [a], { shape });
   }
   matvec(x: Node, w: Node, n: number, m: number): Node {
     return this.make('matvec', [x, w], { n, m });

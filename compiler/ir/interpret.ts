@@ -25,6 +25,7 @@ export function evaluateNodes(roots: readonly Node[], b: Bindings): Map<Node, Fl
         n.args.map((a) => values.get(a)!),
         n.attrs,
         out,
+        n.args.map((a) => a.shape),
       );
     }
     values.set(n, out);

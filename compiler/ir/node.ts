@@ -1,14 +1,23 @@
-// Hash-consed IR. Every value is a vector of `size` float elements (a scalar has size 1).
-// Structurally equal nodes are the same object, so common-subexpression elimination is
-// structural and the backward pass reuses forward values for free.
+// Hash-consed IR. Every value is a shaped tensor of f64 elements, row-major (a scalar has
+// shape [] and size 1). Structurally equal nodes are the same object, so common-subexpression
+// elimination is structural and the backward pass reuses forward values for free.
 
+/** An op parameter: a number, a word, or a list of numbers (window sizes, strides, shapes). */
+export type AttrValue = number | string | readonly number[];
+
+/**
+ * Op parameters: an open record, keyed canonically (sorted names, exact numbers), so a new op
+ * can add any parameter without a central list that a key function could forget. The named
+ * fields are the ones shared by several ops.
+ */
 export interface Attrs {
+  readonly [key: string]: AttrValue | undefined;
   /** `const`: the value. */
   readonly value?: number;
   /** `param`: offset into the flat parameter array. */
   readonly offset?: number;
-  /** Leaves (`param`, `input`, `target`) and `bcast`: the vector length. */
-  readonly len?: number;
+  /** Leaves, `bcast` and `reshape`: the result's shape. */
+  readonly shape?: readonly number[];
   /** Linear-algebra ops: the matrix is `n × m`, row-major. */
   readonly n?: number;
   readonly m?: number;
@@ -27,6 +36,9 @@ export interface Node {
   readonly op: string;
   readonly args: readonly Node[];
   readonly attrs: Attrs;
+  /** Row-major dimensions; [] for a scalar. */
+  readonly shape: readonly number[];
+  /** Number of elements: the product of `shape`. */
   readonly size: number;
   readonly key: string;
   readonly meta: Meta;
@@ -36,14 +48,50 @@ function numKey(v: number): string {
   return Object.is(v, -0) ? '-0' : String(v);
 }
 
+function valueKey(v: AttrValue): string {
+  if (typeof v === 'number') return numKey(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  return `[${v.map(numKey).join(',')}]`;
+}
+
+/** Canonical text of a parameter record: every field, sorted by name. */
 export function attrsKey(a: Attrs): string {
-  let s = '';
-  if (a.value !== undefined) s += `v${numKey(a.value)}`;
-  if (a.offset !== undefined) s += `o${a.offset}`;
-  if (a.len !== undefined) s += `l${a.len}`;
-  if (a.n !== undefined) s += `n${a.n}`;
-  if (a.m !== undefined) s += `m${a.m}`;
+  return Object.keys(a)
+    .filter((k) => a[k] !== undefined)
+    .sort()
+    .map((k) => `${k}=${valueKey(a[k]!)}`)
+    .join(';');
+}
+
+/** The attribute `key` as a number, or a thrown error naming the op. */
+export function attrNum(a: Attrs, key: string, op: string): number {
+  const v = a[key];
+  if (typeof v !== 'number') throw new Error(`${op}: attribute ${key} is not a number`);
+  return v;
+}
+
+/** The attribute `key` as a list of whole numbers, or a thrown error naming the op. */
+export function attrInts(a: Attrs, key: string, op: string): readonly number[] {
+  const v = a[key];
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+    throw new Error(`${op}: attribute ${key} is not a list of integers`);
+  return v;
+}
+
+export function attrStr(a: Attrs, key: string, op: string): string {
+  const v = a[key];
+  if (typeof v !== 'string') throw new Error(`${op}: attribute ${key} is not a word`);
+  return v;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
   return s;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 export function isConst(n: Node, value?: number): boolean {

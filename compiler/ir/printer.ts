@@ -2,24 +2,30 @@
 import { topoOrder, type Attrs, type Node } from './node.ts';
 import type { Program } from './program.ts';
 
-function fmtAttrs(a: Attrs): string {
-  const parts: string[] = [];
-  if (a.offset !== undefined) parts.push(`offset=${a.offset}`);
-  if (a.len !== undefined) parts.push(`len=${a.len}`);
-  if (a.n !== undefined) parts.push(`n=${a.n}`);
-  if (a.m !== undefined) parts.push(`m=${a.m}`);
-  return parts.length ? `[${parts.join(',')}]` : '';
+/** Parameters in name order; a leaf's shape is already in its type. */
+function fmtAttrs(n: Node): string {
+  const a: Attrs = n.attrs;
+  const leaf = n.op === 'param' || n.op === 'input' || n.op === 'target';
+  const parts = Object.keys(a)
+    .filter((k) => a[k] !== undefined && k !== 'value' && !(leaf && k === 'shape'))
+    .sort()
+    .map((k) => {
+      const v = a[k]!;
+      return `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`;
+    });
+  return parts.length ? `[${parts.join(' ')}]` : '';
 }
 
+/** `f64` for a scalar, `f64[28,28,8]` for a tensor. */
 export function typeOf(n: Node, dtype = 'f64'): string {
-  return n.size === 1 ? dtype : `${dtype}[${n.size}]`;
+  return n.shape.length === 0 ? dtype : `${dtype}[${n.shape.join(',')}]`;
 }
 
 export function printNode(n: Node, dtype = 'f64'): string {
   const rhs =
     n.op === 'const'
       ? `const ${Object.is(n.attrs.value, -0) ? '-0' : String(n.attrs.value)}`
-      : `${n.op}${fmtAttrs(n.attrs)}${n.args.map((a) => ` %${a.id}`).join('')}`;
+      : `${n.op}${fmtAttrs(n)}${n.args.map((a) => ` %${a.id}`).join('')}`;
   const name = n.meta.name ? `  # ${n.meta.name}` : '';
   return `%${n.id}:${typeOf(n, dtype)} = ${rhs}${name}`;
 }

@@ -23,6 +23,8 @@ export interface Program {
 export interface Shapes {
   readonly inputSize: number;
   readonly outputSize: number;
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
   readonly paramCount: number;
 }
 

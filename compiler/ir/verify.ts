@@ -1,7 +1,7 @@
 // Structural checks on a program, run after every pass in tests: a pass that breaks an
 // invariant fails here, next to its cause, instead of as a wrong number far downstream.
 import { getOp } from '../ops/registry.ts';
-import { topoOrder } from './node.ts';
+import { sameShape, sizeOf, topoOrder } from './node.ts';
 import type { Program, Shapes } from './program.ts';
 
 export function verifyProgram(p: Program, shapes: Shapes): void {
@@ -15,13 +15,15 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
       fail(`%${n.id} ${n.op} has ${n.args.length} args, wants ${def.arity}`);
     for (const a of n.args)
       if (a.id >= n.id) fail(`%${n.id} uses %${a.id}, which is not defined before it`);
-    let size: number;
+    let shape: readonly number[];
     try {
-      size = def.size(n.args, n.attrs);
+      shape = def.shape(n.args, n.attrs);
     } catch (e) {
       return fail(`%${n.id}: ${(e as Error).message}`);
     }
-    if (size !== n.size) fail(`%${n.id} ${n.op} has size ${n.size}, its op says ${size}`);
+    if (!sameShape(shape, n.shape))
+      fail(`%${n.id} ${n.op} has shape [${n.shape.join(',')}], its op says [${shape.join(',')}]`);
+    if (sizeOf(n.shape) !== n.size) fail(`%${n.id} has size ${n.size} for shape [${n.shape}]`);
     if (n.op === 'const' && typeof n.attrs.value !== 'number')
       fail(`%${n.id} const without a value`);
     if (n.op === 'param') {

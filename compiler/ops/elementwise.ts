@@ -1,19 +1,23 @@
 // Elementwise primitives. Arguments of size 1 broadcast against the others.
 // Each record holds the scalar evaluation, the derivative rule (in IR) and the emit rule.
-import type { Attrs, Node } from '../ir/node.ts';
+import { sameShape, type Attrs, type Node } from '../ir/node.ts';
 import type { ElementwiseOp, VjpContext } from './types.ts';
 
-function broadcastSize(op: string, args: readonly Node[]): number {
-  let n = 1;
-  for (const a of args) if (a.size !== 1) n = a.size;
+/** Scalars broadcast; every other argument has the same shape (broadcasting along axes is
+ * an explicit `bcast` view, so the elementwise loop stays one flat index). */
+function broadcastShape(op: string, args: readonly Node[]): readonly number[] {
+  let shape: readonly number[] = [];
+  for (const a of args) if (a.size !== 1) shape = a.shape;
   for (const a of args) {
-    if (a.size !== 1 && a.size !== n) {
+    if (a.size !== 1 && !sameShape(a.shape, shape)) {
       throw new Error(
-        `${op}: argument sizes ${args.map((x) => x.size).join(', ')} do not broadcast`,
+        `${op}: argument shapes ${args.map((x) => `[${x.shape.join(',')}]`).join(', ')} do not broadcast`,
       );
     }
   }
-  return n;
+  // All scalars: [1] and [] alike; the result keeps the longer form ([1] for a 1-unit layer).
+  if (shape.length === 0) for (const a of args) if (a.shape.length > shape.length) shape = a.shape;
+  return shape;
 }
 
 function evaluateElementwise(f: (...xs: number[]) => number) {
@@ -48,7 +52,7 @@ function elementwise(s: Spec): ElementwiseOp {
     commutative: s.commutative,
     smooth: s.smooth ?? true,
     doc: s.doc,
-    size: (args) => broadcastSize(s.name, args),
+    shape: (args) => broadcastShape(s.name, args),
     evaluate: evaluateElementwise(s.scalar),
     scalar: s.scalar,
     expr: s.expr,

@@ -21,7 +21,7 @@ function expect(op: string, args: readonly Node[], sizes: number[]): void {
 
 /** A cotangent may be a scalar standing for "the same value everywhere"; matrices need it whole. */
 function full(B: Builder, ct: Node, len: number): Node {
-  return ct.size === len ? ct : B.bcast(ct, len);
+  return ct.size === len ? ct : B.bcast(ct, [len]);
 }
 
 /** `r + j + 1` without `+ 0` noise. */
@@ -140,10 +140,10 @@ export const linalgOps: LinalgOp[] = [
     arity: 2,
     smooth: true,
     doc: 'y[j] = Σ_i x[i]·W[i,j]  (x: n, W: n×m, y: m)',
-    size: (args, attrs) => {
+    shape: (args, attrs) => {
       const { n, m } = dims(attrs);
       expect('matvec', args, [n, n * m]);
-      return m;
+      return [m];
     },
     evaluate: ([x, w], attrs, out) => {
       const { n, m } = dims(attrs);
@@ -197,10 +197,10 @@ export const linalgOps: LinalgOp[] = [
     arity: 2,
     smooth: true,
     doc: 'h[i] = Σ_j W[i,j]·g[j]  (W: n×m, g: m, h: n)',
-    size: (args, attrs) => {
+    shape: (args, attrs) => {
       const { n, m } = dims(attrs);
       expect('matvecT', args, [n * m, m]);
-      return n;
+      return [n];
     },
     evaluate: ([w, g], attrs, out) => {
       const { n, m } = dims(attrs);
@@ -254,10 +254,10 @@ export const linalgOps: LinalgOp[] = [
     arity: 2,
     smooth: true,
     doc: 'H[i,j] = x[i]·g[j]  (x: n, g: m, H: n×m)',
-    size: (args, attrs) => {
+    shape: (args, attrs) => {
       const { n, m } = dims(attrs);
       expect('outer', args, [n, m]);
-      return n * m;
+      return [n, m];
     },
     evaluate: ([x, g], attrs, out) => {
       const { n, m } = dims(attrs);

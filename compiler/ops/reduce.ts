@@ -8,7 +8,7 @@ export const reduceOps: ReduceOp[] = [
     arity: 1,
     smooth: true,
     doc: 'sum of the elements',
-    size: () => 1,
+    shape: () => [],
     evaluate: (args, _attrs, out) => {
       let s = 0;
       for (const v of args[0]!) s += v;
@@ -26,7 +26,7 @@ export const reduceOps: ReduceOp[] = [
     arity: 1,
     smooth: false,
     doc: 'largest element; the gradient goes to every element equal to it',
-    size: () => 1,
+    shape: () => [],
     evaluate: (args, _attrs, out) => {
       let m = -Infinity;
       for (const v of args[0]!) m = Math.max(m, v);

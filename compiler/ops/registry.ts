@@ -1,7 +1,10 @@
 // The one list of primitives. Adding an op means adding one record to one of these lists.
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
+import { axesOps } from './axes.ts';
+import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
+import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
 import type { OpDef } from './types.ts';
 
@@ -16,7 +19,16 @@ function buildRegistry(lists: readonly (readonly OpDef[])[]): ReadonlyMap<string
   return map;
 }
 
-export const registry = buildRegistry([leafOps, viewOps, elementwiseOps, reduceOps, linalgOps]);
+export const registry = buildRegistry([
+  leafOps,
+  viewOps,
+  elementwiseOps,
+  reduceOps,
+  linalgOps,
+  convOps,
+  poolOps,
+  axesOps,
+]);
 
 export function getOp(name: string): OpDef {
   const op = registry.get(name);

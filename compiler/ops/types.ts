@@ -2,7 +2,7 @@
 import type { Attrs, Node } from '../ir/node.ts';
 import type { Builder } from '../ir/builder.ts';
 
-export type OpKind = 'leaf' | 'view' | 'elementwise' | 'reduce' | 'linalg';
+export type OpKind = 'leaf' | 'view' | 'elementwise' | 'reduce' | 'linalg' | 'structured';
 
 export interface VjpContext {
   readonly B: Builder;
@@ -53,10 +53,15 @@ interface OpBase {
   /** False for ops with kinks or steps: their derivative is a documented subgradient. */
   readonly smooth: boolean;
   readonly doc: string;
-  /** Result length, or throws with what is wrong. */
-  size(args: readonly Node[], attrs: Attrs): number;
-  /** Vector evaluation for the IR interpreter (f64). */
-  evaluate(args: readonly Float64Array[], attrs: Attrs, out: Float64Array): void;
+  /** Result shape (row-major), or throws with what is wrong: the op's shape rule. */
+  shape(args: readonly Node[], attrs: Attrs): readonly number[];
+  /** Evaluation for the graph interpreter (f64, row-major); `shapes` are the arguments'. */
+  evaluate(
+    args: readonly Float64Array[],
+    attrs: Attrs,
+    out: Float64Array,
+    shapes: readonly (readonly number[])[],
+  ): void;
   /** Reverse-mode rule: one cotangent per argument, or null for "no contribution". */
   vjp(ctx: VjpContext): (Node | null)[];
 }
@@ -95,4 +100,15 @@ export interface LinalgOp extends OpBase {
   emitLoop(ctx: EmitContext, attrs: Attrs): void;
 }
 
-export type OpDef = LeafOp | ViewOp | ElementwiseOp | ReduceOp | LinalgOp;
+/**
+ * Ops over shaped tensors whose code is a loop nest (convolutions, windowed reductions):
+ * the record holds the math; `compiler/lower/` turns each into loop IR, and a backend
+ * renders that. Always scheduled as loops.
+ */
+export interface StructuredOp extends OpBase {
+  readonly kind: 'structured';
+  /** Scalar multiply-adds (or comparisons): the cost the scheduler weighs. */
+  cost(node: Node): number;
+}
+
+export type OpDef = LeafOp | ViewOp | ElementwiseOp | ReduceOp | LinalgOp | StructuredOp;

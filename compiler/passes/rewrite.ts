@@ -30,8 +30,8 @@ function rewriteOnce(c: Compilation, rules: readonly Rule[]): { c: Compilation; 
       // A replacement must keep the node's length; a scalar is broadcast back.
       if (next.size !== n.size) {
         if (next.size !== 1) break;
-        next = B.bcast(next, n.size);
-      }
+        next = B.bcast(next, n.shape);
+      } else if (next.size > 1) next = B.reshape(next, n.shape);
       n = next;
     }
     if (n !== old) {

@@ -16,6 +16,7 @@ const fold: Rule = (B, n) => {
     n.args.map((a) => Float64Array.of(constValue(a))),
     n.attrs,
     out,
+    n.args.map((a) => a.shape),
   );
   return B.const(out[0]!);
 };

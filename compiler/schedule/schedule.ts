@@ -58,7 +58,7 @@ export interface Schedule {
 
 export function isComputed(n: Node): boolean {
   const k = getOp(n.op).kind;
-  return k === 'elementwise' || k === 'reduce' || k === 'linalg';
+  return k === 'elementwise' || k === 'reduce' || k === 'linalg' || k === 'structured';
 }
 
 /** The node whose storage a view reads (views themselves produce no code). */
@@ -70,6 +70,8 @@ export function viewBase(n: Node): Node {
 
 export function modeOf(n: Node): Mode {
   const def = getOp(n.op);
+  // Convolutions and windows are loop nests by nature.
+  if (def.kind === 'structured') return 'loop';
   if (def.kind === 'linalg') {
     return def.cost(n.attrs) <= SCHEDULE.maxUnrolledMacs &&
       def.fanIn(n.attrs) <= SCHEDULE.maxUnrolledFanIn
@@ -84,6 +86,7 @@ export function costOf(n: Node, mode: Mode): number {
   if (mode === 'loop') return SCHEDULE.loopCost;
   const def = getOp(n.op);
   if (def.kind === 'linalg') return def.cost(n.attrs);
+  if (def.kind === 'structured') return def.cost(n);
   return def.kind === 'reduce' ? n.args[0]!.size : n.size;
 }
 
@@ -215,6 +218,8 @@ export function scheduleProgram(
     // A gradient added into `grad` cannot be read back as its own value: only a node that
     // nothing else reads (a kernel's outer product) accumulates in place.
     if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
+    // A lowered kernel clears its result before adding into it: it cannot add to a sum.
+    if (o.kind === 'grad' && accumulate && getOp(o.node.op).kind === 'structured') continue;
     claimed.add(o.node);
     step.storage = {
       kind: 'array',

@@ -13,12 +13,17 @@ import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Attrs, Node } from '../../compiler/ir/node.ts';
 import { registry } from '../../compiler/ops/registry.ts';
 import type { EmitContext, OpDef } from '../../compiler/ops/types.ts';
+import { renderKernel } from '../../compiler/backends/js/loops.ts';
+import { runKernel } from '../../compiler/lower/interpret-loops.ts';
+import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
 type Sampler = (rng: TestRng, arg: number) => number;
 
 interface Config {
   readonly sizes: readonly number[];
+  /** Argument shapes, for ops over shaped tensors (default: vectors of `sizes`). */
+  readonly shapes?: readonly (readonly number[])[];
   readonly attrs?: Attrs;
   /** A known compiler bug in this configuration only (see Row.knownBug). */
   readonly knownBug?: string;
@@ -74,6 +79,15 @@ const LINALG_SHAPES: [number, number][] = [
   [3, 1],
 ];
 
+/** A config over shaped arguments. */
+function shaped(shapes: number[][], attrs: Attrs): Config {
+  return { sizes: shapes.map((sh) => sh.reduce((a, b) => a * b, 1)), shapes, attrs };
+}
+
+export function shapesOf(cfg: Config): readonly (readonly number[])[] {
+  return cfg.shapes ?? cfg.sizes.map((n) => [n]);
+}
+
 export const rows: Readonly<Record<string, Row>> = {
   // Views.
   stop: {
@@ -85,7 +99,200 @@ export const rows: Readonly<Record<string, Row>> = {
   bcast: {
     sample: uniform(-2, 2),
     tol: 1e-8,
-    configs: [{ sizes: [1], attrs: { len: 3 } }],
+    configs: [
+      { sizes: [1], attrs: { shape: [3] } },
+      shaped([[3]], { shape: [2, 3] }),
+      shaped([[2, 1]], { shape: [2, 3] }),
+      shaped([[2, 1, 3]], { shape: [4, 2, 2, 3] }),
+    ],
+  },
+  reshape: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [shaped([[2, 3]], { shape: [3, 2] }), shaped([[2, 2, 2]], { shape: [8] })],
+  },
+  // Shaped reductions and windows (channels-last).
+  sumTo: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped([[2, 3]], { shape: [3] }),
+      shaped([[2, 3]], { shape: [2, 1] }),
+      shaped([[4, 2, 3]], { shape: [2, 1] }),
+    ],
+  },
+  conv: {
+    sample: uniform(-2, 2),
+    tol: 1e-7,
+    configs: [
+      shaped(
+        [
+          [5, 5, 2],
+          [3, 3, 2, 3],
+        ],
+        {},
+      ),
+      shaped(
+        [
+          [5, 5, 2],
+          [3, 3, 2, 3],
+        ],
+        { padBefore: [1, 1], padAfter: [1, 1] },
+      ),
+      shaped(
+        [
+          [6, 5, 2],
+          [2, 3, 2, 2],
+        ],
+        { strides: [2, 2], padBefore: [0, 1], padAfter: [0, 1] },
+      ),
+      shaped(
+        [
+          [7, 2],
+          [3, 2, 2],
+        ],
+        { dilation: [2] },
+      ),
+      shaped(
+        [
+          [7, 2],
+          [4, 2, 3],
+        ],
+        { padBefore: [1], padAfter: [2] },
+      ),
+    ],
+  },
+  convBackInput: {
+    sample: uniform(-2, 2),
+    tol: 1e-7,
+    configs: [
+      shaped(
+        [
+          [3, 3, 3],
+          [3, 3, 2, 3],
+        ],
+        { spatialIn: [5, 5] },
+      ),
+      shaped(
+        [
+          [3, 3, 2],
+          [2, 3, 2, 2],
+        ],
+        {
+          spatialIn: [6, 5],
+          strides: [2, 2],
+          padBefore: [0, 1],
+          padAfter: [0, 1],
+        },
+      ),
+      shaped(
+        [
+          [3, 2],
+          [3, 1, 2],
+        ],
+        { spatialIn: [7], dilation: [2] },
+      ),
+    ],
+  },
+  convBackKernel: {
+    sample: uniform(-2, 2),
+    tol: 1e-7,
+    configs: [
+      shaped(
+        [
+          [5, 5, 2],
+          [3, 3, 3],
+        ],
+        { window: [3, 3] },
+      ),
+      shaped(
+        [
+          [6, 5, 2],
+          [3, 3, 2],
+        ],
+        {
+          window: [2, 3],
+          strides: [2, 2],
+          padBefore: [0, 1],
+          padAfter: [0, 1],
+        },
+      ),
+      shaped(
+        [
+          [7, 2],
+          [3, 2],
+        ],
+        { window: [3], dilation: [2] },
+      ),
+    ],
+  },
+  // The selector (argument 0) only chooses positions: it has no derivative, so ties in it
+  // cannot disturb the differences, which perturb the values alone.
+  poolMax: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    frozen: [0],
+    configs: [
+      shaped(
+        [
+          [4, 4, 2],
+          [4, 4, 2],
+        ],
+        { window: [2, 2], strides: [2, 2] },
+      ),
+      shaped(
+        [
+          [5, 5, 1],
+          [5, 5, 1],
+        ],
+        { window: [3, 3], strides: [2, 2], padBefore: [1, 1], padAfter: [1, 1] },
+      ),
+      shaped(
+        [
+          [7, 3],
+          [7, 3],
+        ],
+        { window: [3], strides: [2] },
+      ),
+    ],
+  },
+  poolMaxT: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    frozen: [0],
+    configs: [
+      shaped(
+        [
+          [4, 4, 2],
+          [2, 2, 2],
+        ],
+        { window: [2, 2], strides: [2, 2] },
+      ),
+      shaped(
+        [
+          [5, 5, 1],
+          [3, 3, 1],
+        ],
+        { window: [3, 3], strides: [2, 2], padBefore: [1, 1], padAfter: [1, 1] },
+      ),
+    ],
+  },
+  poolAvg: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped([[4, 4, 2]], { window: [2, 2], strides: [2, 2] }),
+      shaped([[5, 5, 2]], { window: [2, 2], strides: [2, 2], padAfter: [1, 1] }),
+      shaped([[7, 3]], { window: [3], strides: [1], padBefore: [1], padAfter: [1] }),
+    ],
+  },
+  poolAvgT: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped([[2, 2, 2]], { window: [2, 2], strides: [2, 2], spatialIn: [4, 4] }),
+      shaped([[3, 3, 2]], { window: [2, 2], strides: [2, 2], padAfter: [1, 1], spatialIn: [5, 5] }),
+    ],
   },
   // Elementwise.
   add: { sample: uniform(-2, 2), tol: 1e-8 },
@@ -148,9 +355,9 @@ export const rows: Readonly<Record<string, Row>> = {
 /** Leaves have no arguments: they are bound by the interpreter (or are literals). */
 export const leafRows: Readonly<Record<string, { attrs: Attrs; size: number }>> = {
   const: { attrs: { value: -2.5 }, size: 1 },
-  param: { attrs: { offset: 1, len: 3 }, size: 3 },
-  input: { attrs: { len: 2 }, size: 2 },
-  target: { attrs: { len: 2 }, size: 2 },
+  param: { attrs: { offset: 1, shape: [3] }, size: 3 },
+  input: { attrs: { shape: [2] }, size: 2 },
+  target: { attrs: { shape: [2] }, size: 2 },
 };
 
 const VECTOR = 4;
@@ -170,6 +377,7 @@ function configsOf(op: OpDef, row: Row): readonly Config[] {
 
 function describeConfig(c: Config): string {
   const a = c.attrs ? ` ${JSON.stringify(c.attrs)}` : '';
+  if (c.shapes) return `shapes ${c.shapes.map((sh) => `[${sh.join(',')}]`).join(' ')}${a}`;
   return `sizes [${c.sizes.join(', ')}]${a}`;
 }
 
@@ -196,9 +404,10 @@ function evalOp(
   args: readonly Float64Array[],
   attrs: Attrs,
   size: number,
+  shapes: readonly (readonly number[])[] = args.map((a) => [a.length]),
 ): Float64Array {
   const out = new Float64Array(size);
-  op.evaluate(args, attrs, out);
+  op.evaluate(args, attrs, out, shapes);
   return out;
 }
 
@@ -206,6 +415,7 @@ interface Setup {
   readonly op: OpDef;
   readonly args: Float64Array[];
   readonly attrs: Attrs;
+  readonly shapes: readonly (readonly number[])[];
   readonly size: number;
   /** Cotangent u of the output (all ones for the scalar-cotangent variant). */
   readonly u: Float64Array;
@@ -215,7 +425,7 @@ interface Setup {
 
 /** f(args) = <u, op(args)>: the scalar whose gradient is the VJP with cotangent u. */
 function f(s: Setup, args: readonly Float64Array[]): number {
-  const y = evalOp(s.op, args, s.attrs, s.size);
+  const y = evalOp(s.op, args, s.attrs, s.size, s.shapes);
   let acc = 0;
   for (let k = 0; k < y.length; k++) acc += s.u[k]! * y[k]!;
   return acc;
@@ -255,10 +465,10 @@ function symbolicGradient(
     offsets.push(offset);
     offset += a.length;
   }
-  const leaves = s.args.map((a, i) => B.param(offsets[i]!, a.length));
+  const leaves = s.args.map((_a, i) => B.param(offsets[i]!, s.shapes[i]!));
   const y = B.make(s.op.name, leaves, s.attrs);
   expect(y.size).toBe(s.size);
-  const U = B.param(offset, s.size);
+  const U = B.param(offset, y.shape.length ? y.shape : [1]);
   const L = scalarCt ? B.sum(y) : B.sum(B.mul(U, y));
   const params = new Float64Array(offset + s.size);
   s.args.forEach((a, i) => params.set(a, offsets[i]));
@@ -335,17 +545,17 @@ describe.each(Object.keys(leafRows))('leaf %s', (name) => {
     };
     expect([...v]).toEqual(want[name]);
     if (name !== 'const')
-      expect(() => op.evaluate([], row.attrs, new Float64Array(row.size))).toThrow(
+      expect(() => op.evaluate([], row.attrs, new Float64Array(row.size), [])).toThrow(
         /bound by the interpreter/,
       );
   });
 
   if (name !== 'const') {
-    it('rejects a missing or bad length', () => {
+    it('rejects a missing or bad shape', () => {
       const B = new Builder();
-      expect(() => B.make(name, [], {})).toThrow(/bad length/);
-      expect(() => B.make(name, [], { offset: 0, len: 0 })).toThrow(/bad length/);
-      expect(() => B.make(name, [], { offset: 0, len: 1.5 })).toThrow(/bad length/);
+      expect(() => B.make(name, [], {})).toThrow(/bad shape/);
+      expect(() => B.make(name, [], { offset: 0, shape: [0] })).toThrow(/bad shape/);
+      expect(() => B.make(name, [], { offset: 0, shape: [1.5] })).toThrow(/bad shape/);
     });
   }
 });
@@ -361,26 +571,27 @@ describe.each(Object.keys(rows))('op %s', (name) => {
     );
     const args = sampleArgs(op, row, cfg, rng);
     const attrs = cfg.attrs ?? {};
+    const shapes = shapesOf(cfg);
     const size = new Builder().make(
       name,
-      cfg.sizes.map((len, i) => new Builder().param(i, len)),
+      shapes.map((sh, i) => new Builder().param(i, sh)),
       attrs,
     ).size;
     const live = args.map((_, i) => i).filter((i) => !row.frozen?.includes(i));
-    const vectorCt: Setup = { op, args, attrs, size, u: rng.fill(size, -1.5, 1.5), live };
+    const vectorCt: Setup = { op, args, attrs, shapes, size, u: rng.fill(size, -1.5, 1.5), live };
     const scalarCt: Setup = { ...vectorCt, u: new Float64Array(size).fill(1) };
     const gradientIt = row.knownBug || cfg.knownBug ? it.fails : it;
 
     if (row.noGradient) {
       it('has no derivative rule output: vjp returns null for every argument', () => {
         const B = new Builder();
-        const leaves = args.map((a, i) => B.param(i * 8, a.length));
+        const leaves = args.map((_a, i) => B.param(i * 100, shapes[i]!));
         const y = B.make(name, leaves, attrs);
         const res = op.vjp({
           B,
           y,
           args: leaves,
-          ct: B.param(64, y.size),
+          ct: B.param(1000, y.shape),
           needs: leaves.map(() => true),
         });
         expect(res).toEqual(leaves.map(() => null));
@@ -432,13 +643,13 @@ describe.each(Object.keys(rows))('op %s', (name) => {
     if (row.frozen?.length) {
       it(`gives no cotangent to argument(s) ${row.frozen.join(', ')}`, () => {
         const B = new Builder();
-        const leaves = args.map((a, i) => B.param(i * 8, a.length));
+        const leaves = args.map((_a, i) => B.param(i * 100, shapes[i]!));
         const y = B.make(name, leaves, attrs);
         const res = op.vjp({
           B,
           y,
           args: leaves,
-          ct: B.param(64, y.size),
+          ct: B.param(1000, y.shape),
           needs: leaves.map(() => true),
         });
         for (const i of row.frozen!) expect(res[i]).toBeNull();
@@ -449,13 +660,13 @@ describe.each(Object.keys(rows))('op %s', (name) => {
       it('builds nothing for arguments that need no gradient', () => {
         for (let skip = 0; skip < op.arity; skip++) {
           const B = new Builder();
-          const leaves = args.map((a, i) => B.param(i * 8, a.length));
+          const leaves = args.map((_a, i) => B.param(i * 100, shapes[i]!));
           const y = B.make(name, leaves, attrs);
           const res = op.vjp({
             B,
             y,
             args: leaves,
-            ct: B.param(64, y.size),
+            ct: B.param(1000, y.shape),
             needs: leaves.map((_, i) => i !== skip),
           });
           expect(res[skip], `argument ${skip}`).toBeNull();
@@ -494,6 +705,7 @@ describe('emit rules agree with evaluate', () => {
           xs.map((x) => Float64Array.of(x)),
           {},
           out,
+          xs.map(() => []),
         );
         expect(out[0]).toBe(want);
       }
@@ -520,7 +732,7 @@ describe('emit rules agree with evaluate', () => {
     for (const len of [1, 2, 5]) {
       const xs = Array.from({ length: len }, () => rng.range(-3, 3));
       const want = new Float64Array(1);
-      op.evaluate([Float64Array.from(xs)], {}, want);
+      op.evaluate([Float64Array.from(xs)], {}, want, [[len]]);
       const all = new Function(`return ${op.combineAll(xs.map(num))};`) as () => number;
       expect(all()).toBe(want[0]);
       const loop = new Function(
@@ -607,7 +819,12 @@ describe('emit rules agree with evaluate', () => {
       const attrs = { n, m };
       const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
       const want = new Float64Array(size);
-      op.evaluate(args, attrs, want);
+      op.evaluate(
+        args,
+        attrs,
+        want,
+        args.map((a) => [a.length]),
+      );
       const unrolled = runLinalg(op, attrs, args, size, 'unroll');
       const loop = runLinalg(op, attrs, args, size, 'loop');
       return { want, unrolled, loop };
@@ -634,9 +851,29 @@ describe('sizes and broadcasting', () => {
     );
   });
 
-  it('bcast only takes a scalar', () => {
+  it('bcast follows numpy broadcasting (trailing axes aligned)', () => {
     const B = new Builder();
-    expect(() => B.bcast(B.param(0, 2), 3)).toThrow(/not 1/);
+    expect(() => B.bcast(B.param(0, 2), 3)).toThrow(/does not broadcast/);
+    expect(() => B.bcast(B.param(0, [3, 2]), [3, 3])).toThrow(/does not broadcast/);
+    expect(B.bcast(B.param(0, [3, 1]), [2, 3, 4]).shape).toEqual([2, 3, 4]);
+  });
+
+  it('elementwise ops want equal shapes, not only equal sizes', () => {
+    const B = new Builder();
+    expect(() => B.add(B.param(0, [2, 3]), B.param(6, [3, 2]))).toThrow(/do not broadcast/);
+  });
+
+  it('windowed ops refuse windows that do not fit', () => {
+    const B = new Builder();
+    expect(() => B.make('conv', [B.param(0, [2, 2, 1]), B.param(4, [3, 3, 1, 1])], {})).toThrow(
+      /does not fit/,
+    );
+    expect(() => B.make('poolAvg', [B.param(0, [2, 2, 1])], { window: [3, 3] })).toThrow(
+      /does not fit/,
+    );
+    expect(() => B.make('conv', [B.param(0, [4, 4, 2]), B.param(32, [3, 3, 1, 1])], {})).toThrow(
+      /input channels/,
+    );
   });
 
   it('the arity is checked', () => {
@@ -644,5 +881,54 @@ describe('sizes and broadcasting', () => {
     const x: Node = B.param(0, 2);
     expect(() => B.make('add', [x])).toThrow(/takes 2 arguments, got 1/);
     expect(() => B.make('nope', [x])).toThrow(/unknown op nope/);
+  });
+});
+
+// Structured ops are lowered to loop IR: the loop interpreter and the JS rendering of each
+// kernel must compute what the op's `evaluate` computes, on every configuration of its row.
+describe('lowered kernels agree with evaluate', () => {
+  const structured = [...registry.values()].filter((op) => op.kind === 'structured');
+
+  it('every structured op has a lowering', () => {
+    expect(structured.map((op) => op.name).filter((n) => !loweredOps.includes(n))).toEqual([]);
+  });
+
+  describe.each(structured.map((op) => [op.name, op] as const))('%s', (name, op) => {
+    const row = rows[name]!;
+    it.each(configsOf(op, row).map((c) => [describeConfig(c), c] as const))('%s', (_l, cfg) => {
+      const rng = new TestRng(name.length * 31 + cfg.sizes[0]!);
+      const args = sampleArgs(op, row, cfg, rng);
+      const shapes = shapesOf(cfg);
+      const B = new Builder();
+      const node = B.make(
+        name,
+        shapes.map((sh, i) => B.param(i * 1000, sh)),
+        cfg.attrs ?? {},
+      );
+      const want = evalOp(op, args, cfg.attrs ?? {}, node.size, shapes);
+      const kernel = lowerNode(node);
+      const viaLoops = new Float64Array(node.size).fill(NaN);
+      runKernel(kernel, args, viaLoops);
+      const lines: string[] = [];
+      let depth = 0;
+      renderKernel(kernel, {
+        load: (i, idx) => `a${i}[${idx}]`,
+        slot: (idx) => `out[${idx}]`,
+        line: (code) => void lines.push('  '.repeat(depth) + code),
+        indent: () => void depth++,
+        dedent: () => void depth--,
+      });
+      expect(depth).toBe(0);
+      const viaJs = new Float64Array(node.size).fill(NaN);
+      (new Function('a0', 'a1', 'out', lines.join('\n')) as (...a: Float64Array[]) => void)(
+        args[0]!,
+        args[1] ?? new Float64Array(0),
+        viaJs,
+      );
+      for (let k = 0; k < want.length; k++) {
+        expect(relErr(viaLoops[k]!, want[k]!), `loop IR [${k}]`).toBeLessThan(1e-12);
+        expect(viaJs[k], `JS [${k}]`).toBe(viaLoops[k]);
+      }
+    });
   });
 });

@@ -77,9 +77,15 @@ describe('the verifier runs after every pass', () => {
       name: 'forward',
       outputs: [{ kind: 'output', node: B.param(2, 3), label: 'output' }],
     };
-    expect(() => verifyProgram(bad, { inputSize: 1, outputSize: 3, paramCount: 4 })).toThrow(
-      /reads params\[2\.\.5\)/,
-    );
+    expect(() =>
+      verifyProgram(bad, {
+        inputSize: 1,
+        outputSize: 3,
+        inputShape: [1],
+        outputShape: [3],
+        paramCount: 4,
+      }),
+    ).toThrow(/reads params\[2\.\.5\)/);
   });
 
   it('catches an output of the wrong size', () => {
@@ -88,9 +94,15 @@ describe('the verifier runs after every pass', () => {
       name: 'forward',
       outputs: [{ kind: 'output', node: B.param(0, 2), label: 'output' }],
     };
-    expect(() => verifyProgram(bad, { inputSize: 1, outputSize: 3, paramCount: 4 })).toThrow(
-      /output has size 2, wants 3/,
-    );
+    expect(() =>
+      verifyProgram(bad, {
+        inputSize: 1,
+        outputSize: 3,
+        inputShape: [1],
+        outputShape: [3],
+        paramCount: 4,
+      }),
+    ).toThrow(/output has size 2, wants 3/);
   });
 });
 
@@ -180,15 +192,16 @@ describe('dead code', () => {
     '%s: the input gradient is never built',
     async (_l, file) => {
       const c = lower(await loadSpec(file));
-      const kernel0 = c.params.find((p) => p.name === 'dense0.kernel')!;
+      const kernel0 = c.params.find((p) => p.layer === 0 && p.role === 'kernel')!;
       const grad = nodesOf(program(c, 'gradient'));
+      // The cotangent of the first layer's input: W·g (dense) or conv transposed (conv).
       const inputGrad = grad.filter(
         (n) =>
-          n.op === 'matvecT' &&
-          n.args[0]!.op === 'param' &&
-          n.args[0]!.attrs.offset === kernel0.offset,
+          (n.op === 'matvecT' || n.op === 'convBackInput') &&
+          n.args.some((a) => a.op === 'param' && a.attrs.offset === kernel0.offset),
       );
       expect(inputGrad.map((n) => `%${n.id}`)).toEqual([]);
+      if (c.layers.some((l) => l.type !== 'dense')) return;
       // One matvecT per layer except the first: the cotangent of each hidden activation.
       expect(grad.filter((n) => n.op === 'matvecT')).toHaveLength(c.layers.length - 1);
       // One outer product per kernel.

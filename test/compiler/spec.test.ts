@@ -115,9 +115,9 @@ const SCHEMA_CASES: readonly Case[] = [
   ],
   [
     'unknown layer type, no hint',
-    withLayer0({ type: 'conv2d' }),
+    withLayer0({ type: 'transformer' }),
     '$.layers[0].type',
-    /unknown layer type "conv2d"; expected one of dense/,
+    /unknown layer type "transformer"; expected one of dense/,
   ],
   [
     'unknown activation',

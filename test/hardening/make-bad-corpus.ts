@@ -77,7 +77,7 @@ const cases: Record<string, string | Uint8Array> = {
     '"alpha": null',
     '"alpha": 1e999',
   ),
-  'unknown-layer-type': L0({ type: 'conv2d' }),
+  'unknown-layer-type': L0({ type: 'transformer' }),
   'unknown-layer-type-typo': L0({ type: 'dens' }),
   'unknown-activation-typo': act('rellu'),
   'unknown-activation-case': act('Sigmoid'),

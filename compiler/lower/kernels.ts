@@ -1,0 +1,244 @@
+// Lowering of structured ops into loop IR: one function per op, with the loop order chosen
+// for contiguous inner loops (channels last, so the innermost loop runs over output
+// channels). The graph interpreter's `evaluate` is the reference these must match (the loop
+// interpreter checks it, op by op).
+import { attrInts, type Node } from '../ir/node.ts';
+import { strides } from '../ir/shape.ts';
+import { convGeometry } from '../ops/conv.ts';
+import { poolGeometry } from '../ops/pool.ts';
+import type { Window } from '../ops/window.ts';
+import {
+  add,
+  bin,
+  cmp,
+  fadd,
+  fmul,
+  if_,
+  let_,
+  load,
+  loop,
+  mul,
+  num,
+  sel,
+  set,
+  store,
+  v,
+  type Kernel,
+  type LExpr,
+  type LStmt,
+} from './loop-ir.ts';
+import { outputLoops, tapLoops } from './window-loops.ts';
+
+const zero = (size: number): LStmt => loop('z', 0, size, [store(v('z'), num(0))]);
+
+/** idx·stride + offset, for channel-interleaved indices. */
+const at = (idx: LExpr, stride: number, offset: LExpr): LExpr => add(mul(idx, num(stride)), offset);
+
+function conv(n: Node): Kernel {
+  const [x, k] = n.args;
+  const { w, ci, co } = convGeometry('conv', x!.shape.slice(0, -1), k!.shape, n.attrs);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      ...outputLoops(w, (o) =>
+        tapLoops(w, (t, p) => [
+          loop('a', 0, ci, [
+            let_('xv', load(0, at(p, ci, v('a')))),
+            let_('wr', mul(at(t, ci, v('a')), num(co))),
+            loop('b', 0, co, [
+              store(at(o, co, v('b')), fmul(v('xv'), load(1, add(v('wr'), v('b')))), true),
+            ]),
+          ]),
+        ]),
+      ),
+    ],
+  };
+}
+
+function convBackInput(n: Node): Kernel {
+  const [, k] = n.args;
+  const spatialIn = attrInts(n.attrs, 'spatialIn', 'convBackInput');
+  const { w, ci, co } = convGeometry('convBackInput', spatialIn, k!.shape, n.attrs);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      ...outputLoops(w, (o) => [
+        let_('cr', mul(o, num(co))),
+        ...tapLoops(w, (t, p) => [
+          loop('a', 0, ci, [
+            let_('wr', mul(at(t, ci, v('a')), num(co))),
+            let_('s', num(0)),
+            loop('b', 0, co, [
+              set(
+                's',
+                fadd(v('s'), fmul(load(0, add(v('cr'), v('b'))), load(1, add(v('wr'), v('b'))))),
+              ),
+            ]),
+            store(at(p, ci, v('a')), v('s'), true),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+function convBackKernel(n: Node): Kernel {
+  const [x, c] = n.args;
+  const window = attrInts(n.attrs, 'window', 'convBackKernel');
+  const ci = x!.shape[x!.shape.length - 1]!;
+  const co = c!.shape[c!.shape.length - 1]!;
+  const { w } = convGeometry('convBackKernel', x!.shape.slice(0, -1), [...window, ci, co], n.attrs);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      ...outputLoops(w, (o) => [
+        let_('cr', mul(o, num(co))),
+        ...tapLoops(w, (t, p) => [
+          loop('a', 0, ci, [
+            let_('xv', load(0, at(p, ci, v('a')))),
+            let_('wr', mul(at(t, ci, v('a')), num(co))),
+            loop('b', 0, co, [
+              store(add(v('wr'), v('b')), fmul(v('xv'), load(1, add(v('cr'), v('b')))), true),
+            ]),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** `bi` := flat input position of the first maximum of argument 0 in the window (−1 if all
+ * NaN), per channel `ch`; the same rule as `argmaxTable`. */
+function argmax(w: Window, channels: number): LStmt[] {
+  return [
+    let_('best', num(-Infinity)),
+    let_('bi', num(-1)),
+    ...tapLoops(w, (_t, p) => [
+      let_('sv', load(0, at(p, channels, v('ch')))),
+      if_(
+        sel(cmp('<', v('bi'), num(0)), cmp('==', v('sv'), v('sv')), cmp('>', v('sv'), v('best'))),
+        [set('best', v('sv')), set('bi', p)],
+      ),
+    ]),
+  ];
+}
+
+function poolMax(n: Node): Kernel {
+  const s = n.args[0]!;
+  const C = s.shape[s.shape.length - 1]!;
+  const w = poolGeometry('poolMax', s.shape, n.attrs);
+  return {
+    size: n.size,
+    body: outputLoops(w, (o) => [
+      loop('ch', 0, C, [
+        ...argmax(w, C),
+        store(
+          at(o, C, v('ch')),
+          sel(cmp('<', v('bi'), num(0)), num(NaN), load(1, at(v('bi'), C, v('ch')))),
+        ),
+      ]),
+    ]),
+  };
+}
+
+function poolMaxT(n: Node): Kernel {
+  const s = n.args[0]!;
+  const C = s.shape[s.shape.length - 1]!;
+  const w = poolGeometry('poolMaxT', s.shape, n.attrs);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      ...outputLoops(w, (o) => [
+        loop('ch', 0, C, [
+          ...argmax(w, C),
+          if_(cmp('>=', v('bi'), num(0)), [
+            store(at(v('bi'), C, v('ch')), load(1, at(o, C, v('ch'))), true),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** `n` := the number of taps of the current window inside the input. */
+function count(w: Window): LStmt[] {
+  return [let_('n', num(0)), ...tapLoops(w, () => [set('n', add(v('n'), num(1)))], 'n')];
+}
+
+function poolAvg(n: Node): Kernel {
+  const x = n.args[0]!;
+  const C = x.shape[x.shape.length - 1]!;
+  const w = poolGeometry('poolAvg', x.shape, n.attrs);
+  return {
+    size: n.size,
+    body: outputLoops(w, (o) => [
+      ...count(w),
+      loop('ch', 0, C, [
+        let_('s', num(0)),
+        ...tapLoops(w, (_t, p) => [set('s', fadd(v('s'), load(0, at(p, C, v('ch')))))]),
+        store(at(o, C, v('ch')), bin('/', v('s'), v('n'))),
+      ]),
+    ]),
+  };
+}
+
+function poolAvgT(n: Node): Kernel {
+  const C = n.shape[n.shape.length - 1]!;
+  const w = poolGeometry('poolAvgT', n.shape, n.attrs);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      ...outputLoops(w, (o) => [
+        ...count(w),
+        loop('ch', 0, C, [
+          let_('g', bin('/', load(0, at(o, C, v('ch'))), v('n'))),
+          ...tapLoops(w, (_t, p) => [store(at(p, C, v('ch')), v('g'), true)]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** Sum over broadcast axes: one loop per axis of the argument, adding into the result. */
+function sumTo(n: Node): Kernel {
+  const a = n.args[0]!;
+  const to = a.shape;
+  const lead = to.length - n.shape.length;
+  const aligned = [...new Array<number>(lead).fill(1), ...n.shape];
+  const sa = strides(to);
+  const so = strides(aligned);
+  const vars = to.map((_, d) => v(`s${d}`));
+  let src: LExpr = num(0);
+  let dst: LExpr = num(0);
+  vars.forEach((x, d) => {
+    src = add(src, mul(x, num(sa[d]!)));
+    if (aligned[d] !== 1) dst = add(dst, mul(x, num(so[d]!)));
+  });
+  let body: LStmt[] = [store(dst, load(0, src), true)];
+  for (let d = to.length - 1; d >= 0; d--) body = [loop(`s${d}`, 0, to[d]!, body)];
+  return { size: n.size, body: [zero(n.size), ...body] };
+}
+
+const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
+  conv,
+  convBackInput,
+  convBackKernel,
+  poolMax,
+  poolMaxT,
+  poolAvg,
+  poolAvgT,
+  sumTo,
+};
+
+export const loweredOps: readonly string[] = Object.keys(lowerings);
+
+export function lowerNode(n: Node): Kernel {
+  const f = lowerings[n.op];
+  if (!f) throw new Error(`internal: no lowering for ${n.op}`);
+  return f(n);
+}
