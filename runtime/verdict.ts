@@ -7,7 +7,8 @@
 //   diverged      the loss became NaN/∞, or ended above its value at initialization;
 //   didNotLearn   the best training loss is within 5 % of the loss at initialization;
 //   chanceLevel   (classification) accuracy of the kept weights within two binomial standard
-//                 deviations of chance, max(majority-class share, 1/classes);
+//                 deviations of chance, max(majority-class share, 1/classes); (regression)
+//                 loss of the kept weights ≥ 95 % of a constant prediction's (R² ≤ 0.05);
 //   overfitting   validation loss rose >10 % above its minimum, ≥ 3 epochs after it;
 //   stillImproving the last fifth of the run still brought ≥ 5 % of the total drop;
 //   converged     otherwise.
@@ -82,6 +83,11 @@ export interface VerdictContext {
   };
   /** Early-stopping patience in use, if any. */
   readonly patience?: number;
+  /**
+   * Regression: the loss of always predicting a constant (the training targets' mean for
+   * mse) on the judged set. A model no better than that is at chance level too.
+   */
+  readonly baseline?: { readonly loss: number; readonly what: string };
 }
 
 export interface TrainingVerdict {
@@ -153,6 +159,29 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
       advice.push({ kind: 'optimizer', name: 'adam' });
   };
 
+  /** Why the kept weights are no better than chance, or undefined. */
+  const atChance = (): string | undefined => {
+    if (n === 0) return undefined;
+    const keptStats = e[kept >= 0 ? kept : n - 1]!;
+    const which = hasVal ? 'validation' : 'training';
+    const c = ctx.classes;
+    const acc = hasVal ? keptStats.valAccuracy : keptStats.accuracy;
+    if (c !== undefined && c.count >= 2 && acc !== undefined && c.rows > 0) {
+      const level = Math.max(c.majority, 1 / c.count);
+      const noise = 2 * Math.sqrt((level * (1 - level)) / c.rows);
+      if (!(acc <= level + noise)) return undefined;
+      const what = c.majority > 1 / c.count + 1e-9 ? 'the most frequent class' : `1/${c.count}`;
+      return `${which} accuracy ${formatPercent(acc)} is within noise (±${formatPercent(noise)}) of chance, ${formatPercent(level)} (${what})`;
+    }
+    const b = ctx.baseline;
+    const loss = hasVal ? keptStats.valLoss : keptStats.loss;
+    if (c === undefined && b !== undefined && loss !== undefined && b.loss > 0) {
+      if (!(loss >= 0.95 * b.loss)) return undefined;
+      return `${which} loss ${formatNumber(loss)} is within 5% of ${b.what} (${formatNumber(b.loss)})`;
+    }
+    return undefined;
+  };
+
   // --- diverged ----------------------------------------------------------------------------
   if (n === 0) {
     reasons.push('no epoch finished');
@@ -174,6 +203,8 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
       );
       lowerLr();
     }
+    const chanceNote = atChance();
+    if (chanceNote !== undefined) reasons.push(chanceNote);
     return result('diverged');
   }
   if (last > init * 1.1) {
@@ -183,6 +214,8 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
     );
     if (losses[peak]! > 10 * init && peak !== n - 1)
       reasons.push(`it peaked at ${formatNumber(losses[peak]!)} in epoch ${peak + 1}`);
+    const chanceNote = atChance();
+    if (chanceNote !== undefined) reasons.push(chanceNote);
     lowerLr();
     return result('diverged');
   }
@@ -212,31 +245,31 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
   }
 
   // --- chance level ----------------------------------------------------------------------------
-  const keptStats = e[kept >= 0 ? kept : n - 1]!;
   const c = ctx.classes;
-  const acc = hasVal ? keptStats.valAccuracy : keptStats.accuracy;
-  if (c !== undefined && c.count >= 2 && acc !== undefined && c.rows > 0) {
-    const chance = Math.max(c.majority, 1 / c.count);
-    const noise = 2 * Math.sqrt((chance * (1 - chance)) / c.rows);
-    if (acc <= chance + noise) {
-      const which = c.majority > 1 / c.count + 1e-9 ? 'the most frequent class' : `1/${c.count}`;
-      reasons.push(
-        `${hasVal ? 'validation' : 'training'} accuracy ${formatPercent(acc)} is within noise (±${formatPercent(noise)}) of chance, ${formatPercent(chance)} (${which})`,
-      );
-      if (c.majority > 1 / c.count + 0.1 && !c.weighted) advice.push({ kind: 'classWeights' });
-      const trainAcc = keptStats.accuracy;
-      if (hasVal && trainAcc !== undefined && trainAcc > chance + 2 * noise) {
-        reasons.push(
-          `training accuracy ${formatPercent(trainAcc)}: it memorizes the training rows`,
-        );
-        if (!(opt?.weightDecay !== undefined && opt.weightDecay > 0))
-          advice.push({ kind: 'weightDecay', value: 1e-4 });
-      } else {
-        advice.push({ kind: 'moreEpochs', epochs: 2 * n });
-      }
-      advice.push({ kind: 'checkData' });
-      return result('chanceLevel');
+  const chance = atChance();
+  if (chance !== undefined && c === undefined) {
+    reasons.push(chance);
+    advice.push({ kind: 'moreEpochs', epochs: 2 * n });
+    advice.push({ kind: 'checkData' });
+    return result('chanceLevel');
+  }
+  if (chance !== undefined && c !== undefined) {
+    const keptStats = e[kept >= 0 ? kept : n - 1]!;
+    const acc = (hasVal ? keptStats.valAccuracy : keptStats.accuracy) ?? NaN;
+    const level = Math.max(c.majority, 1 / c.count);
+    const noise = 2 * Math.sqrt((level * (1 - level)) / c.rows);
+    reasons.push(chance);
+    if (c.majority > 1 / c.count + 0.1 && !c.weighted) advice.push({ kind: 'classWeights' });
+    const trainAcc = keptStats.accuracy;
+    if (hasVal && trainAcc !== undefined && trainAcc > acc + 2 * noise) {
+      reasons.push(`training accuracy ${formatPercent(trainAcc)}: it memorizes the training rows`);
+      if (!(opt?.weightDecay !== undefined && opt.weightDecay > 0))
+        advice.push({ kind: 'weightDecay', value: 1e-4 });
+    } else {
+      advice.push({ kind: 'moreEpochs', epochs: 2 * n });
     }
+    advice.push({ kind: 'checkData' });
+    return result('chanceLevel');
   }
 
   // --- overfitting -------------------------------------------------------------------------

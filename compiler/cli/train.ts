@@ -38,6 +38,7 @@ import {
   fitNormalization,
   metaPath,
   planColumns,
+  readMeta,
   writeMeta,
   type DataMeta,
 } from '../training/encode.ts';
@@ -260,8 +261,24 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
     throw new GradcError('--class-weights', 'balanced', 'class weights need a --label');
   const [trainRows, valRows] = splitRows(count, cfg.val, cfg.seed, classOf);
   if (trainRows.length === 0) throw new GradcError(cfg.data, '--data', 'no data rows to train on');
+  // Resumed weights keep the feature scaling they were trained with.
+  const resumed =
+    cfg.resume !== undefined && fs.existsSync(metaPath(cfg.resume))
+      ? readMeta(cfg.resume, model)
+      : undefined;
+  if (resumed !== undefined && resumed.features.join('\0') !== planned.features.join('\0')) {
+    throw new GradcError(
+      metaPath(cfg.resume!),
+      '--resume',
+      'the weights were trained on other feature columns',
+    );
+  }
   const meta: DataMeta = cfg.normalize
-    ? { ...planned, normalize: fitNormalization(encoded.inputs, model.inputSize, trainRows) }
+    ? {
+        ...planned,
+        normalize:
+          resumed?.normalize ?? fitNormalization(encoded.inputs, model.inputSize, trainRows),
+      }
     : planned;
   applyNormalization(encoded.inputs, meta);
   // encodeTable returns targets whenever the columns exist, and planColumns checked they do.
@@ -342,7 +359,15 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   const judged = valData ?? trainData;
   const verdict = judgeTraining(
     history,
-    describeRun(model, cfg, optimizer, judged, classOf !== undefined, sampleWeights !== undefined),
+    describeRun(
+      model,
+      cfg,
+      optimizer,
+      trainData,
+      judged,
+      classOf !== undefined,
+      sampleWeights !== undefined,
+    ),
   );
   const exitCode = EXIT_CODES[verdict.verdict];
   const wrote = cfg.out !== undefined && (exitCode === 0 || cfg.saveAnyway === true);

@@ -36,15 +36,49 @@ export function majorityShare(data: Dataset, width: number): { classes: number; 
   return { classes: k, majority: data.count > 0 ? Math.max(...counts) / data.count : 0 };
 }
 
+/**
+ * Loss of the best constant prediction fitted on `train` (the mean for mse, the median for
+ * mae) on the rows of `judged`; undefined for other losses.
+ */
+export function constantLoss(
+  loss: string,
+  train: Dataset,
+  judged: Dataset,
+  width: number,
+): number | undefined {
+  if ((loss !== 'mse' && loss !== 'mae') || train.count === 0 || judged.count === 0)
+    return undefined;
+  let total = 0;
+  for (let j = 0; j < width; j++) {
+    const col = Array.from({ length: train.count }, (_, r) => train.targets[r * width + j]!);
+    col.sort((a, b) => a - b);
+    const c =
+      loss === 'mse'
+        ? col.reduce((a, b) => a + b, 0) / col.length
+        : col[Math.floor((col.length - 1) / 2)]!;
+    let sum = 0;
+    for (let r = 0; r < judged.count; r++) {
+      const d = judged.targets[r * width + j]! - c;
+      sum += loss === 'mse' ? d * d : Math.abs(d);
+    }
+    total += sum / judged.count;
+  }
+  return total / width;
+}
+
 export function describeRun(
   model: ModelInfo,
   cfg: { readonly patience?: number; readonly weightDecay?: number },
   optimizer: Optimizer,
+  train: Dataset,
   judged: Dataset,
   classification: boolean,
   weighted: boolean,
 ): VerdictContext {
   const share = classification ? majorityShare(judged, model.outputSize) : undefined;
+  const baseline = classification
+    ? undefined
+    : constantLoss(model.loss, train, judged, model.outputSize);
   const defaultLr = DEFAULT_LR[optimizer.name]?.();
   return {
     layers: model.layers,
@@ -57,6 +91,14 @@ export function describeRun(
       ...(cfg.weightDecay !== undefined ? { weightDecay: cfg.weightDecay } : {}),
     },
     ...(cfg.patience !== undefined ? { patience: cfg.patience } : {}),
+    ...(baseline !== undefined
+      ? {
+          baseline: {
+            loss: baseline,
+            what: `always predicting the training ${model.loss === 'mse' ? 'mean' : 'median'}`,
+          },
+        }
+      : {}),
     ...(share !== undefined
       ? {
           classes: {

@@ -204,6 +204,17 @@ describe('judgeTraining rules', () => {
     expect(judgeTraining(history(flat, 1)).verdict).toBe('converged');
   });
 
+  it('regression: no better than a constant prediction is chance level', () => {
+    const h = history([0.9, 0.5, 0.48, 0.47, 0.47], 1, [0.9, 0.5, 0.49, 0.485, 0.48]);
+    const v = judgeTraining(h, { baseline: { loss: 0.49, what: 'always predicting the mean' } });
+    expect(v.verdict).toBe('chanceLevel');
+    expect(v.reasons[0]).toBe(
+      'validation loss 0.48 is within 5% of always predicting the mean (0.49)',
+    );
+    const fitted = judgeTraining(h, { baseline: { loss: 1, what: 'always predicting the mean' } });
+    expect(fitted.verdict).not.toBe('chanceLevel');
+  });
+
   it('advice text uses the runtime option names', () => {
     expect(adviceText({ kind: 'clipNorm', value: 1 })).toBe(
       'clip the gradient norm (optimizer clipNorm 1)',

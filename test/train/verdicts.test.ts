@@ -180,6 +180,32 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
     expect(verdictOf(weighted)).not.toContain('--class-weights');
   });
 
+  it('regression targets unrelated to the input: chance level against the mean, exit 5', async () => {
+    const dir = tempDir();
+    const rng = new Rng(4);
+    const rows = ['x,y'];
+    for (let i = 0; i < 300; i++)
+      rows.push(`${rng.range(-3, 3).toFixed(3)},${rng.normal().toFixed(3)}`);
+    const data = write(dir, 'noise.csv', `${rows.join('\n')}\n`);
+    const r = await gradc(
+      'train',
+      SINE,
+      '--data',
+      data,
+      '--target',
+      'y',
+      '--epochs',
+      '40',
+      '--lr',
+      '0.01',
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(5);
+    expect(verdictOf(r)).toMatch(
+      /^verdict: stuck at chance level — validation loss [\d.]+ is within 5% of always predicting the training mean \([\d.]+\)$/,
+    );
+    expectRealFlags(r.stdout);
+  });
+
   it("the README's Iris command overfits: exit 0, yellow, epoch 84's weights saved", async () => {
     const dir = tempDir();
     const out = path.join(dir, 'iris.bin');
