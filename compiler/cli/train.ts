@@ -597,6 +597,10 @@ export function registerTrain(program: Command, out: (s: string) => void): void 
       'weights file (.bin, or .json for JSON); its column description goes to <file>.meta.json (without it: a dry run)',
     )
     .option('--report <file>', 'write an HTML report with the training curves')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the run learned (converged, still improving or overfitting), 2 bad input,\n3 diverged, 4 did not learn, 5 stuck at chance level.',
+    )
     .action(async (model: string, o: RawOptions) => {
       const cfg = {
         ...parseTrainOptions(model, o),

@@ -404,3 +404,63 @@ describe('colours, best weights and --resume (in process)', { timeout: 180_000 }
     expect(later.iterations).toBe(240);
   });
 });
+
+describe('the new flags take effect (in process)', { timeout: 180_000 }, () => {
+  const base = {
+    model: IRIS,
+    data: IRIS_CSV,
+    label: 'species',
+    epochs: 20,
+    batch: 16,
+    keepLast: true,
+    saveAnyway: true,
+  } as const;
+  const norm = (p: ArrayLike<number>) => Math.sqrt(Array.from(p).reduce((s, x) => s + x * x, 0));
+
+  it('--clip-norm tames lr 50, --weight-decay shrinks the weights, --metrics adds top-k', async () => {
+    const dir = tempDir();
+    const clipped = await quietTrain({
+      ...base,
+      optimizer: 'sgd',
+      lr: 50,
+      clipNorm: 0.01,
+      out: path.join(dir, 'a.bin'),
+    });
+    expect(clipped.history.epochs.every((e) => Number.isFinite(e.loss))).toBe(true);
+    expect(clipped.verdict.verdict).not.toBe('diverged');
+    const plain = await quietTrain({ ...base, lr: 0.01, out: path.join(dir, 'b.bin') });
+    const decayed = await quietTrain({
+      ...base,
+      lr: 0.01,
+      weightDecay: 0.05,
+      out: path.join(dir, 'c.bin'),
+    });
+    expect(norm(decayed.params)).toBeLessThan(norm(plain.params));
+    const topk = await quietTrain({
+      ...base,
+      lr: 0.01,
+      metrics: 'accuracy,top2',
+      out: path.join(dir, 'd.bin'),
+    });
+    const [acc, top2] = topk.val!.metrics;
+    expect(acc![0]).toBe('accuracy');
+    expect(top2![0]).toBe('top2');
+    expect(top2![1]).toBeGreaterThanOrEqual(acc![1]);
+    expect(acc![1]).toBe(topk.val!.accuracy);
+  });
+
+  it('--class-weights balanced weights rows by 1 / class frequency', async () => {
+    const { rowWeights } = await import('../../compiler/training/class-weights.ts');
+    const w = rowWeights('balanced', Int32Array.from([0, 0, 0, 1]), ['a', 'b']);
+    expect(Array.from(w)).toEqual([4 / 6, 4 / 6, 4 / 6, 2]);
+    const named = rowWeights(new Map([['b', 3]]), Int32Array.from([0, 1]), ['a', 'b']);
+    expect(Array.from(named)).toEqual([1, 3]);
+    const r = await quietTrain({
+      ...base,
+      lr: 0.01,
+      classWeights: 'balanced',
+      out: path.join(tempDir(), 'w.bin'),
+    });
+    expect(r.val!.accuracy).toBeGreaterThan(0.8);
+  });
+});

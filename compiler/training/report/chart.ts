@@ -231,11 +231,12 @@ export function lineChart(series: readonly Series[], o: ChartOptions): Html {
       return markup`${el('line', { class: 'ref', x1: M.left, x2: M.left + PW, y1: r1(y), y2: r1(y), stroke: r.color })}${el('text', { class: 'reflabel', x: M.left + PW - 4, y: r1(ly), 'text-anchor': 'end', fill: r.color }, r.label)}`;
     });
   const marker =
+    // The label sits at the foot of the line: loss curves fall and accuracy rises away from it.
     o.marker !== undefined
       ? (() => {
           const mx = r1(xs.at(o.marker.x));
           const right = xs.at(o.marker.x) > M.left + PW * 0.75;
-          return markup`<g class="marker">${el('line', { class: 'best', x1: mx, x2: mx, y1: M.top, y2: bottom })}${el('text', { class: 'bestlabel', x: right ? Number(mx) - 4 : Number(mx) + 4, y: M.top + 10, 'text-anchor': right ? 'end' : 'start' }, o.marker.label)}</g>`;
+          return markup`<g class="marker">${el('line', { class: 'best', x1: mx, x2: mx, y1: M.top, y2: bottom })}${el('text', { class: 'bestlabel', x: right ? Number(mx) - 4 : Number(mx) + 4, y: bottom - 6, 'text-anchor': right ? 'end' : 'start' }, o.marker.label)}</g>`;
         })()
       : undefined;
 
