@@ -54,7 +54,8 @@ export type Advice =
   | { readonly kind: 'classWeights' }
   | {
       readonly kind: 'activation';
-      readonly layer: string;
+      /** The layers to change, e.g. ['dense0', 'dense1']. */
+      readonly layers: readonly string[];
       readonly from: string;
       readonly to: string;
     }
@@ -129,6 +130,10 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
   const kept = h.keptEpoch;
   const restored = kept >= 0 && kept < n - 1;
   const result = (verdict: Verdict): TrainingVerdict => {
+    if (h.stopReason === 'earlyStopping') {
+      const p = ctx.patience !== undefined ? ` (patience ${ctx.patience})` : '';
+      reasons.push(`stopped early after epoch ${n}${p}`);
+    }
     // One reason per kind of gradient warning, naming its layers.
     for (const kind of ['nonFinite', 'exploding', 'vanishing'] as const) {
       const ws = h.warnings.filter((w) => w.kind === kind);
@@ -157,6 +162,41 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
       advice.push({ kind: 'clipNorm', value: 1 });
     if (opt !== undefined && (opt.name === 'sgd' || opt.name === 'momentum'))
       advice.push({ kind: 'optimizer', name: 'adam' });
+  };
+
+  const vanishing = h.warnings.filter((w) => w.kind === 'vanishing');
+  /**
+   * A change of activation for the hidden layers whose gradient vanished — warned about, or
+   * shrinking more than 100× from the output layer to the first one in the last epoch —
+   * grouped by their current activation (saturating ones → relu, dead relus → elu).
+   */
+  const activationAdvice = () => {
+    const layers = ctx.layers ?? [];
+    const norms = e[n - 1]?.gradNorms ?? [];
+    const hidden = layers.slice(0, -1);
+    const shrinking =
+      norms.length === layers.length &&
+      layers.length > 2 &&
+      norms[0]! < norms[norms.length - 1]! / 100;
+    const flagged = new Set(vanishing.map((w) => w.layerIndex));
+    const pick = (want: (act: string) => boolean) =>
+      hidden
+        .filter((l, i) => want(l.activation) && (flagged.has(i) || shrinking))
+        .map((l) => l.name);
+    const saturating = pick((a) => SATURATING.has(a));
+    for (const from of new Set(
+      hidden.filter((l) => saturating.includes(l.name)).map((l) => l.activation),
+    )) {
+      const names = hidden.filter((l) => l.activation === from && saturating.includes(l.name));
+      advice.push({ kind: 'activation', layers: names.map((l) => l.name), from, to: 'relu' });
+    }
+    const dead = hidden.filter((l, i) => l.activation === 'relu' && flagged.has(i));
+    if (dead.length > 0)
+      advice.push({ kind: 'activation', layers: dead.map((l) => l.name), from: 'relu', to: 'elu' });
+    if (shrinking && saturating.length > 0)
+      reasons.push(
+        `the gradient shrinks from ${formatNumber(norms[norms.length - 1]!)} at the output layer to ${formatNumber(norms[0]!)} at the first`,
+      );
   };
 
   /** Why the kept weights are no better than chance, or undefined. */
@@ -223,19 +263,11 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
   // --- did not learn -------------------------------------------------------------------------
   const best = Math.min(...losses);
   const moved = init > 0 ? (init - best) / init : 1;
-  const vanishing = h.warnings.filter((w) => w.kind === 'vanishing');
   if (init > 1e-12 && moved < 0.05) {
     reasons.push(
       `training loss barely moved from its value at initialization: ${formatNumber(init)} → best ${formatNumber(best)} (${formatPercent(moved)})`,
     );
-    for (const w of vanishing) {
-      const layer = ctx.layers?.[w.layerIndex];
-      if (layer === undefined) continue;
-      if (SATURATING.has(layer.activation))
-        advice.push({ kind: 'activation', layer: layer.name, from: layer.activation, to: 'relu' });
-      else if (layer.activation === 'relu')
-        advice.push({ kind: 'activation', layer: layer.name, from: 'relu', to: 'elu' });
-    }
+    activationAdvice();
     if (opt !== undefined) {
       const ref = opt.defaultLr ?? 1e-3;
       advice.push({ kind: 'raiseLr', lr: opt.lr < ref / 10 ? ref : opt.lr * 10 });
@@ -244,13 +276,21 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
     return result('didNotLearn');
   }
 
+  /** The last fifth of the run still brought ≥ 5 % of the loss's drop since initialization. */
+  const stillFalling = (): boolean => {
+    const tail = Math.max(1, Math.floor(n / 5));
+    const before = losses[n - 1 - tail] ?? init;
+    return (before - last) / (init - last) >= 0.05;
+  };
+
   // --- chance level ----------------------------------------------------------------------------
   const c = ctx.classes;
   const chance = atChance();
   if (chance !== undefined && c === undefined) {
     reasons.push(chance);
-    advice.push({ kind: 'moreEpochs', epochs: 2 * n });
-    advice.push({ kind: 'checkData' });
+    activationAdvice();
+    advice.push({ kind: 'moreEpochs', epochs: (stillFalling() ? 4 : 2) * n });
+    if (!stillFalling()) advice.push({ kind: 'checkData' });
     return result('chanceLevel');
   }
   if (chance !== undefined && c !== undefined) {
@@ -259,8 +299,16 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
     const level = Math.max(c.majority, 1 / c.count);
     const noise = 2 * Math.sqrt((level * (1 - level)) / c.rows);
     reasons.push(chance);
+    activationAdvice();
     if (c.majority > 1 / c.count + 0.1 && !c.weighted) advice.push({ kind: 'classWeights' });
     const trainAcc = keptStats.accuracy;
+    if (stillFalling()) {
+      reasons.push('the training loss is still falling: it has not had time to learn');
+      advice.push({ kind: 'moreEpochs', epochs: 4 * n });
+      if (opt !== undefined && opt.lr < (opt.defaultLr ?? 1e-3) * 2)
+        advice.push({ kind: 'raiseLr', lr: opt.lr * 10 });
+      return result('chanceLevel');
+    }
     if (hasVal && trainAcc !== undefined && trainAcc > acc + 2 * noise) {
       reasons.push(`training accuracy ${formatPercent(trainAcc)}: it memorizes the training rows`);
       if (!(opt?.weightDecay !== undefined && opt.weightDecay > 0))
@@ -296,7 +344,7 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
   const valStart = h.initial.valLoss ?? NaN;
   const valBefore = val[n - 1 - tail] ?? valStart;
   const valRecent = hasVal ? (valBefore - lastVal) / (valStart - val[bv]!) : 0;
-  if (n >= 2 && (recent >= 0.05 || (bv >= n - tail && valRecent >= 0.05))) {
+  if (recent >= 0.05 || (bv >= n - tail && valRecent >= 0.05)) {
     const part = recent >= 0.05 ? recent : valRecent;
     reasons.push(
       `${recent >= 0.05 ? 'training' : 'validation'} loss fell by ${formatPercent(part)} of its total drop in the last ${tail} epoch${tail === 1 ? '' : 's'}`,
@@ -346,7 +394,7 @@ export function adviceText(a: Advice): string {
     case 'classWeights':
       return 'weight the classes (sampleWeights inversely proportional to class frequency)';
     case 'activation':
-      return `layer ${a.layer} uses ${a.from}: try ${a.to}`;
+      return `${a.layers.length === 1 ? 'layer' : 'layers'} ${a.layers.join(', ')} use${a.layers.length === 1 ? 's' : ''} ${a.from}: try ${a.to}`;
     case 'checkData':
       return 'check that the features carry information about the target';
   }

@@ -50,7 +50,7 @@ export function cliAdvice(a: Advice, keepLast: boolean): string {
     case 'classWeights':
       return '--class-weights balanced';
     case 'activation':
-      return `layer ${a.layer} is ${a.from}: set "activation": "${a.to}" on it in the model file`;
+      return `${a.layers.length === 1 ? 'layer' : 'layers'} ${a.layers.join(', ')} ${a.layers.length === 1 ? 'is' : 'are'} ${a.from}: set "activation": "${a.to}" on ${a.layers.length === 1 ? 'it' : 'them'} in the model file`;
     case 'checkData':
       return 'check that the feature columns (--features) carry information about the target';
   }

@@ -219,9 +219,12 @@ describe('judgeTraining rules', () => {
     expect(adviceText({ kind: 'clipNorm', value: 1 })).toBe(
       'clip the gradient norm (optimizer clipNorm 1)',
     );
-    expect(adviceText({ kind: 'activation', layer: 'dense0', from: 'tanh', to: 'relu' })).toBe(
+    expect(adviceText({ kind: 'activation', layers: ['dense0'], from: 'tanh', to: 'relu' })).toBe(
       'layer dense0 uses tanh: try relu',
     );
+    expect(
+      adviceText({ kind: 'activation', layers: ['dense0', 'dense1'], from: 'sigmoid', to: 'relu' }),
+    ).toBe('layers dense0, dense1 use sigmoid: try relu');
   });
 });
 

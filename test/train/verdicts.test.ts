@@ -206,6 +206,39 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
     expectRealFlags(r.stdout);
   });
 
+  it('a deep sigmoid stack: the advice names its sigmoid layers, never relu for a relu layer', async () => {
+    const dir = tempDir();
+    const layers = [
+      ...Array.from({ length: 8 }, () => ({ type: 'dense', units: 8, activation: 'sigmoid' })),
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ];
+    const model = write(
+      dir,
+      'deep.model.json',
+      JSON.stringify({ name: 'deep', input: 4, layers, loss: 'categoricalCrossEntropy' }),
+    );
+    const r = await gradc(
+      'train',
+      model,
+      '--data',
+      IRIS_CSV,
+      '--label',
+      'species',
+      '--epochs',
+      '30',
+      '--optimizer',
+      'sgd',
+    );
+    expect([4, 5]).toContain(r.code);
+    expect(verdictOf(r)).toMatch(
+      /the gradient shrinks from [\d.e+-]+ at the output layer to [\d.e+-]+ at the first/,
+    );
+    expect(r.stdout).toContain(
+      'layers dense0, dense1, dense2, dense3, dense4, dense5, dense6, dense7 are sigmoid: set "activation": "relu" on them in the model file',
+    );
+    expectRealFlags(r.stdout);
+  });
+
   it("the README's Iris command overfits: exit 0, yellow, epoch 84's weights saved", async () => {
     const dir = tempDir();
     const out = path.join(dir, 'iris.bin');
