@@ -422,7 +422,12 @@ function resumeWeights(file: string, model: GeneratedModule['model']): FloatArra
   try {
     return loadWeights(file, model);
   } catch (e) {
-    throw new GradcError(file, '--resume', (e as Error).message.replace(`${file}: `, ''));
+    const m = (e as Error).message;
+    throw new GradcError(
+      file,
+      '--resume',
+      m.startsWith(`${file}: `) ? m.slice(file.length + 2) : m,
+    );
   }
 }
 

@@ -317,12 +317,13 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
       '--out',
       path.join(dir, 'w.bin'),
     ];
-    const [metric, top, cw, wd, clip] = await Promise.all([
+    const [metric, top, cw, wd, clip, resume] = await Promise.all([
       gradc(...base, '--metrics', 'rmse'),
       gradc(...base, '--metrics', 'top7'),
       gradc(...base, '--class-weights', 'tulip=2'),
       gradc(...base, '--weight-decay', '-1'),
       gradc(...base, '--clip-norm', '0'),
+      gradc(...base, '--resume', path.join(dir, 'missing.bin')),
     ]);
     for (const [r, text] of [
       [metric, '--metrics: rmse: rmse needs --target columns (regression)'],
@@ -330,6 +331,7 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
       [cw, '--class-weights: tulip: no class "tulip"'],
       [wd, '--weight-decay: -1: must be a number ≥ 0'],
       [clip, '--clip-norm: 0: must be a positive number'],
+      [resume, 'missing.bin: --resume: cannot read weights file'],
     ] as const) {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
