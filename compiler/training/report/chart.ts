@@ -88,7 +88,9 @@ export function linearScale(
   lo = Math.floor(lo / step + 1e-9) * step;
   hi = Math.ceil(hi / step - 1e-9) * step;
   const ticks: number[] = [];
-  for (let t = lo; t <= hi + step / 2; t += step) ticks.push(Number(t.toPrecision(12)));
+  // Round away the drift of repeated additions (-2.8e-17 is 0).
+  for (let t = lo; t <= hi + step / 2; t += step)
+    ticks.push(Math.abs(t) < step * 1e-6 ? 0 : Number(t.toPrecision(12)));
   return { lo, hi, step, ticks, at: (v) => p0 + ((p1 - p0) * (v - lo)) / (hi - lo) };
 }
 

@@ -140,7 +140,6 @@ function charts(r: ReportInput): Html[] {
   });
   const positive = (v: readonly number[]) => v.every((x) => !(x <= 0));
   const lrs = e.map((s) => s.lr);
-  const lrSpan = Math.max(...lrs) / Math.min(...lrs);
   const out = [
     lineChart(lossSeries, {
       id: 'loss-chart',
@@ -175,7 +174,10 @@ function charts(r: ReportInput): Html[] {
       id: 'lr-chart',
       title: 'Learning rate (at the end of each epoch)',
       yLabel: 'learning rate',
-      log: positive(lrs) && lrSpan > 20,
+      // Linear from 0: a cosine or step schedule shows its shape (on a log axis the last
+      // steps of a decay to 0 would take the whole height).
+      log: false,
+      fromZero: true,
     }),
     lineChart([{ name: 'epoch time', values: e.map((s) => s.ms), color: PALETTE[3]! }], {
       id: 'time-chart',
