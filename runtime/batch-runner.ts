@@ -44,6 +44,11 @@ export interface RunnerOptions {
   readonly wantMae: boolean;
   readonly terminateOnNaN: boolean;
   readonly onBatchEnd: ((info: BatchInfo) => void) | undefined;
+  /**
+   * Per-row weights of `data` (class weights): a row's loss and gradient count w times. Only
+   * the per-sample path applies them; train() turns `batched` off when they are set.
+   */
+  readonly sampleWeights?: Float64Array | undefined;
 }
 
 export class BatchRunner {
@@ -141,14 +146,16 @@ export class BatchRunner {
     } else {
       const acc = this.grad;
       const g = this.sampleGrad;
+      const weights = this.o.sampleWeights;
       acc.fill(0);
       totals[BATCH_LOSS] = 0;
       for (let s = 0; s < size; s++) {
         const row = order[start + s];
         copyRow(data.inputs, row, this.x, 0, inputSize);
         copyRow(data.targets, row, this.t, 0, outputSize);
-        totals[BATCH_LOSS] += module.gradient(params, this.x, this.t, g, this.work);
-        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+        const w = weights === undefined ? 1 : weights[row];
+        totals[BATCH_LOSS] += w * module.gradient(params, this.x, this.t, g, this.work);
+        for (let i = 0; i < acc.length; i++) acc[i] += w * g[i];
         if (this.needForward) {
           module.forward(params, this.x, this.out, this.work);
           accumulateMetrics(

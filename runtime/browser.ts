@@ -36,8 +36,22 @@ export {
   type CommonOptions,
   type MomentumOptions,
   type Optimizer,
+  type OptimizerState,
   type RmspropOptions,
 } from './optimizers.ts';
+export { decodeOptimizerState, encodeOptimizerState } from './optimizer-state.ts';
+export { formatNumber, formatPercent } from './format.ts';
+export {
+  adviceText,
+  judgeTraining,
+  VERDICT_TITLE,
+  VERDICT_TONE,
+  type Advice,
+  type Tone,
+  type TrainingVerdict,
+  type Verdict,
+  type VerdictContext,
+} from './verdict.ts';
 export {
   checkGradient,
   dotProductTest,
@@ -70,6 +84,7 @@ export {
   type EarlyStoppingOptions,
   type EpochStats,
   type History,
+  type InitialStats,
   type MetricName,
   type Monitor,
   type StopReason,

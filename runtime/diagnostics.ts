@@ -5,7 +5,8 @@
 //
 // The norm recorded for an epoch is, per layer, the mean over the epoch's batches of the
 // L2 norm of that layer's batch-mean gradient (before clipping). Layers are the groups of
-// `model.params` sharing `layer`.
+// `model.params` sharing `layer`. Messages state what was observed; what to do about it
+// depends on the model and the front end, and comes with the run's verdict (verdict.ts).
 
 import type { FloatArray, ModelInfo } from './types.ts';
 
@@ -143,7 +144,7 @@ export class GradientMonitor {
           l,
           epoch,
           norm,
-          `layer ${name}: gradient norm is ${norm} — exploding gradients (non-finite values); lower the learning rate or set clipNorm`,
+          `layer ${name}: gradient norm is ${norm} — exploding gradients (non-finite values)`,
         );
         continue;
       }
@@ -156,7 +157,7 @@ export class GradientMonitor {
           l,
           epoch,
           norm,
-          `layer ${name}: gradient norm ${formatNorm(norm)} > ${formatNorm(this.exploding)}${span} — exploding gradients; lower the learning rate or set clipNorm`,
+          `layer ${name}: gradient norm ${formatNorm(norm)} > ${formatNorm(this.exploding)}${span} — exploding gradients`,
         );
       }
       if (this.lowStreak[l] >= this.vanishingEpochs) {
@@ -165,7 +166,7 @@ export class GradientMonitor {
           l,
           epoch,
           norm,
-          `layer ${name}: gradient norm ${formatNorm(norm)} < ${formatNorm(this.vanishing)} for ${this.lowStreak[l]} epochs — vanishing gradients; consider relu-family activations with He init, or fewer layers`,
+          `layer ${name}: gradient norm ${formatNorm(norm)} < ${formatNorm(this.vanishing)} for ${this.lowStreak[l]} epochs — vanishing gradients`,
         );
       }
     }

@@ -4,7 +4,9 @@
 export * from './browser.ts';
 export {
   loadWeights,
+  loadOptimizerState,
   loadWeightsInto,
+  saveOptimizerState,
   saveWeights,
   type SaveOptions,
   type WeightsFormat,

@@ -34,6 +34,20 @@ export interface Optimizer {
   step(params: FloatArray, grad: FloatArray): void;
   /** Forgets all state (moments, step count); the next step starts fresh. */
   reset(): void;
+  /** A copy of the state a later run needs to continue exactly (see optimizer-state.ts). */
+  saveState?(): OptimizerState;
+  /** Puts back a state from `saveState` of the same optimizer kind; throws if it does not fit. */
+  loadState?(state: OptimizerState): void;
+}
+
+/** Step count, learning rate and per-parameter buffers (moments) of an optimizer. */
+export interface OptimizerState {
+  readonly optimizer: string;
+  readonly iterations: number;
+  readonly epoch: number;
+  readonly lr: number;
+  /** Named per-parameter buffers (`m`, `v`, `momentum`, ...), absent until the first step. */
+  readonly slots: Readonly<Record<string, Float64Array>>;
 }
 
 export interface CommonOptions {
@@ -119,6 +133,48 @@ abstract class BaseOptimizer implements Optimizer {
     this.resetState();
   }
 
+  saveState(): OptimizerState {
+    const slots: Record<string, Float64Array> = {};
+    for (const [k, v] of Object.entries(this.slots())) if (v !== undefined) slots[k] = v.slice();
+    return {
+      optimizer: this.name,
+      iterations: this.iterations,
+      epoch: this.epoch,
+      lr: this.lr,
+      slots,
+    };
+  }
+
+  loadState(state: OptimizerState): void {
+    if (state.optimizer !== this.name) {
+      throw new RangeError(`optimizer state is for ${state.optimizer}, not ${this.name}`);
+    }
+    if (!Number.isSafeInteger(state.iterations) || state.iterations < 0) {
+      throw new RangeError(`optimizer state: bad iteration count ${state.iterations}`);
+    }
+    const names = Object.keys(this.slots());
+    const given = Object.keys(state.slots);
+    const unknown = given.find((k) => !names.includes(k));
+    if (unknown !== undefined) throw new RangeError(`optimizer state: unknown buffer ${unknown}`);
+    if (given.length !== 0 && given.length !== names.length) {
+      throw new RangeError(`optimizer state: expected buffers ${names.join(', ')}`);
+    }
+    const lengths = new Set(given.map((k) => state.slots[k]!.length));
+    if (lengths.size > 1) throw new RangeError('optimizer state: buffers of different lengths');
+    for (const k of given) {
+      if (!state.slots[k]!.every(Number.isFinite))
+        throw new RangeError(`optimizer state: buffer ${k} holds a non-finite value`);
+    }
+    this.iterations = state.iterations;
+    this.epoch = state.epoch;
+    if (this.schedule === undefined && state.lr > 0) this.lr = state.lr;
+    this.setSlots(Object.fromEntries(given.map((k) => [k, state.slots[k]!.slice()])));
+  }
+
+  /** The per-parameter buffers by name (undefined before the first step). */
+  protected abstract slots(): Record<string, Float64Array | undefined>;
+  protected abstract setSlots(slots: Record<string, Float64Array>): void;
+
   /** Applies the update with learning rate `this.scalars[LR]`. */
   protected abstract update(params: FloatArray, grad: FloatArray): void;
   protected abstract resetState(): void;
@@ -152,6 +208,10 @@ class Sgd extends BaseOptimizer {
     for (let i = 0; i < p.length; i++) p[i] -= lr * (g[i] + wd * p[i]);
   }
   protected resetState(): void {}
+  protected slots(): Record<string, Float64Array | undefined> {
+    return {};
+  }
+  protected setSlots(): void {}
 }
 
 /** Plain stochastic gradient descent: p ← p − lr · (g + weightDecay · p). Default lr 0.01. */
@@ -195,6 +255,12 @@ class Momentum extends BaseOptimizer {
 
   protected resetState(): void {
     this.buf?.fill(0);
+  }
+  protected slots(): Record<string, Float64Array | undefined> {
+    return { momentum: this.buf };
+  }
+  protected setSlots(s: Record<string, Float64Array>): void {
+    this.buf = s.momentum;
   }
 }
 
@@ -270,6 +336,13 @@ class Adam extends BaseOptimizer {
     this.m?.fill(0);
     this.v?.fill(0);
   }
+  protected slots(): Record<string, Float64Array | undefined> {
+    return { m: this.m, v: this.v };
+  }
+  protected setSlots(s: Record<string, Float64Array>): void {
+    this.m = s.m;
+    this.v = s.v;
+  }
 }
 
 /**
@@ -322,6 +395,12 @@ class Rmsprop extends BaseOptimizer {
 
   protected resetState(): void {
     this.v?.fill(0);
+  }
+  protected slots(): Record<string, Float64Array | undefined> {
+    return { v: this.v };
+  }
+  protected setSlots(s: Record<string, Float64Array>): void {
+    this.v = s.v;
   }
 }
 

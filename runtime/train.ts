@@ -47,6 +47,18 @@ export interface EpochStats {
   readonly gradNorms: readonly number[];
   /** Learning rate at the end of the epoch. */
   readonly lr: number;
+  /** Wall time of the epoch (training steps and the validation pass), in milliseconds. */
+  readonly ms: number;
+}
+
+/** Loss and metrics of the parameters as they were passed in, before the first update. */
+export interface InitialStats {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly mae: number;
+  readonly valLoss?: number;
+  readonly valAccuracy?: number;
+  readonly valMae?: number;
 }
 
 export type StopReason = 'completed' | 'earlyStopping' | 'callback' | 'nonFinite';
@@ -59,6 +71,13 @@ export interface History {
   readonly bestEpoch: number;
   readonly monitor: Monitor;
   readonly warnings: TrainingWarning[];
+  /**
+   * Measured on the training (and validation) data before the first update: the reference a
+   * verdict judges progress against (the first epoch's mean already includes its updates).
+   */
+  readonly initial: InitialStats;
+  /** Epoch whose parameters `params` holds at the end (the best one when they were restored). */
+  readonly keptEpoch: number;
 }
 
 export interface TrainOptions {
@@ -78,6 +97,17 @@ export interface TrainOptions {
   /** Metrics besides loss. Default ['accuracy'] for classification losses/outputs, else ['mae']. */
   readonly metrics?: readonly MetricName[];
   readonly earlyStopping?: EarlyStoppingOptions;
+  /**
+   * Put back the parameters of the best epoch (by the monitored value, see
+   * EarlyStoppingOptions.monitor) when training ends, with or without early stopping —
+   * Keras's `restore_best_weights`. Default false.
+   */
+  readonly restoreBestWeights?: boolean;
+  /**
+   * Weight of each row of `data` in the loss and the gradient (e.g. class weights for
+   * unbalanced labels). Uses the per-sample gradient path instead of `gradientBatch`.
+   */
+  readonly sampleWeights?: ArrayLike<number>;
   /** Thresholds for gradient warnings, or false to record norms without warning. */
   readonly diagnostics?: DiagnosticsOptions | false;
   /** Receives each warning; default console.warn (each layer/kind once). */
@@ -151,11 +181,26 @@ export function train(
   const batchSize = Math.min(positiveInt('batchSize', options.batchSize ?? 32), trainCount);
 
   // --- buffers (everything the step needs, allocated once) -------------------------------
-  const batched = (options.useGradientBatch ?? true) && typeof module.gradientBatch === 'function';
+  let sampleWeights: Float64Array | undefined;
+  if (options.sampleWeights !== undefined) {
+    if (options.sampleWeights.length !== data.count) {
+      throw new RangeError(
+        `sampleWeights has ${options.sampleWeights.length} entries, data has ${data.count} rows`,
+      );
+    }
+    sampleWeights = Float64Array.from(options.sampleWeights);
+    if (!sampleWeights.every((w) => w >= 0 && Number.isFinite(w))) {
+      throw new RangeError('sampleWeights must be non-negative finite numbers');
+    }
+  }
+  const batched =
+    (options.useGradientBatch ?? true) &&
+    sampleWeights === undefined &&
+    typeof module.gradientBatch === 'function';
   const metrics = options.metrics ?? defaultMetrics(module);
   const wantAccuracy = metrics.includes('accuracy');
   const wantMae = metrics.includes('mae');
-  const evaluator = valData !== undefined ? new Evaluator(module) : undefined;
+  const evaluator = new Evaluator(module);
   const monitor = new GradientMonitor(
     model,
     options.diagnostics === false ? {} : options.diagnostics,
@@ -169,6 +214,7 @@ export function train(
     wantMae,
     terminateOnNaN: options.terminateOnNaN ?? true,
     onBatchEnd: options.onBatchEnd,
+    sampleWeights,
   });
   const totals = runner.totals;
   const shuffle = options.shuffle ?? true;
@@ -182,7 +228,10 @@ export function train(
   const maximize = monitorName === 'accuracy' || monitorName === 'valAccuracy';
   const minDelta = Math.abs(es?.minDelta ?? 0);
   const patience = es !== undefined ? Math.max(0, es.patience) : Infinity;
-  const bestParams = es?.restoreBestWeights ? allocArray(model, params.length) : undefined;
+  const bestParams =
+    es?.restoreBestWeights || options.restoreBestWeights
+      ? allocArray(model, params.length)
+      : undefined;
   let best = maximize ? -Infinity : Infinity;
   let bestEpoch = -1;
   let wait = 0;
@@ -190,7 +239,20 @@ export function train(
   const history: EpochStats[] = [];
   let stopReason: StopReason = 'completed';
 
+  const trainData =
+    trainCount === data.count ? data : selectRows(data, trainOrder, inputSize, outputSize);
+  const start = evaluator.run(params, trainData);
+  const initialTrain = { loss: start.loss, accuracy: start.accuracy, mae: start.mae };
+  const startVal = valData !== undefined ? evaluator.run(params, valData) : undefined;
+  const initial: InitialStats = {
+    ...initialTrain,
+    ...(startVal !== undefined
+      ? { valLoss: startVal.loss, valAccuracy: startVal.accuracy, valMae: startVal.mae }
+      : {}),
+  };
+
   for (let epoch = 0; epoch < epochs && stopReason === 'completed'; epoch++) {
+    const t0 = performance.now();
     optimizer.epoch = epoch;
     if (shuffle) rng.shuffle(trainOrder);
     runner.resetEpoch();
@@ -213,8 +275,7 @@ export function train(
 
     // --- end of epoch -----------------------------------------------------------------------
     const seen = totals[SEEN];
-    const val =
-      evaluator !== undefined && valData !== undefined ? evaluator.run(params, valData) : undefined;
+    const val = valData !== undefined ? evaluator.run(params, valData) : undefined;
     const stats: EpochStats = {
       epoch,
       loss: totals[LOSS_SUM] / seen,
@@ -225,6 +286,7 @@ export function train(
       ...(wantMae && val !== undefined ? { valMae: val.mae } : {}),
       gradNorms: monitor.endEpoch(epoch),
       lr: optimizer.lr,
+      ms: performance.now() - t0,
     };
     history.push(stats);
 
@@ -248,8 +310,10 @@ export function train(
     }
   }
 
+  let keptEpoch = history.length - 1;
   if (bestParams !== undefined && bestEpoch >= 0 && bestEpoch !== history.length - 1) {
     params.set(bestParams);
+    keptEpoch = bestEpoch;
   }
   return {
     epochs: history,
@@ -258,5 +322,7 @@ export function train(
     bestEpoch,
     monitor: monitorName,
     warnings: monitor.warnings,
+    initial,
+    keptEpoch,
   };
 }

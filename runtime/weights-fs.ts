@@ -13,6 +13,8 @@ import {
 import { basename, dirname, extname, join } from 'node:path';
 import type { FloatArray, ModelInfo } from './types.ts';
 import { decodeWeights, encodeWeights, encodeWeightsJson, WeightsError } from './weights.ts';
+import type { OptimizerState } from './optimizers.ts';
+import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state.ts';
 
 export type WeightsFormat = 'binary' | 'json';
 
@@ -40,6 +42,10 @@ export function saveWeights(
     format === 'json'
       ? Buffer.from(encodeWeightsJson(model, params), 'utf8')
       : encodeWeights(model, params);
+  writeAtomically(path, data, 'weights');
+}
+
+function writeAtomically(path: string, data: Uint8Array, what: string): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   let fd: number | undefined;
   try {
@@ -57,7 +63,7 @@ export function saveWeights(
     } catch {
       // The temp file may never have been created; nothing to clean up then.
     }
-    throw new WeightsError('io', `cannot save weights to ${path}: ${(e as Error).message}`, {
+    throw new WeightsError('io', `cannot save ${what} to ${path}: ${(e as Error).message}`, {
       cause: e,
     });
   }
@@ -100,4 +106,15 @@ export function loadWeightsInto(path: string, model: ModelInfo, params: FloatArr
     );
   }
   params.set(loaded);
+}
+
+/** Writes an optimizer's state (for resuming) atomically, tied to `model`'s layout. */
+export function saveOptimizerState(path: string, model: ModelInfo, state: OptimizerState): void {
+  writeAtomically(path, Buffer.from(encodeOptimizerState(model, state), 'utf8'), 'optimizer state');
+}
+
+/** Reads an optimizer state saved for `model` by saveOptimizerState. */
+export function loadOptimizerState(path: string, model: ModelInfo): OptimizerState {
+  const bytes = readBytes(path);
+  return prefixed(path, () => decodeOptimizerState(new TextDecoder().decode(bytes), model));
 }

@@ -15,13 +15,7 @@ import { runDemo } from './demo.ts';
 import { describeSchedule } from './describe.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
-
-/** Thrown to end a command with an exit code after its output was printed. */
-class Exit extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+import { Exit } from './exit.ts';
 
 function oneLine(s: string): string {
   return s.replace(/[\r\n\u2028\u2029]+/g, ' ');

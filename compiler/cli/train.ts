@@ -7,11 +7,14 @@ import {
   adam,
   adamw,
   cosineDecay,
-  Evaluator,
   initParams,
+  judgeTraining,
+  loadOptimizerState,
+  loadWeights,
   momentum,
   rmsprop,
   Rng,
+  saveOptimizerState,
   saveWeights,
   selectRows,
   sgd,
@@ -21,12 +24,13 @@ import {
   type FloatArray,
   type GeneratedModule,
   type History,
-  type Metrics,
   type Optimizer,
+  type TrainingVerdict,
   type TrainingWarning,
 } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
 import { GradcError } from '../format/errors.ts';
+import { formatNumber } from '../../runtime/index.ts';
 import { readTable } from '../training/data.ts';
 import {
   applyNormalization,
@@ -34,13 +38,25 @@ import {
   fitNormalization,
   metaPath,
   planColumns,
+  readMeta,
   writeMeta,
   type DataMeta,
 } from '../training/encode.ts';
 import { readModelFile } from '../io/files.ts';
 import { importCompiled } from './load.ts';
 import { createProgress } from '../training/progress.ts';
-import { writeReport } from '../training/report/index.ts';
+import { shellQuote, writeReport } from '../training/report/index.ts';
+import {
+  evaluateSet,
+  parseMetrics,
+  type MetricId,
+  type SetFigures,
+} from '../training/evaluation.ts';
+import { parseClassWeights, rowWeights, type ClassWeightsSpec } from '../training/class-weights.ts';
+import { adviceLine, EXIT_CODES, paint, verdictLine } from '../training/verdict-view.ts';
+import { describeRun } from '../training/run-context.ts';
+import { figureText, keptText } from '../training/summary-text.ts';
+import { Exit } from './exit.ts';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -66,12 +82,28 @@ export interface TrainConfig {
   readonly lr?: number;
   readonly seed: number;
   readonly val: number;
-  readonly out: string;
+  /** Weights file; without it the run is a dry run (nothing written but the report). */
+  readonly out?: string;
   readonly report?: string;
   readonly patience?: number;
   readonly normalize: boolean;
   /** Decay the learning rate along a half cosine to 0 over the whole run. */
   readonly cosine?: boolean;
+  readonly weightDecay?: number;
+  readonly clipNorm?: number;
+  /** Start from these weights (and their optimizer state, when saved with --save-optimizer). */
+  readonly resume?: string;
+  /** `--metrics` as given (checked against the task once the columns are known). */
+  readonly metrics?: string;
+  readonly classWeights?: ClassWeightsSpec;
+  /** Save the last epoch's weights instead of the best validation epoch's. */
+  readonly keepLast?: boolean;
+  /** Write the weights even when the run diverged, did not learn or is at chance level. */
+  readonly saveAnyway?: boolean;
+  /** Also write the optimizer state next to the weights, for --resume. */
+  readonly saveOptimizer?: boolean;
+  /** The command line that reproduces the run (shown in the report). */
+  readonly command?: string;
 }
 
 export interface TrainIo {
@@ -81,6 +113,8 @@ export interface TrainIo {
   readonly tty: boolean;
   /** Lines mode: print every this many epochs. */
   readonly every?: number;
+  /** Colour the verdict and warning lines (ANSI). */
+  readonly color?: boolean;
 }
 
 export interface TrainResult {
@@ -88,17 +122,31 @@ export interface TrainResult {
   readonly params: FloatArray;
   readonly history: History;
   readonly meta: DataMeta;
-  readonly train: Metrics;
-  readonly val: Metrics | undefined;
+  /** Figures of the kept weights (the ones written). */
+  readonly train: SetFigures;
+  readonly val: SetFigures | undefined;
+  readonly metrics: readonly MetricId[];
   readonly trainCount: number;
   readonly valCount: number;
   /** Time spent in the training loop. */
   readonly trainMs: number;
+  /** The metric of the progress lines and the per-epoch curves. */
   readonly metric: 'accuracy' | 'mae';
+  readonly verdict: TrainingVerdict;
+  /** 0, or the failed verdict's code (EXIT_CODES). */
+  readonly exitCode: number;
+  /** Whether the weights (and their .meta.json) were written. */
+  readonly wrote: boolean;
+  /** Optimizer steps taken before this run (from --resume's optimizer state). */
+  readonly startIterations: number;
 }
 
-function baseOptimizer(name: OptimizerName, lr: number | undefined): Optimizer {
-  const o = lr === undefined ? {} : { lr };
+function baseOptimizer(
+  name: OptimizerName,
+  lr: number | undefined,
+  extra: { weightDecay?: number; clipNorm?: number } = {},
+): Optimizer {
+  const o = { ...(lr === undefined ? {} : { lr }), ...extra };
   switch (name) {
     case 'sgd':
       return sgd(o);
@@ -121,8 +169,9 @@ export function makeOptimizer(
   name: OptimizerName,
   lr: number | undefined,
   cosineSteps?: number,
+  extra: { weightDecay?: number; clipNorm?: number } = {},
 ): Optimizer {
-  const opt = baseOptimizer(name, lr);
+  const opt = baseOptimizer(name, lr, extra);
   if (cosineSteps !== undefined)
     opt.schedule = cosineDecay({ initial: opt.lr, decaySteps: cosineSteps });
   return opt;
@@ -190,8 +239,10 @@ function checkWritable(file: string, option: string, input: string): void {
 
 /** Loads, trains and writes everything `cfg` asks for. Throws GradcError on user errors. */
 export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResult> {
-  checkWritable(cfg.out, '--out', cfg.model);
-  checkWritable(cfg.out, '--out', cfg.data);
+  if (cfg.out !== undefined) {
+    checkWritable(cfg.out, '--out', cfg.model);
+    checkWritable(cfg.out, '--out', cfg.data);
+  }
   if (cfg.report !== undefined) checkWritable(cfg.report, '--report', cfg.data);
   const compiled = await compileBytes(readModelFile(cfg.model), cfg.model, 'js');
   const module = await importCompiled(compiled);
@@ -201,14 +252,33 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   const planned = planColumns(table, model, cfg);
   const encoded = encodeTable(table, planned, model.outputSize);
   const count = encoded.count;
-  const classOf =
-    planned.classes !== undefined
-      ? classIndices(encoded.targets!, count, model.outputSize)
-      : undefined;
+  const classification = planned.classes !== undefined;
+  const metrics = parseMetrics(cfg.metrics, classification, planned.classes?.length ?? 0);
+  const classOf = classification
+    ? classIndices(encoded.targets!, count, model.outputSize)
+    : undefined;
+  if (cfg.classWeights !== undefined && classOf === undefined)
+    throw new GradcError('--class-weights', 'balanced', 'class weights need a --label');
   const [trainRows, valRows] = splitRows(count, cfg.val, cfg.seed, classOf);
   if (trainRows.length === 0) throw new GradcError(cfg.data, '--data', 'no data rows to train on');
+  // Resumed weights keep the feature scaling they were trained with.
+  const resumed =
+    cfg.resume !== undefined && fs.existsSync(metaPath(cfg.resume))
+      ? readMeta(cfg.resume, model)
+      : undefined;
+  if (resumed !== undefined && resumed.features.join('\0') !== planned.features.join('\0')) {
+    throw new GradcError(
+      metaPath(cfg.resume!),
+      '--resume',
+      'the weights were trained on other feature columns',
+    );
+  }
   const meta: DataMeta = cfg.normalize
-    ? { ...planned, normalize: fitNormalization(encoded.inputs, model.inputSize, trainRows) }
+    ? {
+        ...planned,
+        normalize:
+          resumed?.normalize ?? fitNormalization(encoded.inputs, model.inputSize, trainRows),
+      }
     : planned;
   applyNormalization(encoded.inputs, meta);
   // encodeTable returns targets whenever the columns exist, and planColumns checked they do.
@@ -216,9 +286,43 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   const trainData = selectRows(all, trainRows, model.inputSize, model.outputSize);
   const valData =
     valRows.length > 0 ? selectRows(all, valRows, model.inputSize, model.outputSize) : undefined;
-  const metric = meta.classes !== undefined ? 'accuracy' : 'mae';
+  const metric = classification ? 'accuracy' : 'mae';
+  const sampleWeights =
+    cfg.classWeights !== undefined && classOf !== undefined
+      ? rowWeights(
+          cfg.classWeights,
+          Int32Array.from(trainRows, (r) => classOf[r]!),
+          meta.classes!,
+        )
+      : undefined;
 
-  const params = initParams(model, { seed: cfg.seed });
+  const params =
+    cfg.resume !== undefined
+      ? resumeWeights(cfg.resume, model)
+      : initParams(model, { seed: cfg.seed });
+  const extra = {
+    ...(cfg.weightDecay !== undefined ? { weightDecay: cfg.weightDecay } : {}),
+    ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}),
+  };
+  const optimizerState =
+    cfg.resume !== undefined && fs.existsSync(optimizerPath(cfg.resume))
+      ? loadOptimizerState(optimizerPath(cfg.resume), model)
+      : undefined;
+  const startIterations = optimizerState?.iterations ?? 0;
+  const steps = cfg.epochs * Math.ceil(trainData.count / Math.min(cfg.batch, trainData.count));
+  const optimizer = makeOptimizer(
+    cfg.optimizer,
+    cfg.lr,
+    cfg.cosine ? startIterations + steps : undefined,
+    extra,
+  );
+  if (optimizerState !== undefined) {
+    try {
+      optimizer.loadState!(optimizerState);
+    } catch (e) {
+      throw new GradcError(optimizerPath(cfg.resume!), '--resume', (e as Error).message);
+    }
+  }
   const progress = createProgress({
     epochs: cfg.epochs,
     metric,
@@ -234,19 +338,15 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
     history = train(module, params, trainData, {
       epochs: cfg.epochs,
       batchSize: cfg.batch,
-      optimizer: makeOptimizer(
-        cfg.optimizer,
-        cfg.lr,
-        cfg.cosine
-          ? cfg.epochs * Math.ceil(trainData.count / Math.min(cfg.batch, trainData.count))
-          : undefined,
-      ),
+      optimizer,
       seed: cfg.seed,
       metrics: [metric],
       ...(valData !== undefined ? { validationData: valData } : {}),
       ...(cfg.patience !== undefined
-        ? { earlyStopping: { patience: cfg.patience, restoreBestWeights: true } }
+        ? { earlyStopping: { patience: cfg.patience, restoreBestWeights: !cfg.keepLast } }
         : {}),
+      restoreBestWeights: valData !== undefined && !cfg.keepLast,
+      ...(sampleWeights !== undefined ? { sampleWeights } : {}),
       diagnostics: DIAGNOSTICS,
       onWarning: warn,
       onEpochEnd: (s) => progress.epoch(s),
@@ -256,48 +356,98 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   }
   const trainMs = performance.now() - t0;
 
-  const evaluator = new Evaluator(module);
+  const judged = valData ?? trainData;
+  const verdict = judgeTraining(
+    history,
+    describeRun(
+      model,
+      cfg,
+      optimizer,
+      trainData,
+      judged,
+      classOf !== undefined,
+      sampleWeights !== undefined,
+    ),
+  );
+  const exitCode = EXIT_CODES[verdict.verdict];
+  const wrote = cfg.out !== undefined && (exitCode === 0 || cfg.saveAnyway === true);
   const result: TrainResult = {
     module,
     params,
     history,
     meta,
-    train: { ...evaluator.run(params, trainData) },
-    val: valData !== undefined ? { ...evaluator.run(params, valData) } : undefined,
+    train: evaluateSet(module, params, trainData, metrics, classification),
+    val:
+      valData !== undefined
+        ? evaluateSet(module, params, valData, metrics, classification)
+        : undefined,
+    metrics,
     trainCount: trainData.count,
     valCount: valData?.count ?? 0,
     trainMs,
     metric,
+    verdict,
+    exitCode,
+    wrote,
+    startIterations,
   };
   if (cfg.report !== undefined) writeReport(cfg.report, cfg, result, DIAGNOSTICS);
-  if (history.stopReason === 'nonFinite') {
-    throw new GradcError(
-      cfg.data,
-      `epoch ${history.epochs.length}`,
-      'the loss became NaN or infinite; no weights written (lower --lr, see the warnings)',
+  if (wrote) {
+    saveWeights(cfg.out!, model, params);
+    writeMeta(cfg.out!, meta);
+    if (cfg.saveOptimizer)
+      saveOptimizerState(optimizerPath(cfg.out!), model, optimizer.saveState!());
+  }
+  io.out(`${verdictLine(verdict, io.color === true)}\n`);
+  const advice = adviceLine(verdict, cfg.keepLast === true);
+  if (advice !== undefined) io.out(`${advice}\n`);
+  io.out(`${finalLine(cfg, result)}\n`);
+  if (exitCode !== 0) {
+    const why = wrote
+      ? 'weights written anyway (--save-anyway)'
+      : 'no weights written (--save-anyway writes them)';
+    io.err(
+      `${paint(`gradc: warning: training ${verdict.title}; ${why}; exit code ${exitCode}`, 'bad', io.color === true)}\n`,
     );
   }
-  saveWeights(cfg.out, model, params);
-  writeMeta(cfg.out, meta);
-  io.out(`${finalLine(cfg, result)}\n`);
   return result;
 }
 
+/** Where --save-optimizer puts the optimizer state of a weights file. */
+export function optimizerPath(weights: string): string {
+  return `${weights}.optimizer.json`;
+}
+
+function resumeWeights(file: string, model: GeneratedModule['model']): FloatArray {
+  try {
+    return loadWeights(file, model);
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new GradcError(
+      file,
+      '--resume',
+      m.startsWith(`${file}: `) ? m.slice(file.length + 2) : m,
+    );
+  }
+}
+
 function finalLine(cfg: TrainConfig, r: TrainResult): string {
-  const name = r.metric === 'accuracy' ? 'acc' : 'mae';
-  const fmt = (m: Metrics) =>
-    r.metric === 'accuracy' ? `${(100 * m.accuracy).toFixed(1)}%` : m.mae.toPrecision(4);
   const h = r.history;
   const stop =
     h.stopReason === 'earlyStopping' ? ` (early stop, best epoch ${h.bestEpoch + 1})` : '';
   const parts = [
-    `trained ${h.epochs.length} epochs${stop} in ${(r.trainMs / 1000).toFixed(2)} s`,
-    `train loss ${r.train.loss.toFixed(4)} ${name} ${fmt(r.train)}`,
-    r.val !== undefined
-      ? `val loss ${r.val.loss.toFixed(4)} ${name} ${fmt(r.val)}`
-      : 'no validation rows',
-    `weights → ${cfg.out} (+ ${path.basename(metaPath(cfg.out))})`,
+    `trained ${h.epochs.length} epochs${stop} in ${formatNumber(r.trainMs / 1000, 3)} s`,
+    `train ${figureText(r.train)}`,
+    r.val !== undefined ? `val ${figureText(r.val)}` : 'no validation rows',
   ];
+  const kept = keptText(r);
+  if (r.wrote) {
+    parts.push(`${kept} → ${cfg.out} (+ ${path.basename(metaPath(cfg.out!))})`);
+  } else if (cfg.out === undefined) {
+    parts.push(`${kept}; dry run, nothing written (--out FILE saves them)`);
+  } else {
+    parts.push(`${kept}; not written`);
+  }
   if (cfg.report !== undefined) parts.push(`report → ${cfg.report}`);
   return parts.join(' · ');
 }
@@ -334,12 +484,20 @@ interface RawOptions {
   lr?: string;
   seed: string;
   val: string;
-  out: string;
+  out?: string;
   report?: string;
   patience?: string;
   normalize: boolean;
   schedule: string;
   every?: string;
+  weightDecay?: string;
+  clipNorm?: string;
+  resume?: string;
+  metrics?: string;
+  classWeights?: string;
+  keepLast?: boolean;
+  saveAnyway?: boolean;
+  saveOptimizer?: boolean;
 }
 
 function schedule(v: string): boolean {
@@ -371,11 +529,25 @@ export function parseTrainOptions(model: string, o: RawOptions): TrainConfig {
     ...(o.lr !== undefined ? { lr: num('--lr', o.lr, (x) => x > 0, 'a positive number') } : {}),
     seed: int('--seed', o.seed, 0),
     val: num('--val', o.val, (x) => x >= 0 && x < 1, 'a fraction in [0, 1)'),
-    out: o.out,
+    ...(o.out !== undefined ? { out: o.out } : {}),
     ...(o.report !== undefined ? { report: o.report } : {}),
     ...(o.patience !== undefined ? { patience: int('--patience', o.patience, 1) } : {}),
     normalize: o.normalize,
     cosine: schedule(o.schedule),
+    ...(o.weightDecay !== undefined
+      ? {
+          weightDecay: num('--weight-decay', o.weightDecay, (x) => x >= 0, 'a number ≥ 0'),
+        }
+      : {}),
+    ...(o.clipNorm !== undefined
+      ? { clipNorm: num('--clip-norm', o.clipNorm, (x) => x > 0, 'a positive number') }
+      : {}),
+    ...(o.resume !== undefined ? { resume: o.resume } : {}),
+    ...(o.metrics !== undefined ? { metrics: o.metrics } : {}),
+    ...(o.classWeights !== undefined ? { classWeights: parseClassWeights(o.classWeights) } : {}),
+    ...(o.keepLast === true ? { keepLast: true } : {}),
+    ...(o.saveAnyway === true ? { saveAnyway: true } : {}),
+    ...(o.saveOptimizer === true ? { saveOptimizer: true } : {}),
   };
 }
 
@@ -403,20 +575,57 @@ export function registerTrain(program: Command, out: (s: string) => void): void 
       '--patience <n>',
       'stop after n epochs without a better validation loss, keep the best weights',
     )
+    .option('--weight-decay <x>', 'L2 weight decay (decoupled for adamw; default 0, adamw 0.01)')
+    .option('--clip-norm <x>', "clip each step's gradient to this global L2 norm")
+    .option(
+      '--metrics <list>',
+      'comma-separated: accuracy, topK (e.g. top3) for --label; mae, rmse, r2 for --target',
+    )
+    .option(
+      '--class-weights <w>',
+      'balanced (each class counts equally), or class=weight pairs such as setosa=1,virginica=2',
+    )
+    .option(
+      '--keep-last',
+      "save the last epoch's weights (default with --val: the best validation epoch's)",
+    )
+    .option('--resume <weights>', 'start from these weights (and their saved optimizer state)')
+    .option('--save-optimizer', 'also write the optimizer state to <out>.optimizer.json')
+    .option(
+      '--save-anyway',
+      'write the weights even when the run diverged, did not learn or stayed at chance (exit 3/4/5)',
+    )
     .option('--no-normalize', 'feed raw features (default: standardize with the training rows)')
     .option('--every <n>', 'without a terminal, print a line every n epochs (default: epochs/10)')
-    .requiredOption(
+    .option(
       '--out <file>',
-      'weights file (.bin, or .json for JSON); its column description goes to <file>.meta.json',
+      'weights file (.bin, or .json for JSON); its column description goes to <file>.meta.json (without it: a dry run)',
     )
     .option('--report <file>', 'write an HTML report with the training curves')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 the run learned (converged, still improving or overfitting), 2 bad input,\n3 diverged, 4 did not learn, 5 stuck at chance level.',
+    )
     .action(async (model: string, o: RawOptions) => {
-      const cfg = parseTrainOptions(model, o);
-      await runTrain(cfg, {
+      const cfg = {
+        ...parseTrainOptions(model, o),
+        command: ['gradc', ...process.argv.slice(2)].map(shellQuote).join(' '),
+      };
+      const r = await runTrain(cfg, {
         out,
         err: (s) => void process.stderr.write(s),
         tty: process.stderr.isTTY === true,
+        color: useColor(process.stdout),
         ...(o.every !== undefined ? { every: int('--every', o.every, 1) } : {}),
       });
+      if (r.exitCode !== 0) throw new Exit(r.exitCode);
     });
+}
+
+/** ANSI colour on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it (https://no-color.org). */
+export function useColor(stream: { isTTY?: boolean }): boolean {
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0') return true;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  return stream.isTTY === true;
 }

@@ -2,7 +2,7 @@
 // handles terminal width and cursor hiding), one plain line every N epochs elsewhere (CI
 // logs, pipes), where a redrawn bar would print control codes.
 import cliProgress from 'cli-progress';
-import type { EpochStats } from '../../runtime/index.ts';
+import { formatNumber, formatPercent, type EpochStats } from '../../runtime/index.ts';
 
 export interface Progress {
   epoch(stats: EpochStats): void;
@@ -22,15 +22,14 @@ export interface ProgressOptions {
   readonly stream?: NodeJS.WritableStream;
 }
 
+/** The same formatting as the final line and the report (runtime/format.ts). */
 export function fmtLoss(x: number | undefined): string {
-  if (x === undefined) return '-';
-  if (!Number.isFinite(x)) return String(x);
-  return Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4) : x.toExponential(2);
+  return x === undefined ? '-' : formatNumber(x);
 }
 
 export function fmtMetric(metric: 'accuracy' | 'mae', x: number | undefined): string {
   if (x === undefined) return '-';
-  return metric === 'accuracy' ? `${(100 * x).toFixed(1)}%` : fmtLoss(x);
+  return metric === 'accuracy' ? formatPercent(x) : formatNumber(x);
 }
 
 /** `loss 0.1234  acc 95.0%  val loss 0.2345  val acc 93.3%` (val parts only when present). */

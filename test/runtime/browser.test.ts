@@ -52,7 +52,13 @@ describe('runtime entry points', () => {
     const extra = Object.keys(runtime)
       .filter((k) => !(k in browser))
       .sort();
-    expect(extra).toEqual(['loadWeights', 'loadWeightsInto', 'saveWeights']);
+    expect(extra).toEqual([
+      'loadOptimizerState',
+      'loadWeights',
+      'loadWeightsInto',
+      'saveOptimizerState',
+      'saveWeights',
+    ]);
     for (const name of [
       'initParams',
       'train',

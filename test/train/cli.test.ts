@@ -43,16 +43,16 @@ describe.concurrent('gradc train / predict', { timeout: 120_000 }, () => {
     );
     expect(t.code, t.stderr).toBe(0);
     const lines = t.stdout.trim().split('\n');
-    // Without a terminal: epoch 1, every 20th, then the summary.
-    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+    // Without a terminal: epoch 1, every 20th, the verdict (and advice), then the summary.
+    expect(lines.slice(0, 4).map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
       'epoch 1/60',
       'epoch 20/60',
       'epoch 40/60',
       'epoch 60/60',
-      'trained 60',
     ]);
-    expect(lines[4]).toMatch(
-      /^trained 60 epochs in [\d.]+ s · train loss [\d.]+ acc [\d.]+% · val loss [\d.]+ acc [\d.]+% · weights → .*iris\.bin \(\+ iris\.bin\.meta\.json\)$/,
+    expect(lines[4]).toMatch(/^verdict: (converged|still improving|overfitting) — /);
+    expect(lines.at(-1)).toMatch(
+      /^trained 60 epochs in [\d.]+ s · train loss [\d.]+ acc [\d.]+% · val loss [\d.]+ acc [\d.]+% · weights of epoch \d+ \(best validation loss\) → .*iris\.bin \(\+ iris\.bin\.meta\.json\)$/,
     );
     const meta = JSON.parse(fs.readFileSync(`${weights}.meta.json`, 'utf8'));
     expect(meta.classes).toEqual(['setosa', 'versicolor', 'virginica']);
@@ -158,7 +158,14 @@ describe.concurrent('gradc train / predict', { timeout: 120_000 }, () => {
     const dir = tempDir();
     const weights = path.join(dir, 'iris.bin');
     // Trained in-process: this test is about predict.
-    await quietTrain({ model: IRIS, data: IRIS_CSV, label: 'species', epochs: 2, out: weights });
+    await quietTrain({
+      model: IRIS,
+      data: IRIS_CSV,
+      label: 'species',
+      epochs: 2,
+      out: weights,
+      saveAnyway: true,
+    });
     const bytes = fs.readFileSync(weights);
     bytes[bytes.length - 1] ^= 0xff;
     const damaged = path.join(dir, 'damaged.bin');
@@ -175,7 +182,7 @@ describe.concurrent('gradc train / predict', { timeout: 120_000 }, () => {
     expectOneLineError(other, 'iris.bin: --weights: weights hold');
   });
 
-  it('divergence: warnings, a report, no weights, exit 2', async () => {
+  it('divergence: warnings, a report, no weights, exit 3', async () => {
     const dir = tempDir();
     const r = await gradc(
       'train',
@@ -195,9 +202,12 @@ describe.concurrent('gradc train / predict', { timeout: 120_000 }, () => {
       '--report',
       path.join(dir, 'r.html'),
     );
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/gradc: warning: epoch \d+: layer dense\d: gradient norm/);
-    expect(r.stderr).toContain('the loss became NaN or infinite; no weights written');
+    expect(r.stdout).toMatch(/^verdict: diverged — the loss became (NaN|Infinity) in epoch \d+/m);
+    expect(r.stderr).toContain(
+      'gradc: warning: training diverged; no weights written (--save-anyway writes them); exit code 3',
+    );
     expect(fs.readdirSync(dir)).toEqual(['r.html']);
     expect(fs.readFileSync(path.join(dir, 'r.html'), 'utf8')).toContain('class="nonfinite"');
   });

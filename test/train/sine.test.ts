@@ -17,6 +17,9 @@ it('sine regression reaches its stated error', async () => {
     batch: 16,
     lr: 0.01,
     cosine: true,
+    // The cosine decay ends in a minimum; the best epoch by the noisy validation loss
+    // (σ = 0.1) is an earlier, rougher fit (RMSE 0.042 against sin(x) instead of 0.025).
+    keepLast: true,
     out,
   });
   expect(r.val!.loss).toBeLessThanOrEqual(0.011);

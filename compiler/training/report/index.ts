@@ -1,14 +1,29 @@
 // The training report: one self-contained HTML file (inline CSS, inline SVG, one small
-// inline script; nothing fetched) with a summary, loss / metric / per-layer gradient-norm
-// curves and the diagnostics warnings.
-import type { History, LayerInfo, Metrics } from '../../../runtime/index.ts';
+// inline script; nothing fetched). It is a view: the verdict comes from the runtime
+// (judgeTraining), the figures from compiler/training/evaluation.ts, formatted by the same
+// functions as the CLI's final line.
+import {
+  formatNumber,
+  formatPercent,
+  type History,
+  type LayerInfo,
+  type TrainingVerdict,
+} from '../../../runtime/index.ts';
 import { VERSION } from '../../version.ts';
 import { writeAtomic } from '../../io/files.ts';
 import type { TrainConfig, TrainResult } from '../../cli/train.ts';
-import { lineChart, type Series } from './chart.ts';
-import { markup, type Html } from './escape.ts';
+import { figureText, keptText } from '../summary-text.ts';
+import {
+  formatMetric,
+  metricLabel,
+  precisionRecall,
+  type MetricId,
+  type SetFigures,
+} from '../evaluation.ts';
+import { cliAdvice } from '../verdict-view.ts';
+import { lineChart, scatterChart, type Series } from './chart.ts';
+import { el, markup, type Html } from './escape.ts';
 import { STYLE, VERIFY_SCRIPT } from './page-assets.ts';
-import { readHistory } from './verdict.ts';
 
 export interface ReportInput {
   readonly modelName: string;
@@ -20,15 +35,26 @@ export interface ReportInput {
   readonly features: readonly string[];
   /** `species → setosa, versicolor, virginica` or the target columns. */
   readonly outputs: string;
+  /** Class names in output order (classification). */
+  readonly classes?: readonly string[];
   readonly settings: readonly (readonly [string, string])[];
   readonly history: History;
   readonly metric: 'accuracy' | 'mae';
-  readonly train: Metrics;
-  readonly val: Metrics | undefined;
+  readonly metrics: readonly MetricId[];
+  readonly train: SetFigures;
+  readonly val: SetFigures | undefined;
   readonly trainCount: number;
   readonly valCount: number;
   readonly trainMs: number;
   readonly thresholds: { readonly vanishing: number; readonly exploding: number };
+  readonly verdict: TrainingVerdict;
+  /** Advice in the CLI's terms (flags). */
+  readonly advice: readonly string[];
+  /** `weights of epoch 84 (best validation loss)` and where they went. */
+  readonly kept: string;
+  /** The shell command that reproduces the run. */
+  readonly command: string;
+  readonly exitCode: number;
 }
 
 // Colour-blind-safe (Okabe–Ito) order.
@@ -43,21 +69,40 @@ const PALETTE = [
   '#000000',
 ];
 
-function metricText(metric: 'accuracy' | 'mae', m: Metrics | undefined): string {
-  if (m === undefined) return '–';
-  return metric === 'accuracy' ? `${(100 * m.accuracy).toFixed(1)}%` : m.mae.toPrecision(4);
+/** Percent ticks with as many decimals as the tick step needs. */
+function pctTick(y: number, step: number): string {
+  const p = step * 100;
+  const decimals = p >= 1 && Math.abs(p - Math.round(p)) < 1e-9 ? 0 : p >= 0.1 ? 1 : 2;
+  return `${(100 * y).toFixed(decimals)}%`;
 }
 
 function charts(r: ReportInput): Html[] {
-  const e = r.history.epochs;
+  const h = r.history;
+  const e = h.epochs;
   const hasVal = e.some((s) => s.valLoss !== undefined);
+  const init = h.initial;
+  const best =
+    hasVal && h.bestEpoch >= 0
+      ? { x: h.bestEpoch + 1, label: `best epoch ${h.bestEpoch + 1}` }
+      : undefined;
+  const withInit = (first: number | undefined, values: number[]) => [first ?? NaN, ...values];
   const lossSeries: Series[] = [
-    { name: 'train loss', values: e.map((s) => s.loss), color: PALETTE[0]! },
+    {
+      name: 'train loss',
+      values: withInit(
+        init.loss,
+        e.map((s) => s.loss),
+      ),
+      color: PALETTE[0]!,
+    },
   ];
   if (hasVal)
     lossSeries.push({
       name: 'validation loss',
-      values: e.map((s) => s.valLoss ?? NaN),
+      values: withInit(
+        init.valLoss,
+        e.map((s) => s.valLoss ?? NaN),
+      ),
       color: PALETTE[1]!,
       dashed: true,
     });
@@ -67,14 +112,20 @@ function charts(r: ReportInput): Html[] {
   const metricSeries: Series[] = [
     {
       name: `train ${acc ? 'accuracy' : 'MAE'}`,
-      values: e.map((s) => pick(s, false)),
+      values: withInit(
+        acc ? init.accuracy : init.mae,
+        e.map((s) => pick(s, false)),
+      ),
       color: PALETTE[0]!,
     },
   ];
   if (hasVal)
     metricSeries.push({
       name: `validation ${acc ? 'accuracy' : 'MAE'}`,
-      values: e.map((s) => pick(s, true)),
+      values: withInit(
+        acc ? init.valAccuracy : init.valMae,
+        e.map((s) => pick(s, true)),
+      ),
       color: PALETTE[1]!,
       dashed: true,
     });
@@ -87,19 +138,57 @@ function charts(r: ReportInput): Html[] {
       color: PALETTE[l % PALETTE.length]!,
     };
   });
-  const lossPositive = e.every((s) => !(s.loss <= 0) && !((s.valLoss ?? 1) <= 0));
-  return [
-    lineChart(lossSeries, { title: `Loss (${r.loss})`, yLabel: 'loss', log: lossPositive }),
+  const positive = (v: readonly number[]) => v.every((x) => !(x <= 0));
+  const lrs = e.map((s) => s.lr);
+  const out = [
+    lineChart(lossSeries, {
+      id: 'loss-chart',
+      title: `Loss (${r.loss}); epoch 0 = at initialization`,
+      yLabel: 'loss',
+      log: lossSeries.every((s) => positive(s.values)),
+      xStart: 0,
+      ...(best !== undefined ? { marker: best } : {}),
+    }),
     acc
       ? lineChart(metricSeries, {
-          title: 'Accuracy',
+          id: 'metric-chart',
+          title: 'Accuracy (axis fitted to the epochs after the first tenth)',
           yLabel: 'accuracy',
           log: false,
-          unitRange: true,
-          format: (y) => `${Math.round(100 * y)}%`,
+          xStart: 0,
+          format: pctTick,
+          formatValue: formatPercent,
+          fitFrom: Math.ceil(e.length / 10) + 1,
+          ...(best !== undefined ? { marker: best } : {}),
         })
-      : lineChart(metricSeries, { title: 'Mean absolute error', yLabel: 'MAE', log: true }),
+      : lineChart(metricSeries, {
+          id: 'metric-chart',
+          title: 'Mean absolute error (axis fitted to the epochs after the first tenth)',
+          yLabel: 'MAE',
+          log: metricSeries.every((s) => positive(s.values)),
+          xStart: 0,
+          fitFrom: Math.ceil(e.length / 10) + 1,
+          ...(best !== undefined ? { marker: best } : {}),
+        }),
+    lineChart([{ name: 'learning rate', values: lrs, color: PALETTE[2]! }], {
+      id: 'lr-chart',
+      title: 'Learning rate (at the end of each epoch)',
+      yLabel: 'learning rate',
+      // Linear from 0: a cosine or step schedule shows its shape (on a log axis the last
+      // steps of a decay to 0 would take the whole height).
+      log: false,
+      fromZero: true,
+    }),
+    lineChart([{ name: 'epoch time', values: e.map((s) => s.ms), color: PALETTE[3]! }], {
+      id: 'time-chart',
+      title: 'Time per epoch (training and validation pass)',
+      yLabel: 'ms',
+      log: false,
+      fromZero: true,
+      formatValue: (v) => `${formatNumber(v, 3)} ms`,
+    }),
     lineChart(normSeries, {
+      id: 'norm-chart',
       title: 'Gradient L2 norm per layer (mean over the epoch’s batches)',
       yLabel: 'gradient norm',
       log: true,
@@ -109,11 +198,117 @@ function charts(r: ReportInput): Html[] {
       ],
     }),
   ];
+  const set = r.val ?? r.train;
+  const which = r.val !== undefined ? 'validation' : 'training';
+  if (set.residuals !== undefined) {
+    const { predicted, actual } = set.residuals;
+    out.push(
+      scatterChart(
+        predicted,
+        actual.map((a, i) => a - predicted[i]!),
+        {
+          id: 'residual-chart',
+          title: `Residuals on the ${which} rows (actual − predicted, first target)`,
+          xLabel: 'predicted',
+          yLabel: 'residual',
+          color: PALETTE[0]!,
+          zero: true,
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+function confusion(r: ReportInput): Html | undefined {
+  const set = r.val ?? r.train;
+  const m = set.confusion;
+  if (m === undefined) return undefined;
+  const names = r.classes ?? m.map((_, i) => String(i));
+  const max = Math.max(1, ...m.flat());
+  const pr = precisionRecall(m);
+  const which = r.val !== undefined ? 'validation' : 'training';
+  const head = names.map((c) => el('th', { class: 'pred' }, c));
+  const rows = m.map((row, a) =>
+    el(
+      'tr',
+      {},
+      el('th', {}, names[a] ?? String(a)),
+      ...row.map((n, p) => {
+        // Shade by share of the largest cell; diagonal green, errors red.
+        const alpha = n === 0 ? 0 : 0.12 + 0.6 * (n / max);
+        const rgb = a === p ? '0, 158, 115' : '213, 94, 0';
+        return el(
+          'td',
+          {
+            class: a === p ? 'hit' : 'miss',
+            style: `background: rgba(${rgb}, ${alpha.toFixed(2)})`,
+            title: `actual ${names[a]}, predicted ${names[p]}: ${n}`,
+          },
+          n,
+        );
+      }),
+    ),
+  );
+  const prRows = pr.map((x, c) =>
+    el(
+      'tr',
+      {},
+      el('th', {}, names[c] ?? String(c)),
+      el('td', {}, Number.isNaN(x.precision) ? '–' : formatPercent(x.precision)),
+      el('td', {}, Number.isNaN(x.recall) ? '–' : formatPercent(x.recall)),
+      el('td', {}, x.support),
+    ),
+  );
+  return markup`<section class="panel" id="confusion">
+    <h2>Confusion matrix (${which} rows, kept weights)</h2>
+    <table class="confusion">
+      <tr>
+        <th class="corner">actual ↓ predicted →</th>
+        ${head}
+      </tr>
+      ${rows}
+    </table>
+    <table class="pr" id="precision-recall">
+      <tr>
+        <th>class</th>
+        <th>precision</th>
+        <th>recall</th>
+        <th>rows</th>
+      </tr>
+      ${prRows}
+    </table>
+  </section>`;
+}
+
+function finals(r: ReportInput): Html {
+  const cells = (f: SetFigures | undefined) => [
+    el('td', {}, f !== undefined ? formatNumber(f.loss) : '–'),
+    ...r.metrics.map((id) => {
+      const x = f?.metrics.find(([k]) => k === id)?.[1];
+      return el('td', {}, x !== undefined ? formatMetric(id, x) : '–');
+    }),
+  ];
+  return markup`<table class="finals" id="finals">
+    <tr>
+      <th></th>
+      <th>loss</th>
+      ${r.metrics.map((id) => el('th', {}, metricLabel(id)))}
+    </tr>
+    <tr>
+      <th>train</th>
+      ${cells(r.train)}
+    </tr>
+    <tr>
+      <th>validation</th>
+      ${cells(r.val)}
+    </tr>
+  </table>`;
 }
 
 export function reportHtml(r: ReportInput): string {
   const h = r.history;
-  const findings = readHistory(h, r.thresholds);
+  const v = r.verdict;
   const arch = [`${r.inputSize}`, ...r.layers.map((l) => `${l.units} ${l.activation}`)].join(' → ');
   const summary: [string, string][] = [
     ['model', `${r.modelName} (${r.modelFile})`],
@@ -121,34 +316,33 @@ export function reportHtml(r: ReportInput): string {
     ['data', `${r.dataFile}: ${r.trainCount} training rows, ${r.valCount} validation rows`],
     ['features', r.features.join(', ')],
     ['outputs', r.outputs],
-    ...r.settings.map(([k, v]) => [k, v] as [string, string]),
+    ...r.settings.map(([k, val]) => [k, val] as [string, string]),
     ['epochs run', `${h.epochs.length} (${h.stopReason})`],
-    ['wall time', `${(r.trainMs / 1000).toFixed(2)} s`],
+    ['wall time', `${formatNumber(r.trainMs / 1000, 3)} s`],
   ];
-  const name = r.metric === 'accuracy' ? 'accuracy' : 'MAE';
-  const finals = markup`<table class="finals">
-    <tr>
-      <th></th>
-      <th>loss</th>
-      <th>${name}</th>
-    </tr>
-    <tr>
-      <th>train</th>
-      <td>${r.train.loss.toPrecision(4)}</td>
-      <td>${metricText(r.metric, r.train)}</td>
-    </tr>
-    <tr>
-      <th>validation</th>
-      <td>${r.val ? r.val.loss.toPrecision(4) : '–'}</td>
-      <td>${metricText(r.metric, r.val)}</td>
-    </tr>
-  </table>`;
+  const headline = [
+    r.kept,
+    `train ${figureText(r.train)}`,
+    ...(r.val !== undefined ? [`val ${figureText(r.val)}`] : []),
+  ].join(' · ');
+  const gradients =
+    h.warnings.length === 0
+      ? markup`<li class="good">
+          gradients healthy: every layer's norm stayed between the vanishing
+          (${formatNumber(r.thresholds.vanishing)}) and exploding
+          (${formatNumber(r.thresholds.exploding)}) thresholds
+        </li>`
+      : markup``;
   const warnings =
     h.warnings.length === 0
       ? markup`<p id="no-warnings">No gradient warnings.</p>`
       : markup`<ul id="warnings">
           ${h.warnings.map((w) => markup`<li class="${w.kind}"><b>${w.kind}</b> · epoch ${w.epoch + 1} · ${w.message}</li>`)}
         </ul>`;
+  const exit =
+    r.exitCode !== 0
+      ? markup`<p class="exit">gradc train exited with code ${r.exitCode}.</p>`
+      : markup``;
   const page = markup`<!DOCTYPE html>
     <html lang="en">
       <head>
@@ -167,26 +361,44 @@ export function reportHtml(r: ReportInput): string {
         <header>
           <h1>Training report: <span id="model-name">${r.modelName}</span></h1>
           <p class="sub">
-            gradc ${VERSION} · ${h.epochs.length} epochs in ${(r.trainMs / 1000).toFixed(2)} s
+            gradc ${VERSION} · ${h.epochs.length} epochs in ${formatNumber(r.trainMs / 1000, 3)} s
           </p>
         </header>
-        <section class="verdict">
-          <h2>At a glance</h2>
+        <section class="verdict ${v.tone}" id="verdict" data-verdict="${v.verdict}">
+          <h2>At a glance: <span id="verdict-title">${v.title}</span></h2>
+          <p id="headline">${headline}</p>
           <ul>
-            ${findings.map((f) => markup`<li class="${f.tone}">${f.text}</li>`)}
+            ${v.reasons.map((t) => markup`<li class="${v.tone}">${t}</li>`)} ${gradients}
           </ul>
+          ${
+            r.advice.length > 0
+              ? markup`<p id="advice">
+                try: ${r.advice.map((a, i) => markup`${i > 0 ? ' · ' : ''}<code>${a}</code>`)}
+              </p>`
+              : markup``
+          }
+          ${exit}
         </section>
-        <section class="grid2">
-          <div>${finals}</div>
-          <table class="summary">
-            ${summary.map(
-              ([k, v]) =>
-                markup`<tr>
-                  <th>${k}</th>
-                  <td>${v}</td>
-                </tr>`,
-            )}
-          </table>
+        <section class="top">
+          <div class="panel">
+            <h2>Figures of the kept weights</h2>
+            ${finals(r)}
+            <h2>Command</h2>
+            <pre id="command">${r.command}</pre>
+          </div>
+          <div class="panel">
+            <h2>Run</h2>
+            <table class="summary">
+              ${summary.map(
+                ([k, val]) =>
+                  markup`<tr>
+                    <th>${k}</th>
+                    <td>${val}</td>
+                  </tr>`,
+              )}
+            </table>
+          </div>
+          ${confusion(r) ?? markup``}
         </section>
         <section class="charts">${charts(r)}</section>
         <section>
@@ -202,6 +414,43 @@ export function reportHtml(r: ReportInput): string {
   return page.text;
 }
 
+/** POSIX-shell quoting for the reproducing command. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The flags that reproduce `cfg` (used when no command line was recorded). */
+export function commandFor(cfg: TrainConfig): string {
+  const a: string[] = ['gradc', 'train', cfg.model, '--data', cfg.data];
+  if (cfg.label !== undefined) a.push('--label', cfg.label);
+  if (cfg.targets !== undefined) a.push('--target', cfg.targets.join(','));
+  if (cfg.features !== undefined) a.push('--features', cfg.features.join(','));
+  a.push('--epochs', String(cfg.epochs), '--batch', String(cfg.batch));
+  a.push('--optimizer', cfg.optimizer);
+  if (cfg.lr !== undefined) a.push('--lr', String(cfg.lr));
+  if (cfg.cosine) a.push('--schedule', 'cosine');
+  a.push('--seed', String(cfg.seed), '--val', String(cfg.val));
+  if (cfg.patience !== undefined) a.push('--patience', String(cfg.patience));
+  if (cfg.weightDecay !== undefined) a.push('--weight-decay', String(cfg.weightDecay));
+  if (cfg.clipNorm !== undefined) a.push('--clip-norm', String(cfg.clipNorm));
+  if (cfg.metrics !== undefined) a.push('--metrics', cfg.metrics);
+  if (cfg.classWeights !== undefined)
+    a.push(
+      '--class-weights',
+      cfg.classWeights === 'balanced'
+        ? 'balanced'
+        : [...cfg.classWeights].map(([k, w]) => `${k}=${w}`).join(','),
+    );
+  if (cfg.keepLast) a.push('--keep-last');
+  if (!cfg.normalize) a.push('--no-normalize');
+  if (cfg.resume !== undefined) a.push('--resume', cfg.resume);
+  if (cfg.out !== undefined) a.push('--out', cfg.out);
+  if (cfg.saveOptimizer) a.push('--save-optimizer');
+  if (cfg.saveAnyway) a.push('--save-anyway');
+  if (cfg.report !== undefined) a.push('--report', cfg.report);
+  return a.map(shellQuote).join(' ');
+}
+
 /** Report input from a finished `gradc train`. */
 export function reportInput(
   cfg: TrainConfig,
@@ -210,6 +459,11 @@ export function reportInput(
 ): ReportInput {
   const m = r.module.model;
   const meta = r.meta;
+  const where = r.wrote
+    ? ` → ${cfg.out}`
+    : cfg.out === undefined
+      ? ' (dry run, not written)'
+      : ' (not written)';
   return {
     modelName: m.name,
     modelFile: cfg.model,
@@ -222,16 +476,30 @@ export function reportInput(
       meta.classes !== undefined
         ? `${meta.label ?? ''} → ${meta.classes.join(', ')}`
         : (meta.targets ?? []).join(', '),
+    ...(meta.classes !== undefined ? { classes: meta.classes } : {}),
     settings: [
       [
         'optimizer',
-        `${cfg.optimizer}, lr ${cfg.lr ?? 'default'}${cfg.cosine ? ' (cosine decay)' : ''}, batch ${cfg.batch}`,
+        [
+          `${cfg.optimizer}, lr ${cfg.lr ?? 'default'}${cfg.cosine ? ' (cosine decay)' : ''}, batch ${cfg.batch}`,
+          ...(cfg.weightDecay !== undefined ? [`weight decay ${cfg.weightDecay}`] : []),
+          ...(cfg.clipNorm !== undefined ? [`clip norm ${cfg.clipNorm}`] : []),
+        ].join(', '),
       ],
       ['seed', String(cfg.seed)],
       ['normalization', meta.normalize ? 'standardized (training-row mean and std)' : 'none'],
+      ...(cfg.resume !== undefined
+        ? [
+            ['resumed from', `${cfg.resume} (${r.startIterations} earlier steps)`] as [
+              string,
+              string,
+            ],
+          ]
+        : []),
     ],
     history: r.history,
     metric: r.metric,
+    metrics: r.metrics,
     train: r.train,
     val: r.val,
     trainCount: r.trainCount,
@@ -241,6 +509,11 @@ export function reportInput(
       vanishing: thresholds.vanishingThreshold,
       exploding: thresholds.explodingThreshold,
     },
+    verdict: r.verdict,
+    advice: r.verdict.advice.map((a) => cliAdvice(a, cfg.keepLast === true)),
+    kept: `${keptText(r)}${where}`,
+    command: cfg.command ?? commandFor(cfg),
+    exitCode: r.exitCode,
   };
 }
 
