@@ -51,6 +51,9 @@
 //   unconditionally); the oracle refuses that case with a clear error.
 // - layerNormalization (axis −1 only): per position, mean and biased variance over the last
 //   axis, then the same formula; gamma and beta have the last axis's size.
+//   TF.js cannot differentiate layerNormalization with center: false or scale: false (its
+//   batchNorm gradient dereferences the missing tensor); for gradients the oracle then writes
+//   the formula with tf.moments, and checks that form's forward against the layer.
 // - dropout: identity at inference; in training x·mask / (1 − rate) with mask = [u ≥ rate]
 //   (tf.dropout: floor(u + keep) / keep). TF.js draws its own masks, so in training mode the
 //   oracle needs gradc's masks (`dropoutMasks`) and applies the same formula with them.
@@ -368,11 +371,12 @@ function meanLoss(tf: Tf, model: Model, y: Tensor, z: Tensor, t: Tensor, count: 
     case 'mae':
       return perSampleMean(tf.abs(tf.sub(y, t)));
     case 'huber': {
+      // 0.5·q² + δ·(|e| − q) with q = min(|e|, δ): gradc's select form without a comparison,
+      // which TF.js cannot differentiate through (no gradient for Greater).
       const d = model.loss.delta;
-      const e = tf.abs(tf.sub(y, t));
-      const quadratic = tf.mul(0.5, tf.square(e));
-      const linear = tf.sub(tf.mul(d, e), 0.5 * d * d);
-      return perSampleMean(tf.where(tf.greater(e, d), linear, quadratic));
+      const a = tf.abs(tf.sub(y, t));
+      const q = tf.minimum(a, d);
+      return perSampleMean(tf.add(tf.mul(0.5, tf.square(q)), tf.mul(d, tf.sub(a, q))));
     }
     case 'binaryCrossEntropy':
       if (model.lastActivation === 'sigmoid')
@@ -400,6 +404,9 @@ function tidyValue<T>(tf: Tf, f: () => T): T {
   if (out === undefined) throw new Error('unreachable: tf.tidy runs its function');
   return out.value;
 }
+
+// Variables are registered by name in TF.js's global engine: one counter for all oracles.
+let inputCounter = 0;
 
 export async function createTfjsOracle(json: ModelJson): Promise<TfjsOracle> {
   const model = parseModel(json);
@@ -504,6 +511,15 @@ export async function createTfjsOracle(json: ModelJson): Promise<TfjsOracle> {
         l.padding === 'same'
       ) {
         h = averagePoolSame(tf, h, l.inShape, l.outShape, l.poolSize, l.strides);
+      } else if (l.type === 'layerNormalization' && forGradient && !(l.center && l.scale)) {
+        // TF.js's batchNorm gradient fails without an offset or a scale tensor.
+        const { mean, variance } = tf.moments(h, -1, true);
+        const gi = model.params.findIndex((p) => p.layer === li && p.weight === 'gamma');
+        const bi = model.params.findIndex((p) => p.layer === li && p.weight === 'beta');
+        let n = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, l.epsilon)));
+        if (gi >= 0) n = tf.mul(n, variable(gi));
+        if (bi >= 0) n = tf.add(n, variable(bi));
+        h = n;
       } else if (b.main !== undefined) {
         if (l.type === 'batchNormalization' && training && !(l.center && l.scale))
           unsupported('TF.js 4.22 batchNormalization cannot train with center or scale false');
@@ -515,7 +531,6 @@ export async function createTfjsOracle(json: ModelJson): Promise<TfjsOracle> {
     return { y: h, z };
   };
 
-  let inputCounter = 0;
   const oracle: TfjsOracle = {
     model,
     tf,
@@ -549,31 +564,35 @@ export async function createTfjsOracle(json: ModelJson): Promise<TfjsOracle> {
       const t = batchOf(targets, count, model.outputShape);
       const trainable = model.params.flatMap((p, i) => (p.trainable ? [i] : []));
       let outputs: Tensor | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const { y, z } = run(x, training, true, opts.dropoutMasks, count);
-        outputs = tf.keep(y);
-        // meanLoss reduces to a scalar; TF.js types reductions as a generic Tensor.
-        return meanLoss(tf, model, y, z, t, count) as Scalar;
-      }, [x, ...trainable.map(variable)]);
-      const grad = new Float64Array(model.paramCount);
-      for (const i of trainable) {
-        const g = grads[variable(i).name];
-        if (g !== undefined && g !== null) grad.set(g.dataSync(), model.params[i].offset);
+      try {
+        const { value, grads } = tf.variableGrads(() => {
+          const { y, z } = run(x, training, true, opts.dropoutMasks, count);
+          outputs = tf.keep(y);
+          // meanLoss reduces to a scalar; TF.js types reductions as a generic Tensor.
+          return meanLoss(tf, model, y, z, t, count) as Scalar;
+        }, [x, ...trainable.map(variable)]);
+        const grad = new Float64Array(model.paramCount);
+        for (const i of trainable) {
+          const g = grads[variable(i).name];
+          if (g !== undefined && g !== null) grad.set(g.dataSync(), model.params[i].offset);
+        }
+        const gx = grads[x.name];
+        const result: OracleGradient = {
+          loss: value.dataSync()[0],
+          outputs: Float64Array.from(outputs?.dataSync() ?? []),
+          grad,
+          inputGrad:
+            gx === undefined || gx === null
+              ? new Float64Array(count * model.inputSize)
+              : Float64Array.from(gx.dataSync()),
+          params: readParams(),
+        };
+        tf.dispose([value, ...Object.values(grads).filter((g): g is Tensor => g !== null)]);
+        return result;
+      } finally {
+        tf.dispose([x, t]);
+        if (outputs !== undefined) tf.dispose(outputs);
       }
-      const gx = grads[x.name];
-      const result: OracleGradient = {
-        loss: value.dataSync()[0],
-        outputs: Float64Array.from(outputs?.dataSync() ?? []),
-        grad,
-        inputGrad:
-          gx === undefined || gx === null
-            ? new Float64Array(count * model.inputSize)
-            : Float64Array.from(gx.dataSync()),
-        params: readParams(),
-      };
-      tf.dispose([x, t, value, ...Object.values(grads).filter((g): g is Tensor => g !== null)]);
-      if (outputs !== undefined) tf.dispose(outputs);
-      return result;
     },
     toModelWeights(flat) {
       return modelOrder.map((i) => {
