@@ -19,6 +19,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '32' },
     seed: { type: 'string', default: '1' },
     schedule: { type: 'string', default: 'cosine' },
+    /** Test accuracy after every epoch (slower; the final figure is always printed). */
+    'every-epoch': { type: 'boolean', default: false },
   },
 });
 
@@ -37,7 +39,18 @@ function glorot(params: Float64Array, offset: number, shape: readonly number[], 
   for (let i = 0; i < n; i++) params[offset + i] = rng.range(-limit, limit);
 }
 
-const { train, test } = loadMnist({ train: 8000, test: 2000, seed: 1 });
+const split = loadMnist({ train: 8000, test: 2000, seed: 1 });
+// loadMnist builds Float64Arrays; the Dataset type also admits Float32Array.
+const train = {
+  ...split.train,
+  inputs: split.train.inputs as Float64Array,
+  targets: split.train.targets as Float64Array,
+};
+const test = {
+  ...split.test,
+  inputs: split.test.inputs as Float64Array,
+  targets: split.test.targets as Float64Array,
+};
 const net = createMnistCnnBaseline();
 const params = new Float64Array(net.paramCount);
 const rng = new Rng(seed);
@@ -46,10 +59,8 @@ for (const t of [CNN_LAYOUT.conv0, CNN_LAYOUT.conv1, CNN_LAYOUT.dense])
 
 const stepsPerEpoch = Math.ceil(train.count / batch);
 const totalSteps = epochs * stepsPerEpoch;
-const rate =
-  args.schedule === 'cosine' ? cosineDecay({ initial: lr, decaySteps: totalSteps }) : lr;
-const optimizer: Optimizer =
-  args.optimizer === 'sgd' ? sgd({ lr: rate }) : adam({ lr: rate });
+const rate = args.schedule === 'cosine' ? cosineDecay({ initial: lr, decaySteps: totalSteps }) : lr;
+const optimizer: Optimizer = args.optimizer === 'sgd' ? sgd({ lr: rate }) : adam({ lr: rate });
 
 const I = net.inputSize;
 const O = net.outputSize;
@@ -87,15 +98,17 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     optimizer.step(params, grad);
   }
   const trained = (performance.now() - t0) / 1000;
+  const acc = args['every-epoch'] ? `, test accuracy ${(100 * accuracy()).toFixed(2)} %` : '';
   process.stdout.write(
-    `epoch ${epoch + 1}/${epochs}: mean loss ${(lossSum / train.count).toFixed(4)}, ` +
-      `test accuracy ${(100 * accuracy()).toFixed(2)} %, ${trained.toFixed(1)} s of training so far\n`,
+    `epoch ${epoch + 1}/${epochs}: mean loss ${(lossSum / train.count).toFixed(4)}${acc}, ${trained.toFixed(1)} s so far\n`,
   );
 }
 const wall = (performance.now() - t0) / 1000;
+const e0 = performance.now();
 const acc = accuracy();
+const evalSec = (performance.now() - e0) / 1000;
 process.stdout.write(
   `mnist-cnn: ${args.optimizer} lr ${lr} (${args.schedule}), batch ${batch}, ${epochs} epochs, seed ${seed}: ` +
-    `test accuracy ${(100 * acc).toFixed(2)} % (2,000 digits), wall ${wall.toFixed(1)} s ` +
-    `(including the per-epoch test evaluations)\n`,
+    `test accuracy ${(100 * acc).toFixed(2)} % (2,000 digits); training wall ${wall.toFixed(1)} s, ` +
+    `evaluation ${evalSec.toFixed(1)} s\n`,
 );

@@ -25,6 +25,7 @@ function cell(r: ImplResult | undefined, op: Op, showRatio: boolean): string {
     return /not generated yet/.test(r.reason ?? '') ? 'not generated yet' : 'unavailable¹';
   if (r.status !== 'ok') return `${r.status}¹`;
   const t = r.timing?.[op];
+  if (op === 'train' && r.trainUnavailable !== undefined) return 'cannot train³';
   if (t === undefined) return '—';
   const mark = r.variant !== undefined ? '²' : '';
   return showRatio
@@ -103,6 +104,11 @@ function notes(res: Results): string[] {
       if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !failures.has(reason)) {
         failures.add(reason);
         lines.push(`- ¹ **${n}** (${c.id}): ${r.status} — ${r.reason}`);
+      }
+      const noTrain = `${n}: ${r.trainUnavailable}`;
+      if (r.trainUnavailable !== undefined && !failures.has(noTrain)) {
+        failures.add(noTrain);
+        lines.push(`- ³ **${n}** (${c.id}) cannot train this model: ${r.trainUnavailable}`);
       }
       if (r.variant === undefined) continue;
       const byNote = variants.get(n) ?? new Map<string, string[]>();
