@@ -318,6 +318,13 @@ describe('TF.js oracle vs the naive f64 reference', () => {
       // Moving statistics: updated as TF.js does in training, untouched at inference.
       expect(normErr(g.params, r.params), `${mode} parameters after the pass`).toBeLessThan(TOL);
       if (mode === 'inference') expect(normErr(g.params, params)).toBe(0);
+      // The update itself, which is small beside the statistics (momentum 0.99): the change
+      // must match, or a biased/unbiased variance mix-up would hide in the comparison above.
+      for (const p of model.params.filter((q) => q.movingStat && mode === 'training')) {
+        const delta = (a: Float64Array) =>
+          Array.from({ length: p.size }, (_, i) => a[p.offset + i] - params[p.offset + i]);
+        expect(normErr(delta(g.params), delta(r.params)), `${p.name} update`).toBeLessThan(1e-3);
+      }
     }
     // A gradient that is all zeros would make the comparisons above vacuous.
     expect(trainable.length).toBeGreaterThan(0);
