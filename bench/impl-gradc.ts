@@ -56,6 +56,9 @@ async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | 
   const f32 = file.endsWith('-f32.ts');
   if (!f32 && !existsSync(GENERATED_DIR + file))
     return { unavailable: `not generated yet (${rel} missing)` };
+  const example = `examples/${file.replace(/-f32\.ts$/, '')}.model.json`;
+  if (f32 && !existsSync(fileURLToPath(new URL(`../${example}`, import.meta.url))))
+    return { unavailable: `not generated yet (${example} missing)` };
   let mod: BatchedModule;
   try {
     // Dynamic import because the module may not exist; its shape is checked just below.

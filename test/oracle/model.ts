@@ -123,7 +123,7 @@ export interface Model {
   readonly params: readonly ParamTensor[];
   readonly paramCount: number;
   readonly loss: Loss;
-  /** Activation of the last layer that has one, if it is the last layer (gradc fuses it with CE). */
+  /** The last layer's activation, if it has one (gradc fuses softmax / sigmoid with CE / BCE). */
   readonly lastActivation: string | undefined;
 }
 

@@ -23,13 +23,14 @@
 //            before = floor(total / 2), after = total − before
 //   (so an even kernel, or stride 2 on an even input, pads one more at the bottom / right).
 //   Pooling uses the same rules with dilation 1. 1-D layers run as 2-D with height 1.
-// - averagePooling with same padding divides by the number of in-bounds taps only (padding is
-//   never counted); maxPooling ignores padding. TF.js's cpu AvgPoolGrad does NOT match that
-//   forward: it divides by the full window area everywhere, so TF.js's gradient of a same-padded
-//   average pool is wrong (too small) wherever a window overlaps the padding. This oracle
-//   computes such a layer for gradients as zero-pad + valid average + per-output rescale
-//   (the true derivative of TF.js's forward), and checks that form's forward. The max-pool gradient goes to the FIRST
+// - averagePooling with same padding divides by the number of in-bounds taps only (padding
+//   is never counted); maxPooling ignores padding. The max-pool gradient goes to the FIRST
 //   maximal tap in row-major window order (`pixel > maxValue` in maxPoolPositions).
+//   TF.js's cpu AvgPoolGrad does NOT match its own forward: it divides by the full window
+//   area everywhere, so TF.js's gradient of a same-padded average pool is too small wherever
+//   a window overlaps the padding. For gradients this oracle computes such a layer as
+//   zero-pad + valid average + per-output rescale (the true derivative of TF.js's forward)
+//   and checks that form's forward against the layer's.
 // - conv with dilation > 1 and stride > 1 at once is rejected by tf.conv2d ("Either strides
 //   or dilations must be 1"). tfjs-core has no conv gradient for dilation > 1 ("dilation rates
 //   greater than 1 are not yet supported in gradients"): for gradients this oracle runs such
@@ -51,9 +52,9 @@
 //   unconditionally); the oracle refuses that case with a clear error.
 // - layerNormalization (axis −1 only): per position, mean and biased variance over the last
 //   axis, then the same formula; gamma and beta have the last axis's size.
-//   TF.js cannot differentiate layerNormalization with center: false or scale: false (its
-//   batchNorm gradient dereferences the missing tensor); for gradients the oracle then writes
-//   the formula with tf.moments, and checks that form's forward against the layer.
+//   TF.js cannot differentiate layerNormalization with center: false or scale: false (the
+//   batchNorm gradient throws a TypeError on the missing offset / scale); for gradients the
+//   oracle then writes the formula with tf.moments and checks that form's forward.
 // - dropout: identity at inference; in training x·mask / (1 − rate) with mask = [u ≥ rate]
 //   (tf.dropout: floor(u + keep) / keep). TF.js draws its own masks, so in training mode the
 //   oracle needs gradc's masks (`dropoutMasks`) and applies the same formula with them.

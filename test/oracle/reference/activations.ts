@@ -45,7 +45,7 @@ export function scalar(a: Activation, x: number): number {
   }
 }
 
-/** Applies `a` in place to `v[off .. off + n)`; softmax normalizes each run of `lastAxis` values. */
+/** Applies `a` to `v` in place; softmax normalizes each run of `lastAxis` values. */
 export function activate(a: Activation, v: Float64Array, lastAxis: number): void {
   if (a.name !== 'softmax') {
     for (let i = 0; i < v.length; i++) v[i] = scalar(a, v[i]);
