@@ -62,6 +62,13 @@
 //   of the per-sample loss: softmax + categoricalCrossEntropy and sigmoid +
 //   binaryCrossEntropy from the logits (the activation is split off into its own layer),
 //   other activations with probabilities clipped to [1e-7, 1 − 1e-7].
+//
+// Use (test code; inputs and targets row-major over the batch, parameters in gradc's layout):
+//   const oracle = await createTfjsOracle(modelJson);
+//   const y = oracle.forward(params, inputs, count);
+//   const g = oracle.gradient(params, inputs, targets, count, { mode: 'training', dropoutMasks });
+//   // g.loss, g.grad (zeros for non-trainable), g.inputGrad, g.params (moving stats updated)
+//   oracle.dispose();
 
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { loadTf, type Tf } from '../../bench/peers/tfjs-loader.ts';
