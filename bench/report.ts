@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Op } from './registry.ts';
 import type { CaseResult, ImplResult, Results } from './results.ts';
 import type { ScalingResults } from './scaling-types.ts';
+import { CNN_REFERENCE } from './verify.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCHMARKS = `${ROOT}BENCHMARKS.md`;
@@ -104,6 +105,11 @@ function notes(res: Results): string[] {
       if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !failures.has(reason)) {
         failures.add(reason);
         lines.push(`- ¹ **${n}** (${c.id}): ${r.status} — ${r.reason}`);
+      }
+      const against = r.verification?.against;
+      if (n === 'hand-written' && against === CNN_REFERENCE && !failures.has(against)) {
+        failures.add(against);
+        lines.push(`- ⁴ ${c.id} is verified against these: ${against}.`);
       }
       const noTrain = `${n}: ${r.trainUnavailable}`;
       if (r.trainUnavailable !== undefined && !failures.has(noTrain)) {

@@ -26,6 +26,12 @@ export interface Verification {
 // a few more bits to cancellation; layout or formula mistakes give errors of order 1.
 const TOLERANCE = { f32: 2e-3, f64: 1e-9 } as const;
 
+/** What convolutional cases are checked against (see reference-cnn.ts). */
+export const CNN_REFERENCE =
+  'outputs: the naive f64 network of test/oracle/reference; gradient: the hand-written ' +
+  "baseline's, itself tested against central differences and TF.js Layers " +
+  '(test/bench-baselines.test.ts)';
+
 export function normalizedError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   let diff = 0;
   let scale = 0;
@@ -117,8 +123,10 @@ export function verify(impl: Prepared, c: BenchCase, data: CaseData, lr: number)
     sampleGradientError,
     tolerance,
     against:
-      impl.semantics === undefined
-        ? 'reference (case model)'
-        : `reference for the variant: ${impl.semantics.note}`,
+      impl.semantics !== undefined
+        ? `reference for the variant: ${impl.semantics.note}`
+        : c.spec.conv !== undefined
+          ? CNN_REFERENCE
+          : 'reference (case model)',
   };
 }
