@@ -3,8 +3,25 @@
 // hand-written baseline (bench/baselines/mnist-cnn.ts), initialized as TF.js does
 // (glorotUniform kernels, zero biases), with the runtime's optimizers. Not part of npm test.
 //
-//   npx tsx bench/cnn-feasibility.ts                       the settings found (see defaults)
+//   npx tsx bench/cnn-feasibility.ts                       the settings found (the defaults)
 //   npx tsx bench/cnn-feasibility.ts --optimizer sgd --lr 0.05 --epochs 4 --batch 32
+//
+// Measured on the shared 2-core dev machine (Adam, cosine decay to 0 over the run; seed =
+// initialization and shuffling; test accuracy on the 2,000 held-out digits; CPU seconds of
+// training, the wall time was up to 3× that under other developers' load):
+//
+//   lr     batch  epochs   seed 1    seed 2    seed 3    CPU s
+//   0.003  32     3        96.15     -         -         ~22
+//   0.003  32     6        97.25     -         -         ~45
+//   0.006  32     4        97.70     96.85     97.15     ~28
+//   0.006  32     6        97.75     97.55     97.50     ~48
+//   0.004  16     3        97.60     96.75     96.75     ~25
+//   0.004  16     4        98.05     96.95     97.35     ~32
+//   0.004  32     10       97.95     -         -         ~90
+//   0.005  32     8        97.95     97.70     97.90     ~70   ← defaults: ≥ 97.5 on every seed
+//
+// Shorter runs reach 97.5 % on some seeds only; 8 epochs at lr 0.005 is the shortest setting
+// tried that clears it on all three.
 
 import { parseArgs } from 'node:util';
 import { loadMnist } from '../examples/data/mnist.ts';
@@ -14,8 +31,8 @@ import { CNN_LAYOUT, createMnistCnnBaseline } from './baselines/mnist-cnn.ts';
 const { values: args } = parseArgs({
   options: {
     optimizer: { type: 'string', default: 'adam' },
-    lr: { type: 'string', default: '0.003' },
-    epochs: { type: 'string', default: '3' },
+    lr: { type: 'string', default: '0.005' },
+    epochs: { type: 'string', default: '8' },
     batch: { type: 'string', default: '32' },
     seed: { type: 'string', default: '1' },
     schedule: { type: 'string', default: 'cosine' },
