@@ -8,7 +8,8 @@
 //
 // Measured on the shared 2-core dev machine (Adam, cosine decay to 0 over the run; seed =
 // initialization and shuffling; test accuracy on the 2,000 held-out digits; CPU seconds of
-// training, the wall time was up to 3× that under other developers' load):
+// training (the wall time was up to 3× that under other developers' load; "~" rows were timed
+// by wall clock on a quiet machine, before CPU time was recorded):
 //
 //   lr     batch  epochs   seed 1    seed 2    seed 3    CPU s
 //   0.003  32     3        96.15     -         -         ~22
