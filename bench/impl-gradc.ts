@@ -17,6 +17,13 @@ const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
 
 /** Why the generated module is not the benchmark's model, or undefined if it is. */
 export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefined {
+  if (spec.conv !== undefined) {
+    // PENDING(issue 8): compare the layer list once ModelInfo describes conv layers; until
+    // then sizes and parameter count must agree, and verification checks the numbers.
+    if (info.inputSize !== spec.inputSize || info.paramCount !== layout(spec).paramCount)
+      return `has ${info.inputSize} inputs and ${info.paramCount} parameters, expected ${spec.inputSize} and ${layout(spec).paramCount}`;
+    return undefined;
+  }
   const want = [
     spec.inputSize,
     ...spec.layers.map((l) => `${l.units}:${l.activation}`),
@@ -49,6 +56,9 @@ async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | 
   const f32 = file.endsWith('-f32.ts');
   if (!f32 && !existsSync(GENERATED_DIR + file))
     return { unavailable: `not generated yet (${rel} missing)` };
+  const example = `examples/${file.replace(/-f32\.ts$/, '')}.model.json`;
+  if (f32 && !existsSync(fileURLToPath(new URL(`../${example}`, import.meta.url))))
+    return { unavailable: `not generated yet (${example} missing)` };
   let mod: BatchedModule;
   try {
     // Dynamic import because the module may not exist; its shape is checked just below.

@@ -28,6 +28,9 @@ export interface Prepared {
   readOutputs(out: Float64Array): void;
   /** One SGD step on the batch; the gradient is computed by the implementation itself. */
   trainStep(): void;
+  /** Set when the implementation cannot train this model (then only inference is verified and
+   * timed, and `trainStep` is never called): why not. */
+  readonly trainUnavailable?: string;
   /** Writes the current parameters into `out` in gradc's flat layout. */
   readParams(out: Float64Array): void;
   /** Per-sample entry points (sample 0), for the cheap-gradient ratio and direct checks. */

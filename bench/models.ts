@@ -16,11 +16,57 @@ export interface LayerSpec {
   readonly activation: Activation;
 }
 
+/** One stage of a convolutional front end (TF.js layer semantics, channels-last). */
+export type ConvStage =
+  | { readonly type: 'conv2d'; readonly filters: number; readonly kernelSize: 3 }
+  | { readonly type: 'maxPooling2d'; readonly poolSize: 2 };
+
+export interface ConvFrontEnd {
+  /** [height, width, channels] of one input sample. */
+  readonly inputShape: readonly [number, number, number];
+  /** conv2d stages are 3×3, same padding, stride 1, relu; pools 2×2 stride 2; then flatten. */
+  readonly stages: readonly ConvStage[];
+}
+
 export interface NetSpec {
   readonly name: string;
   readonly inputSize: number;
+  /** The dense layers (after the convolutional front end, if any). */
   readonly layers: readonly LayerSpec[];
   readonly loss: Loss;
+  /** Convolutional stages before the dense layers; absent for MLPs. */
+  readonly conv?: ConvFrontEnd;
+}
+
+export interface ConvOffsets {
+  readonly kernel: number;
+  readonly bias: number;
+  /** [3, 3, in, filters], TF.js's kernel layout. */
+  readonly shape: readonly [number, number, number, number];
+}
+
+/** Shape after each conv stage, and the conv layers' parameter offsets (they come first). */
+function convLayout(conv: ConvFrontEnd): {
+  readonly convs: ConvOffsets[];
+  readonly flat: number;
+  readonly paramCount: number;
+} {
+  let [h, w, c] = conv.inputShape;
+  let offset = 0;
+  const convs: ConvOffsets[] = [];
+  for (const st of conv.stages) {
+    if (st.type === 'conv2d') {
+      const shape = [st.kernelSize, st.kernelSize, c, st.filters] as const;
+      const n = shape[0] * shape[1] * c * st.filters;
+      convs.push({ kernel: offset, bias: offset + n, shape });
+      offset += n + st.filters;
+      c = st.filters;
+    } else {
+      h = Math.floor(h / st.poolSize);
+      w = Math.floor(w / st.poolSize);
+    }
+  }
+  return { convs, flat: h * w * c, paramCount: offset };
 }
 
 export interface DenseOffsets {
@@ -33,11 +79,13 @@ export interface DenseOffsets {
 
 export function layout(spec: NetSpec): {
   readonly layers: DenseOffsets[];
+  readonly convs: ConvOffsets[];
   readonly paramCount: number;
 } {
   const layers: DenseOffsets[] = [];
-  let offset = 0;
-  let inputs = spec.inputSize;
+  const front = spec.conv === undefined ? undefined : convLayout(spec.conv);
+  let offset = front?.paramCount ?? 0;
+  let inputs = front?.flat ?? spec.inputSize;
   for (const l of spec.layers) {
     layers.push({
       inputs,
@@ -49,7 +97,7 @@ export function layout(spec: NetSpec): {
     offset += inputs * l.units + l.units;
     inputs = l.units;
   }
-  return { layers, paramCount: offset };
+  return { layers, convs: front?.convs ?? [], paramCount: offset };
 }
 
 export function outputSize(spec: NetSpec): number {
@@ -87,7 +135,61 @@ export const MNIST: NetSpec = {
   loss: 'categoricalCrossEntropy',
 };
 
+export const MNIST_CNN: NetSpec = {
+  name: 'mnist-cnn',
+  inputSize: 28 * 28,
+  conv: {
+    inputShape: [28, 28, 1],
+    stages: [
+      { type: 'conv2d', filters: 8, kernelSize: 3 },
+      { type: 'maxPooling2d', poolSize: 2 },
+      { type: 'conv2d', filters: 16, kernelSize: 3 },
+      { type: 'maxPooling2d', poolSize: 2 },
+    ],
+  },
+  layers: [{ units: 10, activation: 'softmax' }],
+  loss: 'categoricalCrossEntropy',
+};
+
+/** The spec as a gradc model file (issue-8 layer names), e.g. for the TF.js Layers peers. */
+export function modelFile(spec: NetSpec): {
+  name: string;
+  input: number | number[];
+  layers: { type: string; [option: string]: unknown }[];
+  loss: Loss;
+} {
+  const front = (spec.conv?.stages ?? []).map((st) =>
+    st.type === 'conv2d'
+      ? {
+          type: 'conv2d',
+          filters: st.filters,
+          kernelSize: st.kernelSize,
+          padding: 'same',
+          activation: 'relu',
+        }
+      : { type: 'maxPooling2d', poolSize: st.poolSize },
+  );
+  return {
+    name: spec.name,
+    input: spec.conv === undefined ? spec.inputSize : [...spec.conv.inputShape],
+    layers: [
+      ...front,
+      ...(spec.conv === undefined ? [] : [{ type: 'flatten' }]),
+      ...spec.layers.map((l) => ({ type: 'dense', units: l.units, activation: l.activation })),
+    ],
+    loss: spec.loss,
+  };
+}
+
 export function describe(spec: NetSpec): string {
+  if (spec.conv !== undefined) {
+    const stages = spec.conv.stages.map((st) =>
+      st.type === 'conv2d' ? `c${st.filters}` : `p${st.poolSize}`,
+    );
+    return [spec.conv.inputShape.join('×'), ...stages, ...spec.layers.map((l) => l.units)].join(
+      '-',
+    );
+  }
   return [spec.inputSize, ...spec.layers.map((l) => l.units)].join('-');
 }
 
@@ -116,8 +218,16 @@ export interface CaseData {
 // any difference in results then comes from arithmetic, not from the inputs.
 export function makeData(spec: NetSpec, batch: number, seed: number): CaseData {
   const rand = rng(seed);
-  const { layers, paramCount } = layout(spec);
+  const { layers, convs, paramCount } = layout(spec);
   const params = new Float64Array(paramCount);
+  for (const c of convs) {
+    // TF.js's glorotUniform for a conv kernel: fans include the receptive field.
+    const [kh, kw, cin, filters] = c.shape;
+    const limit = Math.sqrt(6 / (kh * kw * (cin + filters)));
+    for (let i = 0; i < c.bias - c.kernel; i++)
+      params[c.kernel + i] = Math.fround((rand() * 2 - 1) * limit);
+    for (let j = 0; j < filters; j++) params[c.bias + j] = Math.fround((rand() * 2 - 1) * 0.1);
+  }
   for (const l of layers) {
     // Glorot-uniform kernels and small non-zero biases, so bias gradients are exercised too.
     const limit = Math.sqrt(6 / (l.inputs + l.units));
@@ -151,4 +261,7 @@ export const CASES: readonly BenchCase[] = [
   { id: 'iris-b1', spec: IRIS, batch: 1, generated: 'iris' },
   { id: 'iris-b16', spec: IRIS, batch: 16, generated: 'iris' },
   { id: 'mnist-b32', spec: MNIST, batch: 32, generated: 'mnist-mlp' },
+  // PENDING(issue 8): gradc's column of this row appears once generated/mnist-cnn.ts exists
+  // (the lead's conv2d compiler); until then it reports "not generated yet".
+  { id: 'mnist-cnn-b32', spec: MNIST_CNN, batch: 32, generated: 'mnist-cnn' },
 ];

@@ -1,7 +1,9 @@
 // A generic, deliberately simple f64 MLP used only as an oracle: it checks the hand-written
 // baselines and the variants some peers can express (brain.js). It allocates freely.
+// Convolutional specs go to reference-cnn.ts.
 
 import { LEAKY_ALPHA, layout, outputSize, type Activation, type NetSpec } from './models.ts';
+import { cnnForward, cnnGradient } from './reference-cnn.ts';
 
 function activate(a: Activation, z: Float64Array): Float64Array {
   if (a === 'softmax') {
@@ -60,6 +62,7 @@ function forwardAll(spec: NetSpec, p: Float64Array, x: Float64Array): Float64Arr
 }
 
 export function refForward(spec: NetSpec, p: Float64Array, x: Float64Array): Float64Array {
+  if (spec.conv !== undefined) return cnnForward(spec, p, x);
   const acts = forwardAll(spec, p, x);
   return acts[acts.length - 1];
 }
@@ -81,6 +84,7 @@ export function refGradient(
   x: Float64Array,
   t: Float64Array,
 ): [number, Float64Array] {
+  if (spec.conv !== undefined) return cnnGradient(spec, p, x, t);
   const { layers, paramCount } = layout(spec);
   const acts = forwardAll(spec, p, x);
   const y = acts[acts.length - 1];

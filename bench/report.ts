@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Op } from './registry.ts';
 import type { CaseResult, ImplResult, Results } from './results.ts';
 import type { ScalingResults } from './scaling-types.ts';
+import { CNN_REFERENCE } from './verify.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCHMARKS = `${ROOT}BENCHMARKS.md`;
@@ -25,6 +26,7 @@ function cell(r: ImplResult | undefined, op: Op, showRatio: boolean): string {
     return /not generated yet/.test(r.reason ?? '') ? 'not generated yet' : 'unavailable¹';
   if (r.status !== 'ok') return `${r.status}¹`;
   const t = r.timing?.[op];
+  if (op === 'train' && r.trainUnavailable !== undefined) return 'cannot train³';
   if (t === undefined) return '—';
   const mark = r.variant !== undefined ? '²' : '';
   return showRatio
@@ -103,6 +105,16 @@ function notes(res: Results): string[] {
       if (r.status !== 'ok' && !/not generated yet/.test(r.reason ?? '') && !failures.has(reason)) {
         failures.add(reason);
         lines.push(`- ¹ **${n}** (${c.id}): ${r.status} — ${r.reason}`);
+      }
+      const against = r.verification?.against;
+      if (n === 'hand-written' && against === CNN_REFERENCE && !failures.has(against)) {
+        failures.add(against);
+        lines.push(`- ⁴ ${c.id} is verified against these: ${against}.`);
+      }
+      const noTrain = `${n}: ${r.trainUnavailable}`;
+      if (r.trainUnavailable !== undefined && !failures.has(noTrain)) {
+        failures.add(noTrain);
+        lines.push(`- ³ **${n}** (${c.id}) cannot train this model: ${r.trainUnavailable}`);
       }
       if (r.variant === undefined) continue;
       const byNote = variants.get(n) ?? new Map<string, string[]>();

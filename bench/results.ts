@@ -14,6 +14,8 @@ export interface ImplResult {
   readonly precision?: 'f32' | 'f64';
   /** Set when the implementation runs a variant of the model (brain.js). */
   readonly variant?: string;
+  /** Set when the implementation cannot train this model: why (inference only). */
+  readonly trainUnavailable?: string;
   readonly verification?: Verification;
   /** Median microseconds per call and spread, by entry point. */
   timing?: Partial<Record<Op, Stat>>;

@@ -117,7 +117,7 @@ async function timeOp(
           : op === 'gradient1'
             ? p.gradient1
             : p.forward1;
-    if (run === undefined) continue;
+    if (run === undefined || (op === 'train' && p.trainUnavailable !== undefined)) continue;
     p.load(data.params);
     series.push({
       key: name,
@@ -148,6 +148,7 @@ async function runCase(c: BenchCase, cheapGradient: boolean): Promise<CaseResult
         status: 'ok',
         precision: p.precision,
         variant: p.semantics?.note,
+        trainUnavailable: p.trainUnavailable,
         verification: v,
       };
       if (!v.ok) {
@@ -156,7 +157,7 @@ async function runCase(c: BenchCase, cheapGradient: boolean): Promise<CaseResult
           status: 'failed-verification',
           reason:
             v.vacuous ??
-            `errors ${v.outputError.toExponential(2)} (outputs), ${v.gradientError.toExponential(2)} (gradient), ${v.sampleGradientError?.toExponential(2) ?? '-'} (per-sample gradient) > ${v.tolerance}`,
+            `errors ${v.outputError.toExponential(2)} (outputs), ${v.gradientError?.toExponential(2) ?? '-'} (gradient), ${v.sampleGradientError?.toExponential(2) ?? '-'} (per-sample gradient) > ${v.tolerance}`,
         };
         p.dispose();
         continue;
@@ -212,10 +213,12 @@ function printCase(r: CaseResult): void {
     const i = x.timing?.infer;
     const cell = (us: number | undefined, ratio: number | undefined): string =>
       us === undefined ? '-' : `${fmt(us)} µs (${ratio?.toFixed(2)}×)`.padEnd(24);
+    const noTrain =
+      x.trainUnavailable !== undefined ? `  [cannot train: ${x.trainUnavailable}]` : '';
     const extra = x.cheapGradient !== undefined ? `  grad/fwd ${x.cheapGradient.toFixed(2)}` : '';
     const variant = x.variant !== undefined ? `  [variant: ${x.variant}]` : '';
     log(
-      `  ${name.padEnd(13)} train ${cell(t?.medianUs, x.ratio?.train)} infer ${cell(i?.medianUs, x.ratio?.infer)}${extra}${variant}`,
+      `  ${name.padEnd(13)} train ${cell(t?.medianUs, x.ratio?.train)} infer ${cell(i?.medianUs, x.ratio?.infer)}${extra}${variant}${noTrain}`,
     );
   }
 }

@@ -4,8 +4,23 @@
 
 import { describe, expect, it } from 'vitest';
 import { BASELINES } from '../bench/baselines/index.ts';
-import { CASES, IRIS, MNIST, XOR, makeData, rng, type NetSpec } from '../bench/models.ts';
+import { createMnistCnnBaseline } from '../bench/baselines/mnist-cnn.ts';
+import {
+  CASES,
+  IRIS,
+  MNIST,
+  MNIST_CNN,
+  XOR,
+  layout,
+  makeData,
+  modelFile,
+  rng,
+  type NetSpec,
+} from '../bench/models.ts';
 import { refBatchGradient, refForward, refGradient, refSgdStep } from '../bench/reference.ts';
+import { parseModel, type ModelJson } from './oracle/model.ts';
+import { referenceGradient, referenceRun } from './oracle/reference/network.ts';
+import { createTfjsOracle } from './oracle/tfjs-layers.ts';
 
 function relErr(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(1e-8, Math.abs(a) + Math.abs(b));
@@ -96,6 +111,117 @@ describe.each(specs)('baseline $name', (spec) => {
     expect(
       maxAbsDiff(p, refSgdStep(spec, params, inputs, targets, batch, lr, 'mean')),
     ).toBeLessThan(1e-13);
+  });
+});
+
+// The CNN's reference gradient in the bench is the baseline's own (bench/reference-cnn.ts), so
+// here it is checked against independent numbers: the naive f64 network of the TF.js oracle's
+// tests (forward, and central differences of it) and TF.js Layers itself.
+describe('baseline mnist-cnn', () => {
+  const net = createMnistCnnBaseline();
+  const batch = 4;
+  const { params, inputs, targets } = makeData(MNIST_CNN, batch, 1234);
+  const model = parseModel(modelFile(MNIST_CNN) as ModelJson);
+  const I = net.inputSize;
+  const O = net.outputSize;
+
+  it('has the flat layout of the model file (TF.js order)', () => {
+    expect(net.paramCount).toBe(layout(MNIST_CNN).paramCount);
+    expect(net.paramCount).toBe(model.paramCount);
+    expect(model.params.map((p) => `${p.name}:${p.shape.join('x')}`)).toEqual([
+      'conv2d0.kernel:3x3x1x8',
+      'conv2d0.bias:8',
+      'conv2d1.kernel:3x3x8x16',
+      'conv2d1.bias:16',
+      'dense0.kernel:784x10',
+      'dense0.bias:10',
+    ]);
+  });
+
+  it('forward and loss equal the naive reference', () => {
+    const ref = referenceRun(model, params, inputs, targets, batch);
+    const out = new Float64Array(batch * O);
+    net.forwardBatch(params, inputs, out, batch);
+    expect(maxAbsDiff(out, ref.outputs)).toBeLessThan(1e-12);
+    for (let s = 0; s < batch; s++)
+      expect(relErr(net.loss(params, inputs, s * I, targets, s * O), ref.losses[s])).toBeLessThan(
+        1e-12,
+      );
+  });
+
+  // Two samples keep the naive reference's many runs and TF.js's cpu conv gradients quick.
+  const small = 2;
+
+  it('the gradient matches central differences of the naive reference', () => {
+    const grad = new Float64Array(net.paramCount);
+    const mean = net.gradientBatch(params, inputs, targets, small, grad);
+    expect(relErr(mean, referenceRun(model, params, inputs, targets, small).loss)).toBeLessThan(
+      1e-12,
+    );
+    const pick = rng(3);
+    // All conv biases, and a random sample of every kernel and of the dense layer.
+    const idx = [
+      ...model.params
+        .filter((p) => p.weight === 'bias')
+        .flatMap((p) => [p.offset, p.offset + p.size - 1]),
+      ...model.params.flatMap((p) =>
+        Array.from({ length: 8 }, () => p.offset + Math.floor(pick() * p.size)),
+      ),
+    ];
+    const fd = referenceGradient(model, params, inputs, targets, small, { mode: 'inference' }, idx);
+    for (const k of idx) {
+      if (Math.abs(fd[k]) + Math.abs(grad[k]) > 1e-7)
+        expect(relErr(fd[k], grad[k])).toBeLessThan(1e-5);
+      else expect(Math.abs(fd[k] - grad[k])).toBeLessThan(1e-7);
+    }
+    expect(idx.some((k) => Math.abs(grad[k]) > 1e-4)).toBe(true);
+  });
+
+  it('agrees with TF.js Layers (forward, mean loss, gradient)', async () => {
+    const oracle = await createTfjsOracle(modelFile(MNIST_CNN) as ModelJson);
+    try {
+      const g = oracle.gradient(params, inputs, targets, small, { mode: 'inference' });
+      const grad = new Float64Array(net.paramCount);
+      const loss = net.gradientBatch(params, inputs, targets, small, grad);
+      const out = new Float64Array(small * O);
+      net.forwardBatch(params, inputs, out, small);
+      const scale = (a: Float64Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxAbsDiff(oracle.forward(params, inputs, small), out) / scale(out)).toBeLessThan(
+        1e-4,
+      );
+      expect(relErr(g.loss, loss)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(g.grad, grad) / scale(grad)).toBeLessThan(1e-4);
+    } finally {
+      oracle.dispose();
+    }
+  });
+
+  it('gradientBatch is the mean of per-sample gradients; trainStep one SGD step on it', () => {
+    const mean = new Float64Array(net.paramCount);
+    const one = new Float64Array(net.paramCount);
+    const sum = new Float64Array(net.paramCount);
+    let lossSum = 0;
+    for (let s = 0; s < batch; s++) {
+      lossSum += net.gradient(params, inputs, s * I, targets, s * O, one);
+      for (let k = 0; k < sum.length; k++) sum[k] += one[k];
+    }
+    const loss = net.gradientBatch(params, inputs, targets, batch, mean);
+    expect(relErr(loss, lossSum / batch)).toBeLessThan(1e-12);
+    expect(
+      maxAbsDiff(
+        mean,
+        sum.map((v) => v / batch),
+      ),
+    ).toBeLessThan(1e-14);
+    const p = params.slice();
+    net.trainStep(p, inputs, targets, batch, 0.1);
+    expect(
+      maxAbsDiff(
+        p,
+        params.map((v, k) => v - 0.1 * mean[k]),
+      ),
+    ).toBeLessThan(1e-14);
+    expect(relErr(net.lastLoss[0], loss)).toBeLessThan(1e-12);
   });
 });
 

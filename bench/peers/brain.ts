@@ -31,6 +31,8 @@ export const brainImpl: ImplFactory = {
   name: 'brain.js',
   packageName: 'brain.js',
   async prepare(c, data, lr) {
+    if (c.spec.conv !== undefined)
+      return { unavailable: 'brain.js NeuralNetwork has no convolutional layers' };
     let brain: Brain;
     try {
       brain = await import('brain.js');

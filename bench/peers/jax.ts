@@ -26,6 +26,10 @@ export const jaxImpl: ImplFactory = {
   name: 'jax-js',
   packageName: '@jax-js/jax',
   async prepare(c, data, lr) {
+    if (c.spec.conv !== undefined)
+      return {
+        unavailable: 'MLP rows only (the CNN row compares TF.js and the hand-written loop)',
+      };
     let jax: Jax;
     try {
       loading ??= loadJax();

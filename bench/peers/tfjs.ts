@@ -1,11 +1,13 @@
 // TensorFlow.js (tfjs-core with the cpu or wasm backend): explicit ops, variables and
 // tf.train.sgd, so gradients come from TF.js's own autodiff. Same layout as gradc (kernel
-// [inputs, units], y = x·W + b), so weights load unchanged, in f32.
+// [inputs, units], y = x·W + b), so weights load unchanged, in f32. Convolutional rows use
+// TF.js Layers instead (tfjs-layers.ts).
 
 import type { Scalar, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { errorText, type ImplFactory, type Prepared } from '../impl.ts';
 import { LEAKY_ALPHA, layout, outputSize, type Activation } from '../models.ts';
 import { loadTf, type Tf } from './tfjs-loader.ts';
+import { prepareTfjsCnn } from './tfjs-layers.ts';
 
 function act(tf: Tf, a: Activation, z: Tensor2D): Tensor2D {
   switch (a) {
@@ -38,6 +40,7 @@ export function tfjsImpl(backend: 'cpu' | 'wasm'): ImplFactory {
       } catch (e) {
         return { unavailable: `TF.js failed to load: ${errorText(e)}` };
       }
+      if (c.spec.conv !== undefined) return prepareTfjsCnn(tf, backend, c, data, lr);
       const { layers } = layout(c.spec);
       const B = c.batch;
       const O = outputSize(c.spec);
