@@ -8,8 +8,9 @@
 //                                                        but untruncated (PyTorch `kaiming_normal_`)
 //   lecun:  normal, std = sqrt(1 / fanIn)             — LeCun normal, what SELU's
 //                                                        self-normalization assumes (untruncated)
-// The default picks by the layer's activation: He for the ReLU family, LeCun for SELU,
-// Glorot for everything else (sigmoid, tanh, softmax, linear, custom...).
+// Layers ask for glorot (TF.js's glorotUniform default); modules compiled before layers said
+// so (`init: 'kernel'` or none) pick by the activation: He for the ReLU family, LeCun for
+// SELU, Glorot for everything else. A scheme passed to initParams overrides both.
 
 import { Rng } from './random.ts';
 import type { FloatArray, ModelInfo, ParamInfo } from './types.ts';
@@ -74,6 +75,7 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     const kind = p.init ?? (p.role === 'kernel' ? 'kernel' : 'zeros');
     if (kind === 'zeros') continue; // already zero
     if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
+    else if (kind === 'glorotUniform') fillKernel(params, p, options.scheme ?? 'glorot', rng);
     else fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
   }
   return params;

@@ -8,10 +8,11 @@ export type FloatArray = Float64Array | Float32Array;
 export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
 
 /**
- * How `initParams` fills a tensor: `kernel` by variance scaling (the scheme chosen by the
- * layer's activation, or forced), `zeros`, or `ones`.
+ * How `initParams` fills a tensor: `glorotUniform` (TF.js's default for kernels), `kernel`
+ * (a variance-scaling scheme chosen by the layer's activation), `zeros` or `ones`. A scheme
+ * forced through `initParams` options applies to both kernel kinds.
  */
-export type InitKind = 'kernel' | 'zeros' | 'ones';
+export type InitKind = 'glorotUniform' | 'kernel' | 'zeros' | 'ones';
 
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {

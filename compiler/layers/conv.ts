@@ -72,7 +72,7 @@ function convLayer(type: 'conv1d' | 'conv2d', rank: number): AnyLayerRecord {
             name: 'kernel',
             shape: [...g.k, g.ci, o.filters],
             role: 'kernel',
-            init: 'kernel',
+            init: 'glorotUniform',
             fanIn,
             fanOut,
           },

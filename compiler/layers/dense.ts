@@ -25,7 +25,14 @@ export const dense = defineLayer({
     return {
       outputShape: [...inputShape.slice(0, -1), m],
       weights: [
-        { name: 'kernel', shape: [n, m], role: 'kernel', init: 'kernel', fanIn: n, fanOut: m },
+        {
+          name: 'kernel',
+          shape: [n, m],
+          role: 'kernel',
+          init: 'glorotUniform',
+          fanIn: n,
+          fanOut: m,
+        },
         ...(o.useBias === false
           ? []
           : [

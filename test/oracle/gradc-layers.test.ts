@@ -1,0 +1,218 @@
+// gradc against TensorFlow.js Layers (the oracle, f32) on identical weights: forward outputs,
+// the loss, gradientBatch's mean gradient and the per-sample gradient and input gradient,
+// for every convolution, pooling and shape layer gradc has, in every padding, stride 1 and 2
+// and dilation 2. Relative error ≤ 1e-4 (normalized by the largest entry, as the oracle's
+// own self-test measures it).
+import { afterAll, describe, expect, it } from 'vitest';
+import { evaluateCompiled } from '../../compiler/cli/load.ts';
+import { compileModel, type ModelInput } from '../../compiler/index.ts';
+import { TestRng } from '../compiler/helpers.ts';
+import { parseModel, sampleParams, type ModelJson } from './model.ts';
+import { createTfjsOracle, type TfjsOracle } from './tfjs-layers.ts';
+
+const TOL = 1e-4;
+
+function normErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+const conv2d = (extra: Record<string, unknown>) => ({
+  type: 'conv2d',
+  filters: 3,
+  kernelSize: 3,
+  activation: 'tanh',
+  ...extra,
+});
+
+function model(
+  input: number | number[],
+  layers: Record<string, unknown>[],
+  loss: ModelJson['loss'] = 'mse',
+): ModelJson {
+  // Tables build layers as plain records; both compilers validate them.
+  return { input, layers: layers as unknown as ModelJson['layers'], loss };
+}
+
+const flatten = { type: 'flatten' };
+
+const CASES: Record<string, ModelJson> = {
+  'conv2d valid, stride 1': model([5, 4, 2], [conv2d({}), flatten]),
+  'conv2d valid, stride 2': model([7, 6, 2], [conv2d({ strides: 2 }), flatten]),
+  'conv2d same, stride 1': model([5, 4, 2], [conv2d({ padding: 'same' }), flatten]),
+  'conv2d same, stride 2, even kernels (asymmetric padding)': model(
+    [6, 5, 2],
+    [
+      conv2d({ padding: 'same', strides: 2, kernelSize: 2 }),
+      conv2d({ padding: 'same', strides: [2, 1], kernelSize: [2, 3], activation: 'linear' }),
+      flatten,
+    ],
+  ),
+  'conv2d dilation 2, valid and same, no bias': model(
+    [7, 6, 2],
+    [
+      conv2d({ dilationRate: 2, activation: 'relu' }),
+      conv2d({ dilationRate: [2, 1], padding: 'same', useBias: false, filters: 2 }),
+      flatten,
+    ],
+  ),
+  'conv1d valid, same stride 2, dilation 2': model(
+    [9, 2],
+    [
+      { type: 'conv1d', filters: 3, kernelSize: 3, activation: 'tanh' },
+      { type: 'conv1d', filters: 2, kernelSize: 2, strides: 2, padding: 'same' },
+      {
+        type: 'conv1d',
+        filters: 2,
+        kernelSize: 2,
+        dilationRate: 2,
+        padding: 'same',
+        activation: 'sigmoid',
+      },
+      flatten,
+    ],
+  ),
+  'maxPooling2d valid and same': model(
+    [7, 6, 2],
+    [
+      conv2d({ padding: 'same' }),
+      { type: 'maxPooling2d' },
+      { type: 'maxPooling2d', poolSize: 3, strides: 2, padding: 'same' },
+      flatten,
+    ],
+  ),
+  'averagePooling2d valid and same on odd sizes': model(
+    [5, 7, 2],
+    [
+      conv2d({ padding: 'same' }),
+      { type: 'averagePooling2d', poolSize: 2, padding: 'same' },
+      { type: 'averagePooling2d', poolSize: [2, 3], strides: 1 },
+      flatten,
+    ],
+  ),
+  'maxPooling1d and averagePooling1d': model(
+    [9, 2],
+    [
+      { type: 'conv1d', filters: 3, kernelSize: 2, activation: 'elu' },
+      { type: 'maxPooling1d', poolSize: 3, strides: 2, padding: 'same' },
+      { type: 'averagePooling1d', poolSize: 2, strides: 1 },
+      flatten,
+    ],
+  ),
+  'global pooling 2-D (max, average) feeding dense': model(
+    [5, 4, 2],
+    [
+      conv2d({ filters: 4 }),
+      { type: 'globalMaxPooling2d' },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ],
+    'categoricalCrossEntropy',
+  ),
+  'global average pooling 2-D': model(
+    [5, 4, 2],
+    [conv2d({ filters: 4 }), { type: 'globalAveragePooling2d' }, { type: 'dense', units: 2 }],
+  ),
+  'global pooling 1-D (max, average)': model(
+    [6, 3],
+    [
+      { type: 'conv1d', filters: 4, kernelSize: 2 },
+      { type: 'globalAveragePooling1d' },
+      { type: 'dense', units: 2, activation: 'sigmoid' },
+    ],
+    'binaryCrossEntropy',
+  ),
+  'global max pooling 1-D': model(
+    [6, 3],
+    [{ type: 'globalMaxPooling1d' }, { type: 'dense', units: 2 }],
+  ),
+  'dense on rank 3 (last axis), reshape, activation layer': model(
+    [3, 4, 2],
+    [
+      { type: 'dense', units: 3, activation: 'tanh' },
+      { type: 'reshape', targetShape: [4, 9] },
+      { type: 'dense', units: 2 },
+      { type: 'activation', activation: 'sigmoid' },
+      flatten,
+    ],
+  ),
+  'a small CNN like the example (softmax + cross-entropy)': model(
+    [8, 8, 1],
+    [
+      conv2d({ filters: 4, padding: 'same', activation: 'relu' }),
+      { type: 'maxPooling2d', poolSize: 2 },
+      conv2d({ filters: 4, padding: 'same', activation: 'relu' }),
+      { type: 'maxPooling2d', poolSize: 2 },
+      flatten,
+      { type: 'dense', units: 5, activation: 'softmax' },
+    ],
+    'categoricalCrossEntropy',
+  ),
+};
+
+const oracles: TfjsOracle[] = [];
+afterAll(() => {
+  for (const o of oracles) o.dispose();
+});
+
+describe('gradc against TF.js Layers on identical weights', () => {
+  it.each(Object.keys(CASES))('%s', async (name) => {
+    const json = CASES[name]!;
+    const count = 4;
+    const m = parseModel(json);
+    const rng = new TestRng(name.length * 101 + 7);
+    const params = sampleParams(m, () => rng.next());
+    const I = m.inputSize;
+    const O = m.outputSize;
+    const inputs = new Float64Array(count * I).map(() => Math.fround(rng.range(-1, 1)));
+    const targets = new Float64Array(count * O);
+    for (let s = 0; s < count; s++) {
+      if (m.loss.name === 'categoricalCrossEntropy') targets[s * O + rng.int(O)] = 1;
+      else for (let k = 0; k < O; k++) targets[s * O + k] = Math.fround(rng.next());
+    }
+    const o = await createTfjsOracle(json);
+    oracles.push(o);
+    const compiled = await compileModel(
+      { ...json, precision: 'f64', inputGradient: true } as ModelInput,
+      { format: 'js', source: 'oracle.model.json' },
+    );
+    const mod = evaluateCompiled(compiled);
+    expect(mod.model.paramCount).toBe(m.paramCount);
+    expect(mod.model.params.map((p) => [p.name, p.offset, p.shape])).toEqual(
+      m.params.map((p) => [p.name, p.offset, p.shape]),
+    );
+    const work = new Float64Array(mod.model.workSize);
+
+    const outputs = new Float64Array(count * O);
+    mod.forwardBatch!(params, inputs, outputs, count, work);
+    expect(normErr(outputs, o.forward(params, inputs, count)), 'forwardBatch').toBeLessThan(TOL);
+
+    const grad = new Float64Array(m.paramCount);
+    const meanLoss = mod.gradientBatch!(params, inputs, targets, count, grad, work);
+    const g = o.gradient(params, inputs, targets, count, { mode: 'inference' });
+    expect(normErr([meanLoss], [g.loss]), 'loss').toBeLessThan(TOL);
+    expect(normErr(grad, g.grad), 'gradientBatch').toBeLessThan(TOL);
+    expect(grad.some((v) => v !== 0)).toBe(true);
+
+    // One sample through the per-sample entry points.
+    const x0 = inputs.subarray(0, I);
+    const t0 = targets.subarray(0, O);
+    const g1 = o.gradient(params, Float64Array.from(x0), Float64Array.from(t0), 1, {
+      mode: 'inference',
+    });
+    const grad1 = new Float64Array(m.paramCount);
+    mod.gradient(params, x0, t0, grad1, work);
+    expect(normErr(grad1, g1.grad), 'gradient').toBeLessThan(TOL);
+    const dinput = new Float64Array(I);
+    const inputGradient = (mod as unknown as Record<string, unknown>).inputGradient as (
+      ...a: Float64Array[]
+    ) => number;
+    inputGradient(params, x0, t0, dinput, work);
+    expect(normErr(dinput, g1.inputGrad), 'inputGradient').toBeLessThan(TOL);
+  });
+});
