@@ -113,7 +113,9 @@ export class Builder {
   }
   /** `a` repeated to `shape` (a number: a vector of that length). */
   bcast(a: Node, shape: number | readonly number[]): Node {
-    return this.make('bcast', [a], { shape: shapeArg(shape) });
+    const s = shapeArg(shape);
+    if (a.size > 1 && s.length === a.shape.length && s.every((d, k) => d === a.shape[k])) return a;
+    return this.make('bcast', [a], { shape: s });
   }
   reshape(a: Node, shape: readonly number[]): Node {
     if (shape.length === a.shape.length && shape.every((d, k) => d === a.shape[k])) return a;

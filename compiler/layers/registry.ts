@@ -12,6 +12,7 @@ import {
   maxPooling1d,
   maxPooling2d,
 } from './pooling.ts';
+import { layerNormalization } from './normalization.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
@@ -30,6 +31,7 @@ const list: readonly AnyLayerRecord[] = [
   flatten,
   reshape,
   activation,
+  layerNormalization,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -141,6 +141,19 @@ const CASES: Record<string, ModelJson> = {
       flatten,
     ],
   ),
+  'layerNormalization on vectors and over the last axis of a sequence': model(
+    [4, 3],
+    [
+      { type: 'layerNormalization' },
+      { type: 'dense', units: 5, activation: 'tanh' },
+      { type: 'layerNormalization', epsilon: 0.01 },
+      flatten,
+      { type: 'dense', units: 4 },
+      { type: 'layerNormalization', center: false },
+      { type: 'dense', units: 3 },
+      { type: 'layerNormalization', scale: false },
+    ],
+  ),
   'a small CNN like the example (softmax + cross-entropy)': model(
     [8, 8, 1],
     [
