@@ -148,6 +148,9 @@ export class GradientMonitor {
         );
         continue;
       }
+      // Layers without trainable tensors (pooling, flatten) have no gradient
+      // of their own to vanish.
+      if (this.groups.ranges[l].length === 0) continue;
       this.highStreak[l] = norm > this.exploding ? this.highStreak[l] + 1 : 0;
       this.lowStreak[l] = norm < this.vanishing ? this.lowStreak[l] + 1 : 0;
       if (this.highStreak[l] >= this.explodingEpochs) {

@@ -29,7 +29,7 @@ export const dense = defineLayer({
           name: 'kernel',
           shape: [n, m],
           role: 'kernel',
-          init: 'glorotUniform',
+          init: 'kernel',
           fanIn: n,
           fanOut: m,
         },

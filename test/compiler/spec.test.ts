@@ -105,6 +105,172 @@ const JSON_POSITION_CASES: readonly Case[] = [
   ],
 ];
 
+/** An image model; cases replace its layers. */
+const image = (layers: Record<string, unknown>[], input: unknown = [6, 6, 1]) => ({
+  input,
+  layers: [...layers, { type: 'flatten' }, { type: 'dense', units: 2 }],
+  loss: 'mse',
+});
+const conv = (o: Record<string, unknown> = {}) => ({
+  type: 'conv2d',
+  filters: 2,
+  kernelSize: 3,
+  ...o,
+});
+
+// Shaped layers (issue 8): every field of every record, and the shape rules.
+const LAYER_CASES: readonly Case[] = [
+  [
+    'conv2d without filters',
+    image([{ type: 'conv2d', kernelSize: 3 }]),
+    '$.layers[0].filters',
+    /required field is missing/,
+  ],
+  [
+    'conv2d option typo',
+    image([conv({ kernelsize: 3 })]),
+    '$.layers[0].kernelsize',
+    /unknown field "kernelsize" \(did you mean "kernelSize"\?\)/,
+  ],
+  [
+    'conv2d trainabel typo',
+    image([conv({ trainabel: false })]),
+    '$.layers[0].trainabel',
+    /did you mean "trainable"/,
+  ],
+  [
+    'conv2d filters 0',
+    image([conv({ filters: 0 })]),
+    '$.layers[0].filters',
+    /filters must be at least 1, got 0/,
+  ],
+  [
+    'conv2d filters fractional',
+    image([conv({ filters: 2.5 })]),
+    '$.layers[0].filters',
+    /filters must be a whole number/,
+  ],
+  [
+    'conv2d kernel larger than its input',
+    image([conv({ kernelSize: 7 })]),
+    '$.layers[0].kernelSize',
+    /a window of 7 does not fit in the input's 6/,
+  ],
+  [
+    'conv2d kernelSize with 3 entries',
+    image([conv({ kernelSize: [3, 3, 3] })]),
+    '$.layers[0].kernelSize',
+    /needs 2 entries, got 3/,
+  ],
+  [
+    'conv2d padding word',
+    image([conv({ padding: 'full' })]),
+    '$.layers[0].padding',
+    /unknown padding "full"; expected one of valid, same/,
+  ],
+  [
+    'conv2d strides and dilation together',
+    image([conv({ strides: 2, dilationRate: 2 })]),
+    '$.layers[0].dilationRate',
+    /strides > 1 together with dilationRate > 1/,
+  ],
+  [
+    'conv2d on a vector',
+    { input: 8, layers: [conv(), { type: 'dense', units: 2 }], loss: 'mse' },
+    '$.layers[0].type',
+    /conv2d needs an input of rank 3/,
+  ],
+  [
+    'conv1d on an image',
+    image([{ type: 'conv1d', filters: 2, kernelSize: 2 }]),
+    '$.layers[0].type',
+    /conv1d needs an input of rank 2/,
+  ],
+  [
+    'maxPooling2d leaving nothing',
+    image([{ type: 'maxPooling2d', poolSize: 7 }]),
+    '$.layers[0].poolSize',
+    /a pool of 7 leaves nothing of the input's 6/,
+  ],
+  [
+    'maxPooling2d on a vector',
+    { input: 8, layers: [{ type: 'maxPooling2d' }, { type: 'dense', units: 2 }], loss: 'mse' },
+    '$.layers[0].type',
+    /maxPooling2d needs an input of rank 3/,
+  ],
+  [
+    'pooling option typo',
+    image([{ type: 'averagePooling2d', poolsize: 2 }]),
+    '$.layers[0].poolsize',
+    /did you mean "poolSize"/,
+  ],
+  [
+    'flatten of a vector',
+    { input: 8, layers: [{ type: 'flatten' }, { type: 'dense', units: 2 }], loss: 'mse' },
+    '$.layers[0].type',
+    /flatten needs an input of rank 2 or more, got \[8\]/,
+  ],
+  [
+    'reshape to a different size',
+    image([{ type: 'reshape', targetShape: [5, 7] }]),
+    '$.layers[0].targetShape',
+    /cannot reshape \[6, 6, 1\] \(36 elements\) to \[5, 7\]/,
+  ],
+  [
+    'reshape with two -1',
+    image([{ type: 'reshape', targetShape: [-1, -1] }]),
+    '$.layers[0].targetShape',
+    /at most one entry may be -1/,
+  ],
+  [
+    'input shape with a 0',
+    image([conv()], [6, 0, 1]),
+    '$.input[1]',
+    /input must be at least 1, got 0/,
+  ],
+  ['input shape of rank 5', image([conv()], [2, 2, 2, 2, 2]), '$.input', /at most 4 item/],
+  [
+    'softmax on an image',
+    { input: [4, 4, 1], layers: [conv({ activation: 'softmax', kernelSize: 1 })], loss: 'mse' },
+    '$.layers[0].activation',
+    /softmax needs a vector output/,
+  ],
+  [
+    'two layers with one name',
+    image([conv({ name: 'c' }), conv({ name: 'c', kernelSize: 1 })]),
+    '$.layers[1].name',
+    /the layer name "c" is used twice/,
+  ],
+  [
+    'a name that is not an identifier',
+    image([conv({ name: 'a b' })]),
+    '$.layers[0].name',
+    /must start with a letter/,
+  ],
+  [
+    'layerNormalization epsilon 0',
+    image([{ type: 'layerNormalization', epsilon: 0 }]),
+    '$.layers[0].epsilon',
+    /epsilon must be greater than 0/,
+  ],
+  [
+    'layerNormalization over one feature',
+    image([{ type: 'layerNormalization' }]),
+    '$.layers[0].type',
+    /at least 2 features/,
+  ],
+  [
+    'too many parameters in a convolution',
+    {
+      input: [8, 8, 1000],
+      layers: [conv({ filters: 3000 }), { type: 'flatten' }, { type: 'dense', units: 2 }],
+      loss: 'mse',
+    },
+    '$.layers',
+    /more than the limit of 20000000/,
+  ],
+];
+
 const SCHEMA_CASES: readonly Case[] = [
   // Unknown names, with "did you mean".
   [
@@ -490,7 +656,7 @@ describe('syntax errors give line:column', () => {
 });
 
 describe('schema errors give the JSON path', () => {
-  it.each(SCHEMA_CASES)('%s', async (_l, input, where, fragment) =>
+  it.each([...SCHEMA_CASES, ...LAYER_CASES])('%s', async (_l, input, where, fragment) =>
     expectError(await errorOf(input), where, fragment),
   );
   it.each(MESSAGE_CASES)('%s', async (_l, input, where, fragment) =>
