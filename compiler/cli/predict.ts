@@ -8,7 +8,7 @@ import {
   predict,
   WeightsError,
   type FloatArray,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
 import { GradcError } from '../format/errors.ts';
 import { readTable } from '../training/data.ts';

@@ -24,7 +24,7 @@ import {
   type Metrics,
   type Optimizer,
   type TrainingWarning,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
 import { GradcError } from '../format/errors.ts';
 import { readTable } from '../training/data.ts';

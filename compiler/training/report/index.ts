@@ -1,7 +1,7 @@
 // The training report: one self-contained HTML file (inline CSS, inline SVG, one small
 // inline script; nothing fetched) with a summary, loss / metric / per-layer gradient-norm
 // curves and the diagnostics warnings.
-import type { History, LayerInfo, Metrics } from '../../../runtime/index.ts';
+import type { History, LayerInfo, Metrics } from '@gradc/runtime';
 import { VERSION } from '../../version.ts';
 import { writeAtomic } from '../../io/files.ts';
 import type { TrainConfig, TrainResult } from '../../cli/train.ts';

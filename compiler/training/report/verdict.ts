@@ -1,7 +1,7 @@
 // Plain-language reading of a training history, shown at the top of the report: did the
 // loss settle, is validation diverging from training, did any layer's gradient vanish or
 // explode. Heuristics, stated as such in the page; the curves below are the evidence.
-import type { History } from '../../../runtime/index.ts';
+import type { History } from '@gradc/runtime';
 
 export type Tone = 'good' | 'warn' | 'bad';
 
