@@ -75,6 +75,7 @@ export {
   type StopReason,
   type TrainOptions,
 } from './train.ts';
+export { trainAsync, type Progress, type TrainAsyncOptions } from './train-async.ts';
 export { crc32, fnv1a64 } from './checksum.ts';
 export {
   decodeWeights,
