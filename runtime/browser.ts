@@ -89,3 +89,10 @@ export {
   WeightsError,
   type WeightsErrorCode,
 } from './weights.ts';
+export {
+  BUNDLE_META_FORMAT,
+  createPredictor,
+  parseBundleMeta,
+  type BundleMeta,
+  type Predictor,
+} from './bundle.ts';

@@ -145,6 +145,22 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
   else program.command('predict').description(LAZY_COMMANDS.predict);
 
   program
+    .command('export')
+    .description(
+      'write one standalone module with trained weights and predict(features, out?): no dependencies, Node or browser',
+    )
+    .argument('<model>', 'model file (JSON)')
+    .requiredOption('--weights <file>', 'weights written by gradc train (with its .meta.json)')
+    .requiredOption(
+      '-o, --out <file>',
+      'output module; .ts/.mts TypeScript, .js/.mjs ESM, .cjs CommonJS (JavaScript gets a .d.ts)',
+    )
+    .action(async (model: string, o: { weights: string; out: string }) => {
+      const { runExport } = await import('./export.ts');
+      await runExport({ model, ...o });
+    });
+
+  program
     .command('demo')
     .description('compile and check the bundled examples, then train XOR and Iris')
     .action(async () => {
