@@ -3,7 +3,7 @@
 // esbuild browser bundle in headless Chromium, and the installed CLI.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/gradc-cli.ts';
 import {
@@ -159,7 +159,7 @@ describe('TypeScript', () => {
           allowImportingTsExtensions: true,
           noEmit: true,
           // No @types/node, no skipLibCheck: the packages' own .d.ts are checked too.
-          types: [],
+          types: ['gradc/plugin/client'],
         },
         include: ['*.ts', '../xor.ts'],
       }),
@@ -174,8 +174,9 @@ import * as fromTs from '../xor.ts';
 import * as fromMjs from '../xor.mjs';
 import * as fromJs from '../xor.js';
 import * as fromCjs from '../xor.cjs';
+import * as fromPlugin from '../xor.model.json?gradc';
 
-const nets: GeneratedModule[] = [fromTs, fromMjs, fromJs, fromCjs];
+const nets: GeneratedModule[] = [fromTs, fromMjs, fromJs, fromCjs, fromPlugin];
 const name: 'xor' = fromMjs.model.name;
 const kernel: readonly [2, 8] = fromJs.model.params[0].shape;
 const params = new Float64Array(fromTs.model.paramCount);
@@ -239,6 +240,43 @@ describe.skipIf(!hasChromium)(`browser (${CHROMIUM})`, () => {
     const r = JSON.parse(result) as { first: number; last: number };
     expect(r.last).toBeLessThan(0.01);
     expect(r.last).toBeLessThan(r.first / 10);
+  });
+});
+
+describe('the installed Vite plugin', () => {
+  it('builds an app importing a model (?gradc) and the runtime; the bundle trains XOR', async () => {
+    const { build } = await import('vite');
+    const pluginUrl = pathToFileURL(path.join(app, 'node_modules/gradc/dist/plugin/index.js'));
+    const { gradc } = (await import(
+      pluginUrl.href
+    )) as typeof import('../../compiler/plugin/index.ts');
+    const dir = path.join(app, 'vite-app');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'main.js'),
+      `import { initParams, sgd, train } from '@gradc/runtime';\nimport * as net from '../xor.model.json?gradc';\n${TRAIN_XOR}\nexport const result = { first: losses[0], last: losses.at(-1) };\n`,
+    );
+    const outDir = path.join(dir, 'dist');
+    await build({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [gradc.vite()],
+      build: {
+        outDir,
+        minify: false,
+        lib: { entry: path.join(dir, 'main.js'), formats: ['es'], fileName: 'app' },
+      },
+    });
+    const file = fs.readdirSync(outDir).find((f) => f.startsWith('app'));
+    const bundle = fs.readFileSync(path.join(outDir, file!), 'utf8');
+    // The runtime was bundled through its browser entry: no file-system code.
+    expect(bundle).not.toMatch(/node:fs|readFileSync/);
+    const { result } = (await import(pathToFileURL(path.join(outDir, file!)).href)) as {
+      result: { first: number; last: number };
+    };
+    expect(result.last).toBeLessThan(0.01);
+    expect(result.last).toBeLessThan(result.first / 10);
   });
 });
 
