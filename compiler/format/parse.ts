@@ -7,8 +7,9 @@ import { ExprError, parseExpr } from './expr.ts';
 import { firstBadOffset } from './json-position.ts';
 import { paramCountOf, workEstimate, type FunctionSpec, type ModelSpec } from './model.ts';
 import { LIMITS, modelSchema } from './schema.ts';
+import { MAX_FILE_BYTES } from './limits.ts';
 
-export const MAX_FILE_BYTES = 1_000_000;
+export { MAX_FILE_BYTES };
 
 const topFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision'];
 

@@ -307,6 +307,36 @@ describe('the installed CLI', () => {
     expect(compilerCode(compile.urls).length).toBeGreaterThan(5);
   });
 
+  it('predict from a compiled module loads no compiler code and matches predict from the model', async () => {
+    for (const f of ['iris.model.json', 'data/iris.csv'])
+      fs.copyFileSync(path.join(ROOT, 'examples', f), path.join(app, path.basename(f)));
+    await ok(process.execPath, [gradcBin, 'compile', 'iris.model.json', '-o', 'iris.mjs'], app);
+    await ok(
+      process.execPath,
+      [
+        gradcBin,
+        'train',
+        'iris.model.json',
+        '--data',
+        'iris.csv',
+        '--label',
+        'species',
+        '--epochs',
+        '20',
+        '--out',
+        'iris.bin',
+      ],
+      app,
+    );
+    const args = ['--weights', 'iris.bin', '--data', 'iris.csv'];
+    const fromModule = await traced(['predict', 'iris.mjs', ...args]);
+    expect(compilerCode(fromModule.urls)).toEqual([]);
+    const fromModel = await traced(['predict', 'iris.model.json', ...args]);
+    expect(compilerCode(fromModel.urls).length).toBeGreaterThan(5);
+    expect(fromModule.stdout).toBe(fromModel.stdout);
+    expect(fromModule.stdout.split('\n')[0]).toBe('predicted,p(setosa),p(versicolor),p(virginica)');
+  });
+
   it('--version start-up compared with node -e 0 (measured, reported, not asserted)', async () => {
     const time = async (args: string[]) => {
       const t = process.hrtime.bigint();
