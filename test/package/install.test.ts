@@ -16,6 +16,7 @@ import {
   type Installed,
 } from './install.ts';
 import { CHROMIUM, hasChromium, withPage } from './browser.ts';
+import { gradcCommand, readmeCommands } from '../support/readme.ts';
 
 const TSC = path.join(ROOT, 'node_modules/.bin/tsc');
 const TRACE = fileURLToPath(new URL('./trace-imports.mjs', import.meta.url));
@@ -240,6 +241,36 @@ describe.skipIf(!hasChromium)(`browser (${CHROMIUM})`, () => {
     const r = JSON.parse(result) as { first: number; last: number };
     expect(r.last).toBeLessThan(0.01);
     expect(r.last).toBeLessThan(r.first / 10);
+  });
+});
+
+describe('README "Install and use"', () => {
+  it('its commands run as written in the project (npm install gradc: the tarballs)', async () => {
+    const dir = path.join(app, 'readme');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'examples/iris.model.json'), path.join(dir, 'iris.model.json'));
+    fs.copyFileSync(path.join(ROOT, 'examples/data/iris.csv'), path.join(dir, 'iris.csv'));
+    const commands = readmeCommands()
+      .filter((c) => c.section === 'Install and use')
+      .map((c) => c.command);
+    expect(commands[0]).toBe('npm install gradc');
+    expect(commands.length).toBeGreaterThan(4);
+    for (const command of commands.slice(1)) {
+      expect(command).toMatch(/^npx gradc /);
+      const r = await run('bash', ['-c', gradcCommand(command, gradcBin)], dir);
+      expect(r.code, `${command}\n${r.stderr}`).toBe(0);
+    }
+    // What the section then shows: the exported module predicts with zero dependencies.
+    const exported = (await import(pathToFileURL(path.join(dir, 'iris-trained.js')).href)) as {
+      predictClass(f: number[]): string;
+      predict(f: number[], out?: Float64Array): Float64Array;
+    };
+    expect(exported.predictClass([5.1, 3.5, 1.4, 0.2])).toBe('setosa');
+    const out = new Float64Array(3);
+    expect(exported.predict([6.7, 3.0, 5.2, 2.3], out)).toBe(out);
+    expect(exported.predictClass([6.7, 3.0, 5.2, 2.3])).toBe('virginica');
+    for (const f of ['iris.ts', 'iris.js', 'iris.d.ts', 'iris-trained.d.ts'])
+      expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
   });
 });
 
