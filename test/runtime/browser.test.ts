@@ -52,7 +52,7 @@ describe('runtime entry points', () => {
     const extra = Object.keys(runtime)
       .filter((k) => !(k in browser))
       .sort();
-    expect(extra).toEqual(['loadWeights', 'loadWeightsInto', 'saveWeights']);
+    expect(extra).toEqual(['loadBundle', 'loadWeights', 'loadWeightsInto', 'saveWeights']);
     for (const name of [
       'initParams',
       'train',
