@@ -77,6 +77,10 @@ describe('the tarballs', () => {
     }
   });
 
+  it('install without install scripts or their warnings', () => {
+    expect(inst.installWarnings).not.toMatch(/install.?script/i);
+  });
+
   it('install: the runtime alone is its own size; sizes are reported', async () => {
     const alone = path.join(inst.tmp, 'runtime-only');
     newProject(alone);

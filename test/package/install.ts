@@ -46,6 +46,8 @@ export interface Installed {
   readonly tarballs: { readonly gradc: string; readonly runtime: string };
   /** A project with both tarballs installed. */
   readonly project: string;
+  /** What `npm install` printed on stderr (warnings included). */
+  readonly installWarnings: string;
   cleanup(): void;
 }
 
@@ -68,11 +70,18 @@ export async function packAndInstall(): Promise<Installed> {
   };
   const project = path.join(tmp, 'app');
   newProject(project);
-  await ok('npm', ['install', ...NPM_FLAGS, tarballs.gradc, tarballs.runtime], project);
+  const flags = NPM_FLAGS.map((f) => (f === '--loglevel=error' ? '--loglevel=warn' : f));
+  const install = await run(
+    'npm',
+    ['install', ...flags, tarballs.gradc, tarballs.runtime],
+    project,
+  );
+  if (install.code !== 0) throw new Error(`npm install exited ${install.code}\n${install.stderr}`);
   return {
     tmp,
     tarballs,
     project,
+    installWarnings: install.stderr,
     cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }),
   };
 }
