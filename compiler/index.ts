@@ -18,8 +18,20 @@ export function defineModel<const M extends ModelInput>(model: M): M {
   return model;
 }
 
+/** The output format for a file name, by its extension in any case: `.cjs` is CommonJS,
+ * `.js`/`.mjs` ESM JavaScript, anything else (`.ts`, `.mts`) TypeScript. */
 export function formatFor(file: string): OutputFormat {
-  return /\.[cm]?js$/.test(file) ? 'js' : 'ts';
+  const ext = path.extname(file).toLowerCase();
+  return ext === '.cjs' ? 'cjs' : ext === '.js' || ext === '.mjs' ? 'js' : 'ts';
+}
+
+/** Where the `.d.ts` of JavaScript output goes: `net.js` → `net.d.ts`, `.mjs` → `.d.mts`,
+ * `.cjs` → `.d.cts` (TypeScript pairs each with its own declaration extension). */
+export function declarationsPathFor(file: string): string {
+  const ext = path.extname(file);
+  const lower = ext.toLowerCase();
+  const dts = lower === '.mjs' ? '.d.mts' : lower === '.cjs' ? '.d.cts' : '.d.ts';
+  return file.slice(0, file.length - ext.length) + dts;
 }
 
 /** Compiles a model object (as `defineModel` returns) to module text. */

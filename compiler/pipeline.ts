@@ -3,7 +3,7 @@ import { differentiate } from './autodiff/reverse.ts';
 import { buildModel, type Compilation } from './frontend/model.ts';
 import { BLOCK, emitForwardBatch, emitGradientBatch, type BatchPlan } from './emit/batch.ts';
 import { emitProgram, type EmittedFunction } from './emit/body.ts';
-import { emitModule, type OutputFormat } from './emit/module.ts';
+import { emitDeclarations, emitModule, type OutputFormat } from './emit/module.ts';
 import type { Program, ProgramName } from './ir/program.ts';
 import { simplify } from './passes/simplify.ts';
 import { stabilize } from './passes/stabilize.ts';
@@ -39,6 +39,8 @@ export interface Compiled {
   readonly schedules: Schedules;
   readonly workSize: number;
   readonly code: string;
+  /** The `.d.ts` text for JavaScript output (absent for TypeScript). */
+  readonly declarations?: string;
 }
 
 /** Spec → IR after the named pass (or all passes). `verify` runs after each pass if given. */
@@ -92,15 +94,17 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   if (schedules.inputGradient) functions.push(...emitProgram(schedules.inputGradient, c.sections));
   functions.push(...emitForwardBatch(batch.forward, c.sections, c.shapes));
   functions.push(...emitGradientBatch(batch.gradient, c.sections, c.shapes));
-  const code = emitModule({
+  const shell = {
     c,
     functions,
     workSize,
     format: opts.format,
     source: opts.source,
     version: VERSION,
-  });
-  return { c, schedules, workSize, code };
+  };
+  const code = emitModule(shell);
+  if (opts.format === 'ts') return { c, schedules, workSize, code };
+  return { c, schedules, workSize, code, declarations: emitDeclarations(shell) };
 }
 
 /**

@@ -190,16 +190,16 @@ function forward_part1(params: Float64Array, input: Float64Array, output: Float6
 
   // --- dense0: dense 784 → 10, softmax ---
   forward_loop10(params, input, output, work);
-  const z5_0 = params[9088] + work[0];
-  const z5_1 = params[9089] + work[1];
-  const z5_2 = params[9090] + work[2];
-  const z5_3 = params[9091] + work[3];
-  const z5_4 = params[9092] + work[4];
-  const z5_5 = params[9093] + work[5];
-  const z5_6 = params[9094] + work[6];
-  const z5_7 = params[9095] + work[7];
-  const z5_8 = params[9096] + work[8];
-  const z5_9 = params[9097] + work[9];
+  const z5_0 = params[9088]! + work[0]!;
+  const z5_1 = params[9089]! + work[1]!;
+  const z5_2 = params[9090]! + work[2]!;
+  const z5_3 = params[9091]! + work[3]!;
+  const z5_4 = params[9092]! + work[4]!;
+  const z5_5 = params[9093]! + work[5]!;
+  const z5_6 = params[9094]! + work[6]!;
+  const z5_7 = params[9095]! + work[7]!;
+  const z5_8 = params[9096]! + work[8]!;
+  const z5_9 = params[9097]! + work[9]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
   const t25_0 = z5_0 - t23;
   const t25_1 = z5_1 - t23;
@@ -254,16 +254,16 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = input[((i0 * 28) + i1) + 0];
+            let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -273,12 +273,12 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k] + params[72 + k % 8];
+  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k], 0);
+  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
@@ -292,7 +292,7 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -300,14 +300,14 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -333,24 +333,24 @@ function forward_loop6(params: Float64Array, input: Float64Array, output: Float6
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[(((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[(((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[(((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[(((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[(((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[(((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[(((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[(((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[(((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[(((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[(((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[(((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[(((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[(((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[(((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -360,12 +360,12 @@ function forward_loop6(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop7(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k] + params[1232 + k % 16];
+  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop8(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k], 0);
+  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
@@ -379,7 +379,7 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -387,14 +387,14 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
       }
     }
   }
@@ -402,17 +402,17 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop10(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136] * params[1248 + j];
+  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i];
+    const xi = work[3136 + i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[j] += xi * params[1248 + r + j];
-      work[j + 1] += xi * params[1248 + r + j + 1];
-      work[j + 2] += xi * params[1248 + r + j + 2];
-      work[j + 3] += xi * params[1248 + r + j + 3];
+      work[j]! += xi * params[1248 + r + j]!;
+      work[j + 1]! += xi * params[1248 + r + j + 1]!;
+      work[j + 2]! += xi * params[1248 + r + j + 2]!;
+      work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j] += xi * params[1248 + r + j];
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -426,7 +426,7 @@ function forward_loop10(params: Float64Array, input: Float64Array, output: Float
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
   loss_part0(params, input, target, work);
   loss_part1(params, input, target, work);
-  return work[0];
+  return work[0]!;
 }
 
 /** Part of `loss`, split off to stay under V8's optimization size limit. */
@@ -456,16 +456,16 @@ function loss_part1(params: Float64Array, input: Float64Array, target: Float64Ar
 
   // --- dense0: dense 784 → 10, softmax ---
   loss_loop10(params, input, target, work);
-  const z5_0 = params[9088] + work[0];
-  const z5_1 = params[9089] + work[1];
-  const z5_2 = params[9090] + work[2];
-  const z5_3 = params[9091] + work[3];
-  const z5_4 = params[9092] + work[4];
-  const z5_5 = params[9093] + work[5];
-  const z5_6 = params[9094] + work[6];
-  const z5_7 = params[9095] + work[7];
-  const z5_8 = params[9096] + work[8];
-  const z5_9 = params[9097] + work[9];
+  const z5_0 = params[9088]! + work[0]!;
+  const z5_1 = params[9089]! + work[1]!;
+  const z5_2 = params[9090]! + work[2]!;
+  const z5_3 = params[9091]! + work[3]!;
+  const z5_4 = params[9092]! + work[4]!;
+  const z5_5 = params[9093]! + work[5]!;
+  const z5_6 = params[9094]! + work[6]!;
+  const z5_7 = params[9095]! + work[7]!;
+  const z5_8 = params[9096]! + work[8]!;
+  const z5_9 = params[9097]! + work[9]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
   const t25_0 = z5_0 - t23;
   const t25_1 = z5_1 - t23;
@@ -501,16 +501,16 @@ function loss_part1(params: Float64Array, input: Float64Array, target: Float64Ar
   const t35_7 = t25_7 - t34;
   const t35_8 = t25_8 - t34;
   const t35_9 = t25_9 - t34;
-  const t36_0 = target[0] * t35_0;
-  const t36_1 = target[1] * t35_1;
-  const t36_2 = target[2] * t35_2;
-  const t36_3 = target[3] * t35_3;
-  const t36_4 = target[4] * t35_4;
-  const t36_5 = target[5] * t35_5;
-  const t36_6 = target[6] * t35_6;
-  const t36_7 = target[7] * t35_7;
-  const t36_8 = target[8] * t35_8;
-  const t36_9 = target[9] * t35_9;
+  const t36_0 = target[0]! * t35_0;
+  const t36_1 = target[1]! * t35_1;
+  const t36_2 = target[2]! * t35_2;
+  const t36_3 = target[3]! * t35_3;
+  const t36_4 = target[4]! * t35_4;
+  const t36_5 = target[5]! * t35_5;
+  const t36_6 = target[6]! * t35_6;
+  const t36_7 = target[7]! * t35_7;
+  const t36_8 = target[8]! * t35_8;
+  const t36_9 = target[9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
   work[0] = -t37;
 }
@@ -535,16 +535,16 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = input[((i0 * 28) + i1) + 0];
+            let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -554,12 +554,12 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k] + params[72 + k % 8];
+  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k], 0);
+  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
@@ -573,7 +573,7 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -581,14 +581,14 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -614,24 +614,24 @@ function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Ar
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[(((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[(((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[(((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[(((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[(((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[(((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[(((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[(((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[(((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[(((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[(((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[(((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[(((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[(((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[(((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -641,12 +641,12 @@ function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop7(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k] + params[1232 + k % 16];
+  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop8(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k], 0);
+  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
@@ -660,7 +660,7 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -668,14 +668,14 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
       }
     }
   }
@@ -683,17 +683,17 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop10(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136] * params[1248 + j];
+  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i];
+    const xi = work[3136 + i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[j] += xi * params[1248 + r + j];
-      work[j + 1] += xi * params[1248 + r + j + 1];
-      work[j + 2] += xi * params[1248 + r + j + 2];
-      work[j + 3] += xi * params[1248 + r + j + 3];
+      work[j]! += xi * params[1248 + r + j]!;
+      work[j + 1]! += xi * params[1248 + r + j + 1]!;
+      work[j + 2]! += xi * params[1248 + r + j + 2]!;
+      work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j] += xi * params[1248 + r + j];
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -711,7 +711,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_part2(params, input, target, grad, work);
   gradient_part3(params, input, target, grad, work);
   gradient_part4(params, input, target, grad, work);
-  return work[21168];
+  return work[21168]!;
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
@@ -741,16 +741,16 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
 
   // --- dense0: dense 784 → 10, softmax ---
   gradient_loop10(params, input, target, grad, work);
-  const z5_0 = params[9088] + work[21168];
-  const z5_1 = params[9089] + work[21169];
-  const z5_2 = params[9090] + work[21170];
-  const z5_3 = params[9091] + work[21171];
-  const z5_4 = params[9092] + work[21172];
-  const z5_5 = params[9093] + work[21173];
-  const z5_6 = params[9094] + work[21174];
-  const z5_7 = params[9095] + work[21175];
-  const z5_8 = params[9096] + work[21176];
-  const z5_9 = params[9097] + work[21177];
+  const z5_0 = params[9088]! + work[21168]!;
+  const z5_1 = params[9089]! + work[21169]!;
+  const z5_2 = params[9090]! + work[21170]!;
+  const z5_3 = params[9091]! + work[21171]!;
+  const z5_4 = params[9092]! + work[21172]!;
+  const z5_5 = params[9093]! + work[21173]!;
+  const z5_6 = params[9094]! + work[21174]!;
+  const z5_7 = params[9095]! + work[21175]!;
+  const z5_8 = params[9096]! + work[21176]!;
+  const z5_9 = params[9097]! + work[21177]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
   const t25_0 = z5_0 - t23;
   const t25_1 = z5_1 - t23;
@@ -786,21 +786,21 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t35_7 = t25_7 - t34;
   const t35_8 = t25_8 - t34;
   const t35_9 = t25_9 - t34;
-  const t36_0 = target[0] * t35_0;
-  const t36_1 = target[1] * t35_1;
-  const t36_2 = target[2] * t35_2;
-  const t36_3 = target[3] * t35_3;
-  const t36_4 = target[4] * t35_4;
-  const t36_5 = target[5] * t35_5;
-  const t36_6 = target[6] * t35_6;
-  const t36_7 = target[7] * t35_7;
-  const t36_8 = target[8] * t35_8;
-  const t36_9 = target[9] * t35_9;
+  const t36_0 = target[0]! * t35_0;
+  const t36_1 = target[1]! * t35_1;
+  const t36_2 = target[2]! * t35_2;
+  const t36_3 = target[3]! * t35_3;
+  const t36_4 = target[4]! * t35_4;
+  const t36_5 = target[5]! * t35_5;
+  const t36_6 = target[6]! * t35_6;
+  const t36_7 = target[7]! * t35_7;
+  const t36_8 = target[8]! * t35_8;
+  const t36_9 = target[9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
   work[21168] = -t37;
 
   // --- loss backward ---
-  const t67 = target[0] + target[1] + target[2] + target[3] + target[4] + target[5] + target[6] + target[7] + target[8] + target[9];
+  const t67 = target[0]! + target[1]! + target[2]! + target[3]! + target[4]! + target[5]! + target[6]! + target[7]! + target[8]! + target[9]!;
   const t68 = t67 / t27;
 
   // --- dense0 backward ---
@@ -814,16 +814,16 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t69_7 = t26_7 * t68;
   const t69_8 = t26_8 * t68;
   const t69_9 = t26_9 * t68;
-  grad[9088] = t69_0 - target[0];
-  grad[9089] = t69_1 - target[1];
-  grad[9090] = t69_2 - target[2];
-  grad[9091] = t69_3 - target[3];
-  grad[9092] = t69_4 - target[4];
-  grad[9093] = t69_5 - target[5];
-  grad[9094] = t69_6 - target[6];
-  grad[9095] = t69_7 - target[7];
-  grad[9096] = t69_8 - target[8];
-  grad[9097] = t69_9 - target[9];
+  grad[9088] = t69_0 - target[0]!;
+  grad[9089] = t69_1 - target[1]!;
+  grad[9090] = t69_2 - target[2]!;
+  grad[9091] = t69_3 - target[3]!;
+  grad[9092] = t69_4 - target[4]!;
+  grad[9093] = t69_5 - target[5]!;
+  grad[9094] = t69_6 - target[6]!;
+  grad[9095] = t69_7 - target[7]!;
+  grad[9096] = t69_8 - target[8]!;
+  grad[9097] = t69_9 - target[9]!;
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
@@ -889,16 +889,16 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = input[((i0 * 28) + i1) + 0];
+            let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -908,12 +908,12 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k] + params[72 + k % 8];
+  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k], 0);
+  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -927,7 +927,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -935,14 +935,14 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -968,24 +968,24 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -995,12 +995,12 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k] + params[1232 + k % 16];
+  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k], 0);
+  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k]!, 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1014,7 +1014,7 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1022,14 +1022,14 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
       }
     }
   }
@@ -1037,17 +1037,17 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop10(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384] * params[1248 + j];
+  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i];
+    const xi = work[20384 + i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[21168 + j] += xi * params[1248 + r + j];
-      work[21168 + j + 1] += xi * params[1248 + r + j + 1];
-      work[21168 + j + 2] += xi * params[1248 + r + j + 2];
-      work[21168 + j + 3] += xi * params[1248 + r + j + 3];
+      work[21168 + j]! += xi * params[1248 + r + j]!;
+      work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
+      work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
+      work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[21168 + j] += xi * params[1248 + r + j];
+    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -1057,12 +1057,12 @@ function gradient_loop11(params: Float64Array, input: Float64Array, target: Floa
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j] * grad[9088 + j];
-      s1 += params[1248 + r + j + 1] * grad[9088 + j + 1];
-      s2 += params[1248 + r + j + 2] * grad[9088 + j + 2];
-      s3 += params[1248 + r + j + 3] * grad[9088 + j + 3];
+      s0 += params[1248 + r + j]! * grad[9088 + j]!;
+      s1 += params[1248 + r + j + 1]! * grad[9088 + j + 1]!;
+      s2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
+      s3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j] * grad[9088 + j];
+    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * grad[9088 + j]!;
     work[21178 + i] = s0 + s1 + s2 + s3;
   }
 }
@@ -1070,9 +1070,9 @@ function gradient_loop11(params: Float64Array, input: Float64Array, target: Floa
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop12(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i];
+    const xi = work[20384 + i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j] = xi * grad[9088 + j];
+    for (let j = 0; j < 10; j++) grad[1248 + r + j] = xi * grad[9088 + j]!;
   }
 }
 
@@ -1094,7 +1094,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1102,7 +1102,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1110,7 +1110,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
           }
         }
         if ((bi >= 0)) {
-          work[21962 + (bi * 16) + ch] += work[21178 + (((o0 * 7) + o1) * 16) + ch];
+          work[21962 + (bi * 16) + ch]! += work[21178 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -1119,12 +1119,12 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k] !== 0 ? work[21962 + k] : 0);
+  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! !== 0 ? work[21962 + k]! : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1151,22 +1151,22 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      grad[1232 + 0] += work[17248 + ((s0 * 224) + (s1 * 16)) + 0];
-      grad[1232 + 1] += work[17248 + ((s0 * 224) + (s1 * 16)) + 1];
-      grad[1232 + 2] += work[17248 + ((s0 * 224) + (s1 * 16)) + 2];
-      grad[1232 + 3] += work[17248 + ((s0 * 224) + (s1 * 16)) + 3];
-      grad[1232 + 4] += work[17248 + ((s0 * 224) + (s1 * 16)) + 4];
-      grad[1232 + 5] += work[17248 + ((s0 * 224) + (s1 * 16)) + 5];
-      grad[1232 + 6] += work[17248 + ((s0 * 224) + (s1 * 16)) + 6];
-      grad[1232 + 7] += work[17248 + ((s0 * 224) + (s1 * 16)) + 7];
-      grad[1232 + 8] += work[17248 + ((s0 * 224) + (s1 * 16)) + 8];
-      grad[1232 + 9] += work[17248 + ((s0 * 224) + (s1 * 16)) + 9];
-      grad[1232 + 10] += work[17248 + ((s0 * 224) + (s1 * 16)) + 10];
-      grad[1232 + 11] += work[17248 + ((s0 * 224) + (s1 * 16)) + 11];
-      grad[1232 + 12] += work[17248 + ((s0 * 224) + (s1 * 16)) + 12];
-      grad[1232 + 13] += work[17248 + ((s0 * 224) + (s1 * 16)) + 13];
-      grad[1232 + 14] += work[17248 + ((s0 * 224) + (s1 * 16)) + 14];
-      grad[1232 + 15] += work[17248 + ((s0 * 224) + (s1 * 16)) + 15];
+      grad[1232 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      grad[1232 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      grad[1232 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      grad[1232 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      grad[1232 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      grad[1232 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      grad[1232 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      grad[1232 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      grad[1232 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      grad[1232 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      grad[1232 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      grad[1232 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      grad[1232 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      grad[1232 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      grad[1232 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      grad[1232 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -1194,23 +1194,23 @@ function gradient_loop20(params: Float64Array, input: Float64Array, target: Floa
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[17248 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[17248 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[17248 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[17248 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[17248 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[17248 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[17248 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[17248 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[17248 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[17248 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[17248 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[17248 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[17248 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[17248 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[17248 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[17248 + cr + 15] * params[80 + wr + 15]));
-            work[14112 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
+            work[14112 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -1239,24 +1239,24 @@ function gradient_loop22(params: Float64Array, input: Float64Array, target: Floa
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            grad[80 + wr + 0] += (xv * work[17248 + cr + 0]);
-            grad[80 + wr + 1] += (xv * work[17248 + cr + 1]);
-            grad[80 + wr + 2] += (xv * work[17248 + cr + 2]);
-            grad[80 + wr + 3] += (xv * work[17248 + cr + 3]);
-            grad[80 + wr + 4] += (xv * work[17248 + cr + 4]);
-            grad[80 + wr + 5] += (xv * work[17248 + cr + 5]);
-            grad[80 + wr + 6] += (xv * work[17248 + cr + 6]);
-            grad[80 + wr + 7] += (xv * work[17248 + cr + 7]);
-            grad[80 + wr + 8] += (xv * work[17248 + cr + 8]);
-            grad[80 + wr + 9] += (xv * work[17248 + cr + 9]);
-            grad[80 + wr + 10] += (xv * work[17248 + cr + 10]);
-            grad[80 + wr + 11] += (xv * work[17248 + cr + 11]);
-            grad[80 + wr + 12] += (xv * work[17248 + cr + 12]);
-            grad[80 + wr + 13] += (xv * work[17248 + cr + 13]);
-            grad[80 + wr + 14] += (xv * work[17248 + cr + 14]);
-            grad[80 + wr + 15] += (xv * work[17248 + cr + 15]);
+            grad[80 + wr + 0]! += (xv * work[17248 + cr + 0]!);
+            grad[80 + wr + 1]! += (xv * work[17248 + cr + 1]!);
+            grad[80 + wr + 2]! += (xv * work[17248 + cr + 2]!);
+            grad[80 + wr + 3]! += (xv * work[17248 + cr + 3]!);
+            grad[80 + wr + 4]! += (xv * work[17248 + cr + 4]!);
+            grad[80 + wr + 5]! += (xv * work[17248 + cr + 5]!);
+            grad[80 + wr + 6]! += (xv * work[17248 + cr + 6]!);
+            grad[80 + wr + 7]! += (xv * work[17248 + cr + 7]!);
+            grad[80 + wr + 8]! += (xv * work[17248 + cr + 8]!);
+            grad[80 + wr + 9]! += (xv * work[17248 + cr + 9]!);
+            grad[80 + wr + 10]! += (xv * work[17248 + cr + 10]!);
+            grad[80 + wr + 11]! += (xv * work[17248 + cr + 11]!);
+            grad[80 + wr + 12]! += (xv * work[17248 + cr + 12]!);
+            grad[80 + wr + 13]! += (xv * work[17248 + cr + 13]!);
+            grad[80 + wr + 14]! += (xv * work[17248 + cr + 14]!);
+            grad[80 + wr + 15]! += (xv * work[17248 + cr + 15]!);
           }
         }
       }
@@ -1282,7 +1282,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -1290,7 +1290,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -1298,7 +1298,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           }
         }
         if ((bi >= 0)) {
-          work[25098 + (bi * 8) + ch] += work[14112 + (((o0 * 14) + o1) * 8) + ch];
+          work[25098 + (bi * 8) + ch]! += work[14112 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -1307,12 +1307,12 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop25(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop26(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k] !== 0 ? work[25098 + k] : 0);
+  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! !== 0 ? work[25098 + k]! : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1331,14 +1331,14 @@ function gradient_loop27(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop28(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      grad[72 + 0] += work[6272 + ((s0 * 224) + (s1 * 8)) + 0];
-      grad[72 + 1] += work[6272 + ((s0 * 224) + (s1 * 8)) + 1];
-      grad[72 + 2] += work[6272 + ((s0 * 224) + (s1 * 8)) + 2];
-      grad[72 + 3] += work[6272 + ((s0 * 224) + (s1 * 8)) + 3];
-      grad[72 + 4] += work[6272 + ((s0 * 224) + (s1 * 8)) + 4];
-      grad[72 + 5] += work[6272 + ((s0 * 224) + (s1 * 8)) + 5];
-      grad[72 + 6] += work[6272 + ((s0 * 224) + (s1 * 8)) + 6];
-      grad[72 + 7] += work[6272 + ((s0 * 224) + (s1 * 8)) + 7];
+      grad[72 + 0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      grad[72 + 1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      grad[72 + 2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      grad[72 + 3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      grad[72 + 4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      grad[72 + 5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      grad[72 + 6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      grad[72 + 7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -1364,16 +1364,16 @@ function gradient_loop30(params: Float64Array, input: Float64Array, target: Floa
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = input[((i0 * 28) + i1) + 0];
+            let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            grad[wr + 0] += (xv * work[6272 + cr + 0]);
-            grad[wr + 1] += (xv * work[6272 + cr + 1]);
-            grad[wr + 2] += (xv * work[6272 + cr + 2]);
-            grad[wr + 3] += (xv * work[6272 + cr + 3]);
-            grad[wr + 4] += (xv * work[6272 + cr + 4]);
-            grad[wr + 5] += (xv * work[6272 + cr + 5]);
-            grad[wr + 6] += (xv * work[6272 + cr + 6]);
-            grad[wr + 7] += (xv * work[6272 + cr + 7]);
+            grad[wr + 0]! += (xv * work[6272 + cr + 0]!);
+            grad[wr + 1]! += (xv * work[6272 + cr + 1]!);
+            grad[wr + 2]! += (xv * work[6272 + cr + 2]!);
+            grad[wr + 3]! += (xv * work[6272 + cr + 3]!);
+            grad[wr + 4]! += (xv * work[6272 + cr + 4]!);
+            grad[wr + 5]! += (xv * work[6272 + cr + 5]!);
+            grad[wr + 6]! += (xv * work[6272 + cr + 6]!);
+            grad[wr + 7]! += (xv * work[6272 + cr + 7]!);
           }
         }
       }
@@ -1428,16 +1428,16 @@ function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, o
 
   // --- dense0: dense 784 → 10, softmax ---
   forwardBatch_sample_loop10(params, inputs, outputs, work, xo, oo);
-  const z5_0 = params[9088] + work[0];
-  const z5_1 = params[9089] + work[1];
-  const z5_2 = params[9090] + work[2];
-  const z5_3 = params[9091] + work[3];
-  const z5_4 = params[9092] + work[4];
-  const z5_5 = params[9093] + work[5];
-  const z5_6 = params[9094] + work[6];
-  const z5_7 = params[9095] + work[7];
-  const z5_8 = params[9096] + work[8];
-  const z5_9 = params[9097] + work[9];
+  const z5_0 = params[9088]! + work[0]!;
+  const z5_1 = params[9089]! + work[1]!;
+  const z5_2 = params[9090]! + work[2]!;
+  const z5_3 = params[9091]! + work[3]!;
+  const z5_4 = params[9092]! + work[4]!;
+  const z5_5 = params[9093]! + work[5]!;
+  const z5_6 = params[9094]! + work[6]!;
+  const z5_7 = params[9095]! + work[7]!;
+  const z5_8 = params[9096]! + work[8]!;
+  const z5_9 = params[9097]! + work[9]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
   const t25_0 = z5_0 - t23;
   const t25_1 = z5_1 - t23;
@@ -1492,16 +1492,16 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -1511,12 +1511,12 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k] + params[72 + k % 8];
+  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k], 0);
+  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
@@ -1530,7 +1530,7 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -1538,14 +1538,14 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -1571,24 +1571,24 @@ function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[(((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[(((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[(((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[(((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[(((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[(((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[(((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[(((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[(((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[(((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[(((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[(((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[(((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[(((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[(((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -1598,12 +1598,12 @@ function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k] + params[1232 + k % 16];
+  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k], 0);
+  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
@@ -1617,7 +1617,7 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1625,14 +1625,14 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
       }
     }
   }
@@ -1640,17 +1640,17 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop10(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136] * params[1248 + j];
+  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i];
+    const xi = work[3136 + i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[j] += xi * params[1248 + r + j];
-      work[j + 1] += xi * params[1248 + r + j + 1];
-      work[j + 2] += xi * params[1248 + r + j + 2];
-      work[j + 3] += xi * params[1248 + r + j + 3];
+      work[j]! += xi * params[1248 + r + j]!;
+      work[j + 1]! += xi * params[1248 + r + j + 1]!;
+      work[j + 2]! += xi * params[1248 + r + j + 2]!;
+      work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j] += xi * params[1248 + r + j];
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -1706,46 +1706,46 @@ function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, ou
 
   // --- dense0: dense 784 → 10, softmax ---
   forwardBatch_block_loop28(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  const z5_0_l0 = params[9088] + work[0];
-  const z5_0_l1 = params[9088] + work[12544];
-  const z5_0_l2 = params[9088] + work[25088];
-  const z5_0_l3 = params[9088] + work[37632];
-  const z5_1_l0 = params[9089] + work[1];
-  const z5_1_l1 = params[9089] + work[12545];
-  const z5_1_l2 = params[9089] + work[25089];
-  const z5_1_l3 = params[9089] + work[37633];
-  const z5_2_l0 = params[9090] + work[2];
-  const z5_2_l1 = params[9090] + work[12546];
-  const z5_2_l2 = params[9090] + work[25090];
-  const z5_2_l3 = params[9090] + work[37634];
-  const z5_3_l0 = params[9091] + work[3];
-  const z5_3_l1 = params[9091] + work[12547];
-  const z5_3_l2 = params[9091] + work[25091];
-  const z5_3_l3 = params[9091] + work[37635];
-  const z5_4_l0 = params[9092] + work[4];
-  const z5_4_l1 = params[9092] + work[12548];
-  const z5_4_l2 = params[9092] + work[25092];
-  const z5_4_l3 = params[9092] + work[37636];
-  const z5_5_l0 = params[9093] + work[5];
-  const z5_5_l1 = params[9093] + work[12549];
-  const z5_5_l2 = params[9093] + work[25093];
-  const z5_5_l3 = params[9093] + work[37637];
-  const z5_6_l0 = params[9094] + work[6];
-  const z5_6_l1 = params[9094] + work[12550];
-  const z5_6_l2 = params[9094] + work[25094];
-  const z5_6_l3 = params[9094] + work[37638];
-  const z5_7_l0 = params[9095] + work[7];
-  const z5_7_l1 = params[9095] + work[12551];
-  const z5_7_l2 = params[9095] + work[25095];
-  const z5_7_l3 = params[9095] + work[37639];
-  const z5_8_l0 = params[9096] + work[8];
-  const z5_8_l1 = params[9096] + work[12552];
-  const z5_8_l2 = params[9096] + work[25096];
-  const z5_8_l3 = params[9096] + work[37640];
-  const z5_9_l0 = params[9097] + work[9];
-  const z5_9_l1 = params[9097] + work[12553];
-  const z5_9_l2 = params[9097] + work[25097];
-  const z5_9_l3 = params[9097] + work[37641];
+  const z5_0_l0 = params[9088]! + work[0]!;
+  const z5_0_l1 = params[9088]! + work[12544]!;
+  const z5_0_l2 = params[9088]! + work[25088]!;
+  const z5_0_l3 = params[9088]! + work[37632]!;
+  const z5_1_l0 = params[9089]! + work[1]!;
+  const z5_1_l1 = params[9089]! + work[12545]!;
+  const z5_1_l2 = params[9089]! + work[25089]!;
+  const z5_1_l3 = params[9089]! + work[37633]!;
+  const z5_2_l0 = params[9090]! + work[2]!;
+  const z5_2_l1 = params[9090]! + work[12546]!;
+  const z5_2_l2 = params[9090]! + work[25090]!;
+  const z5_2_l3 = params[9090]! + work[37634]!;
+  const z5_3_l0 = params[9091]! + work[3]!;
+  const z5_3_l1 = params[9091]! + work[12547]!;
+  const z5_3_l2 = params[9091]! + work[25091]!;
+  const z5_3_l3 = params[9091]! + work[37635]!;
+  const z5_4_l0 = params[9092]! + work[4]!;
+  const z5_4_l1 = params[9092]! + work[12548]!;
+  const z5_4_l2 = params[9092]! + work[25092]!;
+  const z5_4_l3 = params[9092]! + work[37636]!;
+  const z5_5_l0 = params[9093]! + work[5]!;
+  const z5_5_l1 = params[9093]! + work[12549]!;
+  const z5_5_l2 = params[9093]! + work[25093]!;
+  const z5_5_l3 = params[9093]! + work[37637]!;
+  const z5_6_l0 = params[9094]! + work[6]!;
+  const z5_6_l1 = params[9094]! + work[12550]!;
+  const z5_6_l2 = params[9094]! + work[25094]!;
+  const z5_6_l3 = params[9094]! + work[37638]!;
+  const z5_7_l0 = params[9095]! + work[7]!;
+  const z5_7_l1 = params[9095]! + work[12551]!;
+  const z5_7_l2 = params[9095]! + work[25095]!;
+  const z5_7_l3 = params[9095]! + work[37639]!;
+  const z5_8_l0 = params[9096]! + work[8]!;
+  const z5_8_l1 = params[9096]! + work[12552]!;
+  const z5_8_l2 = params[9096]! + work[25096]!;
+  const z5_8_l3 = params[9096]! + work[37640]!;
+  const z5_9_l0 = params[9097]! + work[9]!;
+  const z5_9_l1 = params[9097]! + work[12553]!;
+  const z5_9_l2 = params[9097]! + work[25097]!;
+  const z5_9_l3 = params[9097]! + work[37641]!;
   const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
   const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
   const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
@@ -1795,46 +1795,46 @@ function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, ou
 /** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
 function forwardBatch_block_part2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // --- dense0: dense 784 → 10, softmax ---
-  const t26_0_l0 = Math.exp(work[0]);
-  const t26_0_l1 = Math.exp(work[12544]);
-  const t26_0_l2 = Math.exp(work[25088]);
-  const t26_0_l3 = Math.exp(work[37632]);
-  const t26_1_l0 = Math.exp(work[1]);
-  const t26_1_l1 = Math.exp(work[12545]);
-  const t26_1_l2 = Math.exp(work[25089]);
-  const t26_1_l3 = Math.exp(work[37633]);
-  const t26_2_l0 = Math.exp(work[2]);
-  const t26_2_l1 = Math.exp(work[12546]);
-  const t26_2_l2 = Math.exp(work[25090]);
-  const t26_2_l3 = Math.exp(work[37634]);
-  const t26_3_l0 = Math.exp(work[3]);
-  const t26_3_l1 = Math.exp(work[12547]);
-  const t26_3_l2 = Math.exp(work[25091]);
-  const t26_3_l3 = Math.exp(work[37635]);
-  const t26_4_l0 = Math.exp(work[4]);
-  const t26_4_l1 = Math.exp(work[12548]);
-  const t26_4_l2 = Math.exp(work[25092]);
-  const t26_4_l3 = Math.exp(work[37636]);
-  const t26_5_l0 = Math.exp(work[5]);
-  const t26_5_l1 = Math.exp(work[12549]);
-  const t26_5_l2 = Math.exp(work[25093]);
-  const t26_5_l3 = Math.exp(work[37637]);
-  const t26_6_l0 = Math.exp(work[6]);
-  const t26_6_l1 = Math.exp(work[12550]);
-  const t26_6_l2 = Math.exp(work[25094]);
-  const t26_6_l3 = Math.exp(work[37638]);
-  const t26_7_l0 = Math.exp(work[7]);
-  const t26_7_l1 = Math.exp(work[12551]);
-  const t26_7_l2 = Math.exp(work[25095]);
-  const t26_7_l3 = Math.exp(work[37639]);
-  const t26_8_l0 = Math.exp(work[8]);
-  const t26_8_l1 = Math.exp(work[12552]);
-  const t26_8_l2 = Math.exp(work[25096]);
-  const t26_8_l3 = Math.exp(work[37640]);
-  const t26_9_l0 = Math.exp(work[9]);
-  const t26_9_l1 = Math.exp(work[12553]);
-  const t26_9_l2 = Math.exp(work[25097]);
-  const t26_9_l3 = Math.exp(work[37641]);
+  const t26_0_l0 = Math.exp(work[0]!);
+  const t26_0_l1 = Math.exp(work[12544]!);
+  const t26_0_l2 = Math.exp(work[25088]!);
+  const t26_0_l3 = Math.exp(work[37632]!);
+  const t26_1_l0 = Math.exp(work[1]!);
+  const t26_1_l1 = Math.exp(work[12545]!);
+  const t26_1_l2 = Math.exp(work[25089]!);
+  const t26_1_l3 = Math.exp(work[37633]!);
+  const t26_2_l0 = Math.exp(work[2]!);
+  const t26_2_l1 = Math.exp(work[12546]!);
+  const t26_2_l2 = Math.exp(work[25090]!);
+  const t26_2_l3 = Math.exp(work[37634]!);
+  const t26_3_l0 = Math.exp(work[3]!);
+  const t26_3_l1 = Math.exp(work[12547]!);
+  const t26_3_l2 = Math.exp(work[25091]!);
+  const t26_3_l3 = Math.exp(work[37635]!);
+  const t26_4_l0 = Math.exp(work[4]!);
+  const t26_4_l1 = Math.exp(work[12548]!);
+  const t26_4_l2 = Math.exp(work[25092]!);
+  const t26_4_l3 = Math.exp(work[37636]!);
+  const t26_5_l0 = Math.exp(work[5]!);
+  const t26_5_l1 = Math.exp(work[12549]!);
+  const t26_5_l2 = Math.exp(work[25093]!);
+  const t26_5_l3 = Math.exp(work[37637]!);
+  const t26_6_l0 = Math.exp(work[6]!);
+  const t26_6_l1 = Math.exp(work[12550]!);
+  const t26_6_l2 = Math.exp(work[25094]!);
+  const t26_6_l3 = Math.exp(work[37638]!);
+  const t26_7_l0 = Math.exp(work[7]!);
+  const t26_7_l1 = Math.exp(work[12551]!);
+  const t26_7_l2 = Math.exp(work[25095]!);
+  const t26_7_l3 = Math.exp(work[37639]!);
+  const t26_8_l0 = Math.exp(work[8]!);
+  const t26_8_l1 = Math.exp(work[12552]!);
+  const t26_8_l2 = Math.exp(work[25096]!);
+  const t26_8_l3 = Math.exp(work[37640]!);
+  const t26_9_l0 = Math.exp(work[9]!);
+  const t26_9_l1 = Math.exp(work[12553]!);
+  const t26_9_l2 = Math.exp(work[25097]!);
+  const t26_9_l3 = Math.exp(work[37641]!);
   const t27_l0 = t26_0_l0 + t26_1_l0 + t26_2_l0 + t26_3_l0 + t26_4_l0 + t26_5_l0 + t26_6_l0 + t26_7_l0 + t26_8_l0 + t26_9_l0;
   const t27_l1 = t26_0_l1 + t26_1_l1 + t26_2_l1 + t26_3_l1 + t26_4_l1 + t26_5_l1 + t26_6_l1 + t26_7_l1 + t26_8_l1 + t26_9_l1;
   const t27_l2 = t26_0_l2 + t26_1_l2 + t26_2_l2 + t26_3_l2 + t26_4_l2 + t26_5_l2 + t26_6_l2 + t26_7_l2 + t26_8_l2 + t26_9_l2;
@@ -1903,16 +1903,16 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -1942,16 +1942,16 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[12544 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[12544 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[12544 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[12544 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -1981,16 +1981,16 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[25088 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[25088 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[25088 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[25088 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -2020,16 +2020,16 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[37632 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[37632 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[37632 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[37632 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -2040,20 +2040,20 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = work[k] + params[72 + k % 8];
-    work[18816 + k] = work[12544 + k] + params[72 + k % 8];
-    work[31360 + k] = work[25088 + k] + params[72 + k % 8];
-    work[43904 + k] = work[37632 + k] + params[72 + k % 8];
+    work[6272 + k] = work[k]! + params[72 + k % 8]!;
+    work[18816 + k] = work[12544 + k]! + params[72 + k % 8]!;
+    work[31360 + k] = work[25088 + k]! + params[72 + k % 8]!;
+    work[43904 + k] = work[37632 + k]! + params[72 + k % 8]!;
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop9(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[k] = Math.max(work[6272 + k], 0);
-    work[12544 + k] = Math.max(work[18816 + k], 0);
-    work[25088 + k] = Math.max(work[31360 + k], 0);
-    work[37632 + k] = Math.max(work[43904 + k], 0);
+    work[k] = Math.max(work[6272 + k]!, 0);
+    work[12544 + k] = Math.max(work[18816 + k]!, 0);
+    work[25088 + k] = Math.max(work[31360 + k]!, 0);
+    work[37632 + k] = Math.max(work[43904 + k]!, 0);
   }
 }
 
@@ -2069,7 +2069,7 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2077,14 +2077,14 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -2102,7 +2102,7 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2110,14 +2110,14 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[18816 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 8) + ch]);
+        work[18816 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 8) + ch]!);
       }
     }
   }
@@ -2135,7 +2135,7 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2143,14 +2143,14 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[31360 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 8) + ch]);
+        work[31360 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 8) + ch]!);
       }
     }
   }
@@ -2168,7 +2168,7 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2176,14 +2176,14 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[43904 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 8) + ch]);
+        work[43904 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 8) + ch]!);
       }
     }
   }
@@ -2211,24 +2211,24 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[(((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[(((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[(((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[(((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[(((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[(((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[(((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[(((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[(((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[(((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[(((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[(((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[(((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[(((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[(((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -2258,24 +2258,24 @@ function forwardBatch_block_loop17(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[18816 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[18816 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[12544 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[12544 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[12544 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[12544 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -2305,24 +2305,24 @@ function forwardBatch_block_loop19(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[31360 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[31360 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[25088 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[25088 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[25088 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[25088 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -2352,24 +2352,24 @@ function forwardBatch_block_loop21(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43904 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[43904 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[37632 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[37632 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[37632 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[37632 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -2380,20 +2380,20 @@ function forwardBatch_block_loop21(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop22(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[3136 + k] = work[k] + params[1232 + k % 16];
-    work[15680 + k] = work[12544 + k] + params[1232 + k % 16];
-    work[28224 + k] = work[25088 + k] + params[1232 + k % 16];
-    work[40768 + k] = work[37632 + k] + params[1232 + k % 16];
+    work[3136 + k] = work[k]! + params[1232 + k % 16]!;
+    work[15680 + k] = work[12544 + k]! + params[1232 + k % 16]!;
+    work[28224 + k] = work[25088 + k]! + params[1232 + k % 16]!;
+    work[40768 + k] = work[37632 + k]! + params[1232 + k % 16]!;
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop23(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[k] = Math.max(work[3136 + k], 0);
-    work[12544 + k] = Math.max(work[15680 + k], 0);
-    work[25088 + k] = Math.max(work[28224 + k], 0);
-    work[37632 + k] = Math.max(work[40768 + k], 0);
+    work[k] = Math.max(work[3136 + k]!, 0);
+    work[12544 + k] = Math.max(work[15680 + k]!, 0);
+    work[25088 + k] = Math.max(work[28224 + k]!, 0);
+    work[37632 + k] = Math.max(work[40768 + k]!, 0);
   }
 }
 
@@ -2409,7 +2409,7 @@ function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2417,14 +2417,14 @@ function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 14) + i1) * 16) + ch];
+            let sv = work[(((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
       }
     }
   }
@@ -2442,7 +2442,7 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2450,14 +2450,14 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[15680 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 16) + ch]);
+        work[15680 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 16) + ch]!);
       }
     }
   }
@@ -2475,7 +2475,7 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2483,14 +2483,14 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[28224 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 16) + ch]);
+        work[28224 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 16) + ch]!);
       }
     }
   }
@@ -2508,7 +2508,7 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2516,14 +2516,14 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[40768 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 16) + ch]);
+        work[40768 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 16) + ch]!);
       }
     }
   }
@@ -2532,24 +2532,24 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop28(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j];
-    work[j] = work[3136] * w;
-    work[12544 + j] = work[15680] * w;
-    work[25088 + j] = work[28224] * w;
-    work[37632 + j] = work[40768] * w;
+    const w = params[1248 + j]!;
+    work[j] = work[3136]! * w;
+    work[12544 + j] = work[15680]! * w;
+    work[25088 + j] = work[28224]! * w;
+    work[37632 + j] = work[40768]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[3136 + i];
-    const x1 = work[15680 + i];
-    const x2 = work[28224 + i];
-    const x3 = work[40768 + i];
+    const x0 = work[3136 + i]!;
+    const x1 = work[15680 + i]!;
+    const x2 = work[28224 + i]!;
+    const x3 = work[40768 + i]!;
     const r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j];
-      work[j] += x0 * w;
-      work[12544 + j] += x1 * w;
-      work[25088 + j] += x2 * w;
-      work[37632 + j] += x3 * w;
+      const w = params[1248 + r + j]!;
+      work[j]! += x0 * w;
+      work[12544 + j]! += x1 * w;
+      work[25088 + j]! += x2 * w;
+      work[37632 + j]! += x3 * w;
     }
   }
 }
@@ -2576,7 +2576,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[125524] / count : 0;
+  return count > 0 ? work[125524]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -2587,42 +2587,42 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part4(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop31(params, inputs, targets, grad, work, xo, to);
-  grad[72] += work[0];
-  grad[73] += work[1];
-  grad[74] += work[2];
-  grad[75] += work[3];
-  grad[76] += work[4];
-  grad[77] += work[5];
-  grad[78] += work[6];
-  grad[79] += work[7];
+  grad[72]! += work[0]!;
+  grad[73]! += work[1]!;
+  grad[74]! += work[2]!;
+  grad[75]! += work[3]!;
+  grad[76]! += work[4]!;
+  grad[77]! += work[5]!;
+  grad[78]! += work[6]!;
+  grad[79]! += work[7]!;
   gradientBatch_sample_loop32(params, inputs, targets, grad, work, xo, to);
-  grad[1232] += work[14112];
-  grad[1233] += work[14113];
-  grad[1234] += work[14114];
-  grad[1235] += work[14115];
-  grad[1236] += work[14116];
-  grad[1237] += work[14117];
-  grad[1238] += work[14118];
-  grad[1239] += work[14119];
-  grad[1240] += work[14120];
-  grad[1241] += work[14121];
-  grad[1242] += work[14122];
-  grad[1243] += work[14123];
-  grad[1244] += work[14124];
-  grad[1245] += work[14125];
-  grad[1246] += work[14126];
-  grad[1247] += work[14127];
-  grad[9088] += work[21178];
-  grad[9089] += work[21179];
-  grad[9090] += work[21180];
-  grad[9091] += work[21181];
-  grad[9092] += work[21182];
-  grad[9093] += work[21183];
-  grad[9094] += work[21184];
-  grad[9095] += work[21185];
-  grad[9096] += work[21186];
-  grad[9097] += work[21187];
-  work[125524] += work[21168];
+  grad[1232]! += work[14112]!;
+  grad[1233]! += work[14113]!;
+  grad[1234]! += work[14114]!;
+  grad[1235]! += work[14115]!;
+  grad[1236]! += work[14116]!;
+  grad[1237]! += work[14117]!;
+  grad[1238]! += work[14118]!;
+  grad[1239]! += work[14119]!;
+  grad[1240]! += work[14120]!;
+  grad[1241]! += work[14121]!;
+  grad[1242]! += work[14122]!;
+  grad[1243]! += work[14123]!;
+  grad[1244]! += work[14124]!;
+  grad[1245]! += work[14125]!;
+  grad[1246]! += work[14126]!;
+  grad[1247]! += work[14127]!;
+  grad[9088]! += work[21178]!;
+  grad[9089]! += work[21179]!;
+  grad[9090]! += work[21180]!;
+  grad[9091]! += work[21181]!;
+  grad[9092]! += work[21182]!;
+  grad[9093]! += work[21183]!;
+  grad[9094]! += work[21184]!;
+  grad[9095]! += work[21185]!;
+  grad[9096]! += work[21186]!;
+  grad[9097]! += work[21187]!;
+  work[125524]! += work[21168]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -2652,16 +2652,16 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
 
   // --- dense0: dense 784 → 10, softmax ---
   gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
-  const z5_0 = params[9088] + work[21168];
-  const z5_1 = params[9089] + work[21169];
-  const z5_2 = params[9090] + work[21170];
-  const z5_3 = params[9091] + work[21171];
-  const z5_4 = params[9092] + work[21172];
-  const z5_5 = params[9093] + work[21173];
-  const z5_6 = params[9094] + work[21174];
-  const z5_7 = params[9095] + work[21175];
-  const z5_8 = params[9096] + work[21176];
-  const z5_9 = params[9097] + work[21177];
+  const z5_0 = params[9088]! + work[21168]!;
+  const z5_1 = params[9089]! + work[21169]!;
+  const z5_2 = params[9090]! + work[21170]!;
+  const z5_3 = params[9091]! + work[21171]!;
+  const z5_4 = params[9092]! + work[21172]!;
+  const z5_5 = params[9093]! + work[21173]!;
+  const z5_6 = params[9094]! + work[21174]!;
+  const z5_7 = params[9095]! + work[21175]!;
+  const z5_8 = params[9096]! + work[21176]!;
+  const z5_9 = params[9097]! + work[21177]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
   const t25_0 = z5_0 - t23;
   const t25_1 = z5_1 - t23;
@@ -2697,21 +2697,21 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t35_7 = t25_7 - t34;
   const t35_8 = t25_8 - t34;
   const t35_9 = t25_9 - t34;
-  const t36_0 = targets[to] * t35_0;
-  const t36_1 = targets[to + 1] * t35_1;
-  const t36_2 = targets[to + 2] * t35_2;
-  const t36_3 = targets[to + 3] * t35_3;
-  const t36_4 = targets[to + 4] * t35_4;
-  const t36_5 = targets[to + 5] * t35_5;
-  const t36_6 = targets[to + 6] * t35_6;
-  const t36_7 = targets[to + 7] * t35_7;
-  const t36_8 = targets[to + 8] * t35_8;
-  const t36_9 = targets[to + 9] * t35_9;
+  const t36_0 = targets[to]! * t35_0;
+  const t36_1 = targets[to + 1]! * t35_1;
+  const t36_2 = targets[to + 2]! * t35_2;
+  const t36_3 = targets[to + 3]! * t35_3;
+  const t36_4 = targets[to + 4]! * t35_4;
+  const t36_5 = targets[to + 5]! * t35_5;
+  const t36_6 = targets[to + 6]! * t35_6;
+  const t36_7 = targets[to + 7]! * t35_7;
+  const t36_8 = targets[to + 8]! * t35_8;
+  const t36_9 = targets[to + 9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
   work[21168] = -t37;
 
   // --- loss backward ---
-  const t67 = targets[to] + targets[to + 1] + targets[to + 2] + targets[to + 3] + targets[to + 4] + targets[to + 5] + targets[to + 6] + targets[to + 7] + targets[to + 8] + targets[to + 9];
+  const t67 = targets[to]! + targets[to + 1]! + targets[to + 2]! + targets[to + 3]! + targets[to + 4]! + targets[to + 5]! + targets[to + 6]! + targets[to + 7]! + targets[to + 8]! + targets[to + 9]!;
   const t68 = t67 / t27;
 
   // --- dense0 backward ---
@@ -2725,16 +2725,16 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t69_7 = t26_7 * t68;
   const t69_8 = t26_8 * t68;
   const t69_9 = t26_9 * t68;
-  work[21178] = t69_0 - targets[to];
-  work[21179] = t69_1 - targets[to + 1];
-  work[21180] = t69_2 - targets[to + 2];
-  work[21181] = t69_3 - targets[to + 3];
-  work[21182] = t69_4 - targets[to + 4];
-  work[21183] = t69_5 - targets[to + 5];
-  work[21184] = t69_6 - targets[to + 6];
-  work[21185] = t69_7 - targets[to + 7];
-  work[21186] = t69_8 - targets[to + 8];
-  work[21187] = t69_9 - targets[to + 9];
+  work[21178] = t69_0 - targets[to]!;
+  work[21179] = t69_1 - targets[to + 1]!;
+  work[21180] = t69_2 - targets[to + 2]!;
+  work[21181] = t69_3 - targets[to + 3]!;
+  work[21182] = t69_4 - targets[to + 4]!;
+  work[21183] = t69_5 - targets[to + 5]!;
+  work[21184] = t69_6 - targets[to + 6]!;
+  work[21185] = t69_7 - targets[to + 7]!;
+  work[21186] = t69_8 - targets[to + 8]!;
+  work[21187] = t69_9 - targets[to + 9]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -2800,16 +2800,16 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -2819,12 +2819,12 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k] + params[72 + k % 8];
+  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k], 0);
+  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2838,7 +2838,7 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2846,14 +2846,14 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -2879,24 +2879,24 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -2906,12 +2906,12 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k] + params[1232 + k % 16];
+  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k], 0);
+  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k]!, 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2925,7 +2925,7 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2933,14 +2933,14 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
       }
     }
   }
@@ -2948,17 +2948,17 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384] * params[1248 + j];
+  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i];
+    const xi = work[20384 + i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[21168 + j] += xi * params[1248 + r + j];
-      work[21168 + j + 1] += xi * params[1248 + r + j + 1];
-      work[21168 + j + 2] += xi * params[1248 + r + j + 2];
-      work[21168 + j + 3] += xi * params[1248 + r + j + 3];
+      work[21168 + j]! += xi * params[1248 + r + j]!;
+      work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
+      work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
+      work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[21168 + j] += xi * params[1248 + r + j];
+    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -2968,12 +2968,12 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j] * work[21178 + j];
-      s1 += params[1248 + r + j + 1] * work[21178 + j + 1];
-      s2 += params[1248 + r + j + 2] * work[21178 + j + 2];
-      s3 += params[1248 + r + j + 3] * work[21178 + j + 3];
+      s0 += params[1248 + r + j]! * work[21178 + j]!;
+      s1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
+      s2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
+      s3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j] * work[21178 + j];
+    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * work[21178 + j]!;
     work[21188 + i] = s0 + s1 + s2 + s3;
   }
 }
@@ -2981,9 +2981,9 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i];
+    const xi = work[20384 + i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j] += xi * work[21178 + j];
+    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += xi * work[21178 + j]!;
   }
 }
 
@@ -3005,7 +3005,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -3013,7 +3013,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -3021,7 +3021,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
           }
         }
         if ((bi >= 0)) {
-          work[21972 + (bi * 16) + ch] += work[21188 + (((o0 * 7) + o1) * 16) + ch];
+          work[21972 + (bi * 16) + ch]! += work[21188 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -3030,12 +3030,12 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k] !== 0 ? work[21972 + k] : 0);
+  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! !== 0 ? work[21972 + k]! : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -3062,22 +3062,22 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[14112 + 0] += work[17248 + ((s0 * 224) + (s1 * 16)) + 0];
-      work[14112 + 1] += work[17248 + ((s0 * 224) + (s1 * 16)) + 1];
-      work[14112 + 2] += work[17248 + ((s0 * 224) + (s1 * 16)) + 2];
-      work[14112 + 3] += work[17248 + ((s0 * 224) + (s1 * 16)) + 3];
-      work[14112 + 4] += work[17248 + ((s0 * 224) + (s1 * 16)) + 4];
-      work[14112 + 5] += work[17248 + ((s0 * 224) + (s1 * 16)) + 5];
-      work[14112 + 6] += work[17248 + ((s0 * 224) + (s1 * 16)) + 6];
-      work[14112 + 7] += work[17248 + ((s0 * 224) + (s1 * 16)) + 7];
-      work[14112 + 8] += work[17248 + ((s0 * 224) + (s1 * 16)) + 8];
-      work[14112 + 9] += work[17248 + ((s0 * 224) + (s1 * 16)) + 9];
-      work[14112 + 10] += work[17248 + ((s0 * 224) + (s1 * 16)) + 10];
-      work[14112 + 11] += work[17248 + ((s0 * 224) + (s1 * 16)) + 11];
-      work[14112 + 12] += work[17248 + ((s0 * 224) + (s1 * 16)) + 12];
-      work[14112 + 13] += work[17248 + ((s0 * 224) + (s1 * 16)) + 13];
-      work[14112 + 14] += work[17248 + ((s0 * 224) + (s1 * 16)) + 14];
-      work[14112 + 15] += work[17248 + ((s0 * 224) + (s1 * 16)) + 15];
+      work[14112 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[14112 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[14112 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[14112 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[14112 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[14112 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[14112 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[14112 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[14112 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[14112 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[14112 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[14112 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[14112 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[14112 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[14112 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[14112 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -3105,23 +3105,23 @@ function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array,
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[17248 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[17248 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[17248 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[17248 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[17248 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[17248 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[17248 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[17248 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[17248 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[17248 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[17248 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[17248 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[17248 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[17248 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[17248 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[17248 + cr + 15] * params[80 + wr + 15]));
-            work[14128 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
+            work[14128 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -3150,24 +3150,24 @@ function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array,
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[15696 + wr + 0] += (xv * work[17248 + cr + 0]);
-            work[15696 + wr + 1] += (xv * work[17248 + cr + 1]);
-            work[15696 + wr + 2] += (xv * work[17248 + cr + 2]);
-            work[15696 + wr + 3] += (xv * work[17248 + cr + 3]);
-            work[15696 + wr + 4] += (xv * work[17248 + cr + 4]);
-            work[15696 + wr + 5] += (xv * work[17248 + cr + 5]);
-            work[15696 + wr + 6] += (xv * work[17248 + cr + 6]);
-            work[15696 + wr + 7] += (xv * work[17248 + cr + 7]);
-            work[15696 + wr + 8] += (xv * work[17248 + cr + 8]);
-            work[15696 + wr + 9] += (xv * work[17248 + cr + 9]);
-            work[15696 + wr + 10] += (xv * work[17248 + cr + 10]);
-            work[15696 + wr + 11] += (xv * work[17248 + cr + 11]);
-            work[15696 + wr + 12] += (xv * work[17248 + cr + 12]);
-            work[15696 + wr + 13] += (xv * work[17248 + cr + 13]);
-            work[15696 + wr + 14] += (xv * work[17248 + cr + 14]);
-            work[15696 + wr + 15] += (xv * work[17248 + cr + 15]);
+            work[15696 + wr + 0]! += (xv * work[17248 + cr + 0]!);
+            work[15696 + wr + 1]! += (xv * work[17248 + cr + 1]!);
+            work[15696 + wr + 2]! += (xv * work[17248 + cr + 2]!);
+            work[15696 + wr + 3]! += (xv * work[17248 + cr + 3]!);
+            work[15696 + wr + 4]! += (xv * work[17248 + cr + 4]!);
+            work[15696 + wr + 5]! += (xv * work[17248 + cr + 5]!);
+            work[15696 + wr + 6]! += (xv * work[17248 + cr + 6]!);
+            work[15696 + wr + 7]! += (xv * work[17248 + cr + 7]!);
+            work[15696 + wr + 8]! += (xv * work[17248 + cr + 8]!);
+            work[15696 + wr + 9]! += (xv * work[17248 + cr + 9]!);
+            work[15696 + wr + 10]! += (xv * work[17248 + cr + 10]!);
+            work[15696 + wr + 11]! += (xv * work[17248 + cr + 11]!);
+            work[15696 + wr + 12]! += (xv * work[17248 + cr + 12]!);
+            work[15696 + wr + 13]! += (xv * work[17248 + cr + 13]!);
+            work[15696 + wr + 14]! += (xv * work[17248 + cr + 14]!);
+            work[15696 + wr + 15]! += (xv * work[17248 + cr + 15]!);
           }
         }
       }
@@ -3193,7 +3193,7 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -3201,7 +3201,7 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -3209,7 +3209,7 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           }
         }
         if ((bi >= 0)) {
-          work[25108 + (bi * 8) + ch] += work[14128 + (((o0 * 14) + o1) * 8) + ch];
+          work[25108 + (bi * 8) + ch]! += work[14128 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -3218,12 +3218,12 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop26(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k] !== 0 ? work[25108 + k] : 0);
+  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! !== 0 ? work[25108 + k]! : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -3242,14 +3242,14 @@ function gradientBatch_sample_loop27(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop28(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[0] += work[6272 + ((s0 * 224) + (s1 * 8)) + 0];
-      work[1] += work[6272 + ((s0 * 224) + (s1 * 8)) + 1];
-      work[2] += work[6272 + ((s0 * 224) + (s1 * 8)) + 2];
-      work[3] += work[6272 + ((s0 * 224) + (s1 * 8)) + 3];
-      work[4] += work[6272 + ((s0 * 224) + (s1 * 8)) + 4];
-      work[5] += work[6272 + ((s0 * 224) + (s1 * 8)) + 5];
-      work[6] += work[6272 + ((s0 * 224) + (s1 * 8)) + 6];
-      work[7] += work[6272 + ((s0 * 224) + (s1 * 8)) + 7];
+      work[0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -3275,16 +3275,16 @@ function gradientBatch_sample_loop30(params: Float64Array, inputs: Float64Array,
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[8 + wr + 0] += (xv * work[6272 + cr + 0]);
-            work[8 + wr + 1] += (xv * work[6272 + cr + 1]);
-            work[8 + wr + 2] += (xv * work[6272 + cr + 2]);
-            work[8 + wr + 3] += (xv * work[6272 + cr + 3]);
-            work[8 + wr + 4] += (xv * work[6272 + cr + 4]);
-            work[8 + wr + 5] += (xv * work[6272 + cr + 5]);
-            work[8 + wr + 6] += (xv * work[6272 + cr + 6]);
-            work[8 + wr + 7] += (xv * work[6272 + cr + 7]);
+            work[8 + wr + 0]! += (xv * work[6272 + cr + 0]!);
+            work[8 + wr + 1]! += (xv * work[6272 + cr + 1]!);
+            work[8 + wr + 2]! += (xv * work[6272 + cr + 2]!);
+            work[8 + wr + 3]! += (xv * work[6272 + cr + 3]!);
+            work[8 + wr + 4]! += (xv * work[6272 + cr + 4]!);
+            work[8 + wr + 5]! += (xv * work[6272 + cr + 5]!);
+            work[8 + wr + 6]! += (xv * work[6272 + cr + 6]!);
+            work[8 + wr + 7]! += (xv * work[6272 + cr + 7]!);
           }
         }
       }
@@ -3295,14 +3295,14 @@ function gradientBatch_sample_loop30(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 72; k++) {
-    grad[k] += work[8 + k];
+    grad[k]! += work[8 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 1152; k++) {
-    grad[80 + k] += work[15696 + k];
+    grad[80 + k]! += work[15696 + k]!;
   }
 }
 
@@ -3315,42 +3315,42 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop91(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[72] += work[0] + work[31381] + work[62762] + work[94143];
-  grad[73] += work[1] + work[31382] + work[62763] + work[94144];
-  grad[74] += work[2] + work[31383] + work[62764] + work[94145];
-  grad[75] += work[3] + work[31384] + work[62765] + work[94146];
-  grad[76] += work[4] + work[31385] + work[62766] + work[94147];
-  grad[77] += work[5] + work[31386] + work[62767] + work[94148];
-  grad[78] += work[6] + work[31387] + work[62768] + work[94149];
-  grad[79] += work[7] + work[31388] + work[62769] + work[94150];
+  grad[72]! += work[0]! + work[31381]! + work[62762]! + work[94143]!;
+  grad[73]! += work[1]! + work[31382]! + work[62763]! + work[94144]!;
+  grad[74]! += work[2]! + work[31383]! + work[62764]! + work[94145]!;
+  grad[75]! += work[3]! + work[31384]! + work[62765]! + work[94146]!;
+  grad[76]! += work[4]! + work[31385]! + work[62766]! + work[94147]!;
+  grad[77]! += work[5]! + work[31386]! + work[62767]! + work[94148]!;
+  grad[78]! += work[6]! + work[31387]! + work[62768]! + work[94149]!;
+  grad[79]! += work[7]! + work[31388]! + work[62769]! + work[94150]!;
   gradientBatch_block_loop92(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[1232] += work[14112] + work[45493] + work[76874] + work[108255];
-  grad[1233] += work[14113] + work[45494] + work[76875] + work[108256];
-  grad[1234] += work[14114] + work[45495] + work[76876] + work[108257];
-  grad[1235] += work[14115] + work[45496] + work[76877] + work[108258];
-  grad[1236] += work[14116] + work[45497] + work[76878] + work[108259];
-  grad[1237] += work[14117] + work[45498] + work[76879] + work[108260];
-  grad[1238] += work[14118] + work[45499] + work[76880] + work[108261];
-  grad[1239] += work[14119] + work[45500] + work[76881] + work[108262];
-  grad[1240] += work[14120] + work[45501] + work[76882] + work[108263];
-  grad[1241] += work[14121] + work[45502] + work[76883] + work[108264];
-  grad[1242] += work[14122] + work[45503] + work[76884] + work[108265];
-  grad[1243] += work[14123] + work[45504] + work[76885] + work[108266];
-  grad[1244] += work[14124] + work[45505] + work[76886] + work[108267];
-  grad[1245] += work[14125] + work[45506] + work[76887] + work[108268];
-  grad[1246] += work[14126] + work[45507] + work[76888] + work[108269];
-  grad[1247] += work[14127] + work[45508] + work[76889] + work[108270];
-  grad[9088] += work[21169] + work[52550] + work[83931] + work[115312];
-  grad[9089] += work[21170] + work[52551] + work[83932] + work[115313];
-  grad[9090] += work[21171] + work[52552] + work[83933] + work[115314];
-  grad[9091] += work[21172] + work[52553] + work[83934] + work[115315];
-  grad[9092] += work[21173] + work[52554] + work[83935] + work[115316];
-  grad[9093] += work[21174] + work[52555] + work[83936] + work[115317];
-  grad[9094] += work[21175] + work[52556] + work[83937] + work[115318];
-  grad[9095] += work[21176] + work[52557] + work[83938] + work[115319];
-  grad[9096] += work[21177] + work[52558] + work[83939] + work[115320];
-  grad[9097] += work[21178] + work[52559] + work[83940] + work[115321];
-  work[125524] += work[21168] + work[52549] + work[83930] + work[115311];
+  grad[1232]! += work[14112]! + work[45493]! + work[76874]! + work[108255]!;
+  grad[1233]! += work[14113]! + work[45494]! + work[76875]! + work[108256]!;
+  grad[1234]! += work[14114]! + work[45495]! + work[76876]! + work[108257]!;
+  grad[1235]! += work[14115]! + work[45496]! + work[76877]! + work[108258]!;
+  grad[1236]! += work[14116]! + work[45497]! + work[76878]! + work[108259]!;
+  grad[1237]! += work[14117]! + work[45498]! + work[76879]! + work[108260]!;
+  grad[1238]! += work[14118]! + work[45499]! + work[76880]! + work[108261]!;
+  grad[1239]! += work[14119]! + work[45500]! + work[76881]! + work[108262]!;
+  grad[1240]! += work[14120]! + work[45501]! + work[76882]! + work[108263]!;
+  grad[1241]! += work[14121]! + work[45502]! + work[76883]! + work[108264]!;
+  grad[1242]! += work[14122]! + work[45503]! + work[76884]! + work[108265]!;
+  grad[1243]! += work[14123]! + work[45504]! + work[76885]! + work[108266]!;
+  grad[1244]! += work[14124]! + work[45505]! + work[76886]! + work[108267]!;
+  grad[1245]! += work[14125]! + work[45506]! + work[76887]! + work[108268]!;
+  grad[1246]! += work[14126]! + work[45507]! + work[76888]! + work[108269]!;
+  grad[1247]! += work[14127]! + work[45508]! + work[76889]! + work[108270]!;
+  grad[9088]! += work[21169]! + work[52550]! + work[83931]! + work[115312]!;
+  grad[9089]! += work[21170]! + work[52551]! + work[83932]! + work[115313]!;
+  grad[9090]! += work[21171]! + work[52552]! + work[83933]! + work[115314]!;
+  grad[9091]! += work[21172]! + work[52553]! + work[83934]! + work[115315]!;
+  grad[9092]! += work[21173]! + work[52554]! + work[83935]! + work[115316]!;
+  grad[9093]! += work[21174]! + work[52555]! + work[83936]! + work[115317]!;
+  grad[9094]! += work[21175]! + work[52556]! + work[83937]! + work[115318]!;
+  grad[9095]! += work[21176]! + work[52557]! + work[83938]! + work[115319]!;
+  grad[9096]! += work[21177]! + work[52558]! + work[83939]! + work[115320]!;
+  grad[9097]! += work[21178]! + work[52559]! + work[83940]! + work[115321]!;
+  work[125524]! += work[21168]! + work[52549]! + work[83930]! + work[115311]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -3398,46 +3398,46 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
 
   // --- dense0: dense 784 → 10, softmax ---
   gradientBatch_block_loop28(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  const z5_0_l0 = params[9088] + work[21168];
-  const z5_0_l1 = params[9088] + work[52549];
-  const z5_0_l2 = params[9088] + work[83930];
-  const z5_0_l3 = params[9088] + work[115311];
-  const z5_1_l0 = params[9089] + work[21169];
-  const z5_1_l1 = params[9089] + work[52550];
-  const z5_1_l2 = params[9089] + work[83931];
-  const z5_1_l3 = params[9089] + work[115312];
-  const z5_2_l0 = params[9090] + work[21170];
-  const z5_2_l1 = params[9090] + work[52551];
-  const z5_2_l2 = params[9090] + work[83932];
-  const z5_2_l3 = params[9090] + work[115313];
-  const z5_3_l0 = params[9091] + work[21171];
-  const z5_3_l1 = params[9091] + work[52552];
-  const z5_3_l2 = params[9091] + work[83933];
-  const z5_3_l3 = params[9091] + work[115314];
-  const z5_4_l0 = params[9092] + work[21172];
-  const z5_4_l1 = params[9092] + work[52553];
-  const z5_4_l2 = params[9092] + work[83934];
-  const z5_4_l3 = params[9092] + work[115315];
-  const z5_5_l0 = params[9093] + work[21173];
-  const z5_5_l1 = params[9093] + work[52554];
-  const z5_5_l2 = params[9093] + work[83935];
-  const z5_5_l3 = params[9093] + work[115316];
-  const z5_6_l0 = params[9094] + work[21174];
-  const z5_6_l1 = params[9094] + work[52555];
-  const z5_6_l2 = params[9094] + work[83936];
-  const z5_6_l3 = params[9094] + work[115317];
-  const z5_7_l0 = params[9095] + work[21175];
-  const z5_7_l1 = params[9095] + work[52556];
-  const z5_7_l2 = params[9095] + work[83937];
-  const z5_7_l3 = params[9095] + work[115318];
-  const z5_8_l0 = params[9096] + work[21176];
-  const z5_8_l1 = params[9096] + work[52557];
-  const z5_8_l2 = params[9096] + work[83938];
-  const z5_8_l3 = params[9096] + work[115319];
-  const z5_9_l0 = params[9097] + work[21177];
-  const z5_9_l1 = params[9097] + work[52558];
-  const z5_9_l2 = params[9097] + work[83939];
-  const z5_9_l3 = params[9097] + work[115320];
+  const z5_0_l0 = params[9088]! + work[21168]!;
+  const z5_0_l1 = params[9088]! + work[52549]!;
+  const z5_0_l2 = params[9088]! + work[83930]!;
+  const z5_0_l3 = params[9088]! + work[115311]!;
+  const z5_1_l0 = params[9089]! + work[21169]!;
+  const z5_1_l1 = params[9089]! + work[52550]!;
+  const z5_1_l2 = params[9089]! + work[83931]!;
+  const z5_1_l3 = params[9089]! + work[115312]!;
+  const z5_2_l0 = params[9090]! + work[21170]!;
+  const z5_2_l1 = params[9090]! + work[52551]!;
+  const z5_2_l2 = params[9090]! + work[83932]!;
+  const z5_2_l3 = params[9090]! + work[115313]!;
+  const z5_3_l0 = params[9091]! + work[21171]!;
+  const z5_3_l1 = params[9091]! + work[52552]!;
+  const z5_3_l2 = params[9091]! + work[83933]!;
+  const z5_3_l3 = params[9091]! + work[115314]!;
+  const z5_4_l0 = params[9092]! + work[21172]!;
+  const z5_4_l1 = params[9092]! + work[52553]!;
+  const z5_4_l2 = params[9092]! + work[83934]!;
+  const z5_4_l3 = params[9092]! + work[115315]!;
+  const z5_5_l0 = params[9093]! + work[21173]!;
+  const z5_5_l1 = params[9093]! + work[52554]!;
+  const z5_5_l2 = params[9093]! + work[83935]!;
+  const z5_5_l3 = params[9093]! + work[115316]!;
+  const z5_6_l0 = params[9094]! + work[21174]!;
+  const z5_6_l1 = params[9094]! + work[52555]!;
+  const z5_6_l2 = params[9094]! + work[83936]!;
+  const z5_6_l3 = params[9094]! + work[115317]!;
+  const z5_7_l0 = params[9095]! + work[21175]!;
+  const z5_7_l1 = params[9095]! + work[52556]!;
+  const z5_7_l2 = params[9095]! + work[83937]!;
+  const z5_7_l3 = params[9095]! + work[115318]!;
+  const z5_8_l0 = params[9096]! + work[21176]!;
+  const z5_8_l1 = params[9096]! + work[52557]!;
+  const z5_8_l2 = params[9096]! + work[83938]!;
+  const z5_8_l3 = params[9096]! + work[115319]!;
+  const z5_9_l0 = params[9097]! + work[21177]!;
+  const z5_9_l1 = params[9097]! + work[52558]!;
+  const z5_9_l2 = params[9097]! + work[83939]!;
+  const z5_9_l3 = params[9097]! + work[115320]!;
   const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
   const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
   const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
@@ -3487,136 +3487,136 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense0: dense 784 → 10, softmax ---
-  work[21178] = Math.exp(work[21168]);
-  work[52559] = Math.exp(work[52549]);
-  work[83940] = Math.exp(work[83930]);
-  work[115321] = Math.exp(work[115311]);
-  work[21179] = Math.exp(work[21169]);
-  work[52560] = Math.exp(work[52550]);
-  work[83941] = Math.exp(work[83931]);
-  work[115322] = Math.exp(work[115312]);
-  work[21180] = Math.exp(work[21170]);
-  work[52561] = Math.exp(work[52551]);
-  work[83942] = Math.exp(work[83932]);
-  work[115323] = Math.exp(work[115313]);
-  work[21181] = Math.exp(work[21171]);
-  work[52562] = Math.exp(work[52552]);
-  work[83943] = Math.exp(work[83933]);
-  work[115324] = Math.exp(work[115314]);
-  work[21182] = Math.exp(work[21172]);
-  work[52563] = Math.exp(work[52553]);
-  work[83944] = Math.exp(work[83934]);
-  work[115325] = Math.exp(work[115315]);
-  work[21183] = Math.exp(work[21173]);
-  work[52564] = Math.exp(work[52554]);
-  work[83945] = Math.exp(work[83935]);
-  work[115326] = Math.exp(work[115316]);
-  work[21184] = Math.exp(work[21174]);
-  work[52565] = Math.exp(work[52555]);
-  work[83946] = Math.exp(work[83936]);
-  work[115327] = Math.exp(work[115317]);
-  work[21185] = Math.exp(work[21175]);
-  work[52566] = Math.exp(work[52556]);
-  work[83947] = Math.exp(work[83937]);
-  work[115328] = Math.exp(work[115318]);
-  work[21186] = Math.exp(work[21176]);
-  work[52567] = Math.exp(work[52557]);
-  work[83948] = Math.exp(work[83938]);
-  work[115329] = Math.exp(work[115319]);
-  work[21187] = Math.exp(work[21177]);
-  work[52568] = Math.exp(work[52558]);
-  work[83949] = Math.exp(work[83939]);
-  work[115330] = Math.exp(work[115320]);
-  work[21188] = work[21178] + work[21179] + work[21180] + work[21181] + work[21182] + work[21183] + work[21184] + work[21185] + work[21186] + work[21187];
-  work[52569] = work[52559] + work[52560] + work[52561] + work[52562] + work[52563] + work[52564] + work[52565] + work[52566] + work[52567] + work[52568];
-  work[83950] = work[83940] + work[83941] + work[83942] + work[83943] + work[83944] + work[83945] + work[83946] + work[83947] + work[83948] + work[83949];
-  work[115331] = work[115321] + work[115322] + work[115323] + work[115324] + work[115325] + work[115326] + work[115327] + work[115328] + work[115329] + work[115330];
+  work[21178] = Math.exp(work[21168]!);
+  work[52559] = Math.exp(work[52549]!);
+  work[83940] = Math.exp(work[83930]!);
+  work[115321] = Math.exp(work[115311]!);
+  work[21179] = Math.exp(work[21169]!);
+  work[52560] = Math.exp(work[52550]!);
+  work[83941] = Math.exp(work[83931]!);
+  work[115322] = Math.exp(work[115312]!);
+  work[21180] = Math.exp(work[21170]!);
+  work[52561] = Math.exp(work[52551]!);
+  work[83942] = Math.exp(work[83932]!);
+  work[115323] = Math.exp(work[115313]!);
+  work[21181] = Math.exp(work[21171]!);
+  work[52562] = Math.exp(work[52552]!);
+  work[83943] = Math.exp(work[83933]!);
+  work[115324] = Math.exp(work[115314]!);
+  work[21182] = Math.exp(work[21172]!);
+  work[52563] = Math.exp(work[52553]!);
+  work[83944] = Math.exp(work[83934]!);
+  work[115325] = Math.exp(work[115315]!);
+  work[21183] = Math.exp(work[21173]!);
+  work[52564] = Math.exp(work[52554]!);
+  work[83945] = Math.exp(work[83935]!);
+  work[115326] = Math.exp(work[115316]!);
+  work[21184] = Math.exp(work[21174]!);
+  work[52565] = Math.exp(work[52555]!);
+  work[83946] = Math.exp(work[83936]!);
+  work[115327] = Math.exp(work[115317]!);
+  work[21185] = Math.exp(work[21175]!);
+  work[52566] = Math.exp(work[52556]!);
+  work[83947] = Math.exp(work[83937]!);
+  work[115328] = Math.exp(work[115318]!);
+  work[21186] = Math.exp(work[21176]!);
+  work[52567] = Math.exp(work[52557]!);
+  work[83948] = Math.exp(work[83938]!);
+  work[115329] = Math.exp(work[115319]!);
+  work[21187] = Math.exp(work[21177]!);
+  work[52568] = Math.exp(work[52558]!);
+  work[83949] = Math.exp(work[83939]!);
+  work[115330] = Math.exp(work[115320]!);
+  work[21188] = work[21178]! + work[21179]! + work[21180]! + work[21181]! + work[21182]! + work[21183]! + work[21184]! + work[21185]! + work[21186]! + work[21187]!;
+  work[52569] = work[52559]! + work[52560]! + work[52561]! + work[52562]! + work[52563]! + work[52564]! + work[52565]! + work[52566]! + work[52567]! + work[52568]!;
+  work[83950] = work[83940]! + work[83941]! + work[83942]! + work[83943]! + work[83944]! + work[83945]! + work[83946]! + work[83947]! + work[83948]! + work[83949]!;
+  work[115331] = work[115321]! + work[115322]! + work[115323]! + work[115324]! + work[115325]! + work[115326]! + work[115327]! + work[115328]! + work[115329]! + work[115330]!;
 
   // --- loss: categoricalCrossEntropy ---
-  const t34_l0 = Math.log(work[21188]);
-  const t34_l1 = Math.log(work[52569]);
-  const t34_l2 = Math.log(work[83950]);
-  const t34_l3 = Math.log(work[115331]);
-  const t35_0_l0 = work[21168] - t34_l0;
-  const t35_0_l1 = work[52549] - t34_l1;
-  const t35_0_l2 = work[83930] - t34_l2;
-  const t35_0_l3 = work[115311] - t34_l3;
-  const t35_1_l0 = work[21169] - t34_l0;
-  const t35_1_l1 = work[52550] - t34_l1;
-  const t35_1_l2 = work[83931] - t34_l2;
-  const t35_1_l3 = work[115312] - t34_l3;
-  const t35_2_l0 = work[21170] - t34_l0;
-  const t35_2_l1 = work[52551] - t34_l1;
-  const t35_2_l2 = work[83932] - t34_l2;
-  const t35_2_l3 = work[115313] - t34_l3;
-  const t35_3_l0 = work[21171] - t34_l0;
-  const t35_3_l1 = work[52552] - t34_l1;
-  const t35_3_l2 = work[83933] - t34_l2;
-  const t35_3_l3 = work[115314] - t34_l3;
-  const t35_4_l0 = work[21172] - t34_l0;
-  const t35_4_l1 = work[52553] - t34_l1;
-  const t35_4_l2 = work[83934] - t34_l2;
-  const t35_4_l3 = work[115315] - t34_l3;
-  const t35_5_l0 = work[21173] - t34_l0;
-  const t35_5_l1 = work[52554] - t34_l1;
-  const t35_5_l2 = work[83935] - t34_l2;
-  const t35_5_l3 = work[115316] - t34_l3;
-  const t35_6_l0 = work[21174] - t34_l0;
-  const t35_6_l1 = work[52555] - t34_l1;
-  const t35_6_l2 = work[83936] - t34_l2;
-  const t35_6_l3 = work[115317] - t34_l3;
-  const t35_7_l0 = work[21175] - t34_l0;
-  const t35_7_l1 = work[52556] - t34_l1;
-  const t35_7_l2 = work[83937] - t34_l2;
-  const t35_7_l3 = work[115318] - t34_l3;
-  const t35_8_l0 = work[21176] - t34_l0;
-  const t35_8_l1 = work[52557] - t34_l1;
-  const t35_8_l2 = work[83938] - t34_l2;
-  const t35_8_l3 = work[115319] - t34_l3;
-  const t35_9_l0 = work[21177] - t34_l0;
-  const t35_9_l1 = work[52558] - t34_l1;
-  const t35_9_l2 = work[83939] - t34_l2;
-  const t35_9_l3 = work[115320] - t34_l3;
-  const t36_0_l0 = targets[to0] * t35_0_l0;
-  const t36_0_l1 = targets[to1] * t35_0_l1;
-  const t36_0_l2 = targets[to2] * t35_0_l2;
-  const t36_0_l3 = targets[to3] * t35_0_l3;
-  const t36_1_l0 = targets[to0 + 1] * t35_1_l0;
-  const t36_1_l1 = targets[to1 + 1] * t35_1_l1;
-  const t36_1_l2 = targets[to2 + 1] * t35_1_l2;
-  const t36_1_l3 = targets[to3 + 1] * t35_1_l3;
-  const t36_2_l0 = targets[to0 + 2] * t35_2_l0;
-  const t36_2_l1 = targets[to1 + 2] * t35_2_l1;
-  const t36_2_l2 = targets[to2 + 2] * t35_2_l2;
-  const t36_2_l3 = targets[to3 + 2] * t35_2_l3;
-  const t36_3_l0 = targets[to0 + 3] * t35_3_l0;
-  const t36_3_l1 = targets[to1 + 3] * t35_3_l1;
-  const t36_3_l2 = targets[to2 + 3] * t35_3_l2;
-  const t36_3_l3 = targets[to3 + 3] * t35_3_l3;
-  const t36_4_l0 = targets[to0 + 4] * t35_4_l0;
-  const t36_4_l1 = targets[to1 + 4] * t35_4_l1;
-  const t36_4_l2 = targets[to2 + 4] * t35_4_l2;
-  const t36_4_l3 = targets[to3 + 4] * t35_4_l3;
-  const t36_5_l0 = targets[to0 + 5] * t35_5_l0;
-  const t36_5_l1 = targets[to1 + 5] * t35_5_l1;
-  const t36_5_l2 = targets[to2 + 5] * t35_5_l2;
-  const t36_5_l3 = targets[to3 + 5] * t35_5_l3;
-  const t36_6_l0 = targets[to0 + 6] * t35_6_l0;
-  const t36_6_l1 = targets[to1 + 6] * t35_6_l1;
-  const t36_6_l2 = targets[to2 + 6] * t35_6_l2;
-  const t36_6_l3 = targets[to3 + 6] * t35_6_l3;
-  const t36_7_l0 = targets[to0 + 7] * t35_7_l0;
-  const t36_7_l1 = targets[to1 + 7] * t35_7_l1;
-  const t36_7_l2 = targets[to2 + 7] * t35_7_l2;
-  const t36_7_l3 = targets[to3 + 7] * t35_7_l3;
-  const t36_8_l0 = targets[to0 + 8] * t35_8_l0;
-  const t36_8_l1 = targets[to1 + 8] * t35_8_l1;
-  const t36_8_l2 = targets[to2 + 8] * t35_8_l2;
-  const t36_8_l3 = targets[to3 + 8] * t35_8_l3;
-  const t36_9_l0 = targets[to0 + 9] * t35_9_l0;
-  const t36_9_l1 = targets[to1 + 9] * t35_9_l1;
-  const t36_9_l2 = targets[to2 + 9] * t35_9_l2;
-  const t36_9_l3 = targets[to3 + 9] * t35_9_l3;
+  const t34_l0 = Math.log(work[21188]!);
+  const t34_l1 = Math.log(work[52569]!);
+  const t34_l2 = Math.log(work[83950]!);
+  const t34_l3 = Math.log(work[115331]!);
+  const t35_0_l0 = work[21168]! - t34_l0;
+  const t35_0_l1 = work[52549]! - t34_l1;
+  const t35_0_l2 = work[83930]! - t34_l2;
+  const t35_0_l3 = work[115311]! - t34_l3;
+  const t35_1_l0 = work[21169]! - t34_l0;
+  const t35_1_l1 = work[52550]! - t34_l1;
+  const t35_1_l2 = work[83931]! - t34_l2;
+  const t35_1_l3 = work[115312]! - t34_l3;
+  const t35_2_l0 = work[21170]! - t34_l0;
+  const t35_2_l1 = work[52551]! - t34_l1;
+  const t35_2_l2 = work[83932]! - t34_l2;
+  const t35_2_l3 = work[115313]! - t34_l3;
+  const t35_3_l0 = work[21171]! - t34_l0;
+  const t35_3_l1 = work[52552]! - t34_l1;
+  const t35_3_l2 = work[83933]! - t34_l2;
+  const t35_3_l3 = work[115314]! - t34_l3;
+  const t35_4_l0 = work[21172]! - t34_l0;
+  const t35_4_l1 = work[52553]! - t34_l1;
+  const t35_4_l2 = work[83934]! - t34_l2;
+  const t35_4_l3 = work[115315]! - t34_l3;
+  const t35_5_l0 = work[21173]! - t34_l0;
+  const t35_5_l1 = work[52554]! - t34_l1;
+  const t35_5_l2 = work[83935]! - t34_l2;
+  const t35_5_l3 = work[115316]! - t34_l3;
+  const t35_6_l0 = work[21174]! - t34_l0;
+  const t35_6_l1 = work[52555]! - t34_l1;
+  const t35_6_l2 = work[83936]! - t34_l2;
+  const t35_6_l3 = work[115317]! - t34_l3;
+  const t35_7_l0 = work[21175]! - t34_l0;
+  const t35_7_l1 = work[52556]! - t34_l1;
+  const t35_7_l2 = work[83937]! - t34_l2;
+  const t35_7_l3 = work[115318]! - t34_l3;
+  const t35_8_l0 = work[21176]! - t34_l0;
+  const t35_8_l1 = work[52557]! - t34_l1;
+  const t35_8_l2 = work[83938]! - t34_l2;
+  const t35_8_l3 = work[115319]! - t34_l3;
+  const t35_9_l0 = work[21177]! - t34_l0;
+  const t35_9_l1 = work[52558]! - t34_l1;
+  const t35_9_l2 = work[83939]! - t34_l2;
+  const t35_9_l3 = work[115320]! - t34_l3;
+  const t36_0_l0 = targets[to0]! * t35_0_l0;
+  const t36_0_l1 = targets[to1]! * t35_0_l1;
+  const t36_0_l2 = targets[to2]! * t35_0_l2;
+  const t36_0_l3 = targets[to3]! * t35_0_l3;
+  const t36_1_l0 = targets[to0 + 1]! * t35_1_l0;
+  const t36_1_l1 = targets[to1 + 1]! * t35_1_l1;
+  const t36_1_l2 = targets[to2 + 1]! * t35_1_l2;
+  const t36_1_l3 = targets[to3 + 1]! * t35_1_l3;
+  const t36_2_l0 = targets[to0 + 2]! * t35_2_l0;
+  const t36_2_l1 = targets[to1 + 2]! * t35_2_l1;
+  const t36_2_l2 = targets[to2 + 2]! * t35_2_l2;
+  const t36_2_l3 = targets[to3 + 2]! * t35_2_l3;
+  const t36_3_l0 = targets[to0 + 3]! * t35_3_l0;
+  const t36_3_l1 = targets[to1 + 3]! * t35_3_l1;
+  const t36_3_l2 = targets[to2 + 3]! * t35_3_l2;
+  const t36_3_l3 = targets[to3 + 3]! * t35_3_l3;
+  const t36_4_l0 = targets[to0 + 4]! * t35_4_l0;
+  const t36_4_l1 = targets[to1 + 4]! * t35_4_l1;
+  const t36_4_l2 = targets[to2 + 4]! * t35_4_l2;
+  const t36_4_l3 = targets[to3 + 4]! * t35_4_l3;
+  const t36_5_l0 = targets[to0 + 5]! * t35_5_l0;
+  const t36_5_l1 = targets[to1 + 5]! * t35_5_l1;
+  const t36_5_l2 = targets[to2 + 5]! * t35_5_l2;
+  const t36_5_l3 = targets[to3 + 5]! * t35_5_l3;
+  const t36_6_l0 = targets[to0 + 6]! * t35_6_l0;
+  const t36_6_l1 = targets[to1 + 6]! * t35_6_l1;
+  const t36_6_l2 = targets[to2 + 6]! * t35_6_l2;
+  const t36_6_l3 = targets[to3 + 6]! * t35_6_l3;
+  const t36_7_l0 = targets[to0 + 7]! * t35_7_l0;
+  const t36_7_l1 = targets[to1 + 7]! * t35_7_l1;
+  const t36_7_l2 = targets[to2 + 7]! * t35_7_l2;
+  const t36_7_l3 = targets[to3 + 7]! * t35_7_l3;
+  const t36_8_l0 = targets[to0 + 8]! * t35_8_l0;
+  const t36_8_l1 = targets[to1 + 8]! * t35_8_l1;
+  const t36_8_l2 = targets[to2 + 8]! * t35_8_l2;
+  const t36_8_l3 = targets[to3 + 8]! * t35_8_l3;
+  const t36_9_l0 = targets[to0 + 9]! * t35_9_l0;
+  const t36_9_l1 = targets[to1 + 9]! * t35_9_l1;
+  const t36_9_l2 = targets[to2 + 9]! * t35_9_l2;
+  const t36_9_l3 = targets[to3 + 9]! * t35_9_l3;
   const t37_l0 = t36_0_l0 + t36_1_l0 + t36_2_l0 + t36_3_l0 + t36_4_l0 + t36_5_l0 + t36_6_l0 + t36_7_l0 + t36_8_l0 + t36_9_l0;
   const t37_l1 = t36_0_l1 + t36_1_l1 + t36_2_l1 + t36_3_l1 + t36_4_l1 + t36_5_l1 + t36_6_l1 + t36_7_l1 + t36_8_l1 + t36_9_l1;
   const t37_l2 = t36_0_l2 + t36_1_l2 + t36_2_l2 + t36_3_l2 + t36_4_l2 + t36_5_l2 + t36_6_l2 + t36_7_l2 + t36_8_l2 + t36_9_l2;
@@ -3627,101 +3627,101 @@ function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, t
   work[115311] = -t37_l3;
 
   // --- loss backward ---
-  work[21169] = targets[to0] + targets[to0 + 1] + targets[to0 + 2] + targets[to0 + 3] + targets[to0 + 4] + targets[to0 + 5] + targets[to0 + 6] + targets[to0 + 7] + targets[to0 + 8] + targets[to0 + 9];
-  work[52550] = targets[to1] + targets[to1 + 1] + targets[to1 + 2] + targets[to1 + 3] + targets[to1 + 4] + targets[to1 + 5] + targets[to1 + 6] + targets[to1 + 7] + targets[to1 + 8] + targets[to1 + 9];
-  work[83931] = targets[to2] + targets[to2 + 1] + targets[to2 + 2] + targets[to2 + 3] + targets[to2 + 4] + targets[to2 + 5] + targets[to2 + 6] + targets[to2 + 7] + targets[to2 + 8] + targets[to2 + 9];
-  work[115312] = targets[to3] + targets[to3 + 1] + targets[to3 + 2] + targets[to3 + 3] + targets[to3 + 4] + targets[to3 + 5] + targets[to3 + 6] + targets[to3 + 7] + targets[to3 + 8] + targets[to3 + 9];
+  work[21169] = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
+  work[52550] = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
+  work[83931] = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
+  work[115312] = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- loss backward ---
-  const t68_l0 = work[21169] / work[21188];
-  const t68_l1 = work[52550] / work[52569];
-  const t68_l2 = work[83931] / work[83950];
-  const t68_l3 = work[115312] / work[115331];
+  const t68_l0 = work[21169]! / work[21188]!;
+  const t68_l1 = work[52550]! / work[52569]!;
+  const t68_l2 = work[83931]! / work[83950]!;
+  const t68_l3 = work[115312]! / work[115331]!;
 
   // --- dense0 backward ---
-  const t69_0_l0 = work[21178] * t68_l0;
-  const t69_0_l1 = work[52559] * t68_l1;
-  const t69_0_l2 = work[83940] * t68_l2;
-  const t69_0_l3 = work[115321] * t68_l3;
-  const t69_1_l0 = work[21179] * t68_l0;
-  const t69_1_l1 = work[52560] * t68_l1;
-  const t69_1_l2 = work[83941] * t68_l2;
-  const t69_1_l3 = work[115322] * t68_l3;
-  const t69_2_l0 = work[21180] * t68_l0;
-  const t69_2_l1 = work[52561] * t68_l1;
-  const t69_2_l2 = work[83942] * t68_l2;
-  const t69_2_l3 = work[115323] * t68_l3;
-  const t69_3_l0 = work[21181] * t68_l0;
-  const t69_3_l1 = work[52562] * t68_l1;
-  const t69_3_l2 = work[83943] * t68_l2;
-  const t69_3_l3 = work[115324] * t68_l3;
-  const t69_4_l0 = work[21182] * t68_l0;
-  const t69_4_l1 = work[52563] * t68_l1;
-  const t69_4_l2 = work[83944] * t68_l2;
-  const t69_4_l3 = work[115325] * t68_l3;
-  const t69_5_l0 = work[21183] * t68_l0;
-  const t69_5_l1 = work[52564] * t68_l1;
-  const t69_5_l2 = work[83945] * t68_l2;
-  const t69_5_l3 = work[115326] * t68_l3;
-  const t69_6_l0 = work[21184] * t68_l0;
-  const t69_6_l1 = work[52565] * t68_l1;
-  const t69_6_l2 = work[83946] * t68_l2;
-  const t69_6_l3 = work[115327] * t68_l3;
-  const t69_7_l0 = work[21185] * t68_l0;
-  const t69_7_l1 = work[52566] * t68_l1;
-  const t69_7_l2 = work[83947] * t68_l2;
-  const t69_7_l3 = work[115328] * t68_l3;
-  const t69_8_l0 = work[21186] * t68_l0;
-  const t69_8_l1 = work[52567] * t68_l1;
-  const t69_8_l2 = work[83948] * t68_l2;
-  const t69_8_l3 = work[115329] * t68_l3;
-  const t69_9_l0 = work[21187] * t68_l0;
-  const t69_9_l1 = work[52568] * t68_l1;
-  const t69_9_l2 = work[83949] * t68_l2;
-  const t69_9_l3 = work[115330] * t68_l3;
-  work[21169] = t69_0_l0 - targets[to0];
-  work[52550] = t69_0_l1 - targets[to1];
-  work[83931] = t69_0_l2 - targets[to2];
-  work[115312] = t69_0_l3 - targets[to3];
-  work[21170] = t69_1_l0 - targets[to0 + 1];
-  work[52551] = t69_1_l1 - targets[to1 + 1];
-  work[83932] = t69_1_l2 - targets[to2 + 1];
-  work[115313] = t69_1_l3 - targets[to3 + 1];
-  work[21171] = t69_2_l0 - targets[to0 + 2];
-  work[52552] = t69_2_l1 - targets[to1 + 2];
-  work[83933] = t69_2_l2 - targets[to2 + 2];
-  work[115314] = t69_2_l3 - targets[to3 + 2];
-  work[21172] = t69_3_l0 - targets[to0 + 3];
-  work[52553] = t69_3_l1 - targets[to1 + 3];
-  work[83934] = t69_3_l2 - targets[to2 + 3];
-  work[115315] = t69_3_l3 - targets[to3 + 3];
-  work[21173] = t69_4_l0 - targets[to0 + 4];
-  work[52554] = t69_4_l1 - targets[to1 + 4];
-  work[83935] = t69_4_l2 - targets[to2 + 4];
-  work[115316] = t69_4_l3 - targets[to3 + 4];
-  work[21174] = t69_5_l0 - targets[to0 + 5];
-  work[52555] = t69_5_l1 - targets[to1 + 5];
-  work[83936] = t69_5_l2 - targets[to2 + 5];
-  work[115317] = t69_5_l3 - targets[to3 + 5];
-  work[21175] = t69_6_l0 - targets[to0 + 6];
-  work[52556] = t69_6_l1 - targets[to1 + 6];
-  work[83937] = t69_6_l2 - targets[to2 + 6];
-  work[115318] = t69_6_l3 - targets[to3 + 6];
-  work[21176] = t69_7_l0 - targets[to0 + 7];
-  work[52557] = t69_7_l1 - targets[to1 + 7];
-  work[83938] = t69_7_l2 - targets[to2 + 7];
-  work[115319] = t69_7_l3 - targets[to3 + 7];
-  work[21177] = t69_8_l0 - targets[to0 + 8];
-  work[52558] = t69_8_l1 - targets[to1 + 8];
-  work[83939] = t69_8_l2 - targets[to2 + 8];
-  work[115320] = t69_8_l3 - targets[to3 + 8];
-  work[21178] = t69_9_l0 - targets[to0 + 9];
-  work[52559] = t69_9_l1 - targets[to1 + 9];
-  work[83940] = t69_9_l2 - targets[to2 + 9];
-  work[115321] = t69_9_l3 - targets[to3 + 9];
+  const t69_0_l0 = work[21178]! * t68_l0;
+  const t69_0_l1 = work[52559]! * t68_l1;
+  const t69_0_l2 = work[83940]! * t68_l2;
+  const t69_0_l3 = work[115321]! * t68_l3;
+  const t69_1_l0 = work[21179]! * t68_l0;
+  const t69_1_l1 = work[52560]! * t68_l1;
+  const t69_1_l2 = work[83941]! * t68_l2;
+  const t69_1_l3 = work[115322]! * t68_l3;
+  const t69_2_l0 = work[21180]! * t68_l0;
+  const t69_2_l1 = work[52561]! * t68_l1;
+  const t69_2_l2 = work[83942]! * t68_l2;
+  const t69_2_l3 = work[115323]! * t68_l3;
+  const t69_3_l0 = work[21181]! * t68_l0;
+  const t69_3_l1 = work[52562]! * t68_l1;
+  const t69_3_l2 = work[83943]! * t68_l2;
+  const t69_3_l3 = work[115324]! * t68_l3;
+  const t69_4_l0 = work[21182]! * t68_l0;
+  const t69_4_l1 = work[52563]! * t68_l1;
+  const t69_4_l2 = work[83944]! * t68_l2;
+  const t69_4_l3 = work[115325]! * t68_l3;
+  const t69_5_l0 = work[21183]! * t68_l0;
+  const t69_5_l1 = work[52564]! * t68_l1;
+  const t69_5_l2 = work[83945]! * t68_l2;
+  const t69_5_l3 = work[115326]! * t68_l3;
+  const t69_6_l0 = work[21184]! * t68_l0;
+  const t69_6_l1 = work[52565]! * t68_l1;
+  const t69_6_l2 = work[83946]! * t68_l2;
+  const t69_6_l3 = work[115327]! * t68_l3;
+  const t69_7_l0 = work[21185]! * t68_l0;
+  const t69_7_l1 = work[52566]! * t68_l1;
+  const t69_7_l2 = work[83947]! * t68_l2;
+  const t69_7_l3 = work[115328]! * t68_l3;
+  const t69_8_l0 = work[21186]! * t68_l0;
+  const t69_8_l1 = work[52567]! * t68_l1;
+  const t69_8_l2 = work[83948]! * t68_l2;
+  const t69_8_l3 = work[115329]! * t68_l3;
+  const t69_9_l0 = work[21187]! * t68_l0;
+  const t69_9_l1 = work[52568]! * t68_l1;
+  const t69_9_l2 = work[83949]! * t68_l2;
+  const t69_9_l3 = work[115330]! * t68_l3;
+  work[21169] = t69_0_l0 - targets[to0]!;
+  work[52550] = t69_0_l1 - targets[to1]!;
+  work[83931] = t69_0_l2 - targets[to2]!;
+  work[115312] = t69_0_l3 - targets[to3]!;
+  work[21170] = t69_1_l0 - targets[to0 + 1]!;
+  work[52551] = t69_1_l1 - targets[to1 + 1]!;
+  work[83932] = t69_1_l2 - targets[to2 + 1]!;
+  work[115313] = t69_1_l3 - targets[to3 + 1]!;
+  work[21171] = t69_2_l0 - targets[to0 + 2]!;
+  work[52552] = t69_2_l1 - targets[to1 + 2]!;
+  work[83933] = t69_2_l2 - targets[to2 + 2]!;
+  work[115314] = t69_2_l3 - targets[to3 + 2]!;
+  work[21172] = t69_3_l0 - targets[to0 + 3]!;
+  work[52553] = t69_3_l1 - targets[to1 + 3]!;
+  work[83934] = t69_3_l2 - targets[to2 + 3]!;
+  work[115315] = t69_3_l3 - targets[to3 + 3]!;
+  work[21173] = t69_4_l0 - targets[to0 + 4]!;
+  work[52554] = t69_4_l1 - targets[to1 + 4]!;
+  work[83935] = t69_4_l2 - targets[to2 + 4]!;
+  work[115316] = t69_4_l3 - targets[to3 + 4]!;
+  work[21174] = t69_5_l0 - targets[to0 + 5]!;
+  work[52555] = t69_5_l1 - targets[to1 + 5]!;
+  work[83936] = t69_5_l2 - targets[to2 + 5]!;
+  work[115317] = t69_5_l3 - targets[to3 + 5]!;
+  work[21175] = t69_6_l0 - targets[to0 + 6]!;
+  work[52556] = t69_6_l1 - targets[to1 + 6]!;
+  work[83937] = t69_6_l2 - targets[to2 + 6]!;
+  work[115318] = t69_6_l3 - targets[to3 + 6]!;
+  work[21176] = t69_7_l0 - targets[to0 + 7]!;
+  work[52557] = t69_7_l1 - targets[to1 + 7]!;
+  work[83938] = t69_7_l2 - targets[to2 + 7]!;
+  work[115319] = t69_7_l3 - targets[to3 + 7]!;
+  work[21177] = t69_8_l0 - targets[to0 + 8]!;
+  work[52558] = t69_8_l1 - targets[to1 + 8]!;
+  work[83939] = t69_8_l2 - targets[to2 + 8]!;
+  work[115320] = t69_8_l3 - targets[to3 + 8]!;
+  work[21178] = t69_9_l0 - targets[to0 + 9]!;
+  work[52559] = t69_9_l1 - targets[to1 + 9]!;
+  work[83940] = t69_9_l2 - targets[to2 + 9]!;
+  work[115321] = t69_9_l3 - targets[to3 + 9]!;
   gradientBatch_block_loop29(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop30(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
@@ -3826,16 +3826,16 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[(((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[(((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[(((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[(((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[(((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[(((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[(((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -3865,16 +3865,16 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[31381 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[31381 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[31381 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[31381 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -3904,16 +3904,16 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[62762 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[62762 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[62762 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[62762 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -3943,16 +3943,16 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[94143 + (((o0 * 28) + o1) * 8) + 0] += (xv * params[wr + 0]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 1] += (xv * params[wr + 1]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 2] += (xv * params[wr + 2]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 3] += (xv * params[wr + 3]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 4] += (xv * params[wr + 4]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 5] += (xv * params[wr + 5]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 6] += (xv * params[wr + 6]);
-            work[94143 + (((o0 * 28) + o1) * 8) + 7] += (xv * params[wr + 7]);
+            work[94143 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
+            work[94143 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
           }
         }
       }
@@ -3963,20 +3963,20 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = work[k] + params[72 + k % 8];
-    work[37653 + k] = work[31381 + k] + params[72 + k % 8];
-    work[69034 + k] = work[62762 + k] + params[72 + k % 8];
-    work[100415 + k] = work[94143 + k] + params[72 + k % 8];
+    work[6272 + k] = work[k]! + params[72 + k % 8]!;
+    work[37653 + k] = work[31381 + k]! + params[72 + k % 8]!;
+    work[69034 + k] = work[62762 + k]! + params[72 + k % 8]!;
+    work[100415 + k] = work[94143 + k]! + params[72 + k % 8]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[k] = Math.max(work[6272 + k], 0);
-    work[31381 + k] = Math.max(work[37653 + k], 0);
-    work[62762 + k] = Math.max(work[69034 + k], 0);
-    work[94143 + k] = Math.max(work[100415 + k], 0);
+    work[k] = Math.max(work[6272 + k]!, 0);
+    work[31381 + k] = Math.max(work[37653 + k]!, 0);
+    work[62762 + k] = Math.max(work[69034 + k]!, 0);
+    work[94143 + k] = Math.max(work[100415 + k]!, 0);
   }
 }
 
@@ -3992,7 +3992,7 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4000,14 +4000,14 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
       }
     }
   }
@@ -4025,7 +4025,7 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4033,14 +4033,14 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[43925 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[31381 + (bi * 8) + ch]);
+        work[43925 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[31381 + (bi * 8) + ch]!);
       }
     }
   }
@@ -4058,7 +4058,7 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4066,14 +4066,14 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[75306 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[62762 + (bi * 8) + ch]);
+        work[75306 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[62762 + (bi * 8) + ch]!);
       }
     }
   }
@@ -4091,7 +4091,7 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4099,14 +4099,14 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[106687 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[94143 + (bi * 8) + ch]);
+        work[106687 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[94143 + (bi * 8) + ch]!);
       }
     }
   }
@@ -4134,24 +4134,24 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -4181,24 +4181,24 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[45493 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[45493 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[45493 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[45493 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -4228,24 +4228,24 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[76874 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[76874 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[76874 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[76874 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -4275,24 +4275,24 @@ function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[108255 + (((o0 * 14) + o1) * 16) + 0] += (xv * params[80 + wr + 0]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 1] += (xv * params[80 + wr + 1]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 2] += (xv * params[80 + wr + 2]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 3] += (xv * params[80 + wr + 3]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 4] += (xv * params[80 + wr + 4]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 5] += (xv * params[80 + wr + 5]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 6] += (xv * params[80 + wr + 6]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 7] += (xv * params[80 + wr + 7]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 8] += (xv * params[80 + wr + 8]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 9] += (xv * params[80 + wr + 9]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 10] += (xv * params[80 + wr + 10]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 11] += (xv * params[80 + wr + 11]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 12] += (xv * params[80 + wr + 12]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 13] += (xv * params[80 + wr + 13]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 14] += (xv * params[80 + wr + 14]);
-            work[108255 + (((o0 * 14) + o1) * 16) + 15] += (xv * params[80 + wr + 15]);
+            work[108255 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
+            work[108255 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
           }
         }
       }
@@ -4303,20 +4303,20 @@ function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[17248 + k] = work[14112 + k] + params[1232 + k % 16];
-    work[48629 + k] = work[45493 + k] + params[1232 + k % 16];
-    work[80010 + k] = work[76874 + k] + params[1232 + k % 16];
-    work[111391 + k] = work[108255 + k] + params[1232 + k % 16];
+    work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
+    work[48629 + k] = work[45493 + k]! + params[1232 + k % 16]!;
+    work[80010 + k] = work[76874 + k]! + params[1232 + k % 16]!;
+    work[111391 + k] = work[108255 + k]! + params[1232 + k % 16]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[14112 + k] = Math.max(work[17248 + k], 0);
-    work[45493 + k] = Math.max(work[48629 + k], 0);
-    work[76874 + k] = Math.max(work[80010 + k], 0);
-    work[108255 + k] = Math.max(work[111391 + k], 0);
+    work[14112 + k] = Math.max(work[17248 + k]!, 0);
+    work[45493 + k] = Math.max(work[48629 + k]!, 0);
+    work[76874 + k] = Math.max(work[80010 + k]!, 0);
+    work[108255 + k] = Math.max(work[111391 + k]!, 0);
   }
 }
 
@@ -4332,7 +4332,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4340,14 +4340,14 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
       }
     }
   }
@@ -4365,7 +4365,7 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4373,14 +4373,14 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[51765 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[45493 + (bi * 16) + ch]);
+        work[51765 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[45493 + (bi * 16) + ch]!);
       }
     }
   }
@@ -4398,7 +4398,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4406,14 +4406,14 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[83146 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[76874 + (bi * 16) + ch]);
+        work[83146 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[76874 + (bi * 16) + ch]!);
       }
     }
   }
@@ -4431,7 +4431,7 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4439,14 +4439,14 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[114527 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[108255 + (bi * 16) + ch]);
+        work[114527 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[108255 + (bi * 16) + ch]!);
       }
     }
   }
@@ -4455,24 +4455,24 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j];
-    work[21168 + j] = work[20384] * w;
-    work[52549 + j] = work[51765] * w;
-    work[83930 + j] = work[83146] * w;
-    work[115311 + j] = work[114527] * w;
+    const w = params[1248 + j]!;
+    work[21168 + j] = work[20384]! * w;
+    work[52549 + j] = work[51765]! * w;
+    work[83930 + j] = work[83146]! * w;
+    work[115311 + j] = work[114527]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[20384 + i];
-    const x1 = work[51765 + i];
-    const x2 = work[83146 + i];
-    const x3 = work[114527 + i];
+    const x0 = work[20384 + i]!;
+    const x1 = work[51765 + i]!;
+    const x2 = work[83146 + i]!;
+    const x3 = work[114527 + i]!;
     const r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j];
-      work[21168 + j] += x0 * w;
-      work[52549 + j] += x1 * w;
-      work[83930 + j] += x2 * w;
-      work[115311 + j] += x3 * w;
+      const w = params[1248 + r + j]!;
+      work[21168 + j]! += x0 * w;
+      work[52549 + j]! += x1 * w;
+      work[83930 + j]! += x2 * w;
+      work[115311 + j]! += x3 * w;
     }
   }
 }
@@ -4483,11 +4483,11 @@ function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, 
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j];
-      s0 += w * work[21169 + j];
-      s1 += w * work[52550 + j];
-      s2 += w * work[83931 + j];
-      s3 += w * work[115312 + j];
+      const w = params[1248 + r + j]!;
+      s0 += w * work[21169 + j]!;
+      s1 += w * work[52550 + j]!;
+      s2 += w * work[83931 + j]!;
+      s3 += w * work[115312 + j]!;
     }
     work[21189 + i] = s0;
     work[52570 + i] = s1;
@@ -4499,12 +4499,12 @@ function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const x0 = work[20384 + i];
-    const x1 = work[51765 + i];
-    const x2 = work[83146 + i];
-    const x3 = work[114527 + i];
+    const x0 = work[20384 + i]!;
+    const x1 = work[51765 + i]!;
+    const x2 = work[83146 + i]!;
+    const x3 = work[114527 + i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j] += x0 * work[21169 + j] + x1 * work[52550 + j] + x2 * work[83931 + j] + x3 * work[115312 + j];
+    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += x0 * work[21169 + j]! + x1 * work[52550 + j]! + x2 * work[83931 + j]! + x3 * work[115312 + j]!;
   }
 }
 
@@ -4528,7 +4528,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4536,7 +4536,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4544,7 +4544,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[21973 + (bi * 16) + ch] += work[21189 + (((o0 * 7) + o1) * 16) + ch];
+          work[21973 + (bi * 16) + ch]! += work[21189 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4571,7 +4571,7 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4579,7 +4579,7 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4587,7 +4587,7 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[53354 + (bi * 16) + ch] += work[52570 + (((o0 * 7) + o1) * 16) + ch];
+          work[53354 + (bi * 16) + ch]! += work[52570 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4614,7 +4614,7 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4622,7 +4622,7 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4630,7 +4630,7 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[84735 + (bi * 16) + ch] += work[83951 + (((o0 * 7) + o1) * 16) + ch];
+          work[84735 + (bi * 16) + ch]! += work[83951 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4657,7 +4657,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4665,7 +4665,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch];
+            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4673,7 +4673,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[116116 + (bi * 16) + ch] += work[115332 + (((o0 * 7) + o1) * 16) + ch];
+          work[116116 + (bi * 16) + ch]! += work[115332 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4683,20 +4683,20 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[14112 + k] = (work[17248 + k] > 0 ? 1 : 0);
-    work[45493 + k] = (work[48629 + k] > 0 ? 1 : 0);
-    work[76874 + k] = (work[80010 + k] > 0 ? 1 : 0);
-    work[108255 + k] = (work[111391 + k] > 0 ? 1 : 0);
+    work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
+    work[45493 + k] = (work[48629 + k]! > 0 ? 1 : 0);
+    work[76874 + k] = (work[80010 + k]! > 0 ? 1 : 0);
+    work[108255 + k] = (work[111391 + k]! > 0 ? 1 : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[17248 + k] = (work[14112 + k] !== 0 ? work[21973 + k] : 0);
-    work[48629 + k] = (work[45493 + k] !== 0 ? work[53354 + k] : 0);
-    work[80010 + k] = (work[76874 + k] !== 0 ? work[84735 + k] : 0);
-    work[111391 + k] = (work[108255 + k] !== 0 ? work[116116 + k] : 0);
+    work[17248 + k] = (work[14112 + k]! !== 0 ? work[21973 + k]! : 0);
+    work[48629 + k] = (work[45493 + k]! !== 0 ? work[53354 + k]! : 0);
+    work[80010 + k] = (work[76874 + k]! !== 0 ? work[84735 + k]! : 0);
+    work[111391 + k] = (work[108255 + k]! !== 0 ? work[116116 + k]! : 0);
   }
 }
 
@@ -4726,22 +4726,22 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
   // sample 0 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[14112 + 0] += work[17248 + ((s0 * 224) + (s1 * 16)) + 0];
-      work[14112 + 1] += work[17248 + ((s0 * 224) + (s1 * 16)) + 1];
-      work[14112 + 2] += work[17248 + ((s0 * 224) + (s1 * 16)) + 2];
-      work[14112 + 3] += work[17248 + ((s0 * 224) + (s1 * 16)) + 3];
-      work[14112 + 4] += work[17248 + ((s0 * 224) + (s1 * 16)) + 4];
-      work[14112 + 5] += work[17248 + ((s0 * 224) + (s1 * 16)) + 5];
-      work[14112 + 6] += work[17248 + ((s0 * 224) + (s1 * 16)) + 6];
-      work[14112 + 7] += work[17248 + ((s0 * 224) + (s1 * 16)) + 7];
-      work[14112 + 8] += work[17248 + ((s0 * 224) + (s1 * 16)) + 8];
-      work[14112 + 9] += work[17248 + ((s0 * 224) + (s1 * 16)) + 9];
-      work[14112 + 10] += work[17248 + ((s0 * 224) + (s1 * 16)) + 10];
-      work[14112 + 11] += work[17248 + ((s0 * 224) + (s1 * 16)) + 11];
-      work[14112 + 12] += work[17248 + ((s0 * 224) + (s1 * 16)) + 12];
-      work[14112 + 13] += work[17248 + ((s0 * 224) + (s1 * 16)) + 13];
-      work[14112 + 14] += work[17248 + ((s0 * 224) + (s1 * 16)) + 14];
-      work[14112 + 15] += work[17248 + ((s0 * 224) + (s1 * 16)) + 15];
+      work[14112 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[14112 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[14112 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[14112 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[14112 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[14112 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[14112 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[14112 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[14112 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[14112 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[14112 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[14112 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[14112 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[14112 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[14112 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[14112 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4772,22 +4772,22 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[45493 + 0] += work[48629 + ((s0 * 224) + (s1 * 16)) + 0];
-      work[45493 + 1] += work[48629 + ((s0 * 224) + (s1 * 16)) + 1];
-      work[45493 + 2] += work[48629 + ((s0 * 224) + (s1 * 16)) + 2];
-      work[45493 + 3] += work[48629 + ((s0 * 224) + (s1 * 16)) + 3];
-      work[45493 + 4] += work[48629 + ((s0 * 224) + (s1 * 16)) + 4];
-      work[45493 + 5] += work[48629 + ((s0 * 224) + (s1 * 16)) + 5];
-      work[45493 + 6] += work[48629 + ((s0 * 224) + (s1 * 16)) + 6];
-      work[45493 + 7] += work[48629 + ((s0 * 224) + (s1 * 16)) + 7];
-      work[45493 + 8] += work[48629 + ((s0 * 224) + (s1 * 16)) + 8];
-      work[45493 + 9] += work[48629 + ((s0 * 224) + (s1 * 16)) + 9];
-      work[45493 + 10] += work[48629 + ((s0 * 224) + (s1 * 16)) + 10];
-      work[45493 + 11] += work[48629 + ((s0 * 224) + (s1 * 16)) + 11];
-      work[45493 + 12] += work[48629 + ((s0 * 224) + (s1 * 16)) + 12];
-      work[45493 + 13] += work[48629 + ((s0 * 224) + (s1 * 16)) + 13];
-      work[45493 + 14] += work[48629 + ((s0 * 224) + (s1 * 16)) + 14];
-      work[45493 + 15] += work[48629 + ((s0 * 224) + (s1 * 16)) + 15];
+      work[45493 + 0]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[45493 + 1]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[45493 + 2]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[45493 + 3]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[45493 + 4]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[45493 + 5]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[45493 + 6]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[45493 + 7]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[45493 + 8]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[45493 + 9]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[45493 + 10]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[45493 + 11]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[45493 + 12]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[45493 + 13]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[45493 + 14]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[45493 + 15]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4818,22 +4818,22 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[76874 + 0] += work[80010 + ((s0 * 224) + (s1 * 16)) + 0];
-      work[76874 + 1] += work[80010 + ((s0 * 224) + (s1 * 16)) + 1];
-      work[76874 + 2] += work[80010 + ((s0 * 224) + (s1 * 16)) + 2];
-      work[76874 + 3] += work[80010 + ((s0 * 224) + (s1 * 16)) + 3];
-      work[76874 + 4] += work[80010 + ((s0 * 224) + (s1 * 16)) + 4];
-      work[76874 + 5] += work[80010 + ((s0 * 224) + (s1 * 16)) + 5];
-      work[76874 + 6] += work[80010 + ((s0 * 224) + (s1 * 16)) + 6];
-      work[76874 + 7] += work[80010 + ((s0 * 224) + (s1 * 16)) + 7];
-      work[76874 + 8] += work[80010 + ((s0 * 224) + (s1 * 16)) + 8];
-      work[76874 + 9] += work[80010 + ((s0 * 224) + (s1 * 16)) + 9];
-      work[76874 + 10] += work[80010 + ((s0 * 224) + (s1 * 16)) + 10];
-      work[76874 + 11] += work[80010 + ((s0 * 224) + (s1 * 16)) + 11];
-      work[76874 + 12] += work[80010 + ((s0 * 224) + (s1 * 16)) + 12];
-      work[76874 + 13] += work[80010 + ((s0 * 224) + (s1 * 16)) + 13];
-      work[76874 + 14] += work[80010 + ((s0 * 224) + (s1 * 16)) + 14];
-      work[76874 + 15] += work[80010 + ((s0 * 224) + (s1 * 16)) + 15];
+      work[76874 + 0]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[76874 + 1]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[76874 + 2]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[76874 + 3]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[76874 + 4]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[76874 + 5]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[76874 + 6]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[76874 + 7]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[76874 + 8]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[76874 + 9]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[76874 + 10]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[76874 + 11]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[76874 + 12]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[76874 + 13]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[76874 + 14]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[76874 + 15]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4864,22 +4864,22 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[108255 + 0] += work[111391 + ((s0 * 224) + (s1 * 16)) + 0];
-      work[108255 + 1] += work[111391 + ((s0 * 224) + (s1 * 16)) + 1];
-      work[108255 + 2] += work[111391 + ((s0 * 224) + (s1 * 16)) + 2];
-      work[108255 + 3] += work[111391 + ((s0 * 224) + (s1 * 16)) + 3];
-      work[108255 + 4] += work[111391 + ((s0 * 224) + (s1 * 16)) + 4];
-      work[108255 + 5] += work[111391 + ((s0 * 224) + (s1 * 16)) + 5];
-      work[108255 + 6] += work[111391 + ((s0 * 224) + (s1 * 16)) + 6];
-      work[108255 + 7] += work[111391 + ((s0 * 224) + (s1 * 16)) + 7];
-      work[108255 + 8] += work[111391 + ((s0 * 224) + (s1 * 16)) + 8];
-      work[108255 + 9] += work[111391 + ((s0 * 224) + (s1 * 16)) + 9];
-      work[108255 + 10] += work[111391 + ((s0 * 224) + (s1 * 16)) + 10];
-      work[108255 + 11] += work[111391 + ((s0 * 224) + (s1 * 16)) + 11];
-      work[108255 + 12] += work[111391 + ((s0 * 224) + (s1 * 16)) + 12];
-      work[108255 + 13] += work[111391 + ((s0 * 224) + (s1 * 16)) + 13];
-      work[108255 + 14] += work[111391 + ((s0 * 224) + (s1 * 16)) + 14];
-      work[108255 + 15] += work[111391 + ((s0 * 224) + (s1 * 16)) + 15];
+      work[108255 + 0]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[108255 + 1]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[108255 + 2]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[108255 + 3]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[108255 + 4]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[108255 + 5]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[108255 + 6]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[108255 + 7]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[108255 + 8]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[108255 + 9]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[108255 + 10]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[108255 + 11]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[108255 + 12]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[108255 + 13]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[108255 + 14]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[108255 + 15]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4909,23 +4909,23 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[17248 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[17248 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[17248 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[17248 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[17248 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[17248 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[17248 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[17248 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[17248 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[17248 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[17248 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[17248 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[17248 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[17248 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[17248 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[17248 + cr + 15] * params[80 + wr + 15]));
-            work[14128 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
+            work[14128 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -4958,23 +4958,23 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[48629 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[48629 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[48629 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[48629 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[48629 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[48629 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[48629 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[48629 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[48629 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[48629 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[48629 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[48629 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[48629 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[48629 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[48629 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[48629 + cr + 15] * params[80 + wr + 15]));
-            work[45509 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[48629 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[48629 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[48629 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[48629 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[48629 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[48629 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[48629 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[48629 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[48629 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[48629 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[48629 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[48629 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[48629 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[48629 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[48629 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[48629 + cr + 15]! * params[80 + wr + 15]!));
+            work[45509 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -5007,23 +5007,23 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[80010 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[80010 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[80010 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[80010 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[80010 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[80010 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[80010 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[80010 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[80010 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[80010 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[80010 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[80010 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[80010 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[80010 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[80010 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[80010 + cr + 15] * params[80 + wr + 15]));
-            work[76890 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[80010 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[80010 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[80010 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[80010 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[80010 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[80010 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[80010 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[80010 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[80010 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[80010 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[80010 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[80010 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[80010 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[80010 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[80010 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[80010 + cr + 15]! * params[80 + wr + 15]!));
+            work[76890 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -5056,23 +5056,23 @@ function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             let s = 0;
-            s = (s + (work[111391 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[111391 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[111391 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[111391 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[111391 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[111391 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[111391 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[111391 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[111391 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[111391 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[111391 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[111391 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[111391 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[111391 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[111391 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[111391 + cr + 15] * params[80 + wr + 15]));
-            work[108271 + (((i0 * 14) + i1) * 8) + a] += s;
+            s = (s + (work[111391 + cr + 0]! * params[80 + wr + 0]!));
+            s = (s + (work[111391 + cr + 1]! * params[80 + wr + 1]!));
+            s = (s + (work[111391 + cr + 2]! * params[80 + wr + 2]!));
+            s = (s + (work[111391 + cr + 3]! * params[80 + wr + 3]!));
+            s = (s + (work[111391 + cr + 4]! * params[80 + wr + 4]!));
+            s = (s + (work[111391 + cr + 5]! * params[80 + wr + 5]!));
+            s = (s + (work[111391 + cr + 6]! * params[80 + wr + 6]!));
+            s = (s + (work[111391 + cr + 7]! * params[80 + wr + 7]!));
+            s = (s + (work[111391 + cr + 8]! * params[80 + wr + 8]!));
+            s = (s + (work[111391 + cr + 9]! * params[80 + wr + 9]!));
+            s = (s + (work[111391 + cr + 10]! * params[80 + wr + 10]!));
+            s = (s + (work[111391 + cr + 11]! * params[80 + wr + 11]!));
+            s = (s + (work[111391 + cr + 12]! * params[80 + wr + 12]!));
+            s = (s + (work[111391 + cr + 13]! * params[80 + wr + 13]!));
+            s = (s + (work[111391 + cr + 14]! * params[80 + wr + 14]!));
+            s = (s + (work[111391 + cr + 15]! * params[80 + wr + 15]!));
+            work[108271 + (((i0 * 14) + i1) * 8) + a]! += s;
           }
         }
       }
@@ -5103,24 +5103,24 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[15696 + wr + 0] += (xv * work[17248 + cr + 0]);
-            work[15696 + wr + 1] += (xv * work[17248 + cr + 1]);
-            work[15696 + wr + 2] += (xv * work[17248 + cr + 2]);
-            work[15696 + wr + 3] += (xv * work[17248 + cr + 3]);
-            work[15696 + wr + 4] += (xv * work[17248 + cr + 4]);
-            work[15696 + wr + 5] += (xv * work[17248 + cr + 5]);
-            work[15696 + wr + 6] += (xv * work[17248 + cr + 6]);
-            work[15696 + wr + 7] += (xv * work[17248 + cr + 7]);
-            work[15696 + wr + 8] += (xv * work[17248 + cr + 8]);
-            work[15696 + wr + 9] += (xv * work[17248 + cr + 9]);
-            work[15696 + wr + 10] += (xv * work[17248 + cr + 10]);
-            work[15696 + wr + 11] += (xv * work[17248 + cr + 11]);
-            work[15696 + wr + 12] += (xv * work[17248 + cr + 12]);
-            work[15696 + wr + 13] += (xv * work[17248 + cr + 13]);
-            work[15696 + wr + 14] += (xv * work[17248 + cr + 14]);
-            work[15696 + wr + 15] += (xv * work[17248 + cr + 15]);
+            work[15696 + wr + 0]! += (xv * work[17248 + cr + 0]!);
+            work[15696 + wr + 1]! += (xv * work[17248 + cr + 1]!);
+            work[15696 + wr + 2]! += (xv * work[17248 + cr + 2]!);
+            work[15696 + wr + 3]! += (xv * work[17248 + cr + 3]!);
+            work[15696 + wr + 4]! += (xv * work[17248 + cr + 4]!);
+            work[15696 + wr + 5]! += (xv * work[17248 + cr + 5]!);
+            work[15696 + wr + 6]! += (xv * work[17248 + cr + 6]!);
+            work[15696 + wr + 7]! += (xv * work[17248 + cr + 7]!);
+            work[15696 + wr + 8]! += (xv * work[17248 + cr + 8]!);
+            work[15696 + wr + 9]! += (xv * work[17248 + cr + 9]!);
+            work[15696 + wr + 10]! += (xv * work[17248 + cr + 10]!);
+            work[15696 + wr + 11]! += (xv * work[17248 + cr + 11]!);
+            work[15696 + wr + 12]! += (xv * work[17248 + cr + 12]!);
+            work[15696 + wr + 13]! += (xv * work[17248 + cr + 13]!);
+            work[15696 + wr + 14]! += (xv * work[17248 + cr + 14]!);
+            work[15696 + wr + 15]! += (xv * work[17248 + cr + 15]!);
           }
         }
       }
@@ -5151,24 +5151,24 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[47077 + wr + 0] += (xv * work[48629 + cr + 0]);
-            work[47077 + wr + 1] += (xv * work[48629 + cr + 1]);
-            work[47077 + wr + 2] += (xv * work[48629 + cr + 2]);
-            work[47077 + wr + 3] += (xv * work[48629 + cr + 3]);
-            work[47077 + wr + 4] += (xv * work[48629 + cr + 4]);
-            work[47077 + wr + 5] += (xv * work[48629 + cr + 5]);
-            work[47077 + wr + 6] += (xv * work[48629 + cr + 6]);
-            work[47077 + wr + 7] += (xv * work[48629 + cr + 7]);
-            work[47077 + wr + 8] += (xv * work[48629 + cr + 8]);
-            work[47077 + wr + 9] += (xv * work[48629 + cr + 9]);
-            work[47077 + wr + 10] += (xv * work[48629 + cr + 10]);
-            work[47077 + wr + 11] += (xv * work[48629 + cr + 11]);
-            work[47077 + wr + 12] += (xv * work[48629 + cr + 12]);
-            work[47077 + wr + 13] += (xv * work[48629 + cr + 13]);
-            work[47077 + wr + 14] += (xv * work[48629 + cr + 14]);
-            work[47077 + wr + 15] += (xv * work[48629 + cr + 15]);
+            work[47077 + wr + 0]! += (xv * work[48629 + cr + 0]!);
+            work[47077 + wr + 1]! += (xv * work[48629 + cr + 1]!);
+            work[47077 + wr + 2]! += (xv * work[48629 + cr + 2]!);
+            work[47077 + wr + 3]! += (xv * work[48629 + cr + 3]!);
+            work[47077 + wr + 4]! += (xv * work[48629 + cr + 4]!);
+            work[47077 + wr + 5]! += (xv * work[48629 + cr + 5]!);
+            work[47077 + wr + 6]! += (xv * work[48629 + cr + 6]!);
+            work[47077 + wr + 7]! += (xv * work[48629 + cr + 7]!);
+            work[47077 + wr + 8]! += (xv * work[48629 + cr + 8]!);
+            work[47077 + wr + 9]! += (xv * work[48629 + cr + 9]!);
+            work[47077 + wr + 10]! += (xv * work[48629 + cr + 10]!);
+            work[47077 + wr + 11]! += (xv * work[48629 + cr + 11]!);
+            work[47077 + wr + 12]! += (xv * work[48629 + cr + 12]!);
+            work[47077 + wr + 13]! += (xv * work[48629 + cr + 13]!);
+            work[47077 + wr + 14]! += (xv * work[48629 + cr + 14]!);
+            work[47077 + wr + 15]! += (xv * work[48629 + cr + 15]!);
           }
         }
       }
@@ -5199,24 +5199,24 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[78458 + wr + 0] += (xv * work[80010 + cr + 0]);
-            work[78458 + wr + 1] += (xv * work[80010 + cr + 1]);
-            work[78458 + wr + 2] += (xv * work[80010 + cr + 2]);
-            work[78458 + wr + 3] += (xv * work[80010 + cr + 3]);
-            work[78458 + wr + 4] += (xv * work[80010 + cr + 4]);
-            work[78458 + wr + 5] += (xv * work[80010 + cr + 5]);
-            work[78458 + wr + 6] += (xv * work[80010 + cr + 6]);
-            work[78458 + wr + 7] += (xv * work[80010 + cr + 7]);
-            work[78458 + wr + 8] += (xv * work[80010 + cr + 8]);
-            work[78458 + wr + 9] += (xv * work[80010 + cr + 9]);
-            work[78458 + wr + 10] += (xv * work[80010 + cr + 10]);
-            work[78458 + wr + 11] += (xv * work[80010 + cr + 11]);
-            work[78458 + wr + 12] += (xv * work[80010 + cr + 12]);
-            work[78458 + wr + 13] += (xv * work[80010 + cr + 13]);
-            work[78458 + wr + 14] += (xv * work[80010 + cr + 14]);
-            work[78458 + wr + 15] += (xv * work[80010 + cr + 15]);
+            work[78458 + wr + 0]! += (xv * work[80010 + cr + 0]!);
+            work[78458 + wr + 1]! += (xv * work[80010 + cr + 1]!);
+            work[78458 + wr + 2]! += (xv * work[80010 + cr + 2]!);
+            work[78458 + wr + 3]! += (xv * work[80010 + cr + 3]!);
+            work[78458 + wr + 4]! += (xv * work[80010 + cr + 4]!);
+            work[78458 + wr + 5]! += (xv * work[80010 + cr + 5]!);
+            work[78458 + wr + 6]! += (xv * work[80010 + cr + 6]!);
+            work[78458 + wr + 7]! += (xv * work[80010 + cr + 7]!);
+            work[78458 + wr + 8]! += (xv * work[80010 + cr + 8]!);
+            work[78458 + wr + 9]! += (xv * work[80010 + cr + 9]!);
+            work[78458 + wr + 10]! += (xv * work[80010 + cr + 10]!);
+            work[78458 + wr + 11]! += (xv * work[80010 + cr + 11]!);
+            work[78458 + wr + 12]! += (xv * work[80010 + cr + 12]!);
+            work[78458 + wr + 13]! += (xv * work[80010 + cr + 13]!);
+            work[78458 + wr + 14]! += (xv * work[80010 + cr + 14]!);
+            work[78458 + wr + 15]! += (xv * work[80010 + cr + 15]!);
           }
         }
       }
@@ -5247,24 +5247,24 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a];
+            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[109839 + wr + 0] += (xv * work[111391 + cr + 0]);
-            work[109839 + wr + 1] += (xv * work[111391 + cr + 1]);
-            work[109839 + wr + 2] += (xv * work[111391 + cr + 2]);
-            work[109839 + wr + 3] += (xv * work[111391 + cr + 3]);
-            work[109839 + wr + 4] += (xv * work[111391 + cr + 4]);
-            work[109839 + wr + 5] += (xv * work[111391 + cr + 5]);
-            work[109839 + wr + 6] += (xv * work[111391 + cr + 6]);
-            work[109839 + wr + 7] += (xv * work[111391 + cr + 7]);
-            work[109839 + wr + 8] += (xv * work[111391 + cr + 8]);
-            work[109839 + wr + 9] += (xv * work[111391 + cr + 9]);
-            work[109839 + wr + 10] += (xv * work[111391 + cr + 10]);
-            work[109839 + wr + 11] += (xv * work[111391 + cr + 11]);
-            work[109839 + wr + 12] += (xv * work[111391 + cr + 12]);
-            work[109839 + wr + 13] += (xv * work[111391 + cr + 13]);
-            work[109839 + wr + 14] += (xv * work[111391 + cr + 14]);
-            work[109839 + wr + 15] += (xv * work[111391 + cr + 15]);
+            work[109839 + wr + 0]! += (xv * work[111391 + cr + 0]!);
+            work[109839 + wr + 1]! += (xv * work[111391 + cr + 1]!);
+            work[109839 + wr + 2]! += (xv * work[111391 + cr + 2]!);
+            work[109839 + wr + 3]! += (xv * work[111391 + cr + 3]!);
+            work[109839 + wr + 4]! += (xv * work[111391 + cr + 4]!);
+            work[109839 + wr + 5]! += (xv * work[111391 + cr + 5]!);
+            work[109839 + wr + 6]! += (xv * work[111391 + cr + 6]!);
+            work[109839 + wr + 7]! += (xv * work[111391 + cr + 7]!);
+            work[109839 + wr + 8]! += (xv * work[111391 + cr + 8]!);
+            work[109839 + wr + 9]! += (xv * work[111391 + cr + 9]!);
+            work[109839 + wr + 10]! += (xv * work[111391 + cr + 10]!);
+            work[109839 + wr + 11]! += (xv * work[111391 + cr + 11]!);
+            work[109839 + wr + 12]! += (xv * work[111391 + cr + 12]!);
+            work[109839 + wr + 13]! += (xv * work[111391 + cr + 13]!);
+            work[109839 + wr + 14]! += (xv * work[111391 + cr + 14]!);
+            work[109839 + wr + 15]! += (xv * work[111391 + cr + 15]!);
           }
         }
       }
@@ -5292,7 +5292,7 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5300,7 +5300,7 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch];
+            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5308,7 +5308,7 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[25109 + (bi * 8) + ch] += work[14128 + (((o0 * 14) + o1) * 8) + ch];
+          work[25109 + (bi * 8) + ch]! += work[14128 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5335,7 +5335,7 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5343,7 +5343,7 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5351,7 +5351,7 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[56490 + (bi * 8) + ch] += work[45509 + (((o0 * 14) + o1) * 8) + ch];
+          work[56490 + (bi * 8) + ch]! += work[45509 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5378,7 +5378,7 @@ function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5386,7 +5386,7 @@ function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5394,7 +5394,7 @@ function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[87871 + (bi * 8) + ch] += work[76890 + (((o0 * 14) + o1) * 8) + ch];
+          work[87871 + (bi * 8) + ch]! += work[76890 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5421,7 +5421,7 @@ function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5429,7 +5429,7 @@ function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch];
+            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5437,7 +5437,7 @@ function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[119252 + (bi * 8) + ch] += work[108271 + (((o0 * 14) + o1) * 8) + ch];
+          work[119252 + (bi * 8) + ch]! += work[108271 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5447,20 +5447,20 @@ function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop73(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[k] = (work[6272 + k] > 0 ? 1 : 0);
-    work[31381 + k] = (work[37653 + k] > 0 ? 1 : 0);
-    work[62762 + k] = (work[69034 + k] > 0 ? 1 : 0);
-    work[94143 + k] = (work[100415 + k] > 0 ? 1 : 0);
+    work[k] = (work[6272 + k]! > 0 ? 1 : 0);
+    work[31381 + k] = (work[37653 + k]! > 0 ? 1 : 0);
+    work[62762 + k] = (work[69034 + k]! > 0 ? 1 : 0);
+    work[94143 + k] = (work[100415 + k]! > 0 ? 1 : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop74(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = (work[k] !== 0 ? work[25109 + k] : 0);
-    work[37653 + k] = (work[31381 + k] !== 0 ? work[56490 + k] : 0);
-    work[69034 + k] = (work[62762 + k] !== 0 ? work[87871 + k] : 0);
-    work[100415 + k] = (work[94143 + k] !== 0 ? work[119252 + k] : 0);
+    work[6272 + k] = (work[k]! !== 0 ? work[25109 + k]! : 0);
+    work[37653 + k] = (work[31381 + k]! !== 0 ? work[56490 + k]! : 0);
+    work[69034 + k] = (work[62762 + k]! !== 0 ? work[87871 + k]! : 0);
+    work[100415 + k] = (work[94143 + k]! !== 0 ? work[119252 + k]! : 0);
   }
 }
 
@@ -5482,14 +5482,14 @@ function gradientBatch_block_loop76(params: Float64Array, inputs: Float64Array, 
   // sample 0 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[0] += work[6272 + ((s0 * 224) + (s1 * 8)) + 0];
-      work[1] += work[6272 + ((s0 * 224) + (s1 * 8)) + 1];
-      work[2] += work[6272 + ((s0 * 224) + (s1 * 8)) + 2];
-      work[3] += work[6272 + ((s0 * 224) + (s1 * 8)) + 3];
-      work[4] += work[6272 + ((s0 * 224) + (s1 * 8)) + 4];
-      work[5] += work[6272 + ((s0 * 224) + (s1 * 8)) + 5];
-      work[6] += work[6272 + ((s0 * 224) + (s1 * 8)) + 6];
-      work[7] += work[6272 + ((s0 * 224) + (s1 * 8)) + 7];
+      work[0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5512,14 +5512,14 @@ function gradientBatch_block_loop78(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[31381 + 0] += work[37653 + ((s0 * 224) + (s1 * 8)) + 0];
-      work[31381 + 1] += work[37653 + ((s0 * 224) + (s1 * 8)) + 1];
-      work[31381 + 2] += work[37653 + ((s0 * 224) + (s1 * 8)) + 2];
-      work[31381 + 3] += work[37653 + ((s0 * 224) + (s1 * 8)) + 3];
-      work[31381 + 4] += work[37653 + ((s0 * 224) + (s1 * 8)) + 4];
-      work[31381 + 5] += work[37653 + ((s0 * 224) + (s1 * 8)) + 5];
-      work[31381 + 6] += work[37653 + ((s0 * 224) + (s1 * 8)) + 6];
-      work[31381 + 7] += work[37653 + ((s0 * 224) + (s1 * 8)) + 7];
+      work[31381 + 0]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[31381 + 1]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[31381 + 2]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[31381 + 3]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[31381 + 4]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[31381 + 5]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[31381 + 6]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[31381 + 7]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5542,14 +5542,14 @@ function gradientBatch_block_loop80(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[62762 + 0] += work[69034 + ((s0 * 224) + (s1 * 8)) + 0];
-      work[62762 + 1] += work[69034 + ((s0 * 224) + (s1 * 8)) + 1];
-      work[62762 + 2] += work[69034 + ((s0 * 224) + (s1 * 8)) + 2];
-      work[62762 + 3] += work[69034 + ((s0 * 224) + (s1 * 8)) + 3];
-      work[62762 + 4] += work[69034 + ((s0 * 224) + (s1 * 8)) + 4];
-      work[62762 + 5] += work[69034 + ((s0 * 224) + (s1 * 8)) + 5];
-      work[62762 + 6] += work[69034 + ((s0 * 224) + (s1 * 8)) + 6];
-      work[62762 + 7] += work[69034 + ((s0 * 224) + (s1 * 8)) + 7];
+      work[62762 + 0]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[62762 + 1]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[62762 + 2]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[62762 + 3]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[62762 + 4]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[62762 + 5]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[62762 + 6]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[62762 + 7]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5572,14 +5572,14 @@ function gradientBatch_block_loop82(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[94143 + 0] += work[100415 + ((s0 * 224) + (s1 * 8)) + 0];
-      work[94143 + 1] += work[100415 + ((s0 * 224) + (s1 * 8)) + 1];
-      work[94143 + 2] += work[100415 + ((s0 * 224) + (s1 * 8)) + 2];
-      work[94143 + 3] += work[100415 + ((s0 * 224) + (s1 * 8)) + 3];
-      work[94143 + 4] += work[100415 + ((s0 * 224) + (s1 * 8)) + 4];
-      work[94143 + 5] += work[100415 + ((s0 * 224) + (s1 * 8)) + 5];
-      work[94143 + 6] += work[100415 + ((s0 * 224) + (s1 * 8)) + 6];
-      work[94143 + 7] += work[100415 + ((s0 * 224) + (s1 * 8)) + 7];
+      work[94143 + 0]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[94143 + 1]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[94143 + 2]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[94143 + 3]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[94143 + 4]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[94143 + 5]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[94143 + 6]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[94143 + 7]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5607,16 +5607,16 @@ function gradientBatch_block_loop84(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[8 + wr + 0] += (xv * work[6272 + cr + 0]);
-            work[8 + wr + 1] += (xv * work[6272 + cr + 1]);
-            work[8 + wr + 2] += (xv * work[6272 + cr + 2]);
-            work[8 + wr + 3] += (xv * work[6272 + cr + 3]);
-            work[8 + wr + 4] += (xv * work[6272 + cr + 4]);
-            work[8 + wr + 5] += (xv * work[6272 + cr + 5]);
-            work[8 + wr + 6] += (xv * work[6272 + cr + 6]);
-            work[8 + wr + 7] += (xv * work[6272 + cr + 7]);
+            work[8 + wr + 0]! += (xv * work[6272 + cr + 0]!);
+            work[8 + wr + 1]! += (xv * work[6272 + cr + 1]!);
+            work[8 + wr + 2]! += (xv * work[6272 + cr + 2]!);
+            work[8 + wr + 3]! += (xv * work[6272 + cr + 3]!);
+            work[8 + wr + 4]! += (xv * work[6272 + cr + 4]!);
+            work[8 + wr + 5]! += (xv * work[6272 + cr + 5]!);
+            work[8 + wr + 6]! += (xv * work[6272 + cr + 6]!);
+            work[8 + wr + 7]! += (xv * work[6272 + cr + 7]!);
           }
         }
       }
@@ -5647,16 +5647,16 @@ function gradientBatch_block_loop86(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[31389 + wr + 0] += (xv * work[37653 + cr + 0]);
-            work[31389 + wr + 1] += (xv * work[37653 + cr + 1]);
-            work[31389 + wr + 2] += (xv * work[37653 + cr + 2]);
-            work[31389 + wr + 3] += (xv * work[37653 + cr + 3]);
-            work[31389 + wr + 4] += (xv * work[37653 + cr + 4]);
-            work[31389 + wr + 5] += (xv * work[37653 + cr + 5]);
-            work[31389 + wr + 6] += (xv * work[37653 + cr + 6]);
-            work[31389 + wr + 7] += (xv * work[37653 + cr + 7]);
+            work[31389 + wr + 0]! += (xv * work[37653 + cr + 0]!);
+            work[31389 + wr + 1]! += (xv * work[37653 + cr + 1]!);
+            work[31389 + wr + 2]! += (xv * work[37653 + cr + 2]!);
+            work[31389 + wr + 3]! += (xv * work[37653 + cr + 3]!);
+            work[31389 + wr + 4]! += (xv * work[37653 + cr + 4]!);
+            work[31389 + wr + 5]! += (xv * work[37653 + cr + 5]!);
+            work[31389 + wr + 6]! += (xv * work[37653 + cr + 6]!);
+            work[31389 + wr + 7]! += (xv * work[37653 + cr + 7]!);
           }
         }
       }
@@ -5687,16 +5687,16 @@ function gradientBatch_block_loop88(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[62770 + wr + 0] += (xv * work[69034 + cr + 0]);
-            work[62770 + wr + 1] += (xv * work[69034 + cr + 1]);
-            work[62770 + wr + 2] += (xv * work[69034 + cr + 2]);
-            work[62770 + wr + 3] += (xv * work[69034 + cr + 3]);
-            work[62770 + wr + 4] += (xv * work[69034 + cr + 4]);
-            work[62770 + wr + 5] += (xv * work[69034 + cr + 5]);
-            work[62770 + wr + 6] += (xv * work[69034 + cr + 6]);
-            work[62770 + wr + 7] += (xv * work[69034 + cr + 7]);
+            work[62770 + wr + 0]! += (xv * work[69034 + cr + 0]!);
+            work[62770 + wr + 1]! += (xv * work[69034 + cr + 1]!);
+            work[62770 + wr + 2]! += (xv * work[69034 + cr + 2]!);
+            work[62770 + wr + 3]! += (xv * work[69034 + cr + 3]!);
+            work[62770 + wr + 4]! += (xv * work[69034 + cr + 4]!);
+            work[62770 + wr + 5]! += (xv * work[69034 + cr + 5]!);
+            work[62770 + wr + 6]! += (xv * work[69034 + cr + 6]!);
+            work[62770 + wr + 7]! += (xv * work[69034 + cr + 7]!);
           }
         }
       }
@@ -5727,16 +5727,16 @@ function gradientBatch_block_loop90(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 28) continue;
           {
-            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0];
+            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[94151 + wr + 0] += (xv * work[100415 + cr + 0]);
-            work[94151 + wr + 1] += (xv * work[100415 + cr + 1]);
-            work[94151 + wr + 2] += (xv * work[100415 + cr + 2]);
-            work[94151 + wr + 3] += (xv * work[100415 + cr + 3]);
-            work[94151 + wr + 4] += (xv * work[100415 + cr + 4]);
-            work[94151 + wr + 5] += (xv * work[100415 + cr + 5]);
-            work[94151 + wr + 6] += (xv * work[100415 + cr + 6]);
-            work[94151 + wr + 7] += (xv * work[100415 + cr + 7]);
+            work[94151 + wr + 0]! += (xv * work[100415 + cr + 0]!);
+            work[94151 + wr + 1]! += (xv * work[100415 + cr + 1]!);
+            work[94151 + wr + 2]! += (xv * work[100415 + cr + 2]!);
+            work[94151 + wr + 3]! += (xv * work[100415 + cr + 3]!);
+            work[94151 + wr + 4]! += (xv * work[100415 + cr + 4]!);
+            work[94151 + wr + 5]! += (xv * work[100415 + cr + 5]!);
+            work[94151 + wr + 6]! += (xv * work[100415 + cr + 6]!);
+            work[94151 + wr + 7]! += (xv * work[100415 + cr + 7]!);
           }
         }
       }
@@ -5747,14 +5747,14 @@ function gradientBatch_block_loop90(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop91(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 72; k++) {
-    grad[k] += work[8 + k] + work[31389 + k] + work[62770 + k] + work[94151 + k];
+    grad[k]! += work[8 + k]! + work[31389 + k]! + work[62770 + k]! + work[94151 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop92(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 1152; k++) {
-    grad[80 + k] += work[15696 + k] + work[47077 + k] + work[78458 + k] + work[109839 + k];
+    grad[80 + k]! += work[15696 + k]! + work[47077 + k]! + work[78458 + k]! + work[109839 + k]!;
   }
 }
 
@@ -5771,5 +5771,5 @@ function gradientBatch_rest(params: Float64Array, inputs: Float64Array, targets:
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
   const scale = count > 0 ? 1 / count : 0;
-  for (let k = 0; k < 9098; k++) grad[k] *= scale;
+  for (let k = 0; k < 9098; k++) grad[k]! *= scale;
 }

@@ -104,16 +104,16 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
   // --- dense1: dense 128 → 10, softmax ---
   forward_loop3(params, input, output, work);
-  const z1_0 = params[101760] + work[128];
-  const z1_1 = params[101761] + work[129];
-  const z1_2 = params[101762] + work[130];
-  const z1_3 = params[101763] + work[131];
-  const z1_4 = params[101764] + work[132];
-  const z1_5 = params[101765] + work[133];
-  const z1_6 = params[101766] + work[134];
-  const z1_7 = params[101767] + work[135];
-  const z1_8 = params[101768] + work[136];
-  const z1_9 = params[101769] + work[137];
+  const z1_0 = params[101760]! + work[128]!;
+  const z1_1 = params[101761]! + work[129]!;
+  const z1_2 = params[101762]! + work[130]!;
+  const z1_3 = params[101763]! + work[131]!;
+  const z1_4 = params[101764]! + work[132]!;
+  const z1_5 = params[101765]! + work[133]!;
+  const z1_6 = params[101766]! + work[134]!;
+  const z1_7 = params[101767]! + work[135]!;
+  const z1_8 = params[101768]! + work[136]!;
+  const z1_9 = params[101769]! + work[137]!;
   const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
   const t13_0 = z1_0 - t11;
   const t13_1 = z1_1 - t11;
@@ -150,42 +150,42 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i];
+    const xi = input[i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
+      work[j]! += xi * params[r + j]!;
+      work[j + 1]! += xi * params[r + j + 1]!;
+      work[j + 2]! += xi * params[r + j + 2]!;
+      work[j + 3]! += xi * params[r + j + 3]!;
     }
   }
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
+  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[128 + j] += xi * params[100480 + r + j];
-      work[128 + j + 1] += xi * params[100480 + r + j + 1];
-      work[128 + j + 2] += xi * params[100480 + r + j + 2];
-      work[128 + j + 3] += xi * params[100480 + r + j + 3];
+      work[128 + j]! += xi * params[100480 + r + j]!;
+      work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
+      work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
+      work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -204,16 +204,16 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
   // --- dense1: dense 128 → 10, softmax ---
   loss_loop3(params, input, target, work);
-  const z1_0 = params[101760] + work[128];
-  const z1_1 = params[101761] + work[129];
-  const z1_2 = params[101762] + work[130];
-  const z1_3 = params[101763] + work[131];
-  const z1_4 = params[101764] + work[132];
-  const z1_5 = params[101765] + work[133];
-  const z1_6 = params[101766] + work[134];
-  const z1_7 = params[101767] + work[135];
-  const z1_8 = params[101768] + work[136];
-  const z1_9 = params[101769] + work[137];
+  const z1_0 = params[101760]! + work[128]!;
+  const z1_1 = params[101761]! + work[129]!;
+  const z1_2 = params[101762]! + work[130]!;
+  const z1_3 = params[101763]! + work[131]!;
+  const z1_4 = params[101764]! + work[132]!;
+  const z1_5 = params[101765]! + work[133]!;
+  const z1_6 = params[101766]! + work[134]!;
+  const z1_7 = params[101767]! + work[135]!;
+  const z1_8 = params[101768]! + work[136]!;
+  const z1_9 = params[101769]! + work[137]!;
   const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
   const t13_0 = z1_0 - t11;
   const t13_1 = z1_1 - t11;
@@ -249,16 +249,16 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const t23_7 = t13_7 - t22;
   const t23_8 = t13_8 - t22;
   const t23_9 = t13_9 - t22;
-  const t24_0 = target[0] * t23_0;
-  const t24_1 = target[1] * t23_1;
-  const t24_2 = target[2] * t23_2;
-  const t24_3 = target[3] * t23_3;
-  const t24_4 = target[4] * t23_4;
-  const t24_5 = target[5] * t23_5;
-  const t24_6 = target[6] * t23_6;
-  const t24_7 = target[7] * t23_7;
-  const t24_8 = target[8] * t23_8;
-  const t24_9 = target[9] * t23_9;
+  const t24_0 = target[0]! * t23_0;
+  const t24_1 = target[1]! * t23_1;
+  const t24_2 = target[2]! * t23_2;
+  const t24_3 = target[3]! * t23_3;
+  const t24_4 = target[4]! * t23_4;
+  const t24_5 = target[5]! * t23_5;
+  const t24_6 = target[6]! * t23_6;
+  const t24_7 = target[7]! * t23_7;
+  const t24_8 = target[8]! * t23_8;
+  const t24_9 = target[9]! * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
   const loss = -t25;
   return loss;
@@ -266,42 +266,42 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i];
+    const xi = input[i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
+      work[j]! += xi * params[r + j]!;
+      work[j + 1]! += xi * params[r + j + 1]!;
+      work[j + 2]! += xi * params[r + j + 2]!;
+      work[j + 3]! += xi * params[r + j + 3]!;
     }
   }
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
+  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[128 + j] += xi * params[100480 + r + j];
-      work[128 + j + 1] += xi * params[100480 + r + j + 1];
-      work[128 + j + 2] += xi * params[100480 + r + j + 2];
-      work[128 + j + 3] += xi * params[100480 + r + j + 3];
+      work[128 + j]! += xi * params[100480 + r + j]!;
+      work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
+      work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
+      work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -316,7 +316,7 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   gradient_part0(params, input, target, grad, work);
   gradient_part1(params, input, target, grad, work);
-  return work[267];
+  return work[267]!;
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
@@ -328,16 +328,16 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
 
   // --- dense1: dense 128 → 10, softmax ---
   gradient_loop3(params, input, target, grad, work);
-  const z1_0 = params[101760] + work[256];
-  const z1_1 = params[101761] + work[257];
-  const z1_2 = params[101762] + work[258];
-  const z1_3 = params[101763] + work[259];
-  const z1_4 = params[101764] + work[260];
-  const z1_5 = params[101765] + work[261];
-  const z1_6 = params[101766] + work[262];
-  const z1_7 = params[101767] + work[263];
-  const z1_8 = params[101768] + work[264];
-  const z1_9 = params[101769] + work[265];
+  const z1_0 = params[101760]! + work[256]!;
+  const z1_1 = params[101761]! + work[257]!;
+  const z1_2 = params[101762]! + work[258]!;
+  const z1_3 = params[101763]! + work[259]!;
+  const z1_4 = params[101764]! + work[260]!;
+  const z1_5 = params[101765]! + work[261]!;
+  const z1_6 = params[101766]! + work[262]!;
+  const z1_7 = params[101767]! + work[263]!;
+  const z1_8 = params[101768]! + work[264]!;
+  const z1_9 = params[101769]! + work[265]!;
   const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
   const t13_0 = z1_0 - t11;
   const t13_1 = z1_1 - t11;
@@ -359,10 +359,10 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   work[263] = Math.exp(t13_7);
   work[264] = Math.exp(t13_8);
   work[265] = Math.exp(t13_9);
-  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
+  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22 = Math.log(work[266]);
+  const t22 = Math.log(work[266]!);
   const t23_0 = t13_0 - t22;
   const t23_1 = t13_1 - t22;
   const t23_2 = t13_2 - t22;
@@ -373,16 +373,16 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const t23_7 = t13_7 - t22;
   const t23_8 = t13_8 - t22;
   const t23_9 = t13_9 - t22;
-  const t24_0 = target[0] * t23_0;
-  const t24_1 = target[1] * t23_1;
-  const t24_2 = target[2] * t23_2;
-  const t24_3 = target[3] * t23_3;
-  const t24_4 = target[4] * t23_4;
-  const t24_5 = target[5] * t23_5;
-  const t24_6 = target[6] * t23_6;
-  const t24_7 = target[7] * t23_7;
-  const t24_8 = target[8] * t23_8;
-  const t24_9 = target[9] * t23_9;
+  const t24_0 = target[0]! * t23_0;
+  const t24_1 = target[1]! * t23_1;
+  const t24_2 = target[2]! * t23_2;
+  const t24_3 = target[3]! * t23_3;
+  const t24_4 = target[4]! * t23_4;
+  const t24_5 = target[5]! * t23_5;
+  const t24_6 = target[6]! * t23_6;
+  const t24_7 = target[7]! * t23_7;
+  const t24_8 = target[8]! * t23_8;
+  const t24_9 = target[9]! * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
   work[267] = -t25;
 }
@@ -390,30 +390,30 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- loss backward ---
-  const t46 = target[0] + target[1] + target[2] + target[3] + target[4] + target[5] + target[6] + target[7] + target[8] + target[9];
-  const t47 = t46 / work[266];
+  const t46 = target[0]! + target[1]! + target[2]! + target[3]! + target[4]! + target[5]! + target[6]! + target[7]! + target[8]! + target[9]!;
+  const t47 = t46 / work[266]!;
 
   // --- dense1 backward ---
-  const t48_0 = work[256] * t47;
-  const t48_1 = work[257] * t47;
-  const t48_2 = work[258] * t47;
-  const t48_3 = work[259] * t47;
-  const t48_4 = work[260] * t47;
-  const t48_5 = work[261] * t47;
-  const t48_6 = work[262] * t47;
-  const t48_7 = work[263] * t47;
-  const t48_8 = work[264] * t47;
-  const t48_9 = work[265] * t47;
-  grad[101760] = t48_0 - target[0];
-  grad[101761] = t48_1 - target[1];
-  grad[101762] = t48_2 - target[2];
-  grad[101763] = t48_3 - target[3];
-  grad[101764] = t48_4 - target[4];
-  grad[101765] = t48_5 - target[5];
-  grad[101766] = t48_6 - target[6];
-  grad[101767] = t48_7 - target[7];
-  grad[101768] = t48_8 - target[8];
-  grad[101769] = t48_9 - target[9];
+  const t48_0 = work[256]! * t47;
+  const t48_1 = work[257]! * t47;
+  const t48_2 = work[258]! * t47;
+  const t48_3 = work[259]! * t47;
+  const t48_4 = work[260]! * t47;
+  const t48_5 = work[261]! * t47;
+  const t48_6 = work[262]! * t47;
+  const t48_7 = work[263]! * t47;
+  const t48_8 = work[264]! * t47;
+  const t48_9 = work[265]! * t47;
+  grad[101760] = t48_0 - target[0]!;
+  grad[101761] = t48_1 - target[1]!;
+  grad[101762] = t48_2 - target[2]!;
+  grad[101763] = t48_3 - target[3]!;
+  grad[101764] = t48_4 - target[4]!;
+  grad[101765] = t48_5 - target[5]!;
+  grad[101766] = t48_6 - target[6]!;
+  grad[101767] = t48_7 - target[7]!;
+  grad[101768] = t48_8 - target[8]!;
+  grad[101769] = t48_9 - target[9]!;
   gradient_loop4(params, input, target, grad, work);
   gradient_loop5(params, input, target, grad, work);
 
@@ -425,42 +425,42 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) work[j] = input[0] * params[j];
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i];
+    const xi = input[i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
+      work[j]! += xi * params[r + j]!;
+      work[j + 1]! += xi * params[r + j + 1]!;
+      work[j + 2]! += xi * params[r + j + 2]!;
+      work[j + 3]! += xi * params[r + j + 3]!;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[256 + j] = work[0] * params[100480 + j];
+  for (let j = 0; j < 10; j++) work[256 + j] = work[0]! * params[100480 + j]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[256 + j] += xi * params[100480 + r + j];
-      work[256 + j + 1] += xi * params[100480 + r + j + 1];
-      work[256 + j + 2] += xi * params[100480 + r + j + 2];
-      work[256 + j + 3] += xi * params[100480 + r + j + 3];
+      work[256 + j]! += xi * params[100480 + r + j]!;
+      work[256 + j + 1]! += xi * params[100480 + r + j + 1]!;
+      work[256 + j + 2]! += xi * params[100480 + r + j + 2]!;
+      work[256 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[256 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[256 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -470,12 +470,12 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[100480 + r + j] * grad[101760 + j];
-      s1 += params[100480 + r + j + 1] * grad[101760 + j + 1];
-      s2 += params[100480 + r + j + 2] * grad[101760 + j + 2];
-      s3 += params[100480 + r + j + 3] * grad[101760 + j + 3];
+      s0 += params[100480 + r + j]! * grad[101760 + j]!;
+      s1 += params[100480 + r + j + 1]! * grad[101760 + j + 1]!;
+      s2 += params[100480 + r + j + 2]! * grad[101760 + j + 2]!;
+      s3 += params[100480 + r + j + 3]! * grad[101760 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j] * grad[101760 + j];
+    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j]! * grad[101760 + j]!;
     work[268 + i] = s0 + s1 + s2 + s3;
   }
 }
@@ -483,28 +483,28 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j] = xi * grad[101760 + j];
+    for (let j = 0; j < 10; j++) grad[100480 + r + j] = xi * grad[101760 + j]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = (work[128 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 128; k++) work[k] = (work[128 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k] !== 0 ? work[268 + k] : 0);
+  for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const xi = input[i];
+    const xi = input[i]!;
     const r = i * 128;
-    for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j];
+    for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j]!;
   }
 }
 
@@ -531,16 +531,16 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
   // --- dense1: dense 128 → 10, softmax ---
   forwardBatch_sample_loop3(params, inputs, outputs, work, xo, oo);
-  const z1_0 = params[101760] + work[128];
-  const z1_1 = params[101761] + work[129];
-  const z1_2 = params[101762] + work[130];
-  const z1_3 = params[101763] + work[131];
-  const z1_4 = params[101764] + work[132];
-  const z1_5 = params[101765] + work[133];
-  const z1_6 = params[101766] + work[134];
-  const z1_7 = params[101767] + work[135];
-  const z1_8 = params[101768] + work[136];
-  const z1_9 = params[101769] + work[137];
+  const z1_0 = params[101760]! + work[128]!;
+  const z1_1 = params[101761]! + work[129]!;
+  const z1_2 = params[101762]! + work[130]!;
+  const z1_3 = params[101763]! + work[131]!;
+  const z1_4 = params[101764]! + work[132]!;
+  const z1_5 = params[101765]! + work[133]!;
+  const z1_6 = params[101766]! + work[134]!;
+  const z1_7 = params[101767]! + work[135]!;
+  const z1_8 = params[101768]! + work[136]!;
+  const z1_9 = params[101769]! + work[137]!;
   const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
   const t13_0 = z1_0 - t11;
   const t13_1 = z1_1 - t11;
@@ -577,42 +577,42 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 128; j++) work[j] = inputs[xo] * params[j];
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = inputs[xo + i];
+    const xi = inputs[xo + i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
+      work[j]! += xi * params[r + j]!;
+      work[j + 1]! += xi * params[r + j + 1]!;
+      work[j + 2]! += xi * params[r + j + 2]!;
+      work[j + 3]! += xi * params[r + j + 3]!;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0] * params[100480 + j];
+  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[128 + j] += xi * params[100480 + r + j];
-      work[128 + j + 1] += xi * params[100480 + r + j + 1];
-      work[128 + j + 2] += xi * params[100480 + r + j + 2];
-      work[128 + j + 3] += xi * params[100480 + r + j + 3];
+      work[128 + j]! += xi * params[100480 + r + j]!;
+      work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
+      work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
+      work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[128 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -631,95 +631,95 @@ function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, ou
 
   // --- dense1: dense 128 → 10, softmax ---
   forwardBatch_block_loop3(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  work[0] = params[101760] + work[128];
-  work[256] = params[101760] + work[384];
-  work[512] = params[101760] + work[640];
-  work[768] = params[101760] + work[896];
-  work[1] = params[101761] + work[129];
-  work[257] = params[101761] + work[385];
-  work[513] = params[101761] + work[641];
-  work[769] = params[101761] + work[897];
-  work[2] = params[101762] + work[130];
-  work[258] = params[101762] + work[386];
-  work[514] = params[101762] + work[642];
-  work[770] = params[101762] + work[898];
-  work[3] = params[101763] + work[131];
-  work[259] = params[101763] + work[387];
-  work[515] = params[101763] + work[643];
-  work[771] = params[101763] + work[899];
-  work[4] = params[101764] + work[132];
-  work[260] = params[101764] + work[388];
-  work[516] = params[101764] + work[644];
-  work[772] = params[101764] + work[900];
-  work[5] = params[101765] + work[133];
-  work[261] = params[101765] + work[389];
-  work[517] = params[101765] + work[645];
-  work[773] = params[101765] + work[901];
-  work[6] = params[101766] + work[134];
-  work[262] = params[101766] + work[390];
-  work[518] = params[101766] + work[646];
-  work[774] = params[101766] + work[902];
-  work[7] = params[101767] + work[135];
-  work[263] = params[101767] + work[391];
-  work[519] = params[101767] + work[647];
-  work[775] = params[101767] + work[903];
-  work[8] = params[101768] + work[136];
-  work[264] = params[101768] + work[392];
-  work[520] = params[101768] + work[648];
-  work[776] = params[101768] + work[904];
-  work[9] = params[101769] + work[137];
-  work[265] = params[101769] + work[393];
-  work[521] = params[101769] + work[649];
-  work[777] = params[101769] + work[905];
-  work[10] = Math.max(work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8], work[9]);
-  work[266] = Math.max(work[256], work[257], work[258], work[259], work[260], work[261], work[262], work[263], work[264], work[265]);
-  work[522] = Math.max(work[512], work[513], work[514], work[515], work[516], work[517], work[518], work[519], work[520], work[521]);
-  work[778] = Math.max(work[768], work[769], work[770], work[771], work[772], work[773], work[774], work[775], work[776], work[777]);
+  work[0] = params[101760]! + work[128]!;
+  work[256] = params[101760]! + work[384]!;
+  work[512] = params[101760]! + work[640]!;
+  work[768] = params[101760]! + work[896]!;
+  work[1] = params[101761]! + work[129]!;
+  work[257] = params[101761]! + work[385]!;
+  work[513] = params[101761]! + work[641]!;
+  work[769] = params[101761]! + work[897]!;
+  work[2] = params[101762]! + work[130]!;
+  work[258] = params[101762]! + work[386]!;
+  work[514] = params[101762]! + work[642]!;
+  work[770] = params[101762]! + work[898]!;
+  work[3] = params[101763]! + work[131]!;
+  work[259] = params[101763]! + work[387]!;
+  work[515] = params[101763]! + work[643]!;
+  work[771] = params[101763]! + work[899]!;
+  work[4] = params[101764]! + work[132]!;
+  work[260] = params[101764]! + work[388]!;
+  work[516] = params[101764]! + work[644]!;
+  work[772] = params[101764]! + work[900]!;
+  work[5] = params[101765]! + work[133]!;
+  work[261] = params[101765]! + work[389]!;
+  work[517] = params[101765]! + work[645]!;
+  work[773] = params[101765]! + work[901]!;
+  work[6] = params[101766]! + work[134]!;
+  work[262] = params[101766]! + work[390]!;
+  work[518] = params[101766]! + work[646]!;
+  work[774] = params[101766]! + work[902]!;
+  work[7] = params[101767]! + work[135]!;
+  work[263] = params[101767]! + work[391]!;
+  work[519] = params[101767]! + work[647]!;
+  work[775] = params[101767]! + work[903]!;
+  work[8] = params[101768]! + work[136]!;
+  work[264] = params[101768]! + work[392]!;
+  work[520] = params[101768]! + work[648]!;
+  work[776] = params[101768]! + work[904]!;
+  work[9] = params[101769]! + work[137]!;
+  work[265] = params[101769]! + work[393]!;
+  work[521] = params[101769]! + work[649]!;
+  work[777] = params[101769]! + work[905]!;
+  work[10] = Math.max(work[0]!, work[1]!, work[2]!, work[3]!, work[4]!, work[5]!, work[6]!, work[7]!, work[8]!, work[9]!);
+  work[266] = Math.max(work[256]!, work[257]!, work[258]!, work[259]!, work[260]!, work[261]!, work[262]!, work[263]!, work[264]!, work[265]!);
+  work[522] = Math.max(work[512]!, work[513]!, work[514]!, work[515]!, work[516]!, work[517]!, work[518]!, work[519]!, work[520]!, work[521]!);
+  work[778] = Math.max(work[768]!, work[769]!, work[770]!, work[771]!, work[772]!, work[773]!, work[774]!, work[775]!, work[776]!, work[777]!);
 }
 
 /** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
 function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // --- dense1: dense 128 → 10, softmax ---
-  const t13_0_l0 = work[0] - work[10];
-  const t13_0_l1 = work[256] - work[266];
-  const t13_0_l2 = work[512] - work[522];
-  const t13_0_l3 = work[768] - work[778];
-  const t13_1_l0 = work[1] - work[10];
-  const t13_1_l1 = work[257] - work[266];
-  const t13_1_l2 = work[513] - work[522];
-  const t13_1_l3 = work[769] - work[778];
-  const t13_2_l0 = work[2] - work[10];
-  const t13_2_l1 = work[258] - work[266];
-  const t13_2_l2 = work[514] - work[522];
-  const t13_2_l3 = work[770] - work[778];
-  const t13_3_l0 = work[3] - work[10];
-  const t13_3_l1 = work[259] - work[266];
-  const t13_3_l2 = work[515] - work[522];
-  const t13_3_l3 = work[771] - work[778];
-  const t13_4_l0 = work[4] - work[10];
-  const t13_4_l1 = work[260] - work[266];
-  const t13_4_l2 = work[516] - work[522];
-  const t13_4_l3 = work[772] - work[778];
-  const t13_5_l0 = work[5] - work[10];
-  const t13_5_l1 = work[261] - work[266];
-  const t13_5_l2 = work[517] - work[522];
-  const t13_5_l3 = work[773] - work[778];
-  const t13_6_l0 = work[6] - work[10];
-  const t13_6_l1 = work[262] - work[266];
-  const t13_6_l2 = work[518] - work[522];
-  const t13_6_l3 = work[774] - work[778];
-  const t13_7_l0 = work[7] - work[10];
-  const t13_7_l1 = work[263] - work[266];
-  const t13_7_l2 = work[519] - work[522];
-  const t13_7_l3 = work[775] - work[778];
-  const t13_8_l0 = work[8] - work[10];
-  const t13_8_l1 = work[264] - work[266];
-  const t13_8_l2 = work[520] - work[522];
-  const t13_8_l3 = work[776] - work[778];
-  const t13_9_l0 = work[9] - work[10];
-  const t13_9_l1 = work[265] - work[266];
-  const t13_9_l2 = work[521] - work[522];
-  const t13_9_l3 = work[777] - work[778];
+  const t13_0_l0 = work[0]! - work[10]!;
+  const t13_0_l1 = work[256]! - work[266]!;
+  const t13_0_l2 = work[512]! - work[522]!;
+  const t13_0_l3 = work[768]! - work[778]!;
+  const t13_1_l0 = work[1]! - work[10]!;
+  const t13_1_l1 = work[257]! - work[266]!;
+  const t13_1_l2 = work[513]! - work[522]!;
+  const t13_1_l3 = work[769]! - work[778]!;
+  const t13_2_l0 = work[2]! - work[10]!;
+  const t13_2_l1 = work[258]! - work[266]!;
+  const t13_2_l2 = work[514]! - work[522]!;
+  const t13_2_l3 = work[770]! - work[778]!;
+  const t13_3_l0 = work[3]! - work[10]!;
+  const t13_3_l1 = work[259]! - work[266]!;
+  const t13_3_l2 = work[515]! - work[522]!;
+  const t13_3_l3 = work[771]! - work[778]!;
+  const t13_4_l0 = work[4]! - work[10]!;
+  const t13_4_l1 = work[260]! - work[266]!;
+  const t13_4_l2 = work[516]! - work[522]!;
+  const t13_4_l3 = work[772]! - work[778]!;
+  const t13_5_l0 = work[5]! - work[10]!;
+  const t13_5_l1 = work[261]! - work[266]!;
+  const t13_5_l2 = work[517]! - work[522]!;
+  const t13_5_l3 = work[773]! - work[778]!;
+  const t13_6_l0 = work[6]! - work[10]!;
+  const t13_6_l1 = work[262]! - work[266]!;
+  const t13_6_l2 = work[518]! - work[522]!;
+  const t13_6_l3 = work[774]! - work[778]!;
+  const t13_7_l0 = work[7]! - work[10]!;
+  const t13_7_l1 = work[263]! - work[266]!;
+  const t13_7_l2 = work[519]! - work[522]!;
+  const t13_7_l3 = work[775]! - work[778]!;
+  const t13_8_l0 = work[8]! - work[10]!;
+  const t13_8_l1 = work[264]! - work[266]!;
+  const t13_8_l2 = work[520]! - work[522]!;
+  const t13_8_l3 = work[776]! - work[778]!;
+  const t13_9_l0 = work[9]! - work[10]!;
+  const t13_9_l1 = work[265]! - work[266]!;
+  const t13_9_l2 = work[521]! - work[522]!;
+  const t13_9_l3 = work[777]! - work[778]!;
   const t14_0_l0 = Math.exp(t13_0_l0);
   const t14_0_l1 = Math.exp(t13_0_l1);
   const t14_0_l2 = Math.exp(t13_0_l2);
@@ -809,24 +809,24 @@ function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 128; j++) {
-    const w = params[j];
-    work[j] = inputs[xo0] * w;
-    work[256 + j] = inputs[xo1] * w;
-    work[512 + j] = inputs[xo2] * w;
-    work[768 + j] = inputs[xo3] * w;
+    const w = params[j]!;
+    work[j] = inputs[xo0]! * w;
+    work[256 + j] = inputs[xo1]! * w;
+    work[512 + j] = inputs[xo2]! * w;
+    work[768 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = inputs[xo0 + i];
-    const x1 = inputs[xo1 + i];
-    const x2 = inputs[xo2 + i];
-    const x3 = inputs[xo3 + i];
+    const x0 = inputs[xo0 + i]!;
+    const x1 = inputs[xo1 + i]!;
+    const x2 = inputs[xo2 + i]!;
+    const x3 = inputs[xo3 + i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j++) {
-      const w = params[r + j];
-      work[j] += x0 * w;
-      work[256 + j] += x1 * w;
-      work[512 + j] += x2 * w;
-      work[768 + j] += x3 * w;
+      const w = params[r + j]!;
+      work[j]! += x0 * w;
+      work[256 + j]! += x1 * w;
+      work[512 + j]! += x2 * w;
+      work[768 + j]! += x3 * w;
     }
   }
 }
@@ -834,44 +834,44 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[128 + k] = params[100352 + k] + work[k];
-    work[384 + k] = params[100352 + k] + work[256 + k];
-    work[640 + k] = params[100352 + k] + work[512 + k];
-    work[896 + k] = params[100352 + k] + work[768 + k];
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[384 + k] = params[100352 + k]! + work[256 + k]!;
+    work[640 + k] = params[100352 + k]! + work[512 + k]!;
+    work[896 + k] = params[100352 + k]! + work[768 + k]!;
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[k] = Math.max(work[128 + k], 0);
-    work[256 + k] = Math.max(work[384 + k], 0);
-    work[512 + k] = Math.max(work[640 + k], 0);
-    work[768 + k] = Math.max(work[896 + k], 0);
+    work[k] = Math.max(work[128 + k]!, 0);
+    work[256 + k] = Math.max(work[384 + k]!, 0);
+    work[512 + k] = Math.max(work[640 + k]!, 0);
+    work[768 + k] = Math.max(work[896 + k]!, 0);
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[100480 + j];
-    work[128 + j] = work[0] * w;
-    work[384 + j] = work[256] * w;
-    work[640 + j] = work[512] * w;
-    work[896 + j] = work[768] * w;
+    const w = params[100480 + j]!;
+    work[128 + j] = work[0]! * w;
+    work[384 + j] = work[256]! * w;
+    work[640 + j] = work[512]! * w;
+    work[896 + j] = work[768]! * w;
   }
   for (let i = 1; i < 128; i++) {
-    const x0 = work[i];
-    const x1 = work[256 + i];
-    const x2 = work[512 + i];
-    const x3 = work[768 + i];
+    const x0 = work[i]!;
+    const x1 = work[256 + i]!;
+    const x2 = work[512 + i]!;
+    const x3 = work[768 + i]!;
     const r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j];
-      work[128 + j] += x0 * w;
-      work[384 + j] += x1 * w;
-      work[640 + j] += x2 * w;
-      work[896 + j] += x3 * w;
+      const w = params[100480 + r + j]!;
+      work[128 + j]! += x0 * w;
+      work[384 + j]! += x1 * w;
+      work[640 + j]! += x2 * w;
+      work[896 + j]! += x3 * w;
     }
   }
 }
@@ -898,7 +898,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[1616] / count : 0;
+  return count > 0 ? work[1616]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -906,17 +906,17 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
-  grad[101760] += work[256];
-  grad[101761] += work[257];
-  grad[101762] += work[258];
-  grad[101763] += work[259];
-  grad[101764] += work[260];
-  grad[101765] += work[261];
-  grad[101766] += work[262];
-  grad[101767] += work[263];
-  grad[101768] += work[264];
-  grad[101769] += work[265];
-  work[1616] += work[267];
+  grad[101760]! += work[256]!;
+  grad[101761]! += work[257]!;
+  grad[101762]! += work[258]!;
+  grad[101763]! += work[259]!;
+  grad[101764]! += work[260]!;
+  grad[101765]! += work[261]!;
+  grad[101766]! += work[262]!;
+  grad[101767]! += work[263]!;
+  grad[101768]! += work[264]!;
+  grad[101769]! += work[265]!;
+  work[1616]! += work[267]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -928,16 +928,16 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
 
   // --- dense1: dense 128 → 10, softmax ---
   gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
-  const z1_0 = params[101760] + work[256];
-  const z1_1 = params[101761] + work[257];
-  const z1_2 = params[101762] + work[258];
-  const z1_3 = params[101763] + work[259];
-  const z1_4 = params[101764] + work[260];
-  const z1_5 = params[101765] + work[261];
-  const z1_6 = params[101766] + work[262];
-  const z1_7 = params[101767] + work[263];
-  const z1_8 = params[101768] + work[264];
-  const z1_9 = params[101769] + work[265];
+  const z1_0 = params[101760]! + work[256]!;
+  const z1_1 = params[101761]! + work[257]!;
+  const z1_2 = params[101762]! + work[258]!;
+  const z1_3 = params[101763]! + work[259]!;
+  const z1_4 = params[101764]! + work[260]!;
+  const z1_5 = params[101765]! + work[261]!;
+  const z1_6 = params[101766]! + work[262]!;
+  const z1_7 = params[101767]! + work[263]!;
+  const z1_8 = params[101768]! + work[264]!;
+  const z1_9 = params[101769]! + work[265]!;
   const t11 = Math.max(z1_0, z1_1, z1_2, z1_3, z1_4, z1_5, z1_6, z1_7, z1_8, z1_9);
   const t13_0 = z1_0 - t11;
   const t13_1 = z1_1 - t11;
@@ -959,10 +959,10 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   work[263] = Math.exp(t13_7);
   work[264] = Math.exp(t13_8);
   work[265] = Math.exp(t13_9);
-  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
+  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22 = Math.log(work[266]);
+  const t22 = Math.log(work[266]!);
   const t23_0 = t13_0 - t22;
   const t23_1 = t13_1 - t22;
   const t23_2 = t13_2 - t22;
@@ -973,16 +973,16 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t23_7 = t13_7 - t22;
   const t23_8 = t13_8 - t22;
   const t23_9 = t13_9 - t22;
-  const t24_0 = targets[to] * t23_0;
-  const t24_1 = targets[to + 1] * t23_1;
-  const t24_2 = targets[to + 2] * t23_2;
-  const t24_3 = targets[to + 3] * t23_3;
-  const t24_4 = targets[to + 4] * t23_4;
-  const t24_5 = targets[to + 5] * t23_5;
-  const t24_6 = targets[to + 6] * t23_6;
-  const t24_7 = targets[to + 7] * t23_7;
-  const t24_8 = targets[to + 8] * t23_8;
-  const t24_9 = targets[to + 9] * t23_9;
+  const t24_0 = targets[to]! * t23_0;
+  const t24_1 = targets[to + 1]! * t23_1;
+  const t24_2 = targets[to + 2]! * t23_2;
+  const t24_3 = targets[to + 3]! * t23_3;
+  const t24_4 = targets[to + 4]! * t23_4;
+  const t24_5 = targets[to + 5]! * t23_5;
+  const t24_6 = targets[to + 6]! * t23_6;
+  const t24_7 = targets[to + 7]! * t23_7;
+  const t24_8 = targets[to + 8]! * t23_8;
+  const t24_9 = targets[to + 9]! * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
   work[267] = -t25;
 }
@@ -990,30 +990,30 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- loss backward ---
-  const t46 = targets[to] + targets[to + 1] + targets[to + 2] + targets[to + 3] + targets[to + 4] + targets[to + 5] + targets[to + 6] + targets[to + 7] + targets[to + 8] + targets[to + 9];
-  const t47 = t46 / work[266];
+  const t46 = targets[to]! + targets[to + 1]! + targets[to + 2]! + targets[to + 3]! + targets[to + 4]! + targets[to + 5]! + targets[to + 6]! + targets[to + 7]! + targets[to + 8]! + targets[to + 9]!;
+  const t47 = t46 / work[266]!;
 
   // --- dense1 backward ---
-  const t48_0 = work[256] * t47;
-  const t48_1 = work[257] * t47;
-  const t48_2 = work[258] * t47;
-  const t48_3 = work[259] * t47;
-  const t48_4 = work[260] * t47;
-  const t48_5 = work[261] * t47;
-  const t48_6 = work[262] * t47;
-  const t48_7 = work[263] * t47;
-  const t48_8 = work[264] * t47;
-  const t48_9 = work[265] * t47;
-  work[256] = t48_0 - targets[to];
-  work[257] = t48_1 - targets[to + 1];
-  work[258] = t48_2 - targets[to + 2];
-  work[259] = t48_3 - targets[to + 3];
-  work[260] = t48_4 - targets[to + 4];
-  work[261] = t48_5 - targets[to + 5];
-  work[262] = t48_6 - targets[to + 6];
-  work[263] = t48_7 - targets[to + 7];
-  work[264] = t48_8 - targets[to + 8];
-  work[265] = t48_9 - targets[to + 9];
+  const t48_0 = work[256]! * t47;
+  const t48_1 = work[257]! * t47;
+  const t48_2 = work[258]! * t47;
+  const t48_3 = work[259]! * t47;
+  const t48_4 = work[260]! * t47;
+  const t48_5 = work[261]! * t47;
+  const t48_6 = work[262]! * t47;
+  const t48_7 = work[263]! * t47;
+  const t48_8 = work[264]! * t47;
+  const t48_9 = work[265]! * t47;
+  work[256] = t48_0 - targets[to]!;
+  work[257] = t48_1 - targets[to + 1]!;
+  work[258] = t48_2 - targets[to + 2]!;
+  work[259] = t48_3 - targets[to + 3]!;
+  work[260] = t48_4 - targets[to + 4]!;
+  work[261] = t48_5 - targets[to + 5]!;
+  work[262] = t48_6 - targets[to + 6]!;
+  work[263] = t48_7 - targets[to + 7]!;
+  work[264] = t48_8 - targets[to + 8]!;
+  work[265] = t48_9 - targets[to + 9]!;
   gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
 
@@ -1025,42 +1025,42 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 128; j++) work[j] = inputs[xo] * params[j];
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = inputs[xo + i];
+    const xi = inputs[xo + i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j += 4) {
-      work[j] += xi * params[r + j];
-      work[j + 1] += xi * params[r + j + 1];
-      work[j + 2] += xi * params[r + j + 2];
-      work[j + 3] += xi * params[r + j + 3];
+      work[j]! += xi * params[r + j]!;
+      work[j + 1]! += xi * params[r + j + 1]!;
+      work[j + 2]! += xi * params[r + j + 2]!;
+      work[j + 3]! += xi * params[r + j + 3]!;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k] + work[k];
+  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k], 0);
+  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 10; j++) work[256 + j] = work[0] * params[100480 + j];
+  for (let j = 0; j < 10; j++) work[256 + j] = work[0]! * params[100480 + j]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
     for (let j = 0; j < 8; j += 4) {
-      work[256 + j] += xi * params[100480 + r + j];
-      work[256 + j + 1] += xi * params[100480 + r + j + 1];
-      work[256 + j + 2] += xi * params[100480 + r + j + 2];
-      work[256 + j + 3] += xi * params[100480 + r + j + 3];
+      work[256 + j]! += xi * params[100480 + r + j]!;
+      work[256 + j + 1]! += xi * params[100480 + r + j + 1]!;
+      work[256 + j + 2]! += xi * params[100480 + r + j + 2]!;
+      work[256 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[256 + j] += xi * params[100480 + r + j];
+    for (let j = 8; j < 10; j++) work[256 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -1070,12 +1070,12 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[100480 + r + j] * work[256 + j];
-      s1 += params[100480 + r + j + 1] * work[256 + j + 1];
-      s2 += params[100480 + r + j + 2] * work[256 + j + 2];
-      s3 += params[100480 + r + j + 3] * work[256 + j + 3];
+      s0 += params[100480 + r + j]! * work[256 + j]!;
+      s1 += params[100480 + r + j + 1]! * work[256 + j + 1]!;
+      s2 += params[100480 + r + j + 2]! * work[256 + j + 2]!;
+      s3 += params[100480 + r + j + 3]! * work[256 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j] * work[256 + j];
+    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j]! * work[256 + j]!;
     work[268 + i] = s0 + s1 + s2 + s3;
   }
 }
@@ -1083,35 +1083,35 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 128; i++) {
-    const xi = work[i];
+    const xi = work[i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j] += xi * work[256 + j];
+    for (let j = 0; j < 10; j++) grad[100480 + r + j]! += xi * work[256 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[k] = (work[128 + k] > 0 ? 1 : 0);
+  for (let k = 0; k < 128; k++) work[k] = (work[128 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = (work[k] !== 0 ? work[268 + k] : 0);
+  for (let k = 0; k < 128; k++) work[128 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const xi = inputs[xo + i];
+    const xi = inputs[xo + i]!;
     const r = i * 128;
-    for (let j = 0; j < 128; j++) grad[r + j] += xi * work[128 + j];
+    for (let j = 0; j < 128; j++) grad[r + j]! += xi * work[128 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 128; k++) {
-    grad[100352 + k] += work[128 + k];
+    grad[100352 + k]! += work[128 + k]!;
   }
 }
 
@@ -1122,17 +1122,17 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[101760] += work[256] + work[660] + work[1064] + work[1468];
-  grad[101761] += work[257] + work[661] + work[1065] + work[1469];
-  grad[101762] += work[258] + work[662] + work[1066] + work[1470];
-  grad[101763] += work[259] + work[663] + work[1067] + work[1471];
-  grad[101764] += work[260] + work[664] + work[1068] + work[1472];
-  grad[101765] += work[261] + work[665] + work[1069] + work[1473];
-  grad[101766] += work[262] + work[666] + work[1070] + work[1474];
-  grad[101767] += work[263] + work[667] + work[1071] + work[1475];
-  grad[101768] += work[264] + work[668] + work[1072] + work[1476];
-  grad[101769] += work[265] + work[669] + work[1073] + work[1477];
-  work[1616] += work[267] + work[671] + work[1075] + work[1479];
+  grad[101760]! += work[256]! + work[660]! + work[1064]! + work[1468]!;
+  grad[101761]! += work[257]! + work[661]! + work[1065]! + work[1469]!;
+  grad[101762]! += work[258]! + work[662]! + work[1066]! + work[1470]!;
+  grad[101763]! += work[259]! + work[663]! + work[1067]! + work[1471]!;
+  grad[101764]! += work[260]! + work[664]! + work[1068]! + work[1472]!;
+  grad[101765]! += work[261]! + work[665]! + work[1069]! + work[1473]!;
+  grad[101766]! += work[262]! + work[666]! + work[1070]! + work[1474]!;
+  grad[101767]! += work[263]! + work[667]! + work[1071]! + work[1475]!;
+  grad[101768]! += work[264]! + work[668]! + work[1072]! + work[1476]!;
+  grad[101769]! += work[265]! + work[669]! + work[1073]! + work[1477]!;
+  work[1616]! += work[267]! + work[671]! + work[1075]! + work[1479]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -1144,95 +1144,95 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
 
   // --- dense1: dense 128 → 10, softmax ---
   gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  work[266] = params[101760] + work[256];
-  work[670] = params[101760] + work[660];
-  work[1074] = params[101760] + work[1064];
-  work[1478] = params[101760] + work[1468];
-  work[267] = params[101761] + work[257];
-  work[671] = params[101761] + work[661];
-  work[1075] = params[101761] + work[1065];
-  work[1479] = params[101761] + work[1469];
-  work[268] = params[101762] + work[258];
-  work[672] = params[101762] + work[662];
-  work[1076] = params[101762] + work[1066];
-  work[1480] = params[101762] + work[1470];
-  work[269] = params[101763] + work[259];
-  work[673] = params[101763] + work[663];
-  work[1077] = params[101763] + work[1067];
-  work[1481] = params[101763] + work[1471];
-  work[270] = params[101764] + work[260];
-  work[674] = params[101764] + work[664];
-  work[1078] = params[101764] + work[1068];
-  work[1482] = params[101764] + work[1472];
-  work[271] = params[101765] + work[261];
-  work[675] = params[101765] + work[665];
-  work[1079] = params[101765] + work[1069];
-  work[1483] = params[101765] + work[1473];
-  work[272] = params[101766] + work[262];
-  work[676] = params[101766] + work[666];
-  work[1080] = params[101766] + work[1070];
-  work[1484] = params[101766] + work[1474];
-  work[273] = params[101767] + work[263];
-  work[677] = params[101767] + work[667];
-  work[1081] = params[101767] + work[1071];
-  work[1485] = params[101767] + work[1475];
-  work[274] = params[101768] + work[264];
-  work[678] = params[101768] + work[668];
-  work[1082] = params[101768] + work[1072];
-  work[1486] = params[101768] + work[1476];
-  work[275] = params[101769] + work[265];
-  work[679] = params[101769] + work[669];
-  work[1083] = params[101769] + work[1073];
-  work[1487] = params[101769] + work[1477];
-  work[256] = Math.max(work[266], work[267], work[268], work[269], work[270], work[271], work[272], work[273], work[274], work[275]);
-  work[660] = Math.max(work[670], work[671], work[672], work[673], work[674], work[675], work[676], work[677], work[678], work[679]);
-  work[1064] = Math.max(work[1074], work[1075], work[1076], work[1077], work[1078], work[1079], work[1080], work[1081], work[1082], work[1083]);
-  work[1468] = Math.max(work[1478], work[1479], work[1480], work[1481], work[1482], work[1483], work[1484], work[1485], work[1486], work[1487]);
+  work[266] = params[101760]! + work[256]!;
+  work[670] = params[101760]! + work[660]!;
+  work[1074] = params[101760]! + work[1064]!;
+  work[1478] = params[101760]! + work[1468]!;
+  work[267] = params[101761]! + work[257]!;
+  work[671] = params[101761]! + work[661]!;
+  work[1075] = params[101761]! + work[1065]!;
+  work[1479] = params[101761]! + work[1469]!;
+  work[268] = params[101762]! + work[258]!;
+  work[672] = params[101762]! + work[662]!;
+  work[1076] = params[101762]! + work[1066]!;
+  work[1480] = params[101762]! + work[1470]!;
+  work[269] = params[101763]! + work[259]!;
+  work[673] = params[101763]! + work[663]!;
+  work[1077] = params[101763]! + work[1067]!;
+  work[1481] = params[101763]! + work[1471]!;
+  work[270] = params[101764]! + work[260]!;
+  work[674] = params[101764]! + work[664]!;
+  work[1078] = params[101764]! + work[1068]!;
+  work[1482] = params[101764]! + work[1472]!;
+  work[271] = params[101765]! + work[261]!;
+  work[675] = params[101765]! + work[665]!;
+  work[1079] = params[101765]! + work[1069]!;
+  work[1483] = params[101765]! + work[1473]!;
+  work[272] = params[101766]! + work[262]!;
+  work[676] = params[101766]! + work[666]!;
+  work[1080] = params[101766]! + work[1070]!;
+  work[1484] = params[101766]! + work[1474]!;
+  work[273] = params[101767]! + work[263]!;
+  work[677] = params[101767]! + work[667]!;
+  work[1081] = params[101767]! + work[1071]!;
+  work[1485] = params[101767]! + work[1475]!;
+  work[274] = params[101768]! + work[264]!;
+  work[678] = params[101768]! + work[668]!;
+  work[1082] = params[101768]! + work[1072]!;
+  work[1486] = params[101768]! + work[1476]!;
+  work[275] = params[101769]! + work[265]!;
+  work[679] = params[101769]! + work[669]!;
+  work[1083] = params[101769]! + work[1073]!;
+  work[1487] = params[101769]! + work[1477]!;
+  work[256] = Math.max(work[266]!, work[267]!, work[268]!, work[269]!, work[270]!, work[271]!, work[272]!, work[273]!, work[274]!, work[275]!);
+  work[660] = Math.max(work[670]!, work[671]!, work[672]!, work[673]!, work[674]!, work[675]!, work[676]!, work[677]!, work[678]!, work[679]!);
+  work[1064] = Math.max(work[1074]!, work[1075]!, work[1076]!, work[1077]!, work[1078]!, work[1079]!, work[1080]!, work[1081]!, work[1082]!, work[1083]!);
+  work[1468] = Math.max(work[1478]!, work[1479]!, work[1480]!, work[1481]!, work[1482]!, work[1483]!, work[1484]!, work[1485]!, work[1486]!, work[1487]!);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense1: dense 128 → 10, softmax ---
-  const t13_0_l0 = work[266] - work[256];
-  const t13_0_l1 = work[670] - work[660];
-  const t13_0_l2 = work[1074] - work[1064];
-  const t13_0_l3 = work[1478] - work[1468];
-  const t13_1_l0 = work[267] - work[256];
-  const t13_1_l1 = work[671] - work[660];
-  const t13_1_l2 = work[1075] - work[1064];
-  const t13_1_l3 = work[1479] - work[1468];
-  const t13_2_l0 = work[268] - work[256];
-  const t13_2_l1 = work[672] - work[660];
-  const t13_2_l2 = work[1076] - work[1064];
-  const t13_2_l3 = work[1480] - work[1468];
-  const t13_3_l0 = work[269] - work[256];
-  const t13_3_l1 = work[673] - work[660];
-  const t13_3_l2 = work[1077] - work[1064];
-  const t13_3_l3 = work[1481] - work[1468];
-  const t13_4_l0 = work[270] - work[256];
-  const t13_4_l1 = work[674] - work[660];
-  const t13_4_l2 = work[1078] - work[1064];
-  const t13_4_l3 = work[1482] - work[1468];
-  const t13_5_l0 = work[271] - work[256];
-  const t13_5_l1 = work[675] - work[660];
-  const t13_5_l2 = work[1079] - work[1064];
-  const t13_5_l3 = work[1483] - work[1468];
-  const t13_6_l0 = work[272] - work[256];
-  const t13_6_l1 = work[676] - work[660];
-  const t13_6_l2 = work[1080] - work[1064];
-  const t13_6_l3 = work[1484] - work[1468];
-  const t13_7_l0 = work[273] - work[256];
-  const t13_7_l1 = work[677] - work[660];
-  const t13_7_l2 = work[1081] - work[1064];
-  const t13_7_l3 = work[1485] - work[1468];
-  const t13_8_l0 = work[274] - work[256];
-  const t13_8_l1 = work[678] - work[660];
-  const t13_8_l2 = work[1082] - work[1064];
-  const t13_8_l3 = work[1486] - work[1468];
-  const t13_9_l0 = work[275] - work[256];
-  const t13_9_l1 = work[679] - work[660];
-  const t13_9_l2 = work[1083] - work[1064];
-  const t13_9_l3 = work[1487] - work[1468];
+  const t13_0_l0 = work[266]! - work[256]!;
+  const t13_0_l1 = work[670]! - work[660]!;
+  const t13_0_l2 = work[1074]! - work[1064]!;
+  const t13_0_l3 = work[1478]! - work[1468]!;
+  const t13_1_l0 = work[267]! - work[256]!;
+  const t13_1_l1 = work[671]! - work[660]!;
+  const t13_1_l2 = work[1075]! - work[1064]!;
+  const t13_1_l3 = work[1479]! - work[1468]!;
+  const t13_2_l0 = work[268]! - work[256]!;
+  const t13_2_l1 = work[672]! - work[660]!;
+  const t13_2_l2 = work[1076]! - work[1064]!;
+  const t13_2_l3 = work[1480]! - work[1468]!;
+  const t13_3_l0 = work[269]! - work[256]!;
+  const t13_3_l1 = work[673]! - work[660]!;
+  const t13_3_l2 = work[1077]! - work[1064]!;
+  const t13_3_l3 = work[1481]! - work[1468]!;
+  const t13_4_l0 = work[270]! - work[256]!;
+  const t13_4_l1 = work[674]! - work[660]!;
+  const t13_4_l2 = work[1078]! - work[1064]!;
+  const t13_4_l3 = work[1482]! - work[1468]!;
+  const t13_5_l0 = work[271]! - work[256]!;
+  const t13_5_l1 = work[675]! - work[660]!;
+  const t13_5_l2 = work[1079]! - work[1064]!;
+  const t13_5_l3 = work[1483]! - work[1468]!;
+  const t13_6_l0 = work[272]! - work[256]!;
+  const t13_6_l1 = work[676]! - work[660]!;
+  const t13_6_l2 = work[1080]! - work[1064]!;
+  const t13_6_l3 = work[1484]! - work[1468]!;
+  const t13_7_l0 = work[273]! - work[256]!;
+  const t13_7_l1 = work[677]! - work[660]!;
+  const t13_7_l2 = work[1081]! - work[1064]!;
+  const t13_7_l3 = work[1485]! - work[1468]!;
+  const t13_8_l0 = work[274]! - work[256]!;
+  const t13_8_l1 = work[678]! - work[660]!;
+  const t13_8_l2 = work[1082]! - work[1064]!;
+  const t13_8_l3 = work[1486]! - work[1468]!;
+  const t13_9_l0 = work[275]! - work[256]!;
+  const t13_9_l1 = work[679]! - work[660]!;
+  const t13_9_l2 = work[1083]! - work[1064]!;
+  const t13_9_l3 = work[1487]! - work[1468]!;
   work[256] = Math.exp(t13_0_l0);
   work[660] = Math.exp(t13_0_l1);
   work[1064] = Math.exp(t13_0_l2);
@@ -1273,16 +1273,16 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
   work[669] = Math.exp(t13_9_l1);
   work[1073] = Math.exp(t13_9_l2);
   work[1477] = Math.exp(t13_9_l3);
-  work[266] = work[256] + work[257] + work[258] + work[259] + work[260] + work[261] + work[262] + work[263] + work[264] + work[265];
-  work[670] = work[660] + work[661] + work[662] + work[663] + work[664] + work[665] + work[666] + work[667] + work[668] + work[669];
-  work[1074] = work[1064] + work[1065] + work[1066] + work[1067] + work[1068] + work[1069] + work[1070] + work[1071] + work[1072] + work[1073];
-  work[1478] = work[1468] + work[1469] + work[1470] + work[1471] + work[1472] + work[1473] + work[1474] + work[1475] + work[1476] + work[1477];
+  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
+  work[670] = work[660]! + work[661]! + work[662]! + work[663]! + work[664]! + work[665]! + work[666]! + work[667]! + work[668]! + work[669]!;
+  work[1074] = work[1064]! + work[1065]! + work[1066]! + work[1067]! + work[1068]! + work[1069]! + work[1070]! + work[1071]! + work[1072]! + work[1073]!;
+  work[1478] = work[1468]! + work[1469]! + work[1470]! + work[1471]! + work[1472]! + work[1473]! + work[1474]! + work[1475]! + work[1476]! + work[1477]!;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22_l0 = Math.log(work[266]);
-  const t22_l1 = Math.log(work[670]);
-  const t22_l2 = Math.log(work[1074]);
-  const t22_l3 = Math.log(work[1478]);
+  const t22_l0 = Math.log(work[266]!);
+  const t22_l1 = Math.log(work[670]!);
+  const t22_l2 = Math.log(work[1074]!);
+  const t22_l3 = Math.log(work[1478]!);
   const t23_0_l0 = t13_0_l0 - t22_l0;
   const t23_0_l1 = t13_0_l1 - t22_l1;
   const t23_0_l2 = t13_0_l2 - t22_l2;
@@ -1323,46 +1323,46 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
   const t23_9_l1 = t13_9_l1 - t22_l1;
   const t23_9_l2 = t13_9_l2 - t22_l2;
   const t23_9_l3 = t13_9_l3 - t22_l3;
-  const t24_0_l0 = targets[to0] * t23_0_l0;
-  const t24_0_l1 = targets[to1] * t23_0_l1;
-  const t24_0_l2 = targets[to2] * t23_0_l2;
-  const t24_0_l3 = targets[to3] * t23_0_l3;
-  const t24_1_l0 = targets[to0 + 1] * t23_1_l0;
-  const t24_1_l1 = targets[to1 + 1] * t23_1_l1;
-  const t24_1_l2 = targets[to2 + 1] * t23_1_l2;
-  const t24_1_l3 = targets[to3 + 1] * t23_1_l3;
-  const t24_2_l0 = targets[to0 + 2] * t23_2_l0;
-  const t24_2_l1 = targets[to1 + 2] * t23_2_l1;
-  const t24_2_l2 = targets[to2 + 2] * t23_2_l2;
-  const t24_2_l3 = targets[to3 + 2] * t23_2_l3;
-  const t24_3_l0 = targets[to0 + 3] * t23_3_l0;
-  const t24_3_l1 = targets[to1 + 3] * t23_3_l1;
-  const t24_3_l2 = targets[to2 + 3] * t23_3_l2;
-  const t24_3_l3 = targets[to3 + 3] * t23_3_l3;
-  const t24_4_l0 = targets[to0 + 4] * t23_4_l0;
-  const t24_4_l1 = targets[to1 + 4] * t23_4_l1;
-  const t24_4_l2 = targets[to2 + 4] * t23_4_l2;
-  const t24_4_l3 = targets[to3 + 4] * t23_4_l3;
-  const t24_5_l0 = targets[to0 + 5] * t23_5_l0;
-  const t24_5_l1 = targets[to1 + 5] * t23_5_l1;
-  const t24_5_l2 = targets[to2 + 5] * t23_5_l2;
-  const t24_5_l3 = targets[to3 + 5] * t23_5_l3;
-  const t24_6_l0 = targets[to0 + 6] * t23_6_l0;
-  const t24_6_l1 = targets[to1 + 6] * t23_6_l1;
-  const t24_6_l2 = targets[to2 + 6] * t23_6_l2;
-  const t24_6_l3 = targets[to3 + 6] * t23_6_l3;
-  const t24_7_l0 = targets[to0 + 7] * t23_7_l0;
-  const t24_7_l1 = targets[to1 + 7] * t23_7_l1;
-  const t24_7_l2 = targets[to2 + 7] * t23_7_l2;
-  const t24_7_l3 = targets[to3 + 7] * t23_7_l3;
-  const t24_8_l0 = targets[to0 + 8] * t23_8_l0;
-  const t24_8_l1 = targets[to1 + 8] * t23_8_l1;
-  const t24_8_l2 = targets[to2 + 8] * t23_8_l2;
-  const t24_8_l3 = targets[to3 + 8] * t23_8_l3;
-  const t24_9_l0 = targets[to0 + 9] * t23_9_l0;
-  const t24_9_l1 = targets[to1 + 9] * t23_9_l1;
-  const t24_9_l2 = targets[to2 + 9] * t23_9_l2;
-  const t24_9_l3 = targets[to3 + 9] * t23_9_l3;
+  const t24_0_l0 = targets[to0]! * t23_0_l0;
+  const t24_0_l1 = targets[to1]! * t23_0_l1;
+  const t24_0_l2 = targets[to2]! * t23_0_l2;
+  const t24_0_l3 = targets[to3]! * t23_0_l3;
+  const t24_1_l0 = targets[to0 + 1]! * t23_1_l0;
+  const t24_1_l1 = targets[to1 + 1]! * t23_1_l1;
+  const t24_1_l2 = targets[to2 + 1]! * t23_1_l2;
+  const t24_1_l3 = targets[to3 + 1]! * t23_1_l3;
+  const t24_2_l0 = targets[to0 + 2]! * t23_2_l0;
+  const t24_2_l1 = targets[to1 + 2]! * t23_2_l1;
+  const t24_2_l2 = targets[to2 + 2]! * t23_2_l2;
+  const t24_2_l3 = targets[to3 + 2]! * t23_2_l3;
+  const t24_3_l0 = targets[to0 + 3]! * t23_3_l0;
+  const t24_3_l1 = targets[to1 + 3]! * t23_3_l1;
+  const t24_3_l2 = targets[to2 + 3]! * t23_3_l2;
+  const t24_3_l3 = targets[to3 + 3]! * t23_3_l3;
+  const t24_4_l0 = targets[to0 + 4]! * t23_4_l0;
+  const t24_4_l1 = targets[to1 + 4]! * t23_4_l1;
+  const t24_4_l2 = targets[to2 + 4]! * t23_4_l2;
+  const t24_4_l3 = targets[to3 + 4]! * t23_4_l3;
+  const t24_5_l0 = targets[to0 + 5]! * t23_5_l0;
+  const t24_5_l1 = targets[to1 + 5]! * t23_5_l1;
+  const t24_5_l2 = targets[to2 + 5]! * t23_5_l2;
+  const t24_5_l3 = targets[to3 + 5]! * t23_5_l3;
+  const t24_6_l0 = targets[to0 + 6]! * t23_6_l0;
+  const t24_6_l1 = targets[to1 + 6]! * t23_6_l1;
+  const t24_6_l2 = targets[to2 + 6]! * t23_6_l2;
+  const t24_6_l3 = targets[to3 + 6]! * t23_6_l3;
+  const t24_7_l0 = targets[to0 + 7]! * t23_7_l0;
+  const t24_7_l1 = targets[to1 + 7]! * t23_7_l1;
+  const t24_7_l2 = targets[to2 + 7]! * t23_7_l2;
+  const t24_7_l3 = targets[to3 + 7]! * t23_7_l3;
+  const t24_8_l0 = targets[to0 + 8]! * t23_8_l0;
+  const t24_8_l1 = targets[to1 + 8]! * t23_8_l1;
+  const t24_8_l2 = targets[to2 + 8]! * t23_8_l2;
+  const t24_8_l3 = targets[to3 + 8]! * t23_8_l3;
+  const t24_9_l0 = targets[to0 + 9]! * t23_9_l0;
+  const t24_9_l1 = targets[to1 + 9]! * t23_9_l1;
+  const t24_9_l2 = targets[to2 + 9]! * t23_9_l2;
+  const t24_9_l3 = targets[to3 + 9]! * t23_9_l3;
   const t25_l0 = t24_0_l0 + t24_1_l0 + t24_2_l0 + t24_3_l0 + t24_4_l0 + t24_5_l0 + t24_6_l0 + t24_7_l0 + t24_8_l0 + t24_9_l0;
   const t25_l1 = t24_0_l1 + t24_1_l1 + t24_2_l1 + t24_3_l1 + t24_4_l1 + t24_5_l1 + t24_6_l1 + t24_7_l1 + t24_8_l1 + t24_9_l1;
   const t25_l2 = t24_0_l2 + t24_1_l2 + t24_2_l2 + t24_3_l2 + t24_4_l2 + t24_5_l2 + t24_6_l2 + t24_7_l2 + t24_8_l2 + t24_9_l2;
@@ -1376,96 +1376,96 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- loss backward ---
-  const t46_l0 = targets[to0] + targets[to0 + 1] + targets[to0 + 2] + targets[to0 + 3] + targets[to0 + 4] + targets[to0 + 5] + targets[to0 + 6] + targets[to0 + 7] + targets[to0 + 8] + targets[to0 + 9];
-  const t46_l1 = targets[to1] + targets[to1 + 1] + targets[to1 + 2] + targets[to1 + 3] + targets[to1 + 4] + targets[to1 + 5] + targets[to1 + 6] + targets[to1 + 7] + targets[to1 + 8] + targets[to1 + 9];
-  const t46_l2 = targets[to2] + targets[to2 + 1] + targets[to2 + 2] + targets[to2 + 3] + targets[to2 + 4] + targets[to2 + 5] + targets[to2 + 6] + targets[to2 + 7] + targets[to2 + 8] + targets[to2 + 9];
-  const t46_l3 = targets[to3] + targets[to3 + 1] + targets[to3 + 2] + targets[to3 + 3] + targets[to3 + 4] + targets[to3 + 5] + targets[to3 + 6] + targets[to3 + 7] + targets[to3 + 8] + targets[to3 + 9];
-  const t47_l0 = t46_l0 / work[266];
-  const t47_l1 = t46_l1 / work[670];
-  const t47_l2 = t46_l2 / work[1074];
-  const t47_l3 = t46_l3 / work[1478];
+  const t46_l0 = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
+  const t46_l1 = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
+  const t46_l2 = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
+  const t46_l3 = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
+  const t47_l0 = t46_l0 / work[266]!;
+  const t47_l1 = t46_l1 / work[670]!;
+  const t47_l2 = t46_l2 / work[1074]!;
+  const t47_l3 = t46_l3 / work[1478]!;
 
   // --- dense1 backward ---
-  const t48_0_l0 = work[256] * t47_l0;
-  const t48_0_l1 = work[660] * t47_l1;
-  const t48_0_l2 = work[1064] * t47_l2;
-  const t48_0_l3 = work[1468] * t47_l3;
-  const t48_1_l0 = work[257] * t47_l0;
-  const t48_1_l1 = work[661] * t47_l1;
-  const t48_1_l2 = work[1065] * t47_l2;
-  const t48_1_l3 = work[1469] * t47_l3;
-  const t48_2_l0 = work[258] * t47_l0;
-  const t48_2_l1 = work[662] * t47_l1;
-  const t48_2_l2 = work[1066] * t47_l2;
-  const t48_2_l3 = work[1470] * t47_l3;
-  const t48_3_l0 = work[259] * t47_l0;
-  const t48_3_l1 = work[663] * t47_l1;
-  const t48_3_l2 = work[1067] * t47_l2;
-  const t48_3_l3 = work[1471] * t47_l3;
-  const t48_4_l0 = work[260] * t47_l0;
-  const t48_4_l1 = work[664] * t47_l1;
-  const t48_4_l2 = work[1068] * t47_l2;
-  const t48_4_l3 = work[1472] * t47_l3;
-  const t48_5_l0 = work[261] * t47_l0;
-  const t48_5_l1 = work[665] * t47_l1;
-  const t48_5_l2 = work[1069] * t47_l2;
-  const t48_5_l3 = work[1473] * t47_l3;
-  const t48_6_l0 = work[262] * t47_l0;
-  const t48_6_l1 = work[666] * t47_l1;
-  const t48_6_l2 = work[1070] * t47_l2;
-  const t48_6_l3 = work[1474] * t47_l3;
-  const t48_7_l0 = work[263] * t47_l0;
-  const t48_7_l1 = work[667] * t47_l1;
-  const t48_7_l2 = work[1071] * t47_l2;
-  const t48_7_l3 = work[1475] * t47_l3;
-  const t48_8_l0 = work[264] * t47_l0;
-  const t48_8_l1 = work[668] * t47_l1;
-  const t48_8_l2 = work[1072] * t47_l2;
-  const t48_8_l3 = work[1476] * t47_l3;
-  const t48_9_l0 = work[265] * t47_l0;
-  const t48_9_l1 = work[669] * t47_l1;
-  const t48_9_l2 = work[1073] * t47_l2;
-  const t48_9_l3 = work[1477] * t47_l3;
-  work[256] = t48_0_l0 - targets[to0];
-  work[660] = t48_0_l1 - targets[to1];
-  work[1064] = t48_0_l2 - targets[to2];
-  work[1468] = t48_0_l3 - targets[to3];
-  work[257] = t48_1_l0 - targets[to0 + 1];
-  work[661] = t48_1_l1 - targets[to1 + 1];
-  work[1065] = t48_1_l2 - targets[to2 + 1];
-  work[1469] = t48_1_l3 - targets[to3 + 1];
-  work[258] = t48_2_l0 - targets[to0 + 2];
-  work[662] = t48_2_l1 - targets[to1 + 2];
-  work[1066] = t48_2_l2 - targets[to2 + 2];
-  work[1470] = t48_2_l3 - targets[to3 + 2];
-  work[259] = t48_3_l0 - targets[to0 + 3];
-  work[663] = t48_3_l1 - targets[to1 + 3];
-  work[1067] = t48_3_l2 - targets[to2 + 3];
-  work[1471] = t48_3_l3 - targets[to3 + 3];
-  work[260] = t48_4_l0 - targets[to0 + 4];
-  work[664] = t48_4_l1 - targets[to1 + 4];
-  work[1068] = t48_4_l2 - targets[to2 + 4];
-  work[1472] = t48_4_l3 - targets[to3 + 4];
-  work[261] = t48_5_l0 - targets[to0 + 5];
-  work[665] = t48_5_l1 - targets[to1 + 5];
-  work[1069] = t48_5_l2 - targets[to2 + 5];
-  work[1473] = t48_5_l3 - targets[to3 + 5];
-  work[262] = t48_6_l0 - targets[to0 + 6];
-  work[666] = t48_6_l1 - targets[to1 + 6];
-  work[1070] = t48_6_l2 - targets[to2 + 6];
-  work[1474] = t48_6_l3 - targets[to3 + 6];
-  work[263] = t48_7_l0 - targets[to0 + 7];
-  work[667] = t48_7_l1 - targets[to1 + 7];
-  work[1071] = t48_7_l2 - targets[to2 + 7];
-  work[1475] = t48_7_l3 - targets[to3 + 7];
-  work[264] = t48_8_l0 - targets[to0 + 8];
-  work[668] = t48_8_l1 - targets[to1 + 8];
-  work[1072] = t48_8_l2 - targets[to2 + 8];
-  work[1476] = t48_8_l3 - targets[to3 + 8];
-  work[265] = t48_9_l0 - targets[to0 + 9];
-  work[669] = t48_9_l1 - targets[to1 + 9];
-  work[1073] = t48_9_l2 - targets[to2 + 9];
-  work[1477] = t48_9_l3 - targets[to3 + 9];
+  const t48_0_l0 = work[256]! * t47_l0;
+  const t48_0_l1 = work[660]! * t47_l1;
+  const t48_0_l2 = work[1064]! * t47_l2;
+  const t48_0_l3 = work[1468]! * t47_l3;
+  const t48_1_l0 = work[257]! * t47_l0;
+  const t48_1_l1 = work[661]! * t47_l1;
+  const t48_1_l2 = work[1065]! * t47_l2;
+  const t48_1_l3 = work[1469]! * t47_l3;
+  const t48_2_l0 = work[258]! * t47_l0;
+  const t48_2_l1 = work[662]! * t47_l1;
+  const t48_2_l2 = work[1066]! * t47_l2;
+  const t48_2_l3 = work[1470]! * t47_l3;
+  const t48_3_l0 = work[259]! * t47_l0;
+  const t48_3_l1 = work[663]! * t47_l1;
+  const t48_3_l2 = work[1067]! * t47_l2;
+  const t48_3_l3 = work[1471]! * t47_l3;
+  const t48_4_l0 = work[260]! * t47_l0;
+  const t48_4_l1 = work[664]! * t47_l1;
+  const t48_4_l2 = work[1068]! * t47_l2;
+  const t48_4_l3 = work[1472]! * t47_l3;
+  const t48_5_l0 = work[261]! * t47_l0;
+  const t48_5_l1 = work[665]! * t47_l1;
+  const t48_5_l2 = work[1069]! * t47_l2;
+  const t48_5_l3 = work[1473]! * t47_l3;
+  const t48_6_l0 = work[262]! * t47_l0;
+  const t48_6_l1 = work[666]! * t47_l1;
+  const t48_6_l2 = work[1070]! * t47_l2;
+  const t48_6_l3 = work[1474]! * t47_l3;
+  const t48_7_l0 = work[263]! * t47_l0;
+  const t48_7_l1 = work[667]! * t47_l1;
+  const t48_7_l2 = work[1071]! * t47_l2;
+  const t48_7_l3 = work[1475]! * t47_l3;
+  const t48_8_l0 = work[264]! * t47_l0;
+  const t48_8_l1 = work[668]! * t47_l1;
+  const t48_8_l2 = work[1072]! * t47_l2;
+  const t48_8_l3 = work[1476]! * t47_l3;
+  const t48_9_l0 = work[265]! * t47_l0;
+  const t48_9_l1 = work[669]! * t47_l1;
+  const t48_9_l2 = work[1073]! * t47_l2;
+  const t48_9_l3 = work[1477]! * t47_l3;
+  work[256] = t48_0_l0 - targets[to0]!;
+  work[660] = t48_0_l1 - targets[to1]!;
+  work[1064] = t48_0_l2 - targets[to2]!;
+  work[1468] = t48_0_l3 - targets[to3]!;
+  work[257] = t48_1_l0 - targets[to0 + 1]!;
+  work[661] = t48_1_l1 - targets[to1 + 1]!;
+  work[1065] = t48_1_l2 - targets[to2 + 1]!;
+  work[1469] = t48_1_l3 - targets[to3 + 1]!;
+  work[258] = t48_2_l0 - targets[to0 + 2]!;
+  work[662] = t48_2_l1 - targets[to1 + 2]!;
+  work[1066] = t48_2_l2 - targets[to2 + 2]!;
+  work[1470] = t48_2_l3 - targets[to3 + 2]!;
+  work[259] = t48_3_l0 - targets[to0 + 3]!;
+  work[663] = t48_3_l1 - targets[to1 + 3]!;
+  work[1067] = t48_3_l2 - targets[to2 + 3]!;
+  work[1471] = t48_3_l3 - targets[to3 + 3]!;
+  work[260] = t48_4_l0 - targets[to0 + 4]!;
+  work[664] = t48_4_l1 - targets[to1 + 4]!;
+  work[1068] = t48_4_l2 - targets[to2 + 4]!;
+  work[1472] = t48_4_l3 - targets[to3 + 4]!;
+  work[261] = t48_5_l0 - targets[to0 + 5]!;
+  work[665] = t48_5_l1 - targets[to1 + 5]!;
+  work[1069] = t48_5_l2 - targets[to2 + 5]!;
+  work[1473] = t48_5_l3 - targets[to3 + 5]!;
+  work[262] = t48_6_l0 - targets[to0 + 6]!;
+  work[666] = t48_6_l1 - targets[to1 + 6]!;
+  work[1070] = t48_6_l2 - targets[to2 + 6]!;
+  work[1474] = t48_6_l3 - targets[to3 + 6]!;
+  work[263] = t48_7_l0 - targets[to0 + 7]!;
+  work[667] = t48_7_l1 - targets[to1 + 7]!;
+  work[1071] = t48_7_l2 - targets[to2 + 7]!;
+  work[1475] = t48_7_l3 - targets[to3 + 7]!;
+  work[264] = t48_8_l0 - targets[to0 + 8]!;
+  work[668] = t48_8_l1 - targets[to1 + 8]!;
+  work[1072] = t48_8_l2 - targets[to2 + 8]!;
+  work[1476] = t48_8_l3 - targets[to3 + 8]!;
+  work[265] = t48_9_l0 - targets[to0 + 9]!;
+  work[669] = t48_9_l1 - targets[to1 + 9]!;
+  work[1073] = t48_9_l2 - targets[to2 + 9]!;
+  work[1477] = t48_9_l3 - targets[to3 + 9]!;
   gradientBatch_block_loop4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
@@ -1483,24 +1483,24 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 128; j++) {
-    const w = params[j];
-    work[j] = inputs[xo0] * w;
-    work[404 + j] = inputs[xo1] * w;
-    work[808 + j] = inputs[xo2] * w;
-    work[1212 + j] = inputs[xo3] * w;
+    const w = params[j]!;
+    work[j] = inputs[xo0]! * w;
+    work[404 + j] = inputs[xo1]! * w;
+    work[808 + j] = inputs[xo2]! * w;
+    work[1212 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = inputs[xo0 + i];
-    const x1 = inputs[xo1 + i];
-    const x2 = inputs[xo2 + i];
-    const x3 = inputs[xo3 + i];
+    const x0 = inputs[xo0 + i]!;
+    const x1 = inputs[xo1 + i]!;
+    const x2 = inputs[xo2 + i]!;
+    const x3 = inputs[xo3 + i]!;
     const r = i * 128;
     for (let j = 0; j < 128; j++) {
-      const w = params[r + j];
-      work[j] += x0 * w;
-      work[404 + j] += x1 * w;
-      work[808 + j] += x2 * w;
-      work[1212 + j] += x3 * w;
+      const w = params[r + j]!;
+      work[j]! += x0 * w;
+      work[404 + j]! += x1 * w;
+      work[808 + j]! += x2 * w;
+      work[1212 + j]! += x3 * w;
     }
   }
 }
@@ -1508,44 +1508,44 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[128 + k] = params[100352 + k] + work[k];
-    work[532 + k] = params[100352 + k] + work[404 + k];
-    work[936 + k] = params[100352 + k] + work[808 + k];
-    work[1340 + k] = params[100352 + k] + work[1212 + k];
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[532 + k] = params[100352 + k]! + work[404 + k]!;
+    work[936 + k] = params[100352 + k]! + work[808 + k]!;
+    work[1340 + k] = params[100352 + k]! + work[1212 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[k] = Math.max(work[128 + k], 0);
-    work[404 + k] = Math.max(work[532 + k], 0);
-    work[808 + k] = Math.max(work[936 + k], 0);
-    work[1212 + k] = Math.max(work[1340 + k], 0);
+    work[k] = Math.max(work[128 + k]!, 0);
+    work[404 + k] = Math.max(work[532 + k]!, 0);
+    work[808 + k] = Math.max(work[936 + k]!, 0);
+    work[1212 + k] = Math.max(work[1340 + k]!, 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[100480 + j];
-    work[256 + j] = work[0] * w;
-    work[660 + j] = work[404] * w;
-    work[1064 + j] = work[808] * w;
-    work[1468 + j] = work[1212] * w;
+    const w = params[100480 + j]!;
+    work[256 + j] = work[0]! * w;
+    work[660 + j] = work[404]! * w;
+    work[1064 + j] = work[808]! * w;
+    work[1468 + j] = work[1212]! * w;
   }
   for (let i = 1; i < 128; i++) {
-    const x0 = work[i];
-    const x1 = work[404 + i];
-    const x2 = work[808 + i];
-    const x3 = work[1212 + i];
+    const x0 = work[i]!;
+    const x1 = work[404 + i]!;
+    const x2 = work[808 + i]!;
+    const x3 = work[1212 + i]!;
     const r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j];
-      work[256 + j] += x0 * w;
-      work[660 + j] += x1 * w;
-      work[1064 + j] += x2 * w;
-      work[1468 + j] += x3 * w;
+      const w = params[100480 + r + j]!;
+      work[256 + j]! += x0 * w;
+      work[660 + j]! += x1 * w;
+      work[1064 + j]! += x2 * w;
+      work[1468 + j]! += x3 * w;
     }
   }
 }
@@ -1556,11 +1556,11 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j];
-      s0 += w * work[256 + j];
-      s1 += w * work[660 + j];
-      s2 += w * work[1064 + j];
-      s3 += w * work[1468 + j];
+      const w = params[100480 + r + j]!;
+      s0 += w * work[256 + j]!;
+      s1 += w * work[660 + j]!;
+      s2 += w * work[1064 + j]!;
+      s3 += w * work[1468 + j]!;
     }
     work[276 + i] = s0;
     work[680 + i] = s1;
@@ -1572,51 +1572,51 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
-    const x0 = work[i];
-    const x1 = work[404 + i];
-    const x2 = work[808 + i];
-    const x3 = work[1212 + i];
+    const x0 = work[i]!;
+    const x1 = work[404 + i]!;
+    const x2 = work[808 + i]!;
+    const x3 = work[1212 + i]!;
     const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j] += x0 * work[256 + j] + x1 * work[660 + j] + x2 * work[1064 + j] + x3 * work[1468 + j];
+    for (let j = 0; j < 10; j++) grad[100480 + r + j]! += x0 * work[256 + j]! + x1 * work[660 + j]! + x2 * work[1064 + j]! + x3 * work[1468 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[k] = (work[128 + k] > 0 ? 1 : 0);
-    work[404 + k] = (work[532 + k] > 0 ? 1 : 0);
-    work[808 + k] = (work[936 + k] > 0 ? 1 : 0);
-    work[1212 + k] = (work[1340 + k] > 0 ? 1 : 0);
+    work[k] = (work[128 + k]! > 0 ? 1 : 0);
+    work[404 + k] = (work[532 + k]! > 0 ? 1 : 0);
+    work[808 + k] = (work[936 + k]! > 0 ? 1 : 0);
+    work[1212 + k] = (work[1340 + k]! > 0 ? 1 : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    work[128 + k] = (work[k] !== 0 ? work[276 + k] : 0);
-    work[532 + k] = (work[404 + k] !== 0 ? work[680 + k] : 0);
-    work[936 + k] = (work[808 + k] !== 0 ? work[1084 + k] : 0);
-    work[1340 + k] = (work[1212 + k] !== 0 ? work[1488 + k] : 0);
+    work[128 + k] = (work[k]! !== 0 ? work[276 + k]! : 0);
+    work[532 + k] = (work[404 + k]! !== 0 ? work[680 + k]! : 0);
+    work[936 + k] = (work[808 + k]! !== 0 ? work[1084 + k]! : 0);
+    work[1340 + k] = (work[1212 + k]! !== 0 ? work[1488 + k]! : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const x0 = inputs[xo0 + i];
-    const x1 = inputs[xo1 + i];
-    const x2 = inputs[xo2 + i];
-    const x3 = inputs[xo3 + i];
+    const x0 = inputs[xo0 + i]!;
+    const x1 = inputs[xo1 + i]!;
+    const x2 = inputs[xo2 + i]!;
+    const x3 = inputs[xo3 + i]!;
     const r = i * 128;
-    for (let j = 0; j < 128; j++) grad[r + j] += x0 * work[128 + j] + x1 * work[532 + j] + x2 * work[936 + j] + x3 * work[1340 + j];
+    for (let j = 0; j < 128; j++) grad[r + j]! += x0 * work[128 + j]! + x1 * work[532 + j]! + x2 * work[936 + j]! + x3 * work[1340 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    grad[100352 + k] += work[128 + k] + work[532 + k] + work[936 + k] + work[1340 + k];
+    grad[100352 + k]! += work[128 + k]! + work[532 + k]! + work[936 + k]! + work[1340 + k]!;
   }
 }
 
@@ -1633,5 +1633,5 @@ function gradientBatch_rest(params: Float64Array, inputs: Float64Array, targets:
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_scale(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): void {
   const scale = count > 0 ? 1 / count : 0;
-  for (let k = 0; k < 101770; k++) grad[k] *= scale;
+  for (let k = 0; k < 101770; k++) grad[k]! *= scale;
 }

@@ -98,22 +98,22 @@ export const model = {
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0] * params[0] + input[1] * params[8];
-  const xw0_1 = input[0] * params[1] + input[1] * params[9];
-  const xw0_2 = input[0] * params[2] + input[1] * params[10];
-  const xw0_3 = input[0] * params[3] + input[1] * params[11];
-  const xw0_4 = input[0] * params[4] + input[1] * params[12];
-  const xw0_5 = input[0] * params[5] + input[1] * params[13];
-  const xw0_6 = input[0] * params[6] + input[1] * params[14];
-  const xw0_7 = input[0] * params[7] + input[1] * params[15];
-  const z0_0 = params[16] + xw0_0;
-  const z0_1 = params[17] + xw0_1;
-  const z0_2 = params[18] + xw0_2;
-  const z0_3 = params[19] + xw0_3;
-  const z0_4 = params[20] + xw0_4;
-  const z0_5 = params[21] + xw0_5;
-  const z0_6 = params[22] + xw0_6;
-  const z0_7 = params[23] + xw0_7;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
   const a0_0 = Math.tanh(z0_0);
   const a0_1 = Math.tanh(z0_1);
   const a0_2 = Math.tanh(z0_2);
@@ -124,8 +124,8 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
-  const z1 = params[32] + xw1;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const z1 = params[32]! + xw1;
   output[0] = 1 / (1 + Math.exp(-z1));
 }
 
@@ -138,22 +138,22 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0] * params[0] + input[1] * params[8];
-  const xw0_1 = input[0] * params[1] + input[1] * params[9];
-  const xw0_2 = input[0] * params[2] + input[1] * params[10];
-  const xw0_3 = input[0] * params[3] + input[1] * params[11];
-  const xw0_4 = input[0] * params[4] + input[1] * params[12];
-  const xw0_5 = input[0] * params[5] + input[1] * params[13];
-  const xw0_6 = input[0] * params[6] + input[1] * params[14];
-  const xw0_7 = input[0] * params[7] + input[1] * params[15];
-  const z0_0 = params[16] + xw0_0;
-  const z0_1 = params[17] + xw0_1;
-  const z0_2 = params[18] + xw0_2;
-  const z0_3 = params[19] + xw0_3;
-  const z0_4 = params[20] + xw0_4;
-  const z0_5 = params[21] + xw0_5;
-  const z0_6 = params[22] + xw0_6;
-  const z0_7 = params[23] + xw0_7;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
   const a0_0 = Math.tanh(z0_0);
   const a0_1 = Math.tanh(z0_1);
   const a0_2 = Math.tanh(z0_2);
@@ -164,12 +164,12 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
-  const z1 = params[32] + xw1;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
   // --- loss: mse ---
-  const t12 = a1 - target[0];
+  const t12 = a1 - target[0]!;
   const loss = t12 * t12;
   return loss;
 }
@@ -184,22 +184,22 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0] * params[0] + input[1] * params[8];
-  const xw0_1 = input[0] * params[1] + input[1] * params[9];
-  const xw0_2 = input[0] * params[2] + input[1] * params[10];
-  const xw0_3 = input[0] * params[3] + input[1] * params[11];
-  const xw0_4 = input[0] * params[4] + input[1] * params[12];
-  const xw0_5 = input[0] * params[5] + input[1] * params[13];
-  const xw0_6 = input[0] * params[6] + input[1] * params[14];
-  const xw0_7 = input[0] * params[7] + input[1] * params[15];
-  const z0_0 = params[16] + xw0_0;
-  const z0_1 = params[17] + xw0_1;
-  const z0_2 = params[18] + xw0_2;
-  const z0_3 = params[19] + xw0_3;
-  const z0_4 = params[20] + xw0_4;
-  const z0_5 = params[21] + xw0_5;
-  const z0_6 = params[22] + xw0_6;
-  const z0_7 = params[23] + xw0_7;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
   const a0_0 = Math.tanh(z0_0);
   const a0_1 = Math.tanh(z0_1);
   const a0_2 = Math.tanh(z0_2);
@@ -210,12 +210,12 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
-  const z1 = params[32] + xw1;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
   // --- loss: mse ---
-  const t12 = a1 - target[0];
+  const t12 = a1 - target[0]!;
   const loss = t12 * t12;
 
   // --- loss backward ---
@@ -225,22 +225,22 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   grad[32] = t21 * ga1;
-  const ga0_0 = params[24] * grad[32];
-  const ga0_1 = params[25] * grad[32];
-  const ga0_2 = params[26] * grad[32];
-  const ga0_3 = params[27] * grad[32];
-  const ga0_4 = params[28] * grad[32];
-  const ga0_5 = params[29] * grad[32];
-  const ga0_6 = params[30] * grad[32];
-  const ga0_7 = params[31] * grad[32];
-  grad[24] = a0_0 * grad[32];
-  grad[25] = a0_1 * grad[32];
-  grad[26] = a0_2 * grad[32];
-  grad[27] = a0_3 * grad[32];
-  grad[28] = a0_4 * grad[32];
-  grad[29] = a0_5 * grad[32];
-  grad[30] = a0_6 * grad[32];
-  grad[31] = a0_7 * grad[32];
+  const ga0_0 = params[24]! * grad[32]!;
+  const ga0_1 = params[25]! * grad[32]!;
+  const ga0_2 = params[26]! * grad[32]!;
+  const ga0_3 = params[27]! * grad[32]!;
+  const ga0_4 = params[28]! * grad[32]!;
+  const ga0_5 = params[29]! * grad[32]!;
+  const ga0_6 = params[30]! * grad[32]!;
+  const ga0_7 = params[31]! * grad[32]!;
+  grad[24] = a0_0 * grad[32]!;
+  grad[25] = a0_1 * grad[32]!;
+  grad[26] = a0_2 * grad[32]!;
+  grad[27] = a0_3 * grad[32]!;
+  grad[28] = a0_4 * grad[32]!;
+  grad[29] = a0_5 * grad[32]!;
+  grad[30] = a0_6 * grad[32]!;
+  grad[31] = a0_7 * grad[32]!;
 
   // --- dense0 backward ---
   const t25_0 = a0_0 * a0_0;
@@ -267,22 +267,22 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[21] = t26_5 * ga0_5;
   grad[22] = t26_6 * ga0_6;
   grad[23] = t26_7 * ga0_7;
-  grad[0] = input[0] * grad[16];
-  grad[1] = input[0] * grad[17];
-  grad[2] = input[0] * grad[18];
-  grad[3] = input[0] * grad[19];
-  grad[4] = input[0] * grad[20];
-  grad[5] = input[0] * grad[21];
-  grad[6] = input[0] * grad[22];
-  grad[7] = input[0] * grad[23];
-  grad[8] = input[1] * grad[16];
-  grad[9] = input[1] * grad[17];
-  grad[10] = input[1] * grad[18];
-  grad[11] = input[1] * grad[19];
-  grad[12] = input[1] * grad[20];
-  grad[13] = input[1] * grad[21];
-  grad[14] = input[1] * grad[22];
-  grad[15] = input[1] * grad[23];
+  grad[0] = input[0]! * grad[16]!;
+  grad[1] = input[0]! * grad[17]!;
+  grad[2] = input[0]! * grad[18]!;
+  grad[3] = input[0]! * grad[19]!;
+  grad[4] = input[0]! * grad[20]!;
+  grad[5] = input[0]! * grad[21]!;
+  grad[6] = input[0]! * grad[22]!;
+  grad[7] = input[0]! * grad[23]!;
+  grad[8] = input[1]! * grad[16]!;
+  grad[9] = input[1]! * grad[17]!;
+  grad[10] = input[1]! * grad[18]!;
+  grad[11] = input[1]! * grad[19]!;
+  grad[12] = input[1]! * grad[20]!;
+  grad[13] = input[1]! * grad[21]!;
+  grad[14] = input[1]! * grad[22]!;
+  grad[15] = input[1]! * grad[23]!;
   return loss;
 }
 
@@ -301,22 +301,22 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];
-  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[9];
-  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[10];
-  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[11];
-  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[12];
-  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[13];
-  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[14];
-  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[15];
-  const z0_0 = params[16] + xw0_0;
-  const z0_1 = params[17] + xw0_1;
-  const z0_2 = params[18] + xw0_2;
-  const z0_3 = params[19] + xw0_3;
-  const z0_4 = params[20] + xw0_4;
-  const z0_5 = params[21] + xw0_5;
-  const z0_6 = params[22] + xw0_6;
-  const z0_7 = params[23] + xw0_7;
+  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
+  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
+  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
+  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
+  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
+  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
+  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
+  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
   const a0_0 = Math.tanh(z0_0);
   const a0_1 = Math.tanh(z0_1);
   const a0_2 = Math.tanh(z0_2);
@@ -327,8 +327,8 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
-  const z1 = params[32] + xw1;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const z1 = params[32]! + xw1;
   outputs[oo] = 1 / (1 + Math.exp(-z1));
 }
 
@@ -379,61 +379,61 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   work[0] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 2, s);
   const scale = count > 0 ? 1 / count : 0;
-  grad[0] *= scale;
-  grad[1] *= scale;
-  grad[2] *= scale;
-  grad[3] *= scale;
-  grad[4] *= scale;
-  grad[5] *= scale;
-  grad[6] *= scale;
-  grad[7] *= scale;
-  grad[8] *= scale;
-  grad[9] *= scale;
-  grad[10] *= scale;
-  grad[11] *= scale;
-  grad[12] *= scale;
-  grad[13] *= scale;
-  grad[14] *= scale;
-  grad[15] *= scale;
-  grad[16] *= scale;
-  grad[17] *= scale;
-  grad[18] *= scale;
-  grad[19] *= scale;
-  grad[20] *= scale;
-  grad[21] *= scale;
-  grad[22] *= scale;
-  grad[23] *= scale;
-  grad[24] *= scale;
-  grad[25] *= scale;
-  grad[26] *= scale;
-  grad[27] *= scale;
-  grad[28] *= scale;
-  grad[29] *= scale;
-  grad[30] *= scale;
-  grad[31] *= scale;
-  grad[32] *= scale;
-  return count > 0 ? work[0] / count : 0;
+  grad[0]! *= scale;
+  grad[1]! *= scale;
+  grad[2]! *= scale;
+  grad[3]! *= scale;
+  grad[4]! *= scale;
+  grad[5]! *= scale;
+  grad[6]! *= scale;
+  grad[7]! *= scale;
+  grad[8]! *= scale;
+  grad[9]! *= scale;
+  grad[10]! *= scale;
+  grad[11]! *= scale;
+  grad[12]! *= scale;
+  grad[13]! *= scale;
+  grad[14]! *= scale;
+  grad[15]! *= scale;
+  grad[16]! *= scale;
+  grad[17]! *= scale;
+  grad[18]! *= scale;
+  grad[19]! *= scale;
+  grad[20]! *= scale;
+  grad[21]! *= scale;
+  grad[22]! *= scale;
+  grad[23]! *= scale;
+  grad[24]! *= scale;
+  grad[25]! *= scale;
+  grad[26]! *= scale;
+  grad[27]! *= scale;
+  grad[28]! *= scale;
+  grad[29]! *= scale;
+  grad[30]! *= scale;
+  grad[31]! *= scale;
+  grad[32]! *= scale;
+  return count > 0 ? work[0]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo] * params[0] + inputs[xo + 1] * params[8];
-  const xw0_1 = inputs[xo] * params[1] + inputs[xo + 1] * params[9];
-  const xw0_2 = inputs[xo] * params[2] + inputs[xo + 1] * params[10];
-  const xw0_3 = inputs[xo] * params[3] + inputs[xo + 1] * params[11];
-  const xw0_4 = inputs[xo] * params[4] + inputs[xo + 1] * params[12];
-  const xw0_5 = inputs[xo] * params[5] + inputs[xo + 1] * params[13];
-  const xw0_6 = inputs[xo] * params[6] + inputs[xo + 1] * params[14];
-  const xw0_7 = inputs[xo] * params[7] + inputs[xo + 1] * params[15];
-  const z0_0 = params[16] + xw0_0;
-  const z0_1 = params[17] + xw0_1;
-  const z0_2 = params[18] + xw0_2;
-  const z0_3 = params[19] + xw0_3;
-  const z0_4 = params[20] + xw0_4;
-  const z0_5 = params[21] + xw0_5;
-  const z0_6 = params[22] + xw0_6;
-  const z0_7 = params[23] + xw0_7;
+  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
+  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
+  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
+  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
+  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
+  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
+  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
+  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
   const a0_0 = Math.tanh(z0_0);
   const a0_1 = Math.tanh(z0_1);
   const a0_2 = Math.tanh(z0_2);
@@ -444,12 +444,12 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24] + a0_1 * params[25] + a0_2 * params[26] + a0_3 * params[27] + a0_4 * params[28] + a0_5 * params[29] + a0_6 * params[30] + a0_7 * params[31];
-  const z1 = params[32] + xw1;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
   // --- loss: mse ---
-  const t12 = a1 - targets[to];
+  const t12 = a1 - targets[to]!;
   const loss = t12 * t12;
 
   // --- loss backward ---
@@ -459,22 +459,22 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   const gz1 = t21 * ga1;
-  const ga0_0 = params[24] * gz1;
-  const ga0_1 = params[25] * gz1;
-  const ga0_2 = params[26] * gz1;
-  const ga0_3 = params[27] * gz1;
-  const ga0_4 = params[28] * gz1;
-  const ga0_5 = params[29] * gz1;
-  const ga0_6 = params[30] * gz1;
-  const ga0_7 = params[31] * gz1;
-  grad[24] += a0_0 * gz1;
-  grad[25] += a0_1 * gz1;
-  grad[26] += a0_2 * gz1;
-  grad[27] += a0_3 * gz1;
-  grad[28] += a0_4 * gz1;
-  grad[29] += a0_5 * gz1;
-  grad[30] += a0_6 * gz1;
-  grad[31] += a0_7 * gz1;
+  const ga0_0 = params[24]! * gz1;
+  const ga0_1 = params[25]! * gz1;
+  const ga0_2 = params[26]! * gz1;
+  const ga0_3 = params[27]! * gz1;
+  const ga0_4 = params[28]! * gz1;
+  const ga0_5 = params[29]! * gz1;
+  const ga0_6 = params[30]! * gz1;
+  const ga0_7 = params[31]! * gz1;
+  grad[24]! += a0_0 * gz1;
+  grad[25]! += a0_1 * gz1;
+  grad[26]! += a0_2 * gz1;
+  grad[27]! += a0_3 * gz1;
+  grad[28]! += a0_4 * gz1;
+  grad[29]! += a0_5 * gz1;
+  grad[30]! += a0_6 * gz1;
+  grad[31]! += a0_7 * gz1;
 
   // --- dense0 backward ---
   const t25_0 = a0_0 * a0_0;
@@ -501,30 +501,30 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz0_5 = t26_5 * ga0_5;
   const gz0_6 = t26_6 * ga0_6;
   const gz0_7 = t26_7 * ga0_7;
-  grad[0] += inputs[xo] * gz0_0;
-  grad[1] += inputs[xo] * gz0_1;
-  grad[2] += inputs[xo] * gz0_2;
-  grad[3] += inputs[xo] * gz0_3;
-  grad[4] += inputs[xo] * gz0_4;
-  grad[5] += inputs[xo] * gz0_5;
-  grad[6] += inputs[xo] * gz0_6;
-  grad[7] += inputs[xo] * gz0_7;
-  grad[8] += inputs[xo + 1] * gz0_0;
-  grad[9] += inputs[xo + 1] * gz0_1;
-  grad[10] += inputs[xo + 1] * gz0_2;
-  grad[11] += inputs[xo + 1] * gz0_3;
-  grad[12] += inputs[xo + 1] * gz0_4;
-  grad[13] += inputs[xo + 1] * gz0_5;
-  grad[14] += inputs[xo + 1] * gz0_6;
-  grad[15] += inputs[xo + 1] * gz0_7;
-  grad[16] += gz0_0;
-  grad[17] += gz0_1;
-  grad[18] += gz0_2;
-  grad[19] += gz0_3;
-  grad[20] += gz0_4;
-  grad[21] += gz0_5;
-  grad[22] += gz0_6;
-  grad[23] += gz0_7;
-  grad[32] += gz1;
-  work[0] += loss;
+  grad[0]! += inputs[xo]! * gz0_0;
+  grad[1]! += inputs[xo]! * gz0_1;
+  grad[2]! += inputs[xo]! * gz0_2;
+  grad[3]! += inputs[xo]! * gz0_3;
+  grad[4]! += inputs[xo]! * gz0_4;
+  grad[5]! += inputs[xo]! * gz0_5;
+  grad[6]! += inputs[xo]! * gz0_6;
+  grad[7]! += inputs[xo]! * gz0_7;
+  grad[8]! += inputs[xo + 1]! * gz0_0;
+  grad[9]! += inputs[xo + 1]! * gz0_1;
+  grad[10]! += inputs[xo + 1]! * gz0_2;
+  grad[11]! += inputs[xo + 1]! * gz0_3;
+  grad[12]! += inputs[xo + 1]! * gz0_4;
+  grad[13]! += inputs[xo + 1]! * gz0_5;
+  grad[14]! += inputs[xo + 1]! * gz0_6;
+  grad[15]! += inputs[xo + 1]! * gz0_7;
+  grad[16]! += gz0_0;
+  grad[17]! += gz0_1;
+  grad[18]! += gz0_2;
+  grad[19]! += gz0_3;
+  grad[20]! += gz0_4;
+  grad[21]! += gz0_5;
+  grad[22]! += gz0_6;
+  grad[23]! += gz0_7;
+  grad[32]! += gz1;
+  work[0]! += loss;
 }

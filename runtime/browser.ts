@@ -90,6 +90,7 @@ export {
   type StopReason,
   type TrainOptions,
 } from './train.ts';
+export { trainAsync, type Progress, type TrainAsyncOptions } from './train-async.ts';
 export { crc32, fnv1a64 } from './checksum.ts';
 export {
   decodeWeights,
@@ -103,3 +104,10 @@ export {
   WeightsError,
   type WeightsErrorCode,
 } from './weights.ts';
+export {
+  BUNDLE_META_FORMAT,
+  createPredictor,
+  parseBundleMeta,
+  type BundleMeta,
+  type Predictor,
+} from './bundle.ts';

@@ -3,6 +3,7 @@
 
 export * from './browser.ts';
 export {
+  loadBundle,
   loadWeights,
   loadOptimizerState,
   loadWeightsInto,

@@ -149,6 +149,23 @@ export function train(
   data: Dataset,
   options: TrainOptions,
 ): History {
+  // Without pauses the generator runs to its end in one step.
+  const r = trainSteps(module, params, data, options, false).next();
+  if (!r.done) throw new Error('internal: training paused without pauses');
+  return r.value;
+}
+
+/**
+ * The training loop as a generator, so that `trainAsync` can hand control back to the event
+ * loop between batches. With `pauses` false it never yields.
+ */
+export function* trainSteps(
+  module: GeneratedModule,
+  params: FloatArray,
+  data: Dataset,
+  options: TrainOptions,
+  pauses: boolean,
+): Generator<void, History, void> {
   const model = module.model;
   if (params.length !== model.paramCount) {
     throw new RangeError(
@@ -271,6 +288,7 @@ export function train(
         stopReason = 'nonFinite';
         break;
       }
+      if (pauses) yield;
     }
 
     // --- end of epoch -----------------------------------------------------------------------

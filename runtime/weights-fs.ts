@@ -11,7 +11,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import type { FloatArray, ModelInfo } from './types.ts';
+import { createPredictor, parseBundleMeta, type Predictor } from './bundle.ts';
+import type { FloatArray, GeneratedModule, ModelInfo } from './types.ts';
 import { decodeWeights, encodeWeights, encodeWeightsJson, WeightsError } from './weights.ts';
 import type { OptimizerState } from './optimizers.ts';
 import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state.ts';
@@ -117,4 +118,20 @@ export function saveOptimizerState(path: string, model: ModelInfo, state: Optimi
 export function loadOptimizerState(path: string, model: ModelInfo): OptimizerState {
   const bytes = readBytes(path);
   return prefixed(path, () => decodeOptimizerState(new TextDecoder().decode(bytes), model));
+}
+
+/**
+ * The trained bundle `gradc train --out FILE` writes: the weights in FILE and the column
+ * description in FILE.meta.json, checked against `module`, as a ready Predictor.
+ */
+export function loadBundle(module: GeneratedModule, weightsPath: string): Predictor {
+  const params = loadWeights(weightsPath, module.model);
+  const metaFile = `${weightsPath}.meta.json`;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(metaFile, 'utf8'));
+  } catch (e) {
+    throw new WeightsError('io', `${metaFile}: cannot read (${(e as Error).message})`);
+  }
+  return createPredictor(module, params, parseBundleMeta(json, module.model, metaFile));
 }

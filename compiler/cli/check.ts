@@ -1,7 +1,7 @@
 // `gradc check`: the emitted gradient against central differences, the dot-product (VJP)
 // test, and the IR interpreter, on seeded random parameters and samples.
-import { checkGradient, dotProductTest, initParams } from '../../runtime/index.ts';
-import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
+import { checkGradient, dotProductTest, initParams } from '@gradc/runtime';
+import type { FloatArray, GeneratedModule } from '@gradc/runtime';
 import type { Program } from '../ir/program.ts';
 import { interpret } from '../ir/interpret.ts';
 import type { Compiled } from '../pipeline.ts';

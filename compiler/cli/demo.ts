@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initParams, sgd, train } from '../../runtime/index.ts';
+import { initParams, sgd, train } from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
 import { runCheck } from './check.ts';
 import { exampleFiles } from './generate.ts';

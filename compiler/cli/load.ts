@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { GeneratedModule } from '../../runtime/types.ts';
+import type { GeneratedModule } from '@gradc/runtime';
 import type { Compiled } from '../pipeline.ts';
 
 export async function importCompiled(compiled: Compiled): Promise<GeneratedModule> {

@@ -1,27 +1,26 @@
 // Command-line interface. commander parses arguments (subcommands, help, errors) so that we
 // don't hand-roll option parsing; every user error becomes one line and exit code 2.
+// Start-up is what a user waits for on every call: this file loads only commander and the
+// error type; each command imports what it needs when it runs, so `--help`, `schema` and
+// `predict` from a compiled module never load the compiler.
 import { Command, CommanderError } from 'commander';
 import path from 'node:path';
-import { compileBytes, formatFor } from '../index.ts';
-import { printProgram } from '../ir/printer.ts';
-import { lower, passNames, schedule } from '../pipeline.ts';
 import { GradcError } from '../format/errors.ts';
-import { parseModelBytes } from '../format/parse.ts';
 import { VERSION } from '../version.ts';
-import { runCheck } from './check.ts';
-import { checkOutputPath, readModelFile, writeAtomic } from '../io/files.ts';
-import { generateExamples } from './generate.ts';
-import { runDemo } from './demo.ts';
-import { describeSchedule } from './describe.ts';
-import { registerPredict } from './predict.ts';
-import { registerTrain } from './train.ts';
 import { Exit } from './exit.ts';
+
+/** One-line descriptions of the commands defined in their own files, for the top-level help
+ * (test/package/cli-fast.test.ts checks they match the commands' own). */
+export const LAZY_COMMANDS = {
+  train: 'train a model on a CSV or JSON data file and save its weights',
+  predict: 'run trained weights over a CSV or JSON data file; prints CSV predictions',
+} as const;
 
 function oneLine(s: string): string {
   return s.replace(/[\r\n\u2028\u2029]+/g, ' ');
 }
 
-function buildProgram(out: (s: string) => void): Command {
+async function buildProgram(out: (s: string) => void, argv: readonly string[]): Promise<Command> {
   const program = new Command('gradc')
     .description('Symbolic gradient compiler: model.json → allocation-free TypeScript')
     .version(VERSION)
@@ -31,22 +30,24 @@ function buildProgram(out: (s: string) => void): Command {
   program
     .command('compile')
     .description(
-      'compile a model file to a TypeScript (.ts) or plain ESM JavaScript (.js, .mjs) module',
+      'compile a model file to TypeScript (.ts, .mts), ESM JavaScript (.js, .mjs) or CommonJS (.cjs); JavaScript gets a .d.ts beside it',
     )
     .argument('<model>', 'model file (JSON)')
     .option(
       '-o, --out <file>',
-      'output file; the extension picks TypeScript or JavaScript (default: TypeScript to stdout)',
+      'output file; its extension (any case) picks the format (default: TypeScript to stdout)',
     )
     .action(async (model: string, o: { out?: string }) => {
+      const { compileBytes, formatFor, declarationsPathFor } = await import('../index.ts');
+      const { checkOutputPath, readModelFile, writeAtomic } = await import('../io/files.ts');
+      const format = o.out ? formatFor(o.out) : 'ts';
+      const dts = o.out && format !== 'ts' ? declarationsPathFor(o.out) : undefined;
       if (o.out) checkOutputPath(o.out, model);
-      const compiled = await compileBytes(
-        readModelFile(model),
-        model,
-        o.out ? formatFor(o.out) : 'ts',
-      );
-      if (o.out) writeAtomic(o.out, compiled.code);
-      else out(compiled.code);
+      if (dts) checkOutputPath(dts, model);
+      const compiled = await compileBytes(readModelFile(model), model, format);
+      if (!o.out) return out(compiled.code);
+      if (dts && compiled.declarations !== undefined) writeAtomic(dts, compiled.declarations);
+      writeAtomic(o.out, compiled.code);
     });
 
   program
@@ -59,6 +60,9 @@ function buildProgram(out: (s: string) => void): Command {
     .option('--seed <n>', 'seed', '1')
     .option('--max-params <n>', 'parameters checked by finite differences per sample', '2000')
     .action(async (model: string, o: { samples: string; seed: string; maxParams: string }) => {
+      const { compileBytes } = await import('../index.ts');
+      const { readModelFile } = await import('../io/files.ts');
+      const { runCheck } = await import('./check.ts');
       const compiled = await compileBytes(readModelFile(model), model, 'js');
       const r = await runCheck(compiled, {
         samples: Number(o.samples),
@@ -73,11 +77,16 @@ function buildProgram(out: (s: string) => void): Command {
 
   program
     .command('inspect')
-    .description(`print the IR after a pass (${passNames.join(', ')})`)
+    .description('print the IR after a pass (build, the passes, or schedule; see --after)')
     .argument('<model>', 'model file (JSON)')
     .option('--after <pass>', 'pass name', 'optimize')
     .option('--program <name>', 'forward, loss or gradient (default: all)')
     .action(async (model: string, o: { after: string; program?: string }) => {
+      const { lower, passNames, schedule } = await import('../pipeline.ts');
+      const { printProgram } = await import('../ir/printer.ts');
+      const { parseModelBytes } = await import('../format/parse.ts');
+      const { readModelFile } = await import('../io/files.ts');
+      const { describeSchedule } = await import('./describe.ts');
       if (!passNames.includes(o.after))
         throw new GradcError(
           '--after',
@@ -107,6 +116,7 @@ function buildProgram(out: (s: string) => void): Command {
     )
     .option('--check', 'only report whether generated/ is up to date')
     .action(async (o: { check?: boolean }) => {
+      const { generateExamples } = await import('./generate.ts');
       const stale = await generateExamples({ check: !!o.check, log: out });
       if (o.check && stale.length) throw new Exit(1);
     });
@@ -119,13 +129,36 @@ function buildProgram(out: (s: string) => void): Command {
       out(`${JSON.stringify(modelJsonSchema(), null, 2)}\n`);
     });
 
-  registerTrain(program, out);
-  registerPredict(program, out);
+  // train and predict define many options in their own files: loaded when they run (or for
+  // their own --help); the top-level help lists them from LAZY_COMMANDS.
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const invoked = words[0] === 'help' ? words[1] : words[0];
+  if (invoked === 'train') (await import('./train.ts')).registerTrain(program, out);
+  else program.command('train').description(LAZY_COMMANDS.train);
+  if (invoked === 'predict') (await import('./predict.ts')).registerPredict(program, out);
+  else program.command('predict').description(LAZY_COMMANDS.predict);
+
+  program
+    .command('export')
+    .description(
+      'write one standalone module with trained weights and predict(features, out?): no dependencies, Node or browser',
+    )
+    .argument('<model>', 'model file (JSON)')
+    .requiredOption('--weights <file>', 'weights written by gradc train (with its .meta.json)')
+    .requiredOption(
+      '-o, --out <file>',
+      'output module; .ts/.mts TypeScript, .js/.mjs ESM, .cjs CommonJS (JavaScript gets a .d.ts)',
+    )
+    .action(async (model: string, o: { weights: string; out: string }) => {
+      const { runExport } = await import('./export.ts');
+      await runExport({ model, ...o });
+    });
 
   program
     .command('demo')
     .description('compile and check the bundled examples, then train XOR and Iris')
     .action(async () => {
+      const { runDemo } = await import('./demo.ts');
       if (!(await runDemo(out))) throw new Exit(1);
     });
 
@@ -140,7 +173,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   });
   try {
-    await buildProgram(out).parseAsync([...argv], { from: 'user' });
+    const program = await buildProgram(out, argv);
+    await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof Exit) return e.code;

@@ -1,6 +1,8 @@
 // `gradc predict`: run trained weights over a CSV/JSON file. Columns are found by the names
 // `gradc train` recorded in the weights' sidecar, so extra columns (an id, the label) are
 // ignored; when the label or target columns are present, the score is printed too.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import {
   evaluate,
@@ -8,13 +10,33 @@ import {
   predict,
   WeightsError,
   type FloatArray,
-} from '../../runtime/index.ts';
-import { compileBytes } from '../index.ts';
-import { GradcError } from '../format/errors.ts';
+  type GeneratedModule,
+} from '@gradc/runtime';
+import { GradcError, quote } from '../format/errors.ts';
 import { readTable } from '../training/data.ts';
 import { applyNormalization, encodeTable, readMeta, type DataMeta } from '../training/encode.ts';
 import { readModelFile, writeAtomic } from '../io/files.ts';
 import { importCompiled } from './load.ts';
+
+/** A compiled (or exported) JavaScript module given instead of a model file. */
+const isModule = (file: string) => /\.[cm]?js$/i.test(file);
+
+/** The module to run: a compiled one as it is (no compiler loaded), or compiled now. */
+async function moduleFor(model: string): Promise<GeneratedModule> {
+  if (isModule(model)) {
+    try {
+      return (await import(pathToFileURL(path.resolve(model)).href)) as GeneratedModule;
+    } catch (e) {
+      throw new GradcError(model, '<model>', `cannot import the module: ${quote(oneLine(e), 120)}`);
+    }
+  }
+  const { compileBytes } = await import('../index.ts');
+  return importCompiled(await compileBytes(readModelFile(model), model, 'js'));
+}
+
+function oneLine(e: unknown): string {
+  return String((e as Error).message ?? e).split('\n')[0]!;
+}
 
 export interface PredictConfig {
   readonly model: string;
@@ -68,8 +90,7 @@ export function predictionsCsv(
 }
 
 export async function runPredict(cfg: PredictConfig): Promise<PredictResult> {
-  const compiled = await compileBytes(readModelFile(cfg.model), cfg.model, 'js');
-  const module = await importCompiled(compiled);
+  const module = await moduleFor(cfg.model);
   const { model } = module;
   let params: FloatArray;
   try {
@@ -102,7 +123,7 @@ export function registerPredict(program: Command, out: (s: string) => void): voi
   program
     .command('predict')
     .description('run trained weights over a CSV or JSON data file; prints CSV predictions')
-    .argument('<model>', 'model file (JSON)')
+    .argument('<model>', 'model file (JSON), or a module compiled from it (.js, .mjs, .cjs)')
     .requiredOption(
       '--weights <file>',
       'weights written by gradc train (with its .meta.json beside it)',

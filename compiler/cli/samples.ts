@@ -1,5 +1,5 @@
 // Seeded sample inputs and targets that fit a model's loss, for `gradc check` and tests.
-import type { ModelInfo } from '../../runtime/types.ts';
+import type { ModelInfo } from '@gradc/runtime';
 
 /** A small LCG: reproducible, and independent of the runtime's PRNG. */
 export function lcg(seed: number): () => number {

@@ -27,10 +27,10 @@ import {
   type Optimizer,
   type TrainingVerdict,
   type TrainingWarning,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
 import { GradcError } from '../format/errors.ts';
-import { formatNumber } from '../../runtime/index.ts';
+import { formatNumber } from '@gradc/runtime';
 import { readTable } from '../training/data.ts';
 import {
   applyNormalization,

@@ -9,8 +9,9 @@ import { getLayer, layerFields, layerTypes } from '../layers/registry.ts';
 import { LayerError } from '../layers/types.ts';
 import type { FunctionSpec, LayerSpec, ModelSpec } from './model.ts';
 import { LIMITS, modelSchema } from './schema.ts';
+import { MAX_FILE_BYTES } from './limits.ts';
 
-export const MAX_FILE_BYTES = 1_000_000;
+export { MAX_FILE_BYTES };
 
 const topFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision'];
 

@@ -4,7 +4,7 @@ import { sizeOf, type Node } from '../ir/node.ts';
 import { getLayer } from '../layers/registry.ts';
 import type { Program, Shapes } from '../ir/program.ts';
 import type { FunctionSpec, ModelSpec } from '../format/model.ts';
-import type { LayerInfo, ParamInfo } from '../../runtime/types.ts';
+import type { LayerInfo, ParamInfo } from '@gradc/runtime';
 import { activations } from './activations.ts';
 import { exprToIR } from './expr.ts';
 import { losses } from './losses.ts';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GradcError } from '../format/errors.ts';
-import { MAX_FILE_BYTES } from '../format/parse.ts';
+import { MAX_FILE_BYTES } from '../format/limits.ts';
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;

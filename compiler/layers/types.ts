@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
 import type { FunctionSpec } from '../format/model.ts';
-import type { InitKind, ParamRole } from '../../runtime/types.ts';
+import type { InitKind, ParamRole } from '@gradc/runtime';
 
 /** A weight tensor a layer owns, in TF.js `getWeights()` order. */
 export interface WeightSpec {

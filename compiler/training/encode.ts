@@ -2,7 +2,7 @@
 // of a label column (one-hot), feature standardization, and the sidecar file that carries
 // all of that from `gradc train` to `gradc predict` (the weights file holds only numbers).
 import fs from 'node:fs';
-import { layoutHash, type ModelInfo } from '../../runtime/index.ts';
+import { layoutHash, type ModelInfo } from '@gradc/runtime';
 import { GradcError, quote } from '../format/errors.ts';
 import { columnIndices, numericCell, rowError, type Table } from './data.ts';
 import { writeAtomic } from '../io/files.ts';

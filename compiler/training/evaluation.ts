@@ -10,7 +10,7 @@ import {
   type Dataset,
   type FloatArray,
   type GeneratedModule,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 import { GradcError } from '../format/errors.ts';
 
 export type MetricId = 'accuracy' | 'mae' | 'rmse' | 'r2' | `top${number}`;

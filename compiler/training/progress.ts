@@ -2,7 +2,7 @@
 // handles terminal width and cursor hiding), one plain line every N epochs elsewhere (CI
 // logs, pipes), where a redrawn bar would print control codes.
 import cliProgress from 'cli-progress';
-import { formatNumber, formatPercent, type EpochStats } from '../../runtime/index.ts';
+import { formatNumber, formatPercent, type EpochStats } from '@gradc/runtime';
 
 export interface Progress {
   epoch(stats: EpochStats): void;

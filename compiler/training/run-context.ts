@@ -10,7 +10,7 @@ import {
   type ModelInfo,
   type Optimizer,
   type VerdictContext,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 
 const DEFAULT_LR: Record<string, () => number> = {
   sgd: () => sgd().lr,

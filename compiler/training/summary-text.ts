@@ -1,6 +1,6 @@
 // The texts the final line and the report's headline share, so both print the same figures
 // the same way.
-import { formatNumber } from '../../runtime/index.ts';
+import { formatNumber } from '@gradc/runtime';
 import type { TrainResult } from '../cli/train.ts';
 import { formatMetric, metricLabel, type SetFigures } from './evaluation.ts';
 

@@ -6,7 +6,7 @@ import {
   type Tone,
   type TrainingVerdict,
   type Verdict,
-} from '../../runtime/index.ts';
+} from '@gradc/runtime';
 
 /**
  * Exit codes of `gradc train` (README "Training"): 0 for a run that learned (converged,

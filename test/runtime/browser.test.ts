@@ -53,6 +53,7 @@ describe('runtime entry points', () => {
       .filter((k) => !(k in browser))
       .sort();
     expect(extra).toEqual([
+      'loadBundle',
       'loadOptimizerState',
       'loadWeights',
       'loadWeightsInto',

@@ -4,7 +4,7 @@
 // carries its value in a <title> (the browser shows it on hover), and a vertical marker can
 // flag the best epoch. Log scales for quantities that span decades (loss, gradient norms);
 // non-finite points break the line and are marked with a red cross.
-import { formatNumber } from '../../../runtime/index.ts';
+import { formatNumber } from '@gradc/runtime';
 import { el, markup, type Html } from './escape.ts';
 
 export interface Series {

@@ -8,7 +8,7 @@ import {
   type History,
   type LayerInfo,
   type TrainingVerdict,
-} from '../../../runtime/index.ts';
+} from '@gradc/runtime';
 import { VERSION } from '../../version.ts';
 import { writeAtomic } from '../../io/files.ts';
 import type { TrainConfig, TrainResult } from '../../cli/train.ts';
