@@ -307,7 +307,10 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -394,7 +397,10 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -588,7 +594,10 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -675,7 +684,10 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -942,7 +954,10 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -1029,7 +1044,10 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -1545,7 +1563,10 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -1632,7 +1653,10 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -2084,7 +2108,10 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[6272 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -2117,7 +2144,10 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[18816 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 8) + ch]!);
+        work[18816 + (((o0 * 14) + o1) * 8) + ch] = work[12544 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[18816 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -2150,7 +2180,10 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[31360 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 8) + ch]!);
+        work[31360 + (((o0 * 14) + o1) * 8) + ch] = work[25088 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[31360 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -2183,7 +2216,10 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[43904 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 8) + ch]!);
+        work[43904 + (((o0 * 14) + o1) * 8) + ch] = work[37632 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[43904 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -2424,7 +2460,10 @@ function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[3136 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[(bi * 16) + ch]!);
+        work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -2457,7 +2496,10 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[15680 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[12544 + (bi * 16) + ch]!);
+        work[15680 + (((o0 * 7) + o1) * 16) + ch] = work[12544 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[15680 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -2490,7 +2532,10 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[28224 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[25088 + (bi * 16) + ch]!);
+        work[28224 + (((o0 * 7) + o1) * 16) + ch] = work[25088 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[28224 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -2523,7 +2568,10 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
             }
           }
         }
-        work[40768 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[37632 + (bi * 16) + ch]!);
+        work[40768 + (((o0 * 7) + o1) * 16) + ch] = work[37632 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[40768 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -2853,7 +2901,10 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -2940,7 +2991,10 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -4007,7 +4061,10 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[(bi * 8) + ch]!);
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -4040,7 +4097,10 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[43925 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[31381 + (bi * 8) + ch]!);
+        work[43925 + (((o0 * 14) + o1) * 8) + ch] = work[31381 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[43925 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -4073,7 +4133,10 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[75306 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[62762 + (bi * 8) + ch]!);
+        work[75306 + (((o0 * 14) + o1) * 8) + ch] = work[62762 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[75306 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -4106,7 +4169,10 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[106687 + (((o0 * 14) + o1) * 8) + ch] = ((bi < 0) ? NaN : work[94143 + (bi * 8) + ch]!);
+        work[106687 + (((o0 * 14) + o1) * 8) + ch] = work[94143 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        if ((bi < 0)) {
+          work[106687 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+        }
       }
     }
   }
@@ -4347,7 +4413,10 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[14112 + (bi * 16) + ch]!);
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -4380,7 +4449,10 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[51765 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[45493 + (bi * 16) + ch]!);
+        work[51765 + (((o0 * 7) + o1) * 16) + ch] = work[45493 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[51765 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -4413,7 +4485,10 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[83146 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[76874 + (bi * 16) + ch]!);
+        work[83146 + (((o0 * 7) + o1) * 16) + ch] = work[76874 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[83146 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }
@@ -4446,7 +4521,10 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
             }
           }
         }
-        work[114527 + (((o0 * 7) + o1) * 16) + ch] = ((bi < 0) ? NaN : work[108255 + (bi * 16) + ch]!);
+        work[114527 + (((o0 * 7) + o1) * 16) + ch] = work[108255 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[114527 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        }
       }
     }
   }

@@ -4,7 +4,7 @@
 // after). Like TF, strides > 1 together with dilationRate > 1 is refused.
 import { z } from 'zod';
 import { activationSchema } from '../format/functions.ts';
-import { outExtent } from '../ops/window.ts';
+import { outExtent } from '../format/geometry.ts';
 import {
   common,
   intOrTuple,

@@ -2,7 +2,7 @@
 // strides = poolSize, padding valid). Padding never counts: max ignores it, the average
 // divides by the real elements of each window, as TF.js does.
 import { z } from 'zod';
-import { outExtent } from '../ops/window.ts';
+import { outExtent } from '../format/geometry.ts';
 import { common, intOrTuple, padAmounts, padding, perAxis, requireRank } from './options.ts';
 import { defineLayer, LayerError, type AnyLayerRecord } from './types.ts';
 

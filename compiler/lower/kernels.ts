@@ -135,10 +135,13 @@ function poolMax(n: Node): Kernel {
     body: outputLoops(w, (o) => [
       loop('ch', 0, C, [
         ...argmax(w, C),
+        // Not `bi < 0 ? NaN : v[...]`: V8 boxes that mix of a NaN constant and a loaded
+        // double, once per window (measured: 25 KB per call of a 14×14×8 pool).
         store(
           at(o, C, v('ch')),
-          sel(cmp('<', v('bi'), num(0)), num(NaN), load(1, at(v('bi'), C, v('ch')))),
+          load(1, at(sel(cmp('<', v('bi'), num(0)), num(0), v('bi')), C, v('ch'))),
         ),
+        if_(cmp('<', v('bi'), num(0)), [store(at(o, C, v('ch')), num(NaN))]),
       ]),
     ]),
   };

@@ -1,7 +1,10 @@
 // Geometry of sliding windows over the spatial axes of a channels-last tensor
 // ([...spatial, channels]): convolutions and pooling share it. Padding is explicit
 // (before/after per axis): the layer turns TF.js's `same` / `valid` into numbers.
+import { outExtent } from '../format/geometry.ts';
 import { attrInts, type Attrs } from '../ir/node.ts';
+
+export { outExtent };
 
 export interface Window {
   readonly spatialIn: readonly number[];
@@ -11,18 +14,6 @@ export interface Window {
   readonly padBefore: readonly number[];
   readonly padAfter: readonly number[];
   readonly spatialOut: readonly number[];
-}
-
-/** Output extent of one axis: the positions where a dilated window fits in the padded input. */
-export function outExtent(
-  input: number,
-  k: number,
-  stride: number,
-  dilation: number,
-  before: number,
-  after: number,
-): number {
-  return Math.floor((input + before + after - dilation * (k - 1) - 1) / stride) + 1;
 }
 
 /** The window of `attrs` (strides, dilation, padBefore, padAfter) over `spatialIn`. */
