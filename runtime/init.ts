@@ -24,7 +24,7 @@ export interface InitOptions {
   readonly scheme?: InitScheme;
 }
 
-const HE_ACTIVATIONS = new Set(['relu', 'leakyRelu', 'elu']);
+const HE_ACTIVATIONS = new Set(['relu', 'leakyRelu', 'elu', 'relu6', 'mish']);
 
 /** The scheme `initParams` uses for a parameter tensor when none is forced. */
 export function defaultScheme(activation: string): InitScheme {

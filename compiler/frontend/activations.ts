@@ -46,6 +46,24 @@ export const activations: Readonly<Record<string, ActivationDef>> = {
     build: (B, z) => B.div(z, B.add(B.const(1), B.unary('abs', z))),
   },
   swish: { params: {}, init: 'he', build: (B, z) => B.mul(z, B.unary('sigmoid', z)) },
+  // TF.js: max(0, min(1, 0.2·x + 0.5)); the slope 0.2 holds on the closed interval.
+  hardSigmoid: {
+    params: {},
+    init: 'glorot',
+    build: (B, z) =>
+      B.max(B.min(B.add(B.mul(B.const(0.2), z), B.const(0.5)), B.const(1)), B.const(0)),
+  },
+  relu6: {
+    params: {},
+    init: 'he',
+    build: (B, z) => B.min(B.max(z, B.const(0)), B.const(6)),
+  },
+  // x·tanh(softplus(x)) (Misra 2019), TF.js's `mish`.
+  mish: {
+    params: {},
+    init: 'he',
+    build: (B, z) => B.mul(z, B.unary('tanh', B.unary('softplus', z))),
+  },
   // The tanh approximation (Hendrycks & Gimpel), TensorFlow.js's `gelu`.
   gelu: {
     params: {},

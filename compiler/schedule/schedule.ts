@@ -208,7 +208,8 @@ export function scheduleProgram(
     }
   }
   // Outputs not written in place are read at the end, in the entry function itself.
-  const readAtEnd = new Set(program.outputs.map((o) => o.node));
+  // Through views: an output that is a reshape of a local still reads that local.
+  const readAtEnd = new Set(program.outputs.map((o) => viewBase(o.node)));
   const claimed = new Set<Node>();
   const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {

@@ -154,6 +154,15 @@ const CASES: Record<string, ModelJson> = {
       { type: 'layerNormalization', scale: false },
     ],
   ),
+  'activations hardSigmoid, relu6, mish (dense on rank 3, an activation layer, conv)': model(
+    [3, 4, 2],
+    [
+      { type: 'dense', units: 4, activation: 'hardSigmoid' },
+      { type: 'activation', activation: 'mish' },
+      conv2d({ kernelSize: 2, activation: 'relu6' }),
+      flatten,
+    ],
+  ),
   'a small CNN like the example (softmax + cross-entropy)': model(
     [8, 8, 1],
     [
