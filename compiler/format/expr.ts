@@ -26,7 +26,59 @@ export const exprFunctions: Readonly<Record<string, { op: string; arity: number 
   max: { op: 'max', arity: 2 },
   min: { op: 'min', arity: 2 },
   pow: { op: 'pow', arity: 2 },
+  atan: { op: 'atan', arity: 1 },
 };
+
+/**
+ * Functions that are sugar over the primitives (Keras losses and activations reach for them:
+ * `log(cosh(y - t))` is Keras's log-cosh loss). Their derivatives come from the primitives'.
+ */
+export const exprSugar: Readonly<
+  Record<string, { readonly arity: number; build(a: readonly Expr[]): Expr }>
+> = {
+  square: { arity: 1, build: ([x]) => make('mul', [x!, x!]) },
+  cube: { arity: 1, build: ([x]) => make('mul', [x!, make('mul', [x!, x!])]) },
+  // (e^x + e^−x) / 2; sinh through expm1 keeps its precision near 0.
+  cosh: {
+    arity: 1,
+    build: ([x]) =>
+      make('mul', [num(0.5), make('add', [make('exp', [x!]), make('exp', [make('neg', [x!])])])]),
+  },
+  sinh: {
+    arity: 1,
+    build: ([x]) =>
+      make('mul', [
+        num(0.5),
+        make('sub', [make('expm1', [x!]), make('expm1', [make('neg', [x!])])]),
+      ]),
+  },
+  // log(x + √(x² + 1)); acosh for x ≥ 1; atanh = (log1p(x) − log1p(−x)) / 2.
+  asinh: {
+    arity: 1,
+    build: ([x]) =>
+      make('log', [
+        make('add', [x!, make('sqrt', [make('add', [make('mul', [x!, x!]), num(1)])])]),
+      ]),
+  },
+  acosh: {
+    arity: 1,
+    build: ([x]) =>
+      make('log', [
+        make('add', [x!, make('sqrt', [make('sub', [make('mul', [x!, x!]), num(1)])])]),
+      ]),
+  },
+  atanh: {
+    arity: 1,
+    build: ([x]) =>
+      make('mul', [
+        num(0.5),
+        make('sub', [make('log1p', [x!]), make('log1p', [make('neg', [x!])])]),
+      ]),
+  },
+  clip: { arity: 3, build: ([x, lo, hi]) => make('min', [make('max', [x!, lo!]), hi!]) },
+};
+
+const num = (v: number): Expr => ({ k: 'num', v });
 
 const operators: Readonly<Record<string, string>> = {
   add: 'add',
@@ -119,12 +171,21 @@ function convert(n: MathNode, vars: readonly string[]): Expr {
     }
     case 'FunctionNode': {
       const name = typeof n.fn === 'object' && n.fn.type === 'SymbolNode' ? (n.fn.name ?? '') : '';
+      const sugar = Object.hasOwn(exprSugar, name) ? exprSugar[name] : undefined;
       const f = Object.hasOwn(exprFunctions, name) ? exprFunctions[name] : undefined;
-      if (!f)
+      if (!f && !sugar)
         throw new ExprError(
-          `unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${Object.keys(exprFunctions).join(', ')})`,
+          `unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${[...Object.keys(exprFunctions), ...Object.keys(exprSugar)].join(', ')})`,
         );
       const args = (n.args ?? []).map((a) => convert(a, vars));
+      if (sugar) {
+        if (args.length !== sugar.arity)
+          throw new ExprError(
+            `${name} takes ${sugar.arity} argument${sugar.arity > 1 ? 's' : ''}, got ${args.length}`,
+          );
+        return sugar.build(args);
+      }
+      if (!f) throw new ExprError('internal: no function');
       if (args.length !== f.arity)
         throw new ExprError(
           `${name} takes ${f.arity} argument${f.arity > 1 ? 's' : ''}, got ${args.length}`,

@@ -191,6 +191,15 @@ export const elementwiseOps: ElementwiseOp[] = [
     vjp: ({ B, ct, args: [a] }) => [B.mul(ct, B.unary('sigmoid', a!))],
   }),
   elementwise({
+    name: 'atan',
+    arity: 1,
+    doc: 'arctangent',
+    scalar: Math.atan,
+    expr: (a) => `Math.atan(${a})`,
+    // atan'(x) = 1 / (1 + x²)
+    vjp: ({ B, ct, args: [a] }) => [B.div(ct, B.add(B.const(1), B.mul(a!, a!)))],
+  }),
+  elementwise({
     name: 'sin',
     arity: 1,
     doc: 'sine',

@@ -36,6 +36,13 @@ const ACTIVATIONS: readonly (readonly [string, Activation])[] = [
   ['elu(alpha=0.5)', { name: 'elu', alpha: 0.5 }],
   ['custom x/(1+exp(-x))', { expr: 'x / (1 + exp(-x))' }],
   ['custom tanh(x)*x + sin(x)', { expr: 'tanh(x) * x + sin(x)' }],
+  [
+    'custom with the sugar functions',
+    {
+      expr: 'square(x) / 4 + cube(x) / 10 + sinh(x) / 3 + asinh(x) + atan(x) + atanh(x / 4) + acosh(x * x + 2) / 5 + cosh(x) / 9',
+    },
+  ],
+  ['custom clip(x, -0.5, 0.5) + x', { expr: 'clip(x, -0.5, 0.5) + x' }],
 ];
 
 const LOSSES: readonly (readonly [string, Loss])[] = [
@@ -43,6 +50,7 @@ const LOSSES: readonly (readonly [string, Loss])[] = [
   ['huber(delta=0.3)', { name: 'huber', delta: 0.3 }],
   ['custom (y - t)^2', { expr: '(y - t)^2' }],
   ['custom log(cosh)', { expr: 'log((exp(y - t) + exp(t - y)) / 2)' }],
+  ['custom log(cosh(y - t))', { expr: 'log(cosh(y - t))' }],
 ];
 
 const nameOf = (a: Activation | Loss): string =>

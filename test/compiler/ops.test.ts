@@ -310,6 +310,7 @@ export const rows: Readonly<Record<string, Row>> = {
   sigmoid: { sample: uniform(-4, 4), tol: 1e-8 },
   softplus: { sample: uniform(-4, 4), tol: 1e-8 },
   sin: { sample: uniform(-3, 3), tol: 1e-7 },
+  atan: { sample: uniform(-3, 3), tol: 1e-7 },
   cos: { sample: uniform(-3, 3), tol: 1e-7 },
   abs: { sample: awayFromZero(0.1, 2), tol: 1e-8 },
   sign: { sample: awayFromZero(0.1, 2), tol: 0, noGradient: true },
