@@ -27,32 +27,53 @@ import {
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
-import { outputLoops, tapLoops } from './window-loops.ts';
+import { kernelLoops, outputLoops, positionLoops, tapLoops } from './window-loops.ts';
 
 const zero = (size: number): LStmt => loop('z', 0, size, [store(v('z'), num(0))]);
 
 /** idx·stride + offset, for channel-interleaved indices. */
 const at = (idx: LExpr, stride: number, offset: LExpr): LExpr => add(mul(idx, num(stride)), offset);
 
+/** Output channels accumulated in locals at once: up to 16 in one block, else blocks of 8. */
+const WIDE_BLOCK = 16;
+const BLOCK = 8;
+
+/**
+ * Splits `co` output channels into blocks whose partial sums live in locals `s0..` instead
+ * of being read and written back in memory on every multiply-add; `body` gets the first
+ * channel of a block and its width.
+ */
+function channelBlocks(co: number, body: (base: LExpr, width: number) => LStmt[]): LStmt[] {
+  if (co <= WIDE_BLOCK) return body(num(0), co);
+  const full = Math.floor(co / BLOCK);
+  const out = [loop('cb', 0, full, body(mul(v('cb'), num(BLOCK)), BLOCK))];
+  if (co % BLOCK) out.push(...body(num(full * BLOCK), co % BLOCK));
+  return out;
+}
+
+const lanes = (width: number): number[] => Array.from({ length: width }, (_, j) => j);
+const acc = (j: number): string => `s${j}`;
+
 function conv(n: Node): Kernel {
   const [x, k] = n.args;
   const { w, ci, co } = convGeometry('conv', x!.shape.slice(0, -1), k!.shape, n.attrs);
   return {
     size: n.size,
-    body: [
-      zero(n.size),
-      ...outputLoops(w, (o) =>
-        tapLoops(w, (t, p) => [
+    body: outputLoops(w, (o) =>
+      channelBlocks(co, (base, width) => [
+        ...lanes(width).map((j) => let_(acc(j), num(0))),
+        ...tapLoops(w, (t, p) => [
           loop('a', 0, ci, [
             let_('xv', load(0, at(p, ci, v('a')))),
-            let_('wr', mul(at(t, ci, v('a')), num(co))),
-            loop('b', 0, co, [
-              store(at(o, co, v('b')), fmul(v('xv'), load(1, add(v('wr'), v('b')))), true),
-            ]),
+            let_('wr', add(mul(at(t, ci, v('a')), num(co)), base)),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('xv'), load(1, add(v('wr'), num(j)))))),
+            ),
           ]),
         ]),
-      ),
-    ],
+        ...lanes(width).map((j) => store(add(at(o, co, base), num(j)), v(acc(j)))),
+      ]),
+    ),
   };
 }
 
@@ -90,23 +111,27 @@ function convBackKernel(n: Node): Kernel {
   const ci = x!.shape[x!.shape.length - 1]!;
   const co = c!.shape[c!.shape.length - 1]!;
   const { w } = convGeometry('convBackKernel', x!.shape.slice(0, -1), [...window, ci, co], n.attrs);
+  // Each kernel element is a sum over output positions: with taps outermost, a block of
+  // output channels sums in locals and is stored once.
   return {
     size: n.size,
-    body: [
-      zero(n.size),
-      ...outputLoops(w, (o) => [
-        let_('cr', mul(o, num(co))),
-        ...tapLoops(w, (t, p) => [
-          loop('a', 0, ci, [
+    body: kernelLoops(w, (t) => [
+      loop('a', 0, ci, [
+        ...channelBlocks(co, (base, width) => [
+          ...lanes(width).map((j) => let_(acc(j), num(0))),
+          ...positionLoops(w, (o, p) => [
             let_('xv', load(0, at(p, ci, v('a')))),
-            let_('wr', mul(at(t, ci, v('a')), num(co))),
-            loop('b', 0, co, [
-              store(add(v('wr'), v('b')), fmul(v('xv'), load(1, add(v('cr'), v('b')))), true),
-            ]),
+            let_('cr', add(mul(o, num(co)), base)),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('xv'), load(1, add(v('cr'), num(j)))))),
+            ),
           ]),
+          ...lanes(width).map((j) =>
+            store(add(mul(at(t, ci, v('a')), num(co)), add(base, num(j))), v(acc(j))),
+          ),
         ]),
       ]),
-    ],
+    ]),
   };
 }
 

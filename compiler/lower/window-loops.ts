@@ -69,3 +69,37 @@ export function tapLoops(w: Window, body: (k: LExpr, x: LExpr) => LStmt[], tag =
 }
 
 export { sum };
+
+/** Loops over every tap of the window (no padding checks); `body` gets the flat tap index. */
+export function kernelLoops(w: Window, body: (k: LExpr) => LStmt[]): LStmt[] {
+  const r = w.kernel.length;
+  const kv = Array.from({ length: r }, (_, d) => v(`k${d}`));
+  let stmts = body(flat(kv, w.kernel));
+  for (let d = r - 1; d >= 0; d--) stmts = [loop(`k${d}`, 0, w.kernel[d]!, stmts)];
+  return stmts;
+}
+
+/**
+ * Loops over the output positions that read the tap held in the loop variables `k0..`,
+ * skipping those whose input falls into the padding; `body` gets the flat output and input
+ * indices. The transpose of `tapLoops`: a kernel gradient sums over these.
+ */
+export function positionLoops(w: Window, body: (o: LExpr, x: LExpr) => LStmt[]): LStmt[] {
+  const r = w.spatialIn.length;
+  const ov = Array.from({ length: r }, (_, d) => v(`o${d}`));
+  const iv = Array.from({ length: r }, (_, d) => v(`i${d}`));
+  let stmts = body(flat(ov, w.spatialOut), flat(iv, w.spatialIn));
+  for (let d = r - 1; d >= 0; d--) {
+    const pos = sub(
+      add(mul(ov[d]!, num(w.strides[d]!)), mul(v(`k${d}`), num(w.dilation[d]!))),
+      num(w.padBefore[d]!),
+    );
+    const head: LStmt[] = [let_(`i${d}`, pos)];
+    if (needsCheck(w, d)) {
+      head.push(skipIf(cmp('<', iv[d]!, num(0))));
+      head.push(skipIf(cmp('>=', iv[d]!, num(w.spatialIn[d]!))));
+    }
+    stmts = [loop(`o${d}`, 0, w.spatialOut[d]!, [...head, ...stmts])];
+  }
+  return stmts;
+}

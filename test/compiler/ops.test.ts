@@ -160,6 +160,14 @@ export const rows: Readonly<Record<string, Row>> = {
         ],
         { padBefore: [1], padAfter: [2] },
       ),
+      // More output channels than one block of locals: two blocks of 8 and a rest of 3.
+      shaped(
+        [
+          [4, 4, 1],
+          [2, 2, 1, 19],
+        ],
+        { padBefore: [0, 1], padAfter: [1, 0] },
+      ),
     ],
   },
   convBackInput: {
@@ -223,6 +231,13 @@ export const rows: Readonly<Record<string, Row>> = {
           [3, 2],
         ],
         { window: [3], dilation: [2] },
+      ),
+      shaped(
+        [
+          [4, 4, 1],
+          [4, 4, 19],
+        ],
+        { window: [2, 2], padBefore: [0, 1], padAfter: [1, 0] },
       ),
     ],
   },
