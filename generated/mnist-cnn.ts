@@ -1040,21 +1040,20 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
   gradient_loop14(params, input, target, grad, work);
   gradient_loop15(params, input, target, grad, work);
   gradient_loop16(params, input, target, grad, work);
-  gradient_loop17(params, input, target, grad, work);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- maxPooling2d0 backward ---
+  gradient_loop17(params, input, target, grad, work);
   gradient_loop18(params, input, target, grad, work);
-  gradient_loop19(params, input, target, grad, work);
 
   // --- conv2d0 backward ---
+  gradient_loop19(params, input, target, grad, work);
   gradient_loop20(params, input, target, grad, work);
   gradient_loop21(params, input, target, grad, work);
   gradient_loop22(params, input, target, grad, work);
   gradient_loop23(params, input, target, grad, work);
-  gradient_loop24(params, input, target, grad, work);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1457,53 +1456,52 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 1568; z++) {
-    work[17248 + z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
         for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[14112 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[14112 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[14112 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[14112 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[14112 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[14112 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[14112 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[14112 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[14112 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[14112 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[14112 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[14112 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[14112 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[14112 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[14112 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[14112 + cr + 15] * params[80 + wr + 15]));
-            work[17248 + (((i0 * 14) + i1) * 8) + a] += s;
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
           }
         }
       }
+      work[17248 + ((p0 * 14) + p1) * 8] = s0;
+      work[17248 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17248 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17248 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17248 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17248 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17248 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17248 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       for (let a = 0; a < 8; a++) {
@@ -1573,14 +1571,14 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 6272; z++) {
     work[25098 + z] = 0;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -1614,17 +1612,17 @@ function gradient_loop19(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k] > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k] !== 0 ? work[25098 + k] : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   grad[72 + 0] = 0;
   grad[72 + 1] = 0;
   grad[72 + 2] = 0;
@@ -1636,7 +1634,7 @@ function gradient_loop22(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop23(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
       grad[72 + 0] += work[((s0 * 224) + (s1 * 8)) + 0];
@@ -1652,7 +1650,7 @@ function gradient_loop23(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop24(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop23(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       {
@@ -3459,7 +3457,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop25(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop24(params, inputs, targets, grad, work, xo, to);
   grad[72] += work[6272];
   grad[73] += work[6273];
   grad[74] += work[6274];
@@ -3468,7 +3466,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[77] += work[6277];
   grad[78] += work[6278];
   grad[79] += work[6279];
-  gradientBatch_sample_loop26(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop25(params, inputs, targets, grad, work, xo, to);
   grad[1232] += work[17248];
   grad[1233] += work[17249];
   grad[1234] += work[17250];
@@ -3619,21 +3617,20 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
   gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- maxPooling2d0 backward ---
+  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop18(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop19(params, inputs, targets, grad, work, xo, to);
 
   // --- conv2d0 backward ---
+  gradientBatch_sample_loop19(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop20(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop21(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop24(params, inputs, targets, grad, work, xo, to);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4036,53 +4033,52 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 1568; z++) {
-    work[17264 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
         for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[14112 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[14112 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[14112 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[14112 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[14112 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[14112 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[14112 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[14112 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[14112 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[14112 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[14112 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[14112 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[14112 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[14112 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[14112 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[14112 + cr + 15] * params[80 + wr + 15]));
-            work[17264 + (((i0 * 14) + i1) * 8) + a] += s;
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
           }
         }
       }
+      work[17264 + ((p0 * 14) + p1) * 8] = s0;
+      work[17264 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17264 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17264 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17264 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17264 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17264 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17264 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       for (let a = 0; a < 8; a++) {
@@ -4152,14 +4148,14 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 6272; z++) {
     work[25108 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -4193,17 +4189,17 @@ function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k] > 0 ? 1 : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k] !== 0 ? work[25108 + k] : 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   work[6272 + 0] = 0;
   work[6272 + 1] = 0;
   work[6272 + 2] = 0;
@@ -4215,7 +4211,7 @@ function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
       work[6272 + 0] += work[((s0 * 224) + (s1 * 8)) + 0];
@@ -4231,7 +4227,7 @@ function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       {
@@ -4277,14 +4273,14 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 72; k++) {
     grad[k] += work[6280 + k];
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop26(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 1152; k++) {
     grad[80 + k] += work[18832 + k];
   }
@@ -4298,7 +4294,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop73(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop69(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[72] += work[6272] + work[37654] + work[69036] + work[100418];
   grad[73] += work[6273] + work[37655] + work[69037] + work[100419];
   grad[74] += work[6274] + work[37656] + work[69038] + work[100420];
@@ -4307,7 +4303,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   grad[77] += work[6277] + work[37659] + work[69041] + work[100423];
   grad[78] += work[6278] + work[37660] + work[69042] + work[100424];
   grad[79] += work[6279] + work[37661] + work[69043] + work[100425];
-  gradientBatch_block_loop74(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop70(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[1232] += work[17248] + work[48630] + work[80012] + work[111394];
   grad[1233] += work[17249] + work[48631] + work[80013] + work[111395];
   grad[1234] += work[17250] + work[48632] + work[80014] + work[111396];
@@ -4731,41 +4727,37 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop44(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop45(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop46(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- maxPooling2d0 backward ---
   gradientBatch_block_loop47(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop48(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop49(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop50(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- maxPooling2d0 backward ---
   gradientBatch_block_loop51(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop52(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop53(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop54(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- conv2d0 backward ---
   gradientBatch_block_loop55(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop56(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop57(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop58(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- conv2d0 backward ---
   gradientBatch_block_loop59(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop60(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop61(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop62(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop63(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop64(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d0 backward ---
-  gradientBatch_block_loop69(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop70(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop71(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop72(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6247,201 +6239,193 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[17264 + z] = 0;
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
+          }
+        }
+      }
+      work[17264 + ((p0 * 14) + p1) * 8] = s0;
+      work[17264 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17264 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17264 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17264 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17264 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17264 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17264 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
+  // sample 1 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
         for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[14112 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[14112 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[14112 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[14112 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[14112 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[14112 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[14112 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[14112 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[14112 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[14112 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[14112 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[14112 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[14112 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[14112 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[14112 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[14112 + cr + 15] * params[80 + wr + 15]));
-            work[17264 + (((i0 * 14) + i1) * 8) + a] += s;
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[45494 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
           }
         }
       }
+      work[48646 + ((p0 * 14) + p1) * 8] = s0;
+      work[48646 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[48646 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[48646 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[48646 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[48646 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[48646 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[48646 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[48646 + z] = 0;
+  // sample 2 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[76876 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
+          }
+        }
+      }
+      work[80028 + ((p0 * 14) + p1) * 8] = s0;
+      work[80028 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[80028 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[80028 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[80028 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[80028 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[80028 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[80028 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
+  // sample 3 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
         for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[45494 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[45494 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[45494 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[45494 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[45494 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[45494 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[45494 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[45494 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[45494 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[45494 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[45494 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[45494 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[45494 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[45494 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[45494 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[45494 + cr + 15] * params[80 + wr + 15]));
-            work[48646 + (((i0 * 14) + i1) * 8) + a] += s;
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[108258 + (((o0 * 14) + o1) * 16) + b];
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]));
+            s1 = (s1 + (cv * params[80 + wr + 16]));
+            s2 = (s2 + (cv * params[80 + wr + 32]));
+            s3 = (s3 + (cv * params[80 + wr + 48]));
+            s4 = (s4 + (cv * params[80 + wr + 64]));
+            s5 = (s5 + (cv * params[80 + wr + 80]));
+            s6 = (s6 + (cv * params[80 + wr + 96]));
+            s7 = (s7 + (cv * params[80 + wr + 112]));
           }
         }
       }
+      work[111410 + ((p0 * 14) + p1) * 8] = s0;
+      work[111410 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[111410 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[111410 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[111410 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[111410 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[111410 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[111410 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[80028 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[76876 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[76876 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[76876 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[76876 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[76876 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[76876 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[76876 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[76876 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[76876 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[76876 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[76876 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[76876 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[76876 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[76876 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[76876 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[76876 + cr + 15] * params[80 + wr + 15]));
-            work[80028 + (((i0 * 14) + i1) * 8) + a] += s;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[111410 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[108258 + cr + 0] * params[80 + wr + 0]));
-            s = (s + (work[108258 + cr + 1] * params[80 + wr + 1]));
-            s = (s + (work[108258 + cr + 2] * params[80 + wr + 2]));
-            s = (s + (work[108258 + cr + 3] * params[80 + wr + 3]));
-            s = (s + (work[108258 + cr + 4] * params[80 + wr + 4]));
-            s = (s + (work[108258 + cr + 5] * params[80 + wr + 5]));
-            s = (s + (work[108258 + cr + 6] * params[80 + wr + 6]));
-            s = (s + (work[108258 + cr + 7] * params[80 + wr + 7]));
-            s = (s + (work[108258 + cr + 8] * params[80 + wr + 8]));
-            s = (s + (work[108258 + cr + 9] * params[80 + wr + 9]));
-            s = (s + (work[108258 + cr + 10] * params[80 + wr + 10]));
-            s = (s + (work[108258 + cr + 11] * params[80 + wr + 11]));
-            s = (s + (work[108258 + cr + 12] * params[80 + wr + 12]));
-            s = (s + (work[108258 + cr + 13] * params[80 + wr + 13]));
-            s = (s + (work[108258 + cr + 14] * params[80 + wr + 14]));
-            s = (s + (work[108258 + cr + 15] * params[80 + wr + 15]));
-            work[111410 + (((i0 * 14) + i1) * 8) + a] += s;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6512,7 +6496,7 @@ function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6583,7 +6567,7 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6654,7 +6638,7 @@ function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6725,7 +6709,7 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let z = 0; z < 6272; z++) {
     work[25110 + z] = 0;
@@ -6733,7 +6717,7 @@ function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6768,7 +6752,7 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let z = 0; z < 6272; z++) {
     work[56492 + z] = 0;
@@ -6776,7 +6760,7 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6811,7 +6795,7 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let z = 0; z < 6272; z++) {
     work[87874 + z] = 0;
@@ -6819,7 +6803,7 @@ function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6854,7 +6838,7 @@ function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let z = 0; z < 6272; z++) {
     work[119256 + z] = 0;
@@ -6862,7 +6846,7 @@ function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6897,7 +6881,7 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = (work[k] > 0 ? 1 : 0);
     work[37654 + k] = (work[31382 + k] > 0 ? 1 : 0);
@@ -6907,7 +6891,7 @@ function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
     work[k] = (work[6272 + k] !== 0 ? work[25110 + k] : 0);
     work[31382 + k] = (work[37654 + k] !== 0 ? work[56492 + k] : 0);
@@ -6917,7 +6901,7 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   work[6272 + 0] = 0;
   work[6272 + 1] = 0;
@@ -6930,7 +6914,7 @@ function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -6947,7 +6931,7 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   work[37654 + 0] = 0;
   work[37654 + 1] = 0;
@@ -6960,7 +6944,7 @@ function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -6977,7 +6961,7 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   work[69036 + 0] = 0;
   work[69036 + 1] = 0;
@@ -6990,7 +6974,7 @@ function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7007,7 +6991,7 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   work[100418 + 0] = 0;
   work[100418 + 1] = 0;
@@ -7020,7 +7004,7 @@ function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7037,7 +7021,7 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7084,7 +7068,7 @@ function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7131,7 +7115,7 @@ function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop71(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7178,7 +7162,7 @@ function gradientBatch_block_loop71(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7225,14 +7209,14 @@ function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop73(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 72; k++) {
     grad[k] += work[6280 + k] + work[37662 + k] + work[69044 + k] + work[100426 + k];
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop74(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 1152; k++) {
     grad[80 + k] += work[18832 + k] + work[50214 + k] + work[81596 + k] + work[112978 + k];
   }

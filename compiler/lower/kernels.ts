@@ -27,7 +27,14 @@ import {
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
-import { kernelLoops, outputLoops, positionLoops, tapLoops } from './window-loops.ts';
+import {
+  gatherTaps,
+  inputLoops,
+  kernelLoops,
+  outputLoops,
+  positionLoops,
+  tapLoops,
+} from './window-loops.ts';
 
 const zero = (size: number): LStmt => loop('z', 0, size, [store(v('z'), num(0))]);
 
@@ -81,6 +88,7 @@ function convBackInput(n: Node): Kernel {
   const [, k] = n.args;
   const spatialIn = attrInts(n.attrs, 'spatialIn', 'convBackInput');
   const { w, ci, co } = convGeometry('convBackInput', spatialIn, k!.shape, n.attrs);
+  if (w.strides.every((s) => s === 1)) return convBackInputGather(n, w, ci, co);
   return {
     size: n.size,
     body: [
@@ -102,6 +110,31 @@ function convBackInput(n: Node): Kernel {
         ]),
       ]),
     ],
+  };
+}
+
+/**
+ * Stride 1: each input element sums, in locals for a block of input channels, over the taps
+ * that read it and the output channels, and is stored once (no clearing pass, no scatter).
+ */
+function convBackInputGather(n: Node, w: Window, ci: number, co: number): Kernel {
+  return {
+    size: n.size,
+    body: inputLoops(w, (p) =>
+      channelBlocks(ci, (base, width) => [
+        ...lanes(width).map((j) => let_(acc(j), num(0))),
+        ...gatherTaps(w, (t, o) => [
+          loop('b', 0, co, [
+            let_('cv', load(0, at(o, co, v('b')))),
+            let_('wr', add(mul(at(t, ci, base), num(co)), v('b'))),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('cv'), load(1, add(v('wr'), num(j * co)))))),
+            ),
+          ]),
+        ]),
+        ...lanes(width).map((j) => store(add(at(p, ci, base), num(j)), v(acc(j)))),
+      ]),
+    ),
   };
 }
 

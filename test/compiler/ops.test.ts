@@ -200,6 +200,21 @@ export const rows: Readonly<Record<string, Row>> = {
         ],
         { spatialIn: [7], dilation: [2] },
       ),
+      // Stride 1 with more input channels than one block of locals (8 + 8 + 3).
+      shaped(
+        [
+          [3, 3, 2],
+          [2, 2, 19, 2],
+        ],
+        { spatialIn: [4, 4] },
+      ),
+      shaped(
+        [
+          [4, 4, 2],
+          [3, 3, 2, 2],
+        ],
+        { spatialIn: [4, 4], padBefore: [1, 1], padAfter: [1, 1] },
+      ),
     ],
   },
   convBackKernel: {
