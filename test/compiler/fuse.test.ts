@@ -97,9 +97,12 @@ describe('elementwise ops fused into a convolution', () => {
 
   it('refuses an accumulating kernel', () => {
     const B = new Builder();
-    // The input gradient of a convolution clears its result, then adds into it.
-    const n = B.make('convBackInput', [B.param(0, [3, 3, 3]), B.param(100, [3, 3, 2, 3])], {
-      spatialIn: [5, 5],
+    // A strided convolution's input gradient clears its result, then adds into it.
+    const n = B.make('convBackInput', [B.param(0, [3, 3, 2]), B.param(100, [2, 3, 2, 2])], {
+      spatialIn: [6, 5],
+      strides: [2, 2],
+      padBefore: [0, 1],
+      padAfter: [0, 1],
     });
     expect(() => withEpilogue(lowerNode(n), [{ op: 'neg', args: ['prev'] }])).toThrow(
       /accumulating/,
