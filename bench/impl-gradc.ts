@@ -8,7 +8,7 @@ import { importCompiled } from '../compiler/cli/load.ts';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FloatArray, GeneratedModule, ModelInfo } from '../runtime/types.ts';
 import { errorText, type ImplFactory, type Prepared, type Unavailable } from './impl.ts';
-import { layout, outputSize, type NetSpec } from './models.ts';
+import { layout, modelFile, outputSize, type NetSpec } from './models.ts';
 
 /** The batched entry points (optional in the contract; every current module has them). */
 type BatchedModule = GeneratedModule;
@@ -18,10 +18,24 @@ const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
 /** Why the generated module is not the benchmark's model, or undefined if it is. */
 export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefined {
   if (spec.conv !== undefined) {
-    // PENDING(issue 8): compare the layer list once ModelInfo describes conv layers; until
-    // then sizes and parameter count must agree, and verification checks the numbers.
-    if (info.inputSize !== spec.inputSize || info.paramCount !== layout(spec).paramCount)
-      return `has ${info.inputSize} inputs and ${info.paramCount} parameters, expected ${spec.inputSize} and ${layout(spec).paramCount}`;
+    // Layer types, activations and the input shape: with the parameter count below, that
+    // pins the architecture of these 3×3 / 2×2 stacks; verification checks the numbers.
+    const file = modelFile(spec);
+    const want = [
+      `[${spec.conv.inputShape.join(',')}]`,
+      ...file.layers.map(
+        (l) => `${l.type}:${typeof l.activation === 'string' ? l.activation : 'linear'}`,
+      ),
+      spec.loss,
+    ].join(' ');
+    const got = [
+      `[${(info.inputShape ?? [info.inputSize]).join(',')}]`,
+      ...info.layers.map((l) => `${l.type ?? 'dense'}:${l.activation}`),
+      info.loss,
+    ].join(' ');
+    if (want !== got) return `is model "${got}", the benchmark needs "${want}"`;
+    if (info.paramCount !== layout(spec).paramCount)
+      return `has ${info.paramCount} parameters, expected ${layout(spec).paramCount}`;
     return undefined;
   }
   const want = [

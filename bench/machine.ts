@@ -8,6 +8,8 @@ export interface MachineInfo {
   readonly node: string;
   readonly v8: string;
   readonly date: string;
+  /** 1-, 5- and 15-minute load averages when the run started (the machine is shared). */
+  readonly loadAverage?: readonly number[];
 }
 
 export function machineInfo(): MachineInfo {
@@ -20,5 +22,6 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     v8: process.versions.v8,
     date: new Date().toISOString(),
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }

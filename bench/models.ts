@@ -261,7 +261,5 @@ export const CASES: readonly BenchCase[] = [
   { id: 'iris-b1', spec: IRIS, batch: 1, generated: 'iris' },
   { id: 'iris-b16', spec: IRIS, batch: 16, generated: 'iris' },
   { id: 'mnist-b32', spec: MNIST, batch: 32, generated: 'mnist-mlp' },
-  // PENDING(issue 8): gradc's column of this row appears once generated/mnist-cnn.ts exists
-  // (the lead's conv2d compiler); until then it reports "not generated yet".
   { id: 'mnist-cnn-b32', spec: MNIST_CNN, batch: 32, generated: 'mnist-cnn' },
 ];

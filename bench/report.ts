@@ -185,6 +185,7 @@ export function renderReport(res: Results): string {
     '',
     `Run \`npm run bench\` (full, a few minutes; \`-- --quick\` for a smoke run). Last full run: ${m.date.slice(0, 16).replace('T', ' ')} UTC,`,
     `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node} (V8 ${m.v8}); ${res.mode} mode, ${res.durationSec} s.`,
+    ...loadLine(res),
     '',
     'Method: every implementation gets the same seeded weights and data (rounded to f32 so f32 libraries load them exactly);',
     'outputs and the gradient recovered from one SGD step are checked against an f64 reference before anything is timed;',
@@ -204,6 +205,7 @@ export function renderReport(res: Results): string {
     '',
     ...notes(res),
     '',
+    ...cnnTargets(res),
     '## Cheap-gradient ratio (one sample)',
     '',
     ...cheapTable(res),
@@ -231,6 +233,44 @@ export function renderReport(res: Results): string {
     ...scalingSection(),
     '',
   ].join('\n');
+}
+
+function loadLine(res: Results): string[] {
+  const start = res.machine.loadAverage;
+  if (start === undefined) return [];
+  const end = res.loadAverageEnd;
+  const fmt = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
+  return [
+    `Load average (1 / 5 / 15 min) at the start ${fmt(start)}${end ? `, at the end ${fmt(end)}` : ''}: the machine is shared, so absolute times vary between runs; ratios within one run are what compares.`,
+  ];
+}
+
+/** Issue 8's performance targets for the CNN at batch 32, judged from this run's figures. */
+function cnnTargets(res: Results): string[] {
+  const c = res.cases.find((x) => x.id === 'mnist-cnn-b32');
+  const g = c?.impls.gradc;
+  const t = (name: string, op: Op) => c?.impls[name]?.timing?.[op]?.medianUs;
+  const gt = t('gradc', 'train');
+  const gi = t('gradc', 'infer');
+  if (c === undefined || g?.status !== 'ok' || gt === undefined || gi === undefined) return [];
+  const speedup = (other: number | undefined, mine: number) =>
+    other === undefined ? undefined : other / mine;
+  const judge = (x: number | undefined, want: number) =>
+    x === undefined
+      ? 'not measured'
+      : `${x.toFixed(x >= 10 ? 0 : 2)}× — ${x >= want ? 'met' : 'not met'}`;
+  const wasm = t('tfjs-wasm', 'infer');
+  return [
+    '## Issue 8 targets (CNN, batch 32, gradc f64, this run)',
+    '',
+    `- Training step ≥ 20× faster than TF.js cpu: ${judge(speedup(t('tfjs-cpu', 'train'), gt), 20)}.`,
+    `- Training step ≥ 1.5× faster than the hand-written loop: ${judge(speedup(t('hand-written', 'train'), gt), 1.5)}.`,
+    `- Inference ≥ 1.5× faster than the hand-written loop: ${judge(speedup(t('hand-written', 'infer'), gi), 1.5)}.`,
+    wasm === undefined
+      ? '- TF.js wasm inference: not measured.'
+      : `- TF.js wasm inference: ${us(wasm)} µs against gradc's ${us(gi)} µs — ${wasm < gi ? `TF.js wasm is ${(gi / wasm).toFixed(1)}× faster (gradc's WebAssembly backend is a later issue)` : `gradc is ${(wasm / gi).toFixed(1)}× faster`}.`,
+    '',
+  ];
 }
 
 /** Writes BENCHMARKS.md, formatted with the repo's prettier config so `format:check` stays green. */

@@ -52,4 +52,6 @@ export interface Results {
   readonly implementations: PeerInfo[];
   readonly cases: CaseResult[];
   readonly durationSec: number;
+  /** Load averages when the run ended. */
+  readonly loadAverageEnd?: readonly number[];
 }

@@ -307,6 +307,7 @@ async function main(): Promise<void> {
     implementations,
     cases: results,
     durationSec: Math.round((Date.now() - started) / 1000),
+    loadAverageEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
   writeFileSync(outFile, `${JSON.stringify(out, null, 2)}\n`);
   log(`\nwrote ${path.relative(process.cwd(), outFile) || outFile}`);

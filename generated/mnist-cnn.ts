@@ -10,7 +10,7 @@ export const model = {
   inputShape: [28, 28, 1],
   outputShape: [10],
   paramCount: 9098,
-  workSize: 125525,
+  workSize: 125529,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -167,29 +167,18 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 function forward_part0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   forward_loop0(params, input, output, work);
-  forward_loop1(params, input, output, work);
-  forward_loop2(params, input, output, work);
-  forward_loop3(params, input, output, work);
 
   // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  forward_loop4(params, input, output, work);
+  forward_loop1(params, input, output, work);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  forward_loop5(params, input, output, work);
-  forward_loop6(params, input, output, work);
-  forward_loop7(params, input, output, work);
-}
-
-/** Part of `forward`, split off to stay under V8's optimization size limit. */
-function forward_part1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  forward_loop8(params, input, output, work);
+  forward_loop2(params, input, output, work);
 
   // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  forward_loop9(params, input, output, work);
+  forward_loop3(params, input, output, work);
 
   // --- dense0: dense 784 → 10, softmax ---
-  forward_loop10(params, input, output, work);
+  forward_loop4(params, input, output, work);
   const z5_0 = params[9088]! + work[0]!;
   const z5_1 = params[9089]! + work[1]!;
   const z5_2 = params[9090]! + work[2]!;
@@ -211,40 +200,46 @@ function forward_part1(params: Float64Array, input: Float64Array, output: Float6
   const t25_7 = z5_7 - t23;
   const t25_8 = z5_8 - t23;
   const t25_9 = z5_9 - t23;
-  const t26_0 = Math.exp(t25_0);
-  const t26_1 = Math.exp(t25_1);
-  const t26_2 = Math.exp(t25_2);
-  const t26_3 = Math.exp(t25_3);
-  const t26_4 = Math.exp(t25_4);
-  const t26_5 = Math.exp(t25_5);
-  const t26_6 = Math.exp(t25_6);
-  const t26_7 = Math.exp(t25_7);
-  const t26_8 = Math.exp(t25_8);
-  const t26_9 = Math.exp(t25_9);
-  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
-  output[0] = t26_0 / t27;
-  output[1] = t26_1 / t27;
-  output[2] = t26_2 / t27;
-  output[3] = t26_3 / t27;
-  output[4] = t26_4 / t27;
-  output[5] = t26_5 / t27;
-  output[6] = t26_6 / t27;
-  output[7] = t26_7 / t27;
-  output[8] = t26_8 / t27;
-  output[9] = t26_9 / t27;
+  work[0] = Math.exp(t25_0);
+  work[1] = Math.exp(t25_1);
+  work[2] = Math.exp(t25_2);
+  work[3] = Math.exp(t25_3);
+  work[4] = Math.exp(t25_4);
+  work[5] = Math.exp(t25_5);
+  work[6] = Math.exp(t25_6);
+  work[7] = Math.exp(t25_7);
+  work[8] = Math.exp(t25_8);
+  work[9] = Math.exp(t25_9);
+  work[10] = work[0]! + work[1]! + work[2]! + work[3]! + work[4]! + work[5]! + work[6]! + work[7]! + work[8]! + work[9]!;
+}
+
+/** Part of `forward`, split off to stay under V8's optimization size limit. */
+function forward_part1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  // --- dense0: dense 784 → 10, softmax ---
+  output[0] = work[0]! / work[10]!;
+  output[1] = work[1]! / work[10]!;
+  output[2] = work[2]! / work[10]!;
+  output[3] = work[3]! / work[10]!;
+  output[4] = work[4]! / work[10]!;
+  output[5] = work[5]! / work[10]!;
+  output[6] = work[6]! / work[10]!;
+  output[7] = work[7]! / work[10]!;
+  output[8] = work[8]! / work[10]!;
+  output[9] = work[9]! / work[10]!;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -256,33 +251,63 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
           {
             let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -309,7 +334,7 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
         }
         work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -317,16 +342,25 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop5(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 3136; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop6(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -338,41 +372,111 @@ function forward_loop6(params: Float64Array, input: Float64Array, output: Float6
           for (let a = 0; a < 8; a++) {
             let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop7(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop8(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop9(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -399,7 +503,7 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
         }
         work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -407,7 +511,7 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop10(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
     const xi = work[3136 + i]!;
@@ -439,29 +543,18 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 function loss_part0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   loss_loop0(params, input, target, work);
-  loss_loop1(params, input, target, work);
-  loss_loop2(params, input, target, work);
-  loss_loop3(params, input, target, work);
 
   // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  loss_loop4(params, input, target, work);
+  loss_loop1(params, input, target, work);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  loss_loop5(params, input, target, work);
-  loss_loop6(params, input, target, work);
-  loss_loop7(params, input, target, work);
-}
-
-/** Part of `loss`, split off to stay under V8's optimization size limit. */
-function loss_part1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  loss_loop8(params, input, target, work);
+  loss_loop2(params, input, target, work);
 
   // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  loss_loop9(params, input, target, work);
+  loss_loop3(params, input, target, work);
 
   // --- dense0: dense 784 → 10, softmax ---
-  loss_loop10(params, input, target, work);
+  loss_loop4(params, input, target, work);
   const z5_0 = params[9088]! + work[0]!;
   const z5_1 = params[9089]! + work[1]!;
   const z5_2 = params[9090]! + work[2]!;
@@ -473,40 +566,43 @@ function loss_part1(params: Float64Array, input: Float64Array, target: Float64Ar
   const z5_8 = params[9096]! + work[8]!;
   const z5_9 = params[9097]! + work[9]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
-  const t25_0 = z5_0 - t23;
-  const t25_1 = z5_1 - t23;
-  const t25_2 = z5_2 - t23;
-  const t25_3 = z5_3 - t23;
-  const t25_4 = z5_4 - t23;
-  const t25_5 = z5_5 - t23;
-  const t25_6 = z5_6 - t23;
-  const t25_7 = z5_7 - t23;
-  const t25_8 = z5_8 - t23;
-  const t25_9 = z5_9 - t23;
-  const t26_0 = Math.exp(t25_0);
-  const t26_1 = Math.exp(t25_1);
-  const t26_2 = Math.exp(t25_2);
-  const t26_3 = Math.exp(t25_3);
-  const t26_4 = Math.exp(t25_4);
-  const t26_5 = Math.exp(t25_5);
-  const t26_6 = Math.exp(t25_6);
-  const t26_7 = Math.exp(t25_7);
-  const t26_8 = Math.exp(t25_8);
-  const t26_9 = Math.exp(t25_9);
-  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
+  work[0] = z5_0 - t23;
+  work[1] = z5_1 - t23;
+  work[2] = z5_2 - t23;
+  work[3] = z5_3 - t23;
+  work[4] = z5_4 - t23;
+  work[5] = z5_5 - t23;
+  work[6] = z5_6 - t23;
+  work[7] = z5_7 - t23;
+  work[8] = z5_8 - t23;
+  work[9] = z5_9 - t23;
+  const t26_0 = Math.exp(work[0]!);
+  const t26_1 = Math.exp(work[1]!);
+  const t26_2 = Math.exp(work[2]!);
+  const t26_3 = Math.exp(work[3]!);
+  const t26_4 = Math.exp(work[4]!);
+  const t26_5 = Math.exp(work[5]!);
+  const t26_6 = Math.exp(work[6]!);
+  const t26_7 = Math.exp(work[7]!);
+  const t26_8 = Math.exp(work[8]!);
+  const t26_9 = Math.exp(work[9]!);
+  work[10] = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
+}
 
+/** Part of `loss`, split off to stay under V8's optimization size limit. */
+function loss_part1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- loss: categoricalCrossEntropy ---
-  const t34 = Math.log(t27);
-  const t35_0 = t25_0 - t34;
-  const t35_1 = t25_1 - t34;
-  const t35_2 = t25_2 - t34;
-  const t35_3 = t25_3 - t34;
-  const t35_4 = t25_4 - t34;
-  const t35_5 = t25_5 - t34;
-  const t35_6 = t25_6 - t34;
-  const t35_7 = t25_7 - t34;
-  const t35_8 = t25_8 - t34;
-  const t35_9 = t25_9 - t34;
+  const t34 = Math.log(work[10]!);
+  const t35_0 = work[0]! - t34;
+  const t35_1 = work[1]! - t34;
+  const t35_2 = work[2]! - t34;
+  const t35_3 = work[3]! - t34;
+  const t35_4 = work[4]! - t34;
+  const t35_5 = work[5]! - t34;
+  const t35_6 = work[6]! - t34;
+  const t35_7 = work[7]! - t34;
+  const t35_8 = work[8]! - t34;
+  const t35_9 = work[9]! - t34;
   const t36_0 = target[0]! * t35_0;
   const t36_1 = target[1]! * t35_1;
   const t36_2 = target[2]! * t35_2;
@@ -523,15 +619,16 @@ function loss_part1(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -543,33 +640,63 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
           {
             let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -596,7 +723,7 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
         }
         work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -604,16 +731,25 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop5(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 3136; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -625,41 +761,111 @@ function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Ar
           for (let a = 0; a < 8; a++) {
             let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[fi15] = fv15;
     }
   }
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop7(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop8(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -686,7 +892,7 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
         }
         work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -694,7 +900,7 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop10(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
+function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
     const xi = work[3136 + i]!;
@@ -722,7 +928,6 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_part1(params, input, target, grad, work);
   gradient_part2(params, input, target, grad, work);
   gradient_part3(params, input, target, grad, work);
-  gradient_part4(params, input, target, grad, work);
   return work[21168]!;
 }
 
@@ -731,28 +936,22 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
-  gradient_loop2(params, input, target, grad, work);
-  gradient_loop3(params, input, target, grad, work);
 
   // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  gradient_loop4(params, input, target, grad, work);
+  gradient_loop2(params, input, target, grad, work);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
+  gradient_loop3(params, input, target, grad, work);
+  gradient_loop4(params, input, target, grad, work);
+
+  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
   gradient_loop5(params, input, target, grad, work);
-  gradient_loop6(params, input, target, grad, work);
-  gradient_loop7(params, input, target, grad, work);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  gradient_loop8(params, input, target, grad, work);
-
-  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  gradient_loop9(params, input, target, grad, work);
-
   // --- dense0: dense 784 → 10, softmax ---
-  gradient_loop10(params, input, target, grad, work);
+  gradient_loop6(params, input, target, grad, work);
   const z5_0 = params[9088]! + work[21168]!;
   const z5_1 = params[9089]! + work[21169]!;
   const z5_2 = params[9090]! + work[21170]!;
@@ -836,62 +1035,51 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[9095] = t69_7 - target[7]!;
   grad[9096] = t69_8 - target[8]!;
   grad[9097] = t69_9 - target[9]!;
+  gradient_loop7(params, input, target, grad, work);
+  gradient_loop8(params, input, target, grad, work);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- dense0 backward ---
-  gradient_loop11(params, input, target, grad, work);
-  gradient_loop12(params, input, target, grad, work);
-
   // --- maxPooling2d1 backward ---
-  gradient_loop13(params, input, target, grad, work);
-  gradient_loop14(params, input, target, grad, work);
+  gradient_loop9(params, input, target, grad, work);
+  gradient_loop10(params, input, target, grad, work);
 
   // --- conv2d1 backward ---
+  gradient_loop11(params, input, target, grad, work);
+  gradient_loop12(params, input, target, grad, work);
+  gradient_loop13(params, input, target, grad, work);
+  gradient_loop14(params, input, target, grad, work);
   gradient_loop15(params, input, target, grad, work);
   gradient_loop16(params, input, target, grad, work);
-  gradient_loop17(params, input, target, grad, work);
-  gradient_loop18(params, input, target, grad, work);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- conv2d1 backward ---
+  // --- maxPooling2d0 backward ---
+  gradient_loop17(params, input, target, grad, work);
+  gradient_loop18(params, input, target, grad, work);
+
+  // --- conv2d0 backward ---
   gradient_loop19(params, input, target, grad, work);
   gradient_loop20(params, input, target, grad, work);
   gradient_loop21(params, input, target, grad, work);
   gradient_loop22(params, input, target, grad, work);
-
-  // --- maxPooling2d0 backward ---
   gradient_loop23(params, input, target, grad, work);
-  gradient_loop24(params, input, target, grad, work);
-
-  // --- conv2d0 backward ---
-  gradient_loop25(params, input, target, grad, work);
-  gradient_loop26(params, input, target, grad, work);
-  gradient_loop27(params, input, target, grad, work);
-  gradient_loop28(params, input, target, grad, work);
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- conv2d0 backward ---
-  gradient_loop29(params, input, target, grad, work);
-  gradient_loop30(params, input, target, grad, work);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -903,33 +1091,60 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
           {
             let xv = input[((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 6272; k++) work[6272 + k] = Math.max(work[k]!, 0);
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -939,7 +1154,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -947,16 +1162,16 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[6272 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -964,16 +1179,25 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 3136; z++) {
-    work[14112 + z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -985,41 +1209,100 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
           for (let a = 0; a < 8; a++) {
             let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[14112 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[14112 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[14112 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[14112 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[14112 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[14112 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[14112 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[14112 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[14112 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[14112 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[14112 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[14112 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[14112 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[14112 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[14112 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[14112 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
+function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 3136; k++) work[17248 + k] = Math.max(work[14112 + k]!, 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k]!, 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -1029,7 +1312,7 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1037,16 +1320,16 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[17248 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -1054,7 +1337,7 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop10(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
     const xi = work[20384 + i]!;
@@ -1070,7 +1353,7 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop11(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -1086,7 +1369,7 @@ function gradient_loop11(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop12(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
     const xi = work[20384 + i]!;
     const r = i * 10;
@@ -1095,14 +1378,14 @@ function gradient_loop12(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 3136; z++) {
     work[21962 + z] = 0;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop10(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -1112,7 +1395,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1120,7 +1403,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -1136,17 +1419,17 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
+function gradient_loop11(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! !== 0 ? work[21962 + k]! : 0);
+function gradient_loop12(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! !== 0 ? work[21962 + k]! : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   grad[1232 + 0] = 0;
   grad[1232 + 1] = 0;
   grad[1232 + 2] = 0;
@@ -1166,131 +1449,154 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      grad[1232 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      grad[1232 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      grad[1232 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      grad[1232 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      grad[1232 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      grad[1232 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      grad[1232 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      grad[1232 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      grad[1232 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      grad[1232 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      grad[1232 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      grad[1232 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      grad[1232 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      grad[1232 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      grad[1232 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      grad[1232 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      grad[1232 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      grad[1232 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      grad[1232 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      grad[1232 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      grad[1232 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      grad[1232 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      grad[1232 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      grad[1232 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      grad[1232 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      grad[1232 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      grad[1232 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      grad[1232 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      grad[1232 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      grad[1232 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      grad[1232 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      grad[1232 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 1568; z++) {
-    work[14112 + z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
+function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
         for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
-            work[14112 + (((i0 * 14) + i1) * 8) + a]! += s;
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
           }
         }
       }
+      work[17248 + ((p0 * 14) + p1) * 8] = s0;
+      work[17248 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17248 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17248 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17248 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17248 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17248 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17248 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 1152; z++) {
-    grad[80 + z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
+function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
             let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            grad[80 + wr + 0]! += (xv * work[17248 + cr + 0]!);
-            grad[80 + wr + 1]! += (xv * work[17248 + cr + 1]!);
-            grad[80 + wr + 2]! += (xv * work[17248 + cr + 2]!);
-            grad[80 + wr + 3]! += (xv * work[17248 + cr + 3]!);
-            grad[80 + wr + 4]! += (xv * work[17248 + cr + 4]!);
-            grad[80 + wr + 5]! += (xv * work[17248 + cr + 5]!);
-            grad[80 + wr + 6]! += (xv * work[17248 + cr + 6]!);
-            grad[80 + wr + 7]! += (xv * work[17248 + cr + 7]!);
-            grad[80 + wr + 8]! += (xv * work[17248 + cr + 8]!);
-            grad[80 + wr + 9]! += (xv * work[17248 + cr + 9]!);
-            grad[80 + wr + 10]! += (xv * work[17248 + cr + 10]!);
-            grad[80 + wr + 11]! += (xv * work[17248 + cr + 11]!);
-            grad[80 + wr + 12]! += (xv * work[17248 + cr + 12]!);
-            grad[80 + wr + 13]! += (xv * work[17248 + cr + 13]!);
-            grad[80 + wr + 14]! += (xv * work[17248 + cr + 14]!);
-            grad[80 + wr + 15]! += (xv * work[17248 + cr + 15]!);
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[14112 + cr]!));
+            s1 = (s1 + (xv * work[14112 + cr + 1]!));
+            s2 = (s2 + (xv * work[14112 + cr + 2]!));
+            s3 = (s3 + (xv * work[14112 + cr + 3]!));
+            s4 = (s4 + (xv * work[14112 + cr + 4]!));
+            s5 = (s5 + (xv * work[14112 + cr + 5]!));
+            s6 = (s6 + (xv * work[14112 + cr + 6]!));
+            s7 = (s7 + (xv * work[14112 + cr + 7]!));
+            s8 = (s8 + (xv * work[14112 + cr + 8]!));
+            s9 = (s9 + (xv * work[14112 + cr + 9]!));
+            s10 = (s10 + (xv * work[14112 + cr + 10]!));
+            s11 = (s11 + (xv * work[14112 + cr + 11]!));
+            s12 = (s12 + (xv * work[14112 + cr + 12]!));
+            s13 = (s13 + (xv * work[14112 + cr + 13]!));
+            s14 = (s14 + (xv * work[14112 + cr + 14]!));
+            s15 = (s15 + (xv * work[14112 + cr + 15]!));
           }
         }
+        grad[80 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        grad[80 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
       }
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop23(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 6272; z++) {
     work[25098 + z] = 0;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop24(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -1300,7 +1606,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -1308,7 +1614,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -1316,7 +1622,7 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
           }
         }
         if ((bi >= 0)) {
-          work[25098 + (bi * 8) + ch]! += work[14112 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[25098 + (bi * 8) + ch]! += work[17248 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -1324,17 +1630,17 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop25(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! > 0 ? 1 : 0);
+function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! > 0 ? 1 : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop26(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! !== 0 ? work[25098 + k]! : 0);
+function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop27(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   grad[72 + 0] = 0;
   grad[72 + 1] = 0;
   grad[72 + 2] = 0;
@@ -1346,54 +1652,62 @@ function gradient_loop27(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop28(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      grad[72 + 0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      grad[72 + 1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      grad[72 + 2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      grad[72 + 3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      grad[72 + 4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      grad[72 + 5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      grad[72 + 6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      grad[72 + 7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      grad[72 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      grad[72 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      grad[72 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      grad[72 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      grad[72 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      grad[72 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      grad[72 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      grad[72 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop29(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 72; z++) {
-    grad[z] = 0;
-  }
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop30(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
+function gradient_loop23(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
             let xv = input[((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            grad[wr + 0]! += (xv * work[6272 + cr + 0]!);
-            grad[wr + 1]! += (xv * work[6272 + cr + 1]!);
-            grad[wr + 2]! += (xv * work[6272 + cr + 2]!);
-            grad[wr + 3]! += (xv * work[6272 + cr + 3]!);
-            grad[wr + 4]! += (xv * work[6272 + cr + 4]!);
-            grad[wr + 5]! += (xv * work[6272 + cr + 5]!);
-            grad[wr + 6]! += (xv * work[6272 + cr + 6]!);
-            grad[wr + 7]! += (xv * work[6272 + cr + 7]!);
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[cr]!));
+            s1 = (s1 + (xv * work[cr + 1]!));
+            s2 = (s2 + (xv * work[cr + 2]!));
+            s3 = (s3 + (xv * work[cr + 3]!));
+            s4 = (s4 + (xv * work[cr + 4]!));
+            s5 = (s5 + (xv * work[cr + 5]!));
+            s6 = (s6 + (xv * work[cr + 6]!));
+            s7 = (s7 + (xv * work[cr + 7]!));
           }
         }
+        grad[(((k0 * 3) + k1) + 0) * 8] = s0;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        grad[((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -1423,29 +1737,18 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 function forwardBatch_sample_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   forwardBatch_sample_loop0(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop3(params, inputs, outputs, work, xo, oo);
 
   // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  forwardBatch_sample_loop4(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  forwardBatch_sample_loop5(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop6(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop7(params, inputs, outputs, work, xo, oo);
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  forwardBatch_sample_loop8(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
 
   // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  forwardBatch_sample_loop9(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop3(params, inputs, outputs, work, xo, oo);
 
   // --- dense0: dense 784 → 10, softmax ---
-  forwardBatch_sample_loop10(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop4(params, inputs, outputs, work, xo, oo);
   const z5_0 = params[9088]! + work[0]!;
   const z5_1 = params[9089]! + work[1]!;
   const z5_2 = params[9090]! + work[2]!;
@@ -1467,40 +1770,46 @@ function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, o
   const t25_7 = z5_7 - t23;
   const t25_8 = z5_8 - t23;
   const t25_9 = z5_9 - t23;
-  const t26_0 = Math.exp(t25_0);
-  const t26_1 = Math.exp(t25_1);
-  const t26_2 = Math.exp(t25_2);
-  const t26_3 = Math.exp(t25_3);
-  const t26_4 = Math.exp(t25_4);
-  const t26_5 = Math.exp(t25_5);
-  const t26_6 = Math.exp(t25_6);
-  const t26_7 = Math.exp(t25_7);
-  const t26_8 = Math.exp(t25_8);
-  const t26_9 = Math.exp(t25_9);
-  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
-  outputs[oo] = t26_0 / t27;
-  outputs[oo + 1] = t26_1 / t27;
-  outputs[oo + 2] = t26_2 / t27;
-  outputs[oo + 3] = t26_3 / t27;
-  outputs[oo + 4] = t26_4 / t27;
-  outputs[oo + 5] = t26_5 / t27;
-  outputs[oo + 6] = t26_6 / t27;
-  outputs[oo + 7] = t26_7 / t27;
-  outputs[oo + 8] = t26_8 / t27;
-  outputs[oo + 9] = t26_9 / t27;
+  work[0] = Math.exp(t25_0);
+  work[1] = Math.exp(t25_1);
+  work[2] = Math.exp(t25_2);
+  work[3] = Math.exp(t25_3);
+  work[4] = Math.exp(t25_4);
+  work[5] = Math.exp(t25_5);
+  work[6] = Math.exp(t25_6);
+  work[7] = Math.exp(t25_7);
+  work[8] = Math.exp(t25_8);
+  work[9] = Math.exp(t25_9);
+  work[10] = work[0]! + work[1]! + work[2]! + work[3]! + work[4]! + work[5]! + work[6]! + work[7]! + work[8]! + work[9]!;
+}
+
+/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
+function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  // --- dense0: dense 784 → 10, softmax ---
+  outputs[oo] = work[0]! / work[10]!;
+  outputs[oo + 1] = work[1]! / work[10]!;
+  outputs[oo + 2] = work[2]! / work[10]!;
+  outputs[oo + 3] = work[3]! / work[10]!;
+  outputs[oo + 4] = work[4]! / work[10]!;
+  outputs[oo + 5] = work[5]! / work[10]!;
+  outputs[oo + 6] = work[6]! / work[10]!;
+  outputs[oo + 7] = work[7]! / work[10]!;
+  outputs[oo + 8] = work[8]! / work[10]!;
+  outputs[oo + 9] = work[9]! / work[10]!;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -1512,33 +1821,63 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
           {
             let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -1565,7 +1904,7 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
         }
         work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -1573,16 +1912,25 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let z = 0; z < 3136; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -1594,41 +1942,111 @@ function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, o
           for (let a = 0; a < 8; a++) {
             let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 3136; k++) work[3136 + k] = work[k]! + params[1232 + k % 16]!;
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 3136; k++) work[k] = Math.max(work[3136 + k]!, 0);
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -1655,7 +2073,7 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
         }
         work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -1663,7 +2081,7 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop10(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
     const xi = work[3136 + i]!;
@@ -1682,7 +2100,6 @@ function forwardBatch_sample_loop10(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   forwardBatch_block_part0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_part1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_part2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
 }
 
 /** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
@@ -1692,173 +2109,156 @@ function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, ou
   forwardBatch_block_loop1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop3(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+
+  // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
   forwardBatch_block_loop4(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop5(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop6(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop7(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop8(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop9(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-
-  // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  forwardBatch_block_loop10(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop11(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop12(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop13(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
+  forwardBatch_block_loop8(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop9(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop10(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop11(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+
+  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
+  forwardBatch_block_loop12(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop13(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop14(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop15(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+
+  // --- dense0: dense 784 → 10, softmax ---
   forwardBatch_block_loop16(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop17(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop18(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop19(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop20(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop21(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop22(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  work[10] = params[9088]! + work[0]!;
+  work[7850] = params[9088]! + work[7840]!;
+  work[15690] = params[9088]! + work[15680]!;
+  work[23530] = params[9088]! + work[23520]!;
+  work[11] = params[9089]! + work[1]!;
+  work[7851] = params[9089]! + work[7841]!;
+  work[15691] = params[9089]! + work[15681]!;
+  work[23531] = params[9089]! + work[23521]!;
+  work[12] = params[9090]! + work[2]!;
+  work[7852] = params[9090]! + work[7842]!;
+  work[15692] = params[9090]! + work[15682]!;
+  work[23532] = params[9090]! + work[23522]!;
+  work[13] = params[9091]! + work[3]!;
+  work[7853] = params[9091]! + work[7843]!;
+  work[15693] = params[9091]! + work[15683]!;
+  work[23533] = params[9091]! + work[23523]!;
+  work[14] = params[9092]! + work[4]!;
+  work[7854] = params[9092]! + work[7844]!;
+  work[15694] = params[9092]! + work[15684]!;
+  work[23534] = params[9092]! + work[23524]!;
+  work[15] = params[9093]! + work[5]!;
+  work[7855] = params[9093]! + work[7845]!;
+  work[15695] = params[9093]! + work[15685]!;
+  work[23535] = params[9093]! + work[23525]!;
+  work[16] = params[9094]! + work[6]!;
+  work[7856] = params[9094]! + work[7846]!;
+  work[15696] = params[9094]! + work[15686]!;
+  work[23536] = params[9094]! + work[23526]!;
+  work[17] = params[9095]! + work[7]!;
+  work[7857] = params[9095]! + work[7847]!;
+  work[15697] = params[9095]! + work[15687]!;
+  work[23537] = params[9095]! + work[23527]!;
+  work[18] = params[9096]! + work[8]!;
+  work[7858] = params[9096]! + work[7848]!;
+  work[15698] = params[9096]! + work[15688]!;
+  work[23538] = params[9096]! + work[23528]!;
+  work[19] = params[9097]! + work[9]!;
+  work[7859] = params[9097]! + work[7849]!;
+  work[15699] = params[9097]! + work[15689]!;
+  work[23539] = params[9097]! + work[23529]!;
 }
 
 /** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
 function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  forwardBatch_block_loop23(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-
-  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  forwardBatch_block_loop24(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop25(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop26(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop27(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-
   // --- dense0: dense 784 → 10, softmax ---
-  forwardBatch_block_loop28(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  const z5_0_l0 = params[9088]! + work[0]!;
-  const z5_0_l1 = params[9088]! + work[12544]!;
-  const z5_0_l2 = params[9088]! + work[25088]!;
-  const z5_0_l3 = params[9088]! + work[37632]!;
-  const z5_1_l0 = params[9089]! + work[1]!;
-  const z5_1_l1 = params[9089]! + work[12545]!;
-  const z5_1_l2 = params[9089]! + work[25089]!;
-  const z5_1_l3 = params[9089]! + work[37633]!;
-  const z5_2_l0 = params[9090]! + work[2]!;
-  const z5_2_l1 = params[9090]! + work[12546]!;
-  const z5_2_l2 = params[9090]! + work[25090]!;
-  const z5_2_l3 = params[9090]! + work[37634]!;
-  const z5_3_l0 = params[9091]! + work[3]!;
-  const z5_3_l1 = params[9091]! + work[12547]!;
-  const z5_3_l2 = params[9091]! + work[25091]!;
-  const z5_3_l3 = params[9091]! + work[37635]!;
-  const z5_4_l0 = params[9092]! + work[4]!;
-  const z5_4_l1 = params[9092]! + work[12548]!;
-  const z5_4_l2 = params[9092]! + work[25092]!;
-  const z5_4_l3 = params[9092]! + work[37636]!;
-  const z5_5_l0 = params[9093]! + work[5]!;
-  const z5_5_l1 = params[9093]! + work[12549]!;
-  const z5_5_l2 = params[9093]! + work[25093]!;
-  const z5_5_l3 = params[9093]! + work[37637]!;
-  const z5_6_l0 = params[9094]! + work[6]!;
-  const z5_6_l1 = params[9094]! + work[12550]!;
-  const z5_6_l2 = params[9094]! + work[25094]!;
-  const z5_6_l3 = params[9094]! + work[37638]!;
-  const z5_7_l0 = params[9095]! + work[7]!;
-  const z5_7_l1 = params[9095]! + work[12551]!;
-  const z5_7_l2 = params[9095]! + work[25095]!;
-  const z5_7_l3 = params[9095]! + work[37639]!;
-  const z5_8_l0 = params[9096]! + work[8]!;
-  const z5_8_l1 = params[9096]! + work[12552]!;
-  const z5_8_l2 = params[9096]! + work[25096]!;
-  const z5_8_l3 = params[9096]! + work[37640]!;
-  const z5_9_l0 = params[9097]! + work[9]!;
-  const z5_9_l1 = params[9097]! + work[12553]!;
-  const z5_9_l2 = params[9097]! + work[25097]!;
-  const z5_9_l3 = params[9097]! + work[37641]!;
-  const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
-  const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
-  const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
-  const t23_l3 = Math.max(z5_0_l3, z5_1_l3, z5_2_l3, z5_3_l3, z5_4_l3, z5_5_l3, z5_6_l3, z5_7_l3, z5_8_l3, z5_9_l3);
-  work[0] = z5_0_l0 - t23_l0;
-  work[12544] = z5_0_l1 - t23_l1;
-  work[25088] = z5_0_l2 - t23_l2;
-  work[37632] = z5_0_l3 - t23_l3;
-  work[1] = z5_1_l0 - t23_l0;
-  work[12545] = z5_1_l1 - t23_l1;
-  work[25089] = z5_1_l2 - t23_l2;
-  work[37633] = z5_1_l3 - t23_l3;
-  work[2] = z5_2_l0 - t23_l0;
-  work[12546] = z5_2_l1 - t23_l1;
-  work[25090] = z5_2_l2 - t23_l2;
-  work[37634] = z5_2_l3 - t23_l3;
-  work[3] = z5_3_l0 - t23_l0;
-  work[12547] = z5_3_l1 - t23_l1;
-  work[25091] = z5_3_l2 - t23_l2;
-  work[37635] = z5_3_l3 - t23_l3;
-  work[4] = z5_4_l0 - t23_l0;
-  work[12548] = z5_4_l1 - t23_l1;
-  work[25092] = z5_4_l2 - t23_l2;
-  work[37636] = z5_4_l3 - t23_l3;
-  work[5] = z5_5_l0 - t23_l0;
-  work[12549] = z5_5_l1 - t23_l1;
-  work[25093] = z5_5_l2 - t23_l2;
-  work[37637] = z5_5_l3 - t23_l3;
-  work[6] = z5_6_l0 - t23_l0;
-  work[12550] = z5_6_l1 - t23_l1;
-  work[25094] = z5_6_l2 - t23_l2;
-  work[37638] = z5_6_l3 - t23_l3;
-  work[7] = z5_7_l0 - t23_l0;
-  work[12551] = z5_7_l1 - t23_l1;
-  work[25095] = z5_7_l2 - t23_l2;
-  work[37639] = z5_7_l3 - t23_l3;
-  work[8] = z5_8_l0 - t23_l0;
-  work[12552] = z5_8_l1 - t23_l1;
-  work[25096] = z5_8_l2 - t23_l2;
-  work[37640] = z5_8_l3 - t23_l3;
-  work[9] = z5_9_l0 - t23_l0;
-  work[12553] = z5_9_l1 - t23_l1;
-  work[25097] = z5_9_l2 - t23_l2;
-  work[37641] = z5_9_l3 - t23_l3;
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_block_part2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // --- dense0: dense 784 → 10, softmax ---
-  const t26_0_l0 = Math.exp(work[0]!);
-  const t26_0_l1 = Math.exp(work[12544]!);
-  const t26_0_l2 = Math.exp(work[25088]!);
-  const t26_0_l3 = Math.exp(work[37632]!);
-  const t26_1_l0 = Math.exp(work[1]!);
-  const t26_1_l1 = Math.exp(work[12545]!);
-  const t26_1_l2 = Math.exp(work[25089]!);
-  const t26_1_l3 = Math.exp(work[37633]!);
-  const t26_2_l0 = Math.exp(work[2]!);
-  const t26_2_l1 = Math.exp(work[12546]!);
-  const t26_2_l2 = Math.exp(work[25090]!);
-  const t26_2_l3 = Math.exp(work[37634]!);
-  const t26_3_l0 = Math.exp(work[3]!);
-  const t26_3_l1 = Math.exp(work[12547]!);
-  const t26_3_l2 = Math.exp(work[25091]!);
-  const t26_3_l3 = Math.exp(work[37635]!);
-  const t26_4_l0 = Math.exp(work[4]!);
-  const t26_4_l1 = Math.exp(work[12548]!);
-  const t26_4_l2 = Math.exp(work[25092]!);
-  const t26_4_l3 = Math.exp(work[37636]!);
-  const t26_5_l0 = Math.exp(work[5]!);
-  const t26_5_l1 = Math.exp(work[12549]!);
-  const t26_5_l2 = Math.exp(work[25093]!);
-  const t26_5_l3 = Math.exp(work[37637]!);
-  const t26_6_l0 = Math.exp(work[6]!);
-  const t26_6_l1 = Math.exp(work[12550]!);
-  const t26_6_l2 = Math.exp(work[25094]!);
-  const t26_6_l3 = Math.exp(work[37638]!);
-  const t26_7_l0 = Math.exp(work[7]!);
-  const t26_7_l1 = Math.exp(work[12551]!);
-  const t26_7_l2 = Math.exp(work[25095]!);
-  const t26_7_l3 = Math.exp(work[37639]!);
-  const t26_8_l0 = Math.exp(work[8]!);
-  const t26_8_l1 = Math.exp(work[12552]!);
-  const t26_8_l2 = Math.exp(work[25096]!);
-  const t26_8_l3 = Math.exp(work[37640]!);
-  const t26_9_l0 = Math.exp(work[9]!);
-  const t26_9_l1 = Math.exp(work[12553]!);
-  const t26_9_l2 = Math.exp(work[25097]!);
-  const t26_9_l3 = Math.exp(work[37641]!);
+  const t23_l0 = Math.max(work[10]!, work[11]!, work[12]!, work[13]!, work[14]!, work[15]!, work[16]!, work[17]!, work[18]!, work[19]!);
+  const t23_l1 = Math.max(work[7850]!, work[7851]!, work[7852]!, work[7853]!, work[7854]!, work[7855]!, work[7856]!, work[7857]!, work[7858]!, work[7859]!);
+  const t23_l2 = Math.max(work[15690]!, work[15691]!, work[15692]!, work[15693]!, work[15694]!, work[15695]!, work[15696]!, work[15697]!, work[15698]!, work[15699]!);
+  const t23_l3 = Math.max(work[23530]!, work[23531]!, work[23532]!, work[23533]!, work[23534]!, work[23535]!, work[23536]!, work[23537]!, work[23538]!, work[23539]!);
+  const t25_0_l0 = work[10]! - t23_l0;
+  const t25_0_l1 = work[7850]! - t23_l1;
+  const t25_0_l2 = work[15690]! - t23_l2;
+  const t25_0_l3 = work[23530]! - t23_l3;
+  const t25_1_l0 = work[11]! - t23_l0;
+  const t25_1_l1 = work[7851]! - t23_l1;
+  const t25_1_l2 = work[15691]! - t23_l2;
+  const t25_1_l3 = work[23531]! - t23_l3;
+  const t25_2_l0 = work[12]! - t23_l0;
+  const t25_2_l1 = work[7852]! - t23_l1;
+  const t25_2_l2 = work[15692]! - t23_l2;
+  const t25_2_l3 = work[23532]! - t23_l3;
+  const t25_3_l0 = work[13]! - t23_l0;
+  const t25_3_l1 = work[7853]! - t23_l1;
+  const t25_3_l2 = work[15693]! - t23_l2;
+  const t25_3_l3 = work[23533]! - t23_l3;
+  const t25_4_l0 = work[14]! - t23_l0;
+  const t25_4_l1 = work[7854]! - t23_l1;
+  const t25_4_l2 = work[15694]! - t23_l2;
+  const t25_4_l3 = work[23534]! - t23_l3;
+  const t25_5_l0 = work[15]! - t23_l0;
+  const t25_5_l1 = work[7855]! - t23_l1;
+  const t25_5_l2 = work[15695]! - t23_l2;
+  const t25_5_l3 = work[23535]! - t23_l3;
+  const t25_6_l0 = work[16]! - t23_l0;
+  const t25_6_l1 = work[7856]! - t23_l1;
+  const t25_6_l2 = work[15696]! - t23_l2;
+  const t25_6_l3 = work[23536]! - t23_l3;
+  const t25_7_l0 = work[17]! - t23_l0;
+  const t25_7_l1 = work[7857]! - t23_l1;
+  const t25_7_l2 = work[15697]! - t23_l2;
+  const t25_7_l3 = work[23537]! - t23_l3;
+  const t25_8_l0 = work[18]! - t23_l0;
+  const t25_8_l1 = work[7858]! - t23_l1;
+  const t25_8_l2 = work[15698]! - t23_l2;
+  const t25_8_l3 = work[23538]! - t23_l3;
+  const t25_9_l0 = work[19]! - t23_l0;
+  const t25_9_l1 = work[7859]! - t23_l1;
+  const t25_9_l2 = work[15699]! - t23_l2;
+  const t25_9_l3 = work[23539]! - t23_l3;
+  const t26_0_l0 = Math.exp(t25_0_l0);
+  const t26_0_l1 = Math.exp(t25_0_l1);
+  const t26_0_l2 = Math.exp(t25_0_l2);
+  const t26_0_l3 = Math.exp(t25_0_l3);
+  const t26_1_l0 = Math.exp(t25_1_l0);
+  const t26_1_l1 = Math.exp(t25_1_l1);
+  const t26_1_l2 = Math.exp(t25_1_l2);
+  const t26_1_l3 = Math.exp(t25_1_l3);
+  const t26_2_l0 = Math.exp(t25_2_l0);
+  const t26_2_l1 = Math.exp(t25_2_l1);
+  const t26_2_l2 = Math.exp(t25_2_l2);
+  const t26_2_l3 = Math.exp(t25_2_l3);
+  const t26_3_l0 = Math.exp(t25_3_l0);
+  const t26_3_l1 = Math.exp(t25_3_l1);
+  const t26_3_l2 = Math.exp(t25_3_l2);
+  const t26_3_l3 = Math.exp(t25_3_l3);
+  const t26_4_l0 = Math.exp(t25_4_l0);
+  const t26_4_l1 = Math.exp(t25_4_l1);
+  const t26_4_l2 = Math.exp(t25_4_l2);
+  const t26_4_l3 = Math.exp(t25_4_l3);
+  const t26_5_l0 = Math.exp(t25_5_l0);
+  const t26_5_l1 = Math.exp(t25_5_l1);
+  const t26_5_l2 = Math.exp(t25_5_l2);
+  const t26_5_l3 = Math.exp(t25_5_l3);
+  const t26_6_l0 = Math.exp(t25_6_l0);
+  const t26_6_l1 = Math.exp(t25_6_l1);
+  const t26_6_l2 = Math.exp(t25_6_l2);
+  const t26_6_l3 = Math.exp(t25_6_l3);
+  const t26_7_l0 = Math.exp(t25_7_l0);
+  const t26_7_l1 = Math.exp(t25_7_l1);
+  const t26_7_l2 = Math.exp(t25_7_l2);
+  const t26_7_l3 = Math.exp(t25_7_l3);
+  const t26_8_l0 = Math.exp(t25_8_l0);
+  const t26_8_l1 = Math.exp(t25_8_l1);
+  const t26_8_l2 = Math.exp(t25_8_l2);
+  const t26_8_l3 = Math.exp(t25_8_l3);
+  const t26_9_l0 = Math.exp(t25_9_l0);
+  const t26_9_l1 = Math.exp(t25_9_l1);
+  const t26_9_l2 = Math.exp(t25_9_l2);
+  const t26_9_l3 = Math.exp(t25_9_l3);
   const t27_l0 = t26_0_l0 + t26_1_l0 + t26_2_l0 + t26_3_l0 + t26_4_l0 + t26_5_l0 + t26_6_l0 + t26_7_l0 + t26_8_l0 + t26_9_l0;
   const t27_l1 = t26_0_l1 + t26_1_l1 + t26_2_l1 + t26_3_l1 + t26_4_l1 + t26_5_l1 + t26_6_l1 + t26_7_l1 + t26_8_l1 + t26_9_l1;
   const t27_l2 = t26_0_l2 + t26_1_l2 + t26_2_l2 + t26_3_l2 + t26_4_l2 + t26_5_l2 + t26_6_l2 + t26_7_l2 + t26_8_l2 + t26_9_l2;
@@ -1908,16 +2308,16 @@ function forwardBatch_block_part2(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 0 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -1929,34 +2329,74 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
           {
             let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[12544 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -1968,34 +2408,74 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
           {
             let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[12544 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[12544 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[7840 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[7840 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[7840 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[7840 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[7840 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[7840 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[7840 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[7840 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[25088 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2007,34 +2487,74 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
           {
             let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[25088 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[25088 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[15680 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[15680 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[15680 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[15680 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[15680 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[15680 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[15680 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[15680 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[37632 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2046,43 +2566,63 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
           {
             let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[37632 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[37632 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = (Math.max(fv0, 0));
+      work[23520 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = (Math.max(fv1, 0));
+      work[23520 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = (Math.max(fv2, 0));
+      work[23520 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = (Math.max(fv3, 0));
+      work[23520 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = (Math.max(fv4, 0));
+      work[23520 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = (Math.max(fv5, 0));
+      work[23520 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = (Math.max(fv6, 0));
+      work[23520 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = (Math.max(fv7, 0));
+      work[23520 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = work[k]! + params[72 + k % 8]!;
-    work[18816 + k] = work[12544 + k]! + params[72 + k % 8]!;
-    work[31360 + k] = work[25088 + k]! + params[72 + k % 8]!;
-    work[43904 + k] = work[37632 + k]! + params[72 + k % 8]!;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop9(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let k = 0; k < 6272; k++) {
-    work[k] = Math.max(work[6272 + k]!, 0);
-    work[12544 + k] = Math.max(work[18816 + k]!, 0);
-    work[25088 + k] = Math.max(work[31360 + k]!, 0);
-    work[37632 + k] = Math.max(work[43904 + k]!, 0);
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -2110,7 +2650,7 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
         }
         work[6272 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[6272 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[6272 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -2118,7 +2658,7 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -2129,7 +2669,7 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[7840 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2137,16 +2677,16 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[12544 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[7840 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[18816 + (((o0 * 14) + o1) * 8) + ch] = work[12544 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[14112 + (((o0 * 14) + o1) * 8) + ch] = work[7840 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[18816 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[14112 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -2154,7 +2694,7 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -2165,7 +2705,7 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[15680 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2173,16 +2713,16 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[25088 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[15680 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[31360 + (((o0 * 14) + o1) * 8) + ch] = work[25088 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[21952 + (((o0 * 14) + o1) * 8) + ch] = work[15680 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[31360 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[21952 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -2190,7 +2730,7 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -2201,7 +2741,7 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[23520 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2209,16 +2749,16 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37632 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[23520 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[43904 + (((o0 * 14) + o1) * 8) + ch] = work[37632 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[29792 + (((o0 * 14) + o1) * 8) + ch] = work[23520 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[43904 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[29792 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -2226,18 +2766,26 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop14(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 0 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2249,42 +2797,130 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
           for (let a = 0; a < 8; a++) {
             let xv = work[6272 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[(((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[(((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[(((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[(((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[(((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[(((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[(((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[(((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[(((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[(((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[(((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[(((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[(((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[(((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[(((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[(((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop16(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop9(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[12544 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop17(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2294,44 +2930,132 @@ function forwardBatch_block_loop17(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[18816 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[14112 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[12544 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[12544 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[7840 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[7840 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[7840 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[7840 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[7840 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[7840 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[7840 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[7840 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[7840 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[7840 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[7840 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[7840 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[7840 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[7840 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[7840 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[7840 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop18(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[25088 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop19(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2341,44 +3065,132 @@ function forwardBatch_block_loop19(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[31360 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[21952 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[25088 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[25088 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[15680 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[15680 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[15680 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[15680 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[15680 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[15680 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[15680 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[15680 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[15680 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[15680 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[15680 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[15680 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[15680 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[15680 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[15680 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[15680 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop20(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[37632 + z] = 0;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop21(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2388,53 +3200,113 @@ function forwardBatch_block_loop21(params: Float64Array, inputs: Float64Array, o
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43904 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[29792 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[37632 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[37632 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = (Math.max(fv0, 0));
+      work[23520 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = (Math.max(fv1, 0));
+      work[23520 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = (Math.max(fv2, 0));
+      work[23520 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = (Math.max(fv3, 0));
+      work[23520 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = (Math.max(fv4, 0));
+      work[23520 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = (Math.max(fv5, 0));
+      work[23520 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = (Math.max(fv6, 0));
+      work[23520 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = (Math.max(fv7, 0));
+      work[23520 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = (Math.max(fv8, 0));
+      work[23520 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = (Math.max(fv9, 0));
+      work[23520 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = (Math.max(fv10, 0));
+      work[23520 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = (Math.max(fv11, 0));
+      work[23520 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = (Math.max(fv12, 0));
+      work[23520 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = (Math.max(fv13, 0));
+      work[23520 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = (Math.max(fv14, 0));
+      work[23520 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = (Math.max(fv15, 0));
+      work[23520 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop22(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let k = 0; k < 3136; k++) {
-    work[3136 + k] = work[k]! + params[1232 + k % 16]!;
-    work[15680 + k] = work[12544 + k]! + params[1232 + k % 16]!;
-    work[28224 + k] = work[25088 + k]! + params[1232 + k % 16]!;
-    work[40768 + k] = work[37632 + k]! + params[1232 + k % 16]!;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop23(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let k = 0; k < 3136; k++) {
-    work[k] = Math.max(work[3136 + k]!, 0);
-    work[12544 + k] = Math.max(work[15680 + k]!, 0);
-    work[25088 + k] = Math.max(work[28224 + k]!, 0);
-    work[37632 + k] = Math.max(work[40768 + k]!, 0);
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -2462,7 +3334,7 @@ function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, o
         }
         work[3136 + (((o0 * 7) + o1) * 16) + ch] = work[(((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[3136 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[3136 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -2470,7 +3342,7 @@ function forwardBatch_block_loop24(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -2481,7 +3353,7 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[7840 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2489,16 +3361,16 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[12544 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[7840 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[15680 + (((o0 * 7) + o1) * 16) + ch] = work[12544 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[10976 + (((o0 * 7) + o1) * 16) + ch] = work[7840 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[15680 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[10976 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -2506,7 +3378,7 @@ function forwardBatch_block_loop25(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop14(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -2517,7 +3389,7 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[15680 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2525,16 +3397,16 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[25088 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[15680 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[28224 + (((o0 * 7) + o1) * 16) + ch] = work[25088 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[18816 + (((o0 * 7) + o1) * 16) + ch] = work[15680 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[28224 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[18816 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -2542,7 +3414,7 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -2553,7 +3425,7 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[23520 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2561,16 +3433,16 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37632 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[23520 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[40768 + (((o0 * 7) + o1) * 16) + ch] = work[37632 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[26656 + (((o0 * 7) + o1) * 16) + ch] = work[23520 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[40768 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[26656 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -2578,26 +3450,26 @@ function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, o
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop28(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop16(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
     const w = params[1248 + j]!;
     work[j] = work[3136]! * w;
-    work[12544 + j] = work[15680]! * w;
-    work[25088 + j] = work[28224]! * w;
-    work[37632 + j] = work[40768]! * w;
+    work[7840 + j] = work[10976]! * w;
+    work[15680 + j] = work[18816]! * w;
+    work[23520 + j] = work[26656]! * w;
   }
   for (let i = 1; i < 784; i++) {
     const x0 = work[3136 + i]!;
-    const x1 = work[15680 + i]!;
-    const x2 = work[28224 + i]!;
-    const x3 = work[40768 + i]!;
+    const x1 = work[10976 + i]!;
+    const x2 = work[18816 + i]!;
+    const x3 = work[26656 + i]!;
     const r = i * 10;
     for (let j = 0; j < 10; j++) {
       const w = params[1248 + r + j]!;
       work[j]! += x0 * w;
-      work[12544 + j]! += x1 * w;
-      work[25088 + j]! += x2 * w;
-      work[37632 + j]! += x3 * w;
+      work[7840 + j]! += x1 * w;
+      work[15680 + j]! += x2 * w;
+      work[23520 + j]! += x3 * w;
     }
   }
 }
@@ -2619,12 +3491,12 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[125524] = 0;
+  work[125528] = 0;
   let s = 0;
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[125524]! / count : 0;
+  return count > 0 ? work[125528]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -2633,33 +3505,32 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part4(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop31(params, inputs, targets, grad, work, xo, to);
-  grad[72]! += work[0]!;
-  grad[73]! += work[1]!;
-  grad[74]! += work[2]!;
-  grad[75]! += work[3]!;
-  grad[76]! += work[4]!;
-  grad[77]! += work[5]!;
-  grad[78]! += work[6]!;
-  grad[79]! += work[7]!;
-  gradientBatch_sample_loop32(params, inputs, targets, grad, work, xo, to);
-  grad[1232]! += work[14112]!;
-  grad[1233]! += work[14113]!;
-  grad[1234]! += work[14114]!;
-  grad[1235]! += work[14115]!;
-  grad[1236]! += work[14116]!;
-  grad[1237]! += work[14117]!;
-  grad[1238]! += work[14118]!;
-  grad[1239]! += work[14119]!;
-  grad[1240]! += work[14120]!;
-  grad[1241]! += work[14121]!;
-  grad[1242]! += work[14122]!;
-  grad[1243]! += work[14123]!;
-  grad[1244]! += work[14124]!;
-  grad[1245]! += work[14125]!;
-  grad[1246]! += work[14126]!;
-  grad[1247]! += work[14127]!;
+  gradientBatch_sample_loop24(params, inputs, targets, grad, work, xo, to);
+  grad[72]! += work[6272]!;
+  grad[73]! += work[6273]!;
+  grad[74]! += work[6274]!;
+  grad[75]! += work[6275]!;
+  grad[76]! += work[6276]!;
+  grad[77]! += work[6277]!;
+  grad[78]! += work[6278]!;
+  grad[79]! += work[6279]!;
+  gradientBatch_sample_loop25(params, inputs, targets, grad, work, xo, to);
+  grad[1232]! += work[17248]!;
+  grad[1233]! += work[17249]!;
+  grad[1234]! += work[17250]!;
+  grad[1235]! += work[17251]!;
+  grad[1236]! += work[17252]!;
+  grad[1237]! += work[17253]!;
+  grad[1238]! += work[17254]!;
+  grad[1239]! += work[17255]!;
+  grad[1240]! += work[17256]!;
+  grad[1241]! += work[17257]!;
+  grad[1242]! += work[17258]!;
+  grad[1243]! += work[17259]!;
+  grad[1244]! += work[17260]!;
+  grad[1245]! += work[17261]!;
+  grad[1246]! += work[17262]!;
+  grad[1247]! += work[17263]!;
   grad[9088]! += work[21178]!;
   grad[9089]! += work[21179]!;
   grad[9090]! += work[21180]!;
@@ -2670,7 +3541,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[9095]! += work[21185]!;
   grad[9096]! += work[21186]!;
   grad[9097]! += work[21187]!;
-  work[125524]! += work[21168]!;
+  work[125528]! += work[21168]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -2678,28 +3549,22 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
 
   // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
-  gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
 
   // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
+  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
+
+  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
   gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
-
-  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
-
   // --- dense0: dense 784 → 10, softmax ---
-  gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
   const z5_0 = params[9088]! + work[21168]!;
   const z5_1 = params[9089]! + work[21169]!;
   const z5_2 = params[9090]! + work[21170]!;
@@ -2783,62 +3648,51 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   work[21185] = t69_7 - targets[to + 7]!;
   work[21186] = t69_8 - targets[to + 8]!;
   work[21187] = t69_9 - targets[to + 9]!;
+  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- dense0 backward ---
-  gradientBatch_sample_loop11(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop12(params, inputs, targets, grad, work, xo, to);
-
   // --- maxPooling2d1 backward ---
-  gradientBatch_sample_loop13(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
 
   // --- conv2d1 backward ---
+  gradientBatch_sample_loop11(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop12(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop13(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop18(params, inputs, targets, grad, work, xo, to);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- conv2d1 backward ---
+  // --- maxPooling2d0 backward ---
+  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop18(params, inputs, targets, grad, work, xo, to);
+
+  // --- conv2d0 backward ---
   gradientBatch_sample_loop19(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop20(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop21(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
-
-  // --- maxPooling2d0 backward ---
   gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop24(params, inputs, targets, grad, work, xo, to);
-
-  // --- conv2d0 backward ---
-  gradientBatch_sample_loop25(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop26(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop27(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop28(params, inputs, targets, grad, work, xo, to);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- conv2d0 backward ---
-  gradientBatch_sample_loop29(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop30(params, inputs, targets, grad, work, xo, to);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2850,33 +3704,60 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
           {
             let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 6272; k++) work[6272 + k] = Math.max(work[k]!, 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = work[k]! + params[72 + k % 8]!;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = Math.max(work[6272 + k]!, 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -2886,7 +3767,7 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -2894,16 +3775,16 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[6272 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -2911,16 +3792,25 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 3136; z++) {
-    work[14112 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -2932,41 +3822,100 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[14112 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[14112 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[14112 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[14112 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[14112 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[14112 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[14112 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[14112 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[14112 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[14112 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[14112 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[14112 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[14112 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[14112 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[14112 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[14112 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
+function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 3136; k++) work[17248 + k] = Math.max(work[14112 + k]!, 0);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = Math.max(work[17248 + k]!, 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -2976,7 +3925,7 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -2984,16 +3933,16 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[17248 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -3001,7 +3950,7 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
   for (let i = 1; i < 784; i++) {
     const xi = work[20384 + i]!;
@@ -3017,7 +3966,7 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
     const r = i * 10;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -3033,7 +3982,7 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
     const xi = work[20384 + i]!;
     const r = i * 10;
@@ -3042,14 +3991,14 @@ function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 3136; z++) {
     work[21972 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -3059,7 +4008,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -3067,7 +4016,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -3083,161 +4032,184 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! !== 0 ? work[21972 + k]! : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  work[17248 + 0] = 0;
+  work[17248 + 1] = 0;
+  work[17248 + 2] = 0;
+  work[17248 + 3] = 0;
+  work[17248 + 4] = 0;
+  work[17248 + 5] = 0;
+  work[17248 + 6] = 0;
+  work[17248 + 7] = 0;
+  work[17248 + 8] = 0;
+  work[17248 + 9] = 0;
+  work[17248 + 10] = 0;
+  work[17248 + 11] = 0;
+  work[17248 + 12] = 0;
+  work[17248 + 13] = 0;
+  work[17248 + 14] = 0;
+  work[17248 + 15] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let s0 = 0; s0 < 14; s0++) {
+    for (let s1 = 0; s1 < 14; s1++) {
+      work[17248 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[17248 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[17248 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[17248 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[17248 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[17248 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[17248 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[17248 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[17248 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[17248 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[17248 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[17248 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[17248 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[17248 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[17248 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[17248 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
+          }
+        }
+      }
+      work[17264 + ((p0 * 14) + p1) * 8] = s0;
+      work[17264 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17264 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17264 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17264 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17264 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17264 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17264 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! !== 0 ? work[21972 + k]! : 0);
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[14112 + cr]!));
+            s1 = (s1 + (xv * work[14112 + cr + 1]!));
+            s2 = (s2 + (xv * work[14112 + cr + 2]!));
+            s3 = (s3 + (xv * work[14112 + cr + 3]!));
+            s4 = (s4 + (xv * work[14112 + cr + 4]!));
+            s5 = (s5 + (xv * work[14112 + cr + 5]!));
+            s6 = (s6 + (xv * work[14112 + cr + 6]!));
+            s7 = (s7 + (xv * work[14112 + cr + 7]!));
+            s8 = (s8 + (xv * work[14112 + cr + 8]!));
+            s9 = (s9 + (xv * work[14112 + cr + 9]!));
+            s10 = (s10 + (xv * work[14112 + cr + 10]!));
+            s11 = (s11 + (xv * work[14112 + cr + 11]!));
+            s12 = (s12 + (xv * work[14112 + cr + 12]!));
+            s13 = (s13 + (xv * work[14112 + cr + 13]!));
+            s14 = (s14 + (xv * work[14112 + cr + 14]!));
+            s15 = (s15 + (xv * work[14112 + cr + 15]!));
+          }
+        }
+        work[18832 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+      }
+    }
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[14112 + 0] = 0;
-  work[14112 + 1] = 0;
-  work[14112 + 2] = 0;
-  work[14112 + 3] = 0;
-  work[14112 + 4] = 0;
-  work[14112 + 5] = 0;
-  work[14112 + 6] = 0;
-  work[14112 + 7] = 0;
-  work[14112 + 8] = 0;
-  work[14112 + 9] = 0;
-  work[14112 + 10] = 0;
-  work[14112 + 11] = 0;
-  work[14112 + 12] = 0;
-  work[14112 + 13] = 0;
-  work[14112 + 14] = 0;
-  work[14112 + 15] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let s0 = 0; s0 < 14; s0++) {
-    for (let s1 = 0; s1 < 14; s1++) {
-      work[14112 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[14112 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[14112 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[14112 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[14112 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[14112 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[14112 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[14112 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[14112 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[14112 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[14112 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[14112 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[14112 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[14112 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[14112 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[14112 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 1568; z++) {
-    work[14128 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
-            work[14128 + (((i0 * 14) + i1) * 8) + a]! += s;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 1152; z++) {
-    work[15696 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[15696 + wr + 0]! += (xv * work[17248 + cr + 0]!);
-            work[15696 + wr + 1]! += (xv * work[17248 + cr + 1]!);
-            work[15696 + wr + 2]! += (xv * work[17248 + cr + 2]!);
-            work[15696 + wr + 3]! += (xv * work[17248 + cr + 3]!);
-            work[15696 + wr + 4]! += (xv * work[17248 + cr + 4]!);
-            work[15696 + wr + 5]! += (xv * work[17248 + cr + 5]!);
-            work[15696 + wr + 6]! += (xv * work[17248 + cr + 6]!);
-            work[15696 + wr + 7]! += (xv * work[17248 + cr + 7]!);
-            work[15696 + wr + 8]! += (xv * work[17248 + cr + 8]!);
-            work[15696 + wr + 9]! += (xv * work[17248 + cr + 9]!);
-            work[15696 + wr + 10]! += (xv * work[17248 + cr + 10]!);
-            work[15696 + wr + 11]! += (xv * work[17248 + cr + 11]!);
-            work[15696 + wr + 12]! += (xv * work[17248 + cr + 12]!);
-            work[15696 + wr + 13]! += (xv * work[17248 + cr + 13]!);
-            work[15696 + wr + 14]! += (xv * work[17248 + cr + 14]!);
-            work[15696 + wr + 15]! += (xv * work[17248 + cr + 15]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 6272; z++) {
     work[25108 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -3247,7 +4219,7 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -3255,7 +4227,7 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -3263,100 +4235,108 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
           }
         }
         if ((bi >= 0)) {
-          work[25108 + (bi * 8) + ch]! += work[14128 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[25108 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! > 0 ? 1 : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! !== 0 ? work[25108 + k]! : 0);
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  work[6272 + 0] = 0;
+  work[6272 + 1] = 0;
+  work[6272 + 2] = 0;
+  work[6272 + 3] = 0;
+  work[6272 + 4] = 0;
+  work[6272 + 5] = 0;
+  work[6272 + 6] = 0;
+  work[6272 + 7] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let s0 = 0; s0 < 28; s0++) {
+    for (let s1 = 0; s1 < 28; s1++) {
+      work[6272 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      work[6272 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      work[6272 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      work[6272 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      work[6272 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      work[6272 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6272 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      work[6272 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
+            let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[cr]!));
+            s1 = (s1 + (xv * work[cr + 1]!));
+            s2 = (s2 + (xv * work[cr + 2]!));
+            s3 = (s3 + (xv * work[cr + 3]!));
+            s4 = (s4 + (xv * work[cr + 4]!));
+            s5 = (s5 + (xv * work[cr + 5]!));
+            s6 = (s6 + (xv * work[cr + 6]!));
+            s7 = (s7 + (xv * work[cr + 7]!));
+          }
+        }
+        work[6280 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+      }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 72; k++) {
+    grad[k]! += work[6280 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! > 0 ? 1 : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop26(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! !== 0 ? work[25108 + k]! : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[0] = 0;
-  work[1] = 0;
-  work[2] = 0;
-  work[3] = 0;
-  work[4] = 0;
-  work[5] = 0;
-  work[6] = 0;
-  work[7] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop28(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let s0 = 0; s0 < 28; s0++) {
-    for (let s1 = 0; s1 < 28; s1++) {
-      work[0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop29(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 72; z++) {
-    work[8 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
-            let xv = inputs[xo + ((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[8 + wr + 0]! += (xv * work[6272 + cr + 0]!);
-            work[8 + wr + 1]! += (xv * work[6272 + cr + 1]!);
-            work[8 + wr + 2]! += (xv * work[6272 + cr + 2]!);
-            work[8 + wr + 3]! += (xv * work[6272 + cr + 3]!);
-            work[8 + wr + 4]! += (xv * work[6272 + cr + 4]!);
-            work[8 + wr + 5]! += (xv * work[6272 + cr + 5]!);
-            work[8 + wr + 6]! += (xv * work[6272 + cr + 6]!);
-            work[8 + wr + 7]! += (xv * work[6272 + cr + 7]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 72; k++) {
-    grad[k]! += work[8 + k]!;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 1152; k++) {
-    grad[80 + k]! += work[15696 + k]!;
+    grad[80 + k]! += work[18832 + k]!;
   }
 }
 
@@ -3368,43 +4348,43 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop91(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[72]! += work[0]! + work[31381]! + work[62762]! + work[94143]!;
-  grad[73]! += work[1]! + work[31382]! + work[62763]! + work[94144]!;
-  grad[74]! += work[2]! + work[31383]! + work[62764]! + work[94145]!;
-  grad[75]! += work[3]! + work[31384]! + work[62765]! + work[94146]!;
-  grad[76]! += work[4]! + work[31385]! + work[62766]! + work[94147]!;
-  grad[77]! += work[5]! + work[31386]! + work[62767]! + work[94148]!;
-  grad[78]! += work[6]! + work[31387]! + work[62768]! + work[94149]!;
-  grad[79]! += work[7]! + work[31388]! + work[62769]! + work[94150]!;
-  gradientBatch_block_loop92(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[1232]! += work[14112]! + work[45493]! + work[76874]! + work[108255]!;
-  grad[1233]! += work[14113]! + work[45494]! + work[76875]! + work[108256]!;
-  grad[1234]! += work[14114]! + work[45495]! + work[76876]! + work[108257]!;
-  grad[1235]! += work[14115]! + work[45496]! + work[76877]! + work[108258]!;
-  grad[1236]! += work[14116]! + work[45497]! + work[76878]! + work[108259]!;
-  grad[1237]! += work[14117]! + work[45498]! + work[76879]! + work[108260]!;
-  grad[1238]! += work[14118]! + work[45499]! + work[76880]! + work[108261]!;
-  grad[1239]! += work[14119]! + work[45500]! + work[76881]! + work[108262]!;
-  grad[1240]! += work[14120]! + work[45501]! + work[76882]! + work[108263]!;
-  grad[1241]! += work[14121]! + work[45502]! + work[76883]! + work[108264]!;
-  grad[1242]! += work[14122]! + work[45503]! + work[76884]! + work[108265]!;
-  grad[1243]! += work[14123]! + work[45504]! + work[76885]! + work[108266]!;
-  grad[1244]! += work[14124]! + work[45505]! + work[76886]! + work[108267]!;
-  grad[1245]! += work[14125]! + work[45506]! + work[76887]! + work[108268]!;
-  grad[1246]! += work[14126]! + work[45507]! + work[76888]! + work[108269]!;
-  grad[1247]! += work[14127]! + work[45508]! + work[76889]! + work[108270]!;
-  grad[9088]! += work[21169]! + work[52550]! + work[83931]! + work[115312]!;
-  grad[9089]! += work[21170]! + work[52551]! + work[83932]! + work[115313]!;
-  grad[9090]! += work[21171]! + work[52552]! + work[83933]! + work[115314]!;
-  grad[9091]! += work[21172]! + work[52553]! + work[83934]! + work[115315]!;
-  grad[9092]! += work[21173]! + work[52554]! + work[83935]! + work[115316]!;
-  grad[9093]! += work[21174]! + work[52555]! + work[83936]! + work[115317]!;
-  grad[9094]! += work[21175]! + work[52556]! + work[83937]! + work[115318]!;
-  grad[9095]! += work[21176]! + work[52557]! + work[83938]! + work[115319]!;
-  grad[9096]! += work[21177]! + work[52558]! + work[83939]! + work[115320]!;
-  grad[9097]! += work[21178]! + work[52559]! + work[83940]! + work[115321]!;
-  work[125524]! += work[21168]! + work[52549]! + work[83930]! + work[115311]!;
+  gradientBatch_block_loop69(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[72]! += work[6272]! + work[37654]! + work[69036]! + work[100418]!;
+  grad[73]! += work[6273]! + work[37655]! + work[69037]! + work[100419]!;
+  grad[74]! += work[6274]! + work[37656]! + work[69038]! + work[100420]!;
+  grad[75]! += work[6275]! + work[37657]! + work[69039]! + work[100421]!;
+  grad[76]! += work[6276]! + work[37658]! + work[69040]! + work[100422]!;
+  grad[77]! += work[6277]! + work[37659]! + work[69041]! + work[100423]!;
+  grad[78]! += work[6278]! + work[37660]! + work[69042]! + work[100424]!;
+  grad[79]! += work[6279]! + work[37661]! + work[69043]! + work[100425]!;
+  gradientBatch_block_loop70(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[1232]! += work[17248]! + work[48630]! + work[80012]! + work[111394]!;
+  grad[1233]! += work[17249]! + work[48631]! + work[80013]! + work[111395]!;
+  grad[1234]! += work[17250]! + work[48632]! + work[80014]! + work[111396]!;
+  grad[1235]! += work[17251]! + work[48633]! + work[80015]! + work[111397]!;
+  grad[1236]! += work[17252]! + work[48634]! + work[80016]! + work[111398]!;
+  grad[1237]! += work[17253]! + work[48635]! + work[80017]! + work[111399]!;
+  grad[1238]! += work[17254]! + work[48636]! + work[80018]! + work[111400]!;
+  grad[1239]! += work[17255]! + work[48637]! + work[80019]! + work[111401]!;
+  grad[1240]! += work[17256]! + work[48638]! + work[80020]! + work[111402]!;
+  grad[1241]! += work[17257]! + work[48639]! + work[80021]! + work[111403]!;
+  grad[1242]! += work[17258]! + work[48640]! + work[80022]! + work[111404]!;
+  grad[1243]! += work[17259]! + work[48641]! + work[80023]! + work[111405]!;
+  grad[1244]! += work[17260]! + work[48642]! + work[80024]! + work[111406]!;
+  grad[1245]! += work[17261]! + work[48643]! + work[80025]! + work[111407]!;
+  grad[1246]! += work[17262]! + work[48644]! + work[80026]! + work[111408]!;
+  grad[1247]! += work[17263]! + work[48645]! + work[80027]! + work[111409]!;
+  grad[9088]! += work[21169]! + work[52551]! + work[83933]! + work[115315]!;
+  grad[9089]! += work[21170]! + work[52552]! + work[83934]! + work[115316]!;
+  grad[9090]! += work[21171]! + work[52553]! + work[83935]! + work[115317]!;
+  grad[9091]! += work[21172]! + work[52554]! + work[83936]! + work[115318]!;
+  grad[9092]! += work[21173]! + work[52555]! + work[83937]! + work[115319]!;
+  grad[9093]! += work[21174]! + work[52556]! + work[83938]! + work[115320]!;
+  grad[9094]! += work[21175]! + work[52557]! + work[83939]! + work[115321]!;
+  grad[9095]! += work[21176]! + work[52558]! + work[83940]! + work[115322]!;
+  grad[9096]! += work[21177]! + work[52559]! + work[83941]! + work[115323]!;
+  grad[9097]! += work[21178]! + work[52560]! + work[83942]! + work[115324]!;
+  work[125528]! += work[21168]! + work[52550]! + work[83932]! + work[115314]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
@@ -3415,222 +4395,210 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
   gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop6(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop7(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
-  // --- maxPooling2d0: maxPooling2d 2×2, strides 2×2, valid ---
+  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
+  gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop10(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop11(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop12(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop13(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
+  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
   gradientBatch_block_loop14(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop15(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop16(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop17(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop18(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop19(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop20(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop21(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop22(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- conv2d1: conv2d 3×3×8 → 16, same, relu ---
-  gradientBatch_block_loop23(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
-  gradientBatch_block_loop24(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop25(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop26(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop27(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
   // --- dense0: dense 784 → 10, softmax ---
-  gradientBatch_block_loop28(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop18(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   const z5_0_l0 = params[9088]! + work[21168]!;
-  const z5_0_l1 = params[9088]! + work[52549]!;
-  const z5_0_l2 = params[9088]! + work[83930]!;
-  const z5_0_l3 = params[9088]! + work[115311]!;
+  const z5_0_l1 = params[9088]! + work[52550]!;
+  const z5_0_l2 = params[9088]! + work[83932]!;
+  const z5_0_l3 = params[9088]! + work[115314]!;
   const z5_1_l0 = params[9089]! + work[21169]!;
-  const z5_1_l1 = params[9089]! + work[52550]!;
-  const z5_1_l2 = params[9089]! + work[83931]!;
-  const z5_1_l3 = params[9089]! + work[115312]!;
+  const z5_1_l1 = params[9089]! + work[52551]!;
+  const z5_1_l2 = params[9089]! + work[83933]!;
+  const z5_1_l3 = params[9089]! + work[115315]!;
   const z5_2_l0 = params[9090]! + work[21170]!;
-  const z5_2_l1 = params[9090]! + work[52551]!;
-  const z5_2_l2 = params[9090]! + work[83932]!;
-  const z5_2_l3 = params[9090]! + work[115313]!;
+  const z5_2_l1 = params[9090]! + work[52552]!;
+  const z5_2_l2 = params[9090]! + work[83934]!;
+  const z5_2_l3 = params[9090]! + work[115316]!;
   const z5_3_l0 = params[9091]! + work[21171]!;
-  const z5_3_l1 = params[9091]! + work[52552]!;
-  const z5_3_l2 = params[9091]! + work[83933]!;
-  const z5_3_l3 = params[9091]! + work[115314]!;
+  const z5_3_l1 = params[9091]! + work[52553]!;
+  const z5_3_l2 = params[9091]! + work[83935]!;
+  const z5_3_l3 = params[9091]! + work[115317]!;
   const z5_4_l0 = params[9092]! + work[21172]!;
-  const z5_4_l1 = params[9092]! + work[52553]!;
-  const z5_4_l2 = params[9092]! + work[83934]!;
-  const z5_4_l3 = params[9092]! + work[115315]!;
+  const z5_4_l1 = params[9092]! + work[52554]!;
+  const z5_4_l2 = params[9092]! + work[83936]!;
+  const z5_4_l3 = params[9092]! + work[115318]!;
   const z5_5_l0 = params[9093]! + work[21173]!;
-  const z5_5_l1 = params[9093]! + work[52554]!;
-  const z5_5_l2 = params[9093]! + work[83935]!;
-  const z5_5_l3 = params[9093]! + work[115316]!;
+  const z5_5_l1 = params[9093]! + work[52555]!;
+  const z5_5_l2 = params[9093]! + work[83937]!;
+  const z5_5_l3 = params[9093]! + work[115319]!;
   const z5_6_l0 = params[9094]! + work[21174]!;
-  const z5_6_l1 = params[9094]! + work[52555]!;
-  const z5_6_l2 = params[9094]! + work[83936]!;
-  const z5_6_l3 = params[9094]! + work[115317]!;
+  const z5_6_l1 = params[9094]! + work[52556]!;
+  const z5_6_l2 = params[9094]! + work[83938]!;
+  const z5_6_l3 = params[9094]! + work[115320]!;
   const z5_7_l0 = params[9095]! + work[21175]!;
-  const z5_7_l1 = params[9095]! + work[52556]!;
-  const z5_7_l2 = params[9095]! + work[83937]!;
-  const z5_7_l3 = params[9095]! + work[115318]!;
+  const z5_7_l1 = params[9095]! + work[52557]!;
+  const z5_7_l2 = params[9095]! + work[83939]!;
+  const z5_7_l3 = params[9095]! + work[115321]!;
   const z5_8_l0 = params[9096]! + work[21176]!;
-  const z5_8_l1 = params[9096]! + work[52557]!;
-  const z5_8_l2 = params[9096]! + work[83938]!;
-  const z5_8_l3 = params[9096]! + work[115319]!;
+  const z5_8_l1 = params[9096]! + work[52558]!;
+  const z5_8_l2 = params[9096]! + work[83940]!;
+  const z5_8_l3 = params[9096]! + work[115322]!;
   const z5_9_l0 = params[9097]! + work[21177]!;
-  const z5_9_l1 = params[9097]! + work[52558]!;
-  const z5_9_l2 = params[9097]! + work[83939]!;
-  const z5_9_l3 = params[9097]! + work[115320]!;
+  const z5_9_l1 = params[9097]! + work[52559]!;
+  const z5_9_l2 = params[9097]! + work[83941]!;
+  const z5_9_l3 = params[9097]! + work[115323]!;
   const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
   const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
   const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
   const t23_l3 = Math.max(z5_0_l3, z5_1_l3, z5_2_l3, z5_3_l3, z5_4_l3, z5_5_l3, z5_6_l3, z5_7_l3, z5_8_l3, z5_9_l3);
   work[21168] = z5_0_l0 - t23_l0;
-  work[52549] = z5_0_l1 - t23_l1;
-  work[83930] = z5_0_l2 - t23_l2;
-  work[115311] = z5_0_l3 - t23_l3;
+  work[52550] = z5_0_l1 - t23_l1;
+  work[83932] = z5_0_l2 - t23_l2;
+  work[115314] = z5_0_l3 - t23_l3;
   work[21169] = z5_1_l0 - t23_l0;
-  work[52550] = z5_1_l1 - t23_l1;
-  work[83931] = z5_1_l2 - t23_l2;
-  work[115312] = z5_1_l3 - t23_l3;
+  work[52551] = z5_1_l1 - t23_l1;
+  work[83933] = z5_1_l2 - t23_l2;
+  work[115315] = z5_1_l3 - t23_l3;
   work[21170] = z5_2_l0 - t23_l0;
-  work[52551] = z5_2_l1 - t23_l1;
-  work[83932] = z5_2_l2 - t23_l2;
-  work[115313] = z5_2_l3 - t23_l3;
+  work[52552] = z5_2_l1 - t23_l1;
+  work[83934] = z5_2_l2 - t23_l2;
+  work[115316] = z5_2_l3 - t23_l3;
   work[21171] = z5_3_l0 - t23_l0;
-  work[52552] = z5_3_l1 - t23_l1;
-  work[83933] = z5_3_l2 - t23_l2;
-  work[115314] = z5_3_l3 - t23_l3;
+  work[52553] = z5_3_l1 - t23_l1;
+  work[83935] = z5_3_l2 - t23_l2;
+  work[115317] = z5_3_l3 - t23_l3;
   work[21172] = z5_4_l0 - t23_l0;
-  work[52553] = z5_4_l1 - t23_l1;
-  work[83934] = z5_4_l2 - t23_l2;
-  work[115315] = z5_4_l3 - t23_l3;
+  work[52554] = z5_4_l1 - t23_l1;
+  work[83936] = z5_4_l2 - t23_l2;
+  work[115318] = z5_4_l3 - t23_l3;
   work[21173] = z5_5_l0 - t23_l0;
-  work[52554] = z5_5_l1 - t23_l1;
-  work[83935] = z5_5_l2 - t23_l2;
-  work[115316] = z5_5_l3 - t23_l3;
+  work[52555] = z5_5_l1 - t23_l1;
+  work[83937] = z5_5_l2 - t23_l2;
+  work[115319] = z5_5_l3 - t23_l3;
   work[21174] = z5_6_l0 - t23_l0;
-  work[52555] = z5_6_l1 - t23_l1;
-  work[83936] = z5_6_l2 - t23_l2;
-  work[115317] = z5_6_l3 - t23_l3;
+  work[52556] = z5_6_l1 - t23_l1;
+  work[83938] = z5_6_l2 - t23_l2;
+  work[115320] = z5_6_l3 - t23_l3;
   work[21175] = z5_7_l0 - t23_l0;
-  work[52556] = z5_7_l1 - t23_l1;
-  work[83937] = z5_7_l2 - t23_l2;
-  work[115318] = z5_7_l3 - t23_l3;
+  work[52557] = z5_7_l1 - t23_l1;
+  work[83939] = z5_7_l2 - t23_l2;
+  work[115321] = z5_7_l3 - t23_l3;
   work[21176] = z5_8_l0 - t23_l0;
-  work[52557] = z5_8_l1 - t23_l1;
-  work[83938] = z5_8_l2 - t23_l2;
-  work[115319] = z5_8_l3 - t23_l3;
+  work[52558] = z5_8_l1 - t23_l1;
+  work[83940] = z5_8_l2 - t23_l2;
+  work[115322] = z5_8_l3 - t23_l3;
   work[21177] = z5_9_l0 - t23_l0;
-  work[52558] = z5_9_l1 - t23_l1;
-  work[83939] = z5_9_l2 - t23_l2;
-  work[115320] = z5_9_l3 - t23_l3;
+  work[52559] = z5_9_l1 - t23_l1;
+  work[83941] = z5_9_l2 - t23_l2;
+  work[115323] = z5_9_l3 - t23_l3;
+  work[21178] = Math.exp(work[21168]!);
+  work[52560] = Math.exp(work[52550]!);
+  work[83942] = Math.exp(work[83932]!);
+  work[115324] = Math.exp(work[115314]!);
+  work[21179] = Math.exp(work[21169]!);
+  work[52561] = Math.exp(work[52551]!);
+  work[83943] = Math.exp(work[83933]!);
+  work[115325] = Math.exp(work[115315]!);
+  work[21180] = Math.exp(work[21170]!);
+  work[52562] = Math.exp(work[52552]!);
+  work[83944] = Math.exp(work[83934]!);
+  work[115326] = Math.exp(work[115316]!);
+  work[21181] = Math.exp(work[21171]!);
+  work[52563] = Math.exp(work[52553]!);
+  work[83945] = Math.exp(work[83935]!);
+  work[115327] = Math.exp(work[115317]!);
+  work[21182] = Math.exp(work[21172]!);
+  work[52564] = Math.exp(work[52554]!);
+  work[83946] = Math.exp(work[83936]!);
+  work[115328] = Math.exp(work[115318]!);
+  work[21183] = Math.exp(work[21173]!);
+  work[52565] = Math.exp(work[52555]!);
+  work[83947] = Math.exp(work[83937]!);
+  work[115329] = Math.exp(work[115319]!);
+  work[21184] = Math.exp(work[21174]!);
+  work[52566] = Math.exp(work[52556]!);
+  work[83948] = Math.exp(work[83938]!);
+  work[115330] = Math.exp(work[115320]!);
+  work[21185] = Math.exp(work[21175]!);
+  work[52567] = Math.exp(work[52557]!);
+  work[83949] = Math.exp(work[83939]!);
+  work[115331] = Math.exp(work[115321]!);
+  work[21186] = Math.exp(work[21176]!);
+  work[52568] = Math.exp(work[52558]!);
+  work[83950] = Math.exp(work[83940]!);
+  work[115332] = Math.exp(work[115322]!);
+  work[21187] = Math.exp(work[21177]!);
+  work[52569] = Math.exp(work[52559]!);
+  work[83951] = Math.exp(work[83941]!);
+  work[115333] = Math.exp(work[115323]!);
+  work[21188] = work[21178]! + work[21179]! + work[21180]! + work[21181]! + work[21182]! + work[21183]! + work[21184]! + work[21185]! + work[21186]! + work[21187]!;
+  work[52570] = work[52560]! + work[52561]! + work[52562]! + work[52563]! + work[52564]! + work[52565]! + work[52566]! + work[52567]! + work[52568]! + work[52569]!;
+  work[83952] = work[83942]! + work[83943]! + work[83944]! + work[83945]! + work[83946]! + work[83947]! + work[83948]! + work[83949]! + work[83950]! + work[83951]!;
+  work[115334] = work[115324]! + work[115325]! + work[115326]! + work[115327]! + work[115328]! + work[115329]! + work[115330]! + work[115331]! + work[115332]! + work[115333]!;
+
+  // --- loss: categoricalCrossEntropy ---
+  work[21189] = Math.log(work[21188]!);
+  work[52571] = Math.log(work[52570]!);
+  work[83953] = Math.log(work[83952]!);
+  work[115335] = Math.log(work[115334]!);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- dense0: dense 784 → 10, softmax ---
-  work[21178] = Math.exp(work[21168]!);
-  work[52559] = Math.exp(work[52549]!);
-  work[83940] = Math.exp(work[83930]!);
-  work[115321] = Math.exp(work[115311]!);
-  work[21179] = Math.exp(work[21169]!);
-  work[52560] = Math.exp(work[52550]!);
-  work[83941] = Math.exp(work[83931]!);
-  work[115322] = Math.exp(work[115312]!);
-  work[21180] = Math.exp(work[21170]!);
-  work[52561] = Math.exp(work[52551]!);
-  work[83942] = Math.exp(work[83932]!);
-  work[115323] = Math.exp(work[115313]!);
-  work[21181] = Math.exp(work[21171]!);
-  work[52562] = Math.exp(work[52552]!);
-  work[83943] = Math.exp(work[83933]!);
-  work[115324] = Math.exp(work[115314]!);
-  work[21182] = Math.exp(work[21172]!);
-  work[52563] = Math.exp(work[52553]!);
-  work[83944] = Math.exp(work[83934]!);
-  work[115325] = Math.exp(work[115315]!);
-  work[21183] = Math.exp(work[21173]!);
-  work[52564] = Math.exp(work[52554]!);
-  work[83945] = Math.exp(work[83935]!);
-  work[115326] = Math.exp(work[115316]!);
-  work[21184] = Math.exp(work[21174]!);
-  work[52565] = Math.exp(work[52555]!);
-  work[83946] = Math.exp(work[83936]!);
-  work[115327] = Math.exp(work[115317]!);
-  work[21185] = Math.exp(work[21175]!);
-  work[52566] = Math.exp(work[52556]!);
-  work[83947] = Math.exp(work[83937]!);
-  work[115328] = Math.exp(work[115318]!);
-  work[21186] = Math.exp(work[21176]!);
-  work[52567] = Math.exp(work[52557]!);
-  work[83948] = Math.exp(work[83938]!);
-  work[115329] = Math.exp(work[115319]!);
-  work[21187] = Math.exp(work[21177]!);
-  work[52568] = Math.exp(work[52558]!);
-  work[83949] = Math.exp(work[83939]!);
-  work[115330] = Math.exp(work[115320]!);
-  work[21188] = work[21178]! + work[21179]! + work[21180]! + work[21181]! + work[21182]! + work[21183]! + work[21184]! + work[21185]! + work[21186]! + work[21187]!;
-  work[52569] = work[52559]! + work[52560]! + work[52561]! + work[52562]! + work[52563]! + work[52564]! + work[52565]! + work[52566]! + work[52567]! + work[52568]!;
-  work[83950] = work[83940]! + work[83941]! + work[83942]! + work[83943]! + work[83944]! + work[83945]! + work[83946]! + work[83947]! + work[83948]! + work[83949]!;
-  work[115331] = work[115321]! + work[115322]! + work[115323]! + work[115324]! + work[115325]! + work[115326]! + work[115327]! + work[115328]! + work[115329]! + work[115330]!;
-
   // --- loss: categoricalCrossEntropy ---
-  const t34_l0 = Math.log(work[21188]!);
-  const t34_l1 = Math.log(work[52569]!);
-  const t34_l2 = Math.log(work[83950]!);
-  const t34_l3 = Math.log(work[115331]!);
-  const t35_0_l0 = work[21168]! - t34_l0;
-  const t35_0_l1 = work[52549]! - t34_l1;
-  const t35_0_l2 = work[83930]! - t34_l2;
-  const t35_0_l3 = work[115311]! - t34_l3;
-  const t35_1_l0 = work[21169]! - t34_l0;
-  const t35_1_l1 = work[52550]! - t34_l1;
-  const t35_1_l2 = work[83931]! - t34_l2;
-  const t35_1_l3 = work[115312]! - t34_l3;
-  const t35_2_l0 = work[21170]! - t34_l0;
-  const t35_2_l1 = work[52551]! - t34_l1;
-  const t35_2_l2 = work[83932]! - t34_l2;
-  const t35_2_l3 = work[115313]! - t34_l3;
-  const t35_3_l0 = work[21171]! - t34_l0;
-  const t35_3_l1 = work[52552]! - t34_l1;
-  const t35_3_l2 = work[83933]! - t34_l2;
-  const t35_3_l3 = work[115314]! - t34_l3;
-  const t35_4_l0 = work[21172]! - t34_l0;
-  const t35_4_l1 = work[52553]! - t34_l1;
-  const t35_4_l2 = work[83934]! - t34_l2;
-  const t35_4_l3 = work[115315]! - t34_l3;
-  const t35_5_l0 = work[21173]! - t34_l0;
-  const t35_5_l1 = work[52554]! - t34_l1;
-  const t35_5_l2 = work[83935]! - t34_l2;
-  const t35_5_l3 = work[115316]! - t34_l3;
-  const t35_6_l0 = work[21174]! - t34_l0;
-  const t35_6_l1 = work[52555]! - t34_l1;
-  const t35_6_l2 = work[83936]! - t34_l2;
-  const t35_6_l3 = work[115317]! - t34_l3;
-  const t35_7_l0 = work[21175]! - t34_l0;
-  const t35_7_l1 = work[52556]! - t34_l1;
-  const t35_7_l2 = work[83937]! - t34_l2;
-  const t35_7_l3 = work[115318]! - t34_l3;
-  const t35_8_l0 = work[21176]! - t34_l0;
-  const t35_8_l1 = work[52557]! - t34_l1;
-  const t35_8_l2 = work[83938]! - t34_l2;
-  const t35_8_l3 = work[115319]! - t34_l3;
-  const t35_9_l0 = work[21177]! - t34_l0;
-  const t35_9_l1 = work[52558]! - t34_l1;
-  const t35_9_l2 = work[83939]! - t34_l2;
-  const t35_9_l3 = work[115320]! - t34_l3;
+  const t35_0_l0 = work[21168]! - work[21189]!;
+  const t35_0_l1 = work[52550]! - work[52571]!;
+  const t35_0_l2 = work[83932]! - work[83953]!;
+  const t35_0_l3 = work[115314]! - work[115335]!;
+  const t35_1_l0 = work[21169]! - work[21189]!;
+  const t35_1_l1 = work[52551]! - work[52571]!;
+  const t35_1_l2 = work[83933]! - work[83953]!;
+  const t35_1_l3 = work[115315]! - work[115335]!;
+  const t35_2_l0 = work[21170]! - work[21189]!;
+  const t35_2_l1 = work[52552]! - work[52571]!;
+  const t35_2_l2 = work[83934]! - work[83953]!;
+  const t35_2_l3 = work[115316]! - work[115335]!;
+  const t35_3_l0 = work[21171]! - work[21189]!;
+  const t35_3_l1 = work[52553]! - work[52571]!;
+  const t35_3_l2 = work[83935]! - work[83953]!;
+  const t35_3_l3 = work[115317]! - work[115335]!;
+  const t35_4_l0 = work[21172]! - work[21189]!;
+  const t35_4_l1 = work[52554]! - work[52571]!;
+  const t35_4_l2 = work[83936]! - work[83953]!;
+  const t35_4_l3 = work[115318]! - work[115335]!;
+  const t35_5_l0 = work[21173]! - work[21189]!;
+  const t35_5_l1 = work[52555]! - work[52571]!;
+  const t35_5_l2 = work[83937]! - work[83953]!;
+  const t35_5_l3 = work[115319]! - work[115335]!;
+  const t35_6_l0 = work[21174]! - work[21189]!;
+  const t35_6_l1 = work[52556]! - work[52571]!;
+  const t35_6_l2 = work[83938]! - work[83953]!;
+  const t35_6_l3 = work[115320]! - work[115335]!;
+  const t35_7_l0 = work[21175]! - work[21189]!;
+  const t35_7_l1 = work[52557]! - work[52571]!;
+  const t35_7_l2 = work[83939]! - work[83953]!;
+  const t35_7_l3 = work[115321]! - work[115335]!;
+  const t35_8_l0 = work[21176]! - work[21189]!;
+  const t35_8_l1 = work[52558]! - work[52571]!;
+  const t35_8_l2 = work[83940]! - work[83953]!;
+  const t35_8_l3 = work[115322]! - work[115335]!;
+  const t35_9_l0 = work[21177]! - work[21189]!;
+  const t35_9_l1 = work[52559]! - work[52571]!;
+  const t35_9_l2 = work[83941]! - work[83953]!;
+  const t35_9_l3 = work[115323]! - work[115335]!;
   const t36_0_l0 = targets[to0]! * t35_0_l0;
   const t36_0_l1 = targets[to1]! * t35_0_l1;
   const t36_0_l2 = targets[to2]! * t35_0_l2;
@@ -3676,110 +4644,122 @@ function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, t
   const t37_l2 = t36_0_l2 + t36_1_l2 + t36_2_l2 + t36_3_l2 + t36_4_l2 + t36_5_l2 + t36_6_l2 + t36_7_l2 + t36_8_l2 + t36_9_l2;
   const t37_l3 = t36_0_l3 + t36_1_l3 + t36_2_l3 + t36_3_l3 + t36_4_l3 + t36_5_l3 + t36_6_l3 + t36_7_l3 + t36_8_l3 + t36_9_l3;
   work[21168] = -t37_l0;
-  work[52549] = -t37_l1;
-  work[83930] = -t37_l2;
-  work[115311] = -t37_l3;
+  work[52550] = -t37_l1;
+  work[83932] = -t37_l2;
+  work[115314] = -t37_l3;
 
   // --- loss backward ---
-  work[21169] = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
-  work[52550] = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
-  work[83931] = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
-  work[115312] = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
+  const t67_l0 = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
+  const t67_l1 = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
+  const t67_l2 = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
+  const t67_l3 = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
+  const t68_l0 = t67_l0 / work[21188]!;
+  const t68_l1 = t67_l1 / work[52570]!;
+  const t68_l2 = t67_l2 / work[83952]!;
+  const t68_l3 = t67_l3 / work[115334]!;
+
+  // --- dense0 backward ---
+  const t69_0_l0 = work[21178]! * t68_l0;
+  const t69_0_l1 = work[52560]! * t68_l1;
+  const t69_0_l2 = work[83942]! * t68_l2;
+  const t69_0_l3 = work[115324]! * t68_l3;
+  const t69_1_l0 = work[21179]! * t68_l0;
+  const t69_1_l1 = work[52561]! * t68_l1;
+  const t69_1_l2 = work[83943]! * t68_l2;
+  const t69_1_l3 = work[115325]! * t68_l3;
+  const t69_2_l0 = work[21180]! * t68_l0;
+  const t69_2_l1 = work[52562]! * t68_l1;
+  const t69_2_l2 = work[83944]! * t68_l2;
+  const t69_2_l3 = work[115326]! * t68_l3;
+  const t69_3_l0 = work[21181]! * t68_l0;
+  const t69_3_l1 = work[52563]! * t68_l1;
+  const t69_3_l2 = work[83945]! * t68_l2;
+  const t69_3_l3 = work[115327]! * t68_l3;
+  const t69_4_l0 = work[21182]! * t68_l0;
+  const t69_4_l1 = work[52564]! * t68_l1;
+  const t69_4_l2 = work[83946]! * t68_l2;
+  const t69_4_l3 = work[115328]! * t68_l3;
+  const t69_5_l0 = work[21183]! * t68_l0;
+  const t69_5_l1 = work[52565]! * t68_l1;
+  const t69_5_l2 = work[83947]! * t68_l2;
+  const t69_5_l3 = work[115329]! * t68_l3;
+  const t69_6_l0 = work[21184]! * t68_l0;
+  const t69_6_l1 = work[52566]! * t68_l1;
+  const t69_6_l2 = work[83948]! * t68_l2;
+  const t69_6_l3 = work[115330]! * t68_l3;
+  const t69_7_l0 = work[21185]! * t68_l0;
+  const t69_7_l1 = work[52567]! * t68_l1;
+  const t69_7_l2 = work[83949]! * t68_l2;
+  const t69_7_l3 = work[115331]! * t68_l3;
+  const t69_8_l0 = work[21186]! * t68_l0;
+  const t69_8_l1 = work[52568]! * t68_l1;
+  const t69_8_l2 = work[83950]! * t68_l2;
+  const t69_8_l3 = work[115332]! * t68_l3;
+  const t69_9_l0 = work[21187]! * t68_l0;
+  const t69_9_l1 = work[52569]! * t68_l1;
+  const t69_9_l2 = work[83951]! * t68_l2;
+  const t69_9_l3 = work[115333]! * t68_l3;
+  work[21169] = t69_0_l0 - targets[to0]!;
+  work[52551] = t69_0_l1 - targets[to1]!;
+  work[83933] = t69_0_l2 - targets[to2]!;
+  work[115315] = t69_0_l3 - targets[to3]!;
+  work[21170] = t69_1_l0 - targets[to0 + 1]!;
+  work[52552] = t69_1_l1 - targets[to1 + 1]!;
+  work[83934] = t69_1_l2 - targets[to2 + 1]!;
+  work[115316] = t69_1_l3 - targets[to3 + 1]!;
+  work[21171] = t69_2_l0 - targets[to0 + 2]!;
+  work[52553] = t69_2_l1 - targets[to1 + 2]!;
+  work[83935] = t69_2_l2 - targets[to2 + 2]!;
+  work[115317] = t69_2_l3 - targets[to3 + 2]!;
+  work[21172] = t69_3_l0 - targets[to0 + 3]!;
+  work[52554] = t69_3_l1 - targets[to1 + 3]!;
+  work[83936] = t69_3_l2 - targets[to2 + 3]!;
+  work[115318] = t69_3_l3 - targets[to3 + 3]!;
+  work[21173] = t69_4_l0 - targets[to0 + 4]!;
+  work[52555] = t69_4_l1 - targets[to1 + 4]!;
+  work[83937] = t69_4_l2 - targets[to2 + 4]!;
+  work[115319] = t69_4_l3 - targets[to3 + 4]!;
+  work[21174] = t69_5_l0 - targets[to0 + 5]!;
+  work[52556] = t69_5_l1 - targets[to1 + 5]!;
+  work[83938] = t69_5_l2 - targets[to2 + 5]!;
+  work[115320] = t69_5_l3 - targets[to3 + 5]!;
+  work[21175] = t69_6_l0 - targets[to0 + 6]!;
+  work[52557] = t69_6_l1 - targets[to1 + 6]!;
+  work[83939] = t69_6_l2 - targets[to2 + 6]!;
+  work[115321] = t69_6_l3 - targets[to3 + 6]!;
+  work[21176] = t69_7_l0 - targets[to0 + 7]!;
+  work[52558] = t69_7_l1 - targets[to1 + 7]!;
+  work[83940] = t69_7_l2 - targets[to2 + 7]!;
+  work[115322] = t69_7_l3 - targets[to3 + 7]!;
+  work[21177] = t69_8_l0 - targets[to0 + 8]!;
+  work[52559] = t69_8_l1 - targets[to1 + 8]!;
+  work[83941] = t69_8_l2 - targets[to2 + 8]!;
+  work[115323] = t69_8_l3 - targets[to3 + 8]!;
+  work[21178] = t69_9_l0 - targets[to0 + 9]!;
+  work[52560] = t69_9_l1 - targets[to1 + 9]!;
+  work[83942] = t69_9_l2 - targets[to2 + 9]!;
+  work[115324] = t69_9_l3 - targets[to3 + 9]!;
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- loss backward ---
-  const t68_l0 = work[21169]! / work[21188]!;
-  const t68_l1 = work[52550]! / work[52569]!;
-  const t68_l2 = work[83931]! / work[83950]!;
-  const t68_l3 = work[115312]! / work[115331]!;
-
   // --- dense0 backward ---
-  const t69_0_l0 = work[21178]! * t68_l0;
-  const t69_0_l1 = work[52559]! * t68_l1;
-  const t69_0_l2 = work[83940]! * t68_l2;
-  const t69_0_l3 = work[115321]! * t68_l3;
-  const t69_1_l0 = work[21179]! * t68_l0;
-  const t69_1_l1 = work[52560]! * t68_l1;
-  const t69_1_l2 = work[83941]! * t68_l2;
-  const t69_1_l3 = work[115322]! * t68_l3;
-  const t69_2_l0 = work[21180]! * t68_l0;
-  const t69_2_l1 = work[52561]! * t68_l1;
-  const t69_2_l2 = work[83942]! * t68_l2;
-  const t69_2_l3 = work[115323]! * t68_l3;
-  const t69_3_l0 = work[21181]! * t68_l0;
-  const t69_3_l1 = work[52562]! * t68_l1;
-  const t69_3_l2 = work[83943]! * t68_l2;
-  const t69_3_l3 = work[115324]! * t68_l3;
-  const t69_4_l0 = work[21182]! * t68_l0;
-  const t69_4_l1 = work[52563]! * t68_l1;
-  const t69_4_l2 = work[83944]! * t68_l2;
-  const t69_4_l3 = work[115325]! * t68_l3;
-  const t69_5_l0 = work[21183]! * t68_l0;
-  const t69_5_l1 = work[52564]! * t68_l1;
-  const t69_5_l2 = work[83945]! * t68_l2;
-  const t69_5_l3 = work[115326]! * t68_l3;
-  const t69_6_l0 = work[21184]! * t68_l0;
-  const t69_6_l1 = work[52565]! * t68_l1;
-  const t69_6_l2 = work[83946]! * t68_l2;
-  const t69_6_l3 = work[115327]! * t68_l3;
-  const t69_7_l0 = work[21185]! * t68_l0;
-  const t69_7_l1 = work[52566]! * t68_l1;
-  const t69_7_l2 = work[83947]! * t68_l2;
-  const t69_7_l3 = work[115328]! * t68_l3;
-  const t69_8_l0 = work[21186]! * t68_l0;
-  const t69_8_l1 = work[52567]! * t68_l1;
-  const t69_8_l2 = work[83948]! * t68_l2;
-  const t69_8_l3 = work[115329]! * t68_l3;
-  const t69_9_l0 = work[21187]! * t68_l0;
-  const t69_9_l1 = work[52568]! * t68_l1;
-  const t69_9_l2 = work[83949]! * t68_l2;
-  const t69_9_l3 = work[115330]! * t68_l3;
-  work[21169] = t69_0_l0 - targets[to0]!;
-  work[52550] = t69_0_l1 - targets[to1]!;
-  work[83931] = t69_0_l2 - targets[to2]!;
-  work[115312] = t69_0_l3 - targets[to3]!;
-  work[21170] = t69_1_l0 - targets[to0 + 1]!;
-  work[52551] = t69_1_l1 - targets[to1 + 1]!;
-  work[83932] = t69_1_l2 - targets[to2 + 1]!;
-  work[115313] = t69_1_l3 - targets[to3 + 1]!;
-  work[21171] = t69_2_l0 - targets[to0 + 2]!;
-  work[52552] = t69_2_l1 - targets[to1 + 2]!;
-  work[83933] = t69_2_l2 - targets[to2 + 2]!;
-  work[115314] = t69_2_l3 - targets[to3 + 2]!;
-  work[21172] = t69_3_l0 - targets[to0 + 3]!;
-  work[52553] = t69_3_l1 - targets[to1 + 3]!;
-  work[83934] = t69_3_l2 - targets[to2 + 3]!;
-  work[115315] = t69_3_l3 - targets[to3 + 3]!;
-  work[21173] = t69_4_l0 - targets[to0 + 4]!;
-  work[52554] = t69_4_l1 - targets[to1 + 4]!;
-  work[83935] = t69_4_l2 - targets[to2 + 4]!;
-  work[115316] = t69_4_l3 - targets[to3 + 4]!;
-  work[21174] = t69_5_l0 - targets[to0 + 5]!;
-  work[52555] = t69_5_l1 - targets[to1 + 5]!;
-  work[83936] = t69_5_l2 - targets[to2 + 5]!;
-  work[115317] = t69_5_l3 - targets[to3 + 5]!;
-  work[21175] = t69_6_l0 - targets[to0 + 6]!;
-  work[52556] = t69_6_l1 - targets[to1 + 6]!;
-  work[83937] = t69_6_l2 - targets[to2 + 6]!;
-  work[115318] = t69_6_l3 - targets[to3 + 6]!;
-  work[21176] = t69_7_l0 - targets[to0 + 7]!;
-  work[52557] = t69_7_l1 - targets[to1 + 7]!;
-  work[83938] = t69_7_l2 - targets[to2 + 7]!;
-  work[115319] = t69_7_l3 - targets[to3 + 7]!;
-  work[21177] = t69_8_l0 - targets[to0 + 8]!;
-  work[52558] = t69_8_l1 - targets[to1 + 8]!;
-  work[83939] = t69_8_l2 - targets[to2 + 8]!;
-  work[115320] = t69_8_l3 - targets[to3 + 8]!;
-  work[21178] = t69_9_l0 - targets[to0 + 9]!;
-  work[52559] = t69_9_l1 - targets[to1 + 9]!;
-  work[83940] = t69_9_l2 - targets[to2 + 9]!;
-  work[115321] = t69_9_l3 - targets[to3 + 9]!;
-  gradientBatch_block_loop29(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop30(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop19(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop20(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- maxPooling2d1 backward ---
+  gradientBatch_block_loop21(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop22(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop23(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop24(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop25(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop26(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop27(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop28(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- conv2d1 backward ---
+  gradientBatch_block_loop29(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop30(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop31(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop32(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop33(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -3788,14 +4768,12 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop36(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop37(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop38(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- conv2d1 backward ---
-  gradientBatch_block_loop39(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d1 backward ---
+  gradientBatch_block_loop39(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop40(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop41(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop42(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -3803,6 +4781,8 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop44(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop45(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop46(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- maxPooling2d0 backward ---
   gradientBatch_block_loop47(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop48(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop49(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -3811,6 +4791,8 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop52(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop53(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop54(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+
+  // --- conv2d0 backward ---
   gradientBatch_block_loop55(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop56(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop57(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -3821,56 +4803,30 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop62(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop63(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop64(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- maxPooling2d0 backward ---
-  gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop69(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop70(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop71(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop72(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-
-  // --- conv2d0 backward ---
-  gradientBatch_block_loop73(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d0 backward ---
-  gradientBatch_block_loop74(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop75(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop76(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop77(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop78(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop79(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop80(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop81(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop82(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop83(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop84(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop85(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop86(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop87(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop88(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop89(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop90(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -3882,34 +4838,66 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
           {
             let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[(((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[(((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[(((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[(((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[(((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[(((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[(((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[(((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[31381 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -3921,34 +4909,66 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
           {
             let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[31381 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[31381 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[31382 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[31382 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[31382 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[31382 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[31382 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[31382 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[31382 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[31382 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[62762 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -3960,34 +4980,66 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
           {
             let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[62762 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[62762 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[62764 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[62764 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[62764 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[62764 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[62764 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[62764 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[62764 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[62764 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[94143 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 28; o0++) {
     for (let o1 = 0; o1 < 28; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -3999,43 +5051,65 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           {
             let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[94143 + (((o0 * 28) + o1) * 8) + 0]! += (xv * params[wr + 0]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 1]! += (xv * params[wr + 1]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 2]! += (xv * params[wr + 2]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 3]! += (xv * params[wr + 3]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 4]! += (xv * params[wr + 4]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 5]! += (xv * params[wr + 5]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 6]! += (xv * params[wr + 6]!);
-            work[94143 + (((o0 * 28) + o1) * 8) + 7]! += (xv * params[wr + 7]!);
+            s0 = (s0 + (xv * params[wr]!));
+            s1 = (s1 + (xv * params[wr + 1]!));
+            s2 = (s2 + (xv * params[wr + 2]!));
+            s3 = (s3 + (xv * params[wr + 3]!));
+            s4 = (s4 + (xv * params[wr + 4]!));
+            s5 = (s5 + (xv * params[wr + 5]!));
+            s6 = (s6 + (xv * params[wr + 6]!));
+            s7 = (s7 + (xv * params[wr + 7]!));
           }
         }
       }
+      let fi0 = (((o0 * 28) + o1) * 8);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      work[94146 + fi0] = fv0;
+      let fi1 = ((((o0 * 28) + o1) * 8) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      work[94146 + fi1] = fv1;
+      let fi2 = ((((o0 * 28) + o1) * 8) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      work[94146 + fi2] = fv2;
+      let fi3 = ((((o0 * 28) + o1) * 8) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      work[94146 + fi3] = fv3;
+      let fi4 = ((((o0 * 28) + o1) * 8) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      work[94146 + fi4] = fv4;
+      let fi5 = ((((o0 * 28) + o1) * 8) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      work[94146 + fi5] = fv5;
+      let fi6 = ((((o0 * 28) + o1) * 8) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      work[94146 + fi6] = fv6;
+      let fi7 = ((((o0 * 28) + o1) * 8) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      work[94146 + fi7] = fv7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = work[k]! + params[72 + k % 8]!;
-    work[37653 + k] = work[31381 + k]! + params[72 + k % 8]!;
-    work[69034 + k] = work[62762 + k]! + params[72 + k % 8]!;
-    work[100415 + k] = work[94143 + k]! + params[72 + k % 8]!;
+    work[6272 + k] = Math.max(work[k]!, 0);
+    work[37654 + k] = Math.max(work[31382 + k]!, 0);
+    work[69036 + k] = Math.max(work[62764 + k]!, 0);
+    work[100418 + k] = Math.max(work[94146 + k]!, 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 6272; k++) {
-    work[k] = Math.max(work[6272 + k]!, 0);
-    work[31381 + k] = Math.max(work[37653 + k]!, 0);
-    work[62762 + k] = Math.max(work[69034 + k]!, 0);
-    work[94143 + k] = Math.max(work[100415 + k]!, 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -4046,7 +5120,7 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4054,16 +5128,16 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[(((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[12544 + (((o0 * 14) + o1) * 8) + ch] = work[6272 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[12544 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[12544 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -4071,7 +5145,7 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -4082,7 +5156,7 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4090,16 +5164,16 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[43925 + (((o0 * 14) + o1) * 8) + ch] = work[31381 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[43926 + (((o0 * 14) + o1) * 8) + ch] = work[37654 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[43925 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[43926 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -4107,7 +5181,7 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -4118,7 +5192,7 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4126,16 +5200,16 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[75306 + (((o0 * 14) + o1) * 8) + ch] = work[62762 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[75308 + (((o0 * 14) + o1) * 8) + ch] = work[69036 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[75306 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[75308 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -4143,7 +5217,7 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -4154,7 +5228,7 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -4162,16 +5236,16 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[106687 + (((o0 * 14) + o1) * 8) + ch] = work[94143 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[106690 + (((o0 * 14) + o1) * 8) + ch] = work[100418 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[106687 + (((o0 * 14) + o1) * 8) + ch] = NaN;
+          work[106690 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -4179,18 +5253,26 @@ function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[14112 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -4202,42 +5284,114 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
           for (let a = 0; a < 8; a++) {
             let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[14112 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[14112 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[14112 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[14112 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[14112 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[14112 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[14112 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[14112 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[14112 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[14112 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[14112 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[14112 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[14112 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[14112 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[14112 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[14112 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[14112 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[14112 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[45493 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -4247,44 +5401,116 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[43926 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[45493 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[45493 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[45494 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[45494 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[45494 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[45494 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[45494 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[45494 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[45494 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[45494 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[45494 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[45494 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[45494 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[45494 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[45494 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[45494 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[45494 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[45494 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[76874 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -4294,44 +5520,116 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[75308 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[76874 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[76874 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[76876 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[76876 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[76876 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[76876 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[76876 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[76876 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[76876 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[76876 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[76876 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[76876 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[76876 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[76876 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[76876 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[76876 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[76876 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[76876 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[108255 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let s8 = 0;
+      let s9 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      let s12 = 0;
+      let s13 = 0;
+      let s14 = 0;
+      let s15 = 0;
       for (let k0 = 0; k0 < 3; k0++) {
         let i0 = ((o0 + k0) - 1);
         if (i0 < 0) continue;
@@ -4341,53 +5639,107 @@ function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[106690 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[108255 + (((o0 * 14) + o1) * 16) + 0]! += (xv * params[80 + wr + 0]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 1]! += (xv * params[80 + wr + 1]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 2]! += (xv * params[80 + wr + 2]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 3]! += (xv * params[80 + wr + 3]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 4]! += (xv * params[80 + wr + 4]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 5]! += (xv * params[80 + wr + 5]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 6]! += (xv * params[80 + wr + 6]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 7]! += (xv * params[80 + wr + 7]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 8]! += (xv * params[80 + wr + 8]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 9]! += (xv * params[80 + wr + 9]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 10]! += (xv * params[80 + wr + 10]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 11]! += (xv * params[80 + wr + 11]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 12]! += (xv * params[80 + wr + 12]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 13]! += (xv * params[80 + wr + 13]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 14]! += (xv * params[80 + wr + 14]!);
-            work[108255 + (((o0 * 14) + o1) * 16) + 15]! += (xv * params[80 + wr + 15]!);
+            s0 = (s0 + (xv * params[80 + wr]!));
+            s1 = (s1 + (xv * params[80 + wr + 1]!));
+            s2 = (s2 + (xv * params[80 + wr + 2]!));
+            s3 = (s3 + (xv * params[80 + wr + 3]!));
+            s4 = (s4 + (xv * params[80 + wr + 4]!));
+            s5 = (s5 + (xv * params[80 + wr + 5]!));
+            s6 = (s6 + (xv * params[80 + wr + 6]!));
+            s7 = (s7 + (xv * params[80 + wr + 7]!));
+            s8 = (s8 + (xv * params[80 + wr + 8]!));
+            s9 = (s9 + (xv * params[80 + wr + 9]!));
+            s10 = (s10 + (xv * params[80 + wr + 10]!));
+            s11 = (s11 + (xv * params[80 + wr + 11]!));
+            s12 = (s12 + (xv * params[80 + wr + 12]!));
+            s13 = (s13 + (xv * params[80 + wr + 13]!));
+            s14 = (s14 + (xv * params[80 + wr + 14]!));
+            s15 = (s15 + (xv * params[80 + wr + 15]!));
           }
         }
       }
+      let fi0 = (((o0 * 14) + o1) * 16);
+      let fv0 = s0;
+      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      work[108258 + fi0] = fv0;
+      let fi1 = ((((o0 * 14) + o1) * 16) + 1);
+      let fv1 = s1;
+      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      work[108258 + fi1] = fv1;
+      let fi2 = ((((o0 * 14) + o1) * 16) + 2);
+      let fv2 = s2;
+      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      work[108258 + fi2] = fv2;
+      let fi3 = ((((o0 * 14) + o1) * 16) + 3);
+      let fv3 = s3;
+      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      work[108258 + fi3] = fv3;
+      let fi4 = ((((o0 * 14) + o1) * 16) + 4);
+      let fv4 = s4;
+      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      work[108258 + fi4] = fv4;
+      let fi5 = ((((o0 * 14) + o1) * 16) + 5);
+      let fv5 = s5;
+      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      work[108258 + fi5] = fv5;
+      let fi6 = ((((o0 * 14) + o1) * 16) + 6);
+      let fv6 = s6;
+      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      work[108258 + fi6] = fv6;
+      let fi7 = ((((o0 * 14) + o1) * 16) + 7);
+      let fv7 = s7;
+      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      work[108258 + fi7] = fv7;
+      let fi8 = ((((o0 * 14) + o1) * 16) + 8);
+      let fv8 = s8;
+      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      work[108258 + fi8] = fv8;
+      let fi9 = ((((o0 * 14) + o1) * 16) + 9);
+      let fv9 = s9;
+      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      work[108258 + fi9] = fv9;
+      let fi10 = ((((o0 * 14) + o1) * 16) + 10);
+      let fv10 = s10;
+      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      work[108258 + fi10] = fv10;
+      let fi11 = ((((o0 * 14) + o1) * 16) + 11);
+      let fv11 = s11;
+      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      work[108258 + fi11] = fv11;
+      let fi12 = ((((o0 * 14) + o1) * 16) + 12);
+      let fv12 = s12;
+      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      work[108258 + fi12] = fv12;
+      let fi13 = ((((o0 * 14) + o1) * 16) + 13);
+      let fv13 = s13;
+      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      work[108258 + fi13] = fv13;
+      let fi14 = ((((o0 * 14) + o1) * 16) + 14);
+      let fv14 = s14;
+      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      work[108258 + fi14] = fv14;
+      let fi15 = ((((o0 * 14) + o1) * 16) + 15);
+      let fv15 = s15;
+      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      work[108258 + fi15] = fv15;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
-    work[17248 + k] = work[14112 + k]! + params[1232 + k % 16]!;
-    work[48629 + k] = work[45493 + k]! + params[1232 + k % 16]!;
-    work[80010 + k] = work[76874 + k]! + params[1232 + k % 16]!;
-    work[111391 + k] = work[108255 + k]! + params[1232 + k % 16]!;
+    work[17248 + k] = Math.max(work[14112 + k]!, 0);
+    work[48630 + k] = Math.max(work[45494 + k]!, 0);
+    work[80012 + k] = Math.max(work[76876 + k]!, 0);
+    work[111394 + k] = Math.max(work[108258 + k]!, 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 3136; k++) {
-    work[14112 + k] = Math.max(work[17248 + k]!, 0);
-    work[45493 + k] = Math.max(work[48629 + k]!, 0);
-    work[76874 + k] = Math.max(work[80010 + k]!, 0);
-    work[108255 + k] = Math.max(work[111391 + k]!, 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -4398,7 +5750,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4406,16 +5758,16 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[14112 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[20384 + (((o0 * 7) + o1) * 16) + ch] = work[17248 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[20384 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[20384 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -4423,7 +5775,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
@@ -4434,7 +5786,7 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4442,19 +5794,241 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[51765 + (((o0 * 7) + o1) * 16) + ch] = work[45493 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[51766 + (((o0 * 7) + o1) * 16) + ch] = work[48630 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[51765 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+          work[51766 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 2 of the block
+  for (let o0 = 0; o0 < 7; o0++) {
+    for (let o1 = 0; o1 < 7; o1++) {
+      for (let ch = 0; ch < 16; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+        }
+        work[83148 + (((o0 * 7) + o1) * 16) + ch] = work[80012 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[83148 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
+        }
+      }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 3 of the block
+  for (let o0 = 0; o0 < 7; o0++) {
+    for (let o1 = 0; o1 < 7; o1++) {
+      for (let ch = 0; ch < 16; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+        }
+        work[114530 + (((o0 * 7) + o1) * 16) + ch] = work[111394 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        if ((bi < 0)) {
+          work[114530 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
+        }
+      }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let j = 0; j < 10; j++) {
+    const w = params[1248 + j]!;
+    work[21168 + j] = work[20384]! * w;
+    work[52550 + j] = work[51766]! * w;
+    work[83932 + j] = work[83148]! * w;
+    work[115314 + j] = work[114530]! * w;
+  }
+  for (let i = 1; i < 784; i++) {
+    const x0 = work[20384 + i]!;
+    const x1 = work[51766 + i]!;
+    const x2 = work[83148 + i]!;
+    const x3 = work[114530 + i]!;
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) {
+      const w = params[1248 + r + j]!;
+      work[21168 + j]! += x0 * w;
+      work[52550 + j]! += x1 * w;
+      work[83932 + j]! += x2 * w;
+      work[115314 + j]! += x3 * w;
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let i = 0; i < 784; i++) {
+    const r = i * 10;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < 10; j++) {
+      const w = params[1248 + r + j]!;
+      s0 += w * work[21169 + j]!;
+      s1 += w * work[52551 + j]!;
+      s2 += w * work[83933 + j]!;
+      s3 += w * work[115315 + j]!;
+    }
+    work[21190 + i] = s0;
+    work[52572 + i] = s1;
+    work[83954 + i] = s2;
+    work[115336 + i] = s3;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let i = 0; i < 784; i++) {
+    const x0 = work[20384 + i]!;
+    const x1 = work[51766 + i]!;
+    const x2 = work[83148 + i]!;
+    const x3 = work[114530 + i]!;
+    const r = i * 10;
+    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += x0 * work[21169 + j]! + x1 * work[52551 + j]! + x2 * work[83933 + j]! + x3 * work[115315 + j]!;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 0 of the block
+  for (let z = 0; z < 3136; z++) {
+    work[21974 + z] = 0;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 0 of the block
+  for (let o0 = 0; o0 < 7; o0++) {
+    for (let o1 = 0; o1 < 7; o1++) {
+      for (let ch = 0; ch < 16; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[17248 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[21974 + (bi * 16) + ch]! += work[21190 + (((o0 * 7) + o1) * 16) + ch]!;
+        }
+      }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 1 of the block
+  for (let z = 0; z < 3136; z++) {
+    work[53356 + z] = 0;
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 1 of the block
+  for (let o0 = 0; o0 < 7; o0++) {
+    for (let o1 = 0; o1 < 7; o1++) {
+      for (let ch = 0; ch < 16; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 14) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[53356 + (bi * 16) + ch]! += work[52572 + (((o0 * 7) + o1) * 16) + ch]!;
+        }
+      }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 2 of the block
+  for (let z = 0; z < 3136; z++) {
+    work[84738 + z] = 0;
   }
 }
 
@@ -4470,7 +6044,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4478,16 +6052,15 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[83146 + (((o0 * 7) + o1) * 16) + ch] = work[76874 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
-        if ((bi < 0)) {
-          work[83146 + (((o0 * 7) + o1) * 16) + ch] = NaN;
+        if ((bi >= 0)) {
+          work[84738 + (bi * 16) + ch]! += work[83954 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4497,106 +6070,14 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let o0 = 0; o0 < 7; o0++) {
-    for (let o1 = 0; o1 < 7; o1++) {
-      for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-        }
-        work[114527 + (((o0 * 7) + o1) * 16) + ch] = work[108255 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
-        if ((bi < 0)) {
-          work[114527 + (((o0 * 7) + o1) * 16) + ch] = NaN;
-        }
-      }
-    }
+  for (let z = 0; z < 3136; z++) {
+    work[116120 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j]!;
-    work[21168 + j] = work[20384]! * w;
-    work[52549 + j] = work[51765]! * w;
-    work[83930 + j] = work[83146]! * w;
-    work[115311 + j] = work[114527]! * w;
-  }
-  for (let i = 1; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51765 + i]!;
-    const x2 = work[83146 + i]!;
-    const x3 = work[114527 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
-      work[21168 + j]! += x0 * w;
-      work[52549 + j]! += x1 * w;
-      work[83930 + j]! += x2 * w;
-      work[115311 + j]! += x3 * w;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
-      s0 += w * work[21169 + j]!;
-      s1 += w * work[52550 + j]!;
-      s2 += w * work[83931 + j]!;
-      s3 += w * work[115312 + j]!;
-    }
-    work[21189 + i] = s0;
-    work[52570 + i] = s1;
-    work[83951 + i] = s2;
-    work[115332 + i] = s3;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let i = 0; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51765 + i]!;
-    const x2 = work[83146 + i]!;
-    const x3 = work[114527 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += x0 * work[21169 + j]! + x1 * work[52550 + j]! + x2 * work[83931 + j]! + x3 * work[115312 + j]!;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[21973 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
+  // sample 3 of the block
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
@@ -4606,7 +6087,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4614,7 +6095,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[14112 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -4622,9 +6103,75 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[21973 + (bi * 16) + ch]! += work[21189 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[116120 + (bi * 16) + ch]! += work[115336 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
+    }
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 3136; k++) {
+    work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+    work[48630 + k] = (work[45494 + k]! > 0 ? 1 : 0);
+    work[80012 + k] = (work[76876 + k]! > 0 ? 1 : 0);
+    work[111394 + k] = (work[108258 + k]! > 0 ? 1 : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  for (let k = 0; k < 3136; k++) {
+    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21974 + k]! : 0);
+    work[45494 + k] = (work[48630 + k]! !== 0 ? work[53356 + k]! : 0);
+    work[76876 + k] = (work[80012 + k]! !== 0 ? work[84738 + k]! : 0);
+    work[108258 + k] = (work[111394 + k]! !== 0 ? work[116120 + k]! : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 0 of the block
+  work[17248 + 0] = 0;
+  work[17248 + 1] = 0;
+  work[17248 + 2] = 0;
+  work[17248 + 3] = 0;
+  work[17248 + 4] = 0;
+  work[17248 + 5] = 0;
+  work[17248 + 6] = 0;
+  work[17248 + 7] = 0;
+  work[17248 + 8] = 0;
+  work[17248 + 9] = 0;
+  work[17248 + 10] = 0;
+  work[17248 + 11] = 0;
+  work[17248 + 12] = 0;
+  work[17248 + 13] = 0;
+  work[17248 + 14] = 0;
+  work[17248 + 15] = 0;
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+  // sample 0 of the block
+  for (let s0 = 0; s0 < 14; s0++) {
+    for (let s1 = 0; s1 < 14; s1++) {
+      work[17248 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[17248 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[17248 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[17248 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[17248 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[17248 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[17248 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[17248 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[17248 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[17248 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[17248 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[17248 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[17248 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[17248 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[17248 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[17248 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4632,42 +6179,45 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[53354 + z] = 0;
-  }
+  work[48630 + 0] = 0;
+  work[48630 + 1] = 0;
+  work[48630 + 2] = 0;
+  work[48630 + 3] = 0;
+  work[48630 + 4] = 0;
+  work[48630 + 5] = 0;
+  work[48630 + 6] = 0;
+  work[48630 + 7] = 0;
+  work[48630 + 8] = 0;
+  work[48630 + 9] = 0;
+  work[48630 + 10] = 0;
+  work[48630 + 11] = 0;
+  work[48630 + 12] = 0;
+  work[48630 + 13] = 0;
+  work[48630 + 14] = 0;
+  work[48630 + 15] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let o0 = 0; o0 < 7; o0++) {
-    for (let o1 = 0; o1 < 7; o1++) {
-      for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[45493 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-        }
-        if ((bi >= 0)) {
-          work[53354 + (bi * 16) + ch]! += work[52570 + (((o0 * 7) + o1) * 16) + ch]!;
-        }
-      }
+  for (let s0 = 0; s0 < 14; s0++) {
+    for (let s1 = 0; s1 < 14; s1++) {
+      work[48630 + 0]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[48630 + 1]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[48630 + 2]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[48630 + 3]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[48630 + 4]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[48630 + 5]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[48630 + 6]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[48630 + 7]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[48630 + 8]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[48630 + 9]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[48630 + 10]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[48630 + 11]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[48630 + 12]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[48630 + 13]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[48630 + 14]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[48630 + 15]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4675,42 +6225,45 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[84735 + z] = 0;
-  }
+  work[80012 + 0] = 0;
+  work[80012 + 1] = 0;
+  work[80012 + 2] = 0;
+  work[80012 + 3] = 0;
+  work[80012 + 4] = 0;
+  work[80012 + 5] = 0;
+  work[80012 + 6] = 0;
+  work[80012 + 7] = 0;
+  work[80012 + 8] = 0;
+  work[80012 + 9] = 0;
+  work[80012 + 10] = 0;
+  work[80012 + 11] = 0;
+  work[80012 + 12] = 0;
+  work[80012 + 13] = 0;
+  work[80012 + 14] = 0;
+  work[80012 + 15] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let o0 = 0; o0 < 7; o0++) {
-    for (let o1 = 0; o1 < 7; o1++) {
-      for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[76874 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-        }
-        if ((bi >= 0)) {
-          work[84735 + (bi * 16) + ch]! += work[83951 + (((o0 * 7) + o1) * 16) + ch]!;
-        }
-      }
+  for (let s0 = 0; s0 < 14; s0++) {
+    for (let s1 = 0; s1 < 14; s1++) {
+      work[80012 + 0]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[80012 + 1]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[80012 + 2]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[80012 + 3]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[80012 + 4]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[80012 + 5]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[80012 + 6]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[80012 + 7]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[80012 + 8]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[80012 + 9]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[80012 + 10]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[80012 + 11]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[80012 + 12]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[80012 + 13]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[80012 + 14]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[80012 + 15]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4718,154 +6271,375 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[116116 + z] = 0;
-  }
+  work[111394 + 0] = 0;
+  work[111394 + 1] = 0;
+  work[111394 + 2] = 0;
+  work[111394 + 3] = 0;
+  work[111394 + 4] = 0;
+  work[111394 + 5] = 0;
+  work[111394 + 6] = 0;
+  work[111394 + 7] = 0;
+  work[111394 + 8] = 0;
+  work[111394 + 9] = 0;
+  work[111394 + 10] = 0;
+  work[111394 + 11] = 0;
+  work[111394 + 12] = 0;
+  work[111394 + 13] = 0;
+  work[111394 + 14] = 0;
+  work[111394 + 15] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let o0 = 0; o0 < 7; o0++) {
-    for (let o1 = 0; o1 < 7; o1++) {
-      for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[108255 + (((i0 * 14) + i1) * 16) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 14) + i1);
-            }
-          }
-        }
-        if ((bi >= 0)) {
-          work[116116 + (bi * 16) + ch]! += work[115332 + (((o0 * 7) + o1) * 16) + ch]!;
-        }
-      }
+  for (let s0 = 0; s0 < 14; s0++) {
+    for (let s1 = 0; s1 < 14; s1++) {
+      work[111394 + 0]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[111394 + 1]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[111394 + 2]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[111394 + 3]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[111394 + 4]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[111394 + 5]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[111394 + 6]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[111394 + 7]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[111394 + 8]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[111394 + 9]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[111394 + 10]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[111394 + 11]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[111394 + 12]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[111394 + 13]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[111394 + 14]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[111394 + 15]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 3136; k++) {
-    work[14112 + k] = (work[17248 + k]! > 0 ? 1 : 0);
-    work[45493 + k] = (work[48629 + k]! > 0 ? 1 : 0);
-    work[76874 + k] = (work[80010 + k]! > 0 ? 1 : 0);
-    work[108255 + k] = (work[111391 + k]! > 0 ? 1 : 0);
+  // sample 0 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[14112 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
+          }
+        }
+      }
+      work[17264 + ((p0 * 14) + p1) * 8] = s0;
+      work[17264 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[17264 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[17264 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[17264 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[17264 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[17264 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[17264 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 3136; k++) {
-    work[17248 + k] = (work[14112 + k]! !== 0 ? work[21973 + k]! : 0);
-    work[48629 + k] = (work[45493 + k]! !== 0 ? work[53354 + k]! : 0);
-    work[80010 + k] = (work[76874 + k]! !== 0 ? work[84735 + k]! : 0);
-    work[111391 + k] = (work[108255 + k]! !== 0 ? work[116116 + k]! : 0);
+  // sample 1 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[45494 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
+          }
+        }
+      }
+      work[48646 + ((p0 * 14) + p1) * 8] = s0;
+      work[48646 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[48646 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[48646 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[48646 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[48646 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[48646 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[48646 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  work[14112 + 0] = 0;
-  work[14112 + 1] = 0;
-  work[14112 + 2] = 0;
-  work[14112 + 3] = 0;
-  work[14112 + 4] = 0;
-  work[14112 + 5] = 0;
-  work[14112 + 6] = 0;
-  work[14112 + 7] = 0;
-  work[14112 + 8] = 0;
-  work[14112 + 9] = 0;
-  work[14112 + 10] = 0;
-  work[14112 + 11] = 0;
-  work[14112 + 12] = 0;
-  work[14112 + 13] = 0;
-  work[14112 + 14] = 0;
-  work[14112 + 15] = 0;
+  // sample 2 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[76876 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
+          }
+        }
+      }
+      work[80028 + ((p0 * 14) + p1) * 8] = s0;
+      work[80028 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[80028 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[80028 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[80028 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[80028 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[80028 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[80028 + (((p0 * 14) + p1) * 8) + 7] = s7;
+    }
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let s0 = 0; s0 < 14; s0++) {
-    for (let s1 = 0; s1 < 14; s1++) {
-      work[14112 + 0]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[14112 + 1]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[14112 + 2]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[14112 + 3]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[14112 + 4]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[14112 + 5]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[14112 + 6]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[14112 + 7]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[14112 + 8]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[14112 + 9]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[14112 + 10]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[14112 + 11]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[14112 + 12]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[14112 + 13]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[14112 + 14]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[14112 + 15]! += work[17248 + ((s0 * 224) + (s1 * 16)) + 15]!;
+  // sample 3 of the block
+  for (let p0 = 0; p0 < 14; p0++) {
+    for (let p1 = 0; p1 < 14; p1++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let k0 = 0; k0 < 3; k0++) {
+        let o0 = ((p0 + 1) - k0);
+        if (o0 < 0) continue;
+        if (o0 >= 14) continue;
+        for (let k1 = 0; k1 < 3; k1++) {
+          let o1 = ((p1 + 1) - k1);
+          if (o1 < 0) continue;
+          if (o1 >= 14) continue;
+          for (let b = 0; b < 16; b++) {
+            let cv = work[108258 + (((o0 * 14) + o1) * 16) + b]!;
+            let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
+            s0 = (s0 + (cv * params[80 + wr]!));
+            s1 = (s1 + (cv * params[80 + wr + 16]!));
+            s2 = (s2 + (cv * params[80 + wr + 32]!));
+            s3 = (s3 + (cv * params[80 + wr + 48]!));
+            s4 = (s4 + (cv * params[80 + wr + 64]!));
+            s5 = (s5 + (cv * params[80 + wr + 80]!));
+            s6 = (s6 + (cv * params[80 + wr + 96]!));
+            s7 = (s7 + (cv * params[80 + wr + 112]!));
+          }
+        }
+      }
+      work[111410 + ((p0 * 14) + p1) * 8] = s0;
+      work[111410 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[111410 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[111410 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[111410 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[111410 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[111410 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[111410 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  work[45493 + 0] = 0;
-  work[45493 + 1] = 0;
-  work[45493 + 2] = 0;
-  work[45493 + 3] = 0;
-  work[45493 + 4] = 0;
-  work[45493 + 5] = 0;
-  work[45493 + 6] = 0;
-  work[45493 + 7] = 0;
-  work[45493 + 8] = 0;
-  work[45493 + 9] = 0;
-  work[45493 + 10] = 0;
-  work[45493 + 11] = 0;
-  work[45493 + 12] = 0;
-  work[45493 + 13] = 0;
-  work[45493 + 14] = 0;
-  work[45493 + 15] = 0;
+  // sample 0 of the block
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
+            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[14112 + cr]!));
+            s1 = (s1 + (xv * work[14112 + cr + 1]!));
+            s2 = (s2 + (xv * work[14112 + cr + 2]!));
+            s3 = (s3 + (xv * work[14112 + cr + 3]!));
+            s4 = (s4 + (xv * work[14112 + cr + 4]!));
+            s5 = (s5 + (xv * work[14112 + cr + 5]!));
+            s6 = (s6 + (xv * work[14112 + cr + 6]!));
+            s7 = (s7 + (xv * work[14112 + cr + 7]!));
+            s8 = (s8 + (xv * work[14112 + cr + 8]!));
+            s9 = (s9 + (xv * work[14112 + cr + 9]!));
+            s10 = (s10 + (xv * work[14112 + cr + 10]!));
+            s11 = (s11 + (xv * work[14112 + cr + 11]!));
+            s12 = (s12 + (xv * work[14112 + cr + 12]!));
+            s13 = (s13 + (xv * work[14112 + cr + 13]!));
+            s14 = (s14 + (xv * work[14112 + cr + 14]!));
+            s15 = (s15 + (xv * work[14112 + cr + 15]!));
+          }
+        }
+        work[18832 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[18832 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+      }
+    }
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let s0 = 0; s0 < 14; s0++) {
-    for (let s1 = 0; s1 < 14; s1++) {
-      work[45493 + 0]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[45493 + 1]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[45493 + 2]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[45493 + 3]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[45493 + 4]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[45493 + 5]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[45493 + 6]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[45493 + 7]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[45493 + 8]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[45493 + 9]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[45493 + 10]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[45493 + 11]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[45493 + 12]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[45493 + 13]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[45493 + 14]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[45493 + 15]! += work[48629 + ((s0 * 224) + (s1 * 16)) + 15]!;
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
+            let xv = work[43926 + (((i0 * 14) + i1) * 8) + a]!;
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[45494 + cr]!));
+            s1 = (s1 + (xv * work[45494 + cr + 1]!));
+            s2 = (s2 + (xv * work[45494 + cr + 2]!));
+            s3 = (s3 + (xv * work[45494 + cr + 3]!));
+            s4 = (s4 + (xv * work[45494 + cr + 4]!));
+            s5 = (s5 + (xv * work[45494 + cr + 5]!));
+            s6 = (s6 + (xv * work[45494 + cr + 6]!));
+            s7 = (s7 + (xv * work[45494 + cr + 7]!));
+            s8 = (s8 + (xv * work[45494 + cr + 8]!));
+            s9 = (s9 + (xv * work[45494 + cr + 9]!));
+            s10 = (s10 + (xv * work[45494 + cr + 10]!));
+            s11 = (s11 + (xv * work[45494 + cr + 11]!));
+            s12 = (s12 + (xv * work[45494 + cr + 12]!));
+            s13 = (s13 + (xv * work[45494 + cr + 13]!));
+            s14 = (s14 + (xv * work[45494 + cr + 14]!));
+            s15 = (s15 + (xv * work[45494 + cr + 15]!));
+          }
+        }
+        work[50214 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+      }
     }
   }
 }
@@ -4873,138 +6647,225 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[76874 + 0] = 0;
-  work[76874 + 1] = 0;
-  work[76874 + 2] = 0;
-  work[76874 + 3] = 0;
-  work[76874 + 4] = 0;
-  work[76874 + 5] = 0;
-  work[76874 + 6] = 0;
-  work[76874 + 7] = 0;
-  work[76874 + 8] = 0;
-  work[76874 + 9] = 0;
-  work[76874 + 10] = 0;
-  work[76874 + 11] = 0;
-  work[76874 + 12] = 0;
-  work[76874 + 13] = 0;
-  work[76874 + 14] = 0;
-  work[76874 + 15] = 0;
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
+            let xv = work[75308 + (((i0 * 14) + i1) * 8) + a]!;
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[76876 + cr]!));
+            s1 = (s1 + (xv * work[76876 + cr + 1]!));
+            s2 = (s2 + (xv * work[76876 + cr + 2]!));
+            s3 = (s3 + (xv * work[76876 + cr + 3]!));
+            s4 = (s4 + (xv * work[76876 + cr + 4]!));
+            s5 = (s5 + (xv * work[76876 + cr + 5]!));
+            s6 = (s6 + (xv * work[76876 + cr + 6]!));
+            s7 = (s7 + (xv * work[76876 + cr + 7]!));
+            s8 = (s8 + (xv * work[76876 + cr + 8]!));
+            s9 = (s9 + (xv * work[76876 + cr + 9]!));
+            s10 = (s10 + (xv * work[76876 + cr + 10]!));
+            s11 = (s11 + (xv * work[76876 + cr + 11]!));
+            s12 = (s12 + (xv * work[76876 + cr + 12]!));
+            s13 = (s13 + (xv * work[76876 + cr + 13]!));
+            s14 = (s14 + (xv * work[76876 + cr + 14]!));
+            s15 = (s15 + (xv * work[76876 + cr + 15]!));
+          }
+        }
+        work[81596 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+      }
+    }
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let s0 = 0; s0 < 14; s0++) {
-    for (let s1 = 0; s1 < 14; s1++) {
-      work[76874 + 0]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[76874 + 1]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[76874 + 2]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[76874 + 3]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[76874 + 4]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[76874 + 5]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[76874 + 6]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[76874 + 7]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[76874 + 8]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[76874 + 9]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[76874 + 10]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[76874 + 11]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[76874 + 12]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[76874 + 13]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[76874 + 14]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[76874 + 15]! += work[80010 + ((s0 * 224) + (s1 * 16)) + 15]!;
+  // sample 3 of the block
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      for (let a = 0; a < 8; a++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        let s8 = 0;
+        let s9 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        let s12 = 0;
+        let s13 = 0;
+        let s14 = 0;
+        let s15 = 0;
+        for (let o0 = 0; o0 < 14; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 14) continue;
+          for (let o1 = 0; o1 < 14; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 14) continue;
+            let xv = work[106690 + (((i0 * 14) + i1) * 8) + a]!;
+            let cr = (((o0 * 14) + o1) * 16);
+            s0 = (s0 + (xv * work[108258 + cr]!));
+            s1 = (s1 + (xv * work[108258 + cr + 1]!));
+            s2 = (s2 + (xv * work[108258 + cr + 2]!));
+            s3 = (s3 + (xv * work[108258 + cr + 3]!));
+            s4 = (s4 + (xv * work[108258 + cr + 4]!));
+            s5 = (s5 + (xv * work[108258 + cr + 5]!));
+            s6 = (s6 + (xv * work[108258 + cr + 6]!));
+            s7 = (s7 + (xv * work[108258 + cr + 7]!));
+            s8 = (s8 + (xv * work[108258 + cr + 8]!));
+            s9 = (s9 + (xv * work[108258 + cr + 9]!));
+            s10 = (s10 + (xv * work[108258 + cr + 10]!));
+            s11 = (s11 + (xv * work[108258 + cr + 11]!));
+            s12 = (s12 + (xv * work[108258 + cr + 12]!));
+            s13 = (s13 + (xv * work[108258 + cr + 13]!));
+            s14 = (s14 + (xv * work[108258 + cr + 14]!));
+            s15 = (s15 + (xv * work[108258 + cr + 15]!));
+          }
+        }
+        work[112978 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+      }
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  work[108255 + 0] = 0;
-  work[108255 + 1] = 0;
-  work[108255 + 2] = 0;
-  work[108255 + 3] = 0;
-  work[108255 + 4] = 0;
-  work[108255 + 5] = 0;
-  work[108255 + 6] = 0;
-  work[108255 + 7] = 0;
-  work[108255 + 8] = 0;
-  work[108255 + 9] = 0;
-  work[108255 + 10] = 0;
-  work[108255 + 11] = 0;
-  work[108255 + 12] = 0;
-  work[108255 + 13] = 0;
-  work[108255 + 14] = 0;
-  work[108255 + 15] = 0;
+  // sample 0 of the block
+  for (let z = 0; z < 6272; z++) {
+    work[25110 + z] = 0;
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let s0 = 0; s0 < 14; s0++) {
-    for (let s1 = 0; s1 < 14; s1++) {
-      work[108255 + 0]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[108255 + 1]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[108255 + 2]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[108255 + 3]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[108255 + 4]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[108255 + 5]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[108255 + 6]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[108255 + 7]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[108255 + 8]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[108255 + 9]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[108255 + 10]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[108255 + 11]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[108255 + 12]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[108255 + 13]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[108255 + 14]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[108255 + 15]! += work[111391 + ((s0 * 224) + (s1 * 16)) + 15]!;
+  // sample 0 of the block
+  for (let o0 = 0; o0 < 14; o0++) {
+    for (let o1 = 0; o1 < 14; o1++) {
+      for (let ch = 0; ch < 8; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
+          }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[6272 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[25110 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
+        }
+      }
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[14128 + z] = 0;
+  // sample 1 of the block
+  for (let z = 0; z < 6272; z++) {
+    work[56492 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
+  // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[17248 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[17248 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[17248 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[17248 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[17248 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[17248 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[17248 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[17248 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[17248 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[17248 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[17248 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[17248 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[17248 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[17248 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[17248 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[17248 + cr + 15]! * params[80 + wr + 15]!));
-            work[14128 + (((i0 * 14) + i1) * 8) + a]! += s;
+      for (let ch = 0; ch < 8; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
           }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[56492 + (bi * 8) + ch]! += work[48646 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5013,47 +6874,41 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[45509 + z] = 0;
+  // sample 2 of the block
+  for (let z = 0; z < 6272; z++) {
+    work[87874 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
+  // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[48629 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[48629 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[48629 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[48629 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[48629 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[48629 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[48629 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[48629 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[48629 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[48629 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[48629 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[48629 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[48629 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[48629 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[48629 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[48629 + cr + 15]! * params[80 + wr + 15]!));
-            work[45509 + (((i0 * 14) + i1) * 8) + a]! += s;
+      for (let ch = 0; ch < 8; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
           }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[87874 + (bi * 8) + ch]! += work[80028 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5062,47 +6917,41 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[76890 + z] = 0;
+  // sample 3 of the block
+  for (let z = 0; z < 6272; z++) {
+    work[119256 + z] = 0;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
+  // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[80010 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[80010 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[80010 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[80010 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[80010 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[80010 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[80010 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[80010 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[80010 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[80010 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[80010 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[80010 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[80010 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[80010 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[80010 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[80010 + cr + 15]! * params[80 + wr + 15]!));
-            work[76890 + (((i0 * 14) + i1) * 8) + a]! += s;
+      for (let ch = 0; ch < 8; ch++) {
+        let best = (-Infinity);
+        let bi = (-1);
+        for (let k0 = 0; k0 < 2; k0++) {
+          let i0 = ((o0 * 2) + k0);
+          {
+            let i1 = ((o1 * 2) + 0);
+            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
           }
+          {
+            let i1 = ((o1 * 2) + 1);
+            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            if (((bi < 0) ? (sv === sv) : (sv > best))) {
+              best = sv;
+              bi = ((i0 * 28) + i1);
+            }
+          }
+        }
+        if ((bi >= 0)) {
+          work[119256 + (bi * 8) + ch]! += work[111410 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -5111,97 +6960,50 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 1568; z++) {
-    work[108271 + z] = 0;
+  for (let k = 0; k < 6272; k++) {
+    work[6272 + k] = (work[k]! > 0 ? 1 : 0);
+    work[37654 + k] = (work[31382 + k]! > 0 ? 1 : 0);
+    work[69036 + k] = (work[62764 + k]! > 0 ? 1 : 0);
+    work[100418 + k] = (work[94146 + k]! > 0 ? 1 : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            let s = 0;
-            s = (s + (work[111391 + cr + 0]! * params[80 + wr + 0]!));
-            s = (s + (work[111391 + cr + 1]! * params[80 + wr + 1]!));
-            s = (s + (work[111391 + cr + 2]! * params[80 + wr + 2]!));
-            s = (s + (work[111391 + cr + 3]! * params[80 + wr + 3]!));
-            s = (s + (work[111391 + cr + 4]! * params[80 + wr + 4]!));
-            s = (s + (work[111391 + cr + 5]! * params[80 + wr + 5]!));
-            s = (s + (work[111391 + cr + 6]! * params[80 + wr + 6]!));
-            s = (s + (work[111391 + cr + 7]! * params[80 + wr + 7]!));
-            s = (s + (work[111391 + cr + 8]! * params[80 + wr + 8]!));
-            s = (s + (work[111391 + cr + 9]! * params[80 + wr + 9]!));
-            s = (s + (work[111391 + cr + 10]! * params[80 + wr + 10]!));
-            s = (s + (work[111391 + cr + 11]! * params[80 + wr + 11]!));
-            s = (s + (work[111391 + cr + 12]! * params[80 + wr + 12]!));
-            s = (s + (work[111391 + cr + 13]! * params[80 + wr + 13]!));
-            s = (s + (work[111391 + cr + 14]! * params[80 + wr + 14]!));
-            s = (s + (work[111391 + cr + 15]! * params[80 + wr + 15]!));
-            work[108271 + (((i0 * 14) + i1) * 8) + a]! += s;
-          }
-        }
-      }
-    }
+  for (let k = 0; k < 6272; k++) {
+    work[k] = (work[6272 + k]! !== 0 ? work[25110 + k]! : 0);
+    work[31382 + k] = (work[37654 + k]! !== 0 ? work[56492 + k]! : 0);
+    work[62764 + k] = (work[69036 + k]! !== 0 ? work[87874 + k]! : 0);
+    work[94146 + k] = (work[100418 + k]! !== 0 ? work[119256 + k]! : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 1152; z++) {
-    work[15696 + z] = 0;
-  }
+  work[6272 + 0] = 0;
+  work[6272 + 1] = 0;
+  work[6272 + 2] = 0;
+  work[6272 + 3] = 0;
+  work[6272 + 4] = 0;
+  work[6272 + 5] = 0;
+  work[6272 + 6] = 0;
+  work[6272 + 7] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let xv = work[12544 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[15696 + wr + 0]! += (xv * work[17248 + cr + 0]!);
-            work[15696 + wr + 1]! += (xv * work[17248 + cr + 1]!);
-            work[15696 + wr + 2]! += (xv * work[17248 + cr + 2]!);
-            work[15696 + wr + 3]! += (xv * work[17248 + cr + 3]!);
-            work[15696 + wr + 4]! += (xv * work[17248 + cr + 4]!);
-            work[15696 + wr + 5]! += (xv * work[17248 + cr + 5]!);
-            work[15696 + wr + 6]! += (xv * work[17248 + cr + 6]!);
-            work[15696 + wr + 7]! += (xv * work[17248 + cr + 7]!);
-            work[15696 + wr + 8]! += (xv * work[17248 + cr + 8]!);
-            work[15696 + wr + 9]! += (xv * work[17248 + cr + 9]!);
-            work[15696 + wr + 10]! += (xv * work[17248 + cr + 10]!);
-            work[15696 + wr + 11]! += (xv * work[17248 + cr + 11]!);
-            work[15696 + wr + 12]! += (xv * work[17248 + cr + 12]!);
-            work[15696 + wr + 13]! += (xv * work[17248 + cr + 13]!);
-            work[15696 + wr + 14]! += (xv * work[17248 + cr + 14]!);
-            work[15696 + wr + 15]! += (xv * work[17248 + cr + 15]!);
-          }
-        }
-      }
+  for (let s0 = 0; s0 < 28; s0++) {
+    for (let s1 = 0; s1 < 28; s1++) {
+      work[6272 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      work[6272 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      work[6272 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      work[6272 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      work[6272 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      work[6272 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6272 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      work[6272 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5209,47 +7011,29 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 1152; z++) {
-    work[47077 + z] = 0;
-  }
+  work[37654 + 0] = 0;
+  work[37654 + 1] = 0;
+  work[37654 + 2] = 0;
+  work[37654 + 3] = 0;
+  work[37654 + 4] = 0;
+  work[37654 + 5] = 0;
+  work[37654 + 6] = 0;
+  work[37654 + 7] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let xv = work[43925 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[47077 + wr + 0]! += (xv * work[48629 + cr + 0]!);
-            work[47077 + wr + 1]! += (xv * work[48629 + cr + 1]!);
-            work[47077 + wr + 2]! += (xv * work[48629 + cr + 2]!);
-            work[47077 + wr + 3]! += (xv * work[48629 + cr + 3]!);
-            work[47077 + wr + 4]! += (xv * work[48629 + cr + 4]!);
-            work[47077 + wr + 5]! += (xv * work[48629 + cr + 5]!);
-            work[47077 + wr + 6]! += (xv * work[48629 + cr + 6]!);
-            work[47077 + wr + 7]! += (xv * work[48629 + cr + 7]!);
-            work[47077 + wr + 8]! += (xv * work[48629 + cr + 8]!);
-            work[47077 + wr + 9]! += (xv * work[48629 + cr + 9]!);
-            work[47077 + wr + 10]! += (xv * work[48629 + cr + 10]!);
-            work[47077 + wr + 11]! += (xv * work[48629 + cr + 11]!);
-            work[47077 + wr + 12]! += (xv * work[48629 + cr + 12]!);
-            work[47077 + wr + 13]! += (xv * work[48629 + cr + 13]!);
-            work[47077 + wr + 14]! += (xv * work[48629 + cr + 14]!);
-            work[47077 + wr + 15]! += (xv * work[48629 + cr + 15]!);
-          }
-        }
-      }
+  for (let s0 = 0; s0 < 28; s0++) {
+    for (let s1 = 0; s1 < 28; s1++) {
+      work[37654 + 0]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[37654 + 1]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[37654 + 2]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[37654 + 3]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[37654 + 4]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[37654 + 5]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[37654 + 6]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[37654 + 7]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5257,47 +7041,29 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 1152; z++) {
-    work[78458 + z] = 0;
-  }
+  work[69036 + 0] = 0;
+  work[69036 + 1] = 0;
+  work[69036 + 2] = 0;
+  work[69036 + 3] = 0;
+  work[69036 + 4] = 0;
+  work[69036 + 5] = 0;
+  work[69036 + 6] = 0;
+  work[69036 + 7] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let xv = work[75306 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[78458 + wr + 0]! += (xv * work[80010 + cr + 0]!);
-            work[78458 + wr + 1]! += (xv * work[80010 + cr + 1]!);
-            work[78458 + wr + 2]! += (xv * work[80010 + cr + 2]!);
-            work[78458 + wr + 3]! += (xv * work[80010 + cr + 3]!);
-            work[78458 + wr + 4]! += (xv * work[80010 + cr + 4]!);
-            work[78458 + wr + 5]! += (xv * work[80010 + cr + 5]!);
-            work[78458 + wr + 6]! += (xv * work[80010 + cr + 6]!);
-            work[78458 + wr + 7]! += (xv * work[80010 + cr + 7]!);
-            work[78458 + wr + 8]! += (xv * work[80010 + cr + 8]!);
-            work[78458 + wr + 9]! += (xv * work[80010 + cr + 9]!);
-            work[78458 + wr + 10]! += (xv * work[80010 + cr + 10]!);
-            work[78458 + wr + 11]! += (xv * work[80010 + cr + 11]!);
-            work[78458 + wr + 12]! += (xv * work[80010 + cr + 12]!);
-            work[78458 + wr + 13]! += (xv * work[80010 + cr + 13]!);
-            work[78458 + wr + 14]! += (xv * work[80010 + cr + 14]!);
-            work[78458 + wr + 15]! += (xv * work[80010 + cr + 15]!);
-          }
-        }
-      }
+  for (let s0 = 0; s0 < 28; s0++) {
+    for (let s1 = 0; s1 < 28; s1++) {
+      work[69036 + 0]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[69036 + 1]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[69036 + 2]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[69036 + 3]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[69036 + 4]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[69036 + 5]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[69036 + 6]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[69036 + 7]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5305,47 +7071,29 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 1152; z++) {
-    work[109839 + z] = 0;
-  }
+  work[100418 + 0] = 0;
+  work[100418 + 1] = 0;
+  work[100418 + 2] = 0;
+  work[100418 + 3] = 0;
+  work[100418 + 4] = 0;
+  work[100418 + 5] = 0;
+  work[100418 + 6] = 0;
+  work[100418 + 7] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      let cr = (((o0 * 14) + o1) * 16);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 14) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 14) continue;
-          for (let a = 0; a < 8; a++) {
-            let xv = work[106687 + (((i0 * 14) + i1) * 8) + a]!;
-            let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
-            work[109839 + wr + 0]! += (xv * work[111391 + cr + 0]!);
-            work[109839 + wr + 1]! += (xv * work[111391 + cr + 1]!);
-            work[109839 + wr + 2]! += (xv * work[111391 + cr + 2]!);
-            work[109839 + wr + 3]! += (xv * work[111391 + cr + 3]!);
-            work[109839 + wr + 4]! += (xv * work[111391 + cr + 4]!);
-            work[109839 + wr + 5]! += (xv * work[111391 + cr + 5]!);
-            work[109839 + wr + 6]! += (xv * work[111391 + cr + 6]!);
-            work[109839 + wr + 7]! += (xv * work[111391 + cr + 7]!);
-            work[109839 + wr + 8]! += (xv * work[111391 + cr + 8]!);
-            work[109839 + wr + 9]! += (xv * work[111391 + cr + 9]!);
-            work[109839 + wr + 10]! += (xv * work[111391 + cr + 10]!);
-            work[109839 + wr + 11]! += (xv * work[111391 + cr + 11]!);
-            work[109839 + wr + 12]! += (xv * work[111391 + cr + 12]!);
-            work[109839 + wr + 13]! += (xv * work[111391 + cr + 13]!);
-            work[109839 + wr + 14]! += (xv * work[111391 + cr + 14]!);
-            work[109839 + wr + 15]! += (xv * work[111391 + cr + 15]!);
-          }
-        }
-      }
+  for (let s0 = 0; s0 < 28; s0++) {
+    for (let s1 = 0; s1 < 28; s1++) {
+      work[100418 + 0]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[100418 + 1]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[100418 + 2]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[100418 + 3]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[100418 + 4]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[100418 + 5]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[100418 + 6]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[100418 + 7]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -5353,41 +7101,92 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[25109 + z] = 0;
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
+            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[cr]!));
+            s1 = (s1 + (xv * work[cr + 1]!));
+            s2 = (s2 + (xv * work[cr + 2]!));
+            s3 = (s3 + (xv * work[cr + 3]!));
+            s4 = (s4 + (xv * work[cr + 4]!));
+            s5 = (s5 + (xv * work[cr + 5]!));
+            s6 = (s6 + (xv * work[cr + 6]!));
+            s7 = (s7 + (xv * work[cr + 7]!));
+          }
+        }
+        work[6280 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[6280 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+      }
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[(((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
+  // sample 1 of the block
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
+            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[31382 + cr]!));
+            s1 = (s1 + (xv * work[31382 + cr + 1]!));
+            s2 = (s2 + (xv * work[31382 + cr + 2]!));
+            s3 = (s3 + (xv * work[31382 + cr + 3]!));
+            s4 = (s4 + (xv * work[31382 + cr + 4]!));
+            s5 = (s5 + (xv * work[31382 + cr + 5]!));
+            s6 = (s6 + (xv * work[31382 + cr + 6]!));
+            s7 = (s7 + (xv * work[31382 + cr + 7]!));
           }
         }
-        if ((bi >= 0)) {
-          work[25109 + (bi * 8) + ch]! += work[14128 + (((o0 * 14) + o1) * 8) + ch]!;
-        }
+        work[37662 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -5395,42 +7194,93 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[56490 + z] = 0;
+  // sample 2 of the block
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
+            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[62764 + cr]!));
+            s1 = (s1 + (xv * work[62764 + cr + 1]!));
+            s2 = (s2 + (xv * work[62764 + cr + 2]!));
+            s3 = (s3 + (xv * work[62764 + cr + 3]!));
+            s4 = (s4 + (xv * work[62764 + cr + 4]!));
+            s5 = (s5 + (xv * work[62764 + cr + 5]!));
+            s6 = (s6 + (xv * work[62764 + cr + 6]!));
+            s7 = (s7 + (xv * work[62764 + cr + 7]!));
+          }
+        }
+        work[69044 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+      }
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[31381 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
+  // sample 3 of the block
+  for (let k0 = 0; k0 < 3; k0++) {
+    for (let k1 = 0; k1 < 3; k1++) {
+      {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
+        for (let o0 = 0; o0 < 28; o0++) {
+          let i0 = ((o0 + k0) - 1);
+          if (i0 < 0) continue;
+          if (i0 >= 28) continue;
+          for (let o1 = 0; o1 < 28; o1++) {
+            let i1 = ((o1 + k1) - 1);
+            if (i1 < 0) continue;
+            if (i1 >= 28) continue;
+            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
+            let cr = (((o0 * 28) + o1) * 8);
+            s0 = (s0 + (xv * work[94146 + cr]!));
+            s1 = (s1 + (xv * work[94146 + cr + 1]!));
+            s2 = (s2 + (xv * work[94146 + cr + 2]!));
+            s3 = (s3 + (xv * work[94146 + cr + 3]!));
+            s4 = (s4 + (xv * work[94146 + cr + 4]!));
+            s5 = (s5 + (xv * work[94146 + cr + 5]!));
+            s6 = (s6 + (xv * work[94146 + cr + 6]!));
+            s7 = (s7 + (xv * work[94146 + cr + 7]!));
           }
         }
-        if ((bi >= 0)) {
-          work[56490 + (bi * 8) + ch]! += work[45509 + (((o0 * 14) + o1) * 8) + ch]!;
-        }
+        work[100426 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -5438,401 +7288,15 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[87871 + z] = 0;
+  for (let k = 0; k < 72; k++) {
+    grad[k]! += work[6280 + k]! + work[37662 + k]! + work[69044 + k]! + work[100426 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[62762 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-        }
-        if ((bi >= 0)) {
-          work[87871 + (bi * 8) + ch]! += work[76890 + (((o0 * 14) + o1) * 8) + ch]!;
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop71(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[119252 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let o0 = 0; o0 < 14; o0++) {
-    for (let o1 = 0; o1 < 14; o1++) {
-      for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
-        for (let k0 = 0; k0 < 2; k0++) {
-          let i0 = ((o0 * 2) + k0);
-          {
-            let i1 = ((o1 * 2) + 0);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-          {
-            let i1 = ((o1 * 2) + 1);
-            let sv = work[94143 + (((i0 * 28) + i1) * 8) + ch]!;
-            if (((bi < 0) ? (sv === sv) : (sv > best))) {
-              best = sv;
-              bi = ((i0 * 28) + i1);
-            }
-          }
-        }
-        if ((bi >= 0)) {
-          work[119252 + (bi * 8) + ch]! += work[108271 + (((o0 * 14) + o1) * 8) + ch]!;
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop73(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 6272; k++) {
-    work[k] = (work[6272 + k]! > 0 ? 1 : 0);
-    work[31381 + k] = (work[37653 + k]! > 0 ? 1 : 0);
-    work[62762 + k] = (work[69034 + k]! > 0 ? 1 : 0);
-    work[94143 + k] = (work[100415 + k]! > 0 ? 1 : 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop74(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 6272; k++) {
-    work[6272 + k] = (work[k]! !== 0 ? work[25109 + k]! : 0);
-    work[37653 + k] = (work[31381 + k]! !== 0 ? work[56490 + k]! : 0);
-    work[69034 + k] = (work[62762 + k]! !== 0 ? work[87871 + k]! : 0);
-    work[100415 + k] = (work[94143 + k]! !== 0 ? work[119252 + k]! : 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop75(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  work[0] = 0;
-  work[1] = 0;
-  work[2] = 0;
-  work[3] = 0;
-  work[4] = 0;
-  work[5] = 0;
-  work[6] = 0;
-  work[7] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop76(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let s0 = 0; s0 < 28; s0++) {
-    for (let s1 = 0; s1 < 28; s1++) {
-      work[0]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[1]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[2]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[3]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[4]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[5]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[6]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[7]! += work[6272 + ((s0 * 224) + (s1 * 8)) + 7]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop77(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  work[31381 + 0] = 0;
-  work[31381 + 1] = 0;
-  work[31381 + 2] = 0;
-  work[31381 + 3] = 0;
-  work[31381 + 4] = 0;
-  work[31381 + 5] = 0;
-  work[31381 + 6] = 0;
-  work[31381 + 7] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop78(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let s0 = 0; s0 < 28; s0++) {
-    for (let s1 = 0; s1 < 28; s1++) {
-      work[31381 + 0]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[31381 + 1]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[31381 + 2]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[31381 + 3]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[31381 + 4]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[31381 + 5]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[31381 + 6]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[31381 + 7]! += work[37653 + ((s0 * 224) + (s1 * 8)) + 7]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop79(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  work[62762 + 0] = 0;
-  work[62762 + 1] = 0;
-  work[62762 + 2] = 0;
-  work[62762 + 3] = 0;
-  work[62762 + 4] = 0;
-  work[62762 + 5] = 0;
-  work[62762 + 6] = 0;
-  work[62762 + 7] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop80(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let s0 = 0; s0 < 28; s0++) {
-    for (let s1 = 0; s1 < 28; s1++) {
-      work[62762 + 0]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[62762 + 1]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[62762 + 2]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[62762 + 3]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[62762 + 4]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[62762 + 5]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[62762 + 6]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[62762 + 7]! += work[69034 + ((s0 * 224) + (s1 * 8)) + 7]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop81(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  work[94143 + 0] = 0;
-  work[94143 + 1] = 0;
-  work[94143 + 2] = 0;
-  work[94143 + 3] = 0;
-  work[94143 + 4] = 0;
-  work[94143 + 5] = 0;
-  work[94143 + 6] = 0;
-  work[94143 + 7] = 0;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop82(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let s0 = 0; s0 < 28; s0++) {
-    for (let s1 = 0; s1 < 28; s1++) {
-      work[94143 + 0]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[94143 + 1]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[94143 + 2]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[94143 + 3]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[94143 + 4]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[94143 + 5]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[94143 + 6]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[94143 + 7]! += work[100415 + ((s0 * 224) + (s1 * 8)) + 7]!;
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop83(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let z = 0; z < 72; z++) {
-    work[8 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop84(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 0 of the block
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
-            let xv = inputs[xo0 + ((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[8 + wr + 0]! += (xv * work[6272 + cr + 0]!);
-            work[8 + wr + 1]! += (xv * work[6272 + cr + 1]!);
-            work[8 + wr + 2]! += (xv * work[6272 + cr + 2]!);
-            work[8 + wr + 3]! += (xv * work[6272 + cr + 3]!);
-            work[8 + wr + 4]! += (xv * work[6272 + cr + 4]!);
-            work[8 + wr + 5]! += (xv * work[6272 + cr + 5]!);
-            work[8 + wr + 6]! += (xv * work[6272 + cr + 6]!);
-            work[8 + wr + 7]! += (xv * work[6272 + cr + 7]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop85(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let z = 0; z < 72; z++) {
-    work[31389 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop86(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 1 of the block
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
-            let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[31389 + wr + 0]! += (xv * work[37653 + cr + 0]!);
-            work[31389 + wr + 1]! += (xv * work[37653 + cr + 1]!);
-            work[31389 + wr + 2]! += (xv * work[37653 + cr + 2]!);
-            work[31389 + wr + 3]! += (xv * work[37653 + cr + 3]!);
-            work[31389 + wr + 4]! += (xv * work[37653 + cr + 4]!);
-            work[31389 + wr + 5]! += (xv * work[37653 + cr + 5]!);
-            work[31389 + wr + 6]! += (xv * work[37653 + cr + 6]!);
-            work[31389 + wr + 7]! += (xv * work[37653 + cr + 7]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop87(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let z = 0; z < 72; z++) {
-    work[62770 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop88(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 2 of the block
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
-            let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[62770 + wr + 0]! += (xv * work[69034 + cr + 0]!);
-            work[62770 + wr + 1]! += (xv * work[69034 + cr + 1]!);
-            work[62770 + wr + 2]! += (xv * work[69034 + cr + 2]!);
-            work[62770 + wr + 3]! += (xv * work[69034 + cr + 3]!);
-            work[62770 + wr + 4]! += (xv * work[69034 + cr + 4]!);
-            work[62770 + wr + 5]! += (xv * work[69034 + cr + 5]!);
-            work[62770 + wr + 6]! += (xv * work[69034 + cr + 6]!);
-            work[62770 + wr + 7]! += (xv * work[69034 + cr + 7]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop89(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let z = 0; z < 72; z++) {
-    work[94151 + z] = 0;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop90(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // sample 3 of the block
-  for (let o0 = 0; o0 < 28; o0++) {
-    for (let o1 = 0; o1 < 28; o1++) {
-      let cr = (((o0 * 28) + o1) * 8);
-      for (let k0 = 0; k0 < 3; k0++) {
-        let i0 = ((o0 + k0) - 1);
-        if (i0 < 0) continue;
-        if (i0 >= 28) continue;
-        for (let k1 = 0; k1 < 3; k1++) {
-          let i1 = ((o1 + k1) - 1);
-          if (i1 < 0) continue;
-          if (i1 >= 28) continue;
-          {
-            let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
-            let wr = ((((k0 * 3) + k1) + 0) * 8);
-            work[94151 + wr + 0]! += (xv * work[100415 + cr + 0]!);
-            work[94151 + wr + 1]! += (xv * work[100415 + cr + 1]!);
-            work[94151 + wr + 2]! += (xv * work[100415 + cr + 2]!);
-            work[94151 + wr + 3]! += (xv * work[100415 + cr + 3]!);
-            work[94151 + wr + 4]! += (xv * work[100415 + cr + 4]!);
-            work[94151 + wr + 5]! += (xv * work[100415 + cr + 5]!);
-            work[94151 + wr + 6]! += (xv * work[100415 + cr + 6]!);
-            work[94151 + wr + 7]! += (xv * work[100415 + cr + 7]!);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop91(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 72; k++) {
-    grad[k]! += work[8 + k]! + work[31389 + k]! + work[62770 + k]! + work[94151 + k]!;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop92(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 1152; k++) {
-    grad[80 + k]! += work[15696 + k]! + work[47077 + k]! + work[78458 + k]! + work[109839 + k]!;
+    grad[80 + k]! += work[18832 + k]! + work[50214 + k]! + work[81596 + k]! + work[112978 + k]!;
   }
 }
 

@@ -8,6 +8,8 @@ import type { Schedule, Step, Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
 import { lowerNode } from '../lower/kernels.ts';
+import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
+import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
@@ -162,8 +164,7 @@ export function emitProgram(
   // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
-    const node = step.node;
-    const lowered = lowerNode(node);
+    const { kernel: lowered, args: kernelArgs } = loweredStep(step);
     for (let l = 0; l < lanes; l++) {
       for (const stmt of lowered.body) {
         kernel(w, (k) => {
@@ -171,7 +172,7 @@ export function emitProgram(
           renderKernel(
             { size: lowered.size, body: [stmt] },
             {
-              load: (i, idx) => access(node.args[i]!, idx, l),
+              load: (i, idx) => access(kernelArgs[i]!, idx, l),
               slot: (idx) => slotAt(step.storage, idx, l),
               line: (code) => k.line(code),
               indent: () => k.indent(),
@@ -207,7 +208,7 @@ export function emitProgram(
         names,
         laneName,
       );
-    if (getOp(step.node.op).kind === 'structured') structuredKernels(w, step);
+    if (getOp(step.node.op).kind === 'structured' || step.epilogue) structuredKernels(w, step);
     else if (step.mode === 'loop') kernel(w, emit);
     else emit(w);
   }
@@ -272,6 +273,24 @@ export function emitProgram(
     ...parts,
     ...kernels,
   ];
+}
+
+/** A structured step's kernel and the nodes its `load arg i` reads: for a fused step, the
+ * producer's arguments, then the epilogue's other arguments in order. */
+function loweredStep(step: Step): { kernel: Kernel; args: readonly Node[] } {
+  const e = step.epilogue;
+  if (!e) return { kernel: lowerNode(step.node), args: step.node.args };
+  const args = [...e.producer.args];
+  let prev = e.producer;
+  const ops: EpilogueOp[] = e.ops.map((o) => {
+    const from = prev;
+    prev = o;
+    return {
+      op: o.op,
+      args: o.args.map((a) => (a === from ? 'prev' : args.push(a) - 1)),
+    };
+  });
+  return { kernel: withEpilogue(lowerNode(e.producer), ops), args };
 }
 
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */

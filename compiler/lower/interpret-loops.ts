@@ -1,6 +1,7 @@
 // The loop-IR interpreter: runs a lowered kernel on plain arrays. Beside the graph
 // interpreter (which checks the math), it checks the lowering: a kernel must compute what its
 // op's `evaluate` computes.
+import { getOp } from '../ops/registry.ts';
 import type { Kernel, LExpr, LStmt } from './loop-ir.ts';
 
 export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Float64Array): void {
@@ -50,6 +51,11 @@ export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Fl
       }
       case 'sel':
         return val(e.c) !== 0 ? val(e.a) : val(e.b);
+      case 'elem': {
+        const def = getOp(e.op);
+        if (def.kind !== 'elementwise') throw new Error(`loop IR: ${e.op} is not elementwise`);
+        return def.scalar(...e.args.map(val));
+      }
     }
     throw new Error('loop IR: bad expression');
   };

@@ -27,32 +27,60 @@ import {
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
-import { outputLoops, tapLoops } from './window-loops.ts';
+import {
+  gatherTaps,
+  inputLoops,
+  kernelLoops,
+  outputLoops,
+  positionLoops,
+  tapLoops,
+} from './window-loops.ts';
 
 const zero = (size: number): LStmt => loop('z', 0, size, [store(v('z'), num(0))]);
 
 /** idx·stride + offset, for channel-interleaved indices. */
 const at = (idx: LExpr, stride: number, offset: LExpr): LExpr => add(mul(idx, num(stride)), offset);
 
+/** Output channels accumulated in locals at once: up to 16 in one block, else blocks of 8. */
+const WIDE_BLOCK = 16;
+const BLOCK = 8;
+
+/**
+ * Splits `co` output channels into blocks whose partial sums live in locals `s0..` instead
+ * of being read and written back in memory on every multiply-add; `body` gets the first
+ * channel of a block and its width.
+ */
+function channelBlocks(co: number, body: (base: LExpr, width: number) => LStmt[]): LStmt[] {
+  if (co <= WIDE_BLOCK) return body(num(0), co);
+  const full = Math.floor(co / BLOCK);
+  const out = [loop('cb', 0, full, body(mul(v('cb'), num(BLOCK)), BLOCK))];
+  if (co % BLOCK) out.push(...body(num(full * BLOCK), co % BLOCK));
+  return out;
+}
+
+const lanes = (width: number): number[] => Array.from({ length: width }, (_, j) => j);
+const acc = (j: number): string => `s${j}`;
+
 function conv(n: Node): Kernel {
   const [x, k] = n.args;
   const { w, ci, co } = convGeometry('conv', x!.shape.slice(0, -1), k!.shape, n.attrs);
   return {
     size: n.size,
-    body: [
-      zero(n.size),
-      ...outputLoops(w, (o) =>
-        tapLoops(w, (t, p) => [
+    body: outputLoops(w, (o) =>
+      channelBlocks(co, (base, width) => [
+        ...lanes(width).map((j) => let_(acc(j), num(0))),
+        ...tapLoops(w, (t, p) => [
           loop('a', 0, ci, [
             let_('xv', load(0, at(p, ci, v('a')))),
-            let_('wr', mul(at(t, ci, v('a')), num(co))),
-            loop('b', 0, co, [
-              store(at(o, co, v('b')), fmul(v('xv'), load(1, add(v('wr'), v('b')))), true),
-            ]),
+            let_('wr', add(mul(at(t, ci, v('a')), num(co)), base)),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('xv'), load(1, add(v('wr'), num(j)))))),
+            ),
           ]),
         ]),
-      ),
-    ],
+        ...lanes(width).map((j) => store(add(at(o, co, base), num(j)), v(acc(j)))),
+      ]),
+    ),
   };
 }
 
@@ -60,6 +88,7 @@ function convBackInput(n: Node): Kernel {
   const [, k] = n.args;
   const spatialIn = attrInts(n.attrs, 'spatialIn', 'convBackInput');
   const { w, ci, co } = convGeometry('convBackInput', spatialIn, k!.shape, n.attrs);
+  if (w.strides.every((s) => s === 1)) return convBackInputGather(n, w, ci, co);
   return {
     size: n.size,
     body: [
@@ -84,29 +113,58 @@ function convBackInput(n: Node): Kernel {
   };
 }
 
+/**
+ * Stride 1: each input element sums, in locals for a block of input channels, over the taps
+ * that read it and the output channels, and is stored once (no clearing pass, no scatter).
+ */
+function convBackInputGather(n: Node, w: Window, ci: number, co: number): Kernel {
+  return {
+    size: n.size,
+    body: inputLoops(w, (p) =>
+      channelBlocks(ci, (base, width) => [
+        ...lanes(width).map((j) => let_(acc(j), num(0))),
+        ...gatherTaps(w, (t, o) => [
+          loop('b', 0, co, [
+            let_('cv', load(0, at(o, co, v('b')))),
+            let_('wr', add(mul(at(t, ci, base), num(co)), v('b'))),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('cv'), load(1, add(v('wr'), num(j * co)))))),
+            ),
+          ]),
+        ]),
+        ...lanes(width).map((j) => store(add(at(p, ci, base), num(j)), v(acc(j)))),
+      ]),
+    ),
+  };
+}
+
 function convBackKernel(n: Node): Kernel {
   const [x, c] = n.args;
   const window = attrInts(n.attrs, 'window', 'convBackKernel');
   const ci = x!.shape[x!.shape.length - 1]!;
   const co = c!.shape[c!.shape.length - 1]!;
   const { w } = convGeometry('convBackKernel', x!.shape.slice(0, -1), [...window, ci, co], n.attrs);
+  // Each kernel element is a sum over output positions: with taps outermost, a block of
+  // output channels sums in locals and is stored once.
   return {
     size: n.size,
-    body: [
-      zero(n.size),
-      ...outputLoops(w, (o) => [
-        let_('cr', mul(o, num(co))),
-        ...tapLoops(w, (t, p) => [
-          loop('a', 0, ci, [
+    body: kernelLoops(w, (t) => [
+      loop('a', 0, ci, [
+        ...channelBlocks(co, (base, width) => [
+          ...lanes(width).map((j) => let_(acc(j), num(0))),
+          ...positionLoops(w, (o, p) => [
             let_('xv', load(0, at(p, ci, v('a')))),
-            let_('wr', mul(at(t, ci, v('a')), num(co))),
-            loop('b', 0, co, [
-              store(add(v('wr'), v('b')), fmul(v('xv'), load(1, add(v('cr'), v('b')))), true),
-            ]),
+            let_('cr', add(mul(o, num(co)), base)),
+            ...lanes(width).map((j) =>
+              set(acc(j), fadd(v(acc(j)), fmul(v('xv'), load(1, add(v('cr'), num(j)))))),
+            ),
           ]),
+          ...lanes(width).map((j) =>
+            store(add(mul(at(t, ci, v('a')), num(co)), add(base, num(j))), v(acc(j))),
+          ),
         ]),
       ]),
-    ],
+    ]),
   };
 }
 

@@ -19,7 +19,9 @@ export type LExpr =
   | { readonly k: 'bin'; readonly op: BinOp; readonly a: LExpr; readonly b: LExpr }
   | { readonly k: 'cmp'; readonly op: CmpOp; readonly a: LExpr; readonly b: LExpr }
   /** `c ? a : b`, evaluating only the branch taken (a guarded load may be out of range). */
-  | { readonly k: 'sel'; readonly c: LExpr; readonly a: LExpr; readonly b: LExpr };
+  | { readonly k: 'sel'; readonly c: LExpr; readonly a: LExpr; readonly b: LExpr }
+  /** The graph's elementwise op `op` applied to scalars (an epilogue fused into a kernel). */
+  | { readonly k: 'elem'; readonly op: string; readonly args: readonly LExpr[] };
 
 export type LStmt =
   | {
@@ -79,6 +81,7 @@ export function fadd(a: LExpr, b: LExpr): LExpr {
 export const bin = (op: BinOp, a: LExpr, b: LExpr): LExpr => ({ k: 'bin', op, a, b });
 export const cmp = (op: CmpOp, a: LExpr, b: LExpr): LExpr => ({ k: 'cmp', op, a, b });
 export const sel = (c: LExpr, a: LExpr, b: LExpr): LExpr => ({ k: 'sel', c, a, b });
+export const elem = (op: string, args: readonly LExpr[]): LExpr => ({ k: 'elem', op, args });
 export const let_ = (name: string, value: LExpr): LStmt => ({ k: 'let', name, value });
 export const set = (name: string, value: LExpr): LStmt => ({ k: 'set', name, value });
 export const store = (index: LExpr, value: LExpr, add = false): LStmt => ({

@@ -1,7 +1,7 @@
 // Work-array planning: values that live in `work` get a slot range reused by liveness
 // (first fit over a free list, linear scan in schedule order).
 import type { Node } from '../ir/node.ts';
-import { viewBase, type Schedule } from './schedule.ts';
+import { stepReads, viewBase, type Schedule } from './schedule.ts';
 
 interface Range {
   start: number;
@@ -45,7 +45,7 @@ class FreeList {
 export function planMemory(s: Schedule): number {
   const lastUse = new Map<Node, number>();
   s.steps.forEach((step, i) => {
-    for (const a of step.node.args) lastUse.set(viewBase(a), i);
+    for (const a of stepReads(step)) lastUse.set(viewBase(a), i);
   });
   // Outputs are read at the very end (copies, the returned loss).
   for (const o of s.program.outputs) lastUse.set(viewBase(o.node), Infinity);

@@ -9,6 +9,7 @@
 import { topoOrder, type Node } from '../ir/node.ts';
 import type { Program } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
+import { STORES_ONCE } from '../lower/fuse.ts';
 
 export const SCHEDULE = {
   /** Elementwise ops and reductions up to this length are unrolled. */
@@ -39,11 +40,61 @@ export type Storage =
       readonly accumulate?: boolean;
     };
 
+/** Elementwise ops fused into the structured kernel that produces their first input. */
+export interface Epilogue {
+  readonly producer: Node;
+  /** The fused elementwise nodes in order; the last one is the step's node. */
+  readonly ops: readonly Node[];
+}
+
 export interface Step {
   readonly node: Node;
   readonly mode: Mode;
   readonly chunk: number;
   storage: Storage;
+  /** Set when the step computes `epilogue.producer` and its chain in one kernel. */
+  readonly epilogue?: Epilogue;
+}
+
+/** The nodes a step reads: for a fused step, the producer's arguments and the chain's others. */
+export function stepReads(step: Step): readonly Node[] {
+  const e = step.epilogue;
+  if (!e) return step.node.args;
+  const inside = new Set<Node>([e.producer, ...e.ops]);
+  return [...e.producer.args, ...e.ops.flatMap((o) => o.args.filter((a) => !inside.has(a)))];
+}
+
+/**
+ * Chains of elementwise ops to fuse into the kernel before them (a convolution's bias add
+ * and activation). A node joins the chain when the previous link is its only reader's sole
+ * input from the chain, is no program output, and its other arguments need no code
+ * (weights, constants, broadcasts of them). Keyed by the chain's last node.
+ */
+function findEpilogues(program: Program, all: readonly Node[]): Map<Node, Epilogue> {
+  const users = new Map<Node, Node[]>();
+  for (const n of all)
+    for (const a of n.args) {
+      const list = users.get(a) ?? [];
+      list.push(n);
+      users.set(a, list);
+    }
+  const outputs = new Set(program.outputs.map((o) => o.node));
+  const free = (a: Node): boolean => !isComputed(viewBase(a));
+  const next = (n: Node): Node | undefined => {
+    const us = users.get(n);
+    if (outputs.has(n) || us?.length !== 1) return undefined;
+    const u = us[0]!;
+    if (getOp(u.op).kind !== 'elementwise' || u.size !== n.size) return undefined;
+    return u.args.every((a) => a === n || free(a)) ? u : undefined;
+  };
+  const found = new Map<Node, Epilogue>();
+  for (const n of all) {
+    if (!STORES_ONCE.has(n.op)) continue;
+    const ops: Node[] = [];
+    for (let u = next(n); u; u = next(u)) ops.push(u);
+    if (ops.length) found.set(ops[ops.length - 1]!, { producer: n, ops });
+  }
+  return found;
 }
 
 export interface Schedule {
@@ -174,23 +225,27 @@ export function scheduleProgram(
   sectionOrder: readonly string[] = [],
   opts: ScheduleOptions = {},
 ): Schedule {
-  const nodes = sectionedOrder(
+  const order = sectionedOrder(
     program.outputs.map((o) => o.node),
     sectionOrder,
-  ).filter(isComputed);
+  );
+  const epilogues = findEpilogues(program, order);
+  const absorbed = new Set([...epilogues.values()].flatMap((e) => [e.producer, ...e.ops]));
+  const nodes = order.filter((n) => isComputed(n) && (!absorbed.has(n) || epilogues.has(n)));
   const steps: Step[] = [];
   const byNode = new Map<Node, Step>();
   let chunk = 0;
   let used = 0;
   for (const node of nodes) {
-    const mode = modeOf(node);
+    const epilogue = epilogues.get(node);
+    const mode = epilogue ? 'loop' : modeOf(node);
     const cost = costOf(node, mode) * (mode === 'unroll' ? (opts.lanes ?? 1) : 1);
     if (used > 0 && used + cost > SCHEDULE.chunkBudget) {
       chunk++;
       used = 0;
     }
     used += cost;
-    const step: Step = { node, mode, chunk, storage: { kind: 'local' } };
+    const step: Step = { node, mode, chunk, storage: { kind: 'local' }, epilogue };
     steps.push(step);
     byNode.set(node, step);
   }
@@ -198,7 +253,7 @@ export function scheduleProgram(
   // Who reads each computed node (through views), and from which chunk and in which mode.
   const readers = new Map<Node, Step[]>();
   for (const s of steps) {
-    for (const a of s.node.args) {
+    for (const a of stepReads(s)) {
       const b = viewBase(a);
       if (byNode.has(b)) {
         const list = readers.get(b) ?? [];
@@ -220,7 +275,12 @@ export function scheduleProgram(
     // nothing else reads (a kernel's outer product) accumulates in place.
     if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
     // A lowered kernel clears its result before adding into it: it cannot add to a sum.
-    if (o.kind === 'grad' && accumulate && getOp(o.node.op).kind === 'structured') continue;
+    if (
+      o.kind === 'grad' &&
+      accumulate &&
+      (getOp(o.node.op).kind === 'structured' || step.epilogue)
+    )
+      continue;
     claimed.add(o.node);
     step.storage = {
       kind: 'array',

@@ -160,6 +160,14 @@ export const rows: Readonly<Record<string, Row>> = {
         ],
         { padBefore: [1], padAfter: [2] },
       ),
+      // More output channels than one block of locals: two blocks of 8 and a rest of 3.
+      shaped(
+        [
+          [4, 4, 1],
+          [2, 2, 1, 19],
+        ],
+        { padBefore: [0, 1], padAfter: [1, 0] },
+      ),
     ],
   },
   convBackInput: {
@@ -192,6 +200,21 @@ export const rows: Readonly<Record<string, Row>> = {
         ],
         { spatialIn: [7], dilation: [2] },
       ),
+      // Stride 1 with more input channels than one block of locals (8 + 8 + 3).
+      shaped(
+        [
+          [3, 3, 2],
+          [2, 2, 19, 2],
+        ],
+        { spatialIn: [4, 4] },
+      ),
+      shaped(
+        [
+          [4, 4, 2],
+          [3, 3, 2, 2],
+        ],
+        { spatialIn: [4, 4], padBefore: [1, 1], padAfter: [1, 1] },
+      ),
     ],
   },
   convBackKernel: {
@@ -223,6 +246,13 @@ export const rows: Readonly<Record<string, Row>> = {
           [3, 2],
         ],
         { window: [3], dilation: [2] },
+      ),
+      shaped(
+        [
+          [4, 4, 1],
+          [4, 4, 19],
+        ],
+        { window: [2, 2], padBefore: [0, 1], padAfter: [1, 0] },
       ),
     ],
   },

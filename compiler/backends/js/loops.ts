@@ -5,6 +5,7 @@
 // is a constant.
 import { num } from '../../emit/code.ts';
 import type { Kernel, LExpr, LStmt } from '../../lower/loop-ir.ts';
+import { getOp } from '../../ops/registry.ts';
 
 export interface JsKernelTarget {
   /** Code reading element `index` (JS expression) of argument `arg`. */
@@ -24,6 +25,9 @@ type Subst = ReadonlyMap<string, number>;
 function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
   switch (e.k) {
     case 'num':
+      // The global `NaN` is a tagged constant to TurboFan: `c ? NaN : x` boxed every x it
+      // stored (measured: kilobytes per pooling call). `0 / 0` folds to an unboxed double.
+      if (Number.isNaN(e.v)) return '(0 / 0)';
       return e.v < 0 ? `(${num(e.v)})` : num(e.v);
     case 'var': {
       const c = sub.get(e.name);
@@ -43,7 +47,19 @@ function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
       return `(${expr(e.a, t, sub)} ${e.op === '==' ? '===' : e.op} ${expr(e.b, t, sub)})`;
     case 'sel':
       return `(${expr(e.c, t, sub)} ? ${expr(e.a, t, sub)} : ${expr(e.b, t, sub)})`;
+    case 'elem': {
+      const def = getOp(e.op);
+      if (def.kind !== 'elementwise') throw new Error(`internal: ${e.op} is not elementwise`);
+      // The op's JS text expects identifiers or literals: anything else is parenthesized.
+      return `(${def.expr(...e.args.map((a) => atom(expr(a, t, sub))))})`;
+    }
   }
+}
+
+function atom(s: string): string {
+  return /^[\w$]+$/.test(s) || (s.startsWith('(') && s.endsWith(')') && balanced(s.slice(1, -1)))
+    ? s
+    : `(${s})`;
 }
 
 /** Index expressions with constants folded after substitution (unrolled loop variables). */
