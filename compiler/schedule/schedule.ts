@@ -207,8 +207,9 @@ export function scheduleProgram(
       }
     }
   }
-  // Outputs not written in place are read at the end, in the entry function itself.
-  const readAtEnd = new Set(program.outputs.map((o) => o.node));
+  // Outputs not written in place are read at the end, in the entry function itself (an output
+  // that is a view, such as a reshape of dinput, reads the node it views).
+  const readAtEnd = new Set(program.outputs.map((o) => viewBase(o.node)));
   const claimed = new Set<Node>();
   const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {
