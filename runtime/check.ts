@@ -342,7 +342,9 @@ export function dotProductTest(
 
   const trials: DotProductTrial[] = [];
   let maxRelError = 0;
-  for (let d = 0; d < directions; d++) {
+  // With every parameter frozen there is no direction to test (and v / |v| would be 0 / 0).
+  const anyTrainable = frozen.some((f) => f === 0);
+  for (let d = 0; d < (anyTrainable ? directions : 0); d++) {
     let norm = 0;
     for (let i = 0; i < n; i++) {
       // Frozen parameters are not directions the gradient describes.

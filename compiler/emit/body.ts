@@ -4,7 +4,7 @@ import type { Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import type { EmitContext } from '../ops/types.ts';
-import type { Schedule, Step, Storage } from '../schedule/schedule.ts';
+import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
 import { lowerNode } from '../lower/kernels.ts';
@@ -233,8 +233,10 @@ export function emitProgram(
         out.line(`${target(k, 0)} += ${LANES.map((l) => access(o.node, k, l)).join(' + ')};`);
       else for (const l of LANES) out.line(`${target(k, l)} ${op} ${access(o.node, k, l)};`);
     };
-    // Locals only exist unrolled, so their copies are unrolled too.
-    if (o.node.size <= UNROLLED_COPY || st?.kind === 'local') {
+    // Locals only exist unrolled, so their copies are unrolled too (also through a view: the
+    // dinput of a flatten is a reshape of a local).
+    const local = st?.kind === 'local' || s.byNode.get(viewBase(o.node))?.storage.kind === 'local';
+    if (o.node.size <= UNROLLED_COPY || local) {
       for (let k = 0; k < o.node.size; k++) copy(tail, k);
     } else {
       kernel(tail, (kw) => {

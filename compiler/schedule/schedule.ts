@@ -262,8 +262,8 @@ export function scheduleProgram(
       }
     }
   }
-  // Outputs not written in place are read at the end, in the entry function itself.
-  // Through views: an output that is a reshape of a local still reads that local.
+  // Outputs not written in place are read at the end, in the entry function itself (an output
+  // that is a view, such as a reshape of dinput, reads the node it views).
   const readAtEnd = new Set(program.outputs.map((o) => viewBase(o.node)));
   const claimed = new Set<Node>();
   const accumulate = opts.gradsInPlace === false;

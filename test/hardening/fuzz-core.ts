@@ -5,7 +5,7 @@
 // case is saved as a plain JSON file (test/hardening/regressions/) and replayed by `npm test`.
 import fc from 'fast-check';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
-import { interpret } from '../../compiler/ir/interpret.ts';
+import { interpret, type Results } from '../../compiler/ir/interpret.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
 import { validateModel } from '../../compiler/format/parse.ts';
 import { checkGradient, dotProductTest } from '../../runtime/check.ts';
@@ -14,17 +14,20 @@ import { Rng } from '../../runtime/random.ts';
 import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
 
 export type Fn = string | { readonly name: string; readonly [p: string]: number | string };
+export type Activation = Fn | { readonly expr: string };
+/** A layer object as written in a model file (dense, conv, pooling, reshape...). */
 export interface FuzzLayer {
-  readonly type: 'dense';
-  readonly units: number;
-  readonly activation: Fn | { readonly expr: string };
+  readonly type: string;
+  readonly activation?: Activation;
+  readonly [option: string]: unknown;
 }
 export interface FuzzModel {
   readonly name: string;
-  readonly input: number;
+  readonly input: number | readonly number[];
   readonly layers: readonly FuzzLayer[];
   readonly loss: Fn | { readonly expr: string };
   readonly precision: 'f64' | 'f32';
+  readonly inputGradient?: boolean;
 }
 export interface FuzzCase {
   readonly model: FuzzModel;
@@ -95,7 +98,7 @@ export function exprArb(v = 'x'): fc.Arbitrary<string> {
   return expr.filter((e) => uses.test(e) && e.length < 400);
 }
 
-function activationArb(): fc.Arbitrary<FuzzLayer['activation']> {
+export function activationArb(): fc.Arbitrary<Activation> {
   return fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...HIDDEN) },
     {
@@ -123,6 +126,25 @@ const LOSS_EXPRS = [
   'sqrt(1 + (y - t)^2)',
 ];
 
+export function lossArb(): fc.Arbitrary<FuzzModel['loss']> {
+  return fc.oneof(
+    fc.constantFrom<FuzzModel['loss']>(
+      'mse',
+      'mae',
+      'huber',
+      'binaryCrossEntropy',
+      'categoricalCrossEntropy',
+    ),
+    fc.double({ min: 0.1, max: 3, noNaN: true }).map((delta) => ({ name: 'huber', delta })),
+    fc
+      .oneof(
+        fc.constantFrom(...LOSS_EXPRS),
+        exprArb('y').map((e) => `(${e}) - t * y`),
+      )
+      .map((expr) => ({ expr })),
+  );
+}
+
 export function caseArb(opts: { maxWidth: number; maxInput: number }): fc.Arbitrary<FuzzCase> {
   const width = fc.oneof(
     { weight: 4, arbitrary: fc.integer({ min: 1, max: Math.min(8, opts.maxWidth) }) },
@@ -133,26 +155,8 @@ export function caseArb(opts: { maxWidth: number; maxInput: number }): fc.Arbitr
     .record({
       input: fc.integer({ min: 1, max: opts.maxInput }),
       layers: fc.array(layer, { minLength: 1, maxLength: 5 }),
-      last: fc.oneof(
-        activationArb(),
-        fc.constantFrom<FuzzLayer['activation']>('softmax', 'sigmoid', 'linear'),
-      ),
-      loss: fc.oneof(
-        fc.constantFrom<FuzzModel['loss']>(
-          'mse',
-          'mae',
-          'huber',
-          'binaryCrossEntropy',
-          'categoricalCrossEntropy',
-        ),
-        fc.double({ min: 0.1, max: 3, noNaN: true }).map((delta) => ({ name: 'huber', delta })),
-        fc
-          .oneof(
-            fc.constantFrom(...LOSS_EXPRS),
-            exprArb('y').map((e) => `(${e}) - t * y`),
-          )
-          .map((expr) => ({ expr })),
-      ),
+      last: fc.oneof(activationArb(), fc.constantFrom<Activation>('softmax', 'sigmoid', 'linear')),
+      loss: lossArb(),
       precision: fc.constantFrom<'f64' | 'f32'>('f64', 'f32'),
       seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     })
@@ -161,7 +165,8 @@ export function caseArb(opts: { maxWidth: number; maxInput: number }): fc.Arbitr
       const n = ls.length - 1;
       // softmax only on the last layer, with at least two units; so does CCE.
       const needsTwo = last === 'softmax' || loss === 'categoricalCrossEntropy';
-      const units = needsTwo ? Math.max(2, ls[n]!.units) : ls[n]!.units;
+      const width = layers[n]!.units;
+      const units = needsTwo ? Math.max(2, width) : width;
       ls[n] = { type: 'dense', units, activation: last };
       return { model: { name: 'fuzz', input, layers: ls, loss, precision }, seed };
     });
@@ -206,17 +211,27 @@ function compare(
     const a = got[k]!;
     const b = want[k]!;
     if (!(Number.isFinite(a) && Number.isFinite(b)) ? !Object.is(a, b) : !close(a, b, rel, abs))
-      throw new Error(`${what}[${k}]: emitted ${a}, interpreter ${b}`);
+      throw new Error(`${what}[${k}]: emitted ${a}, reference ${b}`);
   }
 }
 
-const NON_SMOOTH = /relu|leakyRelu|elu|selu|abs|max|min|sign|mae|huber|CrossEntropy/;
+// maxPooling / globalMaxPooling: the max switches between window elements.
+const NON_SMOOTH = /relu|leakyRelu|elu|selu|abs|max|Max|min|sign|mae|huber|CrossEntropy/;
 
 /** Compiles a case and runs every check; throws an Error describing the first failure. */
 export async function checkCase(c: FuzzCase): Promise<void> {
   const spec = await validateModel(c.model, 'fuzz.model.json');
   const compiled = compileSpec(spec, { format: 'js', source: 'fuzz.model.json' });
-  const m = evaluateCompiled(compiled);
+  // The generated module's optional entry point, present when the model asks for it.
+  const m = evaluateCompiled(compiled) as GeneratedModule & {
+    inputGradient?(
+      params: FloatArray,
+      input: FloatArray,
+      target: FloatArray,
+      dinput: FloatArray,
+      work: FloatArray,
+    ): number;
+  };
   const info = m.model;
   const { params, input, target } = dataFor(m, c);
   const f32 = info.precision === 'f32';
@@ -230,14 +245,14 @@ export async function checkCase(c: FuzzCase): Promise<void> {
 
   // 1. The emitted code against the IR interpreter (in f64, on the same stored values).
   const b = { params, input, target };
-  const ref: { output?: Float64Array; loss?: number; grad?: Float64Array } = {};
+  const ref: Results = {};
   for (const p of compiled.c.programs) Object.assign(ref, interpret(p, b, info.paramCount));
   // f64: a few ulps, scaled by the size of the values (loops sum in another order);
   // f32: every stored value is rounded to 24 bits, and the errors compound through layers.
   // BCE/CCE after a non-matching activation clip to 1 − 1e-7, which f32 stores as 1 − 1.19e-7
   // (as Keras in float32 does): −log(1 − p) then differs by up to 0.18 from the f64 oracle.
   const lossName = typeof c.model.loss === 'string' ? c.model.loss : '';
-  const lastAct = c.model.layers[c.model.layers.length - 1]!.activation;
+  const lastAct = c.model.layers[c.model.layers.length - 1]!.activation ?? 'linear';
   const clipped =
     (lossName === 'binaryCrossEntropy' && lastAct !== 'sigmoid') ||
     (lossName === 'categoricalCrossEntropy' && lastAct !== 'softmax');
@@ -245,10 +260,29 @@ export async function checkCase(c: FuzzCase): Promise<void> {
   compare('forward', output, ref.output!, rel, abs);
   compare('loss', [loss], [ref.loss!], rel, abs);
   compare('gradient loss', [gLoss], [ref.loss!], rel, abs);
-  compare('gradient', grad, ref.grad!, rel, abs * Math.max(1, Math.abs(ref.loss!)));
+  compare(
+    'gradient',
+    grad,
+    ref.grad ?? new Float64Array(info.paramCount),
+    rel,
+    abs * Math.max(1, Math.abs(ref.loss!)),
+  );
   if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
   for (let k = 0; k < grad.length; k++)
     if (!Number.isFinite(grad[k]!)) throw new Error(`grad[${k}] is ${grad[k]}`);
+  for (const p of info.params)
+    if (p.trainable === false)
+      for (let k = 0; k < p.size; k++)
+        if (grad[p.offset + k] !== 0)
+          throw new Error(`${p.name}[${k}] is frozen but its gradient is ${grad[p.offset + k]}`);
+  if (c.model.inputGradient) {
+    if (!m.inputGradient) throw new Error('inputGradient was asked for but not emitted');
+    const dinput = new Arr(info.inputSize);
+    const l = m.inputGradient(params, input, target, dinput, work);
+    compare('inputGradient loss', [l], [ref.loss!], rel, abs);
+    compare('inputGradient', dinput, ref.dinput!, rel, abs * Math.max(1, Math.abs(ref.loss!)));
+  }
+  batchOk(m, c, { params, input, target, output, grad, loss }, rel, abs);
 
   // 2. Central differences and 3. the dot-product test (f64: f32 differences are too noisy to
   // judge a gradient by; the interpreter check above covers f32).
@@ -264,6 +298,60 @@ export async function checkCase(c: FuzzCase): Promise<void> {
       : dot;
     if (!again.ok) throw new Error(`dot-product test: max relative error ${dot.maxRelError}`);
   }
+}
+
+/**
+ * forwardBatch / gradientBatch on a few samples (the case's own first, so a block of 4 and a
+ * remainder both run) against forward / gradient sample by sample.
+ */
+function batchOk(
+  m: GeneratedModule,
+  c: FuzzCase,
+  one: {
+    params: FloatArray;
+    input: FloatArray;
+    target: FloatArray;
+    output: FloatArray;
+    grad: FloatArray;
+    loss: number;
+  },
+  rel: number,
+  abs: number,
+): void {
+  if (!m.forwardBatch || !m.gradientBatch) throw new Error('forwardBatch/gradientBatch missing');
+  const info = m.model;
+  const Arr = info.precision === 'f32' ? Float32Array : Float64Array;
+  const count = 6;
+  const rng = new Rng(c.seed ^ 0x5bd1e995);
+  const nIn = info.inputSize;
+  const nOut = info.outputSize;
+  const inputs = new Arr(count * nIn).map(() => rng.range(-2, 2));
+  const targets = new Arr(count * nOut);
+  inputs.set(one.input);
+  for (let s = 0; s < count; s++) {
+    if (s === 0) targets.set(one.target);
+    else for (let k = 0; k < nOut; k++) targets[s * nOut + k] = one.target[(k + s) % nOut]!;
+  }
+  const work = new Arr(info.workSize);
+  const outputs = new Arr(count * nOut);
+  m.forwardBatch(one.params, inputs, outputs, count, work);
+  const bgrad = new Arr(info.paramCount);
+  const bloss = m.gradientBatch(one.params, inputs, targets, count, bgrad, work);
+  const out = new Arr(nOut);
+  const g = new Arr(info.paramCount);
+  const meanGrad = new Float64Array(info.paramCount);
+  let meanLoss = 0;
+  for (let s = 0; s < count; s++) {
+    const x = inputs.subarray(s * nIn, (s + 1) * nIn);
+    const t = targets.subarray(s * nOut, (s + 1) * nOut);
+    m.forward(one.params, x, out, work);
+    compare(`forwardBatch sample ${s}`, outputs.subarray(s * nOut, (s + 1) * nOut), out, rel, abs);
+    meanLoss += m.gradient(one.params, x, t, g, work) / count;
+    for (let k = 0; k < g.length; k++) meanGrad[k]! += g[k]! / count;
+  }
+  compare('gradientBatch loss', [bloss], [meanLoss], rel, abs);
+  const scale = Math.max(1, Math.abs(meanLoss));
+  compare('gradientBatch', bgrad, meanGrad, rel, abs * scale);
 }
 
 function gradientOk(

@@ -1,7 +1,10 @@
 // Property-based fuzzing: random networks compiled and checked against the IR interpreter,
-// finite differences and the dot-product test (see fuzz-core.ts). `npm test` runs 200 small
-// networks with a fixed seed; `npm run fuzz` (GRADC_FUZZ_RUNS=3000, random seed, widths up
-// to 40) runs thousands and saves every shrunk failure to test/hardening/regressions/, which
+// finite differences, the dot-product test and the batched entry points (see fuzz-core.ts).
+// Two generators: dense chains (caseArb) and shaped networks (conv / pooling / reshape /
+// dense on any rank, fuzz-shaped.ts). `npm test` runs 200 small dense networks and 100 shaped
+// ones with fixed seeds; `npm run fuzz` (GRADC_FUZZ_RUNS=3000 each, random seed, dense widths
+// up to 40; GRADC_FUZZ_KIND=dense|shaped runs one generator, GRADC_FUZZ_SEED repeats a run)
+// runs thousands and saves every shrunk failure to test/hardening/regressions/, which
 // `npm test` replays below.
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
@@ -9,13 +12,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caseArb, checkCase, type FuzzCase } from './fuzz-core.ts';
+import { shapedCaseArb } from './fuzz-shaped.ts';
 import { HERE } from './helpers.ts';
 
 const REGRESSIONS = path.join(HERE, 'regressions');
 const FUZZ_RUNS = Number(process.env.GRADC_FUZZ_RUNS ?? 0);
 const long = FUZZ_RUNS > 0;
-const runs = long ? FUZZ_RUNS : 200;
-const seed = long ? Date.now() % 2 ** 31 : 20240605;
+const kind = process.env.GRADC_FUZZ_KIND ?? 'both';
+const longSeed = Number(process.env.GRADC_FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 /** Saves a failing case as `regressions/<hash>.json`; returns the file name. */
 function save(c: FuzzCase, error: string): string {
@@ -27,14 +31,15 @@ function save(c: FuzzCase, error: string): string {
   return name;
 }
 
-describe('fuzz: random networks', () => {
+function fuzz(what: string, arb: fc.Arbitrary<FuzzCase>, runs: number, seed: number): void {
+  // The short runs stop (and fail, as fewer than `runs` ran) rather than stall `npm test`.
+  const limit = long ? 24 * 3_600_000 : 150_000;
   it(
-    `${runs} networks (seed ${seed}): emitted = interpreter, gradients = finite differences`,
+    `${runs} ${what} (seed ${seed}): emitted = interpreter, gradients = finite differences, batch = per sample`,
     async () => {
-      const arb = caseArb(long ? { maxWidth: 40, maxInput: 40 } : { maxWidth: 12, maxInput: 8 });
       const r = await fc.check(
         fc.asyncProperty(arb, (c) => checkCase(c)),
-        { numRuns: runs, seed, interruptAfterTimeLimit: long ? 3_600_000 : 150_000 },
+        { numRuns: runs, seed, interruptAfterTimeLimit: limit },
       );
       if (r.failed) {
         const c = r.counterexample?.[0];
@@ -43,8 +48,20 @@ describe('fuzz: random networks', () => {
       }
       expect(r.numRuns).toBe(runs);
     },
-    long ? 24 * 3_600_000 : 150_000,
+    limit + 60_000,
   );
+}
+
+describe('fuzz: random networks', () => {
+  if (kind !== 'shaped')
+    fuzz(
+      'dense networks',
+      caseArb(long ? { maxWidth: 40, maxInput: 40 } : { maxWidth: 12, maxInput: 8 }),
+      long ? FUZZ_RUNS : 200,
+      long ? longSeed : 20240605,
+    );
+  if (kind !== 'dense')
+    fuzz('shaped networks', shapedCaseArb(), long ? FUZZ_RUNS : 100, long ? longSeed : 20261201);
 });
 
 const regressionFiles = fs.existsSync(REGRESSIONS)
