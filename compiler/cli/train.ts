@@ -1,6 +1,5 @@
 // `gradc train`: compile the model, read and encode the data, split it (seeded), train with
 // the runtime, then write the weights, their column description and optionally a report.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -11,8 +10,9 @@ import {
   initParams,
   momentum,
   rmsprop,
+  encodeWeights,
+  encodeWeightsJson,
   Rng,
-  saveWeights,
   selectRows,
   sgd,
   train,
@@ -27,17 +27,17 @@ import {
 } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
 import { GradcError } from '../format/errors.ts';
-import { readTable } from '../training/data.ts';
+import { MAX_DATA_BYTES, readTable, rowError } from '../training/data.ts';
 import {
   applyNormalization,
   encodeTable,
   fitNormalization,
-  metaPath,
   planColumns,
-  writeMeta,
-  type DataMeta,
+  type ColumnPlan,
 } from '../training/encode.ts';
-import { readModelFile } from '../io/files.ts';
+import { metaPath, metaText, modelHash } from '../training/meta.ts';
+import { checkOutputs, readModelFile, writeFiles } from '../io/files.ts';
+import { quote } from '../format/errors.ts';
 import { importCompiled } from './load.ts';
 import { createProgress } from '../training/progress.ts';
 import { writeReport } from '../training/report/index.ts';
@@ -72,6 +72,10 @@ export interface TrainConfig {
   readonly normalize: boolean;
   /** Decay the learning rate along a half cosine to 0 over the whole run. */
   readonly cosine?: boolean;
+  /** Bound on the data file (default MAX_DATA_BYTES). */
+  readonly maxDataBytes?: number;
+  /** Print no final line. */
+  readonly quiet?: boolean;
 }
 
 export interface TrainIo {
@@ -87,7 +91,7 @@ export interface TrainResult {
   readonly module: GeneratedModule;
   readonly params: FloatArray;
   readonly history: History;
-  readonly meta: DataMeta;
+  readonly meta: ColumnPlan;
   readonly train: Metrics;
   readonly val: Metrics | undefined;
   readonly trainCount: number;
@@ -159,8 +163,8 @@ export function splitRows(
   for (const c of [...groups.keys()].sort((a, b) => a - b)) {
     const g = groups.get(c)!;
     const k = Math.round(g.length * val);
-    trainRows.push(...g.slice(0, g.length - k));
-    valRows.push(...g.slice(g.length - k));
+    // Element by element: spreading a class of 125k+ rows into push() overflows the stack.
+    for (let j = 0; j < g.length; j++) (j < g.length - k ? trainRows : valRows).push(g[j]!);
   }
   return [Int32Array.from(trainRows), Int32Array.from(valRows)];
 }
@@ -175,29 +179,31 @@ function classIndices(targets: Float64Array, count: number, width: number): Int3
   return out;
 }
 
-function checkWritable(file: string, option: string, input: string): void {
-  const resolved = path.resolve(file);
-  if (resolved === path.resolve(input))
-    throw new GradcError(file, option, 'would overwrite an input file');
-  const dir = path.dirname(resolved);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new GradcError(file, option, `the folder ${dir} does not exist`);
-  }
-  if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) {
-    throw new GradcError(file, option, 'is a directory');
-  }
+/** The weights file's bytes: JSON for a `.json` name (any case), binary otherwise. */
+function weightsBytes(file: string, module: GeneratedModule, params: FloatArray): Uint8Array {
+  return /\.json$/i.test(file)
+    ? Buffer.from(encodeWeightsJson(module.model, params), 'utf8')
+    : encodeWeights(module.model, params);
 }
 
 /** Loads, trains and writes everything `cfg` asks for. Throws GradcError on user errors. */
 export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResult> {
-  checkWritable(cfg.out, '--out', cfg.model);
-  checkWritable(cfg.out, '--out', cfg.data);
-  if (cfg.report !== undefined) checkWritable(cfg.report, '--report', cfg.data);
+  checkOutputs(
+    [
+      { file: cfg.model, option: '<model>' },
+      { file: cfg.data, option: '--data' },
+    ],
+    [
+      { file: cfg.out, option: '--out' },
+      { file: metaPath(cfg.out), option: '--out (its .meta.json)' },
+      ...(cfg.report !== undefined ? [{ file: cfg.report, option: '--report' }] : []),
+    ],
+  );
   const compiled = await compileBytes(readModelFile(cfg.model), cfg.model, 'js');
   const module = await importCompiled(compiled);
   const { model } = module;
 
-  const table = readTable(cfg.data);
+  const table = readTable(cfg.data, cfg.maxDataBytes);
   const planned = planColumns(table, model, cfg);
   const encoded = encodeTable(table, planned, model.outputSize);
   const count = encoded.count;
@@ -207,10 +213,16 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
       : undefined;
   const [trainRows, valRows] = splitRows(count, cfg.val, cfg.seed, classOf);
   if (trainRows.length === 0) throw new GradcError(cfg.data, '--data', 'no data rows to train on');
-  const meta: DataMeta = cfg.normalize
+  const meta: ColumnPlan = cfg.normalize
     ? { ...planned, normalize: fitNormalization(encoded.inputs, model.inputSize, trainRows) }
     : planned;
-  applyNormalization(encoded.inputs, meta);
+  applyNormalization(encoded.inputs, meta, (r, f) =>
+    rowError(
+      table,
+      r,
+      `column ${quote(f)}: the value cannot be standardized (it overflows the float range); rescale the column or use --no-normalize`,
+    ),
+  );
   // encodeTable returns targets whenever the columns exist, and planColumns checked they do.
   const all: Dataset = { inputs: encoded.inputs, targets: encoded.targets!, count };
   const trainData = selectRows(all, trainRows, model.inputSize, model.outputSize);
@@ -269,18 +281,40 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
     trainMs,
     metric,
   };
-  if (cfg.report !== undefined) writeReport(cfg.report, cfg, result, DIAGNOSTICS);
   if (history.stopReason === 'nonFinite') {
+    if (cfg.report !== undefined) writeReportSafely(cfg, result);
     throw new GradcError(
       cfg.data,
       `epoch ${history.epochs.length}`,
       'the loss became NaN or infinite; no weights written (lower --lr, see the warnings)',
     );
   }
-  saveWeights(cfg.out, model, params);
-  writeMeta(cfg.out, meta);
-  io.out(`${finalLine(cfg, result)}\n`);
+  // The weights first, with their metadata as one unit (metadata renamed last, naming the
+  // weights by hash); anything optional comes after and can never cost them.
+  const bytes = weightsBytes(cfg.out, module, params);
+  writeFiles([
+    { file: cfg.out, option: '--out', data: bytes },
+    {
+      file: metaPath(cfg.out),
+      option: '--out',
+      data: metaText({ ...meta, modelHash: modelHash(compiled.c.spec) }, bytes),
+    },
+  ]);
+  if (cfg.report !== undefined) writeReportSafely(cfg, result, cfg.out);
+  if (!cfg.quiet) io.out(`${finalLine(cfg, result)}\n`);
   return result;
+}
+
+/** The report, with any failure (even a bug in it) as one line that says what was kept. */
+function writeReportSafely(cfg: TrainConfig, result: TrainResult, weights?: string): void {
+  const kept = weights !== undefined ? `; the weights were written to ${weights}` : '';
+  try {
+    writeReport(cfg.report!, cfg, result, DIAGNOSTICS);
+  } catch (e) {
+    const detail =
+      e instanceof GradcError ? e.detail : `the report failed (${(e as Error).message})`;
+    throw new GradcError(cfg.report!, '--report', `${detail}${kept}`);
+  }
 }
 
 function finalLine(cfg: TrainConfig, r: TrainResult): string {
@@ -340,6 +374,8 @@ interface RawOptions {
   normalize: boolean;
   schedule: string;
   every?: string;
+  maxDataBytes: string;
+  quiet?: boolean;
 }
 
 function schedule(v: string): boolean {
@@ -376,6 +412,8 @@ export function parseTrainOptions(model: string, o: RawOptions): TrainConfig {
     ...(o.patience !== undefined ? { patience: int('--patience', o.patience, 1) } : {}),
     normalize: o.normalize,
     cosine: schedule(o.schedule),
+    maxDataBytes: int('--max-data-bytes', o.maxDataBytes, 1),
+    ...(o.quiet ? { quiet: true } : {}),
   };
 }
 
@@ -410,6 +448,8 @@ export function registerTrain(program: Command, out: (s: string) => void): void 
       'weights file (.bin, or .json for JSON); its column description goes to <file>.meta.json',
     )
     .option('--report <file>', 'write an HTML report with the training curves')
+    .option('--max-data-bytes <n>', 'refuse larger data files', String(MAX_DATA_BYTES))
+    .option('--quiet', 'print no summary line at the end')
     .action(async (model: string, o: RawOptions) => {
       const cfg = parseTrainOptions(model, o);
       await runTrain(cfg, {

@@ -47,9 +47,21 @@ function niceStep(span: number, count: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
+/** Smallest and largest value, by a loop: spreading a long run into Math.min overflows the stack. */
+function extent(values: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 function linearScale(values: readonly number[], unitRange: boolean): Scale {
-  let lo = unitRange ? 0 : Math.min(...values);
-  let hi = unitRange ? 1 : Math.max(...values);
+  const [min, max] = extent(values);
+  let lo = unitRange ? 0 : min;
+  let hi = unitRange ? 1 : max;
   if (!(hi > lo)) {
     lo -= 0.5;
     hi += 0.5;
@@ -63,8 +75,9 @@ function linearScale(values: readonly number[], unitRange: boolean): Scale {
 }
 
 function logScale(values: readonly number[]): Scale {
-  const lo = Math.floor(Math.log10(Math.min(...values)));
-  let hi = Math.ceil(Math.log10(Math.max(...values)));
+  const [min, max] = extent(values);
+  const lo = Math.floor(Math.log10(min));
+  let hi = Math.ceil(Math.log10(max));
   if (hi <= lo) hi = lo + 1;
   const every = Math.max(1, Math.ceil((hi - lo) / 8));
   const ticks: number[] = [];
@@ -85,7 +98,8 @@ function defaultFormat(log: boolean): (y: number) => string {
  * line and get a red cross on the top edge.
  */
 export function lineChart(series: readonly Series[], o: ChartOptions): Html {
-  const n = Math.max(1, ...series.map((s) => s.values.length));
+  let n = 1;
+  for (const s of series) n = Math.max(n, s.values.length);
   const usable = (v: number) => Number.isFinite(v) && (!o.log || v > 0);
   const domain = series.flatMap((s) => s.values.filter(usable));
   for (const r of o.refLines ?? []) if (usable(r.value)) domain.push(r.value);

@@ -78,7 +78,9 @@ function charts(r: ReportInput): Html[] {
       color: PALETTE[1]!,
       dashed: true,
     });
-  const layerCount = Math.max(0, ...e.map((s) => s.gradNorms.length));
+  // A loop, not Math.max(...epochs): 70,000 epochs would overflow the stack.
+  let layerCount = 0;
+  for (const s of e) layerCount = Math.max(layerCount, s.gradNorms.length);
   const normSeries: Series[] = Array.from({ length: layerCount }, (_, l) => {
     const layer = r.layers[l];
     return {
