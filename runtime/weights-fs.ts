@@ -3,10 +3,12 @@
 
 import {
   closeSync,
+  fchmodSync,
   fsyncSync,
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -40,10 +42,21 @@ export function saveWeights(
     format === 'json'
       ? Buffer.from(encodeWeightsJson(model, params), 'utf8')
       : encodeWeights(model, params);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  const suffix = `.${process.pid}.${++tempCounter}.tmp`;
+  // A file name holds at most 255 bytes: shorten the base so a long legal name still works.
+  let base = basename(path);
+  while (Buffer.byteLength(base) > 254 - suffix.length) base = base.slice(0, -1);
+  const temp = join(dirname(path), `.${base}${suffix}`);
+  let mode = 0o666;
+  try {
+    mode = statSync(path).mode & 0o7777; // replacing a 0600 file keeps it 0600
+  } catch {
+    // A new file: the umask decides.
+  }
   let fd: number | undefined;
   try {
-    fd = openSync(temp, 'wx', 0o644);
+    fd = openSync(temp, 'wx', mode);
+    if (mode !== 0o666) fchmodSync(fd, mode);
     let written = 0;
     while (written < data.length) written += writeSync(fd, data, written, data.length - written);
     fsyncSync(fd);

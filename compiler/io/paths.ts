@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GradcError } from '../format/errors.ts';
 
+/** The longest file name (one path component, in bytes) Linux, macOS and Windows allow. */
+export const NAME_MAX = 255;
+
 /** A file named on the command line, with the option that named it (for messages). */
 export interface FileArg {
   readonly file: string;
@@ -105,8 +108,15 @@ function checkFolder(out: FileArg): void {
     throw new GradcError(out.file, out.option, `${folder} is not a folder`);
   try {
     fs.accessSync(folder, fs.constants.W_OK);
-  } catch {
-    throw new GradcError(out.file, out.option, `the folder ${folder} is not writable`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GradcError(
+      out.file,
+      out.option,
+      code === 'EROFS'
+        ? `cannot write the file: the file system is read-only (EROFS)`
+        : `the folder ${folder} is not writable`,
+    );
   }
 }
 
@@ -136,6 +146,13 @@ export function checkOutputs(inputs: readonly FileArg[], outputs: readonly FileA
         out.file,
         out.option,
         `is the same file as ${other.option} ${other.file}`,
+      );
+    const nameBytes = Buffer.byteLength(path.basename(out.file));
+    if (nameBytes > NAME_MAX)
+      throw new GradcError(
+        out.file,
+        out.option,
+        `the file name is ${nameBytes} bytes, more than the ${NAME_MAX} a file system allows`,
       );
     const why = unsafeTarget(out.file);
     if (why !== undefined) throw new GradcError(out.file, out.option, why);

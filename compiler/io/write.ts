@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GradcError } from '../format/errors.ts';
-import { unsafeTarget } from './paths.ts';
+import { NAME_MAX, unsafeTarget } from './paths.ts';
 
 export interface OutputFile {
   readonly file: string;
@@ -16,7 +16,6 @@ export interface OutputFile {
   readonly data: string | Uint8Array;
 }
 
-const NAME_MAX = 255;
 let counter = 0;
 
 /** Cuts `s` to at most `max` UTF-8 bytes without splitting a character. */
@@ -133,6 +132,10 @@ export function writeFiles(outputs: readonly OutputFile[]): void {
   const pending: Pending[] = [];
   const created: { top: string | undefined; file: string }[] = [];
   let current: OutputFile | undefined;
+  // A name too long for the last rename must fail before the first one.
+  for (const out of outputs)
+    if (Buffer.byteLength(path.basename(out.file)) > NAME_MAX)
+      throw writeFailure(out, Object.assign(new Error('name'), { code: 'ENAMETOOLONG' }));
   try {
     for (const out of outputs) {
       current = out;
