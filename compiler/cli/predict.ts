@@ -11,7 +11,7 @@ import {
   type ModelInfo,
 } from '../../runtime/index.ts';
 import { compileBytes } from '../index.ts';
-import { GradcError, quote } from '../format/errors.ts';
+import { escapeText, GradcError, quote } from '../format/errors.ts';
 import { MAX_DATA_BYTES, readTable, rowError } from '../training/data.ts';
 import {
   applyNormalization,
@@ -105,7 +105,8 @@ function decode(file: string, bytes: Uint8Array, model: ModelInfo): FloatArray {
     return decodeWeights(bytes, model);
   } catch (e) {
     if (!(e instanceof WeightsError)) throw e;
-    throw new GradcError(file, '--weights', e.message);
+    // The loader quotes bytes of the file (a bad magic, a JSON field): escape them.
+    throw new GradcError(file, '--weights', escapeText(e.message, 300));
   }
 }
 

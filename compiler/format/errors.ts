@@ -53,11 +53,16 @@ export function escapeText(s: string, max = 200): string {
  * (C0, DEL, C1, bidi controls, zero-width and separator characters) are escaped; other
  * non-ASCII (an accented file name the user typed) is kept.
  */
+const CONTROLS =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/;
+
 export function escapeControls(s: string): string {
-  return s.replace(
-    /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
-    uEscape,
-  );
+  return s.replace(new RegExp(CONTROLS.source, 'g'), uEscape);
+}
+
+/** True when `s` holds a control or invisible formatting character (see escapeControls). */
+export function hasControls(s: string): boolean {
+  return CONTROLS.test(s);
 }
 
 export function describeValue(v: unknown): string {

@@ -3,7 +3,7 @@
 // array of records. Every cell stays text until a column is known to be a feature or a
 // target, so an error can name the file, the line and the column.
 import { parse } from 'csv-parse/sync';
-import { didYouMean, escapeText, GradcError, quote } from '../format/errors.ts';
+import { didYouMean, escapeText, GradcError, hasControls, quote } from '../format/errors.ts';
 import { readBounded } from '../io/read.ts';
 
 /** A parsed file: column names and string cells, with the source line of every row. */
@@ -91,6 +91,9 @@ function checkHeader(file: string, columns: readonly string[], where: string): v
   const seen = new Set<string>();
   columns.forEach((c, i) => {
     if (c === '') throw new GradcError(file, where, `column ${i + 1} has no name`);
+    // Column names reach predict's CSV header and the terminal: no control characters.
+    if (hasControls(c))
+      throw new GradcError(file, where, `column ${quote(c)} has a control character in its name`);
     if (seen.has(c)) throw new GradcError(file, where, `column ${quote(c)} appears twice`);
     seen.add(c);
   });

@@ -2,7 +2,7 @@
 // of a label column (one-hot), feature standardization, and the sidecar file that carries
 // all of that from `gradc train` to `gradc predict` (the weights file holds only numbers).
 import { type ModelInfo } from '../../runtime/index.ts';
-import { GradcError, quote } from '../format/errors.ts';
+import { GradcError, hasControls, quote } from '../format/errors.ts';
 import { columnIndices, numericCell, rowError, type Table } from './data.ts';
 import { layoutHex, META_FORMAT, META_VERSION, type DataMeta } from './meta.ts';
 
@@ -82,6 +82,16 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
   }
   const [col] = columnIndices(table, [label!], '--label');
   const classes = sortedClasses(table.rows.map((r) => r[col!]!));
+  const unprintable = classes.find(hasControls);
+  if (unprintable !== undefined) {
+    const row = table.rows.findIndex((r) => r[col!] === unprintable);
+    // Class names are printed by predict (CSV on a terminal): no control characters.
+    throw rowError(
+      table,
+      row,
+      `column ${quote(label!)}: class ${quote(unprintable, 30)} has a control character`,
+    );
+  }
   if (classes.length < 2) {
     throw new GradcError(
       table.file,

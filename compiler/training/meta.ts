@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { layoutHash, type ModelInfo } from '../../runtime/index.ts';
-import { GradcError, quote } from '../format/errors.ts';
+import { escapeText, GradcError, hasControls, jsonPath, quote } from '../format/errors.ts';
 import type { ModelSpec } from '../format/model.ts';
 import { readBounded } from '../io/read.ts';
 
@@ -26,7 +26,10 @@ const MAX_META_BYTES = 64 << 20;
 const hex = (digits: number) =>
   z.string().regex(new RegExp(`^[0-9a-f]{${digits}}$`), `must be ${digits} lowercase hex digits`);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const name = z.string().min(1, 'must not be empty');
+const name = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((s) => !hasControls(s), 'must not hold control characters');
 const unique = (what: string) =>
   z.array(name).refine((a) => new Set(a).size === a.length, `${what} must not repeat`);
 
@@ -118,9 +121,7 @@ export function metaText(columns: ColumnMeta, weights: Uint8Array): string {
 }
 
 function zodWhere(issue: z.core.$ZodIssue): string {
-  let s = '$';
-  for (const p of issue.path) s += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
-  return s;
+  return jsonPath(issue.path.map((p) => (typeof p === 'number' ? p : String(p))));
 }
 
 /** Reads and validates `<weights>.meta.json` (structure and content, not yet the binding). */
@@ -151,7 +152,8 @@ export function readMeta(weights: string): DataMeta {
         '$.version',
         `version ${quote(String(top.version))} is not ${META_VERSION}; train again with this gradc`,
       );
-    throw new GradcError(file, zodWhere(issue), issue.message.replace(/\s+/g, ' '));
+    // zod quotes unknown keys from the file: escape them.
+    throw new GradcError(file, zodWhere(issue), escapeText(issue.message.replace(/\s+/g, ' ')));
   }
   return r.data;
 }

@@ -618,8 +618,21 @@ describe('file text in messages and CSV cells', T, () => {
     }
   });
 
-  it('hostile class names and data text are escaped in messages', async () => {
-    const w = await workspace({ csv: xorCsv(1, ['\u001b[31mred', '\u202eyes']) });
+  it('hostile class names and data text are refused or escaped in messages', async () => {
+    const hostile = await workspace({ csv: xorCsv(1, ['\u001b[31mred', '\u202eyes']) });
+    const h = await refused(
+      hostile.dir,
+      trainArgs(hostile.model, hostile.data, path.join(hostile.dir, 'w.bin')),
+      /d\.csv: line \d+: column "y": class "\\u[0-9a-f]{4}.*" has a control character/,
+    );
+    expect(/[^\x20-\x7e\n]/.test(h), h).toBe(false);
+    const header = await workspace({ csv: 'a,b,\u009by\n0,0,1\n' });
+    await refused(
+      header.dir,
+      trainArgs(header.model, header.data, path.join(header.dir, 'w.bin')),
+      'column "\\u009by" has a control character in its name',
+    );
+    const w = await workspace();
     const out = path.join(w.dir, 'w.bin');
     expect((await cli(trainArgs(w.model, w.data, out))).code).toBe(0);
     const odd = path.join(w.dir, 'odd.csv');
@@ -709,5 +722,26 @@ describe('file text in messages and CSV cells', T, () => {
     );
     const q = await cli(predictArgs(w, '--out', out, '--quiet'));
     expect([q.code, q.stdout, q.stderr]).toEqual([0, '', '']);
+  });
+});
+
+describe('bytes of a damaged weights or metadata file are escaped', T, () => {
+  it('a bad magic with C1 and ESC bytes, an unknown metadata key with a bidi override', async () => {
+    const w = await workspace({ trained: true });
+    const bytes = fs.readFileSync(w.weights);
+    bytes.set([0x9b, 0x1b, 0x5b, 0x32], 0);
+    fs.writeFileSync(w.weights, bytes);
+    const r = await refused(
+      w.dir,
+      predictArgs(w),
+      `${w.weights}: --weights: not a gradc weights file`,
+    );
+    expect(/[^\x20-\x7e\n]/.test(r), r).toBe(false);
+    const v = await workspace({ trained: true });
+    const meta = JSON.parse(fs.readFileSync(v.meta, 'utf8'));
+    meta['\u202eevil\u001b[2J'] = 1;
+    fs.writeFileSync(v.meta, JSON.stringify(meta));
+    const m = await refused(v.dir, predictArgs(v), `${v.meta}: $:`);
+    expect(/[^\x20-\x7e\n]/.test(m), m).toBe(false);
   });
 });
