@@ -60,9 +60,12 @@ export function escapeControls(s: string): string {
   return s.replace(new RegExp(CONTROLS.source, 'g'), uEscape);
 }
 
-/** True when `s` holds a control or invisible formatting character (see escapeControls). */
-export function hasControls(s: string): boolean {
-  return CONTROLS.test(s);
+/**
+ * True when `s` holds a control or invisible formatting character (see escapeControls);
+ * with `cells`, a tab or a line feed is fine (a quoted CSV cell holds them as they are).
+ */
+export function hasControls(s: string, cells = false): boolean {
+  return CONTROLS.test(cells ? s.replace(/[\t\n]/g, ' ') : s);
 }
 
 export function describeValue(v: unknown): string {

@@ -97,9 +97,18 @@ function writeTemp(out: OutputFile): Pending {
   } catch {
     old = undefined;
   }
-  const tmp = tempName(out.file);
-  // 'wx' (O_CREAT | O_EXCL) never follows a link planted at the temporary name.
-  const fd = fs.openSync(tmp, 'wx', old ? old.mode & 0o7777 : 0o666);
+  // 'wx' (O_CREAT | O_EXCL) never follows a link planted at the temporary name; a name left
+  // by a killed process with the same pid is skipped.
+  let tmp = tempName(out.file);
+  let fd: number | undefined;
+  for (let attempt = 0; fd === undefined; attempt++) {
+    try {
+      fd = fs.openSync(tmp, 'wx', old ? old.mode & 0o7777 : 0o666);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 20) throw e;
+      tmp = tempName(out.file);
+    }
+  }
   try {
     if (old) {
       fs.fchmodSync(fd, old.mode & 0o7777);

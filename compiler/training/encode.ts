@@ -82,7 +82,7 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
   }
   const [col] = columnIndices(table, [label!], '--label');
   const classes = sortedClasses(table.rows.map((r) => r[col!]!));
-  const unprintable = classes.find(hasControls);
+  const unprintable = classes.find((c) => hasControls(c, true));
   if (unprintable !== undefined) {
     const row = table.rows.findIndex((r) => r[col!] === unprintable);
     // Class names are printed by predict (CSV on a terminal): no control characters.

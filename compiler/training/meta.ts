@@ -29,7 +29,7 @@ const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const name = z
   .string()
   .min(1, 'must not be empty')
-  .refine((s) => !hasControls(s), 'must not hold control characters');
+  .refine((s) => !hasControls(s, true), 'must not hold control characters');
 const unique = (what: string) =>
   z.array(name).refine((a) => new Set(a).size === a.length, `${what} must not repeat`);
 
