@@ -389,6 +389,12 @@ describe('write failures are one line, exit 2', T, () => {
       `gradc: ${path.join(locked, 'm.js')}: -o: the folder ${locked} is not writable\n`,
     );
     expect(r.code).toBe(2);
+    const data = path.join(dir, 'd.csv');
+    fs.writeFileSync(data, xorCsv(), { mode: 0o644 });
+    const out = path.join(locked, 'w.bin');
+    const t = await run(trainArgs(model, data, out));
+    expect(t.stderr).toBe(`gradc: ${out}: --out: the folder ${locked} is not writable\n`);
+    expect(t.code).toBe(2);
     expect(fs.readdirSync(locked)).toEqual([]);
   }, 60_000);
 });
@@ -743,5 +749,29 @@ describe('bytes of a damaged weights or metadata file are escaped', T, () => {
     fs.writeFileSync(v.meta, JSON.stringify(meta));
     const m = await refused(v.dir, predictArgs(v), `${v.meta}: $:`);
     expect(/[^\x20-\x7e\n]/.test(m), m).toBe(false);
+  });
+});
+
+describe('a report that fails never costs the weights', T, () => {
+  it('the disk fills up between the weights and the report (tmpfs; root only)', async () => {
+    const w = await workspace();
+    const mnt = path.join(w.dir, 'almost-full');
+    fs.mkdirSync(mnt);
+    if (!isRoot || !mountTmpfs(mnt, 256)) return void console.warn('skipped: cannot mount a tmpfs');
+    mounts.push(mnt);
+    fillUp(mnt);
+    // Room for the weights and their metadata (a few KB), not for the report (tens of KB).
+    const filler = path.join(mnt, 'filler');
+    fs.truncateSync(filler, fs.statSync(filler).size - 16 * 1024);
+    const out = path.join(mnt, 'w.bin');
+    const report = path.join(mnt, 'r.html');
+    const r = await cli(trainArgs(w.model, w.data, out, '--report', report));
+    expect(isOneLineError(r), r.stderr).toBe(true);
+    expect(r.stderr).toContain(
+      `${report}: --report: cannot write the file: the disk is full (ENOSPC); the weights were written to ${out}`,
+    );
+    expect(fs.existsSync(report)).toBe(false);
+    const p = await cli(predictArgs({ ...w, weights: out }));
+    expect(p.code, p.stderr).toBe(0);
   });
 });
