@@ -5,11 +5,12 @@ import path from 'node:path';
 import { compileBytes, formatFor } from '../index.ts';
 import { printProgram } from '../ir/printer.ts';
 import { lower, passNames, schedule } from '../pipeline.ts';
-import { GradcError } from '../format/errors.ts';
+import { escapeControls, GradcError } from '../format/errors.ts';
 import { parseModelBytes } from '../format/parse.ts';
 import { VERSION } from '../version.ts';
 import { runCheck } from './check.ts';
 import { checkOutputPath, readModelFile, writeAtomic } from '../io/files.ts';
+import { wroteLine } from '../io/report-line.ts';
 import { generateExamples } from './generate.ts';
 import { runDemo } from './demo.ts';
 import { describeSchedule } from './describe.ts';
@@ -38,15 +39,18 @@ function buildProgram(out: (s: string) => void): Command {
       '-o, --out <file>',
       'output file; the extension picks TypeScript or JavaScript (default: TypeScript to stdout)',
     )
-    .action(async (model: string, o: { out?: string }) => {
+    .option('--quiet', 'do not print the "wrote" line')
+    .action(async (model: string, o: { out?: string; quiet?: boolean }) => {
       if (o.out) checkOutputPath(o.out, model);
       const compiled = await compileBytes(
         readModelFile(model),
         model,
         o.out ? formatFor(o.out) : 'ts',
       );
-      if (o.out) writeAtomic(o.out, compiled.code);
-      else out(compiled.code);
+      if (o.out) {
+        writeAtomic(o.out, compiled.code);
+        if (!o.quiet) out(wroteLine([o.out]));
+      } else out(compiled.code);
     });
 
   program
@@ -149,7 +153,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof GradcError) {
-      process.stderr.write(`gradc: ${oneLine(e.message)}\n`);
+      process.stderr.write(`gradc: ${escapeControls(oneLine(e.message))}\n`);
       return 2;
     }
     process.stderr.write(
