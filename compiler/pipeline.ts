@@ -12,6 +12,7 @@ import { scheduleProgram, type Schedule, type ScheduleOptions } from './schedule
 import { getOp } from './ops/registry.ts';
 import type { ModelSpec } from './format/model.ts';
 import { VERSION } from './version.ts';
+import { checkExpressionCost, checkModelCost, checkPlan, type PlannedBody } from './cost.ts';
 
 export type Pass = (c: Compilation) => Compilation;
 
@@ -82,11 +83,18 @@ export interface EmitOptions {
 }
 
 export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
+  checkExpressionCost(spec, opts.source);
   const c = lower(spec);
+  checkModelCost(c, opts.source);
   const sched = schedule(c);
   const { schedules } = sched;
   const batch = planBatches(c, schedules);
   const workSize = Math.max(sched.workSize, batch.workSize);
+  checkPlan(
+    [...Object.values(schedules).map((s) => ({ schedule: s, lanes: 1 })), ...batch.bodies],
+    workSize,
+    opts.source,
+  );
   const functions: EmittedFunction[] = [];
   for (const name of ['forward', 'loss', 'gradient'] as const) {
     functions.push(...emitProgram(schedules[name], c.sections));
@@ -116,7 +124,7 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
 export function planBatches(
   c: Compilation,
   schedules: Schedules,
-): { forward: BatchPlan; gradient: BatchPlan; workSize: number } {
+): { forward: BatchPlan; gradient: BatchPlan; workSize: number; bodies: PlannedBody[] } {
   const blocked = schedules.gradient.steps.some(
     (s) => s.mode === 'loop' && getOp(s.node.op).kind === 'linalg',
   );
@@ -134,6 +142,12 @@ export function planBatches(
     forward: { sample: schedules.forward, block: fwdBlock, lossSlot: null },
     gradient: { sample: gradSample, block: gradBlock, lossSlot },
     workSize: Math.max(lossSlot + 1, fwdBlock ? BLOCK * fwdBlock.workSize : 0),
+    // For the cost check (compiler/cost.ts): a block body is emitted once for BLOCK lanes.
+    bodies: [
+      { schedule: gradSample, lanes: 1 },
+      ...(fwdBlock ? [{ schedule: fwdBlock, lanes: BLOCK }] : []),
+      ...(gradBlock ? [{ schedule: gradBlock, lanes: BLOCK }] : []),
+    ],
   };
 }
 

@@ -136,6 +136,8 @@ export class GradientMonitor {
 
   private inspect(epoch: number, norms: readonly number[]): void {
     for (let l = 0; l < norms.length; l++) {
+      // A pooling, flatten or reshape layer has no parameter: its norm is 0 by construction.
+      if (this.groups.ranges[l].length === 0) continue;
       const norm = norms[l];
       const name = this.groups.names[l];
       if (!Number.isFinite(norm)) {

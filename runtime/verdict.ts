@@ -142,7 +142,9 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
         const layer = ctx.layers?.[w.layerIndex];
         return layer !== undefined ? `${w.layer} (${layer.activation})` : w.layer;
       });
-      const first = Math.min(...ws.map((w) => w.epoch)) + 1;
+      // Loops, not Math.min(...): a long run can warn in every one of 100,000 epochs.
+      let first = Infinity;
+      for (const w of ws) first = Math.min(first, w.epoch + 1);
       const what = kind === 'nonFinite' ? 'non-finite' : kind;
       reasons.push(`${what} gradients in ${layers.join(', ')} from epoch ${first}`);
     }
@@ -261,7 +263,8 @@ export function judgeTraining(h: History, ctx: VerdictContext = {}): TrainingVer
   }
 
   // --- did not learn -------------------------------------------------------------------------
-  const best = Math.min(...losses);
+  let best = Infinity;
+  for (const l of losses) best = Math.min(best, l); // NaN propagates, as with Math.min(...)
   const moved = init > 0 ? (init - best) / init : 1;
   if (init > 1e-12 && moved < 0.05) {
     reasons.push(

@@ -3,10 +3,12 @@
 
 import {
   closeSync,
+  fchmodSync,
   fsyncSync,
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -46,11 +48,35 @@ export function saveWeights(
   writeAtomically(path, data, 'weights');
 }
 
+/**
+ * `.NAME.PID.N.tmp` beside `path` (the same naming as the CLI's compiler/io/write.ts): the base
+ * is cut, whole characters only, so the temporary name fits in a 255-byte file name even when
+ * the target's own name is that long.
+ */
+function tempName(path: string): string {
+  const suffix = `.${process.pid}.${++tempCounter}.tmp`;
+  let base = '';
+  let bytes = 0;
+  for (const ch of basename(path)) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > 254 - suffix.length) break;
+    base += ch;
+  }
+  return join(dirname(path), `.${base}${suffix}`);
+}
+
 function writeAtomically(path: string, data: Uint8Array, what: string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  const temp = tempName(path);
+  let mode = 0o666;
+  try {
+    mode = statSync(path).mode & 0o7777; // replacing a 0600 file keeps it 0600
+  } catch {
+    // A new file: the umask decides.
+  }
   let fd: number | undefined;
   try {
-    fd = openSync(temp, 'wx', 0o644);
+    fd = openSync(temp, 'wx', mode);
+    if (mode !== 0o666) fchmodSync(fd, mode);
     let written = 0;
     while (written < data.length) written += writeSync(fd, data, written, data.length - written);
     fsyncSync(fd);

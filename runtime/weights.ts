@@ -59,15 +59,28 @@ function bytesPer(precision: Precision): number {
 }
 
 /**
- * The canonical text of a parameter layout: precision, count and every tensor's name,
- * shape, offset and size in offset order. Weights load only into a model with the same key.
+ * The canonical text of a parameter layout and of what gives it meaning: precision, count,
+ * every tensor's name, shape, offset and size in offset order, each layer's name, type,
+ * input and output shapes and activation, and the loss. Weights load only into a model with
+ * the same key, so weights trained for tanh do not load silently into a relu model of the
+ * same shapes. A custom expression is only
+ * `custom` here; `gradc train`'s metadata also hashes the expression itself.
  */
 export function layoutKey(model: ModelInfo): string {
   const tensors = [...model.params]
     .sort((a, b) => a.offset - b.offset)
     .map((p) => `${p.name}:${p.shape.join('x')}@${p.offset}+${p.size}`)
     .join(';');
-  return `gradc-layout-v1|${model.precision}|${model.paramCount}|${tensors}`;
+  // Type and shapes too: a pooling or reshape layer holds no parameter, yet swapping one
+  // changes what every later tensor means.
+  const shape = (s: readonly number[] | undefined, n: number) => (s ?? [n]).join('x');
+  const layers = model.layers
+    .map(
+      (l) =>
+        `${l.name}:${l.type}:${shape(l.inputShape, l.inputs)}>${shape(l.outputShape, l.units)}:${l.activation}`,
+    )
+    .join(';');
+  return `gradc-layout-v2|${model.precision}|${model.paramCount}|${tensors}|${layers}|loss:${model.loss}`;
 }
 
 export function layoutHash(model: ModelInfo): bigint {

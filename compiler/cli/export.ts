@@ -7,7 +7,8 @@ import { exportModule } from '../emit/export.ts';
 import { modelInfo } from '../emit/module.ts';
 import { GradcError } from '../format/errors.ts';
 import { checkOutputPath, readModelFile, writeAtomic } from '../io/files.ts';
-import { readMeta } from '../training/encode.ts';
+import fs from 'node:fs';
+import { checkBinding, metaPath, readMeta } from '../training/meta.ts';
 
 export interface ExportConfig {
   readonly model: string;
@@ -34,7 +35,9 @@ export async function runExport(cfg: ExportConfig): Promise<string[]> {
       : e.message;
     throw new GradcError(cfg.weights, '--weights', detail);
   }
-  const meta = readMeta(cfg.weights, info);
+  const meta = readMeta(cfg.weights);
+  // The pair must belong together and to this model, as for predict.
+  checkBinding(meta, metaPath(cfg.weights), compiled.c.spec, info, fs.readFileSync(cfg.weights));
   const { code, declarations } = exportModule({
     compiled,
     format,

@@ -5,7 +5,7 @@
 // `predict` from a compiled module never load the compiler.
 import { Command, CommanderError } from 'commander';
 import path from 'node:path';
-import { GradcError } from '../format/errors.ts';
+import { escapeControls, GradcError } from '../format/errors.ts';
 import { VERSION } from '../version.ts';
 import { Exit } from './exit.ts';
 
@@ -37,7 +37,8 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       '-o, --out <file>',
       'output file; its extension (any case) picks the format (default: TypeScript to stdout)',
     )
-    .action(async (model: string, o: { out?: string }) => {
+    .option('--quiet', 'do not print the "wrote" line')
+    .action(async (model: string, o: { out?: string; quiet?: boolean }) => {
       const { compileBytes, formatFor, declarationsPathFor } = await import('../index.ts');
       const { checkOutputPath, readModelFile, writeAtomic } = await import('../io/files.ts');
       const format = o.out ? formatFor(o.out) : 'ts';
@@ -48,6 +49,10 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       if (!o.out) return out(compiled.code);
       if (dts && compiled.declarations !== undefined) writeAtomic(dts, compiled.declarations);
       writeAtomic(o.out, compiled.code);
+      if (!o.quiet) {
+        const { wroteLine } = await import('../io/report-line.ts');
+        out(wroteLine(dts ? [o.out, dts] : [o.out]));
+      }
     });
 
   program
@@ -183,7 +188,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof GradcError) {
-      process.stderr.write(`gradc: ${oneLine(e.message)}\n`);
+      process.stderr.write(`gradc: ${escapeControls(oneLine(e.message))}\n`);
       return 2;
     }
     process.stderr.write(

@@ -9,13 +9,12 @@ import {
   cosineDecay,
   initParams,
   judgeTraining,
-  loadOptimizerState,
-  loadWeights,
   momentum,
   rmsprop,
+  encodeOptimizerState,
+  encodeWeights,
+  encodeWeightsJson,
   Rng,
-  saveOptimizerState,
-  saveWeights,
   selectRows,
   sgd,
   train,
@@ -24,25 +23,37 @@ import {
   type FloatArray,
   type GeneratedModule,
   type History,
+  type ModelInfo,
   type Optimizer,
   type TrainingVerdict,
   type TrainingWarning,
 } from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
-import { GradcError } from '../format/errors.ts';
+import { GradcError, quote } from '../format/errors.ts';
+import type { ModelSpec } from '../format/model.ts';
 import { formatNumber } from '@gradc/runtime';
-import { readTable } from '../training/data.ts';
+import { MAX_DATA_BYTES, readTable, rowError } from '../training/data.ts';
 import {
   applyNormalization,
   encodeTable,
   fitNormalization,
-  metaPath,
   planColumns,
-  readMeta,
-  writeMeta,
-  type DataMeta,
+  type ColumnPlan,
 } from '../training/encode.ts';
-import { readModelFile } from '../io/files.ts';
+import {
+  checkBinding,
+  metaPath,
+  metaText,
+  modelHash,
+  readMeta,
+  type DataMeta,
+} from '../training/meta.ts';
+import {
+  decodeWeightsFile,
+  readOptimizerFile,
+  readWeightsBytes,
+} from '../training/weights-file.ts';
+import { checkOutputs, readModelFile, writeFiles, type OutputFile } from '../io/files.ts';
 import { importCompiled } from './load.ts';
 import { createProgress } from '../training/progress.ts';
 import { shellQuote, writeReport } from '../training/report/index.ts';
@@ -104,6 +115,10 @@ export interface TrainConfig {
   readonly saveOptimizer?: boolean;
   /** The command line that reproduces the run (shown in the report). */
   readonly command?: string;
+  /** Bound on the data file (default MAX_DATA_BYTES). */
+  readonly maxDataBytes?: number;
+  /** Print no verdict, advice or summary line (warnings and errors still go to stderr). */
+  readonly quiet?: boolean;
 }
 
 export interface TrainIo {
@@ -121,7 +136,7 @@ export interface TrainResult {
   readonly module: GeneratedModule;
   readonly params: FloatArray;
   readonly history: History;
-  readonly meta: DataMeta;
+  readonly meta: ColumnPlan;
   /** Figures of the kept weights (the ones written). */
   readonly train: SetFigures;
   readonly val: SetFigures | undefined;
@@ -208,8 +223,8 @@ export function splitRows(
   for (const c of [...groups.keys()].sort((a, b) => a - b)) {
     const g = groups.get(c)!;
     const k = Math.round(g.length * val);
-    trainRows.push(...g.slice(0, g.length - k));
-    valRows.push(...g.slice(g.length - k));
+    // Element by element: spreading a class of 125k+ rows into push() overflows the stack.
+    for (let j = 0; j < g.length; j++) (j < g.length - k ? trainRows : valRows).push(g[j]!);
   }
   return [Int32Array.from(trainRows), Int32Array.from(valRows)];
 }
@@ -224,31 +239,46 @@ function classIndices(targets: Float64Array, count: number, width: number): Int3
   return out;
 }
 
-function checkWritable(file: string, option: string, input: string): void {
-  const resolved = path.resolve(file);
-  if (resolved === path.resolve(input))
-    throw new GradcError(file, option, 'would overwrite an input file');
-  const dir = path.dirname(resolved);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new GradcError(file, option, `the folder ${dir} does not exist`);
-  }
-  if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) {
-    throw new GradcError(file, option, 'is a directory');
-  }
+/** The weights file's bytes: JSON for a `.json` name (any case), binary otherwise. */
+function weightsBytes(file: string, module: GeneratedModule, params: FloatArray): Uint8Array {
+  return /\.json$/i.test(file)
+    ? Buffer.from(encodeWeightsJson(module.model, params), 'utf8')
+    : encodeWeights(module.model, params);
 }
 
 /** Loads, trains and writes everything `cfg` asks for. Throws GradcError on user errors. */
 export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResult> {
-  if (cfg.out !== undefined) {
-    checkWritable(cfg.out, '--out', cfg.model);
-    checkWritable(cfg.out, '--out', cfg.data);
-  }
-  if (cfg.report !== undefined) checkWritable(cfg.report, '--report', cfg.data);
+  // Every file this run may write, against every file it reads and against each other,
+  // before any work: a bad name costs nothing and overwrites nothing.
+  const inputs = [
+    { file: cfg.model, option: '<model>' },
+    { file: cfg.data, option: '--data' },
+    ...(cfg.resume !== undefined
+      ? [
+          { file: cfg.resume, option: '--resume' },
+          { file: metaPath(cfg.resume), option: '--resume (its .meta.json)' },
+          { file: optimizerPath(cfg.resume), option: '--resume (its .optimizer.json)' },
+        ]
+      : []),
+  ];
+  const outputs = [
+    ...(cfg.out !== undefined
+      ? [
+          { file: cfg.out, option: '--out' },
+          { file: metaPath(cfg.out), option: '--out (its .meta.json)' },
+          ...(cfg.saveOptimizer === true
+            ? [{ file: optimizerPath(cfg.out), option: '--save-optimizer' }]
+            : []),
+        ]
+      : []),
+    ...(cfg.report !== undefined ? [{ file: cfg.report, option: '--report' }] : []),
+  ];
+  checkOutputs(inputs, outputs);
   const compiled = await compileBytes(readModelFile(cfg.model), cfg.model, 'js');
   const module = await importCompiled(compiled);
   const { model } = module;
 
-  const table = readTable(cfg.data);
+  const table = readTable(cfg.data, cfg.maxDataBytes);
   const planned = planColumns(table, model, cfg);
   const encoded = encodeTable(table, planned, model.outputSize);
   const count = encoded.count;
@@ -261,26 +291,34 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
     throw new GradcError('--class-weights', 'balanced', 'class weights need a --label');
   const [trainRows, valRows] = splitRows(count, cfg.val, cfg.seed, classOf);
   if (trainRows.length === 0) throw new GradcError(cfg.data, '--data', 'no data rows to train on');
-  // Resumed weights keep the feature scaling they were trained with.
+  // Resumed weights keep the feature scaling they were trained with; their metadata (when
+  // there is one) must be bound to these weights and this model, as predict requires.
   const resumed =
-    cfg.resume !== undefined && fs.existsSync(metaPath(cfg.resume))
-      ? readMeta(cfg.resume, model)
-      : undefined;
-  if (resumed !== undefined && resumed.features.join('\0') !== planned.features.join('\0')) {
+    cfg.resume !== undefined ? readResume(cfg.resume, compiled.c.spec, model) : undefined;
+  if (
+    resumed?.meta !== undefined &&
+    resumed.meta.features.join('\0') !== planned.features.join('\0')
+  ) {
     throw new GradcError(
       metaPath(cfg.resume!),
       '--resume',
       'the weights were trained on other feature columns',
     );
   }
-  const meta: DataMeta = cfg.normalize
+  const meta: ColumnPlan = cfg.normalize
     ? {
         ...planned,
         normalize:
-          resumed?.normalize ?? fitNormalization(encoded.inputs, model.inputSize, trainRows),
+          resumed?.meta?.normalize ?? fitNormalization(encoded.inputs, model.inputSize, trainRows),
       }
     : planned;
-  applyNormalization(encoded.inputs, meta);
+  applyNormalization(encoded.inputs, meta, (r, f) =>
+    rowError(
+      table,
+      r,
+      `column ${quote(f)}: the value cannot be standardized (it overflows the float range); rescale the column or use --no-normalize`,
+    ),
+  );
   // encodeTable returns targets whenever the columns exist, and planColumns checked they do.
   const all: Dataset = { inputs: encoded.inputs, targets: encoded.targets!, count };
   const trainData = selectRows(all, trainRows, model.inputSize, model.outputSize);
@@ -296,17 +334,14 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
         )
       : undefined;
 
-  const params =
-    cfg.resume !== undefined
-      ? resumeWeights(cfg.resume, model)
-      : initParams(model, { seed: cfg.seed });
+  const params = cfg.resume !== undefined ? resumed!.params : initParams(model, { seed: cfg.seed });
   const extra = {
     ...(cfg.weightDecay !== undefined ? { weightDecay: cfg.weightDecay } : {}),
     ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}),
   };
   const optimizerState =
     cfg.resume !== undefined && fs.existsSync(optimizerPath(cfg.resume))
-      ? loadOptimizerState(optimizerPath(cfg.resume), model)
+      ? readOptimizerFile(optimizerPath(cfg.resume), '--resume', model)
       : undefined;
   const startIterations = optimizerState?.iterations ?? 0;
   const steps = cfg.epochs * Math.ceil(trainData.count / Math.min(cfg.batch, trainData.count));
@@ -391,17 +426,32 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
     wrote,
     startIterations,
   };
-  if (cfg.report !== undefined) writeReport(cfg.report, cfg, result, DIAGNOSTICS);
   if (wrote) {
-    saveWeights(cfg.out!, model, params);
-    writeMeta(cfg.out!, meta);
-    if (cfg.saveOptimizer)
-      saveOptimizerState(optimizerPath(cfg.out!), model, optimizer.saveState!());
+    // The weights first, with their metadata as one group (metadata renamed last, naming the
+    // weights by hash; the optimizer state between them); the report comes after and can
+    // never cost them.
+    const bytes = weightsBytes(cfg.out!, module, params);
+    const group: OutputFile[] = [{ file: cfg.out!, option: '--out', data: bytes }];
+    if (cfg.saveOptimizer === true)
+      group.push({
+        file: optimizerPath(cfg.out!),
+        option: '--save-optimizer',
+        data: encodeOptimizerState(model, optimizer.saveState!()),
+      });
+    group.push({
+      file: metaPath(cfg.out!),
+      option: '--out',
+      data: metaText({ ...meta, modelHash: modelHash(compiled.c.spec) }, bytes),
+    });
+    writeFiles(group);
   }
-  io.out(`${verdictLine(verdict, io.color === true)}\n`);
-  const advice = adviceLine(verdict, cfg.keepLast === true);
-  if (advice !== undefined) io.out(`${advice}\n`);
-  io.out(`${finalLine(cfg, result)}\n`);
+  if (cfg.report !== undefined) writeReportSafely(cfg, result, wrote ? cfg.out : undefined);
+  if (!cfg.quiet) {
+    io.out(`${verdictLine(verdict, io.color === true)}\n`);
+    const advice = adviceLine(verdict, cfg.keepLast === true);
+    if (advice !== undefined) io.out(`${advice}\n`);
+    io.out(`${finalLine(cfg, result)}\n`);
+  }
   if (exitCode !== 0) {
     const why = wrote
       ? 'weights written anyway (--save-anyway)'
@@ -413,22 +463,35 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   return result;
 }
 
+/** The report, with any failure (even a bug in it) as one line that says what was kept. */
+function writeReportSafely(cfg: TrainConfig, result: TrainResult, weights?: string): void {
+  const kept = weights !== undefined ? `; the weights were written to ${weights}` : '';
+  try {
+    writeReport(cfg.report!, cfg, result, DIAGNOSTICS);
+  } catch (e) {
+    const detail =
+      e instanceof GradcError ? e.detail : `the report failed (${(e as Error).message})`;
+    throw new GradcError(cfg.report!, '--report', `${detail}${kept}`);
+  }
+}
+
 /** Where --save-optimizer puts the optimizer state of a weights file. */
 export function optimizerPath(weights: string): string {
   return `${weights}.optimizer.json`;
 }
 
-function resumeWeights(file: string, model: GeneratedModule['model']): FloatArray {
-  try {
-    return loadWeights(file, model);
-  } catch (e) {
-    const m = (e as Error).message;
-    throw new GradcError(
-      file,
-      '--resume',
-      m.startsWith(`${file}: `) ? m.slice(file.length + 2) : m,
-    );
-  }
+interface Resumed {
+  readonly params: FloatArray;
+  readonly meta: DataMeta | undefined;
+}
+
+/** --resume's weights, and their metadata when it exists (then bound like predict's pair). */
+function readResume(file: string, spec: ModelSpec, model: ModelInfo): Resumed {
+  const bytes = readWeightsBytes(file, '--resume', model);
+  const meta = fs.existsSync(metaPath(file)) ? readMeta(file, '--resume') : undefined;
+  const params = decodeWeightsFile(file, '--resume', bytes, model);
+  if (meta !== undefined) checkBinding(meta, metaPath(file), spec, model, bytes);
+  return { params, meta };
 }
 
 function finalLine(cfg: TrainConfig, r: TrainResult): string {
@@ -498,6 +561,8 @@ interface RawOptions {
   keepLast?: boolean;
   saveAnyway?: boolean;
   saveOptimizer?: boolean;
+  maxDataBytes: string;
+  quiet?: boolean;
 }
 
 function schedule(v: string): boolean {
@@ -548,6 +613,8 @@ export function parseTrainOptions(model: string, o: RawOptions): TrainConfig {
     ...(o.keepLast === true ? { keepLast: true } : {}),
     ...(o.saveAnyway === true ? { saveAnyway: true } : {}),
     ...(o.saveOptimizer === true ? { saveOptimizer: true } : {}),
+    maxDataBytes: int('--max-data-bytes', o.maxDataBytes, 1),
+    ...(o.quiet === true ? { quiet: true } : {}),
   };
 }
 
@@ -602,6 +669,8 @@ export function registerTrain(program: Command, out: (s: string) => void): void 
       'weights file (.bin, or .json for JSON); its column description goes to <file>.meta.json (without it: a dry run)',
     )
     .option('--report <file>', 'write an HTML report with the training curves')
+    .option('--max-data-bytes <n>', 'refuse larger data files', String(MAX_DATA_BYTES))
+    .option('--quiet', 'print no verdict and summary lines at the end')
     .addHelpText(
       'after',
       '\nExit codes: 0 the run learned (converged, still improving or overfitting), 2 bad input,\n3 diverged, 4 did not learn, 5 stuck at chance level.',

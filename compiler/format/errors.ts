@@ -34,6 +34,40 @@ export function quote(s: string, max = 60): string {
   );
 }
 
+function uEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text that came from a file (or a library relaying it), made safe for a terminal: every
+ * character outside printable ASCII becomes `\uXXXX`, so ESC sequences, C1 controls, bidi
+ * overrides (U+202E) and look-alike letters cannot act on or mislead the reader.
+ */
+export function escapeText(s: string, max = 200): string {
+  const cut = s.length > max ? `${s.slice(0, max)}...` : s;
+  return cut.replace(/[^\x20-\x7e]/g, uEscape);
+}
+
+/**
+ * The last line of defence for a whole message: controls and invisible formatting characters
+ * (C0, DEL, C1, bidi controls, zero-width and separator characters) are escaped; other
+ * non-ASCII (an accented file name the user typed) is kept.
+ */
+const CONTROLS =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/;
+
+export function escapeControls(s: string): string {
+  return s.replace(new RegExp(CONTROLS.source, 'g'), uEscape);
+}
+
+/**
+ * True when `s` holds a control or invisible formatting character (see escapeControls);
+ * with `cells`, a tab or a line feed is fine (a quoted CSV cell holds them as they are).
+ */
+export function hasControls(s: string, cells = false): boolean {
+  return CONTROLS.test(cells ? s.replace(/[\t\n]/g, ' ') : s);
+}
+
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

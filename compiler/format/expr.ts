@@ -2,6 +2,7 @@
 // a whitelist, and turned into a tiny AST whose operators are IR op names. Nothing from the
 // text survives except numbers, so an expression can never inject code into the output.
 import { getOp } from '../ops/registry.ts';
+import { escapeText, quote } from './errors.ts';
 import type { ElementwiseOp } from '../ops/types.ts';
 
 export type Expr =
@@ -96,17 +97,38 @@ export const MAX_EXPR_DEPTH = 32;
 
 export class ExprError extends Error {}
 
-/** Nesting depth of brackets and prefix signs, checked before parsing so that a hostile
- * expression cannot overflow the parser's recursion. */
+/** Nesting depth of brackets, prefix signs (`-`, `+`, `~`, `!`) and power chains (`x^x^x` nests
+ * to the right), checked before parsing so that a hostile expression cannot overflow the
+ * parser's recursion. Any whitespace between signs is skipped. */
 function nestingDepth(src: string): number {
   let depth = 0;
   let max = 0;
   let signs = 0;
+  let powers = 0;
+  let operand = false;
+  const powersAt: number[] = [];
   for (const ch of src) {
-    if (ch === '(' || ch === '[' || ch === '{') max = Math.max(max, ++depth);
-    else if (ch === ')' || ch === ']' || ch === '}') depth--;
-    if (ch === '-' || ch === '+') max = Math.max(max, depth + ++signs);
-    else if (ch !== ' ') signs = 0;
+    if (/\s/.test(ch)) continue;
+    if (ch === '(' || ch === '[' || ch === '{') {
+      powersAt.push(powers);
+      powers = 0;
+      max = Math.max(max, ++depth + signs);
+      signs = 0;
+      operand = false;
+      continue;
+    }
+    if (ch === ')' || ch === ']' || ch === '}') {
+      depth--;
+      powers = powersAt.pop() ?? 0;
+    } else if (ch === '^') powers++;
+    else if (ch === '*' || ch === '/' || ch === ',' || ch === '=' || ch === '<' || ch === '>')
+      powers = 0;
+    const binary = (ch === '-' || ch === '+') && operand;
+    if (binary) powers = 0;
+    if (!binary && (ch === '-' || ch === '+' || ch === '~' || ch === '!')) signs++;
+    else if (ch !== '^') signs = 0;
+    operand = /[\w.)\]}]/.test(ch);
+    max = Math.max(max, depth + signs + powers);
   }
   return max;
 }
@@ -145,18 +167,18 @@ const syntaxNames: Readonly<Record<string, string>> = {
 function convert(n: MathNode, vars: readonly string[]): Expr {
   switch (n.type) {
     case 'ConstantNode':
+      if (typeof n.value === 'number' && Number.isNaN(n.value))
+        throw new ExprError('NaN is not a number a model can use');
       if (typeof n.value === 'number' && !Number.isFinite(n.value))
         throw new ExprError('a number is too large (it would be Infinity)');
       if (typeof n.value !== 'number')
-        throw new ExprError(`unsupported constant ${JSON.stringify(String(n.value)).slice(0, 40)}`);
+        throw new ExprError(`unsupported constant ${quote(String(n.value), 40)}`);
       return { k: 'num', v: n.value };
     case 'SymbolNode': {
       const name = n.name ?? '';
       if (vars.includes(name)) return { k: 'var', name };
       if (Object.hasOwn(namedConstants, name)) return { k: 'num', v: namedConstants[name]! };
-      throw new ExprError(
-        `unknown variable ${JSON.stringify(name).slice(0, 40)} (expected ${vars.join(' or ')})`,
-      );
+      throw new ExprError(`unknown variable ${quote(name, 40)} (expected ${vars.join(' or ')})`);
     }
     case 'ParenthesisNode':
       return convert(n.content!, vars);
@@ -165,17 +187,25 @@ function convert(n: MathNode, vars: readonly string[]): Expr {
       const args = (n.args ?? []).map((a) => convert(a, vars));
       if (fn === 'unaryPlus') return args[0]!;
       const op = Object.hasOwn(operators, fn) ? operators[fn] : undefined;
-      if (!op)
-        throw new ExprError(`operator ${JSON.stringify(n.op ?? fn).slice(0, 20)} is not supported`);
+      if (!op) throw new ExprError(`operator ${quote(n.op ?? fn, 20)} is not supported`);
       return make(op, args);
     }
     case 'FunctionNode': {
-      const name = typeof n.fn === 'object' && n.fn.type === 'SymbolNode' ? (n.fn.name ?? '') : '';
+      if (typeof n.fn !== 'object' || n.fn.type !== 'SymbolNode') {
+        // `Math.exp(x)`, `f(1)(x)`: only a plain function name can be called.
+        const called = typeof n.fn === 'object' && n.fn.type === 'AccessorNode';
+        throw new ExprError(
+          called
+            ? 'calling a property (like Math.exp) is not supported; call the function by its name, e.g. exp(x)'
+            : 'only a function name can be called, e.g. exp(x)',
+        );
+      }
+      const name = n.fn.name ?? '';
       const sugar = Object.hasOwn(exprSugar, name) ? exprSugar[name] : undefined;
       const f = Object.hasOwn(exprFunctions, name) ? exprFunctions[name] : undefined;
       if (!f && !sugar)
         throw new ExprError(
-          `unknown function ${JSON.stringify(name).slice(0, 40)} (known: ${[...Object.keys(exprFunctions), ...Object.keys(exprSugar)].join(', ')})`,
+          `unknown function ${quote(name, 40)} (known: ${[...Object.keys(exprFunctions), ...Object.keys(exprSugar)].join(', ')})`,
         );
       const args = (n.args ?? []).map((a) => convert(a, vars));
       if (sugar) {
@@ -212,7 +242,8 @@ export async function parseExpr(src: string, vars: readonly string[]): Promise<E
     tree = parse(src) as unknown as MathNode;
   } catch (e) {
     if (e instanceof RangeError) throw new ExprError('expression is nested too deeply');
-    throw new ExprError(`does not parse: ${(e as Error).message}`);
+    // mathjs quotes the offending text: escape it (ESC sequences, bidi controls).
+    throw new ExprError(`does not parse: ${escapeText((e as Error).message)}`);
   }
   const expr = convert(tree, vars);
   if (!usesVariable(expr)) throw new ExprError(`expression does not use ${vars.join(' or ')}`);

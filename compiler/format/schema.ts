@@ -14,6 +14,14 @@ export const LIMITS = {
    * unit and input (measured: the planner needs at most ~2.5 per unit for dense networks).
    */
   maxWork: 16_000_000,
+  /**
+   * Checked on what is built (compiler/cost.ts): IR operations of one custom expression with
+   * its derivative, of the whole differentiated model, and scalar operations in the emitted
+   * code (the real `work` plan is checked against maxWork there too).
+   */
+  maxExprNodes: 2_000,
+  maxIrNodes: 200_000,
+  maxStatements: 250_000,
   maxNameLength: 200,
   maxDescriptionLength: 10_000,
 } as const;

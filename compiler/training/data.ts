@@ -2,9 +2,9 @@
 // csv-parse, which handles quoting, embedded newlines, CRLF and a BOM correctly) or a JSON
 // array of records. Every cell stays text until a column is known to be a feature or a
 // target, so an error can name the file, the line and the column.
-import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { didYouMean, GradcError, quote } from '../format/errors.ts';
+import { didYouMean, escapeText, GradcError, hasControls, quote } from '../format/errors.ts';
+import { readBounded } from '../io/read.ts';
 
 /** A parsed file: column names and string cells, with the source line of every row. */
 export interface Table {
@@ -17,15 +17,14 @@ export interface Table {
   readonly unit: 'line' | 'record';
 }
 
-function readText(file: string): string {
-  try {
-    if (fs.statSync(file).isDirectory()) throw new GradcError(file, '--data', 'is a directory');
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e instanceof GradcError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new GradcError(file, '--data', `cannot read the file (${code})`);
-  }
+/** Default bound on a data file; `--max-data-bytes` raises it. */
+export const MAX_DATA_BYTES = 100_000_000;
+
+function readText(file: string, maxBytes: number): string {
+  return readBounded(file, '--data', {
+    bytes: maxBytes,
+    hint: 'raise it with --max-data-bytes',
+  }).toString('utf8');
 }
 
 /** The error for a cell or row: `file: line 12: detail`. */
@@ -34,8 +33,8 @@ export function rowError(table: Table, row: number, detail: string): GradcError 
 }
 
 /** Reads a `.json` file as records, anything else as CSV. */
-export function readTable(file: string): Table {
-  const text = readText(file);
+export function readTable(file: string, maxBytes = MAX_DATA_BYTES): Table {
+  const text = readText(file, maxBytes);
   return /\.json$/i.test(file) ? jsonTable(file, text) : csvTable(file, text);
 }
 
@@ -49,7 +48,7 @@ function csvParseError(file: string, e: unknown): GradcError {
   const err = e as { lines?: number; message?: string };
   const where = typeof err.lines === 'number' ? `line ${err.lines}` : '--data';
   const detail = (err.message ?? String(e)).split(/:\s/)[0] ?? 'malformed CSV';
-  return new GradcError(file, where, `malformed CSV: ${detail.toLowerCase()}`);
+  return new GradcError(file, where, `malformed CSV: ${escapeText(detail.toLowerCase(), 120)}`);
 }
 
 export function csvTable(file: string, text: string): Table {
@@ -92,6 +91,9 @@ function checkHeader(file: string, columns: readonly string[], where: string): v
   const seen = new Set<string>();
   columns.forEach((c, i) => {
     if (c === '') throw new GradcError(file, where, `column ${i + 1} has no name`);
+    // Column names reach predict's CSV header and the terminal: no control characters.
+    if (hasControls(c))
+      throw new GradcError(file, where, `column ${quote(c)} has a control character in its name`);
     if (seen.has(c)) throw new GradcError(file, where, `column ${quote(c)} appears twice`);
     seen.add(c);
   });
@@ -103,7 +105,12 @@ export function jsonTable(file: string, text: string): Table {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new GradcError(file, '--data', `not valid JSON (${(e as Error).message})`);
+    // V8's message quotes the text around the error: escape it.
+    throw new GradcError(
+      file,
+      '--data',
+      `not valid JSON (${escapeText((e as Error).message, 120)})`,
+    );
   }
   const isRecord = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v);

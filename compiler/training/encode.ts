@@ -1,30 +1,18 @@
 // From a table to numbers and back: which columns are features and targets, the class list
 // of a label column (one-hot), feature standardization, and the sidecar file that carries
 // all of that from `gradc train` to `gradc predict` (the weights file holds only numbers).
-import fs from 'node:fs';
-import { layoutHash, type ModelInfo } from '@gradc/runtime';
-import { GradcError, quote } from '../format/errors.ts';
+import { type ModelInfo } from '@gradc/runtime';
+import { GradcError, hasControls, quote } from '../format/errors.ts';
 import { columnIndices, numericCell, rowError, type Table } from './data.ts';
-import { writeAtomic } from '../io/files.ts';
+import { layoutHex, META_FORMAT, META_VERSION, type DataMeta } from './meta.ts';
 
-const META_FORMAT = 'gradc-train-meta';
+export { metaPath, type DataMeta } from './meta.ts';
 
-/** What predict needs to read new data the way train read its data. */
-export interface DataMeta {
-  readonly format: typeof META_FORMAT;
-  readonly version: 1;
-  readonly model: string;
-  /** Layout hash of the model the weights were trained for (hex), as in the weights header. */
-  readonly layoutHash: string;
-  readonly features: readonly string[];
-  /** Per-feature mean and standard deviation of the training rows, or null (raw features). */
-  readonly normalize: { readonly mean: readonly number[]; readonly std: readonly number[] } | null;
-  /** Classification: the label column and its classes in output order (sorted unique values). */
-  readonly label?: string;
-  readonly classes?: readonly string[];
-  /** Regression: the target columns in output order. */
-  readonly targets?: readonly string[];
-}
+/** What planColumns decides: everything of the metadata but the bindings added when writing. */
+export type ColumnPlan = Omit<DataMeta, 'weights' | 'modelHash'>;
+
+/** The part of the metadata that reading data needs. */
+export type Columns = Pick<DataMeta, 'features' | 'normalize' | 'label' | 'classes' | 'targets'>;
 
 export interface ColumnChoice {
   readonly label?: string;
@@ -46,7 +34,7 @@ export function sortedClasses(values: readonly string[]): string[] {
  * Decides features, classes or targets for `model` from the table; normalization is
  * filled in later from the training rows (see `fitNormalization`).
  */
-export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice): DataMeta {
+export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice): ColumnPlan {
   const { label, targets } = choice;
   if ((label === undefined) === (targets === undefined)) {
     throw new GradcError(
@@ -74,14 +62,14 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
       `${features.length} feature columns (${features.map((f) => quote(f)).join(', ')}), but model ${quote(model.name)} takes ${model.inputSize} inputs; choose columns with --features`,
     );
   }
-  const base = {
+  const base: ColumnPlan = {
     format: META_FORMAT,
-    version: 1,
+    version: META_VERSION,
     model: model.name,
-    layoutHash: layoutHash(model).toString(16).padStart(16, '0'),
-    features,
+    layoutHash: layoutHex(model),
+    features: [...features],
     normalize: null,
-  } as const;
+  };
   if (targets !== undefined) {
     if (targets.length !== model.outputSize) {
       throw new GradcError(
@@ -90,10 +78,27 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
         `${targets.length} target columns, but model ${quote(model.name)} has ${model.outputSize} outputs`,
       );
     }
-    return { ...base, targets };
+    return { ...base, targets: [...targets] };
   }
   const [col] = columnIndices(table, [label!], '--label');
   const classes = sortedClasses(table.rows.map((r) => r[col!]!));
+  const unprintable = classes.find((c) => hasControls(c, true));
+  if (unprintable !== undefined) {
+    const row = table.rows.findIndex((r) => r[col!] === unprintable);
+    // Class names are printed by predict (CSV on a terminal): no control characters.
+    throw rowError(
+      table,
+      row,
+      `column ${quote(label!)}: class ${quote(unprintable, 30)} has a control character`,
+    );
+  }
+  if (classes.length < 2) {
+    throw new GradcError(
+      table.file,
+      '--label',
+      `column ${quote(label!)} has only ${classes.length === 0 ? 'no class' : `one class, ${quote(classes[0]!, 30)}`}; a classifier needs at least 2`,
+    );
+  }
   // One sigmoid output learns two classes: target 1 means the second class.
   const fits =
     classes.length === model.outputSize || (model.outputSize === 1 && classes.length === 2);
@@ -104,7 +109,7 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
       `column ${quote(label!)} has ${classes.length} classes, but model ${quote(model.name)} has ${model.outputSize} outputs`,
     );
   }
-  return { ...base, label, classes };
+  return { ...base, label: label!, classes };
 }
 
 export interface Encoded {
@@ -115,7 +120,7 @@ export interface Encoded {
 }
 
 /** Numbers for every row: raw features (normalize later) and one-hot or numeric targets. */
-export function encodeTable(table: Table, meta: DataMeta, outputSize: number): Encoded {
+export function encodeTable(table: Table, meta: Columns, outputSize: number): Encoded {
   const fIdx = columnIndices(table, meta.features, 'features');
   const outNames = meta.label !== undefined ? [meta.label] : (meta.targets ?? []);
   const hasTargets = outNames.every((c) => table.columns.includes(c));
@@ -145,76 +150,62 @@ export function encodeTable(table: Table, meta: DataMeta, outputSize: number): E
   return { inputs, targets, count };
 }
 
-/** Mean and standard deviation per feature over `rows` (a constant feature gets std 1). */
+/**
+ * Mean and standard deviation per feature over `rows` (a constant feature gets std 1). Each
+ * feature is scaled by its largest magnitude first and summed in two passes, so values near
+ * the float range (1e200) neither overflow the squares nor lose the spread to rounding.
+ */
 export function fitNormalization(
   inputs: Float64Array,
   width: number,
   rows: ArrayLike<number>,
 ): { mean: number[]; std: number[] } {
-  const mean = new Array<number>(width).fill(0);
-  const std = new Array<number>(width).fill(0);
+  const mean: number[] = [];
+  const std: number[] = [];
   const n = rows.length;
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < width; j++) mean[j]! += inputs[rows[i]! * width + j]! / n;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < width; j++) std[j]! += (inputs[rows[i]! * width + j]! - mean[j]!) ** 2 / n;
+  for (let j = 0; j < width; j++) {
+    let scale = 0;
+    for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(inputs[rows[i]! * width + j]!));
+    if (scale === 0 || n === 0) {
+      mean.push(0);
+      std.push(1);
+      continue;
+    }
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += inputs[rows[i]! * width + j]! / scale;
+    const m = sum / n;
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq += (inputs[rows[i]! * width + j]! / scale - m) ** 2;
+    const s = Math.sqrt(sq / n);
+    mean.push(m * scale);
+    // Relative spread below 1e-12 is rounding noise of a constant column.
+    std.push(s > 1e-12 ? s * scale : 1);
   }
-  return { mean, std: std.map((v) => (v > 1e-24 ? Math.sqrt(v) : 1)) };
+  return { mean, std };
 }
 
-export function applyNormalization(inputs: Float64Array, meta: DataMeta): void {
+/**
+ * Standardizes in place. A value that cannot be represented after it (a feature far beyond
+ * the range the training rows had) is refused, naming the row, instead of becoming Infinity.
+ */
+export function applyNormalization(
+  inputs: Float64Array,
+  meta: Columns,
+  where?: (row: number, feature: string) => GradcError,
+): void {
   const norm = meta.normalize;
   if (norm === null) return;
   const width = meta.features.length;
   for (let i = 0; i < inputs.length; i++) {
     const j = i % width;
-    inputs[i] = (inputs[i]! - norm.mean[j]!) / norm.std[j]!;
+    const v = (inputs[i]! - norm.mean[j]!) / norm.std[j]!;
+    if (!Number.isFinite(v)) {
+      const f = meta.features[j]!;
+      throw (
+        where?.(Math.floor(i / width), f) ??
+        new GradcError('--data', f, 'a value cannot be standardized (it overflows)')
+      );
+    }
+    inputs[i] = v;
   }
-}
-
-/** The sidecar of a weights file. */
-export function metaPath(weights: string): string {
-  return `${weights}.meta.json`;
-}
-
-export function writeMeta(weights: string, meta: DataMeta): void {
-  writeAtomic(metaPath(weights), `${JSON.stringify(meta, null, 2)}\n`);
-}
-
-export function readMeta(weights: string, model: ModelInfo): DataMeta {
-  const file = metaPath(weights);
-  let meta: DataMeta;
-  try {
-    meta = JSON.parse(fs.readFileSync(file, 'utf8')) as DataMeta;
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new GradcError(
-      file,
-      '--weights',
-      `cannot read the column description that gradc train writes beside the weights (${why})`,
-    );
-  }
-  const ok =
-    meta !== null &&
-    meta.format === META_FORMAT &&
-    meta.version === 1 &&
-    Array.isArray(meta.features) &&
-    meta.features.every((f) => typeof f === 'string') &&
-    (meta.classes === undefined ||
-      (Array.isArray(meta.classes) && meta.classes.every((c) => typeof c === 'string'))) &&
-    (meta.normalize === null ||
-      (Array.isArray(meta.normalize?.mean) &&
-        Array.isArray(meta.normalize?.std) &&
-        meta.normalize.mean.length === meta.features.length &&
-        meta.normalize.std.length === meta.features.length));
-  if (!ok) throw new GradcError(file, '$', `not a ${META_FORMAT} version 1 file`);
-  const expected = layoutHash(model).toString(16).padStart(16, '0');
-  if (meta.layoutHash !== expected || meta.features.length !== model.inputSize) {
-    throw new GradcError(
-      file,
-      '$.layoutHash',
-      `was written for a different model than ${quote(model.name)}`,
-    );
-  }
-  return meta;
 }

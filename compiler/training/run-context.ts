@@ -33,7 +33,10 @@ export function majorityShare(data: Dataset, width: number): { classes: number; 
       counts[best]!++;
     }
   }
-  return { classes: k, majority: data.count > 0 ? Math.max(...counts) / data.count : 0 };
+  // A loop, not Math.max(...counts): a model may have more outputs than the stack has room.
+  let most = 0;
+  for (const c of counts) most = Math.max(most, c);
+  return { classes: k, majority: data.count > 0 ? most / data.count : 0 };
 }
 
 /**

@@ -123,11 +123,17 @@ describe.concurrent('gradc compile', TIMEOUT, () => {
     expect(fs.readdirSync(dir)).toEqual(['xor.model.json']);
   });
 
-  it('-o into a folder that does not exist: exit 2, nothing created', async () => {
+  it('-o into a folder that does not exist: the folders are created, one line says so', async () => {
     const dir = tempDir();
-    const r = await gradc('compile', XOR, '-o', path.join(dir, 'missing', 'xor.ts'));
-    expectUserError(r, 'xor.ts', 'does not exist');
-    expect(fs.readdirSync(dir)).toEqual([]);
+    const out = path.join(dir, 'missing', 'deeper', 'xor.ts');
+    const r = await gradc('compile', XOR, '-o', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ bytes\\)\n$`),
+    );
+    expect(fs.readdirSync(path.join(dir, 'missing', 'deeper'))).toEqual(['xor.ts']);
+    const quiet = await gradc('compile', XOR, '-o', out, '--quiet');
+    expect([quiet.code, quiet.stdout, quiet.stderr]).toEqual([0, '', '']);
   });
 });
 

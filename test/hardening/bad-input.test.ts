@@ -8,6 +8,7 @@ import { readModelFile } from '../../compiler/io/files.ts';
 import { main } from '../../compiler/cli/main.ts';
 import { GradcError } from '../../compiler/format/errors.ts';
 import { MAX_FILE_BYTES, parseModelBytes } from '../../compiler/format/parse.ts';
+import { compileSpec } from '../../compiler/pipeline.ts';
 import { BAD, gradc, removeTempDirs, tempDir } from './helpers.ts';
 
 const expected = JSON.parse(fs.readFileSync(path.join(BAD, 'expected.json'), 'utf8')) as Record<
@@ -18,9 +19,10 @@ const files = fs.readdirSync(BAD).filter((f) => f.endsWith('.model.json'));
 
 afterAll(removeTempDirs);
 
+/** The error of parsing, or else of compiling (the cost and memory-plan checks run there). */
 async function apiError(bytes: Uint8Array, file: string): Promise<GradcError> {
   try {
-    await parseModelBytes(bytes, file);
+    compileSpec(await parseModelBytes(bytes, file), { format: 'js', source: file });
   } catch (e) {
     if (e instanceof GradcError) return e;
     throw new Error(`${file}: expected a GradcError, got ${String(e)}`);

@@ -66,14 +66,18 @@ describe('--out paths that cannot work', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(files.sort());
   }
 
-  it('a folder that does not exist', async () => {
+  it('a folder that does not exist is created; a file in the way of one is refused', async () => {
     const { dir, model } = setup();
     const out = path.join(dir, 'missing', 'out.ts');
+    const ok = await inProcess(['compile', model, '-o', out, '--quiet']);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(fs.readdirSync(path.join(dir, 'missing'))).toEqual(['out.ts']);
+    const blocked = path.join(dir, 'm.model.json', 'out.ts');
     await refused(
-      ['compile', model, '-o', out],
-      `${out}: -o: the folder ${path.dirname(out)} does not exist`,
+      ['compile', model, '-o', blocked],
+      `${blocked}: -o: ${model} is not a folder`,
       dir,
-      ['m.model.json'],
+      ['m.model.json', 'missing'],
     );
   });
 
@@ -85,7 +89,7 @@ describe('--out paths that cannot work', () => {
     const { dir, model } = setup();
     const out = path.join(folder, 'out.ts');
     const line = root
-      ? `${out}: -o: the folder ${folder} is not writable (EACCES)`
+      ? `${out}: -o: cannot write the file: the folder ${folder} is not writable (EACCES)`
       : `${out}: -o: the folder ${folder} is not writable`;
     await refused(['compile', model, '-o', out], line, dir, ['m.model.json']);
     expect(fs.existsSync(out)).toBe(false);

@@ -160,6 +160,33 @@ const cases: Record<string, string | Uint8Array> = {
   'expr-extra-field': act({ expr: 'x', alpha: 1 }),
   'expr-factorial': act({ expr: 'x!' }),
   'expr-function-definition': act({ expr: 'f(a) = a' }),
+  'expr-nan-literal': act({ expr: 'NaN + x' }),
+  'expr-math-exp': act({ expr: 'Math.exp(x)' }),
+  'expr-esc-syntax-error': act({ expr: 'x \u001b]0;title\u0007 +' }),
+  'expr-bidi-syntax-error': act({ expr: 'x + \u202etxe' }),
+  'expr-c1-constant': act({ expr: 'x + "\u009b2J"' }),
+  'expr-non-ascii-variable': act({ expr: 'x + caf\u00e9' }),
+  'expr-power-tower': act({ expr: Array(500).fill('x').join('^') }),
+  'expr-nested-signs-tabs': act({ expr: '-\t'.repeat(40) + 'x' }),
+  'expr-nested-tilde': act({ expr: '~'.repeat(40) + 'x' }),
+  // The estimate (4 per unit: 15,999,968) passes; the real memory plan does not.
+  'limit-work-real-plan': j({
+    input: 1,
+    layers: [1e6, 1, 1e6, 1, 1e6, 1, 999_987, 1].map((units) => ({ type: 'dense', units })),
+    loss: 'mse',
+  }),
+  // Inside every textual limit; the emitted code would not be.
+  'limit-code-size': j({
+    input: 64,
+    layers: Array.from({ length: 6 }, () => ({
+      type: 'dense',
+      units: 64,
+      activation: {
+        expr: Array.from({ length: 60 }, (_, i) => `sin(x + ${i})`).join(' * '),
+      },
+    })),
+    loss: 'mse',
+  }),
 };
 for (const f of fs.readdirSync(DIR)) if (f.endsWith('.model.json')) fs.rmSync(DIR + f);
 for (const [name, content] of Object.entries(cases))

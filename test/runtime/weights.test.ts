@@ -107,10 +107,23 @@ describe('round trips', () => {
     );
   });
 
-  it('the layout key is names, shapes, offsets, sizes and precision', () => {
-    expect(layoutKey(xorModule().model)).toBe(
-      'gradc-layout-v1|f64|33|dense0.kernel:2x8@0+16;dense0.bias:8@16+8;dense1.kernel:8x1@24+8;dense1.bias:1@32+1',
+  it('the layout key is names, shapes, offsets, sizes, precision, layer types, shapes and activations, and loss', () => {
+    const model = xorModule().model;
+    expect(layoutKey(model)).toBe(
+      `gradc-layout-v2|f64|33|dense0.kernel:2x8@0+16;dense0.bias:8@16+8;dense1.kernel:8x1@24+8;dense1.bias:1@32+1|dense0:dense:2>8:tanh;dense1:dense:8>1:sigmoid|loss:${model.loss}`,
     );
+  });
+
+  it('weights of a model with the same shapes but another activation or loss do not load', () => {
+    const model = xorModule().model;
+    const bytes = encodeWeights(model, new Float64Array(model.paramCount));
+    const relu = {
+      ...model,
+      layers: model.layers.map((l, i) => (i === 0 ? { ...l, activation: 'relu' } : l)),
+    };
+    expectError(() => decodeWeights(bytes, relu), 'wrongLayout', /different parameter layout/);
+    const otherLoss = { ...model, loss: model.loss === 'mse' ? 'mae' : 'mse' };
+    expectError(() => decodeWeights(bytes, otherLoss), 'wrongLayout', /different parameter layout/);
   });
 
   it('saving refuses a params array of the wrong size or precision', () => {

@@ -98,7 +98,7 @@ describe.concurrent('gradc train / predict', { timeout: 120_000 }, () => {
       file,
     );
     expect(toFile.stdout).toMatch(
-      /^150 predictions → .*preds\.csv · accuracy [\d.]+%, loss [\d.]+ against the file's species\n$/,
+      /^wrote .*preds\.csv \(\d+ bytes\): 150 predictions · accuracy [\d.]+%, loss [\d.]+ against the file's "species"\n$/,
     );
     expect(fs.readFileSync(file, 'utf8')).toBe(p.stdout);
   });

@@ -68,6 +68,17 @@ export function niceStep(span: number, count: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * mag;
 }
 
+/** Smallest and largest value, by a loop: spreading a long run into Math.min overflows the stack. */
+export function extent(values: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
 /** A linear axis over [min, max] widened to round ticks; `p0`/`p1` are the pixel ends. */
 export function linearScale(
   values: readonly number[],
@@ -76,8 +87,11 @@ export function linearScale(
   count = 5,
   fromZero = false,
 ): Scale {
-  let lo = Math.min(...values, ...(fromZero ? [0] : []));
-  let hi = Math.max(...values, ...(fromZero ? [0] : []));
+  let [lo, hi] = extent(values);
+  if (fromZero) {
+    lo = Math.min(lo, 0);
+    hi = Math.max(hi, 0);
+  }
   if (!(hi > lo)) {
     // A flat series (a constant learning rate): one decade of room around it.
     const pad = lo === 0 ? 0.5 : 10 ** Math.floor(Math.log10(Math.abs(lo)));
@@ -95,8 +109,9 @@ export function linearScale(
 }
 
 function logScale(values: readonly number[], p0: number, p1: number): Scale {
-  const lo = Math.floor(Math.log10(Math.min(...values)));
-  let hi = Math.ceil(Math.log10(Math.max(...values)));
+  const [min, max] = extent(values);
+  const lo = Math.floor(Math.log10(min));
+  let hi = Math.ceil(Math.log10(max));
   if (hi <= lo) hi = lo + 1;
   const every = Math.max(1, Math.ceil((hi - lo) / 8));
   const ticks: number[] = [];
@@ -209,7 +224,8 @@ function xTicks(scale: Scale): Html[] {
  */
 export function lineChart(series: readonly Series[], o: ChartOptions): Html {
   const x0 = o.xStart ?? 1;
-  const n = Math.max(1, ...series.map((s) => s.values.length));
+  let n = 1;
+  for (const s of series) n = Math.max(n, s.values.length);
   const usable = (v: number) => Number.isFinite(v) && (!o.log || v > 0);
   const from = Math.min(o.fitFrom ?? 0, Math.max(0, n - 2));
   const domain = series.flatMap((s) => s.values.filter((v, i) => i >= from && usable(v)));
@@ -322,7 +338,7 @@ export function scatterChart(x: readonly number[], y: readonly number[], o: Scat
   const fx = x.filter((_, i) => ok[i]);
   const fy = y.filter((_, i) => ok[i]);
   const xs = linearScale(fx.length > 0 ? fx : [0], M.left, M.left + PW);
-  const ys = linearScale(fy.length > 0 ? [...fy, ...(o.zero ? [0] : [])] : [0], M.top + PH, M.top);
+  const ys = linearScale(fy.length > 0 ? fy : [0], M.top + PH, M.top, 5, o.zero === true);
   const body: Html[] = [...yGrid(ys, tickText(false))];
   const bottom = M.top + PH;
   for (const t of xs.ticks) {

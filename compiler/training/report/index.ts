@@ -129,7 +129,9 @@ function charts(r: ReportInput): Html[] {
       color: PALETTE[1]!,
       dashed: true,
     });
-  const layerCount = Math.max(0, ...e.map((s) => s.gradNorms.length));
+  // A loop, not Math.max(...epochs): 70,000 epochs would overflow the stack.
+  let layerCount = 0;
+  for (const s of e) layerCount = Math.max(layerCount, s.gradNorms.length);
   const normSeries: Series[] = Array.from({ length: layerCount }, (_, l) => {
     const layer = r.layers[l];
     return {
@@ -225,7 +227,9 @@ function confusion(r: ReportInput): Html | undefined {
   const m = set.confusion;
   if (m === undefined) return undefined;
   const names = r.classes ?? m.map((_, i) => String(i));
-  const max = Math.max(1, ...m.flat());
+  // A loop, not Math.max(...m.flat()): 1,000 classes are a million cells.
+  let max = 1;
+  for (const row of m) for (const v of row) max = Math.max(max, v);
   const pr = precisionRecall(m);
   const which = r.val !== undefined ? 'validation' : 'training';
   const head = names.map((c) => el('th', { class: 'pred' }, c));
