@@ -8,10 +8,12 @@ import { layoutHash, WeightsError } from './weights.ts';
 
 export const BUNDLE_META_FORMAT = 'gradc-train-meta';
 
-/** The `.meta.json` that `gradc train` writes beside the weights (version 1). */
+/** The `.meta.json` that `gradc train` writes beside the weights (version 2). */
 export interface BundleMeta {
   readonly format: typeof BUNDLE_META_FORMAT;
-  readonly version: 1;
+  readonly version: 2;
+  /** The weights file this was written with (size and SHA-256, hex), checked by loadBundle. */
+  readonly weights?: { readonly bytes: number; readonly sha256: string };
   readonly model: string;
   /** Layout hash of the model (16 hex digits), as in the weights header. */
   readonly layoutHash: string;
@@ -47,8 +49,8 @@ const isNumbers = (v: unknown, n: number): v is number[] =>
 export function parseBundleMeta(json: unknown, model: ModelInfo, file = 'meta'): BundleMeta {
   const bad = (what: string) => new WeightsError('badJson', `${file}: ${what}`);
   const m = json as Partial<BundleMeta> | null;
-  if (m === null || typeof m !== 'object' || m.format !== BUNDLE_META_FORMAT || m.version !== 1)
-    throw bad(`not a ${BUNDLE_META_FORMAT} version 1 file`);
+  if (m === null || typeof m !== 'object' || m.format !== BUNDLE_META_FORMAT || m.version !== 2)
+    throw bad(`not a ${BUNDLE_META_FORMAT} version 2 file (train again with this gradc)`);
   if (!isStrings(m.features) || m.features.length !== model.inputSize)
     throw bad(`features must be ${model.inputSize} column names`);
   const n = m.features.length;

@@ -1,5 +1,6 @@
 // Weights on disk (Node only; the only runtime file that touches node:fs, so everything
 // else can ship to a browser — see browser.ts).
+import { createHash } from 'node:crypto';
 
 import {
   closeSync,
@@ -159,5 +160,16 @@ export function loadBundle(module: GeneratedModule, weightsPath: string): Predic
   } catch (e) {
     throw new WeightsError('io', `${metaFile}: cannot read (${(e as Error).message})`);
   }
-  return createPredictor(module, params, parseBundleMeta(json, module.model, metaFile));
+  const meta = parseBundleMeta(json, module.model, metaFile);
+  // The pair is one unit: the metadata names the weights it was written with.
+  if (meta.weights !== undefined) {
+    const bytes = readBytes(weightsPath);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (meta.weights.bytes !== bytes.length || meta.weights.sha256 !== sha)
+      throw new WeightsError(
+        'wrongLayout',
+        `${metaFile}: the weights file is not the one written with this file (train again or restore both files)`,
+      );
+  }
+  return createPredictor(module, params, meta);
 }

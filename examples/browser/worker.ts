@@ -38,7 +38,7 @@ const history = train(net, params, data, {
 });
 const predictor: Predictor = createPredictor(net, params, {
   format: 'gradc-train-meta',
-  version: 1,
+  version: 2,
   model: net.model.name,
   layoutHash: layoutHash(net.model).toString(16).padStart(16, '0'),
   features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],

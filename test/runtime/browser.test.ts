@@ -41,8 +41,9 @@ describe('runtime entry points', () => {
 
   it('only weights-fs.ts touches Node built-ins', () => {
     const g = importGraph(join(runtimeDir, 'index.ts'));
-    expect(g.external).toEqual(['node:fs', 'node:path']);
+    expect(g.external).toEqual(['node:crypto', 'node:fs', 'node:path']);
     expect(importGraph(join(runtimeDir, 'weights-fs.ts')).external).toEqual([
+      'node:crypto',
       'node:fs',
       'node:path',
     ]);
