@@ -6,7 +6,7 @@
 //    that is not lost to rounding;
 //  - dotProductTest: the vector–Jacobian identity ∇L·v = d/dh L(p + h·v) for random unit
 //    directions v, which touches every parameter at once with only two loss evaluations.
-// Error measure (DESIGN §5): |a − b| / max(1e-8, |a| + |b|), with pairs whose |a| + |b| is
+// Error measure: |a − b| / max(1e-8, |a| + |b|), with pairs whose |a| + |b| is
 // below `absFloor` counted as 0: there the numeric derivative is rounding noise. By default
 // the numeric derivative is Richardson-extrapolated from steps h and h/2 and the gap between
 // the two is treated as its uncertainty (see checkGradient).
@@ -88,7 +88,7 @@ function resolve(model: ModelInfo, o: CheckOptions): Resolved {
 }
 
 /**
- * DESIGN §5 relative error |a − b| / max(1e-8, |a| + |b|), 0 when |a| + |b| < absFloor;
+ * Relative error |a − b| / max(1e-8, |a| + |b|), 0 when |a| + |b| < absFloor;
  * `slack` (the numeric estimate's own uncertainty) is subtracted from |a − b| first.
  */
 export function relativeError(a: number, b: number, absFloor = 0, slack = 0): number {

@@ -5,6 +5,7 @@ import { losses } from '../frontend/losses.ts';
 import { describeValue, didYouMean, GradcError, jsonPath, quote, type PathPart } from './errors.ts';
 import { ExprError, parseExpr } from './expr.ts';
 import { firstBadOffset } from './json-position.ts';
+import { prod as sizeOfShape } from '../layers/options.ts';
 import { getLayer, layerFields, layerTypes } from '../layers/registry.ts';
 import { LayerError } from '../layers/types.ts';
 import type { FunctionSpec, LayerSpec, ModelSpec } from './model.ts';
@@ -368,12 +369,6 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     precision: m.precision ?? 'f64',
     inputGradient: m.inputGradient ?? false,
   };
-}
-
-function sizeOfShape(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 type LayerObject = Readonly<Record<string, unknown>> & {

@@ -8,6 +8,7 @@
 // gives every derivative rule below.
 import { attrInts, sameShape, type Attrs, type Node } from '../ir/node.ts';
 import { forEachTap, windowOf, type Window } from './window.ts';
+import { fullCotangent as full } from './cotangent.ts';
 import type { StructuredOp } from './types.ts';
 
 function split(shape: readonly number[]): { spatial: number[]; channels: number } {
@@ -68,7 +69,9 @@ export const convOps: StructuredOp[] = [
     },
     vjp: ({ B, ct, args: [x, k], y, needs }) => [
       needs[0] ? B.make('convBackInput', [full(B, ct, y), k!], backInputAttrs(y, x!)) : null,
-      needs[1] ? B.make('convBackKernel', [x!, full(B, ct, y)], backKernelAttrs(y, k!)) : null,
+      needs[1]
+        ? B.make('convBackKernel', [x!, full(B, ct, y)], backKernelAttrs(y.attrs, k!))
+        : null,
     ],
     cost: (n) => {
       const { w, ci, co } = convGeometry(
@@ -110,7 +113,7 @@ export const convOps: StructuredOp[] = [
       const attrs = convAttrs(y.attrs);
       return [
         needs[0] ? B.make('conv', [g, k!], attrs) : null,
-        needs[1] ? B.make('convBackKernel', [g, c!], backKernelAttrs(c!, k!, attrs)) : null,
+        needs[1] ? B.make('convBackKernel', [g, c!], backKernelAttrs(attrs, k!)) : null,
       ];
     },
     cost: (n) => {
@@ -179,12 +182,7 @@ function backInputAttrs(y: Node, x: Node): Attrs {
   return { ...convAttrs(y.attrs), spatialIn: x.shape.slice(0, -1) };
 }
 
-/** `y` is the conv (or a node shaped like its result); `k` the kernel. */
-function backKernelAttrs(_y: Node, k: Node, base: Attrs = convAttrs(_y.attrs)): Attrs {
-  return { ...base, window: k.shape.slice(0, -2) };
-}
-
-/** A size-1 cotangent stands for "the same value everywhere"; these ops need it whole. */
-function full(B: import('../ir/builder.ts').Builder, ct: Node, like: Node): Node {
-  return ct.size === like.size ? B.reshape(ct, like.shape) : B.bcast(ct, like.shape);
+/** convBackKernel's parameters: the window parameters and the kernel's window shape. */
+function backKernelAttrs(base: Attrs, k: Node): Attrs {
+  return { ...convAttrs(base), window: k.shape.slice(0, -2) };
 }

@@ -1,6 +1,6 @@
 // Dense linear algebra on a row-major n × m matrix W (the Keras kernel layout, y = x·W).
 // Small instances are unrolled into straight-line code; large ones become loops with
-// constant bounds, the inner loop unrolled by 4 (see DESIGN.md §4 for the measurements).
+// constant bounds, the inner loop unrolled by 4 (measured on Node 20: ~0.6 ns per multiply-add for the unrolled-by-4 loop; see the SCHEDULE comments in compiler/schedule/schedule.ts).
 import type { Attrs, Node } from '../ir/node.ts';
 import type { Builder } from '../ir/builder.ts';
 import type { EmitContext, LinalgOp } from './types.ts';

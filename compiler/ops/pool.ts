@@ -9,9 +9,9 @@
 // maximum is piecewise constant) and the value's cotangent is routed back by poolMaxT.
 // poolMax and poolMaxT are transposes of each other in their second argument, as are
 // poolAvg and poolAvgT.
-import { attrInts, sameShape, type Attrs, type Node } from '../ir/node.ts';
-import type { Builder } from '../ir/builder.ts';
+import { attrInts, sameShape, sizeOf, type Attrs, type Node } from '../ir/node.ts';
 import { forEachTap, windowOf, type Window } from './window.ts';
+import { fullCotangent as full } from './cotangent.ts';
 import type { StructuredOp } from './types.ts';
 
 export function poolGeometry(op: string, inShape: readonly number[], attrs: Attrs): Window {
@@ -31,7 +31,7 @@ function inShapeOf(op: string, attrs: Attrs, channels: number): number[] {
 /** Flat spatial input index of the first maximum of `s` in each window, per channel (-1 when
  * a window holds only NaN). */
 export function argmaxTable(w: Window, s: Float64Array, channels: number): Int32Array {
-  const outCount = w.spatialOut.reduce((a, b) => a * b, 1);
+  const outCount = sizeOf(w.spatialOut);
   const best = new Int32Array(outCount * channels).fill(-1);
   forEachTap(w, (o, _k, x) => {
     for (let c = 0; c < channels; c++) {
@@ -44,14 +44,10 @@ export function argmaxTable(w: Window, s: Float64Array, channels: number): Int32
 }
 
 export function windowCounts(w: Window): Int32Array {
-  const outCount = w.spatialOut.reduce((a, b) => a * b, 1);
+  const outCount = sizeOf(w.spatialOut);
   const n = new Int32Array(outCount);
   forEachTap(w, (o) => n[o]!++);
   return n;
-}
-
-function full(B: Builder, ct: Node, like: Node): Node {
-  return ct.size === like.size ? B.reshape(ct, like.shape) : B.bcast(ct, like.shape);
 }
 
 function windowOnly(a: Attrs): Attrs {

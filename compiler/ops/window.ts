@@ -2,7 +2,7 @@
 // ([...spatial, channels]): convolutions and pooling share it. Padding is explicit
 // (before/after per axis): the layer turns TF.js's `same` / `valid` into numbers.
 import { outExtent } from '../format/geometry.ts';
-import { attrInts, type Attrs } from '../ir/node.ts';
+import { attrInts, sizeOf, type Attrs } from '../ir/node.ts';
 
 export { outExtent };
 
@@ -45,10 +45,6 @@ export function windowOf(
   return { spatialIn, kernel, strides, dilation, padBefore, padAfter, spatialOut };
 }
 
-function product(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a * b, 1);
-}
-
 /**
  * Calls `tap(o, k, x)` for every output position, window position and the input position it
  * reads (flat spatial indices), skipping taps that fall into the padding. The reference
@@ -56,8 +52,8 @@ function product(xs: readonly number[]): number {
  */
 export function forEachTap(w: Window, tap: (o: number, k: number, x: number) => void): void {
   const r = w.spatialIn.length;
-  const outCount = product(w.spatialOut);
-  const kCount = product(w.kernel);
+  const outCount = sizeOf(w.spatialOut);
+  const kCount = sizeOf(w.kernel);
   const oIdx = new Array<number>(r).fill(0);
   const kIdx = new Array<number>(r).fill(0);
   for (let o = 0; o < outCount; o++) {

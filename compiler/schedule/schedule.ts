@@ -2,7 +2,7 @@
 // constant bounds, which function ("chunk") it lands in, and whether its value lives in a
 // local variable, the work array, or the caller's output array.
 //
-// The cost rule comes from measurements on Node 20 (DESIGN.md §4): V8 stops optimizing a
+// The cost rule comes from measurements on Node 20 (recorded in the README's "How it works"): V8 stops optimizing a
 // function above ~60 KB of bytecode, so straight-line code is split into chunks of at most
 // CHUNK_BUDGET scalar operations; large matrices are loops (inner loop unrolled by 4), which
 // beat unrolled code above a fan-in of ~64; tiny layers are unrolled completely.

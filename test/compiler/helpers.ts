@@ -46,7 +46,7 @@ export class TestRng {
   }
 }
 
-/** DESIGN.md §5: |a − b| / max(1e-8, |a| + |b|). */
+/** The relative error used throughout: |a − b| / max(1e-8, |a| + |b|). */
 export function relErr(a: number, b: number): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Infinity;
   if (a === b) return 0;

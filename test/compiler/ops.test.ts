@@ -1,4 +1,4 @@
-// Table-driven derivative tests for every primitive in the registry (DESIGN.md §3.9): one row
+// Table-driven derivative tests for every primitive in the registry: one row
 // per op with inputs sampled from the op's valid domain and a per-op tolerance. Each row is
 // checked by central finite differences of the op's own `evaluate` and by the dot-product
 // (VJP) test, for every argument-size configuration (vectors, and size-1 arguments that
@@ -36,7 +36,7 @@ interface Row {
   readonly away?: (xs: readonly number[]) => boolean;
   /** Rejects draws by whole argument vectors (reductions). */
   readonly awayWhole?: (args: readonly Float64Array[]) => boolean;
-  /** Largest allowed relative error (DESIGN.md §5 measure). */
+  /** Largest allowed relative error (relErr in ./helpers.ts). */
   readonly tol: number;
   /** Arguments the op treats as non-differentiable (their cotangent is null). */
   readonly frozen?: readonly number[];

@@ -281,7 +281,7 @@ describe('simplify', () => {
     expect(r.after.args.map((a) => (a.op === 'const' ? a.attrs.value : a))).toContain(3);
   });
 
-  // Float caveats (DESIGN.md §3.6): these must NOT be simplified, they are wrong for NaN/±Inf.
+  // Float caveats (see the rule comments in compiler/passes/simplify.ts): these must NOT be simplified, they are wrong for NaN/±Inf.
   it.each([
     ['x * 0', (B: Builder, x: Node) => B.mul(x, B.const(0))],
     ['0 * x', (B: Builder, x: Node) => B.mul(B.const(0), x)],

@@ -8,20 +8,10 @@ import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { compileModel, type ModelInput } from '../../compiler/index.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type ModelJson } from './model.ts';
+import { normErr } from './norm-err.ts';
 import { createTfjsOracle, type TfjsOracle } from './tfjs-layers.ts';
 
 const TOL = 1e-4;
-
-function normErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 const conv2d = (extra: Record<string, unknown>) => ({
   type: 'conv2d',

@@ -10,20 +10,8 @@ import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type Model, type ModelJson } from './model.ts';
 import { referenceGradient, referenceRun, type Mode } from './reference/network.ts';
+import { normErr } from './norm-err.ts';
 import { createTfjsOracle, type TfjsOracle } from './tfjs-layers.ts';
-
-/** max |a − b| / max |b|: the f32 oracle against an f64 expectation. */
-function normErr(a: ArrayLike<number>, b: ArrayLike<number>, pick?: readonly number[]): number {
-  const idx = pick ?? Array.from({ length: b.length }, (_, i) => i);
-  let diff = 0;
-  let scale = 0;
-  for (const i of idx) {
-    const d = Math.abs(a[i] - b[i]);
-    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 const TOL = 1e-4;
 
