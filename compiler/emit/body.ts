@@ -115,9 +115,9 @@ export function emitProgram(
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
       case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input[lane], 0, idx)}]`;
+        return `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'target':
-        return `${frame.target}[${rowIndex(frame.base?.target[lane], 0, idx)}]`;
+        return `${frame.target}[${rowIndex(frame.base?.target[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'stop':
         return access(n.args[0]!, idx, lane);
       case 'bcast':

@@ -2,6 +2,7 @@
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
+import { concatOps } from './concat.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
@@ -28,6 +29,7 @@ export const registry = buildRegistry([
   convOps,
   poolOps,
   axesOps,
+  concatOps,
 ]);
 
 export function getOp(name: string): OpDef {
