@@ -37,7 +37,9 @@ function probeNodes(activation: FunctionSpec, loss: FunctionSpec): number {
         name: 'dense0',
         options: { type: 'dense', units: 1 },
         units: 1,
+        inputs: ['input'],
         inputShape: [1],
+        inputShapes: [[1]],
         outputShape: [1],
         weights: [
           { name: 'kernel', shape: [1, 1], role: 'kernel', init: 'glorotUniform', ...fan },
@@ -45,6 +47,18 @@ function probeNodes(activation: FunctionSpec, loss: FunctionSpec): number {
         ],
         activation,
         trainable: true,
+      },
+    ],
+    inputs: [{ name: 'input', shape: [1], offset: 0, size: 1 }],
+    outputs: [
+      {
+        name: 'dense0',
+        shape: [1],
+        offset: 0,
+        size: 1,
+        loss,
+        weight: 1,
+        activation: activation.name,
       },
     ],
     loss,

@@ -50,6 +50,23 @@ export interface LayerInfo {
   readonly activation: string;
 }
 
+/**
+ * One named part of a sample's packed `input` (or `output` / `target`) row: elements
+ * `offset .. offset+size` hold it, row-major in `shape`.
+ */
+export interface TensorSlotInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** A model output: its layer's name and place in `output` / `target`, its loss and weight. */
+export interface OutputInfo extends TensorSlotInfo {
+  readonly loss: string;
+  readonly weight: number;
+}
+
 export interface ModelInfo {
   readonly name: string;
   readonly inputSize: number;
@@ -61,8 +78,15 @@ export interface ModelInfo {
   /** Length of the `work` array every entry point needs. */
   readonly workSize: number;
   readonly precision: Precision;
-  /** `mse`, `mae`, `huber`, `binaryCrossEntropy`, `categoricalCrossEntropy` or `custom`. */
+  /**
+   * `mse`, `mae`, `huber`, `binaryCrossEntropy`, `categoricalCrossEntropy` or `custom`;
+   * `weightedSum` for several outputs (each output's loss is in `outputs`).
+   */
   readonly loss: string;
+  /** Model inputs in the order they are packed into `input` (one called `input` by default). */
+  readonly inputs?: readonly TensorSlotInfo[];
+  /** Model outputs in the order they are packed into `output` and `target`. */
+  readonly outputs?: readonly OutputInfo[];
   readonly params: readonly ParamInfo[];
   readonly layers: readonly LayerInfo[];
 }

@@ -88,6 +88,15 @@ export function modelInfo(c: Compilation, workSize: number): Record<string, unkn
     workSize,
     precision: s.precision,
     loss: s.loss.name,
+    inputs: s.inputs,
+    outputs: s.outputs.map((o) => ({
+      name: o.name,
+      shape: o.shape,
+      offset: o.offset,
+      size: o.size,
+      loss: o.loss.name,
+      weight: o.weight,
+    })),
     layers: c.layers,
     params: c.params,
   };

@@ -13,6 +13,7 @@ import {
   maxPooling2d,
 } from './pooling.ts';
 import { layerNormalization } from './normalization.ts';
+import { mergeLayers } from './merge.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
@@ -32,6 +33,7 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  ...mergeLayers,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {
