@@ -83,9 +83,12 @@ export interface ModelInfo {
    * `weightedSum` for several outputs (each output's loss is in `outputs`).
    */
   readonly loss: string;
-  /** Model inputs in the order they are packed into `input` (one called `input` by default). */
+  /**
+   * Model inputs in the order they are packed into `input`; present when a model has several
+   * inputs or outputs (absent: one input, the whole row).
+   */
   readonly inputs?: readonly TensorSlotInfo[];
-  /** Model outputs in the order they are packed into `output` and `target`. */
+  /** Model outputs in the order they are packed into `output` and `target` (as `inputs`). */
   readonly outputs?: readonly OutputInfo[];
   readonly params: readonly ParamInfo[];
   readonly layers: readonly LayerInfo[];

@@ -88,15 +88,21 @@ export function modelInfo(c: Compilation, workSize: number): Record<string, unkn
     workSize,
     precision: s.precision,
     loss: s.loss.name,
-    inputs: s.inputs,
-    outputs: s.outputs.map((o) => ({
-      name: o.name,
-      shape: o.shape,
-      offset: o.offset,
-      size: o.size,
-      loss: o.loss.name,
-      weight: o.weight,
-    })),
+    // The packed layout, for models with several inputs or outputs (absent otherwise: one
+    // input and one output, each the whole row, as before).
+    ...(s.inputs.length > 1 || s.outputs.length > 1
+      ? {
+          inputs: s.inputs,
+          outputs: s.outputs.map((o) => ({
+            name: o.name,
+            shape: o.shape,
+            offset: o.offset,
+            size: o.size,
+            loss: o.loss.name,
+            weight: o.weight,
+          })),
+        }
+      : {}),
     layers: c.layers,
     params: c.params,
   };

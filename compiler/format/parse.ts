@@ -289,7 +289,6 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
   const inputs = modelInputs(file, m.input);
   const graph = resolveGraph(file, m.layers as unknown as readonly LayerObject[], inputs);
   const outputs = outputList(file, m, graph);
-  checkReach(file, graph, inputs, outputs);
   const shapeOf = new Map<string, readonly number[]>(inputs.map((x) => [x.name, x.shape]));
   const feedsOthers = new Set(graph.flatMap((g) => g.sources));
   const layers: LayerSpec[] = [];
@@ -356,6 +355,7 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     });
     shapeOf.set(name, shapes.outputShape);
   }
+  checkReach(file, graph, inputs, outputs);
   if (total > LIMITS.maxParams) {
     fail(
       file,
@@ -522,7 +522,7 @@ function resolveGraph(
           fail(
             file,
             where,
-            `cycle: ${[i, ...cycle].map((c) => quote(names[c]!)).join(' → ')}; a graph must not loop back`,
+            `cycle: ${[i, ...cycle].map((c) => quote(names[c]!)).join(' -> ')}; a graph must not loop back`,
           );
         fail(
           file,
