@@ -5,7 +5,8 @@ export type Precision = 'f32' | 'f64';
 export type FloatArray = Float64Array | Float32Array;
 
 /** What a parameter tensor is for (its TF.js weight name). */
-export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+export type ParamRole =
+  'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance' | 'embeddings';
 
 /**
  * How `initParams` fills a tensor: a TF.js initializer name (`glorotUniform`, TF.js's default
@@ -23,7 +24,9 @@ export type InitKind =
   | 'leCunUniform'
   | 'kernel'
   | 'zeros'
-  | 'ones';
+  | 'ones'
+  /** TF.js's RandomUniform with its defaults: uniform in [−0.05, 0.05) (embedding tables). */
+  | 'randomUniform';
 
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {

@@ -165,8 +165,15 @@ export function emitProgram(
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
     const { kernel: lowered, args: kernelArgs } = loweredStep(step);
+    // A scatter kernel adding into a sum (the batch's gradient) skips its clearing nest.
+    const inPlace =
+      step.storage.kind === 'array' &&
+      step.storage.accumulate === true &&
+      isScatter(step.node.op) &&
+      !step.epilogue;
+    const body = inPlace ? lowered.body.slice(1) : lowered.body;
     for (let l = 0; l < lanes; l++) {
-      for (const stmt of lowered.body) {
+      for (const stmt of body) {
         kernel(w, (k) => {
           if (lanes > 1) k.comment(`sample ${l} of the block`);
           renderKernel(
@@ -395,6 +402,11 @@ function emitStep(
     default:
       throw new Error(`internal: ${node.op} is not computed`);
   }
+}
+
+function isScatter(op: string): boolean {
+  const def = getOp(op);
+  return def.kind === 'structured' && def.scatter === true;
 }
 
 /** A value every sample of a block shares (weights, constants): loaded once per block. */

@@ -14,6 +14,7 @@ import {
 } from './pooling.ts';
 import { layerNormalization } from './normalization.ts';
 import { mergeLayers } from './merge.ts';
+import { embedding } from './embedding.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
@@ -34,6 +35,7 @@ const list: readonly AnyLayerRecord[] = [
   activation,
   layerNormalization,
   ...mergeLayers,
+  embedding,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

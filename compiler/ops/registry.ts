@@ -3,6 +3,7 @@ import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
 import { concatOps } from './concat.ts';
+import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
@@ -30,6 +31,7 @@ export const registry = buildRegistry([
   poolOps,
   axesOps,
   concatOps,
+  gatherOps,
 ]);
 
 export function getOp(name: string): OpDef {

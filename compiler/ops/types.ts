@@ -107,6 +107,12 @@ export interface LinalgOp extends OpBase {
  */
 export interface StructuredOp extends OpBase {
   readonly kind: 'structured';
+  /**
+   * Its kernel clears its result in its first statement and only adds (`+=`) after that, so
+   * where the result is added into a sum (a batch's gradient) the clear is left out and the
+   * kernel writes in place: the work is the rows it touches, not the whole result.
+   */
+  readonly scatter?: boolean;
   /** Scalar multiply-adds (or comparisons): the cost the scheduler weighs. */
   cost(node: Node): number;
 }

@@ -274,11 +274,13 @@ export function scheduleProgram(
     // A gradient added into `grad` cannot be read back as its own value: only a node that
     // nothing else reads (a kernel's outer product) accumulates in place.
     if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
-    // A lowered kernel clears its result before adding into it: it cannot add to a sum.
+    // A lowered kernel clears its result before adding into it: it cannot add to a sum,
+    // unless it is a scatter (emit/body.ts then leaves its clearing out).
+    const def = getOp(o.node.op);
     if (
       o.kind === 'grad' &&
       accumulate &&
-      (getOp(o.node.op).kind === 'structured' || step.epilogue)
+      ((def.kind === 'structured' && def.scatter !== true) || step.epilogue)
     )
       continue;
     claimed.add(o.node);

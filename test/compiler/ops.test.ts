@@ -60,6 +60,16 @@ const perArg =
   (...ss: Sampler[]): Sampler =>
   (rng, i) =>
     ss[i]!(rng, i);
+/** Token ids for a table of `rows` rows: mostly valid, some −1, `rows`, or fractional. */
+const ids =
+  (rows: number): Sampler =>
+  (rng) => {
+    const r = rng.next();
+    if (r < 0.1) return -1;
+    if (r < 0.2) return rows;
+    if (r < 0.3) return 1.5;
+    return rng.int(rows);
+  };
 /** Pairs at least 0.1 apart: max/min/gt have a tie (kink or step) where a = b. */
 const noTie = (xs: readonly number[]): boolean => Math.abs(xs[0]! - xs[1]!) > 0.1;
 
@@ -126,9 +136,27 @@ export const rows: Readonly<Record<string, Row>> = {
     tol: 1e-8,
     configs: [
       shaped([[3], [2]], { axis: 0 }),
-      shaped([[2, 3], [2, 1]], { axis: 1 }),
-      shaped([[1, 2, 2], [3, 2, 2]], { axis: 0 }),
-      shaped([[2, 2, 2], [2, 3, 2]], { axis: 1 }),
+      shaped(
+        [
+          [2, 3],
+          [2, 1],
+        ],
+        { axis: 1 },
+      ),
+      shaped(
+        [
+          [1, 2, 2],
+          [3, 2, 2],
+        ],
+        { axis: 0 },
+      ),
+      shaped(
+        [
+          [2, 2, 2],
+          [2, 3, 2],
+        ],
+        { axis: 1 },
+      ),
     ],
   },
   slice: {
@@ -139,6 +167,38 @@ export const rows: Readonly<Record<string, Row>> = {
       shaped([[2, 4]], { axis: 1, start: 0, length: 3 }),
       shaped([[3, 2, 2]], { axis: 0, start: 2, length: 1 }),
       shaped([[2, 3, 2]], { axis: 1, start: 1, length: 2 }),
+    ],
+  },
+  // Ids in the second argument: whole numbers in range, and some out of range or fractional
+  // (those read zero rows and receive nothing).
+  gather: {
+    sample: perArg(uniform(-2, 2), ids(4)),
+    tol: 1e-8,
+    frozen: [1],
+    configs: [
+      shaped([[4, 3], [6]], {}),
+      shaped(
+        [
+          [4, 2],
+          [2, 3],
+        ],
+        {},
+      ),
+    ],
+  },
+  scatterAdd: {
+    sample: perArg(uniform(-2, 2), ids(4)),
+    tol: 1e-8,
+    frozen: [1],
+    configs: [
+      shaped([[6, 3], [6]], { shape: [4, 3] }),
+      shaped(
+        [
+          [2, 3, 2],
+          [2, 3],
+        ],
+        { shape: [4, 2] },
+      ),
     ],
   },
   conv: {
@@ -364,6 +424,12 @@ export const rows: Readonly<Record<string, Row>> = {
   cos: { sample: uniform(-3, 3), tol: 1e-7 },
   abs: { sample: awayFromZero(0.1, 2), tol: 1e-8 },
   sign: { sample: awayFromZero(0.1, 2), tol: 0, noGradient: true },
+  floor: {
+    sample: uniform(-3, 3),
+    away: (xs) => Math.abs(xs[0]! - Math.round(xs[0]!)) > 0.05,
+    tol: 0,
+    noGradient: true,
+  },
   max: { sample: uniform(-2, 2), away: noTie, tol: 1e-8 },
   min: { sample: uniform(-2, 2), away: noTie, tol: 1e-8 },
   gt: { sample: uniform(-2, 2), away: noTie, tol: 0, noGradient: true },

@@ -111,7 +111,9 @@ export async function createGraphOracle(
     const sources = (l.inputs as string[] | undefined) ?? [prev];
     // TF.js 4.22 has no Subtract layer (Keras has): a − b is written add(a, rescaling(−1)(b)).
     const sub = type === 'subtract';
-    const layer = sub ? tfl.layers.add({ name }) : tfLayer(tfl, l, name);
+    const layer = sub
+      ? (tfl.layers.add({ name }) as unknown as ReturnType<typeof tfLayer>)
+      : tfLayer(tfl, l, name);
     const args = sources.map((s) => sym.get(s)!);
     if (sub)
       args[1] = tfl.layers
@@ -124,6 +126,9 @@ export async function createGraphOracle(
     prev = name;
   }
   const outs = json.outputs ?? [{ layer: names[names.length - 1]!, loss: json.loss! }];
+  const idInputs = json.layers
+    .filter((l) => l.type === 'embedding')
+    .flatMap((l) => (l.inputs as string[] | undefined) ?? [ins[0]!.name]);
   const tfModel = tfl.model({ inputs: tfInputs, outputs: outs.map((o) => sym.get(o.layer)!) });
   const outSizes = outs.map((o) => sizeOf(sym.get(o.layer)!.shape.slice(1) as number[]));
   const inputSize = ins.reduce((a, x) => a + x.size, 0);
@@ -216,7 +221,16 @@ export async function createGraphOracle(
         const g = grads[(vars[i] as unknown as { name: string }).name];
         if (g) grad.set(g.dataSync(), p.offset);
       });
-      const gx = tf.grads((...a: Tensor[]) => total(...a) as never)(xs);
+      // Inputs that feed an embedding hold ids: TF.js has no gradient by them (zeros here).
+      const live = ins.map((x) => !idInputs.includes(x.name));
+      const gLive = live.some((b) => b)
+        ? tf.grads((...a: Tensor[]) => {
+            let j = 0;
+            return total(...xs.map((x, i) => (live[i] ? a[j++]! : x))) as never;
+          })(xs.filter((_, i) => live[i]))
+        : [];
+      let j = 0;
+      const gx = xs.map((x, i) => (live[i] ? gLive[j++]! : tf.zerosLike(x)));
       const inputGrad = pack(
         gx.map((g) => g.dataSync() as Float32Array),
         count,
