@@ -47,7 +47,9 @@ describe('generated/ (golden output)', () => {
         // Layers that only relabel values (flatten, reshape) emit no code of their own.
         if (layer.type === 'flatten' || layer.type === 'reshape') return;
         expect(text).toContain(`// --- ${name}: ${layer.type} `);
-        // Every layer of these examples has backward work: a weight, or a cotangent to pass.
+        // An add passes its cotangent on unchanged to each input: no backward code.
+        if (layer.type === 'add') return;
+        // Every other layer of these examples has backward work: a weight, or a cotangent.
         expect(text).toContain(`// --- ${name} backward ---`);
       });
     });
