@@ -87,7 +87,12 @@ export function checkExpressionCost(spec: ModelSpec, file: string): void {
   spec.layers.forEach((l, i) =>
     check(l.activation, ['layers', i, 'activation'], () => probeNodes(l.activation, MSE)),
   );
-  check(spec.loss, ['loss'], () => probeNodes(LINEAR, spec.loss));
+  // A graph's losses sit in `outputs`; a single output's is the top-level one.
+  spec.outputs.forEach((o, j) =>
+    check(o.loss, spec.outputs.length > 1 ? ['outputs', j, 'loss'] : ['loss'], () =>
+      probeNodes(LINEAR, o.loss),
+    ),
+  );
 }
 
 /** Refuses a model whose differentiated IR has more than LIMITS.maxIrNodes nodes. */

@@ -99,10 +99,10 @@ export const minimum = elementwiseMerge(
 const concatenateSchema = z.strictObject({
   type: z.literal('concatenate'),
   axis: z
-    .number()
-    .int()
-    .min(-5)
-    .max(5)
+    .number({ error: 'axis must be a number' })
+    .int({ error: 'axis must be a whole number' })
+    .min(-5, { error: 'axis must be at least -5' })
+    .max(5, { error: 'axis must be at most 5' })
     .optional()
     .describe('Axis to join along, counting the batch axis as TF.js does (default -1, the last)'),
   ...common,

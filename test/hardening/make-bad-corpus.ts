@@ -272,6 +272,16 @@ const cases: Record<string, string | Uint8Array> = {
     layers: [dn('a', ['x'])],
     outputs: [{ layer: 'a', loss: 'mse', weight: 0 }],
   }),
+  'embedding-input-dim-zero': j({
+    input: [4],
+    layers: [{ type: 'embedding', inputDim: 0, outputDim: 2 }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
+  'embedding-mask-zero': j({
+    input: [4],
+    layers: [{ type: 'embedding', inputDim: 5, outputDim: 2, maskZero: true }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
   'graph-bad-input-name': j({ input: { '9x': [3] }, layers: [dn('a', ['9x'])], loss: 'mse' }),
   'graph-no-inputs': j({ input: {}, layers: [dn('a', ['x'])], loss: 'mse' }),
 };
