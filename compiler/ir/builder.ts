@@ -83,14 +83,6 @@ export class Builder {
   target(shape: number | readonly number[], offset = 0): Node {
     return this.make('target', [], leafAttrs(shape, offset));
   }
-  /** `a` and `b` joined along `axis` (all other axes equal). */
-  concat(a: Node, b: Node, axis: number): Node {
-    return this.make('concat', [a, b], { axis });
-  }
-  /** `a`'s elements `start .. start+length` along `axis`. */
-  slice(a: Node, axis: number, start: number, length: number): Node {
-    return this.make('slice', [a], { axis, start, length });
-  }
 
   // Sugar over `make`, so that builders and derivative rules read like math.
   add(a: Node, b: Node): Node {

@@ -147,7 +147,7 @@ export const concatenate = defineLayer({
   },
   build: ({ B, xs }, o) => {
     const k = sampleAxis(o.axis, xs[0]!.shape.length);
-    return xs.slice(1).reduce((acc, x) => B.concat(acc, x, k), xs[0]!);
+    return B.concat(xs, k);
   },
   describe: (o) => `concatenate along axis ${o.axis ?? -1}`,
 });

@@ -2,11 +2,10 @@
 // for contiguous inner loops (channels last, so the innermost loop runs over output
 // channels). The graph interpreter's `evaluate` is the reference these must match (the loop
 // interpreter checks it, op by op).
-import { attrInts, attrNum, type Node } from '../ir/node.ts';
+import { attrInts, type Node } from '../ir/node.ts';
 import { strides } from '../ir/shape.ts';
 import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
-import { splitAt } from '../ops/concat.ts';
 import { gatherGeometry } from '../ops/gather.ts';
 import type { Window } from '../ops/window.ts';
 import {
@@ -288,50 +287,6 @@ function sumTo(n: Node): Kernel {
   return { size: n.size, body: [zero(n.size), ...body] };
 }
 
-/** Copies of contiguous runs: per leading row, argument 0's run, then argument 1's. */
-function concat(n: Node): Kernel {
-  const [a, b] = n.args;
-  const axis = attrNum(n.attrs, 'axis', 'concat');
-  const { outer, inner: ia } = splitAt(a!.shape, axis);
-  const ib = splitAt(b!.shape, axis).inner;
-  const row = mul(v('o'), num(ia + ib));
-  return {
-    size: n.size,
-    body: [
-      loop('o', 0, outer, [
-        loop('j', 0, ia, [store(add(row, v('j')), load(0, add(mul(v('o'), num(ia)), v('j'))))]),
-      ]),
-      loop('o', 0, outer, [
-        loop('j', 0, ib, [
-          store(add(row, add(num(ia), v('j'))), load(1, add(mul(v('o'), num(ib)), v('j')))),
-        ]),
-      ]),
-    ],
-  };
-}
-
-function slice(n: Node): Kernel {
-  const a = n.args[0]!;
-  const axis = attrNum(n.attrs, 'axis', 'concat');
-  const { outer, inner } = splitAt(a.shape, axis);
-  const rest = inner / a.shape[axis]!;
-  const width = attrNum(n.attrs, 'length', 'concat') * rest;
-  const from = attrNum(n.attrs, 'start', 'concat') * rest;
-  return {
-    size: n.size,
-    body: [
-      loop('o', 0, outer, [
-        loop('j', 0, width, [
-          store(
-            add(mul(v('o'), num(width)), v('j')),
-            load(0, add(mul(v('o'), num(inner)), add(num(from), v('j')))),
-          ),
-        ]),
-      ]),
-    ],
-  };
-}
-
 /**
  * `ok` = 1 when the id in local `id` is a whole number in [0, rows), else 0: the id is data,
  * so the kernel checks it before using it as an index (a number, not a boolean, so every
@@ -398,8 +353,6 @@ function scatterAdd(n: Node): Kernel {
 const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
   gather,
   scatterAdd,
-  concat,
-  slice,
   conv,
   convBackInput,
   convBackKernel,

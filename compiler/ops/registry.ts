@@ -2,7 +2,6 @@
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
-import { concatOps } from './concat.ts';
 import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
@@ -30,7 +29,6 @@ export const registry = buildRegistry([
   convOps,
   poolOps,
   axesOps,
-  concatOps,
   gatherOps,
 ]);
 

@@ -131,44 +131,6 @@ export const rows: Readonly<Record<string, Row>> = {
       shaped([[4, 2, 3]], { shape: [2, 1] }),
     ],
   },
-  concat: {
-    sample: uniform(-2, 2),
-    tol: 1e-8,
-    configs: [
-      shaped([[3], [2]], { axis: 0 }),
-      shaped(
-        [
-          [2, 3],
-          [2, 1],
-        ],
-        { axis: 1 },
-      ),
-      shaped(
-        [
-          [1, 2, 2],
-          [3, 2, 2],
-        ],
-        { axis: 0 },
-      ),
-      shaped(
-        [
-          [2, 2, 2],
-          [2, 3, 2],
-        ],
-        { axis: 1 },
-      ),
-    ],
-  },
-  slice: {
-    sample: uniform(-2, 2),
-    tol: 1e-8,
-    configs: [
-      shaped([[5]], { axis: 0, start: 1, length: 3 }),
-      shaped([[2, 4]], { axis: 1, start: 0, length: 3 }),
-      shaped([[3, 2, 2]], { axis: 0, start: 2, length: 1 }),
-      shaped([[2, 3, 2]], { axis: 1, start: 1, length: 2 }),
-    ],
-  },
   // Ids in the second argument: whole numbers in range, and some out of range or fractional
   // (those read zero rows and receive nothing).
   gather: {
