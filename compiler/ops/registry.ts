@@ -7,6 +7,7 @@ import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
+import { sliceViewOps, slicingOps } from './slicing.ts';
 import type { OpDef } from './types.ts';
 
 function buildRegistry(lists: readonly (readonly OpDef[])[]): ReadonlyMap<string, OpDef> {
@@ -30,6 +31,8 @@ export const registry = buildRegistry([
   poolOps,
   axesOps,
   gatherOps,
+  sliceViewOps,
+  slicingOps,
 ]);
 
 export function getOp(name: string): OpDef {
