@@ -552,10 +552,6 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[94] = work[47]! * grad[97]!;
   grad[95] = work[47]! * grad[98]!;
 
-  // --- both backward ---
-  gradient_loop2(params, input, target, grad, work);
-  gradient_loop3(params, input, target, grad, work);
-
   // --- p backward ---
   const t48_0 = (work[16]! > 0 ? 1 : 0);
   const t48_1 = (work[17]! > 0 ? 1 : 0);
@@ -565,14 +561,14 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t48_5 = (work[21]! > 0 ? 1 : 0);
   const t48_6 = (work[22]! > 0 ? 1 : 0);
   const t48_7 = (work[23]! > 0 ? 1 : 0);
-  grad[40] = (t48_0 !== 0 ? work[32]! : 0);
-  grad[41] = (t48_1 !== 0 ? work[33]! : 0);
-  grad[42] = (t48_2 !== 0 ? work[34]! : 0);
-  grad[43] = (t48_3 !== 0 ? work[35]! : 0);
-  grad[44] = (t48_4 !== 0 ? work[36]! : 0);
-  grad[45] = (t48_5 !== 0 ? work[37]! : 0);
-  grad[46] = (t48_6 !== 0 ? work[38]! : 0);
-  grad[47] = (t48_7 !== 0 ? work[39]! : 0);
+  grad[40] = (t48_0 !== 0 ? work[56]! : 0);
+  grad[41] = (t48_1 !== 0 ? work[57]! : 0);
+  grad[42] = (t48_2 !== 0 ? work[58]! : 0);
+  grad[43] = (t48_3 !== 0 ? work[59]! : 0);
+  grad[44] = (t48_4 !== 0 ? work[60]! : 0);
+  grad[45] = (t48_5 !== 0 ? work[61]! : 0);
+  grad[46] = (t48_6 !== 0 ? work[62]! : 0);
+  grad[47] = (t48_7 !== 0 ? work[63]! : 0);
   grad[24] = input[2]! * grad[40]!;
   grad[25] = input[2]! * grad[41]!;
   grad[26] = input[2]! * grad[42]!;
@@ -599,14 +595,14 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t51_5 = (work[5]! > 0 ? 1 : 0);
   const t51_6 = (work[6]! > 0 ? 1 : 0);
   const t51_7 = (work[7]! > 0 ? 1 : 0);
-  grad[16] = (t51_0 !== 0 ? work[24]! : 0);
-  grad[17] = (t51_1 !== 0 ? work[25]! : 0);
-  grad[18] = (t51_2 !== 0 ? work[26]! : 0);
-  grad[19] = (t51_3 !== 0 ? work[27]! : 0);
-  grad[20] = (t51_4 !== 0 ? work[28]! : 0);
-  grad[21] = (t51_5 !== 0 ? work[29]! : 0);
-  grad[22] = (t51_6 !== 0 ? work[30]! : 0);
-  grad[23] = (t51_7 !== 0 ? work[31]! : 0);
+  grad[16] = (t51_0 !== 0 ? work[48]! : 0);
+  grad[17] = (t51_1 !== 0 ? work[49]! : 0);
+  grad[18] = (t51_2 !== 0 ? work[50]! : 0);
+  grad[19] = (t51_3 !== 0 ? work[51]! : 0);
+  grad[20] = (t51_4 !== 0 ? work[52]! : 0);
+  grad[21] = (t51_5 !== 0 ? work[53]! : 0);
+  grad[22] = (t51_6 !== 0 ? work[54]! : 0);
+  grad[23] = (t51_7 !== 0 ? work[55]! : 0);
   grad[0] = input[0]! * grad[16]!;
   grad[1] = input[0]! * grad[17]!;
   grad[2] = input[0]! * grad[18]!;
@@ -647,30 +643,6 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
   work[32 + 13] = work[24 + 5]!;
   work[32 + 14] = work[24 + 6]!;
   work[32 + 15] = work[24 + 7]!;
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[24 + 0] = work[48 + 0]!;
-  work[24 + 1] = work[48 + 1]!;
-  work[24 + 2] = work[48 + 2]!;
-  work[24 + 3] = work[48 + 3]!;
-  work[24 + 4] = work[48 + 4]!;
-  work[24 + 5] = work[48 + 5]!;
-  work[24 + 6] = work[48 + 6]!;
-  work[24 + 7] = work[48 + 7]!;
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[32 + 0] = work[48 + 8]!;
-  work[32 + 1] = work[48 + 9]!;
-  work[32 + 2] = work[48 + 10]!;
-  work[32 + 3] = work[48 + 11]!;
-  work[32 + 4] = work[48 + 12]!;
-  work[32 + 5] = work[48 + 13]!;
-  work[32 + 6] = work[48 + 14]!;
-  work[32 + 7] = work[48 + 15]!;
 }
 
 /**
@@ -1194,10 +1166,6 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   grad[94]! += work[47]! * work[10]!;
   grad[95]! += work[47]! * work[11]!;
 
-  // --- both backward ---
-  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
-
   // --- p backward ---
   const t48_0 = (work[16]! > 0 ? 1 : 0);
   const t48_1 = (work[17]! > 0 ? 1 : 0);
@@ -1207,14 +1175,14 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t48_5 = (work[21]! > 0 ? 1 : 0);
   const t48_6 = (work[22]! > 0 ? 1 : 0);
   const t48_7 = (work[23]! > 0 ? 1 : 0);
-  work[12] = (t48_0 !== 0 ? work[32]! : 0);
-  work[13] = (t48_1 !== 0 ? work[33]! : 0);
-  work[14] = (t48_2 !== 0 ? work[34]! : 0);
-  work[15] = (t48_3 !== 0 ? work[35]! : 0);
-  work[16] = (t48_4 !== 0 ? work[36]! : 0);
-  work[17] = (t48_5 !== 0 ? work[37]! : 0);
-  work[18] = (t48_6 !== 0 ? work[38]! : 0);
-  work[19] = (t48_7 !== 0 ? work[39]! : 0);
+  work[12] = (t48_0 !== 0 ? work[56]! : 0);
+  work[13] = (t48_1 !== 0 ? work[57]! : 0);
+  work[14] = (t48_2 !== 0 ? work[58]! : 0);
+  work[15] = (t48_3 !== 0 ? work[59]! : 0);
+  work[16] = (t48_4 !== 0 ? work[60]! : 0);
+  work[17] = (t48_5 !== 0 ? work[61]! : 0);
+  work[18] = (t48_6 !== 0 ? work[62]! : 0);
+  work[19] = (t48_7 !== 0 ? work[63]! : 0);
   grad[24]! += inputs[xo + 2]! * work[12]!;
   grad[25]! += inputs[xo + 2]! * work[13]!;
   grad[26]! += inputs[xo + 2]! * work[14]!;
@@ -1241,14 +1209,14 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t51_5 = (work[5]! > 0 ? 1 : 0);
   const t51_6 = (work[6]! > 0 ? 1 : 0);
   const t51_7 = (work[7]! > 0 ? 1 : 0);
-  work[0] = (t51_0 !== 0 ? work[24]! : 0);
-  work[1] = (t51_1 !== 0 ? work[25]! : 0);
-  work[2] = (t51_2 !== 0 ? work[26]! : 0);
-  work[3] = (t51_3 !== 0 ? work[27]! : 0);
-  work[4] = (t51_4 !== 0 ? work[28]! : 0);
-  work[5] = (t51_5 !== 0 ? work[29]! : 0);
-  work[6] = (t51_6 !== 0 ? work[30]! : 0);
-  work[7] = (t51_7 !== 0 ? work[31]! : 0);
+  work[0] = (t51_0 !== 0 ? work[48]! : 0);
+  work[1] = (t51_1 !== 0 ? work[49]! : 0);
+  work[2] = (t51_2 !== 0 ? work[50]! : 0);
+  work[3] = (t51_3 !== 0 ? work[51]! : 0);
+  work[4] = (t51_4 !== 0 ? work[52]! : 0);
+  work[5] = (t51_5 !== 0 ? work[53]! : 0);
+  work[6] = (t51_6 !== 0 ? work[54]! : 0);
+  work[7] = (t51_7 !== 0 ? work[55]! : 0);
   grad[0]! += inputs[xo]! * work[0]!;
   grad[1]! += inputs[xo]! * work[1]!;
   grad[2]! += inputs[xo]! * work[2]!;
@@ -1289,28 +1257,4 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
   work[32 + 13] = work[24 + 5]!;
   work[32 + 14] = work[24 + 6]!;
   work[32 + 15] = work[24 + 7]!;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[24 + 0] = work[48 + 0]!;
-  work[24 + 1] = work[48 + 1]!;
-  work[24 + 2] = work[48 + 2]!;
-  work[24 + 3] = work[48 + 3]!;
-  work[24 + 4] = work[48 + 4]!;
-  work[24 + 5] = work[48 + 5]!;
-  work[24 + 6] = work[48 + 6]!;
-  work[24 + 7] = work[48 + 7]!;
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[32 + 0] = work[48 + 8]!;
-  work[32 + 1] = work[48 + 9]!;
-  work[32 + 2] = work[48 + 10]!;
-  work[32 + 3] = work[48 + 11]!;
-  work[32 + 4] = work[48 + 12]!;
-  work[32 + 5] = work[48 + 13]!;
-  work[32 + 6] = work[48 + 14]!;
-  work[32 + 7] = work[48 + 15]!;
 }
