@@ -62,6 +62,8 @@ export interface LayerInfo {
   readonly outputShape?: readonly number[];
   /** `linear` for layers without an activation. */
   readonly activation: string;
+  /** In a functional graph: the layers or model inputs it takes, by name. */
+  readonly from?: readonly string[];
 }
 
 /**

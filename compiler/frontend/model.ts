@@ -50,6 +50,14 @@ export function buildModel(spec: ModelSpec): Compilation {
   const values = new Map<string, Node>(
     spec.inputs.map((x) => [x.name, B.input(x.shape, x.offset)]),
   );
+  // A model whose layers do not simply follow each other lists what each layer takes.
+  const graph =
+    spec.inputs.length > 1 ||
+    spec.outputs.length > 1 ||
+    spec.layers.some(
+      (layer, l) =>
+        layer.inputs.join('\0') !== (l === 0 ? spec.inputs[0]!.name : spec.layers[l - 1]!.name),
+    );
   spec.layers.forEach((layer, l) => {
     const rec = getLayer(layer.type);
     const name = layer.name;
@@ -84,6 +92,7 @@ export function buildModel(spec: ModelSpec): Compilation {
       inputShape: layer.inputShape,
       outputShape: layer.outputShape,
       activation: layer.activation.name,
+      ...(graph ? { from: layer.inputs } : {}),
     });
     const xs = layer.inputs.map((n) => values.get(n)!);
     const y = rec.build(
