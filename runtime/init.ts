@@ -76,6 +76,9 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     const kind = p.init ?? (p.role === 'kernel' ? 'kernel' : 'zeros');
     if (kind === 'zeros') continue; // already zero
     if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
+    // A lookup table, not a kernel: a forced kernel scheme leaves it alone.
+    else if (kind === 'randomUniform')
+      for (let i = p.offset; i < p.offset + p.size; i++) params[i] = rng.range(-0.05, 0.05);
     else if (options.scheme) fillLegacy(params, p, options.scheme, rng);
     else if (kind === 'kernel') fillLegacy(params, p, defaultScheme(p.activation), rng);
     else fillVarianceScaling(params, p, kind, rng);
@@ -95,7 +98,10 @@ function fillLegacy(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: R
   }
 }
 
-type VarianceScaling = Exclude<ParamInfo['init'], 'kernel' | 'zeros' | 'ones' | undefined>;
+type VarianceScaling = Exclude<
+  ParamInfo['init'],
+  'kernel' | 'zeros' | 'ones' | 'randomUniform' | undefined
+>;
 
 /** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there). */
 function fillVarianceScaling(

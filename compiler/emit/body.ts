@@ -11,6 +11,7 @@ import { lowerNode } from '../lower/kernels.ts';
 import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
 import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
+import { sliceIndex } from '../ops/slicing.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
   forward: ['params', 'input', 'output', 'work'],
@@ -115,15 +116,17 @@ export function emitProgram(
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
       case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input[lane], 0, idx)}]`;
+        return `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'target':
-        return `${frame.target}[${rowIndex(frame.base?.target[lane], 0, idx)}]`;
+        return `${frame.target}[${rowIndex(frame.base?.target[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'stop':
         return access(n.args[0]!, idx, lane);
       case 'bcast':
         return access(n.args[0]!, broadcastIndex(n.args[0]!.shape, n.shape, idx), lane);
       case 'reshape':
         return access(n.args[0]!, idx, lane);
+      case 'slice':
+        return access(n.args[0]!, sliceIndex(n.args[0]!.shape, n.attrs, idx), lane);
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
@@ -165,8 +168,15 @@ export function emitProgram(
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
     const { kernel: lowered, args: kernelArgs } = loweredStep(step);
+    // A scatter kernel adding into a sum (the batch's gradient) skips its clearing nest.
+    const inPlace =
+      step.storage.kind === 'array' &&
+      step.storage.accumulate === true &&
+      isScatter(step.node.op) &&
+      !step.epilogue;
+    const body = inPlace ? lowered.body.slice(1) : lowered.body;
     for (let l = 0; l < lanes; l++) {
-      for (const stmt of lowered.body) {
+      for (const stmt of body) {
         kernel(w, (k) => {
           if (lanes > 1) k.comment(`sample ${l} of the block`);
           renderKernel(
@@ -397,9 +407,14 @@ function emitStep(
   }
 }
 
+function isScatter(op: string): boolean {
+  const def = getOp(op);
+  return def.kind === 'structured' && def.scatter === true;
+}
+
 /** A value every sample of a block shares (weights, constants): loaded once per block. */
 function isShared(n: Node): boolean {
   if (n.op === 'param' || n.op === 'const') return true;
-  if (n.op === 'stop' || n.op === 'bcast') return isShared(n.args[0]!);
+  if (n.op === 'stop' || n.op === 'bcast' || n.op === 'slice') return isShared(n.args[0]!);
   return false;
 }

@@ -13,6 +13,8 @@ import {
   maxPooling2d,
 } from './pooling.ts';
 import { layerNormalization } from './normalization.ts';
+import { mergeLayers } from './merge.ts';
+import { embedding } from './embedding.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
@@ -32,6 +34,8 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  ...mergeLayers,
+  embedding,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

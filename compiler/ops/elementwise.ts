@@ -234,6 +234,16 @@ export const elementwiseOps: ElementwiseOp[] = [
     vjp: () => [null],
   }),
   elementwise({
+    // For integrality tests on data (embedding ids): its derivative is 0 where it exists.
+    name: 'floor',
+    arity: 1,
+    smooth: false,
+    doc: 'the largest whole number ≤ a; derivative 0 everywhere it exists',
+    scalar: Math.floor,
+    expr: (a) => `Math.floor(${a})`,
+    vjp: () => [null],
+  }),
+  elementwise({
     name: 'max',
     arity: 2,
     // Not marked commutative: the tie rule below depends on the argument order.

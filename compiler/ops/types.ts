@@ -48,7 +48,10 @@ export interface EmitContext {
 interface OpBase {
   readonly name: string;
   readonly kind: OpKind;
+  /** Number of arguments; for a variadic op, the least number. */
   readonly arity: number;
+  /** Takes `arity` or more arguments (concat). */
+  readonly variadic?: boolean;
   readonly commutative?: boolean;
   /** False for ops with kinks or steps: their derivative is a documented subgradient. */
   readonly smooth: boolean;
@@ -107,6 +110,12 @@ export interface LinalgOp extends OpBase {
  */
 export interface StructuredOp extends OpBase {
   readonly kind: 'structured';
+  /**
+   * Its kernel clears its result in its first statement and only adds (`+=`) after that, so
+   * where the result is added into a sum (a batch's gradient) the clear is left out and the
+   * kernel writes in place: the work is the rows it touches, not the whole result.
+   */
+  readonly scatter?: boolean;
   /** Scalar multiply-adds (or comparisons): the cost the scheduler weighs. */
   cost(node: Node): number;
 }

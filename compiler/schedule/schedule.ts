@@ -266,19 +266,26 @@ export function scheduleProgram(
   // that is a view, such as a reshape of dinput, reads the node it views).
   const readAtEnd = new Set(program.outputs.map((o) => viewBase(o.node)));
   const claimed = new Set<Node>();
+  const uses = new Map<Node, number>();
+  for (const o of program.outputs) uses.set(o.node, (uses.get(o.node) ?? 0) + 1);
   const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {
     if (o.kind === 'loss') continue;
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
     // A gradient added into `grad` cannot be read back as its own value: only a node that
-    // nothing else reads (a kernel's outer product) accumulates in place.
-    if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
-    // A lowered kernel clears its result before adding into it: it cannot add to a sum.
+    // nothing else reads (a kernel's outer product) accumulates in place. That includes
+    // another output copying it: two tensors can have one gradient node (the kernels of two
+    // layers whose outputs are added, fed the same input), and the second would copy the sum.
+    if (o.kind === 'grad' && accumulate && (readers.has(o.node) || (uses.get(o.node) ?? 0) > 1))
+      continue;
+    // A lowered kernel clears its result before adding into it: it cannot add to a sum,
+    // unless it is a scatter (emit/body.ts then leaves its clearing out).
+    const def = getOp(o.node.op);
     if (
       o.kind === 'grad' &&
       accumulate &&
-      (getOp(o.node.op).kind === 'structured' || step.epilogue)
+      ((def.kind === 'structured' && def.scatter !== true) || step.epilogue)
     )
       continue;
     claimed.add(o.node);
