@@ -512,17 +512,28 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
+    for (let j = 8; j < 10; j++) {
+      work[j]! += xi * params[1248 + r + j]!;
+    }
   }
 }
 
@@ -901,17 +912,28 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
+    for (let j = 8; j < 10; j++) {
+      work[j]! += xi * params[1248 + r + j]!;
+    }
   }
 }
 
@@ -1338,42 +1360,66 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
+  work[21168] = work[20384]! * params[1248]!;
+  work[21169] = work[20384]! * params[1249]!;
+  work[21170] = work[20384]! * params[1250]!;
+  work[21171] = work[20384]! * params[1251]!;
+  work[21172] = work[20384]! * params[1252]!;
+  work[21173] = work[20384]! * params[1253]!;
+  work[21174] = work[20384]! * params[1254]!;
+  work[21175] = work[20384]! * params[1255]!;
+  work[21176] = work[20384]! * params[1256]!;
+  work[21177] = work[20384]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[21168 + j]! += xi * params[1248 + r + j]!;
       work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
       work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
       work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
+    for (let j = 8; j < 10; j++) {
+      work[21168 + j]! += xi * params[1248 + r + j]!;
+    }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j]! * grad[9088 + j]!;
-      s1 += params[1248 + r + j + 1]! * grad[9088 + j + 1]!;
-      s2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
-      s3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
+      s += params[1248 + r + j]! * grad[9088 + j]!;
+      s_1 += params[1248 + r + j + 1]! * grad[9088 + j + 1]!;
+      s_2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
+      s_3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * grad[9088 + j]!;
-    work[21178 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) {
+      s += params[1248 + r + j]! * grad[9088 + j]!;
+    }
+    s = s + s_1 + s_2 + s_3;
+    work[21178 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j] = xi * grad[9088 + j]!;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
+    grad[1248 + r] = xi * grad[9088]!;
+    grad[1248 + r + 1] = xi * grad[9089]!;
+    grad[1248 + r + 2] = xi * grad[9090]!;
+    grad[1248 + r + 3] = xi * grad[9091]!;
+    grad[1248 + r + 4] = xi * grad[9092]!;
+    grad[1248 + r + 5] = xi * grad[9093]!;
+    grad[1248 + r + 6] = xi * grad[9094]!;
+    grad[1248 + r + 7] = xi * grad[9095]!;
+    grad[1248 + r + 8] = xi * grad[9096]!;
+    grad[1248 + r + 9] = xi * grad[9097]!;
   }
 }
 
@@ -2082,17 +2128,28 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
+    for (let j = 8; j < 10; j++) {
+      work[j]! += xi * params[1248 + r + j]!;
+    }
   }
 }
 
@@ -3452,20 +3509,20 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop16(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j]!;
+    let w = params[1248 + j]!;
     work[j] = work[3136]! * w;
     work[7840 + j] = work[10976]! * w;
     work[15680 + j] = work[18816]! * w;
     work[23520 + j] = work[26656]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[3136 + i]!;
-    const x1 = work[10976 + i]!;
-    const x2 = work[18816 + i]!;
-    const x3 = work[26656 + i]!;
-    const r = i * 10;
+    let x0 = work[3136 + i]!;
+    let x1 = work[10976 + i]!;
+    let x2 = work[18816 + i]!;
+    let x3 = work[26656 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
+      let w = params[1248 + r + j]!;
       work[j]! += x0 * w;
       work[7840 + j]! += x1 * w;
       work[15680 + j]! += x2 * w;
@@ -3951,42 +4008,66 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
+  work[21168] = work[20384]! * params[1248]!;
+  work[21169] = work[20384]! * params[1249]!;
+  work[21170] = work[20384]! * params[1250]!;
+  work[21171] = work[20384]! * params[1251]!;
+  work[21172] = work[20384]! * params[1252]!;
+  work[21173] = work[20384]! * params[1253]!;
+  work[21174] = work[20384]! * params[1254]!;
+  work[21175] = work[20384]! * params[1255]!;
+  work[21176] = work[20384]! * params[1256]!;
+  work[21177] = work[20384]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[21168 + j]! += xi * params[1248 + r + j]!;
       work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
       work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
       work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
+    for (let j = 8; j < 10; j++) {
+      work[21168 + j]! += xi * params[1248 + r + j]!;
+    }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j]! * work[21178 + j]!;
-      s1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
-      s2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
-      s3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
+      s += params[1248 + r + j]! * work[21178 + j]!;
+      s_1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
+      s_2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
+      s_3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * work[21178 + j]!;
-    work[21188 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) {
+      s += params[1248 + r + j]! * work[21178 + j]!;
+    }
+    s = s + s_1 + s_2 + s_3;
+    work[21188 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += xi * work[21178 + j]!;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
+    grad[1248 + r]! += xi * work[21178]!;
+    grad[1248 + r + 1]! += xi * work[21179]!;
+    grad[1248 + r + 2]! += xi * work[21180]!;
+    grad[1248 + r + 3]! += xi * work[21181]!;
+    grad[1248 + r + 4]! += xi * work[21182]!;
+    grad[1248 + r + 5]! += xi * work[21183]!;
+    grad[1248 + r + 6]! += xi * work[21184]!;
+    grad[1248 + r + 7]! += xi * work[21185]!;
+    grad[1248 + r + 8]! += xi * work[21186]!;
+    grad[1248 + r + 9]! += xi * work[21187]!;
   }
 }
 
@@ -5885,20 +5966,20 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j]!;
+    let w = params[1248 + j]!;
     work[21168 + j] = work[20384]! * w;
     work[52550 + j] = work[51766]! * w;
     work[83932 + j] = work[83148]! * w;
     work[115314 + j] = work[114530]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51766 + i]!;
-    const x2 = work[83148 + i]!;
-    const x3 = work[114530 + i]!;
-    const r = i * 10;
+    let x0 = work[20384 + i]!;
+    let x1 = work[51766 + i]!;
+    let x2 = work[83148 + i]!;
+    let x3 = work[114530 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
+      let w = params[1248 + r + j]!;
       work[21168 + j]! += x0 * w;
       work[52550 + j]! += x1 * w;
       work[83932 + j]! += x2 * w;
@@ -5910,14 +5991,17 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
-      s0 += w * work[21169 + j]!;
-      s1 += w * work[52551 + j]!;
-      s2 += w * work[83933 + j]!;
-      s3 += w * work[115315 + j]!;
+      let w = params[1248 + r + j]!;
+      s0 = s0 + w * work[21169 + j]!;
+      s1 = s1 + w * work[52551 + j]!;
+      s2 = s2 + w * work[83933 + j]!;
+      s3 = s3 + w * work[115315 + j]!;
     }
     work[21190 + i] = s0;
     work[52572 + i] = s1;
@@ -5929,12 +6013,21 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51766 + i]!;
-    const x2 = work[83148 + i]!;
-    const x3 = work[114530 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += x0 * work[21169 + j]! + x1 * work[52551 + j]! + x2 * work[83933 + j]! + x3 * work[115315 + j]!;
+    let x0 = work[20384 + i]!;
+    let x1 = work[51766 + i]!;
+    let x2 = work[83148 + i]!;
+    let x3 = work[114530 + i]!;
+    let r = i * 10;
+    grad[1248 + r]! += x0 * work[21169]! + x1 * work[52551]! + x2 * work[83933]! + x3 * work[115315]!;
+    grad[1248 + r + 1]! += x0 * work[21170]! + x1 * work[52552]! + x2 * work[83934]! + x3 * work[115316]!;
+    grad[1248 + r + 2]! += x0 * work[21171]! + x1 * work[52553]! + x2 * work[83935]! + x3 * work[115317]!;
+    grad[1248 + r + 3]! += x0 * work[21172]! + x1 * work[52554]! + x2 * work[83936]! + x3 * work[115318]!;
+    grad[1248 + r + 4]! += x0 * work[21173]! + x1 * work[52555]! + x2 * work[83937]! + x3 * work[115319]!;
+    grad[1248 + r + 5]! += x0 * work[21174]! + x1 * work[52556]! + x2 * work[83938]! + x3 * work[115320]!;
+    grad[1248 + r + 6]! += x0 * work[21175]! + x1 * work[52557]! + x2 * work[83939]! + x3 * work[115321]!;
+    grad[1248 + r + 7]! += x0 * work[21176]! + x1 * work[52558]! + x2 * work[83940]! + x3 * work[115322]!;
+    grad[1248 + r + 8]! += x0 * work[21177]! + x1 * work[52559]! + x2 * work[83941]! + x3 * work[115323]!;
+    grad[1248 + r + 9]! += x0 * work[21178]! + x1 * work[52560]! + x2 * work[83942]! + x3 * work[115324]!;
   }
 }
 

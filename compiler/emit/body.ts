@@ -3,11 +3,11 @@
 import type { Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
-import type { EmitContext } from '../ops/types.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
 import { lowerNode } from '../lower/kernels.ts';
+import { lowerLinalg } from '../lower/linalg.ts';
 import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
 import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
@@ -376,20 +376,28 @@ function emitStep(
       return;
     }
     case 'linalg': {
-      const ctx: EmitContext = {
+      const kernel = lowerLinalg(node, {
+        mode,
         lanes,
-        arg: (i, idx, lane = 0) => access(node.args[i]!, idx, lane),
-        shared: (i) => isShared(node.args[i]!),
-        store,
-        slot: (idx, lane = 0) => slot(idx, lane),
-        init,
+        shared: node.args.map(isShared),
         summed,
+      });
+      // Unrolled kernels index with constants, which locals and offsets want as numbers.
+      const at = (idx: string): number | string => (/^\d+$/.test(idx) ? Number(idx) : idx);
+      renderKernel(kernel, {
+        load: (i, idx, lane) => access(node.args[i]!, at(idx), lane),
+        slot: (idx, lane) => slot(at(idx), lane),
+        store: local
+          ? (idx, lane, _op, value) => {
+              const nm = names.get(node)!;
+              const k = at(idx);
+              w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`);
+            }
+          : undefined,
         line: (code) => w.line(code),
         indent: () => w.indent(),
         dedent: () => w.dedent(),
-      };
-      if (mode === 'unroll') def.emitUnrolled(ctx, node.attrs);
-      else def.emitLoop(ctx, node.attrs);
+      });
       return;
     }
     default:

@@ -1,4 +1,4 @@
-// The shape of a primitive op record: evaluation, derivative rule and emit rule together.
+// The shape of a primitive op record: evaluation, shape rule, derivative rule and traits (no backend text but the elementwise and reduce JS expressions, see below).
 import type { Attrs, Node } from '../ir/node.ts';
 import type { Builder } from '../ir/builder.ts';
 
@@ -13,36 +13,6 @@ export interface VjpContext {
   readonly ct: Node;
   /** `needs[i]` is false when arg i leads to no requested gradient: build nothing for it. */
   readonly needs: readonly boolean[];
-}
-
-/**
- * Where emitted code reads an argument element and writes a result element. Code may compute
- * several samples at once ("lanes", register blocking): lane `l` of an argument is sample
- * `l`'s value, except for shared arguments (weights), which every lane reads alike.
- */
-export interface EmitContext {
-  /** Samples computed together; 1 for per-sample code. */
-  readonly lanes: number;
-  /** Code reading element `index` of argument `i` for sample `lane` (default 0); `index` is a
-   * constant or a loop expression. */
-  arg(i: number, index: number | string, lane?: number): string;
-  /** Whether argument `i` is the same for every lane (a weight or constant). */
-  shared(i: number): boolean;
-  /** Writes the statements storing element `index` of the result, given its value per lane. */
-  store(index: number | string, exprOf: (lane: number) => string): void;
-  /** Element `index` of the result for `lane`, as an assignable array slot (only for results
-   * stored in arrays). */
-  slot(index: number | string, lane?: number): string;
-  /** Operator for the first write of a result element: `=`, or `+=` when the result is
-   * added to what its array holds. */
-  readonly init: '=' | '+=';
-  /** The result is one array that all lanes add into (a batch's gradient): lane sums go in
-   * one statement. */
-  readonly summed: boolean;
-  /** Append a line of code at the current indentation. */
-  line(code: string): void;
-  indent(): void;
-  dedent(): void;
 }
 
 interface OpBase {
@@ -96,8 +66,6 @@ export interface LinalgOp extends OpBase {
   cost(attrs: Attrs): number;
   /** The longest dot product inside: large ones are emitted as loops. */
   fanIn(attrs: Attrs): number;
-  emitUnrolled(ctx: EmitContext, attrs: Attrs): void;
-  emitLoop(ctx: EmitContext, attrs: Attrs): void;
 }
 
 /**

@@ -12,9 +12,10 @@ import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Attrs, Node } from '../../compiler/ir/node.ts';
 import { registry } from '../../compiler/ops/registry.ts';
-import type { EmitContext, OpDef } from '../../compiler/ops/types.ts';
+import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
-import { runKernel } from '../../compiler/lower/interpret-loops.ts';
+import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
+import { lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
@@ -773,94 +774,6 @@ describe('emit rules agree with evaluate', () => {
       expect(loop(xs)).toBe(want[0]);
     }
   });
-
-  /** Runs a linalg emit rule with arguments `a0`, `a1` and result `out`. */
-  function runLinalg(
-    op: OpDef,
-    attrs: Attrs,
-    args: Float64Array[],
-    size: number,
-    mode: 'unroll' | 'loop',
-  ): Float64Array {
-    if (op.kind !== 'linalg') throw new Error('not linalg');
-    const lines: string[] = [];
-    let depth = 0;
-    const ctx: EmitContext = {
-      lanes: 1,
-      arg: (i, idx) => `a${i}[${idx}]`,
-      shared: () => false,
-      store: (idx, exprOf) => void lines.push('  '.repeat(depth) + `out[${idx}] = ${exprOf(0)};`),
-      slot: (idx) => `out[${idx}]`,
-      init: '=',
-      summed: false,
-      line: (code) => void lines.push('  '.repeat(depth) + code),
-      indent: () => void depth++,
-      dedent: () => void depth--,
-    };
-    if (mode === 'unroll') op.emitUnrolled(ctx, attrs);
-    else op.emitLoop(ctx, attrs);
-    expect(depth).toBe(0);
-    const out = new Float64Array(size).fill(NaN);
-    (
-      new Function('a0', 'a1', 'out', lines.join('\n')) as (
-        a: Float64Array,
-        b: Float64Array,
-        o: Float64Array,
-      ) => void
-    )(args[0]!, args[1]!, out);
-    return out;
-  }
-
-  const linalgShapes: [number, number][] = [
-    [3, 2],
-    [1, 1],
-    [1, 7],
-    [7, 1],
-    [5, 8],
-    [9, 7],
-  ];
-  describe.each(['matvec', 'matvecT', 'outer'])('%s', (name) => {
-    const op = registry.get(name)!;
-    // matvecT's loop form computes 0 when m < 4: dotLoop picks one lane, and then neither
-    // the 4-lane loop nor the remainder loop (j from m to m) is emitted. Known bug.
-    // Fixed: the matvecT loop form computed 0 for m < 4.
-    const loopBug = (_m: number) => false;
-    it.each(
-      linalgShapes.map(([n, m]) => [n, m, loopBug(m) ? ' (KNOWN BUG: loop form)' : ''] as const),
-    )('n=%i m=%i: unrolled code matches evaluate%s', (n, m) => {
-      const { want, unrolled } = runBoth(n, m);
-      // Unrolled code sums in the interpreter's order: bit-identical.
-      for (let k = 0; k < want.length; k++) expect(unrolled[k]).toBe(want[k]);
-    });
-    for (const [n, m] of linalgShapes) {
-      (loopBug(m) ? it.fails : it)(`n=${n} m=${m}: loop code matches evaluate`, () => {
-        const { want, loop } = runBoth(n, m);
-        // Loops use 4 accumulators: a different summation order.
-        for (let k = 0; k < want.length; k++)
-          expect(relErr(loop[k]!, want[k]!)).toBeLessThan(1e-14);
-      });
-    }
-    function runBoth(
-      n: number,
-      m: number,
-    ): { want: Float64Array; unrolled: Float64Array; loop: Float64Array } {
-      const rng = new TestRng(n * 100 + m);
-      const sizes = { matvec: [n, n * m], matvecT: [n * m, m], outer: [n, m] }[name]!;
-      const args = sizes.map((len) => rng.fill(len, -2, 2));
-      const attrs = { n, m };
-      const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
-      const want = new Float64Array(size);
-      op.evaluate(
-        args,
-        attrs,
-        want,
-        args.map((a) => [a.length]),
-      );
-      const unrolled = runLinalg(op, attrs, args, size, 'unroll');
-      const loop = runLinalg(op, attrs, args, size, 'loop');
-      return { want, unrolled, loop };
-    }
-  });
 });
 
 describe('sizes and broadcasting', () => {
@@ -961,5 +874,118 @@ describe('lowered kernels agree with evaluate', () => {
         expect(viaJs[k], `JS [${k}]`).toBe(viaLoops[k]);
       }
     });
+  });
+});
+
+// The contractions in every form the emitter asks for: unrolled and looped, one lane and a
+// block of four, with shared or per-lane weights, and summed into one result (a batch's
+// gradient). The loop interpreter is checked against `evaluate` lane by lane, the JS
+// rendering against the loop interpreter.
+describe('lowered contractions agree with evaluate', () => {
+  const shapes: [number, number][] = [
+    [3, 2],
+    [1, 1],
+    [1, 7],
+    [7, 1],
+    [5, 8],
+    [9, 7],
+    [4, 13],
+  ];
+  const forms: LinalgForm[] = [];
+  for (const mode of ['unroll', 'loop'] as const) {
+    for (const lanes of [1, 4]) {
+      for (const shared of [false, true]) {
+        for (const summed of [false, true])
+          forms.push({ mode, lanes, shared: [shared, shared], summed });
+      }
+    }
+  }
+  const label = (f: LinalgForm): string =>
+    `${f.mode} lanes=${f.lanes}${f.shared[0] ? ' shared' : ''}${f.summed ? ' summed' : ''}`;
+
+  describe.each(['matvec', 'matvecT', 'outer'])('%s', (name) => {
+    const op = registry.get(name)!;
+    const cases = shapes.flatMap(([n, m]) => forms.map((f) => [n, m, label(f), f] as const));
+    it.each(cases)('n=%i m=%i %s', (n, m, _label, f) => {
+      const sizes = { matvec: [n, n * m], matvecT: [n * m, m], outer: [n, m] }[name]!;
+      const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
+      const rng = new TestRng(n * 100 + m + f.lanes);
+      // Shared arguments are one array for every lane (a weight), like the emitter's.
+      const perLane = (i: number) => !f.shared[i];
+      const args = sizes.map((len, i) =>
+        Array.from({ length: perLane(i) ? f.lanes : 1 }, () => rng.fill(len, -2, 2)),
+      );
+      const argOf = (i: number, lane: number) => args[i]![perLane(i) ? lane : 0]!;
+      const B = new Builder();
+      const node = B.make(
+        name,
+        sizes.map((len, i) => B.param(i * 1000, len)),
+        { n, m },
+      );
+      const kernel = lowerLinalg(node, f);
+      const results = f.summed ? 1 : f.lanes;
+      const fresh = () =>
+        Array.from({ length: results }, () => new Float64Array(size).fill(f.summed ? 0 : NaN));
+      const outOf = (outs: Float64Array[]) => (lane: number) => outs[f.summed ? 0 : lane]!;
+
+      const viaLoops = fresh();
+      runKernelLanes(kernel, argOf, outOf(viaLoops));
+      const want = fresh();
+      for (let l = 0; l < f.lanes; l++) {
+        const one = evalOp(op, [argOf(0, l), argOf(1, l)], { n, m }, size);
+        const into = outOf(want)(l);
+        for (let k = 0; k < size; k++) into[k] = f.summed ? into[k]! + one[k]! : one[k]!;
+      }
+
+      const lines: string[] = [];
+      let depth = 0;
+      const argName = (i: number, lane: number) => `a${i}_${perLane(i) ? lane : 0}`;
+      renderKernel(kernel, {
+        load: (i, idx, lane) => `${argName(i, lane)}[${idx}]`,
+        slot: (idx, lane) => `out${f.summed ? 0 : lane}[${idx}]`,
+        line: (code) => void lines.push('  '.repeat(depth) + code),
+        indent: () => void depth++,
+        dedent: () => void depth--,
+      });
+      expect(depth).toBe(0);
+      const viaJs = fresh();
+      const names = [0, 1].flatMap((i) =>
+        Array.from({ length: perLane(i) ? f.lanes : 1 }, (_, l) => argName(i, l)),
+      );
+      const outNames = viaJs.map((_, l) => `out${l}`);
+      const values = [0, 1].flatMap((i) => args[i]!);
+      (new Function(...names, ...outNames, lines.join('\n')) as (...a: Float64Array[]) => void)(
+        ...values,
+        ...viaJs,
+      );
+
+      for (let r = 0; r < results; r++) {
+        for (let k = 0; k < size; k++) {
+          const [got, js, exp] = [viaLoops[r]![k]!, viaJs[r]![k]!, want[r]![k]!];
+          // Straight-line code and the interpreter sum in evaluate's order: bit-identical
+          // for one lane; the loops (and lane sums) add in another order.
+          if (f.mode === 'unroll' && !f.summed) expect(got, `loop IR [${r}][${k}]`).toBe(exp);
+          else expect(relErr(got, exp), `loop IR [${r}][${k}]`).toBeLessThan(1e-13);
+          expect(relErr(js, got), `JS [${r}][${k}]`).toBeLessThan(1e-13);
+        }
+      }
+    });
+  });
+
+  it('a 4-lane block loads each shared weight once per block', () => {
+    const B = new Builder();
+    const node = B.matvec(B.param(0, 16), B.param(16, 16 * 32), 16, 32);
+    const f: LinalgForm = { mode: 'loop', lanes: 4, shared: [false, true], summed: false };
+    const lines: string[] = [];
+    renderKernel(lowerLinalg(node, f), {
+      load: (i, idx, lane) => (i === 1 ? `w[${idx}]` : `x${lane}[${idx}]`),
+      slot: (idx, lane) => `y${lane}[${idx}]`,
+      line: (code) => void lines.push(code),
+      indent: () => undefined,
+      dedent: () => undefined,
+    });
+    const weightLoads = lines.join('\n').match(/w\[/g)?.length ?? 0;
+    // One load in the first row's loop and one in the loop over the other rows.
+    expect(weightLoads).toBe(2);
   });
 });
