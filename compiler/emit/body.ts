@@ -6,6 +6,7 @@ import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
+import { jsElementwise, jsReduce } from '../backends/js/scalar-ops.ts';
 import { lowerNode } from '../lower/kernels.ts';
 import { lowerLinalg } from '../lower/linalg.ts';
 import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
@@ -348,7 +349,7 @@ function emitStep(
   switch (def.kind) {
     case 'elementwise': {
       const at = (k: number | string) => (l: number) =>
-        def.expr(...node.args.map((a) => access(a, k, l)));
+        jsElementwise(def)(...node.args.map((a) => access(a, k, l)));
       if (mode === 'unroll') for (let k = 0; k < node.size; k++) store(k, at(k));
       else if (lanes === 1 && !summed)
         w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k', 0)} = ${at('k')(0)};`);
@@ -359,15 +360,15 @@ function emitStep(
       const arg = node.args[0]!;
       if (mode === 'unroll') {
         store(0, (l) =>
-          def.combineAll(Array.from({ length: arg.size }, (_, k) => access(arg, k, l))),
+          jsReduce(def).combineAll(Array.from({ length: arg.size }, (_, k) => access(arg, k, l))),
         );
       } else {
         w.line('{');
         w.indent();
-        for (const l of LANES) w.line(`let acc${l} = ${def.init};`);
+        for (const l of LANES) w.line(`let acc${l} = ${jsReduce(def).init};`);
         loop(arg.size, () => {
           for (const l of LANES)
-            w.line(`acc${l} = ${def.combine(`acc${l}`, access(arg, 'k', l))};`);
+            w.line(`acc${l} = ${jsReduce(def).combine(`acc${l}`, access(arg, 'k', l))};`);
         });
         store(0, (l) => `acc${l}`);
         w.dedent();

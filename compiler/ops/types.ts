@@ -1,4 +1,5 @@
-// The shape of a primitive op record: evaluation, shape rule, derivative rule and traits (no backend text but the elementwise and reduce JS expressions, see below).
+// The shape of a primitive op record: evaluation, shape rule, derivative rule and traits.
+// Math only: how an op becomes code is in `compiler/lower/` and `compiler/backends/`.
 import type { Attrs, Node } from '../ir/node.ts';
 import type { Builder } from '../ir/builder.ts';
 
@@ -48,16 +49,10 @@ export interface ViewOp extends OpBase {
 export interface ElementwiseOp extends OpBase {
   readonly kind: 'elementwise';
   scalar(...xs: number[]): number;
-  /** JS expression for one element from the argument expressions (identifiers or literals). */
-  expr(...xs: string[]): string;
 }
 
 export interface ReduceOp extends OpBase {
   readonly kind: 'reduce';
-  readonly init: string;
-  combine(acc: string, x: string): string;
-  /** One expression over all elements, for unrolled code. */
-  combineAll(xs: readonly string[]): string;
 }
 
 export interface LinalgOp extends OpBase {

@@ -9,6 +9,7 @@
 import { num } from '../../emit/code.ts';
 import { nsum, num as num0, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
 import { getOp } from '../../ops/registry.ts';
+import { jsElementwise } from './scalar-ops.ts';
 
 export interface JsKernelTarget {
   /** Code reading element `index` (JS expression) of argument `arg` for sample `lane`. */
@@ -60,7 +61,7 @@ function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
       const def = getOp(e.op);
       if (def.kind !== 'elementwise') throw new Error(`internal: ${e.op} is not elementwise`);
       // The op's JS text expects identifiers or literals: anything else is parenthesized.
-      return `(${def.expr(...e.args.map((a) => atom(expr(a, t, sub))))})`;
+      return `(${jsElementwise(def)(...e.args.map((a) => atom(expr(a, t, sub))))})`;
     }
   }
 }
