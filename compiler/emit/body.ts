@@ -9,7 +9,7 @@ import { renderKernel } from '../backends/js/loops.ts';
 import { jsElementwise, jsReduce } from '../backends/js/scalar-ops.ts';
 import { lowerNode } from '../lower/kernels.ts';
 import { lowerLinalg } from '../lower/linalg.ts';
-import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
+import { storesChannels, withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
 import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 
@@ -173,8 +173,8 @@ export function emitProgram(
           renderKernel(
             { size: lowered.size, body: [stmt] },
             {
-              load: (i, idx) => access(kernelArgs[i]!, idx, l),
-              slot: (idx) => slotAt(step.storage, idx, l),
+              load: (i, idx) => access(kernelArgs[i]!, constIndex(idx), l),
+              slot: (idx) => slotAt(step.storage, constIndex(idx), l),
               line: (code) => k.line(code),
               indent: () => k.indent(),
               dedent: () => k.dedent(),
@@ -284,16 +284,34 @@ function loweredStep(step: Step): { kernel: Kernel; args: readonly Node[] } {
   const e = step.epilogue;
   if (!e) return { kernel: lowerNode(step.node), args: step.node.args };
   const args = [...e.producer.args];
+  const kernel = lowerNode(e.producer);
+  const channels = storesChannels(kernel) ? e.producer.shape[e.producer.shape.length - 1]! : 0;
   let prev = e.producer;
   const ops: EpilogueOp[] = e.ops.map((o) => {
     const from = prev;
     prev = o;
     return {
       op: o.op,
-      args: o.args.map((a) => (a === from ? 'prev' : args.push(a) - 1)),
+      args: o.args.map((a) => {
+        if (a === from) return 'prev';
+        // A vector broadcast along the last axis (a bias): read at the store's channel.
+        const base = a.op === 'bcast' ? a.args[0]! : undefined;
+        if (channels && base && perChannel(base.shape, channels))
+          return { channel: args.push(base) - 1 };
+        return args.push(a) - 1;
+      }),
     };
   });
-  return { kernel: withEpilogue(lowerNode(e.producer), ops), args };
+  return { kernel: withEpilogue(kernel, ops), args };
+}
+
+/** A shape that broadcasts (trailing axes aligned) as one value per channel of the last axis. */
+function perChannel(shape: readonly number[], channels: number): boolean {
+  return (
+    shape.length > 0 &&
+    shape[shape.length - 1] === channels &&
+    shape.every((d, i) => i === shape.length - 1 || d === 1)
+  );
 }
 
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
@@ -383,8 +401,7 @@ function emitStep(
         shared: node.args.map(isShared),
         summed,
       });
-      // Unrolled kernels index with constants, which locals and offsets want as numbers.
-      const at = (idx: string): number | string => (/^\d+$/.test(idx) ? Number(idx) : idx);
+      const at = constIndex;
       renderKernel(kernel, {
         load: (i, idx, lane) => access(node.args[i]!, at(idx), lane),
         slot: (idx, lane) => slot(at(idx), lane),
@@ -404,6 +421,12 @@ function emitStep(
     default:
       throw new Error(`internal: ${node.op} is not computed`);
   }
+}
+
+/** A rendered index that is a constant, as a number: locals are named by it and offsets
+ * fold into it (`params[75]`, not `params[72 + 3]`). */
+function constIndex(idx: string): number | string {
+  return /^\d+$/.test(idx) ? Number(idx) : idx;
 }
 
 /** A value every sample of a block shares (weights, constants): loaded once per block. */

@@ -54,13 +54,16 @@ export type LStmt =
   /** `let name = value` (mutable locals are re-assigned with `set`). */
   | { readonly k: 'let'; readonly name: string; readonly value: LExpr }
   | { readonly k: 'set'; readonly name: string; readonly value: LExpr }
-  /** Result element `index` = value, or += value, for sample `lane` (0 when absent). */
+  /** Result element `index` = value, or += value, for sample `lane` (0 when absent).
+   * `channel`, when the lowering knows it, is the element's index along the result's last
+   * axis: an epilogue reads a per-channel argument (a bias) there, not at `index mod C`. */
   | {
       readonly k: 'store';
       readonly index: LExpr;
       readonly value: LExpr;
       readonly add: boolean;
       readonly lane?: number;
+      readonly channel?: LExpr;
     }
   /** Skips the rest of the innermost loop's body when `cond` holds. */
   | { readonly k: 'skipIf'; readonly cond: LExpr }
@@ -115,6 +118,15 @@ export const let_ = (name: string, value: LExpr): LStmt => ({ k: 'let', name, va
 export const set = (name: string, value: LExpr): LStmt => ({ k: 'set', name, value });
 export const store = (index: LExpr, value: LExpr, add = false, lane = 0): LStmt =>
   lane === 0 ? { k: 'store', index, value, add } : { k: 'store', index, value, add, lane };
+
+/** A first store that names the element's channel (index along the result's last axis). */
+export const storeChannel = (index: LExpr, value: LExpr, channel: LExpr): LStmt => ({
+  k: 'store',
+  index,
+  value,
+  add: false,
+  channel,
+});
 
 /** An n-ary sum. Nested sums are flattened, which re-associates: exact for index arithmetic;
  * for floats it means "this order, left to right", as in a dot product written out. Constant
