@@ -7,10 +7,7 @@ import { viewBase, type Schedule, type Step, type Storage } from '../schedule/sc
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
 import { jsElementwise, jsReduce } from '../backends/js/scalar-ops.ts';
-import { lowerNode } from '../lower/kernels.ts';
-import { lowerLinalg } from '../lower/linalg.ts';
-import { storesChannels, withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
-import type { Kernel } from '../lower/loop-ir.ts';
+import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
@@ -165,7 +162,7 @@ export function emitProgram(
   // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
-    const { kernel: lowered, args: kernelArgs } = loweredStep(step);
+    const { kernel: lowered, args: kernelArgs } = stepKernel(step, 1)!;
     for (let l = 0; l < lanes; l++) {
       for (const stmt of lowered.body) {
         kernel(w, (k) => {
@@ -278,42 +275,6 @@ export function emitProgram(
   ];
 }
 
-/** A structured step's kernel and the nodes its `load arg i` reads: for a fused step, the
- * producer's arguments, then the epilogue's other arguments in order. */
-function loweredStep(step: Step): { kernel: Kernel; args: readonly Node[] } {
-  const e = step.epilogue;
-  if (!e) return { kernel: lowerNode(step.node), args: step.node.args };
-  const args = [...e.producer.args];
-  const kernel = lowerNode(e.producer);
-  const channels = storesChannels(kernel) ? e.producer.shape[e.producer.shape.length - 1]! : 0;
-  let prev = e.producer;
-  const ops: EpilogueOp[] = e.ops.map((o) => {
-    const from = prev;
-    prev = o;
-    return {
-      op: o.op,
-      args: o.args.map((a) => {
-        if (a === from) return 'prev';
-        // A vector broadcast along the last axis (a bias): read at the store's channel.
-        const base = a.op === 'bcast' ? a.args[0]! : undefined;
-        if (channels && base && perChannel(base.shape, channels))
-          return { channel: args.push(base) - 1 };
-        return args.push(a) - 1;
-      }),
-    };
-  });
-  return { kernel: withEpilogue(kernel, ops), args };
-}
-
-/** A shape that broadcasts (trailing axes aligned) as one value per channel of the last axis. */
-function perChannel(shape: readonly number[], channels: number): boolean {
-  return (
-    shape.length > 0 &&
-    shape[shape.length - 1] === channels &&
-    shape.every((d, i) => i === shape.length - 1 || d === 1)
-  );
-}
-
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
 function localNames(s: Schedule): Map<Node, string> {
   const names = new Map<Node, string>();
@@ -395,12 +356,7 @@ function emitStep(
       return;
     }
     case 'linalg': {
-      const kernel = lowerLinalg(node, {
-        mode,
-        lanes,
-        shared: node.args.map(isShared),
-        summed,
-      });
+      const { kernel } = stepKernel(step, lanes)!;
       const at = constIndex;
       renderKernel(kernel, {
         load: (i, idx, lane) => access(node.args[i]!, at(idx), lane),
@@ -427,11 +383,4 @@ function emitStep(
  * fold into it (`params[75]`, not `params[72 + 3]`). */
 function constIndex(idx: string): number | string {
   return /^\d+$/.test(idx) ? Number(idx) : idx;
-}
-
-/** A value every sample of a block shares (weights, constants): loaded once per block. */
-function isShared(n: Node): boolean {
-  if (n.op === 'param' || n.op === 'const') return true;
-  if (n.op === 'stop' || n.op === 'bcast') return isShared(n.args[0]!);
-  return false;
 }
