@@ -16,7 +16,7 @@ import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
 import { jsElementwise, jsReduce } from '../../compiler/backends/js/scalar-ops.ts';
 import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
-import { lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
+import { LINALG_OPS, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
@@ -908,6 +908,11 @@ describe('lowered contractions agree with evaluate', () => {
       }
     }
   }
+  it('every linalg op has a lowering', () => {
+    const linalg = [...registry.values()].filter((op) => op.kind === 'linalg');
+    expect(linalg.map((op) => op.name).filter((n) => !LINALG_OPS.includes(n))).toEqual([]);
+  });
+
   const label = (f: LinalgForm): string =>
     `${f.mode} lanes=${f.lanes}${f.shared[0] ? ' shared' : ''}${f.summed ? ' summed' : ''}`;
 
