@@ -362,7 +362,9 @@ function emitStep(
         load: (i, idx, lane) => access(node.args[i]!, at(idx), lane),
         slot: (idx, lane) => slot(at(idx), lane),
         store: local
-          ? (idx, lane, _op, value) => {
+          ? (idx, lane, op, value) => {
+              // Locals are constants: only summed results accumulate, and those are arrays.
+              if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
               const nm = names.get(node)!;
               const k = at(idx);
               w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`);
