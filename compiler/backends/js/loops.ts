@@ -283,7 +283,12 @@ function shift(b: LStmt, name: string, u: number): LStmt {
     case 'set':
       return { ...b, value: e(b.value) };
     case 'store':
-      return { ...b, index: e(b.index), value: e(b.value) };
+      return {
+        ...b,
+        index: e(b.index),
+        value: e(b.value),
+        ...(b.channel ? { channel: e(b.channel) } : {}),
+      };
     case 'if':
       return { ...b, cond: e(b.cond), then: b.then.map((x) => shift(x, name, u)) };
     case 'skipIf':
