@@ -7,7 +7,7 @@
 // measured on Node 20 that loop form runs a multiply-add in ~0.6 ns, faster than plain or
 // fully unrolled loops at fan-ins above ~64.
 import { num } from '../../emit/code.ts';
-import { nsum, num as num0, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
+import { nsum, num as irNum, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
 import { getOp } from '../../ops/registry.ts';
 import { jsElementwise } from './scalar-ops.ts';
 
@@ -304,7 +304,7 @@ function shiftExpr(x: LExpr, name: string, u: number): LExpr {
     case 'num':
       return x;
     case 'var':
-      return x.name === name ? nsum([x, num0(u)]) : x;
+      return x.name === name ? nsum([x, irNum(u)]) : x;
     case 'load':
     case 'loadOut':
       return { ...x, index: e(x.index) };
