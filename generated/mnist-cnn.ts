@@ -264,43 +264,43 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -393,83 +393,83 @@ function forward_loop2(params: Float64Array, input: Float64Array, output: Float6
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -531,9 +531,7 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[j]! += xi * params[1248 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -664,43 +662,43 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -793,83 +791,83 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -931,9 +929,7 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[j]! += xi * params[1248 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -1126,35 +1122,35 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -1252,67 +1248,67 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -1379,9 +1375,7 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
       work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
       work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[21168 + j]! += xi * params[1248 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -1397,9 +1391,7 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
       s_2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
       s_3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      s += params[1248 + r + j]! * grad[9088 + j]!;
-    }
+    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * grad[9088 + j]!;
     s = s + s_1 + s_2 + s_3;
     work[21178 + i] = s;
   }
@@ -1425,9 +1417,7 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 3136; z++) {
-    work[21962 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21962 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1636,9 +1626,7 @@ function gradient_loop16(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) {
-    work[25098 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1880,43 +1868,43 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -2009,83 +1997,83 @@ function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -2147,9 +2135,7 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
       work[j + 2]! += xi * params[1248 + r + j + 2]!;
       work[j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[j]! += xi * params[1248 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -2399,43 +2385,43 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -2478,43 +2464,43 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[7840 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[7840 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[7840 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[7840 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[7840 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[7840 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[7840 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[7840 + fi7] = fv7;
     }
   }
@@ -2557,43 +2543,43 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[15680 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[15680 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[15680 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[15680 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[15680 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[15680 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[15680 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[15680 + fi7] = fv7;
     }
   }
@@ -2636,43 +2622,43 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[23520 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[23520 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[23520 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[23520 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[23520 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[23520 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[23520 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[23520 + fi7] = fv7;
     }
   }
@@ -2875,83 +2861,83 @@ function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -3010,83 +2996,83 @@ function forwardBatch_block_loop9(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[7840 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[7840 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[7840 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[7840 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[7840 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[7840 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[7840 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[7840 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[7840 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[7840 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[7840 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[7840 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[7840 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[7840 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[7840 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[7840 + fi15] = fv15;
     }
   }
@@ -3145,83 +3131,83 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[15680 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[15680 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[15680 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[15680 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[15680 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[15680 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[15680 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[15680 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[15680 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[15680 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[15680 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[15680 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[15680 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[15680 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[15680 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[15680 + fi15] = fv15;
     }
   }
@@ -3280,83 +3266,83 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[23520 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[23520 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[23520 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[23520 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[23520 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[23520 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[23520 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[23520 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[23520 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[23520 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[23520 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[23520 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[23520 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[23520 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[23520 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[23520 + fi15] = fv15;
     }
   }
@@ -3774,35 +3760,35 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -3900,67 +3886,67 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -4027,9 +4013,7 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
       work[21168 + j + 2]! += xi * params[1248 + r + j + 2]!;
       work[21168 + j + 3]! += xi * params[1248 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[21168 + j]! += xi * params[1248 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[21168 + j]! += xi * params[1248 + r + j]!;
   }
 }
 
@@ -4045,9 +4029,7 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
       s_2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
       s_3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      s += params[1248 + r + j]! * work[21178 + j]!;
-    }
+    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * work[21178 + j]!;
     s = s + s_1 + s_2 + s_3;
     work[21188 + i] = s;
   }
@@ -4073,9 +4055,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 3136; z++) {
-    work[21972 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21972 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4284,9 +4264,7 @@ function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 6272; z++) {
-    work[25108 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25108 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4932,35 +4910,35 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -5003,35 +4981,35 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[31382 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[31382 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[31382 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[31382 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[31382 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[31382 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[31382 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[31382 + fi7] = fv7;
     }
   }
@@ -5074,35 +5052,35 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[62764 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[62764 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[62764 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[62764 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[62764 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[62764 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[62764 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[62764 + fi7] = fv7;
     }
   }
@@ -5145,35 +5123,35 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72]!));
+      fv0 = fv0 + params[72]!;
       work[94146 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[73]!));
+      fv1 = fv1 + params[73]!;
       work[94146 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[74]!));
+      fv2 = fv2 + params[74]!;
       work[94146 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[75]!));
+      fv3 = fv3 + params[75]!;
       work[94146 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[76]!));
+      fv4 = fv4 + params[76]!;
       work[94146 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[77]!));
+      fv5 = fv5 + params[77]!;
       work[94146 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[78]!));
+      fv6 = fv6 + params[78]!;
       work[94146 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[79]!));
+      fv7 = fv7 + params[79]!;
       work[94146 + fi7] = fv7;
     }
   }
@@ -5386,67 +5364,67 @@ function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -5505,67 +5483,67 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[45494 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[45494 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[45494 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[45494 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[45494 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[45494 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[45494 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[45494 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[45494 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[45494 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[45494 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[45494 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[45494 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[45494 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[45494 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[45494 + fi15] = fv15;
     }
   }
@@ -5624,67 +5602,67 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[76876 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[76876 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[76876 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[76876 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[76876 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[76876 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[76876 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[76876 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[76876 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[76876 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[76876 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[76876 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[76876 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[76876 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[76876 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[76876 + fi15] = fv15;
     }
   }
@@ -5743,67 +5721,67 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232]!));
+      fv0 = fv0 + params[1232]!;
       work[108258 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1233]!));
+      fv1 = fv1 + params[1233]!;
       work[108258 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1234]!));
+      fv2 = fv2 + params[1234]!;
       work[108258 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1235]!));
+      fv3 = fv3 + params[1235]!;
       work[108258 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1236]!));
+      fv4 = fv4 + params[1236]!;
       work[108258 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1237]!));
+      fv5 = fv5 + params[1237]!;
       work[108258 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1238]!));
+      fv6 = fv6 + params[1238]!;
       work[108258 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1239]!));
+      fv7 = fv7 + params[1239]!;
       work[108258 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1240]!));
+      fv8 = fv8 + params[1240]!;
       work[108258 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1241]!));
+      fv9 = fv9 + params[1241]!;
       work[108258 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1242]!));
+      fv10 = fv10 + params[1242]!;
       work[108258 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1243]!));
+      fv11 = fv11 + params[1243]!;
       work[108258 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1244]!));
+      fv12 = fv12 + params[1244]!;
       work[108258 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1245]!));
+      fv13 = fv13 + params[1245]!;
       work[108258 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1246]!));
+      fv14 = fv14 + params[1246]!;
       work[108258 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1247]!));
+      fv15 = fv15 + params[1247]!;
       work[108258 + fi15] = fv15;
     }
   }
@@ -6034,9 +6012,7 @@ function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[21974 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21974 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6077,9 +6053,7 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[53356 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[53356 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6120,9 +6094,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[84738 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[84738 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6163,9 +6135,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[116120 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[116120 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6882,9 +6852,7 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[25110 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25110 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6925,9 +6893,7 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[56492 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[56492 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6968,9 +6934,7 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[87874 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[87874 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7011,9 +6975,7 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[119256 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[119256 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

@@ -150,9 +150,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) {
-    work[j] = input[0]! * params[j]!;
-  }
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
     let xi = input[i]!;
     let r = i * 128;
@@ -196,9 +194,7 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
       work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
       work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[128 + j]! += xi * params[100480 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -279,9 +275,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) {
-    work[j] = input[0]! * params[j]!;
-  }
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
     let xi = input[i]!;
     let r = i * 128;
@@ -325,9 +319,7 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
       work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
       work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[128 + j]! += xi * params[100480 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -451,9 +443,7 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 128; j++) {
-    work[j] = input[0]! * params[j]!;
-  }
+  for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
     let xi = input[i]!;
     let r = i * 128;
@@ -497,9 +487,7 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
       work[256 + j + 2]! += xi * params[100480 + r + j + 2]!;
       work[256 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[256 + j]! += xi * params[100480 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[256 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -515,9 +503,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
       s_2 += params[100480 + r + j + 2]! * grad[101760 + j + 2]!;
       s_3 += params[100480 + r + j + 3]! * grad[101760 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      s += params[100480 + r + j]! * grad[101760 + j]!;
-    }
+    for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * grad[101760 + j]!;
     s = s + s_1 + s_2 + s_3;
     work[268 + i] = s;
   }
@@ -556,9 +542,7 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
   for (let i = 0; i < 784; i++) {
     let xi = input[i]!;
     let r = i * 128;
-    for (let j = 0; j < 128; j++) {
-      grad[r + j] = xi * grad[100352 + j]!;
-    }
+    for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j]!;
   }
 }
 
@@ -631,9 +615,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 128; j++) {
-    work[j] = inputs[xo]! * params[j]!;
-  }
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
     let xi = inputs[xo + i]!;
     let r = i * 128;
@@ -677,9 +659,7 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
       work[128 + j + 2]! += xi * params[100480 + r + j + 2]!;
       work[128 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[128 + j]! += xi * params[100480 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[128 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -1092,9 +1072,7 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 128; j++) {
-    work[j] = inputs[xo]! * params[j]!;
-  }
+  for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
     let xi = inputs[xo + i]!;
     let r = i * 128;
@@ -1138,9 +1116,7 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
       work[256 + j + 2]! += xi * params[100480 + r + j + 2]!;
       work[256 + j + 3]! += xi * params[100480 + r + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      work[256 + j]! += xi * params[100480 + r + j]!;
-    }
+    for (let j = 8; j < 10; j++) work[256 + j]! += xi * params[100480 + r + j]!;
   }
 }
 
@@ -1156,9 +1132,7 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
       s_2 += params[100480 + r + j + 2]! * work[256 + j + 2]!;
       s_3 += params[100480 + r + j + 3]! * work[256 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) {
-      s += params[100480 + r + j]! * work[256 + j]!;
-    }
+    for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * work[256 + j]!;
     s = s + s_1 + s_2 + s_3;
     work[268 + i] = s;
   }
@@ -1197,9 +1171,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 784; i++) {
     let xi = inputs[xo + i]!;
     let r = i * 128;
-    for (let j = 0; j < 128; j++) {
-      grad[r + j]! += xi * work[128 + j]!;
-    }
+    for (let j = 0; j < 128; j++) grad[r + j]! += xi * work[128 + j]!;
   }
 }
 
@@ -1716,9 +1688,7 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
     let x2 = inputs[xo2 + i]!;
     let x3 = inputs[xo3 + i]!;
     let r = i * 128;
-    for (let j = 0; j < 128; j++) {
-      grad[r + j]! += x0 * work[128 + j]! + x1 * work[532 + j]! + x2 * work[936 + j]! + x3 * work[1340 + j]!;
-    }
+    for (let j = 0; j < 128; j++) grad[r + j]! += x0 * work[128 + j]! + x1 * work[532 + j]! + x2 * work[936 + j]! + x3 * work[1340 + j]!;
   }
 }
 

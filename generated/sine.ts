@@ -304,9 +304,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 32; j++) {
-    work[32 + j] = work[0]! * params[64 + j]!;
-  }
+  for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
@@ -514,9 +512,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 32; j++) {
-    work[32 + j] = work[0]! * params[64 + j]!;
-  }
+  for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
@@ -1037,9 +1033,7 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 32; j++) {
-    work[32 + j] = work[0]! * params[64 + j]!;
-  }
+  for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
@@ -1084,9 +1078,7 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
   for (let i = 0; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
-    for (let j = 0; j < 32; j++) {
-      grad[64 + r + j] = xi * grad[1088 + j]!;
-    }
+    for (let j = 0; j < 32; j++) grad[64 + r + j] = xi * grad[1088 + j]!;
   }
 }
 
@@ -1278,9 +1270,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 32; j++) {
-    work[32 + j] = work[0]! * params[64 + j]!;
-  }
+  for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
@@ -2618,9 +2608,7 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 32; j++) {
-    work[32 + j] = work[0]! * params[64 + j]!;
-  }
+  for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
@@ -2665,9 +2653,7 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 32; i++) {
     let xi = work[i]!;
     let r = i * 32;
-    for (let j = 0; j < 32; j++) {
-      grad[64 + r + j]! += xi * work[32 + j]!;
-    }
+    for (let j = 0; j < 32; j++) grad[64 + r + j]! += xi * work[32 + j]!;
   }
 }
 
@@ -4533,9 +4519,7 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
     let x2 = work[320 + i]!;
     let x3 = work[480 + i]!;
     let r = i * 32;
-    for (let j = 0; j < 32; j++) {
-      grad[64 + r + j]! += x0 * work[128 + j]! + x1 * work[288 + j]! + x2 * work[448 + j]! + x3 * work[608 + j]!;
-    }
+    for (let j = 0; j < 32; j++) grad[64 + r + j]! += x0 * work[128 + j]! + x1 * work[288 + j]! + x2 * work[448 + j]! + x3 * work[608 + j]!;
   }
 }
 

@@ -326,13 +326,25 @@ function emitStep(
     w.line('}');
   };
   switch (def.kind) {
-    case 'elementwise': {
-      const at = (k: number | string) => (l: number) =>
-        jsElementwise(def)(...node.args.map((a) => access(a, k, l)));
-      if (mode === 'unroll') for (let k = 0; k < node.size; k++) store(k, at(k));
-      else if (lanes === 1 && !summed)
-        w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k', 0)} = ${at('k')(0)};`);
-      else loop(node.size, () => store('k', at('k')));
+    case 'elementwise':
+    case 'linalg': {
+      const { kernel } = stepKernel(step, lanes)!;
+      renderKernel(kernel, {
+        load: (i, idx, lane) => access(node.args[i]!, constIndex(idx), lane),
+        slot: (idx, lane) => slot(constIndex(idx), lane),
+        store: local
+          ? (idx, lane, op, value) => {
+              // Locals are constants: only summed results accumulate, and those are arrays.
+              if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
+              const nm = names.get(node)!;
+              const k = constIndex(idx);
+              return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
+            }
+          : undefined,
+        line: (code) => w.line(code),
+        indent: () => w.indent(),
+        dedent: () => w.dedent(),
+      });
       return;
     }
     case 'reduce': {
@@ -353,27 +365,6 @@ function emitStep(
         w.dedent();
         w.line('}');
       }
-      return;
-    }
-    case 'linalg': {
-      const { kernel } = stepKernel(step, lanes)!;
-      const at = constIndex;
-      renderKernel(kernel, {
-        load: (i, idx, lane) => access(node.args[i]!, at(idx), lane),
-        slot: (idx, lane) => slot(at(idx), lane),
-        store: local
-          ? (idx, lane, op, value) => {
-              // Locals are constants: only summed results accumulate, and those are arrays.
-              if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
-              const nm = names.get(node)!;
-              const k = at(idx);
-              w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`);
-            }
-          : undefined,
-        line: (code) => w.line(code),
-        indent: () => w.indent(),
-        dedent: () => w.dedent(),
-      });
       return;
     }
     default:

@@ -7,11 +7,12 @@ import { getOp } from '../ops/registry.ts';
 import type { Step } from '../schedule/schedule.ts';
 import { storesChannels, withEpilogue, type EpilogueOp } from './fuse.ts';
 import { lowerNode } from './kernels.ts';
+import { lowerElementwise } from './elementwise.ts';
 import { lowerLinalg } from './linalg.ts';
 import type { Kernel } from './loop-ir.ts';
 
 /** The step's kernel and the nodes its `load arg i` reads, or null for steps the emitter
- * writes itself (elementwise ops and reductions). Structured kernels are per sample: a block
+ * writes itself (reductions). Structured kernels are per sample: a block
  * runs them once per lane. */
 export function stepKernel(
   step: Step,
@@ -30,6 +31,10 @@ export function stepKernel(
     return { kernel, args: node.args };
   }
   if (kind === 'structured' || step.epilogue) return fusedStep(step);
+  if (kind === 'elementwise') {
+    const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
+    return { kernel: lowerElementwise(node, { mode: step.mode, lanes, summed }), args: node.args };
+  }
   return null;
 }
 

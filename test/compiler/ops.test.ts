@@ -17,6 +17,7 @@ import { renderKernel } from '../../compiler/backends/js/loops.ts';
 import { jsElementwise, jsReduce } from '../../compiler/backends/js/scalar-ops.ts';
 import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
 import { LINALG_OPS, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
+import { lowerElementwise } from '../../compiler/lower/elementwise.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
@@ -1000,5 +1001,77 @@ describe('lowered contractions agree with evaluate', () => {
     const weightLoads = lines.join('\n').match(/w\[/g)?.length ?? 0;
     // One load in the first row's loop and one in the loop over the other rows.
     expect(weightLoads).toBe(2);
+  });
+});
+
+// Elementwise ops through the loop IR, in every form the emitter asks for (unrolled and
+// looped, 1 and 4 lanes, summed into one result) and every size configuration of the row
+// (size-1 arguments broadcast): the loop interpreter against `evaluate`, the JS rendering
+// against the interpreter.
+describe('lowered elementwise ops agree with evaluate', () => {
+  const elementwise = [...registry.values()].filter((op) => op.kind === 'elementwise');
+  const forms = (['unroll', 'loop'] as const).flatMap((mode) =>
+    [1, 4].flatMap((lanes) => [false, true].map((summed) => ({ mode, lanes, summed }))),
+  );
+  describe.each(elementwise.map((op) => [op.name, op] as const))('%s', (name, op) => {
+    const row = rows[name]!;
+    const cases = configsOf(op, row).flatMap((cfg) =>
+      forms.map(
+        (f) =>
+          [
+            `${describeConfig(cfg)} ${f.mode} lanes=${f.lanes}${f.summed ? ' summed' : ''}`,
+            cfg,
+            f,
+          ] as const,
+      ),
+    );
+    it.each(cases)('%s', (_label, cfg, f) => {
+      const rng = new TestRng(name.length * 7 + cfg.sizes[0]! + f.lanes);
+      const perLane = Array.from({ length: f.lanes }, () => sampleArgs(op, row, cfg, rng));
+      const B = new Builder();
+      const node = B.make(
+        name,
+        cfg.sizes.map((len, i) => B.param(i * 1000, len)),
+        {},
+      );
+      const kernel = lowerElementwise(node, f);
+      const results = f.summed ? 1 : f.lanes;
+      const fresh = () =>
+        Array.from({ length: results }, () => new Float64Array(node.size).fill(f.summed ? 0 : NaN));
+      const viaLoops = fresh();
+      runKernelLanes(
+        kernel,
+        (i, l) => perLane[l]![i]!,
+        (l) => viaLoops[f.summed ? 0 : l]!,
+      );
+      const want = fresh();
+      perLane.forEach((args, l) => {
+        const one = evalOp(op, args, {}, node.size);
+        const into = want[f.summed ? 0 : l]!;
+        for (let k = 0; k < node.size; k++) into[k] = f.summed ? into[k]! + one[k]! : one[k]!;
+      });
+      const lines: string[] = [];
+      renderKernel(kernel, {
+        load: (i, idx, lane) => `a[${lane}][${i}][${idx}]`,
+        slot: (idx, lane) => `out[${f.summed ? 0 : lane}][${idx}]`,
+        line: (code) => void lines.push(code),
+        indent: () => undefined,
+        dedent: () => undefined,
+      });
+      const viaJs = fresh();
+      (new Function('a', 'out', lines.join('\n')) as (a: unknown, o: unknown) => void)(
+        perLane,
+        viaJs,
+      );
+      for (let r = 0; r < results; r++) {
+        for (let k = 0; k < node.size; k++) {
+          const [got, js, exp] = [viaLoops[r]![k]!, viaJs[r]![k]!, want[r]![k]!];
+          if (f.summed && f.lanes > 1)
+            expect(relErr(got, exp), `loop IR [${r}][${k}]`).toBeLessThan(1e-13);
+          else expect(got, `loop IR [${r}][${k}]`).toBe(exp);
+          expect(js, `JS [${r}][${k}]`).toBe(got);
+        }
+      }
+    });
   });
 });

@@ -16,9 +16,9 @@ export interface JsKernelTarget {
   load(arg: number, index: string, lane: number): string;
   /** Assignable code for element `index` of the result for sample `lane`. */
   slot(index: string, lane: number): string;
-  /** Writes a store of `value` into result element `index` (a constant when the result lives
-   * in locals); by default `slot op value;`. */
-  store?(index: string, lane: number, op: '=' | '+=', value: string): void;
+  /** The statement storing `value` into result element `index` (a constant when the result
+   * lives in locals); by default `slot op value;`. */
+  store?(index: string, lane: number, op: '=' | '+=', value: string): string;
   line(code: string): void;
   indent(): void;
   dedent(): void;
@@ -57,12 +57,8 @@ function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
       return `(${expr(e.a, t, sub)} ${e.op === '==' ? '===' : e.op} ${expr(e.b, t, sub)})`;
     case 'sel':
       return `(${expr(e.c, t, sub)} ? ${expr(e.a, t, sub)} : ${expr(e.b, t, sub)})`;
-    case 'elem': {
-      const def = getOp(e.op);
-      if (def.kind !== 'elementwise') throw new Error(`internal: ${e.op} is not elementwise`);
-      // The op's JS text expects identifiers or literals: anything else is parenthesized.
-      return `(${jsElementwise(def)(...e.args.map((a) => atom(expr(a, t, sub))))})`;
-    }
+    case 'elem':
+      return `(${elemText(e, t, sub)})`;
   }
 }
 
@@ -92,9 +88,22 @@ function isAtom(s: string): boolean {
   );
 }
 
-/** A value printed at statement level: a sum needs no outer parentheses. */
+/** A value printed at statement level: a sum or an elementwise op needs no outer
+ * parentheses. */
 function value(e: LExpr, t: JsKernelTarget, sub: Subst): string {
-  return e.k === 'sum' ? sumText(e.terms, t, sub) : expr(e, t, sub);
+  if (e.k === 'sum') return sumText(e.terms, t, sub);
+  if (e.k === 'elem') return elemText(e, t, sub);
+  return expr(e, t, sub);
+}
+
+/** An elementwise op's JS text. Its operands must be identifiers, literals or element
+ * accesses (what loads render to); anything else is parenthesized. */
+function elemText(e: Extract<LExpr, { k: 'elem' }>, t: JsKernelTarget, sub: Subst): string {
+  const def = getOp(e.op);
+  if (def.kind !== 'elementwise') throw new Error(`internal: ${e.op} is not elementwise`);
+  return jsElementwise(def)(
+    ...e.args.map((a) => (a.k === 'load' ? expr(a, t, sub) : atom(expr(a, t, sub)))),
+  );
 }
 
 function atom(s: string): string {
@@ -173,11 +182,9 @@ function stmts(list: readonly LStmt[], t: JsKernelTarget, sub: Subst, declared: 
           }
           break;
         }
-        t.line(`for (let ${s.v} = ${s.from}; ${s.v} < ${s.to}; ${s.v}++) {`);
-        t.indent();
-        stmts(s.body, t, sub, new Set());
-        t.dedent();
-        t.line('}');
+        loopOf(`for (let ${s.v} = ${s.from}; ${s.v} < ${s.to}; ${s.v}++)`, t, (inner) =>
+          stmts(s.body, inner, sub, new Set()),
+        );
         break;
       }
       case 'let':
@@ -192,8 +199,7 @@ function stmts(list: readonly LStmt[], t: JsKernelTarget, sub: Subst, declared: 
         const lane = s.lane ?? 0;
         const op = s.add ? '+=' : '=';
         const val = value(s.value, t, sub);
-        if (t.store) t.store(at, lane, op, val);
-        else t.line(`${t.slot(at, lane)} ${op} ${val};`);
+        t.line(t.store ? t.store(at, lane, op, val) : `${t.slot(at, lane)} ${op} ${val};`);
         break;
       }
       case 'skipIf':
@@ -210,6 +216,32 @@ function stmts(list: readonly LStmt[], t: JsKernelTarget, sub: Subst, declared: 
         break;
     }
   }
+}
+
+/** `head { body }`, or `head stmt;` on one line when the body is one line of code (an
+ * elementwise loop, an axpy tail). */
+function loopOf(head: string, t: JsKernelTarget, body: (inner: JsKernelTarget) => void): void {
+  const lines: { code: string; depth: number }[] = [];
+  let depth = 0;
+  body({
+    ...t,
+    line: (code) => void lines.push({ code, depth }),
+    indent: () => void depth++,
+    dedent: () => void depth--,
+  });
+  if (lines.length === 1 && lines[0]!.depth === 0 && !lines[0]!.code.startsWith('let ')) {
+    t.line(`${head} ${lines[0]!.code}`);
+    return;
+  }
+  t.line(`${head} {`);
+  t.indent();
+  for (const l of lines) {
+    for (let d = 0; d < l.depth; d++) t.indent();
+    t.line(l.code);
+    for (let d = 0; d < l.depth; d++) t.dedent();
+  }
+  t.dedent();
+  t.line('}');
 }
 
 type ForStmt = Extract<LStmt, { k: 'for' }>;
@@ -249,12 +281,10 @@ function unrolledBy(s: ForStmt, t: JsKernelTarget, sub: Subst): boolean {
   t.dedent();
   t.line('}');
   if (end < s.to) {
-    t.line(`for (let ${s.v} = ${end}; ${s.v} < ${s.to}; ${s.v}++) {`);
-    t.indent();
-    if (acc) t.line(`${acc.name} += ${sumText([termOf(s.body[0]!)], t, sub)};`);
-    else stmts(s.body, t, sub, new Set());
-    t.dedent();
-    t.line('}');
+    loopOf(`for (let ${s.v} = ${end}; ${s.v} < ${s.to}; ${s.v}++)`, t, (inner) => {
+      if (acc) inner.line(`${acc.name} += ${sumText([termOf(s.body[0]!)], inner, sub)};`);
+      else stmts(s.body, inner, sub, new Set());
+    });
   }
   if (acc) t.line(`${acc.name} = ${copies.map(partial).join(' + ')};`);
   return true;
