@@ -311,8 +311,8 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -480,8 +480,8 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -709,8 +709,8 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -878,8 +878,8 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1166,8 +1166,8 @@ function gradient_loop2(params: Float64Array, input: Float64Array, target: Float
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1324,8 +1324,8 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1425,8 +1425,8 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1634,8 +1634,8 @@ function gradient_loop18(params: Float64Array, input: Float64Array, target: Floa
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1915,8 +1915,8 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2084,8 +2084,8 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2670,8 +2670,8 @@ function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2706,8 +2706,8 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2742,8 +2742,8 @@ function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2778,8 +2778,8 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3354,8 +3354,8 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3390,8 +3390,8 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3426,8 +3426,8 @@ function forwardBatch_block_loop14(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3462,8 +3462,8 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3804,8 +3804,8 @@ function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3962,8 +3962,8 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -4063,8 +4063,8 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -4272,8 +4272,8 @@ function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array,
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5173,8 +5173,8 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5209,8 +5209,8 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5245,8 +5245,8 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5281,8 +5281,8 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5803,8 +5803,8 @@ function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5839,8 +5839,8 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5875,8 +5875,8 @@ function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5911,8 +5911,8 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6021,8 +6021,8 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6062,8 +6062,8 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6103,8 +6103,8 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6144,8 +6144,8 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6861,8 +6861,8 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6902,8 +6902,8 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6943,8 +6943,8 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6984,8 +6984,8 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {

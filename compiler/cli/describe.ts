@@ -24,14 +24,13 @@ export function describeSchedule(s: Schedule): string {
   return lines.join('\n');
 }
 
-/** Every step that has a kernel, as loop IR (per sample; `aI` is the step's I-th argument as
- * printed, `out` its result); the other steps (elementwise ops, reductions) as one line. */
+/** Every step's kernel as loop IR (per sample; `aI` is the step's I-th argument, `out` its
+ * result). */
 export function describeLoops(s: Schedule): string {
   const lines = [`{ ${s.program.name}: loop IR of ${s.steps.length} steps`];
   for (const st of s.steps) {
     lines.push(`  ${printNode(st.node)}`);
     const k = stepKernel(st, 1);
-    if (!k) continue;
     lines.push(`    args ${k.args.map((a) => `%${a.id}`).join(', ')}`);
     lines.push(printKernel(k.kernel, 2));
   }

@@ -6,7 +6,6 @@ import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
-import { jsElementwise, jsReduce } from '../backends/js/scalar-ops.ts';
 import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 
@@ -162,7 +161,7 @@ export function emitProgram(
   // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
-    const { kernel: lowered, args: kernelArgs } = stepKernel(step, 1)!;
+    const { kernel: lowered, args: kernelArgs } = stepKernel(step, 1);
     for (let l = 0; l < lanes; l++) {
       for (const stmt of lowered.body) {
         kernel(w, (k) => {
@@ -298,78 +297,25 @@ function emitStep(
   names: ReadonlyMap<Node, string>,
   laneName: (nm: string, lane: number) => string,
 ): void {
-  const { node, mode } = step;
-  const def = getOp(node.op);
-  const LANES = Array.from({ length: lanes }, (_, l) => l);
+  const node = step.node;
   const local = step.storage.kind === 'local';
-  // A result added into `grad` for a whole batch: one array, every lane adds to it.
-  const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
-  const init = summed ? '+=' : '=';
-  const store = (idx: number | string, exprOf: (lane: number) => string): void => {
-    if (summed) {
-      w.line(`${slot(idx, 0)} += ${LANES.map(exprOf).join(' + ')};`);
-      return;
-    }
-    for (const l of LANES) {
-      if (!local) w.line(`${slot(idx, l)} ${init} ${exprOf(l)};`);
-      else {
-        const nm = names.get(node)!;
-        w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${idx}`, l)} = ${exprOf(l)};`);
-      }
-    }
-  };
-  const loop = (len: number, body: () => void): void => {
-    w.line(`for (let k = 0; k < ${len}; k++) {`);
-    w.indent();
-    body();
-    w.dedent();
-    w.line('}');
-  };
-  switch (def.kind) {
-    case 'elementwise':
-    case 'linalg': {
-      const { kernel } = stepKernel(step, lanes)!;
-      renderKernel(kernel, {
-        load: (i, idx, lane) => access(node.args[i]!, constIndex(idx), lane),
-        slot: (idx, lane) => slot(constIndex(idx), lane),
-        store: local
-          ? (idx, lane, op, value) => {
-              // Locals are constants: only summed results accumulate, and those are arrays.
-              if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
-              const nm = names.get(node)!;
-              const k = constIndex(idx);
-              return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
-            }
-          : undefined,
-        line: (code) => w.line(code),
-        indent: () => w.indent(),
-        dedent: () => w.dedent(),
-      });
-      return;
-    }
-    case 'reduce': {
-      const arg = node.args[0]!;
-      if (mode === 'unroll') {
-        store(0, (l) =>
-          jsReduce(def).combineAll(Array.from({ length: arg.size }, (_, k) => access(arg, k, l))),
-        );
-      } else {
-        w.line('{');
-        w.indent();
-        for (const l of LANES) w.line(`let acc${l} = ${jsReduce(def).init};`);
-        loop(arg.size, () => {
-          for (const l of LANES)
-            w.line(`acc${l} = ${jsReduce(def).combine(`acc${l}`, access(arg, 'k', l))};`);
-        });
-        store(0, (l) => `acc${l}`);
-        w.dedent();
-        w.line('}');
-      }
-      return;
-    }
-    default:
-      throw new Error(`internal: ${node.op} is not computed`);
-  }
+  renderKernel(stepKernel(step, lanes).kernel, {
+    load: (i, idx, lane) => access(node.args[i]!, constIndex(idx), lane),
+    slot: (idx, lane) => slot(constIndex(idx), lane),
+    // Unrolled values in locals are constants named by node and element (and lane).
+    store: local
+      ? (idx, lane, op, value) => {
+          // Only summed results accumulate, and those are arrays.
+          if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
+          const nm = names.get(node)!;
+          const k = constIndex(idx);
+          return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
+        }
+      : undefined,
+    line: (code) => w.line(code),
+    indent: () => w.indent(),
+    dedent: () => w.dedent(),
+  });
 }
 
 /** A rendered index that is a constant, as a number: locals are named by it and offsets

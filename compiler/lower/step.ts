@@ -9,33 +9,32 @@ import { storesChannels, withEpilogue, type EpilogueOp } from './fuse.ts';
 import { lowerNode } from './kernels.ts';
 import { lowerElementwise } from './elementwise.ts';
 import { lowerLinalg } from './linalg.ts';
+import { lowerReduce } from './reduce.ts';
 import type { Kernel } from './loop-ir.ts';
 
-/** The step's kernel and the nodes its `load arg i` reads, or null for steps the emitter
- * writes itself (reductions). Structured kernels are per sample: a block
- * runs them once per lane. */
-export function stepKernel(
-  step: Step,
-  lanes: number,
-): { kernel: Kernel; args: readonly Node[] } | null {
+/** The step's kernel and the nodes its `load arg i` reads. Structured kernels (and fused
+ * steps) are per sample: a block runs them once per lane; the others compute `lanes` samples
+ * in one kernel. */
+export function stepKernel(step: Step, lanes: number): { kernel: Kernel; args: readonly Node[] } {
   const node = step.node;
   const kind = getOp(node.op).kind;
-  if (kind === 'linalg' && !step.epilogue) {
-    const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
-    const kernel = lowerLinalg(node, {
-      mode: step.mode,
-      lanes,
-      shared: node.args.map(isShared),
-      summed,
-    });
-    return { kernel, args: node.args };
-  }
   if (kind === 'structured' || step.epilogue) return fusedStep(step);
-  if (kind === 'elementwise') {
-    const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
-    return { kernel: lowerElementwise(node, { mode: step.mode, lanes, summed }), args: node.args };
+  // A result added into `grad` for a whole batch: one array that every lane adds to.
+  const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
+  const form = { mode: step.mode, lanes, summed };
+  switch (kind) {
+    case 'linalg':
+      return {
+        kernel: lowerLinalg(node, { ...form, shared: node.args.map(isShared) }),
+        args: node.args,
+      };
+    case 'elementwise':
+      return { kernel: lowerElementwise(node, form), args: node.args };
+    case 'reduce':
+      return { kernel: lowerReduce(node, form), args: node.args };
+    default:
+      throw new Error(`internal: ${node.op} is not computed`);
   }
-  return null;
 }
 
 /** A structured step's kernel and the nodes its `load arg i` reads: for a fused step, the

@@ -14,10 +14,11 @@ import type { Attrs, Node } from '../../compiler/ir/node.ts';
 import { registry } from '../../compiler/ops/registry.ts';
 import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
-import { jsElementwise, jsReduce } from '../../compiler/backends/js/scalar-ops.ts';
+import { jsElementwise } from '../../compiler/backends/js/scalar-ops.ts';
 import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
 import { LINALG_OPS, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
 import { lowerElementwise } from '../../compiler/lower/elementwise.ts';
+import { lowerReduce, REDUCE_OPS } from '../../compiler/lower/reduce.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
@@ -712,9 +713,9 @@ describe.each(Object.keys(rows))('op %s', (name) => {
 
 // The JS backend's text for each scalar op must compute what `evaluate` computes: the
 // interpreter is the oracle for the emitted code, so a disagreement here would show up as a
-// wrong number in generated modules. Every elementwise and reduce op of the registry is run,
-// so an op without JS text fails here.
-describe('JS text of the scalar ops agrees with evaluate', () => {
+// wrong number in generated modules. Every elementwise op of the registry is run, so an op
+// without JS text fails here.
+describe('JS text of the elementwise ops agrees with evaluate', () => {
   const elementwise = [...registry.values()].filter((op) => op.kind === 'elementwise');
 
   it.each(elementwise.map((op) => [op.name, op] as const))(
@@ -759,27 +760,6 @@ describe('JS text of the scalar ops agrees with evaluate', () => {
         const a = rng.range(-3, 3);
         const b = rng.range(-3, 3);
         expect(op.scalar(a, b)).toBe(op.scalar(b, a));
-      }
-    },
-  );
-
-  it.each([...registry.values()].filter((op) => op.kind === 'reduce').map((op) => op.name))(
-    '%s: combineAll and the init/combine loop',
-    (name) => {
-      const op = registry.get(name)!;
-      if (op.kind !== 'reduce') throw new Error('not a reduction');
-      const rng = new TestRng(3);
-      for (const len of [1, 2, 5]) {
-        const xs = Array.from({ length: len }, () => rng.range(-3, 3));
-        const want = new Float64Array(1);
-        op.evaluate([Float64Array.from(xs)], {}, want, [[len]]);
-        const all = new Function(`return ${jsReduce(op).combineAll(xs.map(num))};`) as () => number;
-        expect(all()).toBe(want[0]);
-        const loop = new Function(
-          'xs',
-          `let acc = ${jsReduce(op).init}; for (const x of xs) acc = ${jsReduce(op).combine('acc', 'x')}; return acc;`,
-        ) as (xs: number[]) => number;
-        expect(loop(xs)).toBe(want[0]);
       }
     },
   );
@@ -1073,5 +1053,62 @@ describe('lowered elementwise ops agree with evaluate', () => {
         }
       }
     });
+  });
+});
+
+describe('lowered reductions agree with evaluate', () => {
+  const reductions = [...registry.values()].filter((op) => op.kind === 'reduce');
+  it('every reduction has a lowering', () => {
+    expect(reductions.map((op) => op.name).filter((n) => !REDUCE_OPS.includes(n))).toEqual([]);
+  });
+  const forms = (['unroll', 'loop'] as const).flatMap((mode) =>
+    [1, 4].flatMap((lanes) => [false, true].map((summed) => ({ mode, lanes, summed }))),
+  );
+  const cases = reductions.flatMap((op) =>
+    [1, 2, 5, 70].flatMap((len) =>
+      forms.map(
+        (f) =>
+          [
+            `${op.name} of ${len} ${f.mode} lanes=${f.lanes}${f.summed ? ' summed' : ''}`,
+            op,
+            len,
+            f,
+          ] as const,
+      ),
+    ),
+  );
+  it.each(cases)('%s', (_label, op, len, f) => {
+    const rng = new TestRng(len * 3 + f.lanes);
+    const xs = Array.from({ length: f.lanes }, () => rng.fill(len, -3, 3));
+    const B = new Builder();
+    const kernel = lowerReduce(B.make(op.name, [B.param(0, len)], {}), f);
+    const results = f.summed ? 1 : f.lanes;
+    const fresh = () =>
+      Array.from({ length: results }, () => new Float64Array(1).fill(f.summed ? 0 : NaN));
+    const viaLoops = fresh();
+    runKernelLanes(
+      kernel,
+      (_i, l) => xs[l]!,
+      (l) => viaLoops[f.summed ? 0 : l]!,
+    );
+    const want = fresh();
+    xs.forEach((x, l) => {
+      const one = evalOp(op, [x], {}, 1);
+      want[f.summed ? 0 : l]![0] = f.summed ? want[0]![0]! + one[0]! : one[0]!;
+    });
+    const lines: string[] = [];
+    renderKernel(kernel, {
+      load: (_i, idx, lane) => `x[${lane}][${idx}]`,
+      slot: (idx, lane) => `out[${f.summed ? 0 : lane}][${idx}]`,
+      line: (code) => void lines.push(code),
+      indent: () => undefined,
+      dedent: () => undefined,
+    });
+    const viaJs = fresh();
+    (new Function('x', 'out', lines.join('\n')) as (a: unknown, o: unknown) => void)(xs, viaJs);
+    for (let r = 0; r < results; r++) {
+      expect(relErr(viaLoops[r]![0]!, want[r]![0]!), `loop IR [${r}]`).toBeLessThan(1e-13);
+      expect(viaJs[r]![0], `JS [${r}]`).toBe(viaLoops[r]![0]);
+    }
   });
 });

@@ -50,7 +50,16 @@ function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
     case 'bin': {
       const a = expr(e.a, t, sub);
       const b = expr(e.b, t, sub);
-      if (e.op === 'max' || e.op === 'min') return `Math.${e.op}(${a}, ${b})`;
+      // A chain max(max(a, b), c) is one Math.max(a, b, c): the same value, shorter code.
+      if (e.op === 'max' || e.op === 'min') {
+        const chain: LExpr[] = [e.b];
+        let head: LExpr = e.a;
+        while (head.k === 'bin' && head.op === e.op) {
+          chain.unshift(head.b);
+          head = head.a;
+        }
+        return `Math.${e.op}(${[head, ...chain].map((x) => expr(x, t, sub)).join(', ')})`;
+      }
       return `(${a} ${e.op} ${b})`;
     }
     case 'cmp':
@@ -93,6 +102,7 @@ function isAtom(s: string): boolean {
 function value(e: LExpr, t: JsKernelTarget, sub: Subst): string {
   if (e.k === 'sum') return sumText(e.terms, t, sub);
   if (e.k === 'elem') return elemText(e, t, sub);
+  if (e.k === 'num' && e.v < 0) return num(e.v);
   return expr(e, t, sub);
 }
 

@@ -1,7 +1,6 @@
-// The JavaScript text of the scalar ops (elementwise and reductions): the JS backend's, not
-// the op records'. Each function gets its operands as identifiers or literals (the renderer
+// The JavaScript text of the elementwise ops: the JS backend's, not the op records'. Each function gets its operands as identifiers or literals (the renderer
 // parenthesizes anything else), so the text may use them unparenthesized.
-import type { ElementwiseOp, ReduceOp } from '../../ops/types.ts';
+import type { ElementwiseOp } from '../../ops/types.ts';
 
 /** `-x` would read `--3` for a negative literal; parenthesize anything that starts with a sign. */
 function negate(x: string): string {
@@ -36,37 +35,10 @@ const ELEMENTWISE: Readonly<Record<string, JsExpr>> = {
   select: (c, a, b) => `(${c} !== 0 ? ${a} : ${b})`,
 };
 
-/** How a reduction is written: a start value and a step for loops, one expression unrolled. */
-export interface JsReduce {
-  readonly init: string;
-  combine(acc: string, x: string): string;
-  combineAll(xs: readonly string[]): string;
-}
-
-const REDUCE: Readonly<Record<string, JsReduce>> = {
-  sum: {
-    init: '0',
-    combine: (acc, x) => `${acc} + ${x}`,
-    combineAll: (xs) => xs.join(' + '),
-  },
-  rmax: {
-    init: '-Infinity',
-    combine: (acc, x) => `Math.max(${acc}, ${x})`,
-    combineAll: (xs) => (xs.length === 1 ? xs[0]! : `Math.max(${xs.join(', ')})`),
-  },
-};
-
 /** The JS expression of elementwise op `op` over operand texts. */
 export function jsElementwise(op: ElementwiseOp | string): JsExpr {
   const name = typeof op === 'string' ? op : op.name;
   const f = ELEMENTWISE[name];
-  if (!f) throw new Error(`internal: the JS backend has no text for ${name}`);
-  return f;
-}
-
-export function jsReduce(op: ReduceOp | string): JsReduce {
-  const name = typeof op === 'string' ? op : op.name;
-  const f = REDUCE[name];
   if (!f) throw new Error(`internal: the JS backend has no text for ${name}`);
   return f;
 }
