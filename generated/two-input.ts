@@ -246,26 +246,26 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  work[16 + 0] = work[0]!;
-  work[16 + 1] = work[1]!;
-  work[16 + 2] = work[2]!;
-  work[16 + 3] = work[3]!;
-  work[16 + 4] = work[4]!;
-  work[16 + 5] = work[5]!;
-  work[16 + 6] = work[6]!;
-  work[16 + 7] = work[7]!;
+  work[16] = work[0]!;
+  work[17] = work[1]!;
+  work[18] = work[2]!;
+  work[19] = work[3]!;
+  work[20] = work[4]!;
+  work[21] = work[5]!;
+  work[22] = work[6]!;
+  work[23] = work[7]!;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  work[16 + 8] = work[8 + 0]!;
-  work[16 + 9] = work[8 + 1]!;
-  work[16 + 10] = work[8 + 2]!;
-  work[16 + 11] = work[8 + 3]!;
-  work[16 + 12] = work[8 + 4]!;
-  work[16 + 13] = work[8 + 5]!;
-  work[16 + 14] = work[8 + 6]!;
-  work[16 + 15] = work[8 + 7]!;
+  work[24] = work[8]!;
+  work[25] = work[9]!;
+  work[26] = work[10]!;
+  work[27] = work[11]!;
+  work[28] = work[12]!;
+  work[29] = work[13]!;
+  work[30] = work[14]!;
+  work[31] = work[15]!;
 }
 
 /**
@@ -363,26 +363,26 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  work[16 + 0] = work[0]!;
-  work[16 + 1] = work[1]!;
-  work[16 + 2] = work[2]!;
-  work[16 + 3] = work[3]!;
-  work[16 + 4] = work[4]!;
-  work[16 + 5] = work[5]!;
-  work[16 + 6] = work[6]!;
-  work[16 + 7] = work[7]!;
+  work[16] = work[0]!;
+  work[17] = work[1]!;
+  work[18] = work[2]!;
+  work[19] = work[3]!;
+  work[20] = work[4]!;
+  work[21] = work[5]!;
+  work[22] = work[6]!;
+  work[23] = work[7]!;
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  work[16 + 8] = work[8 + 0]!;
-  work[16 + 9] = work[8 + 1]!;
-  work[16 + 10] = work[8 + 2]!;
-  work[16 + 11] = work[8 + 3]!;
-  work[16 + 12] = work[8 + 4]!;
-  work[16 + 13] = work[8 + 5]!;
-  work[16 + 14] = work[8 + 6]!;
-  work[16 + 15] = work[8 + 7]!;
+  work[24] = work[8]!;
+  work[25] = work[9]!;
+  work[26] = work[10]!;
+  work[27] = work[11]!;
+  work[28] = work[12]!;
+  work[29] = work[13]!;
+  work[30] = work[14]!;
+  work[31] = work[15]!;
 }
 
 /**
@@ -636,26 +636,26 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[32 + 0] = work[8 + 0]!;
-  work[32 + 1] = work[8 + 1]!;
-  work[32 + 2] = work[8 + 2]!;
-  work[32 + 3] = work[8 + 3]!;
-  work[32 + 4] = work[8 + 4]!;
-  work[32 + 5] = work[8 + 5]!;
-  work[32 + 6] = work[8 + 6]!;
-  work[32 + 7] = work[8 + 7]!;
+  work[32] = work[8]!;
+  work[33] = work[9]!;
+  work[34] = work[10]!;
+  work[35] = work[11]!;
+  work[36] = work[12]!;
+  work[37] = work[13]!;
+  work[38] = work[14]!;
+  work[39] = work[15]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[32 + 8] = work[24 + 0]!;
-  work[32 + 9] = work[24 + 1]!;
-  work[32 + 10] = work[24 + 2]!;
-  work[32 + 11] = work[24 + 3]!;
-  work[32 + 12] = work[24 + 4]!;
-  work[32 + 13] = work[24 + 5]!;
-  work[32 + 14] = work[24 + 6]!;
-  work[32 + 15] = work[24 + 7]!;
+  work[40] = work[24]!;
+  work[41] = work[25]!;
+  work[42] = work[26]!;
+  work[43] = work[27]!;
+  work[44] = work[28]!;
+  work[45] = work[29]!;
+  work[46] = work[30]!;
+  work[47] = work[31]!;
 }
 
 /**
@@ -750,26 +750,26 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  work[16 + 0] = work[0]!;
-  work[16 + 1] = work[1]!;
-  work[16 + 2] = work[2]!;
-  work[16 + 3] = work[3]!;
-  work[16 + 4] = work[4]!;
-  work[16 + 5] = work[5]!;
-  work[16 + 6] = work[6]!;
-  work[16 + 7] = work[7]!;
+  work[16] = work[0]!;
+  work[17] = work[1]!;
+  work[18] = work[2]!;
+  work[19] = work[3]!;
+  work[20] = work[4]!;
+  work[21] = work[5]!;
+  work[22] = work[6]!;
+  work[23] = work[7]!;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  work[16 + 8] = work[8 + 0]!;
-  work[16 + 9] = work[8 + 1]!;
-  work[16 + 10] = work[8 + 2]!;
-  work[16 + 11] = work[8 + 3]!;
-  work[16 + 12] = work[8 + 4]!;
-  work[16 + 13] = work[8 + 5]!;
-  work[16 + 14] = work[8 + 6]!;
-  work[16 + 15] = work[8 + 7]!;
+  work[24] = work[8]!;
+  work[25] = work[9]!;
+  work[26] = work[10]!;
+  work[27] = work[11]!;
+  work[28] = work[12]!;
+  work[29] = work[13]!;
+  work[30] = work[14]!;
+  work[31] = work[15]!;
 }
 
 /**
@@ -1250,24 +1250,24 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[32 + 0] = work[8 + 0]!;
-  work[32 + 1] = work[8 + 1]!;
-  work[32 + 2] = work[8 + 2]!;
-  work[32 + 3] = work[8 + 3]!;
-  work[32 + 4] = work[8 + 4]!;
-  work[32 + 5] = work[8 + 5]!;
-  work[32 + 6] = work[8 + 6]!;
-  work[32 + 7] = work[8 + 7]!;
+  work[32] = work[8]!;
+  work[33] = work[9]!;
+  work[34] = work[10]!;
+  work[35] = work[11]!;
+  work[36] = work[12]!;
+  work[37] = work[13]!;
+  work[38] = work[14]!;
+  work[39] = work[15]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[32 + 8] = work[24 + 0]!;
-  work[32 + 9] = work[24 + 1]!;
-  work[32 + 10] = work[24 + 2]!;
-  work[32 + 11] = work[24 + 3]!;
-  work[32 + 12] = work[24 + 4]!;
-  work[32 + 13] = work[24 + 5]!;
-  work[32 + 14] = work[24 + 6]!;
-  work[32 + 15] = work[24 + 7]!;
+  work[40] = work[24]!;
+  work[41] = work[25]!;
+  work[42] = work[26]!;
+  work[43] = work[27]!;
+  work[44] = work[28]!;
+  work[45] = work[29]!;
+  work[46] = work[30]!;
+  work[47] = work[31]!;
 }

@@ -25,6 +25,7 @@ import {
   sel,
   set,
   store,
+  storeChannel,
   v,
   type Kernel,
   type LExpr,
@@ -81,7 +82,9 @@ function conv(n: Node): Kernel {
             ),
           ]),
         ]),
-        ...lanes(width).map((j) => store(add(at(o, co, base), num(j)), v(acc(j)))),
+        ...lanes(width).map((j) =>
+          storeChannel(add(at(o, co, base), num(j)), v(acc(j)), add(base, num(j))),
+        ),
       ]),
     ),
   };
