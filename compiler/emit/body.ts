@@ -11,6 +11,7 @@ import { lowerNode } from '../lower/kernels.ts';
 import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
 import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
+import { sliceIndex } from '../ops/slicing.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
   forward: ['params', 'input', 'output', 'work'],
@@ -124,6 +125,8 @@ export function emitProgram(
         return access(n.args[0]!, broadcastIndex(n.args[0]!.shape, n.shape, idx), lane);
       case 'reshape':
         return access(n.args[0]!, idx, lane);
+      case 'slice':
+        return access(n.args[0]!, sliceIndex(n.args[0]!.shape, n.attrs, idx), lane);
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
@@ -400,6 +403,6 @@ function emitStep(
 /** A value every sample of a block shares (weights, constants): loaded once per block. */
 function isShared(n: Node): boolean {
   if (n.op === 'param' || n.op === 'const') return true;
-  if (n.op === 'stop' || n.op === 'bcast') return isShared(n.args[0]!);
+  if (n.op === 'stop' || n.op === 'bcast' || n.op === 'slice') return isShared(n.args[0]!);
   return false;
 }

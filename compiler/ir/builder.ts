@@ -19,8 +19,9 @@ export class Builder {
 
   make(op: string, args: readonly Node[], attrs: Attrs = {}): Node {
     const def = getOp(op);
-    if (args.length !== def.arity) {
-      throw new Error(`${op} takes ${def.arity} arguments, got ${args.length}`);
+    if (def.variadic ? args.length < def.arity : args.length !== def.arity) {
+      const least = def.variadic ? 'at least ' : '';
+      throw new Error(`${op} takes ${least}${def.arity} arguments, got ${args.length}`);
     }
     // Commutative ops are keyed with sorted arguments so that a*b and b*a are one node.
     const ordered =
@@ -124,6 +125,16 @@ export class Builder {
   /** Sum of `a` over the axes along which `shape` was broadcast to `a`'s shape. */
   sumTo(a: Node, shape: readonly number[]): Node {
     return this.make('sumTo', [a], { shape });
+  }
+  /** The block [start, start + size) of `axis`; the whole axis is `a` itself. */
+  slice(a: Node, axis: number, start: number, size: number): Node {
+    if (start === 0 && size === a.shape[axis]) return a;
+    return this.make('slice', [a], { axis, start, size });
+  }
+  /** The arguments one after another along `axis`; one argument is itself. */
+  concat(args: readonly Node[], axis: number): Node {
+    if (args.length === 1) return args[0]!;
+    return this.make('concat', args, { axis });
   }
   matvec(x: Node, w: Node, n: number, m: number): Node {
     return this.make('matvec', [x, w], { n, m });

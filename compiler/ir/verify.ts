@@ -11,7 +11,7 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
   const nodes = topoOrder(p.outputs.map((o) => o.node));
   for (const n of nodes) {
     const def = getOp(n.op);
-    if (n.args.length !== def.arity)
+    if (def.variadic ? n.args.length < def.arity : n.args.length !== def.arity)
       fail(`%${n.id} ${n.op} has ${n.args.length} args, wants ${def.arity}`);
     for (const a of n.args)
       if (a.id >= n.id) fail(`%${n.id} uses %${a.id}, which is not defined before it`);

@@ -2,7 +2,8 @@
 // for contiguous inner loops (channels last, so the innermost loop runs over output
 // channels). The graph interpreter's `evaluate` is the reference these must match (the loop
 // interpreter checks it, op by op).
-import { attrInts, type Node } from '../ir/node.ts';
+import { attrInts, attrNum, type Node } from '../ir/node.ts';
+import { concatOffsets, splitAt } from '../ops/slicing.ts';
 import { strides } from '../ir/shape.ts';
 import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
@@ -285,6 +286,43 @@ function sumTo(n: Node): Kernel {
   return { size: n.size, body: [zero(n.size), ...body] };
 }
 
+/**
+ * `outer` runs of `run` elements of argument `arg`, stored `stride` apart from `offset` on:
+ * the block move behind pad and concat. One run (outer = 1) is a single contiguous loop.
+ */
+function moveBlock(arg: number, outer: number, run: number, stride: number, offset: number): LStmt {
+  if (outer === 1) return loop('r', 0, run, [store(add(v('r'), num(offset)), load(arg, v('r')))]);
+  return loop('o', 0, outer, [
+    let_('src', mul(v('o'), num(run))),
+    let_('dst', add(mul(v('o'), num(stride)), num(offset))),
+    loop('r', 0, run, [store(add(v('dst'), v('r')), load(arg, add(v('src'), v('r'))))]),
+  ]);
+}
+
+function pad(n: Node): Kernel {
+  const axis = attrNum(n.attrs, 'axis', 'pad');
+  const { outer, dim, inner } = splitAt(n.args[0]!.shape, axis, 'pad');
+  const total = attrNum(n.attrs, 'total', 'pad');
+  const start = attrNum(n.attrs, 'start', 'pad');
+  return {
+    size: n.size,
+    body: [zero(n.size), moveBlock(0, outer, dim * inner, total * inner, start * inner)],
+  };
+}
+
+function concat(n: Node): Kernel {
+  const axis = attrNum(n.attrs, 'axis', 'concat');
+  const { outer, inner } = splitAt(n.shape, axis, 'concat');
+  const stride = n.shape[axis]! * inner;
+  const offsets = concatOffsets(n.args, axis);
+  return {
+    size: n.size,
+    body: n.args.map((a, i) =>
+      moveBlock(i, outer, a.shape[axis]! * inner, stride, offsets[i]! * inner),
+    ),
+  };
+}
+
 const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
   conv,
   convBackInput,
@@ -294,6 +332,8 @@ const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
   poolAvg,
   poolAvgT,
   sumTo,
+  pad,
+  concat,
 };
 
 export const loweredOps: readonly string[] = Object.keys(lowerings);

@@ -6,6 +6,7 @@ import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
+import { sliceViewOps, slicingOps } from './slicing.ts';
 import type { OpDef } from './types.ts';
 
 function buildRegistry(lists: readonly (readonly OpDef[])[]): ReadonlyMap<string, OpDef> {
@@ -28,6 +29,8 @@ export const registry = buildRegistry([
   convOps,
   poolOps,
   axesOps,
+  sliceViewOps,
+  slicingOps,
 ]);
 
 export function getOp(name: string): OpDef {

@@ -48,7 +48,10 @@ export interface EmitContext {
 interface OpBase {
   readonly name: string;
   readonly kind: OpKind;
+  /** Number of arguments; for a variadic op, the least number. */
   readonly arity: number;
+  /** Takes `arity` or more arguments (concat). */
+  readonly variadic?: boolean;
   readonly commutative?: boolean;
   /** False for ops with kinks or steps: their derivative is a documented subgradient. */
   readonly smooth: boolean;
