@@ -76,9 +76,59 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     if (kind === 'zeros') continue; // already zero
     if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
     else if (kind === 'glorotUniform') fillKernel(params, p, options.scheme ?? 'glorot', rng);
-    else fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
+    else if (kind === 'glorotNormal' && !options.scheme) fillGlorotNormal(params, p, rng);
+    else if (kind === 'orthogonal' && !options.scheme) fillOrthogonal(params, p, rng);
+    else if (kind === 'unitForgetBias') {
+      // An LSTM bias [i f c o]: the forget quarter starts at 1 (Jozefowicz et al. 2015).
+      const q = p.size / 4;
+      params.fill(1, p.offset + q, p.offset + 2 * q);
+    } else fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
   }
   return params;
+}
+
+/** TF's glorotNormal: a normal truncated at 2 std, std = sqrt(2 / (fanIn + fanOut)) / 0.8796
+ * (the truncation's correction, as TF.js's VarianceScaling). */
+function fillGlorotNormal(params: FloatArray, p: ParamInfo, rng: Rng): void {
+  const std = Math.sqrt(2 / (p.fanIn + p.fanOut)) / 0.87962566103423978;
+  for (let i = p.offset; i < p.offset + p.size; i++) {
+    let x = rng.normal(0, 1);
+    while (Math.abs(x) > 2) x = rng.normal(0, 1);
+    params[i] = x * std;
+  }
+}
+
+/**
+ * TF's orthogonal initializer: the Q of a QR factorization of a normal matrix (signs fixed so
+ * R's diagonal is positive), rows × cols = [leading axes, last axis], transposed when wide,
+ * so the rows (or columns) are orthonormal. Modified Gram–Schmidt: fine at these sizes.
+ */
+function fillOrthogonal(params: FloatArray, p: ParamInfo, rng: Rng): void {
+  const cols = p.shape[p.shape.length - 1]!;
+  const rows = p.size / cols;
+  const tall = Math.max(rows, cols);
+  const narrow = Math.min(rows, cols);
+  // q holds `narrow` vectors of length `tall`.
+  const q = Array.from({ length: narrow }, () =>
+    Float64Array.from({ length: tall }, () => rng.normal(0, 1)),
+  );
+  for (let j = 0; j < narrow; j++) {
+    const v = q[j]!;
+    for (let i = 0; i < j; i++) {
+      const w = q[i]!;
+      let d = 0;
+      for (let k = 0; k < tall; k++) d += v[k]! * w[k]!;
+      for (let k = 0; k < tall; k++) v[k] = v[k]! - d * w[k]!;
+    }
+    let norm = 0;
+    for (let k = 0; k < tall; k++) norm += v[k]! * v[k]!;
+    norm = Math.sqrt(norm) || 1;
+    for (let k = 0; k < tall; k++) v[k] = v[k]! / norm;
+  }
+  // Tall: column j of the [rows, cols] matrix is q[j]; wide: row j is q[j].
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      params[p.offset + r * cols + c] = rows >= cols ? q[c]![r]! : q[r]![c]!;
 }
 
 function fillKernel(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: Rng): void {

@@ -8,11 +8,14 @@ export type FloatArray = Float64Array | Float32Array;
 export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
 
 /**
- * How `initParams` fills a tensor: `glorotUniform` (TF.js's default for kernels), `kernel`
+ * How `initParams` fills a tensor: `glorotUniform` (TF.js's default for kernels),
+ * `glorotNormal` (recurrent kernels), `orthogonal` (recurrent state kernels),
+ * `unitForgetBias` (an LSTM bias with the forget quarter at 1), `kernel`
  * (a variance-scaling scheme chosen by the layer's activation), `zeros` or `ones`. A scheme
  * forced through `initParams` options applies to both kernel kinds.
  */
-export type InitKind = 'glorotUniform' | 'kernel' | 'zeros' | 'ones';
+export type InitKind =
+  'glorotUniform' | 'glorotNormal' | 'orthogonal' | 'unitForgetBias' | 'kernel' | 'zeros' | 'ones';
 
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {

@@ -298,7 +298,12 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
         `the layer name ${quote(name)} is used twice`,
       );
     seen.add(name);
-    const act = withDefaults(file, at('activation'), l.activation ?? 'linear', activations);
+    const act = withDefaults(
+      file,
+      at('activation'),
+      l.activation ?? rec.defaultActivation ?? 'linear',
+      activations,
+    );
     let shapes;
     try {
       shapes = rec.shapes(l, shape);

@@ -14,6 +14,7 @@ import {
 } from './pooling.ts';
 import { layerNormalization } from './normalization.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
+import { gru, lstm, simpleRNN } from './recurrent.ts';
 import type { AnyLayerRecord } from './types.ts';
 
 const list: readonly AnyLayerRecord[] = [
@@ -32,6 +33,9 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  simpleRNN,
+  gru,
+  lstm,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -66,6 +66,8 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
   /** Whether the layer takes an `activation` option (dense, conv...). */
   readonly activation: 'optional' | 'required' | 'none';
+  /** The activation when the layer object names none (default linear; tanh for recurrences). */
+  readonly defaultActivation?: string;
   /** Shape rule: output shape and weights for an input shape, or a LayerError. */
   shapes(options: z.output<S>, inputShape: readonly number[]): LayerShapes;
   /** Forward build into IR for one sample (inference mode). */
