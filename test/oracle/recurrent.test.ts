@@ -77,7 +77,7 @@ describe('recurrent layers against TF.js Layers on identical weights', () => {
     const inputs = Float64Array.from({ length: count * I }, () => Math.fround(rng.range(-1, 1)));
     const targets = Float64Array.from({ length: count * O }, () => Math.fround(rng.range(-1, 1)));
     const ordered = [...m.params].sort((a, b) => a.offset - b.offset);
-    const o = await createSeqOracle(c.input, c.layers, ordered, m.outputShape);
+    const o = await createSeqOracle(c.input, c.layers, ordered, m.outputShape ?? [O]);
     oracles.push(o);
     const work = new Float64Array(m.workSize);
 

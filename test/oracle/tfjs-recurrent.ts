@@ -15,7 +15,8 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { loadTf, type Tf } from '../../bench/peers/tfjs-loader.ts';
 
 type Tfl = typeof import('@tensorflow/tfjs-layers');
-type TfLayer = ReturnType<Tfl['layers']['dense']>;
+/** tfjs-layers' abstract Layer base (what conv3dTranspose is typed to return). */
+type TfLayer = ReturnType<Tfl['layers']['conv3dTranspose']>;
 
 export interface SeqLayerJson {
   readonly type: string;
