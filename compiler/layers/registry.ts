@@ -15,6 +15,7 @@ import {
 import { layerNormalization } from './normalization.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import { gru, lstm, simpleRNN } from './recurrent.ts';
+import { bidirectional, timeDistributed } from './wrappers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
 const list: readonly AnyLayerRecord[] = [
@@ -36,6 +37,8 @@ const list: readonly AnyLayerRecord[] = [
   simpleRNN,
   gru,
   lstm,
+  bidirectional,
+  timeDistributed,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -39,6 +39,30 @@ const CASES: Record<string, Case> = {
     layers: [lstm({ returnSequences: true, units: 4 }), lstm({ units: 2 })],
   },
   'gru, last output': { input: [5, 2], layers: [gru(), dense] },
+  ...Object.fromEntries(
+    ['concat', 'sum', 'mul', 'ave'].map((mergeMode) => [
+      `bidirectional lstm, ${mergeMode}`,
+      { input: [4, 2], layers: [{ type: 'bidirectional', mergeMode, layer: lstm() }, dense] },
+    ]),
+  ),
+  'bidirectional gru with sequences (default concat), then timeDistributed dense': {
+    input: [4, 2],
+    layers: [
+      { type: 'bidirectional', layer: gru({ returnSequences: true }) },
+      { type: 'timeDistributed', layer: { type: 'dense', units: 2, activation: 'sigmoid' } },
+    ],
+  },
+  'bidirectional simpleRNN with sequences, sum': {
+    input: [3, 2],
+    layers: [{ type: 'bidirectional', mergeMode: 'sum', layer: rnn({ returnSequences: true }) }],
+  },
+  'timeDistributed dense then lstm': {
+    input: [4, 3],
+    layers: [
+      { type: 'timeDistributed', layer: { type: 'dense', units: 4, activation: 'relu' } },
+      lstm(),
+    ],
+  },
   'gru, sequences, backwards, no bias': {
     input: [4, 3],
     layers: [gru({ returnSequences: true, goBackwards: true, useBias: false })],
