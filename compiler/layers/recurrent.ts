@@ -18,8 +18,14 @@ import { activationNames } from '../frontend/activations.ts';
 import { activationSchema, names } from '../format/functions.ts';
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
-import { common, positiveInt, requireRank } from './options.ts';
-import { defineLayer, type BuildContext, type LayerShapes, type WeightSpec } from './types.ts';
+import { common, positiveInt } from './options.ts';
+import {
+  defineLayer,
+  LayerError,
+  type BuildContext,
+  type LayerShapes,
+  type WeightSpec,
+} from './types.ts';
 
 const recurrentActivation = z
   .union([
@@ -74,7 +80,16 @@ function gates(o: RecurrentOptions): number {
 }
 
 export function recurrentShapes(o: RecurrentOptions, inputShape: readonly number[]): LayerShapes {
-  requireRank(inputShape, 2, o.type);
+  if (inputShape.length !== 2) {
+    const hint =
+      inputShape.length === 1
+        ? ' (one vector: a recurrent layer before it needs returnSequences: true, or give the model input as [steps, features])'
+        : '';
+    throw new LayerError(
+      ['type'],
+      `${o.type} needs a sequence input [steps, features], got [${inputShape.join(', ')}]${hint}`,
+    );
+  }
   const [steps, n] = inputShape as [number, number];
   const u = o.units;
   const k = gates(o);

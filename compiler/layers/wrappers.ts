@@ -12,7 +12,7 @@ import { activations } from '../frontend/activations.ts';
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
 import { dense } from './dense.ts';
-import { common, requireRank } from './options.ts';
+import { common } from './options.ts';
 import {
   buildRecurrent,
   recurrentSchemas,
@@ -67,7 +67,6 @@ export const bidirectional = defineLayer({
   schema: bidirectionalSchema,
   activation: 'none',
   shapes: (o, inputShape) => {
-    requireRank(inputShape, 2, 'bidirectional');
     innerActivation(null, o.layer.activation, 'tanh');
     const inner = recurrentShapes(o.layer, inputShape);
     const out = inner.outputShape;

@@ -26,7 +26,30 @@ const bigChain = (n: number) =>
     layers: Array.from({ length: n }, (_, i) => ({ type: 'dense', units: i % 2 ? 1 : 1_000_000 })),
     loss: 'mse',
   });
+const seq = (input: unknown, layers: object[]) => j({ input, layers, loss: 'mse' });
 const cases: Record<string, string | Uint8Array> = {
+  'rnn-vector-input': seq(8, [{ type: 'lstm', units: 4 }]),
+  'rnn-image-input': seq([4, 4, 2], [{ type: 'gru', units: 4 }]),
+  'rnn-last-output-then-rnn': seq(
+    [10, 3],
+    [
+      { type: 'lstm', units: 4 },
+      { type: 'lstm', units: 2 },
+    ],
+  ),
+  'rnn-option-typo': seq([10, 3], [{ type: 'lstm', units: 4, returnSequence: true }]),
+  'rnn-keras-option': seq([10, 3], [{ type: 'gru', units: 4, reset_after: true }]),
+  'rnn-bad-merge-mode': seq(
+    [10, 3],
+    [{ type: 'bidirectional', mergeMode: 'avg', layer: { type: 'lstm', units: 4 } }],
+  ),
+  'rnn-bidirectional-dense': seq(
+    [10, 3],
+    [{ type: 'bidirectional', layer: { type: 'dense', units: 4 } }],
+  ),
+  'rnn-time-distributed-vector': seq(6, [
+    { type: 'timeDistributed', layer: { type: 'dense', units: 4 } },
+  ]),
   'json-empty': '',
   'json-whitespace-only': '  \n\t\n',
   'json-bom-only': '\ufeff',
