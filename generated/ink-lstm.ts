@@ -79,7 +79,7 @@ export const model = {
       offset: 1152,
       size: 16,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 1,
       fanIn: 16,
       fanOut: 1,

@@ -128,7 +128,7 @@ export const model = {
       offset: 1248,
       size: 7840,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 5,
       fanIn: 784,
       fanOut: 10,

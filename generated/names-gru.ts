@@ -79,7 +79,7 @@ export const model = {
       offset: 5856,
       size: 32,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 1,
       fanIn: 32,
       fanOut: 1,

@@ -8,14 +8,25 @@ export type FloatArray = Float64Array | Float32Array;
 export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
 
 /**
- * How `initParams` fills a tensor: `glorotUniform` (TF.js's default for kernels),
- * `glorotNormal` (recurrent kernels), `orthogonal` (recurrent state kernels),
- * `unitForgetBias` (an LSTM bias with the forget quarter at 1), `kernel`
- * (a variance-scaling scheme chosen by the layer's activation), `zeros` or `ones`. A scheme
- * forced through `initParams` options applies to both kernel kinds.
+ * How `initParams` fills a tensor: a TF.js initializer name (`glorotUniform`, TF.js's default
+ * for kernels, `glorotNormal`, `heNormal`, `heUniform`, `leCunNormal`, `leCunUniform`),
+ * `orthogonal` (recurrent kernels), `zeros` or `ones`, `unitForgetBias` (an LSTM bias with
+ * its forget quarter at 1); or `kernel` (modules from before layers named their initializer: a
+ * variance-scaling scheme chosen by the layer's activation). A scheme forced through
+ * `initParams` options replaces every kernel's.
  */
 export type InitKind =
-  'glorotUniform' | 'glorotNormal' | 'orthogonal' | 'unitForgetBias' | 'kernel' | 'zeros' | 'ones';
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heNormal'
+  | 'heUniform'
+  | 'leCunNormal'
+  | 'leCunUniform'
+  | 'orthogonal'
+  | 'unitForgetBias'
+  | 'kernel'
+  | 'zeros'
+  | 'ones';
 
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {

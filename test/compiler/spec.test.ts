@@ -211,6 +211,18 @@ const LAYER_CASES: readonly Case[] = [
     /timeDistributed needs an input of \[steps, \.\.\.\]/,
   ],
   [
+    'unknown kernelInitializer',
+    image([conv({ kernelSize: 3, kernelInitializer: 'he_normal' })]),
+    '$.layers[0].kernelInitializer',
+    /heNormal/,
+  ],
+  [
+    'biasInitializer that only kernels have',
+    { input: 2, layers: [{ type: 'dense', units: 1, biasInitializer: 'heNormal' }], loss: 'mse' },
+    '$.layers[0].biasInitializer',
+    /zeros/,
+  ],
+  [
     'conv2d without filters',
     image([{ type: 'conv2d', kernelSize: 3 }]),
     '$.layers[0].filters',
@@ -609,9 +621,9 @@ const SCHEMA_CASES: readonly Case[] = [
   ],
   [
     'unknown function',
-    withAct({ expr: 'erf(x)' }),
+    withAct({ expr: 'gamma(x)' }),
     '$.layers[0].activation.expr',
-    /unknown function "erf" \(known: exp, /,
+    /unknown function "gamma" \(known: exp, /,
   ],
   [
     'prototype name as a function',

@@ -1,6 +1,6 @@
 // Random SHAPED networks for the fuzzer: inputs [h, w, c], [steps, c] or vectors, stacks of
-// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation and dense (on any rank)
-// layers. fast-check draws a list of raw steps; `assemble` walks them with the current shape
+// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation, layerNormalization and
+// dense (on any rank) layers. fast-check draws a list of raw steps; `assemble` walks them with the current shape
 // and turns each into a layer that is valid there (a window that does not fit is shrunk, a
 // step that has no meaning at that rank is dropped), so every case compiles and shrinking
 // the raw steps still gives valid, smaller networks. Sizes stay small so a case takes
@@ -23,6 +23,7 @@ const KINDS = [
   'flatten',
   'reshape',
   'activation',
+  'norm',
   'dense',
 ] as const;
 
@@ -186,6 +187,17 @@ function assemble(
       }
       case 'activation':
         layers.push({ type: 'activation', activation: st.act === 'linear' ? 'tanh' : st.act });
+        break;
+      case 'norm':
+        // layerNormalization over the last axis (it needs 2 features there); `max` / `dilate`
+        // reuse drop gamma / beta.
+        if (shape[r - 1]! < 2) continue;
+        layers.push({
+          type: 'layerNormalization',
+          ...(st.max ? { scale: false } : {}),
+          ...(st.dilate ? { center: false } : {}),
+          ...frozen,
+        });
         break;
       case 'dense':
         layers.push({

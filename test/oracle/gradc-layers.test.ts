@@ -153,6 +153,14 @@ const CASES: Record<string, ModelJson> = {
       flatten,
     ],
   ),
+  'gelu (erf form) and geluNew (tanh form), non-default kernel initializers': model(
+    [5],
+    [
+      { type: 'dense', units: 6, activation: 'gelu', kernelInitializer: 'heNormal' },
+      { type: 'dense', units: 4, activation: 'geluNew', kernelInitializer: 'leCunUniform' },
+      { type: 'dense', units: 3, activation: 'gelu' },
+    ],
+  ),
   'a small CNN like the example (softmax + cross-entropy)': model(
     [8, 8, 1],
     [
