@@ -18,7 +18,7 @@ import { activationNames } from '../frontend/activations.ts';
 import { activationSchema, names } from '../format/functions.ts';
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
-import { common, positiveInt } from './options.ts';
+import { common, KERNEL_INITIALIZERS, positiveInt } from './options.ts';
 import {
   defineLayer,
   LayerError,
@@ -46,6 +46,18 @@ const base = {
     .boolean()
     .optional()
     .describe('Read the steps last to first (outputs come in that order too)'),
+  kernelInitializer: z
+    .enum(KERNEL_INITIALIZERS)
+    .optional()
+    .describe('How the input kernel starts (TF.js names; default glorotNormal, as TF.js)'),
+  recurrentInitializer: z
+    .enum([...KERNEL_INITIALIZERS, 'orthogonal'])
+    .optional()
+    .describe('How the recurrent kernel starts (default orthogonal, as TF.js)'),
+  biasInitializer: z
+    .enum(['zeros', 'ones'])
+    .optional()
+    .describe('How the bias starts (default zeros)'),
   ...common,
 };
 
@@ -98,7 +110,7 @@ export function recurrentShapes(o: RecurrentOptions, inputShape: readonly number
       name: 'kernel',
       shape: [n, k * u],
       role: 'kernel',
-      init: 'glorotNormal',
+      init: o.kernelInitializer ?? 'glorotNormal',
       fanIn: n,
       fanOut: k * u,
     },
@@ -106,7 +118,7 @@ export function recurrentShapes(o: RecurrentOptions, inputShape: readonly number
       name: 'recurrentKernel',
       shape: [u, k * u],
       role: 'kernel',
-      init: 'orthogonal',
+      init: o.recurrentInitializer ?? 'orthogonal',
       fanIn: u,
       fanOut: k * u,
     },
@@ -117,7 +129,11 @@ export function recurrentShapes(o: RecurrentOptions, inputShape: readonly number
       name: 'bias',
       shape: twoBiases ? [2, k * u] : [k * u],
       role: 'bias',
-      init: o.type === 'lstm' && o.unitForgetBias === true ? 'unitForgetBias' : 'zeros',
+      // TF.js's unitForgetBias puts ones in the forget quarter of whatever biasInitializer gives.
+      init:
+        o.type === 'lstm' && o.unitForgetBias === true && o.biasInitializer !== 'ones'
+          ? 'unitForgetBias'
+          : (o.biasInitializer ?? 'zeros'),
       fanIn: n,
       fanOut: k * u,
     });

@@ -79,4 +79,29 @@ describe('the orthogonal initializer', () => {
       true,
     );
   });
+
+  it('takes TF.js initializer names, and unitForgetBias puts ones in the forget quarter', async () => {
+    const mod = evaluateCompiled(
+      await compiled({
+        input: [3, 2],
+        layers: [
+          {
+            type: 'lstm',
+            units: 2,
+            kernelInitializer: 'zeros',
+            recurrentInitializer: 'ones',
+            unitForgetBias: true,
+          },
+        ],
+      }),
+    );
+    const params = initParams(mod.model, { seed: 3 });
+    const get = (name: string) => {
+      const p = mod.model.params.find((q) => q.name === name)!;
+      return [...params.subarray(p.offset, p.offset + p.size)];
+    };
+    expect(get('lstm0.kernel').every((v) => v === 0)).toBe(true);
+    expect(get('lstm0.recurrentKernel').every((v) => v === 1)).toBe(true);
+    expect(get('lstm0.bias')).toEqual([0, 0, 1, 1, 0, 0, 0, 0]);
+  });
 });

@@ -173,6 +173,12 @@ const LAYER_CASES: readonly Case[] = [
     /./,
   ],
   [
+    'recurrentInitializer typo',
+    sequence([{ type: 'gru', units: 2, recurrentInitializer: 'orthogonl' }]),
+    '$.layers[0].recurrentInitializer',
+    /did you mean "orthogonal"/,
+  ],
+  [
     'bidirectional mergeMode typo',
     sequence([{ type: 'bidirectional', mergeMode: 'avg', layer: { type: 'lstm', units: 4 } }]),
     '$.layers[0].mergeMode',
