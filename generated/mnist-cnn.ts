@@ -1069,21 +1069,19 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
   gradient_loop13(params, input, target, grad, work);
   gradient_loop14(params, input, target, grad, work);
   gradient_loop15(params, input, target, grad, work);
-  gradient_loop16(params, input, target, grad, work);
 }
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- maxPooling2d0 backward ---
+  gradient_loop16(params, input, target, grad, work);
   gradient_loop17(params, input, target, grad, work);
-  gradient_loop18(params, input, target, grad, work);
 
   // --- conv2d0 backward ---
+  gradient_loop18(params, input, target, grad, work);
   gradient_loop19(params, input, target, grad, work);
   gradient_loop20(params, input, target, grad, work);
   gradient_loop21(params, input, target, grad, work);
-  gradient_loop22(params, input, target, grad, work);
-  gradient_loop23(params, input, target, grad, work);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1456,16 +1454,14 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop11(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+  for (let k = 0; k < 3136; k++) {
+    work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21962 + k]! : 0);
+  }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop12(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! !== 0 ? work[21962 + k]! : 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   grad[1232] = 0;
   grad[1233] = 0;
   grad[1234] = 0;
@@ -1485,7 +1481,7 @@ function gradient_loop13(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
       grad[1232]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
@@ -1509,7 +1505,7 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
       let s0 = 0;
@@ -1555,7 +1551,7 @@ function gradient_loop15(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       for (let a = 0; a < 8; a++) {
@@ -1625,12 +1621,12 @@ function gradient_loop16(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -1664,17 +1660,15 @@ function gradient_loop18(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 6272; k++) {
+    work[6272 + k] = (work[k]! > 0 ? 1 : 0);
+    work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
+  }
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! > 0 ? 1 : 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   grad[72] = 0;
   grad[73] = 0;
   grad[74] = 0;
@@ -1686,7 +1680,7 @@ function gradient_loop21(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop20(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
       grad[72]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
@@ -1702,7 +1696,7 @@ function gradient_loop22(params: Float64Array, input: Float64Array, target: Floa
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop23(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       {
@@ -3548,7 +3542,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop24(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
   grad[72]! += work[6272]!;
   grad[73]! += work[6273]!;
   grad[74]! += work[6274]!;
@@ -3557,7 +3551,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[77]! += work[6277]!;
   grad[78]! += work[6278]!;
   grad[79]! += work[6279]!;
-  gradientBatch_sample_loop25(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
   grad[1232]! += work[17248]!;
   grad[1233]! += work[17249]!;
   grad[1234]! += work[17250]!;
@@ -3707,21 +3701,19 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
   gradientBatch_sample_loop13(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- maxPooling2d0 backward ---
+  gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop18(params, inputs, targets, grad, work, xo, to);
 
   // --- conv2d0 backward ---
+  gradientBatch_sample_loop18(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop19(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop20(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop21(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4094,16 +4086,14 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+  for (let k = 0; k < 3136; k++) {
+    work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
+    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21972 + k]! : 0);
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3136; k++) work[14112 + k] = (work[17248 + k]! !== 0 ? work[21972 + k]! : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   work[17248] = 0;
   work[17249] = 0;
   work[17250] = 0;
@@ -4123,7 +4113,7 @@ function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
       work[17248]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
@@ -4147,7 +4137,7 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
       let s0 = 0;
@@ -4193,7 +4183,7 @@ function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       for (let a = 0; a < 8; a++) {
@@ -4263,12 +4253,12 @@ function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 6272; z++) work[25108 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
@@ -4302,17 +4292,15 @@ function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 6272; k++) {
+    work[6272 + k] = (work[k]! > 0 ? 1 : 0);
+    work[k] = (work[6272 + k]! !== 0 ? work[25108 + k]! : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[6272 + k] = (work[k]! > 0 ? 1 : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 6272; k++) work[k] = (work[6272 + k]! !== 0 ? work[25108 + k]! : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   work[6272] = 0;
   work[6273] = 0;
   work[6274] = 0;
@@ -4324,7 +4312,7 @@ function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
       work[6272]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
@@ -4340,7 +4328,7 @@ function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
       {
@@ -4386,14 +4374,14 @@ function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array,
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 72; k++) {
     grad[k]! += work[6280 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 1152; k++) {
     grad[80 + k]! += work[18832 + k]!;
   }
@@ -4407,7 +4395,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop69(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[72]! += work[6272]! + work[37654]! + work[69036]! + work[100418]!;
   grad[73]! += work[6273]! + work[37655]! + work[69037]! + work[100419]!;
   grad[74]! += work[6274]! + work[37656]! + work[69038]! + work[100420]!;
@@ -4416,7 +4404,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   grad[77]! += work[6277]! + work[37659]! + work[69041]! + work[100423]!;
   grad[78]! += work[6278]! + work[37660]! + work[69042]! + work[100424]!;
   grad[79]! += work[6279]! + work[37661]! + work[69043]! + work[100425]!;
-  gradientBatch_block_loop70(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[1232]! += work[17248]! + work[48630]! + work[80012]! + work[111394]!;
   grad[1233]! += work[17249]! + work[48631]! + work[80013]! + work[111395]!;
   grad[1234]! += work[17250]! + work[48632]! + work[80014]! + work[111396]!;
@@ -4826,12 +4814,12 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop35(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop36(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop37(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop38(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d1 backward ---
+  gradientBatch_block_loop38(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop39(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop40(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop41(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -4839,9 +4827,9 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop43(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop44(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop45(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop46(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- maxPooling2d0 backward ---
+  gradientBatch_block_loop46(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop47(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop48(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop49(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -4849,9 +4837,9 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop51(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop52(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop53(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop54(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- conv2d0 backward ---
+  gradientBatch_block_loop54(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop55(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop56(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop57(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -4860,17 +4848,15 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop60(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop61(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop62(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop63(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop64(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d0 backward ---
+  gradientBatch_block_loop63(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop64(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6180,12 +6166,6 @@ function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, 
     work[48630 + k] = (work[45494 + k]! > 0 ? 1 : 0);
     work[80012 + k] = (work[76876 + k]! > 0 ? 1 : 0);
     work[111394 + k] = (work[108258 + k]! > 0 ? 1 : 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 3136; k++) {
     work[14112 + k] = (work[17248 + k]! !== 0 ? work[21974 + k]! : 0);
     work[45494 + k] = (work[48630 + k]! !== 0 ? work[53356 + k]! : 0);
     work[76876 + k] = (work[80012 + k]! !== 0 ? work[84738 + k]! : 0);
@@ -6194,7 +6174,7 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   work[17248] = 0;
   work[17249] = 0;
@@ -6215,7 +6195,7 @@ function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
@@ -6240,7 +6220,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   work[48630] = 0;
   work[48631] = 0;
@@ -6261,7 +6241,7 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
@@ -6286,7 +6266,7 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   work[80012] = 0;
   work[80013] = 0;
@@ -6307,7 +6287,7 @@ function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
@@ -6332,7 +6312,7 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   work[111394] = 0;
   work[111395] = 0;
@@ -6353,7 +6333,7 @@ function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
@@ -6378,7 +6358,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
@@ -6425,7 +6405,7 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
@@ -6472,7 +6452,7 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
@@ -6519,7 +6499,7 @@ function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let p0 = 0; p0 < 14; p0++) {
     for (let p1 = 0; p1 < 14; p1++) {
@@ -6566,7 +6546,7 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6637,7 +6617,7 @@ function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6708,7 +6688,7 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6779,7 +6759,7 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -6850,13 +6830,13 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let z = 0; z < 6272; z++) work[25110 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6891,13 +6871,13 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let z = 0; z < 6272; z++) work[56492 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6932,13 +6912,13 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let z = 0; z < 6272; z++) work[87874 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -6973,13 +6953,13 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let z = 0; z < 6272; z++) work[119256 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
@@ -7014,18 +6994,12 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = (work[k]! > 0 ? 1 : 0);
     work[37654 + k] = (work[31382 + k]! > 0 ? 1 : 0);
     work[69036 + k] = (work[62764 + k]! > 0 ? 1 : 0);
     work[100418 + k] = (work[94146 + k]! > 0 ? 1 : 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 6272; k++) {
     work[k] = (work[6272 + k]! !== 0 ? work[25110 + k]! : 0);
     work[31382 + k] = (work[37654 + k]! !== 0 ? work[56492 + k]! : 0);
     work[62764 + k] = (work[69036 + k]! !== 0 ? work[87874 + k]! : 0);
@@ -7034,7 +7008,7 @@ function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   work[6272] = 0;
   work[6273] = 0;
@@ -7047,7 +7021,7 @@ function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7064,7 +7038,7 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   work[37654] = 0;
   work[37655] = 0;
@@ -7077,7 +7051,7 @@ function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7094,7 +7068,7 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   work[69036] = 0;
   work[69037] = 0;
@@ -7107,7 +7081,7 @@ function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7124,7 +7098,7 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   work[100418] = 0;
   work[100419] = 0;
@@ -7137,7 +7111,7 @@ function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
@@ -7154,7 +7128,7 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7201,7 +7175,7 @@ function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7248,7 +7222,7 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7295,7 +7269,7 @@ function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k0 = 0; k0 < 3; k0++) {
     for (let k1 = 0; k1 < 3; k1++) {
@@ -7342,14 +7316,14 @@ function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 72; k++) {
     grad[k]! += work[6280 + k]! + work[37662 + k]! + work[69044 + k]! + work[100426 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 1152; k++) {
     grad[80 + k]! += work[18832 + k]! + work[50214 + k]! + work[81596 + k]! + work[112978 + k]!;
   }

@@ -100,10 +100,9 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   // --- dense0: dense 784 → 128, relu ---
   forward_loop0(params, input, output, work);
   forward_loop1(params, input, output, work);
-  forward_loop2(params, input, output, work);
 
   // --- dense1: dense 128 → 10, softmax ---
-  forward_loop3(params, input, output, work);
+  forward_loop2(params, input, output, work);
   const z1_0 = params[101760]! + work[128]!;
   const z1_1 = params[101761]! + work[129]!;
   const z1_2 = params[101762]! + work[130]!;
@@ -165,16 +164,14 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[k] = Math.max(work[128 + k]!, 0);
+  }
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
-}
-
-/** A loop of `forward` in its own function, so V8 optimizes it on its own. */
-function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   work[128] = work[0]! * params[100480]!;
   work[129] = work[0]! * params[100481]!;
   work[130] = work[0]! * params[100482]!;
@@ -209,10 +206,9 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   // --- dense0: dense 784 → 128, relu ---
   loss_loop0(params, input, target, work);
   loss_loop1(params, input, target, work);
-  loss_loop2(params, input, target, work);
 
   // --- dense1: dense 128 → 10, softmax ---
-  loss_loop3(params, input, target, work);
+  loss_loop2(params, input, target, work);
   const z1_0 = params[101760]! + work[128]!;
   const z1_1 = params[101761]! + work[129]!;
   const z1_2 = params[101762]! + work[130]!;
@@ -290,16 +286,14 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[k] = Math.max(work[128 + k]!, 0);
+  }
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
-}
-
-/** A loop of `loss` in its own function, so V8 optimizes it on its own. */
-function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   work[128] = work[0]! * params[100480]!;
   work[129] = work[0]! * params[100481]!;
   work[130] = work[0]! * params[100482]!;
@@ -342,10 +336,9 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   // --- dense0: dense 784 → 128, relu ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
-  gradient_loop2(params, input, target, grad, work);
 
   // --- dense1: dense 128 → 10, softmax ---
-  gradient_loop3(params, input, target, grad, work);
+  gradient_loop2(params, input, target, grad, work);
   const z1_0 = params[101760]! + work[256]!;
   const z1_1 = params[101761]! + work[257]!;
   const z1_2 = params[101762]! + work[258]!;
@@ -432,13 +425,12 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[101767] = t48_7 - target[7]!;
   grad[101768] = t48_8 - target[8]!;
   grad[101769] = t48_9 - target[9]!;
+  gradient_loop3(params, input, target, grad, work);
   gradient_loop4(params, input, target, grad, work);
-  gradient_loop5(params, input, target, grad, work);
 
   // --- dense0 backward ---
+  gradient_loop5(params, input, target, grad, work);
   gradient_loop6(params, input, target, grad, work);
-  gradient_loop7(params, input, target, grad, work);
-  gradient_loop8(params, input, target, grad, work);
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -458,16 +450,14 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[k] = Math.max(work[128 + k]!, 0);
+  }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   work[256] = work[0]! * params[100480]!;
   work[257] = work[0]! * params[100481]!;
   work[258] = work[0]! * params[100482]!;
@@ -492,7 +482,7 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
     let r = i * 10;
     let s = 0;
@@ -510,7 +500,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
     let xi = work[i]!;
     let r = i * 10;
@@ -528,17 +518,15 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
+function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  for (let k = 0; k < 128; k++) {
+    work[k] = (work[128 + k]! > 0 ? 1 : 0);
+    grad[100352 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
+  }
+}
+
+/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) work[k] = (work[128 + k]! > 0 ? 1 : 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 128; k++) grad[100352 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
-}
-
-/** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
-function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
     let xi = input[i]!;
     let r = i * 128;
@@ -565,10 +553,9 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   // --- dense0: dense 784 → 128, relu ---
   forwardBatch_sample_loop0(params, inputs, outputs, work, xo, oo);
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
 
   // --- dense1: dense 128 → 10, softmax ---
-  forwardBatch_sample_loop3(params, inputs, outputs, work, xo, oo);
+  forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
   const z1_0 = params[101760]! + work[128]!;
   const z1_1 = params[101761]! + work[129]!;
   const z1_2 = params[101762]! + work[130]!;
@@ -630,16 +617,14 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[k] = Math.max(work[128 + k]!, 0);
+  }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   work[128] = work[0]! * params[100480]!;
   work[129] = work[0]! * params[100481]!;
   work[130] = work[0]! * params[100482]!;
@@ -674,10 +659,9 @@ function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, ou
   // --- dense0: dense 784 → 128, relu ---
   forwardBatch_block_loop0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_loop2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
 
   // --- dense1: dense 128 → 10, softmax ---
-  forwardBatch_block_loop3(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
+  forwardBatch_block_loop2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   work[0] = params[101760]! + work[128]!;
   work[256] = params[101760]! + work[384]!;
   work[512] = params[101760]! + work[640]!;
@@ -885,12 +869,6 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
     work[384 + k] = params[100352 + k]! + work[256 + k]!;
     work[640 + k] = params[100352 + k]! + work[512 + k]!;
     work[896 + k] = params[100352 + k]! + work[768 + k]!;
-  }
-}
-
-/** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let k = 0; k < 128; k++) {
     work[k] = Math.max(work[128 + k]!, 0);
     work[256 + k] = Math.max(work[384 + k]!, 0);
     work[512 + k] = Math.max(work[640 + k]!, 0);
@@ -899,7 +877,7 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
-function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
+function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
     let w = params[100480 + j]!;
     work[128 + j] = work[0]! * w;
@@ -952,7 +930,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
   grad[101760]! += work[256]!;
   grad[101761]! += work[257]!;
   grad[101762]! += work[258]!;
@@ -971,10 +949,9 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   // --- dense0: dense 784 → 128, relu ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
 
   // --- dense1: dense 128 → 10, softmax ---
-  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
   const z1_0 = params[101760]! + work[256]!;
   const z1_1 = params[101761]! + work[257]!;
   const z1_2 = params[101762]! + work[258]!;
@@ -1061,13 +1038,12 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   work[263] = t48_7 - targets[to + 7]!;
   work[264] = t48_8 - targets[to + 8]!;
   work[265] = t48_9 - targets[to + 9]!;
+  gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
 
   // --- dense0 backward ---
+  gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1087,16 +1063,14 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = params[100352 + k]! + work[k]!;
+  for (let k = 0; k < 128; k++) {
+    work[128 + k] = params[100352 + k]! + work[k]!;
+    work[k] = Math.max(work[128 + k]!, 0);
+  }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[k] = Math.max(work[128 + k]!, 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   work[256] = work[0]! * params[100480]!;
   work[257] = work[0]! * params[100481]!;
   work[258] = work[0]! * params[100482]!;
@@ -1121,7 +1095,7 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 128; i++) {
     let r = i * 10;
     let s = 0;
@@ -1139,7 +1113,7 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 128; i++) {
     let xi = work[i]!;
     let r = i * 10;
@@ -1157,17 +1131,15 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
+function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  for (let k = 0; k < 128; k++) {
+    work[k] = (work[128 + k]! > 0 ? 1 : 0);
+    work[128 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
+  }
+}
+
+/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[k] = (work[128 + k]! > 0 ? 1 : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 128; k++) work[128 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
     let xi = inputs[xo + i]!;
     let r = i * 128;
@@ -1176,7 +1148,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 128; k++) {
     grad[100352 + k]! += work[128 + k]!;
   }
@@ -1188,7 +1160,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_part1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[101760]! += work[256]! + work[660]! + work[1064]! + work[1468]!;
   grad[101761]! += work[257]! + work[661]! + work[1065]! + work[1469]!;
   grad[101762]! += work[258]! + work[662]! + work[1066]! + work[1470]!;
@@ -1207,10 +1179,9 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   // --- dense0: dense 784 → 128, relu ---
   gradientBatch_block_loop0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- dense1: dense 128 → 10, softmax ---
-  gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   work[266] = params[101760]! + work[256]!;
   work[670] = params[101760]! + work[660]!;
   work[1074] = params[101760]! + work[1064]!;
@@ -1533,18 +1504,18 @@ function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, t
   work[669] = t48_9_l1 - targets[to1 + 9]!;
   work[1073] = t48_9_l2 - targets[to2 + 9]!;
   work[1477] = t48_9_l3 - targets[to3 + 9]!;
+  gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- dense0 backward ---
-  gradientBatch_block_loop6(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense0 backward ---
+  gradientBatch_block_loop6(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop7(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1579,12 +1550,6 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
     work[532 + k] = params[100352 + k]! + work[404 + k]!;
     work[936 + k] = params[100352 + k]! + work[808 + k]!;
     work[1340 + k] = params[100352 + k]! + work[1212 + k]!;
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 128; k++) {
     work[k] = Math.max(work[128 + k]!, 0);
     work[404 + k] = Math.max(work[532 + k]!, 0);
     work[808 + k] = Math.max(work[936 + k]!, 0);
@@ -1593,7 +1558,7 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
     let w = params[100480 + j]!;
     work[256 + j] = work[0]! * w;
@@ -1618,7 +1583,7 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
     let r = i * 10;
     let s0 = 0;
@@ -1640,7 +1605,7 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
     let x0 = work[i]!;
     let x1 = work[404 + i]!;
@@ -1661,7 +1626,7 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
     work[k] = (work[128 + k]! > 0 ? 1 : 0);
     work[404 + k] = (work[532 + k]! > 0 ? 1 : 0);
@@ -1671,7 +1636,7 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
     work[128 + k] = (work[k]! !== 0 ? work[276 + k]! : 0);
     work[532 + k] = (work[404 + k]! !== 0 ? work[680 + k]! : 0);
@@ -1681,7 +1646,7 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
     let x0 = inputs[xo0 + i]!;
     let x1 = inputs[xo1 + i]!;
@@ -1693,7 +1658,7 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
     grad[100352 + k]! += work[128 + k]! + work[532 + k]! + work[936 + k]! + work[1340 + k]!;
   }

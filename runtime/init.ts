@@ -10,8 +10,9 @@
 // Uniform draws lie in ±sqrt(3·scale); normal ones are TF.js's truncated normal: std
 // sqrt(scale), redrawn beyond two standard deviations. Modules compiled before layers named
 // their initializer (`init: 'kernel'` or none) pick by the activation, untruncated: He normal
-// for the ReLU family, LeCun normal for SELU, Glorot uniform for everything else. A scheme
-// passed to initParams overrides every kernel.
+// for the ReLU family, LeCun normal for SELU, Glorot uniform for everything else. Recurrent
+// kernels start `orthogonal` and an LSTM bias may start `unitForgetBias`. A scheme passed to
+// initParams overrides every kernel.
 
 import { Rng } from './random.ts';
 import type { FloatArray, ModelInfo, ParamInfo } from './types.ts';
@@ -79,11 +80,49 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     // A lookup table, not a kernel: a forced kernel scheme leaves it alone.
     else if (kind === 'randomUniform')
       for (let i = p.offset; i < p.offset + p.size; i++) params[i] = rng.range(-0.05, 0.05);
-    else if (options.scheme) fillLegacy(params, p, options.scheme, rng);
+    else if (kind === 'unitForgetBias') {
+      // An LSTM bias [i f c o]: the forget quarter starts at 1 (Jozefowicz et al. 2015).
+      const q = p.size / 4;
+      params.fill(1, p.offset + q, p.offset + 2 * q);
+    } else if (options.scheme) fillLegacy(params, p, options.scheme, rng);
     else if (kind === 'kernel') fillLegacy(params, p, defaultScheme(p.activation), rng);
+    else if (kind === 'orthogonal') fillOrthogonal(params, p, rng);
     else fillVarianceScaling(params, p, kind, rng);
   }
   return params;
+}
+
+/**
+ * TF's orthogonal initializer: the Q of a QR factorization of a normal matrix (signs fixed so
+ * R's diagonal is positive), rows × cols = [leading axes, last axis], transposed when wide,
+ * so the rows (or columns) are orthonormal. Modified Gram–Schmidt: fine at these sizes.
+ */
+function fillOrthogonal(params: FloatArray, p: ParamInfo, rng: Rng): void {
+  const cols = p.shape[p.shape.length - 1]!;
+  const rows = p.size / cols;
+  const tall = Math.max(rows, cols);
+  const narrow = Math.min(rows, cols);
+  // q holds `narrow` vectors of length `tall`.
+  const q = Array.from({ length: narrow }, () =>
+    Float64Array.from({ length: tall }, () => rng.normal(0, 1)),
+  );
+  for (let j = 0; j < narrow; j++) {
+    const v = q[j]!;
+    for (let i = 0; i < j; i++) {
+      const w = q[i]!;
+      let d = 0;
+      for (let k = 0; k < tall; k++) d += v[k]! * w[k]!;
+      for (let k = 0; k < tall; k++) v[k] = v[k]! - d * w[k]!;
+    }
+    let norm = 0;
+    for (let k = 0; k < tall; k++) norm += v[k]! * v[k]!;
+    norm = Math.sqrt(norm) || 1;
+    for (let k = 0; k < tall; k++) v[k] = v[k]! / norm;
+  }
+  // Tall: column j of the [rows, cols] matrix is q[j]; wide: row j is q[j].
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      params[p.offset + r * cols + c] = rows >= cols ? q[c]![r]! : q[r]![c]!;
 }
 
 /** The untruncated schemes of `InitScheme`. */
@@ -100,7 +139,7 @@ function fillLegacy(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: R
 
 type VarianceScaling = Exclude<
   ParamInfo['init'],
-  'kernel' | 'zeros' | 'ones' | 'randomUniform' | undefined
+  'kernel' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal' | 'unitForgetBias' | undefined
 >;
 
 /** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there). */

@@ -11,7 +11,8 @@ export type ParamRole =
 /**
  * How `initParams` fills a tensor: a TF.js initializer name (`glorotUniform`, TF.js's default
  * for kernels, `glorotNormal`, `heNormal`, `heUniform`, `leCunNormal`, `leCunUniform`),
- * `zeros` or `ones`; or `kernel` (modules from before layers named their initializer: a
+ * `orthogonal` (recurrent kernels), `zeros` or `ones`, `unitForgetBias` (an LSTM bias with
+ * its forget quarter at 1); or `kernel` (modules from before layers named their initializer: a
  * variance-scaling scheme chosen by the layer's activation). A scheme forced through
  * `initParams` options replaces every kernel's.
  */
@@ -22,6 +23,8 @@ export type InitKind =
   | 'heUniform'
   | 'leCunNormal'
   | 'leCunUniform'
+  | 'orthogonal'
+  | 'unitForgetBias'
   | 'kernel'
   | 'zeros'
   | 'ones'

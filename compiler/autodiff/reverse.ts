@@ -4,7 +4,8 @@
 // cotangent is a symbolic zero: nothing is built for it. Fan-out accumulates with `add`.
 import type { Compilation } from '../frontend/model.ts';
 import type { Node } from '../ir/node.ts';
-import { topoOrder } from '../ir/node.ts';
+import { sameShape, topoOrder } from '../ir/node.ts';
+import type { Builder } from '../ir/builder.ts';
 import type { Program, ProgramOutput } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 
@@ -17,12 +18,27 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
   const needs = new Set<Node>();
   for (const n of order) if (wanted.has(n) || n.args.some((a) => needs.has(a))) needs.add(n);
 
-  const adj = new Map<Node, Node>();
-  adj.set(y, B.const(1));
+  // Contributions are added on arrival, except `pad`s (cotangents of slices), which wait
+  // until the node's cotangent is needed: the blocks of one value (the gates of a recurrent
+  // cell) are then joined instead of each being zero-filled and added.
+  const sums = new Map<Node, Node>();
+  const pads = new Map<Node, Node[]>();
+  sums.set(y, B.const(1));
+  const cotangent = (n: Node): Node | undefined => {
+    const waiting = pads.get(n);
+    const sum = sums.get(n);
+    if (!waiting) return sum;
+    const section = B.section;
+    B.section = waiting[waiting.length - 1]!.meta.section;
+    const joined = joinPads(B, waiting);
+    B.section = section;
+    return sum ? B.add(sum, joined) : joined;
+  };
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]!;
-    const ct = adj.get(node);
-    if (!ct || !needs.has(node) || node.args.length === 0) continue;
+    if (!needs.has(node) || node.args.length === 0) continue;
+    const ct = cotangent(node);
+    if (!ct) continue;
     const section = node.meta.section;
     B.section = section ? `${section}.backward` : undefined;
     if (node.meta.name) B.named(ct, `g${node.meta.name}`);
@@ -47,17 +63,64 @@ export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Nod
       // Cotangents carry their argument's shape (a rule may return the same elements under
       // another shape, as a reshape's cotangent does).
       if (c.size === arg.size && c.size > 1) c = B.reshape(c, arg.shape);
-      const prev = adj.get(arg);
-      adj.set(arg, prev ? B.add(prev, c) : c);
+      if (c.op === 'pad') {
+        const list = pads.get(arg);
+        if (list) list.push(c);
+        else pads.set(arg, [c]);
+      } else {
+        const prev = sums.get(arg);
+        sums.set(arg, prev ? B.add(prev, c) : c);
+      }
     });
   }
   B.section = undefined;
   const out = new Map<Node, Node>();
   for (const w of wrt) {
-    const g = adj.get(w);
+    const g = cotangent(w);
     if (g) out.set(w, g);
   }
   return out;
+}
+
+/**
+ * The sum of `pad` contributions. Two or more of the same axis and shape whose blocks do not
+ * overlap become one concat of their blocks, with zeros in the gaps: a copy of the value's
+ * size instead of a zero-filled pad and an add for each block.
+ */
+function joinPads(B: Builder, pads: readonly Node[]): Node {
+  const list = pads;
+  let rest = list;
+  if (pads.length >= 2) {
+    const p0 = pads[0]!;
+    const axis = p0.attrs.axis as number;
+    const same = pads.filter((p) => p.attrs.axis === axis && sameShape(p.shape, p0.shape));
+    const sorted = [...same].sort((a, b) => (a.attrs.start as number) - (b.attrs.start as number));
+    const disjoint = sorted.every(
+      (p, i) =>
+        i === 0 ||
+        (p.attrs.start as number) >=
+          (sorted[i - 1]!.attrs.start as number) + sorted[i - 1]!.args[0]!.shape[axis]!,
+    );
+    if (same.length >= 2 && disjoint) {
+      const pieces: Node[] = [];
+      let at = 0;
+      const zeros = (len: number) =>
+        B.bcast(
+          B.const(0),
+          p0.shape.map((d, k) => (k === axis ? len : d)),
+        );
+      for (const p of sorted) {
+        const start = p.attrs.start as number;
+        if (start > at) pieces.push(zeros(start - at));
+        pieces.push(p.args[0]!);
+        at = start + p.args[0]!.shape[axis]!;
+      }
+      if (at < p0.shape[axis]!) pieces.push(zeros(p0.shape[axis]! - at));
+      const joined = B.concat(pieces, axis);
+      rest = [joined, ...list.filter((c) => !same.includes(c))];
+    }
+  }
+  return rest.reduce((acc, c) => B.add(acc, c));
 }
 
 /**

@@ -193,7 +193,10 @@ export function emitProgram(
 
   const chunks: CodeWriter[] = [];
   let section: string | undefined;
-  for (const step of s.steps) {
+  const groups = loopGroups(s);
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    const step = group[0]!;
     let w = chunks[step.chunk];
     if (!w) {
       w = chunks[step.chunk] = new CodeWriter(1);
@@ -205,19 +208,30 @@ export function emitProgram(
       if (w.length) w.line('');
       w.comment(`--- ${sections.get(sec) ?? sec} ---`);
     }
-    const emit = (out: CodeWriter) =>
+    const emit = (out: CodeWriter, st: Step, bare = false) =>
       emitStep(
         out,
-        step,
+        st,
         lanes,
         access,
-        (idx, lane) => slotAt(step.storage, idx, lane),
+        (idx, lane) => slotAt(st.storage, idx, lane),
         names,
         laneName,
+        bare,
       );
-    if (getOp(step.node.op).kind === 'structured' || step.epilogue) structuredKernels(w, step);
-    else if (step.mode === 'loop') kernel(w, emit);
-    else emit(w);
+    if (group.length > 1) {
+      // Elementwise loops of one size, one after another: one loop, each value stored in turn.
+      kernel(w, (k) => {
+        k.line(`for (let k = 0; k < ${step.node.size}; k++) {`);
+        k.indent();
+        for (const st of group) emit(k, st, true);
+        k.dedent();
+        k.line('}');
+      });
+    } else if (getOp(step.node.op).kind === 'structured' || step.epilogue)
+      structuredKernels(w, step);
+    else if (step.mode === 'loop') kernel(w, (k) => emit(k, step));
+    else emit(w, step);
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
 
@@ -284,6 +298,79 @@ export function emitProgram(
   ];
 }
 
+/** Work range [start, end) a value lives in, or null when it is not in work. */
+function workRange(s: Schedule, n: Node): [number, number] | null {
+  const st = s.byNode.get(n)?.storage;
+  return st?.kind === 'work' ? [st.offset, st.offset + n.size] : null;
+}
+
+/**
+ * The steps in emission order, consecutive elementwise loops of one size, chunk and section
+ * grouped so that they share one loop. A step joins only when every value of the group it
+ * reads is read at the loop index itself (directly or through reshape or stop), and its
+ * result's work slots overlap nothing the group reads except, at the same index, a value it
+ * replaces: so iteration k reads nothing that an iteration before it wrote.
+ */
+function loopGroups(s: Schedule): Step[][] {
+  const groups: Step[][] = [];
+  let group: Step[] = [];
+  let members = new Set<Node>();
+  let reads: { range: [number, number]; same: boolean }[] = [];
+  const fusable = (st: Step) =>
+    st.mode === 'loop' && !st.epilogue && getOp(st.node.op).kind === 'elementwise';
+  for (const st of s.steps) {
+    const head = group[0];
+    let joins =
+      head !== undefined &&
+      fusable(st) &&
+      fusable(head) &&
+      st.chunk === head.chunk &&
+      st.node.size === head.node.size &&
+      st.node.meta.section === head.node.meta.section;
+    const own: { range: [number, number]; same: boolean }[] = [];
+    if (joins) {
+      for (const a of st.node.args) {
+        let b = a;
+        let identity = true;
+        while (getOp(b.op).kind === 'view') {
+          if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
+          b = b.args[0]!;
+        }
+        if (members.has(b) && !identity) joins = false;
+        const r = workRange(s, b);
+        if (r) own.push({ range: r, same: identity && b.size === st.node.size });
+      }
+      const w = workRange(s, st.node);
+      if (w)
+        for (const r of [...reads, ...own])
+          if (r.range[0] < w[1] && w[0] < r.range[1] && !(r.same && r.range[0] === w[0]))
+            joins = false;
+    }
+    if (!joins) {
+      if (group.length) groups.push(group);
+      group = [st];
+      members = new Set([st.node]);
+      reads = [];
+      for (const a of st.node.args) {
+        let b = a;
+        let identity = true;
+        while (getOp(b.op).kind === 'view') {
+          if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
+          b = b.args[0]!;
+        }
+        const r = workRange(s, b);
+        if (r) reads.push({ range: r, same: identity && b.size === st.node.size });
+      }
+      continue;
+    }
+    group.push(st);
+    members.add(st.node);
+    reads.push(...own);
+  }
+  if (group.length) groups.push(group);
+  return groups;
+}
+
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
 function localNames(s: Schedule): Map<Node, string> {
   const names = new Map<Node, string>();
@@ -306,10 +393,20 @@ function emitStep(
   slot: (idx: number | string, lane: number) => string,
   names: ReadonlyMap<Node, string>,
   laneName: (nm: string, lane: number) => string,
+  /** Only the loop body at index `k` (the loop is shared with other steps). */
+  bare = false,
 ): void {
   const node = step.node;
   const local = step.storage.kind === 'local';
-  renderKernel(stepKernel(step, lanes).kernel, {
+  const full = stepKernel(step, lanes).kernel;
+  // Bare: the body of the kernel's one loop over `k`, inside a loop other steps share.
+  const only = full.body[0];
+  const kernel =
+    bare && only?.k === 'for' && only.v === 'k' && full.body.length === 1
+      ? { ...full, body: only.body }
+      : full;
+  if (bare && kernel === full) throw new Error(`internal: %${node.id} is not one loop over k`);
+  renderKernel(kernel, {
     load: (i, idx, lane) => access(node.args[i]!, constIndex(idx), lane),
     slot: (idx, lane) => slot(constIndex(idx), lane),
     // Unrolled values in locals are constants named by node and element (and lane).

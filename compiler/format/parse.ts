@@ -117,7 +117,8 @@ function fieldsOf(obj: unknown, path: readonly PathPart[]): string[] {
     const params = name !== undefined && Object.hasOwn(defs, name) ? defs[name]!.params : {};
     return ['name', ...Object.keys(params)];
   }
-  if (typeof last === 'number') {
+  // A layer object: one in the list, or the one a wrapper holds (`layer`).
+  if (typeof last === 'number' || (last === 'layer' && path.length > 2)) {
     const type = obj && typeof obj === 'object' ? (obj as { type?: unknown }).type : undefined;
     return typeof type === 'string' ? layerFields(type) : ['type'];
   }
@@ -205,10 +206,15 @@ function explain(iss: Issue, root: unknown, base: readonly PathPart[] = []): [Pa
       return [path, iss.message];
     case 'invalid_union': {
       if ('discriminator' in iss && iss.discriminator === 'type') {
+        // A wrapper's `layer` takes some types only: the union's own options say which.
+        const opts = 'options' in iss && Array.isArray(iss.options) ? iss.options : [];
+        const nested = path.length > 3;
+        const known = nested && opts.length ? opts.map(String) : layerTypes;
+        const what = nested ? 'layer type not allowed here:' : 'unknown layer type';
         if (typeof value === 'string')
           return [
             path,
-            `unknown layer type ${quote(value)}${didYouMean(value, layerTypes)}; expected one of ${layerTypes.join(', ')}`,
+            `${what} ${quote(value)}${known.includes(value) ? '' : didYouMean(value, known)}; expected one of ${known.join(', ')}`,
           ];
         return [path, `expected a layer type (a string), got ${describeValue(value)}`];
       }
@@ -310,7 +316,12 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     if (rec.inputs !== 'many' && sources.length !== 1)
       fail(file, at('inputs'), `${l.type} takes one input, got ${sources.length}`);
     const inputShapes = sources.map((s) => shapeOf.get(s)!);
-    const act = withDefaults(file, at('activation'), l.activation ?? 'linear', activations);
+    const act = withDefaults(
+      file,
+      at('activation'),
+      l.activation ?? rec.defaultActivation ?? 'linear',
+      activations,
+    );
     let shapes;
     try {
       shapes = rec.shapes(l, inputShapes[0]!, inputShapes);

@@ -16,6 +16,8 @@ import { layerNormalization } from './normalization.ts';
 import { mergeLayers } from './merge.ts';
 import { embedding } from './embedding.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
+import { gru, lstm, simpleRNN } from './recurrent.ts';
+import { bidirectional, timeDistributed } from './wrappers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
 const list: readonly AnyLayerRecord[] = [
@@ -36,6 +38,11 @@ const list: readonly AnyLayerRecord[] = [
   layerNormalization,
   ...mergeLayers,
   embedding,
+  simpleRNN,
+  gru,
+  lstm,
+  bidirectional,
+  timeDistributed,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -71,6 +71,8 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   readonly activation: 'optional' | 'required' | 'none';
   /** `many` for merge layers (two inputs or more); others take exactly one. */
   readonly inputs?: 'many';
+  /** The activation when the layer object names none (default linear; tanh for recurrences). */
+  readonly defaultActivation?: string;
   /**
    * Shape rule: output shape and weights for an input shape (the first input's, and all of
    * them in `inputShapes`), or a LayerError.

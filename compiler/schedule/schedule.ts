@@ -120,6 +120,14 @@ export function modeOf(n: Node): Mode {
   return len <= SCHEDULE.maxUnrolledElements ? 'unroll' : 'loop';
 }
 
+/** The mode in a program too long to unroll: vectors of `minLoopElements` or more loop. */
+function longModeOf(n: Node): Mode {
+  const def = getOp(n.op);
+  if (def.kind !== 'elementwise' && def.kind !== 'reduce') return modeOf(n);
+  const len = def.kind === 'reduce' ? n.args[0]!.size : n.size;
+  return len >= SCHEDULE.minLoopElements ? 'loop' : modeOf(n);
+}
+
 export function costOf(n: Node, mode: Mode): number {
   if (mode === 'loop') return SCHEDULE.loopCost;
   const def = getOp(n.op);
@@ -223,9 +231,16 @@ export function scheduleProgram(
   const byNode = new Map<Node, Step>();
   let chunk = 0;
   let used = 0;
+  const lanes = opts.lanes ?? 1;
+  let unrolled = 0;
+  for (const node of nodes) {
+    const mode = modeOf(node);
+    if (mode === 'unroll') unrolled += costOf(node, mode) * lanes;
+  }
+  const long = unrolled > SCHEDULE.maxUnrolledTotal;
   for (const node of nodes) {
     const epilogue = epilogues.get(node);
-    const mode = epilogue ? 'loop' : modeOf(node);
+    const mode = epilogue ? 'loop' : long ? longModeOf(node) : modeOf(node);
     const cost = costOf(node, mode) * (mode === 'unroll' ? (opts.lanes ?? 1) : 1);
     if (used > 0 && used + cost > SCHEDULE.chunkBudget) {
       chunk++;

@@ -136,6 +136,13 @@ const two = (layer: Record<string, unknown>, input: unknown = { a: [2, 3], b: [2
 });
 
 // Shaped layers (issue 8): every field of every record, and the shape rules.
+/** A sequence model: [steps, features] in; cases give its layers. */
+const sequence = (layers: Record<string, unknown>[], input: unknown = [10, 3]) => ({
+  input,
+  layers,
+  loss: 'mse',
+});
+
 const LAYER_CASES: readonly Case[] = [
   [
     'embedding without inputDim',
@@ -215,6 +222,95 @@ const LAYER_CASES: readonly Case[] = [
     { input: 3, layers: [{ type: 'dense', units: 1, inputs: 'input' }], loss: 'mse' },
     '$.layers[0].inputs',
     /expected array/,
+  ],
+  [
+    'lstm on a vector input',
+    sequence([{ type: 'lstm', units: 4 }], 8),
+    '$.layers[0].type',
+    /lstm needs a sequence input \[steps, features\], got \[8\] \(one vector: a recurrent layer before it needs returnSequences: true/,
+  ],
+  [
+    'gru on an image',
+    sequence([{ type: 'gru', units: 4 }], [4, 4, 2]),
+    '$.layers[0].type',
+    /gru needs a sequence input \[steps, features\], got \[4, 4, 2\]$/,
+  ],
+  [
+    'a recurrent layer after returnSequences false',
+    sequence([
+      { type: 'simpleRNN', units: 4 },
+      { type: 'lstm', units: 2 },
+    ]),
+    '$.layers[1].type',
+    /got \[4\] \(one vector: a recurrent layer before it needs returnSequences: true/,
+  ],
+  [
+    'lstm option typo',
+    sequence([{ type: 'lstm', units: 4, returnSequence: true }]),
+    '$.layers[0].returnSequence',
+    /did you mean "returnSequences"/,
+  ],
+  [
+    'gru Keras spelling',
+    sequence([{ type: 'gru', units: 4, reset_after: true }]),
+    '$.layers[0].reset_after',
+    /did you mean "resetAfter"/,
+  ],
+  [
+    'lstm without units',
+    sequence([{ type: 'lstm' }]),
+    '$.layers[0].units',
+    /required field is missing/,
+  ],
+  [
+    'recurrentActivation expression',
+    sequence([{ type: 'lstm', units: 2, recurrentActivation: { expr: 'x' } }]),
+    '$.layers[0].recurrentActivation',
+    /./,
+  ],
+  [
+    'recurrentInitializer typo',
+    sequence([{ type: 'gru', units: 2, recurrentInitializer: 'orthogonl' }]),
+    '$.layers[0].recurrentInitializer',
+    /did you mean "orthogonal"/,
+  ],
+  [
+    'bidirectional mergeMode typo',
+    sequence([{ type: 'bidirectional', mergeMode: 'avg', layer: { type: 'lstm', units: 4 } }]),
+    '$.layers[0].mergeMode',
+    /did you mean "ave"/,
+  ],
+  [
+    'bidirectional around a dense layer',
+    sequence([{ type: 'bidirectional', layer: { type: 'dense', units: 4 } }]),
+    '$.layers[0].layer.type',
+    /layer type not allowed here: "dense"; expected one of simpleRNN, lstm, gru$/,
+  ],
+  [
+    'bidirectional without a layer',
+    sequence([{ type: 'bidirectional' }]),
+    '$.layers[0].layer',
+    /required field is missing/,
+  ],
+  [
+    'bidirectional inner option typo',
+    sequence([{ type: 'bidirectional', layer: { type: 'gru', units: 2, unit: 3 } }]),
+    '$.layers[0].layer.unit',
+    /did you mean "units"/,
+  ],
+  [
+    'an expression activation inside a wrapper',
+    sequence([
+      { type: 'bidirectional', layer: { type: 'gru', units: 2, activation: { expr: 'x' } } },
+    ]),
+    '$.layers[0].layer.activation',
+    /custom activation expressions are not supported inside a wrapper/,
+  ],
+  [
+    'timeDistributed on a vector',
+    sequence([{ type: 'timeDistributed', layer: { type: 'dense', units: 4 } }], 6),
+    '$.layers[0].type',
+    /timeDistributed needs an input of \[steps, \.\.\.\]/,
   ],
   [
     'unknown kernelInitializer',

@@ -30,7 +30,30 @@ const bigChain = (n: number) =>
 const dn = (name: string, inputs: string[]) => ({ type: 'dense', name, units: 2, inputs });
 /** Two inputs, x [3] and y [2]. */
 const graph = (layers: object[]) => j({ input: { x: [3], y: [2] }, layers, loss: 'mse' });
+const seq = (input: unknown, layers: object[]) => j({ input, layers, loss: 'mse' });
 const cases: Record<string, string | Uint8Array> = {
+  'rnn-vector-input': seq(8, [{ type: 'lstm', units: 4 }]),
+  'rnn-image-input': seq([4, 4, 2], [{ type: 'gru', units: 4 }]),
+  'rnn-last-output-then-rnn': seq(
+    [10, 3],
+    [
+      { type: 'lstm', units: 4 },
+      { type: 'lstm', units: 2 },
+    ],
+  ),
+  'rnn-option-typo': seq([10, 3], [{ type: 'lstm', units: 4, returnSequence: true }]),
+  'rnn-keras-option': seq([10, 3], [{ type: 'gru', units: 4, reset_after: true }]),
+  'rnn-bad-merge-mode': seq(
+    [10, 3],
+    [{ type: 'bidirectional', mergeMode: 'avg', layer: { type: 'lstm', units: 4 } }],
+  ),
+  'rnn-bidirectional-dense': seq(
+    [10, 3],
+    [{ type: 'bidirectional', layer: { type: 'dense', units: 4 } }],
+  ),
+  'rnn-time-distributed-vector': seq(6, [
+    { type: 'timeDistributed', layer: { type: 'dense', units: 4 } },
+  ]),
   'json-empty': '',
   'json-whitespace-only': '  \n\t\n',
   'json-bom-only': '\ufeff',

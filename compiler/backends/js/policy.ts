@@ -19,4 +19,10 @@ export const SCHEDULE = {
   chunkBudget: 250,
   /** What a loop costs a function in bytecode, in the same unit. */
   loopCost: 40,
+  /** Unrolled scalar operations per program (all chunks) beyond which elementwise ops of
+   * `minLoopElements` or more run as loops: a net unrolled over many time steps repeats its
+   * cell's code per step, and straight-line code for all of it would be megabytes that V8
+   * compiles slowly (the small nets and CNNs stay far under this). */
+  maxUnrolledTotal: 8_000,
+  minLoopElements: 8,
 } as const;

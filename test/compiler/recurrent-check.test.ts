@@ -1,0 +1,107 @@
+// Per-layer derivative rows for the recurrent layers and wrappers: the generated gradient
+// (BPTT through the unrolled steps) against central differences, the dot-product test, the
+// IR interpreter and the input gradient (`gradc check`), from the runtime's own initializers
+// (glorotNormal kernels, orthogonal recurrent kernels). And the orthogonal initializer.
+import { describe, expect, it } from 'vitest';
+import { initParams } from '@gradc/runtime';
+import { runCheck } from '../../compiler/cli/check.ts';
+import { evaluateCompiled } from '../../compiler/cli/load.ts';
+import { compileModel, type ModelInput } from '../../compiler/index.ts';
+
+const ROWS: Record<string, { input: number[]; layers: Record<string, unknown>[] }> = {
+  simpleRNN: { input: [4, 3], layers: [{ type: 'simpleRNN', units: 3 }] },
+  'lstm, sequences, backwards': {
+    input: [4, 2],
+    layers: [{ type: 'lstm', units: 3, returnSequences: true, goBackwards: true }],
+  },
+  'lstm, sigmoid gates (smooth)': {
+    input: [3, 2],
+    layers: [{ type: 'lstm', units: 2, recurrentActivation: 'sigmoid', unitForgetBias: true }],
+  },
+  gru: { input: [4, 2], layers: [{ type: 'gru', units: 3 }] },
+  'gru resetAfter, sequences': {
+    input: [4, 2],
+    layers: [{ type: 'gru', units: 3, resetAfter: true, returnSequences: true }],
+  },
+  ...Object.fromEntries(
+    ['concat', 'sum', 'mul', 'ave'].map((mergeMode) => [
+      `bidirectional ${mergeMode}`,
+      {
+        input: [3, 2],
+        layers: [
+          {
+            type: 'bidirectional',
+            mergeMode,
+            layer: { type: 'gru', units: 2, returnSequences: true },
+          },
+        ],
+      },
+    ]),
+  ),
+  timeDistributed: {
+    input: [3, 4],
+    layers: [
+      { type: 'timeDistributed', layer: { type: 'dense', units: 2, activation: 'tanh' } },
+      { type: 'simpleRNN', units: 2 },
+    ],
+  },
+};
+
+async function compiled(row: (typeof ROWS)[string], precision = 'f64') {
+  return compileModel(
+    { ...row, loss: 'mse', precision, inputGradient: true } as unknown as ModelInput,
+    { format: 'js', source: 'row.model.json' },
+  );
+}
+
+describe('recurrent derivative rows (gradc check)', () => {
+  it.each(Object.keys(ROWS))('%s', async (name) => {
+    const r = await runCheck(await compiled(ROWS[name]!), { samples: 2, seed: 7, maxParams: 400 });
+    expect(r.ok, r.lines.join('\n')).toBe(true);
+  });
+});
+
+describe('the orthogonal initializer', () => {
+  it('gives a recurrent kernel [units, k·units] with orthonormal rows', async () => {
+    const mod = evaluateCompiled(await compiled(ROWS['lstm, sequences, backwards']!));
+    const params = initParams(mod.model, { seed: 3 });
+    const p = mod.model.params.find((q) => q.name === 'lstm0.recurrentKernel')!;
+    const [rows, cols] = p.shape as [number, number];
+    for (let a = 0; a < rows; a++)
+      for (let b = 0; b < rows; b++) {
+        let d = 0;
+        for (let c = 0; c < cols; c++)
+          d += params[p.offset + a * cols + c]! * params[p.offset + b * cols + c]!;
+        expect(d).toBeCloseTo(a === b ? 1 : 0, 12);
+      }
+    const bias = mod.model.params.find((q) => q.name === 'lstm0.bias')!;
+    expect([...params.subarray(bias.offset, bias.offset + bias.size)].every((v) => v === 0)).toBe(
+      true,
+    );
+  });
+
+  it('takes TF.js initializer names, and unitForgetBias puts ones in the forget quarter', async () => {
+    const mod = evaluateCompiled(
+      await compiled({
+        input: [3, 2],
+        layers: [
+          {
+            type: 'lstm',
+            units: 2,
+            kernelInitializer: 'zeros',
+            recurrentInitializer: 'ones',
+            unitForgetBias: true,
+          },
+        ],
+      }),
+    );
+    const params = initParams(mod.model, { seed: 3 });
+    const get = (name: string) => {
+      const p = mod.model.params.find((q) => q.name === name)!;
+      return [...params.subarray(p.offset, p.offset + p.size)];
+    };
+    expect(get('lstm0.kernel').every((v) => v === 0)).toBe(true);
+    expect(get('lstm0.recurrentKernel').every((v) => v === 1)).toBe(true);
+    expect(get('lstm0.bias')).toEqual([0, 0, 1, 1, 0, 0, 0, 0]);
+  });
+});
