@@ -24,7 +24,9 @@ export async function importCompiled(compiled: Compiled): Promise<GeneratedModul
  * garbage once unreferenced, so a fuzzer can go through thousands of modules.
  */
 export function evaluateCompiled(compiled: Compiled): GeneratedModule {
-  const names = [...compiled.code.matchAll(/^export (?:const|function) (\w+)/gm)].map((m) => m[1]!);
+  const names = [...compiled.code.matchAll(/^export (?:const|(?:async )?function) (\w+)/gm)].map(
+    (m) => m[1]!,
+  );
   // Top-level `export` only starts a line in the module shell; bodies are indented and user
   // text only appears inside escaped string literals.
   const body = `${compiled.code.replace(/^export /gm, '')}\nreturn { ${names.join(', ')} };`;

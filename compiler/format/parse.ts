@@ -14,7 +14,16 @@ import { MAX_FILE_BYTES } from './limits.ts';
 
 export { MAX_FILE_BYTES };
 
-const topFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision'];
+const topFields = [
+  '$schema',
+  'name',
+  'description',
+  'input',
+  'layers',
+  'loss',
+  'precision',
+  'backend',
+];
 
 /** Bytes of a model file → spec. Checks size and encoding before JSON. */
 export async function parseModelBytes(bytes: Uint8Array, file: string): Promise<ModelSpec> {
@@ -368,6 +377,7 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     loss: await withExpr(file, ['loss'], loss, ['y', 't']),
     precision: m.precision ?? 'f64',
     inputGradient: m.inputGradient ?? false,
+    backend: m.backend ?? 'auto',
   };
 }
 
