@@ -83,6 +83,9 @@ export interface EmitOptions {
   readonly source: string;
   /** Overrides the model file's `backend` (the CLI's --backend). */
   readonly backend?: 'auto' | 'js' | 'wasm';
+  /** False puts every dense stack on wasm, however small (tests check the kernels on tiny
+   * nets); the default applies the backend's cost rule. */
+  readonly wasmCostRule?: boolean;
 }
 
 export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
@@ -109,7 +112,10 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   ];
   // `auto` is `js` until the bench shows WebAssembly never slower on the examples.
   const backend = opts.backend ?? spec.backend ?? 'auto';
-  const wasm = backend === 'wasm' ? wasmBatch(c, batched, opts.format === 'ts') : null;
+  const wasm =
+    backend === 'wasm'
+      ? wasmBatch(c, batched, opts.format === 'ts', opts.wasmCostRule ?? true)
+      : null;
   functions.push(...(wasm ? wasm.functions : batched));
   const shell = {
     c,

@@ -7,12 +7,15 @@ import { pathToFileURL } from 'node:url';
 import type { GeneratedModule } from '@gradc/runtime';
 import type { Compiled } from '../pipeline.ts';
 
+/** Imports the module and awaits its init() (instantiating any WebAssembly). */
 export async function importCompiled(compiled: Compiled): Promise<GeneratedModule> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-'));
   const file = path.join(dir, 'module.mjs');
   try {
     fs.writeFileSync(file, compiled.code);
-    return (await import(pathToFileURL(file).href)) as GeneratedModule;
+    const mod = (await import(pathToFileURL(file).href)) as GeneratedModule;
+    await mod.init?.();
+    return mod;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

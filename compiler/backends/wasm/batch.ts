@@ -19,8 +19,9 @@ export function wasmBatch(
   c: Compilation,
   batched: readonly EmittedFunction[],
   ts: boolean,
+  costRule: boolean,
 ): WasmBatch | null {
-  if (wasmRefusal(c.spec)) return null;
+  if (wasmRefusal(c.spec, costRule)) return null;
   const plan = planWasm(c);
   const hc = lower(plan.head);
   const hs = schedule(hc);

@@ -60,7 +60,7 @@ export interface WasmPlan {
 export const MAX_PAGES = 16384;
 
 /** Why this model's batched entry points stay on JS, or null when they can use wasm. */
-export function wasmRefusal(spec: ModelSpec): string | null {
+export function wasmRefusal(spec: ModelSpec, costRule = true): string | null {
   if (spec.layers.length === 0) return 'no layers';
   for (const [i, l] of spec.layers.entries()) {
     if (l.type !== 'dense')
@@ -71,7 +71,7 @@ export function wasmRefusal(spec: ModelSpec): string | null {
       return `layer ${i}'s activation ${l.activation.name} is not fused (relu or linear only)`;
   }
   const macs = Math.max(...spec.layers.map((l) => l.inputShape[0]! * l.units));
-  if (macs < MIN_MACS)
+  if (costRule && macs < MIN_MACS)
     return `the largest layer has ${macs} multiply-adds per sample, under the cost rule's ${MIN_MACS}`;
   return null;
 }
@@ -138,7 +138,7 @@ export function planWasm(c: Compilation): WasmPlan {
   const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma: false };
   for (const l of layers) {
     // Forward: out[r, j] = act(b[j] + Σ_i x[r, i]·W[i, j]).
-    const inStride = l.index === 0 ? inputs(spec) : layers[l.index - 1]!.units;
+    const inStride = l.index === 0 ? spec.input : layers[l.index - 1]!.units;
     functions.push(
       gemm({
         ...base,
@@ -208,8 +208,4 @@ export function planWasm(c: Compilation): WasmPlan {
     bytes,
     head: headSpec(spec),
   };
-}
-
-function inputs(spec: ModelSpec): number {
-  return spec.input;
 }
