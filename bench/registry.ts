@@ -8,6 +8,8 @@ export const IMPLS: readonly ImplFactory[] = [
   baselineImpl,
   gradcImpl('gradc', ''),
   gradcImpl('gradc f32', '-f32'),
+  gradcImpl('gradc wasm', '', 'wasm'),
+  gradcImpl('gradc wasm f32', '-f32', 'wasm'),
   ...PEERS,
 ];
 

@@ -265,3 +265,42 @@ describe('WebAssembly backend', () => {
     expect(a).toBe(b);
   });
 });
+
+describe('WebAssembly module text', () => {
+  it('the TypeScript output type-checks under --strict --noUncheckedIndexedAccess', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const spec = await mnist('f32');
+    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'ts', source: 'm' }).code;
+    expect(code).toContain('const wasmBytes');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-'));
+    try {
+      const file = path.join(dir, 'mnist-wasm.ts');
+      fs.writeFileSync(file, code);
+      const r = spawnSync(
+        path.join('node_modules', '.bin', 'tsc'),
+        [
+          '--ignoreConfig',
+          '--strict',
+          '--noUncheckedIndexedAccess',
+          '--noEmit',
+          '--target',
+          'es2022',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--types',
+          'node',
+          file,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
