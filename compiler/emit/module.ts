@@ -143,7 +143,7 @@ const ALLOC_DOC =
 function jsContract(ts: boolean, exp: string, arrayType: string): string {
   return [
     INIT_DOC,
-    `${exp}async function init()${ts ? ': Promise<void>' : ''} {}`,
+    `${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${ts ? ': Promise<void>' : ''} {}`,
     '',
     ALLOC_DOC,
     `${exp}function alloc(length${ts ? ': number' : ''})${ts ? `: ${arrayType}` : ''} {`,
@@ -206,7 +206,7 @@ export function emitDeclarations(m: ModuleInput): string {
     ].join('\n'),
     [
       "/** Instantiates the module's WebAssembly, if any (resolves at once otherwise). Await it before the first call. */",
-      'export declare function init(): Promise<void>;',
+      'export declare function init(options?: { relaxedSimd?: boolean }): Promise<void>;',
       ALLOC_DOC,
       `export declare function alloc(length: number): ${arrayType};`,
     ].join('\n'),

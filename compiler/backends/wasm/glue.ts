@@ -26,6 +26,8 @@ export function emitGlue(g: GlueInput, exp: string): string {
   const kernelType = '(...args: number[]) => void';
   return `/** The WebAssembly kernels (${plan.bytes.length} bytes, base64): see \`gradc inspect --after wasm\`. */
 const wasmBytes = '${base64(plan.bytes)}';
+/** The same kernels with relaxed-SIMD multiply-adds (rounding may differ between machines). */
+const wasmBytesFma = '${base64(plan.fmaBytes)}';
 /** Set by init(): the kernels, the shared memory, and the buffers alloc() handed out. */
 let wasmKernels${T(`Record<string, ${kernelType}> | null`)} = null;
 let wasmMemory${T('WebAssembly.Memory | null')} = null;
@@ -40,19 +42,28 @@ const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
 const headWork = new ${arr}(${g.headWorkSize});
 
+function wasmDecode(text${T('string')})${T('Uint8Array')} {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
 /**
  * Compiles and instantiates the embedded WebAssembly. Await it once before the first call.
+ * Uses relaxed-SIMD multiply-adds where the engine validates them (Node 20 needs
+ * --experimental-wasm-relaxed-simd): faster, but their rounding may differ between machines;
+ * \`{ relaxedSimd: false }\` keeps results bit-for-bit reproducible.
  * Needs WebAssembly SIMD and shared memory (alloc grows the memory; a shared memory's arrays
  * survive growth); where either is missing, the module runs on its JavaScript code (same
  * results, slower). A Content-Security-Policy must allow 'wasm-unsafe-eval'.
  */
-${exp}async function init()${T('Promise<void>')} {
+${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${T('Promise<void>')} {
   if (wasmReady) return;
   wasmReady = true;
   if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') return;
-  const bin = atob(wasmBytes);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const fma = options?.relaxedSimd === false ? null : wasmDecode(wasmBytesFma);
+  const bytes = fma && WebAssembly.validate(fma) ? fma : wasmDecode(wasmBytes);
   if (!WebAssembly.validate(bytes)) return;
   let memory${T('WebAssembly.Memory')};
   try {

@@ -52,6 +52,9 @@ export interface WasmPlan {
   readonly pages: number;
   readonly functions: readonly WasmFunction[];
   readonly bytes: Uint8Array;
+  /** The same kernels with relaxed_madd (fused where the engine has FMA): chosen at init()
+   * when the engine validates them, unless init({ relaxedSimd: false }). */
+  readonly fmaBytes: Uint8Array;
   /** The ModelSpec of the last activation and the loss, compiled to JS. */
   readonly head: ModelSpec;
 }
@@ -134,68 +137,73 @@ export function planWasm(c: Compilation): WasmPlan {
       transposed: index > 0 ? take(inputs * l.units) : null,
     };
   });
-  const functions: WasmFunction[] = [];
-  const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma: false };
-  for (const l of layers) {
-    // Forward: out[r, j] = act(b[j] + Σ_i x[r, i]·W[i, j]).
-    const inStride = l.index === 0 ? spec.input : layers[l.index - 1]!.units;
-    functions.push(
-      gemm({
-        ...base,
-        name: `fwd${l.index}`,
-        n: l.units,
-        aRow: inStride,
-        aCol: 1,
-        ldb: l.units,
-        ldc: l.units,
-        bias: l.bias !== null,
-        relu: l.relu,
-      }),
-      // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j].
-      gemm({
-        ...base,
-        name: `gw${l.index}`,
-        n: l.units,
-        aRow: 1,
-        aCol: inStride,
-        ldb: l.units,
-        ldc: l.units,
-        accumulate: true,
-      }),
-      // Bias gradient: gb[j] += Σ_r 1·dz[r, j].
-      gemm({
-        ...base,
-        name: `gb${l.index}`,
-        n: l.units,
-        aRow: 0,
-        aCol: 1,
-        ldb: l.units,
-        ldc: l.units,
-        accumulate: true,
-      }),
-    );
-    if (l.index > 0) {
-      const prev = layers[l.index - 1]!;
-      // Backward: dzPrev[r, i] = (Σ_j dz[r, j]·W[i, j]) · relu'(prev) through Wᵀ.
+  const kernels = (fma: boolean) => {
+    const functions: WasmFunction[] = [];
+    const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma };
+    for (const l of layers) {
+      // Forward: out[r, j] = act(b[j] + Σ_i x[r, i]·W[i, j]).
+      const inStride = l.index === 0 ? spec.input : layers[l.index - 1]!.units;
       functions.push(
         gemm({
           ...base,
-          name: `dx${l.index}`,
-          n: l.inputs,
-          aRow: l.units,
+          name: `fwd${l.index}`,
+          n: l.units,
+          aRow: inStride,
           aCol: 1,
-          ldb: l.inputs,
-          ldc: l.inputs,
-          mask: prev.relu,
+          ldb: l.units,
+          ldc: l.units,
+          bias: l.bias !== null,
+          relu: l.relu,
         }),
-        transpose(`tr${l.index}`, precision, l.inputs, l.units),
+        // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j].
+        gemm({
+          ...base,
+          name: `gw${l.index}`,
+          n: l.units,
+          aRow: 1,
+          aCol: inStride,
+          ldb: l.units,
+          ldc: l.units,
+          accumulate: true,
+        }),
+        // Bias gradient: gb[j] += Σ_r 1·dz[r, j].
+        gemm({
+          ...base,
+          name: `gb${l.index}`,
+          n: l.units,
+          aRow: 0,
+          aCol: 1,
+          ldb: l.units,
+          ldc: l.units,
+          accumulate: true,
+        }),
       );
+      if (l.index > 0) {
+        const prev = layers[l.index - 1]!;
+        // Backward: dzPrev[r, i] = (Σ_j dz[r, j]·W[i, j]) · relu'(prev) through Wᵀ.
+        functions.push(
+          gemm({
+            ...base,
+            name: `dx${l.index}`,
+            n: l.inputs,
+            aRow: l.units,
+            aCol: 1,
+            ldb: l.inputs,
+            ldc: l.inputs,
+            mask: prev.relu,
+          }),
+          transpose(`tr${l.index}`, precision, l.inputs, l.units),
+        );
+      }
     }
-  }
-  functions.push(scale('scale', precision), clear('clear'));
+    functions.push(scale('scale', precision), clear('clear'));
+    return functions;
+  };
+  const functions = kernels(false);
   const scratchEnd = align16(at);
   const pages = Math.ceil(scratchEnd / 65536) + 1;
   const { bytes } = encodeModule(functions, pages, MAX_PAGES);
+  const fmaBytes = encodeModule(kernels(true), pages, MAX_PAGES).bytes;
   return {
     precision,
     bytesPerElement: e,
@@ -206,6 +214,7 @@ export function planWasm(c: Compilation): WasmPlan {
     pages,
     functions,
     bytes,
+    fmaBytes,
     head: headSpec(spec),
   };
 }
