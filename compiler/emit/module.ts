@@ -182,9 +182,9 @@ export function emitModule(m: ModuleInput): string {
   if (!esm) {
     const names = [
       'model',
+      ...m.functions.filter((f) => f.kind === 'entry').map((f) => f.name),
       'init',
       'alloc',
-      ...m.functions.filter((f) => f.kind === 'entry').map((f) => f.name),
     ];
     parts.push(`module.exports = { ${names.join(', ')} };`);
   }
