@@ -42,7 +42,9 @@ const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
 const headWork = new ${arr}(${g.headWorkSize});
 
-function wasmDecode(text${T('string')})${T('Uint8Array')} {
+/** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
+ * WebAssembly.validate wants, and older TS has no such generic.) */
+function wasmDecode(text${T('string')}) {
   const bin = atob(text);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
