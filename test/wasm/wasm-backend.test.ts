@@ -415,3 +415,46 @@ describe('WebAssembly hot path', () => {
     }
   }, 120_000);
 });
+
+describe('runtime on a WebAssembly module', () => {
+  it('train() runs through alloc and gradientBatch: the same history as the JS module, params written back', async () => {
+    const { train } = await import('../../runtime/train.ts');
+    const spec = await mnist('f64');
+    const w = await load(spec, 'wasm');
+    const j = await load(spec, 'js');
+    const m = w.model;
+    const count = 70;
+    const { inputs, targets } = batchData(m, 'categoricalCrossEntropy', count, 5);
+    const data = { inputs, targets, count };
+    const run = (mod: Batched) => {
+      const params = initParams(m, { seed: 8 });
+      const history = train(mod, params, data, { epochs: 2, batchSize: 32, seed: 1 });
+      return { params, losses: history.epochs.map((e) => e.loss) };
+    };
+    // Every array gradientBatch gets must come from alloc (the zero-copy path).
+    const allocated = new Set<FloatArray>();
+    let fast = 0;
+    const spy: Batched = {
+      ...w,
+      alloc: (n: number) => {
+        const x = w.alloc(n);
+        allocated.add(x);
+        return x;
+      },
+      gradientBatch: (p, x, t, n, g, wk) => {
+        if (allocated.has(p) && allocated.has(x) && allocated.has(g)) fast++;
+        else throw new Error('gradientBatch got an array from outside the module memory');
+        return w.gradientBatch(p, x, t, n, g, wk);
+      },
+    };
+    const a = run(spy);
+    expect(fast).toBe(2 * Math.ceil(count / 32));
+    const b = run(j);
+    expect(a.losses).toHaveLength(2);
+    for (let e = 0; e < 2; e++)
+      expect(Math.abs(a.losses[e]! - b.losses[e]!) / b.losses[e]!).toBeLessThan(1e-10);
+    // The caller's array holds the trained parameters (training ran on a copy in the memory).
+    expect(relErr(a.params, b.params)).toBeLessThan(1e-10);
+    expect(relErr(a.params, initParams(m, { seed: 8 }))).toBeGreaterThan(1e-6);
+  });
+});
