@@ -251,7 +251,7 @@ describe('WebAssembly backend', () => {
 
   it('inspect --after wasm prints every kernel as WAT, or why the model stays on JS', async () => {
     const wat = describeWasm(lower(await mnist('f32')));
-    for (const k of ['fwd0', 'fwd1', 'gw0', 'gw1', 'gb0', 'gb1', 'dx1', 'tr1', 'scale', 'clear'])
+    for (const k of ['fwd0', 'fwd1', 'gw0', 'gw1', 'gb0', 'gb1', 'dx1', 'tr1', 'clear'])
       expect(wat).toContain(`(func $${k} (export "${k}")`);
     expect(wat).toContain('f32x4.mul');
     const cnn = await parseModelBytes(fs.readFileSync('examples/mnist-cnn.model.json'), 'cnn');

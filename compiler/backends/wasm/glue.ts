@@ -180,6 +180,8 @@ ${L.filter((l) => l.transposed !== null)
   .map((l) => `  k.tr${l.index}${nn}(${l.transposed}, p + ${l.kernel * e});`)
   .join('\n')}
   let loss = 0;
+  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
+  const inv = 1 / count;
   for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
     const r = Math.min(${CHUNK}, count - s0);
     const x = inputs.byteOffset + s0 * ${g.inputSize * e};
@@ -193,10 +195,9 @@ ${L.filter((l) => l.transposed !== null)
         headTarget[j] = targets[ti + j];
       }
       loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
-      for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn};
+      for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn} * inv;
     }
 ${lines.join('\n')}
   }
-  if (count > 0) k.scale${nn}(g, ${g.paramCount}, 1 / count);
   return count > 0 ? loss / count : 0;`;
 }

@@ -9,7 +9,7 @@
 // so that it can later consume the loop IR's contraction kernels behind the same plan.
 import type { Compilation } from '../../frontend/model.ts';
 import type { LayerSpec, ModelSpec } from '../../format/model.ts';
-import { clear, gemm, scale, transpose, type Precision } from './gemm.ts';
+import { clear, gemm, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
@@ -196,7 +196,7 @@ export function planWasm(c: Compilation): WasmPlan {
         );
       }
     }
-    functions.push(scale('scale', precision), clear('clear'));
+    functions.push(clear('clear'));
     return functions;
   };
   const functions = kernels(false);
