@@ -157,8 +157,6 @@ function encodeIns(ins: Ins, out: number[]): void {
 
 export interface EncodedModule {
   readonly bytes: Uint8Array;
-  /** Byte offset of the memory import's limits flag: 0x01 plain, 0x03 shared. */
-  readonly sharedFlagAt: number;
 }
 
 /**
@@ -192,16 +190,11 @@ export function encodeModule(
   const imports: number[] = [0x01];
   name('env', imports);
   name('memory', imports);
-  imports.push(0x02);
-  // The flag byte's position in the final output, for the plain-memory fallback.
-  const flagInImports = imports.length;
-  imports.push(0x03);
+  // Memory limits flag 0x03: shared, with a maximum (alloc's arrays survive growth).
+  imports.push(0x02, 0x03);
   u32(pages, imports);
   u32(maxPages, imports);
-  out.push(2);
-  u32(imports.length, out);
-  const sharedFlagAt = out.length + flagInImports;
-  out.push(...imports);
+  section(2, imports, out);
   const funcs: number[] = [];
   u32(fns.length, funcs);
   for (const t of typeOf) u32(t, funcs);
@@ -236,7 +229,7 @@ export function encodeModule(
     code.push(...body);
   }
   section(10, code, out);
-  return { bytes: Uint8Array.from(out), sharedFlagAt };
+  return { bytes: Uint8Array.from(out) };
 }
 
 /** The text form of one function, indented by block depth. */
