@@ -54,34 +54,45 @@ export function modelMismatch(info: ModelInfo, spec: NetSpec): string | undefine
   return undefined;
 }
 
-/** The f32 variant of an example is compiled on the fly from examples/<name>.model.json. */
-async function compileF32(name: string): Promise<BatchedModule> {
+/** The f32 and WebAssembly variants of an example are compiled on the fly from
+ * examples/<name>.model.json (importCompiled awaits the module's init()). */
+async function compileVariant(
+  name: string,
+  precision: 'f32' | 'f64',
+  backend: 'js' | 'wasm',
+): Promise<BatchedModule> {
   const source = fileURLToPath(new URL(`../examples/${name}.model.json`, import.meta.url));
   const json = JSON.parse(readFileSync(source, 'utf8')) as Record<string, unknown>;
-  const compiled = await compileModel({ ...json, precision: 'f32' } as ModelInput, {
+  const compiled = await compileModel({ ...json, precision } as ModelInput, {
     format: 'js',
     source: `${name}.model.json`,
+    backend,
   });
   return (await importCompiled(compiled)) as BatchedModule;
 }
 
-async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | Unavailable> {
+async function loadModule(
+  file: string,
+  spec: NetSpec,
+  backend: 'js' | 'wasm',
+): Promise<BatchedModule | Unavailable> {
   const rel = `generated/${file}`;
   const f32 = file.endsWith('-f32.ts');
+  const onTheFly = f32 || backend === 'wasm';
   if (!f32 && !existsSync(GENERATED_DIR + file))
     return { unavailable: `not generated yet (${rel} missing)` };
-  const example = `examples/${file.replace(/-f32\.ts$/, '')}.model.json`;
-  if (f32 && !existsSync(fileURLToPath(new URL(`../${example}`, import.meta.url))))
+  const example = `examples/${file.replace(/(-f32)?\.ts$/, '')}.model.json`;
+  if (onTheFly && !existsSync(fileURLToPath(new URL(`../${example}`, import.meta.url))))
     return { unavailable: `not generated yet (${example} missing)` };
   let mod: BatchedModule;
   try {
     // Dynamic import because the module may not exist; its shape is checked just below.
-    mod = f32
-      ? await compileF32(file.replace(/-f32\.ts$/, ''))
+    mod = onTheFly
+      ? await compileVariant(file.replace(/(-f32)?\.ts$/, ''), f32 ? 'f32' : 'f64', backend)
       : ((await import(pathToFileURL(GENERATED_DIR + file).href)) as BatchedModule);
   } catch (e) {
     return {
-      unavailable: `${f32 ? `${rel} (compiled on the fly)` : rel} failed to load: ${errorText(e)}`,
+      unavailable: `${onTheFly ? `${rel} (compiled on the fly)` : rel} failed to load: ${errorText(e)}`,
     };
   }
   if (
@@ -94,15 +105,27 @@ async function loadModule(file: string, spec: NetSpec): Promise<BatchedModule | 
   return mismatch === undefined ? mod : { unavailable: `${rel} ${mismatch}` };
 }
 
-export function gradcImpl(name: string, suffix: string): ImplFactory {
+export function gradcImpl(
+  name: string,
+  suffix: string,
+  backend: 'js' | 'wasm' = 'js',
+): ImplFactory {
   return {
     name,
     async prepare(c, data, lr) {
-      const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec);
+      const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec, backend);
       if ('unavailable' in mod) return mod;
+      // A model without a wasm lowering (or under the cost rule) compiles to plain JS.
+      if (backend === 'wasm' && !String(mod.forwardBatch).includes('wasmKernels'))
+        return { unavailable: 'stays on JS (no WebAssembly lowering, or under the cost rule)' };
       const info = mod.model;
+      // In the module's memory when it has one (the WebAssembly kernels' zero-copy path).
       const make = (n: number): FloatArray =>
-        info.precision === 'f32' ? new Float32Array(n) : new Float64Array(n);
+        mod.alloc
+          ? mod.alloc(n)
+          : info.precision === 'f32'
+            ? new Float32Array(n)
+            : new Float64Array(n);
       const I = info.inputSize;
       const O = outputSize(c.spec);
       const P = info.paramCount;

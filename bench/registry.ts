@@ -1,6 +1,7 @@
 import type { ImplFactory } from './impl.ts';
 import { baselineImpl } from './impl-baseline.ts';
 import { gradcImpl } from './impl-gradc.ts';
+import { handWasmImpl } from './impl-hand-wasm.ts';
 import { PEERS } from './peers/index.ts';
 
 /** Every implementation, in table order; the baseline first (ratios are relative to it). */
@@ -8,6 +9,9 @@ export const IMPLS: readonly ImplFactory[] = [
   baselineImpl,
   gradcImpl('gradc', ''),
   gradcImpl('gradc f32', '-f32'),
+  gradcImpl('gradc wasm', '', 'wasm'),
+  gradcImpl('gradc wasm f32', '-f32', 'wasm'),
+  handWasmImpl,
   ...PEERS,
 ];
 

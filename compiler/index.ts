@@ -34,13 +34,20 @@ export function declarationsPathFor(file: string): string {
   return file.slice(0, file.length - ext.length) + dts;
 }
 
+/** Code of the batched entry points; overrides the model file's `backend`. */
+export type Backend = 'auto' | 'js' | 'wasm';
+
 /** Compiles a model object (as `defineModel` returns) to module text. */
 export async function compileModel(
   model: ModelInput,
-  opts: { format?: OutputFormat; source?: string } = {},
+  opts: { format?: OutputFormat; source?: string; backend?: Backend } = {},
 ): Promise<Compiled> {
   const spec = await validateModel(model, opts.source ?? '<model>');
-  return compileSpec(spec, { format: opts.format ?? 'ts', source: opts.source ?? '<model>' });
+  return compileSpec(spec, {
+    format: opts.format ?? 'ts',
+    source: opts.source ?? '<model>',
+    ...(opts.backend ? { backend: opts.backend } : {}),
+  });
 }
 
 /** Compiles the bytes of a model file. */
@@ -48,7 +55,12 @@ export async function compileBytes(
   bytes: Uint8Array,
   file: string,
   format: OutputFormat,
+  backend?: Backend,
 ): Promise<Compiled> {
   const spec = await parseModelBytes(bytes, file);
-  return compileSpec(spec, { format, source: path.basename(file) });
+  return compileSpec(spec, {
+    format,
+    source: path.basename(file),
+    ...(backend ? { backend } : {}),
+  });
 }

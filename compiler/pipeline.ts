@@ -12,6 +12,7 @@ import { scheduleProgram, type Schedule, type ScheduleOptions } from './schedule
 import { getOp } from './ops/registry.ts';
 import type { ModelSpec } from './format/model.ts';
 import { VERSION } from './version.ts';
+import { wasmBatch } from './backends/wasm/batch.ts';
 import { checkExpressionCost, checkModelCost, checkPlan, type PlannedBody } from './cost.ts';
 
 export type Pass = (c: Compilation) => Compilation;
@@ -80,6 +81,11 @@ export interface EmitOptions {
   readonly format: OutputFormat;
   /** Model file base name for the header. */
   readonly source: string;
+  /** Overrides the model file's `backend` (the CLI's --backend). */
+  readonly backend?: 'auto' | 'js' | 'wasm';
+  /** False puts every dense stack on wasm, however small (tests check the kernels on tiny
+   * nets); the default applies the backend's cost rule. */
+  readonly wasmCostRule?: boolean;
 }
 
 export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
@@ -100,8 +106,17 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
     functions.push(...emitProgram(schedules[name], c.sections));
   }
   if (schedules.inputGradient) functions.push(...emitProgram(schedules.inputGradient, c.sections));
-  functions.push(...emitForwardBatch(batch.forward, c.sections, c.shapes));
-  functions.push(...emitGradientBatch(batch.gradient, c.sections, c.shapes));
+  const batched = [
+    ...emitForwardBatch(batch.forward, c.sections, c.shapes),
+    ...emitGradientBatch(batch.gradient, c.sections, c.shapes),
+  ];
+  // `auto` is `js` until the bench shows WebAssembly never slower on the examples.
+  const backend = opts.backend ?? spec.backend ?? 'auto';
+  const wasm =
+    backend === 'wasm'
+      ? wasmBatch(c, batched, opts.format === 'ts', opts.wasmCostRule ?? true)
+      : null;
+  functions.push(...(wasm ? wasm.functions : batched));
   const shell = {
     c,
     functions,
@@ -109,6 +124,7 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
     format: opts.format,
     source: opts.source,
     version: VERSION,
+    ...(wasm ? { wasm: wasm.glue } : {}),
   };
   const code = emitModule(shell);
   if (opts.format === 'ts') return { c, schedules, workSize, code };

@@ -124,6 +124,14 @@ export const model = {
   ],
 } as const;
 
+/** Resolves at once: this module is plain JavaScript. Every gradc module has it; await it before the first call. */
+export async function init(options?: { relaxedSimd?: boolean }): Promise<void> {}
+
+/** A zeroed array of `length` elements for the entry points (a plain typed array in a JS-only module). */
+export function alloc(length: number): Float64Array {
+  return new Float64Array(length);
+}
+
 /**
  * Writes the network output for one sample into `output`.
  * @param params `model.paramCount` parameters (see `model.params` for the layout)

@@ -11,7 +11,7 @@
 
 import { copyRow, type Dataset } from './data.ts';
 import type { GradientMonitor } from './diagnostics.ts';
-import { allocArray, allocGrad, allocWork } from './init.ts';
+import { allocArray, allocFor } from './init.ts';
 import { accumulateMetrics, CORRECT, ABS_ERROR } from './metrics.ts';
 import type { Optimizer } from './optimizers.ts';
 import type { FloatArray, GeneratedModule } from './types.ts';
@@ -85,13 +85,14 @@ export class BatchRunner {
     this.x = allocArray(m, m.inputSize);
     this.t = allocArray(m, m.outputSize);
     this.out = allocArray(m, m.outputSize);
-    this.work = allocWork(m);
-    this.sampleGrad = allocGrad(m);
+    // What the batched entry points touch lives in the module's memory (see allocFor).
+    this.work = allocFor(module, m.workSize);
+    this.sampleGrad = allocFor(module, m.paramCount);
     // Accumulate in f64 even for f32 models: summing many small per-sample gradients in f32
     // loses low bits. gradientBatch writes the mean itself, in the model's precision.
     this.grad = o.batched ? this.sampleGrad : new Float64Array(m.paramCount);
-    this.xb = o.batched ? allocArray(m, o.batchSize * m.inputSize) : this.x;
-    this.tb = o.batched ? allocArray(m, o.batchSize * m.outputSize) : this.t;
+    this.xb = o.batched ? allocFor(module, o.batchSize * m.inputSize) : this.x;
+    this.tb = o.batched ? allocFor(module, o.batchSize * m.outputSize) : this.t;
     this.needForward = o.wantAccuracy || o.wantMae;
   }
 

@@ -40,6 +40,17 @@ export function allocArray(model: Pick<ModelInfo, 'precision'>, length: number):
   return model.precision === 'f32' ? new Float32Array(length) : new Float64Array(length);
 }
 
+/**
+ * A zeroed array for `module`'s entry points: from its `alloc` (its own memory, no copies on
+ * the hot path) when it has one, a plain typed array otherwise.
+ */
+export function allocFor(
+  module: { readonly model: Pick<ModelInfo, 'precision'>; alloc?(length: number): FloatArray },
+  length: number,
+): FloatArray {
+  return module.alloc ? module.alloc(length) : allocArray(module.model, length);
+}
+
 /** Zeroed parameters of the right precision and length (see `initParams` for random ones). */
 export function allocParams(model: ModelInfo): FloatArray {
   return allocArray(model, model.paramCount);

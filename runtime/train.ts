@@ -161,17 +161,21 @@ export function train(
  */
 export function* trainSteps(
   module: GeneratedModule,
-  params: FloatArray,
+  callerParams: FloatArray,
   data: Dataset,
   options: TrainOptions,
   pauses: boolean,
 ): Generator<void, History, void> {
   const model = module.model;
-  if (params.length !== model.paramCount) {
+  if (callerParams.length !== model.paramCount) {
     throw new RangeError(
-      `params has ${params.length} entries, model ${model.name} needs ${model.paramCount}`,
+      `params has ${callerParams.length} entries, model ${model.name} needs ${model.paramCount}`,
     );
   }
+  // The entry points run without copies on arrays in the module's own memory (a module with
+  // alloc): train a copy there, written back at every epoch end and at the end.
+  const params = module.alloc ? module.alloc(callerParams.length) : callerParams;
+  if (params !== callerParams) params.set(callerParams);
   validateDataset(model, data);
   const epochs = positiveInt('epochs', options.epochs);
   const optimizer = options.optimizer ?? sgd({ lr: 0.01 });
@@ -323,7 +327,8 @@ export function* trainSteps(
       if (wait >= patience) stopReason = 'earlyStopping';
     }
     // Called for every recorded epoch, including the one that stops training.
-    if (options.onEpochEnd?.(stats, params) === false && stopReason === 'completed') {
+    if (params !== callerParams) callerParams.set(params);
+    if (options.onEpochEnd?.(stats, callerParams) === false && stopReason === 'completed') {
       stopReason = 'callback';
     }
   }
@@ -333,6 +338,7 @@ export function* trainSteps(
     params.set(bestParams);
     keptEpoch = bestEpoch;
   }
+  if (params !== callerParams) callerParams.set(params);
   return {
     epochs: history,
     stoppedEarly: stopReason !== 'completed',

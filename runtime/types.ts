@@ -116,6 +116,18 @@ export interface ModelInfo {
 /** What every generated module exports. All functions allocate nothing. */
 export interface GeneratedModule {
   readonly model: ModelInfo;
+  /**
+   * Instantiates the module's WebAssembly (resolves at once for a JS-only module). Await it
+   * before the first call: a WebAssembly-backed entry point called earlier throws. Absent
+   * in modules from before the contract. `relaxedSimd: false` turns off relaxed-SIMD
+   * multiply-adds (used where the engine has them; their rounding may differ between machines).
+   */
+  init?(options?: { relaxedSimd?: boolean }): Promise<void>;
+  /**
+   * A zeroed array of `length` elements in the module's memory, where the entry points use
+   * it without copying (a plain typed array for a JS-only module, or before init()).
+   */
+  alloc?(length: number): FloatArray;
   /** Writes the network's output for one sample into `output`. */
   forward(params: FloatArray, input: FloatArray, output: FloatArray, work: FloatArray): void;
   /** Returns the loss for one sample. */

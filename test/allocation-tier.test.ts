@@ -48,6 +48,8 @@ export function allocationSites(code: string): string[] {
         if (!ok) sites.push(where(n));
       }
     }
+    // init() and alloc() allocate by design: the one-time set-up of the module contract.
+    if (ts.isFunctionDeclaration(n) && /^(init|alloc)$/.test(n.name?.text ?? '')) return;
     ts.forEachChild(n, (c) => visit(c, inFunction || ts.isFunctionDeclaration(n)));
   };
   visit(sf, false);

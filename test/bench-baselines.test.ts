@@ -236,3 +236,36 @@ describe('benchmark cases', () => {
     }
   });
 });
+
+// The hand-written WebAssembly reference computes in f32: checked against the f64 reference
+// within f32 rounding.
+describe('baseline mnist-mlp, hand-written WebAssembly f32', () => {
+  const batch = 6;
+  const { params, inputs, targets } = makeData(MNIST, batch, 99);
+  it('forward and one SGD step match the f64 reference', async () => {
+    const { createHandWasmMnist } = await import('../bench/baselines/mnist-wasm.ts');
+    const net = await createHandWasmMnist();
+    net.params.set(params);
+    net.inputs.set(inputs);
+    net.targets.set(targets);
+    net.forward(batch);
+    let worst = 0;
+    for (let s = 0; s < batch; s++) {
+      const want = refForward(MNIST, params, inputs.subarray(s * 784, (s + 1) * 784));
+      for (let k = 0; k < 10; k++)
+        worst = Math.max(worst, Math.abs(net.probs[s * 10 + k]! - want[k]!));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    const lr = 0.5;
+    net.trainStep(batch, lr);
+    const want = refSgdStep(MNIST, params, inputs, targets, batch, lr, 'mean');
+    let moved = 0;
+    let err = 0;
+    for (let k = 0; k < want.length; k++) {
+      moved = Math.max(moved, Math.abs(want[k]! - params[k]!));
+      err = Math.max(err, Math.abs(net.params[k]! - want[k]!));
+    }
+    expect(moved).toBeGreaterThan(1e-3);
+    expect(err).toBeLessThan(1e-6);
+  });
+});

@@ -7,12 +7,15 @@ import { pathToFileURL } from 'node:url';
 import type { GeneratedModule } from '@gradc/runtime';
 import type { Compiled } from '../pipeline.ts';
 
+/** Imports the module and awaits its init() (instantiating any WebAssembly). */
 export async function importCompiled(compiled: Compiled): Promise<GeneratedModule> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-'));
   const file = path.join(dir, 'module.mjs');
   try {
     fs.writeFileSync(file, compiled.code);
-    return (await import(pathToFileURL(file).href)) as GeneratedModule;
+    const mod = (await import(pathToFileURL(file).href)) as GeneratedModule;
+    await mod.init?.();
+    return mod;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -24,7 +27,9 @@ export async function importCompiled(compiled: Compiled): Promise<GeneratedModul
  * garbage once unreferenced, so a fuzzer can go through thousands of modules.
  */
 export function evaluateCompiled(compiled: Compiled): GeneratedModule {
-  const names = [...compiled.code.matchAll(/^export (?:const|function) (\w+)/gm)].map((m) => m[1]!);
+  const names = [...compiled.code.matchAll(/^export (?:const|(?:async )?function) (\w+)/gm)].map(
+    (m) => m[1]!,
+  );
   // Top-level `export` only starts a line in the module shell; bodies are indented and user
   // text only appears inside escaped string literals.
   const body = `${compiled.code.replace(/^export /gm, '')}\nreturn { ${names.join(', ')} };`;

@@ -9,6 +9,12 @@ import { escapeControls, GradcError } from '../format/errors.ts';
 import { VERSION } from '../version.ts';
 import { Exit } from './exit.ts';
 
+/** The --backend value, or a usage error. */
+function backendOption(v: string): 'auto' | 'js' | 'wasm' {
+  if (v === 'auto' || v === 'js' || v === 'wasm') return v;
+  throw new GradcError('--backend', v, 'unknown backend; expected auto, js or wasm');
+}
+
 /** One-line descriptions of the commands defined in their own files, for the top-level help
  * (test/package/cli-fast.test.ts checks they match the commands' own). */
 export const LAZY_COMMANDS = {
@@ -38,14 +44,19 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       'output file; its extension (any case) picks the format (default: TypeScript to stdout)',
     )
     .option('--quiet', 'do not print the "wrote" line')
-    .action(async (model: string, o: { out?: string; quiet?: boolean }) => {
+    .option(
+      '--backend <name>',
+      "batched entry points: auto, js or wasm (overrides the file's backend)",
+    )
+    .action(async (model: string, o: { out?: string; quiet?: boolean; backend?: string }) => {
       const { compileBytes, formatFor, declarationsPathFor } = await import('../index.ts');
       const { checkOutputPath, readModelFile, writeAtomic } = await import('../io/files.ts');
       const format = o.out ? formatFor(o.out) : 'ts';
       const dts = o.out && format !== 'ts' ? declarationsPathFor(o.out) : undefined;
       if (o.out) checkOutputPath(o.out, model);
       if (dts) checkOutputPath(dts, model);
-      const compiled = await compileBytes(readModelFile(model), model, format);
+      const backend = o.backend === undefined ? undefined : backendOption(o.backend);
+      const compiled = await compileBytes(readModelFile(model), model, format, backend);
       if (!o.out) return out(compiled.code);
       if (dts && compiled.declarations !== undefined) writeAtomic(dts, compiled.declarations);
       writeAtomic(o.out, compiled.code);
@@ -83,7 +94,7 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
   program
     .command('inspect')
     .description(
-      'print the IR after a pass (build, the passes, schedule, or loops: the loop IR; see --after)',
+      'print the IR after a pass (build, the passes, schedule, or loops: the loop IR; see --after), or the WebAssembly kernels (--after wasm)',
     )
     .argument('<model>', 'model file (JSON)')
     .option('--after <pass>', 'pass name', 'optimize')
@@ -94,7 +105,7 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       const { parseModelBytes } = await import('../format/parse.ts');
       const { readModelFile } = await import('../io/files.ts');
       const { describeLoops, describeSchedule } = await import('./describe.ts');
-      const stages = [...passNames, 'loops'];
+      const stages = [...passNames, 'loops', 'wasm'];
       if (!stages.includes(o.after))
         throw new GradcError(
           '--after',
@@ -102,6 +113,10 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
           `unknown pass; expected one of ${stages.join(', ')}`,
         );
       const spec = await parseModelBytes(readModelFile(model), model);
+      if (o.after === 'wasm') {
+        const { describeWasm } = await import('../backends/wasm/describe.ts');
+        return out(describeWasm(lower(spec)));
+      }
       const dtype = spec.precision;
       const scheduled = o.after === 'schedule' || o.after === 'loops';
       const c = lower(spec, { until: scheduled ? undefined : o.after });

@@ -36,9 +36,9 @@ const isModule = (file: string) => /\.[cm]?js$/i.test(file);
 async function moduleFor(model: string): Promise<{ module: GeneratedModule; spec?: ModelSpec }> {
   if (isModule(model)) {
     try {
-      return {
-        module: (await import(pathToFileURL(path.resolve(model)).href)) as GeneratedModule,
-      };
+      const module = (await import(pathToFileURL(path.resolve(model)).href)) as GeneratedModule;
+      await module.init?.();
+      return { module };
     } catch (e) {
       throw new GradcError(model, '<model>', `cannot import the module: ${quote(oneLine(e), 120)}`);
     }

@@ -62,7 +62,7 @@ export function sampleFrame(name: ProgramName): Frame {
   };
 }
 
-export type FunctionKind = 'entry' | 'sample' | 'part' | 'loop';
+export type FunctionKind = 'entry' | 'sample' | 'part' | 'loop' | 'fallback';
 
 /** One emitted function: the module shell declares it and splices the body in. */
 export interface EmittedFunction {

@@ -20,6 +20,8 @@ export interface ModuleInput {
   /** The model file's base name, for the header. */
   readonly source: string;
   readonly version: string;
+  /** A WebAssembly-backed module's state, init() and alloc(); absent: the JS-only ones. */
+  readonly wasm?: (exp: string) => string;
 }
 
 const DOCS: Readonly<Record<string, string>> = {
@@ -37,6 +39,8 @@ const HELPER_DOCS: Readonly<Record<Exclude<FunctionKind, 'entry'>, (entry: strin
   sample: (e) =>
     `Samples of \`${e}\` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays.`,
   part: (e) => `Part of \`${e}\`, split off to stay under V8's optimization size limit.`,
+  fallback: (e) =>
+    `\`${e}\` in JavaScript: for arrays outside the module's memory, or without WebAssembly.`,
   loop: (e) => `A loop of \`${e}\` in its own function, so V8 optimizes it on its own.`,
 };
 
@@ -149,6 +153,24 @@ function docLines(f: EmittedFunction, typed: boolean, arrayType: string): string
     : [HELPER_DOCS[f.kind](f.entry), ...(typed ? [] : paramDocs)];
 }
 
+const INIT_DOC =
+  '/** Resolves at once: this module is plain JavaScript. Every gradc module has it; await it before the first call. */';
+const ALLOC_DOC =
+  '/** A zeroed array of `length` elements for the entry points (a plain typed array in a JS-only module). */';
+
+/** init() and alloc() of a JS-only module: the contract every generated module keeps. */
+function jsContract(ts: boolean, exp: string, arrayType: string): string {
+  return [
+    INIT_DOC,
+    `${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${ts ? ': Promise<void>' : ''} {}`,
+    '',
+    ALLOC_DOC,
+    `${exp}function alloc(length${ts ? ': number' : ''})${ts ? `: ${arrayType}` : ''} {`,
+    `  return new ${arrayType}(length);`,
+    '}',
+  ].join('\n');
+}
+
 export function emitModule(m: ModuleInput): string {
   const { c, format } = m;
   const ts = format === 'ts';
@@ -163,6 +185,7 @@ export function emitModule(m: ModuleInput): string {
       MODEL_DOC,
       `${exp}const model = ${literal(modelInfo(c, m.workSize))}${ts ? ' as const' : ''};`,
     ].join('\n'),
+    m.wasm ? m.wasm(exp) : jsContract(ts, exp, arrayType),
   ];
   for (const f of m.functions) {
     const typeOf = (p: string) => (isNumberParam(p) ? 'number' : arrayType);
@@ -176,7 +199,12 @@ export function emitModule(m: ModuleInput): string {
     );
   }
   if (!esm) {
-    const names = ['model', ...m.functions.filter((f) => f.kind === 'entry').map((f) => f.name)];
+    const names = [
+      'model',
+      ...m.functions.filter((f) => f.kind === 'entry').map((f) => f.name),
+      'init',
+      'alloc',
+    ];
     parts.push(`module.exports = { ${names.join(', ')} };`);
   }
   return `${parts.join('\n\n')}\n`;
@@ -194,6 +222,12 @@ export function emitDeclarations(m: ModuleInput): string {
       ...header(m, 'Types of the module beside this file.'),
       MODEL_DOC,
       `export declare const model: ${typeLiteral(modelInfo(c, m.workSize))};`,
+    ].join('\n'),
+    [
+      "/** Instantiates the module's WebAssembly, if any (resolves at once otherwise). Await it before the first call. */",
+      'export declare function init(options?: { relaxedSimd?: boolean }): Promise<void>;',
+      ALLOC_DOC,
+      `export declare function alloc(length: number): ${arrayType};`,
     ].join('\n'),
   ];
   for (const f of m.functions) {

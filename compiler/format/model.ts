@@ -67,4 +67,6 @@ export interface ModelSpec {
   readonly precision: 'f64' | 'f32';
   /** Emit `inputGradient` as well. */
   readonly inputGradient: boolean;
+  /** Backend of the batched entry points (`auto` is `js` today). Absent means `auto`. */
+  readonly backend?: 'auto' | 'js' | 'wasm';
 }

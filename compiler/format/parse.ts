@@ -24,6 +24,7 @@ const topFields = [
   'outputs',
   'precision',
   'inputGradient',
+  'backend',
 ];
 
 /** Bytes of a model file → spec. Checks size and encoding before JSON. */
@@ -425,6 +426,7 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     loss: outs.length === 1 ? outs[0]!.loss : { name: 'weightedSum', params: {} },
     precision: m.precision ?? 'f64',
     inputGradient: m.inputGradient ?? false,
+    backend: m.backend ?? 'auto',
   };
 }
 

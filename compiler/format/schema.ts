@@ -80,6 +80,12 @@ export const modelSchema = z
       .describe(
         'Also emit inputGradient(): dLoss/dinput (saliency, adversarial examples, chaining)',
       ),
+    backend: z
+      .enum(['auto', 'js', 'wasm'])
+      .optional()
+      .describe(
+        'Code for the batched entry points: js, wasm (WebAssembly SIMD where a lowering exists and the cost rule says it pays), or auto (js today)',
+      ),
   })
   .describe('A gradc model: a list of layers (TF.js Layers names and options) and a loss');
 

@@ -122,6 +122,7 @@ const cases: Record<string, string | Uint8Array> = {
   'missing-activation-name': act({ alpha: 0.1 }),
   'extra-top-level': j({ ...base, learningRate: 0.1 }),
   'extra-top-level-typo': j({ ...base, inputs: 3 }),
+  'backend-unknown': j({ ...base, backend: 'gpu' }),
   'extra-layer-field': L0({ unit: 3 }),
   'extra-layer-typo': L0({ activaton: 'relu' }),
   'extra-param-relu-alpha': act({ name: 'relu', alpha: 0.1 }),

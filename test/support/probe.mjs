@@ -13,7 +13,10 @@ import v8 from 'node:v8';
 const [mode, file] = process.argv.slice(2);
 if (mode !== 'tiers' && mode !== 'alloc') throw new Error('usage: probe.mjs tiers|alloc FILE.mjs');
 const src = fs.readFileSync(file, 'utf8');
-const all = [...src.matchAll(/^(export )?function (\w+)\(([^)]*)\)/gm)];
+// init() and alloc() are the module's set-up contract, called once, not hot-path code.
+const all = [...src.matchAll(/^(export )?function (\w+)\(([^)]*)\)/gm)].filter(
+  (m) => m[2] !== 'alloc',
+);
 const internal = all.filter((m) => !m[1]).map((m) => m[2]);
 const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-probe-')), 'm.mjs');
 fs.writeFileSync(tmp, internal.length ? `${src}\nexport { ${internal.join(', ')} };\n` : src);

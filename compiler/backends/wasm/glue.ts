@@ -1,0 +1,203 @@
+// The JavaScript side of a WebAssembly-backed module: the embedded bytes, init(), alloc()
+// and the batched entry points that drive the kernels chunk by chunk. Plain text, like the
+// rest of the module shell; `ts` adds the annotations a strict TypeScript consumer needs.
+import { CHUNK, MAX_PAGES, type WasmPlan } from './plan.ts';
+
+export interface GlueInput {
+  readonly plan: WasmPlan;
+  readonly ts: boolean;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly paramCount: number;
+  readonly headWorkSize: number;
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** Top-level declarations: state, init, alloc (exported by the caller's `exp` prefix). */
+export function emitGlue(g: GlueInput, exp: string): string {
+  const { plan, ts } = g;
+  const T = (t: string) => (ts ? `: ${t}` : '');
+  const nn = ts ? '!' : '';
+  const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
+  const u = g.outputSize;
+  const kernelType = '(...args: number[]) => void';
+  return `/** The WebAssembly kernels (${plan.bytes.length} bytes, base64): see \`gradc inspect --after wasm\`. */
+const wasmBytes = '${base64(plan.bytes)}';
+/** The same kernels with relaxed-SIMD multiply-adds (rounding may differ between machines). */
+const wasmBytesFma = '${base64(plan.fmaBytes)}';
+/** Set by init(): the kernels, the shared memory, and the buffers alloc() handed out. */
+let wasmKernels${T(`Record<string, ${kernelType}> | null`)} = null;
+let wasmMemory${T('WebAssembly.Memory | null')} = null;
+let wasmScratch${T(`${arr} | null`)} = null;
+let wasmTop = ${plan.scratchEnd};
+let wasmReady = false;
+const wasmBuffers${T('ArrayBufferLike[]')} = [];
+/** The head's arrays: the last layer's pre-activation, target and gradient of one sample. */
+const headIn = new ${arr}(${u});
+const headTarget = new ${arr}(${u});
+const headOut = new ${arr}(${u});
+const headParams = new ${arr}(0);
+const headWork = new ${arr}(${g.headWorkSize});
+
+/** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
+ * WebAssembly.validate wants, and older TS has no such generic.) */
+function wasmDecode(text${T('string')}) {
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Compiles and instantiates the embedded WebAssembly. Await it once before the first call.
+ * Uses relaxed-SIMD multiply-adds where the engine validates them (Node 20 needs
+ * --experimental-wasm-relaxed-simd): faster, but their rounding may differ between machines;
+ * \`{ relaxedSimd: false }\` keeps results bit-for-bit reproducible.
+ * Needs WebAssembly SIMD and shared memory (alloc grows the memory; a shared memory's arrays
+ * survive growth); where either is missing, the module runs on its JavaScript code (same
+ * results, slower). A Content-Security-Policy must allow 'wasm-unsafe-eval'.
+ */
+${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${T('Promise<void>')} {
+  if (wasmReady) return;
+  wasmReady = true;
+  if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') return;
+  const fma = options?.relaxedSimd === false ? null : wasmDecode(wasmBytesFma);
+  const bytes = fma && WebAssembly.validate(fma) ? fma : wasmDecode(wasmBytes);
+  if (!WebAssembly.validate(bytes)) return;
+  let memory${T('WebAssembly.Memory')};
+  try {
+    memory = new WebAssembly.Memory({ initial: ${plan.pages}, maximum: ${MAX_PAGES}, shared: true });
+  } catch {
+    return;
+  }
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
+  wasmKernels = instance.exports${ts ? ` as unknown as Record<string, ${kernelType}>` : ''};
+  wasmMemory = memory;
+  wasmBuffers.push(memory.buffer);
+  wasmScratch = new ${arr}(memory.buffer, 0, ${plan.scratchEnd / plan.bytesPerElement});
+  wasmScratch.fill(1, ${plan.ones / plan.bytesPerElement}, ${plan.ones / plan.bytesPerElement + CHUNK});
+}
+
+/**
+ * A zeroed array of \`length\` elements in the module's memory, where the entry points read
+ * and write it without copying (the memory grows here, and only here). Arrays from elsewhere
+ * work too, on the slower JavaScript path. Before init(), or without WebAssembly: a plain array.
+ */
+${exp}function alloc(length${T('number')})${T(arr)} {
+  if (!wasmMemory) return new ${arr}(length);
+  const at = wasmTop;
+  const end = Math.ceil((at + length * ${plan.bytesPerElement} + 16) / 16) * 16;
+  const short = end - wasmMemory.buffer.byteLength;
+  if (short > 0) wasmMemory.grow(Math.ceil(short / 65536));
+  wasmTop = end;
+  const buffer = wasmMemory.buffer;
+  if (!wasmBuffers.includes(buffer)) wasmBuffers.push(buffer);
+  return new ${arr}(buffer, at, length);
+}
+
+/** True when \`a\` lives in the module's memory (the kernels can address it). */
+function wasmHas(a${T(arr)})${T('boolean')} {
+  return wasmBuffers.includes(a.buffer);
+}
+
+function wasmNotReady(entry${T('string')})${T('never')} {
+  throw new Error(\`gradc: await init() before calling \${entry}: this module runs WebAssembly\`);
+}
+
+/** Runs the layers forward over rows [s0, s0 + r) of \`inputs\`. */
+function wasmForwardChunk(k${T(`Record<string, ${kernelType}>`)}, p${T('number')}, x${T('number')}, r${T('number')})${T('void')} {
+${plan.layers
+  .map((l) => {
+    const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
+    const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
+    return `  k.fwd${l.index}${nn}(${l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
+  })
+  .join('\n')}
+}`;
+}
+
+/** Bodies of the wasm-backed forwardBatch and gradientBatch (the JS ones renamed *_js). */
+export function forwardBody(g: GlueInput): string {
+  const { plan, ts } = g;
+  const nn = ts ? '!' : '';
+  const e = plan.bytesPerElement;
+  const last = plan.layers[plan.layers.length - 1]!;
+  const u = g.outputSize;
+  return `  const k = wasmKernels;
+  if (!wasmReady) wasmNotReady('forwardBatch');
+  if (!k || !wasmHas(params) || !wasmHas(inputs)) return forwardBatch_js(params, inputs, outputs, count, work);
+  const z = wasmScratch${nn};
+  for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
+    const r = Math.min(${CHUNK}, count - s0);
+    wasmForwardChunk(k, params.byteOffset, inputs.byteOffset + s0 * ${g.inputSize * e}, r);
+    for (let i = 0; i < r; i++) {
+      const zi = ${last.out / e} + i * ${u};
+      for (let j = 0; j < ${u}; j++) headIn[j] = z[zi + j]${nn};
+      head_forward(headParams, headIn, headOut, headWork);
+      const o = (s0 + i) * ${u};
+      for (let j = 0; j < ${u}; j++) outputs[o + j] = headOut[j]${nn};
+    }
+  }`;
+}
+
+export function gradientBody(g: GlueInput): string {
+  const { plan, ts } = g;
+  const nn = ts ? '!' : '';
+  const e = plan.bytesPerElement;
+  const L = plan.layers;
+  const last = L[L.length - 1]!;
+  const u = g.outputSize;
+  const lines: string[] = [];
+  // The chunk's dZ of layer l lives in dz[(L-1-l) % 2]: the buffers alternate going back.
+  const dzOf = (l: number) => plan.dz[(L.length - 1 - l) % 2]!;
+  for (let l = L.length - 1; l >= 0; l--) {
+    const layer = L[l]!;
+    const x = l === 0 ? 'x' : String(L[l - 1]!.out);
+    if (layer.trainable) {
+      lines.push(
+        `    k.gw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, 0, ${layer.inputs}, r);`,
+      );
+      if (layer.bias !== null)
+        lines.push(`    k.gb${l}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r);`);
+    }
+    if (l > 0)
+      lines.push(
+        `    k.dx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, ${L[l - 1]!.out}, r, ${layer.units});`,
+      );
+  }
+  return `  const k = wasmKernels;
+  if (!wasmReady) wasmNotReady('gradientBatch');
+  if (!k || !wasmHas(params) || !wasmHas(inputs) || !wasmHas(grad))
+    return gradientBatch_js(params, inputs, targets, count, grad, work);
+  const z = wasmScratch${nn};
+  const p = params.byteOffset;
+  const g = grad.byteOffset;
+  k.clear${nn}(g, ${g.paramCount * e});
+${L.filter((l) => l.transposed !== null)
+  .map((l) => `  k.tr${l.index}${nn}(${l.transposed}, p + ${l.kernel * e});`)
+  .join('\n')}
+  let loss = 0;
+  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
+  const inv = 1 / count;
+  for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
+    const r = Math.min(${CHUNK}, count - s0);
+    const x = inputs.byteOffset + s0 * ${g.inputSize * e};
+    wasmForwardChunk(k, p, x, r);
+    for (let i = 0; i < r; i++) {
+      const zi = ${last.out / e} + i * ${u};
+      const di = ${dzOf(L.length - 1) / e} + i * ${u};
+      const ti = (s0 + i) * ${u};
+      for (let j = 0; j < ${u}; j++) {
+        headIn[j] = z[zi + j]${nn};
+        headTarget[j] = targets[ti + j];
+      }
+      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn} * inv;
+    }
+${lines.join('\n')}
+  }
+  return count > 0 ? loss / count : 0;`;
+}
