@@ -3909,8 +3909,8 @@ function forward_part16(params: Float64Array, input: Float64Array, output: Float
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[i]!;
-    const r = i * 64;
+    let xi = work[i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3924,8 +3924,8 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3939,8 +3939,8 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3954,8 +3954,8 @@ function forward_loop2(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[32 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3969,8 +3969,8 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[32]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[32 + i]!;
-    const r = i * 64;
+    let xi = work[32 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3984,8 +3984,8 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop5(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -3999,8 +3999,8 @@ function forward_loop5(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop6(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7822,8 +7822,8 @@ function loss_part16(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[i]!;
-    const r = i * 64;
+    let xi = work[i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7837,8 +7837,8 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7852,8 +7852,8 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7867,8 +7867,8 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[32 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7882,8 +7882,8 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[32]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[32 + i]!;
-    const r = i * 64;
+    let xi = work[32 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7897,8 +7897,8 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop5(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -7912,8 +7912,8 @@ function loss_loop5(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9669,8 +9669,8 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[224 + j] = work[144]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[144 + i]!;
-    const r = i * 64;
+    let xi = work[144 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[224 + j]! += xi * params[64 + r + j]!;
       work[224 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9734,8 +9734,8 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop11(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[432 + j] = work[336]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[336 + i]!;
-    const r = i * 64;
+    let xi = work[336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[432 + j]! += xi * params[64 + r + j]!;
       work[432 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9779,7 +9779,22 @@ function gradient_loop15(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[368 + k] = 0.5 + work[544 + k]!;
+  work[368] = 0.5 + work[544]!;
+  work[369] = 0.5 + work[545]!;
+  work[370] = 0.5 + work[546]!;
+  work[371] = 0.5 + work[547]!;
+  work[372] = 0.5 + work[548]!;
+  work[373] = 0.5 + work[549]!;
+  work[374] = 0.5 + work[550]!;
+  work[375] = 0.5 + work[551]!;
+  work[376] = 0.5 + work[552]!;
+  work[377] = 0.5 + work[553]!;
+  work[378] = 0.5 + work[554]!;
+  work[379] = 0.5 + work[555]!;
+  work[380] = 0.5 + work[556]!;
+  work[381] = 0.5 + work[557]!;
+  work[382] = 0.5 + work[558]!;
+  work[383] = 0.5 + work[559]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -9796,15 +9811,30 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[544 + k] = work[400 + k]! * work[416 + k]!;
+  work[544] = work[400]! * work[416]!;
+  work[545] = work[401]! * work[417]!;
+  work[546] = work[402]! * work[418]!;
+  work[547] = work[403]! * work[419]!;
+  work[548] = work[404]! * work[420]!;
+  work[549] = work[405]! * work[421]!;
+  work[550] = work[406]! * work[422]!;
+  work[551] = work[407]! * work[423]!;
+  work[552] = work[408]! * work[424]!;
+  work[553] = work[409]! * work[425]!;
+  work[554] = work[410]! * work[426]!;
+  work[555] = work[411]! * work[427]!;
+  work[556] = work[412]! * work[428]!;
+  work[557] = work[413]! * work[429]!;
+  work[558] = work[414]! * work[430]!;
+  work[559] = work[415]! * work[431]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop19(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[640 + j] = work[544]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[544 + i]!;
-    const r = i * 64;
+    let xi = work[544 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[640 + j]! += xi * params[64 + r + j]!;
       work[640 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9868,8 +9898,8 @@ function gradient_loop24(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop25(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[848 + j] = work[752]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[752 + i]!;
-    const r = i * 64;
+    let xi = work[752 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[848 + j]! += xi * params[64 + r + j]!;
       work[848 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9889,7 +9919,22 @@ function gradient_loop26(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop27(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[848 + k] = 0.2 * work[784 + k]!;
+  work[848] = 0.2 * work[784]!;
+  work[849] = 0.2 * work[785]!;
+  work[850] = 0.2 * work[786]!;
+  work[851] = 0.2 * work[787]!;
+  work[852] = 0.2 * work[788]!;
+  work[853] = 0.2 * work[789]!;
+  work[854] = 0.2 * work[790]!;
+  work[855] = 0.2 * work[791]!;
+  work[856] = 0.2 * work[792]!;
+  work[857] = 0.2 * work[793]!;
+  work[858] = 0.2 * work[794]!;
+  work[859] = 0.2 * work[795]!;
+  work[860] = 0.2 * work[796]!;
+  work[861] = 0.2 * work[797]!;
+  work[862] = 0.2 * work[798]!;
+  work[863] = 0.2 * work[799]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -9937,8 +9982,8 @@ function gradient_loop31(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop32(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[1056 + j] = work[960]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[960 + i]!;
-    const r = i * 64;
+    let xi = work[960 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1056 + j]! += xi * params[64 + r + j]!;
       work[1056 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -9958,7 +10003,22 @@ function gradient_loop33(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop34(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[1056 + k] = 0.2 * work[992 + k]!;
+  work[1056] = 0.2 * work[992]!;
+  work[1057] = 0.2 * work[993]!;
+  work[1058] = 0.2 * work[994]!;
+  work[1059] = 0.2 * work[995]!;
+  work[1060] = 0.2 * work[996]!;
+  work[1061] = 0.2 * work[997]!;
+  work[1062] = 0.2 * work[998]!;
+  work[1063] = 0.2 * work[999]!;
+  work[1064] = 0.2 * work[1000]!;
+  work[1065] = 0.2 * work[1001]!;
+  work[1066] = 0.2 * work[1002]!;
+  work[1067] = 0.2 * work[1003]!;
+  work[1068] = 0.2 * work[1004]!;
+  work[1069] = 0.2 * work[1005]!;
+  work[1070] = 0.2 * work[1006]!;
+  work[1071] = 0.2 * work[1007]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10006,8 +10066,8 @@ function gradient_loop38(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop39(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[1264 + j] = work[1168]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[1168 + i]!;
-    const r = i * 64;
+    let xi = work[1168 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1264 + j]! += xi * params[64 + r + j]!;
       work[1264 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -10027,7 +10087,22 @@ function gradient_loop40(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop41(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[1264 + k] = 0.2 * work[1200 + k]!;
+  work[1264] = 0.2 * work[1200]!;
+  work[1265] = 0.2 * work[1201]!;
+  work[1266] = 0.2 * work[1202]!;
+  work[1267] = 0.2 * work[1203]!;
+  work[1268] = 0.2 * work[1204]!;
+  work[1269] = 0.2 * work[1205]!;
+  work[1270] = 0.2 * work[1206]!;
+  work[1271] = 0.2 * work[1207]!;
+  work[1272] = 0.2 * work[1208]!;
+  work[1273] = 0.2 * work[1209]!;
+  work[1274] = 0.2 * work[1210]!;
+  work[1275] = 0.2 * work[1211]!;
+  work[1276] = 0.2 * work[1212]!;
+  work[1277] = 0.2 * work[1213]!;
+  work[1278] = 0.2 * work[1214]!;
+  work[1279] = 0.2 * work[1215]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10075,8 +10150,8 @@ function gradient_loop45(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop46(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 64; j++) work[1472 + j] = work[1376]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[1376 + i]!;
-    const r = i * 64;
+    let xi = work[1376 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1472 + j]! += xi * params[64 + r + j]!;
       work[1472 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -10096,7 +10171,22 @@ function gradient_loop47(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop48(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[1472 + k] = 0.2 * work[1408 + k]!;
+  work[1472] = 0.2 * work[1408]!;
+  work[1473] = 0.2 * work[1409]!;
+  work[1474] = 0.2 * work[1410]!;
+  work[1475] = 0.2 * work[1411]!;
+  work[1476] = 0.2 * work[1412]!;
+  work[1477] = 0.2 * work[1413]!;
+  work[1478] = 0.2 * work[1414]!;
+  work[1479] = 0.2 * work[1415]!;
+  work[1480] = 0.2 * work[1416]!;
+  work[1481] = 0.2 * work[1417]!;
+  work[1482] = 0.2 * work[1418]!;
+  work[1483] = 0.2 * work[1419]!;
+  work[1484] = 0.2 * work[1420]!;
+  work[1485] = 0.2 * work[1421]!;
+  work[1486] = 0.2 * work[1422]!;
+  work[1487] = 0.2 * work[1423]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10333,111 +10423,128 @@ function gradient_loop68(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop69(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1504 + 0] = work[1408 + 0]!;
-  work[1504 + 1] = work[1408 + 1]!;
-  work[1504 + 2] = work[1408 + 2]!;
-  work[1504 + 3] = work[1408 + 3]!;
-  work[1504 + 4] = work[1408 + 4]!;
-  work[1504 + 5] = work[1408 + 5]!;
-  work[1504 + 6] = work[1408 + 6]!;
-  work[1504 + 7] = work[1408 + 7]!;
-  work[1504 + 8] = work[1408 + 8]!;
-  work[1504 + 9] = work[1408 + 9]!;
-  work[1504 + 10] = work[1408 + 10]!;
-  work[1504 + 11] = work[1408 + 11]!;
-  work[1504 + 12] = work[1408 + 12]!;
-  work[1504 + 13] = work[1408 + 13]!;
-  work[1504 + 14] = work[1408 + 14]!;
-  work[1504 + 15] = work[1408 + 15]!;
+  work[1504] = work[1408]!;
+  work[1505] = work[1409]!;
+  work[1506] = work[1410]!;
+  work[1507] = work[1411]!;
+  work[1508] = work[1412]!;
+  work[1509] = work[1413]!;
+  work[1510] = work[1414]!;
+  work[1511] = work[1415]!;
+  work[1512] = work[1416]!;
+  work[1513] = work[1417]!;
+  work[1514] = work[1418]!;
+  work[1515] = work[1419]!;
+  work[1516] = work[1420]!;
+  work[1517] = work[1421]!;
+  work[1518] = work[1422]!;
+  work[1519] = work[1423]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop70(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1504 + 16] = work[1440 + 0]!;
-  work[1504 + 17] = work[1440 + 1]!;
-  work[1504 + 18] = work[1440 + 2]!;
-  work[1504 + 19] = work[1440 + 3]!;
-  work[1504 + 20] = work[1440 + 4]!;
-  work[1504 + 21] = work[1440 + 5]!;
-  work[1504 + 22] = work[1440 + 6]!;
-  work[1504 + 23] = work[1440 + 7]!;
-  work[1504 + 24] = work[1440 + 8]!;
-  work[1504 + 25] = work[1440 + 9]!;
-  work[1504 + 26] = work[1440 + 10]!;
-  work[1504 + 27] = work[1440 + 11]!;
-  work[1504 + 28] = work[1440 + 12]!;
-  work[1504 + 29] = work[1440 + 13]!;
-  work[1504 + 30] = work[1440 + 14]!;
-  work[1504 + 31] = work[1440 + 15]!;
+  work[1520] = work[1440]!;
+  work[1521] = work[1441]!;
+  work[1522] = work[1442]!;
+  work[1523] = work[1443]!;
+  work[1524] = work[1444]!;
+  work[1525] = work[1445]!;
+  work[1526] = work[1446]!;
+  work[1527] = work[1447]!;
+  work[1528] = work[1448]!;
+  work[1529] = work[1449]!;
+  work[1530] = work[1450]!;
+  work[1531] = work[1451]!;
+  work[1532] = work[1452]!;
+  work[1533] = work[1453]!;
+  work[1534] = work[1454]!;
+  work[1535] = work[1455]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop71(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1504 + 32] = work[16 + 0]!;
-  work[1504 + 33] = work[16 + 1]!;
-  work[1504 + 34] = work[16 + 2]!;
-  work[1504 + 35] = work[16 + 3]!;
-  work[1504 + 36] = work[16 + 4]!;
-  work[1504 + 37] = work[16 + 5]!;
-  work[1504 + 38] = work[16 + 6]!;
-  work[1504 + 39] = work[16 + 7]!;
-  work[1504 + 40] = work[16 + 8]!;
-  work[1504 + 41] = work[16 + 9]!;
-  work[1504 + 42] = work[16 + 10]!;
-  work[1504 + 43] = work[16 + 11]!;
-  work[1504 + 44] = work[16 + 12]!;
-  work[1504 + 45] = work[16 + 13]!;
-  work[1504 + 46] = work[16 + 14]!;
-  work[1504 + 47] = work[16 + 15]!;
+  work[1536] = work[16]!;
+  work[1537] = work[17]!;
+  work[1538] = work[18]!;
+  work[1539] = work[19]!;
+  work[1540] = work[20]!;
+  work[1541] = work[21]!;
+  work[1542] = work[22]!;
+  work[1543] = work[23]!;
+  work[1544] = work[24]!;
+  work[1545] = work[25]!;
+  work[1546] = work[26]!;
+  work[1547] = work[27]!;
+  work[1548] = work[28]!;
+  work[1549] = work[29]!;
+  work[1550] = work[30]!;
+  work[1551] = work[31]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop72(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1504 + 48] = work[1424 + 0]!;
-  work[1504 + 49] = work[1424 + 1]!;
-  work[1504 + 50] = work[1424 + 2]!;
-  work[1504 + 51] = work[1424 + 3]!;
-  work[1504 + 52] = work[1424 + 4]!;
-  work[1504 + 53] = work[1424 + 5]!;
-  work[1504 + 54] = work[1424 + 6]!;
-  work[1504 + 55] = work[1424 + 7]!;
-  work[1504 + 56] = work[1424 + 8]!;
-  work[1504 + 57] = work[1424 + 9]!;
-  work[1504 + 58] = work[1424 + 10]!;
-  work[1504 + 59] = work[1424 + 11]!;
-  work[1504 + 60] = work[1424 + 12]!;
-  work[1504 + 61] = work[1424 + 13]!;
-  work[1504 + 62] = work[1424 + 14]!;
-  work[1504 + 63] = work[1424 + 15]!;
+  work[1552] = work[1424]!;
+  work[1553] = work[1425]!;
+  work[1554] = work[1426]!;
+  work[1555] = work[1427]!;
+  work[1556] = work[1428]!;
+  work[1557] = work[1429]!;
+  work[1558] = work[1430]!;
+  work[1559] = work[1431]!;
+  work[1560] = work[1432]!;
+  work[1561] = work[1433]!;
+  work[1562] = work[1434]!;
+  work[1563] = work[1435]!;
+  work[1564] = work[1436]!;
+  work[1565] = work[1437]!;
+  work[1566] = work[1438]!;
+  work[1567] = work[1439]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop73(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1504 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1504 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1504 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1504 + j + 3]!;
+      s += params[64 + r + j]! * work[1504 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1504 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1504 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1504 + j + 3]!;
     }
-    work[16 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[16 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop74(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1376 + i]!;
-    const r = i * 64;
+    let xi = work[1376 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1504 + j]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop75(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[1440 + k] = work[1248 + k]! * work[16 + k]!;
+  work[1440] = work[1248]! * work[16]!;
+  work[1441] = work[1249]! * work[17]!;
+  work[1442] = work[1250]! * work[18]!;
+  work[1443] = work[1251]! * work[19]!;
+  work[1444] = work[1252]! * work[20]!;
+  work[1445] = work[1253]! * work[21]!;
+  work[1446] = work[1254]! * work[22]!;
+  work[1447] = work[1255]! * work[23]!;
+  work[1448] = work[1256]! * work[24]!;
+  work[1449] = work[1257]! * work[25]!;
+  work[1450] = work[1258]! * work[26]!;
+  work[1451] = work[1259]! * work[27]!;
+  work[1452] = work[1260]! * work[28]!;
+  work[1453] = work[1261]! * work[29]!;
+  work[1454] = work[1262]! * work[30]!;
+  work[1455] = work[1263]! * work[31]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10477,82 +10584,82 @@ function gradient_loop78(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop79(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1296 + 0] = work[1200 + 0]!;
-  work[1296 + 1] = work[1200 + 1]!;
-  work[1296 + 2] = work[1200 + 2]!;
-  work[1296 + 3] = work[1200 + 3]!;
-  work[1296 + 4] = work[1200 + 4]!;
-  work[1296 + 5] = work[1200 + 5]!;
-  work[1296 + 6] = work[1200 + 6]!;
-  work[1296 + 7] = work[1200 + 7]!;
-  work[1296 + 8] = work[1200 + 8]!;
-  work[1296 + 9] = work[1200 + 9]!;
-  work[1296 + 10] = work[1200 + 10]!;
-  work[1296 + 11] = work[1200 + 11]!;
-  work[1296 + 12] = work[1200 + 12]!;
-  work[1296 + 13] = work[1200 + 13]!;
-  work[1296 + 14] = work[1200 + 14]!;
-  work[1296 + 15] = work[1200 + 15]!;
+  work[1296] = work[1200]!;
+  work[1297] = work[1201]!;
+  work[1298] = work[1202]!;
+  work[1299] = work[1203]!;
+  work[1300] = work[1204]!;
+  work[1301] = work[1205]!;
+  work[1302] = work[1206]!;
+  work[1303] = work[1207]!;
+  work[1304] = work[1208]!;
+  work[1305] = work[1209]!;
+  work[1306] = work[1210]!;
+  work[1307] = work[1211]!;
+  work[1308] = work[1212]!;
+  work[1309] = work[1213]!;
+  work[1310] = work[1214]!;
+  work[1311] = work[1215]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop80(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1296 + 16] = work[1248 + 0]!;
-  work[1296 + 17] = work[1248 + 1]!;
-  work[1296 + 18] = work[1248 + 2]!;
-  work[1296 + 19] = work[1248 + 3]!;
-  work[1296 + 20] = work[1248 + 4]!;
-  work[1296 + 21] = work[1248 + 5]!;
-  work[1296 + 22] = work[1248 + 6]!;
-  work[1296 + 23] = work[1248 + 7]!;
-  work[1296 + 24] = work[1248 + 8]!;
-  work[1296 + 25] = work[1248 + 9]!;
-  work[1296 + 26] = work[1248 + 10]!;
-  work[1296 + 27] = work[1248 + 11]!;
-  work[1296 + 28] = work[1248 + 12]!;
-  work[1296 + 29] = work[1248 + 13]!;
-  work[1296 + 30] = work[1248 + 14]!;
-  work[1296 + 31] = work[1248 + 15]!;
+  work[1312] = work[1248]!;
+  work[1313] = work[1249]!;
+  work[1314] = work[1250]!;
+  work[1315] = work[1251]!;
+  work[1316] = work[1252]!;
+  work[1317] = work[1253]!;
+  work[1318] = work[1254]!;
+  work[1319] = work[1255]!;
+  work[1320] = work[1256]!;
+  work[1321] = work[1257]!;
+  work[1322] = work[1258]!;
+  work[1323] = work[1259]!;
+  work[1324] = work[1260]!;
+  work[1325] = work[1261]!;
+  work[1326] = work[1262]!;
+  work[1327] = work[1263]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop81(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1296 + 32] = work[1232 + 0]!;
-  work[1296 + 33] = work[1232 + 1]!;
-  work[1296 + 34] = work[1232 + 2]!;
-  work[1296 + 35] = work[1232 + 3]!;
-  work[1296 + 36] = work[1232 + 4]!;
-  work[1296 + 37] = work[1232 + 5]!;
-  work[1296 + 38] = work[1232 + 6]!;
-  work[1296 + 39] = work[1232 + 7]!;
-  work[1296 + 40] = work[1232 + 8]!;
-  work[1296 + 41] = work[1232 + 9]!;
-  work[1296 + 42] = work[1232 + 10]!;
-  work[1296 + 43] = work[1232 + 11]!;
-  work[1296 + 44] = work[1232 + 12]!;
-  work[1296 + 45] = work[1232 + 13]!;
-  work[1296 + 46] = work[1232 + 14]!;
-  work[1296 + 47] = work[1232 + 15]!;
+  work[1328] = work[1232]!;
+  work[1329] = work[1233]!;
+  work[1330] = work[1234]!;
+  work[1331] = work[1235]!;
+  work[1332] = work[1236]!;
+  work[1333] = work[1237]!;
+  work[1334] = work[1238]!;
+  work[1335] = work[1239]!;
+  work[1336] = work[1240]!;
+  work[1337] = work[1241]!;
+  work[1338] = work[1242]!;
+  work[1339] = work[1243]!;
+  work[1340] = work[1244]!;
+  work[1341] = work[1245]!;
+  work[1342] = work[1246]!;
+  work[1343] = work[1247]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop82(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1296 + 48] = work[1216 + 0]!;
-  work[1296 + 49] = work[1216 + 1]!;
-  work[1296 + 50] = work[1216 + 2]!;
-  work[1296 + 51] = work[1216 + 3]!;
-  work[1296 + 52] = work[1216 + 4]!;
-  work[1296 + 53] = work[1216 + 5]!;
-  work[1296 + 54] = work[1216 + 6]!;
-  work[1296 + 55] = work[1216 + 7]!;
-  work[1296 + 56] = work[1216 + 8]!;
-  work[1296 + 57] = work[1216 + 9]!;
-  work[1296 + 58] = work[1216 + 10]!;
-  work[1296 + 59] = work[1216 + 11]!;
-  work[1296 + 60] = work[1216 + 12]!;
-  work[1296 + 61] = work[1216 + 13]!;
-  work[1296 + 62] = work[1216 + 14]!;
-  work[1296 + 63] = work[1216 + 15]!;
+  work[1344] = work[1216]!;
+  work[1345] = work[1217]!;
+  work[1346] = work[1218]!;
+  work[1347] = work[1219]!;
+  work[1348] = work[1220]!;
+  work[1349] = work[1221]!;
+  work[1350] = work[1222]!;
+  work[1351] = work[1223]!;
+  work[1352] = work[1224]!;
+  work[1353] = work[1225]!;
+  work[1354] = work[1226]!;
+  work[1355] = work[1227]!;
+  work[1356] = work[1228]!;
+  work[1357] = work[1229]!;
+  work[1358] = work[1230]!;
+  work[1359] = work[1231]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10563,23 +10670,25 @@ function gradient_loop83(params: Float64Array, input: Float64Array, target: Floa
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop84(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1296 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1296 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1296 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1296 + j + 3]!;
+      s += params[64 + r + j]! * work[1296 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1296 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1296 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1296 + j + 3]!;
     }
-    work[1248 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1248 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop85(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1168 + i]!;
-    const r = i * 64;
+    let xi = work[1168 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[2912 + r + j] = xi * work[1296 + j]!;
   }
 }
@@ -10631,87 +10740,102 @@ function gradient_loop90(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop91(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[992 + k] = 0.2 * work[976 + k]!;
+  work[992] = 0.2 * work[976]!;
+  work[993] = 0.2 * work[977]!;
+  work[994] = 0.2 * work[978]!;
+  work[995] = 0.2 * work[979]!;
+  work[996] = 0.2 * work[980]!;
+  work[997] = 0.2 * work[981]!;
+  work[998] = 0.2 * work[982]!;
+  work[999] = 0.2 * work[983]!;
+  work[1000] = 0.2 * work[984]!;
+  work[1001] = 0.2 * work[985]!;
+  work[1002] = 0.2 * work[986]!;
+  work[1003] = 0.2 * work[987]!;
+  work[1004] = 0.2 * work[988]!;
+  work[1005] = 0.2 * work[989]!;
+  work[1006] = 0.2 * work[990]!;
+  work[1007] = 0.2 * work[991]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop92(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1088 + 0] = work[992 + 0]!;
-  work[1088 + 1] = work[992 + 1]!;
-  work[1088 + 2] = work[992 + 2]!;
-  work[1088 + 3] = work[992 + 3]!;
-  work[1088 + 4] = work[992 + 4]!;
-  work[1088 + 5] = work[992 + 5]!;
-  work[1088 + 6] = work[992 + 6]!;
-  work[1088 + 7] = work[992 + 7]!;
-  work[1088 + 8] = work[992 + 8]!;
-  work[1088 + 9] = work[992 + 9]!;
-  work[1088 + 10] = work[992 + 10]!;
-  work[1088 + 11] = work[992 + 11]!;
-  work[1088 + 12] = work[992 + 12]!;
-  work[1088 + 13] = work[992 + 13]!;
-  work[1088 + 14] = work[992 + 14]!;
-  work[1088 + 15] = work[992 + 15]!;
+  work[1088] = work[992]!;
+  work[1089] = work[993]!;
+  work[1090] = work[994]!;
+  work[1091] = work[995]!;
+  work[1092] = work[996]!;
+  work[1093] = work[997]!;
+  work[1094] = work[998]!;
+  work[1095] = work[999]!;
+  work[1096] = work[1000]!;
+  work[1097] = work[1001]!;
+  work[1098] = work[1002]!;
+  work[1099] = work[1003]!;
+  work[1100] = work[1004]!;
+  work[1101] = work[1005]!;
+  work[1102] = work[1006]!;
+  work[1103] = work[1007]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop93(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1088 + 16] = work[1024 + 0]!;
-  work[1088 + 17] = work[1024 + 1]!;
-  work[1088 + 18] = work[1024 + 2]!;
-  work[1088 + 19] = work[1024 + 3]!;
-  work[1088 + 20] = work[1024 + 4]!;
-  work[1088 + 21] = work[1024 + 5]!;
-  work[1088 + 22] = work[1024 + 6]!;
-  work[1088 + 23] = work[1024 + 7]!;
-  work[1088 + 24] = work[1024 + 8]!;
-  work[1088 + 25] = work[1024 + 9]!;
-  work[1088 + 26] = work[1024 + 10]!;
-  work[1088 + 27] = work[1024 + 11]!;
-  work[1088 + 28] = work[1024 + 12]!;
-  work[1088 + 29] = work[1024 + 13]!;
-  work[1088 + 30] = work[1024 + 14]!;
-  work[1088 + 31] = work[1024 + 15]!;
+  work[1104] = work[1024]!;
+  work[1105] = work[1025]!;
+  work[1106] = work[1026]!;
+  work[1107] = work[1027]!;
+  work[1108] = work[1028]!;
+  work[1109] = work[1029]!;
+  work[1110] = work[1030]!;
+  work[1111] = work[1031]!;
+  work[1112] = work[1032]!;
+  work[1113] = work[1033]!;
+  work[1114] = work[1034]!;
+  work[1115] = work[1035]!;
+  work[1116] = work[1036]!;
+  work[1117] = work[1037]!;
+  work[1118] = work[1038]!;
+  work[1119] = work[1039]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop94(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1088 + 32] = work[1040 + 0]!;
-  work[1088 + 33] = work[1040 + 1]!;
-  work[1088 + 34] = work[1040 + 2]!;
-  work[1088 + 35] = work[1040 + 3]!;
-  work[1088 + 36] = work[1040 + 4]!;
-  work[1088 + 37] = work[1040 + 5]!;
-  work[1088 + 38] = work[1040 + 6]!;
-  work[1088 + 39] = work[1040 + 7]!;
-  work[1088 + 40] = work[1040 + 8]!;
-  work[1088 + 41] = work[1040 + 9]!;
-  work[1088 + 42] = work[1040 + 10]!;
-  work[1088 + 43] = work[1040 + 11]!;
-  work[1088 + 44] = work[1040 + 12]!;
-  work[1088 + 45] = work[1040 + 13]!;
-  work[1088 + 46] = work[1040 + 14]!;
-  work[1088 + 47] = work[1040 + 15]!;
+  work[1120] = work[1040]!;
+  work[1121] = work[1041]!;
+  work[1122] = work[1042]!;
+  work[1123] = work[1043]!;
+  work[1124] = work[1044]!;
+  work[1125] = work[1045]!;
+  work[1126] = work[1046]!;
+  work[1127] = work[1047]!;
+  work[1128] = work[1048]!;
+  work[1129] = work[1049]!;
+  work[1130] = work[1050]!;
+  work[1131] = work[1051]!;
+  work[1132] = work[1052]!;
+  work[1133] = work[1053]!;
+  work[1134] = work[1054]!;
+  work[1135] = work[1055]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop95(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1088 + 48] = work[1008 + 0]!;
-  work[1088 + 49] = work[1008 + 1]!;
-  work[1088 + 50] = work[1008 + 2]!;
-  work[1088 + 51] = work[1008 + 3]!;
-  work[1088 + 52] = work[1008 + 4]!;
-  work[1088 + 53] = work[1008 + 5]!;
-  work[1088 + 54] = work[1008 + 6]!;
-  work[1088 + 55] = work[1008 + 7]!;
-  work[1088 + 56] = work[1008 + 8]!;
-  work[1088 + 57] = work[1008 + 9]!;
-  work[1088 + 58] = work[1008 + 10]!;
-  work[1088 + 59] = work[1008 + 11]!;
-  work[1088 + 60] = work[1008 + 12]!;
-  work[1088 + 61] = work[1008 + 13]!;
-  work[1088 + 62] = work[1008 + 14]!;
-  work[1088 + 63] = work[1008 + 15]!;
+  work[1136] = work[1008]!;
+  work[1137] = work[1009]!;
+  work[1138] = work[1010]!;
+  work[1139] = work[1011]!;
+  work[1140] = work[1012]!;
+  work[1141] = work[1013]!;
+  work[1142] = work[1014]!;
+  work[1143] = work[1015]!;
+  work[1144] = work[1016]!;
+  work[1145] = work[1017]!;
+  work[1146] = work[1018]!;
+  work[1147] = work[1019]!;
+  work[1148] = work[1020]!;
+  work[1149] = work[1021]!;
+  work[1150] = work[1022]!;
+  work[1151] = work[1023]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10722,23 +10846,25 @@ function gradient_loop96(params: Float64Array, input: Float64Array, target: Floa
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop97(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1088 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1088 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1088 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1088 + j + 3]!;
+      s += params[64 + r + j]! * work[1088 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1088 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1088 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1088 + j + 3]!;
     }
-    work[1040 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1040 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop98(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[960 + i]!;
-    const r = i * 64;
+    let xi = work[960 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1088 + j]!;
   }
 }
@@ -10797,82 +10923,82 @@ function gradient_loop104(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop105(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[880 + 0] = work[784 + 0]!;
-  work[880 + 1] = work[784 + 1]!;
-  work[880 + 2] = work[784 + 2]!;
-  work[880 + 3] = work[784 + 3]!;
-  work[880 + 4] = work[784 + 4]!;
-  work[880 + 5] = work[784 + 5]!;
-  work[880 + 6] = work[784 + 6]!;
-  work[880 + 7] = work[784 + 7]!;
-  work[880 + 8] = work[784 + 8]!;
-  work[880 + 9] = work[784 + 9]!;
-  work[880 + 10] = work[784 + 10]!;
-  work[880 + 11] = work[784 + 11]!;
-  work[880 + 12] = work[784 + 12]!;
-  work[880 + 13] = work[784 + 13]!;
-  work[880 + 14] = work[784 + 14]!;
-  work[880 + 15] = work[784 + 15]!;
+  work[880] = work[784]!;
+  work[881] = work[785]!;
+  work[882] = work[786]!;
+  work[883] = work[787]!;
+  work[884] = work[788]!;
+  work[885] = work[789]!;
+  work[886] = work[790]!;
+  work[887] = work[791]!;
+  work[888] = work[792]!;
+  work[889] = work[793]!;
+  work[890] = work[794]!;
+  work[891] = work[795]!;
+  work[892] = work[796]!;
+  work[893] = work[797]!;
+  work[894] = work[798]!;
+  work[895] = work[799]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop106(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[880 + 16] = work[816 + 0]!;
-  work[880 + 17] = work[816 + 1]!;
-  work[880 + 18] = work[816 + 2]!;
-  work[880 + 19] = work[816 + 3]!;
-  work[880 + 20] = work[816 + 4]!;
-  work[880 + 21] = work[816 + 5]!;
-  work[880 + 22] = work[816 + 6]!;
-  work[880 + 23] = work[816 + 7]!;
-  work[880 + 24] = work[816 + 8]!;
-  work[880 + 25] = work[816 + 9]!;
-  work[880 + 26] = work[816 + 10]!;
-  work[880 + 27] = work[816 + 11]!;
-  work[880 + 28] = work[816 + 12]!;
-  work[880 + 29] = work[816 + 13]!;
-  work[880 + 30] = work[816 + 14]!;
-  work[880 + 31] = work[816 + 15]!;
+  work[896] = work[816]!;
+  work[897] = work[817]!;
+  work[898] = work[818]!;
+  work[899] = work[819]!;
+  work[900] = work[820]!;
+  work[901] = work[821]!;
+  work[902] = work[822]!;
+  work[903] = work[823]!;
+  work[904] = work[824]!;
+  work[905] = work[825]!;
+  work[906] = work[826]!;
+  work[907] = work[827]!;
+  work[908] = work[828]!;
+  work[909] = work[829]!;
+  work[910] = work[830]!;
+  work[911] = work[831]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop107(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[880 + 32] = work[832 + 0]!;
-  work[880 + 33] = work[832 + 1]!;
-  work[880 + 34] = work[832 + 2]!;
-  work[880 + 35] = work[832 + 3]!;
-  work[880 + 36] = work[832 + 4]!;
-  work[880 + 37] = work[832 + 5]!;
-  work[880 + 38] = work[832 + 6]!;
-  work[880 + 39] = work[832 + 7]!;
-  work[880 + 40] = work[832 + 8]!;
-  work[880 + 41] = work[832 + 9]!;
-  work[880 + 42] = work[832 + 10]!;
-  work[880 + 43] = work[832 + 11]!;
-  work[880 + 44] = work[832 + 12]!;
-  work[880 + 45] = work[832 + 13]!;
-  work[880 + 46] = work[832 + 14]!;
-  work[880 + 47] = work[832 + 15]!;
+  work[912] = work[832]!;
+  work[913] = work[833]!;
+  work[914] = work[834]!;
+  work[915] = work[835]!;
+  work[916] = work[836]!;
+  work[917] = work[837]!;
+  work[918] = work[838]!;
+  work[919] = work[839]!;
+  work[920] = work[840]!;
+  work[921] = work[841]!;
+  work[922] = work[842]!;
+  work[923] = work[843]!;
+  work[924] = work[844]!;
+  work[925] = work[845]!;
+  work[926] = work[846]!;
+  work[927] = work[847]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop108(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[880 + 48] = work[800 + 0]!;
-  work[880 + 49] = work[800 + 1]!;
-  work[880 + 50] = work[800 + 2]!;
-  work[880 + 51] = work[800 + 3]!;
-  work[880 + 52] = work[800 + 4]!;
-  work[880 + 53] = work[800 + 5]!;
-  work[880 + 54] = work[800 + 6]!;
-  work[880 + 55] = work[800 + 7]!;
-  work[880 + 56] = work[800 + 8]!;
-  work[880 + 57] = work[800 + 9]!;
-  work[880 + 58] = work[800 + 10]!;
-  work[880 + 59] = work[800 + 11]!;
-  work[880 + 60] = work[800 + 12]!;
-  work[880 + 61] = work[800 + 13]!;
-  work[880 + 62] = work[800 + 14]!;
-  work[880 + 63] = work[800 + 15]!;
+  work[928] = work[800]!;
+  work[929] = work[801]!;
+  work[930] = work[802]!;
+  work[931] = work[803]!;
+  work[932] = work[804]!;
+  work[933] = work[805]!;
+  work[934] = work[806]!;
+  work[935] = work[807]!;
+  work[936] = work[808]!;
+  work[937] = work[809]!;
+  work[938] = work[810]!;
+  work[939] = work[811]!;
+  work[940] = work[812]!;
+  work[941] = work[813]!;
+  work[942] = work[814]!;
+  work[943] = work[815]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10883,23 +11009,25 @@ function gradient_loop109(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop110(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[880 + j]!;
-      s1 += params[64 + r + j + 1]! * work[880 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[880 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[880 + j + 3]!;
+      s += params[64 + r + j]! * work[880 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[880 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[880 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[880 + j + 3]!;
     }
-    work[832 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[832 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop111(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[752 + i]!;
-    const r = i * 64;
+    let xi = work[752 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[880 + j]!;
   }
 }
@@ -10916,7 +11044,22 @@ function gradient_loop113(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop114(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[752 + k] = work[624 + k]! * work[832 + k]!;
+  work[752] = work[624]! * work[832]!;
+  work[753] = work[625]! * work[833]!;
+  work[754] = work[626]! * work[834]!;
+  work[755] = work[627]! * work[835]!;
+  work[756] = work[628]! * work[836]!;
+  work[757] = work[629]! * work[837]!;
+  work[758] = work[630]! * work[838]!;
+  work[759] = work[631]! * work[839]!;
+  work[760] = work[632]! * work[840]!;
+  work[761] = work[633]! * work[841]!;
+  work[762] = work[634]! * work[842]!;
+  work[763] = work[635]! * work[843]!;
+  work[764] = work[636]! * work[844]!;
+  work[765] = work[637]! * work[845]!;
+  work[766] = work[638]! * work[846]!;
+  work[767] = work[639]! * work[847]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -10956,82 +11099,82 @@ function gradient_loop117(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop118(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[672 + 0] = work[576 + 0]!;
-  work[672 + 1] = work[576 + 1]!;
-  work[672 + 2] = work[576 + 2]!;
-  work[672 + 3] = work[576 + 3]!;
-  work[672 + 4] = work[576 + 4]!;
-  work[672 + 5] = work[576 + 5]!;
-  work[672 + 6] = work[576 + 6]!;
-  work[672 + 7] = work[576 + 7]!;
-  work[672 + 8] = work[576 + 8]!;
-  work[672 + 9] = work[576 + 9]!;
-  work[672 + 10] = work[576 + 10]!;
-  work[672 + 11] = work[576 + 11]!;
-  work[672 + 12] = work[576 + 12]!;
-  work[672 + 13] = work[576 + 13]!;
-  work[672 + 14] = work[576 + 14]!;
-  work[672 + 15] = work[576 + 15]!;
+  work[672] = work[576]!;
+  work[673] = work[577]!;
+  work[674] = work[578]!;
+  work[675] = work[579]!;
+  work[676] = work[580]!;
+  work[677] = work[581]!;
+  work[678] = work[582]!;
+  work[679] = work[583]!;
+  work[680] = work[584]!;
+  work[681] = work[585]!;
+  work[682] = work[586]!;
+  work[683] = work[587]!;
+  work[684] = work[588]!;
+  work[685] = work[589]!;
+  work[686] = work[590]!;
+  work[687] = work[591]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop119(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[672 + 16] = work[608 + 0]!;
-  work[672 + 17] = work[608 + 1]!;
-  work[672 + 18] = work[608 + 2]!;
-  work[672 + 19] = work[608 + 3]!;
-  work[672 + 20] = work[608 + 4]!;
-  work[672 + 21] = work[608 + 5]!;
-  work[672 + 22] = work[608 + 6]!;
-  work[672 + 23] = work[608 + 7]!;
-  work[672 + 24] = work[608 + 8]!;
-  work[672 + 25] = work[608 + 9]!;
-  work[672 + 26] = work[608 + 10]!;
-  work[672 + 27] = work[608 + 11]!;
-  work[672 + 28] = work[608 + 12]!;
-  work[672 + 29] = work[608 + 13]!;
-  work[672 + 30] = work[608 + 14]!;
-  work[672 + 31] = work[608 + 15]!;
+  work[688] = work[608]!;
+  work[689] = work[609]!;
+  work[690] = work[610]!;
+  work[691] = work[611]!;
+  work[692] = work[612]!;
+  work[693] = work[613]!;
+  work[694] = work[614]!;
+  work[695] = work[615]!;
+  work[696] = work[616]!;
+  work[697] = work[617]!;
+  work[698] = work[618]!;
+  work[699] = work[619]!;
+  work[700] = work[620]!;
+  work[701] = work[621]!;
+  work[702] = work[622]!;
+  work[703] = work[623]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop120(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[672 + 32] = work[624 + 0]!;
-  work[672 + 33] = work[624 + 1]!;
-  work[672 + 34] = work[624 + 2]!;
-  work[672 + 35] = work[624 + 3]!;
-  work[672 + 36] = work[624 + 4]!;
-  work[672 + 37] = work[624 + 5]!;
-  work[672 + 38] = work[624 + 6]!;
-  work[672 + 39] = work[624 + 7]!;
-  work[672 + 40] = work[624 + 8]!;
-  work[672 + 41] = work[624 + 9]!;
-  work[672 + 42] = work[624 + 10]!;
-  work[672 + 43] = work[624 + 11]!;
-  work[672 + 44] = work[624 + 12]!;
-  work[672 + 45] = work[624 + 13]!;
-  work[672 + 46] = work[624 + 14]!;
-  work[672 + 47] = work[624 + 15]!;
+  work[704] = work[624]!;
+  work[705] = work[625]!;
+  work[706] = work[626]!;
+  work[707] = work[627]!;
+  work[708] = work[628]!;
+  work[709] = work[629]!;
+  work[710] = work[630]!;
+  work[711] = work[631]!;
+  work[712] = work[632]!;
+  work[713] = work[633]!;
+  work[714] = work[634]!;
+  work[715] = work[635]!;
+  work[716] = work[636]!;
+  work[717] = work[637]!;
+  work[718] = work[638]!;
+  work[719] = work[639]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop121(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[672 + 48] = work[592 + 0]!;
-  work[672 + 49] = work[592 + 1]!;
-  work[672 + 50] = work[592 + 2]!;
-  work[672 + 51] = work[592 + 3]!;
-  work[672 + 52] = work[592 + 4]!;
-  work[672 + 53] = work[592 + 5]!;
-  work[672 + 54] = work[592 + 6]!;
-  work[672 + 55] = work[592 + 7]!;
-  work[672 + 56] = work[592 + 8]!;
-  work[672 + 57] = work[592 + 9]!;
-  work[672 + 58] = work[592 + 10]!;
-  work[672 + 59] = work[592 + 11]!;
-  work[672 + 60] = work[592 + 12]!;
-  work[672 + 61] = work[592 + 13]!;
-  work[672 + 62] = work[592 + 14]!;
-  work[672 + 63] = work[592 + 15]!;
+  work[720] = work[592]!;
+  work[721] = work[593]!;
+  work[722] = work[594]!;
+  work[723] = work[595]!;
+  work[724] = work[596]!;
+  work[725] = work[597]!;
+  work[726] = work[598]!;
+  work[727] = work[599]!;
+  work[728] = work[600]!;
+  work[729] = work[601]!;
+  work[730] = work[602]!;
+  work[731] = work[603]!;
+  work[732] = work[604]!;
+  work[733] = work[605]!;
+  work[734] = work[606]!;
+  work[735] = work[607]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -11042,23 +11185,25 @@ function gradient_loop122(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop123(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[672 + j]!;
-      s1 += params[64 + r + j + 1]! * work[672 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[672 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[672 + j + 3]!;
+      s += params[64 + r + j]! * work[672 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[672 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[672 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[672 + j + 3]!;
     }
-    work[624 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[624 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop124(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[544 + i]!;
-    const r = i * 64;
+    let xi = work[544 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[672 + j]!;
   }
 }
@@ -11110,87 +11255,102 @@ function gradient_loop129(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop130(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[368 + k] = 0.2 * work[352 + k]!;
+  work[368] = 0.2 * work[352]!;
+  work[369] = 0.2 * work[353]!;
+  work[370] = 0.2 * work[354]!;
+  work[371] = 0.2 * work[355]!;
+  work[372] = 0.2 * work[356]!;
+  work[373] = 0.2 * work[357]!;
+  work[374] = 0.2 * work[358]!;
+  work[375] = 0.2 * work[359]!;
+  work[376] = 0.2 * work[360]!;
+  work[377] = 0.2 * work[361]!;
+  work[378] = 0.2 * work[362]!;
+  work[379] = 0.2 * work[363]!;
+  work[380] = 0.2 * work[364]!;
+  work[381] = 0.2 * work[365]!;
+  work[382] = 0.2 * work[366]!;
+  work[383] = 0.2 * work[367]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop131(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[464 + 0] = work[368 + 0]!;
-  work[464 + 1] = work[368 + 1]!;
-  work[464 + 2] = work[368 + 2]!;
-  work[464 + 3] = work[368 + 3]!;
-  work[464 + 4] = work[368 + 4]!;
-  work[464 + 5] = work[368 + 5]!;
-  work[464 + 6] = work[368 + 6]!;
-  work[464 + 7] = work[368 + 7]!;
-  work[464 + 8] = work[368 + 8]!;
-  work[464 + 9] = work[368 + 9]!;
-  work[464 + 10] = work[368 + 10]!;
-  work[464 + 11] = work[368 + 11]!;
-  work[464 + 12] = work[368 + 12]!;
-  work[464 + 13] = work[368 + 13]!;
-  work[464 + 14] = work[368 + 14]!;
-  work[464 + 15] = work[368 + 15]!;
+  work[464] = work[368]!;
+  work[465] = work[369]!;
+  work[466] = work[370]!;
+  work[467] = work[371]!;
+  work[468] = work[372]!;
+  work[469] = work[373]!;
+  work[470] = work[374]!;
+  work[471] = work[375]!;
+  work[472] = work[376]!;
+  work[473] = work[377]!;
+  work[474] = work[378]!;
+  work[475] = work[379]!;
+  work[476] = work[380]!;
+  work[477] = work[381]!;
+  work[478] = work[382]!;
+  work[479] = work[383]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop132(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[464 + 16] = work[400 + 0]!;
-  work[464 + 17] = work[400 + 1]!;
-  work[464 + 18] = work[400 + 2]!;
-  work[464 + 19] = work[400 + 3]!;
-  work[464 + 20] = work[400 + 4]!;
-  work[464 + 21] = work[400 + 5]!;
-  work[464 + 22] = work[400 + 6]!;
-  work[464 + 23] = work[400 + 7]!;
-  work[464 + 24] = work[400 + 8]!;
-  work[464 + 25] = work[400 + 9]!;
-  work[464 + 26] = work[400 + 10]!;
-  work[464 + 27] = work[400 + 11]!;
-  work[464 + 28] = work[400 + 12]!;
-  work[464 + 29] = work[400 + 13]!;
-  work[464 + 30] = work[400 + 14]!;
-  work[464 + 31] = work[400 + 15]!;
+  work[480] = work[400]!;
+  work[481] = work[401]!;
+  work[482] = work[402]!;
+  work[483] = work[403]!;
+  work[484] = work[404]!;
+  work[485] = work[405]!;
+  work[486] = work[406]!;
+  work[487] = work[407]!;
+  work[488] = work[408]!;
+  work[489] = work[409]!;
+  work[490] = work[410]!;
+  work[491] = work[411]!;
+  work[492] = work[412]!;
+  work[493] = work[413]!;
+  work[494] = work[414]!;
+  work[495] = work[415]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop133(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[464 + 32] = work[416 + 0]!;
-  work[464 + 33] = work[416 + 1]!;
-  work[464 + 34] = work[416 + 2]!;
-  work[464 + 35] = work[416 + 3]!;
-  work[464 + 36] = work[416 + 4]!;
-  work[464 + 37] = work[416 + 5]!;
-  work[464 + 38] = work[416 + 6]!;
-  work[464 + 39] = work[416 + 7]!;
-  work[464 + 40] = work[416 + 8]!;
-  work[464 + 41] = work[416 + 9]!;
-  work[464 + 42] = work[416 + 10]!;
-  work[464 + 43] = work[416 + 11]!;
-  work[464 + 44] = work[416 + 12]!;
-  work[464 + 45] = work[416 + 13]!;
-  work[464 + 46] = work[416 + 14]!;
-  work[464 + 47] = work[416 + 15]!;
+  work[496] = work[416]!;
+  work[497] = work[417]!;
+  work[498] = work[418]!;
+  work[499] = work[419]!;
+  work[500] = work[420]!;
+  work[501] = work[421]!;
+  work[502] = work[422]!;
+  work[503] = work[423]!;
+  work[504] = work[424]!;
+  work[505] = work[425]!;
+  work[506] = work[426]!;
+  work[507] = work[427]!;
+  work[508] = work[428]!;
+  work[509] = work[429]!;
+  work[510] = work[430]!;
+  work[511] = work[431]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop134(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[464 + 48] = work[384 + 0]!;
-  work[464 + 49] = work[384 + 1]!;
-  work[464 + 50] = work[384 + 2]!;
-  work[464 + 51] = work[384 + 3]!;
-  work[464 + 52] = work[384 + 4]!;
-  work[464 + 53] = work[384 + 5]!;
-  work[464 + 54] = work[384 + 6]!;
-  work[464 + 55] = work[384 + 7]!;
-  work[464 + 56] = work[384 + 8]!;
-  work[464 + 57] = work[384 + 9]!;
-  work[464 + 58] = work[384 + 10]!;
-  work[464 + 59] = work[384 + 11]!;
-  work[464 + 60] = work[384 + 12]!;
-  work[464 + 61] = work[384 + 13]!;
-  work[464 + 62] = work[384 + 14]!;
-  work[464 + 63] = work[384 + 15]!;
+  work[512] = work[384]!;
+  work[513] = work[385]!;
+  work[514] = work[386]!;
+  work[515] = work[387]!;
+  work[516] = work[388]!;
+  work[517] = work[389]!;
+  work[518] = work[390]!;
+  work[519] = work[391]!;
+  work[520] = work[392]!;
+  work[521] = work[393]!;
+  work[522] = work[394]!;
+  work[523] = work[395]!;
+  work[524] = work[396]!;
+  work[525] = work[397]!;
+  work[526] = work[398]!;
+  work[527] = work[399]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -11201,23 +11361,25 @@ function gradient_loop135(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop136(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[464 + j]!;
-      s1 += params[64 + r + j + 1]! * work[464 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[464 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[464 + j + 3]!;
+      s += params[64 + r + j]! * work[464 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[464 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[464 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[464 + j + 3]!;
     }
-    work[416 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[416 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop137(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[336 + i]!;
-    const r = i * 64;
+    let xi = work[336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[464 + j]!;
   }
 }
@@ -11276,82 +11438,82 @@ function gradient_loop143(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop144(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[256 + 0] = work[160 + 0]!;
-  work[256 + 1] = work[160 + 1]!;
-  work[256 + 2] = work[160 + 2]!;
-  work[256 + 3] = work[160 + 3]!;
-  work[256 + 4] = work[160 + 4]!;
-  work[256 + 5] = work[160 + 5]!;
-  work[256 + 6] = work[160 + 6]!;
-  work[256 + 7] = work[160 + 7]!;
-  work[256 + 8] = work[160 + 8]!;
-  work[256 + 9] = work[160 + 9]!;
-  work[256 + 10] = work[160 + 10]!;
-  work[256 + 11] = work[160 + 11]!;
-  work[256 + 12] = work[160 + 12]!;
-  work[256 + 13] = work[160 + 13]!;
-  work[256 + 14] = work[160 + 14]!;
-  work[256 + 15] = work[160 + 15]!;
+  work[256] = work[160]!;
+  work[257] = work[161]!;
+  work[258] = work[162]!;
+  work[259] = work[163]!;
+  work[260] = work[164]!;
+  work[261] = work[165]!;
+  work[262] = work[166]!;
+  work[263] = work[167]!;
+  work[264] = work[168]!;
+  work[265] = work[169]!;
+  work[266] = work[170]!;
+  work[267] = work[171]!;
+  work[268] = work[172]!;
+  work[269] = work[173]!;
+  work[270] = work[174]!;
+  work[271] = work[175]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop145(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[256 + 16] = work[192 + 0]!;
-  work[256 + 17] = work[192 + 1]!;
-  work[256 + 18] = work[192 + 2]!;
-  work[256 + 19] = work[192 + 3]!;
-  work[256 + 20] = work[192 + 4]!;
-  work[256 + 21] = work[192 + 5]!;
-  work[256 + 22] = work[192 + 6]!;
-  work[256 + 23] = work[192 + 7]!;
-  work[256 + 24] = work[192 + 8]!;
-  work[256 + 25] = work[192 + 9]!;
-  work[256 + 26] = work[192 + 10]!;
-  work[256 + 27] = work[192 + 11]!;
-  work[256 + 28] = work[192 + 12]!;
-  work[256 + 29] = work[192 + 13]!;
-  work[256 + 30] = work[192 + 14]!;
-  work[256 + 31] = work[192 + 15]!;
+  work[272] = work[192]!;
+  work[273] = work[193]!;
+  work[274] = work[194]!;
+  work[275] = work[195]!;
+  work[276] = work[196]!;
+  work[277] = work[197]!;
+  work[278] = work[198]!;
+  work[279] = work[199]!;
+  work[280] = work[200]!;
+  work[281] = work[201]!;
+  work[282] = work[202]!;
+  work[283] = work[203]!;
+  work[284] = work[204]!;
+  work[285] = work[205]!;
+  work[286] = work[206]!;
+  work[287] = work[207]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop146(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[256 + 32] = work[208 + 0]!;
-  work[256 + 33] = work[208 + 1]!;
-  work[256 + 34] = work[208 + 2]!;
-  work[256 + 35] = work[208 + 3]!;
-  work[256 + 36] = work[208 + 4]!;
-  work[256 + 37] = work[208 + 5]!;
-  work[256 + 38] = work[208 + 6]!;
-  work[256 + 39] = work[208 + 7]!;
-  work[256 + 40] = work[208 + 8]!;
-  work[256 + 41] = work[208 + 9]!;
-  work[256 + 42] = work[208 + 10]!;
-  work[256 + 43] = work[208 + 11]!;
-  work[256 + 44] = work[208 + 12]!;
-  work[256 + 45] = work[208 + 13]!;
-  work[256 + 46] = work[208 + 14]!;
-  work[256 + 47] = work[208 + 15]!;
+  work[288] = work[208]!;
+  work[289] = work[209]!;
+  work[290] = work[210]!;
+  work[291] = work[211]!;
+  work[292] = work[212]!;
+  work[293] = work[213]!;
+  work[294] = work[214]!;
+  work[295] = work[215]!;
+  work[296] = work[216]!;
+  work[297] = work[217]!;
+  work[298] = work[218]!;
+  work[299] = work[219]!;
+  work[300] = work[220]!;
+  work[301] = work[221]!;
+  work[302] = work[222]!;
+  work[303] = work[223]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop147(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[256 + 48] = work[176 + 0]!;
-  work[256 + 49] = work[176 + 1]!;
-  work[256 + 50] = work[176 + 2]!;
-  work[256 + 51] = work[176 + 3]!;
-  work[256 + 52] = work[176 + 4]!;
-  work[256 + 53] = work[176 + 5]!;
-  work[256 + 54] = work[176 + 6]!;
-  work[256 + 55] = work[176 + 7]!;
-  work[256 + 56] = work[176 + 8]!;
-  work[256 + 57] = work[176 + 9]!;
-  work[256 + 58] = work[176 + 10]!;
-  work[256 + 59] = work[176 + 11]!;
-  work[256 + 60] = work[176 + 12]!;
-  work[256 + 61] = work[176 + 13]!;
-  work[256 + 62] = work[176 + 14]!;
-  work[256 + 63] = work[176 + 15]!;
+  work[304] = work[176]!;
+  work[305] = work[177]!;
+  work[306] = work[178]!;
+  work[307] = work[179]!;
+  work[308] = work[180]!;
+  work[309] = work[181]!;
+  work[310] = work[182]!;
+  work[311] = work[183]!;
+  work[312] = work[184]!;
+  work[313] = work[185]!;
+  work[314] = work[186]!;
+  work[315] = work[187]!;
+  work[316] = work[188]!;
+  work[317] = work[189]!;
+  work[318] = work[190]!;
+  work[319] = work[191]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -11362,23 +11524,25 @@ function gradient_loop148(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop149(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[256 + j]!;
-      s1 += params[64 + r + j + 1]! * work[256 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[256 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[256 + j + 3]!;
+      s += params[64 + r + j]! * work[256 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[256 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[256 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[256 + j + 3]!;
     }
-    work[112 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[112 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop150(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[144 + i]!;
-    const r = i * 64;
+    let xi = work[144 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[528 + r + j] = xi * work[256 + j]!;
   }
 }
@@ -11395,7 +11559,22 @@ function gradient_loop152(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop153(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let k = 0; k < 16; k++) work[144 + k] = work[128 + k]! * work[112 + k]!;
+  work[144] = work[128]! * work[112]!;
+  work[145] = work[129]! * work[113]!;
+  work[146] = work[130]! * work[114]!;
+  work[147] = work[131]! * work[115]!;
+  work[148] = work[132]! * work[116]!;
+  work[149] = work[133]! * work[117]!;
+  work[150] = work[134]! * work[118]!;
+  work[151] = work[135]! * work[119]!;
+  work[152] = work[136]! * work[120]!;
+  work[153] = work[137]! * work[121]!;
+  work[154] = work[138]! * work[122]!;
+  work[155] = work[139]! * work[123]!;
+  work[156] = work[140]! * work[124]!;
+  work[157] = work[141]! * work[125]!;
+  work[158] = work[142]! * work[126]!;
+  work[159] = work[143]! * work[127]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -11424,82 +11603,82 @@ function gradient_loop155(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop156(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[96 + 0] = work[0]!;
-  work[96 + 1] = work[1]!;
-  work[96 + 2] = work[2]!;
-  work[96 + 3] = work[3]!;
-  work[96 + 4] = work[4]!;
-  work[96 + 5] = work[5]!;
-  work[96 + 6] = work[6]!;
-  work[96 + 7] = work[7]!;
-  work[96 + 8] = work[8]!;
-  work[96 + 9] = work[9]!;
-  work[96 + 10] = work[10]!;
-  work[96 + 11] = work[11]!;
-  work[96 + 12] = work[12]!;
-  work[96 + 13] = work[13]!;
-  work[96 + 14] = work[14]!;
-  work[96 + 15] = work[15]!;
+  work[96] = work[0]!;
+  work[97] = work[1]!;
+  work[98] = work[2]!;
+  work[99] = work[3]!;
+  work[100] = work[4]!;
+  work[101] = work[5]!;
+  work[102] = work[6]!;
+  work[103] = work[7]!;
+  work[104] = work[8]!;
+  work[105] = work[9]!;
+  work[106] = work[10]!;
+  work[107] = work[11]!;
+  work[108] = work[12]!;
+  work[109] = work[13]!;
+  work[110] = work[14]!;
+  work[111] = work[15]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop157(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[96 + 16] = 0;
-  work[96 + 17] = 0;
-  work[96 + 18] = 0;
-  work[96 + 19] = 0;
-  work[96 + 20] = 0;
-  work[96 + 21] = 0;
-  work[96 + 22] = 0;
-  work[96 + 23] = 0;
-  work[96 + 24] = 0;
-  work[96 + 25] = 0;
-  work[96 + 26] = 0;
-  work[96 + 27] = 0;
-  work[96 + 28] = 0;
-  work[96 + 29] = 0;
-  work[96 + 30] = 0;
-  work[96 + 31] = 0;
+  work[112] = 0;
+  work[113] = 0;
+  work[114] = 0;
+  work[115] = 0;
+  work[116] = 0;
+  work[117] = 0;
+  work[118] = 0;
+  work[119] = 0;
+  work[120] = 0;
+  work[121] = 0;
+  work[122] = 0;
+  work[123] = 0;
+  work[124] = 0;
+  work[125] = 0;
+  work[126] = 0;
+  work[127] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop158(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[96 + 32] = work[80 + 0]!;
-  work[96 + 33] = work[80 + 1]!;
-  work[96 + 34] = work[80 + 2]!;
-  work[96 + 35] = work[80 + 3]!;
-  work[96 + 36] = work[80 + 4]!;
-  work[96 + 37] = work[80 + 5]!;
-  work[96 + 38] = work[80 + 6]!;
-  work[96 + 39] = work[80 + 7]!;
-  work[96 + 40] = work[80 + 8]!;
-  work[96 + 41] = work[80 + 9]!;
-  work[96 + 42] = work[80 + 10]!;
-  work[96 + 43] = work[80 + 11]!;
-  work[96 + 44] = work[80 + 12]!;
-  work[96 + 45] = work[80 + 13]!;
-  work[96 + 46] = work[80 + 14]!;
-  work[96 + 47] = work[80 + 15]!;
+  work[128] = work[80]!;
+  work[129] = work[81]!;
+  work[130] = work[82]!;
+  work[131] = work[83]!;
+  work[132] = work[84]!;
+  work[133] = work[85]!;
+  work[134] = work[86]!;
+  work[135] = work[87]!;
+  work[136] = work[88]!;
+  work[137] = work[89]!;
+  work[138] = work[90]!;
+  work[139] = work[91]!;
+  work[140] = work[92]!;
+  work[141] = work[93]!;
+  work[142] = work[94]!;
+  work[143] = work[95]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop159(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[96 + 48] = work[32 + 0]!;
-  work[96 + 49] = work[32 + 1]!;
-  work[96 + 50] = work[32 + 2]!;
-  work[96 + 51] = work[32 + 3]!;
-  work[96 + 52] = work[32 + 4]!;
-  work[96 + 53] = work[32 + 5]!;
-  work[96 + 54] = work[32 + 6]!;
-  work[96 + 55] = work[32 + 7]!;
-  work[96 + 56] = work[32 + 8]!;
-  work[96 + 57] = work[32 + 9]!;
-  work[96 + 58] = work[32 + 10]!;
-  work[96 + 59] = work[32 + 11]!;
-  work[96 + 60] = work[32 + 12]!;
-  work[96 + 61] = work[32 + 13]!;
-  work[96 + 62] = work[32 + 14]!;
-  work[96 + 63] = work[32 + 15]!;
+  work[144] = work[32]!;
+  work[145] = work[33]!;
+  work[146] = work[34]!;
+  work[147] = work[35]!;
+  work[148] = work[36]!;
+  work[149] = work[37]!;
+  work[150] = work[38]!;
+  work[151] = work[39]!;
+  work[152] = work[40]!;
+  work[153] = work[41]!;
+  work[154] = work[42]!;
+  work[155] = work[43]!;
+  work[156] = work[44]!;
+  work[157] = work[45]!;
+  work[158] = work[46]!;
+  work[159] = work[47]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -15327,8 +15506,8 @@ function forwardBatch_sample_part16(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[i]!;
-    const r = i * 64;
+    let xi = work[i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15342,8 +15521,8 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15357,8 +15536,8 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15372,8 +15551,8 @@ function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[32 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15387,8 +15566,8 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[48 + j] = work[32]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[32 + i]!;
-    const r = i * 64;
+    let xi = work[32 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[48 + j]! += xi * params[64 + r + j]!;
       work[48 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15402,8 +15581,8 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -15417,8 +15596,8 @@ function forwardBatch_sample_loop5(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 64; j++) work[96 + j] = work[16]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[16 + i]!;
-    const r = i * 64;
+    let xi = work[16 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[96 + j]! += xi * params[64 + r + j]!;
       work[96 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -17862,20 +18041,20 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[16]! * w;
     work[384 + j] = work[272]! * w;
     work[640 + j] = work[528]! * w;
     work[896 + j] = work[784]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[16 + i]!;
-    const x1 = work[272 + i]!;
-    const x2 = work[528 + i]!;
-    const x3 = work[784 + i]!;
-    const r = i * 64;
+    let x0 = work[16 + i]!;
+    let x1 = work[272 + i]!;
+    let x2 = work[528 + i]!;
+    let x3 = work[784 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -18003,20 +18182,20 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[112 + j] = work[32]! * w;
     work[368 + j] = work[288]! * w;
     work[624 + j] = work[544]! * w;
     work[880 + j] = work[800]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[32 + i]!;
-    const x1 = work[288 + i]!;
-    const x2 = work[544 + i]!;
-    const x3 = work[800 + i]!;
-    const r = i * 64;
+    let x0 = work[32 + i]!;
+    let x1 = work[288 + i]!;
+    let x2 = work[544 + i]!;
+    let x3 = work[800 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[112 + j]! += x0 * w;
       work[368 + j]! += x1 * w;
       work[624 + j]! += x2 * w;
@@ -18150,20 +18329,20 @@ function forwardBatch_block_loop18(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop19(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[48]! * w;
     work[384 + j] = work[304]! * w;
     work[640 + j] = work[560]! * w;
     work[896 + j] = work[816]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[48 + i]!;
-    const x1 = work[304 + i]!;
-    const x2 = work[560 + i]!;
-    const x3 = work[816 + i]!;
-    const r = i * 64;
+    let x0 = work[48 + i]!;
+    let x1 = work[304 + i]!;
+    let x2 = work[560 + i]!;
+    let x3 = work[816 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -18297,20 +18476,20 @@ function forwardBatch_block_loop26(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop27(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[48]! * w;
     work[384 + j] = work[304]! * w;
     work[640 + j] = work[560]! * w;
     work[896 + j] = work[816]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[48 + i]!;
-    const x1 = work[304 + i]!;
-    const x2 = work[560 + i]!;
-    const x3 = work[816 + i]!;
-    const r = i * 64;
+    let x0 = work[48 + i]!;
+    let x1 = work[304 + i]!;
+    let x2 = work[560 + i]!;
+    let x3 = work[816 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -18444,20 +18623,20 @@ function forwardBatch_block_loop34(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop35(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[48]! * w;
     work[384 + j] = work[304]! * w;
     work[640 + j] = work[560]! * w;
     work[896 + j] = work[816]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[48 + i]!;
-    const x1 = work[304 + i]!;
-    const x2 = work[560 + i]!;
-    const x3 = work[816 + i]!;
-    const r = i * 64;
+    let x0 = work[48 + i]!;
+    let x1 = work[304 + i]!;
+    let x2 = work[560 + i]!;
+    let x3 = work[816 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -18591,20 +18770,20 @@ function forwardBatch_block_loop42(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop43(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[48]! * w;
     work[384 + j] = work[304]! * w;
     work[640 + j] = work[560]! * w;
     work[896 + j] = work[816]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[48 + i]!;
-    const x1 = work[304 + i]!;
-    const x2 = work[560 + i]!;
-    const x3 = work[816 + i]!;
-    const r = i * 64;
+    let x0 = work[48 + i]!;
+    let x1 = work[304 + i]!;
+    let x2 = work[560 + i]!;
+    let x3 = work[816 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -18738,20 +18917,20 @@ function forwardBatch_block_loop50(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop51(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[128 + j] = work[48]! * w;
     work[384 + j] = work[304]! * w;
     work[640 + j] = work[560]! * w;
     work[896 + j] = work[816]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[48 + i]!;
-    const x1 = work[304 + i]!;
-    const x2 = work[560 + i]!;
-    const x3 = work[816 + i]!;
-    const r = i * 64;
+    let x0 = work[48 + i]!;
+    let x1 = work[304 + i]!;
+    let x2 = work[560 + i]!;
+    let x3 = work[816 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -20647,8 +20826,8 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[224 + j] = work[144]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[144 + i]!;
-    const r = i * 64;
+    let xi = work[144 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[224 + j]! += xi * params[64 + r + j]!;
       work[224 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -20712,8 +20891,8 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[432 + j] = work[336]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[336 + i]!;
-    const r = i * 64;
+    let xi = work[336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[432 + j]! += xi * params[64 + r + j]!;
       work[432 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -20757,7 +20936,22 @@ function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[368 + k] = 0.5 + work[544 + k]!;
+  work[368] = 0.5 + work[544]!;
+  work[369] = 0.5 + work[545]!;
+  work[370] = 0.5 + work[546]!;
+  work[371] = 0.5 + work[547]!;
+  work[372] = 0.5 + work[548]!;
+  work[373] = 0.5 + work[549]!;
+  work[374] = 0.5 + work[550]!;
+  work[375] = 0.5 + work[551]!;
+  work[376] = 0.5 + work[552]!;
+  work[377] = 0.5 + work[553]!;
+  work[378] = 0.5 + work[554]!;
+  work[379] = 0.5 + work[555]!;
+  work[380] = 0.5 + work[556]!;
+  work[381] = 0.5 + work[557]!;
+  work[382] = 0.5 + work[558]!;
+  work[383] = 0.5 + work[559]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -20774,15 +20968,30 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[544 + k] = work[400 + k]! * work[416 + k]!;
+  work[544] = work[400]! * work[416]!;
+  work[545] = work[401]! * work[417]!;
+  work[546] = work[402]! * work[418]!;
+  work[547] = work[403]! * work[419]!;
+  work[548] = work[404]! * work[420]!;
+  work[549] = work[405]! * work[421]!;
+  work[550] = work[406]! * work[422]!;
+  work[551] = work[407]! * work[423]!;
+  work[552] = work[408]! * work[424]!;
+  work[553] = work[409]! * work[425]!;
+  work[554] = work[410]! * work[426]!;
+  work[555] = work[411]! * work[427]!;
+  work[556] = work[412]! * work[428]!;
+  work[557] = work[413]! * work[429]!;
+  work[558] = work[414]! * work[430]!;
+  work[559] = work[415]! * work[431]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[640 + j] = work[544]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[544 + i]!;
-    const r = i * 64;
+    let xi = work[544 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[640 + j]! += xi * params[64 + r + j]!;
       work[640 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -20846,8 +21055,8 @@ function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[848 + j] = work[752]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[752 + i]!;
-    const r = i * 64;
+    let xi = work[752 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[848 + j]! += xi * params[64 + r + j]!;
       work[848 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -20867,7 +21076,22 @@ function gradientBatch_sample_loop26(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[848 + k] = 0.2 * work[784 + k]!;
+  work[848] = 0.2 * work[784]!;
+  work[849] = 0.2 * work[785]!;
+  work[850] = 0.2 * work[786]!;
+  work[851] = 0.2 * work[787]!;
+  work[852] = 0.2 * work[788]!;
+  work[853] = 0.2 * work[789]!;
+  work[854] = 0.2 * work[790]!;
+  work[855] = 0.2 * work[791]!;
+  work[856] = 0.2 * work[792]!;
+  work[857] = 0.2 * work[793]!;
+  work[858] = 0.2 * work[794]!;
+  work[859] = 0.2 * work[795]!;
+  work[860] = 0.2 * work[796]!;
+  work[861] = 0.2 * work[797]!;
+  work[862] = 0.2 * work[798]!;
+  work[863] = 0.2 * work[799]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -20915,8 +21139,8 @@ function gradientBatch_sample_loop31(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[1056 + j] = work[960]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[960 + i]!;
-    const r = i * 64;
+    let xi = work[960 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1056 + j]! += xi * params[64 + r + j]!;
       work[1056 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -20936,7 +21160,22 @@ function gradientBatch_sample_loop33(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[1056 + k] = 0.2 * work[992 + k]!;
+  work[1056] = 0.2 * work[992]!;
+  work[1057] = 0.2 * work[993]!;
+  work[1058] = 0.2 * work[994]!;
+  work[1059] = 0.2 * work[995]!;
+  work[1060] = 0.2 * work[996]!;
+  work[1061] = 0.2 * work[997]!;
+  work[1062] = 0.2 * work[998]!;
+  work[1063] = 0.2 * work[999]!;
+  work[1064] = 0.2 * work[1000]!;
+  work[1065] = 0.2 * work[1001]!;
+  work[1066] = 0.2 * work[1002]!;
+  work[1067] = 0.2 * work[1003]!;
+  work[1068] = 0.2 * work[1004]!;
+  work[1069] = 0.2 * work[1005]!;
+  work[1070] = 0.2 * work[1006]!;
+  work[1071] = 0.2 * work[1007]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -20984,8 +21223,8 @@ function gradientBatch_sample_loop38(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[1264 + j] = work[1168]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[1168 + i]!;
-    const r = i * 64;
+    let xi = work[1168 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1264 + j]! += xi * params[64 + r + j]!;
       work[1264 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -21005,7 +21244,22 @@ function gradientBatch_sample_loop40(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[1264 + k] = 0.2 * work[1200 + k]!;
+  work[1264] = 0.2 * work[1200]!;
+  work[1265] = 0.2 * work[1201]!;
+  work[1266] = 0.2 * work[1202]!;
+  work[1267] = 0.2 * work[1203]!;
+  work[1268] = 0.2 * work[1204]!;
+  work[1269] = 0.2 * work[1205]!;
+  work[1270] = 0.2 * work[1206]!;
+  work[1271] = 0.2 * work[1207]!;
+  work[1272] = 0.2 * work[1208]!;
+  work[1273] = 0.2 * work[1209]!;
+  work[1274] = 0.2 * work[1210]!;
+  work[1275] = 0.2 * work[1211]!;
+  work[1276] = 0.2 * work[1212]!;
+  work[1277] = 0.2 * work[1213]!;
+  work[1278] = 0.2 * work[1214]!;
+  work[1279] = 0.2 * work[1215]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21053,8 +21307,8 @@ function gradientBatch_sample_loop45(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 64; j++) work[1472 + j] = work[1376]! * params[64 + j]!;
   for (let i = 1; i < 16; i++) {
-    const xi = work[1376 + i]!;
-    const r = i * 64;
+    let xi = work[1376 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j += 4) {
       work[1472 + j]! += xi * params[64 + r + j]!;
       work[1472 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -21074,7 +21328,22 @@ function gradientBatch_sample_loop47(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[1472 + k] = 0.2 * work[1408 + k]!;
+  work[1472] = 0.2 * work[1408]!;
+  work[1473] = 0.2 * work[1409]!;
+  work[1474] = 0.2 * work[1410]!;
+  work[1475] = 0.2 * work[1411]!;
+  work[1476] = 0.2 * work[1412]!;
+  work[1477] = 0.2 * work[1413]!;
+  work[1478] = 0.2 * work[1414]!;
+  work[1479] = 0.2 * work[1415]!;
+  work[1480] = 0.2 * work[1416]!;
+  work[1481] = 0.2 * work[1417]!;
+  work[1482] = 0.2 * work[1418]!;
+  work[1483] = 0.2 * work[1419]!;
+  work[1484] = 0.2 * work[1420]!;
+  work[1485] = 0.2 * work[1421]!;
+  work[1486] = 0.2 * work[1422]!;
+  work[1487] = 0.2 * work[1423]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21311,111 +21580,128 @@ function gradientBatch_sample_loop68(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop69(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1504 + 0] = work[1408 + 0]!;
-  work[1504 + 1] = work[1408 + 1]!;
-  work[1504 + 2] = work[1408 + 2]!;
-  work[1504 + 3] = work[1408 + 3]!;
-  work[1504 + 4] = work[1408 + 4]!;
-  work[1504 + 5] = work[1408 + 5]!;
-  work[1504 + 6] = work[1408 + 6]!;
-  work[1504 + 7] = work[1408 + 7]!;
-  work[1504 + 8] = work[1408 + 8]!;
-  work[1504 + 9] = work[1408 + 9]!;
-  work[1504 + 10] = work[1408 + 10]!;
-  work[1504 + 11] = work[1408 + 11]!;
-  work[1504 + 12] = work[1408 + 12]!;
-  work[1504 + 13] = work[1408 + 13]!;
-  work[1504 + 14] = work[1408 + 14]!;
-  work[1504 + 15] = work[1408 + 15]!;
+  work[1504] = work[1408]!;
+  work[1505] = work[1409]!;
+  work[1506] = work[1410]!;
+  work[1507] = work[1411]!;
+  work[1508] = work[1412]!;
+  work[1509] = work[1413]!;
+  work[1510] = work[1414]!;
+  work[1511] = work[1415]!;
+  work[1512] = work[1416]!;
+  work[1513] = work[1417]!;
+  work[1514] = work[1418]!;
+  work[1515] = work[1419]!;
+  work[1516] = work[1420]!;
+  work[1517] = work[1421]!;
+  work[1518] = work[1422]!;
+  work[1519] = work[1423]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1504 + 16] = work[1440 + 0]!;
-  work[1504 + 17] = work[1440 + 1]!;
-  work[1504 + 18] = work[1440 + 2]!;
-  work[1504 + 19] = work[1440 + 3]!;
-  work[1504 + 20] = work[1440 + 4]!;
-  work[1504 + 21] = work[1440 + 5]!;
-  work[1504 + 22] = work[1440 + 6]!;
-  work[1504 + 23] = work[1440 + 7]!;
-  work[1504 + 24] = work[1440 + 8]!;
-  work[1504 + 25] = work[1440 + 9]!;
-  work[1504 + 26] = work[1440 + 10]!;
-  work[1504 + 27] = work[1440 + 11]!;
-  work[1504 + 28] = work[1440 + 12]!;
-  work[1504 + 29] = work[1440 + 13]!;
-  work[1504 + 30] = work[1440 + 14]!;
-  work[1504 + 31] = work[1440 + 15]!;
+  work[1520] = work[1440]!;
+  work[1521] = work[1441]!;
+  work[1522] = work[1442]!;
+  work[1523] = work[1443]!;
+  work[1524] = work[1444]!;
+  work[1525] = work[1445]!;
+  work[1526] = work[1446]!;
+  work[1527] = work[1447]!;
+  work[1528] = work[1448]!;
+  work[1529] = work[1449]!;
+  work[1530] = work[1450]!;
+  work[1531] = work[1451]!;
+  work[1532] = work[1452]!;
+  work[1533] = work[1453]!;
+  work[1534] = work[1454]!;
+  work[1535] = work[1455]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop71(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1504 + 32] = work[16 + 0]!;
-  work[1504 + 33] = work[16 + 1]!;
-  work[1504 + 34] = work[16 + 2]!;
-  work[1504 + 35] = work[16 + 3]!;
-  work[1504 + 36] = work[16 + 4]!;
-  work[1504 + 37] = work[16 + 5]!;
-  work[1504 + 38] = work[16 + 6]!;
-  work[1504 + 39] = work[16 + 7]!;
-  work[1504 + 40] = work[16 + 8]!;
-  work[1504 + 41] = work[16 + 9]!;
-  work[1504 + 42] = work[16 + 10]!;
-  work[1504 + 43] = work[16 + 11]!;
-  work[1504 + 44] = work[16 + 12]!;
-  work[1504 + 45] = work[16 + 13]!;
-  work[1504 + 46] = work[16 + 14]!;
-  work[1504 + 47] = work[16 + 15]!;
+  work[1536] = work[16]!;
+  work[1537] = work[17]!;
+  work[1538] = work[18]!;
+  work[1539] = work[19]!;
+  work[1540] = work[20]!;
+  work[1541] = work[21]!;
+  work[1542] = work[22]!;
+  work[1543] = work[23]!;
+  work[1544] = work[24]!;
+  work[1545] = work[25]!;
+  work[1546] = work[26]!;
+  work[1547] = work[27]!;
+  work[1548] = work[28]!;
+  work[1549] = work[29]!;
+  work[1550] = work[30]!;
+  work[1551] = work[31]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1504 + 48] = work[1424 + 0]!;
-  work[1504 + 49] = work[1424 + 1]!;
-  work[1504 + 50] = work[1424 + 2]!;
-  work[1504 + 51] = work[1424 + 3]!;
-  work[1504 + 52] = work[1424 + 4]!;
-  work[1504 + 53] = work[1424 + 5]!;
-  work[1504 + 54] = work[1424 + 6]!;
-  work[1504 + 55] = work[1424 + 7]!;
-  work[1504 + 56] = work[1424 + 8]!;
-  work[1504 + 57] = work[1424 + 9]!;
-  work[1504 + 58] = work[1424 + 10]!;
-  work[1504 + 59] = work[1424 + 11]!;
-  work[1504 + 60] = work[1424 + 12]!;
-  work[1504 + 61] = work[1424 + 13]!;
-  work[1504 + 62] = work[1424 + 14]!;
-  work[1504 + 63] = work[1424 + 15]!;
+  work[1552] = work[1424]!;
+  work[1553] = work[1425]!;
+  work[1554] = work[1426]!;
+  work[1555] = work[1427]!;
+  work[1556] = work[1428]!;
+  work[1557] = work[1429]!;
+  work[1558] = work[1430]!;
+  work[1559] = work[1431]!;
+  work[1560] = work[1432]!;
+  work[1561] = work[1433]!;
+  work[1562] = work[1434]!;
+  work[1563] = work[1435]!;
+  work[1564] = work[1436]!;
+  work[1565] = work[1437]!;
+  work[1566] = work[1438]!;
+  work[1567] = work[1439]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop73(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1504 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1504 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1504 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1504 + j + 3]!;
+      s += params[64 + r + j]! * work[1504 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1504 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1504 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1504 + j + 3]!;
     }
-    work[16 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[16 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop74(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1376 + i]!;
-    const r = i * 64;
+    let xi = work[1376 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1504 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop75(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[1440 + k] = work[1248 + k]! * work[16 + k]!;
+  work[1440] = work[1248]! * work[16]!;
+  work[1441] = work[1249]! * work[17]!;
+  work[1442] = work[1250]! * work[18]!;
+  work[1443] = work[1251]! * work[19]!;
+  work[1444] = work[1252]! * work[20]!;
+  work[1445] = work[1253]! * work[21]!;
+  work[1446] = work[1254]! * work[22]!;
+  work[1447] = work[1255]! * work[23]!;
+  work[1448] = work[1256]! * work[24]!;
+  work[1449] = work[1257]! * work[25]!;
+  work[1450] = work[1258]! * work[26]!;
+  work[1451] = work[1259]! * work[27]!;
+  work[1452] = work[1260]! * work[28]!;
+  work[1453] = work[1261]! * work[29]!;
+  work[1454] = work[1262]! * work[30]!;
+  work[1455] = work[1263]! * work[31]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21455,82 +21741,82 @@ function gradientBatch_sample_loop78(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop79(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1296 + 0] = work[1200 + 0]!;
-  work[1296 + 1] = work[1200 + 1]!;
-  work[1296 + 2] = work[1200 + 2]!;
-  work[1296 + 3] = work[1200 + 3]!;
-  work[1296 + 4] = work[1200 + 4]!;
-  work[1296 + 5] = work[1200 + 5]!;
-  work[1296 + 6] = work[1200 + 6]!;
-  work[1296 + 7] = work[1200 + 7]!;
-  work[1296 + 8] = work[1200 + 8]!;
-  work[1296 + 9] = work[1200 + 9]!;
-  work[1296 + 10] = work[1200 + 10]!;
-  work[1296 + 11] = work[1200 + 11]!;
-  work[1296 + 12] = work[1200 + 12]!;
-  work[1296 + 13] = work[1200 + 13]!;
-  work[1296 + 14] = work[1200 + 14]!;
-  work[1296 + 15] = work[1200 + 15]!;
+  work[1296] = work[1200]!;
+  work[1297] = work[1201]!;
+  work[1298] = work[1202]!;
+  work[1299] = work[1203]!;
+  work[1300] = work[1204]!;
+  work[1301] = work[1205]!;
+  work[1302] = work[1206]!;
+  work[1303] = work[1207]!;
+  work[1304] = work[1208]!;
+  work[1305] = work[1209]!;
+  work[1306] = work[1210]!;
+  work[1307] = work[1211]!;
+  work[1308] = work[1212]!;
+  work[1309] = work[1213]!;
+  work[1310] = work[1214]!;
+  work[1311] = work[1215]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop80(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1296 + 16] = work[1248 + 0]!;
-  work[1296 + 17] = work[1248 + 1]!;
-  work[1296 + 18] = work[1248 + 2]!;
-  work[1296 + 19] = work[1248 + 3]!;
-  work[1296 + 20] = work[1248 + 4]!;
-  work[1296 + 21] = work[1248 + 5]!;
-  work[1296 + 22] = work[1248 + 6]!;
-  work[1296 + 23] = work[1248 + 7]!;
-  work[1296 + 24] = work[1248 + 8]!;
-  work[1296 + 25] = work[1248 + 9]!;
-  work[1296 + 26] = work[1248 + 10]!;
-  work[1296 + 27] = work[1248 + 11]!;
-  work[1296 + 28] = work[1248 + 12]!;
-  work[1296 + 29] = work[1248 + 13]!;
-  work[1296 + 30] = work[1248 + 14]!;
-  work[1296 + 31] = work[1248 + 15]!;
+  work[1312] = work[1248]!;
+  work[1313] = work[1249]!;
+  work[1314] = work[1250]!;
+  work[1315] = work[1251]!;
+  work[1316] = work[1252]!;
+  work[1317] = work[1253]!;
+  work[1318] = work[1254]!;
+  work[1319] = work[1255]!;
+  work[1320] = work[1256]!;
+  work[1321] = work[1257]!;
+  work[1322] = work[1258]!;
+  work[1323] = work[1259]!;
+  work[1324] = work[1260]!;
+  work[1325] = work[1261]!;
+  work[1326] = work[1262]!;
+  work[1327] = work[1263]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop81(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1296 + 32] = work[1232 + 0]!;
-  work[1296 + 33] = work[1232 + 1]!;
-  work[1296 + 34] = work[1232 + 2]!;
-  work[1296 + 35] = work[1232 + 3]!;
-  work[1296 + 36] = work[1232 + 4]!;
-  work[1296 + 37] = work[1232 + 5]!;
-  work[1296 + 38] = work[1232 + 6]!;
-  work[1296 + 39] = work[1232 + 7]!;
-  work[1296 + 40] = work[1232 + 8]!;
-  work[1296 + 41] = work[1232 + 9]!;
-  work[1296 + 42] = work[1232 + 10]!;
-  work[1296 + 43] = work[1232 + 11]!;
-  work[1296 + 44] = work[1232 + 12]!;
-  work[1296 + 45] = work[1232 + 13]!;
-  work[1296 + 46] = work[1232 + 14]!;
-  work[1296 + 47] = work[1232 + 15]!;
+  work[1328] = work[1232]!;
+  work[1329] = work[1233]!;
+  work[1330] = work[1234]!;
+  work[1331] = work[1235]!;
+  work[1332] = work[1236]!;
+  work[1333] = work[1237]!;
+  work[1334] = work[1238]!;
+  work[1335] = work[1239]!;
+  work[1336] = work[1240]!;
+  work[1337] = work[1241]!;
+  work[1338] = work[1242]!;
+  work[1339] = work[1243]!;
+  work[1340] = work[1244]!;
+  work[1341] = work[1245]!;
+  work[1342] = work[1246]!;
+  work[1343] = work[1247]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop82(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1296 + 48] = work[1216 + 0]!;
-  work[1296 + 49] = work[1216 + 1]!;
-  work[1296 + 50] = work[1216 + 2]!;
-  work[1296 + 51] = work[1216 + 3]!;
-  work[1296 + 52] = work[1216 + 4]!;
-  work[1296 + 53] = work[1216 + 5]!;
-  work[1296 + 54] = work[1216 + 6]!;
-  work[1296 + 55] = work[1216 + 7]!;
-  work[1296 + 56] = work[1216 + 8]!;
-  work[1296 + 57] = work[1216 + 9]!;
-  work[1296 + 58] = work[1216 + 10]!;
-  work[1296 + 59] = work[1216 + 11]!;
-  work[1296 + 60] = work[1216 + 12]!;
-  work[1296 + 61] = work[1216 + 13]!;
-  work[1296 + 62] = work[1216 + 14]!;
-  work[1296 + 63] = work[1216 + 15]!;
+  work[1344] = work[1216]!;
+  work[1345] = work[1217]!;
+  work[1346] = work[1218]!;
+  work[1347] = work[1219]!;
+  work[1348] = work[1220]!;
+  work[1349] = work[1221]!;
+  work[1350] = work[1222]!;
+  work[1351] = work[1223]!;
+  work[1352] = work[1224]!;
+  work[1353] = work[1225]!;
+  work[1354] = work[1226]!;
+  work[1355] = work[1227]!;
+  work[1356] = work[1228]!;
+  work[1357] = work[1229]!;
+  work[1358] = work[1230]!;
+  work[1359] = work[1231]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21541,23 +21827,25 @@ function gradientBatch_sample_loop83(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop84(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1296 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1296 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1296 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1296 + j + 3]!;
+      s += params[64 + r + j]! * work[1296 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1296 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1296 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1296 + j + 3]!;
     }
-    work[1248 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1248 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop85(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1168 + i]!;
-    const r = i * 64;
+    let xi = work[1168 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[2912 + r + j] = xi * work[1296 + j]!;
   }
 }
@@ -21609,87 +21897,102 @@ function gradientBatch_sample_loop90(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop91(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[992 + k] = 0.2 * work[976 + k]!;
+  work[992] = 0.2 * work[976]!;
+  work[993] = 0.2 * work[977]!;
+  work[994] = 0.2 * work[978]!;
+  work[995] = 0.2 * work[979]!;
+  work[996] = 0.2 * work[980]!;
+  work[997] = 0.2 * work[981]!;
+  work[998] = 0.2 * work[982]!;
+  work[999] = 0.2 * work[983]!;
+  work[1000] = 0.2 * work[984]!;
+  work[1001] = 0.2 * work[985]!;
+  work[1002] = 0.2 * work[986]!;
+  work[1003] = 0.2 * work[987]!;
+  work[1004] = 0.2 * work[988]!;
+  work[1005] = 0.2 * work[989]!;
+  work[1006] = 0.2 * work[990]!;
+  work[1007] = 0.2 * work[991]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop92(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1088 + 0] = work[992 + 0]!;
-  work[1088 + 1] = work[992 + 1]!;
-  work[1088 + 2] = work[992 + 2]!;
-  work[1088 + 3] = work[992 + 3]!;
-  work[1088 + 4] = work[992 + 4]!;
-  work[1088 + 5] = work[992 + 5]!;
-  work[1088 + 6] = work[992 + 6]!;
-  work[1088 + 7] = work[992 + 7]!;
-  work[1088 + 8] = work[992 + 8]!;
-  work[1088 + 9] = work[992 + 9]!;
-  work[1088 + 10] = work[992 + 10]!;
-  work[1088 + 11] = work[992 + 11]!;
-  work[1088 + 12] = work[992 + 12]!;
-  work[1088 + 13] = work[992 + 13]!;
-  work[1088 + 14] = work[992 + 14]!;
-  work[1088 + 15] = work[992 + 15]!;
+  work[1088] = work[992]!;
+  work[1089] = work[993]!;
+  work[1090] = work[994]!;
+  work[1091] = work[995]!;
+  work[1092] = work[996]!;
+  work[1093] = work[997]!;
+  work[1094] = work[998]!;
+  work[1095] = work[999]!;
+  work[1096] = work[1000]!;
+  work[1097] = work[1001]!;
+  work[1098] = work[1002]!;
+  work[1099] = work[1003]!;
+  work[1100] = work[1004]!;
+  work[1101] = work[1005]!;
+  work[1102] = work[1006]!;
+  work[1103] = work[1007]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop93(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1088 + 16] = work[1024 + 0]!;
-  work[1088 + 17] = work[1024 + 1]!;
-  work[1088 + 18] = work[1024 + 2]!;
-  work[1088 + 19] = work[1024 + 3]!;
-  work[1088 + 20] = work[1024 + 4]!;
-  work[1088 + 21] = work[1024 + 5]!;
-  work[1088 + 22] = work[1024 + 6]!;
-  work[1088 + 23] = work[1024 + 7]!;
-  work[1088 + 24] = work[1024 + 8]!;
-  work[1088 + 25] = work[1024 + 9]!;
-  work[1088 + 26] = work[1024 + 10]!;
-  work[1088 + 27] = work[1024 + 11]!;
-  work[1088 + 28] = work[1024 + 12]!;
-  work[1088 + 29] = work[1024 + 13]!;
-  work[1088 + 30] = work[1024 + 14]!;
-  work[1088 + 31] = work[1024 + 15]!;
+  work[1104] = work[1024]!;
+  work[1105] = work[1025]!;
+  work[1106] = work[1026]!;
+  work[1107] = work[1027]!;
+  work[1108] = work[1028]!;
+  work[1109] = work[1029]!;
+  work[1110] = work[1030]!;
+  work[1111] = work[1031]!;
+  work[1112] = work[1032]!;
+  work[1113] = work[1033]!;
+  work[1114] = work[1034]!;
+  work[1115] = work[1035]!;
+  work[1116] = work[1036]!;
+  work[1117] = work[1037]!;
+  work[1118] = work[1038]!;
+  work[1119] = work[1039]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop94(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1088 + 32] = work[1040 + 0]!;
-  work[1088 + 33] = work[1040 + 1]!;
-  work[1088 + 34] = work[1040 + 2]!;
-  work[1088 + 35] = work[1040 + 3]!;
-  work[1088 + 36] = work[1040 + 4]!;
-  work[1088 + 37] = work[1040 + 5]!;
-  work[1088 + 38] = work[1040 + 6]!;
-  work[1088 + 39] = work[1040 + 7]!;
-  work[1088 + 40] = work[1040 + 8]!;
-  work[1088 + 41] = work[1040 + 9]!;
-  work[1088 + 42] = work[1040 + 10]!;
-  work[1088 + 43] = work[1040 + 11]!;
-  work[1088 + 44] = work[1040 + 12]!;
-  work[1088 + 45] = work[1040 + 13]!;
-  work[1088 + 46] = work[1040 + 14]!;
-  work[1088 + 47] = work[1040 + 15]!;
+  work[1120] = work[1040]!;
+  work[1121] = work[1041]!;
+  work[1122] = work[1042]!;
+  work[1123] = work[1043]!;
+  work[1124] = work[1044]!;
+  work[1125] = work[1045]!;
+  work[1126] = work[1046]!;
+  work[1127] = work[1047]!;
+  work[1128] = work[1048]!;
+  work[1129] = work[1049]!;
+  work[1130] = work[1050]!;
+  work[1131] = work[1051]!;
+  work[1132] = work[1052]!;
+  work[1133] = work[1053]!;
+  work[1134] = work[1054]!;
+  work[1135] = work[1055]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop95(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1088 + 48] = work[1008 + 0]!;
-  work[1088 + 49] = work[1008 + 1]!;
-  work[1088 + 50] = work[1008 + 2]!;
-  work[1088 + 51] = work[1008 + 3]!;
-  work[1088 + 52] = work[1008 + 4]!;
-  work[1088 + 53] = work[1008 + 5]!;
-  work[1088 + 54] = work[1008 + 6]!;
-  work[1088 + 55] = work[1008 + 7]!;
-  work[1088 + 56] = work[1008 + 8]!;
-  work[1088 + 57] = work[1008 + 9]!;
-  work[1088 + 58] = work[1008 + 10]!;
-  work[1088 + 59] = work[1008 + 11]!;
-  work[1088 + 60] = work[1008 + 12]!;
-  work[1088 + 61] = work[1008 + 13]!;
-  work[1088 + 62] = work[1008 + 14]!;
-  work[1088 + 63] = work[1008 + 15]!;
+  work[1136] = work[1008]!;
+  work[1137] = work[1009]!;
+  work[1138] = work[1010]!;
+  work[1139] = work[1011]!;
+  work[1140] = work[1012]!;
+  work[1141] = work[1013]!;
+  work[1142] = work[1014]!;
+  work[1143] = work[1015]!;
+  work[1144] = work[1016]!;
+  work[1145] = work[1017]!;
+  work[1146] = work[1018]!;
+  work[1147] = work[1019]!;
+  work[1148] = work[1020]!;
+  work[1149] = work[1021]!;
+  work[1150] = work[1022]!;
+  work[1151] = work[1023]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21700,23 +22003,25 @@ function gradientBatch_sample_loop96(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop97(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[1088 + j]!;
-      s1 += params[64 + r + j + 1]! * work[1088 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[1088 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[1088 + j + 3]!;
+      s += params[64 + r + j]! * work[1088 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[1088 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[1088 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[1088 + j + 3]!;
     }
-    work[1040 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1040 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop98(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[960 + i]!;
-    const r = i * 64;
+    let xi = work[960 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1088 + j]!;
   }
 }
@@ -21775,82 +22080,82 @@ function gradientBatch_sample_loop104(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop105(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[880 + 0] = work[784 + 0]!;
-  work[880 + 1] = work[784 + 1]!;
-  work[880 + 2] = work[784 + 2]!;
-  work[880 + 3] = work[784 + 3]!;
-  work[880 + 4] = work[784 + 4]!;
-  work[880 + 5] = work[784 + 5]!;
-  work[880 + 6] = work[784 + 6]!;
-  work[880 + 7] = work[784 + 7]!;
-  work[880 + 8] = work[784 + 8]!;
-  work[880 + 9] = work[784 + 9]!;
-  work[880 + 10] = work[784 + 10]!;
-  work[880 + 11] = work[784 + 11]!;
-  work[880 + 12] = work[784 + 12]!;
-  work[880 + 13] = work[784 + 13]!;
-  work[880 + 14] = work[784 + 14]!;
-  work[880 + 15] = work[784 + 15]!;
+  work[880] = work[784]!;
+  work[881] = work[785]!;
+  work[882] = work[786]!;
+  work[883] = work[787]!;
+  work[884] = work[788]!;
+  work[885] = work[789]!;
+  work[886] = work[790]!;
+  work[887] = work[791]!;
+  work[888] = work[792]!;
+  work[889] = work[793]!;
+  work[890] = work[794]!;
+  work[891] = work[795]!;
+  work[892] = work[796]!;
+  work[893] = work[797]!;
+  work[894] = work[798]!;
+  work[895] = work[799]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop106(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[880 + 16] = work[816 + 0]!;
-  work[880 + 17] = work[816 + 1]!;
-  work[880 + 18] = work[816 + 2]!;
-  work[880 + 19] = work[816 + 3]!;
-  work[880 + 20] = work[816 + 4]!;
-  work[880 + 21] = work[816 + 5]!;
-  work[880 + 22] = work[816 + 6]!;
-  work[880 + 23] = work[816 + 7]!;
-  work[880 + 24] = work[816 + 8]!;
-  work[880 + 25] = work[816 + 9]!;
-  work[880 + 26] = work[816 + 10]!;
-  work[880 + 27] = work[816 + 11]!;
-  work[880 + 28] = work[816 + 12]!;
-  work[880 + 29] = work[816 + 13]!;
-  work[880 + 30] = work[816 + 14]!;
-  work[880 + 31] = work[816 + 15]!;
+  work[896] = work[816]!;
+  work[897] = work[817]!;
+  work[898] = work[818]!;
+  work[899] = work[819]!;
+  work[900] = work[820]!;
+  work[901] = work[821]!;
+  work[902] = work[822]!;
+  work[903] = work[823]!;
+  work[904] = work[824]!;
+  work[905] = work[825]!;
+  work[906] = work[826]!;
+  work[907] = work[827]!;
+  work[908] = work[828]!;
+  work[909] = work[829]!;
+  work[910] = work[830]!;
+  work[911] = work[831]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop107(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[880 + 32] = work[832 + 0]!;
-  work[880 + 33] = work[832 + 1]!;
-  work[880 + 34] = work[832 + 2]!;
-  work[880 + 35] = work[832 + 3]!;
-  work[880 + 36] = work[832 + 4]!;
-  work[880 + 37] = work[832 + 5]!;
-  work[880 + 38] = work[832 + 6]!;
-  work[880 + 39] = work[832 + 7]!;
-  work[880 + 40] = work[832 + 8]!;
-  work[880 + 41] = work[832 + 9]!;
-  work[880 + 42] = work[832 + 10]!;
-  work[880 + 43] = work[832 + 11]!;
-  work[880 + 44] = work[832 + 12]!;
-  work[880 + 45] = work[832 + 13]!;
-  work[880 + 46] = work[832 + 14]!;
-  work[880 + 47] = work[832 + 15]!;
+  work[912] = work[832]!;
+  work[913] = work[833]!;
+  work[914] = work[834]!;
+  work[915] = work[835]!;
+  work[916] = work[836]!;
+  work[917] = work[837]!;
+  work[918] = work[838]!;
+  work[919] = work[839]!;
+  work[920] = work[840]!;
+  work[921] = work[841]!;
+  work[922] = work[842]!;
+  work[923] = work[843]!;
+  work[924] = work[844]!;
+  work[925] = work[845]!;
+  work[926] = work[846]!;
+  work[927] = work[847]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop108(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[880 + 48] = work[800 + 0]!;
-  work[880 + 49] = work[800 + 1]!;
-  work[880 + 50] = work[800 + 2]!;
-  work[880 + 51] = work[800 + 3]!;
-  work[880 + 52] = work[800 + 4]!;
-  work[880 + 53] = work[800 + 5]!;
-  work[880 + 54] = work[800 + 6]!;
-  work[880 + 55] = work[800 + 7]!;
-  work[880 + 56] = work[800 + 8]!;
-  work[880 + 57] = work[800 + 9]!;
-  work[880 + 58] = work[800 + 10]!;
-  work[880 + 59] = work[800 + 11]!;
-  work[880 + 60] = work[800 + 12]!;
-  work[880 + 61] = work[800 + 13]!;
-  work[880 + 62] = work[800 + 14]!;
-  work[880 + 63] = work[800 + 15]!;
+  work[928] = work[800]!;
+  work[929] = work[801]!;
+  work[930] = work[802]!;
+  work[931] = work[803]!;
+  work[932] = work[804]!;
+  work[933] = work[805]!;
+  work[934] = work[806]!;
+  work[935] = work[807]!;
+  work[936] = work[808]!;
+  work[937] = work[809]!;
+  work[938] = work[810]!;
+  work[939] = work[811]!;
+  work[940] = work[812]!;
+  work[941] = work[813]!;
+  work[942] = work[814]!;
+  work[943] = work[815]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21861,23 +22166,25 @@ function gradientBatch_sample_loop109(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop110(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[880 + j]!;
-      s1 += params[64 + r + j + 1]! * work[880 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[880 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[880 + j + 3]!;
+      s += params[64 + r + j]! * work[880 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[880 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[880 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[880 + j + 3]!;
     }
-    work[832 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[832 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop111(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[752 + i]!;
-    const r = i * 64;
+    let xi = work[752 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[880 + j]!;
   }
 }
@@ -21894,7 +22201,22 @@ function gradientBatch_sample_loop113(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop114(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[752 + k] = work[624 + k]! * work[832 + k]!;
+  work[752] = work[624]! * work[832]!;
+  work[753] = work[625]! * work[833]!;
+  work[754] = work[626]! * work[834]!;
+  work[755] = work[627]! * work[835]!;
+  work[756] = work[628]! * work[836]!;
+  work[757] = work[629]! * work[837]!;
+  work[758] = work[630]! * work[838]!;
+  work[759] = work[631]! * work[839]!;
+  work[760] = work[632]! * work[840]!;
+  work[761] = work[633]! * work[841]!;
+  work[762] = work[634]! * work[842]!;
+  work[763] = work[635]! * work[843]!;
+  work[764] = work[636]! * work[844]!;
+  work[765] = work[637]! * work[845]!;
+  work[766] = work[638]! * work[846]!;
+  work[767] = work[639]! * work[847]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -21934,82 +22256,82 @@ function gradientBatch_sample_loop117(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop118(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[672 + 0] = work[576 + 0]!;
-  work[672 + 1] = work[576 + 1]!;
-  work[672 + 2] = work[576 + 2]!;
-  work[672 + 3] = work[576 + 3]!;
-  work[672 + 4] = work[576 + 4]!;
-  work[672 + 5] = work[576 + 5]!;
-  work[672 + 6] = work[576 + 6]!;
-  work[672 + 7] = work[576 + 7]!;
-  work[672 + 8] = work[576 + 8]!;
-  work[672 + 9] = work[576 + 9]!;
-  work[672 + 10] = work[576 + 10]!;
-  work[672 + 11] = work[576 + 11]!;
-  work[672 + 12] = work[576 + 12]!;
-  work[672 + 13] = work[576 + 13]!;
-  work[672 + 14] = work[576 + 14]!;
-  work[672 + 15] = work[576 + 15]!;
+  work[672] = work[576]!;
+  work[673] = work[577]!;
+  work[674] = work[578]!;
+  work[675] = work[579]!;
+  work[676] = work[580]!;
+  work[677] = work[581]!;
+  work[678] = work[582]!;
+  work[679] = work[583]!;
+  work[680] = work[584]!;
+  work[681] = work[585]!;
+  work[682] = work[586]!;
+  work[683] = work[587]!;
+  work[684] = work[588]!;
+  work[685] = work[589]!;
+  work[686] = work[590]!;
+  work[687] = work[591]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop119(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[672 + 16] = work[608 + 0]!;
-  work[672 + 17] = work[608 + 1]!;
-  work[672 + 18] = work[608 + 2]!;
-  work[672 + 19] = work[608 + 3]!;
-  work[672 + 20] = work[608 + 4]!;
-  work[672 + 21] = work[608 + 5]!;
-  work[672 + 22] = work[608 + 6]!;
-  work[672 + 23] = work[608 + 7]!;
-  work[672 + 24] = work[608 + 8]!;
-  work[672 + 25] = work[608 + 9]!;
-  work[672 + 26] = work[608 + 10]!;
-  work[672 + 27] = work[608 + 11]!;
-  work[672 + 28] = work[608 + 12]!;
-  work[672 + 29] = work[608 + 13]!;
-  work[672 + 30] = work[608 + 14]!;
-  work[672 + 31] = work[608 + 15]!;
+  work[688] = work[608]!;
+  work[689] = work[609]!;
+  work[690] = work[610]!;
+  work[691] = work[611]!;
+  work[692] = work[612]!;
+  work[693] = work[613]!;
+  work[694] = work[614]!;
+  work[695] = work[615]!;
+  work[696] = work[616]!;
+  work[697] = work[617]!;
+  work[698] = work[618]!;
+  work[699] = work[619]!;
+  work[700] = work[620]!;
+  work[701] = work[621]!;
+  work[702] = work[622]!;
+  work[703] = work[623]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop120(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[672 + 32] = work[624 + 0]!;
-  work[672 + 33] = work[624 + 1]!;
-  work[672 + 34] = work[624 + 2]!;
-  work[672 + 35] = work[624 + 3]!;
-  work[672 + 36] = work[624 + 4]!;
-  work[672 + 37] = work[624 + 5]!;
-  work[672 + 38] = work[624 + 6]!;
-  work[672 + 39] = work[624 + 7]!;
-  work[672 + 40] = work[624 + 8]!;
-  work[672 + 41] = work[624 + 9]!;
-  work[672 + 42] = work[624 + 10]!;
-  work[672 + 43] = work[624 + 11]!;
-  work[672 + 44] = work[624 + 12]!;
-  work[672 + 45] = work[624 + 13]!;
-  work[672 + 46] = work[624 + 14]!;
-  work[672 + 47] = work[624 + 15]!;
+  work[704] = work[624]!;
+  work[705] = work[625]!;
+  work[706] = work[626]!;
+  work[707] = work[627]!;
+  work[708] = work[628]!;
+  work[709] = work[629]!;
+  work[710] = work[630]!;
+  work[711] = work[631]!;
+  work[712] = work[632]!;
+  work[713] = work[633]!;
+  work[714] = work[634]!;
+  work[715] = work[635]!;
+  work[716] = work[636]!;
+  work[717] = work[637]!;
+  work[718] = work[638]!;
+  work[719] = work[639]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop121(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[672 + 48] = work[592 + 0]!;
-  work[672 + 49] = work[592 + 1]!;
-  work[672 + 50] = work[592 + 2]!;
-  work[672 + 51] = work[592 + 3]!;
-  work[672 + 52] = work[592 + 4]!;
-  work[672 + 53] = work[592 + 5]!;
-  work[672 + 54] = work[592 + 6]!;
-  work[672 + 55] = work[592 + 7]!;
-  work[672 + 56] = work[592 + 8]!;
-  work[672 + 57] = work[592 + 9]!;
-  work[672 + 58] = work[592 + 10]!;
-  work[672 + 59] = work[592 + 11]!;
-  work[672 + 60] = work[592 + 12]!;
-  work[672 + 61] = work[592 + 13]!;
-  work[672 + 62] = work[592 + 14]!;
-  work[672 + 63] = work[592 + 15]!;
+  work[720] = work[592]!;
+  work[721] = work[593]!;
+  work[722] = work[594]!;
+  work[723] = work[595]!;
+  work[724] = work[596]!;
+  work[725] = work[597]!;
+  work[726] = work[598]!;
+  work[727] = work[599]!;
+  work[728] = work[600]!;
+  work[729] = work[601]!;
+  work[730] = work[602]!;
+  work[731] = work[603]!;
+  work[732] = work[604]!;
+  work[733] = work[605]!;
+  work[734] = work[606]!;
+  work[735] = work[607]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -22020,23 +22342,25 @@ function gradientBatch_sample_loop122(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop123(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[672 + j]!;
-      s1 += params[64 + r + j + 1]! * work[672 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[672 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[672 + j + 3]!;
+      s += params[64 + r + j]! * work[672 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[672 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[672 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[672 + j + 3]!;
     }
-    work[624 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[624 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop124(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[544 + i]!;
-    const r = i * 64;
+    let xi = work[544 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[672 + j]!;
   }
 }
@@ -22088,87 +22412,102 @@ function gradientBatch_sample_loop129(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop130(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[368 + k] = 0.2 * work[352 + k]!;
+  work[368] = 0.2 * work[352]!;
+  work[369] = 0.2 * work[353]!;
+  work[370] = 0.2 * work[354]!;
+  work[371] = 0.2 * work[355]!;
+  work[372] = 0.2 * work[356]!;
+  work[373] = 0.2 * work[357]!;
+  work[374] = 0.2 * work[358]!;
+  work[375] = 0.2 * work[359]!;
+  work[376] = 0.2 * work[360]!;
+  work[377] = 0.2 * work[361]!;
+  work[378] = 0.2 * work[362]!;
+  work[379] = 0.2 * work[363]!;
+  work[380] = 0.2 * work[364]!;
+  work[381] = 0.2 * work[365]!;
+  work[382] = 0.2 * work[366]!;
+  work[383] = 0.2 * work[367]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop131(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[464 + 0] = work[368 + 0]!;
-  work[464 + 1] = work[368 + 1]!;
-  work[464 + 2] = work[368 + 2]!;
-  work[464 + 3] = work[368 + 3]!;
-  work[464 + 4] = work[368 + 4]!;
-  work[464 + 5] = work[368 + 5]!;
-  work[464 + 6] = work[368 + 6]!;
-  work[464 + 7] = work[368 + 7]!;
-  work[464 + 8] = work[368 + 8]!;
-  work[464 + 9] = work[368 + 9]!;
-  work[464 + 10] = work[368 + 10]!;
-  work[464 + 11] = work[368 + 11]!;
-  work[464 + 12] = work[368 + 12]!;
-  work[464 + 13] = work[368 + 13]!;
-  work[464 + 14] = work[368 + 14]!;
-  work[464 + 15] = work[368 + 15]!;
+  work[464] = work[368]!;
+  work[465] = work[369]!;
+  work[466] = work[370]!;
+  work[467] = work[371]!;
+  work[468] = work[372]!;
+  work[469] = work[373]!;
+  work[470] = work[374]!;
+  work[471] = work[375]!;
+  work[472] = work[376]!;
+  work[473] = work[377]!;
+  work[474] = work[378]!;
+  work[475] = work[379]!;
+  work[476] = work[380]!;
+  work[477] = work[381]!;
+  work[478] = work[382]!;
+  work[479] = work[383]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop132(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[464 + 16] = work[400 + 0]!;
-  work[464 + 17] = work[400 + 1]!;
-  work[464 + 18] = work[400 + 2]!;
-  work[464 + 19] = work[400 + 3]!;
-  work[464 + 20] = work[400 + 4]!;
-  work[464 + 21] = work[400 + 5]!;
-  work[464 + 22] = work[400 + 6]!;
-  work[464 + 23] = work[400 + 7]!;
-  work[464 + 24] = work[400 + 8]!;
-  work[464 + 25] = work[400 + 9]!;
-  work[464 + 26] = work[400 + 10]!;
-  work[464 + 27] = work[400 + 11]!;
-  work[464 + 28] = work[400 + 12]!;
-  work[464 + 29] = work[400 + 13]!;
-  work[464 + 30] = work[400 + 14]!;
-  work[464 + 31] = work[400 + 15]!;
+  work[480] = work[400]!;
+  work[481] = work[401]!;
+  work[482] = work[402]!;
+  work[483] = work[403]!;
+  work[484] = work[404]!;
+  work[485] = work[405]!;
+  work[486] = work[406]!;
+  work[487] = work[407]!;
+  work[488] = work[408]!;
+  work[489] = work[409]!;
+  work[490] = work[410]!;
+  work[491] = work[411]!;
+  work[492] = work[412]!;
+  work[493] = work[413]!;
+  work[494] = work[414]!;
+  work[495] = work[415]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop133(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[464 + 32] = work[416 + 0]!;
-  work[464 + 33] = work[416 + 1]!;
-  work[464 + 34] = work[416 + 2]!;
-  work[464 + 35] = work[416 + 3]!;
-  work[464 + 36] = work[416 + 4]!;
-  work[464 + 37] = work[416 + 5]!;
-  work[464 + 38] = work[416 + 6]!;
-  work[464 + 39] = work[416 + 7]!;
-  work[464 + 40] = work[416 + 8]!;
-  work[464 + 41] = work[416 + 9]!;
-  work[464 + 42] = work[416 + 10]!;
-  work[464 + 43] = work[416 + 11]!;
-  work[464 + 44] = work[416 + 12]!;
-  work[464 + 45] = work[416 + 13]!;
-  work[464 + 46] = work[416 + 14]!;
-  work[464 + 47] = work[416 + 15]!;
+  work[496] = work[416]!;
+  work[497] = work[417]!;
+  work[498] = work[418]!;
+  work[499] = work[419]!;
+  work[500] = work[420]!;
+  work[501] = work[421]!;
+  work[502] = work[422]!;
+  work[503] = work[423]!;
+  work[504] = work[424]!;
+  work[505] = work[425]!;
+  work[506] = work[426]!;
+  work[507] = work[427]!;
+  work[508] = work[428]!;
+  work[509] = work[429]!;
+  work[510] = work[430]!;
+  work[511] = work[431]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop134(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[464 + 48] = work[384 + 0]!;
-  work[464 + 49] = work[384 + 1]!;
-  work[464 + 50] = work[384 + 2]!;
-  work[464 + 51] = work[384 + 3]!;
-  work[464 + 52] = work[384 + 4]!;
-  work[464 + 53] = work[384 + 5]!;
-  work[464 + 54] = work[384 + 6]!;
-  work[464 + 55] = work[384 + 7]!;
-  work[464 + 56] = work[384 + 8]!;
-  work[464 + 57] = work[384 + 9]!;
-  work[464 + 58] = work[384 + 10]!;
-  work[464 + 59] = work[384 + 11]!;
-  work[464 + 60] = work[384 + 12]!;
-  work[464 + 61] = work[384 + 13]!;
-  work[464 + 62] = work[384 + 14]!;
-  work[464 + 63] = work[384 + 15]!;
+  work[512] = work[384]!;
+  work[513] = work[385]!;
+  work[514] = work[386]!;
+  work[515] = work[387]!;
+  work[516] = work[388]!;
+  work[517] = work[389]!;
+  work[518] = work[390]!;
+  work[519] = work[391]!;
+  work[520] = work[392]!;
+  work[521] = work[393]!;
+  work[522] = work[394]!;
+  work[523] = work[395]!;
+  work[524] = work[396]!;
+  work[525] = work[397]!;
+  work[526] = work[398]!;
+  work[527] = work[399]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -22179,23 +22518,25 @@ function gradientBatch_sample_loop135(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop136(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[464 + j]!;
-      s1 += params[64 + r + j + 1]! * work[464 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[464 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[464 + j + 3]!;
+      s += params[64 + r + j]! * work[464 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[464 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[464 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[464 + j + 3]!;
     }
-    work[416 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[416 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop137(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[336 + i]!;
-    const r = i * 64;
+    let xi = work[336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[464 + j]!;
   }
 }
@@ -22254,82 +22595,82 @@ function gradientBatch_sample_loop143(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop144(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[256 + 0] = work[160 + 0]!;
-  work[256 + 1] = work[160 + 1]!;
-  work[256 + 2] = work[160 + 2]!;
-  work[256 + 3] = work[160 + 3]!;
-  work[256 + 4] = work[160 + 4]!;
-  work[256 + 5] = work[160 + 5]!;
-  work[256 + 6] = work[160 + 6]!;
-  work[256 + 7] = work[160 + 7]!;
-  work[256 + 8] = work[160 + 8]!;
-  work[256 + 9] = work[160 + 9]!;
-  work[256 + 10] = work[160 + 10]!;
-  work[256 + 11] = work[160 + 11]!;
-  work[256 + 12] = work[160 + 12]!;
-  work[256 + 13] = work[160 + 13]!;
-  work[256 + 14] = work[160 + 14]!;
-  work[256 + 15] = work[160 + 15]!;
+  work[256] = work[160]!;
+  work[257] = work[161]!;
+  work[258] = work[162]!;
+  work[259] = work[163]!;
+  work[260] = work[164]!;
+  work[261] = work[165]!;
+  work[262] = work[166]!;
+  work[263] = work[167]!;
+  work[264] = work[168]!;
+  work[265] = work[169]!;
+  work[266] = work[170]!;
+  work[267] = work[171]!;
+  work[268] = work[172]!;
+  work[269] = work[173]!;
+  work[270] = work[174]!;
+  work[271] = work[175]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop145(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[256 + 16] = work[192 + 0]!;
-  work[256 + 17] = work[192 + 1]!;
-  work[256 + 18] = work[192 + 2]!;
-  work[256 + 19] = work[192 + 3]!;
-  work[256 + 20] = work[192 + 4]!;
-  work[256 + 21] = work[192 + 5]!;
-  work[256 + 22] = work[192 + 6]!;
-  work[256 + 23] = work[192 + 7]!;
-  work[256 + 24] = work[192 + 8]!;
-  work[256 + 25] = work[192 + 9]!;
-  work[256 + 26] = work[192 + 10]!;
-  work[256 + 27] = work[192 + 11]!;
-  work[256 + 28] = work[192 + 12]!;
-  work[256 + 29] = work[192 + 13]!;
-  work[256 + 30] = work[192 + 14]!;
-  work[256 + 31] = work[192 + 15]!;
+  work[272] = work[192]!;
+  work[273] = work[193]!;
+  work[274] = work[194]!;
+  work[275] = work[195]!;
+  work[276] = work[196]!;
+  work[277] = work[197]!;
+  work[278] = work[198]!;
+  work[279] = work[199]!;
+  work[280] = work[200]!;
+  work[281] = work[201]!;
+  work[282] = work[202]!;
+  work[283] = work[203]!;
+  work[284] = work[204]!;
+  work[285] = work[205]!;
+  work[286] = work[206]!;
+  work[287] = work[207]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop146(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[256 + 32] = work[208 + 0]!;
-  work[256 + 33] = work[208 + 1]!;
-  work[256 + 34] = work[208 + 2]!;
-  work[256 + 35] = work[208 + 3]!;
-  work[256 + 36] = work[208 + 4]!;
-  work[256 + 37] = work[208 + 5]!;
-  work[256 + 38] = work[208 + 6]!;
-  work[256 + 39] = work[208 + 7]!;
-  work[256 + 40] = work[208 + 8]!;
-  work[256 + 41] = work[208 + 9]!;
-  work[256 + 42] = work[208 + 10]!;
-  work[256 + 43] = work[208 + 11]!;
-  work[256 + 44] = work[208 + 12]!;
-  work[256 + 45] = work[208 + 13]!;
-  work[256 + 46] = work[208 + 14]!;
-  work[256 + 47] = work[208 + 15]!;
+  work[288] = work[208]!;
+  work[289] = work[209]!;
+  work[290] = work[210]!;
+  work[291] = work[211]!;
+  work[292] = work[212]!;
+  work[293] = work[213]!;
+  work[294] = work[214]!;
+  work[295] = work[215]!;
+  work[296] = work[216]!;
+  work[297] = work[217]!;
+  work[298] = work[218]!;
+  work[299] = work[219]!;
+  work[300] = work[220]!;
+  work[301] = work[221]!;
+  work[302] = work[222]!;
+  work[303] = work[223]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop147(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[256 + 48] = work[176 + 0]!;
-  work[256 + 49] = work[176 + 1]!;
-  work[256 + 50] = work[176 + 2]!;
-  work[256 + 51] = work[176 + 3]!;
-  work[256 + 52] = work[176 + 4]!;
-  work[256 + 53] = work[176 + 5]!;
-  work[256 + 54] = work[176 + 6]!;
-  work[256 + 55] = work[176 + 7]!;
-  work[256 + 56] = work[176 + 8]!;
-  work[256 + 57] = work[176 + 9]!;
-  work[256 + 58] = work[176 + 10]!;
-  work[256 + 59] = work[176 + 11]!;
-  work[256 + 60] = work[176 + 12]!;
-  work[256 + 61] = work[176 + 13]!;
-  work[256 + 62] = work[176 + 14]!;
-  work[256 + 63] = work[176 + 15]!;
+  work[304] = work[176]!;
+  work[305] = work[177]!;
+  work[306] = work[178]!;
+  work[307] = work[179]!;
+  work[308] = work[180]!;
+  work[309] = work[181]!;
+  work[310] = work[182]!;
+  work[311] = work[183]!;
+  work[312] = work[184]!;
+  work[313] = work[185]!;
+  work[314] = work[186]!;
+  work[315] = work[187]!;
+  work[316] = work[188]!;
+  work[317] = work[189]!;
+  work[318] = work[190]!;
+  work[319] = work[191]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -22340,32 +22681,32 @@ function gradientBatch_sample_loop148(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop149(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 64; j += 4) {
-      s0 += params[64 + r + j]! * work[256 + j]!;
-      s1 += params[64 + r + j + 1]! * work[256 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[256 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[256 + j + 3]!;
+      s += params[64 + r + j]! * work[256 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[256 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[256 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[256 + j + 3]!;
     }
-    work[112 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[112 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop150(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[144 + i]!;
-    const r = i * 64;
+    let xi = work[144 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[528 + r + j] = xi * work[256 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop151(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 1024; k++) {
-    grad[64 + k]! += work[3936 + k]! + work[528 + k]!;
-  }
+  for (let k = 0; k < 1024; k++) grad[64 + k]! += work[3936 + k]! + work[528 + k]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -22375,7 +22716,22 @@ function gradientBatch_sample_loop152(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop153(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 16; k++) work[144 + k] = work[128 + k]! * work[112 + k]!;
+  work[144] = work[128]! * work[112]!;
+  work[145] = work[129]! * work[113]!;
+  work[146] = work[130]! * work[114]!;
+  work[147] = work[131]! * work[115]!;
+  work[148] = work[132]! * work[116]!;
+  work[149] = work[133]! * work[117]!;
+  work[150] = work[134]! * work[118]!;
+  work[151] = work[135]! * work[119]!;
+  work[152] = work[136]! * work[120]!;
+  work[153] = work[137]! * work[121]!;
+  work[154] = work[138]! * work[122]!;
+  work[155] = work[139]! * work[123]!;
+  work[156] = work[140]! * work[124]!;
+  work[157] = work[141]! * work[125]!;
+  work[158] = work[142]! * work[126]!;
+  work[159] = work[143]! * work[127]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -22404,96 +22760,92 @@ function gradientBatch_sample_loop155(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop156(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[96 + 0] = work[0]!;
-  work[96 + 1] = work[1]!;
-  work[96 + 2] = work[2]!;
-  work[96 + 3] = work[3]!;
-  work[96 + 4] = work[4]!;
-  work[96 + 5] = work[5]!;
-  work[96 + 6] = work[6]!;
-  work[96 + 7] = work[7]!;
-  work[96 + 8] = work[8]!;
-  work[96 + 9] = work[9]!;
-  work[96 + 10] = work[10]!;
-  work[96 + 11] = work[11]!;
-  work[96 + 12] = work[12]!;
-  work[96 + 13] = work[13]!;
-  work[96 + 14] = work[14]!;
-  work[96 + 15] = work[15]!;
+  work[96] = work[0]!;
+  work[97] = work[1]!;
+  work[98] = work[2]!;
+  work[99] = work[3]!;
+  work[100] = work[4]!;
+  work[101] = work[5]!;
+  work[102] = work[6]!;
+  work[103] = work[7]!;
+  work[104] = work[8]!;
+  work[105] = work[9]!;
+  work[106] = work[10]!;
+  work[107] = work[11]!;
+  work[108] = work[12]!;
+  work[109] = work[13]!;
+  work[110] = work[14]!;
+  work[111] = work[15]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop157(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[96 + 16] = 0;
-  work[96 + 17] = 0;
-  work[96 + 18] = 0;
-  work[96 + 19] = 0;
-  work[96 + 20] = 0;
-  work[96 + 21] = 0;
-  work[96 + 22] = 0;
-  work[96 + 23] = 0;
-  work[96 + 24] = 0;
-  work[96 + 25] = 0;
-  work[96 + 26] = 0;
-  work[96 + 27] = 0;
-  work[96 + 28] = 0;
-  work[96 + 29] = 0;
-  work[96 + 30] = 0;
-  work[96 + 31] = 0;
+  work[112] = 0;
+  work[113] = 0;
+  work[114] = 0;
+  work[115] = 0;
+  work[116] = 0;
+  work[117] = 0;
+  work[118] = 0;
+  work[119] = 0;
+  work[120] = 0;
+  work[121] = 0;
+  work[122] = 0;
+  work[123] = 0;
+  work[124] = 0;
+  work[125] = 0;
+  work[126] = 0;
+  work[127] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop158(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[96 + 32] = work[80 + 0]!;
-  work[96 + 33] = work[80 + 1]!;
-  work[96 + 34] = work[80 + 2]!;
-  work[96 + 35] = work[80 + 3]!;
-  work[96 + 36] = work[80 + 4]!;
-  work[96 + 37] = work[80 + 5]!;
-  work[96 + 38] = work[80 + 6]!;
-  work[96 + 39] = work[80 + 7]!;
-  work[96 + 40] = work[80 + 8]!;
-  work[96 + 41] = work[80 + 9]!;
-  work[96 + 42] = work[80 + 10]!;
-  work[96 + 43] = work[80 + 11]!;
-  work[96 + 44] = work[80 + 12]!;
-  work[96 + 45] = work[80 + 13]!;
-  work[96 + 46] = work[80 + 14]!;
-  work[96 + 47] = work[80 + 15]!;
+  work[128] = work[80]!;
+  work[129] = work[81]!;
+  work[130] = work[82]!;
+  work[131] = work[83]!;
+  work[132] = work[84]!;
+  work[133] = work[85]!;
+  work[134] = work[86]!;
+  work[135] = work[87]!;
+  work[136] = work[88]!;
+  work[137] = work[89]!;
+  work[138] = work[90]!;
+  work[139] = work[91]!;
+  work[140] = work[92]!;
+  work[141] = work[93]!;
+  work[142] = work[94]!;
+  work[143] = work[95]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop159(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[96 + 48] = work[32 + 0]!;
-  work[96 + 49] = work[32 + 1]!;
-  work[96 + 50] = work[32 + 2]!;
-  work[96 + 51] = work[32 + 3]!;
-  work[96 + 52] = work[32 + 4]!;
-  work[96 + 53] = work[32 + 5]!;
-  work[96 + 54] = work[32 + 6]!;
-  work[96 + 55] = work[32 + 7]!;
-  work[96 + 56] = work[32 + 8]!;
-  work[96 + 57] = work[32 + 9]!;
-  work[96 + 58] = work[32 + 10]!;
-  work[96 + 59] = work[32 + 11]!;
-  work[96 + 60] = work[32 + 12]!;
-  work[96 + 61] = work[32 + 13]!;
-  work[96 + 62] = work[32 + 14]!;
-  work[96 + 63] = work[32 + 15]!;
+  work[144] = work[32]!;
+  work[145] = work[33]!;
+  work[146] = work[34]!;
+  work[147] = work[35]!;
+  work[148] = work[36]!;
+  work[149] = work[37]!;
+  work[150] = work[38]!;
+  work[151] = work[39]!;
+  work[152] = work[40]!;
+  work[153] = work[41]!;
+  work[154] = work[42]!;
+  work[155] = work[43]!;
+  work[156] = work[44]!;
+  work[157] = work[45]!;
+  work[158] = work[46]!;
+  work[159] = work[47]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop160(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 64; k++) {
-    grad[1088 + k]! += work[160 + k]! + work[96 + k]!;
-  }
+  for (let k = 0; k < 64; k++) grad[1088 + k]! += work[160 + k]! + work[96 + k]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop161(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 64; k++) {
-    grad[k]! += work[256 + k]! + work[k]!;
-  }
+  for (let k = 0; k < 64; k++) grad[k]! += work[256 + k]! + work[k]!;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -27602,20 +27954,20 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[224 + j] = work[144]! * w;
     work[5184 + j] = work[5104]! * w;
     work[10144 + j] = work[10064]! * w;
     work[15104 + j] = work[15024]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[144 + i]!;
-    const x1 = work[5104 + i]!;
-    const x2 = work[10064 + i]!;
-    const x3 = work[15024 + i]!;
-    const r = i * 64;
+    let x0 = work[144 + i]!;
+    let x1 = work[5104 + i]!;
+    let x2 = work[10064 + i]!;
+    let x3 = work[15024 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[224 + j]! += x0 * w;
       work[5184 + j]! += x1 * w;
       work[10144 + j]! += x2 * w;
@@ -27743,20 +28095,20 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[432 + j] = work[336]! * w;
     work[5392 + j] = work[5296]! * w;
     work[10352 + j] = work[10256]! * w;
     work[15312 + j] = work[15216]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[336 + i]!;
-    const x1 = work[5296 + i]!;
-    const x2 = work[10256 + i]!;
-    const x3 = work[15216 + i]!;
-    const r = i * 64;
+    let x0 = work[336 + i]!;
+    let x1 = work[5296 + i]!;
+    let x2 = work[10256 + i]!;
+    let x3 = work[15216 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[432 + j]! += x0 * w;
       work[5392 + j]! += x1 * w;
       work[10352 + j]! += x2 * w;
@@ -27884,20 +28236,20 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[640 + j] = work[544]! * w;
     work[5600 + j] = work[5504]! * w;
     work[10560 + j] = work[10464]! * w;
     work[15520 + j] = work[15424]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[544 + i]!;
-    const x1 = work[5504 + i]!;
-    const x2 = work[10464 + i]!;
-    const x3 = work[15424 + i]!;
-    const r = i * 64;
+    let x0 = work[544 + i]!;
+    let x1 = work[5504 + i]!;
+    let x2 = work[10464 + i]!;
+    let x3 = work[15424 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[640 + j]! += x0 * w;
       work[5600 + j]! += x1 * w;
       work[10560 + j]! += x2 * w;
@@ -28025,20 +28377,20 @@ function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[848 + j] = work[752]! * w;
     work[5808 + j] = work[5712]! * w;
     work[10768 + j] = work[10672]! * w;
     work[15728 + j] = work[15632]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[752 + i]!;
-    const x1 = work[5712 + i]!;
-    const x2 = work[10672 + i]!;
-    const x3 = work[15632 + i]!;
-    const r = i * 64;
+    let x0 = work[752 + i]!;
+    let x1 = work[5712 + i]!;
+    let x2 = work[10672 + i]!;
+    let x3 = work[15632 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[848 + j]! += x0 * w;
       work[5808 + j]! += x1 * w;
       work[10768 + j]! += x2 * w;
@@ -28166,20 +28518,20 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[1056 + j] = work[960]! * w;
     work[6016 + j] = work[5920]! * w;
     work[10976 + j] = work[10880]! * w;
     work[15936 + j] = work[15840]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[960 + i]!;
-    const x1 = work[5920 + i]!;
-    const x2 = work[10880 + i]!;
-    const x3 = work[15840 + i]!;
-    const r = i * 64;
+    let x0 = work[960 + i]!;
+    let x1 = work[5920 + i]!;
+    let x2 = work[10880 + i]!;
+    let x3 = work[15840 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[1056 + j]! += x0 * w;
       work[6016 + j]! += x1 * w;
       work[10976 + j]! += x2 * w;
@@ -28307,20 +28659,20 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[1264 + j] = work[1168]! * w;
     work[6224 + j] = work[6128]! * w;
     work[11184 + j] = work[11088]! * w;
     work[16144 + j] = work[16048]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[1168 + i]!;
-    const x1 = work[6128 + i]!;
-    const x2 = work[11088 + i]!;
-    const x3 = work[16048 + i]!;
-    const r = i * 64;
+    let x0 = work[1168 + i]!;
+    let x1 = work[6128 + i]!;
+    let x2 = work[11088 + i]!;
+    let x3 = work[16048 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[1264 + j]! += x0 * w;
       work[6224 + j]! += x1 * w;
       work[11184 + j]! += x2 * w;
@@ -28448,20 +28800,20 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 64; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[1472 + j] = work[1376]! * w;
     work[6432 + j] = work[6336]! * w;
     work[11392 + j] = work[11296]! * w;
     work[16352 + j] = work[16256]! * w;
   }
   for (let i = 1; i < 16; i++) {
-    const x0 = work[1376 + i]!;
-    const x1 = work[6336 + i]!;
-    const x2 = work[11296 + i]!;
-    const x3 = work[16256 + i]!;
-    const r = i * 64;
+    let x0 = work[1376 + i]!;
+    let x1 = work[6336 + i]!;
+    let x2 = work[11296 + i]!;
+    let x3 = work[16256 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[1472 + j]! += x0 * w;
       work[6432 + j]! += x1 * w;
       work[11392 + j]! += x2 * w;
@@ -29071,350 +29423,353 @@ function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop71(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1504 + 0] = work[1408 + 0]!;
-  work[1504 + 1] = work[1408 + 1]!;
-  work[1504 + 2] = work[1408 + 2]!;
-  work[1504 + 3] = work[1408 + 3]!;
-  work[1504 + 4] = work[1408 + 4]!;
-  work[1504 + 5] = work[1408 + 5]!;
-  work[1504 + 6] = work[1408 + 6]!;
-  work[1504 + 7] = work[1408 + 7]!;
-  work[1504 + 8] = work[1408 + 8]!;
-  work[1504 + 9] = work[1408 + 9]!;
-  work[1504 + 10] = work[1408 + 10]!;
-  work[1504 + 11] = work[1408 + 11]!;
-  work[1504 + 12] = work[1408 + 12]!;
-  work[1504 + 13] = work[1408 + 13]!;
-  work[1504 + 14] = work[1408 + 14]!;
-  work[1504 + 15] = work[1408 + 15]!;
+  work[1504] = work[1408]!;
+  work[1505] = work[1409]!;
+  work[1506] = work[1410]!;
+  work[1507] = work[1411]!;
+  work[1508] = work[1412]!;
+  work[1509] = work[1413]!;
+  work[1510] = work[1414]!;
+  work[1511] = work[1415]!;
+  work[1512] = work[1416]!;
+  work[1513] = work[1417]!;
+  work[1514] = work[1418]!;
+  work[1515] = work[1419]!;
+  work[1516] = work[1420]!;
+  work[1517] = work[1421]!;
+  work[1518] = work[1422]!;
+  work[1519] = work[1423]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1504 + 16] = work[1440 + 0]!;
-  work[1504 + 17] = work[1440 + 1]!;
-  work[1504 + 18] = work[1440 + 2]!;
-  work[1504 + 19] = work[1440 + 3]!;
-  work[1504 + 20] = work[1440 + 4]!;
-  work[1504 + 21] = work[1440 + 5]!;
-  work[1504 + 22] = work[1440 + 6]!;
-  work[1504 + 23] = work[1440 + 7]!;
-  work[1504 + 24] = work[1440 + 8]!;
-  work[1504 + 25] = work[1440 + 9]!;
-  work[1504 + 26] = work[1440 + 10]!;
-  work[1504 + 27] = work[1440 + 11]!;
-  work[1504 + 28] = work[1440 + 12]!;
-  work[1504 + 29] = work[1440 + 13]!;
-  work[1504 + 30] = work[1440 + 14]!;
-  work[1504 + 31] = work[1440 + 15]!;
+  work[1520] = work[1440]!;
+  work[1521] = work[1441]!;
+  work[1522] = work[1442]!;
+  work[1523] = work[1443]!;
+  work[1524] = work[1444]!;
+  work[1525] = work[1445]!;
+  work[1526] = work[1446]!;
+  work[1527] = work[1447]!;
+  work[1528] = work[1448]!;
+  work[1529] = work[1449]!;
+  work[1530] = work[1450]!;
+  work[1531] = work[1451]!;
+  work[1532] = work[1452]!;
+  work[1533] = work[1453]!;
+  work[1534] = work[1454]!;
+  work[1535] = work[1455]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop73(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1504 + 32] = work[16 + 0]!;
-  work[1504 + 33] = work[16 + 1]!;
-  work[1504 + 34] = work[16 + 2]!;
-  work[1504 + 35] = work[16 + 3]!;
-  work[1504 + 36] = work[16 + 4]!;
-  work[1504 + 37] = work[16 + 5]!;
-  work[1504 + 38] = work[16 + 6]!;
-  work[1504 + 39] = work[16 + 7]!;
-  work[1504 + 40] = work[16 + 8]!;
-  work[1504 + 41] = work[16 + 9]!;
-  work[1504 + 42] = work[16 + 10]!;
-  work[1504 + 43] = work[16 + 11]!;
-  work[1504 + 44] = work[16 + 12]!;
-  work[1504 + 45] = work[16 + 13]!;
-  work[1504 + 46] = work[16 + 14]!;
-  work[1504 + 47] = work[16 + 15]!;
+  work[1536] = work[16]!;
+  work[1537] = work[17]!;
+  work[1538] = work[18]!;
+  work[1539] = work[19]!;
+  work[1540] = work[20]!;
+  work[1541] = work[21]!;
+  work[1542] = work[22]!;
+  work[1543] = work[23]!;
+  work[1544] = work[24]!;
+  work[1545] = work[25]!;
+  work[1546] = work[26]!;
+  work[1547] = work[27]!;
+  work[1548] = work[28]!;
+  work[1549] = work[29]!;
+  work[1550] = work[30]!;
+  work[1551] = work[31]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop74(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1504 + 48] = work[1424 + 0]!;
-  work[1504 + 49] = work[1424 + 1]!;
-  work[1504 + 50] = work[1424 + 2]!;
-  work[1504 + 51] = work[1424 + 3]!;
-  work[1504 + 52] = work[1424 + 4]!;
-  work[1504 + 53] = work[1424 + 5]!;
-  work[1504 + 54] = work[1424 + 6]!;
-  work[1504 + 55] = work[1424 + 7]!;
-  work[1504 + 56] = work[1424 + 8]!;
-  work[1504 + 57] = work[1424 + 9]!;
-  work[1504 + 58] = work[1424 + 10]!;
-  work[1504 + 59] = work[1424 + 11]!;
-  work[1504 + 60] = work[1424 + 12]!;
-  work[1504 + 61] = work[1424 + 13]!;
-  work[1504 + 62] = work[1424 + 14]!;
-  work[1504 + 63] = work[1424 + 15]!;
+  work[1552] = work[1424]!;
+  work[1553] = work[1425]!;
+  work[1554] = work[1426]!;
+  work[1555] = work[1427]!;
+  work[1556] = work[1428]!;
+  work[1557] = work[1429]!;
+  work[1558] = work[1430]!;
+  work[1559] = work[1431]!;
+  work[1560] = work[1432]!;
+  work[1561] = work[1433]!;
+  work[1562] = work[1434]!;
+  work[1563] = work[1435]!;
+  work[1564] = work[1436]!;
+  work[1565] = work[1437]!;
+  work[1566] = work[1438]!;
+  work[1567] = work[1439]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop75(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6464 + 0] = work[6368 + 0]!;
-  work[6464 + 1] = work[6368 + 1]!;
-  work[6464 + 2] = work[6368 + 2]!;
-  work[6464 + 3] = work[6368 + 3]!;
-  work[6464 + 4] = work[6368 + 4]!;
-  work[6464 + 5] = work[6368 + 5]!;
-  work[6464 + 6] = work[6368 + 6]!;
-  work[6464 + 7] = work[6368 + 7]!;
-  work[6464 + 8] = work[6368 + 8]!;
-  work[6464 + 9] = work[6368 + 9]!;
-  work[6464 + 10] = work[6368 + 10]!;
-  work[6464 + 11] = work[6368 + 11]!;
-  work[6464 + 12] = work[6368 + 12]!;
-  work[6464 + 13] = work[6368 + 13]!;
-  work[6464 + 14] = work[6368 + 14]!;
-  work[6464 + 15] = work[6368 + 15]!;
+  work[6464] = work[6368]!;
+  work[6465] = work[6369]!;
+  work[6466] = work[6370]!;
+  work[6467] = work[6371]!;
+  work[6468] = work[6372]!;
+  work[6469] = work[6373]!;
+  work[6470] = work[6374]!;
+  work[6471] = work[6375]!;
+  work[6472] = work[6376]!;
+  work[6473] = work[6377]!;
+  work[6474] = work[6378]!;
+  work[6475] = work[6379]!;
+  work[6476] = work[6380]!;
+  work[6477] = work[6381]!;
+  work[6478] = work[6382]!;
+  work[6479] = work[6383]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop76(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6464 + 16] = work[6400 + 0]!;
-  work[6464 + 17] = work[6400 + 1]!;
-  work[6464 + 18] = work[6400 + 2]!;
-  work[6464 + 19] = work[6400 + 3]!;
-  work[6464 + 20] = work[6400 + 4]!;
-  work[6464 + 21] = work[6400 + 5]!;
-  work[6464 + 22] = work[6400 + 6]!;
-  work[6464 + 23] = work[6400 + 7]!;
-  work[6464 + 24] = work[6400 + 8]!;
-  work[6464 + 25] = work[6400 + 9]!;
-  work[6464 + 26] = work[6400 + 10]!;
-  work[6464 + 27] = work[6400 + 11]!;
-  work[6464 + 28] = work[6400 + 12]!;
-  work[6464 + 29] = work[6400 + 13]!;
-  work[6464 + 30] = work[6400 + 14]!;
-  work[6464 + 31] = work[6400 + 15]!;
+  work[6480] = work[6400]!;
+  work[6481] = work[6401]!;
+  work[6482] = work[6402]!;
+  work[6483] = work[6403]!;
+  work[6484] = work[6404]!;
+  work[6485] = work[6405]!;
+  work[6486] = work[6406]!;
+  work[6487] = work[6407]!;
+  work[6488] = work[6408]!;
+  work[6489] = work[6409]!;
+  work[6490] = work[6410]!;
+  work[6491] = work[6411]!;
+  work[6492] = work[6412]!;
+  work[6493] = work[6413]!;
+  work[6494] = work[6414]!;
+  work[6495] = work[6415]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop77(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6464 + 32] = work[4976 + 0]!;
-  work[6464 + 33] = work[4976 + 1]!;
-  work[6464 + 34] = work[4976 + 2]!;
-  work[6464 + 35] = work[4976 + 3]!;
-  work[6464 + 36] = work[4976 + 4]!;
-  work[6464 + 37] = work[4976 + 5]!;
-  work[6464 + 38] = work[4976 + 6]!;
-  work[6464 + 39] = work[4976 + 7]!;
-  work[6464 + 40] = work[4976 + 8]!;
-  work[6464 + 41] = work[4976 + 9]!;
-  work[6464 + 42] = work[4976 + 10]!;
-  work[6464 + 43] = work[4976 + 11]!;
-  work[6464 + 44] = work[4976 + 12]!;
-  work[6464 + 45] = work[4976 + 13]!;
-  work[6464 + 46] = work[4976 + 14]!;
-  work[6464 + 47] = work[4976 + 15]!;
+  work[6496] = work[4976]!;
+  work[6497] = work[4977]!;
+  work[6498] = work[4978]!;
+  work[6499] = work[4979]!;
+  work[6500] = work[4980]!;
+  work[6501] = work[4981]!;
+  work[6502] = work[4982]!;
+  work[6503] = work[4983]!;
+  work[6504] = work[4984]!;
+  work[6505] = work[4985]!;
+  work[6506] = work[4986]!;
+  work[6507] = work[4987]!;
+  work[6508] = work[4988]!;
+  work[6509] = work[4989]!;
+  work[6510] = work[4990]!;
+  work[6511] = work[4991]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop78(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6464 + 48] = work[6384 + 0]!;
-  work[6464 + 49] = work[6384 + 1]!;
-  work[6464 + 50] = work[6384 + 2]!;
-  work[6464 + 51] = work[6384 + 3]!;
-  work[6464 + 52] = work[6384 + 4]!;
-  work[6464 + 53] = work[6384 + 5]!;
-  work[6464 + 54] = work[6384 + 6]!;
-  work[6464 + 55] = work[6384 + 7]!;
-  work[6464 + 56] = work[6384 + 8]!;
-  work[6464 + 57] = work[6384 + 9]!;
-  work[6464 + 58] = work[6384 + 10]!;
-  work[6464 + 59] = work[6384 + 11]!;
-  work[6464 + 60] = work[6384 + 12]!;
-  work[6464 + 61] = work[6384 + 13]!;
-  work[6464 + 62] = work[6384 + 14]!;
-  work[6464 + 63] = work[6384 + 15]!;
+  work[6512] = work[6384]!;
+  work[6513] = work[6385]!;
+  work[6514] = work[6386]!;
+  work[6515] = work[6387]!;
+  work[6516] = work[6388]!;
+  work[6517] = work[6389]!;
+  work[6518] = work[6390]!;
+  work[6519] = work[6391]!;
+  work[6520] = work[6392]!;
+  work[6521] = work[6393]!;
+  work[6522] = work[6394]!;
+  work[6523] = work[6395]!;
+  work[6524] = work[6396]!;
+  work[6525] = work[6397]!;
+  work[6526] = work[6398]!;
+  work[6527] = work[6399]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop79(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11424 + 0] = work[11328 + 0]!;
-  work[11424 + 1] = work[11328 + 1]!;
-  work[11424 + 2] = work[11328 + 2]!;
-  work[11424 + 3] = work[11328 + 3]!;
-  work[11424 + 4] = work[11328 + 4]!;
-  work[11424 + 5] = work[11328 + 5]!;
-  work[11424 + 6] = work[11328 + 6]!;
-  work[11424 + 7] = work[11328 + 7]!;
-  work[11424 + 8] = work[11328 + 8]!;
-  work[11424 + 9] = work[11328 + 9]!;
-  work[11424 + 10] = work[11328 + 10]!;
-  work[11424 + 11] = work[11328 + 11]!;
-  work[11424 + 12] = work[11328 + 12]!;
-  work[11424 + 13] = work[11328 + 13]!;
-  work[11424 + 14] = work[11328 + 14]!;
-  work[11424 + 15] = work[11328 + 15]!;
+  work[11424] = work[11328]!;
+  work[11425] = work[11329]!;
+  work[11426] = work[11330]!;
+  work[11427] = work[11331]!;
+  work[11428] = work[11332]!;
+  work[11429] = work[11333]!;
+  work[11430] = work[11334]!;
+  work[11431] = work[11335]!;
+  work[11432] = work[11336]!;
+  work[11433] = work[11337]!;
+  work[11434] = work[11338]!;
+  work[11435] = work[11339]!;
+  work[11436] = work[11340]!;
+  work[11437] = work[11341]!;
+  work[11438] = work[11342]!;
+  work[11439] = work[11343]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop80(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11424 + 16] = work[11360 + 0]!;
-  work[11424 + 17] = work[11360 + 1]!;
-  work[11424 + 18] = work[11360 + 2]!;
-  work[11424 + 19] = work[11360 + 3]!;
-  work[11424 + 20] = work[11360 + 4]!;
-  work[11424 + 21] = work[11360 + 5]!;
-  work[11424 + 22] = work[11360 + 6]!;
-  work[11424 + 23] = work[11360 + 7]!;
-  work[11424 + 24] = work[11360 + 8]!;
-  work[11424 + 25] = work[11360 + 9]!;
-  work[11424 + 26] = work[11360 + 10]!;
-  work[11424 + 27] = work[11360 + 11]!;
-  work[11424 + 28] = work[11360 + 12]!;
-  work[11424 + 29] = work[11360 + 13]!;
-  work[11424 + 30] = work[11360 + 14]!;
-  work[11424 + 31] = work[11360 + 15]!;
+  work[11440] = work[11360]!;
+  work[11441] = work[11361]!;
+  work[11442] = work[11362]!;
+  work[11443] = work[11363]!;
+  work[11444] = work[11364]!;
+  work[11445] = work[11365]!;
+  work[11446] = work[11366]!;
+  work[11447] = work[11367]!;
+  work[11448] = work[11368]!;
+  work[11449] = work[11369]!;
+  work[11450] = work[11370]!;
+  work[11451] = work[11371]!;
+  work[11452] = work[11372]!;
+  work[11453] = work[11373]!;
+  work[11454] = work[11374]!;
+  work[11455] = work[11375]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop81(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11424 + 32] = work[9936 + 0]!;
-  work[11424 + 33] = work[9936 + 1]!;
-  work[11424 + 34] = work[9936 + 2]!;
-  work[11424 + 35] = work[9936 + 3]!;
-  work[11424 + 36] = work[9936 + 4]!;
-  work[11424 + 37] = work[9936 + 5]!;
-  work[11424 + 38] = work[9936 + 6]!;
-  work[11424 + 39] = work[9936 + 7]!;
-  work[11424 + 40] = work[9936 + 8]!;
-  work[11424 + 41] = work[9936 + 9]!;
-  work[11424 + 42] = work[9936 + 10]!;
-  work[11424 + 43] = work[9936 + 11]!;
-  work[11424 + 44] = work[9936 + 12]!;
-  work[11424 + 45] = work[9936 + 13]!;
-  work[11424 + 46] = work[9936 + 14]!;
-  work[11424 + 47] = work[9936 + 15]!;
+  work[11456] = work[9936]!;
+  work[11457] = work[9937]!;
+  work[11458] = work[9938]!;
+  work[11459] = work[9939]!;
+  work[11460] = work[9940]!;
+  work[11461] = work[9941]!;
+  work[11462] = work[9942]!;
+  work[11463] = work[9943]!;
+  work[11464] = work[9944]!;
+  work[11465] = work[9945]!;
+  work[11466] = work[9946]!;
+  work[11467] = work[9947]!;
+  work[11468] = work[9948]!;
+  work[11469] = work[9949]!;
+  work[11470] = work[9950]!;
+  work[11471] = work[9951]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop82(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11424 + 48] = work[11344 + 0]!;
-  work[11424 + 49] = work[11344 + 1]!;
-  work[11424 + 50] = work[11344 + 2]!;
-  work[11424 + 51] = work[11344 + 3]!;
-  work[11424 + 52] = work[11344 + 4]!;
-  work[11424 + 53] = work[11344 + 5]!;
-  work[11424 + 54] = work[11344 + 6]!;
-  work[11424 + 55] = work[11344 + 7]!;
-  work[11424 + 56] = work[11344 + 8]!;
-  work[11424 + 57] = work[11344 + 9]!;
-  work[11424 + 58] = work[11344 + 10]!;
-  work[11424 + 59] = work[11344 + 11]!;
-  work[11424 + 60] = work[11344 + 12]!;
-  work[11424 + 61] = work[11344 + 13]!;
-  work[11424 + 62] = work[11344 + 14]!;
-  work[11424 + 63] = work[11344 + 15]!;
+  work[11472] = work[11344]!;
+  work[11473] = work[11345]!;
+  work[11474] = work[11346]!;
+  work[11475] = work[11347]!;
+  work[11476] = work[11348]!;
+  work[11477] = work[11349]!;
+  work[11478] = work[11350]!;
+  work[11479] = work[11351]!;
+  work[11480] = work[11352]!;
+  work[11481] = work[11353]!;
+  work[11482] = work[11354]!;
+  work[11483] = work[11355]!;
+  work[11484] = work[11356]!;
+  work[11485] = work[11357]!;
+  work[11486] = work[11358]!;
+  work[11487] = work[11359]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop83(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16384 + 0] = work[16288 + 0]!;
-  work[16384 + 1] = work[16288 + 1]!;
-  work[16384 + 2] = work[16288 + 2]!;
-  work[16384 + 3] = work[16288 + 3]!;
-  work[16384 + 4] = work[16288 + 4]!;
-  work[16384 + 5] = work[16288 + 5]!;
-  work[16384 + 6] = work[16288 + 6]!;
-  work[16384 + 7] = work[16288 + 7]!;
-  work[16384 + 8] = work[16288 + 8]!;
-  work[16384 + 9] = work[16288 + 9]!;
-  work[16384 + 10] = work[16288 + 10]!;
-  work[16384 + 11] = work[16288 + 11]!;
-  work[16384 + 12] = work[16288 + 12]!;
-  work[16384 + 13] = work[16288 + 13]!;
-  work[16384 + 14] = work[16288 + 14]!;
-  work[16384 + 15] = work[16288 + 15]!;
+  work[16384] = work[16288]!;
+  work[16385] = work[16289]!;
+  work[16386] = work[16290]!;
+  work[16387] = work[16291]!;
+  work[16388] = work[16292]!;
+  work[16389] = work[16293]!;
+  work[16390] = work[16294]!;
+  work[16391] = work[16295]!;
+  work[16392] = work[16296]!;
+  work[16393] = work[16297]!;
+  work[16394] = work[16298]!;
+  work[16395] = work[16299]!;
+  work[16396] = work[16300]!;
+  work[16397] = work[16301]!;
+  work[16398] = work[16302]!;
+  work[16399] = work[16303]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop84(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16384 + 16] = work[16320 + 0]!;
-  work[16384 + 17] = work[16320 + 1]!;
-  work[16384 + 18] = work[16320 + 2]!;
-  work[16384 + 19] = work[16320 + 3]!;
-  work[16384 + 20] = work[16320 + 4]!;
-  work[16384 + 21] = work[16320 + 5]!;
-  work[16384 + 22] = work[16320 + 6]!;
-  work[16384 + 23] = work[16320 + 7]!;
-  work[16384 + 24] = work[16320 + 8]!;
-  work[16384 + 25] = work[16320 + 9]!;
-  work[16384 + 26] = work[16320 + 10]!;
-  work[16384 + 27] = work[16320 + 11]!;
-  work[16384 + 28] = work[16320 + 12]!;
-  work[16384 + 29] = work[16320 + 13]!;
-  work[16384 + 30] = work[16320 + 14]!;
-  work[16384 + 31] = work[16320 + 15]!;
+  work[16400] = work[16320]!;
+  work[16401] = work[16321]!;
+  work[16402] = work[16322]!;
+  work[16403] = work[16323]!;
+  work[16404] = work[16324]!;
+  work[16405] = work[16325]!;
+  work[16406] = work[16326]!;
+  work[16407] = work[16327]!;
+  work[16408] = work[16328]!;
+  work[16409] = work[16329]!;
+  work[16410] = work[16330]!;
+  work[16411] = work[16331]!;
+  work[16412] = work[16332]!;
+  work[16413] = work[16333]!;
+  work[16414] = work[16334]!;
+  work[16415] = work[16335]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop85(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16384 + 32] = work[14896 + 0]!;
-  work[16384 + 33] = work[14896 + 1]!;
-  work[16384 + 34] = work[14896 + 2]!;
-  work[16384 + 35] = work[14896 + 3]!;
-  work[16384 + 36] = work[14896 + 4]!;
-  work[16384 + 37] = work[14896 + 5]!;
-  work[16384 + 38] = work[14896 + 6]!;
-  work[16384 + 39] = work[14896 + 7]!;
-  work[16384 + 40] = work[14896 + 8]!;
-  work[16384 + 41] = work[14896 + 9]!;
-  work[16384 + 42] = work[14896 + 10]!;
-  work[16384 + 43] = work[14896 + 11]!;
-  work[16384 + 44] = work[14896 + 12]!;
-  work[16384 + 45] = work[14896 + 13]!;
-  work[16384 + 46] = work[14896 + 14]!;
-  work[16384 + 47] = work[14896 + 15]!;
+  work[16416] = work[14896]!;
+  work[16417] = work[14897]!;
+  work[16418] = work[14898]!;
+  work[16419] = work[14899]!;
+  work[16420] = work[14900]!;
+  work[16421] = work[14901]!;
+  work[16422] = work[14902]!;
+  work[16423] = work[14903]!;
+  work[16424] = work[14904]!;
+  work[16425] = work[14905]!;
+  work[16426] = work[14906]!;
+  work[16427] = work[14907]!;
+  work[16428] = work[14908]!;
+  work[16429] = work[14909]!;
+  work[16430] = work[14910]!;
+  work[16431] = work[14911]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop86(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16384 + 48] = work[16304 + 0]!;
-  work[16384 + 49] = work[16304 + 1]!;
-  work[16384 + 50] = work[16304 + 2]!;
-  work[16384 + 51] = work[16304 + 3]!;
-  work[16384 + 52] = work[16304 + 4]!;
-  work[16384 + 53] = work[16304 + 5]!;
-  work[16384 + 54] = work[16304 + 6]!;
-  work[16384 + 55] = work[16304 + 7]!;
-  work[16384 + 56] = work[16304 + 8]!;
-  work[16384 + 57] = work[16304 + 9]!;
-  work[16384 + 58] = work[16304 + 10]!;
-  work[16384 + 59] = work[16304 + 11]!;
-  work[16384 + 60] = work[16304 + 12]!;
-  work[16384 + 61] = work[16304 + 13]!;
-  work[16384 + 62] = work[16304 + 14]!;
-  work[16384 + 63] = work[16304 + 15]!;
+  work[16432] = work[16304]!;
+  work[16433] = work[16305]!;
+  work[16434] = work[16306]!;
+  work[16435] = work[16307]!;
+  work[16436] = work[16308]!;
+  work[16437] = work[16309]!;
+  work[16438] = work[16310]!;
+  work[16439] = work[16311]!;
+  work[16440] = work[16312]!;
+  work[16441] = work[16313]!;
+  work[16442] = work[16314]!;
+  work[16443] = work[16315]!;
+  work[16444] = work[16316]!;
+  work[16445] = work[16317]!;
+  work[16446] = work[16318]!;
+  work[16447] = work[16319]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop87(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[1504 + j]!;
-      s1 += w * work[6464 + j]!;
-      s2 += w * work[11424 + j]!;
-      s3 += w * work[16384 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[1504 + j]!;
+      s1 = s1 + w * work[6464 + j]!;
+      s2 = s2 + w * work[11424 + j]!;
+      s3 = s3 + w * work[16384 + j]!;
     }
     work[16 + i] = s0;
     work[4976 + i] = s1;
@@ -29426,23 +29781,23 @@ function gradientBatch_block_loop87(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop88(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1376 + i]!;
-    const r = i * 64;
+    let xi = work[1376 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1504 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[6336 + i]!;
-    const r = i * 64;
+    let xi = work[6336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[6848 + r + j] = xi * work[6464 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[11296 + i]!;
-    const r = i * 64;
+    let xi = work[11296 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[11808 + r + j] = xi * work[11424 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[16256 + i]!;
-    const r = i * 64;
+    let xi = work[16256 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[16768 + r + j] = xi * work[16384 + j]!;
   }
 }
@@ -29540,337 +29895,337 @@ function gradientBatch_block_loop91(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop92(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1296 + 0] = work[1200 + 0]!;
-  work[1296 + 1] = work[1200 + 1]!;
-  work[1296 + 2] = work[1200 + 2]!;
-  work[1296 + 3] = work[1200 + 3]!;
-  work[1296 + 4] = work[1200 + 4]!;
-  work[1296 + 5] = work[1200 + 5]!;
-  work[1296 + 6] = work[1200 + 6]!;
-  work[1296 + 7] = work[1200 + 7]!;
-  work[1296 + 8] = work[1200 + 8]!;
-  work[1296 + 9] = work[1200 + 9]!;
-  work[1296 + 10] = work[1200 + 10]!;
-  work[1296 + 11] = work[1200 + 11]!;
-  work[1296 + 12] = work[1200 + 12]!;
-  work[1296 + 13] = work[1200 + 13]!;
-  work[1296 + 14] = work[1200 + 14]!;
-  work[1296 + 15] = work[1200 + 15]!;
+  work[1296] = work[1200]!;
+  work[1297] = work[1201]!;
+  work[1298] = work[1202]!;
+  work[1299] = work[1203]!;
+  work[1300] = work[1204]!;
+  work[1301] = work[1205]!;
+  work[1302] = work[1206]!;
+  work[1303] = work[1207]!;
+  work[1304] = work[1208]!;
+  work[1305] = work[1209]!;
+  work[1306] = work[1210]!;
+  work[1307] = work[1211]!;
+  work[1308] = work[1212]!;
+  work[1309] = work[1213]!;
+  work[1310] = work[1214]!;
+  work[1311] = work[1215]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop93(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1296 + 16] = work[1248 + 0]!;
-  work[1296 + 17] = work[1248 + 1]!;
-  work[1296 + 18] = work[1248 + 2]!;
-  work[1296 + 19] = work[1248 + 3]!;
-  work[1296 + 20] = work[1248 + 4]!;
-  work[1296 + 21] = work[1248 + 5]!;
-  work[1296 + 22] = work[1248 + 6]!;
-  work[1296 + 23] = work[1248 + 7]!;
-  work[1296 + 24] = work[1248 + 8]!;
-  work[1296 + 25] = work[1248 + 9]!;
-  work[1296 + 26] = work[1248 + 10]!;
-  work[1296 + 27] = work[1248 + 11]!;
-  work[1296 + 28] = work[1248 + 12]!;
-  work[1296 + 29] = work[1248 + 13]!;
-  work[1296 + 30] = work[1248 + 14]!;
-  work[1296 + 31] = work[1248 + 15]!;
+  work[1312] = work[1248]!;
+  work[1313] = work[1249]!;
+  work[1314] = work[1250]!;
+  work[1315] = work[1251]!;
+  work[1316] = work[1252]!;
+  work[1317] = work[1253]!;
+  work[1318] = work[1254]!;
+  work[1319] = work[1255]!;
+  work[1320] = work[1256]!;
+  work[1321] = work[1257]!;
+  work[1322] = work[1258]!;
+  work[1323] = work[1259]!;
+  work[1324] = work[1260]!;
+  work[1325] = work[1261]!;
+  work[1326] = work[1262]!;
+  work[1327] = work[1263]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop94(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1296 + 32] = work[1232 + 0]!;
-  work[1296 + 33] = work[1232 + 1]!;
-  work[1296 + 34] = work[1232 + 2]!;
-  work[1296 + 35] = work[1232 + 3]!;
-  work[1296 + 36] = work[1232 + 4]!;
-  work[1296 + 37] = work[1232 + 5]!;
-  work[1296 + 38] = work[1232 + 6]!;
-  work[1296 + 39] = work[1232 + 7]!;
-  work[1296 + 40] = work[1232 + 8]!;
-  work[1296 + 41] = work[1232 + 9]!;
-  work[1296 + 42] = work[1232 + 10]!;
-  work[1296 + 43] = work[1232 + 11]!;
-  work[1296 + 44] = work[1232 + 12]!;
-  work[1296 + 45] = work[1232 + 13]!;
-  work[1296 + 46] = work[1232 + 14]!;
-  work[1296 + 47] = work[1232 + 15]!;
+  work[1328] = work[1232]!;
+  work[1329] = work[1233]!;
+  work[1330] = work[1234]!;
+  work[1331] = work[1235]!;
+  work[1332] = work[1236]!;
+  work[1333] = work[1237]!;
+  work[1334] = work[1238]!;
+  work[1335] = work[1239]!;
+  work[1336] = work[1240]!;
+  work[1337] = work[1241]!;
+  work[1338] = work[1242]!;
+  work[1339] = work[1243]!;
+  work[1340] = work[1244]!;
+  work[1341] = work[1245]!;
+  work[1342] = work[1246]!;
+  work[1343] = work[1247]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop95(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1296 + 48] = work[1216 + 0]!;
-  work[1296 + 49] = work[1216 + 1]!;
-  work[1296 + 50] = work[1216 + 2]!;
-  work[1296 + 51] = work[1216 + 3]!;
-  work[1296 + 52] = work[1216 + 4]!;
-  work[1296 + 53] = work[1216 + 5]!;
-  work[1296 + 54] = work[1216 + 6]!;
-  work[1296 + 55] = work[1216 + 7]!;
-  work[1296 + 56] = work[1216 + 8]!;
-  work[1296 + 57] = work[1216 + 9]!;
-  work[1296 + 58] = work[1216 + 10]!;
-  work[1296 + 59] = work[1216 + 11]!;
-  work[1296 + 60] = work[1216 + 12]!;
-  work[1296 + 61] = work[1216 + 13]!;
-  work[1296 + 62] = work[1216 + 14]!;
-  work[1296 + 63] = work[1216 + 15]!;
+  work[1344] = work[1216]!;
+  work[1345] = work[1217]!;
+  work[1346] = work[1218]!;
+  work[1347] = work[1219]!;
+  work[1348] = work[1220]!;
+  work[1349] = work[1221]!;
+  work[1350] = work[1222]!;
+  work[1351] = work[1223]!;
+  work[1352] = work[1224]!;
+  work[1353] = work[1225]!;
+  work[1354] = work[1226]!;
+  work[1355] = work[1227]!;
+  work[1356] = work[1228]!;
+  work[1357] = work[1229]!;
+  work[1358] = work[1230]!;
+  work[1359] = work[1231]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop96(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6256 + 0] = work[6160 + 0]!;
-  work[6256 + 1] = work[6160 + 1]!;
-  work[6256 + 2] = work[6160 + 2]!;
-  work[6256 + 3] = work[6160 + 3]!;
-  work[6256 + 4] = work[6160 + 4]!;
-  work[6256 + 5] = work[6160 + 5]!;
-  work[6256 + 6] = work[6160 + 6]!;
-  work[6256 + 7] = work[6160 + 7]!;
-  work[6256 + 8] = work[6160 + 8]!;
-  work[6256 + 9] = work[6160 + 9]!;
-  work[6256 + 10] = work[6160 + 10]!;
-  work[6256 + 11] = work[6160 + 11]!;
-  work[6256 + 12] = work[6160 + 12]!;
-  work[6256 + 13] = work[6160 + 13]!;
-  work[6256 + 14] = work[6160 + 14]!;
-  work[6256 + 15] = work[6160 + 15]!;
+  work[6256] = work[6160]!;
+  work[6257] = work[6161]!;
+  work[6258] = work[6162]!;
+  work[6259] = work[6163]!;
+  work[6260] = work[6164]!;
+  work[6261] = work[6165]!;
+  work[6262] = work[6166]!;
+  work[6263] = work[6167]!;
+  work[6264] = work[6168]!;
+  work[6265] = work[6169]!;
+  work[6266] = work[6170]!;
+  work[6267] = work[6171]!;
+  work[6268] = work[6172]!;
+  work[6269] = work[6173]!;
+  work[6270] = work[6174]!;
+  work[6271] = work[6175]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop97(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6256 + 16] = work[6208 + 0]!;
-  work[6256 + 17] = work[6208 + 1]!;
-  work[6256 + 18] = work[6208 + 2]!;
-  work[6256 + 19] = work[6208 + 3]!;
-  work[6256 + 20] = work[6208 + 4]!;
-  work[6256 + 21] = work[6208 + 5]!;
-  work[6256 + 22] = work[6208 + 6]!;
-  work[6256 + 23] = work[6208 + 7]!;
-  work[6256 + 24] = work[6208 + 8]!;
-  work[6256 + 25] = work[6208 + 9]!;
-  work[6256 + 26] = work[6208 + 10]!;
-  work[6256 + 27] = work[6208 + 11]!;
-  work[6256 + 28] = work[6208 + 12]!;
-  work[6256 + 29] = work[6208 + 13]!;
-  work[6256 + 30] = work[6208 + 14]!;
-  work[6256 + 31] = work[6208 + 15]!;
+  work[6272] = work[6208]!;
+  work[6273] = work[6209]!;
+  work[6274] = work[6210]!;
+  work[6275] = work[6211]!;
+  work[6276] = work[6212]!;
+  work[6277] = work[6213]!;
+  work[6278] = work[6214]!;
+  work[6279] = work[6215]!;
+  work[6280] = work[6216]!;
+  work[6281] = work[6217]!;
+  work[6282] = work[6218]!;
+  work[6283] = work[6219]!;
+  work[6284] = work[6220]!;
+  work[6285] = work[6221]!;
+  work[6286] = work[6222]!;
+  work[6287] = work[6223]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop98(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6256 + 32] = work[6192 + 0]!;
-  work[6256 + 33] = work[6192 + 1]!;
-  work[6256 + 34] = work[6192 + 2]!;
-  work[6256 + 35] = work[6192 + 3]!;
-  work[6256 + 36] = work[6192 + 4]!;
-  work[6256 + 37] = work[6192 + 5]!;
-  work[6256 + 38] = work[6192 + 6]!;
-  work[6256 + 39] = work[6192 + 7]!;
-  work[6256 + 40] = work[6192 + 8]!;
-  work[6256 + 41] = work[6192 + 9]!;
-  work[6256 + 42] = work[6192 + 10]!;
-  work[6256 + 43] = work[6192 + 11]!;
-  work[6256 + 44] = work[6192 + 12]!;
-  work[6256 + 45] = work[6192 + 13]!;
-  work[6256 + 46] = work[6192 + 14]!;
-  work[6256 + 47] = work[6192 + 15]!;
+  work[6288] = work[6192]!;
+  work[6289] = work[6193]!;
+  work[6290] = work[6194]!;
+  work[6291] = work[6195]!;
+  work[6292] = work[6196]!;
+  work[6293] = work[6197]!;
+  work[6294] = work[6198]!;
+  work[6295] = work[6199]!;
+  work[6296] = work[6200]!;
+  work[6297] = work[6201]!;
+  work[6298] = work[6202]!;
+  work[6299] = work[6203]!;
+  work[6300] = work[6204]!;
+  work[6301] = work[6205]!;
+  work[6302] = work[6206]!;
+  work[6303] = work[6207]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop99(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6256 + 48] = work[6176 + 0]!;
-  work[6256 + 49] = work[6176 + 1]!;
-  work[6256 + 50] = work[6176 + 2]!;
-  work[6256 + 51] = work[6176 + 3]!;
-  work[6256 + 52] = work[6176 + 4]!;
-  work[6256 + 53] = work[6176 + 5]!;
-  work[6256 + 54] = work[6176 + 6]!;
-  work[6256 + 55] = work[6176 + 7]!;
-  work[6256 + 56] = work[6176 + 8]!;
-  work[6256 + 57] = work[6176 + 9]!;
-  work[6256 + 58] = work[6176 + 10]!;
-  work[6256 + 59] = work[6176 + 11]!;
-  work[6256 + 60] = work[6176 + 12]!;
-  work[6256 + 61] = work[6176 + 13]!;
-  work[6256 + 62] = work[6176 + 14]!;
-  work[6256 + 63] = work[6176 + 15]!;
+  work[6304] = work[6176]!;
+  work[6305] = work[6177]!;
+  work[6306] = work[6178]!;
+  work[6307] = work[6179]!;
+  work[6308] = work[6180]!;
+  work[6309] = work[6181]!;
+  work[6310] = work[6182]!;
+  work[6311] = work[6183]!;
+  work[6312] = work[6184]!;
+  work[6313] = work[6185]!;
+  work[6314] = work[6186]!;
+  work[6315] = work[6187]!;
+  work[6316] = work[6188]!;
+  work[6317] = work[6189]!;
+  work[6318] = work[6190]!;
+  work[6319] = work[6191]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop100(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11216 + 0] = work[11120 + 0]!;
-  work[11216 + 1] = work[11120 + 1]!;
-  work[11216 + 2] = work[11120 + 2]!;
-  work[11216 + 3] = work[11120 + 3]!;
-  work[11216 + 4] = work[11120 + 4]!;
-  work[11216 + 5] = work[11120 + 5]!;
-  work[11216 + 6] = work[11120 + 6]!;
-  work[11216 + 7] = work[11120 + 7]!;
-  work[11216 + 8] = work[11120 + 8]!;
-  work[11216 + 9] = work[11120 + 9]!;
-  work[11216 + 10] = work[11120 + 10]!;
-  work[11216 + 11] = work[11120 + 11]!;
-  work[11216 + 12] = work[11120 + 12]!;
-  work[11216 + 13] = work[11120 + 13]!;
-  work[11216 + 14] = work[11120 + 14]!;
-  work[11216 + 15] = work[11120 + 15]!;
+  work[11216] = work[11120]!;
+  work[11217] = work[11121]!;
+  work[11218] = work[11122]!;
+  work[11219] = work[11123]!;
+  work[11220] = work[11124]!;
+  work[11221] = work[11125]!;
+  work[11222] = work[11126]!;
+  work[11223] = work[11127]!;
+  work[11224] = work[11128]!;
+  work[11225] = work[11129]!;
+  work[11226] = work[11130]!;
+  work[11227] = work[11131]!;
+  work[11228] = work[11132]!;
+  work[11229] = work[11133]!;
+  work[11230] = work[11134]!;
+  work[11231] = work[11135]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop101(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11216 + 16] = work[11168 + 0]!;
-  work[11216 + 17] = work[11168 + 1]!;
-  work[11216 + 18] = work[11168 + 2]!;
-  work[11216 + 19] = work[11168 + 3]!;
-  work[11216 + 20] = work[11168 + 4]!;
-  work[11216 + 21] = work[11168 + 5]!;
-  work[11216 + 22] = work[11168 + 6]!;
-  work[11216 + 23] = work[11168 + 7]!;
-  work[11216 + 24] = work[11168 + 8]!;
-  work[11216 + 25] = work[11168 + 9]!;
-  work[11216 + 26] = work[11168 + 10]!;
-  work[11216 + 27] = work[11168 + 11]!;
-  work[11216 + 28] = work[11168 + 12]!;
-  work[11216 + 29] = work[11168 + 13]!;
-  work[11216 + 30] = work[11168 + 14]!;
-  work[11216 + 31] = work[11168 + 15]!;
+  work[11232] = work[11168]!;
+  work[11233] = work[11169]!;
+  work[11234] = work[11170]!;
+  work[11235] = work[11171]!;
+  work[11236] = work[11172]!;
+  work[11237] = work[11173]!;
+  work[11238] = work[11174]!;
+  work[11239] = work[11175]!;
+  work[11240] = work[11176]!;
+  work[11241] = work[11177]!;
+  work[11242] = work[11178]!;
+  work[11243] = work[11179]!;
+  work[11244] = work[11180]!;
+  work[11245] = work[11181]!;
+  work[11246] = work[11182]!;
+  work[11247] = work[11183]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop102(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11216 + 32] = work[11152 + 0]!;
-  work[11216 + 33] = work[11152 + 1]!;
-  work[11216 + 34] = work[11152 + 2]!;
-  work[11216 + 35] = work[11152 + 3]!;
-  work[11216 + 36] = work[11152 + 4]!;
-  work[11216 + 37] = work[11152 + 5]!;
-  work[11216 + 38] = work[11152 + 6]!;
-  work[11216 + 39] = work[11152 + 7]!;
-  work[11216 + 40] = work[11152 + 8]!;
-  work[11216 + 41] = work[11152 + 9]!;
-  work[11216 + 42] = work[11152 + 10]!;
-  work[11216 + 43] = work[11152 + 11]!;
-  work[11216 + 44] = work[11152 + 12]!;
-  work[11216 + 45] = work[11152 + 13]!;
-  work[11216 + 46] = work[11152 + 14]!;
-  work[11216 + 47] = work[11152 + 15]!;
+  work[11248] = work[11152]!;
+  work[11249] = work[11153]!;
+  work[11250] = work[11154]!;
+  work[11251] = work[11155]!;
+  work[11252] = work[11156]!;
+  work[11253] = work[11157]!;
+  work[11254] = work[11158]!;
+  work[11255] = work[11159]!;
+  work[11256] = work[11160]!;
+  work[11257] = work[11161]!;
+  work[11258] = work[11162]!;
+  work[11259] = work[11163]!;
+  work[11260] = work[11164]!;
+  work[11261] = work[11165]!;
+  work[11262] = work[11166]!;
+  work[11263] = work[11167]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop103(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11216 + 48] = work[11136 + 0]!;
-  work[11216 + 49] = work[11136 + 1]!;
-  work[11216 + 50] = work[11136 + 2]!;
-  work[11216 + 51] = work[11136 + 3]!;
-  work[11216 + 52] = work[11136 + 4]!;
-  work[11216 + 53] = work[11136 + 5]!;
-  work[11216 + 54] = work[11136 + 6]!;
-  work[11216 + 55] = work[11136 + 7]!;
-  work[11216 + 56] = work[11136 + 8]!;
-  work[11216 + 57] = work[11136 + 9]!;
-  work[11216 + 58] = work[11136 + 10]!;
-  work[11216 + 59] = work[11136 + 11]!;
-  work[11216 + 60] = work[11136 + 12]!;
-  work[11216 + 61] = work[11136 + 13]!;
-  work[11216 + 62] = work[11136 + 14]!;
-  work[11216 + 63] = work[11136 + 15]!;
+  work[11264] = work[11136]!;
+  work[11265] = work[11137]!;
+  work[11266] = work[11138]!;
+  work[11267] = work[11139]!;
+  work[11268] = work[11140]!;
+  work[11269] = work[11141]!;
+  work[11270] = work[11142]!;
+  work[11271] = work[11143]!;
+  work[11272] = work[11144]!;
+  work[11273] = work[11145]!;
+  work[11274] = work[11146]!;
+  work[11275] = work[11147]!;
+  work[11276] = work[11148]!;
+  work[11277] = work[11149]!;
+  work[11278] = work[11150]!;
+  work[11279] = work[11151]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop104(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16176 + 0] = work[16080 + 0]!;
-  work[16176 + 1] = work[16080 + 1]!;
-  work[16176 + 2] = work[16080 + 2]!;
-  work[16176 + 3] = work[16080 + 3]!;
-  work[16176 + 4] = work[16080 + 4]!;
-  work[16176 + 5] = work[16080 + 5]!;
-  work[16176 + 6] = work[16080 + 6]!;
-  work[16176 + 7] = work[16080 + 7]!;
-  work[16176 + 8] = work[16080 + 8]!;
-  work[16176 + 9] = work[16080 + 9]!;
-  work[16176 + 10] = work[16080 + 10]!;
-  work[16176 + 11] = work[16080 + 11]!;
-  work[16176 + 12] = work[16080 + 12]!;
-  work[16176 + 13] = work[16080 + 13]!;
-  work[16176 + 14] = work[16080 + 14]!;
-  work[16176 + 15] = work[16080 + 15]!;
+  work[16176] = work[16080]!;
+  work[16177] = work[16081]!;
+  work[16178] = work[16082]!;
+  work[16179] = work[16083]!;
+  work[16180] = work[16084]!;
+  work[16181] = work[16085]!;
+  work[16182] = work[16086]!;
+  work[16183] = work[16087]!;
+  work[16184] = work[16088]!;
+  work[16185] = work[16089]!;
+  work[16186] = work[16090]!;
+  work[16187] = work[16091]!;
+  work[16188] = work[16092]!;
+  work[16189] = work[16093]!;
+  work[16190] = work[16094]!;
+  work[16191] = work[16095]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop105(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16176 + 16] = work[16128 + 0]!;
-  work[16176 + 17] = work[16128 + 1]!;
-  work[16176 + 18] = work[16128 + 2]!;
-  work[16176 + 19] = work[16128 + 3]!;
-  work[16176 + 20] = work[16128 + 4]!;
-  work[16176 + 21] = work[16128 + 5]!;
-  work[16176 + 22] = work[16128 + 6]!;
-  work[16176 + 23] = work[16128 + 7]!;
-  work[16176 + 24] = work[16128 + 8]!;
-  work[16176 + 25] = work[16128 + 9]!;
-  work[16176 + 26] = work[16128 + 10]!;
-  work[16176 + 27] = work[16128 + 11]!;
-  work[16176 + 28] = work[16128 + 12]!;
-  work[16176 + 29] = work[16128 + 13]!;
-  work[16176 + 30] = work[16128 + 14]!;
-  work[16176 + 31] = work[16128 + 15]!;
+  work[16192] = work[16128]!;
+  work[16193] = work[16129]!;
+  work[16194] = work[16130]!;
+  work[16195] = work[16131]!;
+  work[16196] = work[16132]!;
+  work[16197] = work[16133]!;
+  work[16198] = work[16134]!;
+  work[16199] = work[16135]!;
+  work[16200] = work[16136]!;
+  work[16201] = work[16137]!;
+  work[16202] = work[16138]!;
+  work[16203] = work[16139]!;
+  work[16204] = work[16140]!;
+  work[16205] = work[16141]!;
+  work[16206] = work[16142]!;
+  work[16207] = work[16143]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop106(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16176 + 32] = work[16112 + 0]!;
-  work[16176 + 33] = work[16112 + 1]!;
-  work[16176 + 34] = work[16112 + 2]!;
-  work[16176 + 35] = work[16112 + 3]!;
-  work[16176 + 36] = work[16112 + 4]!;
-  work[16176 + 37] = work[16112 + 5]!;
-  work[16176 + 38] = work[16112 + 6]!;
-  work[16176 + 39] = work[16112 + 7]!;
-  work[16176 + 40] = work[16112 + 8]!;
-  work[16176 + 41] = work[16112 + 9]!;
-  work[16176 + 42] = work[16112 + 10]!;
-  work[16176 + 43] = work[16112 + 11]!;
-  work[16176 + 44] = work[16112 + 12]!;
-  work[16176 + 45] = work[16112 + 13]!;
-  work[16176 + 46] = work[16112 + 14]!;
-  work[16176 + 47] = work[16112 + 15]!;
+  work[16208] = work[16112]!;
+  work[16209] = work[16113]!;
+  work[16210] = work[16114]!;
+  work[16211] = work[16115]!;
+  work[16212] = work[16116]!;
+  work[16213] = work[16117]!;
+  work[16214] = work[16118]!;
+  work[16215] = work[16119]!;
+  work[16216] = work[16120]!;
+  work[16217] = work[16121]!;
+  work[16218] = work[16122]!;
+  work[16219] = work[16123]!;
+  work[16220] = work[16124]!;
+  work[16221] = work[16125]!;
+  work[16222] = work[16126]!;
+  work[16223] = work[16127]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop107(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[16176 + 48] = work[16096 + 0]!;
-  work[16176 + 49] = work[16096 + 1]!;
-  work[16176 + 50] = work[16096 + 2]!;
-  work[16176 + 51] = work[16096 + 3]!;
-  work[16176 + 52] = work[16096 + 4]!;
-  work[16176 + 53] = work[16096 + 5]!;
-  work[16176 + 54] = work[16096 + 6]!;
-  work[16176 + 55] = work[16096 + 7]!;
-  work[16176 + 56] = work[16096 + 8]!;
-  work[16176 + 57] = work[16096 + 9]!;
-  work[16176 + 58] = work[16096 + 10]!;
-  work[16176 + 59] = work[16096 + 11]!;
-  work[16176 + 60] = work[16096 + 12]!;
-  work[16176 + 61] = work[16096 + 13]!;
-  work[16176 + 62] = work[16096 + 14]!;
-  work[16176 + 63] = work[16096 + 15]!;
+  work[16224] = work[16096]!;
+  work[16225] = work[16097]!;
+  work[16226] = work[16098]!;
+  work[16227] = work[16099]!;
+  work[16228] = work[16100]!;
+  work[16229] = work[16101]!;
+  work[16230] = work[16102]!;
+  work[16231] = work[16103]!;
+  work[16232] = work[16104]!;
+  work[16233] = work[16105]!;
+  work[16234] = work[16106]!;
+  work[16235] = work[16107]!;
+  work[16236] = work[16108]!;
+  work[16237] = work[16109]!;
+  work[16238] = work[16110]!;
+  work[16239] = work[16111]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -29886,14 +30241,17 @@ function gradientBatch_block_loop108(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop109(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[1296 + j]!;
-      s1 += w * work[6256 + j]!;
-      s2 += w * work[11216 + j]!;
-      s3 += w * work[16176 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[1296 + j]!;
+      s1 = s1 + w * work[6256 + j]!;
+      s2 = s2 + w * work[11216 + j]!;
+      s3 = s3 + w * work[16176 + j]!;
     }
     work[1248 + i] = s0;
     work[6208 + i] = s1;
@@ -29905,23 +30263,23 @@ function gradientBatch_block_loop109(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop110(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[1168 + i]!;
-    const r = i * 64;
+    let xi = work[1168 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[2912 + r + j] = xi * work[1296 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[6128 + i]!;
-    const r = i * 64;
+    let xi = work[6128 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[7872 + r + j] = xi * work[6256 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[11088 + i]!;
-    const r = i * 64;
+    let xi = work[11088 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[12832 + r + j] = xi * work[11216 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[16048 + i]!;
-    const r = i * 64;
+    let xi = work[16048 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[17792 + r + j] = xi * work[16176 + j]!;
   }
 }
@@ -30045,337 +30403,337 @@ function gradientBatch_block_loop116(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop117(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1088 + 0] = work[992 + 0]!;
-  work[1088 + 1] = work[992 + 1]!;
-  work[1088 + 2] = work[992 + 2]!;
-  work[1088 + 3] = work[992 + 3]!;
-  work[1088 + 4] = work[992 + 4]!;
-  work[1088 + 5] = work[992 + 5]!;
-  work[1088 + 6] = work[992 + 6]!;
-  work[1088 + 7] = work[992 + 7]!;
-  work[1088 + 8] = work[992 + 8]!;
-  work[1088 + 9] = work[992 + 9]!;
-  work[1088 + 10] = work[992 + 10]!;
-  work[1088 + 11] = work[992 + 11]!;
-  work[1088 + 12] = work[992 + 12]!;
-  work[1088 + 13] = work[992 + 13]!;
-  work[1088 + 14] = work[992 + 14]!;
-  work[1088 + 15] = work[992 + 15]!;
+  work[1088] = work[992]!;
+  work[1089] = work[993]!;
+  work[1090] = work[994]!;
+  work[1091] = work[995]!;
+  work[1092] = work[996]!;
+  work[1093] = work[997]!;
+  work[1094] = work[998]!;
+  work[1095] = work[999]!;
+  work[1096] = work[1000]!;
+  work[1097] = work[1001]!;
+  work[1098] = work[1002]!;
+  work[1099] = work[1003]!;
+  work[1100] = work[1004]!;
+  work[1101] = work[1005]!;
+  work[1102] = work[1006]!;
+  work[1103] = work[1007]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop118(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1088 + 16] = work[1024 + 0]!;
-  work[1088 + 17] = work[1024 + 1]!;
-  work[1088 + 18] = work[1024 + 2]!;
-  work[1088 + 19] = work[1024 + 3]!;
-  work[1088 + 20] = work[1024 + 4]!;
-  work[1088 + 21] = work[1024 + 5]!;
-  work[1088 + 22] = work[1024 + 6]!;
-  work[1088 + 23] = work[1024 + 7]!;
-  work[1088 + 24] = work[1024 + 8]!;
-  work[1088 + 25] = work[1024 + 9]!;
-  work[1088 + 26] = work[1024 + 10]!;
-  work[1088 + 27] = work[1024 + 11]!;
-  work[1088 + 28] = work[1024 + 12]!;
-  work[1088 + 29] = work[1024 + 13]!;
-  work[1088 + 30] = work[1024 + 14]!;
-  work[1088 + 31] = work[1024 + 15]!;
+  work[1104] = work[1024]!;
+  work[1105] = work[1025]!;
+  work[1106] = work[1026]!;
+  work[1107] = work[1027]!;
+  work[1108] = work[1028]!;
+  work[1109] = work[1029]!;
+  work[1110] = work[1030]!;
+  work[1111] = work[1031]!;
+  work[1112] = work[1032]!;
+  work[1113] = work[1033]!;
+  work[1114] = work[1034]!;
+  work[1115] = work[1035]!;
+  work[1116] = work[1036]!;
+  work[1117] = work[1037]!;
+  work[1118] = work[1038]!;
+  work[1119] = work[1039]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop119(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1088 + 32] = work[1040 + 0]!;
-  work[1088 + 33] = work[1040 + 1]!;
-  work[1088 + 34] = work[1040 + 2]!;
-  work[1088 + 35] = work[1040 + 3]!;
-  work[1088 + 36] = work[1040 + 4]!;
-  work[1088 + 37] = work[1040 + 5]!;
-  work[1088 + 38] = work[1040 + 6]!;
-  work[1088 + 39] = work[1040 + 7]!;
-  work[1088 + 40] = work[1040 + 8]!;
-  work[1088 + 41] = work[1040 + 9]!;
-  work[1088 + 42] = work[1040 + 10]!;
-  work[1088 + 43] = work[1040 + 11]!;
-  work[1088 + 44] = work[1040 + 12]!;
-  work[1088 + 45] = work[1040 + 13]!;
-  work[1088 + 46] = work[1040 + 14]!;
-  work[1088 + 47] = work[1040 + 15]!;
+  work[1120] = work[1040]!;
+  work[1121] = work[1041]!;
+  work[1122] = work[1042]!;
+  work[1123] = work[1043]!;
+  work[1124] = work[1044]!;
+  work[1125] = work[1045]!;
+  work[1126] = work[1046]!;
+  work[1127] = work[1047]!;
+  work[1128] = work[1048]!;
+  work[1129] = work[1049]!;
+  work[1130] = work[1050]!;
+  work[1131] = work[1051]!;
+  work[1132] = work[1052]!;
+  work[1133] = work[1053]!;
+  work[1134] = work[1054]!;
+  work[1135] = work[1055]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop120(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[1088 + 48] = work[1008 + 0]!;
-  work[1088 + 49] = work[1008 + 1]!;
-  work[1088 + 50] = work[1008 + 2]!;
-  work[1088 + 51] = work[1008 + 3]!;
-  work[1088 + 52] = work[1008 + 4]!;
-  work[1088 + 53] = work[1008 + 5]!;
-  work[1088 + 54] = work[1008 + 6]!;
-  work[1088 + 55] = work[1008 + 7]!;
-  work[1088 + 56] = work[1008 + 8]!;
-  work[1088 + 57] = work[1008 + 9]!;
-  work[1088 + 58] = work[1008 + 10]!;
-  work[1088 + 59] = work[1008 + 11]!;
-  work[1088 + 60] = work[1008 + 12]!;
-  work[1088 + 61] = work[1008 + 13]!;
-  work[1088 + 62] = work[1008 + 14]!;
-  work[1088 + 63] = work[1008 + 15]!;
+  work[1136] = work[1008]!;
+  work[1137] = work[1009]!;
+  work[1138] = work[1010]!;
+  work[1139] = work[1011]!;
+  work[1140] = work[1012]!;
+  work[1141] = work[1013]!;
+  work[1142] = work[1014]!;
+  work[1143] = work[1015]!;
+  work[1144] = work[1016]!;
+  work[1145] = work[1017]!;
+  work[1146] = work[1018]!;
+  work[1147] = work[1019]!;
+  work[1148] = work[1020]!;
+  work[1149] = work[1021]!;
+  work[1150] = work[1022]!;
+  work[1151] = work[1023]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop121(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6048 + 0] = work[5952 + 0]!;
-  work[6048 + 1] = work[5952 + 1]!;
-  work[6048 + 2] = work[5952 + 2]!;
-  work[6048 + 3] = work[5952 + 3]!;
-  work[6048 + 4] = work[5952 + 4]!;
-  work[6048 + 5] = work[5952 + 5]!;
-  work[6048 + 6] = work[5952 + 6]!;
-  work[6048 + 7] = work[5952 + 7]!;
-  work[6048 + 8] = work[5952 + 8]!;
-  work[6048 + 9] = work[5952 + 9]!;
-  work[6048 + 10] = work[5952 + 10]!;
-  work[6048 + 11] = work[5952 + 11]!;
-  work[6048 + 12] = work[5952 + 12]!;
-  work[6048 + 13] = work[5952 + 13]!;
-  work[6048 + 14] = work[5952 + 14]!;
-  work[6048 + 15] = work[5952 + 15]!;
+  work[6048] = work[5952]!;
+  work[6049] = work[5953]!;
+  work[6050] = work[5954]!;
+  work[6051] = work[5955]!;
+  work[6052] = work[5956]!;
+  work[6053] = work[5957]!;
+  work[6054] = work[5958]!;
+  work[6055] = work[5959]!;
+  work[6056] = work[5960]!;
+  work[6057] = work[5961]!;
+  work[6058] = work[5962]!;
+  work[6059] = work[5963]!;
+  work[6060] = work[5964]!;
+  work[6061] = work[5965]!;
+  work[6062] = work[5966]!;
+  work[6063] = work[5967]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop122(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6048 + 16] = work[5984 + 0]!;
-  work[6048 + 17] = work[5984 + 1]!;
-  work[6048 + 18] = work[5984 + 2]!;
-  work[6048 + 19] = work[5984 + 3]!;
-  work[6048 + 20] = work[5984 + 4]!;
-  work[6048 + 21] = work[5984 + 5]!;
-  work[6048 + 22] = work[5984 + 6]!;
-  work[6048 + 23] = work[5984 + 7]!;
-  work[6048 + 24] = work[5984 + 8]!;
-  work[6048 + 25] = work[5984 + 9]!;
-  work[6048 + 26] = work[5984 + 10]!;
-  work[6048 + 27] = work[5984 + 11]!;
-  work[6048 + 28] = work[5984 + 12]!;
-  work[6048 + 29] = work[5984 + 13]!;
-  work[6048 + 30] = work[5984 + 14]!;
-  work[6048 + 31] = work[5984 + 15]!;
+  work[6064] = work[5984]!;
+  work[6065] = work[5985]!;
+  work[6066] = work[5986]!;
+  work[6067] = work[5987]!;
+  work[6068] = work[5988]!;
+  work[6069] = work[5989]!;
+  work[6070] = work[5990]!;
+  work[6071] = work[5991]!;
+  work[6072] = work[5992]!;
+  work[6073] = work[5993]!;
+  work[6074] = work[5994]!;
+  work[6075] = work[5995]!;
+  work[6076] = work[5996]!;
+  work[6077] = work[5997]!;
+  work[6078] = work[5998]!;
+  work[6079] = work[5999]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop123(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6048 + 32] = work[6000 + 0]!;
-  work[6048 + 33] = work[6000 + 1]!;
-  work[6048 + 34] = work[6000 + 2]!;
-  work[6048 + 35] = work[6000 + 3]!;
-  work[6048 + 36] = work[6000 + 4]!;
-  work[6048 + 37] = work[6000 + 5]!;
-  work[6048 + 38] = work[6000 + 6]!;
-  work[6048 + 39] = work[6000 + 7]!;
-  work[6048 + 40] = work[6000 + 8]!;
-  work[6048 + 41] = work[6000 + 9]!;
-  work[6048 + 42] = work[6000 + 10]!;
-  work[6048 + 43] = work[6000 + 11]!;
-  work[6048 + 44] = work[6000 + 12]!;
-  work[6048 + 45] = work[6000 + 13]!;
-  work[6048 + 46] = work[6000 + 14]!;
-  work[6048 + 47] = work[6000 + 15]!;
+  work[6080] = work[6000]!;
+  work[6081] = work[6001]!;
+  work[6082] = work[6002]!;
+  work[6083] = work[6003]!;
+  work[6084] = work[6004]!;
+  work[6085] = work[6005]!;
+  work[6086] = work[6006]!;
+  work[6087] = work[6007]!;
+  work[6088] = work[6008]!;
+  work[6089] = work[6009]!;
+  work[6090] = work[6010]!;
+  work[6091] = work[6011]!;
+  work[6092] = work[6012]!;
+  work[6093] = work[6013]!;
+  work[6094] = work[6014]!;
+  work[6095] = work[6015]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop124(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[6048 + 48] = work[5968 + 0]!;
-  work[6048 + 49] = work[5968 + 1]!;
-  work[6048 + 50] = work[5968 + 2]!;
-  work[6048 + 51] = work[5968 + 3]!;
-  work[6048 + 52] = work[5968 + 4]!;
-  work[6048 + 53] = work[5968 + 5]!;
-  work[6048 + 54] = work[5968 + 6]!;
-  work[6048 + 55] = work[5968 + 7]!;
-  work[6048 + 56] = work[5968 + 8]!;
-  work[6048 + 57] = work[5968 + 9]!;
-  work[6048 + 58] = work[5968 + 10]!;
-  work[6048 + 59] = work[5968 + 11]!;
-  work[6048 + 60] = work[5968 + 12]!;
-  work[6048 + 61] = work[5968 + 13]!;
-  work[6048 + 62] = work[5968 + 14]!;
-  work[6048 + 63] = work[5968 + 15]!;
+  work[6096] = work[5968]!;
+  work[6097] = work[5969]!;
+  work[6098] = work[5970]!;
+  work[6099] = work[5971]!;
+  work[6100] = work[5972]!;
+  work[6101] = work[5973]!;
+  work[6102] = work[5974]!;
+  work[6103] = work[5975]!;
+  work[6104] = work[5976]!;
+  work[6105] = work[5977]!;
+  work[6106] = work[5978]!;
+  work[6107] = work[5979]!;
+  work[6108] = work[5980]!;
+  work[6109] = work[5981]!;
+  work[6110] = work[5982]!;
+  work[6111] = work[5983]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop125(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11008 + 0] = work[10912 + 0]!;
-  work[11008 + 1] = work[10912 + 1]!;
-  work[11008 + 2] = work[10912 + 2]!;
-  work[11008 + 3] = work[10912 + 3]!;
-  work[11008 + 4] = work[10912 + 4]!;
-  work[11008 + 5] = work[10912 + 5]!;
-  work[11008 + 6] = work[10912 + 6]!;
-  work[11008 + 7] = work[10912 + 7]!;
-  work[11008 + 8] = work[10912 + 8]!;
-  work[11008 + 9] = work[10912 + 9]!;
-  work[11008 + 10] = work[10912 + 10]!;
-  work[11008 + 11] = work[10912 + 11]!;
-  work[11008 + 12] = work[10912 + 12]!;
-  work[11008 + 13] = work[10912 + 13]!;
-  work[11008 + 14] = work[10912 + 14]!;
-  work[11008 + 15] = work[10912 + 15]!;
+  work[11008] = work[10912]!;
+  work[11009] = work[10913]!;
+  work[11010] = work[10914]!;
+  work[11011] = work[10915]!;
+  work[11012] = work[10916]!;
+  work[11013] = work[10917]!;
+  work[11014] = work[10918]!;
+  work[11015] = work[10919]!;
+  work[11016] = work[10920]!;
+  work[11017] = work[10921]!;
+  work[11018] = work[10922]!;
+  work[11019] = work[10923]!;
+  work[11020] = work[10924]!;
+  work[11021] = work[10925]!;
+  work[11022] = work[10926]!;
+  work[11023] = work[10927]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop126(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11008 + 16] = work[10944 + 0]!;
-  work[11008 + 17] = work[10944 + 1]!;
-  work[11008 + 18] = work[10944 + 2]!;
-  work[11008 + 19] = work[10944 + 3]!;
-  work[11008 + 20] = work[10944 + 4]!;
-  work[11008 + 21] = work[10944 + 5]!;
-  work[11008 + 22] = work[10944 + 6]!;
-  work[11008 + 23] = work[10944 + 7]!;
-  work[11008 + 24] = work[10944 + 8]!;
-  work[11008 + 25] = work[10944 + 9]!;
-  work[11008 + 26] = work[10944 + 10]!;
-  work[11008 + 27] = work[10944 + 11]!;
-  work[11008 + 28] = work[10944 + 12]!;
-  work[11008 + 29] = work[10944 + 13]!;
-  work[11008 + 30] = work[10944 + 14]!;
-  work[11008 + 31] = work[10944 + 15]!;
+  work[11024] = work[10944]!;
+  work[11025] = work[10945]!;
+  work[11026] = work[10946]!;
+  work[11027] = work[10947]!;
+  work[11028] = work[10948]!;
+  work[11029] = work[10949]!;
+  work[11030] = work[10950]!;
+  work[11031] = work[10951]!;
+  work[11032] = work[10952]!;
+  work[11033] = work[10953]!;
+  work[11034] = work[10954]!;
+  work[11035] = work[10955]!;
+  work[11036] = work[10956]!;
+  work[11037] = work[10957]!;
+  work[11038] = work[10958]!;
+  work[11039] = work[10959]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop127(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11008 + 32] = work[10960 + 0]!;
-  work[11008 + 33] = work[10960 + 1]!;
-  work[11008 + 34] = work[10960 + 2]!;
-  work[11008 + 35] = work[10960 + 3]!;
-  work[11008 + 36] = work[10960 + 4]!;
-  work[11008 + 37] = work[10960 + 5]!;
-  work[11008 + 38] = work[10960 + 6]!;
-  work[11008 + 39] = work[10960 + 7]!;
-  work[11008 + 40] = work[10960 + 8]!;
-  work[11008 + 41] = work[10960 + 9]!;
-  work[11008 + 42] = work[10960 + 10]!;
-  work[11008 + 43] = work[10960 + 11]!;
-  work[11008 + 44] = work[10960 + 12]!;
-  work[11008 + 45] = work[10960 + 13]!;
-  work[11008 + 46] = work[10960 + 14]!;
-  work[11008 + 47] = work[10960 + 15]!;
+  work[11040] = work[10960]!;
+  work[11041] = work[10961]!;
+  work[11042] = work[10962]!;
+  work[11043] = work[10963]!;
+  work[11044] = work[10964]!;
+  work[11045] = work[10965]!;
+  work[11046] = work[10966]!;
+  work[11047] = work[10967]!;
+  work[11048] = work[10968]!;
+  work[11049] = work[10969]!;
+  work[11050] = work[10970]!;
+  work[11051] = work[10971]!;
+  work[11052] = work[10972]!;
+  work[11053] = work[10973]!;
+  work[11054] = work[10974]!;
+  work[11055] = work[10975]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop128(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[11008 + 48] = work[10928 + 0]!;
-  work[11008 + 49] = work[10928 + 1]!;
-  work[11008 + 50] = work[10928 + 2]!;
-  work[11008 + 51] = work[10928 + 3]!;
-  work[11008 + 52] = work[10928 + 4]!;
-  work[11008 + 53] = work[10928 + 5]!;
-  work[11008 + 54] = work[10928 + 6]!;
-  work[11008 + 55] = work[10928 + 7]!;
-  work[11008 + 56] = work[10928 + 8]!;
-  work[11008 + 57] = work[10928 + 9]!;
-  work[11008 + 58] = work[10928 + 10]!;
-  work[11008 + 59] = work[10928 + 11]!;
-  work[11008 + 60] = work[10928 + 12]!;
-  work[11008 + 61] = work[10928 + 13]!;
-  work[11008 + 62] = work[10928 + 14]!;
-  work[11008 + 63] = work[10928 + 15]!;
+  work[11056] = work[10928]!;
+  work[11057] = work[10929]!;
+  work[11058] = work[10930]!;
+  work[11059] = work[10931]!;
+  work[11060] = work[10932]!;
+  work[11061] = work[10933]!;
+  work[11062] = work[10934]!;
+  work[11063] = work[10935]!;
+  work[11064] = work[10936]!;
+  work[11065] = work[10937]!;
+  work[11066] = work[10938]!;
+  work[11067] = work[10939]!;
+  work[11068] = work[10940]!;
+  work[11069] = work[10941]!;
+  work[11070] = work[10942]!;
+  work[11071] = work[10943]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop129(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15968 + 0] = work[15872 + 0]!;
-  work[15968 + 1] = work[15872 + 1]!;
-  work[15968 + 2] = work[15872 + 2]!;
-  work[15968 + 3] = work[15872 + 3]!;
-  work[15968 + 4] = work[15872 + 4]!;
-  work[15968 + 5] = work[15872 + 5]!;
-  work[15968 + 6] = work[15872 + 6]!;
-  work[15968 + 7] = work[15872 + 7]!;
-  work[15968 + 8] = work[15872 + 8]!;
-  work[15968 + 9] = work[15872 + 9]!;
-  work[15968 + 10] = work[15872 + 10]!;
-  work[15968 + 11] = work[15872 + 11]!;
-  work[15968 + 12] = work[15872 + 12]!;
-  work[15968 + 13] = work[15872 + 13]!;
-  work[15968 + 14] = work[15872 + 14]!;
-  work[15968 + 15] = work[15872 + 15]!;
+  work[15968] = work[15872]!;
+  work[15969] = work[15873]!;
+  work[15970] = work[15874]!;
+  work[15971] = work[15875]!;
+  work[15972] = work[15876]!;
+  work[15973] = work[15877]!;
+  work[15974] = work[15878]!;
+  work[15975] = work[15879]!;
+  work[15976] = work[15880]!;
+  work[15977] = work[15881]!;
+  work[15978] = work[15882]!;
+  work[15979] = work[15883]!;
+  work[15980] = work[15884]!;
+  work[15981] = work[15885]!;
+  work[15982] = work[15886]!;
+  work[15983] = work[15887]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop130(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15968 + 16] = work[15904 + 0]!;
-  work[15968 + 17] = work[15904 + 1]!;
-  work[15968 + 18] = work[15904 + 2]!;
-  work[15968 + 19] = work[15904 + 3]!;
-  work[15968 + 20] = work[15904 + 4]!;
-  work[15968 + 21] = work[15904 + 5]!;
-  work[15968 + 22] = work[15904 + 6]!;
-  work[15968 + 23] = work[15904 + 7]!;
-  work[15968 + 24] = work[15904 + 8]!;
-  work[15968 + 25] = work[15904 + 9]!;
-  work[15968 + 26] = work[15904 + 10]!;
-  work[15968 + 27] = work[15904 + 11]!;
-  work[15968 + 28] = work[15904 + 12]!;
-  work[15968 + 29] = work[15904 + 13]!;
-  work[15968 + 30] = work[15904 + 14]!;
-  work[15968 + 31] = work[15904 + 15]!;
+  work[15984] = work[15904]!;
+  work[15985] = work[15905]!;
+  work[15986] = work[15906]!;
+  work[15987] = work[15907]!;
+  work[15988] = work[15908]!;
+  work[15989] = work[15909]!;
+  work[15990] = work[15910]!;
+  work[15991] = work[15911]!;
+  work[15992] = work[15912]!;
+  work[15993] = work[15913]!;
+  work[15994] = work[15914]!;
+  work[15995] = work[15915]!;
+  work[15996] = work[15916]!;
+  work[15997] = work[15917]!;
+  work[15998] = work[15918]!;
+  work[15999] = work[15919]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop131(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15968 + 32] = work[15920 + 0]!;
-  work[15968 + 33] = work[15920 + 1]!;
-  work[15968 + 34] = work[15920 + 2]!;
-  work[15968 + 35] = work[15920 + 3]!;
-  work[15968 + 36] = work[15920 + 4]!;
-  work[15968 + 37] = work[15920 + 5]!;
-  work[15968 + 38] = work[15920 + 6]!;
-  work[15968 + 39] = work[15920 + 7]!;
-  work[15968 + 40] = work[15920 + 8]!;
-  work[15968 + 41] = work[15920 + 9]!;
-  work[15968 + 42] = work[15920 + 10]!;
-  work[15968 + 43] = work[15920 + 11]!;
-  work[15968 + 44] = work[15920 + 12]!;
-  work[15968 + 45] = work[15920 + 13]!;
-  work[15968 + 46] = work[15920 + 14]!;
-  work[15968 + 47] = work[15920 + 15]!;
+  work[16000] = work[15920]!;
+  work[16001] = work[15921]!;
+  work[16002] = work[15922]!;
+  work[16003] = work[15923]!;
+  work[16004] = work[15924]!;
+  work[16005] = work[15925]!;
+  work[16006] = work[15926]!;
+  work[16007] = work[15927]!;
+  work[16008] = work[15928]!;
+  work[16009] = work[15929]!;
+  work[16010] = work[15930]!;
+  work[16011] = work[15931]!;
+  work[16012] = work[15932]!;
+  work[16013] = work[15933]!;
+  work[16014] = work[15934]!;
+  work[16015] = work[15935]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop132(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15968 + 48] = work[15888 + 0]!;
-  work[15968 + 49] = work[15888 + 1]!;
-  work[15968 + 50] = work[15888 + 2]!;
-  work[15968 + 51] = work[15888 + 3]!;
-  work[15968 + 52] = work[15888 + 4]!;
-  work[15968 + 53] = work[15888 + 5]!;
-  work[15968 + 54] = work[15888 + 6]!;
-  work[15968 + 55] = work[15888 + 7]!;
-  work[15968 + 56] = work[15888 + 8]!;
-  work[15968 + 57] = work[15888 + 9]!;
-  work[15968 + 58] = work[15888 + 10]!;
-  work[15968 + 59] = work[15888 + 11]!;
-  work[15968 + 60] = work[15888 + 12]!;
-  work[15968 + 61] = work[15888 + 13]!;
-  work[15968 + 62] = work[15888 + 14]!;
-  work[15968 + 63] = work[15888 + 15]!;
+  work[16016] = work[15888]!;
+  work[16017] = work[15889]!;
+  work[16018] = work[15890]!;
+  work[16019] = work[15891]!;
+  work[16020] = work[15892]!;
+  work[16021] = work[15893]!;
+  work[16022] = work[15894]!;
+  work[16023] = work[15895]!;
+  work[16024] = work[15896]!;
+  work[16025] = work[15897]!;
+  work[16026] = work[15898]!;
+  work[16027] = work[15899]!;
+  work[16028] = work[15900]!;
+  work[16029] = work[15901]!;
+  work[16030] = work[15902]!;
+  work[16031] = work[15903]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30391,14 +30749,17 @@ function gradientBatch_block_loop133(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop134(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[1088 + j]!;
-      s1 += w * work[6048 + j]!;
-      s2 += w * work[11008 + j]!;
-      s3 += w * work[15968 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[1088 + j]!;
+      s1 = s1 + w * work[6048 + j]!;
+      s2 = s2 + w * work[11008 + j]!;
+      s3 = s3 + w * work[15968 + j]!;
     }
     work[1040 + i] = s0;
     work[6000 + i] = s1;
@@ -30410,23 +30771,23 @@ function gradientBatch_block_loop134(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop135(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[960 + i]!;
-    const r = i * 64;
+    let xi = work[960 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[1088 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[5920 + i]!;
-    const r = i * 64;
+    let xi = work[5920 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[6848 + r + j] = xi * work[6048 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[10880 + i]!;
-    const r = i * 64;
+    let xi = work[10880 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[11808 + r + j] = xi * work[11008 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[15840 + i]!;
-    const r = i * 64;
+    let xi = work[15840 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[16768 + r + j] = xi * work[15968 + j]!;
   }
 }
@@ -30550,337 +30911,337 @@ function gradientBatch_block_loop141(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop142(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[880 + 0] = work[784 + 0]!;
-  work[880 + 1] = work[784 + 1]!;
-  work[880 + 2] = work[784 + 2]!;
-  work[880 + 3] = work[784 + 3]!;
-  work[880 + 4] = work[784 + 4]!;
-  work[880 + 5] = work[784 + 5]!;
-  work[880 + 6] = work[784 + 6]!;
-  work[880 + 7] = work[784 + 7]!;
-  work[880 + 8] = work[784 + 8]!;
-  work[880 + 9] = work[784 + 9]!;
-  work[880 + 10] = work[784 + 10]!;
-  work[880 + 11] = work[784 + 11]!;
-  work[880 + 12] = work[784 + 12]!;
-  work[880 + 13] = work[784 + 13]!;
-  work[880 + 14] = work[784 + 14]!;
-  work[880 + 15] = work[784 + 15]!;
+  work[880] = work[784]!;
+  work[881] = work[785]!;
+  work[882] = work[786]!;
+  work[883] = work[787]!;
+  work[884] = work[788]!;
+  work[885] = work[789]!;
+  work[886] = work[790]!;
+  work[887] = work[791]!;
+  work[888] = work[792]!;
+  work[889] = work[793]!;
+  work[890] = work[794]!;
+  work[891] = work[795]!;
+  work[892] = work[796]!;
+  work[893] = work[797]!;
+  work[894] = work[798]!;
+  work[895] = work[799]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop143(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[880 + 16] = work[816 + 0]!;
-  work[880 + 17] = work[816 + 1]!;
-  work[880 + 18] = work[816 + 2]!;
-  work[880 + 19] = work[816 + 3]!;
-  work[880 + 20] = work[816 + 4]!;
-  work[880 + 21] = work[816 + 5]!;
-  work[880 + 22] = work[816 + 6]!;
-  work[880 + 23] = work[816 + 7]!;
-  work[880 + 24] = work[816 + 8]!;
-  work[880 + 25] = work[816 + 9]!;
-  work[880 + 26] = work[816 + 10]!;
-  work[880 + 27] = work[816 + 11]!;
-  work[880 + 28] = work[816 + 12]!;
-  work[880 + 29] = work[816 + 13]!;
-  work[880 + 30] = work[816 + 14]!;
-  work[880 + 31] = work[816 + 15]!;
+  work[896] = work[816]!;
+  work[897] = work[817]!;
+  work[898] = work[818]!;
+  work[899] = work[819]!;
+  work[900] = work[820]!;
+  work[901] = work[821]!;
+  work[902] = work[822]!;
+  work[903] = work[823]!;
+  work[904] = work[824]!;
+  work[905] = work[825]!;
+  work[906] = work[826]!;
+  work[907] = work[827]!;
+  work[908] = work[828]!;
+  work[909] = work[829]!;
+  work[910] = work[830]!;
+  work[911] = work[831]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop144(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[880 + 32] = work[832 + 0]!;
-  work[880 + 33] = work[832 + 1]!;
-  work[880 + 34] = work[832 + 2]!;
-  work[880 + 35] = work[832 + 3]!;
-  work[880 + 36] = work[832 + 4]!;
-  work[880 + 37] = work[832 + 5]!;
-  work[880 + 38] = work[832 + 6]!;
-  work[880 + 39] = work[832 + 7]!;
-  work[880 + 40] = work[832 + 8]!;
-  work[880 + 41] = work[832 + 9]!;
-  work[880 + 42] = work[832 + 10]!;
-  work[880 + 43] = work[832 + 11]!;
-  work[880 + 44] = work[832 + 12]!;
-  work[880 + 45] = work[832 + 13]!;
-  work[880 + 46] = work[832 + 14]!;
-  work[880 + 47] = work[832 + 15]!;
+  work[912] = work[832]!;
+  work[913] = work[833]!;
+  work[914] = work[834]!;
+  work[915] = work[835]!;
+  work[916] = work[836]!;
+  work[917] = work[837]!;
+  work[918] = work[838]!;
+  work[919] = work[839]!;
+  work[920] = work[840]!;
+  work[921] = work[841]!;
+  work[922] = work[842]!;
+  work[923] = work[843]!;
+  work[924] = work[844]!;
+  work[925] = work[845]!;
+  work[926] = work[846]!;
+  work[927] = work[847]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop145(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[880 + 48] = work[800 + 0]!;
-  work[880 + 49] = work[800 + 1]!;
-  work[880 + 50] = work[800 + 2]!;
-  work[880 + 51] = work[800 + 3]!;
-  work[880 + 52] = work[800 + 4]!;
-  work[880 + 53] = work[800 + 5]!;
-  work[880 + 54] = work[800 + 6]!;
-  work[880 + 55] = work[800 + 7]!;
-  work[880 + 56] = work[800 + 8]!;
-  work[880 + 57] = work[800 + 9]!;
-  work[880 + 58] = work[800 + 10]!;
-  work[880 + 59] = work[800 + 11]!;
-  work[880 + 60] = work[800 + 12]!;
-  work[880 + 61] = work[800 + 13]!;
-  work[880 + 62] = work[800 + 14]!;
-  work[880 + 63] = work[800 + 15]!;
+  work[928] = work[800]!;
+  work[929] = work[801]!;
+  work[930] = work[802]!;
+  work[931] = work[803]!;
+  work[932] = work[804]!;
+  work[933] = work[805]!;
+  work[934] = work[806]!;
+  work[935] = work[807]!;
+  work[936] = work[808]!;
+  work[937] = work[809]!;
+  work[938] = work[810]!;
+  work[939] = work[811]!;
+  work[940] = work[812]!;
+  work[941] = work[813]!;
+  work[942] = work[814]!;
+  work[943] = work[815]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop146(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5840 + 0] = work[5744 + 0]!;
-  work[5840 + 1] = work[5744 + 1]!;
-  work[5840 + 2] = work[5744 + 2]!;
-  work[5840 + 3] = work[5744 + 3]!;
-  work[5840 + 4] = work[5744 + 4]!;
-  work[5840 + 5] = work[5744 + 5]!;
-  work[5840 + 6] = work[5744 + 6]!;
-  work[5840 + 7] = work[5744 + 7]!;
-  work[5840 + 8] = work[5744 + 8]!;
-  work[5840 + 9] = work[5744 + 9]!;
-  work[5840 + 10] = work[5744 + 10]!;
-  work[5840 + 11] = work[5744 + 11]!;
-  work[5840 + 12] = work[5744 + 12]!;
-  work[5840 + 13] = work[5744 + 13]!;
-  work[5840 + 14] = work[5744 + 14]!;
-  work[5840 + 15] = work[5744 + 15]!;
+  work[5840] = work[5744]!;
+  work[5841] = work[5745]!;
+  work[5842] = work[5746]!;
+  work[5843] = work[5747]!;
+  work[5844] = work[5748]!;
+  work[5845] = work[5749]!;
+  work[5846] = work[5750]!;
+  work[5847] = work[5751]!;
+  work[5848] = work[5752]!;
+  work[5849] = work[5753]!;
+  work[5850] = work[5754]!;
+  work[5851] = work[5755]!;
+  work[5852] = work[5756]!;
+  work[5853] = work[5757]!;
+  work[5854] = work[5758]!;
+  work[5855] = work[5759]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop147(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5840 + 16] = work[5776 + 0]!;
-  work[5840 + 17] = work[5776 + 1]!;
-  work[5840 + 18] = work[5776 + 2]!;
-  work[5840 + 19] = work[5776 + 3]!;
-  work[5840 + 20] = work[5776 + 4]!;
-  work[5840 + 21] = work[5776 + 5]!;
-  work[5840 + 22] = work[5776 + 6]!;
-  work[5840 + 23] = work[5776 + 7]!;
-  work[5840 + 24] = work[5776 + 8]!;
-  work[5840 + 25] = work[5776 + 9]!;
-  work[5840 + 26] = work[5776 + 10]!;
-  work[5840 + 27] = work[5776 + 11]!;
-  work[5840 + 28] = work[5776 + 12]!;
-  work[5840 + 29] = work[5776 + 13]!;
-  work[5840 + 30] = work[5776 + 14]!;
-  work[5840 + 31] = work[5776 + 15]!;
+  work[5856] = work[5776]!;
+  work[5857] = work[5777]!;
+  work[5858] = work[5778]!;
+  work[5859] = work[5779]!;
+  work[5860] = work[5780]!;
+  work[5861] = work[5781]!;
+  work[5862] = work[5782]!;
+  work[5863] = work[5783]!;
+  work[5864] = work[5784]!;
+  work[5865] = work[5785]!;
+  work[5866] = work[5786]!;
+  work[5867] = work[5787]!;
+  work[5868] = work[5788]!;
+  work[5869] = work[5789]!;
+  work[5870] = work[5790]!;
+  work[5871] = work[5791]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop148(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5840 + 32] = work[5792 + 0]!;
-  work[5840 + 33] = work[5792 + 1]!;
-  work[5840 + 34] = work[5792 + 2]!;
-  work[5840 + 35] = work[5792 + 3]!;
-  work[5840 + 36] = work[5792 + 4]!;
-  work[5840 + 37] = work[5792 + 5]!;
-  work[5840 + 38] = work[5792 + 6]!;
-  work[5840 + 39] = work[5792 + 7]!;
-  work[5840 + 40] = work[5792 + 8]!;
-  work[5840 + 41] = work[5792 + 9]!;
-  work[5840 + 42] = work[5792 + 10]!;
-  work[5840 + 43] = work[5792 + 11]!;
-  work[5840 + 44] = work[5792 + 12]!;
-  work[5840 + 45] = work[5792 + 13]!;
-  work[5840 + 46] = work[5792 + 14]!;
-  work[5840 + 47] = work[5792 + 15]!;
+  work[5872] = work[5792]!;
+  work[5873] = work[5793]!;
+  work[5874] = work[5794]!;
+  work[5875] = work[5795]!;
+  work[5876] = work[5796]!;
+  work[5877] = work[5797]!;
+  work[5878] = work[5798]!;
+  work[5879] = work[5799]!;
+  work[5880] = work[5800]!;
+  work[5881] = work[5801]!;
+  work[5882] = work[5802]!;
+  work[5883] = work[5803]!;
+  work[5884] = work[5804]!;
+  work[5885] = work[5805]!;
+  work[5886] = work[5806]!;
+  work[5887] = work[5807]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop149(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5840 + 48] = work[5760 + 0]!;
-  work[5840 + 49] = work[5760 + 1]!;
-  work[5840 + 50] = work[5760 + 2]!;
-  work[5840 + 51] = work[5760 + 3]!;
-  work[5840 + 52] = work[5760 + 4]!;
-  work[5840 + 53] = work[5760 + 5]!;
-  work[5840 + 54] = work[5760 + 6]!;
-  work[5840 + 55] = work[5760 + 7]!;
-  work[5840 + 56] = work[5760 + 8]!;
-  work[5840 + 57] = work[5760 + 9]!;
-  work[5840 + 58] = work[5760 + 10]!;
-  work[5840 + 59] = work[5760 + 11]!;
-  work[5840 + 60] = work[5760 + 12]!;
-  work[5840 + 61] = work[5760 + 13]!;
-  work[5840 + 62] = work[5760 + 14]!;
-  work[5840 + 63] = work[5760 + 15]!;
+  work[5888] = work[5760]!;
+  work[5889] = work[5761]!;
+  work[5890] = work[5762]!;
+  work[5891] = work[5763]!;
+  work[5892] = work[5764]!;
+  work[5893] = work[5765]!;
+  work[5894] = work[5766]!;
+  work[5895] = work[5767]!;
+  work[5896] = work[5768]!;
+  work[5897] = work[5769]!;
+  work[5898] = work[5770]!;
+  work[5899] = work[5771]!;
+  work[5900] = work[5772]!;
+  work[5901] = work[5773]!;
+  work[5902] = work[5774]!;
+  work[5903] = work[5775]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop150(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10800 + 0] = work[10704 + 0]!;
-  work[10800 + 1] = work[10704 + 1]!;
-  work[10800 + 2] = work[10704 + 2]!;
-  work[10800 + 3] = work[10704 + 3]!;
-  work[10800 + 4] = work[10704 + 4]!;
-  work[10800 + 5] = work[10704 + 5]!;
-  work[10800 + 6] = work[10704 + 6]!;
-  work[10800 + 7] = work[10704 + 7]!;
-  work[10800 + 8] = work[10704 + 8]!;
-  work[10800 + 9] = work[10704 + 9]!;
-  work[10800 + 10] = work[10704 + 10]!;
-  work[10800 + 11] = work[10704 + 11]!;
-  work[10800 + 12] = work[10704 + 12]!;
-  work[10800 + 13] = work[10704 + 13]!;
-  work[10800 + 14] = work[10704 + 14]!;
-  work[10800 + 15] = work[10704 + 15]!;
+  work[10800] = work[10704]!;
+  work[10801] = work[10705]!;
+  work[10802] = work[10706]!;
+  work[10803] = work[10707]!;
+  work[10804] = work[10708]!;
+  work[10805] = work[10709]!;
+  work[10806] = work[10710]!;
+  work[10807] = work[10711]!;
+  work[10808] = work[10712]!;
+  work[10809] = work[10713]!;
+  work[10810] = work[10714]!;
+  work[10811] = work[10715]!;
+  work[10812] = work[10716]!;
+  work[10813] = work[10717]!;
+  work[10814] = work[10718]!;
+  work[10815] = work[10719]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop151(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10800 + 16] = work[10736 + 0]!;
-  work[10800 + 17] = work[10736 + 1]!;
-  work[10800 + 18] = work[10736 + 2]!;
-  work[10800 + 19] = work[10736 + 3]!;
-  work[10800 + 20] = work[10736 + 4]!;
-  work[10800 + 21] = work[10736 + 5]!;
-  work[10800 + 22] = work[10736 + 6]!;
-  work[10800 + 23] = work[10736 + 7]!;
-  work[10800 + 24] = work[10736 + 8]!;
-  work[10800 + 25] = work[10736 + 9]!;
-  work[10800 + 26] = work[10736 + 10]!;
-  work[10800 + 27] = work[10736 + 11]!;
-  work[10800 + 28] = work[10736 + 12]!;
-  work[10800 + 29] = work[10736 + 13]!;
-  work[10800 + 30] = work[10736 + 14]!;
-  work[10800 + 31] = work[10736 + 15]!;
+  work[10816] = work[10736]!;
+  work[10817] = work[10737]!;
+  work[10818] = work[10738]!;
+  work[10819] = work[10739]!;
+  work[10820] = work[10740]!;
+  work[10821] = work[10741]!;
+  work[10822] = work[10742]!;
+  work[10823] = work[10743]!;
+  work[10824] = work[10744]!;
+  work[10825] = work[10745]!;
+  work[10826] = work[10746]!;
+  work[10827] = work[10747]!;
+  work[10828] = work[10748]!;
+  work[10829] = work[10749]!;
+  work[10830] = work[10750]!;
+  work[10831] = work[10751]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop152(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10800 + 32] = work[10752 + 0]!;
-  work[10800 + 33] = work[10752 + 1]!;
-  work[10800 + 34] = work[10752 + 2]!;
-  work[10800 + 35] = work[10752 + 3]!;
-  work[10800 + 36] = work[10752 + 4]!;
-  work[10800 + 37] = work[10752 + 5]!;
-  work[10800 + 38] = work[10752 + 6]!;
-  work[10800 + 39] = work[10752 + 7]!;
-  work[10800 + 40] = work[10752 + 8]!;
-  work[10800 + 41] = work[10752 + 9]!;
-  work[10800 + 42] = work[10752 + 10]!;
-  work[10800 + 43] = work[10752 + 11]!;
-  work[10800 + 44] = work[10752 + 12]!;
-  work[10800 + 45] = work[10752 + 13]!;
-  work[10800 + 46] = work[10752 + 14]!;
-  work[10800 + 47] = work[10752 + 15]!;
+  work[10832] = work[10752]!;
+  work[10833] = work[10753]!;
+  work[10834] = work[10754]!;
+  work[10835] = work[10755]!;
+  work[10836] = work[10756]!;
+  work[10837] = work[10757]!;
+  work[10838] = work[10758]!;
+  work[10839] = work[10759]!;
+  work[10840] = work[10760]!;
+  work[10841] = work[10761]!;
+  work[10842] = work[10762]!;
+  work[10843] = work[10763]!;
+  work[10844] = work[10764]!;
+  work[10845] = work[10765]!;
+  work[10846] = work[10766]!;
+  work[10847] = work[10767]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop153(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10800 + 48] = work[10720 + 0]!;
-  work[10800 + 49] = work[10720 + 1]!;
-  work[10800 + 50] = work[10720 + 2]!;
-  work[10800 + 51] = work[10720 + 3]!;
-  work[10800 + 52] = work[10720 + 4]!;
-  work[10800 + 53] = work[10720 + 5]!;
-  work[10800 + 54] = work[10720 + 6]!;
-  work[10800 + 55] = work[10720 + 7]!;
-  work[10800 + 56] = work[10720 + 8]!;
-  work[10800 + 57] = work[10720 + 9]!;
-  work[10800 + 58] = work[10720 + 10]!;
-  work[10800 + 59] = work[10720 + 11]!;
-  work[10800 + 60] = work[10720 + 12]!;
-  work[10800 + 61] = work[10720 + 13]!;
-  work[10800 + 62] = work[10720 + 14]!;
-  work[10800 + 63] = work[10720 + 15]!;
+  work[10848] = work[10720]!;
+  work[10849] = work[10721]!;
+  work[10850] = work[10722]!;
+  work[10851] = work[10723]!;
+  work[10852] = work[10724]!;
+  work[10853] = work[10725]!;
+  work[10854] = work[10726]!;
+  work[10855] = work[10727]!;
+  work[10856] = work[10728]!;
+  work[10857] = work[10729]!;
+  work[10858] = work[10730]!;
+  work[10859] = work[10731]!;
+  work[10860] = work[10732]!;
+  work[10861] = work[10733]!;
+  work[10862] = work[10734]!;
+  work[10863] = work[10735]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop154(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15760 + 0] = work[15664 + 0]!;
-  work[15760 + 1] = work[15664 + 1]!;
-  work[15760 + 2] = work[15664 + 2]!;
-  work[15760 + 3] = work[15664 + 3]!;
-  work[15760 + 4] = work[15664 + 4]!;
-  work[15760 + 5] = work[15664 + 5]!;
-  work[15760 + 6] = work[15664 + 6]!;
-  work[15760 + 7] = work[15664 + 7]!;
-  work[15760 + 8] = work[15664 + 8]!;
-  work[15760 + 9] = work[15664 + 9]!;
-  work[15760 + 10] = work[15664 + 10]!;
-  work[15760 + 11] = work[15664 + 11]!;
-  work[15760 + 12] = work[15664 + 12]!;
-  work[15760 + 13] = work[15664 + 13]!;
-  work[15760 + 14] = work[15664 + 14]!;
-  work[15760 + 15] = work[15664 + 15]!;
+  work[15760] = work[15664]!;
+  work[15761] = work[15665]!;
+  work[15762] = work[15666]!;
+  work[15763] = work[15667]!;
+  work[15764] = work[15668]!;
+  work[15765] = work[15669]!;
+  work[15766] = work[15670]!;
+  work[15767] = work[15671]!;
+  work[15768] = work[15672]!;
+  work[15769] = work[15673]!;
+  work[15770] = work[15674]!;
+  work[15771] = work[15675]!;
+  work[15772] = work[15676]!;
+  work[15773] = work[15677]!;
+  work[15774] = work[15678]!;
+  work[15775] = work[15679]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop155(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15760 + 16] = work[15696 + 0]!;
-  work[15760 + 17] = work[15696 + 1]!;
-  work[15760 + 18] = work[15696 + 2]!;
-  work[15760 + 19] = work[15696 + 3]!;
-  work[15760 + 20] = work[15696 + 4]!;
-  work[15760 + 21] = work[15696 + 5]!;
-  work[15760 + 22] = work[15696 + 6]!;
-  work[15760 + 23] = work[15696 + 7]!;
-  work[15760 + 24] = work[15696 + 8]!;
-  work[15760 + 25] = work[15696 + 9]!;
-  work[15760 + 26] = work[15696 + 10]!;
-  work[15760 + 27] = work[15696 + 11]!;
-  work[15760 + 28] = work[15696 + 12]!;
-  work[15760 + 29] = work[15696 + 13]!;
-  work[15760 + 30] = work[15696 + 14]!;
-  work[15760 + 31] = work[15696 + 15]!;
+  work[15776] = work[15696]!;
+  work[15777] = work[15697]!;
+  work[15778] = work[15698]!;
+  work[15779] = work[15699]!;
+  work[15780] = work[15700]!;
+  work[15781] = work[15701]!;
+  work[15782] = work[15702]!;
+  work[15783] = work[15703]!;
+  work[15784] = work[15704]!;
+  work[15785] = work[15705]!;
+  work[15786] = work[15706]!;
+  work[15787] = work[15707]!;
+  work[15788] = work[15708]!;
+  work[15789] = work[15709]!;
+  work[15790] = work[15710]!;
+  work[15791] = work[15711]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop156(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15760 + 32] = work[15712 + 0]!;
-  work[15760 + 33] = work[15712 + 1]!;
-  work[15760 + 34] = work[15712 + 2]!;
-  work[15760 + 35] = work[15712 + 3]!;
-  work[15760 + 36] = work[15712 + 4]!;
-  work[15760 + 37] = work[15712 + 5]!;
-  work[15760 + 38] = work[15712 + 6]!;
-  work[15760 + 39] = work[15712 + 7]!;
-  work[15760 + 40] = work[15712 + 8]!;
-  work[15760 + 41] = work[15712 + 9]!;
-  work[15760 + 42] = work[15712 + 10]!;
-  work[15760 + 43] = work[15712 + 11]!;
-  work[15760 + 44] = work[15712 + 12]!;
-  work[15760 + 45] = work[15712 + 13]!;
-  work[15760 + 46] = work[15712 + 14]!;
-  work[15760 + 47] = work[15712 + 15]!;
+  work[15792] = work[15712]!;
+  work[15793] = work[15713]!;
+  work[15794] = work[15714]!;
+  work[15795] = work[15715]!;
+  work[15796] = work[15716]!;
+  work[15797] = work[15717]!;
+  work[15798] = work[15718]!;
+  work[15799] = work[15719]!;
+  work[15800] = work[15720]!;
+  work[15801] = work[15721]!;
+  work[15802] = work[15722]!;
+  work[15803] = work[15723]!;
+  work[15804] = work[15724]!;
+  work[15805] = work[15725]!;
+  work[15806] = work[15726]!;
+  work[15807] = work[15727]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop157(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15760 + 48] = work[15680 + 0]!;
-  work[15760 + 49] = work[15680 + 1]!;
-  work[15760 + 50] = work[15680 + 2]!;
-  work[15760 + 51] = work[15680 + 3]!;
-  work[15760 + 52] = work[15680 + 4]!;
-  work[15760 + 53] = work[15680 + 5]!;
-  work[15760 + 54] = work[15680 + 6]!;
-  work[15760 + 55] = work[15680 + 7]!;
-  work[15760 + 56] = work[15680 + 8]!;
-  work[15760 + 57] = work[15680 + 9]!;
-  work[15760 + 58] = work[15680 + 10]!;
-  work[15760 + 59] = work[15680 + 11]!;
-  work[15760 + 60] = work[15680 + 12]!;
-  work[15760 + 61] = work[15680 + 13]!;
-  work[15760 + 62] = work[15680 + 14]!;
-  work[15760 + 63] = work[15680 + 15]!;
+  work[15808] = work[15680]!;
+  work[15809] = work[15681]!;
+  work[15810] = work[15682]!;
+  work[15811] = work[15683]!;
+  work[15812] = work[15684]!;
+  work[15813] = work[15685]!;
+  work[15814] = work[15686]!;
+  work[15815] = work[15687]!;
+  work[15816] = work[15688]!;
+  work[15817] = work[15689]!;
+  work[15818] = work[15690]!;
+  work[15819] = work[15691]!;
+  work[15820] = work[15692]!;
+  work[15821] = work[15693]!;
+  work[15822] = work[15694]!;
+  work[15823] = work[15695]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30896,14 +31257,17 @@ function gradientBatch_block_loop158(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop159(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[880 + j]!;
-      s1 += w * work[5840 + j]!;
-      s2 += w * work[10800 + j]!;
-      s3 += w * work[15760 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[880 + j]!;
+      s1 = s1 + w * work[5840 + j]!;
+      s2 = s2 + w * work[10800 + j]!;
+      s3 = s3 + w * work[15760 + j]!;
     }
     work[832 + i] = s0;
     work[5792 + i] = s1;
@@ -30915,23 +31279,23 @@ function gradientBatch_block_loop159(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop160(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[752 + i]!;
-    const r = i * 64;
+    let xi = work[752 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[880 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[5712 + i]!;
-    const r = i * 64;
+    let xi = work[5712 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[6848 + r + j] = xi * work[5840 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[10672 + i]!;
-    const r = i * 64;
+    let xi = work[10672 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[11808 + r + j] = xi * work[10800 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[15632 + i]!;
-    const r = i * 64;
+    let xi = work[15632 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[16768 + r + j] = xi * work[15760 + j]!;
   }
 }
@@ -31055,337 +31419,337 @@ function gradientBatch_block_loop166(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop167(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[672 + 0] = work[576 + 0]!;
-  work[672 + 1] = work[576 + 1]!;
-  work[672 + 2] = work[576 + 2]!;
-  work[672 + 3] = work[576 + 3]!;
-  work[672 + 4] = work[576 + 4]!;
-  work[672 + 5] = work[576 + 5]!;
-  work[672 + 6] = work[576 + 6]!;
-  work[672 + 7] = work[576 + 7]!;
-  work[672 + 8] = work[576 + 8]!;
-  work[672 + 9] = work[576 + 9]!;
-  work[672 + 10] = work[576 + 10]!;
-  work[672 + 11] = work[576 + 11]!;
-  work[672 + 12] = work[576 + 12]!;
-  work[672 + 13] = work[576 + 13]!;
-  work[672 + 14] = work[576 + 14]!;
-  work[672 + 15] = work[576 + 15]!;
+  work[672] = work[576]!;
+  work[673] = work[577]!;
+  work[674] = work[578]!;
+  work[675] = work[579]!;
+  work[676] = work[580]!;
+  work[677] = work[581]!;
+  work[678] = work[582]!;
+  work[679] = work[583]!;
+  work[680] = work[584]!;
+  work[681] = work[585]!;
+  work[682] = work[586]!;
+  work[683] = work[587]!;
+  work[684] = work[588]!;
+  work[685] = work[589]!;
+  work[686] = work[590]!;
+  work[687] = work[591]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop168(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[672 + 16] = work[608 + 0]!;
-  work[672 + 17] = work[608 + 1]!;
-  work[672 + 18] = work[608 + 2]!;
-  work[672 + 19] = work[608 + 3]!;
-  work[672 + 20] = work[608 + 4]!;
-  work[672 + 21] = work[608 + 5]!;
-  work[672 + 22] = work[608 + 6]!;
-  work[672 + 23] = work[608 + 7]!;
-  work[672 + 24] = work[608 + 8]!;
-  work[672 + 25] = work[608 + 9]!;
-  work[672 + 26] = work[608 + 10]!;
-  work[672 + 27] = work[608 + 11]!;
-  work[672 + 28] = work[608 + 12]!;
-  work[672 + 29] = work[608 + 13]!;
-  work[672 + 30] = work[608 + 14]!;
-  work[672 + 31] = work[608 + 15]!;
+  work[688] = work[608]!;
+  work[689] = work[609]!;
+  work[690] = work[610]!;
+  work[691] = work[611]!;
+  work[692] = work[612]!;
+  work[693] = work[613]!;
+  work[694] = work[614]!;
+  work[695] = work[615]!;
+  work[696] = work[616]!;
+  work[697] = work[617]!;
+  work[698] = work[618]!;
+  work[699] = work[619]!;
+  work[700] = work[620]!;
+  work[701] = work[621]!;
+  work[702] = work[622]!;
+  work[703] = work[623]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop169(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[672 + 32] = work[624 + 0]!;
-  work[672 + 33] = work[624 + 1]!;
-  work[672 + 34] = work[624 + 2]!;
-  work[672 + 35] = work[624 + 3]!;
-  work[672 + 36] = work[624 + 4]!;
-  work[672 + 37] = work[624 + 5]!;
-  work[672 + 38] = work[624 + 6]!;
-  work[672 + 39] = work[624 + 7]!;
-  work[672 + 40] = work[624 + 8]!;
-  work[672 + 41] = work[624 + 9]!;
-  work[672 + 42] = work[624 + 10]!;
-  work[672 + 43] = work[624 + 11]!;
-  work[672 + 44] = work[624 + 12]!;
-  work[672 + 45] = work[624 + 13]!;
-  work[672 + 46] = work[624 + 14]!;
-  work[672 + 47] = work[624 + 15]!;
+  work[704] = work[624]!;
+  work[705] = work[625]!;
+  work[706] = work[626]!;
+  work[707] = work[627]!;
+  work[708] = work[628]!;
+  work[709] = work[629]!;
+  work[710] = work[630]!;
+  work[711] = work[631]!;
+  work[712] = work[632]!;
+  work[713] = work[633]!;
+  work[714] = work[634]!;
+  work[715] = work[635]!;
+  work[716] = work[636]!;
+  work[717] = work[637]!;
+  work[718] = work[638]!;
+  work[719] = work[639]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop170(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[672 + 48] = work[592 + 0]!;
-  work[672 + 49] = work[592 + 1]!;
-  work[672 + 50] = work[592 + 2]!;
-  work[672 + 51] = work[592 + 3]!;
-  work[672 + 52] = work[592 + 4]!;
-  work[672 + 53] = work[592 + 5]!;
-  work[672 + 54] = work[592 + 6]!;
-  work[672 + 55] = work[592 + 7]!;
-  work[672 + 56] = work[592 + 8]!;
-  work[672 + 57] = work[592 + 9]!;
-  work[672 + 58] = work[592 + 10]!;
-  work[672 + 59] = work[592 + 11]!;
-  work[672 + 60] = work[592 + 12]!;
-  work[672 + 61] = work[592 + 13]!;
-  work[672 + 62] = work[592 + 14]!;
-  work[672 + 63] = work[592 + 15]!;
+  work[720] = work[592]!;
+  work[721] = work[593]!;
+  work[722] = work[594]!;
+  work[723] = work[595]!;
+  work[724] = work[596]!;
+  work[725] = work[597]!;
+  work[726] = work[598]!;
+  work[727] = work[599]!;
+  work[728] = work[600]!;
+  work[729] = work[601]!;
+  work[730] = work[602]!;
+  work[731] = work[603]!;
+  work[732] = work[604]!;
+  work[733] = work[605]!;
+  work[734] = work[606]!;
+  work[735] = work[607]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop171(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5632 + 0] = work[5536 + 0]!;
-  work[5632 + 1] = work[5536 + 1]!;
-  work[5632 + 2] = work[5536 + 2]!;
-  work[5632 + 3] = work[5536 + 3]!;
-  work[5632 + 4] = work[5536 + 4]!;
-  work[5632 + 5] = work[5536 + 5]!;
-  work[5632 + 6] = work[5536 + 6]!;
-  work[5632 + 7] = work[5536 + 7]!;
-  work[5632 + 8] = work[5536 + 8]!;
-  work[5632 + 9] = work[5536 + 9]!;
-  work[5632 + 10] = work[5536 + 10]!;
-  work[5632 + 11] = work[5536 + 11]!;
-  work[5632 + 12] = work[5536 + 12]!;
-  work[5632 + 13] = work[5536 + 13]!;
-  work[5632 + 14] = work[5536 + 14]!;
-  work[5632 + 15] = work[5536 + 15]!;
+  work[5632] = work[5536]!;
+  work[5633] = work[5537]!;
+  work[5634] = work[5538]!;
+  work[5635] = work[5539]!;
+  work[5636] = work[5540]!;
+  work[5637] = work[5541]!;
+  work[5638] = work[5542]!;
+  work[5639] = work[5543]!;
+  work[5640] = work[5544]!;
+  work[5641] = work[5545]!;
+  work[5642] = work[5546]!;
+  work[5643] = work[5547]!;
+  work[5644] = work[5548]!;
+  work[5645] = work[5549]!;
+  work[5646] = work[5550]!;
+  work[5647] = work[5551]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop172(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5632 + 16] = work[5568 + 0]!;
-  work[5632 + 17] = work[5568 + 1]!;
-  work[5632 + 18] = work[5568 + 2]!;
-  work[5632 + 19] = work[5568 + 3]!;
-  work[5632 + 20] = work[5568 + 4]!;
-  work[5632 + 21] = work[5568 + 5]!;
-  work[5632 + 22] = work[5568 + 6]!;
-  work[5632 + 23] = work[5568 + 7]!;
-  work[5632 + 24] = work[5568 + 8]!;
-  work[5632 + 25] = work[5568 + 9]!;
-  work[5632 + 26] = work[5568 + 10]!;
-  work[5632 + 27] = work[5568 + 11]!;
-  work[5632 + 28] = work[5568 + 12]!;
-  work[5632 + 29] = work[5568 + 13]!;
-  work[5632 + 30] = work[5568 + 14]!;
-  work[5632 + 31] = work[5568 + 15]!;
+  work[5648] = work[5568]!;
+  work[5649] = work[5569]!;
+  work[5650] = work[5570]!;
+  work[5651] = work[5571]!;
+  work[5652] = work[5572]!;
+  work[5653] = work[5573]!;
+  work[5654] = work[5574]!;
+  work[5655] = work[5575]!;
+  work[5656] = work[5576]!;
+  work[5657] = work[5577]!;
+  work[5658] = work[5578]!;
+  work[5659] = work[5579]!;
+  work[5660] = work[5580]!;
+  work[5661] = work[5581]!;
+  work[5662] = work[5582]!;
+  work[5663] = work[5583]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop173(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5632 + 32] = work[5584 + 0]!;
-  work[5632 + 33] = work[5584 + 1]!;
-  work[5632 + 34] = work[5584 + 2]!;
-  work[5632 + 35] = work[5584 + 3]!;
-  work[5632 + 36] = work[5584 + 4]!;
-  work[5632 + 37] = work[5584 + 5]!;
-  work[5632 + 38] = work[5584 + 6]!;
-  work[5632 + 39] = work[5584 + 7]!;
-  work[5632 + 40] = work[5584 + 8]!;
-  work[5632 + 41] = work[5584 + 9]!;
-  work[5632 + 42] = work[5584 + 10]!;
-  work[5632 + 43] = work[5584 + 11]!;
-  work[5632 + 44] = work[5584 + 12]!;
-  work[5632 + 45] = work[5584 + 13]!;
-  work[5632 + 46] = work[5584 + 14]!;
-  work[5632 + 47] = work[5584 + 15]!;
+  work[5664] = work[5584]!;
+  work[5665] = work[5585]!;
+  work[5666] = work[5586]!;
+  work[5667] = work[5587]!;
+  work[5668] = work[5588]!;
+  work[5669] = work[5589]!;
+  work[5670] = work[5590]!;
+  work[5671] = work[5591]!;
+  work[5672] = work[5592]!;
+  work[5673] = work[5593]!;
+  work[5674] = work[5594]!;
+  work[5675] = work[5595]!;
+  work[5676] = work[5596]!;
+  work[5677] = work[5597]!;
+  work[5678] = work[5598]!;
+  work[5679] = work[5599]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop174(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5632 + 48] = work[5552 + 0]!;
-  work[5632 + 49] = work[5552 + 1]!;
-  work[5632 + 50] = work[5552 + 2]!;
-  work[5632 + 51] = work[5552 + 3]!;
-  work[5632 + 52] = work[5552 + 4]!;
-  work[5632 + 53] = work[5552 + 5]!;
-  work[5632 + 54] = work[5552 + 6]!;
-  work[5632 + 55] = work[5552 + 7]!;
-  work[5632 + 56] = work[5552 + 8]!;
-  work[5632 + 57] = work[5552 + 9]!;
-  work[5632 + 58] = work[5552 + 10]!;
-  work[5632 + 59] = work[5552 + 11]!;
-  work[5632 + 60] = work[5552 + 12]!;
-  work[5632 + 61] = work[5552 + 13]!;
-  work[5632 + 62] = work[5552 + 14]!;
-  work[5632 + 63] = work[5552 + 15]!;
+  work[5680] = work[5552]!;
+  work[5681] = work[5553]!;
+  work[5682] = work[5554]!;
+  work[5683] = work[5555]!;
+  work[5684] = work[5556]!;
+  work[5685] = work[5557]!;
+  work[5686] = work[5558]!;
+  work[5687] = work[5559]!;
+  work[5688] = work[5560]!;
+  work[5689] = work[5561]!;
+  work[5690] = work[5562]!;
+  work[5691] = work[5563]!;
+  work[5692] = work[5564]!;
+  work[5693] = work[5565]!;
+  work[5694] = work[5566]!;
+  work[5695] = work[5567]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop175(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10592 + 0] = work[10496 + 0]!;
-  work[10592 + 1] = work[10496 + 1]!;
-  work[10592 + 2] = work[10496 + 2]!;
-  work[10592 + 3] = work[10496 + 3]!;
-  work[10592 + 4] = work[10496 + 4]!;
-  work[10592 + 5] = work[10496 + 5]!;
-  work[10592 + 6] = work[10496 + 6]!;
-  work[10592 + 7] = work[10496 + 7]!;
-  work[10592 + 8] = work[10496 + 8]!;
-  work[10592 + 9] = work[10496 + 9]!;
-  work[10592 + 10] = work[10496 + 10]!;
-  work[10592 + 11] = work[10496 + 11]!;
-  work[10592 + 12] = work[10496 + 12]!;
-  work[10592 + 13] = work[10496 + 13]!;
-  work[10592 + 14] = work[10496 + 14]!;
-  work[10592 + 15] = work[10496 + 15]!;
+  work[10592] = work[10496]!;
+  work[10593] = work[10497]!;
+  work[10594] = work[10498]!;
+  work[10595] = work[10499]!;
+  work[10596] = work[10500]!;
+  work[10597] = work[10501]!;
+  work[10598] = work[10502]!;
+  work[10599] = work[10503]!;
+  work[10600] = work[10504]!;
+  work[10601] = work[10505]!;
+  work[10602] = work[10506]!;
+  work[10603] = work[10507]!;
+  work[10604] = work[10508]!;
+  work[10605] = work[10509]!;
+  work[10606] = work[10510]!;
+  work[10607] = work[10511]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop176(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10592 + 16] = work[10528 + 0]!;
-  work[10592 + 17] = work[10528 + 1]!;
-  work[10592 + 18] = work[10528 + 2]!;
-  work[10592 + 19] = work[10528 + 3]!;
-  work[10592 + 20] = work[10528 + 4]!;
-  work[10592 + 21] = work[10528 + 5]!;
-  work[10592 + 22] = work[10528 + 6]!;
-  work[10592 + 23] = work[10528 + 7]!;
-  work[10592 + 24] = work[10528 + 8]!;
-  work[10592 + 25] = work[10528 + 9]!;
-  work[10592 + 26] = work[10528 + 10]!;
-  work[10592 + 27] = work[10528 + 11]!;
-  work[10592 + 28] = work[10528 + 12]!;
-  work[10592 + 29] = work[10528 + 13]!;
-  work[10592 + 30] = work[10528 + 14]!;
-  work[10592 + 31] = work[10528 + 15]!;
+  work[10608] = work[10528]!;
+  work[10609] = work[10529]!;
+  work[10610] = work[10530]!;
+  work[10611] = work[10531]!;
+  work[10612] = work[10532]!;
+  work[10613] = work[10533]!;
+  work[10614] = work[10534]!;
+  work[10615] = work[10535]!;
+  work[10616] = work[10536]!;
+  work[10617] = work[10537]!;
+  work[10618] = work[10538]!;
+  work[10619] = work[10539]!;
+  work[10620] = work[10540]!;
+  work[10621] = work[10541]!;
+  work[10622] = work[10542]!;
+  work[10623] = work[10543]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop177(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10592 + 32] = work[10544 + 0]!;
-  work[10592 + 33] = work[10544 + 1]!;
-  work[10592 + 34] = work[10544 + 2]!;
-  work[10592 + 35] = work[10544 + 3]!;
-  work[10592 + 36] = work[10544 + 4]!;
-  work[10592 + 37] = work[10544 + 5]!;
-  work[10592 + 38] = work[10544 + 6]!;
-  work[10592 + 39] = work[10544 + 7]!;
-  work[10592 + 40] = work[10544 + 8]!;
-  work[10592 + 41] = work[10544 + 9]!;
-  work[10592 + 42] = work[10544 + 10]!;
-  work[10592 + 43] = work[10544 + 11]!;
-  work[10592 + 44] = work[10544 + 12]!;
-  work[10592 + 45] = work[10544 + 13]!;
-  work[10592 + 46] = work[10544 + 14]!;
-  work[10592 + 47] = work[10544 + 15]!;
+  work[10624] = work[10544]!;
+  work[10625] = work[10545]!;
+  work[10626] = work[10546]!;
+  work[10627] = work[10547]!;
+  work[10628] = work[10548]!;
+  work[10629] = work[10549]!;
+  work[10630] = work[10550]!;
+  work[10631] = work[10551]!;
+  work[10632] = work[10552]!;
+  work[10633] = work[10553]!;
+  work[10634] = work[10554]!;
+  work[10635] = work[10555]!;
+  work[10636] = work[10556]!;
+  work[10637] = work[10557]!;
+  work[10638] = work[10558]!;
+  work[10639] = work[10559]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop178(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10592 + 48] = work[10512 + 0]!;
-  work[10592 + 49] = work[10512 + 1]!;
-  work[10592 + 50] = work[10512 + 2]!;
-  work[10592 + 51] = work[10512 + 3]!;
-  work[10592 + 52] = work[10512 + 4]!;
-  work[10592 + 53] = work[10512 + 5]!;
-  work[10592 + 54] = work[10512 + 6]!;
-  work[10592 + 55] = work[10512 + 7]!;
-  work[10592 + 56] = work[10512 + 8]!;
-  work[10592 + 57] = work[10512 + 9]!;
-  work[10592 + 58] = work[10512 + 10]!;
-  work[10592 + 59] = work[10512 + 11]!;
-  work[10592 + 60] = work[10512 + 12]!;
-  work[10592 + 61] = work[10512 + 13]!;
-  work[10592 + 62] = work[10512 + 14]!;
-  work[10592 + 63] = work[10512 + 15]!;
+  work[10640] = work[10512]!;
+  work[10641] = work[10513]!;
+  work[10642] = work[10514]!;
+  work[10643] = work[10515]!;
+  work[10644] = work[10516]!;
+  work[10645] = work[10517]!;
+  work[10646] = work[10518]!;
+  work[10647] = work[10519]!;
+  work[10648] = work[10520]!;
+  work[10649] = work[10521]!;
+  work[10650] = work[10522]!;
+  work[10651] = work[10523]!;
+  work[10652] = work[10524]!;
+  work[10653] = work[10525]!;
+  work[10654] = work[10526]!;
+  work[10655] = work[10527]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop179(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15552 + 0] = work[15456 + 0]!;
-  work[15552 + 1] = work[15456 + 1]!;
-  work[15552 + 2] = work[15456 + 2]!;
-  work[15552 + 3] = work[15456 + 3]!;
-  work[15552 + 4] = work[15456 + 4]!;
-  work[15552 + 5] = work[15456 + 5]!;
-  work[15552 + 6] = work[15456 + 6]!;
-  work[15552 + 7] = work[15456 + 7]!;
-  work[15552 + 8] = work[15456 + 8]!;
-  work[15552 + 9] = work[15456 + 9]!;
-  work[15552 + 10] = work[15456 + 10]!;
-  work[15552 + 11] = work[15456 + 11]!;
-  work[15552 + 12] = work[15456 + 12]!;
-  work[15552 + 13] = work[15456 + 13]!;
-  work[15552 + 14] = work[15456 + 14]!;
-  work[15552 + 15] = work[15456 + 15]!;
+  work[15552] = work[15456]!;
+  work[15553] = work[15457]!;
+  work[15554] = work[15458]!;
+  work[15555] = work[15459]!;
+  work[15556] = work[15460]!;
+  work[15557] = work[15461]!;
+  work[15558] = work[15462]!;
+  work[15559] = work[15463]!;
+  work[15560] = work[15464]!;
+  work[15561] = work[15465]!;
+  work[15562] = work[15466]!;
+  work[15563] = work[15467]!;
+  work[15564] = work[15468]!;
+  work[15565] = work[15469]!;
+  work[15566] = work[15470]!;
+  work[15567] = work[15471]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop180(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15552 + 16] = work[15488 + 0]!;
-  work[15552 + 17] = work[15488 + 1]!;
-  work[15552 + 18] = work[15488 + 2]!;
-  work[15552 + 19] = work[15488 + 3]!;
-  work[15552 + 20] = work[15488 + 4]!;
-  work[15552 + 21] = work[15488 + 5]!;
-  work[15552 + 22] = work[15488 + 6]!;
-  work[15552 + 23] = work[15488 + 7]!;
-  work[15552 + 24] = work[15488 + 8]!;
-  work[15552 + 25] = work[15488 + 9]!;
-  work[15552 + 26] = work[15488 + 10]!;
-  work[15552 + 27] = work[15488 + 11]!;
-  work[15552 + 28] = work[15488 + 12]!;
-  work[15552 + 29] = work[15488 + 13]!;
-  work[15552 + 30] = work[15488 + 14]!;
-  work[15552 + 31] = work[15488 + 15]!;
+  work[15568] = work[15488]!;
+  work[15569] = work[15489]!;
+  work[15570] = work[15490]!;
+  work[15571] = work[15491]!;
+  work[15572] = work[15492]!;
+  work[15573] = work[15493]!;
+  work[15574] = work[15494]!;
+  work[15575] = work[15495]!;
+  work[15576] = work[15496]!;
+  work[15577] = work[15497]!;
+  work[15578] = work[15498]!;
+  work[15579] = work[15499]!;
+  work[15580] = work[15500]!;
+  work[15581] = work[15501]!;
+  work[15582] = work[15502]!;
+  work[15583] = work[15503]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop181(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15552 + 32] = work[15504 + 0]!;
-  work[15552 + 33] = work[15504 + 1]!;
-  work[15552 + 34] = work[15504 + 2]!;
-  work[15552 + 35] = work[15504 + 3]!;
-  work[15552 + 36] = work[15504 + 4]!;
-  work[15552 + 37] = work[15504 + 5]!;
-  work[15552 + 38] = work[15504 + 6]!;
-  work[15552 + 39] = work[15504 + 7]!;
-  work[15552 + 40] = work[15504 + 8]!;
-  work[15552 + 41] = work[15504 + 9]!;
-  work[15552 + 42] = work[15504 + 10]!;
-  work[15552 + 43] = work[15504 + 11]!;
-  work[15552 + 44] = work[15504 + 12]!;
-  work[15552 + 45] = work[15504 + 13]!;
-  work[15552 + 46] = work[15504 + 14]!;
-  work[15552 + 47] = work[15504 + 15]!;
+  work[15584] = work[15504]!;
+  work[15585] = work[15505]!;
+  work[15586] = work[15506]!;
+  work[15587] = work[15507]!;
+  work[15588] = work[15508]!;
+  work[15589] = work[15509]!;
+  work[15590] = work[15510]!;
+  work[15591] = work[15511]!;
+  work[15592] = work[15512]!;
+  work[15593] = work[15513]!;
+  work[15594] = work[15514]!;
+  work[15595] = work[15515]!;
+  work[15596] = work[15516]!;
+  work[15597] = work[15517]!;
+  work[15598] = work[15518]!;
+  work[15599] = work[15519]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop182(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15552 + 48] = work[15472 + 0]!;
-  work[15552 + 49] = work[15472 + 1]!;
-  work[15552 + 50] = work[15472 + 2]!;
-  work[15552 + 51] = work[15472 + 3]!;
-  work[15552 + 52] = work[15472 + 4]!;
-  work[15552 + 53] = work[15472 + 5]!;
-  work[15552 + 54] = work[15472 + 6]!;
-  work[15552 + 55] = work[15472 + 7]!;
-  work[15552 + 56] = work[15472 + 8]!;
-  work[15552 + 57] = work[15472 + 9]!;
-  work[15552 + 58] = work[15472 + 10]!;
-  work[15552 + 59] = work[15472 + 11]!;
-  work[15552 + 60] = work[15472 + 12]!;
-  work[15552 + 61] = work[15472 + 13]!;
-  work[15552 + 62] = work[15472 + 14]!;
-  work[15552 + 63] = work[15472 + 15]!;
+  work[15600] = work[15472]!;
+  work[15601] = work[15473]!;
+  work[15602] = work[15474]!;
+  work[15603] = work[15475]!;
+  work[15604] = work[15476]!;
+  work[15605] = work[15477]!;
+  work[15606] = work[15478]!;
+  work[15607] = work[15479]!;
+  work[15608] = work[15480]!;
+  work[15609] = work[15481]!;
+  work[15610] = work[15482]!;
+  work[15611] = work[15483]!;
+  work[15612] = work[15484]!;
+  work[15613] = work[15485]!;
+  work[15614] = work[15486]!;
+  work[15615] = work[15487]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31401,14 +31765,17 @@ function gradientBatch_block_loop183(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop184(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[672 + j]!;
-      s1 += w * work[5632 + j]!;
-      s2 += w * work[10592 + j]!;
-      s3 += w * work[15552 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[672 + j]!;
+      s1 = s1 + w * work[5632 + j]!;
+      s2 = s2 + w * work[10592 + j]!;
+      s3 = s3 + w * work[15552 + j]!;
     }
     work[624 + i] = s0;
     work[5584 + i] = s1;
@@ -31420,23 +31787,23 @@ function gradientBatch_block_loop184(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop185(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[544 + i]!;
-    const r = i * 64;
+    let xi = work[544 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[672 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[5504 + i]!;
-    const r = i * 64;
+    let xi = work[5504 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[6848 + r + j] = xi * work[5632 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[10464 + i]!;
-    const r = i * 64;
+    let xi = work[10464 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[11808 + r + j] = xi * work[10592 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[15424 + i]!;
-    const r = i * 64;
+    let xi = work[15424 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[16768 + r + j] = xi * work[15552 + j]!;
   }
 }
@@ -31560,337 +31927,337 @@ function gradientBatch_block_loop191(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop192(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[464 + 0] = work[368 + 0]!;
-  work[464 + 1] = work[368 + 1]!;
-  work[464 + 2] = work[368 + 2]!;
-  work[464 + 3] = work[368 + 3]!;
-  work[464 + 4] = work[368 + 4]!;
-  work[464 + 5] = work[368 + 5]!;
-  work[464 + 6] = work[368 + 6]!;
-  work[464 + 7] = work[368 + 7]!;
-  work[464 + 8] = work[368 + 8]!;
-  work[464 + 9] = work[368 + 9]!;
-  work[464 + 10] = work[368 + 10]!;
-  work[464 + 11] = work[368 + 11]!;
-  work[464 + 12] = work[368 + 12]!;
-  work[464 + 13] = work[368 + 13]!;
-  work[464 + 14] = work[368 + 14]!;
-  work[464 + 15] = work[368 + 15]!;
+  work[464] = work[368]!;
+  work[465] = work[369]!;
+  work[466] = work[370]!;
+  work[467] = work[371]!;
+  work[468] = work[372]!;
+  work[469] = work[373]!;
+  work[470] = work[374]!;
+  work[471] = work[375]!;
+  work[472] = work[376]!;
+  work[473] = work[377]!;
+  work[474] = work[378]!;
+  work[475] = work[379]!;
+  work[476] = work[380]!;
+  work[477] = work[381]!;
+  work[478] = work[382]!;
+  work[479] = work[383]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop193(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[464 + 16] = work[400 + 0]!;
-  work[464 + 17] = work[400 + 1]!;
-  work[464 + 18] = work[400 + 2]!;
-  work[464 + 19] = work[400 + 3]!;
-  work[464 + 20] = work[400 + 4]!;
-  work[464 + 21] = work[400 + 5]!;
-  work[464 + 22] = work[400 + 6]!;
-  work[464 + 23] = work[400 + 7]!;
-  work[464 + 24] = work[400 + 8]!;
-  work[464 + 25] = work[400 + 9]!;
-  work[464 + 26] = work[400 + 10]!;
-  work[464 + 27] = work[400 + 11]!;
-  work[464 + 28] = work[400 + 12]!;
-  work[464 + 29] = work[400 + 13]!;
-  work[464 + 30] = work[400 + 14]!;
-  work[464 + 31] = work[400 + 15]!;
+  work[480] = work[400]!;
+  work[481] = work[401]!;
+  work[482] = work[402]!;
+  work[483] = work[403]!;
+  work[484] = work[404]!;
+  work[485] = work[405]!;
+  work[486] = work[406]!;
+  work[487] = work[407]!;
+  work[488] = work[408]!;
+  work[489] = work[409]!;
+  work[490] = work[410]!;
+  work[491] = work[411]!;
+  work[492] = work[412]!;
+  work[493] = work[413]!;
+  work[494] = work[414]!;
+  work[495] = work[415]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop194(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[464 + 32] = work[416 + 0]!;
-  work[464 + 33] = work[416 + 1]!;
-  work[464 + 34] = work[416 + 2]!;
-  work[464 + 35] = work[416 + 3]!;
-  work[464 + 36] = work[416 + 4]!;
-  work[464 + 37] = work[416 + 5]!;
-  work[464 + 38] = work[416 + 6]!;
-  work[464 + 39] = work[416 + 7]!;
-  work[464 + 40] = work[416 + 8]!;
-  work[464 + 41] = work[416 + 9]!;
-  work[464 + 42] = work[416 + 10]!;
-  work[464 + 43] = work[416 + 11]!;
-  work[464 + 44] = work[416 + 12]!;
-  work[464 + 45] = work[416 + 13]!;
-  work[464 + 46] = work[416 + 14]!;
-  work[464 + 47] = work[416 + 15]!;
+  work[496] = work[416]!;
+  work[497] = work[417]!;
+  work[498] = work[418]!;
+  work[499] = work[419]!;
+  work[500] = work[420]!;
+  work[501] = work[421]!;
+  work[502] = work[422]!;
+  work[503] = work[423]!;
+  work[504] = work[424]!;
+  work[505] = work[425]!;
+  work[506] = work[426]!;
+  work[507] = work[427]!;
+  work[508] = work[428]!;
+  work[509] = work[429]!;
+  work[510] = work[430]!;
+  work[511] = work[431]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop195(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[464 + 48] = work[384 + 0]!;
-  work[464 + 49] = work[384 + 1]!;
-  work[464 + 50] = work[384 + 2]!;
-  work[464 + 51] = work[384 + 3]!;
-  work[464 + 52] = work[384 + 4]!;
-  work[464 + 53] = work[384 + 5]!;
-  work[464 + 54] = work[384 + 6]!;
-  work[464 + 55] = work[384 + 7]!;
-  work[464 + 56] = work[384 + 8]!;
-  work[464 + 57] = work[384 + 9]!;
-  work[464 + 58] = work[384 + 10]!;
-  work[464 + 59] = work[384 + 11]!;
-  work[464 + 60] = work[384 + 12]!;
-  work[464 + 61] = work[384 + 13]!;
-  work[464 + 62] = work[384 + 14]!;
-  work[464 + 63] = work[384 + 15]!;
+  work[512] = work[384]!;
+  work[513] = work[385]!;
+  work[514] = work[386]!;
+  work[515] = work[387]!;
+  work[516] = work[388]!;
+  work[517] = work[389]!;
+  work[518] = work[390]!;
+  work[519] = work[391]!;
+  work[520] = work[392]!;
+  work[521] = work[393]!;
+  work[522] = work[394]!;
+  work[523] = work[395]!;
+  work[524] = work[396]!;
+  work[525] = work[397]!;
+  work[526] = work[398]!;
+  work[527] = work[399]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop196(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5424 + 0] = work[5328 + 0]!;
-  work[5424 + 1] = work[5328 + 1]!;
-  work[5424 + 2] = work[5328 + 2]!;
-  work[5424 + 3] = work[5328 + 3]!;
-  work[5424 + 4] = work[5328 + 4]!;
-  work[5424 + 5] = work[5328 + 5]!;
-  work[5424 + 6] = work[5328 + 6]!;
-  work[5424 + 7] = work[5328 + 7]!;
-  work[5424 + 8] = work[5328 + 8]!;
-  work[5424 + 9] = work[5328 + 9]!;
-  work[5424 + 10] = work[5328 + 10]!;
-  work[5424 + 11] = work[5328 + 11]!;
-  work[5424 + 12] = work[5328 + 12]!;
-  work[5424 + 13] = work[5328 + 13]!;
-  work[5424 + 14] = work[5328 + 14]!;
-  work[5424 + 15] = work[5328 + 15]!;
+  work[5424] = work[5328]!;
+  work[5425] = work[5329]!;
+  work[5426] = work[5330]!;
+  work[5427] = work[5331]!;
+  work[5428] = work[5332]!;
+  work[5429] = work[5333]!;
+  work[5430] = work[5334]!;
+  work[5431] = work[5335]!;
+  work[5432] = work[5336]!;
+  work[5433] = work[5337]!;
+  work[5434] = work[5338]!;
+  work[5435] = work[5339]!;
+  work[5436] = work[5340]!;
+  work[5437] = work[5341]!;
+  work[5438] = work[5342]!;
+  work[5439] = work[5343]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop197(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5424 + 16] = work[5360 + 0]!;
-  work[5424 + 17] = work[5360 + 1]!;
-  work[5424 + 18] = work[5360 + 2]!;
-  work[5424 + 19] = work[5360 + 3]!;
-  work[5424 + 20] = work[5360 + 4]!;
-  work[5424 + 21] = work[5360 + 5]!;
-  work[5424 + 22] = work[5360 + 6]!;
-  work[5424 + 23] = work[5360 + 7]!;
-  work[5424 + 24] = work[5360 + 8]!;
-  work[5424 + 25] = work[5360 + 9]!;
-  work[5424 + 26] = work[5360 + 10]!;
-  work[5424 + 27] = work[5360 + 11]!;
-  work[5424 + 28] = work[5360 + 12]!;
-  work[5424 + 29] = work[5360 + 13]!;
-  work[5424 + 30] = work[5360 + 14]!;
-  work[5424 + 31] = work[5360 + 15]!;
+  work[5440] = work[5360]!;
+  work[5441] = work[5361]!;
+  work[5442] = work[5362]!;
+  work[5443] = work[5363]!;
+  work[5444] = work[5364]!;
+  work[5445] = work[5365]!;
+  work[5446] = work[5366]!;
+  work[5447] = work[5367]!;
+  work[5448] = work[5368]!;
+  work[5449] = work[5369]!;
+  work[5450] = work[5370]!;
+  work[5451] = work[5371]!;
+  work[5452] = work[5372]!;
+  work[5453] = work[5373]!;
+  work[5454] = work[5374]!;
+  work[5455] = work[5375]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop198(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5424 + 32] = work[5376 + 0]!;
-  work[5424 + 33] = work[5376 + 1]!;
-  work[5424 + 34] = work[5376 + 2]!;
-  work[5424 + 35] = work[5376 + 3]!;
-  work[5424 + 36] = work[5376 + 4]!;
-  work[5424 + 37] = work[5376 + 5]!;
-  work[5424 + 38] = work[5376 + 6]!;
-  work[5424 + 39] = work[5376 + 7]!;
-  work[5424 + 40] = work[5376 + 8]!;
-  work[5424 + 41] = work[5376 + 9]!;
-  work[5424 + 42] = work[5376 + 10]!;
-  work[5424 + 43] = work[5376 + 11]!;
-  work[5424 + 44] = work[5376 + 12]!;
-  work[5424 + 45] = work[5376 + 13]!;
-  work[5424 + 46] = work[5376 + 14]!;
-  work[5424 + 47] = work[5376 + 15]!;
+  work[5456] = work[5376]!;
+  work[5457] = work[5377]!;
+  work[5458] = work[5378]!;
+  work[5459] = work[5379]!;
+  work[5460] = work[5380]!;
+  work[5461] = work[5381]!;
+  work[5462] = work[5382]!;
+  work[5463] = work[5383]!;
+  work[5464] = work[5384]!;
+  work[5465] = work[5385]!;
+  work[5466] = work[5386]!;
+  work[5467] = work[5387]!;
+  work[5468] = work[5388]!;
+  work[5469] = work[5389]!;
+  work[5470] = work[5390]!;
+  work[5471] = work[5391]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop199(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5424 + 48] = work[5344 + 0]!;
-  work[5424 + 49] = work[5344 + 1]!;
-  work[5424 + 50] = work[5344 + 2]!;
-  work[5424 + 51] = work[5344 + 3]!;
-  work[5424 + 52] = work[5344 + 4]!;
-  work[5424 + 53] = work[5344 + 5]!;
-  work[5424 + 54] = work[5344 + 6]!;
-  work[5424 + 55] = work[5344 + 7]!;
-  work[5424 + 56] = work[5344 + 8]!;
-  work[5424 + 57] = work[5344 + 9]!;
-  work[5424 + 58] = work[5344 + 10]!;
-  work[5424 + 59] = work[5344 + 11]!;
-  work[5424 + 60] = work[5344 + 12]!;
-  work[5424 + 61] = work[5344 + 13]!;
-  work[5424 + 62] = work[5344 + 14]!;
-  work[5424 + 63] = work[5344 + 15]!;
+  work[5472] = work[5344]!;
+  work[5473] = work[5345]!;
+  work[5474] = work[5346]!;
+  work[5475] = work[5347]!;
+  work[5476] = work[5348]!;
+  work[5477] = work[5349]!;
+  work[5478] = work[5350]!;
+  work[5479] = work[5351]!;
+  work[5480] = work[5352]!;
+  work[5481] = work[5353]!;
+  work[5482] = work[5354]!;
+  work[5483] = work[5355]!;
+  work[5484] = work[5356]!;
+  work[5485] = work[5357]!;
+  work[5486] = work[5358]!;
+  work[5487] = work[5359]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop200(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10384 + 0] = work[10288 + 0]!;
-  work[10384 + 1] = work[10288 + 1]!;
-  work[10384 + 2] = work[10288 + 2]!;
-  work[10384 + 3] = work[10288 + 3]!;
-  work[10384 + 4] = work[10288 + 4]!;
-  work[10384 + 5] = work[10288 + 5]!;
-  work[10384 + 6] = work[10288 + 6]!;
-  work[10384 + 7] = work[10288 + 7]!;
-  work[10384 + 8] = work[10288 + 8]!;
-  work[10384 + 9] = work[10288 + 9]!;
-  work[10384 + 10] = work[10288 + 10]!;
-  work[10384 + 11] = work[10288 + 11]!;
-  work[10384 + 12] = work[10288 + 12]!;
-  work[10384 + 13] = work[10288 + 13]!;
-  work[10384 + 14] = work[10288 + 14]!;
-  work[10384 + 15] = work[10288 + 15]!;
+  work[10384] = work[10288]!;
+  work[10385] = work[10289]!;
+  work[10386] = work[10290]!;
+  work[10387] = work[10291]!;
+  work[10388] = work[10292]!;
+  work[10389] = work[10293]!;
+  work[10390] = work[10294]!;
+  work[10391] = work[10295]!;
+  work[10392] = work[10296]!;
+  work[10393] = work[10297]!;
+  work[10394] = work[10298]!;
+  work[10395] = work[10299]!;
+  work[10396] = work[10300]!;
+  work[10397] = work[10301]!;
+  work[10398] = work[10302]!;
+  work[10399] = work[10303]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop201(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10384 + 16] = work[10320 + 0]!;
-  work[10384 + 17] = work[10320 + 1]!;
-  work[10384 + 18] = work[10320 + 2]!;
-  work[10384 + 19] = work[10320 + 3]!;
-  work[10384 + 20] = work[10320 + 4]!;
-  work[10384 + 21] = work[10320 + 5]!;
-  work[10384 + 22] = work[10320 + 6]!;
-  work[10384 + 23] = work[10320 + 7]!;
-  work[10384 + 24] = work[10320 + 8]!;
-  work[10384 + 25] = work[10320 + 9]!;
-  work[10384 + 26] = work[10320 + 10]!;
-  work[10384 + 27] = work[10320 + 11]!;
-  work[10384 + 28] = work[10320 + 12]!;
-  work[10384 + 29] = work[10320 + 13]!;
-  work[10384 + 30] = work[10320 + 14]!;
-  work[10384 + 31] = work[10320 + 15]!;
+  work[10400] = work[10320]!;
+  work[10401] = work[10321]!;
+  work[10402] = work[10322]!;
+  work[10403] = work[10323]!;
+  work[10404] = work[10324]!;
+  work[10405] = work[10325]!;
+  work[10406] = work[10326]!;
+  work[10407] = work[10327]!;
+  work[10408] = work[10328]!;
+  work[10409] = work[10329]!;
+  work[10410] = work[10330]!;
+  work[10411] = work[10331]!;
+  work[10412] = work[10332]!;
+  work[10413] = work[10333]!;
+  work[10414] = work[10334]!;
+  work[10415] = work[10335]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop202(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10384 + 32] = work[10336 + 0]!;
-  work[10384 + 33] = work[10336 + 1]!;
-  work[10384 + 34] = work[10336 + 2]!;
-  work[10384 + 35] = work[10336 + 3]!;
-  work[10384 + 36] = work[10336 + 4]!;
-  work[10384 + 37] = work[10336 + 5]!;
-  work[10384 + 38] = work[10336 + 6]!;
-  work[10384 + 39] = work[10336 + 7]!;
-  work[10384 + 40] = work[10336 + 8]!;
-  work[10384 + 41] = work[10336 + 9]!;
-  work[10384 + 42] = work[10336 + 10]!;
-  work[10384 + 43] = work[10336 + 11]!;
-  work[10384 + 44] = work[10336 + 12]!;
-  work[10384 + 45] = work[10336 + 13]!;
-  work[10384 + 46] = work[10336 + 14]!;
-  work[10384 + 47] = work[10336 + 15]!;
+  work[10416] = work[10336]!;
+  work[10417] = work[10337]!;
+  work[10418] = work[10338]!;
+  work[10419] = work[10339]!;
+  work[10420] = work[10340]!;
+  work[10421] = work[10341]!;
+  work[10422] = work[10342]!;
+  work[10423] = work[10343]!;
+  work[10424] = work[10344]!;
+  work[10425] = work[10345]!;
+  work[10426] = work[10346]!;
+  work[10427] = work[10347]!;
+  work[10428] = work[10348]!;
+  work[10429] = work[10349]!;
+  work[10430] = work[10350]!;
+  work[10431] = work[10351]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop203(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10384 + 48] = work[10304 + 0]!;
-  work[10384 + 49] = work[10304 + 1]!;
-  work[10384 + 50] = work[10304 + 2]!;
-  work[10384 + 51] = work[10304 + 3]!;
-  work[10384 + 52] = work[10304 + 4]!;
-  work[10384 + 53] = work[10304 + 5]!;
-  work[10384 + 54] = work[10304 + 6]!;
-  work[10384 + 55] = work[10304 + 7]!;
-  work[10384 + 56] = work[10304 + 8]!;
-  work[10384 + 57] = work[10304 + 9]!;
-  work[10384 + 58] = work[10304 + 10]!;
-  work[10384 + 59] = work[10304 + 11]!;
-  work[10384 + 60] = work[10304 + 12]!;
-  work[10384 + 61] = work[10304 + 13]!;
-  work[10384 + 62] = work[10304 + 14]!;
-  work[10384 + 63] = work[10304 + 15]!;
+  work[10432] = work[10304]!;
+  work[10433] = work[10305]!;
+  work[10434] = work[10306]!;
+  work[10435] = work[10307]!;
+  work[10436] = work[10308]!;
+  work[10437] = work[10309]!;
+  work[10438] = work[10310]!;
+  work[10439] = work[10311]!;
+  work[10440] = work[10312]!;
+  work[10441] = work[10313]!;
+  work[10442] = work[10314]!;
+  work[10443] = work[10315]!;
+  work[10444] = work[10316]!;
+  work[10445] = work[10317]!;
+  work[10446] = work[10318]!;
+  work[10447] = work[10319]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop204(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15344 + 0] = work[15248 + 0]!;
-  work[15344 + 1] = work[15248 + 1]!;
-  work[15344 + 2] = work[15248 + 2]!;
-  work[15344 + 3] = work[15248 + 3]!;
-  work[15344 + 4] = work[15248 + 4]!;
-  work[15344 + 5] = work[15248 + 5]!;
-  work[15344 + 6] = work[15248 + 6]!;
-  work[15344 + 7] = work[15248 + 7]!;
-  work[15344 + 8] = work[15248 + 8]!;
-  work[15344 + 9] = work[15248 + 9]!;
-  work[15344 + 10] = work[15248 + 10]!;
-  work[15344 + 11] = work[15248 + 11]!;
-  work[15344 + 12] = work[15248 + 12]!;
-  work[15344 + 13] = work[15248 + 13]!;
-  work[15344 + 14] = work[15248 + 14]!;
-  work[15344 + 15] = work[15248 + 15]!;
+  work[15344] = work[15248]!;
+  work[15345] = work[15249]!;
+  work[15346] = work[15250]!;
+  work[15347] = work[15251]!;
+  work[15348] = work[15252]!;
+  work[15349] = work[15253]!;
+  work[15350] = work[15254]!;
+  work[15351] = work[15255]!;
+  work[15352] = work[15256]!;
+  work[15353] = work[15257]!;
+  work[15354] = work[15258]!;
+  work[15355] = work[15259]!;
+  work[15356] = work[15260]!;
+  work[15357] = work[15261]!;
+  work[15358] = work[15262]!;
+  work[15359] = work[15263]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop205(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15344 + 16] = work[15280 + 0]!;
-  work[15344 + 17] = work[15280 + 1]!;
-  work[15344 + 18] = work[15280 + 2]!;
-  work[15344 + 19] = work[15280 + 3]!;
-  work[15344 + 20] = work[15280 + 4]!;
-  work[15344 + 21] = work[15280 + 5]!;
-  work[15344 + 22] = work[15280 + 6]!;
-  work[15344 + 23] = work[15280 + 7]!;
-  work[15344 + 24] = work[15280 + 8]!;
-  work[15344 + 25] = work[15280 + 9]!;
-  work[15344 + 26] = work[15280 + 10]!;
-  work[15344 + 27] = work[15280 + 11]!;
-  work[15344 + 28] = work[15280 + 12]!;
-  work[15344 + 29] = work[15280 + 13]!;
-  work[15344 + 30] = work[15280 + 14]!;
-  work[15344 + 31] = work[15280 + 15]!;
+  work[15360] = work[15280]!;
+  work[15361] = work[15281]!;
+  work[15362] = work[15282]!;
+  work[15363] = work[15283]!;
+  work[15364] = work[15284]!;
+  work[15365] = work[15285]!;
+  work[15366] = work[15286]!;
+  work[15367] = work[15287]!;
+  work[15368] = work[15288]!;
+  work[15369] = work[15289]!;
+  work[15370] = work[15290]!;
+  work[15371] = work[15291]!;
+  work[15372] = work[15292]!;
+  work[15373] = work[15293]!;
+  work[15374] = work[15294]!;
+  work[15375] = work[15295]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop206(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15344 + 32] = work[15296 + 0]!;
-  work[15344 + 33] = work[15296 + 1]!;
-  work[15344 + 34] = work[15296 + 2]!;
-  work[15344 + 35] = work[15296 + 3]!;
-  work[15344 + 36] = work[15296 + 4]!;
-  work[15344 + 37] = work[15296 + 5]!;
-  work[15344 + 38] = work[15296 + 6]!;
-  work[15344 + 39] = work[15296 + 7]!;
-  work[15344 + 40] = work[15296 + 8]!;
-  work[15344 + 41] = work[15296 + 9]!;
-  work[15344 + 42] = work[15296 + 10]!;
-  work[15344 + 43] = work[15296 + 11]!;
-  work[15344 + 44] = work[15296 + 12]!;
-  work[15344 + 45] = work[15296 + 13]!;
-  work[15344 + 46] = work[15296 + 14]!;
-  work[15344 + 47] = work[15296 + 15]!;
+  work[15376] = work[15296]!;
+  work[15377] = work[15297]!;
+  work[15378] = work[15298]!;
+  work[15379] = work[15299]!;
+  work[15380] = work[15300]!;
+  work[15381] = work[15301]!;
+  work[15382] = work[15302]!;
+  work[15383] = work[15303]!;
+  work[15384] = work[15304]!;
+  work[15385] = work[15305]!;
+  work[15386] = work[15306]!;
+  work[15387] = work[15307]!;
+  work[15388] = work[15308]!;
+  work[15389] = work[15309]!;
+  work[15390] = work[15310]!;
+  work[15391] = work[15311]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop207(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15344 + 48] = work[15264 + 0]!;
-  work[15344 + 49] = work[15264 + 1]!;
-  work[15344 + 50] = work[15264 + 2]!;
-  work[15344 + 51] = work[15264 + 3]!;
-  work[15344 + 52] = work[15264 + 4]!;
-  work[15344 + 53] = work[15264 + 5]!;
-  work[15344 + 54] = work[15264 + 6]!;
-  work[15344 + 55] = work[15264 + 7]!;
-  work[15344 + 56] = work[15264 + 8]!;
-  work[15344 + 57] = work[15264 + 9]!;
-  work[15344 + 58] = work[15264 + 10]!;
-  work[15344 + 59] = work[15264 + 11]!;
-  work[15344 + 60] = work[15264 + 12]!;
-  work[15344 + 61] = work[15264 + 13]!;
-  work[15344 + 62] = work[15264 + 14]!;
-  work[15344 + 63] = work[15264 + 15]!;
+  work[15392] = work[15264]!;
+  work[15393] = work[15265]!;
+  work[15394] = work[15266]!;
+  work[15395] = work[15267]!;
+  work[15396] = work[15268]!;
+  work[15397] = work[15269]!;
+  work[15398] = work[15270]!;
+  work[15399] = work[15271]!;
+  work[15400] = work[15272]!;
+  work[15401] = work[15273]!;
+  work[15402] = work[15274]!;
+  work[15403] = work[15275]!;
+  work[15404] = work[15276]!;
+  work[15405] = work[15277]!;
+  work[15406] = work[15278]!;
+  work[15407] = work[15279]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31906,14 +32273,17 @@ function gradientBatch_block_loop208(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop209(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[464 + j]!;
-      s1 += w * work[5424 + j]!;
-      s2 += w * work[10384 + j]!;
-      s3 += w * work[15344 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[464 + j]!;
+      s1 = s1 + w * work[5424 + j]!;
+      s2 = s2 + w * work[10384 + j]!;
+      s3 = s3 + w * work[15344 + j]!;
     }
     work[416 + i] = s0;
     work[5376 + i] = s1;
@@ -31925,23 +32295,23 @@ function gradientBatch_block_loop209(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop210(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[336 + i]!;
-    const r = i * 64;
+    let xi = work[336 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[1888 + r + j] = xi * work[464 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[5296 + i]!;
-    const r = i * 64;
+    let xi = work[5296 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[6848 + r + j] = xi * work[5424 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[10256 + i]!;
-    const r = i * 64;
+    let xi = work[10256 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[11808 + r + j] = xi * work[10384 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[15216 + i]!;
-    const r = i * 64;
+    let xi = work[15216 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[16768 + r + j] = xi * work[15344 + j]!;
   }
 }
@@ -32065,337 +32435,337 @@ function gradientBatch_block_loop216(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop217(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[256 + 0] = work[160 + 0]!;
-  work[256 + 1] = work[160 + 1]!;
-  work[256 + 2] = work[160 + 2]!;
-  work[256 + 3] = work[160 + 3]!;
-  work[256 + 4] = work[160 + 4]!;
-  work[256 + 5] = work[160 + 5]!;
-  work[256 + 6] = work[160 + 6]!;
-  work[256 + 7] = work[160 + 7]!;
-  work[256 + 8] = work[160 + 8]!;
-  work[256 + 9] = work[160 + 9]!;
-  work[256 + 10] = work[160 + 10]!;
-  work[256 + 11] = work[160 + 11]!;
-  work[256 + 12] = work[160 + 12]!;
-  work[256 + 13] = work[160 + 13]!;
-  work[256 + 14] = work[160 + 14]!;
-  work[256 + 15] = work[160 + 15]!;
+  work[256] = work[160]!;
+  work[257] = work[161]!;
+  work[258] = work[162]!;
+  work[259] = work[163]!;
+  work[260] = work[164]!;
+  work[261] = work[165]!;
+  work[262] = work[166]!;
+  work[263] = work[167]!;
+  work[264] = work[168]!;
+  work[265] = work[169]!;
+  work[266] = work[170]!;
+  work[267] = work[171]!;
+  work[268] = work[172]!;
+  work[269] = work[173]!;
+  work[270] = work[174]!;
+  work[271] = work[175]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop218(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[256 + 16] = work[192 + 0]!;
-  work[256 + 17] = work[192 + 1]!;
-  work[256 + 18] = work[192 + 2]!;
-  work[256 + 19] = work[192 + 3]!;
-  work[256 + 20] = work[192 + 4]!;
-  work[256 + 21] = work[192 + 5]!;
-  work[256 + 22] = work[192 + 6]!;
-  work[256 + 23] = work[192 + 7]!;
-  work[256 + 24] = work[192 + 8]!;
-  work[256 + 25] = work[192 + 9]!;
-  work[256 + 26] = work[192 + 10]!;
-  work[256 + 27] = work[192 + 11]!;
-  work[256 + 28] = work[192 + 12]!;
-  work[256 + 29] = work[192 + 13]!;
-  work[256 + 30] = work[192 + 14]!;
-  work[256 + 31] = work[192 + 15]!;
+  work[272] = work[192]!;
+  work[273] = work[193]!;
+  work[274] = work[194]!;
+  work[275] = work[195]!;
+  work[276] = work[196]!;
+  work[277] = work[197]!;
+  work[278] = work[198]!;
+  work[279] = work[199]!;
+  work[280] = work[200]!;
+  work[281] = work[201]!;
+  work[282] = work[202]!;
+  work[283] = work[203]!;
+  work[284] = work[204]!;
+  work[285] = work[205]!;
+  work[286] = work[206]!;
+  work[287] = work[207]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop219(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[256 + 32] = work[208 + 0]!;
-  work[256 + 33] = work[208 + 1]!;
-  work[256 + 34] = work[208 + 2]!;
-  work[256 + 35] = work[208 + 3]!;
-  work[256 + 36] = work[208 + 4]!;
-  work[256 + 37] = work[208 + 5]!;
-  work[256 + 38] = work[208 + 6]!;
-  work[256 + 39] = work[208 + 7]!;
-  work[256 + 40] = work[208 + 8]!;
-  work[256 + 41] = work[208 + 9]!;
-  work[256 + 42] = work[208 + 10]!;
-  work[256 + 43] = work[208 + 11]!;
-  work[256 + 44] = work[208 + 12]!;
-  work[256 + 45] = work[208 + 13]!;
-  work[256 + 46] = work[208 + 14]!;
-  work[256 + 47] = work[208 + 15]!;
+  work[288] = work[208]!;
+  work[289] = work[209]!;
+  work[290] = work[210]!;
+  work[291] = work[211]!;
+  work[292] = work[212]!;
+  work[293] = work[213]!;
+  work[294] = work[214]!;
+  work[295] = work[215]!;
+  work[296] = work[216]!;
+  work[297] = work[217]!;
+  work[298] = work[218]!;
+  work[299] = work[219]!;
+  work[300] = work[220]!;
+  work[301] = work[221]!;
+  work[302] = work[222]!;
+  work[303] = work[223]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop220(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[256 + 48] = work[176 + 0]!;
-  work[256 + 49] = work[176 + 1]!;
-  work[256 + 50] = work[176 + 2]!;
-  work[256 + 51] = work[176 + 3]!;
-  work[256 + 52] = work[176 + 4]!;
-  work[256 + 53] = work[176 + 5]!;
-  work[256 + 54] = work[176 + 6]!;
-  work[256 + 55] = work[176 + 7]!;
-  work[256 + 56] = work[176 + 8]!;
-  work[256 + 57] = work[176 + 9]!;
-  work[256 + 58] = work[176 + 10]!;
-  work[256 + 59] = work[176 + 11]!;
-  work[256 + 60] = work[176 + 12]!;
-  work[256 + 61] = work[176 + 13]!;
-  work[256 + 62] = work[176 + 14]!;
-  work[256 + 63] = work[176 + 15]!;
+  work[304] = work[176]!;
+  work[305] = work[177]!;
+  work[306] = work[178]!;
+  work[307] = work[179]!;
+  work[308] = work[180]!;
+  work[309] = work[181]!;
+  work[310] = work[182]!;
+  work[311] = work[183]!;
+  work[312] = work[184]!;
+  work[313] = work[185]!;
+  work[314] = work[186]!;
+  work[315] = work[187]!;
+  work[316] = work[188]!;
+  work[317] = work[189]!;
+  work[318] = work[190]!;
+  work[319] = work[191]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop221(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5216 + 0] = work[5120 + 0]!;
-  work[5216 + 1] = work[5120 + 1]!;
-  work[5216 + 2] = work[5120 + 2]!;
-  work[5216 + 3] = work[5120 + 3]!;
-  work[5216 + 4] = work[5120 + 4]!;
-  work[5216 + 5] = work[5120 + 5]!;
-  work[5216 + 6] = work[5120 + 6]!;
-  work[5216 + 7] = work[5120 + 7]!;
-  work[5216 + 8] = work[5120 + 8]!;
-  work[5216 + 9] = work[5120 + 9]!;
-  work[5216 + 10] = work[5120 + 10]!;
-  work[5216 + 11] = work[5120 + 11]!;
-  work[5216 + 12] = work[5120 + 12]!;
-  work[5216 + 13] = work[5120 + 13]!;
-  work[5216 + 14] = work[5120 + 14]!;
-  work[5216 + 15] = work[5120 + 15]!;
+  work[5216] = work[5120]!;
+  work[5217] = work[5121]!;
+  work[5218] = work[5122]!;
+  work[5219] = work[5123]!;
+  work[5220] = work[5124]!;
+  work[5221] = work[5125]!;
+  work[5222] = work[5126]!;
+  work[5223] = work[5127]!;
+  work[5224] = work[5128]!;
+  work[5225] = work[5129]!;
+  work[5226] = work[5130]!;
+  work[5227] = work[5131]!;
+  work[5228] = work[5132]!;
+  work[5229] = work[5133]!;
+  work[5230] = work[5134]!;
+  work[5231] = work[5135]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop222(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5216 + 16] = work[5152 + 0]!;
-  work[5216 + 17] = work[5152 + 1]!;
-  work[5216 + 18] = work[5152 + 2]!;
-  work[5216 + 19] = work[5152 + 3]!;
-  work[5216 + 20] = work[5152 + 4]!;
-  work[5216 + 21] = work[5152 + 5]!;
-  work[5216 + 22] = work[5152 + 6]!;
-  work[5216 + 23] = work[5152 + 7]!;
-  work[5216 + 24] = work[5152 + 8]!;
-  work[5216 + 25] = work[5152 + 9]!;
-  work[5216 + 26] = work[5152 + 10]!;
-  work[5216 + 27] = work[5152 + 11]!;
-  work[5216 + 28] = work[5152 + 12]!;
-  work[5216 + 29] = work[5152 + 13]!;
-  work[5216 + 30] = work[5152 + 14]!;
-  work[5216 + 31] = work[5152 + 15]!;
+  work[5232] = work[5152]!;
+  work[5233] = work[5153]!;
+  work[5234] = work[5154]!;
+  work[5235] = work[5155]!;
+  work[5236] = work[5156]!;
+  work[5237] = work[5157]!;
+  work[5238] = work[5158]!;
+  work[5239] = work[5159]!;
+  work[5240] = work[5160]!;
+  work[5241] = work[5161]!;
+  work[5242] = work[5162]!;
+  work[5243] = work[5163]!;
+  work[5244] = work[5164]!;
+  work[5245] = work[5165]!;
+  work[5246] = work[5166]!;
+  work[5247] = work[5167]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop223(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5216 + 32] = work[5168 + 0]!;
-  work[5216 + 33] = work[5168 + 1]!;
-  work[5216 + 34] = work[5168 + 2]!;
-  work[5216 + 35] = work[5168 + 3]!;
-  work[5216 + 36] = work[5168 + 4]!;
-  work[5216 + 37] = work[5168 + 5]!;
-  work[5216 + 38] = work[5168 + 6]!;
-  work[5216 + 39] = work[5168 + 7]!;
-  work[5216 + 40] = work[5168 + 8]!;
-  work[5216 + 41] = work[5168 + 9]!;
-  work[5216 + 42] = work[5168 + 10]!;
-  work[5216 + 43] = work[5168 + 11]!;
-  work[5216 + 44] = work[5168 + 12]!;
-  work[5216 + 45] = work[5168 + 13]!;
-  work[5216 + 46] = work[5168 + 14]!;
-  work[5216 + 47] = work[5168 + 15]!;
+  work[5248] = work[5168]!;
+  work[5249] = work[5169]!;
+  work[5250] = work[5170]!;
+  work[5251] = work[5171]!;
+  work[5252] = work[5172]!;
+  work[5253] = work[5173]!;
+  work[5254] = work[5174]!;
+  work[5255] = work[5175]!;
+  work[5256] = work[5176]!;
+  work[5257] = work[5177]!;
+  work[5258] = work[5178]!;
+  work[5259] = work[5179]!;
+  work[5260] = work[5180]!;
+  work[5261] = work[5181]!;
+  work[5262] = work[5182]!;
+  work[5263] = work[5183]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop224(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5216 + 48] = work[5136 + 0]!;
-  work[5216 + 49] = work[5136 + 1]!;
-  work[5216 + 50] = work[5136 + 2]!;
-  work[5216 + 51] = work[5136 + 3]!;
-  work[5216 + 52] = work[5136 + 4]!;
-  work[5216 + 53] = work[5136 + 5]!;
-  work[5216 + 54] = work[5136 + 6]!;
-  work[5216 + 55] = work[5136 + 7]!;
-  work[5216 + 56] = work[5136 + 8]!;
-  work[5216 + 57] = work[5136 + 9]!;
-  work[5216 + 58] = work[5136 + 10]!;
-  work[5216 + 59] = work[5136 + 11]!;
-  work[5216 + 60] = work[5136 + 12]!;
-  work[5216 + 61] = work[5136 + 13]!;
-  work[5216 + 62] = work[5136 + 14]!;
-  work[5216 + 63] = work[5136 + 15]!;
+  work[5264] = work[5136]!;
+  work[5265] = work[5137]!;
+  work[5266] = work[5138]!;
+  work[5267] = work[5139]!;
+  work[5268] = work[5140]!;
+  work[5269] = work[5141]!;
+  work[5270] = work[5142]!;
+  work[5271] = work[5143]!;
+  work[5272] = work[5144]!;
+  work[5273] = work[5145]!;
+  work[5274] = work[5146]!;
+  work[5275] = work[5147]!;
+  work[5276] = work[5148]!;
+  work[5277] = work[5149]!;
+  work[5278] = work[5150]!;
+  work[5279] = work[5151]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop225(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10176 + 0] = work[10080 + 0]!;
-  work[10176 + 1] = work[10080 + 1]!;
-  work[10176 + 2] = work[10080 + 2]!;
-  work[10176 + 3] = work[10080 + 3]!;
-  work[10176 + 4] = work[10080 + 4]!;
-  work[10176 + 5] = work[10080 + 5]!;
-  work[10176 + 6] = work[10080 + 6]!;
-  work[10176 + 7] = work[10080 + 7]!;
-  work[10176 + 8] = work[10080 + 8]!;
-  work[10176 + 9] = work[10080 + 9]!;
-  work[10176 + 10] = work[10080 + 10]!;
-  work[10176 + 11] = work[10080 + 11]!;
-  work[10176 + 12] = work[10080 + 12]!;
-  work[10176 + 13] = work[10080 + 13]!;
-  work[10176 + 14] = work[10080 + 14]!;
-  work[10176 + 15] = work[10080 + 15]!;
+  work[10176] = work[10080]!;
+  work[10177] = work[10081]!;
+  work[10178] = work[10082]!;
+  work[10179] = work[10083]!;
+  work[10180] = work[10084]!;
+  work[10181] = work[10085]!;
+  work[10182] = work[10086]!;
+  work[10183] = work[10087]!;
+  work[10184] = work[10088]!;
+  work[10185] = work[10089]!;
+  work[10186] = work[10090]!;
+  work[10187] = work[10091]!;
+  work[10188] = work[10092]!;
+  work[10189] = work[10093]!;
+  work[10190] = work[10094]!;
+  work[10191] = work[10095]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop226(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10176 + 16] = work[10112 + 0]!;
-  work[10176 + 17] = work[10112 + 1]!;
-  work[10176 + 18] = work[10112 + 2]!;
-  work[10176 + 19] = work[10112 + 3]!;
-  work[10176 + 20] = work[10112 + 4]!;
-  work[10176 + 21] = work[10112 + 5]!;
-  work[10176 + 22] = work[10112 + 6]!;
-  work[10176 + 23] = work[10112 + 7]!;
-  work[10176 + 24] = work[10112 + 8]!;
-  work[10176 + 25] = work[10112 + 9]!;
-  work[10176 + 26] = work[10112 + 10]!;
-  work[10176 + 27] = work[10112 + 11]!;
-  work[10176 + 28] = work[10112 + 12]!;
-  work[10176 + 29] = work[10112 + 13]!;
-  work[10176 + 30] = work[10112 + 14]!;
-  work[10176 + 31] = work[10112 + 15]!;
+  work[10192] = work[10112]!;
+  work[10193] = work[10113]!;
+  work[10194] = work[10114]!;
+  work[10195] = work[10115]!;
+  work[10196] = work[10116]!;
+  work[10197] = work[10117]!;
+  work[10198] = work[10118]!;
+  work[10199] = work[10119]!;
+  work[10200] = work[10120]!;
+  work[10201] = work[10121]!;
+  work[10202] = work[10122]!;
+  work[10203] = work[10123]!;
+  work[10204] = work[10124]!;
+  work[10205] = work[10125]!;
+  work[10206] = work[10126]!;
+  work[10207] = work[10127]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop227(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10176 + 32] = work[10128 + 0]!;
-  work[10176 + 33] = work[10128 + 1]!;
-  work[10176 + 34] = work[10128 + 2]!;
-  work[10176 + 35] = work[10128 + 3]!;
-  work[10176 + 36] = work[10128 + 4]!;
-  work[10176 + 37] = work[10128 + 5]!;
-  work[10176 + 38] = work[10128 + 6]!;
-  work[10176 + 39] = work[10128 + 7]!;
-  work[10176 + 40] = work[10128 + 8]!;
-  work[10176 + 41] = work[10128 + 9]!;
-  work[10176 + 42] = work[10128 + 10]!;
-  work[10176 + 43] = work[10128 + 11]!;
-  work[10176 + 44] = work[10128 + 12]!;
-  work[10176 + 45] = work[10128 + 13]!;
-  work[10176 + 46] = work[10128 + 14]!;
-  work[10176 + 47] = work[10128 + 15]!;
+  work[10208] = work[10128]!;
+  work[10209] = work[10129]!;
+  work[10210] = work[10130]!;
+  work[10211] = work[10131]!;
+  work[10212] = work[10132]!;
+  work[10213] = work[10133]!;
+  work[10214] = work[10134]!;
+  work[10215] = work[10135]!;
+  work[10216] = work[10136]!;
+  work[10217] = work[10137]!;
+  work[10218] = work[10138]!;
+  work[10219] = work[10139]!;
+  work[10220] = work[10140]!;
+  work[10221] = work[10141]!;
+  work[10222] = work[10142]!;
+  work[10223] = work[10143]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop228(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10176 + 48] = work[10096 + 0]!;
-  work[10176 + 49] = work[10096 + 1]!;
-  work[10176 + 50] = work[10096 + 2]!;
-  work[10176 + 51] = work[10096 + 3]!;
-  work[10176 + 52] = work[10096 + 4]!;
-  work[10176 + 53] = work[10096 + 5]!;
-  work[10176 + 54] = work[10096 + 6]!;
-  work[10176 + 55] = work[10096 + 7]!;
-  work[10176 + 56] = work[10096 + 8]!;
-  work[10176 + 57] = work[10096 + 9]!;
-  work[10176 + 58] = work[10096 + 10]!;
-  work[10176 + 59] = work[10096 + 11]!;
-  work[10176 + 60] = work[10096 + 12]!;
-  work[10176 + 61] = work[10096 + 13]!;
-  work[10176 + 62] = work[10096 + 14]!;
-  work[10176 + 63] = work[10096 + 15]!;
+  work[10224] = work[10096]!;
+  work[10225] = work[10097]!;
+  work[10226] = work[10098]!;
+  work[10227] = work[10099]!;
+  work[10228] = work[10100]!;
+  work[10229] = work[10101]!;
+  work[10230] = work[10102]!;
+  work[10231] = work[10103]!;
+  work[10232] = work[10104]!;
+  work[10233] = work[10105]!;
+  work[10234] = work[10106]!;
+  work[10235] = work[10107]!;
+  work[10236] = work[10108]!;
+  work[10237] = work[10109]!;
+  work[10238] = work[10110]!;
+  work[10239] = work[10111]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop229(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15136 + 0] = work[15040 + 0]!;
-  work[15136 + 1] = work[15040 + 1]!;
-  work[15136 + 2] = work[15040 + 2]!;
-  work[15136 + 3] = work[15040 + 3]!;
-  work[15136 + 4] = work[15040 + 4]!;
-  work[15136 + 5] = work[15040 + 5]!;
-  work[15136 + 6] = work[15040 + 6]!;
-  work[15136 + 7] = work[15040 + 7]!;
-  work[15136 + 8] = work[15040 + 8]!;
-  work[15136 + 9] = work[15040 + 9]!;
-  work[15136 + 10] = work[15040 + 10]!;
-  work[15136 + 11] = work[15040 + 11]!;
-  work[15136 + 12] = work[15040 + 12]!;
-  work[15136 + 13] = work[15040 + 13]!;
-  work[15136 + 14] = work[15040 + 14]!;
-  work[15136 + 15] = work[15040 + 15]!;
+  work[15136] = work[15040]!;
+  work[15137] = work[15041]!;
+  work[15138] = work[15042]!;
+  work[15139] = work[15043]!;
+  work[15140] = work[15044]!;
+  work[15141] = work[15045]!;
+  work[15142] = work[15046]!;
+  work[15143] = work[15047]!;
+  work[15144] = work[15048]!;
+  work[15145] = work[15049]!;
+  work[15146] = work[15050]!;
+  work[15147] = work[15051]!;
+  work[15148] = work[15052]!;
+  work[15149] = work[15053]!;
+  work[15150] = work[15054]!;
+  work[15151] = work[15055]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop230(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15136 + 16] = work[15072 + 0]!;
-  work[15136 + 17] = work[15072 + 1]!;
-  work[15136 + 18] = work[15072 + 2]!;
-  work[15136 + 19] = work[15072 + 3]!;
-  work[15136 + 20] = work[15072 + 4]!;
-  work[15136 + 21] = work[15072 + 5]!;
-  work[15136 + 22] = work[15072 + 6]!;
-  work[15136 + 23] = work[15072 + 7]!;
-  work[15136 + 24] = work[15072 + 8]!;
-  work[15136 + 25] = work[15072 + 9]!;
-  work[15136 + 26] = work[15072 + 10]!;
-  work[15136 + 27] = work[15072 + 11]!;
-  work[15136 + 28] = work[15072 + 12]!;
-  work[15136 + 29] = work[15072 + 13]!;
-  work[15136 + 30] = work[15072 + 14]!;
-  work[15136 + 31] = work[15072 + 15]!;
+  work[15152] = work[15072]!;
+  work[15153] = work[15073]!;
+  work[15154] = work[15074]!;
+  work[15155] = work[15075]!;
+  work[15156] = work[15076]!;
+  work[15157] = work[15077]!;
+  work[15158] = work[15078]!;
+  work[15159] = work[15079]!;
+  work[15160] = work[15080]!;
+  work[15161] = work[15081]!;
+  work[15162] = work[15082]!;
+  work[15163] = work[15083]!;
+  work[15164] = work[15084]!;
+  work[15165] = work[15085]!;
+  work[15166] = work[15086]!;
+  work[15167] = work[15087]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop231(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15136 + 32] = work[15088 + 0]!;
-  work[15136 + 33] = work[15088 + 1]!;
-  work[15136 + 34] = work[15088 + 2]!;
-  work[15136 + 35] = work[15088 + 3]!;
-  work[15136 + 36] = work[15088 + 4]!;
-  work[15136 + 37] = work[15088 + 5]!;
-  work[15136 + 38] = work[15088 + 6]!;
-  work[15136 + 39] = work[15088 + 7]!;
-  work[15136 + 40] = work[15088 + 8]!;
-  work[15136 + 41] = work[15088 + 9]!;
-  work[15136 + 42] = work[15088 + 10]!;
-  work[15136 + 43] = work[15088 + 11]!;
-  work[15136 + 44] = work[15088 + 12]!;
-  work[15136 + 45] = work[15088 + 13]!;
-  work[15136 + 46] = work[15088 + 14]!;
-  work[15136 + 47] = work[15088 + 15]!;
+  work[15168] = work[15088]!;
+  work[15169] = work[15089]!;
+  work[15170] = work[15090]!;
+  work[15171] = work[15091]!;
+  work[15172] = work[15092]!;
+  work[15173] = work[15093]!;
+  work[15174] = work[15094]!;
+  work[15175] = work[15095]!;
+  work[15176] = work[15096]!;
+  work[15177] = work[15097]!;
+  work[15178] = work[15098]!;
+  work[15179] = work[15099]!;
+  work[15180] = work[15100]!;
+  work[15181] = work[15101]!;
+  work[15182] = work[15102]!;
+  work[15183] = work[15103]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop232(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[15136 + 48] = work[15056 + 0]!;
-  work[15136 + 49] = work[15056 + 1]!;
-  work[15136 + 50] = work[15056 + 2]!;
-  work[15136 + 51] = work[15056 + 3]!;
-  work[15136 + 52] = work[15056 + 4]!;
-  work[15136 + 53] = work[15056 + 5]!;
-  work[15136 + 54] = work[15056 + 6]!;
-  work[15136 + 55] = work[15056 + 7]!;
-  work[15136 + 56] = work[15056 + 8]!;
-  work[15136 + 57] = work[15056 + 9]!;
-  work[15136 + 58] = work[15056 + 10]!;
-  work[15136 + 59] = work[15056 + 11]!;
-  work[15136 + 60] = work[15056 + 12]!;
-  work[15136 + 61] = work[15056 + 13]!;
-  work[15136 + 62] = work[15056 + 14]!;
-  work[15136 + 63] = work[15056 + 15]!;
+  work[15184] = work[15056]!;
+  work[15185] = work[15057]!;
+  work[15186] = work[15058]!;
+  work[15187] = work[15059]!;
+  work[15188] = work[15060]!;
+  work[15189] = work[15061]!;
+  work[15190] = work[15062]!;
+  work[15191] = work[15063]!;
+  work[15192] = work[15064]!;
+  work[15193] = work[15065]!;
+  work[15194] = work[15066]!;
+  work[15195] = work[15067]!;
+  work[15196] = work[15068]!;
+  work[15197] = work[15069]!;
+  work[15198] = work[15070]!;
+  work[15199] = work[15071]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -32411,14 +32781,17 @@ function gradientBatch_block_loop233(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop234(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const r = i * 64;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 64;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 64; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[256 + j]!;
-      s1 += w * work[5216 + j]!;
-      s2 += w * work[10176 + j]!;
-      s3 += w * work[15136 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[256 + j]!;
+      s1 = s1 + w * work[5216 + j]!;
+      s2 = s2 + w * work[10176 + j]!;
+      s3 = s3 + w * work[15136 + j]!;
     }
     work[112 + i] = s0;
     work[5072 + i] = s1;
@@ -32430,32 +32803,30 @@ function gradientBatch_block_loop234(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop235(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 16; i++) {
-    const xi = work[144 + i]!;
-    const r = i * 64;
+    let xi = work[144 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[528 + r + j] = xi * work[256 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[5104 + i]!;
-    const r = i * 64;
+    let xi = work[5104 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[5488 + r + j] = xi * work[5216 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[10064 + i]!;
-    const r = i * 64;
+    let xi = work[10064 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[10448 + r + j] = xi * work[10176 + j]!;
   }
   for (let i = 0; i < 16; i++) {
-    const xi = work[15024 + i]!;
-    const r = i * 64;
+    let xi = work[15024 + i]!;
+    let r = i * 64;
     for (let j = 0; j < 64; j++) work[15408 + r + j] = xi * work[15136 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop236(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 1024; k++) {
-    grad[64 + k]! += work[3936 + k]! + work[528 + k]! + work[8896 + k]! + work[5488 + k]! + work[13856 + k]! + work[10448 + k]! + work[18816 + k]! + work[15408 + k]!;
-  }
+  for (let k = 0; k < 1024; k++) grad[64 + k]! += (work[3936 + k]! + work[528 + k]!) + (work[8896 + k]! + work[5488 + k]!) + (work[13856 + k]! + work[10448 + k]!) + (work[18816 + k]! + work[15408 + k]!);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -32541,351 +32912,347 @@ function gradientBatch_block_loop240(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop241(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[96 + 0] = work[0]!;
-  work[96 + 1] = work[1]!;
-  work[96 + 2] = work[2]!;
-  work[96 + 3] = work[3]!;
-  work[96 + 4] = work[4]!;
-  work[96 + 5] = work[5]!;
-  work[96 + 6] = work[6]!;
-  work[96 + 7] = work[7]!;
-  work[96 + 8] = work[8]!;
-  work[96 + 9] = work[9]!;
-  work[96 + 10] = work[10]!;
-  work[96 + 11] = work[11]!;
-  work[96 + 12] = work[12]!;
-  work[96 + 13] = work[13]!;
-  work[96 + 14] = work[14]!;
-  work[96 + 15] = work[15]!;
+  work[96] = work[0]!;
+  work[97] = work[1]!;
+  work[98] = work[2]!;
+  work[99] = work[3]!;
+  work[100] = work[4]!;
+  work[101] = work[5]!;
+  work[102] = work[6]!;
+  work[103] = work[7]!;
+  work[104] = work[8]!;
+  work[105] = work[9]!;
+  work[106] = work[10]!;
+  work[107] = work[11]!;
+  work[108] = work[12]!;
+  work[109] = work[13]!;
+  work[110] = work[14]!;
+  work[111] = work[15]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop242(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[96 + 16] = 0;
-  work[96 + 17] = 0;
-  work[96 + 18] = 0;
-  work[96 + 19] = 0;
-  work[96 + 20] = 0;
-  work[96 + 21] = 0;
-  work[96 + 22] = 0;
-  work[96 + 23] = 0;
-  work[96 + 24] = 0;
-  work[96 + 25] = 0;
-  work[96 + 26] = 0;
-  work[96 + 27] = 0;
-  work[96 + 28] = 0;
-  work[96 + 29] = 0;
-  work[96 + 30] = 0;
-  work[96 + 31] = 0;
+  work[112] = 0;
+  work[113] = 0;
+  work[114] = 0;
+  work[115] = 0;
+  work[116] = 0;
+  work[117] = 0;
+  work[118] = 0;
+  work[119] = 0;
+  work[120] = 0;
+  work[121] = 0;
+  work[122] = 0;
+  work[123] = 0;
+  work[124] = 0;
+  work[125] = 0;
+  work[126] = 0;
+  work[127] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop243(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[96 + 32] = work[80 + 0]!;
-  work[96 + 33] = work[80 + 1]!;
-  work[96 + 34] = work[80 + 2]!;
-  work[96 + 35] = work[80 + 3]!;
-  work[96 + 36] = work[80 + 4]!;
-  work[96 + 37] = work[80 + 5]!;
-  work[96 + 38] = work[80 + 6]!;
-  work[96 + 39] = work[80 + 7]!;
-  work[96 + 40] = work[80 + 8]!;
-  work[96 + 41] = work[80 + 9]!;
-  work[96 + 42] = work[80 + 10]!;
-  work[96 + 43] = work[80 + 11]!;
-  work[96 + 44] = work[80 + 12]!;
-  work[96 + 45] = work[80 + 13]!;
-  work[96 + 46] = work[80 + 14]!;
-  work[96 + 47] = work[80 + 15]!;
+  work[128] = work[80]!;
+  work[129] = work[81]!;
+  work[130] = work[82]!;
+  work[131] = work[83]!;
+  work[132] = work[84]!;
+  work[133] = work[85]!;
+  work[134] = work[86]!;
+  work[135] = work[87]!;
+  work[136] = work[88]!;
+  work[137] = work[89]!;
+  work[138] = work[90]!;
+  work[139] = work[91]!;
+  work[140] = work[92]!;
+  work[141] = work[93]!;
+  work[142] = work[94]!;
+  work[143] = work[95]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop244(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[96 + 48] = work[32 + 0]!;
-  work[96 + 49] = work[32 + 1]!;
-  work[96 + 50] = work[32 + 2]!;
-  work[96 + 51] = work[32 + 3]!;
-  work[96 + 52] = work[32 + 4]!;
-  work[96 + 53] = work[32 + 5]!;
-  work[96 + 54] = work[32 + 6]!;
-  work[96 + 55] = work[32 + 7]!;
-  work[96 + 56] = work[32 + 8]!;
-  work[96 + 57] = work[32 + 9]!;
-  work[96 + 58] = work[32 + 10]!;
-  work[96 + 59] = work[32 + 11]!;
-  work[96 + 60] = work[32 + 12]!;
-  work[96 + 61] = work[32 + 13]!;
-  work[96 + 62] = work[32 + 14]!;
-  work[96 + 63] = work[32 + 15]!;
+  work[144] = work[32]!;
+  work[145] = work[33]!;
+  work[146] = work[34]!;
+  work[147] = work[35]!;
+  work[148] = work[36]!;
+  work[149] = work[37]!;
+  work[150] = work[38]!;
+  work[151] = work[39]!;
+  work[152] = work[40]!;
+  work[153] = work[41]!;
+  work[154] = work[42]!;
+  work[155] = work[43]!;
+  work[156] = work[44]!;
+  work[157] = work[45]!;
+  work[158] = work[46]!;
+  work[159] = work[47]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop245(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5056 + 0] = work[4960 + 0]!;
-  work[5056 + 1] = work[4960 + 1]!;
-  work[5056 + 2] = work[4960 + 2]!;
-  work[5056 + 3] = work[4960 + 3]!;
-  work[5056 + 4] = work[4960 + 4]!;
-  work[5056 + 5] = work[4960 + 5]!;
-  work[5056 + 6] = work[4960 + 6]!;
-  work[5056 + 7] = work[4960 + 7]!;
-  work[5056 + 8] = work[4960 + 8]!;
-  work[5056 + 9] = work[4960 + 9]!;
-  work[5056 + 10] = work[4960 + 10]!;
-  work[5056 + 11] = work[4960 + 11]!;
-  work[5056 + 12] = work[4960 + 12]!;
-  work[5056 + 13] = work[4960 + 13]!;
-  work[5056 + 14] = work[4960 + 14]!;
-  work[5056 + 15] = work[4960 + 15]!;
+  work[5056] = work[4960]!;
+  work[5057] = work[4961]!;
+  work[5058] = work[4962]!;
+  work[5059] = work[4963]!;
+  work[5060] = work[4964]!;
+  work[5061] = work[4965]!;
+  work[5062] = work[4966]!;
+  work[5063] = work[4967]!;
+  work[5064] = work[4968]!;
+  work[5065] = work[4969]!;
+  work[5066] = work[4970]!;
+  work[5067] = work[4971]!;
+  work[5068] = work[4972]!;
+  work[5069] = work[4973]!;
+  work[5070] = work[4974]!;
+  work[5071] = work[4975]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop246(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5056 + 16] = 0;
-  work[5056 + 17] = 0;
-  work[5056 + 18] = 0;
-  work[5056 + 19] = 0;
-  work[5056 + 20] = 0;
-  work[5056 + 21] = 0;
-  work[5056 + 22] = 0;
-  work[5056 + 23] = 0;
-  work[5056 + 24] = 0;
-  work[5056 + 25] = 0;
-  work[5056 + 26] = 0;
-  work[5056 + 27] = 0;
-  work[5056 + 28] = 0;
-  work[5056 + 29] = 0;
-  work[5056 + 30] = 0;
-  work[5056 + 31] = 0;
+  work[5072] = 0;
+  work[5073] = 0;
+  work[5074] = 0;
+  work[5075] = 0;
+  work[5076] = 0;
+  work[5077] = 0;
+  work[5078] = 0;
+  work[5079] = 0;
+  work[5080] = 0;
+  work[5081] = 0;
+  work[5082] = 0;
+  work[5083] = 0;
+  work[5084] = 0;
+  work[5085] = 0;
+  work[5086] = 0;
+  work[5087] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop247(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5056 + 32] = work[5040 + 0]!;
-  work[5056 + 33] = work[5040 + 1]!;
-  work[5056 + 34] = work[5040 + 2]!;
-  work[5056 + 35] = work[5040 + 3]!;
-  work[5056 + 36] = work[5040 + 4]!;
-  work[5056 + 37] = work[5040 + 5]!;
-  work[5056 + 38] = work[5040 + 6]!;
-  work[5056 + 39] = work[5040 + 7]!;
-  work[5056 + 40] = work[5040 + 8]!;
-  work[5056 + 41] = work[5040 + 9]!;
-  work[5056 + 42] = work[5040 + 10]!;
-  work[5056 + 43] = work[5040 + 11]!;
-  work[5056 + 44] = work[5040 + 12]!;
-  work[5056 + 45] = work[5040 + 13]!;
-  work[5056 + 46] = work[5040 + 14]!;
-  work[5056 + 47] = work[5040 + 15]!;
+  work[5088] = work[5040]!;
+  work[5089] = work[5041]!;
+  work[5090] = work[5042]!;
+  work[5091] = work[5043]!;
+  work[5092] = work[5044]!;
+  work[5093] = work[5045]!;
+  work[5094] = work[5046]!;
+  work[5095] = work[5047]!;
+  work[5096] = work[5048]!;
+  work[5097] = work[5049]!;
+  work[5098] = work[5050]!;
+  work[5099] = work[5051]!;
+  work[5100] = work[5052]!;
+  work[5101] = work[5053]!;
+  work[5102] = work[5054]!;
+  work[5103] = work[5055]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop248(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[5056 + 48] = work[4992 + 0]!;
-  work[5056 + 49] = work[4992 + 1]!;
-  work[5056 + 50] = work[4992 + 2]!;
-  work[5056 + 51] = work[4992 + 3]!;
-  work[5056 + 52] = work[4992 + 4]!;
-  work[5056 + 53] = work[4992 + 5]!;
-  work[5056 + 54] = work[4992 + 6]!;
-  work[5056 + 55] = work[4992 + 7]!;
-  work[5056 + 56] = work[4992 + 8]!;
-  work[5056 + 57] = work[4992 + 9]!;
-  work[5056 + 58] = work[4992 + 10]!;
-  work[5056 + 59] = work[4992 + 11]!;
-  work[5056 + 60] = work[4992 + 12]!;
-  work[5056 + 61] = work[4992 + 13]!;
-  work[5056 + 62] = work[4992 + 14]!;
-  work[5056 + 63] = work[4992 + 15]!;
+  work[5104] = work[4992]!;
+  work[5105] = work[4993]!;
+  work[5106] = work[4994]!;
+  work[5107] = work[4995]!;
+  work[5108] = work[4996]!;
+  work[5109] = work[4997]!;
+  work[5110] = work[4998]!;
+  work[5111] = work[4999]!;
+  work[5112] = work[5000]!;
+  work[5113] = work[5001]!;
+  work[5114] = work[5002]!;
+  work[5115] = work[5003]!;
+  work[5116] = work[5004]!;
+  work[5117] = work[5005]!;
+  work[5118] = work[5006]!;
+  work[5119] = work[5007]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop249(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10016 + 0] = work[9920 + 0]!;
-  work[10016 + 1] = work[9920 + 1]!;
-  work[10016 + 2] = work[9920 + 2]!;
-  work[10016 + 3] = work[9920 + 3]!;
-  work[10016 + 4] = work[9920 + 4]!;
-  work[10016 + 5] = work[9920 + 5]!;
-  work[10016 + 6] = work[9920 + 6]!;
-  work[10016 + 7] = work[9920 + 7]!;
-  work[10016 + 8] = work[9920 + 8]!;
-  work[10016 + 9] = work[9920 + 9]!;
-  work[10016 + 10] = work[9920 + 10]!;
-  work[10016 + 11] = work[9920 + 11]!;
-  work[10016 + 12] = work[9920 + 12]!;
-  work[10016 + 13] = work[9920 + 13]!;
-  work[10016 + 14] = work[9920 + 14]!;
-  work[10016 + 15] = work[9920 + 15]!;
+  work[10016] = work[9920]!;
+  work[10017] = work[9921]!;
+  work[10018] = work[9922]!;
+  work[10019] = work[9923]!;
+  work[10020] = work[9924]!;
+  work[10021] = work[9925]!;
+  work[10022] = work[9926]!;
+  work[10023] = work[9927]!;
+  work[10024] = work[9928]!;
+  work[10025] = work[9929]!;
+  work[10026] = work[9930]!;
+  work[10027] = work[9931]!;
+  work[10028] = work[9932]!;
+  work[10029] = work[9933]!;
+  work[10030] = work[9934]!;
+  work[10031] = work[9935]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop250(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10016 + 16] = 0;
-  work[10016 + 17] = 0;
-  work[10016 + 18] = 0;
-  work[10016 + 19] = 0;
-  work[10016 + 20] = 0;
-  work[10016 + 21] = 0;
-  work[10016 + 22] = 0;
-  work[10016 + 23] = 0;
-  work[10016 + 24] = 0;
-  work[10016 + 25] = 0;
-  work[10016 + 26] = 0;
-  work[10016 + 27] = 0;
-  work[10016 + 28] = 0;
-  work[10016 + 29] = 0;
-  work[10016 + 30] = 0;
-  work[10016 + 31] = 0;
+  work[10032] = 0;
+  work[10033] = 0;
+  work[10034] = 0;
+  work[10035] = 0;
+  work[10036] = 0;
+  work[10037] = 0;
+  work[10038] = 0;
+  work[10039] = 0;
+  work[10040] = 0;
+  work[10041] = 0;
+  work[10042] = 0;
+  work[10043] = 0;
+  work[10044] = 0;
+  work[10045] = 0;
+  work[10046] = 0;
+  work[10047] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop251(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10016 + 32] = work[10000 + 0]!;
-  work[10016 + 33] = work[10000 + 1]!;
-  work[10016 + 34] = work[10000 + 2]!;
-  work[10016 + 35] = work[10000 + 3]!;
-  work[10016 + 36] = work[10000 + 4]!;
-  work[10016 + 37] = work[10000 + 5]!;
-  work[10016 + 38] = work[10000 + 6]!;
-  work[10016 + 39] = work[10000 + 7]!;
-  work[10016 + 40] = work[10000 + 8]!;
-  work[10016 + 41] = work[10000 + 9]!;
-  work[10016 + 42] = work[10000 + 10]!;
-  work[10016 + 43] = work[10000 + 11]!;
-  work[10016 + 44] = work[10000 + 12]!;
-  work[10016 + 45] = work[10000 + 13]!;
-  work[10016 + 46] = work[10000 + 14]!;
-  work[10016 + 47] = work[10000 + 15]!;
+  work[10048] = work[10000]!;
+  work[10049] = work[10001]!;
+  work[10050] = work[10002]!;
+  work[10051] = work[10003]!;
+  work[10052] = work[10004]!;
+  work[10053] = work[10005]!;
+  work[10054] = work[10006]!;
+  work[10055] = work[10007]!;
+  work[10056] = work[10008]!;
+  work[10057] = work[10009]!;
+  work[10058] = work[10010]!;
+  work[10059] = work[10011]!;
+  work[10060] = work[10012]!;
+  work[10061] = work[10013]!;
+  work[10062] = work[10014]!;
+  work[10063] = work[10015]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop252(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[10016 + 48] = work[9952 + 0]!;
-  work[10016 + 49] = work[9952 + 1]!;
-  work[10016 + 50] = work[9952 + 2]!;
-  work[10016 + 51] = work[9952 + 3]!;
-  work[10016 + 52] = work[9952 + 4]!;
-  work[10016 + 53] = work[9952 + 5]!;
-  work[10016 + 54] = work[9952 + 6]!;
-  work[10016 + 55] = work[9952 + 7]!;
-  work[10016 + 56] = work[9952 + 8]!;
-  work[10016 + 57] = work[9952 + 9]!;
-  work[10016 + 58] = work[9952 + 10]!;
-  work[10016 + 59] = work[9952 + 11]!;
-  work[10016 + 60] = work[9952 + 12]!;
-  work[10016 + 61] = work[9952 + 13]!;
-  work[10016 + 62] = work[9952 + 14]!;
-  work[10016 + 63] = work[9952 + 15]!;
+  work[10064] = work[9952]!;
+  work[10065] = work[9953]!;
+  work[10066] = work[9954]!;
+  work[10067] = work[9955]!;
+  work[10068] = work[9956]!;
+  work[10069] = work[9957]!;
+  work[10070] = work[9958]!;
+  work[10071] = work[9959]!;
+  work[10072] = work[9960]!;
+  work[10073] = work[9961]!;
+  work[10074] = work[9962]!;
+  work[10075] = work[9963]!;
+  work[10076] = work[9964]!;
+  work[10077] = work[9965]!;
+  work[10078] = work[9966]!;
+  work[10079] = work[9967]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop253(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[14976 + 0] = work[14880 + 0]!;
-  work[14976 + 1] = work[14880 + 1]!;
-  work[14976 + 2] = work[14880 + 2]!;
-  work[14976 + 3] = work[14880 + 3]!;
-  work[14976 + 4] = work[14880 + 4]!;
-  work[14976 + 5] = work[14880 + 5]!;
-  work[14976 + 6] = work[14880 + 6]!;
-  work[14976 + 7] = work[14880 + 7]!;
-  work[14976 + 8] = work[14880 + 8]!;
-  work[14976 + 9] = work[14880 + 9]!;
-  work[14976 + 10] = work[14880 + 10]!;
-  work[14976 + 11] = work[14880 + 11]!;
-  work[14976 + 12] = work[14880 + 12]!;
-  work[14976 + 13] = work[14880 + 13]!;
-  work[14976 + 14] = work[14880 + 14]!;
-  work[14976 + 15] = work[14880 + 15]!;
+  work[14976] = work[14880]!;
+  work[14977] = work[14881]!;
+  work[14978] = work[14882]!;
+  work[14979] = work[14883]!;
+  work[14980] = work[14884]!;
+  work[14981] = work[14885]!;
+  work[14982] = work[14886]!;
+  work[14983] = work[14887]!;
+  work[14984] = work[14888]!;
+  work[14985] = work[14889]!;
+  work[14986] = work[14890]!;
+  work[14987] = work[14891]!;
+  work[14988] = work[14892]!;
+  work[14989] = work[14893]!;
+  work[14990] = work[14894]!;
+  work[14991] = work[14895]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop254(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[14976 + 16] = 0;
-  work[14976 + 17] = 0;
-  work[14976 + 18] = 0;
-  work[14976 + 19] = 0;
-  work[14976 + 20] = 0;
-  work[14976 + 21] = 0;
-  work[14976 + 22] = 0;
-  work[14976 + 23] = 0;
-  work[14976 + 24] = 0;
-  work[14976 + 25] = 0;
-  work[14976 + 26] = 0;
-  work[14976 + 27] = 0;
-  work[14976 + 28] = 0;
-  work[14976 + 29] = 0;
-  work[14976 + 30] = 0;
-  work[14976 + 31] = 0;
+  work[14992] = 0;
+  work[14993] = 0;
+  work[14994] = 0;
+  work[14995] = 0;
+  work[14996] = 0;
+  work[14997] = 0;
+  work[14998] = 0;
+  work[14999] = 0;
+  work[15000] = 0;
+  work[15001] = 0;
+  work[15002] = 0;
+  work[15003] = 0;
+  work[15004] = 0;
+  work[15005] = 0;
+  work[15006] = 0;
+  work[15007] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop255(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[14976 + 32] = work[14960 + 0]!;
-  work[14976 + 33] = work[14960 + 1]!;
-  work[14976 + 34] = work[14960 + 2]!;
-  work[14976 + 35] = work[14960 + 3]!;
-  work[14976 + 36] = work[14960 + 4]!;
-  work[14976 + 37] = work[14960 + 5]!;
-  work[14976 + 38] = work[14960 + 6]!;
-  work[14976 + 39] = work[14960 + 7]!;
-  work[14976 + 40] = work[14960 + 8]!;
-  work[14976 + 41] = work[14960 + 9]!;
-  work[14976 + 42] = work[14960 + 10]!;
-  work[14976 + 43] = work[14960 + 11]!;
-  work[14976 + 44] = work[14960 + 12]!;
-  work[14976 + 45] = work[14960 + 13]!;
-  work[14976 + 46] = work[14960 + 14]!;
-  work[14976 + 47] = work[14960 + 15]!;
+  work[15008] = work[14960]!;
+  work[15009] = work[14961]!;
+  work[15010] = work[14962]!;
+  work[15011] = work[14963]!;
+  work[15012] = work[14964]!;
+  work[15013] = work[14965]!;
+  work[15014] = work[14966]!;
+  work[15015] = work[14967]!;
+  work[15016] = work[14968]!;
+  work[15017] = work[14969]!;
+  work[15018] = work[14970]!;
+  work[15019] = work[14971]!;
+  work[15020] = work[14972]!;
+  work[15021] = work[14973]!;
+  work[15022] = work[14974]!;
+  work[15023] = work[14975]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop256(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[14976 + 48] = work[14912 + 0]!;
-  work[14976 + 49] = work[14912 + 1]!;
-  work[14976 + 50] = work[14912 + 2]!;
-  work[14976 + 51] = work[14912 + 3]!;
-  work[14976 + 52] = work[14912 + 4]!;
-  work[14976 + 53] = work[14912 + 5]!;
-  work[14976 + 54] = work[14912 + 6]!;
-  work[14976 + 55] = work[14912 + 7]!;
-  work[14976 + 56] = work[14912 + 8]!;
-  work[14976 + 57] = work[14912 + 9]!;
-  work[14976 + 58] = work[14912 + 10]!;
-  work[14976 + 59] = work[14912 + 11]!;
-  work[14976 + 60] = work[14912 + 12]!;
-  work[14976 + 61] = work[14912 + 13]!;
-  work[14976 + 62] = work[14912 + 14]!;
-  work[14976 + 63] = work[14912 + 15]!;
+  work[15024] = work[14912]!;
+  work[15025] = work[14913]!;
+  work[15026] = work[14914]!;
+  work[15027] = work[14915]!;
+  work[15028] = work[14916]!;
+  work[15029] = work[14917]!;
+  work[15030] = work[14918]!;
+  work[15031] = work[14919]!;
+  work[15032] = work[14920]!;
+  work[15033] = work[14921]!;
+  work[15034] = work[14922]!;
+  work[15035] = work[14923]!;
+  work[15036] = work[14924]!;
+  work[15037] = work[14925]!;
+  work[15038] = work[14926]!;
+  work[15039] = work[14927]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop257(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 64; k++) {
-    grad[1088 + k]! += work[160 + k]! + work[96 + k]! + work[5120 + k]! + work[5056 + k]! + work[10080 + k]! + work[10016 + k]! + work[15040 + k]! + work[14976 + k]!;
-  }
+  for (let k = 0; k < 64; k++) grad[1088 + k]! += (work[160 + k]! + work[96 + k]!) + (work[5120 + k]! + work[5056 + k]!) + (work[10080 + k]! + work[10016 + k]!) + (work[15040 + k]! + work[14976 + k]!);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop258(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 64; k++) {
-    grad[k]! += work[256 + k]! + work[k]! + work[5216 + k]! + work[4960 + k]! + work[10176 + k]! + work[9920 + k]! + work[15136 + k]! + work[14880 + k]!;
-  }
+  for (let k = 0; k < 64; k++) grad[k]! += (work[256 + k]! + work[k]!) + (work[5216 + k]! + work[4960 + k]!) + (work[10176 + k]! + work[9920 + k]!) + (work[15136 + k]! + work[14880 + k]!);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

@@ -6847,8 +6847,8 @@ function forward_part35(params: Float64Array, input: Float64Array, output: Float
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[i]!;
-    const r = i * 96;
+    let xi = input[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -6867,8 +6867,8 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[27]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[27 + i]!;
-    const r = i * 96;
+    let xi = input[27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -6887,8 +6887,8 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -6907,8 +6907,8 @@ function forward_loop5(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop6(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[54]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[54 + i]!;
-    const r = i * 96;
+    let xi = input[54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -6927,8 +6927,8 @@ function forward_loop7(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop8(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -6947,8 +6947,8 @@ function forward_loop9(params: Float64Array, input: Float64Array, output: Float6
 function forward_loop10(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[81]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[81 + i]!;
-    const r = i * 96;
+    let xi = input[81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -6967,8 +6967,8 @@ function forward_loop11(params: Float64Array, input: Float64Array, output: Float
 function forward_loop12(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -6987,8 +6987,8 @@ function forward_loop13(params: Float64Array, input: Float64Array, output: Float
 function forward_loop14(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[108]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[108 + i]!;
-    const r = i * 96;
+    let xi = input[108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7007,8 +7007,8 @@ function forward_loop15(params: Float64Array, input: Float64Array, output: Float
 function forward_loop16(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7027,8 +7027,8 @@ function forward_loop17(params: Float64Array, input: Float64Array, output: Float
 function forward_loop18(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[135]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[135 + i]!;
-    const r = i * 96;
+    let xi = input[135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7047,8 +7047,8 @@ function forward_loop19(params: Float64Array, input: Float64Array, output: Float
 function forward_loop20(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7067,8 +7067,8 @@ function forward_loop21(params: Float64Array, input: Float64Array, output: Float
 function forward_loop22(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[162]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[162 + i]!;
-    const r = i * 96;
+    let xi = input[162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7087,8 +7087,8 @@ function forward_loop23(params: Float64Array, input: Float64Array, output: Float
 function forward_loop24(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7107,8 +7107,8 @@ function forward_loop25(params: Float64Array, input: Float64Array, output: Float
 function forward_loop26(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[189]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[189 + i]!;
-    const r = i * 96;
+    let xi = input[189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7127,8 +7127,8 @@ function forward_loop27(params: Float64Array, input: Float64Array, output: Float
 function forward_loop28(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7147,8 +7147,8 @@ function forward_loop29(params: Float64Array, input: Float64Array, output: Float
 function forward_loop30(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[216]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[216 + i]!;
-    const r = i * 96;
+    let xi = input[216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7167,8 +7167,8 @@ function forward_loop31(params: Float64Array, input: Float64Array, output: Float
 function forward_loop32(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7187,8 +7187,8 @@ function forward_loop33(params: Float64Array, input: Float64Array, output: Float
 function forward_loop34(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[243]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[243 + i]!;
-    const r = i * 96;
+    let xi = input[243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7207,8 +7207,8 @@ function forward_loop35(params: Float64Array, input: Float64Array, output: Float
 function forward_loop36(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7227,8 +7227,8 @@ function forward_loop37(params: Float64Array, input: Float64Array, output: Float
 function forward_loop38(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[270]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[270 + i]!;
-    const r = i * 96;
+    let xi = input[270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7247,8 +7247,8 @@ function forward_loop39(params: Float64Array, input: Float64Array, output: Float
 function forward_loop40(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7267,8 +7267,8 @@ function forward_loop41(params: Float64Array, input: Float64Array, output: Float
 function forward_loop42(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[297]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[297 + i]!;
-    const r = i * 96;
+    let xi = input[297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -7287,8 +7287,8 @@ function forward_loop43(params: Float64Array, input: Float64Array, output: Float
 function forward_loop44(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -7305,11 +7305,11 @@ function forward_loop45(params: Float64Array, input: Float64Array, output: Float
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop46(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[5856 + j]!;
+  work[32] = work[0]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[5856 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[5856 + r]!;
   }
 }
 
@@ -14070,8 +14070,8 @@ function loss_part35(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[i]!;
-    const r = i * 96;
+    let xi = input[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -14090,8 +14090,8 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[27]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[27 + i]!;
-    const r = i * 96;
+    let xi = input[27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14110,8 +14110,8 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14130,8 +14130,8 @@ function loss_loop5(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop6(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[54]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[54 + i]!;
-    const r = i * 96;
+    let xi = input[54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14150,8 +14150,8 @@ function loss_loop7(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop8(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14170,8 +14170,8 @@ function loss_loop9(params: Float64Array, input: Float64Array, target: Float64Ar
 function loss_loop10(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[81]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[81 + i]!;
-    const r = i * 96;
+    let xi = input[81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14190,8 +14190,8 @@ function loss_loop11(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop12(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14210,8 +14210,8 @@ function loss_loop13(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop14(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[108]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[108 + i]!;
-    const r = i * 96;
+    let xi = input[108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14230,8 +14230,8 @@ function loss_loop15(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop16(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14250,8 +14250,8 @@ function loss_loop17(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop18(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[135]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[135 + i]!;
-    const r = i * 96;
+    let xi = input[135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14270,8 +14270,8 @@ function loss_loop19(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop20(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14290,8 +14290,8 @@ function loss_loop21(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop22(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[162]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[162 + i]!;
-    const r = i * 96;
+    let xi = input[162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14310,8 +14310,8 @@ function loss_loop23(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop24(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14330,8 +14330,8 @@ function loss_loop25(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop26(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[189]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[189 + i]!;
-    const r = i * 96;
+    let xi = input[189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14350,8 +14350,8 @@ function loss_loop27(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop28(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14370,8 +14370,8 @@ function loss_loop29(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop30(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[216]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[216 + i]!;
-    const r = i * 96;
+    let xi = input[216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14390,8 +14390,8 @@ function loss_loop31(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop32(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14410,8 +14410,8 @@ function loss_loop33(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop34(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[243]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[243 + i]!;
-    const r = i * 96;
+    let xi = input[243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14430,8 +14430,8 @@ function loss_loop35(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop36(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14450,8 +14450,8 @@ function loss_loop37(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop38(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[270]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[270 + i]!;
-    const r = i * 96;
+    let xi = input[270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14470,8 +14470,8 @@ function loss_loop39(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop40(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14490,8 +14490,8 @@ function loss_loop41(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop42(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = input[297]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[297 + i]!;
-    const r = i * 96;
+    let xi = input[297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -14510,8 +14510,8 @@ function loss_loop43(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop44(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -14528,11 +14528,11 @@ function loss_loop45(params: Float64Array, input: Float64Array, target: Float64A
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop46(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[5856 + j]!;
+  work[32] = work[0]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[5856 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[5856 + r]!;
   }
 }
 
@@ -15565,8 +15565,8 @@ function gradient_part100(params: Float64Array, input: Float64Array, target: Flo
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[i]!;
-    const r = i * 96;
+    let xi = input[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -15624,8 +15624,8 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[352 + j] = input[27]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[27 + i]!;
-    const r = i * 96;
+    let xi = input[27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[352 + j]! += xi * params[r + j]!;
       work[352 + j + 1]! += xi * params[r + j + 1]!;
@@ -15644,8 +15644,8 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[288 + j] = work[64]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[64 + i]!;
-    const r = i * 96;
+    let xi = work[64 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[288 + j]! += xi * params[2592 + r + j]!;
       work[288 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -15711,8 +15711,8 @@ function gradient_loop14(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[704 + j] = input[54]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[54 + i]!;
-    const r = i * 96;
+    let xi = input[54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[704 + j]! += xi * params[r + j]!;
       work[704 + j + 1]! += xi * params[r + j + 1]!;
@@ -15731,8 +15731,8 @@ function gradient_loop16(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[704 + j] = work[672]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[672 + i]!;
-    const r = i * 96;
+    let xi = work[672 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[704 + j]! += xi * params[2592 + r + j]!;
       work[704 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -15786,8 +15786,8 @@ function gradient_loop21(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1088 + j] = input[81]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[81 + i]!;
-    const r = i * 96;
+    let xi = input[81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1088 + j]! += xi * params[r + j]!;
       work[1088 + j + 1]! += xi * params[r + j + 1]!;
@@ -15806,8 +15806,8 @@ function gradient_loop23(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop24(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1088 + j] = work[1056]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1056 + i]!;
-    const r = i * 96;
+    let xi = work[1056 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1088 + j]! += xi * params[2592 + r + j]!;
       work[1088 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -15873,8 +15873,8 @@ function gradient_loop30(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop31(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1472 + j] = input[108]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[108 + i]!;
-    const r = i * 96;
+    let xi = input[108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1472 + j]! += xi * params[r + j]!;
       work[1472 + j + 1]! += xi * params[r + j + 1]!;
@@ -15893,8 +15893,8 @@ function gradient_loop32(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop33(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1472 + j] = work[1440]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1440 + i]!;
-    const r = i * 96;
+    let xi = work[1440 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1472 + j]! += xi * params[2592 + r + j]!;
       work[1472 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -15948,8 +15948,8 @@ function gradient_loop37(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop38(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1856 + j] = input[135]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[135 + i]!;
-    const r = i * 96;
+    let xi = input[135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1856 + j]! += xi * params[r + j]!;
       work[1856 + j + 1]! += xi * params[r + j + 1]!;
@@ -15968,8 +15968,8 @@ function gradient_loop39(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop40(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[1856 + j] = work[1824]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1824 + i]!;
-    const r = i * 96;
+    let xi = work[1824 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1856 + j]! += xi * params[2592 + r + j]!;
       work[1856 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16035,8 +16035,8 @@ function gradient_loop46(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop47(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[2240 + j] = input[162]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[162 + i]!;
-    const r = i * 96;
+    let xi = input[162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2240 + j]! += xi * params[r + j]!;
       work[2240 + j + 1]! += xi * params[r + j + 1]!;
@@ -16055,8 +16055,8 @@ function gradient_loop48(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop49(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[2240 + j] = work[2208]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2208 + i]!;
-    const r = i * 96;
+    let xi = work[2208 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2240 + j]! += xi * params[2592 + r + j]!;
       work[2240 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16110,8 +16110,8 @@ function gradient_loop53(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop54(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[2624 + j] = input[189]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[189 + i]!;
-    const r = i * 96;
+    let xi = input[189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2624 + j]! += xi * params[r + j]!;
       work[2624 + j + 1]! += xi * params[r + j + 1]!;
@@ -16130,8 +16130,8 @@ function gradient_loop55(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop56(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[2624 + j] = work[2592]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2592 + i]!;
-    const r = i * 96;
+    let xi = work[2592 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2624 + j]! += xi * params[2592 + r + j]!;
       work[2624 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16197,8 +16197,8 @@ function gradient_loop62(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop63(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3008 + j] = input[216]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[216 + i]!;
-    const r = i * 96;
+    let xi = input[216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3008 + j]! += xi * params[r + j]!;
       work[3008 + j + 1]! += xi * params[r + j + 1]!;
@@ -16217,8 +16217,8 @@ function gradient_loop64(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop65(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3008 + j] = work[2976]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2976 + i]!;
-    const r = i * 96;
+    let xi = work[2976 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3008 + j]! += xi * params[2592 + r + j]!;
       work[3008 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16272,8 +16272,8 @@ function gradient_loop69(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop70(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3392 + j] = input[243]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[243 + i]!;
-    const r = i * 96;
+    let xi = input[243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3392 + j]! += xi * params[r + j]!;
       work[3392 + j + 1]! += xi * params[r + j + 1]!;
@@ -16292,8 +16292,8 @@ function gradient_loop71(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop72(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3392 + j] = work[3360]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[3360 + i]!;
-    const r = i * 96;
+    let xi = work[3360 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3392 + j]! += xi * params[2592 + r + j]!;
       work[3392 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16359,8 +16359,8 @@ function gradient_loop78(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop79(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3776 + j] = input[270]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[270 + i]!;
-    const r = i * 96;
+    let xi = input[270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3776 + j]! += xi * params[r + j]!;
       work[3776 + j + 1]! += xi * params[r + j + 1]!;
@@ -16379,8 +16379,8 @@ function gradient_loop80(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop81(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[3776 + j] = work[3744]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[3744 + i]!;
-    const r = i * 96;
+    let xi = work[3744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3776 + j]! += xi * params[2592 + r + j]!;
       work[3776 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16434,8 +16434,8 @@ function gradient_loop85(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop86(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[4160 + j] = input[297]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = input[297 + i]!;
-    const r = i * 96;
+    let xi = input[297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[4160 + j]! += xi * params[r + j]!;
       work[4160 + j + 1]! += xi * params[r + j + 1]!;
@@ -16454,8 +16454,8 @@ function gradient_loop87(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop88(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 96; j++) work[4160 + j] = work[4128]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[4128 + i]!;
-    const r = i * 96;
+    let xi = work[4128 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[4160 + j]! += xi * params[2592 + r + j]!;
       work[4160 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -16519,11 +16519,11 @@ function gradient_loop94(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop95(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[4320 + j] = work[4512]! * params[5856 + j]!;
+  work[4320] = work[4512]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[4512 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[4320 + j]! += xi * params[5856 + r + j]!;
+    let xi = work[4512 + i]!;
+    let r = i;
+    work[4320]! += xi * params[5856 + r]!;
   }
 }
 
@@ -16707,45 +16707,41 @@ function gradient_loop111(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop112(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4353 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4353 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop113(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4353 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4353 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop114(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4353 + r + 64] = work[4321 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4353 + r + 64] = work[4321 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop115(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[4353 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[4353 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[4353 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[4353 + j + 3]!;
+      s += params[2592 + r + j]! * work[4353 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[4353 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[4353 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[4353 + j + 3]!;
     }
-    work[4192 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[4192 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop116(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[4128 + i]!;
-    const r = i * 96;
+    let xi = work[4128 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4960 + r + j] = xi * work[4353 + j]!;
   }
 }
@@ -16757,30 +16753,24 @@ function gradient_loop117(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop118(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4449 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4449 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop119(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4449 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4449 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop120(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[4449 + r + 64] = work[4160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4449 + r + 64] = work[4160 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop121(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[297 + i]!;
-    const r = i * 96;
+    let xi = input[297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[8032 + r + j] = xi * work[4449 + j]!;
   }
 }
@@ -16825,23 +16815,17 @@ function gradient_loop125(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop126(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop127(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop128(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3968 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -16852,23 +16836,25 @@ function gradient_loop129(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop130(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3872 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3872 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3872 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3872 + j + 3]!;
+      s += params[2592 + r + j]! * work[3872 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3872 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3872 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3872 + j + 3]!;
     }
-    work[3808 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3808 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop131(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3744 + i]!;
-    const r = i * 96;
+    let xi = work[3744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10624 + r + j] = xi * work[3872 + j]!;
   }
 }
@@ -16885,23 +16871,17 @@ function gradient_loop133(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop134(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop135(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop136(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3776 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -16912,8 +16892,8 @@ function gradient_loop137(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop138(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[270 + i]!;
-    const r = i * 96;
+    let xi = input[270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3872 + j]!;
   }
 }
@@ -16963,23 +16943,17 @@ function gradient_loop143(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop144(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop145(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop146(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3584 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3584 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -16990,23 +16964,25 @@ function gradient_loop147(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop148(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3488 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3488 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3488 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3488 + j + 3]!;
+      s += params[2592 + r + j]! * work[3488 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3488 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3488 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3488 + j + 3]!;
     }
-    work[3424 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3424 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop149(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3360 + i]!;
-    const r = i * 96;
+    let xi = work[3360 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
 }
@@ -17023,23 +16999,17 @@ function gradient_loop151(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop152(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop153(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop154(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3392 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3392 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17050,8 +17020,8 @@ function gradient_loop155(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop156(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[243 + i]!;
-    const r = i * 96;
+    let xi = input[243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
 }
@@ -17101,23 +17071,17 @@ function gradient_loop161(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop162(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop163(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop164(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3200 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3200 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17128,23 +17092,25 @@ function gradient_loop165(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop166(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3104 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3104 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3104 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3104 + j + 3]!;
+      s += params[2592 + r + j]! * work[3104 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3104 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3104 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3104 + j + 3]!;
     }
-    work[3040 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3040 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop167(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2976 + i]!;
-    const r = i * 96;
+    let xi = work[2976 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[3104 + j]!;
   }
 }
@@ -17161,23 +17127,17 @@ function gradient_loop169(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop170(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop171(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop172(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3008 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3008 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17188,8 +17148,8 @@ function gradient_loop173(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop174(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[216 + i]!;
-    const r = i * 96;
+    let xi = input[216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3104 + j]!;
   }
 }
@@ -17239,23 +17199,17 @@ function gradient_loop179(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop180(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop181(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop182(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2816 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2816 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17266,23 +17220,25 @@ function gradient_loop183(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop184(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[2720 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[2720 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[2720 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[2720 + j + 3]!;
+      s += params[2592 + r + j]! * work[2720 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[2720 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[2720 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[2720 + j + 3]!;
     }
-    work[2656 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[2656 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop185(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2592 + i]!;
-    const r = i * 96;
+    let xi = work[2592 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
 }
@@ -17299,23 +17255,17 @@ function gradient_loop187(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop188(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop189(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop190(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2624 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2624 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17326,8 +17276,8 @@ function gradient_loop191(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop192(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[189 + i]!;
-    const r = i * 96;
+    let xi = input[189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
 }
@@ -17377,23 +17327,17 @@ function gradient_loop197(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop198(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop199(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop200(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2432 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2432 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17404,23 +17348,25 @@ function gradient_loop201(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop202(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[2336 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[2336 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[2336 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[2336 + j + 3]!;
+      s += params[2592 + r + j]! * work[2336 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[2336 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[2336 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[2336 + j + 3]!;
     }
-    work[2272 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[2272 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop203(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2208 + i]!;
-    const r = i * 96;
+    let xi = work[2208 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[2336 + j]!;
   }
 }
@@ -17437,23 +17383,17 @@ function gradient_loop205(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop206(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop207(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop208(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2240 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2240 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17464,8 +17404,8 @@ function gradient_loop209(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop210(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[162 + i]!;
-    const r = i * 96;
+    let xi = input[162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2336 + j]!;
   }
 }
@@ -17515,23 +17455,17 @@ function gradient_loop215(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop216(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop217(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop218(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[2048 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[2048 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17542,23 +17476,25 @@ function gradient_loop219(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop220(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1952 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1952 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1952 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1952 + j + 3]!;
+      s += params[2592 + r + j]! * work[1952 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1952 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1952 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1952 + j + 3]!;
     }
-    work[1888 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1888 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop221(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1824 + i]!;
-    const r = i * 96;
+    let xi = work[1824 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
 }
@@ -17575,23 +17511,17 @@ function gradient_loop223(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop224(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop225(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop226(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[1856 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[1856 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17602,8 +17532,8 @@ function gradient_loop227(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop228(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[135 + i]!;
-    const r = i * 96;
+    let xi = input[135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
 }
@@ -17653,23 +17583,17 @@ function gradient_loop233(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop234(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop235(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop236(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1664 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1664 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17680,23 +17604,25 @@ function gradient_loop237(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop238(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1568 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1568 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1568 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1568 + j + 3]!;
+      s += params[2592 + r + j]! * work[1568 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1568 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1568 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1568 + j + 3]!;
     }
-    work[1504 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1504 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop239(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1440 + i]!;
-    const r = i * 96;
+    let xi = work[1440 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[1568 + j]!;
   }
 }
@@ -17713,23 +17639,17 @@ function gradient_loop241(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop242(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop243(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop244(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1472 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1472 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17740,8 +17660,8 @@ function gradient_loop245(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop246(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[108 + i]!;
-    const r = i * 96;
+    let xi = input[108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1568 + j]!;
   }
 }
@@ -17791,23 +17711,17 @@ function gradient_loop251(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop252(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop253(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop254(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1280 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1280 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17818,23 +17732,25 @@ function gradient_loop255(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop256(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1184 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1184 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1184 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1184 + j + 3]!;
+      s += params[2592 + r + j]! * work[1184 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1184 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1184 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1184 + j + 3]!;
     }
-    work[1120 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1120 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop257(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1056 + i]!;
-    const r = i * 96;
+    let xi = work[1056 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1184 + j]!;
   }
 }
@@ -17851,23 +17767,17 @@ function gradient_loop259(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop260(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop261(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop262(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1088 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1088 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17878,8 +17788,8 @@ function gradient_loop263(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop264(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[81 + i]!;
-    const r = i * 96;
+    let xi = input[81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1376 + r + j] = xi * work[1184 + j]!;
   }
 }
@@ -17929,23 +17839,17 @@ function gradient_loop269(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop270(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop271(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop272(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[896 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[896 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -17956,23 +17860,25 @@ function gradient_loop273(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop274(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[800 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[800 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[800 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[800 + j + 3]!;
+      s += params[2592 + r + j]! * work[800 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[800 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[800 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[800 + j + 3]!;
     }
-    work[736 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[736 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop275(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[672 + i]!;
-    const r = i * 96;
+    let xi = work[672 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1184 + r + j] = xi * work[800 + j]!;
   }
 }
@@ -17989,23 +17895,17 @@ function gradient_loop277(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop278(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop279(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop280(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[704 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[704 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -18016,8 +17916,8 @@ function gradient_loop281(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop282(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[54 + i]!;
-    const r = i * 96;
+    let xi = input[54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[992 + r + j] = xi * work[800 + j]!;
   }
 }
@@ -18067,23 +17967,17 @@ function gradient_loop287(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop288(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop289(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop290(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[544 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -18094,23 +17988,25 @@ function gradient_loop291(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop292(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[416 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[416 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[416 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[416 + j + 3]!;
+      s += params[2592 + r + j]! * work[416 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[416 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[416 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[416 + j + 3]!;
     }
-    work[352 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[352 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop293(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[64 + i]!;
-    const r = i * 96;
+    let xi = work[64 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[800 + r + j] = xi * work[416 + j]!;
   }
 }
@@ -18127,23 +18023,17 @@ function gradient_loop295(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop296(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop297(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop298(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[320 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[320 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -18154,8 +18044,8 @@ function gradient_loop299(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop300(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[27 + i]!;
-    const r = i * 96;
+    let xi = input[27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[416 + j]!;
   }
 }
@@ -18195,23 +18085,17 @@ function gradient_loop304(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop305(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop306(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop307(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[96 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[96 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -18222,8 +18106,8 @@ function gradient_loop308(params: Float64Array, input: Float64Array, target: Flo
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop309(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 27; i++) {
-    const xi = input[i]!;
-    const r = i * 96;
+    let xi = input[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[192 + j]!;
   }
 }
@@ -18235,23 +18119,17 @@ function gradient_loop310(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop311(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop312(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop313(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[128 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[128 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -18261,16 +18139,12 @@ function gradient_loop314(params: Float64Array, input: Float64Array, target: Flo
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop315(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 96; r++) {
-    grad[5664 + r] = work[32 + r]!;
-  }
+  for (let r = 0; r < 96; r++) grad[5664 + r] = work[32 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop316(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 96; r++) {
-    grad[5664 + r + 96] = work[288 + r]!;
-  }
+  for (let r = 0; r < 96; r++) grad[5664 + r + 96] = work[288 + r]!;
 }
 
 /**
@@ -25026,8 +24900,8 @@ function forwardBatch_sample_part35(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -25046,8 +24920,8 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 27]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25066,8 +24940,8 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25086,8 +24960,8 @@ function forwardBatch_sample_loop5(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop6(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 54]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25106,8 +24980,8 @@ function forwardBatch_sample_loop7(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25126,8 +25000,8 @@ function forwardBatch_sample_loop9(params: Float64Array, inputs: Float64Array, o
 function forwardBatch_sample_loop10(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 81]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25146,8 +25020,8 @@ function forwardBatch_sample_loop11(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop12(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25166,8 +25040,8 @@ function forwardBatch_sample_loop13(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop14(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 108]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25186,8 +25060,8 @@ function forwardBatch_sample_loop15(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop16(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25206,8 +25080,8 @@ function forwardBatch_sample_loop17(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop18(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 135]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25226,8 +25100,8 @@ function forwardBatch_sample_loop19(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop20(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25246,8 +25120,8 @@ function forwardBatch_sample_loop21(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop22(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 162]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25266,8 +25140,8 @@ function forwardBatch_sample_loop23(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop24(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25286,8 +25160,8 @@ function forwardBatch_sample_loop25(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop26(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 189]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25306,8 +25180,8 @@ function forwardBatch_sample_loop27(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop28(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25326,8 +25200,8 @@ function forwardBatch_sample_loop29(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop30(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 216]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25346,8 +25220,8 @@ function forwardBatch_sample_loop31(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop32(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25366,8 +25240,8 @@ function forwardBatch_sample_loop33(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop34(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 243]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25386,8 +25260,8 @@ function forwardBatch_sample_loop35(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop36(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25406,8 +25280,8 @@ function forwardBatch_sample_loop37(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop38(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 270]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25426,8 +25300,8 @@ function forwardBatch_sample_loop39(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop40(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25446,8 +25320,8 @@ function forwardBatch_sample_loop41(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop42(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = inputs[xo + 297]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[r + j]!;
       work[32 + j + 1]! += xi * params[r + j + 1]!;
@@ -25466,8 +25340,8 @@ function forwardBatch_sample_loop43(params: Float64Array, inputs: Float64Array, 
 function forwardBatch_sample_loop44(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 96; j++) work[32 + j] = work[0]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 96;
+    let xi = work[i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[32 + j]! += xi * params[2592 + r + j]!;
       work[32 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -25484,11 +25358,11 @@ function forwardBatch_sample_loop45(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop46(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[5856 + j]!;
+  work[32] = work[0]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[5856 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[5856 + r]!;
   }
 }
 
@@ -25855,20 +25729,20 @@ function forwardBatch_block_part41(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[j] = inputs[xo0]! * w;
     work[384 + j] = inputs[xo1]! * w;
     work[768 + j] = inputs[xo2]! * w;
     work[1152 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + i]!;
-    const x1 = inputs[xo1 + i]!;
-    const x2 = inputs[xo2 + i]!;
-    const x3 = inputs[xo3 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + i]!;
+    let x1 = inputs[xo1 + i]!;
+    let x2 = inputs[xo2 + i]!;
+    let x3 = inputs[xo3 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[768 + j]! += x2 * w;
@@ -25968,20 +25842,20 @@ function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 27]! * w;
     work[416 + j] = inputs[xo1 + 27]! * w;
     work[800 + j] = inputs[xo2 + 27]! * w;
     work[1184 + j] = inputs[xo3 + 27]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 27 + i]!;
-    const x1 = inputs[xo1 + 27 + i]!;
-    const x2 = inputs[xo2 + 27 + i]!;
-    const x3 = inputs[xo3 + 27 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 27 + i]!;
+    let x1 = inputs[xo1 + 27 + i]!;
+    let x2 = inputs[xo2 + 27 + i]!;
+    let x3 = inputs[xo3 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26003,20 +25877,20 @@ function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26130,20 +26004,20 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 54]! * w;
     work[416 + j] = inputs[xo1 + 54]! * w;
     work[800 + j] = inputs[xo2 + 54]! * w;
     work[1184 + j] = inputs[xo3 + 54]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 54 + i]!;
-    const x1 = inputs[xo1 + 54 + i]!;
-    const x2 = inputs[xo2 + 54 + i]!;
-    const x3 = inputs[xo3 + 54 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 54 + i]!;
+    let x1 = inputs[xo1 + 54 + i]!;
+    let x2 = inputs[xo2 + 54 + i]!;
+    let x3 = inputs[xo3 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26165,20 +26039,20 @@ function forwardBatch_block_loop14(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26286,20 +26160,20 @@ function forwardBatch_block_loop19(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop20(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 81]! * w;
     work[416 + j] = inputs[xo1 + 81]! * w;
     work[800 + j] = inputs[xo2 + 81]! * w;
     work[1184 + j] = inputs[xo3 + 81]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 81 + i]!;
-    const x1 = inputs[xo1 + 81 + i]!;
-    const x2 = inputs[xo2 + 81 + i]!;
-    const x3 = inputs[xo3 + 81 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 81 + i]!;
+    let x1 = inputs[xo1 + 81 + i]!;
+    let x2 = inputs[xo2 + 81 + i]!;
+    let x3 = inputs[xo3 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26321,20 +26195,20 @@ function forwardBatch_block_loop21(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop22(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26454,20 +26328,20 @@ function forwardBatch_block_loop28(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop29(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 108]! * w;
     work[416 + j] = inputs[xo1 + 108]! * w;
     work[800 + j] = inputs[xo2 + 108]! * w;
     work[1184 + j] = inputs[xo3 + 108]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 108 + i]!;
-    const x1 = inputs[xo1 + 108 + i]!;
-    const x2 = inputs[xo2 + 108 + i]!;
-    const x3 = inputs[xo3 + 108 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 108 + i]!;
+    let x1 = inputs[xo1 + 108 + i]!;
+    let x2 = inputs[xo2 + 108 + i]!;
+    let x3 = inputs[xo3 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26489,20 +26363,20 @@ function forwardBatch_block_loop30(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop31(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26610,20 +26484,20 @@ function forwardBatch_block_loop35(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop36(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 135]! * w;
     work[416 + j] = inputs[xo1 + 135]! * w;
     work[800 + j] = inputs[xo2 + 135]! * w;
     work[1184 + j] = inputs[xo3 + 135]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 135 + i]!;
-    const x1 = inputs[xo1 + 135 + i]!;
-    const x2 = inputs[xo2 + 135 + i]!;
-    const x3 = inputs[xo3 + 135 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 135 + i]!;
+    let x1 = inputs[xo1 + 135 + i]!;
+    let x2 = inputs[xo2 + 135 + i]!;
+    let x3 = inputs[xo3 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26645,20 +26519,20 @@ function forwardBatch_block_loop37(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop38(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26778,20 +26652,20 @@ function forwardBatch_block_loop44(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop45(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 162]! * w;
     work[416 + j] = inputs[xo1 + 162]! * w;
     work[800 + j] = inputs[xo2 + 162]! * w;
     work[1184 + j] = inputs[xo3 + 162]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 162 + i]!;
-    const x1 = inputs[xo1 + 162 + i]!;
-    const x2 = inputs[xo2 + 162 + i]!;
-    const x3 = inputs[xo3 + 162 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 162 + i]!;
+    let x1 = inputs[xo1 + 162 + i]!;
+    let x2 = inputs[xo2 + 162 + i]!;
+    let x3 = inputs[xo3 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26813,20 +26687,20 @@ function forwardBatch_block_loop46(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop47(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26934,20 +26808,20 @@ function forwardBatch_block_loop51(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop52(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 189]! * w;
     work[416 + j] = inputs[xo1 + 189]! * w;
     work[800 + j] = inputs[xo2 + 189]! * w;
     work[1184 + j] = inputs[xo3 + 189]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 189 + i]!;
-    const x1 = inputs[xo1 + 189 + i]!;
-    const x2 = inputs[xo2 + 189 + i]!;
-    const x3 = inputs[xo3 + 189 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 189 + i]!;
+    let x1 = inputs[xo1 + 189 + i]!;
+    let x2 = inputs[xo2 + 189 + i]!;
+    let x3 = inputs[xo3 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -26969,20 +26843,20 @@ function forwardBatch_block_loop53(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop54(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27102,20 +26976,20 @@ function forwardBatch_block_loop60(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop61(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 216]! * w;
     work[416 + j] = inputs[xo1 + 216]! * w;
     work[800 + j] = inputs[xo2 + 216]! * w;
     work[1184 + j] = inputs[xo3 + 216]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 216 + i]!;
-    const x1 = inputs[xo1 + 216 + i]!;
-    const x2 = inputs[xo2 + 216 + i]!;
-    const x3 = inputs[xo3 + 216 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 216 + i]!;
+    let x1 = inputs[xo1 + 216 + i]!;
+    let x2 = inputs[xo2 + 216 + i]!;
+    let x3 = inputs[xo3 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27137,20 +27011,20 @@ function forwardBatch_block_loop62(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop63(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27258,20 +27132,20 @@ function forwardBatch_block_loop67(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop68(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 243]! * w;
     work[416 + j] = inputs[xo1 + 243]! * w;
     work[800 + j] = inputs[xo2 + 243]! * w;
     work[1184 + j] = inputs[xo3 + 243]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 243 + i]!;
-    const x1 = inputs[xo1 + 243 + i]!;
-    const x2 = inputs[xo2 + 243 + i]!;
-    const x3 = inputs[xo3 + 243 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 243 + i]!;
+    let x1 = inputs[xo1 + 243 + i]!;
+    let x2 = inputs[xo2 + 243 + i]!;
+    let x3 = inputs[xo3 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27293,20 +27167,20 @@ function forwardBatch_block_loop69(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop70(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27426,20 +27300,20 @@ function forwardBatch_block_loop76(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop77(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 270]! * w;
     work[416 + j] = inputs[xo1 + 270]! * w;
     work[800 + j] = inputs[xo2 + 270]! * w;
     work[1184 + j] = inputs[xo3 + 270]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 270 + i]!;
-    const x1 = inputs[xo1 + 270 + i]!;
-    const x2 = inputs[xo2 + 270 + i]!;
-    const x3 = inputs[xo3 + 270 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 270 + i]!;
+    let x1 = inputs[xo1 + 270 + i]!;
+    let x2 = inputs[xo2 + 270 + i]!;
+    let x3 = inputs[xo3 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27461,20 +27335,20 @@ function forwardBatch_block_loop78(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop79(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27582,20 +27456,20 @@ function forwardBatch_block_loop83(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop84(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[32 + j] = inputs[xo0 + 297]! * w;
     work[416 + j] = inputs[xo1 + 297]! * w;
     work[800 + j] = inputs[xo2 + 297]! * w;
     work[1184 + j] = inputs[xo3 + 297]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 297 + i]!;
-    const x1 = inputs[xo1 + 297 + i]!;
-    const x2 = inputs[xo2 + 297 + i]!;
-    const x3 = inputs[xo3 + 297 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 297 + i]!;
+    let x1 = inputs[xo1 + 297 + i]!;
+    let x2 = inputs[xo2 + 297 + i]!;
+    let x3 = inputs[xo3 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27617,20 +27491,20 @@ function forwardBatch_block_loop85(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop86(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[32 + j] = work[0]! * w;
     work[416 + j] = work[384]! * w;
     work[800 + j] = work[768]! * w;
     work[1184 + j] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 96;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[32 + j]! += x0 * w;
       work[416 + j]! += x1 * w;
       work[800 + j]! += x2 * w;
@@ -27749,25 +27623,25 @@ function forwardBatch_block_loop92(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop93(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let j = 0; j < 1; j++) {
-    const w = params[5856 + j]!;
-    work[32 + j] = work[0]! * w;
-    work[416 + j] = work[384]! * w;
-    work[800 + j] = work[768]! * w;
-    work[1184 + j] = work[1152]! * w;
+  {
+    let w = params[5856]!;
+    work[32] = work[0]! * w;
+    work[416] = work[384]! * w;
+    work[800] = work[768]! * w;
+    work[1184] = work[1152]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[384 + i]!;
-    const x2 = work[768 + i]!;
-    const x3 = work[1152 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) {
-      const w = params[5856 + r + j]!;
-      work[32 + j]! += x0 * w;
-      work[416 + j]! += x1 * w;
-      work[800 + j]! += x2 * w;
-      work[1184 + j]! += x3 * w;
+    let x0 = work[i]!;
+    let x1 = work[384 + i]!;
+    let x2 = work[768 + i]!;
+    let x3 = work[1152 + i]!;
+    let r = i;
+    {
+      let w = params[5856 + r]!;
+      work[32]! += x0 * w;
+      work[416]! += x1 * w;
+      work[800]! += x2 * w;
+      work[1184]! += x3 * w;
     }
   }
 }
@@ -28821,8 +28695,8 @@ function gradientBatch_sample_part100(params: Float64Array, inputs: Float64Array
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -28880,8 +28754,8 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[352 + j] = inputs[xo + 27]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[352 + j]! += xi * params[r + j]!;
       work[352 + j + 1]! += xi * params[r + j + 1]!;
@@ -28900,8 +28774,8 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[288 + j] = work[64]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[64 + i]!;
-    const r = i * 96;
+    let xi = work[64 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[288 + j]! += xi * params[2592 + r + j]!;
       work[288 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -28967,8 +28841,8 @@ function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[704 + j] = inputs[xo + 54]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[704 + j]! += xi * params[r + j]!;
       work[704 + j + 1]! += xi * params[r + j + 1]!;
@@ -28987,8 +28861,8 @@ function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[704 + j] = work[672]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[672 + i]!;
-    const r = i * 96;
+    let xi = work[672 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[704 + j]! += xi * params[2592 + r + j]!;
       work[704 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29042,8 +28916,8 @@ function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1088 + j] = inputs[xo + 81]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1088 + j]! += xi * params[r + j]!;
       work[1088 + j + 1]! += xi * params[r + j + 1]!;
@@ -29062,8 +28936,8 @@ function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1088 + j] = work[1056]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1056 + i]!;
-    const r = i * 96;
+    let xi = work[1056 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1088 + j]! += xi * params[2592 + r + j]!;
       work[1088 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29129,8 +29003,8 @@ function gradientBatch_sample_loop30(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1472 + j] = inputs[xo + 108]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1472 + j]! += xi * params[r + j]!;
       work[1472 + j + 1]! += xi * params[r + j + 1]!;
@@ -29149,8 +29023,8 @@ function gradientBatch_sample_loop32(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1472 + j] = work[1440]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1440 + i]!;
-    const r = i * 96;
+    let xi = work[1440 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1472 + j]! += xi * params[2592 + r + j]!;
       work[1472 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29204,8 +29078,8 @@ function gradientBatch_sample_loop37(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop38(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1856 + j] = inputs[xo + 135]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1856 + j]! += xi * params[r + j]!;
       work[1856 + j + 1]! += xi * params[r + j + 1]!;
@@ -29224,8 +29098,8 @@ function gradientBatch_sample_loop39(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[1856 + j] = work[1824]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[1824 + i]!;
-    const r = i * 96;
+    let xi = work[1824 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[1856 + j]! += xi * params[2592 + r + j]!;
       work[1856 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29291,8 +29165,8 @@ function gradientBatch_sample_loop46(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[2240 + j] = inputs[xo + 162]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2240 + j]! += xi * params[r + j]!;
       work[2240 + j + 1]! += xi * params[r + j + 1]!;
@@ -29311,8 +29185,8 @@ function gradientBatch_sample_loop48(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[2240 + j] = work[2208]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2208 + i]!;
-    const r = i * 96;
+    let xi = work[2208 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2240 + j]! += xi * params[2592 + r + j]!;
       work[2240 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29366,8 +29240,8 @@ function gradientBatch_sample_loop53(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[2624 + j] = inputs[xo + 189]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2624 + j]! += xi * params[r + j]!;
       work[2624 + j + 1]! += xi * params[r + j + 1]!;
@@ -29386,8 +29260,8 @@ function gradientBatch_sample_loop55(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[2624 + j] = work[2592]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2592 + i]!;
-    const r = i * 96;
+    let xi = work[2592 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[2624 + j]! += xi * params[2592 + r + j]!;
       work[2624 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29453,8 +29327,8 @@ function gradientBatch_sample_loop62(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3008 + j] = inputs[xo + 216]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3008 + j]! += xi * params[r + j]!;
       work[3008 + j + 1]! += xi * params[r + j + 1]!;
@@ -29473,8 +29347,8 @@ function gradientBatch_sample_loop64(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3008 + j] = work[2976]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[2976 + i]!;
-    const r = i * 96;
+    let xi = work[2976 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3008 + j]! += xi * params[2592 + r + j]!;
       work[3008 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29528,8 +29402,8 @@ function gradientBatch_sample_loop69(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3392 + j] = inputs[xo + 243]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3392 + j]! += xi * params[r + j]!;
       work[3392 + j + 1]! += xi * params[r + j + 1]!;
@@ -29548,8 +29422,8 @@ function gradientBatch_sample_loop71(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3392 + j] = work[3360]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[3360 + i]!;
-    const r = i * 96;
+    let xi = work[3360 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3392 + j]! += xi * params[2592 + r + j]!;
       work[3392 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29615,8 +29489,8 @@ function gradientBatch_sample_loop78(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop79(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3776 + j] = inputs[xo + 270]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3776 + j]! += xi * params[r + j]!;
       work[3776 + j + 1]! += xi * params[r + j + 1]!;
@@ -29635,8 +29509,8 @@ function gradientBatch_sample_loop80(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop81(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[3776 + j] = work[3744]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[3744 + i]!;
-    const r = i * 96;
+    let xi = work[3744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[3776 + j]! += xi * params[2592 + r + j]!;
       work[3776 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29690,8 +29564,8 @@ function gradientBatch_sample_loop85(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop86(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[4160 + j] = inputs[xo + 297]! * params[j]!;
   for (let i = 1; i < 27; i++) {
-    const xi = inputs[xo + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[4160 + j]! += xi * params[r + j]!;
       work[4160 + j + 1]! += xi * params[r + j + 1]!;
@@ -29710,8 +29584,8 @@ function gradientBatch_sample_loop87(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop88(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 96; j++) work[4160 + j] = work[4128]! * params[2592 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[4128 + i]!;
-    const r = i * 96;
+    let xi = work[4128 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j += 4) {
       work[4160 + j]! += xi * params[2592 + r + j]!;
       work[4160 + j + 1]! += xi * params[2592 + r + j + 1]!;
@@ -29775,11 +29649,11 @@ function gradientBatch_sample_loop94(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop95(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 1; j++) work[4320 + j] = work[4512]! * params[5856 + j]!;
+  work[4320] = work[4512]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[4512 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[4320 + j]! += xi * params[5856 + r + j]!;
+    let xi = work[4512 + i]!;
+    let r = i;
+    work[4320]! += xi * params[5856 + r]!;
   }
 }
 
@@ -29963,45 +29837,41 @@ function gradientBatch_sample_loop111(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop112(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop113(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop114(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r + 64] = work[4322 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r + 64] = work[4322 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop115(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[4354 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[4354 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[4354 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[4354 + j + 3]!;
+      s += params[2592 + r + j]! * work[4354 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[4354 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[4354 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[4354 + j + 3]!;
     }
-    work[4192 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[4192 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop116(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[4128 + i]!;
-    const r = i * 96;
+    let xi = work[4128 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4960 + r + j] = xi * work[4354 + j]!;
   }
 }
@@ -30013,30 +29883,24 @@ function gradientBatch_sample_loop117(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop118(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop119(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop120(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r + 64] = work[4160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r + 64] = work[4160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop121(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[8032 + r + j] = xi * work[4450 + j]!;
   }
 }
@@ -30081,23 +29945,17 @@ function gradientBatch_sample_loop125(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop126(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop127(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop128(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30108,23 +29966,25 @@ function gradientBatch_sample_loop129(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop130(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3872 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3872 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3872 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3872 + j + 3]!;
+      s += params[2592 + r + j]! * work[3872 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3872 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3872 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3872 + j + 3]!;
     }
-    work[3808 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3808 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop131(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3744 + i]!;
-    const r = i * 96;
+    let xi = work[3744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10624 + r + j] = xi * work[3872 + j]!;
   }
 }
@@ -30141,23 +30001,17 @@ function gradientBatch_sample_loop133(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop134(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop135(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop136(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3776 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30168,8 +30022,8 @@ function gradientBatch_sample_loop137(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop138(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3872 + j]!;
   }
 }
@@ -30219,23 +30073,17 @@ function gradientBatch_sample_loop143(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop144(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop145(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop146(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3584 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3584 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30246,23 +30094,25 @@ function gradientBatch_sample_loop147(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop148(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3488 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3488 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3488 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3488 + j + 3]!;
+      s += params[2592 + r + j]! * work[3488 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3488 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3488 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3488 + j + 3]!;
     }
-    work[3424 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3424 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop149(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3360 + i]!;
-    const r = i * 96;
+    let xi = work[3360 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
 }
@@ -30279,23 +30129,17 @@ function gradientBatch_sample_loop151(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop152(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop153(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop154(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3392 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3392 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30306,8 +30150,8 @@ function gradientBatch_sample_loop155(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop156(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
 }
@@ -30357,23 +30201,17 @@ function gradientBatch_sample_loop161(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop162(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop163(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop164(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3200 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3200 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30384,23 +30222,25 @@ function gradientBatch_sample_loop165(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop166(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[3104 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[3104 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[3104 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[3104 + j + 3]!;
+      s += params[2592 + r + j]! * work[3104 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[3104 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[3104 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[3104 + j + 3]!;
     }
-    work[3040 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[3040 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop167(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2976 + i]!;
-    const r = i * 96;
+    let xi = work[2976 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[3104 + j]!;
   }
 }
@@ -30417,23 +30257,17 @@ function gradientBatch_sample_loop169(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop170(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop171(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop172(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3008 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3008 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30444,8 +30278,8 @@ function gradientBatch_sample_loop173(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop174(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3104 + j]!;
   }
 }
@@ -30495,23 +30329,17 @@ function gradientBatch_sample_loop179(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop180(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop181(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop182(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2816 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2816 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30522,23 +30350,25 @@ function gradientBatch_sample_loop183(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop184(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[2720 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[2720 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[2720 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[2720 + j + 3]!;
+      s += params[2592 + r + j]! * work[2720 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[2720 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[2720 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[2720 + j + 3]!;
     }
-    work[2656 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[2656 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop185(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2592 + i]!;
-    const r = i * 96;
+    let xi = work[2592 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
 }
@@ -30555,23 +30385,17 @@ function gradientBatch_sample_loop187(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop188(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop189(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop190(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2624 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2624 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30582,8 +30406,8 @@ function gradientBatch_sample_loop191(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop192(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
 }
@@ -30633,23 +30457,17 @@ function gradientBatch_sample_loop197(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop198(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop199(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop200(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2432 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2432 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30660,23 +30478,25 @@ function gradientBatch_sample_loop201(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop202(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[2336 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[2336 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[2336 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[2336 + j + 3]!;
+      s += params[2592 + r + j]! * work[2336 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[2336 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[2336 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[2336 + j + 3]!;
     }
-    work[2272 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[2272 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop203(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2208 + i]!;
-    const r = i * 96;
+    let xi = work[2208 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[2336 + j]!;
   }
 }
@@ -30693,23 +30513,17 @@ function gradientBatch_sample_loop205(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop206(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop207(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop208(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2240 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2240 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30720,8 +30534,8 @@ function gradientBatch_sample_loop209(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop210(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2336 + j]!;
   }
 }
@@ -30771,23 +30585,17 @@ function gradientBatch_sample_loop215(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop216(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop217(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop218(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[2048 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[2048 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30798,23 +30606,25 @@ function gradientBatch_sample_loop219(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop220(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1952 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1952 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1952 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1952 + j + 3]!;
+      s += params[2592 + r + j]! * work[1952 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1952 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1952 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1952 + j + 3]!;
     }
-    work[1888 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1888 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop221(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1824 + i]!;
-    const r = i * 96;
+    let xi = work[1824 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
 }
@@ -30831,23 +30641,17 @@ function gradientBatch_sample_loop223(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop224(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop225(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop226(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[1856 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[1856 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30858,8 +30662,8 @@ function gradientBatch_sample_loop227(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop228(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
 }
@@ -30909,23 +30713,17 @@ function gradientBatch_sample_loop233(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop234(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop235(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop236(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1664 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1664 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30936,23 +30734,25 @@ function gradientBatch_sample_loop237(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop238(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1568 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1568 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1568 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1568 + j + 3]!;
+      s += params[2592 + r + j]! * work[1568 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1568 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1568 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1568 + j + 3]!;
     }
-    work[1504 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1504 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop239(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1440 + i]!;
-    const r = i * 96;
+    let xi = work[1440 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[1568 + j]!;
   }
 }
@@ -30969,23 +30769,17 @@ function gradientBatch_sample_loop241(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop242(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop243(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop244(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1472 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1472 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -30996,8 +30790,8 @@ function gradientBatch_sample_loop245(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop246(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1568 + j]!;
   }
 }
@@ -31047,23 +30841,17 @@ function gradientBatch_sample_loop251(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop252(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop253(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop254(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1280 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1280 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31074,23 +30862,25 @@ function gradientBatch_sample_loop255(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop256(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[1184 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[1184 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[1184 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[1184 + j + 3]!;
+      s += params[2592 + r + j]! * work[1184 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[1184 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[1184 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[1184 + j + 3]!;
     }
-    work[1120 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[1120 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop257(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1056 + i]!;
-    const r = i * 96;
+    let xi = work[1056 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1184 + j]!;
   }
 }
@@ -31107,23 +30897,17 @@ function gradientBatch_sample_loop259(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop260(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop261(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop262(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1088 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1088 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31134,8 +30918,8 @@ function gradientBatch_sample_loop263(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop264(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1376 + r + j] = xi * work[1184 + j]!;
   }
 }
@@ -31185,23 +30969,17 @@ function gradientBatch_sample_loop269(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop270(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop271(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop272(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[896 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[896 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31212,23 +30990,25 @@ function gradientBatch_sample_loop273(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop274(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[800 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[800 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[800 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[800 + j + 3]!;
+      s += params[2592 + r + j]! * work[800 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[800 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[800 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[800 + j + 3]!;
     }
-    work[736 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[736 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop275(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[672 + i]!;
-    const r = i * 96;
+    let xi = work[672 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1184 + r + j] = xi * work[800 + j]!;
   }
 }
@@ -31245,23 +31025,17 @@ function gradientBatch_sample_loop277(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop278(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop279(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop280(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[704 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[704 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31272,8 +31046,8 @@ function gradientBatch_sample_loop281(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop282(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[992 + r + j] = xi * work[800 + j]!;
   }
 }
@@ -31323,23 +31097,17 @@ function gradientBatch_sample_loop287(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop288(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop289(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop290(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[544 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31350,23 +31118,25 @@ function gradientBatch_sample_loop291(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop292(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 96; j += 4) {
-      s0 += params[2592 + r + j]! * work[416 + j]!;
-      s1 += params[2592 + r + j + 1]! * work[416 + j + 1]!;
-      s2 += params[2592 + r + j + 2]! * work[416 + j + 2]!;
-      s3 += params[2592 + r + j + 3]! * work[416 + j + 3]!;
+      s += params[2592 + r + j]! * work[416 + j]!;
+      s_1 += params[2592 + r + j + 1]! * work[416 + j + 1]!;
+      s_2 += params[2592 + r + j + 2]! * work[416 + j + 2]!;
+      s_3 += params[2592 + r + j + 3]! * work[416 + j + 3]!;
     }
-    work[352 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[352 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop293(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[64 + i]!;
-    const r = i * 96;
+    let xi = work[64 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[800 + r + j] = xi * work[416 + j]!;
   }
 }
@@ -31378,30 +31148,22 @@ function gradientBatch_sample_loop294(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop295(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[7520 + k]! + work[800 + k]!;
-  }
+  for (let k = 0; k < 3072; k++) grad[2592 + k]! += work[7520 + k]! + work[800 + k]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop296(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop297(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop298(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[320 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[320 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31412,8 +31174,8 @@ function gradientBatch_sample_loop299(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop300(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[416 + j]!;
   }
 }
@@ -31453,23 +31215,17 @@ function gradientBatch_sample_loop304(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop305(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop306(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop307(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[96 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[96 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31480,38 +31236,30 @@ function gradientBatch_sample_loop308(params: Float64Array, inputs: Float64Array
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop309(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 96;
+    let xi = inputs[xo + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[192 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop310(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[4928 + k]! + work[608 + k]!;
-  }
+  for (let k = 0; k < 2592; k++) grad[k]! += work[4928 + k]! + work[608 + k]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop311(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop312(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop313(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[128 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[128 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -31521,16 +31269,12 @@ function gradientBatch_sample_loop314(params: Float64Array, inputs: Float64Array
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop315(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) {
-    work[384 + r] = work[32 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[384 + r] = work[32 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop316(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) {
-    work[384 + r + 96] = work[288 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[384 + r + 96] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -32933,20 +32677,20 @@ function gradientBatch_block_part101(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[j] = inputs[xo0]! * w;
     work[19840 + j] = inputs[xo1]! * w;
     work[39680 + j] = inputs[xo2]! * w;
     work[59520 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + i]!;
-    const x1 = inputs[xo1 + i]!;
-    const x2 = inputs[xo2 + i]!;
-    const x3 = inputs[xo3 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + i]!;
+    let x1 = inputs[xo1 + i]!;
+    let x2 = inputs[xo2 + i]!;
+    let x3 = inputs[xo3 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[j]! += x0 * w;
       work[19840 + j]! += x1 * w;
       work[39680 + j]! += x2 * w;
@@ -33052,20 +32796,20 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[352 + j] = inputs[xo0 + 27]! * w;
     work[20192 + j] = inputs[xo1 + 27]! * w;
     work[40032 + j] = inputs[xo2 + 27]! * w;
     work[59872 + j] = inputs[xo3 + 27]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 27 + i]!;
-    const x1 = inputs[xo1 + 27 + i]!;
-    const x2 = inputs[xo2 + 27 + i]!;
-    const x3 = inputs[xo3 + 27 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 27 + i]!;
+    let x1 = inputs[xo1 + 27 + i]!;
+    let x2 = inputs[xo2 + 27 + i]!;
+    let x3 = inputs[xo3 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[352 + j]! += x0 * w;
       work[20192 + j]! += x1 * w;
       work[40032 + j]! += x2 * w;
@@ -33087,20 +32831,20 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[288 + j] = work[64]! * w;
     work[20128 + j] = work[19904]! * w;
     work[39968 + j] = work[39744]! * w;
     work[59808 + j] = work[59584]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[64 + i]!;
-    const x1 = work[19904 + i]!;
-    const x2 = work[39744 + i]!;
-    const x3 = work[59584 + i]!;
-    const r = i * 96;
+    let x0 = work[64 + i]!;
+    let x1 = work[19904 + i]!;
+    let x2 = work[39744 + i]!;
+    let x3 = work[59584 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[288 + j]! += x0 * w;
       work[20128 + j]! += x1 * w;
       work[39968 + j]! += x2 * w;
@@ -33220,20 +32964,20 @@ function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[704 + j] = inputs[xo0 + 54]! * w;
     work[20544 + j] = inputs[xo1 + 54]! * w;
     work[40384 + j] = inputs[xo2 + 54]! * w;
     work[60224 + j] = inputs[xo3 + 54]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 54 + i]!;
-    const x1 = inputs[xo1 + 54 + i]!;
-    const x2 = inputs[xo2 + 54 + i]!;
-    const x3 = inputs[xo3 + 54 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 54 + i]!;
+    let x1 = inputs[xo1 + 54 + i]!;
+    let x2 = inputs[xo2 + 54 + i]!;
+    let x3 = inputs[xo3 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[704 + j]! += x0 * w;
       work[20544 + j]! += x1 * w;
       work[40384 + j]! += x2 * w;
@@ -33255,20 +32999,20 @@ function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[704 + j] = work[672]! * w;
     work[20544 + j] = work[20512]! * w;
     work[40384 + j] = work[40352]! * w;
     work[60224 + j] = work[60192]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[672 + i]!;
-    const x1 = work[20512 + i]!;
-    const x2 = work[40352 + i]!;
-    const x3 = work[60192 + i]!;
-    const r = i * 96;
+    let x0 = work[672 + i]!;
+    let x1 = work[20512 + i]!;
+    let x2 = work[40352 + i]!;
+    let x3 = work[60192 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[704 + j]! += x0 * w;
       work[20544 + j]! += x1 * w;
       work[40384 + j]! += x2 * w;
@@ -33376,20 +33120,20 @@ function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[1088 + j] = inputs[xo0 + 81]! * w;
     work[20928 + j] = inputs[xo1 + 81]! * w;
     work[40768 + j] = inputs[xo2 + 81]! * w;
     work[60608 + j] = inputs[xo3 + 81]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 81 + i]!;
-    const x1 = inputs[xo1 + 81 + i]!;
-    const x2 = inputs[xo2 + 81 + i]!;
-    const x3 = inputs[xo3 + 81 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 81 + i]!;
+    let x1 = inputs[xo1 + 81 + i]!;
+    let x2 = inputs[xo2 + 81 + i]!;
+    let x3 = inputs[xo3 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[1088 + j]! += x0 * w;
       work[20928 + j]! += x1 * w;
       work[40768 + j]! += x2 * w;
@@ -33411,20 +33155,20 @@ function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[1088 + j] = work[1056]! * w;
     work[20928 + j] = work[20896]! * w;
     work[40768 + j] = work[40736]! * w;
     work[60608 + j] = work[60576]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[1056 + i]!;
-    const x1 = work[20896 + i]!;
-    const x2 = work[40736 + i]!;
-    const x3 = work[60576 + i]!;
-    const r = i * 96;
+    let x0 = work[1056 + i]!;
+    let x1 = work[20896 + i]!;
+    let x2 = work[40736 + i]!;
+    let x3 = work[60576 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[1088 + j]! += x0 * w;
       work[20928 + j]! += x1 * w;
       work[40768 + j]! += x2 * w;
@@ -33544,20 +33288,20 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[1472 + j] = inputs[xo0 + 108]! * w;
     work[21312 + j] = inputs[xo1 + 108]! * w;
     work[41152 + j] = inputs[xo2 + 108]! * w;
     work[60992 + j] = inputs[xo3 + 108]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 108 + i]!;
-    const x1 = inputs[xo1 + 108 + i]!;
-    const x2 = inputs[xo2 + 108 + i]!;
-    const x3 = inputs[xo3 + 108 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 108 + i]!;
+    let x1 = inputs[xo1 + 108 + i]!;
+    let x2 = inputs[xo2 + 108 + i]!;
+    let x3 = inputs[xo3 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[1472 + j]! += x0 * w;
       work[21312 + j]! += x1 * w;
       work[41152 + j]! += x2 * w;
@@ -33579,20 +33323,20 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[1472 + j] = work[1440]! * w;
     work[21312 + j] = work[21280]! * w;
     work[41152 + j] = work[41120]! * w;
     work[60992 + j] = work[60960]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[1440 + i]!;
-    const x1 = work[21280 + i]!;
-    const x2 = work[41120 + i]!;
-    const x3 = work[60960 + i]!;
-    const r = i * 96;
+    let x0 = work[1440 + i]!;
+    let x1 = work[21280 + i]!;
+    let x2 = work[41120 + i]!;
+    let x3 = work[60960 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[1472 + j]! += x0 * w;
       work[21312 + j]! += x1 * w;
       work[41152 + j]! += x2 * w;
@@ -33700,20 +33444,20 @@ function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[1856 + j] = inputs[xo0 + 135]! * w;
     work[21696 + j] = inputs[xo1 + 135]! * w;
     work[41536 + j] = inputs[xo2 + 135]! * w;
     work[61376 + j] = inputs[xo3 + 135]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 135 + i]!;
-    const x1 = inputs[xo1 + 135 + i]!;
-    const x2 = inputs[xo2 + 135 + i]!;
-    const x3 = inputs[xo3 + 135 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 135 + i]!;
+    let x1 = inputs[xo1 + 135 + i]!;
+    let x2 = inputs[xo2 + 135 + i]!;
+    let x3 = inputs[xo3 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[1856 + j]! += x0 * w;
       work[21696 + j]! += x1 * w;
       work[41536 + j]! += x2 * w;
@@ -33735,20 +33479,20 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[1856 + j] = work[1824]! * w;
     work[21696 + j] = work[21664]! * w;
     work[41536 + j] = work[41504]! * w;
     work[61376 + j] = work[61344]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[1824 + i]!;
-    const x1 = work[21664 + i]!;
-    const x2 = work[41504 + i]!;
-    const x3 = work[61344 + i]!;
-    const r = i * 96;
+    let x0 = work[1824 + i]!;
+    let x1 = work[21664 + i]!;
+    let x2 = work[41504 + i]!;
+    let x3 = work[61344 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[1856 + j]! += x0 * w;
       work[21696 + j]! += x1 * w;
       work[41536 + j]! += x2 * w;
@@ -33868,20 +33612,20 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[2240 + j] = inputs[xo0 + 162]! * w;
     work[22080 + j] = inputs[xo1 + 162]! * w;
     work[41920 + j] = inputs[xo2 + 162]! * w;
     work[61760 + j] = inputs[xo3 + 162]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 162 + i]!;
-    const x1 = inputs[xo1 + 162 + i]!;
-    const x2 = inputs[xo2 + 162 + i]!;
-    const x3 = inputs[xo3 + 162 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 162 + i]!;
+    let x1 = inputs[xo1 + 162 + i]!;
+    let x2 = inputs[xo2 + 162 + i]!;
+    let x3 = inputs[xo3 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[2240 + j]! += x0 * w;
       work[22080 + j]! += x1 * w;
       work[41920 + j]! += x2 * w;
@@ -33903,20 +33647,20 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[2240 + j] = work[2208]! * w;
     work[22080 + j] = work[22048]! * w;
     work[41920 + j] = work[41888]! * w;
     work[61760 + j] = work[61728]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[2208 + i]!;
-    const x1 = work[22048 + i]!;
-    const x2 = work[41888 + i]!;
-    const x3 = work[61728 + i]!;
-    const r = i * 96;
+    let x0 = work[2208 + i]!;
+    let x1 = work[22048 + i]!;
+    let x2 = work[41888 + i]!;
+    let x3 = work[61728 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[2240 + j]! += x0 * w;
       work[22080 + j]! += x1 * w;
       work[41920 + j]! += x2 * w;
@@ -34024,20 +33768,20 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[2624 + j] = inputs[xo0 + 189]! * w;
     work[22464 + j] = inputs[xo1 + 189]! * w;
     work[42304 + j] = inputs[xo2 + 189]! * w;
     work[62144 + j] = inputs[xo3 + 189]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 189 + i]!;
-    const x1 = inputs[xo1 + 189 + i]!;
-    const x2 = inputs[xo2 + 189 + i]!;
-    const x3 = inputs[xo3 + 189 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 189 + i]!;
+    let x1 = inputs[xo1 + 189 + i]!;
+    let x2 = inputs[xo2 + 189 + i]!;
+    let x3 = inputs[xo3 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[2624 + j]! += x0 * w;
       work[22464 + j]! += x1 * w;
       work[42304 + j]! += x2 * w;
@@ -34059,20 +33803,20 @@ function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[2624 + j] = work[2592]! * w;
     work[22464 + j] = work[22432]! * w;
     work[42304 + j] = work[42272]! * w;
     work[62144 + j] = work[62112]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[2592 + i]!;
-    const x1 = work[22432 + i]!;
-    const x2 = work[42272 + i]!;
-    const x3 = work[62112 + i]!;
-    const r = i * 96;
+    let x0 = work[2592 + i]!;
+    let x1 = work[22432 + i]!;
+    let x2 = work[42272 + i]!;
+    let x3 = work[62112 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[2624 + j]! += x0 * w;
       work[22464 + j]! += x1 * w;
       work[42304 + j]! += x2 * w;
@@ -34192,20 +33936,20 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[3008 + j] = inputs[xo0 + 216]! * w;
     work[22848 + j] = inputs[xo1 + 216]! * w;
     work[42688 + j] = inputs[xo2 + 216]! * w;
     work[62528 + j] = inputs[xo3 + 216]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 216 + i]!;
-    const x1 = inputs[xo1 + 216 + i]!;
-    const x2 = inputs[xo2 + 216 + i]!;
-    const x3 = inputs[xo3 + 216 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 216 + i]!;
+    let x1 = inputs[xo1 + 216 + i]!;
+    let x2 = inputs[xo2 + 216 + i]!;
+    let x3 = inputs[xo3 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[3008 + j]! += x0 * w;
       work[22848 + j]! += x1 * w;
       work[42688 + j]! += x2 * w;
@@ -34227,20 +33971,20 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[3008 + j] = work[2976]! * w;
     work[22848 + j] = work[22816]! * w;
     work[42688 + j] = work[42656]! * w;
     work[62528 + j] = work[62496]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[2976 + i]!;
-    const x1 = work[22816 + i]!;
-    const x2 = work[42656 + i]!;
-    const x3 = work[62496 + i]!;
-    const r = i * 96;
+    let x0 = work[2976 + i]!;
+    let x1 = work[22816 + i]!;
+    let x2 = work[42656 + i]!;
+    let x3 = work[62496 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[3008 + j]! += x0 * w;
       work[22848 + j]! += x1 * w;
       work[42688 + j]! += x2 * w;
@@ -34348,20 +34092,20 @@ function gradientBatch_block_loop69(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop70(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[3392 + j] = inputs[xo0 + 243]! * w;
     work[23232 + j] = inputs[xo1 + 243]! * w;
     work[43072 + j] = inputs[xo2 + 243]! * w;
     work[62912 + j] = inputs[xo3 + 243]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 243 + i]!;
-    const x1 = inputs[xo1 + 243 + i]!;
-    const x2 = inputs[xo2 + 243 + i]!;
-    const x3 = inputs[xo3 + 243 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 243 + i]!;
+    let x1 = inputs[xo1 + 243 + i]!;
+    let x2 = inputs[xo2 + 243 + i]!;
+    let x3 = inputs[xo3 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[3392 + j]! += x0 * w;
       work[23232 + j]! += x1 * w;
       work[43072 + j]! += x2 * w;
@@ -34383,20 +34127,20 @@ function gradientBatch_block_loop71(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop72(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[3392 + j] = work[3360]! * w;
     work[23232 + j] = work[23200]! * w;
     work[43072 + j] = work[43040]! * w;
     work[62912 + j] = work[62880]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[3360 + i]!;
-    const x1 = work[23200 + i]!;
-    const x2 = work[43040 + i]!;
-    const x3 = work[62880 + i]!;
-    const r = i * 96;
+    let x0 = work[3360 + i]!;
+    let x1 = work[23200 + i]!;
+    let x2 = work[43040 + i]!;
+    let x3 = work[62880 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[3392 + j]! += x0 * w;
       work[23232 + j]! += x1 * w;
       work[43072 + j]! += x2 * w;
@@ -34516,20 +34260,20 @@ function gradientBatch_block_loop78(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop79(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[3776 + j] = inputs[xo0 + 270]! * w;
     work[23616 + j] = inputs[xo1 + 270]! * w;
     work[43456 + j] = inputs[xo2 + 270]! * w;
     work[63296 + j] = inputs[xo3 + 270]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 270 + i]!;
-    const x1 = inputs[xo1 + 270 + i]!;
-    const x2 = inputs[xo2 + 270 + i]!;
-    const x3 = inputs[xo3 + 270 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 270 + i]!;
+    let x1 = inputs[xo1 + 270 + i]!;
+    let x2 = inputs[xo2 + 270 + i]!;
+    let x3 = inputs[xo3 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[3776 + j]! += x0 * w;
       work[23616 + j]! += x1 * w;
       work[43456 + j]! += x2 * w;
@@ -34551,20 +34295,20 @@ function gradientBatch_block_loop80(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop81(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[3776 + j] = work[3744]! * w;
     work[23616 + j] = work[23584]! * w;
     work[43456 + j] = work[43424]! * w;
     work[63296 + j] = work[63264]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[3744 + i]!;
-    const x1 = work[23584 + i]!;
-    const x2 = work[43424 + i]!;
-    const x3 = work[63264 + i]!;
-    const r = i * 96;
+    let x0 = work[3744 + i]!;
+    let x1 = work[23584 + i]!;
+    let x2 = work[43424 + i]!;
+    let x3 = work[63264 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[3776 + j]! += x0 * w;
       work[23616 + j]! += x1 * w;
       work[43456 + j]! += x2 * w;
@@ -34672,20 +34416,20 @@ function gradientBatch_block_loop85(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop86(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[4160 + j] = inputs[xo0 + 297]! * w;
     work[24000 + j] = inputs[xo1 + 297]! * w;
     work[43840 + j] = inputs[xo2 + 297]! * w;
     work[63680 + j] = inputs[xo3 + 297]! * w;
   }
   for (let i = 1; i < 27; i++) {
-    const x0 = inputs[xo0 + 297 + i]!;
-    const x1 = inputs[xo1 + 297 + i]!;
-    const x2 = inputs[xo2 + 297 + i]!;
-    const x3 = inputs[xo3 + 297 + i]!;
-    const r = i * 96;
+    let x0 = inputs[xo0 + 297 + i]!;
+    let x1 = inputs[xo1 + 297 + i]!;
+    let x2 = inputs[xo2 + 297 + i]!;
+    let x3 = inputs[xo3 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[4160 + j]! += x0 * w;
       work[24000 + j]! += x1 * w;
       work[43840 + j]! += x2 * w;
@@ -34707,20 +34451,20 @@ function gradientBatch_block_loop87(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop88(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 96; j++) {
-    const w = params[2592 + j]!;
+    let w = params[2592 + j]!;
     work[4160 + j] = work[4128]! * w;
     work[24000 + j] = work[23968]! * w;
     work[43840 + j] = work[43808]! * w;
     work[63680 + j] = work[63648]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[4128 + i]!;
-    const x1 = work[23968 + i]!;
-    const x2 = work[43808 + i]!;
-    const x3 = work[63648 + i]!;
-    const r = i * 96;
+    let x0 = work[4128 + i]!;
+    let x1 = work[23968 + i]!;
+    let x2 = work[43808 + i]!;
+    let x3 = work[63648 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
+      let w = params[2592 + r + j]!;
       work[4160 + j]! += x0 * w;
       work[24000 + j]! += x1 * w;
       work[43840 + j]! += x2 * w;
@@ -34839,25 +34583,25 @@ function gradientBatch_block_loop94(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop95(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let j = 0; j < 1; j++) {
-    const w = params[5856 + j]!;
-    work[4320 + j] = work[4512]! * w;
-    work[24160 + j] = work[24352]! * w;
-    work[44000 + j] = work[44192]! * w;
-    work[63840 + j] = work[64032]! * w;
+  {
+    let w = params[5856]!;
+    work[4320] = work[4512]! * w;
+    work[24160] = work[24352]! * w;
+    work[44000] = work[44192]! * w;
+    work[63840] = work[64032]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[4512 + i]!;
-    const x1 = work[24352 + i]!;
-    const x2 = work[44192 + i]!;
-    const x3 = work[64032 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) {
-      const w = params[5856 + r + j]!;
-      work[4320 + j]! += x0 * w;
-      work[24160 + j]! += x1 * w;
-      work[44000 + j]! += x2 * w;
-      work[63840 + j]! += x3 * w;
+    let x0 = work[4512 + i]!;
+    let x1 = work[24352 + i]!;
+    let x2 = work[44192 + i]!;
+    let x3 = work[64032 + i]!;
+    let r = i;
+    {
+      let w = params[5856 + r]!;
+      work[4320]! += x0 * w;
+      work[24160]! += x1 * w;
+      work[44000]! += x2 * w;
+      work[63840]! += x3 * w;
     }
   }
 }
@@ -35305,110 +35049,89 @@ function gradientBatch_block_loop111(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop112(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop113(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop114(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4354 + r + 64] = work[4322 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4354 + r + 64] = work[4322 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop115(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24194 + r] = work[23936 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24194 + r] = work[23936 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop116(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24194 + r + 32] = work[24064 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24194 + r + 32] = work[24064 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop117(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24194 + r + 64] = work[24162 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24194 + r + 64] = work[24162 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop118(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44034 + r] = work[43776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44034 + r] = work[43776 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop119(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44034 + r + 32] = work[43904 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44034 + r + 32] = work[43904 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop120(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44034 + r + 64] = work[44002 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44034 + r + 64] = work[44002 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop121(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63874 + r] = work[63616 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63874 + r] = work[63616 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop122(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63874 + r + 32] = work[63744 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63874 + r + 32] = work[63744 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop123(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63874 + r + 64] = work[63842 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63874 + r + 64] = work[63842 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop124(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[4354 + j]!;
-      s1 += w * work[24194 + j]!;
-      s2 += w * work[44034 + j]!;
-      s3 += w * work[63874 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[4354 + j]!;
+      s1 = s1 + w * work[24194 + j]!;
+      s2 = s2 + w * work[44034 + j]!;
+      s3 = s3 + w * work[63874 + j]!;
     }
     work[4192 + i] = s0;
     work[24032 + i] = s1;
@@ -35420,23 +35143,23 @@ function gradientBatch_block_loop124(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop125(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[4128 + i]!;
-    const r = i * 96;
+    let xi = work[4128 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4960 + r + j] = xi * work[4354 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[23968 + i]!;
-    const r = i * 96;
+    let xi = work[23968 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24800 + r + j] = xi * work[24194 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[43808 + i]!;
-    const r = i * 96;
+    let xi = work[43808 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44640 + r + j] = xi * work[44034 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[63648 + i]!;
-    const r = i * 96;
+    let xi = work[63648 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64480 + r + j] = xi * work[63874 + j]!;
   }
 }
@@ -35454,119 +35177,95 @@ function gradientBatch_block_loop126(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop127(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r] = work[4096 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r] = work[4096 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop128(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r + 32] = work[4224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r + 32] = work[4224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop129(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[4450 + r + 64] = work[4160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[4450 + r + 64] = work[4160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop130(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24290 + r] = work[23936 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24290 + r] = work[23936 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop131(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24290 + r + 32] = work[24064 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24290 + r + 32] = work[24064 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop132(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[24290 + r + 64] = work[24000 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[24290 + r + 64] = work[24000 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop133(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44130 + r] = work[43776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44130 + r] = work[43776 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop134(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44130 + r + 32] = work[43904 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44130 + r + 32] = work[43904 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop135(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[44130 + r + 64] = work[43840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[44130 + r + 64] = work[43840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop136(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63970 + r] = work[63616 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63970 + r] = work[63616 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop137(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63970 + r + 32] = work[63744 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63970 + r + 32] = work[63744 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop138(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63970 + r + 64] = work[63680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63970 + r + 64] = work[63680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop139(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[8032 + r + j] = xi * work[4450 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[27872 + r + j] = xi * work[24290 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[47712 + r + j] = xi * work[44130 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 297 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 297 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[67552 + r + j] = xi * work[63970 + j]!;
   }
 }
@@ -35654,97 +35353,73 @@ function gradientBatch_block_loop143(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop144(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop145(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop146(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop147(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r] = work[23552 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r] = work[23552 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop148(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r + 32] = work[23680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r + 32] = work[23680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop149(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r + 64] = work[23808 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r + 64] = work[23808 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop150(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r] = work[43392 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r] = work[43392 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop151(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r + 32] = work[43520 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r + 32] = work[43520 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop152(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r + 64] = work[43648 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r + 64] = work[43648 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop153(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r] = work[63232 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r] = work[63232 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop154(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r + 32] = work[63360 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r + 32] = work[63360 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop155(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r + 64] = work[63488 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r + 64] = work[63488 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -35760,14 +35435,17 @@ function gradientBatch_block_loop156(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop157(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[3872 + j]!;
-      s1 += w * work[23712 + j]!;
-      s2 += w * work[43552 + j]!;
-      s3 += w * work[63392 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[3872 + j]!;
+      s1 = s1 + w * work[23712 + j]!;
+      s2 = s2 + w * work[43552 + j]!;
+      s3 = s3 + w * work[63392 + j]!;
     }
     work[3808 + i] = s0;
     work[23648 + i] = s1;
@@ -35779,23 +35457,23 @@ function gradientBatch_block_loop157(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop158(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3744 + i]!;
-    const r = i * 96;
+    let xi = work[3744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10624 + r + j] = xi * work[3872 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[23584 + i]!;
-    const r = i * 96;
+    let xi = work[23584 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[30464 + r + j] = xi * work[23712 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[43424 + i]!;
-    const r = i * 96;
+    let xi = work[43424 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[50304 + r + j] = xi * work[43552 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[63264 + i]!;
-    const r = i * 96;
+    let xi = work[63264 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[70144 + r + j] = xi * work[63392 + j]!;
   }
 }
@@ -35823,97 +35501,73 @@ function gradientBatch_block_loop160(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop161(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r] = work[3712 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r] = work[3712 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop162(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 32] = work[3840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 32] = work[3840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop163(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3872 + r + 64] = work[3776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3872 + r + 64] = work[3776 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop164(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r] = work[23552 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r] = work[23552 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop165(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r + 32] = work[23680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r + 32] = work[23680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop166(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23712 + r + 64] = work[23616 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23712 + r + 64] = work[23616 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop167(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r] = work[43392 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r] = work[43392 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop168(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r + 32] = work[43520 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r + 32] = work[43520 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop169(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43552 + r + 64] = work[43456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43552 + r + 64] = work[43456 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop170(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r] = work[63232 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r] = work[63232 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop171(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r + 32] = work[63360 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r + 32] = work[63360 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop172(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63392 + r + 64] = work[63296 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63392 + r + 64] = work[63296 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -35929,23 +35583,23 @@ function gradientBatch_block_loop173(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop174(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3872 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[23712 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[43552 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 270 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 270 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[63392 + j]!;
   }
 }
@@ -36043,97 +35697,73 @@ function gradientBatch_block_loop179(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop180(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop181(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop182(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3584 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3584 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop183(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r] = work[23168 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r] = work[23168 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop184(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r + 32] = work[23296 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r + 32] = work[23296 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop185(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r + 64] = work[23424 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r + 64] = work[23424 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop186(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r] = work[43008 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r] = work[43008 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop187(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r + 32] = work[43136 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r + 32] = work[43136 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop188(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r + 64] = work[43264 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r + 64] = work[43264 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop189(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r] = work[62848 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r] = work[62848 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop190(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r + 32] = work[62976 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r + 32] = work[62976 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop191(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r + 64] = work[63104 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r + 64] = work[63104 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -36149,14 +35779,17 @@ function gradientBatch_block_loop192(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop193(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[3488 + j]!;
-      s1 += w * work[23328 + j]!;
-      s2 += w * work[43168 + j]!;
-      s3 += w * work[63008 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[3488 + j]!;
+      s1 = s1 + w * work[23328 + j]!;
+      s2 = s2 + w * work[43168 + j]!;
+      s3 = s3 + w * work[63008 + j]!;
     }
     work[3424 + i] = s0;
     work[23264 + i] = s1;
@@ -36168,23 +35801,23 @@ function gradientBatch_block_loop193(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop194(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[3360 + i]!;
-    const r = i * 96;
+    let xi = work[3360 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[23200 + i]!;
-    const r = i * 96;
+    let xi = work[23200 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[23328 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[43040 + i]!;
-    const r = i * 96;
+    let xi = work[43040 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[43168 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[62880 + i]!;
-    const r = i * 96;
+    let xi = work[62880 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[63008 + j]!;
   }
 }
@@ -36212,97 +35845,73 @@ function gradientBatch_block_loop196(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop197(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r] = work[3328 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r] = work[3328 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop198(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 32] = work[3456 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 32] = work[3456 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop199(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3488 + r + 64] = work[3392 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3488 + r + 64] = work[3392 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop200(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r] = work[23168 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r] = work[23168 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop201(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r + 32] = work[23296 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r + 32] = work[23296 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop202(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[23328 + r + 64] = work[23232 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[23328 + r + 64] = work[23232 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop203(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r] = work[43008 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r] = work[43008 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop204(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r + 32] = work[43136 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r + 32] = work[43136 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop205(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[43168 + r + 64] = work[43072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[43168 + r + 64] = work[43072 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop206(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r] = work[62848 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r] = work[62848 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop207(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r + 32] = work[62976 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r + 32] = work[62976 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop208(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[63008 + r + 64] = work[62912 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[63008 + r + 64] = work[62912 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -36318,23 +35927,23 @@ function gradientBatch_block_loop209(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop210(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3488 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[23328 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[43168 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 243 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 243 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[63008 + j]!;
   }
 }
@@ -36432,97 +36041,73 @@ function gradientBatch_block_loop215(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop216(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop217(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop218(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3200 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3200 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop219(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r] = work[22784 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r] = work[22784 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop220(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r + 32] = work[22912 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r + 32] = work[22912 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop221(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r + 64] = work[23040 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r + 64] = work[23040 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop222(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r] = work[42624 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r] = work[42624 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop223(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r + 32] = work[42752 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r + 32] = work[42752 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop224(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r + 64] = work[42880 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r + 64] = work[42880 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop225(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r] = work[62464 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r] = work[62464 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop226(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r + 32] = work[62592 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r + 32] = work[62592 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop227(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r + 64] = work[62720 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r + 64] = work[62720 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -36538,14 +36123,17 @@ function gradientBatch_block_loop228(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop229(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[3104 + j]!;
-      s1 += w * work[22944 + j]!;
-      s2 += w * work[42784 + j]!;
-      s3 += w * work[62624 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[3104 + j]!;
+      s1 = s1 + w * work[22944 + j]!;
+      s2 = s2 + w * work[42784 + j]!;
+      s3 = s3 + w * work[62624 + j]!;
     }
     work[3040 + i] = s0;
     work[22880 + i] = s1;
@@ -36557,23 +36145,23 @@ function gradientBatch_block_loop229(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop230(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2976 + i]!;
-    const r = i * 96;
+    let xi = work[2976 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[3104 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[22816 + i]!;
-    const r = i * 96;
+    let xi = work[22816 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[29952 + r + j] = xi * work[22944 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[42656 + i]!;
-    const r = i * 96;
+    let xi = work[42656 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[49792 + r + j] = xi * work[42784 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[62496 + i]!;
-    const r = i * 96;
+    let xi = work[62496 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[69632 + r + j] = xi * work[62624 + j]!;
   }
 }
@@ -36601,97 +36189,73 @@ function gradientBatch_block_loop232(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop233(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r] = work[2944 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r] = work[2944 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop234(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 32] = work[3072 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 32] = work[3072 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop235(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[3104 + r + 64] = work[3008 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[3104 + r + 64] = work[3008 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop236(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r] = work[22784 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r] = work[22784 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop237(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r + 32] = work[22912 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r + 32] = work[22912 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop238(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22944 + r + 64] = work[22848 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22944 + r + 64] = work[22848 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop239(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r] = work[42624 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r] = work[42624 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop240(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r + 32] = work[42752 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r + 32] = work[42752 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop241(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42784 + r + 64] = work[42688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42784 + r + 64] = work[42688 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop242(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r] = work[62464 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r] = work[62464 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop243(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r + 32] = work[62592 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r + 32] = work[62592 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop244(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62624 + r + 64] = work[62528 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62624 + r + 64] = work[62528 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -36707,23 +36271,23 @@ function gradientBatch_block_loop245(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop246(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[3104 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[22944 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[42784 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 216 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 216 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[62624 + j]!;
   }
 }
@@ -36821,97 +36385,73 @@ function gradientBatch_block_loop251(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop252(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop253(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop254(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2816 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2816 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop255(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r] = work[22400 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r] = work[22400 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop256(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r + 32] = work[22528 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r + 32] = work[22528 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop257(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r + 64] = work[22656 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r + 64] = work[22656 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop258(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r] = work[42240 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r] = work[42240 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop259(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r + 32] = work[42368 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r + 32] = work[42368 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop260(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r + 64] = work[42496 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r + 64] = work[42496 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop261(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r] = work[62080 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r] = work[62080 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop262(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r + 32] = work[62208 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r + 32] = work[62208 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop263(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r + 64] = work[62336 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r + 64] = work[62336 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -36927,14 +36467,17 @@ function gradientBatch_block_loop264(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop265(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[2720 + j]!;
-      s1 += w * work[22560 + j]!;
-      s2 += w * work[42400 + j]!;
-      s3 += w * work[62240 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[2720 + j]!;
+      s1 = s1 + w * work[22560 + j]!;
+      s2 = s2 + w * work[42400 + j]!;
+      s3 = s3 + w * work[62240 + j]!;
     }
     work[2656 + i] = s0;
     work[22496 + i] = s1;
@@ -36946,23 +36489,23 @@ function gradientBatch_block_loop265(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop266(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2592 + i]!;
-    const r = i * 96;
+    let xi = work[2592 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[22432 + i]!;
-    const r = i * 96;
+    let xi = work[22432 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[22560 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[42272 + i]!;
-    const r = i * 96;
+    let xi = work[42272 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[42400 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[62112 + i]!;
-    const r = i * 96;
+    let xi = work[62112 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[62240 + j]!;
   }
 }
@@ -36990,97 +36533,73 @@ function gradientBatch_block_loop268(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop269(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r] = work[2560 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r] = work[2560 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop270(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 32] = work[2688 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 32] = work[2688 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop271(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2720 + r + 64] = work[2624 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2720 + r + 64] = work[2624 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop272(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r] = work[22400 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r] = work[22400 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop273(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r + 32] = work[22528 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r + 32] = work[22528 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop274(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22560 + r + 64] = work[22464 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22560 + r + 64] = work[22464 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop275(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r] = work[42240 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r] = work[42240 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop276(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r + 32] = work[42368 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r + 32] = work[42368 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop277(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42400 + r + 64] = work[42304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42400 + r + 64] = work[42304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop278(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r] = work[62080 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r] = work[62080 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop279(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r + 32] = work[62208 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r + 32] = work[62208 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop280(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[62240 + r + 64] = work[62144 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[62240 + r + 64] = work[62144 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -37096,23 +36615,23 @@ function gradientBatch_block_loop281(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop282(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2720 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[22560 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[42400 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 189 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 189 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[62240 + j]!;
   }
 }
@@ -37210,97 +36729,73 @@ function gradientBatch_block_loop287(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop288(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop289(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop290(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2432 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2432 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop291(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r] = work[22016 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r] = work[22016 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop292(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r + 32] = work[22144 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r + 32] = work[22144 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop293(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r + 64] = work[22272 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r + 64] = work[22272 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop294(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r] = work[41856 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r] = work[41856 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop295(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r + 32] = work[41984 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r + 32] = work[41984 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop296(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r + 64] = work[42112 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r + 64] = work[42112 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop297(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r] = work[61696 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r] = work[61696 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop298(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r + 32] = work[61824 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r + 32] = work[61824 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop299(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r + 64] = work[61952 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r + 64] = work[61952 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -37316,14 +36811,17 @@ function gradientBatch_block_loop300(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop301(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[2336 + j]!;
-      s1 += w * work[22176 + j]!;
-      s2 += w * work[42016 + j]!;
-      s3 += w * work[61856 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[2336 + j]!;
+      s1 = s1 + w * work[22176 + j]!;
+      s2 = s2 + w * work[42016 + j]!;
+      s3 = s3 + w * work[61856 + j]!;
     }
     work[2272 + i] = s0;
     work[22112 + i] = s1;
@@ -37335,23 +36833,23 @@ function gradientBatch_block_loop301(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop302(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[2208 + i]!;
-    const r = i * 96;
+    let xi = work[2208 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[2336 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[22048 + i]!;
-    const r = i * 96;
+    let xi = work[22048 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[29952 + r + j] = xi * work[22176 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[41888 + i]!;
-    const r = i * 96;
+    let xi = work[41888 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[49792 + r + j] = xi * work[42016 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[61728 + i]!;
-    const r = i * 96;
+    let xi = work[61728 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[69632 + r + j] = xi * work[61856 + j]!;
   }
 }
@@ -37379,97 +36877,73 @@ function gradientBatch_block_loop304(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop305(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r] = work[2176 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r] = work[2176 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop306(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 32] = work[2304 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 32] = work[2304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop307(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[2336 + r + 64] = work[2240 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[2336 + r + 64] = work[2240 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop308(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r] = work[22016 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r] = work[22016 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop309(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r + 32] = work[22144 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r + 32] = work[22144 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop310(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[22176 + r + 64] = work[22080 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[22176 + r + 64] = work[22080 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop311(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r] = work[41856 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r] = work[41856 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop312(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r + 32] = work[41984 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r + 32] = work[41984 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop313(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[42016 + r + 64] = work[41920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[42016 + r + 64] = work[41920 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop314(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r] = work[61696 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r] = work[61696 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop315(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r + 32] = work[61824 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r + 32] = work[61824 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop316(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61856 + r + 64] = work[61760 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61856 + r + 64] = work[61760 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -37485,23 +36959,23 @@ function gradientBatch_block_loop317(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop318(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[2336 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[22176 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[42016 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 162 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 162 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[61856 + j]!;
   }
 }
@@ -37599,97 +37073,73 @@ function gradientBatch_block_loop323(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop324(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop325(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop326(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[2048 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[2048 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop327(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r] = work[21632 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r] = work[21632 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop328(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r + 32] = work[21760 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r + 32] = work[21760 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop329(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r + 64] = work[21888 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r + 64] = work[21888 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop330(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r] = work[41472 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r] = work[41472 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop331(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r + 32] = work[41600 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r + 32] = work[41600 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop332(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r + 64] = work[41728 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r + 64] = work[41728 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop333(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r] = work[61312 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r] = work[61312 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop334(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r + 32] = work[61440 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r + 32] = work[61440 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop335(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r + 64] = work[61568 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r + 64] = work[61568 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -37705,14 +37155,17 @@ function gradientBatch_block_loop336(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop337(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[1952 + j]!;
-      s1 += w * work[21792 + j]!;
-      s2 += w * work[41632 + j]!;
-      s3 += w * work[61472 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[1952 + j]!;
+      s1 = s1 + w * work[21792 + j]!;
+      s2 = s2 + w * work[41632 + j]!;
+      s3 = s3 + w * work[61472 + j]!;
     }
     work[1888 + i] = s0;
     work[21728 + i] = s1;
@@ -37724,23 +37177,23 @@ function gradientBatch_block_loop337(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop338(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1824 + i]!;
-    const r = i * 96;
+    let xi = work[1824 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[21664 + i]!;
-    const r = i * 96;
+    let xi = work[21664 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[21792 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[41504 + i]!;
-    const r = i * 96;
+    let xi = work[41504 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[41632 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[61344 + i]!;
-    const r = i * 96;
+    let xi = work[61344 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[61472 + j]!;
   }
 }
@@ -37768,97 +37221,73 @@ function gradientBatch_block_loop340(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop341(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r] = work[1792 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r] = work[1792 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop342(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 32] = work[1920 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 32] = work[1920 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop343(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1952 + r + 64] = work[1856 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1952 + r + 64] = work[1856 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop344(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r] = work[21632 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r] = work[21632 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop345(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r + 32] = work[21760 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r + 32] = work[21760 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop346(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21792 + r + 64] = work[21696 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21792 + r + 64] = work[21696 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop347(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r] = work[41472 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r] = work[41472 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop348(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r + 32] = work[41600 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r + 32] = work[41600 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop349(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41632 + r + 64] = work[41536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41632 + r + 64] = work[41536 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop350(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r] = work[61312 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r] = work[61312 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop351(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r + 32] = work[61440 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r + 32] = work[61440 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop352(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61472 + r + 64] = work[61376 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61472 + r + 64] = work[61376 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -37874,23 +37303,23 @@ function gradientBatch_block_loop353(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop354(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1952 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[21792 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[41632 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 135 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 135 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[61472 + j]!;
   }
 }
@@ -37988,97 +37417,73 @@ function gradientBatch_block_loop359(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop360(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop361(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop362(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1664 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1664 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop363(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r] = work[21248 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r] = work[21248 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop364(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r + 32] = work[21376 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r + 32] = work[21376 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop365(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r + 64] = work[21504 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r + 64] = work[21504 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop366(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r] = work[41088 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r] = work[41088 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop367(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r + 32] = work[41216 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r + 32] = work[41216 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop368(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r + 64] = work[41344 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r + 64] = work[41344 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop369(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r] = work[60928 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r] = work[60928 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop370(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r + 32] = work[61056 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r + 32] = work[61056 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop371(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r + 64] = work[61184 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r + 64] = work[61184 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -38094,14 +37499,17 @@ function gradientBatch_block_loop372(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop373(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[1568 + j]!;
-      s1 += w * work[21408 + j]!;
-      s2 += w * work[41248 + j]!;
-      s3 += w * work[61088 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[1568 + j]!;
+      s1 = s1 + w * work[21408 + j]!;
+      s2 = s2 + w * work[41248 + j]!;
+      s3 = s3 + w * work[61088 + j]!;
     }
     work[1504 + i] = s0;
     work[21344 + i] = s1;
@@ -38113,23 +37521,23 @@ function gradientBatch_block_loop373(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop374(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1440 + i]!;
-    const r = i * 96;
+    let xi = work[1440 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[10112 + r + j] = xi * work[1568 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[21280 + i]!;
-    const r = i * 96;
+    let xi = work[21280 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[29952 + r + j] = xi * work[21408 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[41120 + i]!;
-    const r = i * 96;
+    let xi = work[41120 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[49792 + r + j] = xi * work[41248 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[60960 + i]!;
-    const r = i * 96;
+    let xi = work[60960 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[69632 + r + j] = xi * work[61088 + j]!;
   }
 }
@@ -38157,97 +37565,73 @@ function gradientBatch_block_loop376(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop377(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r] = work[1408 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r] = work[1408 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop378(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 32] = work[1536 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 32] = work[1536 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop379(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1568 + r + 64] = work[1472 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1568 + r + 64] = work[1472 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop380(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r] = work[21248 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r] = work[21248 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop381(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r + 32] = work[21376 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r + 32] = work[21376 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop382(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21408 + r + 64] = work[21312 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21408 + r + 64] = work[21312 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop383(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r] = work[41088 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r] = work[41088 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop384(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r + 32] = work[41216 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r + 32] = work[41216 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop385(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[41248 + r + 64] = work[41152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[41248 + r + 64] = work[41152 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop386(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r] = work[60928 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r] = work[60928 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop387(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r + 32] = work[61056 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r + 32] = work[61056 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop388(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[61088 + r + 64] = work[60992 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[61088 + r + 64] = work[60992 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -38263,23 +37647,23 @@ function gradientBatch_block_loop389(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop390(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1568 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[21408 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[41248 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 108 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 108 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[61088 + j]!;
   }
 }
@@ -38377,97 +37761,73 @@ function gradientBatch_block_loop395(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop396(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop397(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop398(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1280 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1280 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop399(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r] = work[20864 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r] = work[20864 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop400(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r + 32] = work[20992 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r + 32] = work[20992 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop401(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r + 64] = work[21120 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r + 64] = work[21120 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop402(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r] = work[40704 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r] = work[40704 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop403(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r + 32] = work[40832 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r + 32] = work[40832 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop404(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r + 64] = work[40960 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r + 64] = work[40960 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop405(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r] = work[60544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r] = work[60544 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop406(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r + 32] = work[60672 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r + 32] = work[60672 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop407(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r + 64] = work[60800 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r + 64] = work[60800 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -38483,14 +37843,17 @@ function gradientBatch_block_loop408(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop409(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[1184 + j]!;
-      s1 += w * work[21024 + j]!;
-      s2 += w * work[40864 + j]!;
-      s3 += w * work[60704 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[1184 + j]!;
+      s1 = s1 + w * work[21024 + j]!;
+      s2 = s2 + w * work[40864 + j]!;
+      s3 = s3 + w * work[60704 + j]!;
     }
     work[1120 + i] = s0;
     work[20960 + i] = s1;
@@ -38502,23 +37865,23 @@ function gradientBatch_block_loop409(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop410(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[1056 + i]!;
-    const r = i * 96;
+    let xi = work[1056 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[4928 + r + j] = xi * work[1184 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[20896 + i]!;
-    const r = i * 96;
+    let xi = work[20896 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[24768 + r + j] = xi * work[21024 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[40736 + i]!;
-    const r = i * 96;
+    let xi = work[40736 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[44608 + r + j] = xi * work[40864 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[60576 + i]!;
-    const r = i * 96;
+    let xi = work[60576 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[64448 + r + j] = xi * work[60704 + j]!;
   }
 }
@@ -38546,97 +37909,73 @@ function gradientBatch_block_loop412(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop413(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r] = work[1024 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r] = work[1024 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop414(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 32] = work[1152 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 32] = work[1152 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop415(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[1184 + r + 64] = work[1088 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[1184 + r + 64] = work[1088 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop416(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r] = work[20864 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r] = work[20864 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop417(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r + 32] = work[20992 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r + 32] = work[20992 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop418(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[21024 + r + 64] = work[20928 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[21024 + r + 64] = work[20928 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop419(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r] = work[40704 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r] = work[40704 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop420(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r + 32] = work[40832 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r + 32] = work[40832 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop421(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40864 + r + 64] = work[40768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40864 + r + 64] = work[40768 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop422(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r] = work[60544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r] = work[60544 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop423(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r + 32] = work[60672 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r + 32] = work[60672 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop424(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60704 + r + 64] = work[60608 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60704 + r + 64] = work[60608 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -38652,23 +37991,23 @@ function gradientBatch_block_loop425(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop426(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1376 + r + j] = xi * work[1184 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[21216 + r + j] = xi * work[21024 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[41056 + r + j] = xi * work[40864 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 81 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 81 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60896 + r + j] = xi * work[60704 + j]!;
   }
 }
@@ -38766,97 +38105,73 @@ function gradientBatch_block_loop431(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop432(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop433(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop434(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[896 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[896 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop435(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r] = work[20480 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r] = work[20480 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop436(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r + 32] = work[20608 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r + 32] = work[20608 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop437(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r + 64] = work[20736 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r + 64] = work[20736 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop438(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r] = work[40320 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r] = work[40320 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop439(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r + 32] = work[40448 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r + 32] = work[40448 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop440(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r + 64] = work[40576 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r + 64] = work[40576 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop441(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r] = work[60160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r] = work[60160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop442(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r + 32] = work[60288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r + 32] = work[60288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop443(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r + 64] = work[60416 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r + 64] = work[60416 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -38872,14 +38187,17 @@ function gradientBatch_block_loop444(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop445(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[800 + j]!;
-      s1 += w * work[20640 + j]!;
-      s2 += w * work[40480 + j]!;
-      s3 += w * work[60320 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[800 + j]!;
+      s1 = s1 + w * work[20640 + j]!;
+      s2 = s2 + w * work[40480 + j]!;
+      s3 = s3 + w * work[60320 + j]!;
     }
     work[736 + i] = s0;
     work[20576 + i] = s1;
@@ -38891,23 +38209,23 @@ function gradientBatch_block_loop445(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop446(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[672 + i]!;
-    const r = i * 96;
+    let xi = work[672 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[1184 + r + j] = xi * work[800 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[20512 + i]!;
-    const r = i * 96;
+    let xi = work[20512 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[21024 + r + j] = xi * work[20640 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[40352 + i]!;
-    const r = i * 96;
+    let xi = work[40352 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[40864 + r + j] = xi * work[40480 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[60192 + i]!;
-    const r = i * 96;
+    let xi = work[60192 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60704 + r + j] = xi * work[60320 + j]!;
   }
 }
@@ -38935,97 +38253,73 @@ function gradientBatch_block_loop448(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop449(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r] = work[640 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r] = work[640 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop450(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 32] = work[768 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 32] = work[768 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop451(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[800 + r + 64] = work[704 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[800 + r + 64] = work[704 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop452(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r] = work[20480 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r] = work[20480 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop453(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r + 32] = work[20608 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r + 32] = work[20608 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop454(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20640 + r + 64] = work[20544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20640 + r + 64] = work[20544 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop455(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r] = work[40320 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r] = work[40320 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop456(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r + 32] = work[40448 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r + 32] = work[40448 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop457(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40480 + r + 64] = work[40384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40480 + r + 64] = work[40384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop458(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r] = work[60160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r] = work[60160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop459(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r + 32] = work[60288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r + 32] = work[60288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop460(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[60320 + r + 64] = work[60224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[60320 + r + 64] = work[60224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -39041,23 +38335,23 @@ function gradientBatch_block_loop461(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop462(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[992 + r + j] = xi * work[800 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[20832 + r + j] = xi * work[20640 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[40672 + r + j] = xi * work[40480 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 54 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 54 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60512 + r + j] = xi * work[60320 + j]!;
   }
 }
@@ -39155,97 +38449,73 @@ function gradientBatch_block_loop467(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop468(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop469(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop470(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[544 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[544 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop471(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r] = work[20128 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r] = work[20128 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop472(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r + 32] = work[20224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r + 32] = work[20224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop473(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r + 64] = work[20384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r + 64] = work[20384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop474(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r] = work[39968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r] = work[39968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop475(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r + 32] = work[40064 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r + 32] = work[40064 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop476(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r + 64] = work[40224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r + 64] = work[40224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop477(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r] = work[59808 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r] = work[59808 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop478(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r + 32] = work[59904 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r + 32] = work[59904 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop479(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r + 64] = work[60064 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r + 64] = work[60064 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -39261,14 +38531,17 @@ function gradientBatch_block_loop480(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop481(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 96;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 96;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 96; j++) {
-      const w = params[2592 + r + j]!;
-      s0 += w * work[416 + j]!;
-      s1 += w * work[20256 + j]!;
-      s2 += w * work[40096 + j]!;
-      s3 += w * work[59936 + j]!;
+      let w = params[2592 + r + j]!;
+      s0 = s0 + w * work[416 + j]!;
+      s1 = s1 + w * work[20256 + j]!;
+      s2 = s2 + w * work[40096 + j]!;
+      s3 = s3 + w * work[59936 + j]!;
     }
     work[352 + i] = s0;
     work[20192 + i] = s1;
@@ -39280,23 +38553,23 @@ function gradientBatch_block_loop481(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop482(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[64 + i]!;
-    const r = i * 96;
+    let xi = work[64 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[800 + r + j] = xi * work[416 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[19904 + i]!;
-    const r = i * 96;
+    let xi = work[19904 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[20640 + r + j] = xi * work[20256 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[39744 + i]!;
-    const r = i * 96;
+    let xi = work[39744 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[40480 + r + j] = xi * work[40096 + j]!;
   }
   for (let i = 0; i < 32; i++) {
-    const xi = work[59584 + i]!;
-    const r = i * 96;
+    let xi = work[59584 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60320 + r + j] = xi * work[59936 + j]!;
   }
 }
@@ -39313,105 +38586,79 @@ function gradientBatch_block_loop483(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop484(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[7520 + k]! + work[800 + k]! + work[27360 + k]! + work[20640 + k]! + work[47200 + k]! + work[40480 + k]! + work[67040 + k]! + work[60320 + k]!;
-  }
+  for (let k = 0; k < 3072; k++) grad[2592 + k]! += (work[7520 + k]! + work[800 + k]!) + (work[27360 + k]! + work[20640 + k]!) + (work[47200 + k]! + work[40480 + k]!) + (work[67040 + k]! + work[60320 + k]!);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop485(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r] = work[288 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop486(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 32] = work[384 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 32] = work[384 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop487(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[416 + r + 64] = work[320 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[416 + r + 64] = work[320 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop488(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r] = work[20128 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r] = work[20128 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop489(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r + 32] = work[20224 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r + 32] = work[20224 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop490(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20256 + r + 64] = work[20160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20256 + r + 64] = work[20160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop491(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r] = work[39968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r] = work[39968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop492(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r + 32] = work[40064 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r + 32] = work[40064 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop493(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[40096 + r + 64] = work[40000 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[40096 + r + 64] = work[40000 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop494(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r] = work[59808 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r] = work[59808 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop495(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r + 32] = work[59904 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r + 32] = work[59904 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop496(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59936 + r + 64] = work[59840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59936 + r + 64] = work[59840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -39427,23 +38674,23 @@ function gradientBatch_block_loop497(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop498(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[416 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[20448 + r + j] = xi * work[20256 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[40288 + r + j] = xi * work[40096 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + 27 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + 27 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60128 + r + j] = xi * work[59936 + j]!;
   }
 }
@@ -39527,97 +38774,73 @@ function gradientBatch_block_loop502(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop503(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop504(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop505(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[96 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[96 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop506(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r] = work[19840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r] = work[19840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop507(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r + 32] = work[20000 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r + 32] = work[20000 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop508(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r + 64] = work[19936 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r + 64] = work[19936 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop509(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r] = work[39680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r] = work[39680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop510(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r + 32] = work[39840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r + 32] = work[39840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop511(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r + 64] = work[39776 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r + 64] = work[39776 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop512(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r] = work[59520 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r] = work[59520 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop513(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r + 32] = work[59680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r + 32] = work[59680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop514(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r + 64] = work[59616 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r + 64] = work[59616 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -39633,128 +38856,102 @@ function gradientBatch_block_loop515(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop516(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo0 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo0 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[608 + r + j] = xi * work[192 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo1 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo1 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[20448 + r + j] = xi * work[20032 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo2 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo2 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[40288 + r + j] = xi * work[39872 + j]!;
   }
   for (let i = 0; i < 27; i++) {
-    const xi = inputs[xo3 + i]!;
-    const r = i * 96;
+    let xi = inputs[xo3 + i]!;
+    let r = i * 96;
     for (let j = 0; j < 96; j++) work[60128 + r + j] = xi * work[59712 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop517(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[4928 + k]! + work[608 + k]! + work[24768 + k]! + work[20448 + k]! + work[44608 + k]! + work[40288 + k]! + work[64448 + k]! + work[60128 + k]!;
-  }
+  for (let k = 0; k < 2592; k++) grad[k]! += (work[4928 + k]! + work[608 + k]!) + (work[24768 + k]! + work[20448 + k]!) + (work[44608 + k]! + work[40288 + k]!) + (work[64448 + k]! + work[60128 + k]!);
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop518(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r] = work[r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r] = work[r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop519(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 32] = work[160 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 32] = work[160 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop520(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) {
-    work[192 + r + 64] = work[128 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[192 + r + 64] = work[128 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop521(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r] = work[19840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r] = work[19840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop522(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r + 32] = work[20000 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r + 32] = work[20000 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop523(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) {
-    work[20032 + r + 64] = work[19968 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[20032 + r + 64] = work[19968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop524(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r] = work[39680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r] = work[39680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop525(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r + 32] = work[39840 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r + 32] = work[39840 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop526(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) {
-    work[39872 + r + 64] = work[39808 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[39872 + r + 64] = work[39808 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop527(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r] = work[59520 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r] = work[59520 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop528(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r + 32] = work[59680 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r + 32] = work[59680 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop529(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) {
-    work[59712 + r + 64] = work[59648 + r]!;
-  }
+  for (let r = 0; r < 32; r++) work[59712 + r + 64] = work[59648 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -39770,65 +38967,49 @@ function gradientBatch_block_loop530(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop531(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) {
-    work[384 + r] = work[32 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[384 + r] = work[32 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop532(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) {
-    work[384 + r + 96] = work[288 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[384 + r + 96] = work[288 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop533(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) {
-    work[20224 + r] = work[19872 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[20224 + r] = work[19872 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop534(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) {
-    work[20224 + r + 96] = work[20128 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[20224 + r + 96] = work[20128 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop535(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) {
-    work[40064 + r] = work[39712 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[40064 + r] = work[39712 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop536(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) {
-    work[40064 + r + 96] = work[39968 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[40064 + r + 96] = work[39968 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop537(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) {
-    work[59904 + r] = work[59552 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[59904 + r] = work[59552 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop538(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) {
-    work[59904 + r + 96] = work[59808 + r]!;
-  }
+  for (let r = 0; r < 96; r++) work[59904 + r + 96] = work[59808 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

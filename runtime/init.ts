@@ -77,6 +77,9 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     const kind = p.init ?? (p.role === 'kernel' ? 'kernel' : 'zeros');
     if (kind === 'zeros') continue; // already zero
     if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
+    // A lookup table, not a kernel: a forced kernel scheme leaves it alone.
+    else if (kind === 'randomUniform')
+      for (let i = p.offset; i < p.offset + p.size; i++) params[i] = rng.range(-0.05, 0.05);
     else if (kind === 'unitForgetBias') {
       // An LSTM bias [i f c o]: the forget quarter starts at 1 (Jozefowicz et al. 2015).
       const q = p.size / 4;
@@ -136,7 +139,7 @@ function fillLegacy(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: R
 
 type VarianceScaling = Exclude<
   ParamInfo['init'],
-  'kernel' | 'zeros' | 'ones' | 'orthogonal' | 'unitForgetBias' | undefined
+  'kernel' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal' | 'unitForgetBias' | undefined
 >;
 
 /** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there). */

@@ -2,6 +2,7 @@
 // a whitelist, and turned into a tiny AST whose operators are IR op names. Nothing from the
 // text survives except numbers, so an expression can never inject code into the output.
 import { getOp } from '../ops/registry.ts';
+import { erfOf, type Algebra } from './erf.ts';
 import { escapeText, quote } from './errors.ts';
 import type { ElementwiseOp } from '../ops/types.ts';
 
@@ -77,37 +78,17 @@ export const exprSugar: Readonly<
       ]),
   },
   clip: { arity: 3, build: ([x, lo, hi]) => make('min', [make('max', [x!, lo!]), hi!]) },
-  // erf(x) = 1 − erfc(x) for x > 0 and erfc(−x) − 1 otherwise, with erfc from the Chebyshev
-  // fit of Press et al., Numerical Recipes §6.2 (fractional error below 1.2e-7 everywhere;
-  // TF.js's own erf is Abramowitz & Stegun 7.1.26, absolute error 1.5e-7). Composed from
-  // primitives, so its derivative is the exact derivative of this approximation and finite
-  // differences agree with it. Each branch sees only its own half-line (max(x, 0), min(0, x)),
-  // so neither overflows; the tie rules of max and min give min(0, x) the gradient of x at 0,
-  // so erf'(0) = 2/√π rather than a zero subgradient.
-  erf: {
-    arity: 1,
-    build: ([x]) =>
-      make('select', [
-        make('gt', [x!, num(0)]),
-        make('sub', [num(1), erfc(make('max', [x!, num(0)]))]),
-        make('sub', [erfc(make('neg', [make('min', [num(0), x!])])), num(1)]),
-      ]),
-  },
+  // Numerical Recipes' Chebyshev fit, composed from primitives (see erf.ts).
+  erf: { arity: 1, build: ([x]) => erfOf(exprAlgebra, x!) },
 };
 
-/** Numerical Recipes' erfc coefficients, highest power of t first. */
-const ERFC_COEFFS = [
-  0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
-  1.00002368, -1.26551223,
-];
-
-/** erfc(z) for z ≥ 0: t·exp(−z² + P(t)) with t = 1 / (1 + z/2). */
-function erfc(z: Expr): Expr {
-  const t = make('div', [num(1), make('add', [num(1), make('mul', [num(0.5), z])])]);
-  let p: Expr = num(ERFC_COEFFS[0]!);
-  for (const c of ERFC_COEFFS.slice(1)) p = make('add', [make('mul', [p, t]), num(c)]);
-  return make('mul', [t, make('exp', [make('sub', [p, make('mul', [z, z])])])]);
-}
+/** Expressions as an algebra for erf.ts; `make` folds constants as everywhere here. */
+const exprAlgebra: Algebra<Expr> = {
+  num: (v) => num(v),
+  op: (name, a, b) => make(name, [a, b]),
+  unary: (name, a) => make(name, [a]),
+  select: (c, a, b) => make('select', [c, a, b]),
+};
 
 const num = (v: number): Expr => ({ k: 'num', v });
 

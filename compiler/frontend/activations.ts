@@ -2,8 +2,7 @@
 // composed from primitives (sugar by composition: no activation has its own derivative rule).
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
-import { exprSugar } from '../format/expr.ts';
-import { exprToIR } from './expr.ts';
+import { erfOf, type Algebra } from '../format/erf.ts';
 
 export interface ActivationDef {
   readonly params: Readonly<Record<string, number>>;
@@ -20,6 +19,16 @@ const SELU_SCALE = 1.0507009873554805;
 function elu(B: Builder, z: Node, alpha: number): Node {
   const neg = B.mul(B.const(alpha), B.unary('expm1', B.min(z, B.const(0))));
   return B.select(B.gt(B.const(0), z), neg, z);
+}
+
+/** IR nodes as an algebra for erf.ts. */
+function nodeAlgebra(B: Builder): Algebra<Node> {
+  return {
+    num: (v) => B.const(v),
+    op: (name, a, b) => B.make(name, [a, b]),
+    unary: (name, a) => B.make(name, [a]),
+    select: (c, a, b) => B.select(c, a, b),
+  };
 }
 
 export const activations: Readonly<Record<string, ActivationDef>> = {
@@ -58,14 +67,11 @@ export const activations: Readonly<Record<string, ActivationDef>> = {
     params: {},
     build: (B, z) => B.mul(z, B.unary('tanh', B.unary('softplus', z))),
   },
-  // x·Φ(x) = x·(1 + erf(x/√2))/2, TensorFlow.js's `gelu`; erf is the expression sugar's, so
-  // the layer and a custom `erf(...)` are the same function.
+  // x·Φ(x) = x·(1 + erf(x/√2))/2, TensorFlow.js's `gelu`; the same erf as a custom `erf(...)`.
   gelu: {
     params: {},
     build: (B, z) => {
-      const erf = exprToIR(B, exprSugar.erf!.build([{ k: 'var', name: 'x' }]), {
-        x: B.mul(B.const(Math.SQRT1_2), z),
-      });
+      const erf = erfOf(nodeAlgebra(B), B.mul(B.const(Math.SQRT1_2), z));
       return B.mul(B.mul(B.const(0.5), z), B.add(B.const(1), erf));
     },
   },

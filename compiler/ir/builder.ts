@@ -7,6 +7,10 @@ function shapeArg(s: number | readonly number[]): readonly number[] {
   return typeof s === 'number' ? [s] : s;
 }
 
+function leafAttrs(shape: number | readonly number[], offset: number): Attrs {
+  return offset === 0 ? { shape: shapeArg(shape) } : { shape: shapeArg(shape), offset };
+}
+
 export class Builder {
   private readonly table = new Map<string, Node>();
   private nextId = 0;
@@ -68,11 +72,17 @@ export class Builder {
   param(offset: number, shape: number | readonly number[]): Node {
     return this.make('param', [], { offset, shape: shapeArg(shape) });
   }
-  input(shape: number | readonly number[]): Node {
-    return this.make('input', [], { shape: shapeArg(shape) });
+  /**
+   * One model input: `input[offset .. offset+size)` of the packed input array. Two inputs of
+   * equal shape differ by their offset, so they stay distinct nodes. The offset is left out
+   * of the attributes when it is 0, which keeps a single-input model's IR as it was.
+   */
+  input(shape: number | readonly number[], offset = 0): Node {
+    return this.make('input', [], leafAttrs(shape, offset));
   }
-  target(shape: number | readonly number[]): Node {
-    return this.make('target', [], { shape: shapeArg(shape) });
+  /** One model output's target, `target[offset .. offset+size)` of the packed target. */
+  target(shape: number | readonly number[], offset = 0): Node {
+    return this.make('target', [], leafAttrs(shape, offset));
   }
 
   // Sugar over `make`, so that builders and derivative rules read like math.

@@ -70,6 +70,12 @@ export const common = {
     })
     .optional()
     .describe('Layer name (default: the type and a per-type counter, e.g. conv2d0)'),
+  inputs: z
+    .array(z.string().min(1).max(64))
+    .min(1)
+    .max(16)
+    .optional()
+    .describe('Names of the layers or model inputs this layer takes (default: the previous layer)'),
   trainable: z
     .boolean()
     .optional()

@@ -13,6 +13,8 @@ import {
   maxPooling2d,
 } from './pooling.ts';
 import { layerNormalization } from './normalization.ts';
+import { mergeLayers } from './merge.ts';
+import { embedding } from './embedding.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import { gru, lstm, simpleRNN } from './recurrent.ts';
 import { bidirectional, timeDistributed } from './wrappers.ts';
@@ -34,6 +36,8 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  ...mergeLayers,
+  embedding,
   simpleRNN,
   gru,
   lstm,

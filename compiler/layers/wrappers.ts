@@ -137,7 +137,7 @@ export const timeDistributed = defineLayer({
       );
     const inner = o.layer as unknown as DenseOptions;
     innerActivation(null, inner.activation, 'linear');
-    const step = dense.shapes(o.layer, inputShape.slice(1));
+    const step = dense.shapes(o.layer, inputShape.slice(1), [inputShape.slice(1)]);
     return { outputShape: [inputShape[0]!, ...step.outputShape], weights: step.weights };
   },
   build: (ctx, o) => {

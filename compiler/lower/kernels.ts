@@ -7,11 +7,13 @@ import { concatOffsets, splitAt } from '../ops/slicing.ts';
 import { strides } from '../ir/shape.ts';
 import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
+import { gatherGeometry } from '../ops/gather.ts';
 import type { Window } from '../ops/window.ts';
 import {
   add,
   bin,
   cmp,
+  elem,
   fadd,
   fmul,
   if_,
@@ -23,6 +25,7 @@ import {
   sel,
   set,
   store,
+  storeChannel,
   v,
   type Kernel,
   type LExpr,
@@ -79,7 +82,9 @@ function conv(n: Node): Kernel {
             ),
           ]),
         ]),
-        ...lanes(width).map((j) => store(add(at(o, co, base), num(j)), v(acc(j)))),
+        ...lanes(width).map((j) =>
+          storeChannel(add(at(o, co, base), num(j)), v(acc(j)), add(base, num(j))),
+        ),
       ]),
     ),
   };
@@ -287,6 +292,69 @@ function sumTo(n: Node): Kernel {
 }
 
 /**
+ * `ok` = 1 when the id in local `id` is a whole number in [0, rows), else 0: the id is data,
+ * so the kernel checks it before using it as an index (a number, not a boolean, so every
+ * local stays a double).
+ */
+function idCheck(rows: number): LStmt {
+  const whole = cmp('==', v('id'), elem('floor', [v('id')]));
+  return let_(
+    'ok',
+    sel(
+      cmp('>=', v('id'), num(0)),
+      sel(cmp('<', v('id'), num(rows)), sel(whole, num(1), num(0)), num(0)),
+      num(0),
+    ),
+  );
+}
+
+/** out[i, j] = table[ids[i], j], or 0 for an id out of range (the load is never made). */
+function gather(n: Node): Kernel {
+  const { ids, rows, width } = gatherGeometry(n);
+  return {
+    size: n.size,
+    body: [
+      loop('i', 0, ids, [
+        let_('id', load(1, v('i'))),
+        idCheck(rows),
+        loop('j', 0, width, [
+          store(
+            add(mul(v('i'), num(width)), v('j')),
+            sel(cmp('==', v('ok'), num(1)), load(0, add(mul(v('id'), num(width)), v('j'))), num(0)),
+          ),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** Clears the table, then adds row i of the argument at row ids[i] (valid ids only). The
+ * store index holds a loaded value: the loop IR's indices may depend on data as long as the
+ * kernel guards them. */
+function scatterAdd(n: Node): Kernel {
+  const { ids, rows, width } = gatherGeometry(n);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      loop('i', 0, ids, [
+        let_('id', load(1, v('i'))),
+        idCheck(rows),
+        if_(cmp('==', v('ok'), num(1)), [
+          loop('j', 0, width, [
+            store(
+              add(mul(v('id'), num(width)), v('j')),
+              load(0, add(mul(v('i'), num(width)), v('j'))),
+              true,
+            ),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/**
  * `outer` runs of `run` elements of argument `arg`, stored `stride` apart from `offset` on:
  * the block move behind pad and concat. One run (outer = 1) is a single contiguous loop.
  */
@@ -324,6 +392,8 @@ function concat(n: Node): Kernel {
 }
 
 const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
+  gather,
+  scatterAdd,
   conv,
   convBackInput,
   convBackKernel,

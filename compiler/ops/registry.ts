@@ -2,6 +2,7 @@
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
+import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
@@ -29,6 +30,7 @@ export const registry = buildRegistry([
   convOps,
   poolOps,
   axesOps,
+  gatherOps,
   sliceViewOps,
   slicingOps,
 ]);

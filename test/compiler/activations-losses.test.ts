@@ -21,7 +21,7 @@ import { TestRng } from './helpers.ts';
 // `parameterized` builds its shape with Object.fromEntries). Widened here; see the report.
 type Activation =
   NonNullable<ModelInput['layers'][number]['activation']> | { name: string; alpha?: number };
-type Loss = ModelInput['loss'] | { name: string; delta?: number };
+type Loss = NonNullable<ModelInput['loss']> | { name: string; delta?: number };
 interface TestModel {
   name?: string;
   input: number;

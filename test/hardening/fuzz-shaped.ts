@@ -1,6 +1,8 @@
 // Random SHAPED networks for the fuzzer: inputs [h, w, c], [steps, c] or vectors, stacks of
 // conv1d/conv2d, pooling, global pooling, flatten, reshape, activation, layerNormalization and
-// dense (on any rank) layers. fast-check draws a list of raw steps; `assemble` walks them with the current shape
+// dense (on any rank) layers, and DAGs: a `merge` step joins the current value with an
+// earlier one (a skip connection) by an elementwise merge layer of equal shapes, or by
+// concatenate along the last axis. fast-check draws a list of raw steps; `assemble` walks them with the current shape
 // and turns each into a layer that is valid there (a window that does not fit is shrunk, a
 // step that has no meaning at that rank is dropped), so every case compiles and shrinking
 // the raw steps still gives valid, smaller networks. Sizes stay small so a case takes
@@ -25,6 +27,10 @@ const KINDS = [
   'activation',
   'norm',
   'dense',
+  'merge',
+  'merge',
+  'merge',
+  'merge',
 ] as const;
 
 interface Step {
@@ -150,13 +156,64 @@ function reshapeTarget(size: number, pick: number): number[] {
   return shape.map((x, i) => (i === unknown ? -1 : x));
 }
 
+const MERGES = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum'] as const;
+
+/**
+ * A merge of the current value (`current`) with an earlier value that fits: one of equal
+ * shape for an elementwise merge, else one equal but for the last axis for concatenate.
+ */
+function merge(
+  st: Step,
+  current: { name: string; shape: readonly number[] },
+  earlier: readonly { name: string; shape: readonly number[] }[],
+): { layer: FuzzLayer; out: number[] } | undefined {
+  const same = (a: readonly number[], b: readonly number[]) => a.join() === b.join();
+  const equal = earlier.filter((e) => same(e.shape, current.shape));
+  const r = current.shape.length;
+  const joinable = earlier.filter(
+    (e) => e.shape.length === r && same(e.shape.slice(0, -1), current.shape.slice(0, -1)),
+  );
+  if (equal.length && !(st.max && joinable.length)) {
+    const other = equal[st.pick % equal.length]!;
+    const type = MERGES[st.pick % MERGES.length]!;
+    // Three inputs now and then (subtract takes exactly 2).
+    const third = type !== 'subtract' && st.dilate ? [other.name] : [];
+    return {
+      layer: { type, inputs: [current.name, other.name, ...third] },
+      out: [...current.shape],
+    };
+  }
+  if (!joinable.length) return undefined;
+  const other = joinable[st.pick % joinable.length]!;
+  const first = st.useBias ? [current, other] : [other, current];
+  return {
+    layer: {
+      type: 'concatenate',
+      ...(st.tuple ? { axis: r } : {}),
+      inputs: first.map((x) => x.name),
+    },
+    out: [...current.shape.slice(0, -1), current.shape[r - 1]! + other.shape[r - 1]!],
+  };
+}
+
 function assemble(
   input: readonly number[],
   steps: readonly Step[],
 ): { layers: FuzzLayer[]; shape: number[] } {
   let shape = [...input];
   const layers: FuzzLayer[] = [];
+  // Every value so far by name (the input, then each layer as `l0`, `l1`, ...), for merges.
+  const values: { name: string; shape: readonly number[] }[] = [{ name: 'input', shape }];
+  const named = () => {
+    const n = layers.length;
+    for (let i = values.length - 1; i < n; i++) {
+      const l = layers[i] as FuzzLayer & { name?: string };
+      (l as { name?: string }).name = `l${i}`;
+      values.push({ name: `l${i}`, shape: i === n - 1 ? shape : [] });
+    }
+  };
   for (const st of steps) {
+    named();
     const r = shape.length;
     const frozen = st.frozen ? { trainable: false } : {};
     switch (st.kind) {
@@ -209,8 +266,32 @@ function assemble(
         });
         shape = [...shape.slice(0, -1), st.n];
         break;
+      case 'merge': {
+        const current = values[values.length - 1]!;
+        let earlier = values.slice(0, -1);
+        // No earlier value of this shape: project one onto it with a dense layer (a ResNet
+        // projection shortcut), so elementwise merges are not rare.
+        const r0 = current.shape.length;
+        const base = earlier.find(
+          (e) =>
+            e.shape.length === r0 &&
+            e.shape.slice(0, -1).join() === current.shape.slice(0, -1).join(),
+        );
+        if (!st.max && base && !earlier.some((e) => e.shape.join() === current.shape.join())) {
+          const name = `l${layers.length}`;
+          layers.push({ type: 'dense', name, units: current.shape[r0 - 1]!, inputs: [base.name] });
+          values.push({ name, shape: current.shape });
+          earlier = [...earlier, { name, shape: current.shape }];
+        }
+        const m = merge(st, current, earlier);
+        if (!m) continue;
+        layers.push(m.layer);
+        shape = m.out;
+        break;
+      }
     }
   }
+  named();
   return { layers, shape };
 }
 
