@@ -12,6 +12,8 @@ import {
   maxPooling1d,
   maxPooling2d,
 } from './pooling.ts';
+import { batchNormalization } from './batch-normalization.ts';
+import { dropout } from './dropout.ts';
 import { layerNormalization } from './normalization.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
@@ -32,6 +34,8 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  batchNormalization,
+  dropout,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -144,6 +144,24 @@ const CASES: Record<string, ModelJson> = {
       { type: 'layerNormalization', scale: false },
     ],
   ),
+  // Inference mode in every entry point (gradient included): the moving statistics, which
+  // sampleParams makes non-trivial, and dropout as the identity.
+  'batchNormalization (moving statistics) on a vector, over channels of a CNN, center/scale off':
+    model(
+      [4, 3, 2],
+      [
+        { type: 'batchNormalization' },
+        conv2d({ padding: 'same' }),
+        { type: 'batchNormalization', epsilon: 0.01, momentum: 0.9 },
+        { type: 'dropout', rate: 0.5 },
+        flatten,
+        { type: 'dense', units: 4, activation: 'tanh' },
+        { type: 'batchNormalization', center: false },
+        { type: 'dropout', rate: 0.2, seed: 7 },
+        { type: 'dense', units: 3 },
+        { type: 'batchNormalization', scale: false },
+      ],
+    ),
   'activations hardSigmoid, relu6, mish (dense on rank 3, an activation layer, conv)': model(
     [3, 4, 2],
     [
