@@ -11,12 +11,13 @@ import { lowerNode } from '../lower/kernels.ts';
 import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
 import type { Kernel } from '../lower/loop-ir.ts';
 import { broadcastIndex } from '../ir/shape.ts';
+import { signatureOf } from './abi.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
-  forward: ['params', 'input', 'output', 'work'],
-  loss: ['params', 'input', 'target', 'work'],
-  gradient: ['params', 'input', 'target', 'grad', 'work'],
-  inputGradient: ['params', 'input', 'target', 'dinput', 'work'],
+  forward: signatureOf('forward'),
+  loss: signatureOf('loss'),
+  gradient: signatureOf('gradient'),
+  inputGradient: signatureOf('inputGradient'),
 };
 
 /**
