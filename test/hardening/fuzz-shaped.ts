@@ -24,6 +24,7 @@ const KINDS = [
   'reshape',
   'activation',
   'dense',
+  'norm',
 ] as const;
 
 interface Step {
@@ -187,6 +188,18 @@ function assemble(
       case 'activation':
         layers.push({ type: 'activation', activation: st.act === 'linear' ? 'tanh' : st.act });
         break;
+      case 'norm': {
+        // batchNormalization (inference mode: the moving statistics), layerNormalization
+        // (needs 2 features) or dropout (the identity), by `pick`.
+        const which = st.pick % 3;
+        const off =
+          st.pick % 7 === 0 ? { center: false } : st.pick % 7 === 1 ? { scale: false } : {};
+        if (which === 0) layers.push({ type: 'batchNormalization', ...off, ...frozen });
+        else if (which === 1 && shape[r - 1]! >= 2)
+          layers.push({ type: 'layerNormalization', ...off, ...frozen });
+        else layers.push({ type: 'dropout', rate: (st.pick % 10) / 10 });
+        break;
+      }
       case 'dense':
         layers.push({
           type: 'dense',
