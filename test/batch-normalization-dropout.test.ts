@@ -1,8 +1,13 @@
 // batchNormalization and dropout beyond the TF.js oracle (test/oracle/gradc-layers.test.ts):
 // the parameter layout with non-trainable moving statistics, their initialization, that
 // training never moves them (weight decay and momentum included), that weights files keep
-// them, that dropout emits no code, and that `gradc check` passes on such a model.
+// them, that dropout emits no code, that `gradc check` passes on such a model and that
+// `gradc train` notes their missing training mode.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTrain } from '../compiler/cli/train.ts';
+import { DATA, tempDir, write } from './train/helpers.ts';
 import { compileModel, type ModelInput } from '../compiler/index.ts';
 import { runCheck } from '../compiler/cli/check.ts';
 import { importCompiled } from '../compiler/cli/load.ts';
@@ -129,5 +134,36 @@ describe('batchNormalization and dropout', () => {
       const check = await runCheck(compiled, { samples: 2, seed: 7, maxParams: 200 });
       expect(check.ok, check.lines.join('\n')).toBe(true);
     }
+  });
+});
+
+describe('gradc train on a model with batchNormalization and dropout', () => {
+  it('says once that their training mode is not implemented, and trains', async () => {
+    const dir = tempDir();
+    const model = write(dir, 'bn.model.json', JSON.stringify({ ...bnModel, input: 4 }));
+    const err: string[] = [];
+    await runTrain(
+      {
+        model,
+        data: path.join(DATA, 'iris.csv'),
+        label: 'species',
+        out: path.join(dir, 'bn.weights'),
+        epochs: 5,
+        batch: 16,
+        optimizer: 'adam',
+        seed: 1,
+        val: 0.2,
+        normalize: true,
+      },
+      { out: () => {}, err: (s) => void err.push(s), tty: false },
+    );
+    const notes = err
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('gradc: note:'));
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(/batchNormalization trains with its moving statistics/);
+    expect(notes[1]).toMatch(/dropout is the identity in training too/);
+    expect(fs.existsSync(path.join(dir, 'bn.weights'))).toBe(true);
   });
 });

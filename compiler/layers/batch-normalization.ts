@@ -69,6 +69,8 @@ export const batchNormalization = defineLayer({
     if (weights.beta) y = B.add(y, B.bcast(weights.beta, x.shape));
     return y;
   },
+  trainingNote:
+    'batchNormalization trains with its moving statistics, frozen (batch statistics and their updates are not implemented)',
   describe: (o, inputShape) =>
     `batchNormalization over ${inputShape[inputShape.length - 1]} features, epsilon ${o.epsilon ?? 1e-3}`,
 });

@@ -28,5 +28,6 @@ export const dropout = defineLayer({
   activation: 'none',
   shapes: (_o, inputShape) => ({ outputShape: inputShape, weights: [] }),
   build: ({ x }) => x,
+  trainingNote: 'dropout is the identity in training too (masks are not implemented)',
   describe: (o) => `dropout rate ${o.rate} (identity)`,
 });
