@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { compileModel, type ModelInput } from '../../compiler/index.ts';
+import { layerTypes } from '../../compiler/layers/registry.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type ModelJson } from './model.ts';
 import { normErr } from './norm-err.ts';
@@ -191,6 +192,11 @@ afterAll(() => {
 });
 
 describe('gradc against TF.js Layers on identical weights', () => {
+  it('has a case for every registered layer type', () => {
+    const used = new Set(Object.values(CASES).flatMap((m) => m.layers.map((l) => l.type)));
+    expect(layerTypes.filter((t) => !used.has(t))).toEqual([]);
+  });
+
   it.each(Object.keys(CASES))('%s', async (name) => {
     const json = CASES[name]!;
     const count = 4;
