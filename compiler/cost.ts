@@ -37,7 +37,9 @@ function probeNodes(activation: FunctionSpec, loss: FunctionSpec): number {
         name: 'dense0',
         options: { type: 'dense', units: 1 },
         units: 1,
+        inputs: ['input'],
         inputShape: [1],
+        inputShapes: [[1]],
         outputShape: [1],
         weights: [
           { name: 'kernel', shape: [1, 1], role: 'kernel', init: 'glorotUniform', ...fan },
@@ -45,6 +47,18 @@ function probeNodes(activation: FunctionSpec, loss: FunctionSpec): number {
         ],
         activation,
         trainable: true,
+      },
+    ],
+    inputs: [{ name: 'input', shape: [1], offset: 0, size: 1 }],
+    outputs: [
+      {
+        name: 'dense0',
+        shape: [1],
+        offset: 0,
+        size: 1,
+        loss,
+        weight: 1,
+        activation: activation.name,
       },
     ],
     loss,
@@ -73,7 +87,12 @@ export function checkExpressionCost(spec: ModelSpec, file: string): void {
   spec.layers.forEach((l, i) =>
     check(l.activation, ['layers', i, 'activation'], () => probeNodes(l.activation, MSE)),
   );
-  check(spec.loss, ['loss'], () => probeNodes(LINEAR, spec.loss));
+  // A graph's losses sit in `outputs`; a single output's is the top-level one.
+  spec.outputs.forEach((o, j) =>
+    check(o.loss, spec.outputs.length > 1 ? ['outputs', j, 'loss'] : ['loss'], () =>
+      probeNodes(LINEAR, o.loss),
+    ),
+  );
 }
 
 /** Refuses a model whose differentiated IR has more than LIMITS.maxIrNodes nodes. */

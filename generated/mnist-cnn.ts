@@ -128,7 +128,7 @@ export const model = {
       offset: 1248,
       size: 7840,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 5,
       fanIn: 784,
       fanOut: 10,
@@ -264,43 +264,43 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -311,8 +311,8 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -393,83 +393,83 @@ function forward_loop2(params: Float64Array, input: Float64Array, output: Float6
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -480,8 +480,8 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -512,10 +512,19 @@ function forward_loop3(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop4(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
@@ -653,43 +662,43 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -700,8 +709,8 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -782,83 +791,83 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -869,8 +878,8 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -901,10 +910,19 @@ function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
@@ -1104,35 +1122,35 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -1148,8 +1166,8 @@ function gradient_loop2(params: Float64Array, input: Float64Array, target: Float
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1230,67 +1248,67 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -1306,8 +1324,8 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1338,10 +1356,19 @@ function gradient_loop5(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
+  work[21168] = work[20384]! * params[1248]!;
+  work[21169] = work[20384]! * params[1249]!;
+  work[21170] = work[20384]! * params[1250]!;
+  work[21171] = work[20384]! * params[1251]!;
+  work[21172] = work[20384]! * params[1252]!;
+  work[21173] = work[20384]! * params[1253]!;
+  work[21174] = work[20384]! * params[1254]!;
+  work[21175] = work[20384]! * params[1255]!;
+  work[21176] = work[20384]! * params[1256]!;
+  work[21177] = work[20384]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[21168 + j]! += xi * params[1248 + r + j]!;
       work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
@@ -1355,33 +1382,42 @@ function gradient_loop6(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j]! * grad[9088 + j]!;
-      s1 += params[1248 + r + j + 1]! * grad[9088 + j + 1]!;
-      s2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
-      s3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
+      s += params[1248 + r + j]! * grad[9088 + j]!;
+      s_1 += params[1248 + r + j + 1]! * grad[9088 + j + 1]!;
+      s_2 += params[1248 + r + j + 2]! * grad[9088 + j + 2]!;
+      s_3 += params[1248 + r + j + 3]! * grad[9088 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * grad[9088 + j]!;
-    work[21178 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * grad[9088 + j]!;
+    s = s + s_1 + s_2 + s_3;
+    work[21178 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j] = xi * grad[9088 + j]!;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
+    grad[1248 + r] = xi * grad[9088]!;
+    grad[1248 + r + 1] = xi * grad[9089]!;
+    grad[1248 + r + 2] = xi * grad[9090]!;
+    grad[1248 + r + 3] = xi * grad[9091]!;
+    grad[1248 + r + 4] = xi * grad[9092]!;
+    grad[1248 + r + 5] = xi * grad[9093]!;
+    grad[1248 + r + 6] = xi * grad[9094]!;
+    grad[1248 + r + 7] = xi * grad[9095]!;
+    grad[1248 + r + 8] = xi * grad[9096]!;
+    grad[1248 + r + 9] = xi * grad[9097]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 3136; z++) {
-    work[21962 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21962 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1389,8 +1425,8 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1430,44 +1466,44 @@ function gradient_loop12(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  grad[1232 + 0] = 0;
-  grad[1232 + 1] = 0;
-  grad[1232 + 2] = 0;
-  grad[1232 + 3] = 0;
-  grad[1232 + 4] = 0;
-  grad[1232 + 5] = 0;
-  grad[1232 + 6] = 0;
-  grad[1232 + 7] = 0;
-  grad[1232 + 8] = 0;
-  grad[1232 + 9] = 0;
-  grad[1232 + 10] = 0;
-  grad[1232 + 11] = 0;
-  grad[1232 + 12] = 0;
-  grad[1232 + 13] = 0;
-  grad[1232 + 14] = 0;
-  grad[1232 + 15] = 0;
+  grad[1232] = 0;
+  grad[1233] = 0;
+  grad[1234] = 0;
+  grad[1235] = 0;
+  grad[1236] = 0;
+  grad[1237] = 0;
+  grad[1238] = 0;
+  grad[1239] = 0;
+  grad[1240] = 0;
+  grad[1241] = 0;
+  grad[1242] = 0;
+  grad[1243] = 0;
+  grad[1244] = 0;
+  grad[1245] = 0;
+  grad[1246] = 0;
+  grad[1247] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      grad[1232 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      grad[1232 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      grad[1232 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      grad[1232 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      grad[1232 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      grad[1232 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      grad[1232 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      grad[1232 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      grad[1232 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      grad[1232 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      grad[1232 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      grad[1232 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      grad[1232 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      grad[1232 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      grad[1232 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      grad[1232 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      grad[1232]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      grad[1233]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      grad[1234]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      grad[1235]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      grad[1236]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      grad[1237]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      grad[1238]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      grad[1239]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      grad[1240]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      grad[1241]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      grad[1242]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      grad[1243]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      grad[1244]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      grad[1245]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      grad[1246]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      grad[1247]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -1590,9 +1626,7 @@ function gradient_loop16(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop17(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) {
-    work[25098 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1600,8 +1634,8 @@ function gradient_loop18(params: Float64Array, input: Float64Array, target: Floa
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1641,28 +1675,28 @@ function gradient_loop20(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop21(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  grad[72 + 0] = 0;
-  grad[72 + 1] = 0;
-  grad[72 + 2] = 0;
-  grad[72 + 3] = 0;
-  grad[72 + 4] = 0;
-  grad[72 + 5] = 0;
-  grad[72 + 6] = 0;
-  grad[72 + 7] = 0;
+  grad[72] = 0;
+  grad[73] = 0;
+  grad[74] = 0;
+  grad[75] = 0;
+  grad[76] = 0;
+  grad[77] = 0;
+  grad[78] = 0;
+  grad[79] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop22(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      grad[72 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
-      grad[72 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
-      grad[72 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
-      grad[72 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
-      grad[72 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
-      grad[72 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
-      grad[72 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
-      grad[72 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
+      grad[72]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      grad[73]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      grad[74]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      grad[75]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      grad[76]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      grad[77]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      grad[78]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      grad[79]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -1834,43 +1868,43 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -1881,8 +1915,8 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -1963,83 +1997,83 @@ function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -2050,8 +2084,8 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2082,10 +2116,19 @@ function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 10; j++) work[j] = work[3136]! * params[1248 + j]!;
+  work[0] = work[3136]! * params[1248]!;
+  work[1] = work[3136]! * params[1249]!;
+  work[2] = work[3136]! * params[1250]!;
+  work[3] = work[3136]! * params[1251]!;
+  work[4] = work[3136]! * params[1252]!;
+  work[5] = work[3136]! * params[1253]!;
+  work[6] = work[3136]! * params[1254]!;
+  work[7] = work[3136]! * params[1255]!;
+  work[8] = work[3136]! * params[1256]!;
+  work[9] = work[3136]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[3136 + i]!;
-    const r = i * 10;
+    let xi = work[3136 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[j]! += xi * params[1248 + r + j]!;
       work[j + 1]! += xi * params[1248 + r + j + 1]!;
@@ -2342,43 +2385,43 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
     }
   }
@@ -2421,43 +2464,43 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[7840 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[7840 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[7840 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[7840 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[7840 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[7840 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[7840 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[7840 + fi7] = fv7;
     }
   }
@@ -2500,43 +2543,43 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[15680 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[15680 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[15680 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[15680 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[15680 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[15680 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[15680 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[15680 + fi7] = fv7;
     }
   }
@@ -2579,43 +2622,43 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[72]!;
+      fv0 = Math.max(fv0, 0);
       work[23520 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[73]!;
+      fv1 = Math.max(fv1, 0);
       work[23520 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[74]!;
+      fv2 = Math.max(fv2, 0);
       work[23520 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[75]!;
+      fv3 = Math.max(fv3, 0);
       work[23520 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[76]!;
+      fv4 = Math.max(fv4, 0);
       work[23520 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[77]!;
+      fv5 = Math.max(fv5, 0);
       work[23520 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[78]!;
+      fv6 = Math.max(fv6, 0);
       work[23520 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[79]!;
+      fv7 = Math.max(fv7, 0);
       work[23520 + fi7] = fv7;
     }
   }
@@ -2627,8 +2670,8 @@ function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2663,8 +2706,8 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2699,8 +2742,8 @@ function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2735,8 +2778,8 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -2818,83 +2861,83 @@ function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[fi15] = fv15;
     }
   }
@@ -2953,83 +2996,83 @@ function forwardBatch_block_loop9(params: Float64Array, inputs: Float64Array, ou
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[7840 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[7840 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[7840 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[7840 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[7840 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[7840 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[7840 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[7840 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[7840 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[7840 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[7840 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[7840 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[7840 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[7840 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[7840 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[7840 + fi15] = fv15;
     }
   }
@@ -3088,83 +3131,83 @@ function forwardBatch_block_loop10(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[15680 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[15680 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[15680 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[15680 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[15680 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[15680 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[15680 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[15680 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[15680 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[15680 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[15680 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[15680 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[15680 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[15680 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[15680 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[15680 + fi15] = fv15;
     }
   }
@@ -3223,83 +3266,83 @@ function forwardBatch_block_loop11(params: Float64Array, inputs: Float64Array, o
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
-      fv0 = (Math.max(fv0, 0));
+      fv0 = fv0 + params[1232]!;
+      fv0 = Math.max(fv0, 0);
       work[23520 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
-      fv1 = (Math.max(fv1, 0));
+      fv1 = fv1 + params[1233]!;
+      fv1 = Math.max(fv1, 0);
       work[23520 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
-      fv2 = (Math.max(fv2, 0));
+      fv2 = fv2 + params[1234]!;
+      fv2 = Math.max(fv2, 0);
       work[23520 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
-      fv3 = (Math.max(fv3, 0));
+      fv3 = fv3 + params[1235]!;
+      fv3 = Math.max(fv3, 0);
       work[23520 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
-      fv4 = (Math.max(fv4, 0));
+      fv4 = fv4 + params[1236]!;
+      fv4 = Math.max(fv4, 0);
       work[23520 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
-      fv5 = (Math.max(fv5, 0));
+      fv5 = fv5 + params[1237]!;
+      fv5 = Math.max(fv5, 0);
       work[23520 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
-      fv6 = (Math.max(fv6, 0));
+      fv6 = fv6 + params[1238]!;
+      fv6 = Math.max(fv6, 0);
       work[23520 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
-      fv7 = (Math.max(fv7, 0));
+      fv7 = fv7 + params[1239]!;
+      fv7 = Math.max(fv7, 0);
       work[23520 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
-      fv8 = (Math.max(fv8, 0));
+      fv8 = fv8 + params[1240]!;
+      fv8 = Math.max(fv8, 0);
       work[23520 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
-      fv9 = (Math.max(fv9, 0));
+      fv9 = fv9 + params[1241]!;
+      fv9 = Math.max(fv9, 0);
       work[23520 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
-      fv10 = (Math.max(fv10, 0));
+      fv10 = fv10 + params[1242]!;
+      fv10 = Math.max(fv10, 0);
       work[23520 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
-      fv11 = (Math.max(fv11, 0));
+      fv11 = fv11 + params[1243]!;
+      fv11 = Math.max(fv11, 0);
       work[23520 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
-      fv12 = (Math.max(fv12, 0));
+      fv12 = fv12 + params[1244]!;
+      fv12 = Math.max(fv12, 0);
       work[23520 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
-      fv13 = (Math.max(fv13, 0));
+      fv13 = fv13 + params[1245]!;
+      fv13 = Math.max(fv13, 0);
       work[23520 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
-      fv14 = (Math.max(fv14, 0));
+      fv14 = fv14 + params[1246]!;
+      fv14 = Math.max(fv14, 0);
       work[23520 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
-      fv15 = (Math.max(fv15, 0));
+      fv15 = fv15 + params[1247]!;
+      fv15 = Math.max(fv15, 0);
       work[23520 + fi15] = fv15;
     }
   }
@@ -3311,8 +3354,8 @@ function forwardBatch_block_loop12(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3347,8 +3390,8 @@ function forwardBatch_block_loop13(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3383,8 +3426,8 @@ function forwardBatch_block_loop14(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3419,8 +3462,8 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3452,20 +3495,20 @@ function forwardBatch_block_loop15(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop16(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j]!;
+    let w = params[1248 + j]!;
     work[j] = work[3136]! * w;
     work[7840 + j] = work[10976]! * w;
     work[15680 + j] = work[18816]! * w;
     work[23520 + j] = work[26656]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[3136 + i]!;
-    const x1 = work[10976 + i]!;
-    const x2 = work[18816 + i]!;
-    const x3 = work[26656 + i]!;
-    const r = i * 10;
+    let x0 = work[3136 + i]!;
+    let x1 = work[10976 + i]!;
+    let x2 = work[18816 + i]!;
+    let x3 = work[26656 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
+      let w = params[1248 + r + j]!;
       work[j]! += x0 * w;
       work[7840 + j]! += x1 * w;
       work[15680 + j]! += x2 * w;
@@ -3717,35 +3760,35 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -3761,8 +3804,8 @@ function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3843,67 +3886,67 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -3919,8 +3962,8 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -3951,10 +3994,19 @@ function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 10; j++) work[21168 + j] = work[20384]! * params[1248 + j]!;
+  work[21168] = work[20384]! * params[1248]!;
+  work[21169] = work[20384]! * params[1249]!;
+  work[21170] = work[20384]! * params[1250]!;
+  work[21171] = work[20384]! * params[1251]!;
+  work[21172] = work[20384]! * params[1252]!;
+  work[21173] = work[20384]! * params[1253]!;
+  work[21174] = work[20384]! * params[1254]!;
+  work[21175] = work[20384]! * params[1255]!;
+  work[21176] = work[20384]! * params[1256]!;
+  work[21177] = work[20384]! * params[1257]!;
   for (let i = 1; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[21168 + j]! += xi * params[1248 + r + j]!;
       work[21168 + j + 1]! += xi * params[1248 + r + j + 1]!;
@@ -3968,33 +4020,42 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[1248 + r + j]! * work[21178 + j]!;
-      s1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
-      s2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
-      s3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
+      s += params[1248 + r + j]! * work[21178 + j]!;
+      s_1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
+      s_2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
+      s_3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[1248 + r + j]! * work[21178 + j]!;
-    work[21188 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * work[21178 + j]!;
+    s = s + s_1 + s_2 + s_3;
+    work[21188 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const xi = work[20384 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += xi * work[21178 + j]!;
+    let xi = work[20384 + i]!;
+    let r = i * 10;
+    grad[1248 + r]! += xi * work[21178]!;
+    grad[1248 + r + 1]! += xi * work[21179]!;
+    grad[1248 + r + 2]! += xi * work[21180]!;
+    grad[1248 + r + 3]! += xi * work[21181]!;
+    grad[1248 + r + 4]! += xi * work[21182]!;
+    grad[1248 + r + 5]! += xi * work[21183]!;
+    grad[1248 + r + 6]! += xi * work[21184]!;
+    grad[1248 + r + 7]! += xi * work[21185]!;
+    grad[1248 + r + 8]! += xi * work[21186]!;
+    grad[1248 + r + 9]! += xi * work[21187]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 3136; z++) {
-    work[21972 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21972 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4002,8 +4063,8 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -4043,44 +4104,44 @@ function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[17248 + 0] = 0;
-  work[17248 + 1] = 0;
-  work[17248 + 2] = 0;
-  work[17248 + 3] = 0;
-  work[17248 + 4] = 0;
-  work[17248 + 5] = 0;
-  work[17248 + 6] = 0;
-  work[17248 + 7] = 0;
-  work[17248 + 8] = 0;
-  work[17248 + 9] = 0;
-  work[17248 + 10] = 0;
-  work[17248 + 11] = 0;
-  work[17248 + 12] = 0;
-  work[17248 + 13] = 0;
-  work[17248 + 14] = 0;
-  work[17248 + 15] = 0;
+  work[17248] = 0;
+  work[17249] = 0;
+  work[17250] = 0;
+  work[17251] = 0;
+  work[17252] = 0;
+  work[17253] = 0;
+  work[17254] = 0;
+  work[17255] = 0;
+  work[17256] = 0;
+  work[17257] = 0;
+  work[17258] = 0;
+  work[17259] = 0;
+  work[17260] = 0;
+  work[17261] = 0;
+  work[17262] = 0;
+  work[17263] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[17248 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[17248 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[17248 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[17248 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[17248 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[17248 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[17248 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[17248 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[17248 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[17248 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[17248 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[17248 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[17248 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[17248 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[17248 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[17248 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[17248]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[17249]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[17250]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[17251]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[17252]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[17253]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[17254]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[17255]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[17256]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[17257]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[17258]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[17259]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[17260]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[17261]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[17262]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[17263]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -4203,9 +4264,7 @@ function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 6272; z++) {
-    work[25108 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25108 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4213,8 +4272,8 @@ function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array,
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -4254,28 +4313,28 @@ function gradientBatch_sample_loop20(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[6272 + 0] = 0;
-  work[6272 + 1] = 0;
-  work[6272 + 2] = 0;
-  work[6272 + 3] = 0;
-  work[6272 + 4] = 0;
-  work[6272 + 5] = 0;
-  work[6272 + 6] = 0;
-  work[6272 + 7] = 0;
+  work[6272] = 0;
+  work[6273] = 0;
+  work[6274] = 0;
+  work[6275] = 0;
+  work[6276] = 0;
+  work[6277] = 0;
+  work[6278] = 0;
+  work[6279] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop22(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[6272 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
-      work[6272 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
-      work[6272 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
-      work[6272 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
-      work[6272 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
-      work[6272 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
-      work[6272 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
-      work[6272 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
+      work[6272]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      work[6273]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      work[6274]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      work[6275]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      work[6276]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      work[6277]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6278]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      work[6279]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -4851,35 +4910,35 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[fi7] = fv7;
     }
   }
@@ -4922,35 +4981,35 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[31382 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[31382 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[31382 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[31382 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[31382 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[31382 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[31382 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[31382 + fi7] = fv7;
     }
   }
@@ -4993,35 +5052,35 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[62764 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[62764 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[62764 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[62764 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[62764 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[62764 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[62764 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[62764 + fi7] = fv7;
     }
   }
@@ -5064,35 +5123,35 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
-      fv0 = (fv0 + (params[72 + fi0 % 8]!));
+      fv0 = fv0 + params[72]!;
       work[94146 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[72 + fi1 % 8]!));
+      fv1 = fv1 + params[73]!;
       work[94146 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[72 + fi2 % 8]!));
+      fv2 = fv2 + params[74]!;
       work[94146 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[72 + fi3 % 8]!));
+      fv3 = fv3 + params[75]!;
       work[94146 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[72 + fi4 % 8]!));
+      fv4 = fv4 + params[76]!;
       work[94146 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[72 + fi5 % 8]!));
+      fv5 = fv5 + params[77]!;
       work[94146 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[72 + fi6 % 8]!));
+      fv6 = fv6 + params[78]!;
       work[94146 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[72 + fi7 % 8]!));
+      fv7 = fv7 + params[79]!;
       work[94146 + fi7] = fv7;
     }
   }
@@ -5114,8 +5173,8 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5150,8 +5209,8 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5186,8 +5245,8 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5222,8 +5281,8 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5305,67 +5364,67 @@ function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, t
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[14112 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[14112 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[14112 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[14112 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[14112 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[14112 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[14112 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[14112 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[14112 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[14112 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[14112 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[14112 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[14112 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[14112 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[14112 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[14112 + fi15] = fv15;
     }
   }
@@ -5424,67 +5483,67 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[45494 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[45494 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[45494 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[45494 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[45494 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[45494 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[45494 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[45494 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[45494 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[45494 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[45494 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[45494 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[45494 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[45494 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[45494 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[45494 + fi15] = fv15;
     }
   }
@@ -5543,67 +5602,67 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[76876 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[76876 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[76876 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[76876 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[76876 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[76876 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[76876 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[76876 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[76876 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[76876 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[76876 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[76876 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[76876 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[76876 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[76876 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[76876 + fi15] = fv15;
     }
   }
@@ -5662,67 +5721,67 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
       }
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
-      fv0 = (fv0 + (params[1232 + fi0 % 16]!));
+      fv0 = fv0 + params[1232]!;
       work[108258 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
-      fv1 = (fv1 + (params[1232 + fi1 % 16]!));
+      fv1 = fv1 + params[1233]!;
       work[108258 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
-      fv2 = (fv2 + (params[1232 + fi2 % 16]!));
+      fv2 = fv2 + params[1234]!;
       work[108258 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
-      fv3 = (fv3 + (params[1232 + fi3 % 16]!));
+      fv3 = fv3 + params[1235]!;
       work[108258 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
-      fv4 = (fv4 + (params[1232 + fi4 % 16]!));
+      fv4 = fv4 + params[1236]!;
       work[108258 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
-      fv5 = (fv5 + (params[1232 + fi5 % 16]!));
+      fv5 = fv5 + params[1237]!;
       work[108258 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
-      fv6 = (fv6 + (params[1232 + fi6 % 16]!));
+      fv6 = fv6 + params[1238]!;
       work[108258 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
-      fv7 = (fv7 + (params[1232 + fi7 % 16]!));
+      fv7 = fv7 + params[1239]!;
       work[108258 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
-      fv8 = (fv8 + (params[1232 + fi8 % 16]!));
+      fv8 = fv8 + params[1240]!;
       work[108258 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
-      fv9 = (fv9 + (params[1232 + fi9 % 16]!));
+      fv9 = fv9 + params[1241]!;
       work[108258 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
-      fv10 = (fv10 + (params[1232 + fi10 % 16]!));
+      fv10 = fv10 + params[1242]!;
       work[108258 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
-      fv11 = (fv11 + (params[1232 + fi11 % 16]!));
+      fv11 = fv11 + params[1243]!;
       work[108258 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
-      fv12 = (fv12 + (params[1232 + fi12 % 16]!));
+      fv12 = fv12 + params[1244]!;
       work[108258 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
-      fv13 = (fv13 + (params[1232 + fi13 % 16]!));
+      fv13 = fv13 + params[1245]!;
       work[108258 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
-      fv14 = (fv14 + (params[1232 + fi14 % 16]!));
+      fv14 = fv14 + params[1246]!;
       work[108258 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
-      fv15 = (fv15 + (params[1232 + fi15 % 16]!));
+      fv15 = fv15 + params[1247]!;
       work[108258 + fi15] = fv15;
     }
   }
@@ -5744,8 +5803,8 @@ function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5780,8 +5839,8 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5816,8 +5875,8 @@ function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5852,8 +5911,8 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5885,20 +5944,20 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[1248 + j]!;
+    let w = params[1248 + j]!;
     work[21168 + j] = work[20384]! * w;
     work[52550 + j] = work[51766]! * w;
     work[83932 + j] = work[83148]! * w;
     work[115314 + j] = work[114530]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51766 + i]!;
-    const x2 = work[83148 + i]!;
-    const x3 = work[114530 + i]!;
-    const r = i * 10;
+    let x0 = work[20384 + i]!;
+    let x1 = work[51766 + i]!;
+    let x2 = work[83148 + i]!;
+    let x3 = work[114530 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
+      let w = params[1248 + r + j]!;
       work[21168 + j]! += x0 * w;
       work[52550 + j]! += x1 * w;
       work[83932 + j]! += x2 * w;
@@ -5910,14 +5969,17 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 10; j++) {
-      const w = params[1248 + r + j]!;
-      s0 += w * work[21169 + j]!;
-      s1 += w * work[52551 + j]!;
-      s2 += w * work[83933 + j]!;
-      s3 += w * work[115315 + j]!;
+      let w = params[1248 + r + j]!;
+      s0 = s0 + w * work[21169 + j]!;
+      s1 = s1 + w * work[52551 + j]!;
+      s2 = s2 + w * work[83933 + j]!;
+      s3 = s3 + w * work[115315 + j]!;
     }
     work[21190 + i] = s0;
     work[52572 + i] = s1;
@@ -5929,21 +5991,28 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const x0 = work[20384 + i]!;
-    const x1 = work[51766 + i]!;
-    const x2 = work[83148 + i]!;
-    const x3 = work[114530 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[1248 + r + j]! += x0 * work[21169 + j]! + x1 * work[52551 + j]! + x2 * work[83933 + j]! + x3 * work[115315 + j]!;
+    let x0 = work[20384 + i]!;
+    let x1 = work[51766 + i]!;
+    let x2 = work[83148 + i]!;
+    let x3 = work[114530 + i]!;
+    let r = i * 10;
+    grad[1248 + r]! += x0 * work[21169]! + x1 * work[52551]! + x2 * work[83933]! + x3 * work[115315]!;
+    grad[1248 + r + 1]! += x0 * work[21170]! + x1 * work[52552]! + x2 * work[83934]! + x3 * work[115316]!;
+    grad[1248 + r + 2]! += x0 * work[21171]! + x1 * work[52553]! + x2 * work[83935]! + x3 * work[115317]!;
+    grad[1248 + r + 3]! += x0 * work[21172]! + x1 * work[52554]! + x2 * work[83936]! + x3 * work[115318]!;
+    grad[1248 + r + 4]! += x0 * work[21173]! + x1 * work[52555]! + x2 * work[83937]! + x3 * work[115319]!;
+    grad[1248 + r + 5]! += x0 * work[21174]! + x1 * work[52556]! + x2 * work[83938]! + x3 * work[115320]!;
+    grad[1248 + r + 6]! += x0 * work[21175]! + x1 * work[52557]! + x2 * work[83939]! + x3 * work[115321]!;
+    grad[1248 + r + 7]! += x0 * work[21176]! + x1 * work[52558]! + x2 * work[83940]! + x3 * work[115322]!;
+    grad[1248 + r + 8]! += x0 * work[21177]! + x1 * work[52559]! + x2 * work[83941]! + x3 * work[115323]!;
+    grad[1248 + r + 9]! += x0 * work[21178]! + x1 * work[52560]! + x2 * work[83942]! + x3 * work[115324]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[21974 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[21974 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -5952,8 +6021,8 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -5984,9 +6053,7 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[53356 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[53356 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -5995,8 +6062,8 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6027,9 +6094,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[84738 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[84738 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6038,8 +6103,8 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6070,9 +6135,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 3136; z++) {
-    work[116120 + z] = 0;
-  }
+  for (let z = 0; z < 3136; z++) work[116120 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6081,8 +6144,8 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 7; o0++) {
     for (let o1 = 0; o1 < 7; o1++) {
       for (let ch = 0; ch < 16; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6133,22 +6196,22 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[17248 + 0] = 0;
-  work[17248 + 1] = 0;
-  work[17248 + 2] = 0;
-  work[17248 + 3] = 0;
-  work[17248 + 4] = 0;
-  work[17248 + 5] = 0;
-  work[17248 + 6] = 0;
-  work[17248 + 7] = 0;
-  work[17248 + 8] = 0;
-  work[17248 + 9] = 0;
-  work[17248 + 10] = 0;
-  work[17248 + 11] = 0;
-  work[17248 + 12] = 0;
-  work[17248 + 13] = 0;
-  work[17248 + 14] = 0;
-  work[17248 + 15] = 0;
+  work[17248] = 0;
+  work[17249] = 0;
+  work[17250] = 0;
+  work[17251] = 0;
+  work[17252] = 0;
+  work[17253] = 0;
+  work[17254] = 0;
+  work[17255] = 0;
+  work[17256] = 0;
+  work[17257] = 0;
+  work[17258] = 0;
+  work[17259] = 0;
+  work[17260] = 0;
+  work[17261] = 0;
+  work[17262] = 0;
+  work[17263] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6156,22 +6219,22 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
   // sample 0 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[17248 + 0]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[17248 + 1]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[17248 + 2]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[17248 + 3]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[17248 + 4]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[17248 + 5]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[17248 + 6]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[17248 + 7]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[17248 + 8]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[17248 + 9]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[17248 + 10]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[17248 + 11]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[17248 + 12]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[17248 + 13]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[17248 + 14]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[17248 + 15]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[17248]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[17249]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[17250]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[17251]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[17252]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[17253]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[17254]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[17255]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[17256]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[17257]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[17258]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[17259]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[17260]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[17261]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[17262]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[17263]! += work[14112 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6179,22 +6242,22 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[48630 + 0] = 0;
-  work[48630 + 1] = 0;
-  work[48630 + 2] = 0;
-  work[48630 + 3] = 0;
-  work[48630 + 4] = 0;
-  work[48630 + 5] = 0;
-  work[48630 + 6] = 0;
-  work[48630 + 7] = 0;
-  work[48630 + 8] = 0;
-  work[48630 + 9] = 0;
-  work[48630 + 10] = 0;
-  work[48630 + 11] = 0;
-  work[48630 + 12] = 0;
-  work[48630 + 13] = 0;
-  work[48630 + 14] = 0;
-  work[48630 + 15] = 0;
+  work[48630] = 0;
+  work[48631] = 0;
+  work[48632] = 0;
+  work[48633] = 0;
+  work[48634] = 0;
+  work[48635] = 0;
+  work[48636] = 0;
+  work[48637] = 0;
+  work[48638] = 0;
+  work[48639] = 0;
+  work[48640] = 0;
+  work[48641] = 0;
+  work[48642] = 0;
+  work[48643] = 0;
+  work[48644] = 0;
+  work[48645] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6202,22 +6265,22 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[48630 + 0]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[48630 + 1]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[48630 + 2]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[48630 + 3]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[48630 + 4]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[48630 + 5]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[48630 + 6]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[48630 + 7]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[48630 + 8]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[48630 + 9]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[48630 + 10]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[48630 + 11]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[48630 + 12]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[48630 + 13]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[48630 + 14]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[48630 + 15]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[48630]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[48631]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[48632]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[48633]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[48634]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[48635]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[48636]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[48637]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[48638]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[48639]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[48640]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[48641]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[48642]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[48643]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[48644]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[48645]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6225,22 +6288,22 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[80012 + 0] = 0;
-  work[80012 + 1] = 0;
-  work[80012 + 2] = 0;
-  work[80012 + 3] = 0;
-  work[80012 + 4] = 0;
-  work[80012 + 5] = 0;
-  work[80012 + 6] = 0;
-  work[80012 + 7] = 0;
-  work[80012 + 8] = 0;
-  work[80012 + 9] = 0;
-  work[80012 + 10] = 0;
-  work[80012 + 11] = 0;
-  work[80012 + 12] = 0;
-  work[80012 + 13] = 0;
-  work[80012 + 14] = 0;
-  work[80012 + 15] = 0;
+  work[80012] = 0;
+  work[80013] = 0;
+  work[80014] = 0;
+  work[80015] = 0;
+  work[80016] = 0;
+  work[80017] = 0;
+  work[80018] = 0;
+  work[80019] = 0;
+  work[80020] = 0;
+  work[80021] = 0;
+  work[80022] = 0;
+  work[80023] = 0;
+  work[80024] = 0;
+  work[80025] = 0;
+  work[80026] = 0;
+  work[80027] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6248,22 +6311,22 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[80012 + 0]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[80012 + 1]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[80012 + 2]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[80012 + 3]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[80012 + 4]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[80012 + 5]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[80012 + 6]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[80012 + 7]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[80012 + 8]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[80012 + 9]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[80012 + 10]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[80012 + 11]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[80012 + 12]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[80012 + 13]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[80012 + 14]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[80012 + 15]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[80012]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[80013]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[80014]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[80015]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[80016]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[80017]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[80018]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[80019]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[80020]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[80021]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[80022]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[80023]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[80024]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[80025]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[80026]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[80027]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6271,22 +6334,22 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[111394 + 0] = 0;
-  work[111394 + 1] = 0;
-  work[111394 + 2] = 0;
-  work[111394 + 3] = 0;
-  work[111394 + 4] = 0;
-  work[111394 + 5] = 0;
-  work[111394 + 6] = 0;
-  work[111394 + 7] = 0;
-  work[111394 + 8] = 0;
-  work[111394 + 9] = 0;
-  work[111394 + 10] = 0;
-  work[111394 + 11] = 0;
-  work[111394 + 12] = 0;
-  work[111394 + 13] = 0;
-  work[111394 + 14] = 0;
-  work[111394 + 15] = 0;
+  work[111394] = 0;
+  work[111395] = 0;
+  work[111396] = 0;
+  work[111397] = 0;
+  work[111398] = 0;
+  work[111399] = 0;
+  work[111400] = 0;
+  work[111401] = 0;
+  work[111402] = 0;
+  work[111403] = 0;
+  work[111404] = 0;
+  work[111405] = 0;
+  work[111406] = 0;
+  work[111407] = 0;
+  work[111408] = 0;
+  work[111409] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6294,22 +6357,22 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[111394 + 0]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[111394 + 1]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[111394 + 2]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[111394 + 3]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[111394 + 4]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[111394 + 5]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[111394 + 6]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[111394 + 7]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[111394 + 8]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[111394 + 9]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[111394 + 10]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[111394 + 11]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[111394 + 12]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[111394 + 13]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[111394 + 14]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[111394 + 15]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[111394]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[111395]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[111396]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[111397]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[111398]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[111399]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[111400]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[111401]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[111402]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[111403]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[111404]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[111405]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[111406]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[111407]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[111408]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[111409]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6789,9 +6852,7 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[25110 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[25110 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6800,8 +6861,8 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6832,9 +6893,7 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[56492 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[56492 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6843,8 +6902,8 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6875,9 +6934,7 @@ function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[87874 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[87874 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6886,8 +6943,8 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6918,9 +6975,7 @@ function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 6272; z++) {
-    work[119256 + z] = 0;
-  }
+  for (let z = 0; z < 6272; z++) work[119256 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6929,8 +6984,8 @@ function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, 
   for (let o0 = 0; o0 < 14; o0++) {
     for (let o1 = 0; o1 < 14; o1++) {
       for (let ch = 0; ch < 8; ch++) {
-        let best = (-Infinity);
-        let bi = (-1);
+        let best = -Infinity;
+        let bi = -1;
         for (let k0 = 0; k0 < 2; k0++) {
           let i0 = ((o0 * 2) + k0);
           {
@@ -6981,14 +7036,14 @@ function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  work[6272 + 0] = 0;
-  work[6272 + 1] = 0;
-  work[6272 + 2] = 0;
-  work[6272 + 3] = 0;
-  work[6272 + 4] = 0;
-  work[6272 + 5] = 0;
-  work[6272 + 6] = 0;
-  work[6272 + 7] = 0;
+  work[6272] = 0;
+  work[6273] = 0;
+  work[6274] = 0;
+  work[6275] = 0;
+  work[6276] = 0;
+  work[6277] = 0;
+  work[6278] = 0;
+  work[6279] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6996,14 +7051,14 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
   // sample 0 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[6272 + 0]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
-      work[6272 + 1]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
-      work[6272 + 2]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
-      work[6272 + 3]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
-      work[6272 + 4]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
-      work[6272 + 5]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
-      work[6272 + 6]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
-      work[6272 + 7]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
+      work[6272]! += work[((s0 * 224) + (s1 * 8)) + 0]!;
+      work[6273]! += work[((s0 * 224) + (s1 * 8)) + 1]!;
+      work[6274]! += work[((s0 * 224) + (s1 * 8)) + 2]!;
+      work[6275]! += work[((s0 * 224) + (s1 * 8)) + 3]!;
+      work[6276]! += work[((s0 * 224) + (s1 * 8)) + 4]!;
+      work[6277]! += work[((s0 * 224) + (s1 * 8)) + 5]!;
+      work[6278]! += work[((s0 * 224) + (s1 * 8)) + 6]!;
+      work[6279]! += work[((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7011,14 +7066,14 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[37654 + 0] = 0;
-  work[37654 + 1] = 0;
-  work[37654 + 2] = 0;
-  work[37654 + 3] = 0;
-  work[37654 + 4] = 0;
-  work[37654 + 5] = 0;
-  work[37654 + 6] = 0;
-  work[37654 + 7] = 0;
+  work[37654] = 0;
+  work[37655] = 0;
+  work[37656] = 0;
+  work[37657] = 0;
+  work[37658] = 0;
+  work[37659] = 0;
+  work[37660] = 0;
+  work[37661] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7026,14 +7081,14 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[37654 + 0]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[37654 + 1]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[37654 + 2]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[37654 + 3]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[37654 + 4]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[37654 + 5]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[37654 + 6]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[37654 + 7]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[37654]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[37655]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[37656]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[37657]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[37658]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[37659]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[37660]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[37661]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7041,14 +7096,14 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[69036 + 0] = 0;
-  work[69036 + 1] = 0;
-  work[69036 + 2] = 0;
-  work[69036 + 3] = 0;
-  work[69036 + 4] = 0;
-  work[69036 + 5] = 0;
-  work[69036 + 6] = 0;
-  work[69036 + 7] = 0;
+  work[69036] = 0;
+  work[69037] = 0;
+  work[69038] = 0;
+  work[69039] = 0;
+  work[69040] = 0;
+  work[69041] = 0;
+  work[69042] = 0;
+  work[69043] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7056,14 +7111,14 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[69036 + 0]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[69036 + 1]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[69036 + 2]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[69036 + 3]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[69036 + 4]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[69036 + 5]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[69036 + 6]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[69036 + 7]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[69036]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[69037]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[69038]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[69039]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[69040]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[69041]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[69042]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[69043]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7071,14 +7126,14 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop63(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[100418 + 0] = 0;
-  work[100418 + 1] = 0;
-  work[100418 + 2] = 0;
-  work[100418 + 3] = 0;
-  work[100418 + 4] = 0;
-  work[100418 + 5] = 0;
-  work[100418 + 6] = 0;
-  work[100418 + 7] = 0;
+  work[100418] = 0;
+  work[100419] = 0;
+  work[100420] = 0;
+  work[100421] = 0;
+  work[100422] = 0;
+  work[100423] = 0;
+  work[100424] = 0;
+  work[100425] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7086,14 +7141,14 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[100418 + 0]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[100418 + 1]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[100418 + 2]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[100418 + 3]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[100418 + 4]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[100418 + 5]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[100418 + 6]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[100418 + 7]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[100418]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[100419]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[100420]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[100421]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[100422]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[100423]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[100424]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[100425]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }

@@ -40,7 +40,7 @@ export const model = {
       offset: 0,
       size: 100352,
       role: "kernel",
-      init: "kernel",
+      init: "heNormal",
       layer: 0,
       fanIn: 784,
       fanOut: 128,
@@ -66,7 +66,7 @@ export const model = {
       offset: 100480,
       size: 1280,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 1,
       fanIn: 128,
       fanOut: 10,
@@ -152,8 +152,8 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i]!;
-    const r = i * 128;
+    let xi = input[i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -175,10 +175,19 @@ function forward_loop2(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop3(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
+  work[128] = work[0]! * params[100480]!;
+  work[129] = work[0]! * params[100481]!;
+  work[130] = work[0]! * params[100482]!;
+  work[131] = work[0]! * params[100483]!;
+  work[132] = work[0]! * params[100484]!;
+  work[133] = work[0]! * params[100485]!;
+  work[134] = work[0]! * params[100486]!;
+  work[135] = work[0]! * params[100487]!;
+  work[136] = work[0]! * params[100488]!;
+  work[137] = work[0]! * params[100489]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
+    let xi = work[i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[128 + j]! += xi * params[100480 + r + j]!;
       work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
@@ -268,8 +277,8 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i]!;
-    const r = i * 128;
+    let xi = input[i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -291,10 +300,19 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop3(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
+  work[128] = work[0]! * params[100480]!;
+  work[129] = work[0]! * params[100481]!;
+  work[130] = work[0]! * params[100482]!;
+  work[131] = work[0]! * params[100483]!;
+  work[132] = work[0]! * params[100484]!;
+  work[133] = work[0]! * params[100485]!;
+  work[134] = work[0]! * params[100486]!;
+  work[135] = work[0]! * params[100487]!;
+  work[136] = work[0]! * params[100488]!;
+  work[137] = work[0]! * params[100489]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
+    let xi = work[i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[128 + j]! += xi * params[100480 + r + j]!;
       work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
@@ -427,8 +445,8 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 128; j++) work[j] = input[0]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = input[i]!;
-    const r = i * 128;
+    let xi = input[i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -450,10 +468,19 @@ function gradient_loop2(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 10; j++) work[256 + j] = work[0]! * params[100480 + j]!;
+  work[256] = work[0]! * params[100480]!;
+  work[257] = work[0]! * params[100481]!;
+  work[258] = work[0]! * params[100482]!;
+  work[259] = work[0]! * params[100483]!;
+  work[260] = work[0]! * params[100484]!;
+  work[261] = work[0]! * params[100485]!;
+  work[262] = work[0]! * params[100486]!;
+  work[263] = work[0]! * params[100487]!;
+  work[264] = work[0]! * params[100488]!;
+  work[265] = work[0]! * params[100489]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
+    let xi = work[i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[256 + j]! += xi * params[100480 + r + j]!;
       work[256 + j + 1]! += xi * params[100480 + r + j + 1]!;
@@ -467,25 +494,36 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[100480 + r + j]! * grad[101760 + j]!;
-      s1 += params[100480 + r + j + 1]! * grad[101760 + j + 1]!;
-      s2 += params[100480 + r + j + 2]! * grad[101760 + j + 2]!;
-      s3 += params[100480 + r + j + 3]! * grad[101760 + j + 3]!;
+      s += params[100480 + r + j]! * grad[101760 + j]!;
+      s_1 += params[100480 + r + j + 1]! * grad[101760 + j + 1]!;
+      s_2 += params[100480 + r + j + 2]! * grad[101760 + j + 2]!;
+      s_3 += params[100480 + r + j + 3]! * grad[101760 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j]! * grad[101760 + j]!;
-    work[268 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * grad[101760 + j]!;
+    s = s + s_1 + s_2 + s_3;
+    work[268 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j] = xi * grad[101760 + j]!;
+    let xi = work[i]!;
+    let r = i * 10;
+    grad[100480 + r] = xi * grad[101760]!;
+    grad[100480 + r + 1] = xi * grad[101761]!;
+    grad[100480 + r + 2] = xi * grad[101762]!;
+    grad[100480 + r + 3] = xi * grad[101763]!;
+    grad[100480 + r + 4] = xi * grad[101764]!;
+    grad[100480 + r + 5] = xi * grad[101765]!;
+    grad[100480 + r + 6] = xi * grad[101766]!;
+    grad[100480 + r + 7] = xi * grad[101767]!;
+    grad[100480 + r + 8] = xi * grad[101768]!;
+    grad[100480 + r + 9] = xi * grad[101769]!;
   }
 }
 
@@ -502,8 +540,8 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 784; i++) {
-    const xi = input[i]!;
-    const r = i * 128;
+    let xi = input[i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j++) grad[r + j] = xi * grad[100352 + j]!;
   }
 }
@@ -579,8 +617,8 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 128;
+    let xi = inputs[xo + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -602,10 +640,19 @@ function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 10; j++) work[128 + j] = work[0]! * params[100480 + j]!;
+  work[128] = work[0]! * params[100480]!;
+  work[129] = work[0]! * params[100481]!;
+  work[130] = work[0]! * params[100482]!;
+  work[131] = work[0]! * params[100483]!;
+  work[132] = work[0]! * params[100484]!;
+  work[133] = work[0]! * params[100485]!;
+  work[134] = work[0]! * params[100486]!;
+  work[135] = work[0]! * params[100487]!;
+  work[136] = work[0]! * params[100488]!;
+  work[137] = work[0]! * params[100489]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
+    let xi = work[i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[128 + j]! += xi * params[100480 + r + j]!;
       work[128 + j + 1]! += xi * params[100480 + r + j + 1]!;
@@ -809,20 +856,20 @@ function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 128; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[j] = inputs[xo0]! * w;
     work[256 + j] = inputs[xo1]! * w;
     work[512 + j] = inputs[xo2]! * w;
     work[768 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = inputs[xo0 + i]!;
-    const x1 = inputs[xo1 + i]!;
-    const x2 = inputs[xo2 + i]!;
-    const x3 = inputs[xo3 + i]!;
-    const r = i * 128;
+    let x0 = inputs[xo0 + i]!;
+    let x1 = inputs[xo1 + i]!;
+    let x2 = inputs[xo2 + i]!;
+    let x3 = inputs[xo3 + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[j]! += x0 * w;
       work[256 + j]! += x1 * w;
       work[512 + j]! += x2 * w;
@@ -854,20 +901,20 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[100480 + j]!;
+    let w = params[100480 + j]!;
     work[128 + j] = work[0]! * w;
     work[384 + j] = work[256]! * w;
     work[640 + j] = work[512]! * w;
     work[896 + j] = work[768]! * w;
   }
   for (let i = 1; i < 128; i++) {
-    const x0 = work[i]!;
-    const x1 = work[256 + i]!;
-    const x2 = work[512 + i]!;
-    const x3 = work[768 + i]!;
-    const r = i * 10;
+    let x0 = work[i]!;
+    let x1 = work[256 + i]!;
+    let x2 = work[512 + i]!;
+    let x3 = work[768 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j]!;
+      let w = params[100480 + r + j]!;
       work[128 + j]! += x0 * w;
       work[384 + j]! += x1 * w;
       work[640 + j]! += x2 * w;
@@ -1027,8 +1074,8 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 128; j++) work[j] = inputs[xo]! * params[j]!;
   for (let i = 1; i < 784; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 128;
+    let xi = inputs[xo + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j += 4) {
       work[j]! += xi * params[r + j]!;
       work[j + 1]! += xi * params[r + j + 1]!;
@@ -1050,10 +1097,19 @@ function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 10; j++) work[256 + j] = work[0]! * params[100480 + j]!;
+  work[256] = work[0]! * params[100480]!;
+  work[257] = work[0]! * params[100481]!;
+  work[258] = work[0]! * params[100482]!;
+  work[259] = work[0]! * params[100483]!;
+  work[260] = work[0]! * params[100484]!;
+  work[261] = work[0]! * params[100485]!;
+  work[262] = work[0]! * params[100486]!;
+  work[263] = work[0]! * params[100487]!;
+  work[264] = work[0]! * params[100488]!;
+  work[265] = work[0]! * params[100489]!;
   for (let i = 1; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
+    let xi = work[i]!;
+    let r = i * 10;
     for (let j = 0; j < 8; j += 4) {
       work[256 + j]! += xi * params[100480 + r + j]!;
       work[256 + j + 1]! += xi * params[100480 + r + j + 1]!;
@@ -1067,25 +1123,36 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 128; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s0 += params[100480 + r + j]! * work[256 + j]!;
-      s1 += params[100480 + r + j + 1]! * work[256 + j + 1]!;
-      s2 += params[100480 + r + j + 2]! * work[256 + j + 2]!;
-      s3 += params[100480 + r + j + 3]! * work[256 + j + 3]!;
+      s += params[100480 + r + j]! * work[256 + j]!;
+      s_1 += params[100480 + r + j + 1]! * work[256 + j + 1]!;
+      s_2 += params[100480 + r + j + 2]! * work[256 + j + 2]!;
+      s_3 += params[100480 + r + j + 3]! * work[256 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s0 += params[100480 + r + j]! * work[256 + j]!;
-    work[268 + i] = s0 + s1 + s2 + s3;
+    for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * work[256 + j]!;
+    s = s + s_1 + s_2 + s_3;
+    work[268 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 128; i++) {
-    const xi = work[i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j]! += xi * work[256 + j]!;
+    let xi = work[i]!;
+    let r = i * 10;
+    grad[100480 + r]! += xi * work[256]!;
+    grad[100480 + r + 1]! += xi * work[257]!;
+    grad[100480 + r + 2]! += xi * work[258]!;
+    grad[100480 + r + 3]! += xi * work[259]!;
+    grad[100480 + r + 4]! += xi * work[260]!;
+    grad[100480 + r + 5]! += xi * work[261]!;
+    grad[100480 + r + 6]! += xi * work[262]!;
+    grad[100480 + r + 7]! += xi * work[263]!;
+    grad[100480 + r + 8]! += xi * work[264]!;
+    grad[100480 + r + 9]! += xi * work[265]!;
   }
 }
 
@@ -1102,8 +1169,8 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 784; i++) {
-    const xi = inputs[xo + i]!;
-    const r = i * 128;
+    let xi = inputs[xo + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j++) grad[r + j]! += xi * work[128 + j]!;
   }
 }
@@ -1483,20 +1550,20 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 128; j++) {
-    const w = params[j]!;
+    let w = params[j]!;
     work[j] = inputs[xo0]! * w;
     work[404 + j] = inputs[xo1]! * w;
     work[808 + j] = inputs[xo2]! * w;
     work[1212 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 784; i++) {
-    const x0 = inputs[xo0 + i]!;
-    const x1 = inputs[xo1 + i]!;
-    const x2 = inputs[xo2 + i]!;
-    const x3 = inputs[xo3 + i]!;
-    const r = i * 128;
+    let x0 = inputs[xo0 + i]!;
+    let x1 = inputs[xo1 + i]!;
+    let x2 = inputs[xo2 + i]!;
+    let x3 = inputs[xo3 + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j++) {
-      const w = params[r + j]!;
+      let w = params[r + j]!;
       work[j]! += x0 * w;
       work[404 + j]! += x1 * w;
       work[808 + j]! += x2 * w;
@@ -1528,20 +1595,20 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 10; j++) {
-    const w = params[100480 + j]!;
+    let w = params[100480 + j]!;
     work[256 + j] = work[0]! * w;
     work[660 + j] = work[404]! * w;
     work[1064 + j] = work[808]! * w;
     work[1468 + j] = work[1212]! * w;
   }
   for (let i = 1; i < 128; i++) {
-    const x0 = work[i]!;
-    const x1 = work[404 + i]!;
-    const x2 = work[808 + i]!;
-    const x3 = work[1212 + i]!;
-    const r = i * 10;
+    let x0 = work[i]!;
+    let x1 = work[404 + i]!;
+    let x2 = work[808 + i]!;
+    let x3 = work[1212 + i]!;
+    let r = i * 10;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j]!;
+      let w = params[100480 + r + j]!;
       work[256 + j]! += x0 * w;
       work[660 + j]! += x1 * w;
       work[1064 + j]! += x2 * w;
@@ -1553,14 +1620,17 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
-    const r = i * 10;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 10;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 10; j++) {
-      const w = params[100480 + r + j]!;
-      s0 += w * work[256 + j]!;
-      s1 += w * work[660 + j]!;
-      s2 += w * work[1064 + j]!;
-      s3 += w * work[1468 + j]!;
+      let w = params[100480 + r + j]!;
+      s0 = s0 + w * work[256 + j]!;
+      s1 = s1 + w * work[660 + j]!;
+      s2 = s2 + w * work[1064 + j]!;
+      s3 = s3 + w * work[1468 + j]!;
     }
     work[276 + i] = s0;
     work[680 + i] = s1;
@@ -1572,12 +1642,21 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
-    const x0 = work[i]!;
-    const x1 = work[404 + i]!;
-    const x2 = work[808 + i]!;
-    const x3 = work[1212 + i]!;
-    const r = i * 10;
-    for (let j = 0; j < 10; j++) grad[100480 + r + j]! += x0 * work[256 + j]! + x1 * work[660 + j]! + x2 * work[1064 + j]! + x3 * work[1468 + j]!;
+    let x0 = work[i]!;
+    let x1 = work[404 + i]!;
+    let x2 = work[808 + i]!;
+    let x3 = work[1212 + i]!;
+    let r = i * 10;
+    grad[100480 + r]! += x0 * work[256]! + x1 * work[660]! + x2 * work[1064]! + x3 * work[1468]!;
+    grad[100480 + r + 1]! += x0 * work[257]! + x1 * work[661]! + x2 * work[1065]! + x3 * work[1469]!;
+    grad[100480 + r + 2]! += x0 * work[258]! + x1 * work[662]! + x2 * work[1066]! + x3 * work[1470]!;
+    grad[100480 + r + 3]! += x0 * work[259]! + x1 * work[663]! + x2 * work[1067]! + x3 * work[1471]!;
+    grad[100480 + r + 4]! += x0 * work[260]! + x1 * work[664]! + x2 * work[1068]! + x3 * work[1472]!;
+    grad[100480 + r + 5]! += x0 * work[261]! + x1 * work[665]! + x2 * work[1069]! + x3 * work[1473]!;
+    grad[100480 + r + 6]! += x0 * work[262]! + x1 * work[666]! + x2 * work[1070]! + x3 * work[1474]!;
+    grad[100480 + r + 7]! += x0 * work[263]! + x1 * work[667]! + x2 * work[1071]! + x3 * work[1475]!;
+    grad[100480 + r + 8]! += x0 * work[264]! + x1 * work[668]! + x2 * work[1072]! + x3 * work[1476]!;
+    grad[100480 + r + 9]! += x0 * work[265]! + x1 * work[669]! + x2 * work[1073]! + x3 * work[1477]!;
   }
 }
 
@@ -1604,11 +1683,11 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
-    const x0 = inputs[xo0 + i]!;
-    const x1 = inputs[xo1 + i]!;
-    const x2 = inputs[xo2 + i]!;
-    const x3 = inputs[xo3 + i]!;
-    const r = i * 128;
+    let x0 = inputs[xo0 + i]!;
+    let x1 = inputs[xo1 + i]!;
+    let x2 = inputs[xo2 + i]!;
+    let x3 = inputs[xo3 + i]!;
+    let r = i * 128;
     for (let j = 0; j < 128; j++) grad[r + j]! += x0 * work[128 + j]! + x1 * work[532 + j]! + x2 * work[936 + j]! + x3 * work[1340 + j]!;
   }
 }

@@ -49,7 +49,7 @@ export const model = {
       offset: 0,
       size: 32,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 0,
       fanIn: 1,
       fanOut: 32,
@@ -75,7 +75,7 @@ export const model = {
       offset: 64,
       size: 1024,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 1,
       fanIn: 32,
       fanOut: 32,
@@ -101,7 +101,7 @@ export const model = {
       offset: 1120,
       size: 32,
       role: "kernel",
-      init: "kernel",
+      init: "glorotUniform",
       layer: 2,
       fanIn: 32,
       fanOut: 1,
@@ -306,8 +306,8 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 function forward_loop0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -319,11 +319,11 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[1120 + j]!;
+  work[32] = work[0]! * params[1120]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[1120 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[1120 + r]!;
   }
 }
 
@@ -514,8 +514,8 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -527,11 +527,11 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[1120 + j]!;
+  work[32] = work[0]! * params[1120]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[1120 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[1120 + r]!;
   }
 }
 
@@ -1035,8 +1035,8 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -1048,34 +1048,36 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let j = 0; j < 1; j++) work[64 + j] = work[32]! * params[1120 + j]!;
+  work[64] = work[32]! * params[1120]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[32 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[64 + j]! += xi * params[1120 + r + j]!;
+    let xi = work[32 + i]!;
+    let r = i;
+    work[64]! += xi * params[1120 + r]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 32;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 32;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 32; j += 4) {
-      s0 += params[64 + r + j]! * grad[1088 + j]!;
-      s1 += params[64 + r + j + 1]! * grad[1088 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * grad[1088 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * grad[1088 + j + 3]!;
+      s += params[64 + r + j]! * grad[1088 + j]!;
+      s_1 += params[64 + r + j + 1]! * grad[1088 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * grad[1088 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * grad[1088 + j + 3]!;
     }
-    work[32 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[32 + i] = s;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j++) grad[64 + r + j] = xi * grad[1088 + j]!;
   }
 }
@@ -1270,8 +1272,8 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -1283,11 +1285,11 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  for (let j = 0; j < 1; j++) work[32 + j] = work[0]! * params[1120 + j]!;
+  work[32] = work[0]! * params[1120]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[32 + j]! += xi * params[1120 + r + j]!;
+    let xi = work[i]!;
+    let r = i;
+    work[32]! += xi * params[1120 + r]!;
   }
 }
 
@@ -1978,20 +1980,20 @@ function forwardBatch_block_part4(params: Float64Array, inputs: Float64Array, ou
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   for (let j = 0; j < 32; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[32 + j] = work[0]! * w;
     work[96 + j] = work[64]! * w;
     work[160 + j] = work[128]! * w;
     work[224 + j] = work[192]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[64 + i]!;
-    const x2 = work[128 + i]!;
-    const x3 = work[192 + i]!;
-    const r = i * 32;
+    let x0 = work[i]!;
+    let x1 = work[64 + i]!;
+    let x2 = work[128 + i]!;
+    let x3 = work[192 + i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[32 + j]! += x0 * w;
       work[96 + j]! += x1 * w;
       work[160 + j]! += x2 * w;
@@ -2002,25 +2004,25 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  for (let j = 0; j < 1; j++) {
-    const w = params[1120 + j]!;
-    work[j] = work[32]! * w;
-    work[64 + j] = work[96]! * w;
-    work[128 + j] = work[160]! * w;
-    work[192 + j] = work[224]! * w;
+  {
+    let w = params[1120]!;
+    work[0] = work[32]! * w;
+    work[64] = work[96]! * w;
+    work[128] = work[160]! * w;
+    work[192] = work[224]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[32 + i]!;
-    const x1 = work[96 + i]!;
-    const x2 = work[160 + i]!;
-    const x3 = work[224 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) {
-      const w = params[1120 + r + j]!;
-      work[j]! += x0 * w;
-      work[64 + j]! += x1 * w;
-      work[128 + j]! += x2 * w;
-      work[192 + j]! += x3 * w;
+    let x0 = work[32 + i]!;
+    let x1 = work[96 + i]!;
+    let x2 = work[160 + i]!;
+    let x3 = work[224 + i]!;
+    let r = i;
+    {
+      let w = params[1120 + r]!;
+      work[0]! += x0 * w;
+      work[64]! += x1 * w;
+      work[128]! += x2 * w;
+      work[192]! += x3 * w;
     }
   }
 }
@@ -2608,8 +2610,8 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let j = 0; j < 32; j++) work[32 + j] = work[0]! * params[64 + j]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j += 4) {
       work[32 + j]! += xi * params[64 + r + j]!;
       work[32 + j + 1]! += xi * params[64 + r + j + 1]!;
@@ -2621,34 +2623,36 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let j = 0; j < 1; j++) work[64 + j] = work[32]! * params[1120 + j]!;
+  work[64] = work[32]! * params[1120]!;
   for (let i = 1; i < 32; i++) {
-    const xi = work[32 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) work[64 + j]! += xi * params[1120 + r + j]!;
+    let xi = work[32 + i]!;
+    let r = i;
+    work[64]! += xi * params[1120 + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 32;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 32;
+    let s = 0;
+    let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 32; j += 4) {
-      s0 += params[64 + r + j]! * work[32 + j]!;
-      s1 += params[64 + r + j + 1]! * work[32 + j + 1]!;
-      s2 += params[64 + r + j + 2]! * work[32 + j + 2]!;
-      s3 += params[64 + r + j + 3]! * work[32 + j + 3]!;
+      s += params[64 + r + j]! * work[32 + j]!;
+      s_1 += params[64 + r + j + 1]! * work[32 + j + 1]!;
+      s_2 += params[64 + r + j + 2]! * work[32 + j + 2]!;
+      s_3 += params[64 + r + j + 3]! * work[32 + j + 3]!;
     }
-    work[66 + i] = s0 + s1 + s2 + s3;
+    s = s + s_1 + s_2 + s_3;
+    work[66 + i] = s;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let i = 0; i < 32; i++) {
-    const xi = work[i]!;
-    const r = i * 32;
+    let xi = work[i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j++) grad[64 + r + j]! += xi * work[32 + j]!;
   }
 }
@@ -4438,20 +4442,20 @@ function gradientBatch_block_part13(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let j = 0; j < 32; j++) {
-    const w = params[64 + j]!;
+    let w = params[64 + j]!;
     work[32 + j] = work[0]! * w;
     work[192 + j] = work[160]! * w;
     work[352 + j] = work[320]! * w;
     work[512 + j] = work[480]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[160 + i]!;
-    const x2 = work[320 + i]!;
-    const x3 = work[480 + i]!;
-    const r = i * 32;
+    let x0 = work[i]!;
+    let x1 = work[160 + i]!;
+    let x2 = work[320 + i]!;
+    let x3 = work[480 + i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j++) {
-      const w = params[64 + r + j]!;
+      let w = params[64 + r + j]!;
       work[32 + j]! += x0 * w;
       work[192 + j]! += x1 * w;
       work[352 + j]! += x2 * w;
@@ -4462,25 +4466,25 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let j = 0; j < 1; j++) {
-    const w = params[1120 + j]!;
-    work[64 + j] = work[32]! * w;
-    work[224 + j] = work[192]! * w;
-    work[384 + j] = work[352]! * w;
-    work[544 + j] = work[512]! * w;
+  {
+    let w = params[1120]!;
+    work[64] = work[32]! * w;
+    work[224] = work[192]! * w;
+    work[384] = work[352]! * w;
+    work[544] = work[512]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    const x0 = work[32 + i]!;
-    const x1 = work[192 + i]!;
-    const x2 = work[352 + i]!;
-    const x3 = work[512 + i]!;
-    const r = i * 1;
-    for (let j = 0; j < 1; j++) {
-      const w = params[1120 + r + j]!;
-      work[64 + j]! += x0 * w;
-      work[224 + j]! += x1 * w;
-      work[384 + j]! += x2 * w;
-      work[544 + j]! += x3 * w;
+    let x0 = work[32 + i]!;
+    let x1 = work[192 + i]!;
+    let x2 = work[352 + i]!;
+    let x3 = work[512 + i]!;
+    let r = i;
+    {
+      let w = params[1120 + r]!;
+      work[64]! += x0 * w;
+      work[224]! += x1 * w;
+      work[384]! += x2 * w;
+      work[544]! += x3 * w;
     }
   }
 }
@@ -4488,14 +4492,17 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const r = i * 32;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let r = i * 32;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < 32; j++) {
-      const w = params[64 + r + j]!;
-      s0 += w * work[128 + j]!;
-      s1 += w * work[288 + j]!;
-      s2 += w * work[448 + j]!;
-      s3 += w * work[608 + j]!;
+      let w = params[64 + r + j]!;
+      s0 = s0 + w * work[128 + j]!;
+      s1 = s1 + w * work[288 + j]!;
+      s2 = s2 + w * work[448 + j]!;
+      s3 = s3 + w * work[608 + j]!;
     }
     work[32 + i] = s0;
     work[192 + i] = s1;
@@ -4507,11 +4514,11 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 32; i++) {
-    const x0 = work[i]!;
-    const x1 = work[160 + i]!;
-    const x2 = work[320 + i]!;
-    const x3 = work[480 + i]!;
-    const r = i * 32;
+    let x0 = work[i]!;
+    let x1 = work[160 + i]!;
+    let x2 = work[320 + i]!;
+    let x3 = work[480 + i]!;
+    let r = i * 32;
     for (let j = 0; j < 32; j++) grad[64 + r + j]! += x0 * work[128 + j]! + x1 * work[288 + j]! + x2 * work[448 + j]! + x3 * work[608 + j]!;
   }
 }

@@ -67,6 +67,7 @@ export {
 export { checkFinite, firstNonFinite, NonFiniteError } from './finite.ts';
 export { paramName, tensorAt } from './naming.ts';
 export { copyRow, selectRows, validateDataset, type Dataset } from './data.ts';
+export { packRows, slotsOf, unpackRows } from './pack.ts';
 export { evaluate, Evaluator, predict, type Metrics } from './metrics.ts';
 export {
   formatNorm,

@@ -1,16 +1,17 @@
 // Parameter initialization and buffer allocation for a generated module's `model`.
 //
-// Each tensor says how it starts (`ParamInfo.init`, from its layer record): zeros (biases,
-// beta, moving means), ones (gamma, moving variances) or a variance-scaling kernel scheme
-// (fan-in/fan-out from ParamInfo; for convolutions they include the window, as in TF):
-//   glorot: uniform in ±sqrt(6 / (fanIn + fanOut))   — Keras `glorot_uniform` (untruncated)
-//   he:     normal, std = sqrt(2 / fanIn)             — He et al. 2015, Keras `he_normal`
-//                                                        but untruncated (PyTorch `kaiming_normal_`)
-//   lecun:  normal, std = sqrt(1 / fanIn)             — LeCun normal, what SELU's
-//                                                        self-normalization assumes (untruncated)
-// Layers ask for glorot (TF.js's glorotUniform default); modules compiled before layers said
-// so (`init: 'kernel'` or none) pick by the activation: He for the ReLU family, LeCun for
-// SELU, Glorot for everything else. A scheme passed to initParams overrides both.
+// Each tensor says how it starts (`ParamInfo.init`, chosen by its layer record, so compiler
+// and runtime cannot disagree): zeros (biases, beta, moving means), ones (gamma, moving
+// variances) or a TF.js variance-scaling initializer, with fan-in/fan-out from ParamInfo (for
+// convolutions they include the window, as in TF):
+//   glorotUniform / glorotNormal   scale 1 / ((fanIn + fanOut) / 2)
+//   heUniform / heNormal           scale 2 / fanIn
+//   leCunUniform / leCunNormal     scale 1 / fanIn
+// Uniform draws lie in ±sqrt(3·scale); normal ones are TF.js's truncated normal: std
+// sqrt(scale), redrawn beyond two standard deviations. Modules compiled before layers named
+// their initializer (`init: 'kernel'` or none) pick by the activation, untruncated: He normal
+// for the ReLU family, LeCun normal for SELU, Glorot uniform for everything else. A scheme
+// passed to initParams overrides every kernel.
 
 import { Rng } from './random.ts';
 import type { FloatArray, ModelInfo, ParamInfo } from './types.ts';
@@ -20,7 +21,7 @@ export type InitScheme = 'glorot' | 'he' | 'lecun';
 export interface InitOptions {
   /** Seed of the PRNG; the same seed gives the same parameters bit-for-bit. */
   readonly seed: number;
-  /** Use one scheme for every kernel instead of choosing by activation. */
+  /** Use one scheme for every kernel instead of each tensor's own initializer. */
   readonly scheme?: InitScheme;
 }
 
@@ -75,13 +76,18 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
     const kind = p.init ?? (p.role === 'kernel' ? 'kernel' : 'zeros');
     if (kind === 'zeros') continue; // already zero
     if (kind === 'ones') params.fill(1, p.offset, p.offset + p.size);
-    else if (kind === 'glorotUniform') fillKernel(params, p, options.scheme ?? 'glorot', rng);
-    else fillKernel(params, p, options.scheme ?? defaultScheme(p.activation), rng);
+    // A lookup table, not a kernel: a forced kernel scheme leaves it alone.
+    else if (kind === 'randomUniform')
+      for (let i = p.offset; i < p.offset + p.size; i++) params[i] = rng.range(-0.05, 0.05);
+    else if (options.scheme) fillLegacy(params, p, options.scheme, rng);
+    else if (kind === 'kernel') fillLegacy(params, p, defaultScheme(p.activation), rng);
+    else fillVarianceScaling(params, p, kind, rng);
   }
   return params;
 }
 
-function fillKernel(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: Rng): void {
+/** The untruncated schemes of `InitScheme`. */
+function fillLegacy(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: Rng): void {
   const end = p.offset + p.size;
   if (scheme === 'glorot') {
     const limit = Math.sqrt(6 / (p.fanIn + p.fanOut));
@@ -89,5 +95,36 @@ function fillKernel(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: R
   } else {
     const std = Math.sqrt((scheme === 'he' ? 2 : 1) / p.fanIn);
     for (let i = p.offset; i < end; i++) params[i] = rng.normal(0, std);
+  }
+}
+
+type VarianceScaling = Exclude<
+  ParamInfo['init'],
+  'kernel' | 'zeros' | 'ones' | 'randomUniform' | undefined
+>;
+
+/** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there). */
+function fillVarianceScaling(
+  params: FloatArray,
+  p: ParamInfo,
+  kind: VarianceScaling,
+  rng: Rng,
+): void {
+  // variance = scale = c / d, written so that glorotUniform's limit is sqrt(6 / (fanIn +
+  // fanOut)) to the last bit, as gradc drew it before initializers had names.
+  const glorot = kind.startsWith('glorot');
+  const d = glorot ? Math.max(2, p.fanIn + p.fanOut) : Math.max(1, p.fanIn);
+  const c = glorot || kind.startsWith('he') ? 2 : 1;
+  const end = p.offset + p.size;
+  if (kind.endsWith('Uniform')) {
+    const limit = Math.sqrt((3 * c) / d);
+    for (let i = p.offset; i < end; i++) params[i] = rng.range(-limit, limit);
+    return;
+  }
+  const std = Math.sqrt(c / d);
+  for (let i = p.offset; i < end; i++) {
+    let z = rng.normal(0, 1);
+    while (Math.abs(z) > 2) z = rng.normal(0, 1);
+    params[i] = z * std;
   }
 }

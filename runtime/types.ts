@@ -5,14 +5,28 @@ export type Precision = 'f32' | 'f64';
 export type FloatArray = Float64Array | Float32Array;
 
 /** What a parameter tensor is for (its TF.js weight name). */
-export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+export type ParamRole =
+  'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance' | 'embeddings';
 
 /**
- * How `initParams` fills a tensor: `glorotUniform` (TF.js's default for kernels), `kernel`
- * (a variance-scaling scheme chosen by the layer's activation), `zeros` or `ones`. A scheme
- * forced through `initParams` options applies to both kernel kinds.
+ * How `initParams` fills a tensor: a TF.js initializer name (`glorotUniform`, TF.js's default
+ * for kernels, `glorotNormal`, `heNormal`, `heUniform`, `leCunNormal`, `leCunUniform`),
+ * `zeros` or `ones`; or `kernel` (modules from before layers named their initializer: a
+ * variance-scaling scheme chosen by the layer's activation). A scheme forced through
+ * `initParams` options replaces every kernel's.
  */
-export type InitKind = 'glorotUniform' | 'kernel' | 'zeros' | 'ones';
+export type InitKind =
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heNormal'
+  | 'heUniform'
+  | 'leCunNormal'
+  | 'leCunUniform'
+  | 'kernel'
+  | 'zeros'
+  | 'ones'
+  /** TF.js's RandomUniform with its defaults: uniform in [−0.05, 0.05) (embedding tables). */
+  | 'randomUniform';
 
 /** One parameter tensor inside the flat parameter array. */
 export interface ParamInfo {
@@ -48,6 +62,25 @@ export interface LayerInfo {
   readonly outputShape?: readonly number[];
   /** `linear` for layers without an activation. */
   readonly activation: string;
+  /** In a functional graph: the layers or model inputs it takes, by name. */
+  readonly from?: readonly string[];
+}
+
+/**
+ * One named part of a sample's packed `input` (or `output` / `target`) row: elements
+ * `offset .. offset+size` hold it, row-major in `shape`.
+ */
+export interface TensorSlotInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** A model output: its layer's name and place in `output` / `target`, its loss and weight. */
+export interface OutputInfo extends TensorSlotInfo {
+  readonly loss: string;
+  readonly weight: number;
 }
 
 export interface ModelInfo {
@@ -61,8 +94,18 @@ export interface ModelInfo {
   /** Length of the `work` array every entry point needs. */
   readonly workSize: number;
   readonly precision: Precision;
-  /** `mse`, `mae`, `huber`, `binaryCrossEntropy`, `categoricalCrossEntropy` or `custom`. */
+  /**
+   * `mse`, `mae`, `huber`, `binaryCrossEntropy`, `categoricalCrossEntropy` or `custom`;
+   * `weightedSum` for several outputs (each output's loss is in `outputs`).
+   */
   readonly loss: string;
+  /**
+   * Model inputs in the order they are packed into `input`; present when a model has several
+   * inputs or outputs (absent: one input, the whole row).
+   */
+  readonly inputs?: readonly TensorSlotInfo[];
+  /** Model outputs in the order they are packed into `output` and `target` (as `inputs`). */
+  readonly outputs?: readonly OutputInfo[];
   readonly params: readonly ParamInfo[];
   readonly layers: readonly LayerInfo[];
 }

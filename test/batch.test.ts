@@ -49,12 +49,18 @@ async function checkBatch(compiled: Compiled, count: number): Promise<void> {
   const grad = new Arr(m.paramCount).fill(123);
   const batchLoss = mod.gradientBatch(params, inputs, targets, count, grad, work.fill(7));
   expect(relDiff(batchLoss, loss / count)).toBeLessThanOrEqual(tol);
+  // In f32 an element whose samples nearly cancel keeps the rounding of the terms it summed,
+  // not of its small result: its error is measured against 1 % of the largest element.
+  let largest = 0;
+  for (let k = 0; k < grad.length; k++) largest = Math.max(largest, Math.abs(mean[k]! / count));
+  const floor = f32 ? 0.01 * largest : 0;
   let worst = 0;
-  for (let k = 0; k < grad.length; k++)
-    worst = Math.max(
-      worst,
-      relDiff(grad[k]!, mean[k]! / count) * (mean[k] === 0 && grad[k] === 0 ? 0 : 1),
-    );
+  for (let k = 0; k < grad.length; k++) {
+    const a = grad[k]!;
+    const b = mean[k]! / count;
+    if (a === 0 && b === 0) continue;
+    worst = Math.max(worst, Math.abs(a - b) / Math.max(1e-300, floor, Math.abs(a) + Math.abs(b)));
+  }
   expect(worst).toBeLessThanOrEqual(tol);
   const batchOut = new Arr(count * m.outputSize);
   mod.forwardBatch(params, inputs, batchOut, count, work);

@@ -47,7 +47,10 @@ describe('generated/ (golden output)', () => {
         // Layers that only relabel values (flatten, reshape) emit no code of their own.
         if (layer.type === 'flatten' || layer.type === 'reshape') return;
         expect(text).toContain(`// --- ${name}: ${layer.type} `);
-        // Every layer of these examples has backward work: a weight, or a cotangent to pass.
+        // An add passes its cotangent on unchanged to each input, and a concatenate's parts
+        // are slice views of it: no backward code.
+        if (layer.type === 'add' || layer.type === 'concatenate') return;
+        // Every other layer of these examples has backward work: a weight, or a cotangent.
         expect(text).toContain(`// --- ${name} backward ---`);
       });
     });

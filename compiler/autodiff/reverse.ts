@@ -84,16 +84,29 @@ export function differentiate(c: Compilation): Compilation {
   B.section = undefined;
   const programs: Program[] = [{ name: 'gradient', outputs }];
   if (c.spec.inputGradient) {
-    const input = B.input(c.shapes.inputShape);
-    let g = vjpGraph(c, loss, [input]).get(input) ?? B.bcast(B.const(0), input.shape);
-    if (g.size !== input.size) g = B.bcast(g, input.shape);
-    B.named(g, 'ginput');
+    // One leaf per model input (the same nodes the forward pass read, by hash-consing); with
+    // several inputs, each gradient goes to its part of the packed `dinput`.
+    const slots = c.spec.inputs;
+    const leavesIn = slots.map((x) => B.input(x.shape, x.offset));
+    const gs = vjpGraph(c, loss, leavesIn);
+    const dinputs: ProgramOutput[] = slots.map((x, i) => {
+      const input = leavesIn[i]!;
+      let g = gs.get(input) ?? B.bcast(B.const(0), input.shape);
+      if (g.size !== input.size) g = B.bcast(g, input.shape);
+      B.named(g, slots.length > 1 ? `g${x.name}` : 'ginput');
+      return slots.length > 1
+        ? {
+            kind: 'dinput',
+            node: g,
+            label: `dinput.${x.name}`,
+            offset: x.offset,
+            total: c.spec.input,
+          }
+        : { kind: 'dinput', node: g, label: 'dinput' };
+    });
     programs.push({
       name: 'inputGradient',
-      outputs: [
-        { kind: 'loss', node: loss, label: 'loss' },
-        { kind: 'dinput', node: g, label: 'dinput' },
-      ],
+      outputs: [{ kind: 'loss', node: loss, label: 'loss' }, ...dinputs],
     });
   }
   const names = new Set(programs.map((p) => p.name));

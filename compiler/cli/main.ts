@@ -82,7 +82,9 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
 
   program
     .command('inspect')
-    .description('print the IR after a pass (build, the passes, or schedule; see --after)')
+    .description(
+      'print the IR after a pass (build, the passes, schedule, or loops: the loop IR; see --after)',
+    )
     .argument('<model>', 'model file (JSON)')
     .option('--after <pass>', 'pass name', 'optimize')
     .option('--program <name>', 'forward, loss or gradient (default: all)')
@@ -91,22 +93,25 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       const { printProgram } = await import('../ir/printer.ts');
       const { parseModelBytes } = await import('../format/parse.ts');
       const { readModelFile } = await import('../io/files.ts');
-      const { describeSchedule } = await import('./describe.ts');
-      if (!passNames.includes(o.after))
+      const { describeLoops, describeSchedule } = await import('./describe.ts');
+      const stages = [...passNames, 'loops'];
+      if (!stages.includes(o.after))
         throw new GradcError(
           '--after',
           o.after,
-          `unknown pass; expected one of ${passNames.join(', ')}`,
+          `unknown pass; expected one of ${stages.join(', ')}`,
         );
       const spec = await parseModelBytes(readModelFile(model), model);
       const dtype = spec.precision;
-      const c = lower(spec, { until: o.after === 'schedule' ? undefined : o.after });
+      const scheduled = o.after === 'schedule' || o.after === 'loops';
+      const c = lower(spec, { until: scheduled ? undefined : o.after });
       const programs = c.programs.filter((p) => !o.program || p.name === o.program);
-      if (o.after === 'schedule') {
+      if (scheduled) {
         const { schedules, workSize } = schedule(c);
+        const describe = o.after === 'loops' ? describeLoops : describeSchedule;
         for (const p of programs) {
           const sp = schedules[p.name];
-          if (sp) out(`${describeSchedule(sp)}\n`);
+          if (sp) out(`${describe(sp)}\n`);
         }
         out(`workSize ${workSize}\n`);
       } else {

@@ -3,14 +3,12 @@
 import type { Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
-import type { EmitContext } from '../ops/types.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
-import { lowerNode } from '../lower/kernels.ts';
-import { withEpilogue, type EpilogueOp } from '../lower/fuse.ts';
-import type { Kernel } from '../lower/loop-ir.ts';
+import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
+import { sliceIndex } from '../ops/slicing.ts';
 import { signatureOf } from './abi.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
@@ -116,15 +114,17 @@ export function emitProgram(
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
       case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input[lane], 0, idx)}]`;
+        return `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'target':
-        return `${frame.target}[${rowIndex(frame.base?.target[lane], 0, idx)}]`;
+        return `${frame.target}[${rowIndex(frame.base?.target[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'stop':
         return access(n.args[0]!, idx, lane);
       case 'bcast':
         return access(n.args[0]!, broadcastIndex(n.args[0]!.shape, n.shape, idx), lane);
       case 'reshape':
         return access(n.args[0]!, idx, lane);
+      case 'slice':
+        return access(n.args[0]!, sliceIndex(n.args[0]!.shape, n.attrs, idx), lane);
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
@@ -165,16 +165,23 @@ export function emitProgram(
   // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
-    const { kernel: lowered, args: kernelArgs } = loweredStep(step);
+    const { kernel: lowered, args: kernelArgs } = stepKernel(step, 1);
+    // A scatter kernel adding into a sum (the batch's gradient) skips its clearing nest.
+    const inPlace =
+      step.storage.kind === 'array' &&
+      step.storage.accumulate === true &&
+      isScatter(step.node.op) &&
+      !step.epilogue;
+    const body = inPlace ? lowered.body.slice(1) : lowered.body;
     for (let l = 0; l < lanes; l++) {
-      for (const stmt of lowered.body) {
+      for (const stmt of body) {
         kernel(w, (k) => {
           if (lanes > 1) k.comment(`sample ${l} of the block`);
           renderKernel(
             { size: lowered.size, body: [stmt] },
             {
-              load: (i, idx) => access(kernelArgs[i]!, idx, l),
-              slot: (idx) => slotAt(step.storage, idx, l),
+              load: (i, idx) => access(kernelArgs[i]!, constIndex(idx), l),
+              slot: (idx) => slotAt(step.storage, constIndex(idx), l),
               line: (code) => k.line(code),
               indent: () => k.indent(),
               dedent: () => k.dedent(),
@@ -278,24 +285,6 @@ export function emitProgram(
   ];
 }
 
-/** A structured step's kernel and the nodes its `load arg i` reads: for a fused step, the
- * producer's arguments, then the epilogue's other arguments in order. */
-function loweredStep(step: Step): { kernel: Kernel; args: readonly Node[] } {
-  const e = step.epilogue;
-  if (!e) return { kernel: lowerNode(step.node), args: step.node.args };
-  const args = [...e.producer.args];
-  let prev = e.producer;
-  const ops: EpilogueOp[] = e.ops.map((o) => {
-    const from = prev;
-    prev = o;
-    return {
-      op: o.op,
-      args: o.args.map((a) => (a === from ? 'prev' : args.push(a) - 1)),
-    };
-  });
-  return { kernel: withEpilogue(lowerNode(e.producer), ops), args };
-}
-
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
 function localNames(s: Schedule): Map<Node, string> {
   const names = new Map<Node, string>();
@@ -319,88 +308,34 @@ function emitStep(
   names: ReadonlyMap<Node, string>,
   laneName: (nm: string, lane: number) => string,
 ): void {
-  const { node, mode } = step;
-  const def = getOp(node.op);
-  const LANES = Array.from({ length: lanes }, (_, l) => l);
+  const node = step.node;
   const local = step.storage.kind === 'local';
-  // A result added into `grad` for a whole batch: one array, every lane adds to it.
-  const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
-  const init = summed ? '+=' : '=';
-  const store = (idx: number | string, exprOf: (lane: number) => string): void => {
-    if (summed) {
-      w.line(`${slot(idx, 0)} += ${LANES.map(exprOf).join(' + ')};`);
-      return;
-    }
-    for (const l of LANES) {
-      if (!local) w.line(`${slot(idx, l)} ${init} ${exprOf(l)};`);
-      else {
-        const nm = names.get(node)!;
-        w.line(`const ${laneName(node.size === 1 ? nm : `${nm}_${idx}`, l)} = ${exprOf(l)};`);
-      }
-    }
-  };
-  const loop = (len: number, body: () => void): void => {
-    w.line(`for (let k = 0; k < ${len}; k++) {`);
-    w.indent();
-    body();
-    w.dedent();
-    w.line('}');
-  };
-  switch (def.kind) {
-    case 'elementwise': {
-      const at = (k: number | string) => (l: number) =>
-        def.expr(...node.args.map((a) => access(a, k, l)));
-      if (mode === 'unroll') for (let k = 0; k < node.size; k++) store(k, at(k));
-      else if (lanes === 1 && !summed)
-        w.line(`for (let k = 0; k < ${node.size}; k++) ${slot('k', 0)} = ${at('k')(0)};`);
-      else loop(node.size, () => store('k', at('k')));
-      return;
-    }
-    case 'reduce': {
-      const arg = node.args[0]!;
-      if (mode === 'unroll') {
-        store(0, (l) =>
-          def.combineAll(Array.from({ length: arg.size }, (_, k) => access(arg, k, l))),
-        );
-      } else {
-        w.line('{');
-        w.indent();
-        for (const l of LANES) w.line(`let acc${l} = ${def.init};`);
-        loop(arg.size, () => {
-          for (const l of LANES)
-            w.line(`acc${l} = ${def.combine(`acc${l}`, access(arg, 'k', l))};`);
-        });
-        store(0, (l) => `acc${l}`);
-        w.dedent();
-        w.line('}');
-      }
-      return;
-    }
-    case 'linalg': {
-      const ctx: EmitContext = {
-        lanes,
-        arg: (i, idx, lane = 0) => access(node.args[i]!, idx, lane),
-        shared: (i) => isShared(node.args[i]!),
-        store,
-        slot: (idx, lane = 0) => slot(idx, lane),
-        init,
-        summed,
-        line: (code) => w.line(code),
-        indent: () => w.indent(),
-        dedent: () => w.dedent(),
-      };
-      if (mode === 'unroll') def.emitUnrolled(ctx, node.attrs);
-      else def.emitLoop(ctx, node.attrs);
-      return;
-    }
-    default:
-      throw new Error(`internal: ${node.op} is not computed`);
-  }
+  renderKernel(stepKernel(step, lanes).kernel, {
+    load: (i, idx, lane) => access(node.args[i]!, constIndex(idx), lane),
+    slot: (idx, lane) => slot(constIndex(idx), lane),
+    // Unrolled values in locals are constants named by node and element (and lane).
+    store: local
+      ? (idx, lane, op, value) => {
+          // Only summed results accumulate, and those are arrays.
+          if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
+          const nm = names.get(node)!;
+          const k = constIndex(idx);
+          return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
+        }
+      : undefined,
+    line: (code) => w.line(code),
+    indent: () => w.indent(),
+    dedent: () => w.dedent(),
+  });
 }
 
-/** A value every sample of a block shares (weights, constants): loaded once per block. */
-function isShared(n: Node): boolean {
-  if (n.op === 'param' || n.op === 'const') return true;
-  if (n.op === 'stop' || n.op === 'bcast') return isShared(n.args[0]!);
-  return false;
+function isScatter(op: string): boolean {
+  const def = getOp(op);
+  return def.kind === 'structured' && def.scatter === true;
+}
+
+/** A rendered index that is a constant, as a number: locals are named by it and offsets
+ * fold into it (`params[75]`, not `params[72 + 3]`). */
+function constIndex(idx: string): number | string {
+  return /^\d+$/.test(idx) ? Number(idx) : idx;
 }

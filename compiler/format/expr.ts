@@ -2,6 +2,7 @@
 // a whitelist, and turned into a tiny AST whose operators are IR op names. Nothing from the
 // text survives except numbers, so an expression can never inject code into the output.
 import { getOp } from '../ops/registry.ts';
+import { erfOf, type Algebra } from './erf.ts';
 import { escapeText, quote } from './errors.ts';
 import type { ElementwiseOp } from '../ops/types.ts';
 
@@ -77,6 +78,16 @@ export const exprSugar: Readonly<
       ]),
   },
   clip: { arity: 3, build: ([x, lo, hi]) => make('min', [make('max', [x!, lo!]), hi!]) },
+  // Numerical Recipes' Chebyshev fit, composed from primitives (see erf.ts).
+  erf: { arity: 1, build: ([x]) => erfOf(exprAlgebra, x!) },
+};
+
+/** Expressions as an algebra for erf.ts; `make` folds constants as everywhere here. */
+const exprAlgebra: Algebra<Expr> = {
+  num: (v) => num(v),
+  op: (name, a, b) => make(name, [a, b]),
+  unary: (name, a) => make(name, [a]),
+  select: (c, a, b) => make('select', [c, a, b]),
 };
 
 const num = (v: number): Expr => ({ k: 'num', v });

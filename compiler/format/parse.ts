@@ -8,13 +8,23 @@ import { firstBadOffset } from './json-position.ts';
 import { prod as sizeOfShape } from '../layers/options.ts';
 import { getLayer, layerFields, layerTypes } from '../layers/registry.ts';
 import { LayerError } from '../layers/types.ts';
-import type { FunctionSpec, LayerSpec, ModelSpec } from './model.ts';
+import type { FunctionSpec, LayerSpec, ModelSpec, OutputSpec, TensorSlot } from './model.ts';
 import { LIMITS, modelSchema } from './schema.ts';
 import { MAX_FILE_BYTES } from './limits.ts';
 
 export { MAX_FILE_BYTES };
 
-const topFields = ['$schema', 'name', 'description', 'input', 'layers', 'loss', 'precision'];
+const topFields = [
+  '$schema',
+  'name',
+  'description',
+  'input',
+  'layers',
+  'loss',
+  'outputs',
+  'precision',
+  'inputGradient',
+];
 
 /** Bytes of a model file → spec. Checks size and encoding before JSON. */
 export async function parseModelBytes(bytes: Uint8Array, file: string): Promise<ModelSpec> {
@@ -276,38 +286,50 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
     fail(file, path, msg);
   }
   const m = r.data;
-  const inputShape = typeof m.input === 'number' ? [m.input] : [...m.input];
+  const inputs = modelInputs(file, m.input);
+  const graph = resolveGraph(file, m.layers as unknown as readonly LayerObject[], inputs);
+  const outputs = outputList(file, m, graph);
+  const shapeOf = new Map<string, readonly number[]>(inputs.map((x) => [x.name, x.shape]));
+  const feedsOthers = new Set(graph.flatMap((g) => g.sources));
   const layers: LayerSpec[] = [];
-  const counters = new Map<string, number>();
-  const seen = new Set<string>();
-  let shape: readonly number[] = inputShape;
   let total = 0;
-  let work = sizeOfShape(inputShape);
+  let work = inputs.reduce((acc, x) => acc + x.size, 0);
+  const sequential = m.outputs === undefined && inputs.length === 1;
   for (let i = 0; i < m.layers.length; i++) {
     // The registry's records validated this object; these are the fields all layers share.
     const l = m.layers[i] as LayerObject;
     const rec = getLayer(l.type);
     const at = (...rest: PathPart[]): PathPart[] => ['layers', i, ...rest];
-    const count = counters.get(l.type) ?? 0;
-    counters.set(l.type, count + 1);
-    const name = l.name ?? `${l.type}${count}`;
-    if (seen.has(name))
+    const { name, sources } = graph[i]!;
+    if (rec.inputs === 'many' && sources.length < 2)
       fail(
         file,
-        at(l.name === undefined ? 'type' : 'name'),
-        `the layer name ${quote(name)} is used twice`,
+        at(l.inputs ? 'inputs' : 'type'),
+        `${l.type} merges two inputs or more: name them in "inputs"`,
       );
-    seen.add(name);
+    if (rec.inputs !== 'many' && sources.length !== 1)
+      fail(file, at('inputs'), `${l.type} takes one input, got ${sources.length}`);
+    const inputShapes = sources.map((s) => shapeOf.get(s)!);
     const act = withDefaults(file, at('activation'), l.activation ?? 'linear', activations);
     let shapes;
     try {
-      shapes = rec.shapes(l, shape);
+      shapes = rec.shapes(l, inputShapes[0]!, inputShapes);
     } catch (e) {
       if (e instanceof LayerError) fail(file, at(...e.path), e.message);
       throw e;
     }
-    if (act.name === 'softmax' && i !== m.layers.length - 1)
-      fail(file, at('activation'), 'softmax is only allowed on the last layer');
+    const isOutput = outputs.some((o) => o.layer === name);
+    if (
+      act.name === 'softmax' &&
+      (sequential ? i !== m.layers.length - 1 : !isOutput || feedsOthers.has(name))
+    )
+      fail(
+        file,
+        at('activation'),
+        sequential
+          ? 'softmax is only allowed on the last layer'
+          : 'softmax is only allowed on an output layer that feeds no other layer',
+      );
     if (act.name === 'softmax' && shapes.outputShape.length !== 1)
       fail(
         file,
@@ -323,14 +345,17 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       name,
       options: l,
       units: sizeOfShape(shapes.outputShape),
-      inputShape: shape,
+      inputs: sources,
+      inputShape: inputShapes[0]!,
+      inputShapes,
       outputShape: shapes.outputShape,
       weights: shapes.weights,
       activation: await withExpr(file, at('activation'), act, ['x']),
       trainable: l.trainable ?? true,
     });
-    shape = shapes.outputShape;
+    shapeOf.set(name, shapes.outputShape);
   }
+  checkReach(file, graph, inputs, outputs);
   if (total > LIMITS.maxParams) {
     fail(
       file,
@@ -347,33 +372,251 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       `the model would need about ${4 * work} elements of work memory, more than the limit of ${LIMITS.maxWork}`,
     );
   }
-  const loss = withDefaults(file, ['loss'], m.loss, losses);
-  if (loss.name === 'huber' && !(loss.params.delta! > 0))
-    fail(file, ['loss', 'delta'], 'must be greater than 0');
-  const outputs = sizeOfShape(shape);
-  if (loss.name === 'categoricalCrossEntropy' && outputs < 2) {
-    fail(
-      file,
-      ['loss'],
-      `categoricalCrossEntropy needs at least 2 output units (the last layer has ${outputs}); use binaryCrossEntropy`,
-    );
+  const outs: OutputSpec[] = [];
+  let offset = 0;
+  for (const o of outputs) {
+    const loss = withDefaults(file, o.lossPath, o.loss, losses);
+    if (loss.name === 'huber' && !(loss.params.delta! > 0))
+      fail(file, [...o.lossPath, 'delta'], 'must be greater than 0');
+    const shape = shapeOf.get(o.layer)!;
+    const size = sizeOfShape(shape);
+    if (loss.name === 'categoricalCrossEntropy' && size < 2) {
+      fail(
+        file,
+        o.lossPath,
+        `categoricalCrossEntropy needs at least 2 output units (${sequential ? 'the last layer' : `layer ${quote(o.layer)}`} has ${size}); use binaryCrossEntropy`,
+      );
+    }
+    const layer = layers.find((l) => l.name === o.layer)!;
+    outs.push({
+      name: o.layer,
+      shape,
+      offset,
+      size,
+      loss: await withExpr(file, o.lossPath, loss, ['y', 't']),
+      weight: o.weight,
+      activation: layer.activation.name,
+    });
+    offset += size;
   }
+  const single = <T>(xs: readonly T[], one: (x: T) => readonly number[], all: number) =>
+    xs.length === 1 ? one(xs[0]!) : [all];
+  const inputSize = inputs.reduce((acc, x) => acc + x.size, 0);
   return {
     name: m.name ?? 'model',
     description: m.description,
-    input: sizeOfShape(inputShape),
-    inputShape,
-    outputShape: shape,
+    input: inputSize,
+    inputShape: single(inputs, (x) => x.shape, inputSize),
+    outputShape: single(outs, (o) => o.shape, offset),
+    inputs,
+    outputs: outs,
     layers,
-    loss: await withExpr(file, ['loss'], loss, ['y', 't']),
+    loss: outs.length === 1 ? outs[0]!.loss : { name: 'weightedSum', params: {} },
     precision: m.precision ?? 'f64',
     inputGradient: m.inputGradient ?? false,
   };
 }
 
+const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** The model's inputs in declared order, with their offsets in the packed input array. */
+function modelInputs(
+  file: string,
+  input: number | readonly number[] | Readonly<Record<string, number | readonly number[]>>,
+): TensorSlot[] {
+  const asShape = (v: number | readonly number[]) => (typeof v === 'number' ? [v] : [...v]);
+  if (typeof input === 'number' || Array.isArray(input)) {
+    const shape = asShape(input as number | readonly number[]);
+    return [{ name: 'input', shape, offset: 0, size: sizeOfShape(shape) }];
+  }
+  const entries = Object.entries(input as Readonly<Record<string, number | readonly number[]>>);
+  if (entries.length === 0) fail(file, ['input'], 'names no input; give at least one');
+  if (entries.length > 16) fail(file, ['input'], `names ${entries.length} inputs, more than 16`);
+  const out: TensorSlot[] = [];
+  let offset = 0;
+  for (const [name, v] of entries) {
+    if (!NAME.test(name) || name.length > 64)
+      fail(
+        file,
+        ['input', name],
+        'an input name must start with a letter and hold only letters, digits, _ and - (at most 64)',
+      );
+    const shape = asShape(v);
+    out.push({ name, shape, offset, size: sizeOfShape(shape) });
+    offset += sizeOfShape(shape);
+  }
+  return out;
+}
+
+interface GraphNode {
+  readonly name: string;
+  /** Names of what it takes: earlier layers or model inputs. */
+  readonly sources: readonly string[];
+}
+
+/** Layer names and the names each layer takes, checked to form a DAG in list order. */
+function resolveGraph(
+  file: string,
+  list: readonly LayerObject[],
+  inputs: readonly TensorSlot[],
+): GraphNode[] {
+  const counters = new Map<string, number>();
+  const index = new Map<string, number>();
+  const inputNames = new Set(inputs.map((x) => x.name));
+  const names = list.map((l, i) => {
+    const count = counters.get(l.type) ?? 0;
+    counters.set(l.type, count + 1);
+    const name = l.name ?? `${l.type}${count}`;
+    const where: PathPart[] = ['layers', i, l.name === undefined ? 'type' : 'name'];
+    if (index.has(name)) fail(file, where, `the layer name ${quote(name)} is used twice`);
+    if (inputNames.has(name))
+      fail(file, where, `the layer name ${quote(name)} is also the name of a model input`);
+    index.set(name, i);
+    return name;
+  });
+  const sourcesOf = (i: number): readonly string[] => {
+    const l = list[i]!;
+    if (l.inputs) return l.inputs;
+    if (i > 0) return [names[i - 1]!];
+    if (inputs.length > 1)
+      fail(
+        file,
+        ['layers', 0],
+        `the model has ${inputs.length} inputs: name the ones this layer takes in "inputs"`,
+      );
+    return [inputs[0]!.name];
+  };
+  /** A path of layers from `from` back to `to` through inputs, if there is one. */
+  const pathBack = (from: number, to: number): number[] | undefined => {
+    const seen = new Set<number>();
+    const walk = (k: number): number[] | undefined => {
+      if (k === to) return [k];
+      if (seen.has(k)) return undefined;
+      seen.add(k);
+      for (const s of sourcesOf(k)) {
+        const j = index.get(s);
+        if (j === undefined) continue;
+        const p = walk(j);
+        if (p) return [k, ...p];
+      }
+      return undefined;
+    };
+    return walk(from);
+  };
+  return names.map((name, i) => {
+    const sources = sourcesOf(i);
+    sources.forEach((s, j) => {
+      const where: PathPart[] = ['layers', i, 'inputs', j];
+      if (inputNames.has(s)) return;
+      const k = index.get(s);
+      if (k === undefined)
+        fail(
+          file,
+          where,
+          `unknown layer or input ${quote(s)}${didYouMean(s, [...inputNames, ...names.slice(0, i)])}`,
+        );
+      if (k === i) fail(file, where, `layer ${quote(name)} cannot take its own output`);
+      if (k > i) {
+        const cycle = pathBack(k, i);
+        if (cycle)
+          fail(
+            file,
+            where,
+            `cycle: ${[i, ...cycle].map((c) => quote(names[c]!)).join(' -> ')}; a graph must not loop back`,
+          );
+        fail(
+          file,
+          where,
+          `${quote(s)} is listed later (layers[${k}]): a layer may only take layers listed before it`,
+        );
+      }
+    });
+    return { name, sources };
+  });
+}
+
+interface OutputRef {
+  readonly layer: string;
+  readonly loss: Parameters<typeof withDefaults>[2];
+  readonly lossPath: PathPart[];
+  readonly weight: number;
+}
+
+/** The model's outputs: `outputs`, or the last layer with the top-level loss. */
+function outputList(
+  file: string,
+  m: z.output<typeof modelSchema>,
+  graph: readonly GraphNode[],
+): OutputRef[] {
+  if (m.outputs === undefined) {
+    if (m.loss === undefined) fail(file, ['loss'], 'required field is missing');
+    return [{ layer: graph[graph.length - 1]!.name, loss: m.loss, lossPath: ['loss'], weight: 1 }];
+  }
+  if (m.loss !== undefined)
+    fail(
+      file,
+      ['loss'],
+      'a model with "outputs" gives each output its own loss there; remove the top-level loss',
+    );
+  const names = graph.map((g) => g.name);
+  const seen = new Set<string>();
+  return m.outputs.map((o, j) => {
+    if (!names.includes(o.layer))
+      fail(
+        file,
+        ['outputs', j, 'layer'],
+        `unknown layer ${quote(o.layer)}${didYouMean(o.layer, names)}`,
+      );
+    if (seen.has(o.layer))
+      fail(file, ['outputs', j, 'layer'], `layer ${quote(o.layer)} is listed twice as an output`);
+    seen.add(o.layer);
+    return {
+      layer: o.layer,
+      loss: o.loss,
+      lossPath: ['outputs', j, 'loss'],
+      weight: o.weight ?? 1,
+    };
+  });
+}
+
+/** Every layer must lead to an output, and every model input must be used. */
+function checkReach(
+  file: string,
+  graph: readonly GraphNode[],
+  inputs: readonly TensorSlot[],
+  outputs: readonly OutputRef[],
+): void {
+  const byName = new Map(graph.map((g, i) => [g.name, i]));
+  const reached = new Set<string>();
+  const stack = outputs.map((o) => o.layer);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (reached.has(n)) continue;
+    reached.add(n);
+    const i = byName.get(n);
+    if (i !== undefined) stack.push(...graph[i]!.sources);
+  }
+  graph.forEach((g, i) => {
+    if (!reached.has(g.name))
+      fail(
+        file,
+        ['layers', i],
+        `layer ${quote(g.name)} reaches no output: use it in a later layer's "inputs" or list it in "outputs"`,
+      );
+  });
+  for (const x of inputs)
+    if (!reached.has(x.name))
+      fail(
+        file,
+        inputs.length === 1 ? ['input'] : ['input', x.name],
+        `input ${quote(x.name)} is used by no layer that reaches an output`,
+      );
+}
+
 type LayerObject = Readonly<Record<string, unknown>> & {
   readonly type: string;
   readonly name?: string;
+  readonly inputs?: readonly string[];
   readonly trainable?: boolean;
   readonly activation?: Parameters<typeof withDefaults>[2];
 };

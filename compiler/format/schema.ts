@@ -40,16 +40,39 @@ const shape = z
   .max(4)
   .describe('Shape of one sample, channels-last: [28, 28, 1] for an image, [steps, features]');
 
+const sampleShape = z.union([size('input'), shape]);
+
+const output = z.strictObject({
+  layer: z.string().min(1).describe('Name of the layer whose output this is'),
+  loss: lossSchema,
+  weight: z
+    .number({ error: 'weight must be a number' })
+    .positive({ error: 'weight must be greater than 0' })
+    .max(1e6, { error: 'weight must be at most 1000000' })
+    .optional()
+    .describe('Factor of this loss in the total (default 1, as Keras lossWeights)'),
+});
+
 export const modelSchema = z
   .strictObject({
     $schema: z.string().optional(),
     name: z.string().min(1).max(LIMITS.maxNameLength).optional(),
     description: z.string().max(LIMITS.maxDescriptionLength).optional(),
     input: z
-      .union([size('input'), shape])
-      .describe('Input size (a vector), or the shape of one sample'),
+      .union([size('input'), shape, z.record(z.string(), sampleShape)])
+      .describe(
+        'Input size (a vector), the shape of one sample, or named inputs {"image": [28, 28, 1], "meta": [4]} packed in this order',
+      ),
     layers: z.array(layerSchema).min(1).max(LIMITS.maxLayers),
-    loss: lossSchema,
+    loss: lossSchema.optional(),
+    outputs: z
+      .array(output)
+      .min(1)
+      .max(LIMITS.maxLayers)
+      .optional()
+      .describe(
+        'Model outputs, each with its loss (then no top-level loss); packed in this order. Default: the last layer',
+      ),
     precision: z.enum(['f64', 'f32']).optional(),
     inputGradient: z
       .boolean()

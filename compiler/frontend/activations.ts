@@ -2,11 +2,10 @@
 // composed from primitives (sugar by composition: no activation has its own derivative rule).
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
+import { erfOf, type Algebra } from '../format/erf.ts';
 
 export interface ActivationDef {
   readonly params: Readonly<Record<string, number>>;
-  /** Weight-initialization family the runtime picks for layers with this activation. */
-  readonly init: 'glorot' | 'he' | 'lecun';
   build(B: Builder, z: Node, p: Readonly<Record<string, number>>): Node;
 }
 
@@ -22,52 +21,63 @@ function elu(B: Builder, z: Node, alpha: number): Node {
   return B.select(B.gt(B.const(0), z), neg, z);
 }
 
+/** IR nodes as an algebra for erf.ts. */
+function nodeAlgebra(B: Builder): Algebra<Node> {
+  return {
+    num: (v) => B.const(v),
+    op: (name, a, b) => B.make(name, [a, b]),
+    unary: (name, a) => B.make(name, [a]),
+    select: (c, a, b) => B.select(c, a, b),
+  };
+}
+
 export const activations: Readonly<Record<string, ActivationDef>> = {
-  linear: { params: {}, init: 'glorot', build: (_B, z) => z },
-  relu: { params: {}, init: 'he', build: (B, z) => B.max(z, B.const(0)) },
+  linear: { params: {}, build: (_B, z) => z },
+  relu: { params: {}, build: (B, z) => B.max(z, B.const(0)) },
   // TensorFlow.js's default alpha; the gradient at 0 is alpha, as in TensorFlow.
   leakyRelu: {
     params: { alpha: 0.2 },
-    init: 'he',
     build: (B, z, p) => B.select(B.gt(z, B.const(0)), z, B.mul(B.const(p.alpha!), z)),
   },
-  elu: { params: { alpha: 1 }, init: 'he', build: (B, z, p) => elu(B, z, p.alpha!) },
+  elu: { params: { alpha: 1 }, build: (B, z, p) => elu(B, z, p.alpha!) },
   selu: {
     params: {},
-    init: 'lecun',
     build: (B, z) => B.mul(B.const(SELU_SCALE), elu(B, z, SELU_ALPHA)),
   },
-  sigmoid: { params: {}, init: 'glorot', build: (B, z) => B.unary('sigmoid', z) },
-  tanh: { params: {}, init: 'glorot', build: (B, z) => B.unary('tanh', z) },
-  softplus: { params: {}, init: 'glorot', build: (B, z) => B.unary('softplus', z) },
+  sigmoid: { params: {}, build: (B, z) => B.unary('sigmoid', z) },
+  tanh: { params: {}, build: (B, z) => B.unary('tanh', z) },
+  softplus: { params: {}, build: (B, z) => B.unary('softplus', z) },
   softsign: {
     params: {},
-    init: 'glorot',
     build: (B, z) => B.div(z, B.add(B.const(1), B.unary('abs', z))),
   },
-  swish: { params: {}, init: 'he', build: (B, z) => B.mul(z, B.unary('sigmoid', z)) },
+  swish: { params: {}, build: (B, z) => B.mul(z, B.unary('sigmoid', z)) },
   // TF.js: max(0, min(1, 0.2·x + 0.5)); the slope 0.2 holds on the closed interval.
   hardSigmoid: {
     params: {},
-    init: 'glorot',
     build: (B, z) =>
       B.max(B.min(B.add(B.mul(B.const(0.2), z), B.const(0.5)), B.const(1)), B.const(0)),
   },
   relu6: {
     params: {},
-    init: 'he',
     build: (B, z) => B.min(B.max(z, B.const(0)), B.const(6)),
   },
   // x·tanh(softplus(x)) (Misra 2019), TF.js's `mish`.
   mish: {
     params: {},
-    init: 'he',
     build: (B, z) => B.mul(z, B.unary('tanh', B.unary('softplus', z))),
   },
-  // The tanh approximation (Hendrycks & Gimpel), TensorFlow.js's `gelu`.
+  // x·Φ(x) = x·(1 + erf(x/√2))/2, TensorFlow.js's `gelu`; the same erf as a custom `erf(...)`.
   gelu: {
     params: {},
-    init: 'he',
+    build: (B, z) => {
+      const erf = erfOf(nodeAlgebra(B), B.mul(B.const(Math.SQRT1_2), z));
+      return B.mul(B.mul(B.const(0.5), z), B.add(B.const(1), erf));
+    },
+  },
+  // The tanh approximation (Hendrycks & Gimpel), TensorFlow.js's `gelu_new`.
+  geluNew: {
+    params: {},
     build: (B, z) => {
       const cube = B.mul(z, B.mul(z, z));
       const inner = B.mul(
@@ -80,7 +90,6 @@ export const activations: Readonly<Record<string, ActivationDef>> = {
   // Shifted by the max so exp never overflows; the shift cancels, so it carries no gradient.
   softmax: {
     params: {},
-    init: 'glorot',
     build: (B, z) => {
       const e = B.unary('exp', B.sub(z, B.stop(B.make('rmax', [z]))));
       return B.div(e, B.sum(e));

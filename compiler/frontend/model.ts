@@ -2,7 +2,7 @@
 import { Builder } from '../ir/builder.ts';
 import { sizeOf, type Node } from '../ir/node.ts';
 import { getLayer } from '../layers/registry.ts';
-import type { Program, Shapes } from '../ir/program.ts';
+import type { Program, ProgramOutput, Shapes } from '../ir/program.ts';
 import type { FunctionSpec, ModelSpec } from '../format/model.ts';
 import type { LayerInfo, ParamInfo } from '@gradc/runtime';
 import { activations } from './activations.ts';
@@ -32,13 +32,32 @@ function activate(B: Builder, a: FunctionSpec, z: Node): Node {
   return activations[a.name]!.build(B, z, a.params);
 }
 
+function lossLabel(spec: ModelSpec): string {
+  if (spec.outputs.length === 1) return activationLabel(spec.loss);
+  return spec.outputs
+    .map((o) => `${o.weight === 1 ? '' : `${o.weight} × `}${activationLabel(o.loss)}(${o.name})`)
+    .join(' + ');
+}
+
 export function buildModel(spec: ModelSpec): Compilation {
   const B = new Builder();
   const sections = new Map<string, string>();
   const params: ParamInfo[] = [];
   const layers: LayerInfo[] = [];
   let offset = 0;
-  let x = B.input(spec.inputShape);
+  // Every value a layer may take, by name: the model inputs (each a leaf at its offset in the
+  // packed input), then each layer's output.
+  const values = new Map<string, Node>(
+    spec.inputs.map((x) => [x.name, B.input(x.shape, x.offset)]),
+  );
+  // A model whose layers do not simply follow each other lists what each layer takes.
+  const graph =
+    spec.inputs.length > 1 ||
+    spec.outputs.length > 1 ||
+    spec.layers.some(
+      (layer, l) =>
+        layer.inputs.join('\0') !== (l === 0 ? spec.inputs[0]!.name : spec.layers[l - 1]!.name),
+    );
   spec.layers.forEach((layer, l) => {
     const rec = getLayer(layer.type);
     const name = layer.name;
@@ -73,11 +92,14 @@ export function buildModel(spec: ModelSpec): Compilation {
       inputShape: layer.inputShape,
       outputShape: layer.outputShape,
       activation: layer.activation.name,
+      ...(graph ? { from: layer.inputs } : {}),
     });
+    const xs = layer.inputs.map((n) => values.get(n)!);
     const y = rec.build(
       {
         B,
-        x,
+        x: xs[0]!,
+        xs,
         weights,
         outputShape: layer.outputShape,
         activate: (z) => activate(B, layer.activation, z),
@@ -89,27 +111,46 @@ export function buildModel(spec: ModelSpec): Compilation {
       throw new Error(
         `internal: ${layer.type} built [${y.shape}], its shape rule says [${layer.outputShape}]`,
       );
-    x = B.named(y, `a${l}`);
+    values.set(name, B.named(y, `a${l}`));
   });
-  const output = x;
   B.section = 'loss';
-  sections.set('loss', `loss: ${activationLabel(spec.loss)}`);
+  sections.set('loss', `loss: ${lossLabel(spec)}`);
   sections.set('loss.backward', 'loss backward');
-  const last = spec.layers[spec.layers.length - 1]!.activation.name;
-  const t = B.target(output.shape);
-  const lossNode = spec.loss.expr
-    ? B.div(B.sum(exprToIR(B, spec.loss.expr, { y: output, t })), B.const(output.size))
-    : losses[spec.loss.name]!.build({ B, y: output, t, activation: last }, spec.loss.params);
-  B.named(lossNode, 'loss');
+  // Σ weight × loss over the outputs (Keras lossWeights); each output reads its own part of
+  // the packed target.
+  let lossNode: Node | undefined;
+  const outputs: ProgramOutput[] = [];
+  const packed = spec.outputs.length > 1;
+  for (const o of spec.outputs) {
+    const y = values.get(o.name)!;
+    const t = B.target(y.shape, o.offset);
+    let part = o.loss.expr
+      ? B.div(B.sum(exprToIR(B, o.loss.expr, { y, t })), B.const(y.size))
+      : losses[o.loss.name]!.build({ B, y, t, activation: o.activation }, o.loss.params);
+    if (o.weight !== 1) part = B.mul(B.const(o.weight), part);
+    lossNode = lossNode ? B.add(lossNode, part) : part;
+    outputs.push(
+      packed
+        ? {
+            kind: 'output',
+            node: y,
+            label: `output.${o.name}`,
+            offset: o.offset,
+            total: spec.outputShape[0]!,
+          }
+        : { kind: 'output', node: y, label: 'output' },
+    );
+  }
+  B.named(lossNode!, 'loss');
   B.section = undefined;
   return {
     spec,
     B,
     shapes: {
       inputSize: spec.input,
-      outputSize: output.size,
+      outputSize: sizeOf(spec.outputShape),
       inputShape: spec.inputShape,
-      outputShape: output.shape,
+      outputShape: spec.outputShape,
       paramCount: offset,
     },
     params,
@@ -122,8 +163,8 @@ export function buildModel(spec: ModelSpec): Compilation {
       ...layers.map((l) => `${l.name}.backward`).reverse(),
     ],
     programs: [
-      { name: 'forward', outputs: [{ kind: 'output', node: output, label: 'output' }] },
-      { name: 'loss', outputs: [{ kind: 'loss', node: lossNode, label: 'loss' }] },
+      { name: 'forward', outputs },
+      { name: 'loss', outputs: [{ kind: 'loss', node: lossNode!, label: 'loss' }] },
     ],
   };
 }

@@ -7,6 +7,10 @@ function shapeArg(s: number | readonly number[]): readonly number[] {
   return typeof s === 'number' ? [s] : s;
 }
 
+function leafAttrs(shape: number | readonly number[], offset: number): Attrs {
+  return offset === 0 ? { shape: shapeArg(shape) } : { shape: shapeArg(shape), offset };
+}
+
 export class Builder {
   private readonly table = new Map<string, Node>();
   private nextId = 0;
@@ -19,8 +23,9 @@ export class Builder {
 
   make(op: string, args: readonly Node[], attrs: Attrs = {}): Node {
     const def = getOp(op);
-    if (args.length !== def.arity) {
-      throw new Error(`${op} takes ${def.arity} arguments, got ${args.length}`);
+    if (def.variadic ? args.length < def.arity : args.length !== def.arity) {
+      const least = def.variadic ? 'at least ' : '';
+      throw new Error(`${op} takes ${least}${def.arity} arguments, got ${args.length}`);
     }
     // Commutative ops are keyed with sorted arguments so that a*b and b*a are one node.
     const ordered =
@@ -67,11 +72,17 @@ export class Builder {
   param(offset: number, shape: number | readonly number[]): Node {
     return this.make('param', [], { offset, shape: shapeArg(shape) });
   }
-  input(shape: number | readonly number[]): Node {
-    return this.make('input', [], { shape: shapeArg(shape) });
+  /**
+   * One model input: `input[offset .. offset+size)` of the packed input array. Two inputs of
+   * equal shape differ by their offset, so they stay distinct nodes. The offset is left out
+   * of the attributes when it is 0, which keeps a single-input model's IR as it was.
+   */
+  input(shape: number | readonly number[], offset = 0): Node {
+    return this.make('input', [], leafAttrs(shape, offset));
   }
-  target(shape: number | readonly number[]): Node {
-    return this.make('target', [], { shape: shapeArg(shape) });
+  /** One model output's target, `target[offset .. offset+size)` of the packed target. */
+  target(shape: number | readonly number[], offset = 0): Node {
+    return this.make('target', [], leafAttrs(shape, offset));
   }
 
   // Sugar over `make`, so that builders and derivative rules read like math.
@@ -124,6 +135,16 @@ export class Builder {
   /** Sum of `a` over the axes along which `shape` was broadcast to `a`'s shape. */
   sumTo(a: Node, shape: readonly number[]): Node {
     return this.make('sumTo', [a], { shape });
+  }
+  /** The block [start, start + size) of `axis`; the whole axis is `a` itself. */
+  slice(a: Node, axis: number, start: number, size: number): Node {
+    if (start === 0 && size === a.shape[axis]) return a;
+    return this.make('slice', [a], { axis, start, size });
+  }
+  /** The arguments one after another along `axis`; one argument is itself. */
+  concat(args: readonly Node[], axis: number): Node {
+    if (args.length === 1) return args[0]!;
+    return this.make('concat', args, { axis });
   }
   matvec(x: Node, w: Node, n: number, m: number): Node {
     return this.make('matvec', [x, w], { n, m });

@@ -16,10 +16,12 @@ export function evaluateNodes(roots: readonly Node[], b: Bindings): Map<Node, Fl
     if (n.op === 'param') {
       for (let k = 0; k < n.size; k++) out[k] = b.params[n.attrs.offset! + k]!;
     } else if (n.op === 'input') {
-      for (let k = 0; k < n.size; k++) out[k] = b.input[k]!;
+      const o = n.attrs.offset ?? 0;
+      for (let k = 0; k < n.size; k++) out[k] = b.input[o + k]!;
     } else if (n.op === 'target') {
       if (!b.target) throw new Error('the program reads the target but none was given');
-      for (let k = 0; k < n.size; k++) out[k] = b.target[k]!;
+      const o = n.attrs.offset ?? 0;
+      for (let k = 0; k < n.size; k++) out[k] = b.target[o + k]!;
     } else {
       getOp(n.op).evaluate(
         n.args.map((a) => values.get(a)!),
@@ -50,12 +52,16 @@ export function interpret(p: Program, b: Bindings, paramCount: number): Results 
   const res: Results = {};
   for (const o of p.outputs) {
     const v = values.get(o.node)!;
-    if (o.kind === 'output') res.output = v;
-    else if (o.kind === 'loss') res.loss = v[0];
-    else if (o.kind === 'dinput')
-      res.dinput =
-        v.length === o.node.size ? v : Float64Array.from({ length: o.node.size }, () => v[0]!);
-    else {
+    if (o.kind === 'output') {
+      // Several outputs are packed into one array, each at its offset.
+      res.output ??= new Float64Array(o.total ?? o.node.size);
+      res.output.set(v, o.offset ?? 0);
+    } else if (o.kind === 'loss') res.loss = v[0];
+    else if (o.kind === 'dinput') {
+      res.dinput ??= new Float64Array(o.total ?? o.node.size);
+      for (let k = 0; k < o.node.size; k++)
+        res.dinput[(o.offset ?? 0) + k] = v.length === 1 ? v[0]! : v[k]!;
+    } else {
       res.grad ??= new Float64Array(paramCount);
       for (let k = 0; k < o.node.size; k++)
         res.grad[o.offset! + k] = v.length === 1 ? v[0]! : v[k]!;

@@ -7,8 +7,13 @@ export type OutputKind = 'output' | 'loss' | 'grad' | 'dinput';
 export interface ProgramOutput {
   readonly kind: OutputKind;
   readonly node: Node;
-  /** For `grad`: where in the gradient array this parameter tensor's gradient goes. */
+  /**
+   * For `grad`: where in the gradient array this parameter tensor's gradient goes; for
+   * `output` and `dinput` of a model with several outputs or inputs: where in the packed array.
+   */
   readonly offset?: number;
+  /** For packed `output` / `dinput`: the length of the whole array. */
+  readonly total?: number;
   /** `dense0.kernel` for a gradient, else the kind. */
   readonly label: string;
 }

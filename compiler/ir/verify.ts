@@ -1,8 +1,12 @@
 // Structural checks on a program, run after every pass in tests: a pass that breaks an
 // invariant fails here, next to its cause, instead of as a wrong number far downstream.
 import { getOp } from '../ops/registry.ts';
-import { sameShape, sizeOf, topoOrder } from './node.ts';
+import { sameShape, sizeOf, topoOrder, type Node } from './node.ts';
 import type { Program, Shapes } from './program.ts';
+
+const leafEnd = (n: Node): number => (n.attrs.offset ?? 0) + n.size;
+const leafLimit = (n: Node, shapes: Shapes): number =>
+  n.op === 'input' ? shapes.inputSize : shapes.outputSize;
 
 export function verifyProgram(p: Program, shapes: Shapes): void {
   const fail = (msg: string): never => {
@@ -11,7 +15,7 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
   const nodes = topoOrder(p.outputs.map((o) => o.node));
   for (const n of nodes) {
     const def = getOp(n.op);
-    if (n.args.length !== def.arity)
+    if (def.variadic ? n.args.length < def.arity : n.args.length !== def.arity)
       fail(`%${n.id} ${n.op} has ${n.args.length} args, wants ${def.arity}`);
     for (const a of n.args)
       if (a.id >= n.id) fail(`%${n.id} uses %${a.id}, which is not defined before it`);
@@ -31,9 +35,8 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
       if (n.attrs.offset! < 0 || end > shapes.paramCount)
         fail(`%${n.id} reads params[${n.attrs.offset}..${end})`);
     }
-    if (n.op === 'input' && n.size !== shapes.inputSize) fail(`%${n.id} input has size ${n.size}`);
-    if (n.op === 'target' && n.size !== shapes.outputSize)
-      fail(`%${n.id} target has size ${n.size}`);
+    if ((n.op === 'input' || n.op === 'target') && leafEnd(n) > leafLimit(n, shapes))
+      fail(`%${n.id} ${n.op} reads [${n.attrs.offset ?? 0}..${leafEnd(n)})`);
   }
   for (const o of p.outputs) {
     const want =
@@ -44,7 +47,10 @@ export function verifyProgram(p: Program, shapes: Shapes): void {
           : o.kind === 'dinput'
             ? shapes.inputSize
             : undefined;
-    if (want !== undefined && o.node.size !== want)
+    const packed = (o.kind === 'output' || o.kind === 'dinput') && o.total !== undefined;
+    if (packed && ((o.offset ?? 0) + o.node.size > want! || o.total !== want))
+      fail(`${o.label} writes outside its array`);
+    if (want !== undefined && !packed && o.node.size !== want)
       fail(`${o.label} has size ${o.node.size}, wants ${want}`);
     if (
       o.kind === 'grad' &&

@@ -7,6 +7,7 @@ import { activationSchema } from '../format/functions.ts';
 import { outExtent } from '../format/geometry.ts';
 import {
   common,
+  initializerOptions,
   intOrTuple,
   padAmounts,
   padding,
@@ -29,6 +30,7 @@ function convLayer(type: 'conv1d' | 'conv2d', rank: number): AnyLayerRecord {
       .describe('Spacing of window taps (default 1)'),
     activation: activationSchema.optional(),
     useBias: z.boolean().optional().describe('Add a bias per filter (default true)'),
+    ...initializerOptions,
     ...common,
   });
   type O = z.output<typeof schema>;
@@ -72,7 +74,7 @@ function convLayer(type: 'conv1d' | 'conv2d', rank: number): AnyLayerRecord {
             name: 'kernel',
             shape: [...g.k, g.ci, o.filters],
             role: 'kernel',
-            init: 'glorotUniform',
+            init: o.kernelInitializer ?? 'glorotUniform',
             fanIn,
             fanOut,
           },
@@ -83,7 +85,7 @@ function convLayer(type: 'conv1d' | 'conv2d', rank: number): AnyLayerRecord {
                   name: 'bias',
                   shape: [o.filters],
                   role: 'bias',
-                  init: 'zeros',
+                  init: o.biasInitializer ?? 'zeros',
                   fanIn,
                   fanOut,
                 } as const,

@@ -3,7 +3,7 @@
 // window of 1 along the leading axes, so it reuses `conv` rather than a new primitive.
 import { z } from 'zod';
 import { activationSchema } from '../format/functions.ts';
-import { common, positiveInt, prod } from './options.ts';
+import { common, initializerOptions, positiveInt, prod } from './options.ts';
 import { defineLayer } from './types.ts';
 
 const schema = z.strictObject({
@@ -11,6 +11,7 @@ const schema = z.strictObject({
   units: positiveInt('units'),
   activation: activationSchema.optional(),
   useBias: z.boolean().optional().describe('Add a bias vector (default true)'),
+  ...initializerOptions,
   ...common,
 });
 
@@ -29,7 +30,7 @@ export const dense = defineLayer({
           name: 'kernel',
           shape: [n, m],
           role: 'kernel',
-          init: 'kernel',
+          init: o.kernelInitializer ?? 'glorotUniform',
           fanIn: n,
           fanOut: m,
         },
@@ -40,7 +41,7 @@ export const dense = defineLayer({
                 name: 'bias',
                 shape: [m],
                 role: 'bias',
-                init: 'zeros',
+                init: o.biasInitializer ?? 'zeros',
                 fanIn: n,
                 fanOut: m,
               } as const,

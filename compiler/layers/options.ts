@@ -36,6 +36,30 @@ export const padding = z
   .enum(['valid', 'same'])
   .describe('valid: no padding; same: zero padding so that the output is ceil(input / stride)');
 
+/** TF.js initializer names a kernel may ask for (`kernelInitializer`); TF.js's default is
+ * glorotUniform. Variance scaling counts the receptive field in fan-in and fan-out. */
+export const KERNEL_INITIALIZERS = [
+  'glorotUniform',
+  'glorotNormal',
+  'heNormal',
+  'heUniform',
+  'leCunNormal',
+  'leCunUniform',
+  'zeros',
+  'ones',
+] as const;
+
+export const initializerOptions = {
+  kernelInitializer: z
+    .enum(KERNEL_INITIALIZERS)
+    .optional()
+    .describe('How the kernel starts (TF.js names; default glorotUniform, as TF.js)'),
+  biasInitializer: z
+    .enum(['zeros', 'ones'])
+    .optional()
+    .describe('How the bias starts (default zeros)'),
+};
+
 export const common = {
   name: z
     .string()
@@ -46,6 +70,12 @@ export const common = {
     })
     .optional()
     .describe('Layer name (default: the type and a per-type counter, e.g. conv2d0)'),
+  inputs: z
+    .array(z.string().min(1).max(64))
+    .min(1)
+    .max(16)
+    .optional()
+    .describe('Names of the layers or model inputs this layer takes (default: the previous layer)'),
   trainable: z
     .boolean()
     .optional()

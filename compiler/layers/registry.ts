@@ -15,6 +15,8 @@ import {
 import { batchNormalization } from './batch-normalization.ts';
 import { dropout } from './dropout.ts';
 import { layerNormalization } from './normalization.ts';
+import { mergeLayers } from './merge.ts';
+import { embedding } from './embedding.ts';
 import { activation, flatten, reshape } from './shape-layers.ts';
 import type { AnyLayerRecord } from './types.ts';
 
@@ -34,6 +36,8 @@ const list: readonly AnyLayerRecord[] = [
   reshape,
   activation,
   layerNormalization,
+  ...mergeLayers,
+  embedding,
   batchNormalization,
   dropout,
 ];

@@ -39,8 +39,10 @@ export class LayerError extends Error {
 
 export interface BuildContext {
   readonly B: Builder;
-  /** The layer's input (one sample). */
+  /** The layer's input (one sample); its first input for a merge layer. */
   readonly x: Node;
+  /** All of the layer's inputs, in the order its `inputs` names them. */
+  readonly xs: readonly Node[];
   /** The layer's weights by TF.js name, as declared by `shapes`. */
   readonly weights: Readonly<Record<string, Node>>;
   readonly outputShape: readonly number[];
@@ -54,6 +56,7 @@ export interface BuildContext {
 export interface CommonOptions {
   readonly type: string;
   readonly name?: string;
+  readonly inputs?: readonly string[];
   readonly trainable?: boolean;
 }
 
@@ -66,8 +69,17 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   readonly schema: S;
   /** Whether the layer takes an `activation` option (dense, conv...). */
   readonly activation: 'optional' | 'required' | 'none';
-  /** Shape rule: output shape and weights for an input shape, or a LayerError. */
-  shapes(options: z.output<S>, inputShape: readonly number[]): LayerShapes;
+  /** `many` for merge layers (two inputs or more); others take exactly one. */
+  readonly inputs?: 'many';
+  /**
+   * Shape rule: output shape and weights for an input shape (the first input's, and all of
+   * them in `inputShapes`), or a LayerError.
+   */
+  shapes(
+    options: z.output<S>,
+    inputShape: readonly number[],
+    inputShapes: readonly (readonly number[])[],
+  ): LayerShapes;
   /** Forward build into IR for one sample (inference mode). */
   build(ctx: BuildContext, options: z.output<S>): Node;
   /** Where training this layer differs from Keras's `fit` (printed once by `gradc train`). */

@@ -9,9 +9,20 @@ export const STORES_ONCE: ReadonlySet<string> = new Set(['conv']);
 
 export interface EpilogueOp {
   readonly op: string;
-  /** Per argument: the value so far (`'prev'`), or the kernel argument whose element at the
-   * stored index is read. */
-  readonly args: readonly (number | 'prev')[];
+  /** Per argument: the value so far (`'prev'`), the kernel argument whose element at the
+   * stored index is read, or (`{ channel }`) the kernel argument holding one value per
+   * channel, read at the store's channel (a bias, without computing `index mod C`). */
+  readonly args: readonly (number | 'prev' | { readonly channel: number })[];
+}
+
+/** Whether every store of `k` names its channel, so that per-channel arguments can be read
+ * there. */
+export function storesChannels(k: Kernel): boolean {
+  const all = (list: readonly LStmt[]): boolean =>
+    list.every((s) =>
+      s.k === 'for' ? all(s.body) : s.k === 'if' ? all(s.then) : s.k !== 'store' || !!s.channel,
+    );
+  return all(k.body);
 }
 
 /** `k` with `ops` applied, in order, to every value it stores. */
@@ -29,15 +40,15 @@ export function withEpilogue(k: Kernel, ops: readonly EpilogueOp[]): Kernel {
           // Distinct names: several stores may share one scope.
           const fi = `fi${n}`;
           const fv = `fv${n++}`;
-          const steps = ops.map((o) =>
-            set(
-              fv,
-              elem(
-                o.op,
-                o.args.map((a): LExpr => (a === 'prev' ? v(fv) : load(a, v(fi)))),
-              ),
-            ),
-          );
+          const channel = s.channel;
+          const read = (a: EpilogueOp['args'][number]): LExpr => {
+            if (a === 'prev') return v(fv);
+            if (typeof a === 'number') return load(a, v(fi));
+            if (!channel)
+              throw new Error('internal: a per-channel epilogue on a store without one');
+            return load(a.channel, channel);
+          };
+          const steps = ops.map((o) => set(fv, elem(o.op, o.args.map(read))));
           return [let_(fi, s.index), let_(fv, s.value), ...steps, store(v(fi), v(fv))];
         }
         default:

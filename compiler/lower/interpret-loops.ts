@@ -5,6 +5,30 @@ import { getOp } from '../ops/registry.ts';
 import type { Kernel, LExpr, LStmt } from './loop-ir.ts';
 
 export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Float64Array): void {
+  runKernelLanes(
+    k,
+    (i) => args[i]!,
+    () => out,
+  );
+}
+
+/**
+ * Runs a kernel over a block of samples: `arg(i, lane)` is argument `i` of sample `lane`
+ * (the same array for every lane where the argument is shared), `out(lane)` its result
+ * (the same array for every lane where the block sums into one result).
+ */
+export function runKernelLanes(
+  k: Kernel,
+  arg: (i: number, lane: number) => ArrayLike<number>,
+  result: (lane: number) => Float64Array,
+): void {
+  const lanes = k.lanes ?? 1;
+  const laneOf = (l: number | undefined): number => {
+    const lane = l ?? 0;
+    if (!Number.isInteger(lane) || lane < 0 || lane >= lanes)
+      throw new Error(`loop IR: lane ${lane} of a ${lanes}-lane kernel`);
+    return lane;
+  };
   const env = new Map<string, number>();
   const val = (e: LExpr): number => {
     switch (e.k) {
@@ -16,14 +40,21 @@ export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Fl
         return x;
       }
       case 'load': {
-        const a = args[e.arg]!;
+        const a = arg(e.arg, laneOf(e.lane));
         const i = val(e.index);
         if (!Number.isInteger(i) || i < 0 || i >= a.length)
           throw new Error(`loop IR: argument ${e.arg} read at ${i} (length ${a.length})`);
         return a[i]!;
       }
-      case 'loadOut':
-        return out[index(e.index)]!;
+      case 'loadOut': {
+        const out = result(laneOf(e.lane));
+        return out[index(e.index, out)]!;
+      }
+      case 'sum': {
+        let total = val(e.terms[0]!);
+        for (let t = 1; t < e.terms.length; t++) total += val(e.terms[t]!);
+        return total;
+      }
       case 'bin': {
         const a = val(e.a);
         const b = val(e.b);
@@ -59,7 +90,7 @@ export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Fl
     }
     throw new Error('loop IR: bad expression');
   };
-  const index = (e: LExpr): number => {
+  const index = (e: LExpr, out: Float64Array): number => {
     const i = val(e);
     if (!Number.isInteger(i) || i < 0 || i >= out.length)
       throw new Error(`loop IR: result written at ${i} (length ${out.length})`);
@@ -81,7 +112,8 @@ export function runKernel(k: Kernel, args: readonly ArrayLike<number>[], out: Fl
           env.set(s.name, val(s.value));
           break;
         case 'store': {
-          const i = index(s.index);
+          const out = result(laneOf(s.lane));
+          const i = index(s.index, out);
           out[i] = s.add ? out[i]! + val(s.value) : val(s.value);
           break;
         }

@@ -2,15 +2,18 @@
 // for contiguous inner loops (channels last, so the innermost loop runs over output
 // channels). The graph interpreter's `evaluate` is the reference these must match (the loop
 // interpreter checks it, op by op).
-import { attrInts, type Node } from '../ir/node.ts';
+import { attrInts, attrNum, type Node } from '../ir/node.ts';
+import { concatOffsets, splitAt } from '../ops/slicing.ts';
 import { strides } from '../ir/shape.ts';
 import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
+import { gatherGeometry } from '../ops/gather.ts';
 import type { Window } from '../ops/window.ts';
 import {
   add,
   bin,
   cmp,
+  elem,
   fadd,
   fmul,
   if_,
@@ -22,6 +25,7 @@ import {
   sel,
   set,
   store,
+  storeChannel,
   v,
   type Kernel,
   type LExpr,
@@ -78,7 +82,9 @@ function conv(n: Node): Kernel {
             ),
           ]),
         ]),
-        ...lanes(width).map((j) => store(add(at(o, co, base), num(j)), v(acc(j)))),
+        ...lanes(width).map((j) =>
+          storeChannel(add(at(o, co, base), num(j)), v(acc(j)), add(base, num(j))),
+        ),
       ]),
     ),
   };
@@ -285,7 +291,109 @@ function sumTo(n: Node): Kernel {
   return { size: n.size, body: [zero(n.size), ...body] };
 }
 
+/**
+ * `ok` = 1 when the id in local `id` is a whole number in [0, rows), else 0: the id is data,
+ * so the kernel checks it before using it as an index (a number, not a boolean, so every
+ * local stays a double).
+ */
+function idCheck(rows: number): LStmt {
+  const whole = cmp('==', v('id'), elem('floor', [v('id')]));
+  return let_(
+    'ok',
+    sel(
+      cmp('>=', v('id'), num(0)),
+      sel(cmp('<', v('id'), num(rows)), sel(whole, num(1), num(0)), num(0)),
+      num(0),
+    ),
+  );
+}
+
+/** out[i, j] = table[ids[i], j], or 0 for an id out of range (the load is never made). */
+function gather(n: Node): Kernel {
+  const { ids, rows, width } = gatherGeometry(n);
+  return {
+    size: n.size,
+    body: [
+      loop('i', 0, ids, [
+        let_('id', load(1, v('i'))),
+        idCheck(rows),
+        loop('j', 0, width, [
+          store(
+            add(mul(v('i'), num(width)), v('j')),
+            sel(cmp('==', v('ok'), num(1)), load(0, add(mul(v('id'), num(width)), v('j'))), num(0)),
+          ),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** Clears the table, then adds row i of the argument at row ids[i] (valid ids only). The
+ * store index holds a loaded value: the loop IR's indices may depend on data as long as the
+ * kernel guards them. */
+function scatterAdd(n: Node): Kernel {
+  const { ids, rows, width } = gatherGeometry(n);
+  return {
+    size: n.size,
+    body: [
+      zero(n.size),
+      loop('i', 0, ids, [
+        let_('id', load(1, v('i'))),
+        idCheck(rows),
+        if_(cmp('==', v('ok'), num(1)), [
+          loop('j', 0, width, [
+            store(
+              add(mul(v('id'), num(width)), v('j')),
+              load(0, add(mul(v('i'), num(width)), v('j'))),
+              true,
+            ),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/**
+ * `outer` runs of `run` elements of argument `arg`, stored `stride` apart from `offset` on:
+ * the block move behind pad and concat. One run (outer = 1) is a single contiguous loop.
+ */
+function moveBlock(arg: number, outer: number, run: number, stride: number, offset: number): LStmt {
+  if (outer === 1) return loop('r', 0, run, [store(add(v('r'), num(offset)), load(arg, v('r')))]);
+  return loop('o', 0, outer, [
+    let_('src', mul(v('o'), num(run))),
+    let_('dst', add(mul(v('o'), num(stride)), num(offset))),
+    loop('r', 0, run, [store(add(v('dst'), v('r')), load(arg, add(v('src'), v('r'))))]),
+  ]);
+}
+
+function pad(n: Node): Kernel {
+  const axis = attrNum(n.attrs, 'axis', 'pad');
+  const { outer, dim, inner } = splitAt(n.args[0]!.shape, axis, 'pad');
+  const total = attrNum(n.attrs, 'total', 'pad');
+  const start = attrNum(n.attrs, 'start', 'pad');
+  return {
+    size: n.size,
+    body: [zero(n.size), moveBlock(0, outer, dim * inner, total * inner, start * inner)],
+  };
+}
+
+function concat(n: Node): Kernel {
+  const axis = attrNum(n.attrs, 'axis', 'concat');
+  const { outer, inner } = splitAt(n.shape, axis, 'concat');
+  const stride = n.shape[axis]! * inner;
+  const offsets = concatOffsets(n.args, axis);
+  return {
+    size: n.size,
+    body: n.args.map((a, i) =>
+      moveBlock(i, outer, a.shape[axis]! * inner, stride, offsets[i]! * inner),
+    ),
+  };
+}
+
 const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
+  gather,
+  scatterAdd,
   conv,
   convBackInput,
   convBackKernel,
@@ -294,6 +402,8 @@ const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
   poolAvg,
   poolAvgT,
   sumTo,
+  pad,
+  concat,
 };
 
 export const loweredOps: readonly string[] = Object.keys(lowerings);

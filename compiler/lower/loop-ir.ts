@@ -1,9 +1,14 @@
-// The loop-level IR: what a structured op (a convolution, a windowed reduction) becomes
-// before a backend prints it. Loops have constant bounds; loads and stores have affine
+// The loop-level IR: what a computed op (a contraction, a convolution, a windowed reduction)
+// becomes before a backend prints it. Loops have constant bounds; loads and stores have affine
 // (integer) index expressions; values are scalar ALU expressions. A kernel reads its
 // arguments (`load arg i`) and writes its one result (`store`); where those live (params,
 // input, work, a row of a batch) is the backend's business, so the same kernel serves the
 // JavaScript renderer, the loop interpreter and, later, a WebAssembly renderer.
+//
+// A kernel may compute several samples at once (`Kernel.lanes`, a register block over the
+// batch axis): loads and stores then name their sample (`lane`). Arguments that every sample
+// shares (weights) read the same element whatever the lane, so a kernel that loads a weight
+// once and uses it for every lane loads it once per block.
 
 export type BinOp = '+' | '-' | '*' | '/' | 'max' | 'min';
 export type CmpOp = '<' | '<=' | '>' | '>=' | '==';
@@ -12,16 +17,30 @@ export type LExpr =
   | { readonly k: 'num'; readonly v: number }
   /** A loop variable or a local. */
   | { readonly k: 'var'; readonly name: string }
-  /** Element `index` of argument `arg` of the op. */
-  | { readonly k: 'load'; readonly arg: number; readonly index: LExpr }
+  /** Element `index` of argument `arg` of the op, for sample `lane` of the block (0 when
+   * absent). */
+  | { readonly k: 'load'; readonly arg: number; readonly index: LExpr; readonly lane?: number }
   /** Element `index` of the kernel's own result (read back while accumulating). */
-  | { readonly k: 'loadOut'; readonly index: LExpr }
+  | { readonly k: 'loadOut'; readonly index: LExpr; readonly lane?: number }
+  /** Σ terms, added left to right (float or index arithmetic). One n-ary node instead of a
+   * chain of `bin +` so that backends can print and vectorize a dot product as one sum. */
+  | { readonly k: 'sum'; readonly terms: readonly LExpr[] }
   | { readonly k: 'bin'; readonly op: BinOp; readonly a: LExpr; readonly b: LExpr }
   | { readonly k: 'cmp'; readonly op: CmpOp; readonly a: LExpr; readonly b: LExpr }
   /** `c ? a : b`, evaluating only the branch taken (a guarded load may be out of range). */
   | { readonly k: 'sel'; readonly c: LExpr; readonly a: LExpr; readonly b: LExpr }
   /** The graph's elementwise op `op` applied to scalars (an epilogue fused into a kernel). */
   | { readonly k: 'elem'; readonly op: string; readonly args: readonly LExpr[] };
+
+/**
+ * What a lowering knows about a loop that a backend may exploit (how is the backend's
+ * choice: the JS renderer unrolls by 4, a SIMD renderer would vectorize along it):
+ * - `vector`: iterations are independent and step along a contiguous axis of the result
+ *   (an axpy over output columns);
+ * - `reduce`: the body is one `set acc = sum(acc, term)`, a reduction that may be split into
+ *   several partial sums (a different, equally valid, summation order).
+ */
+export type LoopHint = 'vector' | 'reduce';
 
 export type LStmt =
   | {
@@ -30,12 +49,22 @@ export type LStmt =
       readonly from: number;
       readonly to: number;
       readonly body: readonly LStmt[];
+      readonly hint?: LoopHint;
     }
   /** `let name = value` (mutable locals are re-assigned with `set`). */
   | { readonly k: 'let'; readonly name: string; readonly value: LExpr }
   | { readonly k: 'set'; readonly name: string; readonly value: LExpr }
-  /** Result element `index` = value, or += value. */
-  | { readonly k: 'store'; readonly index: LExpr; readonly value: LExpr; readonly add: boolean }
+  /** Result element `index` = value, or += value, for sample `lane` (0 when absent).
+   * `channel`, when the lowering knows it, is the element's index along the result's last
+   * axis: an epilogue reads a per-channel argument (a bias) there, not at `index mod C`. */
+  | {
+      readonly k: 'store';
+      readonly index: LExpr;
+      readonly value: LExpr;
+      readonly add: boolean;
+      readonly lane?: number;
+      readonly channel?: LExpr;
+    }
   /** Skips the rest of the innermost loop's body when `cond` holds. */
   | { readonly k: 'skipIf'; readonly cond: LExpr }
   | { readonly k: 'if'; readonly cond: LExpr; readonly then: readonly LStmt[] };
@@ -44,12 +73,15 @@ export interface Kernel {
   /** Elements of the result, which the kernel writes completely. */
   readonly size: number;
   readonly body: readonly LStmt[];
+  /** Samples computed together (1 when absent): loads and stores name lanes below it. */
+  readonly lanes?: number;
 }
 
 // Constructors that fold constants, so index arithmetic comes out as short as by hand.
 export const num = (v: number): LExpr => ({ k: 'num', v });
 export const v = (name: string): LExpr => ({ k: 'var', name });
-export const load = (arg: number, index: LExpr): LExpr => ({ k: 'load', arg, index });
+export const load = (arg: number, index: LExpr, lane = 0): LExpr =>
+  lane === 0 ? { k: 'load', arg, index } : { k: 'load', arg, index, lane };
 export const loadOut = (index: LExpr): LExpr => ({ k: 'loadOut', index });
 
 export function add(a: LExpr, b: LExpr): LExpr {
@@ -84,12 +116,27 @@ export const sel = (c: LExpr, a: LExpr, b: LExpr): LExpr => ({ k: 'sel', c, a, b
 export const elem = (op: string, args: readonly LExpr[]): LExpr => ({ k: 'elem', op, args });
 export const let_ = (name: string, value: LExpr): LStmt => ({ k: 'let', name, value });
 export const set = (name: string, value: LExpr): LStmt => ({ k: 'set', name, value });
-export const store = (index: LExpr, value: LExpr, add = false): LStmt => ({
+export const store = (index: LExpr, value: LExpr, add = false, lane = 0): LStmt =>
+  lane === 0 ? { k: 'store', index, value, add } : { k: 'store', index, value, add, lane };
+
+/** A first store that names the element's channel (index along the result's last axis). */
+export const storeChannel = (index: LExpr, value: LExpr, channel: LExpr): LStmt => ({
   k: 'store',
   index,
   value,
-  add,
+  add: false,
+  channel,
 });
+
+/** An n-ary sum. Nested sums are flattened, which re-associates: exact for index arithmetic;
+ * for floats it means "this order, left to right", as in a dot product written out. Constant
+ * zero terms are dropped (x + 0 is x but for −0, which no kernel stores first). */
+export function nsum(terms: readonly LExpr[]): LExpr {
+  const flat = terms.flatMap((t) => (t.k === 'sum' ? t.terms : [t]));
+  const kept = flat.filter((t) => !(t.k === 'num' && t.v === 0));
+  if (kept.length === 0) return num(0);
+  return kept.length === 1 && kept[0]!.k !== 'bin' ? kept[0]! : { k: 'sum', terms: kept };
+}
 export const skipIf = (cond: LExpr): LStmt => ({ k: 'skipIf', cond });
 export const if_ = (cond: LExpr, then: readonly LStmt[]): LStmt => ({ k: 'if', cond, then });
 
@@ -98,10 +145,13 @@ export function sum(terms: readonly LExpr[]): LExpr {
   return terms.reduce((acc, t) => add(acc, t), num(0));
 }
 
-export const loop = (name: string, from: number, to: number, body: readonly LStmt[]): LStmt => ({
-  k: 'for',
-  v: name,
-  from,
-  to,
-  body,
-});
+export const loop = (
+  name: string,
+  from: number,
+  to: number,
+  body: readonly LStmt[],
+  hint?: LoopHint,
+): LStmt =>
+  hint === undefined
+    ? { k: 'for', v: name, from, to, body }
+    : { k: 'for', v: name, from, to, body, hint };

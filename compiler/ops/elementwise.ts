@@ -1,5 +1,6 @@
 // Elementwise primitives. Arguments of size 1 broadcast against the others.
-// Each record holds the scalar evaluation, the derivative rule (in IR) and the emit rule.
+// Each record holds the scalar evaluation and the derivative rule (in IR); the JavaScript
+// text of each op is the JS backend's (`backends/js/scalar-ops.ts`).
 import { sameShape, type Attrs, type Node } from '../ir/node.ts';
 import type { ElementwiseOp, VjpContext } from './types.ts';
 
@@ -40,7 +41,6 @@ interface Spec {
   smooth?: boolean;
   doc: string;
   scalar: (...xs: number[]) => number;
-  expr: (...xs: string[]) => string;
   vjp: (c: VjpContext) => (Node | null)[];
 }
 
@@ -55,14 +55,8 @@ function elementwise(s: Spec): ElementwiseOp {
     shape: (args) => broadcastShape(s.name, args),
     evaluate: evaluateElementwise(s.scalar),
     scalar: s.scalar,
-    expr: s.expr,
     vjp: s.vjp,
   };
-}
-
-/** `-x` would read `--3` for a negative literal; parenthesize anything that starts with a sign. */
-function negate(x: string): string {
-  return x.startsWith('-') ? `-(${x})` : `-${x}`;
 }
 
 export const elementwiseOps: ElementwiseOp[] = [
@@ -72,7 +66,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     commutative: true,
     doc: 'a + b',
     scalar: (a, b) => a! + b!,
-    expr: (a, b) => `${a} + ${b}`,
     vjp: ({ ct, needs }) => [needs[0] ? ct : null, needs[1] ? ct : null],
   }),
   elementwise({
@@ -80,7 +73,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 2,
     doc: 'a - b',
     scalar: (a, b) => a! - b!,
-    expr: (a, b) => `${a} - ${b}`,
     vjp: ({ B, ct, needs }) => [needs[0] ? ct : null, needs[1] ? B.neg(ct) : null],
   }),
   elementwise({
@@ -89,7 +81,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     commutative: true,
     doc: 'a * b',
     scalar: (a, b) => a! * b!,
-    expr: (a, b) => `${a} * ${b}`,
     vjp: ({ B, ct, args: [a, b], needs }) => [
       needs[0] ? B.mul(ct, b!) : null,
       needs[1] ? B.mul(ct, a!) : null,
@@ -100,7 +91,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 2,
     doc: 'a / b',
     scalar: (a, b) => a! / b!,
-    expr: (a, b) => `${a} / ${b}`,
     // d(a/b)/db = -a/b² = -y/b: reuses the quotient instead of squaring b.
     vjp: ({ B, y, ct, args: [, b], needs }) => [
       needs[0] ? B.div(ct, b!) : null,
@@ -112,7 +102,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: '-a',
     scalar: (a) => -a!,
-    expr: (a) => negate(a!),
     vjp: ({ B, ct }) => [B.neg(ct)],
   }),
   elementwise({
@@ -120,7 +109,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'e^a',
     scalar: Math.exp,
-    expr: (a) => `Math.exp(${a})`,
     vjp: ({ B, y, ct }) => [B.mul(ct, y)],
   }),
   elementwise({
@@ -128,7 +116,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'e^a - 1, accurate near 0',
     scalar: Math.expm1,
-    expr: (a) => `Math.expm1(${a})`,
     vjp: ({ B, y, ct }) => [B.mul(ct, B.add(y, B.const(1)))],
   }),
   elementwise({
@@ -136,7 +123,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'natural logarithm',
     scalar: Math.log,
-    expr: (a) => `Math.log(${a})`,
     vjp: ({ B, ct, args: [a] }) => [B.div(ct, a!)],
   }),
   elementwise({
@@ -144,7 +130,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'log(1 + a), accurate near 0',
     scalar: Math.log1p,
-    expr: (a) => `Math.log1p(${a})`,
     vjp: ({ B, ct, args: [a] }) => [B.div(ct, B.add(a!, B.const(1)))],
   }),
   elementwise({
@@ -152,7 +137,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'square root',
     scalar: Math.sqrt,
-    expr: (a) => `Math.sqrt(${a})`,
     vjp: ({ B, y, ct }) => [B.div(ct, B.mul(B.const(2), y))],
   }),
   elementwise({
@@ -160,7 +144,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 2,
     doc: 'a^b',
     scalar: Math.pow,
-    expr: (a, b) => `Math.pow(${a}, ${b})`,
     vjp: ({ B, y, ct, args: [a, b], needs }) => [
       needs[0] ? B.mul(ct, B.mul(b!, B.make('pow', [a!, B.sub(b!, B.const(1))]))) : null,
       needs[1] ? B.mul(ct, B.mul(B.unary('log', a!), y)) : null,
@@ -171,7 +154,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'hyperbolic tangent',
     scalar: Math.tanh,
-    expr: (a) => `Math.tanh(${a})`,
     vjp: ({ B, y, ct }) => [B.mul(ct, B.sub(B.const(1), B.mul(y, y)))],
   }),
   elementwise({
@@ -179,7 +161,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: '1 / (1 + e^-a); saturates to exactly 0 or 1 without NaN for any finite a',
     scalar: (a) => 1 / (1 + Math.exp(-a!)),
-    expr: (a) => `1 / (1 + Math.exp(${negate(a!)}))`,
     vjp: ({ B, y, ct }) => [B.mul(ct, B.mul(y, B.sub(B.const(1), y)))],
   }),
   elementwise({
@@ -187,7 +168,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'log(1 + e^a), computed as max(a, 0) + log1p(e^-|a|) so it never overflows',
     scalar: (a) => Math.max(a!, 0) + Math.log1p(Math.exp(-Math.abs(a!))),
-    expr: (a) => `Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a})))`,
     vjp: ({ B, ct, args: [a] }) => [B.mul(ct, B.unary('sigmoid', a!))],
   }),
   elementwise({
@@ -195,7 +175,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'arctangent',
     scalar: Math.atan,
-    expr: (a) => `Math.atan(${a})`,
     // atan'(x) = 1 / (1 + x²)
     vjp: ({ B, ct, args: [a] }) => [B.div(ct, B.add(B.const(1), B.mul(a!, a!)))],
   }),
@@ -204,7 +183,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'sine',
     scalar: Math.sin,
-    expr: (a) => `Math.sin(${a})`,
     vjp: ({ B, ct, args: [a] }) => [B.mul(ct, B.unary('cos', a!))],
   }),
   elementwise({
@@ -212,7 +190,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     arity: 1,
     doc: 'cosine',
     scalar: Math.cos,
-    expr: (a) => `Math.cos(${a})`,
     vjp: ({ B, ct, args: [a] }) => [B.neg(B.mul(ct, B.unary('sin', a!)))],
   }),
   elementwise({
@@ -221,7 +198,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     smooth: false,
     doc: '|a|; subgradient 0 at a = 0',
     scalar: Math.abs,
-    expr: (a) => `Math.abs(${a})`,
     vjp: ({ B, ct, args: [a] }) => [B.mul(ct, B.unary('sign', a!))],
   }),
   elementwise({
@@ -230,7 +206,15 @@ export const elementwiseOps: ElementwiseOp[] = [
     smooth: false,
     doc: '-1, 0 or 1; derivative 0 everywhere it exists',
     scalar: Math.sign,
-    expr: (a) => `Math.sign(${a})`,
+    vjp: () => [null],
+  }),
+  elementwise({
+    // For integrality tests on data (embedding ids): its derivative is 0 where it exists.
+    name: 'floor',
+    arity: 1,
+    smooth: false,
+    doc: 'the largest whole number ≤ a; derivative 0 everywhere it exists',
+    scalar: Math.floor,
     vjp: () => [null],
   }),
   elementwise({
@@ -242,7 +226,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     // relu(x) = max(x, 0) has subgradient 0 at x = 0, as in TensorFlow.
     doc: 'larger of a and b; at a tie the whole gradient goes to one side (relu: 0 at 0)',
     scalar: Math.max,
-    expr: (a, b) => `Math.max(${a}, ${b})`,
     vjp: ({ B, ct, args: [a, b], needs }) => {
       const aWins = B.gt(a!, b!);
       const zero = B.const(0);
@@ -259,7 +242,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     smooth: false,
     doc: 'smaller of a and b; at a tie the whole gradient goes to one side',
     scalar: Math.min,
-    expr: (a, b) => `Math.min(${a}, ${b})`,
     vjp: ({ B, ct, args: [a, b], needs }) => {
       const aWins = B.gt(b!, a!);
       const zero = B.const(0);
@@ -275,7 +257,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     smooth: false,
     doc: '1 where a > b, else 0 (a step: no gradient)',
     scalar: (a, b) => (a! > b! ? 1 : 0),
-    expr: (a, b) => `(${a} > ${b} ? 1 : 0)`,
     vjp: () => [null, null],
   }),
   elementwise({
@@ -284,7 +265,6 @@ export const elementwiseOps: ElementwiseOp[] = [
     smooth: false,
     doc: 'b where c != 0, else d',
     scalar: (c, a, b) => (c !== 0 ? a! : b!),
-    expr: (c, a, b) => `(${c} !== 0 ? ${a} : ${b})`,
     vjp: ({ B, ct, args: [c], needs }) => {
       const zero = B.const(0);
       return [

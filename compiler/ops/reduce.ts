@@ -1,4 +1,4 @@
-// Reductions of a vector to a scalar.
+// Reductions of a vector to a scalar (their JavaScript text is in `backends/js/scalar-ops.ts`).
 import type { ReduceOp } from './types.ts';
 
 export const reduceOps: ReduceOp[] = [
@@ -16,9 +16,6 @@ export const reduceOps: ReduceOp[] = [
     },
     // The cotangent is a scalar, which already means "this value in every element".
     vjp: ({ ct }) => [ct],
-    init: '0',
-    combine: (acc, x) => `${acc} + ${x}`,
-    combineAll: (xs) => xs.join(' + '),
   },
   {
     name: 'rmax',
@@ -33,8 +30,5 @@ export const reduceOps: ReduceOp[] = [
       out[0] = m;
     },
     vjp: ({ B, y, ct, args: [a] }) => [B.select(B.gt(y, a!), B.const(0), ct)],
-    init: '-Infinity',
-    combine: (acc, x) => `Math.max(${acc}, ${x})`,
-    combineAll: (xs) => (xs.length === 1 ? xs[0]! : `Math.max(${xs.join(', ')})`),
   },
 ];

@@ -2,10 +2,12 @@
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
+import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
+import { sliceViewOps, slicingOps } from './slicing.ts';
 import type { OpDef } from './types.ts';
 
 function buildRegistry(lists: readonly (readonly OpDef[])[]): ReadonlyMap<string, OpDef> {
@@ -28,6 +30,9 @@ export const registry = buildRegistry([
   convOps,
   poolOps,
   axesOps,
+  gatherOps,
+  sliceViewOps,
+  slicingOps,
 ]);
 
 export function getOp(name: string): OpDef {

@@ -1,4 +1,5 @@
-// The shape of a primitive op record: evaluation, derivative rule and emit rule together.
+// The shape of a primitive op record: evaluation, shape rule, derivative rule and traits.
+// Math only: how an op becomes code is in `compiler/lower/` and `compiler/backends/`.
 import type { Attrs, Node } from '../ir/node.ts';
 import type { Builder } from '../ir/builder.ts';
 
@@ -15,40 +16,13 @@ export interface VjpContext {
   readonly needs: readonly boolean[];
 }
 
-/**
- * Where emitted code reads an argument element and writes a result element. Code may compute
- * several samples at once ("lanes", register blocking): lane `l` of an argument is sample
- * `l`'s value, except for shared arguments (weights), which every lane reads alike.
- */
-export interface EmitContext {
-  /** Samples computed together; 1 for per-sample code. */
-  readonly lanes: number;
-  /** Code reading element `index` of argument `i` for sample `lane` (default 0); `index` is a
-   * constant or a loop expression. */
-  arg(i: number, index: number | string, lane?: number): string;
-  /** Whether argument `i` is the same for every lane (a weight or constant). */
-  shared(i: number): boolean;
-  /** Writes the statements storing element `index` of the result, given its value per lane. */
-  store(index: number | string, exprOf: (lane: number) => string): void;
-  /** Element `index` of the result for `lane`, as an assignable array slot (only for results
-   * stored in arrays). */
-  slot(index: number | string, lane?: number): string;
-  /** Operator for the first write of a result element: `=`, or `+=` when the result is
-   * added to what its array holds. */
-  readonly init: '=' | '+=';
-  /** The result is one array that all lanes add into (a batch's gradient): lane sums go in
-   * one statement. */
-  readonly summed: boolean;
-  /** Append a line of code at the current indentation. */
-  line(code: string): void;
-  indent(): void;
-  dedent(): void;
-}
-
 interface OpBase {
   readonly name: string;
   readonly kind: OpKind;
+  /** Number of arguments; for a variadic op, the least number. */
   readonly arity: number;
+  /** Takes `arity` or more arguments (concat). */
+  readonly variadic?: boolean;
   readonly commutative?: boolean;
   /** False for ops with kinks or steps: their derivative is a documented subgradient. */
   readonly smooth: boolean;
@@ -78,16 +52,10 @@ export interface ViewOp extends OpBase {
 export interface ElementwiseOp extends OpBase {
   readonly kind: 'elementwise';
   scalar(...xs: number[]): number;
-  /** JS expression for one element from the argument expressions (identifiers or literals). */
-  expr(...xs: string[]): string;
 }
 
 export interface ReduceOp extends OpBase {
   readonly kind: 'reduce';
-  readonly init: string;
-  combine(acc: string, x: string): string;
-  /** One expression over all elements, for unrolled code. */
-  combineAll(xs: readonly string[]): string;
 }
 
 export interface LinalgOp extends OpBase {
@@ -96,8 +64,6 @@ export interface LinalgOp extends OpBase {
   cost(attrs: Attrs): number;
   /** The longest dot product inside: large ones are emitted as loops. */
   fanIn(attrs: Attrs): number;
-  emitUnrolled(ctx: EmitContext, attrs: Attrs): void;
-  emitLoop(ctx: EmitContext, attrs: Attrs): void;
 }
 
 /**
@@ -107,6 +73,12 @@ export interface LinalgOp extends OpBase {
  */
 export interface StructuredOp extends OpBase {
   readonly kind: 'structured';
+  /**
+   * Its kernel clears its result in its first statement and only adds (`+=`) after that, so
+   * where the result is added into a sum (a batch's gradient) the clear is left out and the
+   * kernel writes in place: the work is the rows it touches, not the whole result.
+   */
+  readonly scatter?: boolean;
   /** Scalar multiply-adds (or comparisons): the cost the scheduler weighs. */
   cost(node: Node): number;
 }

@@ -2,30 +2,17 @@
 // constant bounds, which function ("chunk") it lands in, and whether its value lives in a
 // local variable, the work array, or the caller's output array.
 //
-// The cost rule comes from measurements on Node 20 (recorded in the README's "How it works"): V8 stops optimizing a
-// function above ~60 KB of bytecode, so straight-line code is split into chunks of at most
-// CHUNK_BUDGET scalar operations; large matrices are loops (inner loop unrolled by 4), which
-// beat unrolled code above a fan-in of ~64; tiny layers are unrolled completely.
+// The cost rule is the JS backend's (`backends/js/policy.ts`): straight-line code is split
+// into chunks under V8's optimization limits, large matrices are loops, tiny layers are
+// unrolled completely.
 import { topoOrder, type Node } from '../ir/node.ts';
 import type { Program } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { STORES_ONCE } from '../lower/fuse.ts';
+import { SCHEDULE } from '../backends/js/policy.ts';
 
-export const SCHEDULE = {
-  /** Elementwise ops and reductions up to this length are unrolled. */
-  maxUnrolledElements: 64,
-  /** Matrix ops up to this many multiply-adds, and fan-in, are unrolled. */
-  maxUnrolledMacs: 256,
-  maxUnrolledFanIn: 16,
-  /** Scalar operations per generated function. Far under V8's 60 KB bytecode limit; the
-   * binding constraint is TurboFan's compile time, which grows faster than linearly with
-   * straight-line length: measured on a loaded 2-core machine, ~1,500 unrolled
-   * multiply-adds took 1-25 s of background compilation (running slow code meanwhile),
-   * ~600 about 1 s, ~200 under 0.4 s. */
-  chunkBudget: 250,
-  /** What a loop costs a function in bytecode, in the same unit. */
-  loopCost: 40,
-} as const;
+// The thresholds are the JS backend's cost policy (V8's limits), kept with the backend.
+export { SCHEDULE };
 
 export type Mode = 'unroll' | 'loop';
 
@@ -266,19 +253,26 @@ export function scheduleProgram(
   // that is a view, such as a reshape of dinput, reads the node it views).
   const readAtEnd = new Set(program.outputs.map((o) => viewBase(o.node)));
   const claimed = new Set<Node>();
+  const uses = new Map<Node, number>();
+  for (const o of program.outputs) uses.set(o.node, (uses.get(o.node) ?? 0) + 1);
   const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {
     if (o.kind === 'loss') continue;
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
     // A gradient added into `grad` cannot be read back as its own value: only a node that
-    // nothing else reads (a kernel's outer product) accumulates in place.
-    if (o.kind === 'grad' && accumulate && readers.has(o.node)) continue;
-    // A lowered kernel clears its result before adding into it: it cannot add to a sum.
+    // nothing else reads (a kernel's outer product) accumulates in place. That includes
+    // another output copying it: two tensors can have one gradient node (the kernels of two
+    // layers whose outputs are added, fed the same input), and the second would copy the sum.
+    if (o.kind === 'grad' && accumulate && (readers.has(o.node) || (uses.get(o.node) ?? 0) > 1))
+      continue;
+    // A lowered kernel clears its result before adding into it: it cannot add to a sum,
+    // unless it is a scatter (emit/body.ts then leaves its clearing out).
+    const def = getOp(o.node.op);
     if (
       o.kind === 'grad' &&
       accumulate &&
-      (getOp(o.node.op).kind === 'structured' || step.epilogue)
+      ((def.kind === 'structured' && def.scatter !== true) || step.epilogue)
     )
       continue;
     claimed.add(o.node);

@@ -31,6 +31,28 @@ export function sortedClasses(values: readonly string[]): string[] {
 }
 
 /**
+ * The feature columns of a model with several named inputs, packed in the model's input
+ * order: input `meta` takes the columns named `meta`, or starting with `meta_` or `meta.`, in
+ * table order.
+ */
+function groupedFeatures(table: Table, model: ModelInfo, outputs: readonly string[]): string[] {
+  return model.inputs!.flatMap((x) => {
+    const cols = table.columns.filter(
+      (c) =>
+        !outputs.includes(c) &&
+        (c === x.name || c.startsWith(`${x.name}_`) || c.startsWith(`${x.name}.`)),
+    );
+    if (cols.length !== x.size)
+      throw new GradcError(
+        table.file,
+        `${table.unit} 1`,
+        `input ${quote(x.name)} takes ${x.size} values, but ${cols.length} columns are named ${quote(x.name)}, ${quote(`${x.name}_…`)} or ${quote(`${x.name}.…`)}; choose columns with --features (in input order)`,
+      );
+    return cols;
+  });
+}
+
+/**
  * Decides features, classes or targets for `model` from the table; normalization is
  * filled in later from the training rows (see `fitNormalization`).
  */
@@ -45,7 +67,11 @@ export function planColumns(table: Table, model: ModelInfo, choice: ColumnChoice
   }
   const outputs = label !== undefined ? [label] : targets!;
   columnIndices(table, outputs, label !== undefined ? '--label' : '--target');
-  const features = choice.features ?? table.columns.filter((c) => !outputs.includes(c));
+  const features =
+    choice.features ??
+    (model.inputs && model.inputs.length > 1
+      ? groupedFeatures(table, model, outputs)
+      : table.columns.filter((c) => !outputs.includes(c)));
   columnIndices(table, features, '--features');
   const clash = features.find((f) => outputs.includes(f));
   if (clash !== undefined) {

@@ -21,7 +21,7 @@ import { TestRng } from './helpers.ts';
 // `parameterized` builds its shape with Object.fromEntries). Widened here; see the report.
 type Activation =
   NonNullable<ModelInput['layers'][number]['activation']> | { name: string; alpha?: number };
-type Loss = ModelInput['loss'] | { name: string; delta?: number };
+type Loss = NonNullable<ModelInput['loss']> | { name: string; delta?: number };
 interface TestModel {
   name?: string;
   input: number;
@@ -43,6 +43,7 @@ const ACTIVATIONS: readonly (readonly [string, Activation])[] = [
     },
   ],
   ['custom clip(x, -0.5, 0.5) + x', { expr: 'clip(x, -0.5, 0.5) + x' }],
+  ['custom erf(2x) + erf(x - 1)', { expr: 'erf(2 * x) + erf(x - 1)' }],
 ];
 
 const LOSSES: readonly (readonly [string, Loss])[] = [
@@ -286,5 +287,45 @@ describe('derivatives at z = 0 exactly', () => {
     const isSlope = (v: number) => slopes.some((s) => Math.abs(v - s) < 1e-12);
     expect(isSlope(b1 / -2), `layer 1: dL/db1 = ${b1}`).toBe(true);
     expect(isSlope(b0 / b1), `layer 0: dL/db0 = ${b0}`).toBe(true);
+  });
+});
+
+describe('erf', () => {
+  // Maclaurin series, independent of the Chebyshev fit that gradc composes.
+  const series = (x: number): number => {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  };
+
+  it('is within 1.2e-7 of the series on [-4, 4], and slope 2/√π at 0', async () => {
+    const { m } = await compile({
+      input: 1,
+      layers: [{ type: 'dense', units: 1, activation: { expr: 'erf(x)' } }],
+      loss: 'mse',
+    });
+    const params = new Float64Array(m.model.paramCount);
+    params[0] = 1; // kernel 1, bias 0: the output is erf(input)
+    const work = new Float64Array(m.model.workSize);
+    const out = new Float64Array(1);
+    let worst = 0;
+    for (let x = -4; x <= 4; x += 1 / 64) {
+      m.forward(params, Float64Array.of(x), out, work);
+      worst = Math.max(worst, Math.abs(out[0]! - series(x)));
+    }
+    expect(worst).toBeLessThan(1.2e-7);
+    expect(worst).toBeGreaterThan(0); // a fit, not the exact function: the bound is real
+    // The fit's error at 0 is 3e-8 (erf(0) is not exactly 0); its slope there is 2/√π, not
+    // the zero subgradient that sign(x)·(1 − erfc(|x|)) would have.
+    m.forward(params, Float64Array.of(0), out, work);
+    expect(Math.abs(out[0]!)).toBeLessThan(1.2e-7);
+    // mse against target 1 at x = 0: d/d bias = 2·(erf(0) − 1)·erf'(0).
+    const grad = new Float64Array(m.model.paramCount);
+    m.gradient(params, Float64Array.of(0), Float64Array.of(1), grad, work);
+    expect(grad[1]! / (2 * (out[0]! - 1) * (2 / Math.sqrt(Math.PI)))).toBeCloseTo(1, 4);
   });
 });

@@ -154,9 +154,26 @@ describe.concurrent('gradc inspect', TIMEOUT, () => {
     expect(/^\{ gradient/m.test(r.stdout)).toBe(differentiated);
   });
 
+  it('--after loops prints the loop IR of each kernel', async () => {
+    const r = await gradc(
+      'inspect',
+      path.join(EXAMPLES, 'sine.model.json'),
+      '--after',
+      'loops',
+      '--program',
+      'forward',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // The 32 × 32 layer is looped: an axpy over rows, its column loop hinted for the backend.
+    expect(r.stdout).toMatch(/^ +for i in 1\.\.32$/m);
+    expect(r.stdout).toMatch(/^ +for j in 0\.\.32 \[vector\]$/m);
+    expect(r.stdout).toMatch(/^ +out\[j\] \+= xi \* a1\[r \+ j\]$/m);
+    expect(r.stdout).not.toMatch(/^\{ gradient/m);
+  });
+
   it('--after an unknown pass: exit 2 with the list of passes', async () => {
     const r = await gradc('inspect', XOR, '--after', 'nope');
-    expectUserError(r, 'nope', passNames.join(', '));
+    expectUserError(r, 'nope', [...passNames, 'loops'].join(', '));
   });
 });
 

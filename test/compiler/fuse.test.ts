@@ -7,7 +7,7 @@ import { compileModel } from '../../compiler/index.ts';
 import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Node } from '../../compiler/ir/node.ts';
-import { withEpilogue, type EpilogueOp } from '../../compiler/lower/fuse.ts';
+import { storesChannels, withEpilogue, type EpilogueOp } from '../../compiler/lower/fuse.ts';
 import { runKernel } from '../../compiler/lower/interpret-loops.ts';
 import { lowerNode } from '../../compiler/lower/kernels.ts';
 import type { Schedule } from '../../compiler/schedule/schedule.ts';
@@ -79,6 +79,16 @@ describe('elementwise ops fused into a convolution', () => {
         [val(bias), fill(0), fill(0.5)],
         w,
       ],
+      // The bias as one value per channel, read at the store's channel (no `index mod C`).
+      [
+        'per-channel bias add and relu',
+        [
+          { op: 'add', args: ['prev', { channel: 2 }] },
+          { op: 'max', args: ['prev', 3] },
+        ],
+        [val(b), fill(0)],
+        y,
+      ],
     ] as [string, EpilogueOp[], Float64Array[], Node][])('%s', (_l, ops, extra, result) => {
       const kernel = withEpilogue(lowerNode(c), ops);
       const args = [val(x), val(k), ...extra];
@@ -93,6 +103,15 @@ describe('elementwise ops fused into a convolution', () => {
         expect(viaJs[i], `JS [${i}]`).toBe(viaLoops[i]);
       }
     });
+  });
+
+  it('a per-channel argument needs stores that name their channel', () => {
+    const B = new Builder();
+    const pool = B.make('poolAvg', [B.param(0, [4, 4, 2])], { window: [2, 2], strides: [2, 2] });
+    expect(storesChannels(lowerNode(pool))).toBe(false);
+    expect(() =>
+      withEpilogue(lowerNode(pool), [{ op: 'add', args: ['prev', { channel: 1 }] }]),
+    ).toThrow(/without one/);
   });
 
   it('refuses an accumulating kernel', () => {

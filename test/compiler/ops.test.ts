@@ -12,9 +12,13 @@ import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Attrs, Node } from '../../compiler/ir/node.ts';
 import { registry } from '../../compiler/ops/registry.ts';
-import type { EmitContext, OpDef } from '../../compiler/ops/types.ts';
+import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
-import { runKernel } from '../../compiler/lower/interpret-loops.ts';
+import { jsElementwise } from '../../compiler/backends/js/scalar-ops.ts';
+import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
+import { LINALG_OPS, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
+import { lowerElementwise } from '../../compiler/lower/elementwise.ts';
+import { lowerReduce, REDUCE_OPS } from '../../compiler/lower/reduce.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
 import { bareCompilation, relErr, TestRng } from './helpers.ts';
 
@@ -60,6 +64,16 @@ const perArg =
   (...ss: Sampler[]): Sampler =>
   (rng, i) =>
     ss[i]!(rng, i);
+/** Token ids for a table of `rows` rows: mostly valid, some −1, `rows`, or fractional. */
+const ids =
+  (rows: number): Sampler =>
+  (rng) => {
+    const r = rng.next();
+    if (r < 0.1) return -1;
+    if (r < 0.2) return rows;
+    if (r < 0.3) return 1.5;
+    return rng.int(rows);
+  };
 /** Pairs at least 0.1 apart: max/min/gt have a tie (kink or step) where a = b. */
 const noTie = (xs: readonly number[]): boolean => Math.abs(xs[0]! - xs[1]!) > 0.1;
 
@@ -111,6 +125,55 @@ export const rows: Readonly<Record<string, Row>> = {
     tol: 1e-8,
     configs: [shaped([[2, 3]], { shape: [3, 2] }), shaped([[2, 2, 2]], { shape: [8] })],
   },
+  slice: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped([[3, 4]], { axis: 0, start: 1, size: 2 }),
+      shaped([[3, 4]], { axis: 1, start: 1, size: 2 }),
+      shaped([[2, 3, 2]], { axis: 1, start: 2, size: 1 }),
+      shaped([[6]], { axis: 0, start: 0, size: 6 }),
+    ],
+  },
+  // Blocks along an axis.
+  pad: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped([[2, 3]], { axis: 0, start: 1, total: 4 }),
+      shaped([[2, 3]], { axis: 1, start: 2, total: 5 }),
+      shaped([[2, 1, 2]], { axis: 1, start: 0, total: 3 }),
+    ],
+  },
+  concat: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [
+      shaped(
+        [
+          [2, 3],
+          [1, 3],
+        ],
+        { axis: 0 },
+      ),
+      shaped(
+        [
+          [2, 1],
+          [2, 3],
+          [2, 2],
+        ],
+        { axis: 1 },
+      ),
+      shaped(
+        [
+          [2, 2, 1],
+          [2, 1, 1],
+        ],
+        { axis: 1 },
+      ),
+      shaped([[4]], { axis: 0 }),
+    ],
+  },
   // Shaped reductions and windows (channels-last).
   sumTo: {
     sample: uniform(-2, 2),
@@ -119,6 +182,38 @@ export const rows: Readonly<Record<string, Row>> = {
       shaped([[2, 3]], { shape: [3] }),
       shaped([[2, 3]], { shape: [2, 1] }),
       shaped([[4, 2, 3]], { shape: [2, 1] }),
+    ],
+  },
+  // Ids in the second argument: whole numbers in range, and some out of range or fractional
+  // (those read zero rows and receive nothing).
+  gather: {
+    sample: perArg(uniform(-2, 2), ids(4)),
+    tol: 1e-8,
+    frozen: [1],
+    configs: [
+      shaped([[4, 3], [6]], {}),
+      shaped(
+        [
+          [4, 2],
+          [2, 3],
+        ],
+        {},
+      ),
+    ],
+  },
+  scatterAdd: {
+    sample: perArg(uniform(-2, 2), ids(4)),
+    tol: 1e-8,
+    frozen: [1],
+    configs: [
+      shaped([[6, 3], [6]], { shape: [4, 3] }),
+      shaped(
+        [
+          [2, 3, 2],
+          [2, 3],
+        ],
+        { shape: [4, 2] },
+      ),
     ],
   },
   conv: {
@@ -344,6 +439,12 @@ export const rows: Readonly<Record<string, Row>> = {
   cos: { sample: uniform(-3, 3), tol: 1e-7 },
   abs: { sample: awayFromZero(0.1, 2), tol: 1e-8 },
   sign: { sample: awayFromZero(0.1, 2), tol: 0, noGradient: true },
+  floor: {
+    sample: uniform(-3, 3),
+    away: (xs) => Math.abs(xs[0]! - Math.round(xs[0]!)) > 0.05,
+    tol: 0,
+    noGradient: true,
+  },
   max: { sample: uniform(-2, 2), away: noTie, tol: 1e-8 },
   min: { sample: uniform(-2, 2), away: noTie, tol: 1e-8 },
   gt: { sample: uniform(-2, 2), away: noTie, tol: 0, noGradient: true },
@@ -687,9 +788,9 @@ describe.each(Object.keys(rows))('op %s', (name) => {
       });
     }
 
-    if (op.arity > 1) {
+    if (args.length > 1) {
       it('builds nothing for arguments that need no gradient', () => {
-        for (let skip = 0; skip < op.arity; skip++) {
+        for (let skip = 0; skip < args.length; skip++) {
           const B = new Builder();
           const leaves = args.map((_a, i) => B.param(i * 100, shapes[i]!));
           const y = B.make(name, leaves, attrs);
@@ -707,9 +808,11 @@ describe.each(Object.keys(rows))('op %s', (name) => {
   });
 });
 
-// The emit rules must compute what `evaluate` computes: the interpreter is the oracle for the
-// emitted code, so a disagreement here would show up as a wrong number in generated modules.
-describe('emit rules agree with evaluate', () => {
+// The JS backend's text for each scalar op must compute what `evaluate` computes: the
+// interpreter is the oracle for the emitted code, so a disagreement here would show up as a
+// wrong number in generated modules. Every elementwise op of the registry is run, so an op
+// without JS text fails here.
+describe('JS text of the elementwise ops agrees with evaluate', () => {
   const elementwise = [...registry.values()].filter((op) => op.kind === 'elementwise');
 
   it.each(elementwise.map((op) => [op.name, op] as const))(
@@ -719,7 +822,7 @@ describe('emit rules agree with evaluate', () => {
       const row = rows[name]!;
       const rng = new TestRng(99);
       const names = Array.from({ length: op.arity }, (_, i) => `v${i}`);
-      const byName = new Function(...names, `return ${op.expr(...names)};`) as (
+      const byName = new Function(...names, `return ${jsElementwise(op)(...names)};`) as (
         ...xs: number[]
       ) => number;
       for (let trial = 0; trial < 20; trial++) {
@@ -728,7 +831,9 @@ describe('emit rules agree with evaluate', () => {
         );
         const want = op.scalar(...xs);
         // Negative literals are the tricky case (`- -3`, `--3`): they are what `num` prints.
-        const byLiteral = new Function(`return ${op.expr(...xs.map(num))};`) as () => number;
+        const byLiteral = new Function(
+          `return ${jsElementwise(op)(...xs.map(num))};`,
+        ) as () => number;
         expect(byName(...xs), `${name}(${xs.join(', ')})`).toBe(want);
         expect(byLiteral(), `${name}(${xs.map(num).join(', ')}) inlined`).toBe(want);
         const out = new Float64Array(1);
@@ -755,112 +860,6 @@ describe('emit rules agree with evaluate', () => {
       }
     },
   );
-
-  it.each(['sum', 'rmax'])('%s: combineAll and the init/combine loop', (name) => {
-    const op = registry.get(name)!;
-    if (op.kind !== 'reduce') throw new Error('not a reduction');
-    const rng = new TestRng(3);
-    for (const len of [1, 2, 5]) {
-      const xs = Array.from({ length: len }, () => rng.range(-3, 3));
-      const want = new Float64Array(1);
-      op.evaluate([Float64Array.from(xs)], {}, want, [[len]]);
-      const all = new Function(`return ${op.combineAll(xs.map(num))};`) as () => number;
-      expect(all()).toBe(want[0]);
-      const loop = new Function(
-        'xs',
-        `let acc = ${op.init}; for (const x of xs) acc = ${op.combine('acc', 'x')}; return acc;`,
-      ) as (xs: number[]) => number;
-      expect(loop(xs)).toBe(want[0]);
-    }
-  });
-
-  /** Runs a linalg emit rule with arguments `a0`, `a1` and result `out`. */
-  function runLinalg(
-    op: OpDef,
-    attrs: Attrs,
-    args: Float64Array[],
-    size: number,
-    mode: 'unroll' | 'loop',
-  ): Float64Array {
-    if (op.kind !== 'linalg') throw new Error('not linalg');
-    const lines: string[] = [];
-    let depth = 0;
-    const ctx: EmitContext = {
-      lanes: 1,
-      arg: (i, idx) => `a${i}[${idx}]`,
-      shared: () => false,
-      store: (idx, exprOf) => void lines.push('  '.repeat(depth) + `out[${idx}] = ${exprOf(0)};`),
-      slot: (idx) => `out[${idx}]`,
-      init: '=',
-      summed: false,
-      line: (code) => void lines.push('  '.repeat(depth) + code),
-      indent: () => void depth++,
-      dedent: () => void depth--,
-    };
-    if (mode === 'unroll') op.emitUnrolled(ctx, attrs);
-    else op.emitLoop(ctx, attrs);
-    expect(depth).toBe(0);
-    const out = new Float64Array(size).fill(NaN);
-    (
-      new Function('a0', 'a1', 'out', lines.join('\n')) as (
-        a: Float64Array,
-        b: Float64Array,
-        o: Float64Array,
-      ) => void
-    )(args[0]!, args[1]!, out);
-    return out;
-  }
-
-  const linalgShapes: [number, number][] = [
-    [3, 2],
-    [1, 1],
-    [1, 7],
-    [7, 1],
-    [5, 8],
-    [9, 7],
-  ];
-  describe.each(['matvec', 'matvecT', 'outer'])('%s', (name) => {
-    const op = registry.get(name)!;
-    // matvecT's loop form computes 0 when m < 4: dotLoop picks one lane, and then neither
-    // the 4-lane loop nor the remainder loop (j from m to m) is emitted. Known bug.
-    // Fixed: the matvecT loop form computed 0 for m < 4.
-    const loopBug = (_m: number) => false;
-    it.each(
-      linalgShapes.map(([n, m]) => [n, m, loopBug(m) ? ' (KNOWN BUG: loop form)' : ''] as const),
-    )('n=%i m=%i: unrolled code matches evaluate%s', (n, m) => {
-      const { want, unrolled } = runBoth(n, m);
-      // Unrolled code sums in the interpreter's order: bit-identical.
-      for (let k = 0; k < want.length; k++) expect(unrolled[k]).toBe(want[k]);
-    });
-    for (const [n, m] of linalgShapes) {
-      (loopBug(m) ? it.fails : it)(`n=${n} m=${m}: loop code matches evaluate`, () => {
-        const { want, loop } = runBoth(n, m);
-        // Loops use 4 accumulators: a different summation order.
-        for (let k = 0; k < want.length; k++)
-          expect(relErr(loop[k]!, want[k]!)).toBeLessThan(1e-14);
-      });
-    }
-    function runBoth(
-      n: number,
-      m: number,
-    ): { want: Float64Array; unrolled: Float64Array; loop: Float64Array } {
-      const rng = new TestRng(n * 100 + m);
-      const sizes = { matvec: [n, n * m], matvecT: [n * m, m], outer: [n, m] }[name]!;
-      const args = sizes.map((len) => rng.fill(len, -2, 2));
-      const attrs = { n, m };
-      const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
-      const want = new Float64Array(size);
-      op.evaluate(
-        args,
-        attrs,
-        want,
-        args.map((a) => [a.length]),
-      );
-      const unrolled = runLinalg(op, attrs, args, size, 'unroll');
-      const loop = runLinalg(op, attrs, args, size, 'loop');
-      return { want, unrolled, loop };
-    }
-  });
 });
 
 describe('sizes and broadcasting', () => {
@@ -951,9 +950,9 @@ describe('lowered kernels agree with evaluate', () => {
       });
       expect(depth).toBe(0);
       const viaJs = new Float64Array(node.size).fill(NaN);
-      (new Function('a0', 'a1', 'out', lines.join('\n')) as (...a: Float64Array[]) => void)(
-        args[0]!,
-        args[1] ?? new Float64Array(0),
+      const names = args.map((_a, i) => `a${i}`);
+      (new Function(...names, 'out', lines.join('\n')) as (...a: Float64Array[]) => void)(
+        ...args,
         viaJs,
       );
       for (let k = 0; k < want.length; k++) {
@@ -961,5 +960,252 @@ describe('lowered kernels agree with evaluate', () => {
         expect(viaJs[k], `JS [${k}]`).toBe(viaLoops[k]);
       }
     });
+  });
+});
+
+// The contractions in every form the emitter asks for: unrolled and looped, one lane and a
+// block of four, with shared or per-lane weights, and summed into one result (a batch's
+// gradient). The loop interpreter is checked against `evaluate` lane by lane, the JS
+// rendering against the loop interpreter.
+describe('lowered contractions agree with evaluate', () => {
+  const shapes: [number, number][] = [
+    [3, 2],
+    [1, 1],
+    [1, 7],
+    [7, 1],
+    [5, 8],
+    [9, 7],
+    [4, 13],
+  ];
+  const forms: LinalgForm[] = [];
+  for (const mode of ['unroll', 'loop'] as const) {
+    for (const lanes of [1, 4]) {
+      for (const shared of [false, true]) {
+        for (const summed of [false, true])
+          forms.push({ mode, lanes, shared: [shared, shared], summed });
+      }
+    }
+  }
+  it('every linalg op has a lowering', () => {
+    const linalg = [...registry.values()].filter((op) => op.kind === 'linalg');
+    expect(linalg.map((op) => op.name).filter((n) => !LINALG_OPS.includes(n))).toEqual([]);
+  });
+
+  const label = (f: LinalgForm): string =>
+    `${f.mode} lanes=${f.lanes}${f.shared[0] ? ' shared' : ''}${f.summed ? ' summed' : ''}`;
+
+  describe.each(['matvec', 'matvecT', 'outer'])('%s', (name) => {
+    const op = registry.get(name)!;
+    const cases = shapes.flatMap(([n, m]) => forms.map((f) => [n, m, label(f), f] as const));
+    it.each(cases)('n=%i m=%i %s', (n, m, _label, f) => {
+      const sizes = { matvec: [n, n * m], matvecT: [n * m, m], outer: [n, m] }[name]!;
+      const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
+      const rng = new TestRng(n * 100 + m + f.lanes);
+      // Shared arguments are one array for every lane (a weight), like the emitter's.
+      const perLane = (i: number) => !f.shared[i];
+      const args = sizes.map((len, i) =>
+        Array.from({ length: perLane(i) ? f.lanes : 1 }, () => rng.fill(len, -2, 2)),
+      );
+      const argOf = (i: number, lane: number) => args[i]![perLane(i) ? lane : 0]!;
+      const B = new Builder();
+      const node = B.make(
+        name,
+        sizes.map((len, i) => B.param(i * 1000, len)),
+        { n, m },
+      );
+      const kernel = lowerLinalg(node, f);
+      const results = f.summed ? 1 : f.lanes;
+      const fresh = () =>
+        Array.from({ length: results }, () => new Float64Array(size).fill(f.summed ? 0 : NaN));
+      const outOf = (outs: Float64Array[]) => (lane: number) => outs[f.summed ? 0 : lane]!;
+
+      const viaLoops = fresh();
+      runKernelLanes(kernel, argOf, outOf(viaLoops));
+      const want = fresh();
+      for (let l = 0; l < f.lanes; l++) {
+        const one = evalOp(op, [argOf(0, l), argOf(1, l)], { n, m }, size);
+        const into = outOf(want)(l);
+        for (let k = 0; k < size; k++) into[k] = f.summed ? into[k]! + one[k]! : one[k]!;
+      }
+
+      const lines: string[] = [];
+      let depth = 0;
+      const argName = (i: number, lane: number) => `a${i}_${perLane(i) ? lane : 0}`;
+      renderKernel(kernel, {
+        load: (i, idx, lane) => `${argName(i, lane)}[${idx}]`,
+        slot: (idx, lane) => `out${f.summed ? 0 : lane}[${idx}]`,
+        line: (code) => void lines.push('  '.repeat(depth) + code),
+        indent: () => void depth++,
+        dedent: () => void depth--,
+      });
+      expect(depth).toBe(0);
+      const viaJs = fresh();
+      const names = [0, 1].flatMap((i) =>
+        Array.from({ length: perLane(i) ? f.lanes : 1 }, (_, l) => argName(i, l)),
+      );
+      const outNames = viaJs.map((_, l) => `out${l}`);
+      const values = [0, 1].flatMap((i) => args[i]!);
+      (new Function(...names, ...outNames, lines.join('\n')) as (...a: Float64Array[]) => void)(
+        ...values,
+        ...viaJs,
+      );
+
+      for (let r = 0; r < results; r++) {
+        for (let k = 0; k < size; k++) {
+          const [got, js, exp] = [viaLoops[r]![k]!, viaJs[r]![k]!, want[r]![k]!];
+          // Straight-line code and the interpreter sum in evaluate's order: bit-identical
+          // for one lane; the loops (and lane sums) add in another order.
+          if (f.mode === 'unroll' && !f.summed) expect(got, `loop IR [${r}][${k}]`).toBe(exp);
+          else expect(relErr(got, exp), `loop IR [${r}][${k}]`).toBeLessThan(1e-13);
+          expect(relErr(js, got), `JS [${r}][${k}]`).toBeLessThan(1e-13);
+        }
+      }
+    });
+  });
+
+  it('a 4-lane block loads each shared weight once per block', () => {
+    const B = new Builder();
+    const node = B.matvec(B.param(0, 16), B.param(16, 16 * 32), 16, 32);
+    const f: LinalgForm = { mode: 'loop', lanes: 4, shared: [false, true], summed: false };
+    const lines: string[] = [];
+    renderKernel(lowerLinalg(node, f), {
+      load: (i, idx, lane) => (i === 1 ? `w[${idx}]` : `x${lane}[${idx}]`),
+      slot: (idx, lane) => `y${lane}[${idx}]`,
+      line: (code) => void lines.push(code),
+      indent: () => undefined,
+      dedent: () => undefined,
+    });
+    const weightLoads = lines.join('\n').match(/w\[/g)?.length ?? 0;
+    // One load in the first row's loop and one in the loop over the other rows.
+    expect(weightLoads).toBe(2);
+  });
+});
+
+// Elementwise ops through the loop IR, in every form the emitter asks for (unrolled and
+// looped, 1 and 4 lanes, summed into one result) and every size configuration of the row
+// (size-1 arguments broadcast): the loop interpreter against `evaluate`, the JS rendering
+// against the interpreter.
+describe('lowered elementwise ops agree with evaluate', () => {
+  const elementwise = [...registry.values()].filter((op) => op.kind === 'elementwise');
+  const forms = (['unroll', 'loop'] as const).flatMap((mode) =>
+    [1, 4].flatMap((lanes) => [false, true].map((summed) => ({ mode, lanes, summed }))),
+  );
+  describe.each(elementwise.map((op) => [op.name, op] as const))('%s', (name, op) => {
+    const row = rows[name]!;
+    const cases = configsOf(op, row).flatMap((cfg) =>
+      forms.map(
+        (f) =>
+          [
+            `${describeConfig(cfg)} ${f.mode} lanes=${f.lanes}${f.summed ? ' summed' : ''}`,
+            cfg,
+            f,
+          ] as const,
+      ),
+    );
+    it.each(cases)('%s', (_label, cfg, f) => {
+      const rng = new TestRng(name.length * 7 + cfg.sizes[0]! + f.lanes);
+      const perLane = Array.from({ length: f.lanes }, () => sampleArgs(op, row, cfg, rng));
+      const B = new Builder();
+      const node = B.make(
+        name,
+        cfg.sizes.map((len, i) => B.param(i * 1000, len)),
+        {},
+      );
+      const kernel = lowerElementwise(node, f);
+      const results = f.summed ? 1 : f.lanes;
+      const fresh = () =>
+        Array.from({ length: results }, () => new Float64Array(node.size).fill(f.summed ? 0 : NaN));
+      const viaLoops = fresh();
+      runKernelLanes(
+        kernel,
+        (i, l) => perLane[l]![i]!,
+        (l) => viaLoops[f.summed ? 0 : l]!,
+      );
+      const want = fresh();
+      perLane.forEach((args, l) => {
+        const one = evalOp(op, args, {}, node.size);
+        const into = want[f.summed ? 0 : l]!;
+        for (let k = 0; k < node.size; k++) into[k] = f.summed ? into[k]! + one[k]! : one[k]!;
+      });
+      const lines: string[] = [];
+      renderKernel(kernel, {
+        load: (i, idx, lane) => `a[${lane}][${i}][${idx}]`,
+        slot: (idx, lane) => `out[${f.summed ? 0 : lane}][${idx}]`,
+        line: (code) => void lines.push(code),
+        indent: () => undefined,
+        dedent: () => undefined,
+      });
+      const viaJs = fresh();
+      (new Function('a', 'out', lines.join('\n')) as (a: unknown, o: unknown) => void)(
+        perLane,
+        viaJs,
+      );
+      for (let r = 0; r < results; r++) {
+        for (let k = 0; k < node.size; k++) {
+          const [got, js, exp] = [viaLoops[r]![k]!, viaJs[r]![k]!, want[r]![k]!];
+          if (f.summed && f.lanes > 1)
+            expect(relErr(got, exp), `loop IR [${r}][${k}]`).toBeLessThan(1e-13);
+          else expect(got, `loop IR [${r}][${k}]`).toBe(exp);
+          expect(js, `JS [${r}][${k}]`).toBe(got);
+        }
+      }
+    });
+  });
+});
+
+describe('lowered reductions agree with evaluate', () => {
+  const reductions = [...registry.values()].filter((op) => op.kind === 'reduce');
+  it('every reduction has a lowering', () => {
+    expect(reductions.map((op) => op.name).filter((n) => !REDUCE_OPS.includes(n))).toEqual([]);
+  });
+  const forms = (['unroll', 'loop'] as const).flatMap((mode) =>
+    [1, 4].flatMap((lanes) => [false, true].map((summed) => ({ mode, lanes, summed }))),
+  );
+  const cases = reductions.flatMap((op) =>
+    [1, 2, 5, 70].flatMap((len) =>
+      forms.map(
+        (f) =>
+          [
+            `${op.name} of ${len} ${f.mode} lanes=${f.lanes}${f.summed ? ' summed' : ''}`,
+            op,
+            len,
+            f,
+          ] as const,
+      ),
+    ),
+  );
+  it.each(cases)('%s', (_label, op, len, f) => {
+    const rng = new TestRng(len * 3 + f.lanes);
+    const xs = Array.from({ length: f.lanes }, () => rng.fill(len, -3, 3));
+    const B = new Builder();
+    const kernel = lowerReduce(B.make(op.name, [B.param(0, len)], {}), f);
+    const results = f.summed ? 1 : f.lanes;
+    const fresh = () =>
+      Array.from({ length: results }, () => new Float64Array(1).fill(f.summed ? 0 : NaN));
+    const viaLoops = fresh();
+    runKernelLanes(
+      kernel,
+      (_i, l) => xs[l]!,
+      (l) => viaLoops[f.summed ? 0 : l]!,
+    );
+    const want = fresh();
+    xs.forEach((x, l) => {
+      const one = evalOp(op, [x], {}, 1);
+      want[f.summed ? 0 : l]![0] = f.summed ? want[0]![0]! + one[0]! : one[0]!;
+    });
+    const lines: string[] = [];
+    renderKernel(kernel, {
+      load: (_i, idx, lane) => `x[${lane}][${idx}]`,
+      slot: (idx, lane) => `out[${f.summed ? 0 : lane}][${idx}]`,
+      line: (code) => void lines.push(code),
+      indent: () => undefined,
+      dedent: () => undefined,
+    });
+    const viaJs = fresh();
+    (new Function('x', 'out', lines.join('\n')) as (a: unknown, o: unknown) => void)(xs, viaJs);
+    for (let r = 0; r < results; r++) {
+      expect(relErr(viaLoops[r]![0]!, want[r]![0]!), `loop IR [${r}]`).toBeLessThan(1e-13);
+      expect(viaJs[r]![0], `JS [${r}]`).toBe(viaLoops[r]![0]);
+    }
   });
 });

@@ -47,6 +47,10 @@ const HIDDEN = [
   'softsign',
   'swish',
   'gelu',
+  'geluNew',
+  'mish',
+  'relu6',
+  'hardSigmoid',
 ] as const;
 
 /** Expressions in x that are finite and differentiable almost everywhere for any finite x. */
@@ -74,6 +78,9 @@ export function exprArb(v = 'x'): fc.Arbitrary<string> {
             '-(#)',
             '(#)^2',
             'pow(sigmoid(#), 3)',
+            'erf(#)',
+            'atan(#)',
+            'cosh(tanh(#))',
           ),
           tie('expr'),
         )

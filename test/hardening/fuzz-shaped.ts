@@ -1,6 +1,8 @@
 // Random SHAPED networks for the fuzzer: inputs [h, w, c], [steps, c] or vectors, stacks of
-// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation and dense (on any rank)
-// layers. fast-check draws a list of raw steps; `assemble` walks them with the current shape
+// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation, layerNormalization and
+// dense (on any rank) layers, and DAGs: a `merge` step joins the current value with an
+// earlier one (a skip connection) by an elementwise merge layer of equal shapes, or by
+// concatenate along the last axis. fast-check draws a list of raw steps; `assemble` walks them with the current shape
 // and turns each into a layer that is valid there (a window that does not fit is shrunk, a
 // step that has no meaning at that rank is dropped), so every case compiles and shrinking
 // the raw steps still gives valid, smaller networks. Sizes stay small so a case takes
@@ -23,8 +25,12 @@ const KINDS = [
   'flatten',
   'reshape',
   'activation',
-  'dense',
   'norm',
+  'dense',
+  'merge',
+  'merge',
+  'merge',
+  'merge',
 ] as const;
 
 interface Step {
@@ -150,13 +156,64 @@ function reshapeTarget(size: number, pick: number): number[] {
   return shape.map((x, i) => (i === unknown ? -1 : x));
 }
 
+const MERGES = ['add', 'subtract', 'multiply', 'average', 'maximum', 'minimum'] as const;
+
+/**
+ * A merge of the current value (`current`) with an earlier value that fits: one of equal
+ * shape for an elementwise merge, else one equal but for the last axis for concatenate.
+ */
+function merge(
+  st: Step,
+  current: { name: string; shape: readonly number[] },
+  earlier: readonly { name: string; shape: readonly number[] }[],
+): { layer: FuzzLayer; out: number[] } | undefined {
+  const same = (a: readonly number[], b: readonly number[]) => a.join() === b.join();
+  const equal = earlier.filter((e) => same(e.shape, current.shape));
+  const r = current.shape.length;
+  const joinable = earlier.filter(
+    (e) => e.shape.length === r && same(e.shape.slice(0, -1), current.shape.slice(0, -1)),
+  );
+  if (equal.length && !(st.max && joinable.length)) {
+    const other = equal[st.pick % equal.length]!;
+    const type = MERGES[st.pick % MERGES.length]!;
+    // Three inputs now and then (subtract takes exactly 2).
+    const third = type !== 'subtract' && st.dilate ? [other.name] : [];
+    return {
+      layer: { type, inputs: [current.name, other.name, ...third] },
+      out: [...current.shape],
+    };
+  }
+  if (!joinable.length) return undefined;
+  const other = joinable[st.pick % joinable.length]!;
+  const first = st.useBias ? [current, other] : [other, current];
+  return {
+    layer: {
+      type: 'concatenate',
+      ...(st.tuple ? { axis: r } : {}),
+      inputs: first.map((x) => x.name),
+    },
+    out: [...current.shape.slice(0, -1), current.shape[r - 1]! + other.shape[r - 1]!],
+  };
+}
+
 function assemble(
   input: readonly number[],
   steps: readonly Step[],
 ): { layers: FuzzLayer[]; shape: number[] } {
   let shape = [...input];
   const layers: FuzzLayer[] = [];
+  // Every value so far by name (the input, then each layer as `l0`, `l1`, ...), for merges.
+  const values: { name: string; shape: readonly number[] }[] = [{ name: 'input', shape }];
+  const named = () => {
+    const n = layers.length;
+    for (let i = values.length - 1; i < n; i++) {
+      const l = layers[i] as FuzzLayer & { name?: string };
+      (l as { name?: string }).name = `l${i}`;
+      values.push({ name: `l${i}`, shape: i === n - 1 ? shape : [] });
+    }
+  };
   for (const st of steps) {
+    named();
     const r = shape.length;
     const frozen = st.frozen ? { trainable: false } : {};
     switch (st.kind) {
@@ -189,15 +246,18 @@ function assemble(
         layers.push({ type: 'activation', activation: st.act === 'linear' ? 'tanh' : st.act });
         break;
       case 'norm': {
-        // batchNormalization (inference mode: the moving statistics), layerNormalization
-        // (needs 2 features) or dropout (the identity), by `pick`.
+        // layerNormalization over the last axis (it needs 2 features there),
+        // batchNormalization (inference mode: the moving statistics) or dropout (the
+        // identity), by `pick`; `max` / `dilate` reuse drop gamma / beta.
+        const off = {
+          ...(st.max ? { scale: false } : {}),
+          ...(st.dilate ? { center: false } : {}),
+        };
         const which = st.pick % 3;
-        const off =
-          st.pick % 7 === 0 ? { center: false } : st.pick % 7 === 1 ? { scale: false } : {};
-        if (which === 0) layers.push({ type: 'batchNormalization', ...off, ...frozen });
-        else if (which === 1 && shape[r - 1]! >= 2)
-          layers.push({ type: 'layerNormalization', ...off, ...frozen });
-        else layers.push({ type: 'dropout', rate: (st.pick % 10) / 10 });
+        if (which === 1) layers.push({ type: 'batchNormalization', ...off, ...frozen });
+        else if (which === 2) layers.push({ type: 'dropout', rate: (st.pick % 10) / 10 });
+        else if (shape[r - 1]! >= 2) layers.push({ type: 'layerNormalization', ...off, ...frozen });
+        else continue;
         break;
       }
       case 'dense':
@@ -210,8 +270,32 @@ function assemble(
         });
         shape = [...shape.slice(0, -1), st.n];
         break;
+      case 'merge': {
+        const current = values[values.length - 1]!;
+        let earlier = values.slice(0, -1);
+        // No earlier value of this shape: project one onto it with a dense layer (a ResNet
+        // projection shortcut), so elementwise merges are not rare.
+        const r0 = current.shape.length;
+        const base = earlier.find(
+          (e) =>
+            e.shape.length === r0 &&
+            e.shape.slice(0, -1).join() === current.shape.slice(0, -1).join(),
+        );
+        if (!st.max && base && !earlier.some((e) => e.shape.join() === current.shape.join())) {
+          const name = `l${layers.length}`;
+          layers.push({ type: 'dense', name, units: current.shape[r0 - 1]!, inputs: [base.name] });
+          values.push({ name, shape: current.shape });
+          earlier = [...earlier, { name, shape: current.shape }];
+        }
+        const m = merge(st, current, earlier);
+        if (!m) continue;
+        layers.push(m.layer);
+        shape = m.out;
+        break;
+      }
     }
   }
+  named();
   return { layers, shape };
 }
 

@@ -26,6 +26,10 @@ const bigChain = (n: number) =>
     layers: Array.from({ length: n }, (_, i) => ({ type: 'dense', units: i % 2 ? 1 : 1_000_000 })),
     loss: 'mse',
   });
+/** A dense layer named `name` taking `inputs`. */
+const dn = (name: string, inputs: string[]) => ({ type: 'dense', name, units: 2, inputs });
+/** Two inputs, x [3] and y [2]. */
+const graph = (layers: object[]) => j({ input: { x: [3], y: [2] }, layers, loss: 'mse' });
 const cases: Record<string, string | Uint8Array> = {
   'json-empty': '',
   'json-whitespace-only': '  \n\t\n',
@@ -187,6 +191,99 @@ const cases: Record<string, string | Uint8Array> = {
     })),
     loss: 'mse',
   }),
+  // Functional graphs: two inputs, names that do not resolve, loops, dead ends, merges.
+  'graph-unknown-input-name': graph([dn('a', ['x']), dn('out', ['nope'])]),
+  'graph-forward-reference': graph([
+    dn('a', ['x']),
+    dn('b', ['c']),
+    dn('c', ['a']),
+    dn('out', ['b']),
+  ]),
+  'graph-cycle': graph([dn('a', ['x']), dn('b', ['c']), dn('c', ['b']), dn('out', ['a'])]),
+  'graph-self-reference': graph([dn('a', ['a']), dn('out', ['a'])]),
+  'graph-layer-named-like-input': graph([dn('x', ['x']), dn('out', ['x'])]),
+  'graph-unreached-layer': graph([dn('a', ['x']), dn('dead', ['y']), dn('out', ['a'])]),
+  'graph-unused-input': graph([dn('a', ['x']), dn('out', ['a'])]),
+  'graph-first-layer-unnamed-inputs': graph([{ type: 'dense', units: 2 }]),
+  'graph-dense-two-inputs': graph([dn('out', ['x', 'y'])]),
+  'graph-merge-one-input': graph([
+    dn('a', ['x']),
+    { type: 'add', name: 'm', inputs: ['a'] },
+    dn('out', ['m']),
+  ]),
+  'graph-merge-shape-mismatch': graph([{ type: 'add', name: 'out', inputs: ['x', 'y'] }]),
+  'graph-merge-rank-mismatch': j({
+    input: { x: [2, 3], y: [3] },
+    layers: [{ type: 'multiply', inputs: ['x', 'y'] }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
+  'graph-subtract-three': j({
+    input: { x: [3], y: [3], z: [3] },
+    layers: [{ type: 'subtract', inputs: ['x', 'y', 'z'] }],
+    loss: 'mse',
+  }),
+  'graph-concatenate-mismatch': j({
+    input: { x: [2, 3], y: [3, 2] },
+    layers: [{ type: 'concatenate', inputs: ['x', 'y'] }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
+  'graph-concatenate-batch-axis': j({
+    input: { x: [3], y: [2] },
+    layers: [{ type: 'concatenate', axis: 0, inputs: ['x', 'y'] }],
+    loss: 'mse',
+  }),
+  'graph-concatenate-axis-out-of-range': j({
+    input: { x: [3], y: [2] },
+    layers: [{ type: 'concatenate', axis: 2, inputs: ['x', 'y'] }],
+    loss: 'mse',
+  }),
+  'graph-outputs-and-loss': j({
+    input: { x: [3] },
+    layers: [dn('a', ['x'])],
+    loss: 'mse',
+    outputs: [{ layer: 'a', loss: 'mse' }],
+  }),
+  'graph-softmax-feeds-a-layer': j({
+    input: { x: [3] },
+    layers: [
+      { type: 'dense', name: 'p', units: 3, activation: 'softmax', inputs: ['x'] },
+      dn('a', ['p']),
+    ],
+    outputs: [
+      { layer: 'p', loss: 'categoricalCrossEntropy' },
+      { layer: 'a', loss: 'mse' },
+    ],
+  }),
+  'graph-output-unknown-layer': j({
+    input: { x: [3] },
+    layers: [dn('a', ['x'])],
+    outputs: [{ layer: 'b', loss: 'mse' }],
+  }),
+  'graph-output-listed-twice': j({
+    input: { x: [3] },
+    layers: [dn('a', ['x'])],
+    outputs: [
+      { layer: 'a', loss: 'mse' },
+      { layer: 'a', loss: 'mae' },
+    ],
+  }),
+  'graph-output-bad-weight': j({
+    input: { x: [3] },
+    layers: [dn('a', ['x'])],
+    outputs: [{ layer: 'a', loss: 'mse', weight: 0 }],
+  }),
+  'embedding-input-dim-zero': j({
+    input: [4],
+    layers: [{ type: 'embedding', inputDim: 0, outputDim: 2 }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
+  'embedding-mask-zero': j({
+    input: [4],
+    layers: [{ type: 'embedding', inputDim: 5, outputDim: 2, maskZero: true }, { type: 'flatten' }],
+    loss: 'mse',
+  }),
+  'graph-bad-input-name': j({ input: { '9x': [3] }, layers: [dn('a', ['9x'])], loss: 'mse' }),
+  'graph-no-inputs': j({ input: {}, layers: [dn('a', ['x'])], loss: 'mse' }),
   'dropout-rate-one': j({
     ...base,
     layers: [base.layers[0], { type: 'dropout', rate: 1 }, base.layers[1]],

@@ -207,12 +207,13 @@ const CASES: Record<string, { json: ModelJson; modes?: Mode[]; masks?: boolean }
       ],
     ),
   },
-  'activations: swish selu elu gelu leakyRelu softplus softsign': {
+  'activations: swish selu elu gelu geluNew leakyRelu softplus softsign': {
     json: mse(3, [
       dense(4, 'swish'),
       dense(4, 'selu'),
       dense(4, 'elu'),
       dense(4, 'gelu'),
+      dense(4, 'geluNew'),
       { type: 'dense', units: 4, activation: { name: 'leakyRelu', alpha: 0.1 } },
       dense(4, 'softplus'),
       dense(3, 'softsign'),

@@ -40,7 +40,8 @@
 //   (clipByValue passes the gradient on the closed interval); mish = x·tanh(softplus(x));
 //   swish = x·sigmoid(x); selu with α = 1.6732632423543772, scale 1.0507009873554805; elu only
 //   with α = 1 (the ELU layer and K.elu throw otherwise); softmax over the last axis.
-//   TF.js's `gelu` is the erf form x·Φ(x); the tanh form (gradc's `gelu`) is `gelu_new`.
+//   `gelu` is the erf form x·Φ(x) in both (TF.js's erf: Abramowitz & Stegun 7.1.26, error
+//   1.5e-7); the tanh form is TF.js's `gelu_new`, gradc's `geluNew`.
 //   leakyRelu is not an activation name in tfjs-layers: the oracle appends a LeakyReLU layer
 //   with gradc's alpha (that layer's own default is 0.3; tf.leakyRelu's is 0.2).
 // - batchNormalization (axis −1): y = (x − mean)·rsqrt(var + ε)·gamma + beta. Inference: the
@@ -164,7 +165,7 @@ function tfActivation(tfl: Tfl, a: Activation, split: boolean): { id: string; ex
       if (a.alpha !== undefined && a.alpha !== 1)
         unsupported(`elu with alpha ${a.alpha}: TF.js 4.22 implements only alpha 1`);
       return { id: 'elu' };
-    case 'gelu':
+    case 'geluNew':
       return { id: 'gelu_new' };
     case 'linear':
     case 'relu':
@@ -177,6 +178,7 @@ function tfActivation(tfl: Tfl, a: Activation, split: boolean): { id: string; ex
     case 'selu':
     case 'swish':
     case 'mish':
+    case 'gelu':
     case 'softmax':
       return { id: a.name };
     default:

@@ -100,6 +100,43 @@ describe('initParams', () => {
     expect(l.std / Math.sqrt(1 / 200)).toBeCloseTo(1, 2);
   });
 
+  it('TF.js initializers by name: uniform in ±sqrt(3·scale), truncated normal of std sqrt(scale)', () => {
+    const base = wide('tanh');
+    const k = base.params[0]!;
+    const cases = [
+      ['glorotUniform', 1 / 250, 'uniform'],
+      ['heUniform', 2 / 200, 'uniform'],
+      ['leCunUniform', 1 / 200, 'uniform'],
+      ['glorotNormal', 1 / 250, 'normal'],
+      ['heNormal', 2 / 200, 'normal'],
+      ['leCunNormal', 1 / 200, 'normal'],
+    ] as const;
+    for (const [init, scale, shape] of cases) {
+      const model = { ...base, params: base.params.map((p, i) => (i === 0 ? { ...p, init } : p)) };
+      const s = stats(initParams(model, { seed: 3 }), k);
+      if (shape === 'uniform') {
+        const limit = Math.sqrt(3 * scale);
+        expect(s.maxAbs, init).toBeLessThanOrEqual(limit);
+        expect(s.maxAbs, init).toBeGreaterThan(limit * 0.99);
+        expect(s.std / (limit / Math.sqrt(3)), init).toBeCloseTo(1, 2);
+      } else {
+        // Redrawn beyond 2σ, as TF.js's truncatedNormal: the spread shrinks to 0.8796σ.
+        const sigma = Math.sqrt(scale);
+        expect(s.maxAbs, init).toBeLessThanOrEqual(2 * sigma);
+        expect(s.maxAbs, init).toBeGreaterThan(1.95 * sigma);
+        expect(s.std / (0.8796 * sigma), init).toBeCloseTo(1, 2);
+      }
+      expect(Math.abs(s.mean), init).toBeLessThan(0.002);
+    }
+    const ones = {
+      ...base,
+      params: base.params.map((p, i) => (i === 1 ? { ...p, init: 'ones' as const } : p)),
+    };
+    const b = ones.params[1]!;
+    const filled = initParams(ones, { seed: 3 }).subarray(b.offset, b.offset + b.size);
+    expect(Array.from(filled).every((v) => v === 1)).toBe(true);
+  });
+
   it('defaultScheme by activation', () => {
     expect(defaultScheme('relu')).toBe('he');
     expect(defaultScheme('leakyRelu')).toBe('he');

@@ -239,18 +239,18 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
     expectRealFlags(r.stdout);
   });
 
-  it("the README's Iris command overfits: exit 0, yellow, epoch 84's weights saved", async () => {
+  it("the README's Iris command overfits: exit 0, yellow, epoch 28's weights saved", async () => {
     const dir = tempDir();
     const out = path.join(dir, 'iris.bin');
     const report = path.join(dir, 'iris.html');
     const r = await gradc(...README_IRIS, '--out', out, '--report', report);
     expect(r.code, r.stderr).toBe(0);
     expect(verdictOf(r)).toBe(
-      'verdict: overfitting — validation loss was lowest in epoch 84 (0.03388) and rose to 0.2118 by epoch 200; the weights of epoch 84 were kept',
+      'verdict: overfitting — validation loss was lowest in epoch 28 (0.03777) and rose to 0.3915 by epoch 200; the weights of epoch 28 were kept',
     );
     expect(expectRealFlags(r.stdout)).toEqual(['--patience', '--weight-decay']);
     const final = r.stdout.trim().split('\n').at(-1)!;
-    expect(final).toMatch(/weights of epoch 84 \(best validation loss\) → .*iris\.bin/);
+    expect(final).toMatch(/weights of epoch 28 \(best validation loss\) → .*iris\.bin/);
 
     // One set of numbers: the final line, the report's headline and its table agree.
     const page = fs.readFileSync(report, 'utf8');
@@ -266,7 +266,7 @@ describe.concurrent('verdicts of gradc train', { timeout: 180_000 }, () => {
     const [, vl, , va] = val.split(' ');
     expect(cells).toEqual([tl, ta, vl, va]);
     // The epoch line of the best epoch printed the same validation figures.
-    expect(val).toBe('loss 0.03388 acc 100.0%');
+    expect(val).toBe('loss 0.03777 acc 100.0%');
   });
 
   it('a good regression run converges: green, no advice, exit 0', async () => {
@@ -408,7 +408,7 @@ describe('colours, best weights and --resume (in process)', { timeout: 180_000 }
     });
     expect(last.history.keptEpoch).toBe(199);
     expect(last.val!.loss).toBe(last.history.epochs[199]!.valLoss);
-    expect(formatNumber(last.val!.loss)).toBe('0.2118');
+    expect(formatNumber(last.val!.loss)).toBe('0.3915');
   });
 
   it('--resume continues the loss curve and the optimizer’s step count', async () => {

@@ -38,7 +38,8 @@ export function scalar(a: Activation, x: number): number {
     case 'mish':
       return x * Math.tanh(softplus(x));
     case 'gelu':
-      // gradc's gelu is the tanh form (TF.js calls that one `gelu_new`).
+      return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'geluNew':
       return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
     default:
       throw new Error(`reference: no activation ${JSON.stringify(a.name)}`);
@@ -58,4 +59,17 @@ export function activate(a: Activation, v: Float64Array, lastAxis: number): void
     for (let i = 0; i < lastAxis; i++) s += Math.exp(v[start + i] - m);
     for (let i = 0; i < lastAxis; i++) v[start + i] = Math.exp(v[start + i] - m) / s;
   }
+}
+
+/** erf by its Maclaurin series (|x| < 5; beyond, erf = ±1 to 1e-12): slow and plain, so it
+ * checks gradc's rational approximation rather than repeating it. */
+function erf(x: number): number {
+  if (Math.abs(x) >= 5) return Math.sign(x);
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
 }
