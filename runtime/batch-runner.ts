@@ -64,6 +64,11 @@ export class BatchRunner {
   private readonly xb: FloatArray;
   private readonly tb: FloatArray;
   private readonly needForward: boolean;
+  /** Indices of non-trainable parameters (frozen layers, moving statistics) and a buffer for
+   * their values: the optimizer works on the whole array, and weight decay or momentum would
+   * move them even with a zero gradient, so they are put back after every step. */
+  private readonly frozen: Int32Array;
+  private readonly frozenValues: Float64Array;
   // Doubles start as NaN so V8 stores later values in place (see optimizers.ts).
   private readonly info: BatchInfo = {
     epoch: 0,
@@ -94,6 +99,11 @@ export class BatchRunner {
     this.xb = o.batched ? allocFor(module, o.batchSize * m.inputSize) : this.x;
     this.tb = o.batched ? allocFor(module, o.batchSize * m.outputSize) : this.t;
     this.needForward = o.wantAccuracy || o.wantMae;
+    const frozen: number[] = [];
+    for (const p of m.params)
+      if (p.trainable === false) for (let i = 0; i < p.size; i++) frozen.push(p.offset + i);
+    this.frozen = Int32Array.from(frozen);
+    this.frozenValues = new Float64Array(frozen.length);
   }
 
   resetEpoch(): void {
@@ -178,7 +188,11 @@ export class BatchRunner {
     totals[SEEN] += size;
     this.monitor.addBatch(this.grad);
     if (this.o.terminateOnNaN && !Number.isFinite(totals[BATCH_LOSS])) return false;
+    const frozen = this.frozen;
+    const kept = this.frozenValues;
+    for (let i = 0; i < frozen.length; i++) kept[i] = params[frozen[i]];
     this.optimizer.step(params, this.grad);
+    for (let i = 0; i < frozen.length; i++) params[frozen[i]] = kept[i];
     const cb = this.o.onBatchEnd;
     if (cb !== undefined) {
       const info = this.info;

@@ -34,7 +34,7 @@ export interface DiagnosticsOptions {
   readonly explodingEpochs?: number;
 }
 
-/** Per-layer flat index ranges, in layer order. */
+/** Per-layer flat index ranges of the trainable tensors, in layer order. */
 export interface LayerGroups {
   readonly names: readonly string[];
   /** ranges[l] = [start0, end0, start1, end1, ...] of layer l's tensors. */
@@ -47,7 +47,10 @@ export function layerGroups(model: ModelInfo): LayerGroups {
     model.params.reduce((m, p) => Math.max(m, p.layer + 1), 0),
   );
   const lists: number[][] = Array.from({ length: count }, () => []);
-  for (const p of model.params) lists[p.layer].push(p.offset, p.offset + p.size);
+  // Non-trainable tensors (frozen layers, moving statistics) have a zero gradient by
+  // construction: counting them would report a frozen layer as vanishing.
+  for (const p of model.params)
+    if (p.trainable !== false) lists[p.layer].push(p.offset, p.offset + p.size);
   return {
     names: lists.map((_, l) => model.layers[l]?.name ?? `layer${l}`),
     ranges: lists.map((r) => Int32Array.from(r)),

@@ -7,6 +7,7 @@ import type { Shapes } from '../ir/program.ts';
 import type { Schedule } from '../schedule/schedule.ts';
 import { emitProgram, type EmittedFunction, type Frame } from './body.ts';
 import { CodeWriter, ident } from './code.ts';
+import { signatureOf } from './abi.ts';
 
 /** Samples per block: 4 (a 4-sample blocked loop measured 2.2× a plain one on 784-128-10). */
 export const BLOCK = 4;
@@ -15,9 +16,9 @@ export const BLOCK = 4;
 const INLINE_PARAMS = 128;
 
 export const BATCH_SIGNATURES = {
-  forwardBatch: ['params', 'inputs', 'outputs', 'count', 'work'],
-  gradientBatch: ['params', 'inputs', 'targets', 'count', 'grad', 'work'],
-} as const;
+  forwardBatch: signatureOf('forwardBatch'),
+  gradientBatch: signatureOf('gradientBatch'),
+};
 
 type Kind = keyof typeof BATCH_SIGNATURES;
 

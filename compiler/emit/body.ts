@@ -9,12 +9,13 @@ import { renderKernel } from '../backends/js/loops.ts';
 import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 import { sliceIndex } from '../ops/slicing.ts';
+import { signatureOf } from './abi.ts';
 
 export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
-  forward: ['params', 'input', 'output', 'work'],
-  loss: ['params', 'input', 'target', 'work'],
-  gradient: ['params', 'input', 'target', 'grad', 'work'],
-  inputGradient: ['params', 'input', 'target', 'dinput', 'work'],
+  forward: signatureOf('forward'),
+  loss: signatureOf('loss'),
+  gradient: signatureOf('gradient'),
+  inputGradient: signatureOf('inputGradient'),
 };
 
 /**

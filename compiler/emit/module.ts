@@ -3,6 +3,7 @@
 // JavaScript ones. Plain text: the shell is a few fixed shapes, not worth a code model (and
 // its dependency tree) at run time.
 import type { Compilation } from '../frontend/model.ts';
+import { ABI } from './abi.ts';
 import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 import { assertIndexed } from './strict-index.ts';
@@ -24,16 +25,7 @@ export interface ModuleInput {
   readonly wasm?: (exp: string) => string;
 }
 
-const DOCS: Readonly<Record<string, string>> = {
-  forward: 'Writes the network output for one sample into `output`.',
-  loss: 'Returns the loss for one sample.',
-  gradient: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
-  inputGradient: 'Overwrites `dinput` with dLoss/dinput for one sample and returns the loss.',
-  forwardBatch:
-    'Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.',
-  gradientBatch:
-    'Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.',
-};
+const DOCS: Readonly<Record<string, string>> = Object.fromEntries(ABI.map((e) => [e.name, e.doc]));
 
 const HELPER_DOCS: Readonly<Record<Exclude<FunctionKind, 'entry'>, (entry: string) => string>> = {
   sample: (e) =>
@@ -52,25 +44,19 @@ function paramDoc(p: string): string {
   return PARAM_DOCS[p] ?? '';
 }
 
-/** Parameters that are numbers rather than arrays. */
-const isNumberParam = (p: string) => /^(count|start|xo\d*|to\d*|oo\d*)$/.test(p);
+const ENTRY_PARAMS = new Map(ABI.flatMap((e) => e.params.map((p) => [p.name, p] as const)));
 
+/** Parameters that are numbers rather than arrays (the helpers' row offsets among them). */
+const isNumberParam = (p: string) =>
+  ENTRY_PARAMS.get(p)?.kind === 'number' || /^(start|xo\d*|to\d*|oo\d*)$/.test(p);
+
+/** The entry points' parameters from the ABI table, and the helpers' own. */
 const PARAM_DOCS: Readonly<Record<string, string>> = {
-  params: '`model.paramCount` parameters (see `model.params` for the layout)',
-  input: '`model.inputSize` features',
-  target: '`model.outputSize` target values',
-  output: 'receives `model.outputSize` values',
-  inputs: '`count × model.inputSize` features, row-major',
-  targets: '`count × model.outputSize` targets, row-major',
-  outputs: 'receives `count × model.outputSize` values, row-major',
-  count: 'number of samples',
+  ...Object.fromEntries([...ENTRY_PARAMS].map(([n, p]) => [n, p.doc])),
   xo: "offset of this sample's row in `inputs`",
   to: "offset of this sample's row in `targets`",
   oo: "offset of this sample's row in `outputs`",
   start: 'first sample not yet done',
-  grad: 'receives `model.paramCount` partial derivatives',
-  dinput: 'receives `model.inputSize` partial derivatives of the loss by the input',
-  work: 'scratch memory of `model.workSize` elements',
 };
 
 function jsDoc(lines: readonly string[]): string {

@@ -12,6 +12,8 @@ import {
   maxPooling1d,
   maxPooling2d,
 } from './pooling.ts';
+import { batchNormalization } from './batch-normalization.ts';
+import { dropout } from './dropout.ts';
 import { layerNormalization } from './normalization.ts';
 import { mergeLayers } from './merge.ts';
 import { embedding } from './embedding.ts';
@@ -43,6 +45,8 @@ const list: readonly AnyLayerRecord[] = [
   lstm,
   bidirectional,
   timeDistributed,
+  batchNormalization,
+  dropout,
 ];
 
 function buildRegistry(records: readonly AnyLayerRecord[]): ReadonlyMap<string, AnyLayerRecord> {

@@ -84,6 +84,8 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   ): LayerShapes;
   /** Forward build into IR for one sample (inference mode). */
   build(ctx: BuildContext, options: z.output<S>): Node;
+  /** Where training this layer differs from Keras's `fit` (printed once by `gradc train`). */
+  readonly trainingNote?: string;
   /** A short description for section comments and reports (`conv2d 3×3×8, same`). */
   describe(options: z.output<S>, inputShape: readonly number[]): string;
 }

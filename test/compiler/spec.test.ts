@@ -464,6 +464,24 @@ const LAYER_CASES: readonly Case[] = [
     /at least 2 features/,
   ],
   [
+    'dropout rate 1',
+    image([{ type: 'dropout', rate: 1 }]),
+    '$.layers[0].rate',
+    /rate must be less than 1/,
+  ],
+  [
+    'batchNormalization momentum above 1',
+    image([{ type: 'batchNormalization', momentum: 2 }]),
+    '$.layers[0].momentum',
+    /momentum must be at most 1/,
+  ],
+  [
+    'batchNormalization on another axis',
+    image([{ type: 'batchNormalization', axis: 2 }]),
+    '$.layers[0].axis',
+    /-1/,
+  ],
+  [
     'too many parameters in a convolution',
     {
       input: [8, 8, 1000],

@@ -179,14 +179,24 @@ export function caseArb(opts: { maxWidth: number; maxInput: number }): fc.Arbitr
     });
 }
 
-/** Parameters, input and target for a case: Glorot/He init plus small random biases. */
+/** Parameters, input and target for a case: Glorot/He init plus random biases and statistics. */
 export function dataFor(m: GeneratedModule, c: FuzzCase) {
   const rng = new Rng(c.seed);
   const info = m.model;
   const params = initParams(info, { seed: c.seed });
-  for (const p of info.params)
-    if (p.role === 'bias')
-      for (let k = 0; k < p.size; k++) params[p.offset + k] = rng.normal(0, 0.3);
+  // Biases, shifts and moving statistics away from their trivial initial values (a variance
+  // stays positive).
+  const draw: Partial<Record<string, () => number>> = {
+    bias: () => rng.normal(0, 0.3),
+    beta: () => rng.normal(0, 0.3),
+    gamma: () => 1 + rng.normal(0, 0.2),
+    movingMean: () => rng.normal(0, 0.3),
+    movingVariance: () => 0.5 + rng.uniform(),
+  };
+  for (const p of info.params) {
+    const d = draw[p.role];
+    if (d) for (let k = 0; k < p.size; k++) params[p.offset + k] = d();
+  }
   const Arr = info.precision === 'f32' ? Float32Array : Float64Array;
   const input = new Arr(info.inputSize).map(() => rng.range(-2, 2));
   const loss = c.model.loss;

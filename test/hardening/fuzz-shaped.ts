@@ -245,17 +245,21 @@ function assemble(
       case 'activation':
         layers.push({ type: 'activation', activation: st.act === 'linear' ? 'tanh' : st.act });
         break;
-      case 'norm':
-        // layerNormalization over the last axis (it needs 2 features there); `max` / `dilate`
-        // reuse drop gamma / beta.
-        if (shape[r - 1]! < 2) continue;
-        layers.push({
-          type: 'layerNormalization',
+      case 'norm': {
+        // layerNormalization over the last axis (it needs 2 features there),
+        // batchNormalization (inference mode: the moving statistics) or dropout (the
+        // identity), by `pick`; `max` / `dilate` reuse drop gamma / beta.
+        const off = {
           ...(st.max ? { scale: false } : {}),
           ...(st.dilate ? { center: false } : {}),
-          ...frozen,
-        });
+        };
+        const which = st.pick % 3;
+        if (which === 1) layers.push({ type: 'batchNormalization', ...off, ...frozen });
+        else if (which === 2) layers.push({ type: 'dropout', rate: (st.pick % 10) / 10 });
+        else if (shape[r - 1]! >= 2) layers.push({ type: 'layerNormalization', ...off, ...frozen });
+        else continue;
         break;
+      }
       case 'dense':
         layers.push({
           type: 'dense',

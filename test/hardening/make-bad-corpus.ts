@@ -308,6 +308,38 @@ const cases: Record<string, string | Uint8Array> = {
   }),
   'graph-bad-input-name': j({ input: { '9x': [3] }, layers: [dn('a', ['9x'])], loss: 'mse' }),
   'graph-no-inputs': j({ input: {}, layers: [dn('a', ['x'])], loss: 'mse' }),
+  'dropout-rate-one': j({
+    ...base,
+    layers: [base.layers[0], { type: 'dropout', rate: 1 }, base.layers[1]],
+  }),
+  'dropout-rate-negative': j({
+    ...base,
+    layers: [base.layers[0], { type: 'dropout', rate: -0.1 }, base.layers[1]],
+  }),
+  'dropout-missing-rate': j({
+    ...base,
+    layers: [base.layers[0], { type: 'dropout' }, base.layers[1]],
+  }),
+  'dropout-noise-shape': j({
+    ...base,
+    layers: [base.layers[0], { type: 'dropout', rate: 0.5, noiseShape: [1, 4] }, base.layers[1]],
+  }),
+  'batchnorm-momentum-above-one': j({
+    ...base,
+    layers: [base.layers[0], { type: 'batchNormalization', momentum: 1.5 }, base.layers[1]],
+  }),
+  'batchnorm-epsilon-zero': j({
+    ...base,
+    layers: [base.layers[0], { type: 'batchNormalization', epsilon: 0 }, base.layers[1]],
+  }),
+  'batchnorm-axis-one': j({
+    ...base,
+    layers: [base.layers[0], { type: 'batchNormalization', axis: 1 }, base.layers[1]],
+  }),
+  'batchnorm-option-typo': j({
+    ...base,
+    layers: [base.layers[0], { type: 'batchNormalization', momentun: 0.9 }, base.layers[1]],
+  }),
 };
 for (const f of fs.readdirSync(DIR)) if (f.endsWith('.model.json')) fs.rmSync(DIR + f);
 for (const [name, content] of Object.entries(cases))

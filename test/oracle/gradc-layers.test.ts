@@ -3,9 +3,11 @@
 // for every convolution, pooling and shape layer gradc has, in every padding, stride 1 and 2
 // and dilation 2. Relative error ≤ 1e-4 (normalized by the largest entry, as the oracle's
 // own self-test measures it).
+import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { compileModel, type ModelInput } from '../../compiler/index.ts';
+import { layerTypes } from '../../compiler/layers/registry.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type ModelJson } from './model.ts';
 import { normErr } from './norm-err.ts';
@@ -144,6 +146,24 @@ const CASES: Record<string, ModelJson> = {
       { type: 'layerNormalization', scale: false },
     ],
   ),
+  // Inference mode in every entry point (gradient included): the moving statistics, which
+  // sampleParams makes non-trivial, and dropout as the identity.
+  'batchNormalization (moving statistics) on a vector, over channels of a CNN, center/scale off':
+    model(
+      [4, 3, 2],
+      [
+        { type: 'batchNormalization' },
+        conv2d({ padding: 'same' }),
+        { type: 'batchNormalization', epsilon: 0.01, momentum: 0.9 },
+        { type: 'dropout', rate: 0.5 },
+        flatten,
+        { type: 'dense', units: 4, activation: 'tanh' },
+        { type: 'batchNormalization', center: false },
+        { type: 'dropout', rate: 0.2, seed: 7 },
+        { type: 'dense', units: 3 },
+        { type: 'batchNormalization', scale: false },
+      ],
+    ),
   'activations hardSigmoid, relu6, mish (dense on rank 3, an activation layer, conv)': model(
     [3, 4, 2],
     [
@@ -181,6 +201,14 @@ afterAll(() => {
 });
 
 describe('gradc against TF.js Layers on identical weights', () => {
+  it('has a case for every registered layer type (here, or in graph.test.ts for graph layers)', () => {
+    const used = new Set(Object.values(CASES).flatMap((m) => m.layers.map((l) => l.type)));
+    // The graph oracle's cases are built in code; a quoted type name stands for its case.
+    const graphCases = fs.readFileSync(new URL('./graph.test.ts', import.meta.url), 'utf8');
+    const missing = layerTypes.filter((t) => !used.has(t) && !graphCases.includes(`'${t}'`));
+    expect(missing).toEqual([]);
+  });
+
   it.each(Object.keys(CASES))('%s', async (name) => {
     const json = CASES[name]!;
     const count = 4;

@@ -530,6 +530,23 @@ export async function createTfjsOracle(json: ModelJson): Promise<TfjsOracle> {
         if (gi >= 0) n = tf.mul(n, variable(gi));
         if (bi >= 0) n = tf.add(n, variable(bi));
         h = n;
+      } else if (
+        l.type === 'batchNormalization' &&
+        forGradient &&
+        !training &&
+        !(l.center && l.scale)
+      ) {
+        // The same failure in inference mode: TF.js's formula on the moving statistics.
+        const at = (w: string) => model.params.findIndex((p) => p.layer === li && p.weight === w);
+        const gi = at('gamma');
+        const bi = at('beta');
+        let n = tf.mul(
+          tf.sub(h, variable(at('movingMean'))),
+          tf.rsqrt(tf.add(variable(at('movingVariance')), l.epsilon)),
+        );
+        if (gi >= 0) n = tf.mul(n, variable(gi));
+        if (bi >= 0) n = tf.add(n, variable(bi));
+        h = n;
       } else if (b.main !== undefined) {
         if (l.type === 'batchNormalization' && training && !(l.center && l.scale))
           unsupported('TF.js 4.22 batchNormalization cannot train with center or scale false');

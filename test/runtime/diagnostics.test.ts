@@ -30,6 +30,19 @@ describe('per-layer gradient norms', () => {
     expect(Array.from(g.ranges[1])).toEqual([24, 32, 32, 33]);
   });
 
+  it('leaves out non-trainable tensors (frozen layers, moving statistics)', () => {
+    const base = xorModule().model;
+    const model = {
+      ...base,
+      params: base.params.map((p) =>
+        p.layer === 0 || p.name === 'dense1.bias' ? { ...p, trainable: false } : p,
+      ),
+    };
+    const g = layerGroups(model);
+    expect(Array.from(g.ranges[0])).toEqual([]);
+    expect(Array.from(g.ranges[1])).toEqual([24, 32]);
+  });
+
   it('computes each layer norm by hand', () => {
     const model = xorModule().model;
     const grad = new Float64Array(33);

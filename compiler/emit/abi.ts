@@ -1,0 +1,93 @@
+// The generated module's ABI, defined once: every exported function with its parameters
+// (name, kind, doc), its return type, its doc line and which modules have it. The emitted
+// signatures (emit/body.ts, emit/batch.ts), the doc comments and the `.d.ts`
+// (emit/module.ts) read it; test/compiler/abi.test.ts checks that the runtime's
+// `GeneratedModule` type (runtime/types.ts, another package) says the same.
+
+export interface AbiParam {
+  readonly name: string;
+  /** `array`: the model's float array type; `number`: a plain number. */
+  readonly kind: 'array' | 'number';
+  readonly doc: string;
+}
+
+export interface AbiEntry {
+  readonly name: string;
+  readonly params: readonly AbiParam[];
+  readonly returns: 'number' | 'void';
+  readonly doc: string;
+  /** `always`, or only in modules of models that set `inputGradient: true`. */
+  readonly presence: 'always' | 'inputGradient';
+}
+
+const arr = (name: string, doc: string): AbiParam => ({ name, kind: 'array', doc });
+
+const P = {
+  params: arr('params', '`model.paramCount` parameters (see `model.params` for the layout)'),
+  input: arr('input', '`model.inputSize` features'),
+  target: arr('target', '`model.outputSize` target values'),
+  output: arr('output', 'receives `model.outputSize` values'),
+  inputs: arr('inputs', '`count × model.inputSize` features, row-major'),
+  targets: arr('targets', '`count × model.outputSize` targets, row-major'),
+  outputs: arr('outputs', 'receives `count × model.outputSize` values, row-major'),
+  count: { name: 'count', kind: 'number', doc: 'number of samples' } as AbiParam,
+  grad: arr('grad', 'receives `model.paramCount` partial derivatives'),
+  dinput: arr('dinput', 'receives `model.inputSize` partial derivatives of the loss by the input'),
+  work: arr('work', 'scratch memory of `model.workSize` elements'),
+};
+
+export const ABI: readonly AbiEntry[] = [
+  {
+    name: 'forward',
+    params: [P.params, P.input, P.output, P.work],
+    returns: 'void',
+    doc: 'Writes the network output for one sample into `output`.',
+    presence: 'always',
+  },
+  {
+    name: 'loss',
+    params: [P.params, P.input, P.target, P.work],
+    returns: 'number',
+    doc: 'Returns the loss for one sample.',
+    presence: 'always',
+  },
+  {
+    name: 'gradient',
+    params: [P.params, P.input, P.target, P.grad, P.work],
+    returns: 'number',
+    doc: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
+    presence: 'always',
+  },
+  {
+    name: 'inputGradient',
+    params: [P.params, P.input, P.target, P.dinput, P.work],
+    returns: 'number',
+    doc: 'Overwrites `dinput` with dLoss/dinput for one sample and returns the loss.',
+    presence: 'inputGradient',
+  },
+  {
+    name: 'forwardBatch',
+    params: [P.params, P.inputs, P.outputs, P.count, P.work],
+    returns: 'void',
+    doc: 'Writes the outputs of `count` samples (row-major `count × inputSize` inputs) into `outputs`.',
+    presence: 'always',
+  },
+  {
+    name: 'gradientBatch',
+    params: [P.params, P.inputs, P.targets, P.count, P.grad, P.work],
+    returns: 'number',
+    doc: 'Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.',
+    presence: 'always',
+  },
+];
+
+export function abiEntry(name: string): AbiEntry | undefined {
+  return ABI.find((e) => e.name === name);
+}
+
+/** The parameter names of entry point `name`, in order. */
+export function signatureOf(name: string): readonly string[] {
+  const e = abiEntry(name);
+  if (!e) throw new Error(`internal: ${name} is not in the module ABI`);
+  return e.params.map((p) => p.name);
+}

@@ -1,0 +1,90 @@
+// The module ABI table (compiler/emit/abi.ts) against the two places that must agree with it
+// but cannot import it: the runtime's `GeneratedModule` type (another package; read here with
+// the TypeScript parser) and the emitted modules' exports and `.d.ts`.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ABI } from '../../compiler/emit/abi.ts';
+import { compileModel } from '../../compiler/index.ts';
+import { evaluateCompiled } from '../../compiler/cli/load.ts';
+
+interface Method {
+  readonly params: { name: string; type: string }[];
+  readonly returns: string;
+  readonly optional: boolean;
+}
+
+/** The methods of `GeneratedModule` in runtime/types.ts (plain declarations, so a regular
+ * expression over the comment-free interface body reads them). */
+function runtimeMethods(): Map<string, Method> {
+  const text = fs.readFileSync('runtime/types.ts', 'utf8');
+  const start = text.indexOf('export interface GeneratedModule {');
+  expect(start).toBeGreaterThanOrEqual(0);
+  const body = text
+    .slice(start, text.indexOf('\n}', start))
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '');
+  const out = new Map<string, Method>();
+  for (const m of body.matchAll(/(\w+)(\?)?\(([^)]*)\)\s*:\s*(\w+);/g)) {
+    const params = m[3]!
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')
+      .map((p) => {
+        const [name, type] = p.split(':').map((x) => x.trim());
+        return { name: name!, type: type! };
+      });
+    out.set(m[1]!, { params, returns: m[4]!, optional: m[2] === '?' });
+  }
+  return out;
+}
+
+describe('the generated-module ABI table', () => {
+  it("agrees with the runtime's GeneratedModule type", () => {
+    const methods = runtimeMethods();
+    expect(methods.size).toBeGreaterThan(0);
+    for (const [name, m] of methods) {
+      const e = ABI.find((x) => x.name === name);
+      expect(e, `${name} is in GeneratedModule but not in the ABI table`).toBeDefined();
+      expect(
+        m.params.map((p) => p.name),
+        name,
+      ).toEqual(e!.params.map((p) => p.name));
+      expect(
+        m.params.map((p) => p.type),
+        name,
+      ).toEqual(e!.params.map((p) => (p.kind === 'number' ? 'number' : 'FloatArray')));
+      expect(m.returns, name).toBe(e!.returns);
+    }
+    // What the runtime may rely on unconditionally is what every module exports.
+    for (const e of ABI.filter((x) => x.presence === 'always'))
+      expect(methods.has(e.name), `${e.name} missing from GeneratedModule`).toBe(true);
+  });
+
+  it.each([false, true])(
+    'matches what a module exports and declares (inputGradient %s)',
+    async (inputGradient) => {
+      const compiled = await compileModel(
+        {
+          input: 3,
+          layers: [{ type: 'dense', units: 2, activation: 'sigmoid' }],
+          loss: 'mse',
+          inputGradient,
+        },
+        { format: 'js' },
+      );
+      const mod = evaluateCompiled(compiled) as unknown as Record<string, unknown>;
+      const wanted = ABI.filter((e) => e.presence === 'always' || inputGradient);
+      const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+      expect(exported.sort()).toEqual(wanted.map((e) => e.name).sort());
+      for (const e of wanted) {
+        const params = e.params
+          .map((p) => `${p.name}: ${p.kind === 'number' ? 'number' : 'Float64Array'}`)
+          .join(', ');
+        expect(compiled.declarations).toContain(
+          `export declare function ${e.name}(${params}): ${e.returns};`,
+        );
+        expect((mod[e.name] as (...a: unknown[]) => unknown).length).toBe(e.params.length);
+      }
+    },
+  );
+});
