@@ -91,3 +91,14 @@ export function signatureOf(name: string): readonly string[] {
   if (!e) throw new Error(`internal: ${name} is not in the module ABI`);
   return e.params.map((p) => p.name);
 }
+
+/**
+ * The module's lifecycle functions, beside the entry points: every module has them, JS-only
+ * ones included (emit/module.ts `jsContract`, backends/wasm/glue.ts). Their parameters are
+ * options, not model arrays, so they are listed by name with the declaration the `.d.ts`
+ * carries (`T` the model's float array type).
+ */
+export const LIFECYCLE = [
+  { name: 'init', declaration: 'init(options?: { relaxedSimd?: boolean }): Promise<void>' },
+  { name: 'alloc', declaration: 'alloc(length: number): T' },
+] as const;

@@ -3,7 +3,7 @@
 // the TypeScript parser) and the emitted modules' exports and `.d.ts`.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ABI } from '../../compiler/emit/abi.ts';
+import { ABI, LIFECYCLE } from '../../compiler/emit/abi.ts';
 import { compileModel } from '../../compiler/index.ts';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
 
@@ -24,7 +24,7 @@ function runtimeMethods(): Map<string, Method> {
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/\/\/.*$/gm, '');
   const out = new Map<string, Method>();
-  for (const m of body.matchAll(/(\w+)(\?)?\(([^)]*)\)\s*:\s*(\w+);/g)) {
+  for (const m of body.matchAll(/(\w+)(\?)?\(([^)]*)\)\s*:\s*([\w<>]+);/g)) {
     const params = m[3]!
       .split(',')
       .map((p) => p.trim())
@@ -42,7 +42,10 @@ describe('the generated-module ABI table', () => {
   it("agrees with the runtime's GeneratedModule type", () => {
     const methods = runtimeMethods();
     expect(methods.size).toBeGreaterThan(0);
+    for (const l of LIFECYCLE)
+      expect(methods.has(l.name), `${l.name} in GeneratedModule`).toBe(true);
     for (const [name, m] of methods) {
+      if (LIFECYCLE.some((l) => l.name === name)) continue;
       const e = ABI.find((x) => x.name === name);
       expect(e, `${name} is in GeneratedModule but not in the ABI table`).toBeDefined();
       expect(
@@ -75,7 +78,13 @@ describe('the generated-module ABI table', () => {
       const mod = evaluateCompiled(compiled) as unknown as Record<string, unknown>;
       const wanted = ABI.filter((e) => e.presence === 'always' || inputGradient);
       const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-      expect(exported.sort()).toEqual(wanted.map((e) => e.name).sort());
+      expect(exported.sort()).toEqual(
+        [...wanted.map((e) => e.name), ...LIFECYCLE.map((l) => l.name)].sort(),
+      );
+      for (const l of LIFECYCLE)
+        expect(compiled.declarations).toContain(
+          `export declare function ${l.declaration.replace(/\bT$/, 'Float64Array')};`,
+        );
       for (const e of wanted) {
         const params = e.params
           .map((p) => `${p.name}: ${p.kind === 'number' ? 'number' : 'Float64Array'}`)

@@ -201,11 +201,14 @@ afterAll(() => {
 });
 
 describe('gradc against TF.js Layers on identical weights', () => {
-  it('has a case for every registered layer type (here, or in graph.test.ts for graph layers)', () => {
+  it('has a case for every registered layer type (here, or in graph.test.ts / recurrent.test.ts)', () => {
     const used = new Set(Object.values(CASES).flatMap((m) => m.layers.map((l) => l.type)));
-    // The graph oracle's cases are built in code; a quoted type name stands for its case.
-    const graphCases = fs.readFileSync(new URL('./graph.test.ts', import.meta.url), 'utf8');
-    const missing = layerTypes.filter((t) => !used.has(t) && !graphCases.includes(`'${t}'`));
+    // The graph and sequence oracles' cases are built in code; a quoted type name stands for
+    // its case there.
+    const elsewhere = ['./graph.test.ts', './recurrent.test.ts']
+      .map((f) => fs.readFileSync(new URL(f, import.meta.url), 'utf8'))
+      .join('\n');
+    const missing = layerTypes.filter((t) => !used.has(t) && !elsewhere.includes(`'${t}'`));
     expect(missing).toEqual([]);
   });
 
