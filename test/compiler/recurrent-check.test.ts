@@ -19,6 +19,14 @@ const ROWS: Record<string, { input: number[]; layers: Record<string, unknown>[] 
     layers: [{ type: 'lstm', units: 2, recurrentActivation: 'sigmoid', unitForgetBias: true }],
   },
   gru: { input: [4, 2], layers: [{ type: 'gru', units: 3 }] },
+  // One unit: one-element gate blocks, which simplification may hand to concat as scalars.
+  'lstm and gru of one unit': {
+    input: [3, 2],
+    layers: [
+      { type: 'lstm', units: 1, returnSequences: true },
+      { type: 'gru', units: 1 },
+    ],
+  },
   'gru resetAfter, sequences': {
     input: [4, 2],
     layers: [{ type: 'gru', units: 3, resetAfter: true, returnSequences: true }],
