@@ -407,7 +407,8 @@ export async function validateModel(json: unknown, file = '<model>'): Promise<Mo
       size,
       loss: await withExpr(file, o.lossPath, loss, ['y', 't']),
       weight: o.weight,
-      activation: layer.activation.name,
+      activation:
+        getLayer(layer.type).outputIsActivation === false ? 'linear' : layer.activation.name,
     });
     offset += size;
   }

@@ -241,6 +241,7 @@ const record = <S extends typeof simpleRnnSchema | typeof lstmSchema | typeof gr
     schema,
     activation: 'optional',
     defaultActivation: 'tanh',
+    outputIsActivation: false,
     shapes: (o, inputShape) => recurrentShapes(o as RecurrentOptions, inputShape),
     build: (ctx, o) => buildRecurrent(ctx, o as RecurrentOptions),
     describe: (o, inputShape) => describeRecurrent(o as RecurrentOptions, inputShape),

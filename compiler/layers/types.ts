@@ -73,6 +73,9 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   readonly inputs?: 'many';
   /** The activation when the layer object names none (default linear; tanh for recurrences). */
   readonly defaultActivation?: string;
+  /** False when the layer's output is not `activation(z)` (a recurrent layer's h): a loss
+   * must not pair with the activation then (BCE after sigmoid skips its clipping). */
+  readonly outputIsActivation?: boolean;
   /**
    * Shape rule: output shape and weights for an input shape (the first input's, and all of
    * them in `inputShapes`), or a LayerError.

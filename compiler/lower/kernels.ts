@@ -3,7 +3,7 @@
 // channels). The graph interpreter's `evaluate` is the reference these must match (the loop
 // interpreter checks it, op by op).
 import { attrInts, attrNum, type Node } from '../ir/node.ts';
-import { concatOffsets, splitAt } from '../ops/slicing.ts';
+import { alongAxis, concatOffsets, splitAt } from '../ops/slicing.ts';
 import { strides } from '../ir/shape.ts';
 import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
@@ -386,7 +386,7 @@ function concat(n: Node): Kernel {
   return {
     size: n.size,
     body: n.args.map((a, i) =>
-      moveBlock(i, outer, a.shape[axis]! * inner, stride, offsets[i]! * inner),
+      moveBlock(i, outer, alongAxis(a.shape, axis) * inner, stride, offsets[i]! * inner),
     ),
   };
 }

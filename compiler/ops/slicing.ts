@@ -63,13 +63,22 @@ export function sliceIndex(
   return `((${idx}) / ${run} | 0) * ${dim * inner} + ${shift} + (${idx}) % ${run}`;
 }
 
+/**
+ * A concat argument's length along the axis. A single element may arrive as a scalar
+ * (shape []): simplification turns a size-1 broadcast of a constant into the constant, so a
+ * one-element block (a gate of one unit) can lose its axes; it is a block of 1.
+ */
+export function alongAxis(shape: readonly number[], axis: number): number {
+  return shape.length === 0 ? 1 : shape[axis]!;
+}
+
 /** Offsets of each argument of a concat along the axis. */
 export function concatOffsets(args: readonly Node[], axis: number): number[] {
   const out: number[] = [];
   let at = 0;
   for (const a of args) {
     out.push(at);
-    at += a.shape[axis]!;
+    at += alongAxis(a.shape, axis);
   }
   return out;
 }
@@ -146,27 +155,32 @@ export const slicingOps: StructuredOp[] = [
     doc: 'the arguments one after another along an axis (all other axes equal)',
     shape: (args, attrs) => {
       const axis = attrNum(attrs, 'axis', 'concat');
-      const first = args[0]!.shape;
-      splitAt(first, axis, 'concat');
+      const ranked = args.find((a) => a.shape.length > 0);
+      const first = ranked ? ranked.shape : [args.length];
+      const { outer, inner } = splitAt(first, axis, 'concat');
       let dim = 0;
       args.forEach((a, i) => {
+        const scalar = a.shape.length === 0 && outer * inner === 1;
         const fits =
-          a.shape.length === first.length && a.shape.every((d, k) => k === axis || d === first[k]);
+          scalar ||
+          (a.shape.length === first.length &&
+            a.shape.every((d, k) => k === axis || d === first[k]));
         if (!fits)
           throw new Error(
             `concat: argument ${i} has shape [${a.shape.join(',')}], which does not join [${first.join(',')}] along axis ${axis}`,
           );
-        dim += a.shape[axis]!;
+        dim += alongAxis(a.shape, axis);
       });
       return withDim(first, axis, dim);
     },
     evaluate: (args, attrs, out, shapes) => {
       const axis = attrNum(attrs, 'axis', 'concat');
-      const { outer, inner } = splitAt(shapes[0]!, axis, 'concat');
+      const ranked = shapes.find((sh) => sh.length > 0) ?? [out.length];
+      const { outer, inner } = splitAt(ranked, axis, 'concat');
       const run = (out.length / outer) | 0;
       let at = 0;
       args.forEach((a, i) => {
-        const piece = shapes[i]![axis]! * inner;
+        const piece = alongAxis(shapes[i]!, axis) * inner;
         for (let o = 0; o < outer; o++)
           for (let r = 0; r < piece; r++) out[o * run + at + r] = a[o * piece + r]!;
         at += piece;
@@ -177,7 +191,9 @@ export const slicingOps: StructuredOp[] = [
       const g = full(B, ct, y);
       const offsets = concatOffsets(args, axis);
       return args.map((a, i) =>
-        needs[i] ? B.make('slice', [g], { axis, start: offsets[i]!, size: a.shape[axis]! }) : null,
+        needs[i]
+          ? B.make('slice', [g], { axis, start: offsets[i]!, size: alongAxis(a.shape, axis) })
+          : null,
       );
     },
     cost: (n) => n.size,

@@ -172,6 +172,8 @@ export const rows: Readonly<Record<string, Row>> = {
         { axis: 1 },
       ),
       shaped([[4]], { axis: 0 }),
+      // A one-element block that simplification turned into a scalar.
+      shaped([[2], [], [1]], { axis: 0 }),
     ],
   },
   // Shaped reductions and windows (channels-last).

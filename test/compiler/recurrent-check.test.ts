@@ -19,6 +19,14 @@ const ROWS: Record<string, { input: number[]; layers: Record<string, unknown>[] 
     layers: [{ type: 'lstm', units: 2, recurrentActivation: 'sigmoid', unitForgetBias: true }],
   },
   gru: { input: [4, 2], layers: [{ type: 'gru', units: 3 }] },
+  // One unit: one-element gate blocks, which simplification may hand to concat as scalars.
+  'lstm and gru of one unit': {
+    input: [3, 2],
+    layers: [
+      { type: 'lstm', units: 1, returnSequences: true },
+      { type: 'gru', units: 1 },
+    ],
+  },
   'gru resetAfter, sequences': {
     input: [4, 2],
     layers: [{ type: 'gru', units: 3, resetAfter: true, returnSequences: true }],
@@ -103,5 +111,26 @@ describe('the orthogonal initializer', () => {
     expect(get('lstm0.kernel').every((v) => v === 0)).toBe(true);
     expect(get('lstm0.recurrentKernel').every((v) => v === 1)).toBe(true);
     expect(get('lstm0.bias')).toEqual([0, 0, 1, 1, 0, 0, 0, 0]);
+  });
+
+  it('a sigmoid recurrent output is clipped by binaryCrossEntropy (its output is not sigmoid(z))', async () => {
+    const mod = evaluateCompiled(
+      await compileModel(
+        {
+          input: [2, 1],
+          layers: [{ type: 'lstm', units: 2, activation: 'sigmoid' }],
+          loss: 'binaryCrossEntropy',
+        } as unknown as ModelInput,
+        { format: 'js', source: 'row.model.json' },
+      ),
+    );
+    // Output gate pre-activation −10: hardSigmoid gives exactly 0, so h = 0.
+    const params = new Float64Array(mod.model.paramCount);
+    const bias = mod.model.params.find((q) => q.name === 'lstm0.bias')!;
+    params[bias.offset + 6] = -10;
+    params[bias.offset + 7] = -10;
+    const work = new Float64Array(mod.model.workSize);
+    const loss = mod.loss(params, Float64Array.of(0.5, -0.5), Float64Array.of(1, 1), work);
+    expect(loss).toBeCloseTo(-Math.log(1e-7), 6);
   });
 });
