@@ -375,13 +375,18 @@ function loopGroups(s: Schedule): Step[][] {
 /** Readable names for locals: the builder's hint (`z0`, `gz1`) when unique, else `t<id>`. */
 function localNames(s: Schedule): Map<Node, string> {
   const names = new Map<Node, string>();
+  // Every identifier a name stands for: `nm` for a scalar, `nm_0` … for a vector's elements,
+  // so that a hint such as `z1_0` (a recurrent step) cannot collide with element 0 of `z1`.
   const used = new Set<string>();
+  const idents = (nm: string, n: Node) =>
+    n.size === 1 ? [nm] : Array.from({ length: n.size }, (_, k) => `${nm}_${k}`);
   for (const step of s.steps) {
     if (step.storage.kind !== 'local') continue;
-    const hint = step.node.meta.name;
-    const nm = hint && !used.has(hint) ? hint : `t${step.node.id}`;
-    used.add(nm);
-    names.set(step.node, ident(nm));
+    const hint = step.node.meta.name ? ident(step.node.meta.name) : undefined;
+    const free = (nm: string) => idents(nm, step.node).every((x) => !used.has(x));
+    const nm = hint && free(hint) ? hint : `t${step.node.id}`;
+    for (const x of idents(nm, step.node)) used.add(x);
+    names.set(step.node, nm);
   }
   return names;
 }

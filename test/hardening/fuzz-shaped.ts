@@ -1,6 +1,6 @@
 // Random SHAPED networks for the fuzzer: inputs [h, w, c], [steps, c] or vectors, stacks of
-// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation, layerNormalization and
-// dense (on any rank) layers, and DAGs: a `merge` step joins the current value with an
+// conv1d/conv2d, pooling, global pooling, flatten, reshape, activation, normalization,
+// recurrent (simpleRNN, gru, lstm, bidirectional) and dense (on any rank) layers, and DAGs: a `merge` step joins the current value with an
 // earlier one (a skip connection) by an elementwise merge layer of equal shapes, or by
 // concatenate along the last axis. fast-check draws a list of raw steps; `assemble` walks them with the current shape
 // and turns each into a layer that is valid there (a window that does not fit is shrunk, a
@@ -26,6 +26,7 @@ const KINDS = [
   'reshape',
   'activation',
   'norm',
+  'recurrent',
   'dense',
   'merge',
   'merge',
@@ -258,6 +259,32 @@ function assemble(
         else if (which === 2) layers.push({ type: 'dropout', rate: (st.pick % 10) / 10 });
         else if (shape[r - 1]! >= 2) layers.push({ type: 'layerNormalization', ...off, ...frozen });
         else continue;
+        break;
+      }
+      case 'recurrent': {
+        // simpleRNN / gru (both resetAfter) / lstm over a [steps, features] input, by `pick`;
+        // `same` keeps the sequence, `dilate` runs it backwards, `tuple` wraps it in a
+        // bidirectional layer (merge mode by `pick`).
+        if (r !== 2 || shape[0]! > 6) continue;
+        const kinds = ['simpleRNN', 'gru', 'lstm'] as const;
+        const type = kinds[st.pick % 3]!;
+        const cell = {
+          type,
+          units: st.n,
+          ...(st.same ? { returnSequences: true } : {}),
+          ...(st.dilate ? { goBackwards: true } : {}),
+          ...(type === 'gru' && st.max ? { resetAfter: true } : {}),
+          ...(st.useBias ? {} : { useBias: false }),
+        };
+        const modes = ['concat', 'sum', 'mul', 'ave'] as const;
+        const mode = modes[Math.floor(st.pick / 3) % 4]!;
+        const units = st.tuple && mode === 'concat' ? 2 * st.n : st.n;
+        layers.push(
+          st.tuple
+            ? { type: 'bidirectional', mergeMode: mode, layer: cell, ...frozen }
+            : { ...cell, ...frozen },
+        );
+        shape = st.same ? [shape[0]!, units] : [units];
         break;
       }
       case 'dense':

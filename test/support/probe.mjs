@@ -124,6 +124,11 @@ function probeTiers() {
     rounds++;
   }
   const warmupMs = Math.round(performance.now() - t0);
+  // A function V8 is still compiling in the background (status bit "optimizing concurrently",
+  // common for large straight-line parts on a loaded machine) is on its way, not refused:
+  // let those compilations finish and install before the statuses are read.
+  %WaitForBackgroundOptimization();
+  %FinalizeOptimization();
   // V8 tiers a function up after about 3,000 calls. An entry point that only dispatches to
   // heavy loop kernels (a convolution takes ~1 ms a sample) gets far fewer calls in the
   // warm-up, and costs nothing while it waits: for those, as for internal functions, the
@@ -148,6 +153,8 @@ function probeTiers() {
       call();
       %OptimizeFunctionOnNextCall(mod[n]);
       call();
+      %WaitForBackgroundOptimization();
+      %FinalizeOptimization();
       forced = isTurbofan(n);
     }
     tiers[n] = {
