@@ -183,6 +183,17 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
     expectFast(code);
   }, 60_000);
 
+  it("the tier check can fail: a function over V8's size limit is reported", async () => {
+    const { code } = await compileBytes(fs.readFileSync('examples/xor.model.json'), 'xor', 'js');
+    // ~12,000 statements: several times V8's ~60 KB bytecode limit for optimization.
+    const body = Array.from(
+      { length: 12_000 },
+      (_, i) => `  work[${i % 7}] = work[${(i + 3) % 7}] * 1.0001 + params[${i % 5}];`,
+    ).join('\n');
+    const huge = `${code}\nfunction forward_part99(params, input, output, work) {\n${body}\n}\n`;
+    expect(() => expectFast(huge)).toThrow(/forward_part99 status \d+ \(forced: false\)/);
+  }, 120_000);
+
   for (const file of exampleFiles()) {
     it(`${path.basename(file)}: every function reaches TurboFan and allocates nothing`, async () => {
       const { code } = await compileBytes(fs.readFileSync(file), file, 'js');
