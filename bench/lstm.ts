@@ -13,6 +13,7 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
 import { evaluateCompiled } from '../compiler/cli/load.ts';
 import { compileModel, type ModelInput } from '../compiler/index.ts';
 import { loadTf } from './peers/tfjs-loader.ts';
+import { rng } from './models.ts';
 import { measureInterleaved, type Series } from './timing.ts';
 
 const STEPS = 20;
@@ -30,18 +31,6 @@ export const LSTM_MODEL = {
   ],
   loss: 'binaryCrossEntropy',
 };
-
-/** Seeded data (mulberry32), so every run and every implementation sees the same numbers. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function gradcSeries(
   precision: 'f64' | 'f32',

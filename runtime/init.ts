@@ -95,9 +95,10 @@ export function initParams(model: ModelInfo, options: InitOptions): FloatArray {
       // An LSTM bias [i f c o]: the forget quarter starts at 1 (Jozefowicz et al. 2015).
       const q = p.size / 4;
       params.fill(1, p.offset + q, p.offset + 2 * q);
-    } else if (options.scheme) fillLegacy(params, p, options.scheme, rng);
-    else if (kind === 'kernel') fillLegacy(params, p, defaultScheme(p.activation), rng);
-    else if (kind === 'orthogonal') fillOrthogonal(params, p, rng);
+    } else if (options.scheme || kind === 'kernel') {
+      const scheme = options.scheme ?? defaultScheme(p.activation);
+      fillVarianceScaling(params, p, LEGACY[scheme], rng, false);
+    } else if (kind === 'orthogonal') fillOrthogonal(params, p, rng);
     else fillVarianceScaling(params, p, kind, rng);
   }
   return params;
@@ -136,29 +137,26 @@ function fillOrthogonal(params: FloatArray, p: ParamInfo, rng: Rng): void {
       params[p.offset + r * cols + c] = rows >= cols ? q[c]![r]! : q[r]![c]!;
 }
 
-/** The untruncated schemes of `InitScheme`. */
-function fillLegacy(params: FloatArray, p: ParamInfo, scheme: InitScheme, rng: Rng): void {
-  const end = p.offset + p.size;
-  if (scheme === 'glorot') {
-    const limit = Math.sqrt(6 / (p.fanIn + p.fanOut));
-    for (let i = p.offset; i < end; i++) params[i] = rng.range(-limit, limit);
-  } else {
-    const std = Math.sqrt((scheme === 'he' ? 2 : 1) / p.fanIn);
-    for (let i = p.offset; i < end; i++) params[i] = rng.normal(0, std);
-  }
-}
-
 type VarianceScaling = Exclude<
   ParamInfo['init'],
   'kernel' | 'zeros' | 'ones' | 'randomUniform' | 'orthogonal' | 'unitForgetBias' | undefined
 >;
 
-/** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there). */
+/** What an `InitScheme` draws: the same variance scaling, but normals are not truncated. */
+const LEGACY: Readonly<Record<InitScheme, VarianceScaling>> = {
+  glorot: 'glorotUniform',
+  he: 'heNormal',
+  lecun: 'leCunNormal',
+};
+
+/** TF.js's VarianceScaling (the fans are clamped to ≥ 1, as there); `truncate` redraws
+ * normals beyond two standard deviations, as TF.js's truncatedNormal. */
 function fillVarianceScaling(
   params: FloatArray,
   p: ParamInfo,
   kind: VarianceScaling,
   rng: Rng,
+  truncate = true,
 ): void {
   // variance = scale = c / d, written so that glorotUniform's limit is sqrt(6 / (fanIn +
   // fanOut)) to the last bit, as gradc drew it before initializers had names.
@@ -172,6 +170,10 @@ function fillVarianceScaling(
     return;
   }
   const std = Math.sqrt(c / d);
+  if (!truncate) {
+    for (let i = p.offset; i < end; i++) params[i] = rng.normal(0, std);
+    return;
+  }
   for (let i = p.offset; i < end; i++) {
     let z = rng.normal(0, 1);
     while (Math.abs(z) > 2) z = rng.normal(0, 1);

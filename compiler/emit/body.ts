@@ -299,6 +299,14 @@ export function emitProgram(
   ];
 }
 
+/** The value under a chain of views, and whether every view keeps its index (reshape, stop). */
+function viewBaseOf(n: Node): { base: Node; identity: boolean } {
+  let identity = true;
+  for (let b = n; getOp(b.op).kind === 'view'; b = b.args[0]!)
+    if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
+  return { base: viewBase(n), identity };
+}
+
 /** Work range [start, end) a value lives in, or null when it is not in work. */
 function workRange(s: Schedule, n: Node): [number, number] | null {
   const st = s.byNode.get(n)?.storage;
@@ -331,12 +339,7 @@ function loopGroups(s: Schedule): Step[][] {
     const own: { range: [number, number]; same: boolean }[] = [];
     if (joins) {
       for (const a of st.node.args) {
-        let b = a;
-        let identity = true;
-        while (getOp(b.op).kind === 'view') {
-          if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
-          b = b.args[0]!;
-        }
+        const { base: b, identity } = viewBaseOf(a);
         if (members.has(b) && !identity) joins = false;
         const r = workRange(s, b);
         if (r) own.push({ range: r, same: identity && b.size === st.node.size });
@@ -353,12 +356,7 @@ function loopGroups(s: Schedule): Step[][] {
       members = new Set([st.node]);
       reads = [];
       for (const a of st.node.args) {
-        let b = a;
-        let identity = true;
-        while (getOp(b.op).kind === 'view') {
-          if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
-          b = b.args[0]!;
-        }
+        const { base: b, identity } = viewBaseOf(a);
         const r = workRange(s, b);
         if (r) reads.push({ range: r, same: identity && b.size === st.node.size });
       }

@@ -3,7 +3,7 @@
 // JavaScript ones. Plain text: the shell is a few fixed shapes, not worth a code model (and
 // its dependency tree) at run time.
 import type { Compilation } from '../frontend/model.ts';
-import { ABI } from './abi.ts';
+import { ABI, LIFECYCLE } from './abi.ts';
 import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 import { assertIndexed } from './strict-index.ts';
@@ -144,6 +144,12 @@ const INIT_DOC =
 const ALLOC_DOC =
   '/** A zeroed array of `length` elements for the entry points (a plain typed array in a JS-only module). */';
 
+/** The `.d.ts` line of a lifecycle function, from the ABI table. */
+function lifecycleDeclaration(name: (typeof LIFECYCLE)[number]['name'], arrayType: string): string {
+  const l = LIFECYCLE.find((x) => x.name === name)!;
+  return `export declare function ${l.declaration.replace(/\bT$/, arrayType)};`;
+}
+
 /** init() and alloc() of a JS-only module: the contract every generated module keeps. */
 function jsContract(ts: boolean, exp: string, arrayType: string): string {
   return [
@@ -211,9 +217,9 @@ export function emitDeclarations(m: ModuleInput): string {
     ].join('\n'),
     [
       "/** Instantiates the module's WebAssembly, if any (resolves at once otherwise). Await it before the first call. */",
-      'export declare function init(options?: { relaxedSimd?: boolean }): Promise<void>;',
+      lifecycleDeclaration('init', arrayType),
       ALLOC_DOC,
-      `export declare function alloc(length: number): ${arrayType};`,
+      lifecycleDeclaration('alloc', arrayType),
     ].join('\n'),
   ];
   for (const f of m.functions) {

@@ -10,19 +10,12 @@ import {
   store,
   v,
   type Kernel,
+  type KernelForm,
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
 
-export interface ElementwiseForm {
-  readonly mode: 'unroll' | 'loop';
-  /** Samples computed together. */
-  readonly lanes: number;
-  /** The result is one array every lane adds into (a batch's gradient). */
-  readonly summed: boolean;
-}
-
-export function lowerElementwise(node: Node, f: ElementwiseForm): Kernel {
+export function lowerElementwise(node: Node, f: KernelForm): Kernel {
   const lanes = Array.from({ length: f.lanes }, (_, l) => l);
   const value = (k: LExpr, l: number): LExpr =>
     elem(

@@ -17,19 +17,14 @@ import {
   store,
   v,
   type Kernel,
+  type KernelForm,
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
 
-export interface LinalgForm {
-  /** Straight-line (every index constant, each result one written-out sum) or loops. */
-  readonly mode: 'unroll' | 'loop';
-  /** Samples computed together. */
-  readonly lanes: number;
+export interface LinalgForm extends KernelForm {
   /** Per argument: the same for every lane (a weight or constant), so loaded once per block. */
   readonly shared: readonly boolean[];
-  /** The result is one array every lane adds into (a batch's gradient), not one per lane. */
-  readonly summed: boolean;
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

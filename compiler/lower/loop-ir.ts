@@ -69,6 +69,17 @@ export type LStmt =
   | { readonly k: 'skipIf'; readonly cond: LExpr }
   | { readonly k: 'if'; readonly cond: LExpr; readonly then: readonly LStmt[] };
 
+/** The form a scheduled step's kernel takes. */
+export interface KernelForm {
+  /** Straight-line (every index constant) or loops. */
+  readonly mode: 'unroll' | 'loop';
+  /** Samples computed together. */
+  readonly lanes: number;
+  /** The result is one array every lane adds into (a batch's gradient or loss sum), not one
+   * per lane. */
+  readonly summed: boolean;
+}
+
 export interface Kernel {
   /** Elements of the result, which the kernel writes completely. */
   readonly size: number;

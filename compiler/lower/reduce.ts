@@ -13,16 +13,10 @@ import {
   store,
   v,
   type Kernel,
+  type KernelForm,
   type LExpr,
   type LStmt,
 } from './loop-ir.ts';
-
-export interface ReduceForm {
-  readonly mode: 'unroll' | 'loop';
-  readonly lanes: number;
-  /** The result is one element every lane adds into (a batch's loss sum). */
-  readonly summed: boolean;
-}
 
 interface Rule {
   readonly init: number;
@@ -46,7 +40,7 @@ const RULES: Readonly<Record<string, Rule>> = {
 
 export const REDUCE_OPS: readonly string[] = Object.keys(RULES);
 
-export function lowerReduce(node: Node, f: ReduceForm): Kernel {
+export function lowerReduce(node: Node, f: KernelForm): Kernel {
   const rule = RULES[node.op];
   if (!rule) throw new Error(`internal: no lowering for the reduction ${node.op}`);
   const n = node.args[0]!.size;

@@ -63,7 +63,7 @@ export function activate(a: Activation, v: Float64Array, lastAxis: number): void
 
 /** erf by its Maclaurin series (|x| < 5; beyond, erf = ±1 to 1e-12): slow and plain, so it
  * checks gradc's rational approximation rather than repeating it. */
-function erf(x: number): number {
+export function erf(x: number): number {
   if (Math.abs(x) >= 5) return Math.sign(x);
   let term = x;
   let sum = x;
