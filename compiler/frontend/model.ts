@@ -27,7 +27,8 @@ function activationLabel(a: FunctionSpec): string {
   return ps.length ? `${a.name}(${ps.join(', ')})` : a.name;
 }
 
-function activate(B: Builder, a: FunctionSpec, z: Node): Node {
+/** The IR of activation `a` applied to `z` (also the WebAssembly backend's source for its kernels). */
+export function activate(B: Builder, a: FunctionSpec, z: Node): Node {
   if (a.expr) return exprToIR(B, a.expr, { x: z });
   return activations[a.name]!.build(B, z, a.params);
 }
