@@ -28,7 +28,9 @@ function kernels(precision: 'f32' | 'f64') {
   const pages = 64;
   const { bytes } = encodeModule(fns, pages, pages);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(bytes)), {
+    env: { memory },
+  });
   const ex = inst.exports as unknown as Record<string, Kernel>;
   const Arr = precision === 'f32' ? Float32Array : Float64Array;
   const e = Arr.BYTES_PER_ELEMENT;

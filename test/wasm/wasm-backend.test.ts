@@ -172,6 +172,71 @@ describe('WebAssembly backend', () => {
     );
   }, 120_000);
 
+  // Every built-in hidden activation but relu / linear runs as a vector pass of its own.
+  const HIDDEN = [
+    'sigmoid',
+    'tanh',
+    'softplus',
+    'elu',
+    'selu',
+    'leakyRelu',
+    'swish',
+    'gelu',
+    'geluNew',
+    'mish',
+    'softsign',
+    'hardSigmoid',
+    'relu6',
+  ];
+  for (const precision of ['f64', 'f32'] as const) {
+    it(`hidden activations on wasm agree with JS (${precision}): ${HIDDEN.join(', ')}`, async () => {
+      for (const activation of HIDDEN) {
+        const spec = await validateModel(
+          {
+            name: 'act',
+            input: 37,
+            layers: [
+              { type: 'dense', units: 19, activation },
+              { type: 'dense', units: 6, activation: 'tanh' },
+              { type: 'dense', units: 4, activation: 'softmax' },
+            ],
+            loss: 'categoricalCrossEntropy',
+            precision,
+          },
+          'act',
+        );
+        const code = compileSpec(spec, {
+          format: 'js',
+          source: 'a',
+          backend: 'wasm',
+          wasmCostRule: false,
+        }).code;
+        expect(code, activation).toContain(`k.act0(`);
+        const worst = await compare(spec, [1, 5, 33], 11);
+        const tol = tolerance(precision);
+        expect(worst.out, activation).toBeLessThanOrEqual(tol);
+        expect(worst.grad, activation).toBeLessThanOrEqual(tol);
+        expect(worst.loss, activation).toBeLessThanOrEqual(tol);
+      }
+    });
+  }
+
+  it('an activation using an op without a vector kernel is refused with the op named', async () => {
+    const spec = await validateModel(
+      {
+        name: 'sin',
+        input: 80,
+        layers: [
+          { type: 'dense', units: 80, activation: { expr: 'sin(x)' } },
+          { type: 'dense', units: 2, activation: 'softmax' },
+        ],
+        loss: 'categoricalCrossEntropy',
+      },
+      'sin',
+    );
+    expect(describeWasm(lower(spec))).toMatch(/layer 0's activation custom .*uses sin/);
+  });
+
   it('the wasm gradient matches central differences of the loss (f64)', async () => {
     const spec = await validateModel(
       {

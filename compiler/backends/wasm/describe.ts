@@ -8,7 +8,10 @@ export function describeWasm(c: Compilation): string {
   if (refusal) return `;; no WebAssembly for ${c.spec.name}: ${refusal}\n`;
   const plan = planWasm(c);
   const layers = plan.layers
-    .map((l) => `;;   layer ${l.index}: ${l.inputs} → ${l.units}${l.relu ? ' relu' : ''}`)
+    .map(
+      (l) =>
+        `;;   layer ${l.index}: ${l.inputs} → ${l.units}${l.relu ? ' relu' : ''}${l.pre !== null ? ` ${c.spec.layers[l.index]!.activation.name} (act${l.index} / dact${l.index})` : ''}`,
+    )
     .join('\n');
   return [
     `;; ${c.spec.name}: ${plan.bytes.length} bytes, ${plan.precision}, chunks of ${CHUNK} samples, scratch ${plan.scratchEnd} bytes`,

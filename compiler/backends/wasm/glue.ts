@@ -113,7 +113,9 @@ ${plan.layers
   .map((l) => {
     const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
     const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
-    return `  k.fwd${l.index}${nn}(${l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
+    const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
+    if (l.pre === null) return fwd;
+    return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, r * ${l.units});`;
   })
   .join('\n')}
 }`;
@@ -163,10 +165,16 @@ export function gradientBody(g: GlueInput): string {
       if (layer.bias !== null)
         lines.push(`    k.gb${l}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r);`);
     }
-    if (l > 0)
+    if (l > 0) {
+      const prev = L[l - 1]!;
       lines.push(
-        `    k.dx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, ${L[l - 1]!.out}, r, ${layer.units});`,
+        `    k.dx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, ${prev.out}, r, ${layer.units});`,
       );
+      if (prev.pre !== null)
+        lines.push(
+          `    k.dact${l - 1}${nn}(${dzOf(l - 1)}, ${prev.pre}, ${dzOf(l - 1)}, r * ${prev.units});`,
+        );
+    }
   }
   return `  const k = wasmKernels;
   if (!wasmReady) wasmNotReady('gradientBatch');

@@ -55,7 +55,7 @@ function i64x2(lo: number, hi: number): Ins {
 const LOG2E = Math.LOG2E;
 // fdlibm's split of ln 2: the high part has 21 trailing zero bits, so n·LN2_HI is exact for
 // |n| < 2^21.
-const LN2_HI = 6.93147180369123816490e-1;
+const LN2_HI = 6.9314718036912381649e-1;
 const LN2_LO = 1.90821492927058770002e-10;
 /** 1.5·2^52: adding it to an integer-valued double puts that integer in the low bits. */
 const MAGIC = 6755399441055744;

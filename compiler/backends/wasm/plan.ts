@@ -11,6 +11,7 @@ import type { Compilation } from '../../frontend/model.ts';
 import type { LayerSpec, ModelSpec } from '../../format/model.ts';
 import { clear, gemm, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
+import { activationBackward, activationForward, activationRefusal } from './activation.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
 export const CHUNK = 32;
@@ -22,14 +23,19 @@ export const CHUNK = 32;
  */
 export const MIN_MACS = 4096;
 
-/** Hidden activations fused into the gemm epilogue. */
+/** Hidden activations fused into the gemm epilogue; the others run as a vector pass over the
+ * chunk after it (activation.ts), while the chunk is in cache. */
 const FUSED = new Set(['relu', 'linear']);
+const fused = (l: LayerSpec) => FUSED.has(l.activation.name) && !l.activation.expr;
 
 export interface WasmLayer {
   readonly index: number;
   readonly inputs: number;
   readonly units: number;
   readonly relu: boolean;
+  /** Byte address of the pre-activation rows when the activation is a pass of its own
+   * (act<i> forward, dact<i> on the way back); null when fused or for the last layer. */
+  readonly pre: number | null;
   readonly kernel: number;
   /** Offset of the bias in params, or null without one. */
   readonly bias: number | null;
@@ -75,8 +81,9 @@ export function wasmRefusal(spec: ModelSpec, costRule = true): string | null {
       return `layer ${i} (${l.type}) has no WebAssembly lowering yet (dense layers only)`;
     if (l.inputShape.length !== 1) return `layer ${i} takes a rank-${l.inputShape.length} input`;
     const last = i === spec.layers.length - 1;
-    if (!last && (!FUSED.has(l.activation.name) || l.activation.expr))
-      return `layer ${i}'s activation ${l.activation.name} is not fused (relu or linear only)`;
+    const why = last || fused(l) ? null : activationRefusal(l.activation);
+    if (why)
+      return `layer ${i}'s activation ${l.activation.name} has no WebAssembly kernel: ${why}`;
   }
   const macs = Math.max(...spec.layers.map((l) => l.inputShape[0]! * l.units));
   if (costRule && macs < MIN_MACS)
@@ -134,11 +141,13 @@ export function planWasm(c: Compilation): WasmPlan {
   const layers = spec.layers.map((l, index): WasmLayer => {
     const param = (role: string) => c.params.find((p) => p.layer === index && p.role === role);
     const inputs = l.inputShape[0]!;
+    const hidden = index < spec.layers.length - 1;
     return {
       index,
       inputs,
       units: l.units,
-      relu: l.activation.name === 'relu' && index < spec.layers.length - 1,
+      relu: hidden && fused(l) && l.activation.name === 'relu',
+      pre: hidden && !fused(l) ? take(CHUNK * l.units) : null,
       kernel: param('kernel')!.offset,
       bias: param('bias')?.offset ?? null,
       trainable: l.trainable,
@@ -164,6 +173,12 @@ export function planWasm(c: Compilation): WasmPlan {
           bias: l.bias !== null,
           relu: l.relu,
         }),
+        ...(l.pre === null
+          ? []
+          : [
+              activationForward(`act${l.index}`, precision, spec.layers[l.index]!.activation),
+              activationBackward(`dact${l.index}`, precision, spec.layers[l.index]!.activation),
+            ]),
         // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j].
         gemm({
           ...base,
@@ -189,7 +204,8 @@ export function planWasm(c: Compilation): WasmPlan {
       );
       if (l.index > 0) {
         const prev = layers[l.index - 1]!;
-        // Backward: dzPrev[r, i] = (Σ_j dz[r, j]·W[i, j]) · relu'(prev) through Wᵀ.
+        // Backward: dzPrev[r, i] = (Σ_j dz[r, j]·W[i, j]) · relu'(prev) through Wᵀ (other
+        // activations' derivatives follow in dact<prev>).
         functions.push(
           gemm({
             ...base,
