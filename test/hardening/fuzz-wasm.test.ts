@@ -1,0 +1,34 @@
+// The WebAssembly backend on random dense stacks (see fuzz-wasm.ts): every case the wasm
+// planner accepts, against the JS backend, the IR interpreter and finite differences.
+// `npm test` runs a fixed-seed slice of small networks; `npm run fuzz` runs 400 networks of
+// widths up to 40 with a random seed (GRADC_FUZZ_WASM_RUNS, GRADC_FUZZ_SEED to repeat one).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { caseArb, type FuzzCase } from './fuzz-core.ts';
+import { checkWasmCase, wasmSpec } from './fuzz-wasm.ts';
+
+const long = Number(process.env.GRADC_FUZZ_RUNS ?? 0) > 0;
+const runs = Number(process.env.GRADC_FUZZ_WASM_RUNS ?? (long ? 400 : 40));
+const seed = long ? Number(process.env.GRADC_FUZZ_SEED ?? Date.now() % 2 ** 31) : 20261202;
+
+describe('fuzz: WebAssembly backend', () => {
+  it(`${runs} random dense stacks (seed ${seed}): wasm = JS = interpreter, gradients = finite differences`, async () => {
+    let accepted = 0;
+    const r = await fc.check(
+      fc.asyncProperty(
+        caseArb(long ? { maxWidth: 40, maxInput: 40 } : { maxWidth: 12, maxInput: 10 }),
+        async (c: FuzzCase) => {
+          const spec = await wasmSpec(c);
+          // Refused models (an activation op without a vector kernel) stay on JS: not a case.
+          fc.pre(spec !== null);
+          accepted++;
+          await checkWasmCase(c, spec!);
+        },
+      ),
+      { numRuns: runs, seed, maxSkipsPerRun: 1000 },
+    );
+    if (r.failed) throw new Error(`${String(r.errorInstance)}\n${fc.defaultReportMessage(r)}`);
+    expect(r.numRuns).toBe(runs);
+    expect(accepted).toBeGreaterThanOrEqual(runs);
+  }, 3_600_000);
+});
