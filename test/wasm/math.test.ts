@@ -7,7 +7,7 @@ import { encodeModule } from '../../compiler/backends/wasm/encode.ts';
 import * as M from '../../compiler/backends/wasm/math.ts';
 import { Rng } from '../../runtime/random.ts';
 
-type Kernel = (dst: number, a: number, b: number, count: number) => void;
+type Kernel = (dst: number, a: number, b: number, c: number, count: number) => void;
 
 const REFS: Record<string, { ref: (x: number) => number; bound: number }> = {
   exp: { ref: Math.exp, bound: M.EXP_BOUND },
@@ -40,7 +40,7 @@ function kernels(precision: 'f32' | 'f64') {
     const at = 64 + Math.ceil((n * e + 16) / 16) * 16;
     const dst = new Arr(memory.buffer, at, n);
     src.set(xs);
-    ex[name]!(at, 64, 0, n);
+    ex[name]!(at, 64, 0, 0, n);
     return Float64Array.from(dst);
   };
 }

@@ -122,20 +122,23 @@ function render(V: Vec, root: Node, leaves: ReadonlyMap<Node, number>): number {
 }
 
 /**
- * A loop dst[i] = f(a[i], b[i]) for i < count, two elements per step in f64x2 (f32 data is
- * promoted two at a time and the result demoted). Arguments: byte addresses dst, a, b, then
- * count. An odd count processes one element more: every scratch buffer has 16 bytes of slack.
+ * A loop dst[i] = f(a[i], b[i], c[i]) for i < count, two elements per step in f64x2 (f32 data
+ * is promoted two at a time and the result demoted). Arguments: byte addresses dst, a, b, c
+ * (those past `arity` unused), then count. An odd count processes one element more: every
+ * scratch buffer has 16 bytes of slack.
  */
 export function mapKernel(
   name: string,
   precision: Precision,
-  arity: 1 | 2,
+  arity: 1 | 2 | 3,
   body: (V: Vec, args: readonly number[]) => number,
 ): WasmFunction {
   const f64 = precision === 'f64';
   const step = f64 ? 16 : 8;
-  const params: ValType[] = ['i32', 'i32', 'i32', 'i32'];
-  const [D, A, G, N] = [0, 1, 2, 3];
+  const params: ValType[] = ['i32', 'i32', 'i32', 'i32', 'i32'];
+  const D = 0;
+  const N = 4;
+  const inputs = [1, 2, 3].slice(0, arity);
   const locals: ValType[] = [];
   const local = (t: ValType) => params.length + locals.push(t) - 1;
   const end = local('i32');
@@ -149,26 +152,28 @@ export function mapKernel(
   };
   V.emit(get(D), get(N), ['i32.const', f64 ? 8 : 4], ['i32.mul'], ['i32.add'], set(end));
   V.emit(['block'], ['loop'], get(D), get(end), ['i32.ge_s'], ['br_if', 1]);
-  const args = arity === 1 ? [load(A)] : [load(A), load(G)];
-  const r = body(V, args);
+  const r = body(V, inputs.map(load));
   if (f64) V.emit(get(D), get(r), ['v128.store', 3, 0]);
   else V.emit(get(D), get(r), ['f32x4.demote_f64x2_zero'], ['v128.store64_lane', 3, 0, 0]);
-  for (const p of arity === 1 ? [D, A] : [D, A, G])
-    V.emit(get(p), ['i32.const', step], ['i32.add'], set(p));
+  for (const p of [D, ...inputs]) V.emit(get(p), ['i32.const', step], ['i32.add'], set(p));
   V.emit(['br', 0], ['end'], ['end']);
   return { name, params, locals, body: code };
 }
 
-/** act(z): dst = act(a) (b unused). */
+/** act(z): dst = act(a). */
 export function activationForward(name: string, precision: Precision, fn: FunctionSpec) {
   const gs = graphs(fn);
   return mapKernel(name, precision, 1, (V, [z]) => render(V, gs.forward, new Map([[gs.z, z!]])));
 }
 
-/** dst = b·act'(a): the cotangent of the pre-activation a from that of the output (b). */
+/**
+ * dst = b·act'(a), the cotangent of the pre-activation a from that of the output (b), with c
+ * the stored output act(a): a derivative written in terms of the output (tanh: 1 − y²,
+ * sigmoid: y·(1 − y)) reads it instead of evaluating the activation again.
+ */
 export function activationBackward(name: string, precision: Precision, fn: FunctionSpec) {
   const gs = graphs(fn);
-  return mapKernel(name, precision, 2, (V, [z, g]) => {
+  return mapKernel(name, precision, 3, (V, [z, g, y]) => {
     if (gs.backward) {
       return render(
         V,
@@ -176,6 +181,7 @@ export function activationBackward(name: string, precision: Precision, fn: Funct
         new Map([
           [gs.z, z!],
           [gs.g, g!],
+          [gs.forward, y!],
         ]),
       );
     }

@@ -115,7 +115,7 @@ ${plan.layers
     const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
     const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
     if (l.pre === null) return fwd;
-    return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, r * ${l.units});`;
+    return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, 0, r * ${l.units});`;
   })
   .join('\n')}
 }`;
@@ -172,7 +172,7 @@ export function gradientBody(g: GlueInput): string {
       );
       if (prev.pre !== null)
         lines.push(
-          `    k.dact${l - 1}${nn}(${dzOf(l - 1)}, ${prev.pre}, ${dzOf(l - 1)}, r * ${prev.units});`,
+          `    k.dact${l - 1}${nn}(${dzOf(l - 1)}, ${prev.pre}, ${dzOf(l - 1)}, ${prev.out}, r * ${prev.units});`,
         );
     }
   }
