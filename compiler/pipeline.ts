@@ -110,12 +110,14 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
     ...emitForwardBatch(batch.forward, c.sections, c.shapes),
     ...emitGradientBatch(batch.gradient, c.sections, c.shapes),
   ];
-  // `auto` is `js` until the bench shows WebAssembly never slower on the examples.
+  // `auto` (the default) and `wasm`: WebAssembly where the plan accepts the model and the cost
+  // rule says it pays (backends/wasm/plan.ts, measured by bench/wasm-threshold.ts), JS
+  // otherwise; `js` never.
   const backend = opts.backend ?? spec.backend ?? 'auto';
   const wasm =
-    backend === 'wasm'
-      ? wasmBatch(c, batched, opts.format === 'ts', opts.wasmCostRule ?? true)
-      : null;
+    backend === 'js'
+      ? null
+      : wasmBatch(c, batched, opts.format === 'ts', opts.wasmCostRule ?? true);
   functions.push(...(wasm ? wasm.functions : batched));
   const shell = {
     c,

@@ -6,6 +6,11 @@
 declare module '*?gradc' {
   import type { FloatArray, ModelInfo } from '@gradc/runtime';
   export const model: ModelInfo;
+  /** Instantiates the module's WebAssembly (resolves at once for a JS-only module): await it
+   * before the first call. */
+  export function init(options?: { relaxedSimd?: boolean }): Promise<void>;
+  /** A zeroed array in the module's memory (a plain typed array for a JS-only module). */
+  export function alloc(length: number): FloatArray;
   export function forward(
     params: FloatArray,
     input: FloatArray,

@@ -25,6 +25,9 @@ export type ToWorker = { readonly type: 'predict'; readonly features: number[] }
 const post = (m: FromWorker) => postMessage(m);
 const EPOCHS = 150;
 
+// The module runs its batched entry points on WebAssembly where the page allows it (a
+// cross-origin isolated page: shared memory); init() falls back to its JavaScript otherwise.
+await net.init();
 const data = loadIris();
 const params = initParams(net.model, { seed: 1 });
 const started = performance.now();

@@ -249,6 +249,8 @@ export async function checkCase(c: FuzzCase): Promise<void> {
       work: FloatArray,
     ): number;
   };
+  // Under `auto`, networks above the cost rule run their batched entry points on WebAssembly.
+  await m.init?.();
   const info = m.model;
   const { params, input, target } = dataFor(m, c);
   const f32 = info.precision === 'f32';

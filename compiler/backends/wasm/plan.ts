@@ -17,11 +17,14 @@ import { activationBackward, activationForward, activationRefusal } from './acti
 export const CHUNK = 32;
 
 /**
- * The cost rule: WebAssembly pays where one call does enough work to amortize the call and
+ * The cost rule: WebAssembly pays where one call does enough work to amortize the calls and
  * the JS-side head. Below this many multiply-adds per sample (the largest layer's in × out)
- * the unrolled JS body wins; see the README's bench table.
+ * the unrolled JS body wins at batch 1. Measured by bench/wasm-threshold.ts (js and wasm side
+ * by side in one process, f32 and f64): at 16–64 (2-8-1, 4-8-3, 8-8-3) wasm loses at batch 1
+ * (0.5–0.96× JS); from 128 (8-16-3) it wins at every batch (1.07–2.7× at batch 1, 4–10× at
+ * 16 and 32); see the README.
  */
-export const MIN_MACS = 4096;
+export const MIN_MACS = 128;
 
 /** Hidden activations fused into the gemm epilogue; the others run as a vector pass over the
  * chunk after it (activation.ts), while the chunk is in cache. */
