@@ -135,12 +135,13 @@ let wasmScratch: Float64Array | null = null;
 let wasmTop = 20032;
 let wasmReady = false;
 const wasmBuffers: ArrayBufferLike[] = [];
-/** The head's arrays: the last layer's pre-activation, target and gradient of one sample. */
+/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
+ * its work ends with the sample's loss. */
 const headIn = new Float64Array(3);
 const headTarget = new Float64Array(3);
 const headOut = new Float64Array(3);
 const headParams = new Float64Array(0);
-const headWork = new Float64Array(0);
+const headWork = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -1219,7 +1220,9 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
         headIn[j] = z[zi + j]!;
         headTarget[j] = targets[ti + j]!;
       }
-      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      headWork[0] = 0;
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      loss += headWork[0]!;
       for (let j = 0; j < 3; j++) z[di + j] = headOut[j]! * inv;
     }
     k.gw2!(g + 2816, 12672, 336, 0, 16, r);
@@ -1251,7 +1254,7 @@ function head_forward(params: Float64Array, input: Float64Array, output: Float64
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
-function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): number {
+function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): void {
   // --- head: activation, softmax ---
   const t1 = Math.max(input[0]!, input[1]!, input[2]!);
   const t3_0 = input[0]! - t1;
@@ -1284,7 +1287,7 @@ function head_inputGradient(params: Float64Array, input: Float64Array, target: F
   dinput[0] = t33_0 - target[0]!;
   dinput[1] = t33_1 - target[1]!;
   dinput[2] = t33_2 - target[2]!;
-  return loss;
+  work[0]! += loss;
 }
 
 /** `forwardBatch` in JavaScript: for arrays outside the module's memory, or without WebAssembly. */

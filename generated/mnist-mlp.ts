@@ -100,12 +100,13 @@ let wasmScratch: Float64Array | null = null;
 let wasmTop = 111520;
 let wasmReady = false;
 const wasmBuffers: ArrayBufferLike[] = [];
-/** The head's arrays: the last layer's pre-activation, target and gradient of one sample. */
+/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
+ * its work ends with the sample's loss. */
 const headIn = new Float64Array(10);
 const headTarget = new Float64Array(10);
 const headOut = new Float64Array(10);
 const headParams = new Float64Array(0);
-const headWork = new Float64Array(0);
+const headWork = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -683,7 +684,9 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
         headIn[j] = z[zi + j]!;
         headTarget[j] = targets[ti + j]!;
       }
-      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      headWork[0] = 0;
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      loss += headWork[0]!;
       for (let j = 0; j < 10; j++) z[di + j] = headOut[j]! * inv;
     }
     k.gw1!(g + 803840, 65904, 336, 0, 128, r);
@@ -733,7 +736,7 @@ function head_forward(params: Float64Array, input: Float64Array, output: Float64
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
-function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): number {
+function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): void {
   // --- head: activation, softmax ---
   const t1 = Math.max(input[0]!, input[1]!, input[2]!, input[3]!, input[4]!, input[5]!, input[6]!, input[7]!, input[8]!, input[9]!);
   const t3_0 = input[0]! - t1;
@@ -808,7 +811,7 @@ function head_inputGradient(params: Float64Array, input: Float64Array, target: F
   dinput[7] = t33_7 - target[7]!;
   dinput[8] = t33_8 - target[8]!;
   dinput[9] = t33_9 - target[9]!;
-  return loss;
+  work[0]! += loss;
 }
 
 /** `forwardBatch` in JavaScript: for arrays outside the module's memory, or without WebAssembly. */

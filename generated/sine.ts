@@ -135,12 +135,13 @@ let wasmScratch: Float64Array | null = null;
 let wasmTop = 58336;
 let wasmReady = false;
 const wasmBuffers: ArrayBufferLike[] = [];
-/** The head's arrays: the last layer's pre-activation, target and gradient of one sample. */
+/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
+ * its work ends with the sample's loss. */
 const headIn = new Float64Array(1);
 const headTarget = new Float64Array(1);
 const headOut = new Float64Array(1);
 const headParams = new Float64Array(0);
-const headWork = new Float64Array(0);
+const headWork = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -1235,7 +1236,9 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
         headIn[j] = z[zi + j]!;
         headTarget[j] = targets[ti + j]!;
       }
-      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      headWork[0] = 0;
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      loss += headWork[0]!;
       for (let j = 0; j < 1; j++) z[di + j] = headOut[j]! * inv;
     }
     k.gw2!(g + 8960, 41376, 336, 0, 32, r);
@@ -1258,14 +1261,14 @@ function head_forward(params: Float64Array, input: Float64Array, output: Float64
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
-function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): number {
+function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): void {
   // --- loss: mse ---
   const t2 = input[0]! - target[0]!;
   const loss = t2 * t2;
 
   // --- loss backward ---
   dinput[0] = t2 + t2;
-  return loss;
+  work[0]! += loss;
 }
 
 /** `forwardBatch` in JavaScript: for arrays outside the module's memory, or without WebAssembly. */

@@ -37,19 +37,47 @@ export function allocationSites(code: string): string[] {
       ) {
         sites.push(where(n));
       }
-      // Calls are only to Math.* and to the module's own functions.
+      // Calls are only to Math.* and to the module's own functions; in a WebAssembly module
+      // also to its kernels (`k.fwd0!(...)`: numbers in, nothing out), its head (the last
+      // activation and the loss, compiled JS), its two address helpers, and the membership
+      // test of its memory's buffers.
+      // The error for an entry point called before init() names it: a constant string.
+      if (
+        ts.isCallExpression(n) &&
+        ts.isIdentifier(n.expression) &&
+        n.expression.text === 'wasmNotReady' &&
+        n.arguments.every(ts.isStringLiteral)
+      )
+        return;
       if (ts.isCallExpression(n)) {
-        const callee = n.expression;
+        const callee = ts.isNonNullExpression(n.expression)
+          ? n.expression.expression
+          : n.expression;
+        const on = (obj: string) =>
+          ts.isPropertyAccessExpression(callee) &&
+          ts.isIdentifier(callee.expression) &&
+          callee.expression.text === obj;
         const ok =
-          (ts.isPropertyAccessExpression(callee) &&
-            ts.isIdentifier(callee.expression) &&
-            callee.expression.text === 'Math') ||
-          (ts.isIdentifier(callee) && /^(forward|loss|gradient)(Batch)?(_\w+)?$/.test(callee.text));
+          on('Math') ||
+          on('k') ||
+          (on('wasmBuffers') &&
+            ts.isPropertyAccessExpression(callee) &&
+            callee.name.text === 'includes') ||
+          (ts.isIdentifier(callee) &&
+            /^((forward|loss|gradient)(Batch)?(_\w+)?|head_\w+|wasmHas|wasmForwardChunk)$/.test(
+              callee.text,
+            ));
         if (!ok) sites.push(where(n));
       }
     }
-    // init() and alloc() allocate by design: the one-time set-up of the module contract.
-    if (ts.isFunctionDeclaration(n) && /^(init|alloc)$/.test(n.name?.text ?? '')) return;
+    // init() and alloc() allocate by design: the one-time set-up of the module contract; so
+    // do the bytes' decoder (called by init) and the error for an entry point called before
+    // init() (it throws).
+    if (
+      ts.isFunctionDeclaration(n) &&
+      /^(init|alloc|wasmDecode|wasmNotReady)$/.test(n.name?.text ?? '')
+    )
+      return;
     ts.forEachChild(n, (c) => visit(c, inFunction || ts.isFunctionDeclaration(n)));
   };
   visit(sf, false);

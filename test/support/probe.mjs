@@ -13,9 +13,12 @@ import v8 from 'node:v8';
 const [mode, file] = process.argv.slice(2);
 if (mode !== 'tiers' && mode !== 'alloc') throw new Error('usage: probe.mjs tiers|alloc FILE.mjs');
 const src = fs.readFileSync(file, 'utf8');
-// init() and alloc() are the module's set-up contract, called once, not hot-path code.
+// init() and alloc() are the module's set-up contract, called once, not hot-path code; so are
+// a WebAssembly module's glue helpers (decoding the bytes, the not-initialized error) and its
+// two tiny address helpers, which take the kernels and byte addresses, not arrays: the entry
+// points that call them are probed.
 const all = [...src.matchAll(/^(export )?function (\w+)\(([^)]*)\)/gm)].filter(
-  (m) => m[2] !== 'alloc',
+  (m) => m[2] !== 'alloc' && m[2] !== 'init' && !/^wasm[A-Z]/.test(m[2]),
 );
 const internal = all.filter((m) => !m[1]).map((m) => m[2]);
 const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-probe-')), 'm.mjs');
@@ -23,22 +26,29 @@ fs.writeFileSync(tmp, internal.length ? `${src}\nexport { ${internal.join(', ')}
 const mod = await import(pathToFileURL(tmp).href);
 fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
 
+await mod.init?.();
 const m = mod.model;
 const Arr = m.precision === 'f32' ? Float32Array : Float64Array;
+/** In the module's memory where it has one: a WebAssembly module's fast (zero-copy) path. */
+const inMemory = (a) => {
+  const b = mod.alloc ? mod.alloc(a.length) : new Arr(a.length);
+  b.set(a);
+  return b;
+};
 let seed = 7;
 const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5;
 // Five samples: one block of four (for nets with loops) and one for the remainder path.
 const BATCH = 5;
-const params = Arr.from({ length: m.paramCount }, () => rnd() * 0.2);
+const params = inMemory(Arr.from({ length: m.paramCount }, () => rnd() * 0.2));
 const input = Arr.from({ length: m.inputSize }, rnd);
-const inputs = Arr.from({ length: BATCH * m.inputSize }, rnd);
+const inputs = inMemory(Arr.from({ length: BATCH * m.inputSize }, rnd));
 const target = new Arr(m.outputSize);
 target[0] = 1;
 const targets = new Arr(BATCH * m.outputSize);
 for (let s = 0; s < BATCH; s++) targets[s * m.outputSize] = 1;
 const output = new Arr(m.outputSize);
 const outputs = new Arr(BATCH * m.outputSize);
-const grad = new Arr(m.paramCount);
+const grad = inMemory(new Arr(m.paramCount));
 const work = new Arr(m.workSize);
 const sink = new Float64Array(1);
 
@@ -69,6 +79,33 @@ const loops = {
   },
 };
 
+// A WebAssembly module's batched entry points fall back to its JavaScript batched code
+// (forwardBatch_js, gradientBatch_js) for arrays from outside its memory: the tier probe
+// warms that documented slow path too, on plain copies.
+const wasmBacked = src.includes('const wasmBytes');
+const plain = { params: Arr.from(params), inputs: Arr.from(inputs), grad: new Arr(m.paramCount) };
+const slowLoops = wasmBacked
+  ? {
+      forwardBatch: (n) => {
+        for (let i = 0; i < n; i++)
+          mod.forwardBatch(plain.params, plain.inputs, outputs, BATCH, work);
+        return outputs[0];
+      },
+      gradientBatch: (n) => {
+        for (let i = 0; i < n; i++)
+          sink[0] += mod.gradientBatch(
+            plain.params,
+            plain.inputs,
+            targets,
+            BATCH,
+            plain.grad,
+            work,
+          );
+        return sink[0];
+      },
+    }
+  : {};
+
 const TURBOFAN = 1 << 6;
 const names = all.map((x) => x[2]);
 const status = (name) => %GetOptimizationStatus(mod[name]);
@@ -89,6 +126,8 @@ function probeTiers() {
     outputs,
     grad,
     work,
+    // A WebAssembly module's head (head_inputGradient): dLoss/d(its input), output-sized.
+    dinput: output,
     count: BATCH,
     start: 0,
     xo: 0,
@@ -113,7 +152,8 @@ function probeTiers() {
   // The harness must not be optimized here: TurboFan would inline the entry points into it,
   // and an inlined function never gets code of its own. Called from unoptimized code, each
   // entry point must tier up by itself, as it would in an application.
-  for (const loop of Object.values(loops)) %NeverOptimizeFunction(loop);
+  for (const loop of [...Object.values(loops), ...Object.values(slowLoops)])
+    %NeverOptimizeFunction(loop);
   // At least two seconds of calls (straight-line code needs ~0.5 s before V8 optimizes it),
   // and until the entry points are optimized or fifteen seconds have passed.
   const t0 = performance.now();
@@ -121,6 +161,7 @@ function probeTiers() {
   const optimized = () => [...ENTRIES].every(isTurbofan);
   while ((!optimized() || performance.now() - t0 < 2000) && performance.now() - t0 < 15000) {
     for (const loop of Object.values(loops)) loop(20);
+    for (const loop of Object.values(slowLoops)) loop(20);
     rounds++;
   }
   const warmupMs = Math.round(performance.now() - t0);

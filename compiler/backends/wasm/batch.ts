@@ -36,7 +36,9 @@ export function wasmBatch(
     ...emitProgram(
       hs.schedules.inputGradient!,
       hc.sections,
-      { ...sampleFrame('inputGradient'), name: 'head_inputGradient' },
+      // The loss goes to headWork[workSize], not a return value: a double returned from a
+      // call V8 does not inline is boxed, 16 bytes a sample.
+      { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
       'sample',
       'gradientBatch',
     ),

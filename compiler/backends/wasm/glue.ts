@@ -35,12 +35,13 @@ let wasmScratch${T(`${arr} | null`)} = null;
 let wasmTop = ${plan.scratchEnd};
 let wasmReady = false;
 const wasmBuffers${T('ArrayBufferLike[]')} = [];
-/** The head's arrays: the last layer's pre-activation, target and gradient of one sample. */
+/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
+ * its work ends with the sample's loss. */
 const headIn = new ${arr}(${u});
 const headTarget = new ${arr}(${u});
 const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
-const headWork = new ${arr}(${g.headWorkSize});
+const headWork = new ${arr}(${g.headWorkSize + 1});
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -202,7 +203,9 @@ ${L.filter((l) => l.transposed !== null)
         headIn[j] = z[zi + j]${nn};
         headTarget[j] = targets[ti + j];
       }
-      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      headWork[${g.headWorkSize}] = 0;
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      loss += headWork[${g.headWorkSize}]${nn};
       for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn} * inv;
     }
 ${lines.join('\n')}
