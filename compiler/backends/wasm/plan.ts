@@ -85,8 +85,7 @@ export function wasmRefusal(spec: ModelSpec, costRule = true): string | null {
     if (l.inputShape.length !== 1) return `layer ${i} takes a rank-${l.inputShape.length} input`;
     const last = i === spec.layers.length - 1;
     const why = last || fused(l) ? null : activationRefusal(l.activation);
-    if (why)
-      return `layer ${i}'s activation ${l.activation.name} has no WebAssembly kernel: ${why}`;
+    if (why) return `layer ${i}'s activation ${l.activation.name}: ${why}`;
   }
   const macs = Math.max(...spec.layers.map((l) => l.inputShape[0]! * l.units));
   if (costRule && macs < MIN_MACS)
