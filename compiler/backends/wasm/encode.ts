@@ -252,6 +252,15 @@ export function encodeModule(
   return { bytes: Uint8Array.from(out) };
 }
 
+/** A v128 constant as WAT: two equal doubles (the math kernels' constants) as f64x2, the
+ * rest (zeros, bit masks, integer lanes) as i32x4 words. */
+function v128Text(words: readonly number[]): string {
+  const v = new Float64Array(new Uint32Array(words).buffer);
+  const normal = Math.abs(v[0]!) >= 2.2250738585072014e-308 && Number.isFinite(v[0]!);
+  if (words[0] === words[2] && words[1] === words[3] && normal) return `f64x2 ${v[0]} ${v[1]}`;
+  return `i32x4 ${words.map((w) => `0x${w.toString(16)}`).join(' ')}`;
+}
+
 /** The text form of one function, indented by block depth. */
 export function printWat(f: WasmFunction): string {
   const sig = [
@@ -268,7 +277,7 @@ export function printWat(f: WasmFunction): string {
       const [align, offset, lane] = imm;
       args = `${offset ? ` offset=${offset}` : ''} align=${2 ** align!}${lane !== undefined ? ` ${lane}` : ''}`;
     } else if (kind === 'u32' && op.startsWith('local.')) args = ` $${imm[0]}`;
-    else if (kind === 'v128') args = ` i32x4 ${imm.map((w) => `0x${w!.toString(16)}`).join(' ')}`;
+    else if (kind === 'v128') args = ` ${v128Text(imm as number[])}`;
     else if (imm.length) args = ` ${imm.join(' ')}`;
     lines.push(`${'  '.repeat(depth)}${op}${args}`);
     if (op === 'block' || op === 'loop' || op === 'if' || op === 'else') depth++;
