@@ -234,7 +234,9 @@ describe('WebAssembly backend', () => {
       },
       'sin',
     );
-    expect(describeWasm(lower(spec))).toMatch(/layer 0's activation custom: it uses sin, which has no WebAssembly kernel/);
+    expect(describeWasm(lower(spec))).toMatch(
+      /layer 0's activation custom: it uses sin, which has no WebAssembly kernel/,
+    );
   });
 
   it('the wasm gradient matches central differences of the loss (f64)', async () => {
