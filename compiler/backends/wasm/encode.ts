@@ -26,13 +26,17 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   end: [[0x0b], 'none'],
   br: [[0x0c], 'u32'],
   br_if: [[0x0d], 'u32'],
+  call: [[0x10], 'u32'],
   return: [[0x0f], 'none'],
   drop: [[0x1a], 'none'],
+  select: [[0x1b], 'none'],
   'local.get': [[0x20], 'u32'],
   'local.set': [[0x21], 'u32'],
   'local.tee': [[0x22], 'u32'],
+  'i32.load': [[0x28], 'mem'],
   'f32.load': [[0x2a], 'mem'],
   'f64.load': [[0x2b], 'mem'],
+  'i32.store': [[0x36], 'mem'],
   'f32.store': [[0x38], 'mem'],
   'f64.store': [[0x39], 'mem'],
   'i32.const': [[0x41], 's32'],
@@ -40,15 +44,29 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f64.const': [[0x44], 'f64'],
   'i32.eqz': [[0x45], 'none'],
   'i32.lt_s': [[0x48], 'none'],
+  'i32.lt_u': [[0x49], 'none'],
   'i32.gt_s': [[0x4a], 'none'],
   'i32.le_s': [[0x4c], 'none'],
   'i32.ge_s': [[0x4e], 'none'],
+  'f32.eq': [[0x5b], 'none'],
+  'f32.ne': [[0x5c], 'none'],
+  'f32.gt': [[0x5e], 'none'],
+  'f64.eq': [[0x61], 'none'],
+  'f64.ne': [[0x62], 'none'],
+  'f64.gt': [[0x64], 'none'],
   'i32.add': [[0x6a], 'none'],
   'i32.sub': [[0x6b], 'none'],
   'i32.mul': [[0x6c], 'none'],
+  'i32.and': [[0x71], 'none'],
+  'i32.or': [[0x72], 'none'],
   'f32.add': [[0x92], 'none'],
   'f32.mul': [[0x94], 'none'],
+  'f32.div': [[0x95], 'none'],
+  'f64.add': [[0xa0], 'none'],
   'f64.mul': [[0xa2], 'none'],
+  'f64.div': [[0xa3], 'none'],
+  'f32.convert_i32_s': [[0xb2], 'none'],
+  'f64.convert_i32_s': [[0xb7], 'none'],
   'memory.fill': [[0xfc, 0x0b, 0x00], 'none'],
   'v128.load': [[0xfd, 0x00], 'mem'],
   'v128.load32_splat': [[0xfd, 0x09], 'mem'],
@@ -232,8 +250,9 @@ export function encodeModule(
   return { bytes: Uint8Array.from(out) };
 }
 
-/** The text form of one function, indented by block depth. */
-export function printWat(f: WasmFunction): string {
+/** The text form of one function, indented by block depth; `names` (the module's functions
+ * in order) prints a `call` by its callee's name. */
+export function printWat(f: WasmFunction, names: readonly string[] = []): string {
   const sig = [
     ...f.params.map((p, i) => `(param $${i} ${p})`),
     ...f.locals.map((l, i) => `(local $${f.params.length + i} ${l})`),
@@ -248,6 +267,7 @@ export function printWat(f: WasmFunction): string {
       const [align, offset, lane] = imm;
       args = `${offset ? ` offset=${offset}` : ''} align=${2 ** align!}${lane !== undefined ? ` ${lane}` : ''}`;
     } else if (kind === 'u32' && op.startsWith('local.')) args = ` $${imm[0]}`;
+    else if (op === 'call') args = ` $${names[imm[0]!] ?? imm[0]}`;
     else if (kind === 'v128') args = ` i32x4 ${imm.map((w) => `0x${w!.toString(16)}`).join(' ')}`;
     else if (imm.length) args = ` ${imm.join(' ')}`;
     lines.push(`${'  '.repeat(depth)}${op}${args}`);

@@ -113,7 +113,12 @@ ${plan.layers
   .map((l) => {
     const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
     const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
-    return `  k.fwd${l.index}${nn}(${l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
+    const kernel = `p + ${l.kernel * plan.bytesPerElement}`;
+    if (l.kind === 'conv')
+      return `  k.cfwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r);`;
+    if (l.kind !== 'dense')
+      return `  k.pool${l.index}${nn}(${l.out}, ${l.argmax ?? 0}, ${src}, r);`;
+    return `  k.fwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r, ${l.inputs});`;
   })
   .join('\n')}
 }`;
@@ -143,6 +148,36 @@ export function forwardBody(g: GlueInput): string {
   }`;
 }
 
+/** The backward calls of a convolution or pooling layer over one chunk (see conv.ts and
+ * pool.ts for the kernels); relu′ of the layer before is a separate mask pass. */
+function windowBackward(
+  plan: WasmPlan,
+  l: number,
+  x: string,
+  nn: string,
+  dzOf: (l: number) => number,
+): string[] {
+  const e = plan.bytesPerElement;
+  const layer = plan.layers[l]!;
+  const lines: string[] = [];
+  if (layer.kind === 'conv') {
+    const g = layer.geometry!;
+    if (layer.trainable) {
+      lines.push(`    k.cgw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, r);`);
+      if (layer.bias !== null)
+        lines.push(
+          `    k.gb${l}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r * ${g.OH * g.OW});`,
+        );
+    }
+    if (l > 0)
+      lines.push(`    k.cdx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, r);`);
+  } else if (l > 0)
+    lines.push(`    k.poolb${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.argmax ?? 0}, r);`);
+  const prev = plan.layers[l - 1];
+  if (prev?.relu) lines.push(`    k.mask${nn}(${dzOf(l - 1)}, ${prev.out}, r * ${prev.units});`);
+  return lines;
+}
+
 export function gradientBody(g: GlueInput): string {
   const { plan, ts } = g;
   const nn = ts ? '!' : '';
@@ -156,6 +191,10 @@ export function gradientBody(g: GlueInput): string {
   for (let l = L.length - 1; l >= 0; l--) {
     const layer = L[l]!;
     const x = l === 0 ? 'x' : String(L[l - 1]!.out);
+    if (layer.kind !== 'dense') {
+      lines.push(...windowBackward(plan, l, x, nn, dzOf));
+      continue;
+    }
     if (layer.trainable) {
       lines.push(
         `    k.gw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, 0, ${layer.inputs}, r);`,

@@ -1,7 +1,10 @@
-// What the WebAssembly backend computes, and where: the batched entry points of a stack of
-// dense layers, one layer at a time over chunks of CHUNK samples. Each layer's contraction
-// (forward, kernel gradient, bias gradient, backward) is one gemm kernel with a fused
-// bias/relu epilogue; the last layer's activation and the loss (rare, tiny: a softmax of 10)
+// What the WebAssembly backend computes, and where: the batched entry points of a chain of
+// dense, convolution, pooling and flatten layers, one layer at a time over chunks of CHUNK
+// samples. Each dense layer's contraction (forward, kernel gradient, bias gradient, backward)
+// is one gemm kernel with a fused bias/relu epilogue; a convolution is im2col + the same gemm
+// (conv.ts), a pooling layer its own loop nest (pool.ts), a flatten nothing (a view: the
+// rows are already in that order). The last (dense) layer's activation and the loss (rare,
+// tiny: a softmax of 10)
 // stay in JavaScript, compiled by the ordinary pipeline as a "head" model so their math and
 // derivative are the compiler's own. Everything else stays on the JS backend.
 //
@@ -9,8 +12,18 @@
 // so that it can later consume the loop IR's contraction kernels behind the same plan.
 import type { Compilation } from '../../frontend/model.ts';
 import type { LayerSpec, ModelSpec } from '../../format/model.ts';
+import type { Node } from '../../ir/node.ts';
 import { clear, gemm, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
+import {
+  convKernels,
+  patchSize,
+  positions,
+  reluMask,
+  windowGeometry,
+  type ConvGeometry,
+} from './conv.ts';
+import { avgPoolBackward, maxPoolBackward, poolForward } from './pool.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
 export const CHUNK = 32;
@@ -25,10 +38,24 @@ export const MIN_MACS = 4096;
 /** Hidden activations fused into the gemm epilogue. */
 const FUSED = new Set(['relu', 'linear']);
 
+/** Layer types with a WebAssembly lowering besides dense (flatten is a view). */
+const CONV = new Set(['conv1d', 'conv2d']);
+const MAX_POOL = new Set(['maxPooling1d', 'maxPooling2d']);
+const AVG_POOL = new Set(['averagePooling1d', 'averagePooling2d']);
+
+export type WasmLayerKind = 'dense' | 'conv' | 'maxPool' | 'avgPool';
+
 export interface WasmLayer {
+  /** Position among the lowered layers (flatten layers are left out). */
   readonly index: number;
+  readonly kind: WasmLayerKind;
+  /** Elements of one sample's input and output. */
   readonly inputs: number;
   readonly units: number;
+  /** The window of a convolution or pooling layer. */
+  readonly geometry: ConvGeometry | null;
+  /** Byte address in scratch of a max pool's argmax indices (i32 per output). */
+  readonly argmax: number | null;
   readonly relu: boolean;
   readonly kernel: number;
   /** Offset of the bias in params, or null without one. */
@@ -46,6 +73,8 @@ export interface WasmPlan {
   readonly layers: readonly WasmLayer[];
   /** Byte addresses in scratch: a row of CHUNK ones (bias gradient), the two dZ buffers. */
   readonly ones: number;
+  /** Whether the module has the shared relu′ `mask` kernel (a pool or col2im before it). */
+  readonly mask: boolean;
   readonly dz: readonly [number, number];
   /** First byte past scratch: alloc starts here. */
   readonly scratchEnd: number;
@@ -71,17 +100,48 @@ export function wasmRefusal(spec: ModelSpec, costRule = true): string | null {
     const from = i === 0 ? spec.inputs[0]!.name : spec.layers[i - 1]!.name;
     if (l.inputs.length !== 1 || l.inputs[0] !== from)
       return `layer ${i} does not take the layer before it (a chain of layers only)`;
-    if (l.type !== 'dense')
-      return `layer ${i} (${l.type}) has no WebAssembly lowering yet (dense layers only)`;
-    if (l.inputShape.length !== 1) return `layer ${i} takes a rank-${l.inputShape.length} input`;
     const last = i === spec.layers.length - 1;
+    if (last && l.type !== 'dense')
+      return `the last layer (${l.type}) is not dense (its activation runs in the JS head)`;
+    if (l.type === 'flatten' || MAX_POOL.has(l.type) || AVG_POOL.has(l.type)) continue;
+    if (l.type !== 'dense' && !CONV.has(l.type))
+      return `layer ${i} (${l.type}) has no WebAssembly lowering yet (dense, conv, pooling and flatten only)`;
+    if (l.type === 'dense' && l.inputShape.length !== 1)
+      return `layer ${i} takes a rank-${l.inputShape.length} input`;
     if (!last && (!FUSED.has(l.activation.name) || l.activation.expr))
       return `layer ${i}'s activation ${l.activation.name} is not fused (relu or linear only)`;
   }
-  const macs = Math.max(...spec.layers.map((l) => l.inputShape[0]! * l.units));
+  const macs = Math.max(...spec.layers.map(layerMacs));
   if (costRule && macs < MIN_MACS)
     return `the largest layer has ${macs} multiply-adds per sample, under the cost rule's ${MIN_MACS}`;
   return null;
+}
+
+/** Multiply-adds per sample: in × out for dense, positions × kernel size for a convolution. */
+function layerMacs(l: LayerSpec): number {
+  if (l.type === 'dense') return l.inputShape[0]! * l.units;
+  if (!CONV.has(l.type)) return 0;
+  const kernel = l.weights.find((w) => w.role === 'kernel')!.shape;
+  const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+  return prod(l.outputShape.slice(0, -1)) * prod(kernel);
+}
+
+/** The window node (conv, poolMax, poolAvg) each layer built, by layer name. */
+function windowNodes(c: Compilation): Map<string, Node> {
+  const found = new Map<string, Node>();
+  const seen = new Set<Node>();
+  const stack = c.programs
+    .filter((p) => p.name === 'forward')
+    .flatMap((p) => p.outputs.map((o) => o.node));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if ((n.op === 'conv' || n.op === 'poolMax' || n.op === 'poolAvg') && n.meta.section)
+      found.set(n.meta.section, n);
+    stack.push(...n.args);
+  }
+  return found;
 }
 
 function headSpec(spec: ModelSpec): ModelSpec {
@@ -129,27 +189,81 @@ export function planWasm(c: Compilation): WasmPlan {
     return start;
   };
   const ones = take(CHUNK);
-  const maxUnits = Math.max(...spec.layers.map((l) => l.units));
+  const nodes = windowNodes(c);
+  const stages = spec.layers.flatMap((l, i) => (l.type === 'flatten' ? [] : [{ l, i }]));
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  // A layer's input gradient is its predecessor's output gradient: the units bound both.
+  const maxUnits = Math.max(...stages.map(({ l }) => l.units));
   const dz: [number, number] = [take(CHUNK * maxUnits), take(CHUNK * maxUnits)];
-  const layers = spec.layers.map((l, index): WasmLayer => {
-    const param = (role: string) => c.params.find((p) => p.layer === index && p.role === role);
-    const inputs = l.inputShape[0]!;
+  const layers = stages.map(({ l, i: layer }, index): WasmLayer => {
+    const param = (role: string) => c.params.find((p) => p.layer === layer && p.role === role);
+    const kind: WasmLayerKind = CONV.has(l.type)
+      ? 'conv'
+      : MAX_POOL.has(l.type)
+        ? 'maxPool'
+        : AVG_POOL.has(l.type)
+          ? 'avgPool'
+          : 'dense';
+    const node = nodes.get(l.name);
+    if (kind !== 'dense' && !node) throw new Error(`internal: no window node for ${l.name}`);
+    const geometry = node ? windowGeometry(node) : null;
+    const inputs = size(l.inputShape);
+    const units = size(l.outputShape);
+    const weighted = kind === 'dense' || kind === 'conv';
     return {
       index,
+      kind,
       inputs,
-      units: l.units,
-      relu: l.activation.name === 'relu' && index < spec.layers.length - 1,
-      kernel: param('kernel')!.offset,
+      units,
+      geometry,
+      argmax: kind === 'maxPool' ? take(Math.ceil((CHUNK * units * 4) / e)) : null,
+      relu: l.activation.name === 'relu' && layer < spec.layers.length - 1,
+      kernel: weighted ? param('kernel')!.offset : 0,
       bias: param('bias')?.offset ?? null,
-      trainable: l.trainable,
-      out: take(CHUNK * l.units),
-      transposed: index > 0 ? take(inputs * l.units) : null,
+      trainable: weighted && l.trainable,
+      out: take(CHUNK * units),
+      transposed:
+        index > 0 && weighted
+          ? take(kind === 'conv' ? patchSize(geometry!) * geometry!.F : inputs * units)
+          : null,
     };
   });
+  const convs = layers.filter((l) => l.kind === 'conv');
+  const patches = convs.length
+    ? take(Math.max(...convs.map((l) => positions(l.geometry!) * patchSize(l.geometry!))))
+    : 0;
+  const mask = layers.some((l) => l.kind !== 'dense' && l.index > 0 && layers[l.index - 1]!.relu);
   const kernels = (fma: boolean) => {
     const functions: WasmFunction[] = [];
     const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma };
     for (const l of layers) {
+      const name = String(l.index);
+      const g = l.geometry;
+      if (l.kind === 'conv' && g) {
+        convKernels(functions, {
+          name,
+          precision,
+          g,
+          bias: l.bias !== null,
+          relu: l.relu,
+          fma,
+          patches,
+          backInput: l.index > 0,
+        });
+        if (l.index > 0) functions.push(transpose(`tr${name}`, precision, patchSize(g), g.F));
+        continue;
+      }
+      if ((l.kind === 'maxPool' || l.kind === 'avgPool') && g) {
+        const max = l.kind === 'maxPool';
+        functions.push(poolForward(`pool${name}`, precision, g, max));
+        if (l.index > 0)
+          functions.push(
+            max
+              ? maxPoolBackward(`poolb${name}`, precision, g)
+              : avgPoolBackward(`poolb${name}`, precision, g),
+          );
+        continue;
+      }
       // Forward: out[r, j] = act(b[j] + Σ_i x[r, i]·W[i, j]).
       const inStride = l.index === 0 ? spec.input : layers[l.index - 1]!.units;
       functions.push(
@@ -205,6 +319,7 @@ export function planWasm(c: Compilation): WasmPlan {
         );
       }
     }
+    if (mask) functions.push(reluMask('mask', precision));
     functions.push(clear('clear'));
     return functions;
   };
@@ -218,6 +333,7 @@ export function planWasm(c: Compilation): WasmPlan {
     bytesPerElement: e,
     layers,
     ones,
+    mask,
     dz,
     scratchEnd,
     pages,
