@@ -102,6 +102,62 @@ export function forEachTap(
   });
 }
 
+/** Windows with at most this many taps get an unrolled path for interior positions. */
+const MAX_UNROLLED_TAPS = 64;
+
+/** Byte offset of tap (ky, kx) from the window's first tap (top-left, channel 0). */
+export const tapOffset = (g: ConvGeometry, e: number, ky: number, kx: number): number =>
+  (ky * g.DH * g.W + kx * g.DW) * g.C * e;
+
+/** The output positions whose every tap is inside the input, [oy0, oy1) × [ox0, ox1), or
+ * null where that is empty or the window too large to unroll. */
+export function interior(g: ConvGeometry) {
+  if (g.KH * g.KW > MAX_UNROLLED_TAPS) return null;
+  const lo = (p: number, s: number) => Math.ceil(p / s);
+  const hi = (n: number, p: number, k: number, d: number, s: number, out: number) =>
+    Math.min(out, Math.floor((n - 1 + p - (k - 1) * d) / s) + 1);
+  const r = {
+    oy0: lo(g.PT, g.SH),
+    oy1: hi(g.H, g.PT, g.KH, g.DH, g.SH, g.OH),
+    ox0: lo(g.PL, g.SW),
+    ox1: hi(g.W, g.PL, g.KW, g.DW, g.SW, g.OW),
+  };
+  return r.oy1 > r.oy0 && r.ox1 > r.ox0 ? r : null;
+}
+
+/**
+ * At each position: `inner()` where every tap is inside the input (then `pe` holds the
+ * sample-relative element index of the window's first tap, which may not be needed),
+ * `general()` elsewhere. Without an interior, always `general()`.
+ */
+export function splitInterior(
+  f: FnBuilder,
+  g: ConvGeometry,
+  w: TapLocals,
+  pe: number,
+  inner: () => void,
+  general: () => void,
+): void {
+  const r = interior(g);
+  if (!r) return general();
+  f.get(w.oy)
+    .i32(r.oy0)
+    .emit(['i32.sub'])
+    .i32(r.oy1 - r.oy0)
+    .emit(['i32.lt_u']);
+  f.get(w.ox)
+    .i32(r.ox0)
+    .emit(['i32.sub'])
+    .i32(r.ox1 - r.ox0)
+    .emit(['i32.lt_u']);
+  f.emit(['i32.and']).ifElse(() => {
+    f.get(w.oy).i32(g.SH).emit(['i32.mul']).i32(g.PT).emit(['i32.sub']).i32(g.W).emit(['i32.mul']);
+    f.get(w.ox).i32(g.SW).emit(['i32.mul']).i32(g.PL).emit(['i32.sub'], ['i32.add']);
+    f.i32(g.C).emit(['i32.mul']).set(pe);
+    inner();
+  }, general);
+}
+
 /** The window locals of forEachTap. */
 export function tapLocals(f: FnBuilder) {
   return {
@@ -136,17 +192,39 @@ function im2col(name: string, precision: Precision, g: ConvGeometry): WasmFuncti
   const p = f.local('i32');
   const s = f.local('i32');
   const run = g.C * f.e;
+  const pe = f.local('i32');
   f.get(P).set(p);
   forEachPosition(f, g, w, () =>
-    forEachTap(
+    splitInterior(
       f,
       g,
       w,
+      pe,
       () => {
-        inputAddress(f, g, w, X);
-        f.set(s).copy(p, s, run).bump(p, run);
+        // Every tap inside: whole vectors from fixed offsets, a row of taps at once where
+        // they are contiguous (dilation 1); P is written in order, so the excess of one
+        // copy is overwritten by the next (and the last lands in P's slack).
+        f.get(pe).i32(f.e).emit(['i32.mul']).get(X).emit(['i32.add']).set(s);
+        const rows = g.DW === 1 ? [g.KW * run] : new Array<number>(g.KW).fill(run);
+        for (let ky = 0; ky < g.KH; ky++)
+          rows.forEach((bytes, i) => {
+            const kx = g.DW === 1 ? 0 : i;
+            const dst = (ky * g.KW + kx) * run;
+            f.copyOver(p, dst, s, tapOffset(g, f.e, ky, kx), bytes);
+          });
+        f.bump(p, g.KH * g.KW * run);
       },
-      () => f.storeZeros(p, run).bump(p, run),
+      () =>
+        forEachTap(
+          f,
+          g,
+          w,
+          () => {
+            inputAddress(f, g, w, X);
+            f.set(s).copy(p, s, run).bump(p, run);
+          },
+          () => f.storeZeros(p, run).bump(p, run),
+        ),
     ),
   );
   return f.build();
@@ -161,17 +239,35 @@ function col2im(name: string, precision: Precision, g: ConvGeometry): WasmFuncti
   const d = f.local('i32');
   const run = g.C * f.e;
   f.zero(DX, g.H * g.W * run);
+  const pe = f.local('i32');
   f.get(P).set(p);
   forEachPosition(f, g, w, () =>
-    forEachTap(
+    splitInterior(
       f,
       g,
       w,
+      pe,
       () => {
-        inputAddress(f, g, w, DX);
-        f.set(d).copy(d, p, run, true).bump(p, run);
+        f.get(pe).i32(f.e).emit(['i32.mul']).get(DX).emit(['i32.add']).set(d);
+        const rows = g.DW === 1 ? [g.KW * run] : new Array<number>(g.KW).fill(run);
+        for (let ky = 0; ky < g.KH; ky++)
+          rows.forEach((bytes, i) => {
+            const kx = g.DW === 1 ? 0 : i;
+            f.addRun(d, tapOffset(g, f.e, ky, kx), p, (ky * g.KW + kx) * run, bytes);
+          });
+        f.bump(p, g.KH * g.KW * run);
       },
-      () => f.bump(p, run),
+      () =>
+        forEachTap(
+          f,
+          g,
+          w,
+          () => {
+            inputAddress(f, g, w, DX);
+            f.set(d).copy(d, p, run, true).bump(p, run);
+          },
+          () => f.bump(p, run),
+        ),
     ),
   );
   return f.build();

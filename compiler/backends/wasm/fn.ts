@@ -103,6 +103,40 @@ export class FnBuilder {
     return this;
   }
 
+  /** Copies ⌈bytes/16⌉ whole vectors from src + srcOff to dst + dstOff: up to 12 bytes past
+   * the run are read and written. Only for a destination written in increasing order (the
+   * next run overwrites the excess) with slack after its end. */
+  copyOver(dst: number, dstOff: number, src: number, srcOff: number, bytes: number): this {
+    for (let at = 0; at < bytes; at += 16)
+      this.get(dst)
+        .get(src)
+        .emit(['v128.load', 0, srcOff + at], ['v128.store', 0, dstOff + at]);
+    return this;
+  }
+
+  /** dst[dstOff..] += src[srcOff..] for `bytes` (a multiple of the element size). */
+  addRun(dst: number, dstOff: number, src: number, srcOff: number, bytes: number): this {
+    let at = 0;
+    for (; at + 16 <= bytes; at += 16) {
+      this.get(dst)
+        .get(dst)
+        .emit(['v128.load', 0, dstOff + at]);
+      this.get(src)
+        .emit(['v128.load', 0, srcOff + at])
+        .vop('add');
+      this.emit(['v128.store', 0, dstOff + at]);
+    }
+    for (; at < bytes; at += this.e)
+      this.get(dst)
+        .get(dst)
+        .load(dstOff + at)
+        .get(src)
+        .load(srcOff + at)
+        .op('add')
+        .store(dstOff + at);
+    return this;
+  }
+
   /** Zeroes a short run at the address in `dst` with stores (memory.fill costs a call). */
   storeZeros(dst: number, bytes: number): this {
     if (bytes > 256) return this.zero(dst, bytes);

@@ -54,7 +54,8 @@ export interface WasmLayer {
   readonly units: number;
   /** The window of a convolution or pooling layer. */
   readonly geometry: ConvGeometry | null;
-  /** Byte address in scratch of a max pool's argmax indices (i32 per output). */
+  /** Byte address in scratch of a max pool's argmax indices (an element per output, its
+   * low 32 bits the index). */
   readonly argmax: number | null;
   readonly relu: boolean;
   readonly kernel: number;
@@ -216,7 +217,7 @@ export function planWasm(c: Compilation): WasmPlan {
       inputs,
       units,
       geometry,
-      argmax: kind === 'maxPool' ? take(Math.ceil((CHUNK * units * 4) / e)) : null,
+      argmax: kind === 'maxPool' ? take(CHUNK * units) : null,
       relu: l.activation.name === 'relu' && layer < spec.layers.length - 1,
       kernel: weighted ? param('kernel')!.offset : 0,
       bias: param('bias')?.offset ?? null,
