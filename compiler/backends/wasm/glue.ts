@@ -41,6 +41,8 @@ const headTarget = new ${arr}(${u});
 const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
 const headWork = new ${arr}(${g.headWorkSize});
+/** The loss of a gradientBatch call, summed chunk by chunk. */
+const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -121,7 +123,9 @@ ${plan.layers
     return `  k.fwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r, ${l.inputs});`;
   })
   .join('\n')}
-}`;
+}
+
+${headChunk(g)}`;
 }
 
 /** Bodies of the wasm-backed forwardBatch and gradientBatch (the JS ones renamed *_js). */
@@ -218,25 +222,45 @@ export function gradientBody(g: GlueInput): string {
 ${L.filter((l) => l.transposed !== null)
   .map((l) => `  k.tr${l.index}${nn}(${l.transposed}, p + ${l.kernel * e});`)
   .join('\n')}
-  let loss = 0;
-  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
-  const inv = 1 / count;
+  wasmLoss[0] = 0;
+  // The mean is taken on dz (wasmHeadChunk), before the contractions: no pass over grad
+  // afterwards.
   for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
     const r = Math.min(${CHUNK}, count - s0);
     const x = inputs.byteOffset + s0 * ${g.inputSize * e};
     wasmForwardChunk(k, p, x, r);
-    for (let i = 0; i < r; i++) {
+    wasmHeadChunk(z, targets, s0, r, count);
+${lines.join('\n')}
+  }
+  return count > 0 ? wasmLoss[0]${nn} / count : 0;`;
+}
+
+/** The head over one chunk: dZ of the last layer, and the chunk's loss (which the head adds
+ * to its last work slot) into wasmLoss: no double is returned, so none is boxed. */
+function headChunk(g: GlueInput): string {
+  const { plan, ts } = g;
+  const nn = ts ? '!' : '';
+  const e = plan.bytesPerElement;
+  const L = plan.layers;
+  const last = L[L.length - 1]!;
+  const u = g.outputSize;
+  const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
+  const T = (t: string) => (ts ? `: ${t}` : '');
+  return `function wasmHeadChunk(z${T(arr)}, targets${T(arr)}, s0${T('number')}, r${T('number')}, count${T('number')})${T('void')} {
+  // 1 / count here, not passed in: a double argument would be boxed.
+  const inv = 1 / count;
+  for (let i = 0; i < r; i++) {
       const zi = ${last.out / e} + i * ${u};
-      const di = ${dzOf(L.length - 1) / e} + i * ${u};
+      const di = ${plan.dz[0] / e} + i * ${u};
       const ti = (s0 + i) * ${u};
       for (let j = 0; j < ${u}; j++) {
         headIn[j] = z[zi + j]${nn};
-        headTarget[j] = targets[ti + j];
+        headTarget[j] = targets[ti + j]${nn};
       }
-      loss += head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
       for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn} * inv;
     }
-${lines.join('\n')}
-  }
-  return count > 0 ? loss / count : 0;`;
+  wasmLoss[0] = wasmLoss[0]${nn} + headWork[${g.headWorkSize - 1}]${nn};
+  headWork[${g.headWorkSize - 1}] = 0;
+}`;
 }
