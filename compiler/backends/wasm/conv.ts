@@ -12,6 +12,9 @@ import { gemm, type Precision } from './gemm.ts';
 import { FnBuilder } from './fn.ts';
 import type { WasmFunction } from './encode.ts';
 
+/** Bytes of patches per kernel-gradient call (L1 here is 48 KB). */
+const TILE_BYTES = 16384;
+
 /** A 2-D window over a channels-last input (conv1d: H = KH = 1). */
 export interface ConvGeometry {
   readonly H: number;
@@ -359,13 +362,22 @@ export function convKernels(fns: WasmFunction[], c: ConvKernelInput): void {
     at(f, 0, s, outBytes);
     f.i32(c.patches).get(2).get(3).i32(M).i32(K).emit(['call', fwd]);
   });
+  // The kernel gradient reads P down its columns (2 per pass of the k loop): in tiles of
+  // positions small enough to stay in L1 across the passes.
+  const tile = Math.max(1, Math.min(M, Math.floor(TILE_BYTES / (K * e))));
   driver(`cgw${c.name}`, 4, (f, s) => {
     f.i32(c.patches);
     at(f, 1, s, inBytes);
     f.emit(['call', im]);
-    f.get(0).i32(c.patches);
-    at(f, 2, s, outBytes);
-    f.i32(0).i32(K).i32(M).emit(['call', gw]);
+    for (let t0 = 0; t0 < M; t0 += tile) {
+      f.get(0).i32(c.patches + t0 * K * e);
+      at(f, 2, s, outBytes);
+      f.i32(t0 * g.F * e).emit(['i32.add']);
+      f.i32(0)
+        .i32(K)
+        .i32(Math.min(tile, M - t0))
+        .emit(['call', gw]);
+    }
   });
   if (c.backInput) {
     const dp = add(
