@@ -364,3 +364,23 @@ describe('WebAssembly conv hot path', () => {
     }
   }, 120_000);
 });
+
+describe('the cost rule with convolutions', () => {
+  it('a model with a convolution goes to wasm at any size; pooling alone does not lift the dense rule', async () => {
+    const tiny = await net(
+      'tiny-conv',
+      [4, 4, 1],
+      [conv({ filters: 1, kernelSize: 3, padding: 'same' })],
+      'f32',
+    );
+    expect(wasmRefusal(tiny)).toBeNull();
+    const poolOnly = await net(
+      'pool-only',
+      [4, 4, 1],
+      [{ type: 'maxPooling2d', poolSize: 2 }],
+      'f32',
+    );
+    expect(wasmRefusal(poolOnly)).toMatch(/under the cost rule/);
+    expect(wasmRefusal(poolOnly, false)).toBeNull();
+  });
+});

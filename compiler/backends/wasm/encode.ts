@@ -140,10 +140,16 @@ function name(s: string, out: number[]): void {
   out.push(...bytes);
 }
 
+/** out += bytes, without spreading them into arguments (a large function's body would
+ * overflow the stack). */
+function append(out: number[], bytes: readonly number[]): void {
+  for (const b of bytes) out.push(b);
+}
+
 function section(id: number, content: number[], out: number[]): void {
   out.push(id);
   u32(content.length, out);
-  out.push(...content);
+  append(out, content);
 }
 
 function encodeIns(ins: Ins, out: number[]): void {
@@ -257,7 +263,7 @@ export function encodeModule(
     for (const ins of f.body) encodeIns(ins, body);
     body.push(0x0b);
     u32(body.length, code);
-    code.push(...body);
+    append(code, body);
   }
   section(10, code, out);
   return { bytes: Uint8Array.from(out) };
