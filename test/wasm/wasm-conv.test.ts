@@ -384,3 +384,52 @@ describe('the cost rule with convolutions', () => {
     expect(wasmRefusal(poolOnly, false)).toBeNull();
   });
 });
+
+describe('relaxed SIMD on the conv kernels', () => {
+  it('with --experimental-wasm-relaxed-simd the CNN takes the fused kernels and stays within tolerance of the plain ones', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const spec = await cnn('f32');
+    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-conv-relaxed-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'm.mjs'), code);
+      const probe = `
+        const src = await (await import('node:fs')).promises.readFile(new URL('./m.mjs', import.meta.url), 'utf8');
+        const fmaBytes = /const wasmBytesFma = '([^']*)'/.exec(src)[1];
+        const fma = WebAssembly.validate(Uint8Array.from(atob(fmaBytes), (c) => c.charCodeAt(0)));
+        const run = async (tag, opts) => {
+          const m = await import('./m.mjs?' + tag);
+          await m.init(opts);
+          const M = m.model, n = 33;
+          const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
+          for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.1;
+          for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
+          const t = new Float32Array(n * M.outputSize);
+          for (let s = 0; s < n; s++) t[s * M.outputSize + (s % M.outputSize)] = 1;
+          const loss = m.gradientBatch(p, x, t, n, g, new Float32Array(M.workSize));
+          return { loss, g: Array.from(g) };
+        };
+        const a = await run('a', { relaxedSimd: false });
+        const b = await run('b');
+        let num = 0, den = 0;
+        for (let k = 0; k < a.g.length; k++) { num += (a.g[k] - b.g[k]) ** 2; den += a.g[k] ** 2; }
+        console.log(JSON.stringify({ fma, rel: Math.sqrt(num / den), loss: Math.abs(a.loss - b.loss) / a.loss }));
+      `;
+      fs.writeFileSync(path.join(dir, 'probe.mjs'), probe);
+      const r = spawnSync(
+        process.execPath,
+        ['--experimental-wasm-relaxed-simd', path.join(dir, 'probe.mjs')],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout.trim()) as { fma: boolean; rel: number; loss: number };
+      expect(out.fma).toBe(true);
+      expect(out.rel).toBeLessThan(1e-5);
+      expect(out.loss).toBeLessThan(1e-5);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
