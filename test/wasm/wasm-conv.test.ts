@@ -98,7 +98,7 @@ async function cnn(precision: 'f32' | 'f64'): Promise<ModelSpec> {
 
 type Layer = Record<string, unknown>;
 
-/** A small conv net: `body` then flatten → dense 5 softmax. */
+/** A small conv net: `body` then (flatten →) dense 5 softmax. */
 async function net(
   name: string,
   input: number[],
@@ -110,7 +110,11 @@ async function net(
       name,
       input,
       precision,
-      layers: [...body, { type: 'flatten' }, { type: 'dense', units: 5, activation: 'softmax' }],
+      layers: [
+        ...body,
+        ...(body[body.length - 1]?.type === 'dense' ? [] : [{ type: 'flatten' }]),
+        { type: 'dense', units: 5, activation: 'softmax' },
+      ],
       loss: 'categoricalCrossEntropy',
     } as never,
     name,
@@ -121,6 +125,33 @@ const conv = (o: Layer): Layer => ({ type: 'conv2d', activation: 'relu', ...o })
 
 /** Conv variants: each a body over a [9, 10, 3] input (odd and even extents). */
 const VARIANTS: [string, number[], Layer[]][] = [
+  [
+    'conv → dense relu (relu′ fused in the dense backward)',
+    [9, 10, 3],
+    [
+      conv({ filters: 4, kernelSize: 3 }),
+      { type: 'flatten' },
+      { type: 'dense', units: 7, activation: 'relu' },
+    ],
+  ],
+  [
+    'frozen conv under a trainable one',
+    [9, 10, 3],
+    [conv({ filters: 4, kernelSize: 3, trainable: false }), conv({ filters: 3, kernelSize: 3 })],
+  ],
+  [
+    'max pool 2 strides 3 (gaps between windows)',
+    [9, 10, 3],
+    [conv({ filters: 4, kernelSize: 2 }), { type: 'maxPooling2d', poolSize: 2, strides: 3 }],
+  ],
+  [
+    'conv1d dilation 2, 10 filters (a partial vector)',
+    [20, 3],
+    [
+      { type: 'conv1d', filters: 10, kernelSize: 3, dilationRate: 2, activation: 'relu' },
+      { type: 'maxPooling1d', poolSize: 3 },
+    ],
+  ],
   ['valid 3x3', [9, 10, 3], [conv({ filters: 4, kernelSize: 3 })]],
   [
     'same 3x3 + max pool',
