@@ -37,13 +37,31 @@ const r = CHUNK;
 const L = plan.layers;
 const dzOf = (l: number) => plan.dz[(L.length - 1 - l) % 2]!;
 const calls: [string, () => void][] = [];
+const parts: [string, () => void][] = [];
 for (const l of L) {
   const src = l.index === 0 ? x : L[l.index - 1]!.out;
   const W = params + l.kernel * e;
   const b = l.bias === null ? 0 : params + l.bias * e;
-  if (l.kind === 'conv')
+  if (l.kind === 'conv') {
     calls.push([`cfwd${l.index}`, () => k[`cfwd${l.index}`]!(l.out, src, W, b, r)]);
-  else if (l.kind === 'dense')
+    // Its two halves (not summed): im2col of the chunk's samples, the gemm on one patch matrix.
+    const g = l.geometry!;
+    const inB = g.H * g.W * g.C * e;
+    const K = g.KH * g.KW * g.C;
+    const patches = plan.patches;
+    parts.push([
+      `  im2col${l.index}`,
+      () => {
+        for (let s = 0; s < r; s++) k[`im2col${l.index}`]!(patches, src + s * inB);
+      },
+    ]);
+    parts.push([
+      `  gemm${l.index}`,
+      () => {
+        for (let s = 0; s < r; s++) k[`convz${l.index}`]!(l.out, patches, W, b, g.OH * g.OW, K);
+      },
+    ]);
+  } else if (l.kind === 'dense')
     calls.push([`fwd${l.index}`, () => k[`fwd${l.index}`]!(l.out, src, W, b, r, l.inputs)]);
   else calls.push([`pool${l.index}`, () => k[`pool${l.index}`]!(l.out, l.argmax ?? 0, src, r)]);
 }
@@ -91,3 +109,5 @@ for (const [name, f] of calls) {
 console.log(
   `${'sum'.padEnd(10)} ${total.toFixed(0).padStart(7)} µs (chunk of ${CHUNK}, ${precision})`,
 );
+for (const [name, f] of parts)
+  console.log(`${name.padEnd(10)} ${time(f).toFixed(0).padStart(7)} µs`);

@@ -77,6 +77,8 @@ export interface WasmPlan {
   readonly ones: number;
   /** Whether the module has the shared relu′ `mask` kernel (a pool or col2im before it). */
   readonly mask: boolean;
+  /** Byte address of the convolutions' patch matrix (one sample's), 0 without a conv. */
+  readonly patches: number;
   readonly dz: readonly [number, number];
   /** First byte past scratch: alloc starts here. */
   readonly scratchEnd: number;
@@ -335,6 +337,7 @@ export function planWasm(c: Compilation): WasmPlan {
     layers,
     ones,
     mask,
+    patches,
     dz,
     scratchEnd,
     pages,
