@@ -303,6 +303,8 @@ export function convKernels(fns: WasmFunction[], c: ConvKernelInput): void {
   const inBytes = g.H * g.W * g.C * e;
   const outBytes = M * g.F * e;
   const add = (fn: WasmFunction) => fns.push(fn) - 1;
+  // Few filters (C of at most 2 vectors): 4 rows per block keep 8 accumulators busy.
+  const rows = Math.ceil((g.F * e) / 16) <= 2 ? 4 : undefined;
   const base = { precision: prec, accumulate: false, bias: false, relu: false, mask: false };
   const im = add(im2col(`im2col${c.name}`, prec, g));
   const fwd = add(
@@ -310,6 +312,7 @@ export function convKernels(fns: WasmFunction[], c: ConvKernelInput): void {
       ...base,
       fma: c.fma,
       name: `convz${c.name}`,
+      rows,
       n: g.F,
       aRow: K,
       aCol: 1,
@@ -324,6 +327,7 @@ export function convKernels(fns: WasmFunction[], c: ConvKernelInput): void {
       ...base,
       fma: c.fma,
       name: `convgw${c.name}`,
+      rows,
       n: g.F,
       aRow: 1,
       aCol: K,
