@@ -4,9 +4,9 @@
 // is one gemm kernel with a fused bias/relu epilogue; a convolution is im2col + the same gemm
 // (conv.ts), a pooling layer its own loop nest (pool.ts), a flatten nothing (a view: the
 // rows are already in that order). The last (dense) layer's activation and the loss (rare,
-// tiny: a softmax of 10)
-// stay in JavaScript, compiled by the ordinary pipeline as a "head" model so their math and
-// derivative are the compiler's own. Everything else stays on the JS backend.
+// tiny: a softmax of 10) stay in JavaScript, compiled by the ordinary pipeline as a "head"
+// model so their math and derivative are the compiler's own. Everything else stays on the
+// JS backend.
 //
 // The backend owns this lowering of contractions; it takes the layer list, not the graph IR,
 // so that it can later consume the loop IR's contraction kernels behind the same plan.
