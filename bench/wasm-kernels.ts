@@ -77,7 +77,25 @@ for (let i = L.length - 1; i >= 0; i--) {
         `gb${i}`,
         () => k[`gb${i}`]!(grad + l.bias! * e, plan.ones, dzOf(i), 0, 1, r * g.OH * g.OW),
       ]);
-    if (i > 0) calls.push([`cdx${i}`, () => k[`cdx${i}`]!(dzOf(i - 1), dzOf(i), l.transposed!, r)]);
+    if (i > 0) {
+      calls.push([`cdx${i}`, () => k[`cdx${i}`]!(dzOf(i - 1), dzOf(i), l.transposed!, r)]);
+      // Its halves: dP = dZ·Wᵀ per sample, col2im per sample.
+      const M = g.OH * g.OW;
+      parts.push([
+        `  dp${i}`,
+        () => {
+          for (let s = 0; s < r; s++)
+            k[`convdp${i}`]!(plan.patches, dzOf(i) + s * M * g.F * e, l.transposed!, 0, M, g.F);
+        },
+      ]);
+      parts.push([
+        `  col2im${i}`,
+        () => {
+          for (let s = 0; s < r; s++)
+            k[`col2im${i}`]!(dzOf(i - 1) + s * g.H * g.W * g.C * e, plan.patches);
+        },
+      ]);
+    }
   } else if (l.kind === 'dense') {
     calls.push([`gw${i}`, () => k[`gw${i}`]!(gW, src, dzOf(i), 0, l.inputs, r)]);
     if (i > 0)
