@@ -234,7 +234,7 @@ export function avgPoolBackward(name: string, precision: Precision, g: ConvGeome
   const o = f.local('i32');
   const a = f.local('i32');
   const cnt = f.local('i32');
-  const inv = f.local(f.f64 ? 'f64' : 'f32');
+  const count = f.local(f.f64 ? 'f64' : 'f32');
   const e = f.e;
   f.get(DIN)
     .i32(0)
@@ -248,7 +248,7 @@ export function avgPoolBackward(name: string, precision: Precision, g: ConvGeome
       forEachTap(f, g, w, () => f.bump(cnt, 1));
       f.get(cnt)
         .emit([f.f64 ? 'f64.convert_i32_s' : 'f32.convert_i32_s'])
-        .set(inv);
+        .set(count);
       forEachTap(f, g, w, () => {
         inputAddress(f, g, w, DIN);
         f.get(s)
@@ -259,7 +259,7 @@ export function avgPoolBackward(name: string, precision: Precision, g: ConvGeome
           f.get(a).get(c).i32(e).emit(['i32.mul'], ['i32.add']);
           f.get(a).get(c).i32(e).emit(['i32.mul'], ['i32.add']).load();
           f.get(o).get(c).i32(e).emit(['i32.mul'], ['i32.add']).load();
-          f.get(inv).op('div').op('add').store();
+          f.get(count).op('div').op('add').store();
         });
       });
       f.bump(o, g.C * e);
