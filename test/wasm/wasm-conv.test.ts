@@ -464,3 +464,32 @@ describe('relaxed SIMD on the conv kernels', () => {
     }
   }, 120_000);
 });
+
+describe('runtime on a conv WebAssembly module', () => {
+  it('train() on the CNN (f64): the same history and parameters as the JS module', async () => {
+    const { train } = await import('../../runtime/train.ts');
+    const spec = await cnn('f64');
+    const w = await load(spec, 'wasm');
+    const j = await load(spec, 'js');
+    const m = w.model;
+    const count = 70;
+    const { inputs, targets } = data(m, count, 5);
+    const run = (mod: Batched) => {
+      const params = initParams(m, { seed: 8 });
+      const history = train(
+        mod,
+        params,
+        { inputs, targets, count },
+        { epochs: 2, batchSize: 32, seed: 1 },
+      );
+      return { params, losses: history.epochs.map((e) => e.loss) };
+    };
+    const a = run(w);
+    const b = run(j);
+    expect(a.losses).toHaveLength(2);
+    for (let e = 0; e < 2; e++)
+      expect(Math.abs(a.losses[e]! - b.losses[e]!) / b.losses[e]!).toBeLessThan(1e-10);
+    expect(relErr(a.params, b.params)).toBeLessThan(1e-10);
+    expect(relErr(a.params, initParams(m, { seed: 8 }))).toBeGreaterThan(1e-6);
+  }, 120_000);
+});
