@@ -187,8 +187,6 @@ export function gradientBody(g: GlueInput): string {
   const nn = ts ? '!' : '';
   const e = plan.bytesPerElement;
   const L = plan.layers;
-  const last = L[L.length - 1]!;
-  const u = g.outputSize;
   const lines: string[] = [];
   // The chunk's dZ of layer l lives in dz[(L-1-l) % 2]: the buffers alternate going back.
   const dzOf = (l: number) => plan.dz[(L.length - 1 - l) % 2]!;

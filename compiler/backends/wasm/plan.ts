@@ -15,14 +15,8 @@ import type { LayerSpec, ModelSpec } from '../../format/model.ts';
 import type { Node } from '../../ir/node.ts';
 import { clear, gemm, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
-import {
-  convKernels,
-  patchSize,
-  positions,
-  reluMask,
-  windowGeometry,
-  type ConvGeometry,
-} from './conv.ts';
+import { convKernels, reluMask } from './conv.ts';
+import { patchSize, positions, windowGeometry, type ConvGeometry } from './window.ts';
 import { avgPoolBackward, maxPoolBackward, poolForward } from './pool.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */

@@ -13,7 +13,7 @@ import {
   tapLocals,
   tapOffset,
   type ConvGeometry,
-} from './conv.ts';
+} from './window.ts';
 import type { WasmFunction } from './encode.ts';
 import { FnBuilder } from './fn.ts';
 import type { Precision } from './gemm.ts';
