@@ -1,9 +1,20 @@
 // `gradc check`: the emitted gradient against central differences, the dot-product (VJP)
-// test, and the IR interpreter, on seeded random parameters and samples.
-import { checkGradient, dotProductTest, initParams } from '@gradc/runtime';
+// test, and the IR interpreter, on seeded random parameters and samples. A model with a
+// training mode (dropout, batch statistics) is checked in it: gradientBatch over a batch of
+// TRAIN_BATCH samples with a fixed seed (so each dropout mask is held fixed), against
+// central differences of the batch loss gradientBatch returns and the batch interpreter.
+import {
+  checkGradient,
+  checkTrainingGradient,
+  dotProductTest,
+  initParams,
+  trainingDotProductTest,
+} from '@gradc/runtime';
 import type { FloatArray, GeneratedModule } from '@gradc/runtime';
 import type { Program } from '../ir/program.ts';
 import { interpret } from '../ir/interpret.ts';
+import { interpretBatch } from '../ir/interpret-batch.ts';
+import { topoOrder } from '../ir/node.ts';
 import type { Compiled } from '../pipeline.ts';
 import { importCompiled } from './load.ts';
 import { lcg, sampleInput, sampleTarget } from './samples.ts';
@@ -68,6 +79,16 @@ function checkInputGradient(
   return worst;
 }
 
+/** Samples of the training-mode check's batch: enough for batch statistics to mean something. */
+const TRAIN_BATCH = 4;
+
+/** Whether the gradient program trains differently from inference. */
+function hasTrainingMode(p: Program): boolean {
+  return topoOrder(p.outputs.map((o) => o.node)).some(
+    (n) => n.op === 'batchMean' || n.op === 'dropoutMask',
+  );
+}
+
 export async function runCheck(
   compiled: Compiled,
   opts: { samples: number; seed: number; maxParams: number },
@@ -84,6 +105,8 @@ export async function runCheck(
   const grad = (f32 ? Float32Array : Float64Array).from({ length: model.paramCount });
   const output = (f32 ? Float32Array : Float64Array).from({ length: model.outputSize });
   const programs = new Map(compiled.c.programs.map((p) => [p.name, p]));
+  if (hasTrainingMode(programs.get('gradient')!))
+    return runTrainingCheck(mod, compiled, opts, programs);
   for (let s = 0; s < opts.samples; s++) {
     const params: FloatArray = initParams(model, { seed: opts.seed + s });
     const cast = (a: Float64Array): FloatArray => (f32 ? Float32Array.from(a) : a);
@@ -123,6 +146,85 @@ export async function runCheck(
       `sample ${s}: loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params${fd.kinks ? `, ${fd.kinks} re-measured across a kink` : ''})` +
         `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}` +
         `${dinput === undefined ? '' : `  input gradient ${dinput.toExponential(2)}`}  ${sampleOk ? 'ok' : 'FAIL'}`,
+    );
+    if (!fd.ok && fd.worst) {
+      lines.push(
+        `  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`,
+      );
+      for (const t of fd.perTensor)
+        lines.push(`  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`);
+    }
+  }
+  return { ok, lines };
+}
+
+/** The training-mode check: one batch of TRAIN_BATCH samples per round, its own seed each. */
+function runTrainingCheck(
+  mod: GeneratedModule,
+  compiled: Compiled,
+  opts: { samples: number; seed: number; maxParams: number },
+  programs: ReadonlyMap<string, Program>,
+): CheckResult {
+  const model = mod.model;
+  const f32 = model.precision === 'f32';
+  const interpTol = f32 ? 1e-4 : 1e-9;
+  const lines: string[] = [];
+  let ok = true;
+  const rnd = lcg(opts.seed + 1);
+  const Arr = f32 ? Float32Array : Float64Array;
+  const work = Arr.from({ length: model.workSize });
+  const grad = Arr.from({ length: model.paramCount });
+  const output = Arr.from({ length: model.outputSize });
+  const count = TRAIN_BATCH;
+  for (let s = 0; s < opts.samples; s++) {
+    const params: FloatArray = initParams(model, { seed: opts.seed + s });
+    const inputs = new Arr(count * model.inputSize);
+    const targets = new Arr(count * model.outputSize);
+    for (let r = 0; r < count; r++) {
+      inputs.set(sampleInput(model, rnd), r * model.inputSize);
+      targets.set(sampleTarget(model, rnd), r * model.outputSize);
+    }
+    const seed = opts.seed + 1000 * s + 1;
+    const batch = { inputs, targets, count, seed };
+    const fd = checkTrainingGradient(mod, params, batch, {
+      seed: opts.seed + s,
+      maxParams: opts.maxParams,
+    });
+    const vjp = trainingDotProductTest(mod, params, batch, { seed: opts.seed + s });
+    // Emitted code against the batch interpreter, the moving statistics after the step too.
+    const want = interpretBatch(
+      programs.get('gradient')!,
+      {
+        params,
+        inputs,
+        targets,
+        count,
+        inputSize: model.inputSize,
+        outputSize: model.outputSize,
+        seed,
+      },
+      model.paramCount,
+    );
+    const after = Arr.from(params);
+    const gotLoss = mod.gradientBatch!(after, inputs, targets, count, grad, work, seed);
+    const input = inputs.subarray(0, model.inputSize);
+    const wantOut = interpret(
+      programs.get('forward')!,
+      { params, input },
+      model.paramCount,
+    ).output!;
+    mod.forward(params, input, output, work);
+    const interp = Math.max(
+      maxRelDiff(grad, want.grad!),
+      maxRelDiff([gotLoss], [want.loss!]),
+      maxRelDiff(after, want.params ?? params),
+      maxRelDiff(output, wantOut),
+    );
+    const sampleOk = fd.ok && vjp.ok && interp <= interpTol;
+    ok &&= sampleOk;
+    lines.push(
+      `batch ${s} (training mode, ${count} samples, seed ${seed}): loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params${fd.kinks ? `, ${fd.kinks} re-measured across a kink` : ''})` +
+        `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );
     if (!fd.ok && fd.worst) {
       lines.push(
