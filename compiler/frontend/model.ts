@@ -157,12 +157,14 @@ export function buildModel(spec: ModelSpec): Compilation {
       }
     });
     B.section = 'loss';
-    const trainLoss = buildLoss(B, spec, trainValues).loss;
-    B.named(trainLoss, 'tloss');
+    const built = buildLoss(B, spec, trainValues);
+    B.named(built.loss, 'tloss');
     B.section = undefined;
+    // The training-mode outputs ride along for the interpreters and the TF.js oracle (what
+    // Keras's `training: true` forward returns); no entry point computes them.
     programs.push({
       name: 'trainLoss',
-      outputs: [{ kind: 'loss', node: trainLoss, label: 'loss' }, ...state],
+      outputs: [{ kind: 'loss', node: built.loss, label: 'loss' }, ...state, ...built.outputs],
     });
   }
   return {
