@@ -78,11 +78,12 @@ export const batchOps: (LeafOp | ViewOp)[] = [
     smooth: true,
     doc: "dropout's mask for one sample: 0 or 1/(1 − rate) per element, from the hash of (seed, sample, salt, element)",
     shape: (_a, attrs) => {
+      const shape = shapeOf(attrs, 'dropoutMask');
       const r = attrs.rate;
       if (typeof r !== 'number' || !(r >= 0 && r < 1))
         throw new Error(`dropoutMask: bad rate ${r}`);
       if (!Number.isInteger(attrs.salt)) throw new Error('dropoutMask: salt must be an integer');
-      return shapeOf(attrs, 'dropoutMask');
+      return shape;
     },
     evaluate: () => {
       throw new Error('dropoutMask is bound by the interpreter (it needs the seed and sample)');
