@@ -66,7 +66,10 @@ export const ABI: readonly AbiEntry[] = [
     name: 'gradient',
     params: [P.params, P.input, P.target, P.grad, P.work, P.seed],
     returns: 'number',
-    doc: 'Training step for one sample (dropout masks, batch statistics of one sample): overwrites `grad` with dLoss/dparams, writes new moving statistics into `params`, and returns the training-mode loss.',
+    // Training mode (README "Modes"): the loss with dropout masks and batch statistics (of
+    // one sample); moving statistics are written into params. Kept short: every module's
+    // doc comment says it, models without such layers included.
+    doc: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
     presence: 'always',
   },
   {
@@ -87,7 +90,7 @@ export const ABI: readonly AbiEntry[] = [
     name: 'gradientBatch',
     params: [P.params, P.inputs, P.targets, P.count, P.grad, P.work, P.seed],
     returns: 'number',
-    doc: 'Training step over `count` samples (row-major rows; batch statistics over them): overwrites `grad` with the mean gradient, writes new moving statistics into `params` once, and returns the mean training-mode loss.',
+    doc: 'Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.',
     presence: 'always',
   },
 ];
