@@ -13,6 +13,9 @@ import type { GeneratedModule } from '../runtime/index.ts';
 import { maskHash } from '../compiler/ops/batch.ts';
 import { maskFunction } from '../compiler/emit/mask.ts';
 import { maxRelErr, TestRng } from './compiler/helpers.ts';
+import { validateModel } from '../compiler/format/parse.ts';
+import { wasmRefusal } from '../compiler/backends/wasm/plan.ts';
+import { checkTrainingGradient, train } from '../runtime/index.ts';
 
 type Layers = ModelInput['layers'];
 
@@ -359,5 +362,87 @@ describe('dropout masks', () => {
     expect(s.compiled.code).not.toMatch(/export function forward\([^)]*seed/);
     const fwd = /export function forward\(([\s\S]*?)\n}\n/.exec(s.compiled.code)![1]!;
     expect(fwd).not.toContain('dropoutMask');
+  });
+});
+
+describe('around the entry points', () => {
+  it('the WebAssembly backend refuses training-mode models (they stay on JS)', async () => {
+    // relu dense stacks, which the planner takes without the training-mode layer.
+    const stack = (mid: object): ModelInput => ({
+      input: 8,
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        mid,
+        { type: 'dense', units: 2 },
+      ] as Layers,
+      loss: 'mse',
+    });
+    const plain = await validateModel(stack({ type: 'dense', units: 16, activation: 'relu' }), 'm');
+    expect(wasmRefusal(plain, false)).toBeNull();
+    for (const model of [
+      stack({ type: 'dropout', rate: 0.5 }),
+      stack({ type: 'batchNormalization' }),
+    ]) {
+      const spec = await validateModel(model, 'm.json');
+      expect(wasmRefusal(spec, false)).toMatch(/no WebAssembly lowering/);
+      const compiled = await compileModel({ ...model, backend: 'wasm' }, { format: 'js' });
+      expect(compiled.code).not.toMatch(/WebAssembly/);
+      expect(compiled.code).toMatch(/export function gradientBatch\(/);
+    }
+  });
+
+  it('train() passes a new seed every step, the same ones for the same run seed', async () => {
+    const s = await setup(withDropout);
+    const count = 12;
+    const { inputs, targets } = batch(s, count);
+    const seeds: number[] = [];
+    const spy: GeneratedModule = {
+      ...s.mod,
+      alloc: undefined,
+      gradientBatch: (...a: Parameters<NonNullable<GeneratedModule['gradientBatch']>>) => {
+        seeds.push(a[6]!);
+        return s.mod.gradientBatch!(...a);
+      },
+    };
+    const run = (seed: number) => {
+      seeds.length = 0;
+      const params = Float64Array.from(s.params);
+      train(
+        spy,
+        params,
+        { inputs, targets, count },
+        { epochs: 2, batchSize: 4, seed, diagnostics: false },
+      );
+      return { params, seeds: [...seeds] };
+    };
+    const a = run(1);
+    const b = run(1);
+    const c = run(2);
+    expect(a.seeds).toHaveLength(6);
+    expect(new Set(a.seeds).size).toBe(6);
+    expect(b.seeds).toEqual(a.seeds);
+    expect(c.seeds.some((x, i) => x !== a.seeds[i])).toBe(true);
+    expect([...b.params]).toEqual([...a.params]);
+    expect(maxRelErr(c.params, a.params)).toBeGreaterThan(0);
+    for (const x of a.seeds) expect(Number.isInteger(x) && x === (x | 0)).toBe(true);
+  });
+
+  it('the training-mode check can fail: a gradient from other masks than its loss is caught', async () => {
+    const s = await setup(withDropout);
+    const count = 4;
+    const { inputs, targets } = batch(s, count);
+    const params = Float64Array.from(s.params);
+    const good = checkTrainingGradient(s.mod, params, { inputs, targets, count, seed: 5 });
+    expect(good.ok, `${good.maxRelError}`).toBe(true);
+    // The gradient of one mask, the loss of another: every dropped unit's gradient is wrong.
+    let calls = 0;
+    const skewed: GeneratedModule = {
+      ...s.mod,
+      gradientBatch: (p, i, t, n, g, w, seed) =>
+        s.mod.gradientBatch!(p, i, t, n, g, w, calls++ === 0 ? (seed ?? 0) + 1 : seed),
+    };
+    const bad = checkTrainingGradient(skewed, params, { inputs, targets, count, seed: 5 });
+    expect(bad.ok).toBe(false);
+    expect([...params]).toEqual([...s.params]); // the check steps on copies
   });
 });
