@@ -11,6 +11,7 @@ import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { compileModel, lower, validateModel, type ModelInput } from '../../compiler/index.ts';
 import { interpretBatch } from '../../compiler/ir/interpret-batch.ts';
 import { maskValue } from '../../compiler/ops/batch.ts';
+import { runCheck } from '../../compiler/cli/check.ts';
 import { layerTypes } from '../../compiler/layers/registry.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type ModelJson } from './model.ts';
@@ -341,5 +342,20 @@ describe('gradc against TF.js Layers on identical weights', () => {
     mod.gradient(after1, x0, t0, grad1, work, seed);
     expect(normErr(grad1, g1.grad), 'gradient').toBeLessThan(TOL);
     expect(normErr(after1, g1.params), 'params after gradient').toBeLessThan(TOL);
+  });
+});
+
+describe('gradc check on every model of this oracle', () => {
+  // Training-mode models are checked in training mode (a batch of 4, masks held fixed).
+  it.each(Object.keys(CASES))('%s', async (name) => {
+    const compiled = await compileModel({ ...CASES[name]!, precision: 'f64' } as ModelInput, {
+      format: 'js',
+    });
+    const check = await runCheck(compiled, { samples: 2, seed: 3, maxParams: 150 });
+    expect(check.ok, check.lines.join('\n')).toBe(true);
+    const training = CASES[name]!.layers.some(
+      (l) => l.type === 'dropout' || l.type === 'batchNormalization',
+    );
+    expect(check.lines[0]).toMatch(training ? /training mode/ : /^sample 0/);
   });
 });
