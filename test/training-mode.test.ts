@@ -15,7 +15,7 @@ import { maskFunction } from '../compiler/emit/mask.ts';
 import { maxRelErr, TestRng } from './compiler/helpers.ts';
 import { validateModel } from '../compiler/format/parse.ts';
 import { wasmRefusal } from '../compiler/backends/wasm/plan.ts';
-import { checkTrainingGradient, train } from '../runtime/index.ts';
+import { adam, checkTrainingGradient, evaluate, initParams, train } from '../runtime/index.ts';
 
 type Layers = ModelInput['layers'];
 
@@ -444,5 +444,76 @@ describe('around the entry points', () => {
     const bad = checkTrainingGradient(skewed, params, { inputs, targets, count, seed: 5 });
     expect(bad.ok).toBe(false);
     expect([...params]).toEqual([...s.params]); // the check steps on copies
+  });
+});
+
+describe('training a model with batchNormalization and dropout', () => {
+  it('learns three blobs, and the moving statistics converge to the population statistics', async () => {
+    const model: ModelInput = {
+      input: 4,
+      layers: [
+        { type: 'dense', units: 12, activation: 'relu' },
+        { type: 'batchNormalization', momentum: 0.9 },
+        { type: 'dropout', rate: 0.2 },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+      loss: 'categoricalCrossEntropy',
+    };
+    const mod = evaluateCompiled(await compileModel(model, { format: 'js' }));
+    const m = mod.model;
+    const rng = new TestRng(21);
+    const count = 240;
+    const centers = [
+      [2, 0, 0, 1],
+      [0, 2, 1, 0],
+      [-1, -1, 2, 2],
+    ];
+    const inputs = new Float64Array(count * 4);
+    const targets = new Float64Array(count * 3);
+    for (let s = 0; s < count; s++) {
+      const c = s % 3;
+      for (let k = 0; k < 4; k++) inputs[s * 4 + k] = centers[c]![k]! * 3 + 5 + rng.normal();
+      targets[s * 3 + c] = 1;
+    }
+    const params = initParams(m, { seed: 2 });
+    train(
+      mod,
+      params,
+      { inputs, targets, count },
+      {
+        epochs: 40,
+        batchSize: 16,
+        optimizer: adam({ lr: 0.01 }),
+        seed: 4,
+        diagnostics: false,
+      },
+    );
+    // Inference (moving statistics, no dropout) classifies the blobs.
+    expect(evaluate(mod, params, { inputs, targets, count }).accuracy).toBeGreaterThan(0.95);
+    // The moving mean and variance track the BN input's statistics over the data (within
+    // what the last steps' batches and weight updates move them).
+    const kernel = m.params.find((p) => p.name === 'dense0.kernel')!;
+    const bias = m.params.find((p) => p.name === 'dense0.bias')!;
+    const mm = m.params.find((p) => p.name.endsWith('movingMean'))!;
+    const mv = m.params.find((p) => p.name.endsWith('movingVariance'))!;
+    for (let j = 0; j < 12; j++) {
+      let sum = 0;
+      let sq = 0;
+      for (let s = 0; s < count; s++) {
+        let z = params[bias.offset + j]!;
+        for (let i = 0; i < 4; i++) z += inputs[s * 4 + i]! * params[kernel.offset + i * 12 + j]!;
+        const a = Math.max(0, z);
+        sum += a;
+        sq += a * a;
+      }
+      const mean = sum / count;
+      const variance = sq / count - mean * mean;
+      const scale = Math.sqrt(variance) + 0.05;
+      expect(Math.abs(params[mm.offset + j]! - mean) / scale, `mean ${j}`).toBeLessThan(0.5);
+      expect(
+        Math.abs(params[mv.offset + j]! - variance) / (variance + 0.05),
+        `variance ${j}`,
+      ).toBeLessThan(0.5);
+    }
   });
 });
