@@ -150,6 +150,18 @@ const models: [string, ModelInput][] = [
   ['conv [h,w,c], no center or scale', conv({ center: false, scale: false })],
   ['dense with dropout before it', withDropout],
   ['blocked (4-sample blocks)', blocked],
+  [
+    'wide (statistics cleared and scaled in loops)',
+    {
+      input: 3,
+      layers: [
+        { type: 'dense', units: 140, activation: 'tanh' },
+        { type: 'batchNormalization' },
+        { type: 'dense', units: 2 },
+      ],
+      loss: 'mse',
+    },
+  ],
 ];
 
 describe('training-mode gradientBatch against the batch graph interpreter', () => {

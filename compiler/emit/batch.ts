@@ -219,29 +219,9 @@ export function emitGradientBatch(
         // No samples, no statistics: the moving statistics stay as they are.
         w.line('if (count === 0) return 0;');
         phased.stats.forEach((ph, d) => {
-          const name = `gradientBatch_p${d + 1}`;
-          const body = new CodeWriter(1);
-          const [start, end] = ph.range;
-          const each = (line: (k: number | string) => string) => {
-            if (end - start <= INLINE_STATS)
-              for (let k = start; k < end; k++) body.line(line(phased.statBase + k));
-            else {
-              const loop = kernel(`${name}_${helpers.length}`, [
-                ...(line === scaleLine ? ['const scale = 1 / count;'] : []),
-                `for (let k = ${phased.statBase + start}; k < ${phased.statBase + end}; k++) ${line('k')}`,
-              ]);
-              helpers.push(loop);
-              body.line(`${loop.name}(${args});`);
-            }
-          };
-          const clearLine = (k: number | string) => `work[${k}] = 0;`;
-          const scaleLine = (k: number | string) => `work[${k}] *= scale;`;
-          each(clearLine);
-          helpers.push(...sampleLoops(ctx, name, ph.plan, sections, shapes, body, helpers));
-          if (end - start <= INLINE_STATS) body.line('const scale = 1 / count;');
-          each(scaleLine);
-          helpers.push(fn(name, 'loop', 'gradientBatch', sig, body));
-          w.line(`${name}(${args});`);
+          const f = emitPhase(ctx, `gradientBatch_p${d + 1}`, ph, sections, shapes, helpers);
+          helpers.push(f);
+          w.line(`${f.name}(${args});`);
         });
       }
     },
@@ -277,4 +257,41 @@ export function emitGradientBatch(
       w.line(`return count > 0 ? work[${slot}] / count : 0;`);
     },
   );
+}
+
+/**
+ * One phase of a batched gradient with batch statistics (emit/phases.ts): clear its slots,
+ * sum each sample's values into them (the ordinary sample loops), divide by the count.
+ * Straight-line for few slots; otherwise each pass is a loop in a function of its own.
+ */
+function emitPhase(
+  ctx: Ctx,
+  name: string,
+  phase: PhasedPlan['stats'][number],
+  sections: ReadonlyMap<string, string>,
+  shapes: Shapes,
+  helpers: EmittedFunction[],
+): EmittedFunction {
+  const args = ctx.sig.join(', ');
+  const body = new CodeWriter(1);
+  const from = ctx.statBase + phase.range[0];
+  const to = ctx.statBase + phase.range[1];
+  const inline = to - from <= INLINE_STATS;
+  const pass = (suffix: string, head: string[], line: (k: number | string) => string) => {
+    if (inline) {
+      for (const h of head) body.line(h);
+      for (let k = from; k < to; k++) body.line(line(k));
+      return;
+    }
+    const k = new CodeWriter(1);
+    for (const h of head) k.line(h);
+    k.line(`for (let k = ${from}; k < ${to}; k++) ${line('k')}`);
+    const loop = fn(`${name}_${suffix}`, 'loop', ctx.kind, ctx.sig, k);
+    helpers.push(loop);
+    body.line(`${loop.name}(${args});`);
+  };
+  pass('clear', [], (k) => `work[${k}] = 0;`);
+  helpers.push(...sampleLoops(ctx, name, phase.plan, sections, shapes, body, helpers));
+  pass('scale', ['const scale = 1 / count;'], (k) => `work[${k}] *= scale;`);
+  return fn(name, 'loop', ctx.kind, ctx.sig, body);
 }
