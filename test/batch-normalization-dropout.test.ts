@@ -144,6 +144,24 @@ describe('batchNormalization and dropout', () => {
       expect(check.ok, check.lines.join('\n')).toBe(true);
     }
   });
+
+  it('gradc check passes on a wide f32 model (4-sample blocks, biases the mean cancels)', async () => {
+    const wide = {
+      input: 6,
+      precision: 'f32',
+      layers: [
+        { type: 'dense', units: 70, activation: 'tanh' },
+        { type: 'batchNormalization' },
+        { type: 'dropout', rate: 0.3 },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+      loss: 'categoricalCrossEntropy',
+    } as const satisfies ModelInput;
+    const compiled = await compileModel(wide, { format: 'js' });
+    expect(compiled.code).toMatch(/function gradientBatch_p1_block\(/);
+    const check = await runCheck(compiled, { samples: 3, seed: 1, maxParams: 300 });
+    expect(check.ok, check.lines.join('\n')).toBe(true);
+  });
 });
 
 describe('gradc train on a model with batchNormalization and dropout', () => {
