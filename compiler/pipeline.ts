@@ -1,8 +1,16 @@
 // The compiler, one direction, each arrow a pure function in its own file.
 import { differentiate } from './autodiff/reverse.ts';
 import { buildModel, type Compilation } from './frontend/model.ts';
-import { BLOCK, emitForwardBatch, emitGradientBatch, type BatchPlan } from './emit/batch.ts';
-import { emitProgram, type EmittedFunction } from './emit/body.ts';
+import {
+  BLOCK,
+  emitForwardBatch,
+  emitGradientBatch,
+  type BatchPlan,
+  type PhasedPlan,
+} from './emit/batch.ts';
+import { emitProgram, needsSeed, type EmittedFunction } from './emit/body.ts';
+import { hasBatchMeans, planPhases } from './emit/phases.ts';
+import { maskFunction } from './emit/mask.ts';
 import { emitDeclarations, emitModule, type OutputFormat } from './emit/module.ts';
 import type { Program, ProgramName } from './ir/program.ts';
 import { simplify } from './passes/simplify.ts';
@@ -18,8 +26,10 @@ import { checkExpressionCost, checkModelCost, checkPlan, type PlannedBody } from
 export type Pass = (c: Compilation) => Compilation;
 
 /** One schedule per program; `inputGradient` only when the model asks for it. */
-export type Schedules = { [K in Exclude<ProgramName, 'inputGradient'>]: Schedule } & {
+export type Schedules = { [K in Exclude<ProgramName, 'inputGradient' | 'trainLoss'>]: Schedule } & {
   inputGradient?: Schedule;
+  /** Only before `differentiate` (which turns it into `gradient`). */
+  trainLoss?: Schedule;
 };
 
 /** IR-to-IR passes in order; `gradc inspect --after NAME` prints the IR after any of them. */
@@ -108,8 +118,9 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   if (schedules.inputGradient) functions.push(...emitProgram(schedules.inputGradient, c.sections));
   const batched = [
     ...emitForwardBatch(batch.forward, c.sections, c.shapes),
-    ...emitGradientBatch(batch.gradient, c.sections, c.shapes),
+    ...emitGradientBatch(batch.gradient, c.sections, c.shapes, batch.needs, batch.phased),
   ];
+  if (batch.needs.seed) functions.push(maskFunction('gradient'));
   // `auto` (the default) and `wasm`: WebAssembly where the plan accepts the model and the cost
   // rule says it pays (backends/wasm/plan.ts, measured by bench/wasm-threshold.ts), JS
   // otherwise; `js` never.
@@ -142,30 +153,73 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
 export function planBatches(
   c: Compilation,
   schedules: Schedules,
-): { forward: BatchPlan; gradient: BatchPlan; workSize: number; bodies: PlannedBody[] } {
+): {
+  forward: BatchPlan;
+  gradient: BatchPlan;
+  workSize: number;
+  bodies: PlannedBody[];
+  needs: { seed: boolean };
+  phased: PhasedPlan | null;
+} {
   const blocked = schedules.gradient.steps.some(
     (s) => s.mode === 'loop' && getOp(s.node.op).kind === 'linalg',
   );
-  const planned = (name: ProgramName, o: ScheduleOptions): Schedule => {
-    const s = scheduleProgram(programOf(c, name), c.sectionOrder, o);
+  const planned = (p: Program, o: ScheduleOptions): Schedule => {
+    const s = scheduleProgram(p, c.sectionOrder, o);
     planMemory(s);
     return s;
   };
-  const fwdBlock = blocked ? planned('forward', { lanes: BLOCK }) : null;
-  const gradSample = planned('gradient', { gradsInPlace: false });
-  const gradBlock = blocked ? planned('gradient', { gradsInPlace: false, lanes: BLOCK }) : null;
-  // Lane l of a block uses work[l·W, (l+1)·W); the loss sum goes after all of it.
-  const lossSlot = Math.max(gradSample.workSize, gradBlock ? BLOCK * gradBlock.workSize : 0);
+  const gradient = programOf(c, 'gradient');
+  const needs = { seed: needsSeed(gradient.outputs.map((o) => o.node)) };
+  // Batch statistics: phases that sum them first (emit/phases.ts), then the gradient reading
+  // them, then the state updates once.
+  const phases = hasBatchMeans(gradient) ? planPhases(c.B, gradient) : null;
+  const main = phases ? phases.final : gradient;
+  const pair = (p: Program) => ({
+    sample: planned(p, { gradsInPlace: false }),
+    block: blocked ? planned(p, { gradsInPlace: false, lanes: BLOCK }) : null,
+  });
+  const statPlans = phases ? phases.stats.map(pair) : [];
+  const stateSchedule = phases?.state ? planned(phases.state, {}) : null;
+  const fwdBlock = blocked ? planned(programOf(c, 'forward'), { lanes: BLOCK }) : null;
+  const { sample: gradSample, block: gradBlock } = pair(main);
+  // Lane l of a block uses work[l·W, (l+1)·W); the loss sum goes after all of it, and the
+  // batch statistics after that.
+  const lossSlot = Math.max(
+    ...[{ sample: gradSample, block: gradBlock }, ...statPlans].map((p) =>
+      Math.max(p.sample.workSize, p.block ? BLOCK * p.block.workSize : 0),
+    ),
+    stateSchedule?.workSize ?? 0,
+  );
+  const statBase = lossSlot + 1;
+  const phased: PhasedPlan | null = phases
+    ? {
+        stats: statPlans.map((p, d) => ({
+          plan: { ...p, lossSlot: null },
+          range: phases.ranges[d]!,
+        })),
+        state: stateSchedule,
+        statBase,
+      }
+    : null;
+  const blocks = (p: { sample: Schedule; block: Schedule | null }): PlannedBody[] => [
+    { schedule: p.sample, lanes: 1 },
+    ...(p.block ? [{ schedule: p.block, lanes: BLOCK }] : []),
+  ];
   return {
     forward: { sample: schedules.forward, block: fwdBlock, lossSlot: null },
     gradient: { sample: gradSample, block: gradBlock, lossSlot },
-    workSize: Math.max(lossSlot + 1, fwdBlock ? BLOCK * fwdBlock.workSize : 0),
+    workSize: Math.max(statBase + (phases?.size ?? 0), fwdBlock ? BLOCK * fwdBlock.workSize : 0),
     // For the cost check (compiler/cost.ts): a block body is emitted once for BLOCK lanes.
     bodies: [
       { schedule: gradSample, lanes: 1 },
       ...(fwdBlock ? [{ schedule: fwdBlock, lanes: BLOCK }] : []),
       ...(gradBlock ? [{ schedule: gradBlock, lanes: BLOCK }] : []),
+      ...statPlans.flatMap(blocks),
+      ...(stateSchedule ? [{ schedule: stateSchedule, lanes: 1 }] : []),
     ],
+    needs,
+    phased,
   };
 }
 

@@ -142,6 +142,8 @@ const headTarget = new Float64Array(3);
 const headOut = new Float64Array(3);
 const headParams = new Float64Array(0);
 const headWork = new Float64Array(1);
+/** The loss of a gradientBatch call, summed chunk by chunk. */
+const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -213,6 +215,24 @@ function wasmForwardChunk(k: Record<string, (...args: number[]) => void>, p: num
   k.fwd0!(8560, x, p + 0, p + 512, r, 4);
   k.fwd1!(12672, 8560, p + 640, p + 2688, r, 16);
   k.fwd2!(18848, 12672, p + 2816, p + 3200, r, 16);
+}
+
+function wasmHeadChunk(z: Float64Array, targets: Float64Array, s0: number, r: number, count: number): void {
+  // 1 / count here, not passed in: a double argument would be boxed.
+  const inv = 1 / count;
+  for (let i = 0; i < r; i++) {
+      const zi = 2356 + i * 3;
+      const di = 42 + i * 3;
+      const ti = (s0 + i) * 3;
+      for (let j = 0; j < 3; j++) {
+        headIn[j] = z[zi + j]!;
+        headTarget[j] = targets[ti + j]!;
+      }
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      for (let j = 0; j < 3; j++) z[di + j] = headOut[j]! * inv;
+    }
+  wasmLoss[0] = wasmLoss[0]! + headWork[0]!;
+  headWork[0] = 0;
 }
 
 /**
@@ -1205,26 +1225,14 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   k.clear!(g, 3224);
   k.tr1!(16784, p + 640);
   k.tr2!(19632, p + 2816);
-  let loss = 0;
-  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
-  const inv = 1 / count;
+  wasmLoss[0] = 0;
+  // The mean is taken on dz (wasmHeadChunk), before the contractions: no pass over grad
+  // afterwards.
   for (let s0 = 0; s0 < count; s0 += 32) {
     const r = Math.min(32, count - s0);
     const x = inputs.byteOffset + s0 * 32;
     wasmForwardChunk(k, p, x, r);
-    for (let i = 0; i < r; i++) {
-      const zi = 2356 + i * 3;
-      const di = 42 + i * 3;
-      const ti = (s0 + i) * 3;
-      for (let j = 0; j < 3; j++) {
-        headIn[j] = z[zi + j]!;
-        headTarget[j] = targets[ti + j]!;
-      }
-      headWork[0] = 0;
-      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
-      loss += headWork[0]!;
-      for (let j = 0; j < 3; j++) z[di + j] = headOut[j]! * inv;
-    }
+    wasmHeadChunk(z, targets, s0, r, count);
     k.gw2!(g + 2816, 12672, 336, 0, 16, r);
     k.gb2!(g + 3200, 64, 336, 0, 1, r);
     k.dx2!(4448, 336, 19632, 12672, r, 3);
@@ -1234,7 +1242,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
     k.gw0!(g + 0, x, 336, 0, 4, r);
     k.gb0!(g + 512, 64, 336, 0, 1, r);
   }
-  return count > 0 ? loss / count : 0;
+  return count > 0 ? wasmLoss[0]! / count : 0;
 }
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */

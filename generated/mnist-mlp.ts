@@ -107,6 +107,8 @@ const headTarget = new Float64Array(10);
 const headOut = new Float64Array(10);
 const headParams = new Float64Array(0);
 const headWork = new Float64Array(1);
+/** The loss of a gradientBatch call, summed chunk by chunk. */
+const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -177,6 +179,24 @@ function wasmNotReady(entry: string): never {
 function wasmForwardChunk(k: Record<string, (...args: number[]) => void>, p: number, x: number, r: number): void {
   k.fwd0!(65904, x, p + 0, p + 802816, r, 784);
   k.fwd1!(98688, 65904, p + 803840, p + 814080, r, 128);
+}
+
+function wasmHeadChunk(z: Float64Array, targets: Float64Array, s0: number, r: number, count: number): void {
+  // 1 / count here, not passed in: a double argument would be boxed.
+  const inv = 1 / count;
+  for (let i = 0; i < r; i++) {
+      const zi = 12336 + i * 10;
+      const di = 42 + i * 10;
+      const ti = (s0 + i) * 10;
+      for (let j = 0; j < 10; j++) {
+        headIn[j] = z[zi + j]!;
+        headTarget[j] = targets[ti + j]!;
+      }
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      for (let j = 0; j < 10; j++) z[di + j] = headOut[j]! * inv;
+    }
+  wasmLoss[0] = wasmLoss[0]! + headWork[0]!;
+  headWork[0] = 0;
 }
 
 /**
@@ -669,33 +689,21 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   const g = grad.byteOffset;
   k.clear!(g, 814160);
   k.tr1!(101264, p + 803840);
-  let loss = 0;
-  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
-  const inv = 1 / count;
+  wasmLoss[0] = 0;
+  // The mean is taken on dz (wasmHeadChunk), before the contractions: no pass over grad
+  // afterwards.
   for (let s0 = 0; s0 < count; s0 += 32) {
     const r = Math.min(32, count - s0);
     const x = inputs.byteOffset + s0 * 6272;
     wasmForwardChunk(k, p, x, r);
-    for (let i = 0; i < r; i++) {
-      const zi = 12336 + i * 10;
-      const di = 42 + i * 10;
-      const ti = (s0 + i) * 10;
-      for (let j = 0; j < 10; j++) {
-        headIn[j] = z[zi + j]!;
-        headTarget[j] = targets[ti + j]!;
-      }
-      headWork[0] = 0;
-      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
-      loss += headWork[0]!;
-      for (let j = 0; j < 10; j++) z[di + j] = headOut[j]! * inv;
-    }
+    wasmHeadChunk(z, targets, s0, r, count);
     k.gw1!(g + 803840, 65904, 336, 0, 128, r);
     k.gb1!(g + 814080, 64, 336, 0, 1, r);
     k.dx1!(33120, 336, 101264, 65904, r, 10);
     k.gw0!(g + 0, x, 33120, 0, 784, r);
     k.gb0!(g + 802816, 64, 33120, 0, 1, r);
   }
-  return count > 0 ? loss / count : 0;
+  return count > 0 ? wasmLoss[0]! / count : 0;
 }
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */

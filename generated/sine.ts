@@ -142,6 +142,8 @@ const headTarget = new Float64Array(1);
 const headOut = new Float64Array(1);
 const headParams = new Float64Array(0);
 const headWork = new Float64Array(1);
+/** The loss of a gradientBatch call, summed chunk by chunk. */
+const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -215,6 +217,24 @@ function wasmForwardChunk(k: Record<string, (...args: number[]) => void>, p: num
   k.fwd1!(33168, 24960, p + 512, p + 8704, r, 32);
   k.act1!(41376, 33168, 0, 0, r * 32);
   k.fwd2!(57792, 41376, p + 8960, p + 9216, r, 32);
+}
+
+function wasmHeadChunk(z: Float64Array, targets: Float64Array, s0: number, r: number, count: number): void {
+  // 1 / count here, not passed in: a double argument would be boxed.
+  const inv = 1 / count;
+  for (let i = 0; i < r; i++) {
+      const zi = 7224 + i * 1;
+      const di = 42 + i * 1;
+      const ti = (s0 + i) * 1;
+      for (let j = 0; j < 1; j++) {
+        headIn[j] = z[zi + j]!;
+        headTarget[j] = targets[ti + j]!;
+      }
+      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
+      for (let j = 0; j < 1; j++) z[di + j] = headOut[j]! * inv;
+    }
+  wasmLoss[0] = wasmLoss[0]! + headWork[0]!;
+  headWork[0] = 0;
 }
 
 /**
@@ -1221,26 +1241,14 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   k.clear!(g, 9224);
   k.tr1!(49584, p + 512);
   k.tr2!(58064, p + 8960);
-  let loss = 0;
-  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
-  const inv = 1 / count;
+  wasmLoss[0] = 0;
+  // The mean is taken on dz (wasmHeadChunk), before the contractions: no pass over grad
+  // afterwards.
   for (let s0 = 0; s0 < count; s0 += 32) {
     const r = Math.min(32, count - s0);
     const x = inputs.byteOffset + s0 * 8;
     wasmForwardChunk(k, p, x, r);
-    for (let i = 0; i < r; i++) {
-      const zi = 7224 + i * 1;
-      const di = 42 + i * 1;
-      const ti = (s0 + i) * 1;
-      for (let j = 0; j < 1; j++) {
-        headIn[j] = z[zi + j]!;
-        headTarget[j] = targets[ti + j]!;
-      }
-      headWork[0] = 0;
-      head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
-      loss += headWork[0]!;
-      for (let j = 0; j < 1; j++) z[di + j] = headOut[j]! * inv;
-    }
+    wasmHeadChunk(z, targets, s0, r, count);
     k.gw2!(g + 8960, 41376, 336, 0, 32, r);
     k.gb2!(g + 9216, 64, 336, 0, 1, r);
     k.dx2!(8544, 336, 58064, 41376, r, 1);
@@ -1252,7 +1260,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
     k.gw0!(g + 0, x, 336, 0, 1, r);
     k.gb0!(g + 256, 64, 336, 0, 1, r);
   }
-  return count > 0 ? loss / count : 0;
+  return count > 0 ? wasmLoss[0]! / count : 0;
 }
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */

@@ -49,6 +49,17 @@ export interface RunnerOptions {
    * the per-sample path applies them; train() turns `batched` off when they are set.
    */
   readonly sampleWeights?: Float64Array | undefined;
+  /**
+   * The run's seed. Each step passes the generated module a seed of its own, derived from it
+   * and the step count (and the sample, on the per-sample path), so dropout masks differ per
+   * step and are the same in a rerun with the same seed.
+   */
+  readonly seed?: number;
+}
+
+/** A 32-bit seed for step `step` (and sample `sample`) of a run seeded `base`. */
+export function stepSeed(base: number, step: number, sample = 0): number {
+  return (base + Math.imul(step + 1, 0x9e3779b1) + Math.imul(sample, 0x85ebca77)) | 0;
 }
 
 export class BatchRunner {
@@ -66,9 +77,12 @@ export class BatchRunner {
   private readonly needForward: boolean;
   /** Indices of non-trainable parameters (frozen layers, moving statistics) and a buffer for
    * their values: the optimizer works on the whole array, and weight decay or momentum would
-   * move them even with a zero gradient, so they are put back after every step. */
+   * move them even with a zero gradient, so they are put back after every step. They are
+   * read after the gradient, so the moving statistics that gradientBatch wrote are kept. */
   private readonly frozen: Int32Array;
   private readonly frozenValues: Float64Array;
+  /** Steps run so far: keys each step's dropout masks. */
+  private steps = 0;
   // Doubles start as NaN so V8 stores later values in place (see optimizers.ts).
   private readonly info: BatchInfo = {
     epoch: 0,
@@ -124,6 +138,8 @@ export class BatchRunner {
   ): boolean {
     const { module, data, totals } = this;
     const { inputSize, outputSize } = module.model;
+    const base = this.o.seed ?? 0;
+    const step = this.steps++;
     if (this.o.batched) {
       for (let s = 0; s < size; s++) {
         const row = order[start + s];
@@ -138,6 +154,7 @@ export class BatchRunner {
         size,
         this.grad,
         this.work,
+        stepSeed(base, step),
       );
       if (this.needForward) {
         for (let s = 0; s < size; s++) {
@@ -165,7 +182,10 @@ export class BatchRunner {
         copyRow(data.inputs, row, this.x, 0, inputSize);
         copyRow(data.targets, row, this.t, 0, outputSize);
         const w = weights === undefined ? 1 : weights[row];
-        totals[BATCH_LOSS] += w * module.gradient(params, this.x, this.t, g, this.work);
+        // Each sample is a batch of one here (batch statistics of one sample), and gets its
+        // own mask seed: the module keys a lone sample's masks by the seed alone.
+        totals[BATCH_LOSS] +=
+          w * module.gradient(params, this.x, this.t, g, this.work, stepSeed(base, step, s + 1));
         for (let i = 0; i < acc.length; i++) acc[i] += w * g[i];
         if (this.needForward) {
           module.forward(params, this.x, this.out, this.work);

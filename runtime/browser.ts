@@ -54,9 +54,12 @@ export {
 } from './verdict.ts';
 export {
   checkGradient,
+  checkTrainingGradient,
   dotProductTest,
   relativeError,
+  trainingDotProductTest,
   type CheckOptions,
+  type TrainingBatch,
   type DotProductOptions,
   type DotProductReport,
   type DotProductTrial,

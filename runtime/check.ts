@@ -159,24 +159,74 @@ function chooseIndices(model: ModelInfo, maxParams: number | undefined, rng: Rng
  * (L(p + h·e_i) − L(p − h·e_i)) / (stored p⁺ − stored p⁻): dividing by the step actually
  * stored makes f32 rounding of p ± h harmless. Restores p_i exactly.
  */
-function central(
-  module: GeneratedModule,
-  params: FloatArray,
-  input: FloatArray,
-  target: FloatArray,
-  work: FloatArray,
-  i: number,
-  h: number,
-): number {
+function central(objective: Objective, params: FloatArray, i: number, h: number): number {
   const original = params[i];
   params[i] = original + h;
   const plus = params[i];
-  const lPlus = module.loss(params, input, target, work);
+  const lPlus = objective.loss(params);
   params[i] = original - h;
   const minus = params[i];
-  const lMinus = module.loss(params, input, target, work);
+  const lMinus = objective.loss(params);
   params[i] = original;
   return (lPlus - lMinus) / (plus - minus);
+}
+
+/**
+ * What the checks differentiate: a loss of the parameters and the gradient the module
+ * claims for it. Inference checks use `loss` and `gradient` of one sample; the training
+ * check a whole batch through `gradientBatch` with a fixed seed.
+ */
+interface Objective {
+  loss(params: FloatArray): number;
+  /** Writes the gradient into `grad`, returns the loss it belongs to. */
+  gradient(params: FloatArray, grad: FloatArray): number;
+  /** The loss as the module computes it on its own (`loss()`), to compare with gradient's. */
+  plainLoss(params: FloatArray): number;
+}
+
+function sampleObjective(
+  module: GeneratedModule,
+  input: FloatArray,
+  target: FloatArray,
+  work: FloatArray,
+): Objective {
+  return {
+    loss: (p) => module.loss(p, input, target, work),
+    gradient: (p, grad) => module.gradient(p, input, target, grad, work),
+    plainLoss: (p) => module.loss(p, input, target, work),
+  };
+}
+
+/** A batch in training mode: dropout masks from `seed`, batch statistics over `count`. */
+export interface TrainingBatch {
+  readonly inputs: FloatArray;
+  readonly targets: FloatArray;
+  readonly count: number;
+  /** Keys the dropout masks: the same mask for every evaluation (default 0). */
+  readonly seed?: number;
+}
+
+/**
+ * The training-mode batch loss as gradientBatch returns it, on a copy of the parameters
+ * (the step writes new moving statistics into the array it is given).
+ */
+function trainingObjective(module: GeneratedModule, b: TrainingBatch): Objective {
+  const m = module.model;
+  if (!module.gradientBatch) throw new TypeError(`model ${m.name} has no gradientBatch`);
+  const step = module.gradientBatch.bind(module);
+  const copy = allocGrad(m);
+  const scratch = allocGrad(m);
+  const work = allocWork(m);
+  const seed = b.seed ?? 0;
+  const run = (p: FloatArray, grad: FloatArray) => {
+    copy.set(p);
+    return step(copy, b.inputs, b.targets, b.count, grad, work, seed);
+  };
+  return {
+    loss: (p) => run(p, scratch),
+    gradient: run,
+    plainLoss: (p) => run(p, scratch),
+  };
 }
 
 /**
@@ -191,12 +241,40 @@ export function checkGradient(
   options: CheckOptions = {},
 ): GradientCheckReport {
   checkShapes(module, params, input, target);
-  const model = module.model;
+  const work = allocWork(module.model);
+  return compareGradient(
+    module.model,
+    sampleObjective(module, input, target, work),
+    params,
+    options,
+  );
+}
+
+/**
+ * The training-mode gradient (dropout with its mask held fixed by the seed, batch
+ * statistics over the batch) against central differences of the training-mode batch loss:
+ * what `gradientBatch` returns for the same batch and seed. `params` is left as it was (the
+ * moving statistics are updated on copies).
+ */
+export function checkTrainingGradient(
+  module: GeneratedModule,
+  params: FloatArray,
+  batch: TrainingBatch,
+  options: CheckOptions = {},
+): GradientCheckReport {
+  return compareGradient(module.model, trainingObjective(module, batch), params, options);
+}
+
+function compareGradient(
+  model: ModelInfo,
+  objective: Objective,
+  params: FloatArray,
+  options: CheckOptions,
+): GradientCheckReport {
   const o = resolve(model, options);
-  const work = allocWork(model);
   const grad = allocGrad(model);
-  const gradLoss = module.gradient(params, input, target, grad, work);
-  const plainLoss = module.loss(params, input, target, work);
+  const gradLoss = objective.gradient(params, grad);
+  const plainLoss = objective.plainLoss(params);
   const lossError = relativeError(gradLoss, plainLoss, 0);
 
   const indices = chooseIndices(model, options.maxParams, new Rng(o.seed));
@@ -222,15 +300,15 @@ export function checkGradient(
     } else if (o.richardson) {
       // Richardson extrapolation cancels the h² error term of central differences:
       // (4·D(h/2) − D(h)) / 3 is accurate to O(h⁴), so a larger h (less rounding) can be used.
-      const half = central(module, params, input, target, work, i, h / 2);
-      const full = central(module, params, input, target, work, i, h);
+      const half = central(objective, params, i, h / 2);
+      const full = central(objective, params, i, h);
       numeric = (4 * half - full) / 3;
       // |D(h/2) − D(h)| says how unconverged the differences are: ~1e-12 relative on smooth
       // f64 losses, but large when the step crosses a kink (relu) or drowns in f32 rounding.
       // Disagreement within it is not evidence of a wrong gradient, so it is not counted.
       slack = Math.abs(half - full);
     } else {
-      numeric = central(module, params, input, target, work, i, h);
+      numeric = central(objective, params, i, h);
     }
     const analytic = grad[i];
     // Rounding: each loss carries an error of about ε·|L|, and the differences divide by h,
@@ -244,8 +322,8 @@ export function checkGradient(
       // gradient is wrong at every step. So a miss is measured again at h/100, and counted
       // as a kink when that agrees (the report says how many).
       const hs = h / 100;
-      const half = central(module, params, input, target, work, i, hs / 2);
-      const full = central(module, params, input, target, work, i, hs);
+      const half = central(objective, params, i, hs / 2);
+      const full = central(objective, params, i, hs);
       const retry = (4 * half - full) / 3;
       const retrySlack = Math.abs(half - full) + (4 * unitRoundoff * Math.abs(plainLoss)) / hs;
       const retryErr = relativeError(analytic, retry, o.absFloor, retrySlack);
@@ -324,7 +402,26 @@ export function dotProductTest(
   options: DotProductOptions = {},
 ): DotProductReport {
   checkShapes(module, params, input, target);
-  const model = module.model;
+  const work = allocWork(module.model);
+  return dotProduct(module.model, sampleObjective(module, input, target, work), params, options);
+}
+
+/** The dot-product test of the training-mode batch loss (see checkTrainingGradient). */
+export function trainingDotProductTest(
+  module: GeneratedModule,
+  params: FloatArray,
+  batch: TrainingBatch,
+  options: DotProductOptions = {},
+): DotProductReport {
+  return dotProduct(module.model, trainingObjective(module, batch), params, options);
+}
+
+function dotProduct(
+  model: ModelInfo,
+  objective: Objective,
+  params: FloatArray,
+  options: DotProductOptions,
+): DotProductReport {
   const f32 = model.precision === 'f32';
   const unitRoundoff = f32 ? 2 ** -24 : 2 ** -53;
   const base = resolve(model, options);
@@ -332,9 +429,8 @@ export function dotProductTest(
   const directions = options.directions ?? 4;
   const rng = new Rng(base.seed);
   const n = params.length;
-  const work = allocWork(model);
   const grad = allocGrad(model);
-  module.gradient(params, input, target, grad, work);
+  objective.gradient(params, grad);
   const original = Float64Array.from(params);
   const frozen = frozenMask(model);
   const v = new Float64Array(n);
@@ -354,11 +450,11 @@ export function dotProductTest(
     norm = Math.sqrt(norm);
     for (let i = 0; i < n; i++) params[i] = original[i] + (h * v[i]) / norm;
     plus.set(params);
-    const lPlus = module.loss(params, input, target, work);
+    const lPlus = objective.loss(params);
     let analytic = 0;
     for (let i = 0; i < n; i++) params[i] = original[i] - (h * v[i]) / norm;
     for (let i = 0; i < n; i++) analytic += grad[i] * (plus[i] - params[i]);
-    const lMinus = module.loss(params, input, target, work);
+    const lMinus = objective.loss(params);
     params.set(original);
     // Both sides are per unit of the stored step (plus − minus), i.e. per 2h.
     analytic /= 2 * h;

@@ -88,7 +88,8 @@ export interface TrainOptions {
   readonly optimizer?: Optimizer;
   /** Reshuffle the training order every epoch. Default true. */
   readonly shuffle?: boolean;
-  /** Seeds the validation split and the shuffles. Default 0. */
+  /** Seeds the validation split, the shuffles and the dropout masks (each step passes the
+   * module a seed derived from it). Default 0. */
   readonly seed?: number;
   /** Hold out this fraction (the last rows after a seeded shuffle) for validation. */
   readonly validationSplit?: number;
@@ -236,6 +237,7 @@ export function* trainSteps(
     terminateOnNaN: options.terminateOnNaN ?? true,
     onBatchEnd: options.onBatchEnd,
     sampleWeights,
+    seed: options.seed ?? 0,
   });
   const totals = runner.totals;
   const shuffle = options.shuffle ?? true;

@@ -132,17 +132,24 @@ export interface GeneratedModule {
   forward(params: FloatArray, input: FloatArray, output: FloatArray, work: FloatArray): void;
   /** Returns the loss for one sample. */
   loss(params: FloatArray, input: FloatArray, target: FloatArray, work: FloatArray): number;
-  /** Overwrites `grad` with dLoss/dparams for one sample and returns the loss. */
+  /**
+   * A training step for one sample: overwrites `grad` with dLoss/dparams and returns the
+   * training-mode loss (dropout masks, batch statistics of one sample); writes new moving
+   * statistics into `params`. `seed` keys the dropout masks (only models with dropout read it).
+   */
   gradient(
     params: FloatArray,
     input: FloatArray,
     target: FloatArray,
     grad: FloatArray,
     work: FloatArray,
+    seed?: number,
   ): number;
   /**
-   * Overwrites `grad` with the mean gradient over `count` samples stored row-major in
-   * `inputs` / `targets` and returns the mean loss. Uses the same `work` (model.workSize).
+   * A training step over `count` samples stored row-major in `inputs` / `targets`:
+   * overwrites `grad` with the mean gradient and returns the mean training-mode loss, with
+   * batch statistics over the samples; writes new moving statistics into `params` once.
+   * Uses the same `work` (model.workSize).
    */
   gradientBatch?(
     params: FloatArray,
@@ -151,6 +158,7 @@ export interface GeneratedModule {
     count: number,
     grad: FloatArray,
     work: FloatArray,
+    seed?: number,
   ): number;
   /** Writes the outputs of `count` row-major samples into `outputs`. */
   forwardBatch?(

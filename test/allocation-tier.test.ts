@@ -64,7 +64,7 @@ export function allocationSites(code: string): string[] {
             ts.isPropertyAccessExpression(callee) &&
             callee.name.text === 'includes') ||
           (ts.isIdentifier(callee) &&
-            /^((forward|loss|gradient)(Batch)?(_\w+)?|head_\w+|wasmHas|wasmForwardChunk)$/.test(
+            /^((forward|loss|gradient)(Batch)?(_\w+)?|head_\w+|wasmHas|wasmForwardChunk|wasmHeadChunk|dropoutMask)$/.test(
               callee.text,
             ));
         if (!ok) sites.push(where(n));
@@ -95,6 +95,23 @@ const custom = {
   loss: 'categoricalCrossEntropy',
 } as const;
 
+/** Training mode: batch statistics (phased gradientBatch, 4-sample blocks) and dropout masks. */
+const training = {
+  name: 'bn-dropout',
+  input: [6, 6, 2],
+  layers: [
+    { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+    { type: 'batchNormalization' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'flatten' },
+    { type: 'dense', units: 130, activation: 'relu' },
+    { type: 'batchNormalization', center: false },
+    { type: 'dropout', rate: 0.2 },
+    { type: 'dense', units: 3, activation: 'softmax' },
+  ],
+  loss: 'categoricalCrossEntropy',
+} as const;
+
 describe('allocation-free output, statically', () => {
   it('the detector finds allocating syntax', () => {
     const bad =
@@ -115,6 +132,15 @@ describe('allocation-free output, statically', () => {
     const { code } = await compileModel(custom, { format: 'ts' });
     expect(code).toMatch(/function gradient_loop\d/);
     expect(allocationSites(code)).toEqual([]);
+  });
+
+  it('a model with batch statistics and dropout masks has none either', async () => {
+    for (const format of ['ts', 'js'] as const) {
+      const { code } = await compileModel(training, { format });
+      expect(code).toMatch(/function gradientBatch_p1\(/);
+      expect(code).toMatch(/function dropoutMask\(/);
+      expect(allocationSites(code)).toEqual([]);
+    }
   });
 });
 
@@ -220,6 +246,14 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
     ).join('\n');
     const huge = `${code}\nfunction forward_part99(params, input, output, work) {\n${body}\n}\n`;
     expect(() => expectFast(huge)).toThrow(/forward_part99 status \d+ \(forced: false\)/);
+  }, 120_000);
+
+  it('batch statistics and dropout masks: every function reaches TurboFan, none allocates', async () => {
+    const { code } = await compileModel(training, { format: 'js' });
+    expect(code).toMatch(/function gradientBatch_block\(/);
+    expect(code).toMatch(/function gradientBatch_state\(/);
+    expect(code).toMatch(/function gradientBatch_p\d_clear\(/);
+    expectFast(code);
   }, 120_000);
 
   for (const file of exampleFiles()) {

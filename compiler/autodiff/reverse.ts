@@ -133,10 +133,16 @@ export function differentiate(c: Compilation): Compilation {
   const { B } = c;
   const lossProgram = c.programs.find((p) => p.name === 'loss')!;
   const loss = lossProgram.outputs[0]!.node;
+  // `gradient` differentiates the training-mode loss where the model has one (dropout, batch
+  // statistics) and writes the state updates after the gradients; `inputGradient` stays
+  // inference, as `loss`.
+  const train = c.programs.find((p) => p.name === 'trainLoss');
+  const trainLoss = train ? train.outputs[0]!.node : loss;
+  const state = train ? train.outputs.filter((o) => o.kind === 'state') : [];
   const leaves = c.params.map((p) => B.param(p.offset, p.shape));
   const trainable = leaves.filter((_, i) => c.params[i]!.trainable !== false);
-  const grads = vjpGraph(c, loss, trainable);
-  const outputs: ProgramOutput[] = [{ kind: 'loss', node: loss, label: 'loss' }];
+  const grads = vjpGraph(c, trainLoss, trainable);
+  const outputs: ProgramOutput[] = [{ kind: 'loss', node: trainLoss, label: 'loss' }];
   c.params.forEach((p, i) => {
     B.section = `${c.layers[p.layer]!.name}.backward`;
     let g = grads.get(leaves[i]!) ?? B.bcast(B.const(0), p.shape);
@@ -144,6 +150,7 @@ export function differentiate(c: Compilation): Compilation {
     B.named(g, `g${p.role === 'kernel' ? 'w' : p.role === 'bias' ? 'b' : p.role}${p.layer}`);
     outputs.push({ kind: 'grad', node: g, offset: p.offset, label: p.name });
   });
+  outputs.push(...state);
   B.section = undefined;
   const programs: Program[] = [{ name: 'gradient', outputs }];
   if (c.spec.inputGradient) {
@@ -172,6 +179,6 @@ export function differentiate(c: Compilation): Compilation {
       outputs: [{ kind: 'loss', node: loss, label: 'loss' }, ...dinputs],
     });
   }
-  const names = new Set(programs.map((p) => p.name));
+  const names = new Set<string>([...programs.map((p) => p.name), 'trainLoss']);
   return { ...c, programs: [...c.programs.filter((p) => !names.has(p.name)), ...programs] };
 }

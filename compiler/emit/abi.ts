@@ -9,6 +9,11 @@ export interface AbiParam {
   /** `array`: the model's float array type; `number`: a plain number. */
   readonly kind: 'array' | 'number';
   readonly doc: string;
+  /**
+   * `seed`: only in modules of models with a seeded training mode (dropout), last, and
+   * optional (an omitted seed is 0). The runtime passes a new one every step.
+   */
+  readonly only?: 'seed';
 }
 
 export interface AbiEntry {
@@ -34,6 +39,12 @@ const P = {
   grad: arr('grad', 'receives `model.paramCount` partial derivatives'),
   dinput: arr('dinput', 'receives `model.inputSize` partial derivatives of the loss by the input'),
   work: arr('work', 'scratch memory of `model.workSize` elements'),
+  seed: {
+    name: 'seed',
+    kind: 'number',
+    doc: "optional: 32-bit integer keying the training step's dropout masks (0 when omitted)",
+    only: 'seed',
+  } as AbiParam,
 };
 
 export const ABI: readonly AbiEntry[] = [
@@ -53,8 +64,11 @@ export const ABI: readonly AbiEntry[] = [
   },
   {
     name: 'gradient',
-    params: [P.params, P.input, P.target, P.grad, P.work],
+    params: [P.params, P.input, P.target, P.grad, P.work, P.seed],
     returns: 'number',
+    // Training mode (README "Modes"): the loss with dropout masks and batch statistics (of
+    // one sample); moving statistics are written into params. Kept short: every module's
+    // doc comment says it, models without such layers included.
     doc: 'Overwrites `grad` with dLoss/dparams for one sample and returns the loss.',
     presence: 'always',
   },
@@ -74,7 +88,7 @@ export const ABI: readonly AbiEntry[] = [
   },
   {
     name: 'gradientBatch',
-    params: [P.params, P.inputs, P.targets, P.count, P.grad, P.work],
+    params: [P.params, P.inputs, P.targets, P.count, P.grad, P.work, P.seed],
     returns: 'number',
     doc: 'Overwrites `grad` with the mean gradient over `count` samples (row-major rows) and returns the mean loss.',
     presence: 'always',
@@ -85,11 +99,22 @@ export function abiEntry(name: string): AbiEntry | undefined {
   return ABI.find((e) => e.name === name);
 }
 
-/** The parameter names of entry point `name`, in order. */
-export function signatureOf(name: string): readonly string[] {
+/** What a model's module needs beyond the fixed parameters. */
+export interface AbiNeeds {
+  /** The model has dropout: `gradient` and `gradientBatch` take a trailing `seed`. */
+  readonly seed?: boolean;
+}
+
+/** The parameter names of entry point `name`, in order, for a model with `needs`. */
+export function signatureOf(name: string, needs: AbiNeeds = {}): readonly string[] {
   const e = abiEntry(name);
   if (!e) throw new Error(`internal: ${name} is not in the module ABI`);
-  return e.params.map((p) => p.name);
+  return e.params.filter((p) => p.only === undefined || needs[p.only]).map((p) => p.name);
+}
+
+/** Whether parameter `param` of entry point `name` may be left out by a caller. */
+export function isOptionalParam(name: string, param: string): boolean {
+  return abiEntry(name)?.params.find((p) => p.name === param)?.only !== undefined;
 }
 
 /**

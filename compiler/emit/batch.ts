@@ -7,7 +7,7 @@ import type { Shapes } from '../ir/program.ts';
 import type { Schedule } from '../schedule/schedule.ts';
 import { emitProgram, type EmittedFunction, type Frame } from './body.ts';
 import { CodeWriter, ident } from './code.ts';
-import { signatureOf } from './abi.ts';
+import { signatureOf, type AbiNeeds } from './abi.ts';
 
 /** Samples per block: 4 (a 4-sample blocked loop measured 2.2× a plain one on 784-128-10). */
 export const BLOCK = 4;
@@ -15,12 +15,28 @@ export const BLOCK = 4;
 /** Up to this many parameters, the gradient is cleared and averaged in straight-line code. */
 const INLINE_PARAMS = 128;
 
+/** The signatures of models without a seed (what the wasm backend compiles). */
 export const BATCH_SIGNATURES = {
   forwardBatch: signatureOf('forwardBatch'),
   gradientBatch: signatureOf('gradientBatch'),
 };
 
 type Kind = keyof typeof BATCH_SIGNATURES;
+
+/** Up to this many batch statistics, a phase clears and scales them in straight-line code. */
+const INLINE_STATS = 128;
+
+/** The batch statistics' phases of a gradient (emit/phases.ts), scheduled. */
+export interface PhasedPlan {
+  /** Each phase's bodies and the slot range it sums (relative to `statBase`). */
+  readonly stats: readonly {
+    readonly plan: BatchPlan;
+    readonly range: readonly [number, number];
+  }[];
+  /** The state updates, run once per batch; null when the model has none. */
+  readonly state: Schedule | null;
+  readonly statBase: number;
+}
 
 /** The schedules of a batched entry point's bodies and where they keep their values. */
 export interface BatchPlan {
@@ -32,16 +48,31 @@ export interface BatchPlan {
   readonly lossSlot: number | null;
 }
 
-function frame(kind: Kind, lanes: number, stride: number, lossSlot: number | null): Frame {
+/** The context the bodies of one batched entry point share. */
+interface Ctx {
+  readonly kind: Kind;
+  /** The entry point's parameters. */
+  readonly sig: readonly string[];
+  readonly statBase: number;
+}
+
+function frame(
+  ctx: Ctx,
+  prefix: string,
+  lanes: number,
+  stride: number,
+  lossSlot: number | null,
+): Frame {
   const rows = (p: string) =>
     lanes === 1 ? [p] : Array.from({ length: lanes }, (_, l) => `${p}${l}`);
   const base = { input: rows('xo'), target: rows('to'), output: rows('oo') };
+  const fixed = ctx.sig.filter((p) => p !== 'count');
   return {
-    name: `${kind}_${lanes === 1 ? 'sample' : 'block'}`,
+    name: `${prefix}_${lanes === 1 ? 'sample' : 'block'}`,
     signature:
-      kind === 'forwardBatch'
-        ? ['params', 'inputs', 'outputs', 'work', ...base.input, ...base.output]
-        : ['params', 'inputs', 'targets', 'grad', 'work', ...base.input, ...base.target],
+      ctx.kind === 'forwardBatch'
+        ? [...fixed, ...base.input, ...base.output]
+        : [...fixed, ...base.input, ...base.target],
     input: 'inputs',
     target: 'targets',
     output: 'outputs',
@@ -50,6 +81,7 @@ function frame(kind: Kind, lanes: number, stride: number, lossSlot: number | nul
     workStride: stride,
     accumulate: true,
     lossSlot,
+    statBase: ctx.statBase,
   };
 }
 
@@ -71,43 +103,59 @@ function fn(
   return { name: ident(name), kind, signature, body: w.toString(), returnsNumber, entry };
 }
 
+/** The loop over the samples of one plan, written into `w`: the bodies' functions are
+ * returned, helpers pushed. `prefix` names them (the entry point, or one of its phases). */
+function sampleLoops(
+  ctx: Ctx,
+  prefix: string,
+  plan: BatchPlan,
+  sections: ReadonlyMap<string, string>,
+  shapes: Shapes,
+  w: CodeWriter,
+  helpers: EmittedFunction[],
+): EmittedFunction[] {
+  const { kind, sig } = ctx;
+  // Lane l's offsets: its input row, and its output row (forward) or target row (gradient).
+  const width = (l: number) => [row(shapes.inputSize, l), row(shapes.outputSize, l)];
+  const single = frame(ctx, prefix, 1, 0, plan.lossSlot);
+  const fixed = sig.filter((p) => p !== 'count').join(', ');
+  const call = (f: Frame, lanes: number) => {
+    const rowsOf = Array.from({ length: lanes }, (_, l) => width(l));
+    return `${f.name}(${fixed}, ${[...rowsOf.map((r) => r[0]), ...rowsOf.map((r) => r[1])].join(', ')});`;
+  };
+  const bodies = emitProgram(plan.sample, sections, single, 'sample', kind);
+  if (!plan.block) {
+    w.line(`for (let s = 0; s < count; s++) ${call(single, 1)}`);
+  } else {
+    const blocked = frame(ctx, prefix, BLOCK, plan.block.workSize, plan.lossSlot);
+    bodies.push(...emitProgram(plan.block, sections, blocked, 'sample', kind));
+    // The remainder loop is a function of its own: one loop per function (see body.ts).
+    const rest = new CodeWriter(1);
+    rest.line(`for (let s = start; s < count; s++) ${call(single, 1)}`);
+    helpers.push(fn(`${prefix}_rest`, 'loop', kind, [...sig, 'start'], rest));
+    w.line('let s = 0;');
+    w.line(`for (; s + ${BLOCK} <= count; s += ${BLOCK}) ${call(blocked, BLOCK)}`);
+    w.line(`${prefix}_rest(${sig.join(', ')}, s);`);
+  }
+  return bodies;
+}
+
 /** Emits the entry point `kind` with its bodies. `before`/`after` add statements around the
  * sample loops (the gradient's clearing and averaging). */
 function emitBatch(
-  kind: Kind,
+  ctx: Ctx,
   plan: BatchPlan,
   sections: ReadonlyMap<string, string>,
   shapes: Shapes,
   before: (w: CodeWriter, helpers: EmittedFunction[]) => void,
   after: (w: CodeWriter, helpers: EmittedFunction[]) => void,
 ): EmittedFunction[] {
-  const sig = BATCH_SIGNATURES[kind];
-  // Lane l's offsets: its input row, and its output row (forward) or target row (gradient).
-  const width = (l: number) => [row(shapes.inputSize, l), row(shapes.outputSize, l)];
-  const single = frame(kind, 1, 0, plan.lossSlot);
-  const fixed = sig.filter((p) => p !== 'count').join(', ');
-  const call = (f: Frame, lanes: number) => {
-    const rowsOf = Array.from({ length: lanes }, (_, l) => width(l));
-    return `${f.name}(${fixed}, ${[...rowsOf.map((r) => r[0]), ...rowsOf.map((r) => r[1])].join(', ')});`;
-  };
   const helpers: EmittedFunction[] = [];
   const w = new CodeWriter(1);
   before(w, helpers);
-  const bodies = emitProgram(plan.sample, sections, single, 'sample', kind);
-  if (!plan.block) {
-    w.line(`for (let s = 0; s < count; s++) ${call(single, 1)}`);
-  } else {
-    const blocked = frame(kind, BLOCK, plan.block.workSize, plan.lossSlot);
-    bodies.push(...emitProgram(plan.block, sections, blocked, 'sample', kind));
-    // The remainder loop is a function of its own: one loop per function (see body.ts).
-    const rest = new CodeWriter(1);
-    rest.line(`for (let s = start; s < count; s++) ${call(single, 1)}`);
-    helpers.push(fn(`${kind}_rest`, 'loop', kind, [...sig, 'start'], rest));
-    w.line('let s = 0;');
-    w.line(`for (; s + ${BLOCK} <= count; s += ${BLOCK}) ${call(blocked, BLOCK)}`);
-    w.line(`${kind}_rest(${sig.join(', ')}, s);`);
-  }
+  const bodies = sampleLoops(ctx, ctx.kind, plan, sections, shapes, w, helpers);
   after(w, helpers);
+  const { kind, sig } = ctx;
   return [fn(kind, 'entry', kind, sig, w, kind === 'gradientBatch'), ...bodies, ...helpers];
 }
 
@@ -117,7 +165,7 @@ export function emitForwardBatch(
   shapes: Shapes,
 ): EmittedFunction[] {
   return emitBatch(
-    'forwardBatch',
+    { kind: 'forwardBatch', sig: signatureOf('forwardBatch'), statBase: 0 },
     plan,
     sections,
     shapes,
@@ -130,24 +178,32 @@ export function emitGradientBatch(
   plan: BatchPlan,
   sections: ReadonlyMap<string, string>,
   shapes: Shapes,
+  needs: AbiNeeds = {},
+  phased: PhasedPlan | null = null,
 ): EmittedFunction[] {
   const slot = plan.lossSlot!;
-  const sig = BATCH_SIGNATURES.gradientBatch;
+  const sig = signatureOf('gradientBatch', needs);
+  const ctx: Ctx = { kind: 'gradientBatch', sig, statBase: phased?.statBase ?? 0 };
   const args = sig.join(', ');
+  // The per-sample gradient's arguments, from the batch's (row 0 of inputs and targets).
+  const batchName: Record<string, string> = { input: 'inputs', target: 'targets' };
+  const single = signatureOf('gradient', needs)
+    .map((p) => batchName[p] ?? p)
+    .join(', ');
   const kernel = (name: string, lines: string[]): EmittedFunction => {
     const k = new CodeWriter(1);
     for (const l of lines) k.line(l);
     return fn(name, 'loop', 'gradientBatch', sig, k);
   };
   return emitBatch(
-    'gradientBatch',
+    ctx,
     plan,
     sections,
     shapes,
     (w, helpers) => {
       // One sample is the per-sample gradient itself (its row 0 starts at offset 0): no
       // clearing, accumulating or averaging passes over the gradient.
-      w.line('if (count === 1) return gradient(params, inputs, targets, grad, work);');
+      w.line(`if (count === 1) return gradient(${single});`);
       // Small nets clear and average the gradient inline; large ones in a loop of their own.
       if (shapes.paramCount <= INLINE_PARAMS) {
         for (let k = 0; k < shapes.paramCount; k++) w.line(`grad[${k}] = 0;`);
@@ -159,6 +215,15 @@ export function emitGradientBatch(
         w.line(`${clear.name}(${args});`);
       }
       w.line(`work[${slot}] = 0;`);
+      if (phased) {
+        // No samples, no statistics: the moving statistics stay as they are.
+        w.line('if (count === 0) return 0;');
+        phased.stats.forEach((ph, d) => {
+          const f = emitPhase(ctx, `gradientBatch_p${d + 1}`, ph, sections, shapes, helpers);
+          helpers.push(f);
+          w.line(`${f.name}(${args});`);
+        });
+      }
     },
     (w, helpers) => {
       if (shapes.paramCount <= INLINE_PARAMS) {
@@ -172,7 +237,61 @@ export function emitGradientBatch(
         helpers.push(scale);
         w.line(`${scale.name}(${args});`);
       }
+      if (phased?.state) {
+        const f: Frame = {
+          name: 'gradientBatch_state',
+          signature: sig,
+          input: 'inputs',
+          target: 'targets',
+          output: 'outputs',
+          base: null,
+          lanes: 1,
+          workStride: 0,
+          accumulate: false,
+          lossSlot: null,
+          statBase: phased.statBase,
+        };
+        helpers.push(...emitProgram(phased.state, sections, f, 'sample', 'gradientBatch'));
+        w.line(`gradientBatch_state(${args});`);
+      }
       w.line(`return count > 0 ? work[${slot}] / count : 0;`);
     },
   );
+}
+
+/**
+ * One phase of a batched gradient with batch statistics (emit/phases.ts): clear its slots,
+ * sum each sample's values into them (the ordinary sample loops), divide by the count.
+ * Straight-line for few slots; otherwise each pass is a loop in a function of its own.
+ */
+function emitPhase(
+  ctx: Ctx,
+  name: string,
+  phase: PhasedPlan['stats'][number],
+  sections: ReadonlyMap<string, string>,
+  shapes: Shapes,
+  helpers: EmittedFunction[],
+): EmittedFunction {
+  const args = ctx.sig.join(', ');
+  const body = new CodeWriter(1);
+  const from = ctx.statBase + phase.range[0];
+  const to = ctx.statBase + phase.range[1];
+  const inline = to - from <= INLINE_STATS;
+  const pass = (suffix: string, head: string[], line: (k: number | string) => string) => {
+    if (inline) {
+      for (const h of head) body.line(h);
+      for (let k = from; k < to; k++) body.line(line(k));
+      return;
+    }
+    const k = new CodeWriter(1);
+    for (const h of head) k.line(h);
+    k.line(`for (let k = ${from}; k < ${to}; k++) ${line('k')}`);
+    const loop = fn(`${name}_${suffix}`, 'loop', ctx.kind, ctx.sig, k);
+    helpers.push(loop);
+    body.line(`${loop.name}(${args});`);
+  };
+  pass('clear', [], (k) => `work[${k}] = 0;`);
+  helpers.push(...sampleLoops(ctx, name, phase.plan, sections, shapes, body, helpers));
+  pass('scale', ['const scale = 1 / count;'], (k) => `work[${k}] *= scale;`);
+  return fn(name, 'loop', ctx.kind, ctx.sig, body);
 }

@@ -1,6 +1,6 @@
 // Function bodies from a schedule: plain string building (ts-morph and prettier do not scale
 // to bodies of thousands of statements), all through the safe CodeWriter.
-import type { Node } from '../ir/node.ts';
+import { topoOrder, type Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
@@ -9,14 +9,18 @@ import { renderKernel } from '../backends/js/loops.ts';
 import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 import { sliceIndex } from '../ops/slicing.ts';
-import { signatureOf } from './abi.ts';
+import { signatureOf, type AbiNeeds } from './abi.ts';
+import { maskCall } from './mask.ts';
 
-export const SIGNATURES: Readonly<Record<ProgramName, readonly string[]>> = {
-  forward: signatureOf('forward'),
-  loss: signatureOf('loss'),
-  gradient: signatureOf('gradient'),
-  inputGradient: signatureOf('inputGradient'),
-};
+/** The signature of a program's exported function (`trainLoss` never is one). */
+export function signatureFor(name: ProgramName, needs: AbiNeeds = {}): readonly string[] {
+  return signatureOf(name === 'trainLoss' ? 'loss' : name, needs);
+}
+
+/** Whether a program reads dropout masks, so that its functions take the `seed`. */
+export function needsSeed(roots: readonly Node[]): boolean {
+  return topoOrder(roots).some((n) => n.op === 'dropoutMask');
+}
 
 /**
  * How a body reaches its arrays. The exported per-sample functions use their own arguments;
@@ -46,12 +50,14 @@ export interface Frame {
   readonly accumulate: boolean;
   /** The loss is added to `work[lossSlot]` instead of being returned. */
   readonly lossSlot: number | null;
+  /** Where a batched gradient keeps its batch statistics (`batchStat`, `stat` outputs). */
+  readonly statBase?: number;
 }
 
-export function sampleFrame(name: ProgramName): Frame {
+export function sampleFrame(name: ProgramName, needs: AbiNeeds = {}): Frame {
   return {
     name,
-    signature: SIGNATURES[name],
+    signature: signatureFor(name, needs),
     input: 'input',
     target: 'target',
     output: 'output',
@@ -63,7 +69,7 @@ export function sampleFrame(name: ProgramName): Frame {
   };
 }
 
-export type FunctionKind = 'entry' | 'sample' | 'part' | 'loop' | 'fallback';
+export type FunctionKind = 'entry' | 'sample' | 'part' | 'loop' | 'fallback' | 'mask';
 
 /** One emitted function: the module shell declares it and splices the body in. */
 export interface EmittedFunction {
@@ -93,7 +99,9 @@ function rowIndex(base: string | undefined, offset: number, idx: number | string
 export function emitProgram(
   s: Schedule,
   sections: ReadonlyMap<string, string>,
-  frame: Frame = sampleFrame(s.program.name),
+  frame: Frame = sampleFrame(s.program.name, {
+    seed: needsSeed(s.program.outputs.map((o) => o.node)),
+  }),
   kind: 'entry' | 'sample' = 'entry',
   entry: string = s.program.name,
 ): EmittedFunction[] {
@@ -101,8 +109,11 @@ export function emitProgram(
   const names = localNames(s);
   const lanes = frame.lanes;
   const LANES = Array.from({ length: lanes }, (_, l) => l);
-  const arrayOf = (a: 'output' | 'grad' | 'dinput') => (a === 'output' ? frame.output : a);
-  const baseOf = (a: 'output' | 'grad' | 'dinput', lane: number) =>
+  type Target = 'output' | 'grad' | 'dinput' | 'state' | 'stat';
+  // A training step's new moving statistics go into params; batch-mean sums into work.
+  const arrayOf = (a: Target) =>
+    a === 'output' ? frame.output : a === 'state' ? 'params' : a === 'stat' ? 'work' : a;
+  const baseOf = (a: Target, lane: number) =>
     a === 'output' ? frame.base?.output[lane] : undefined;
   const laneName = (nm: string, lane: number) => (lanes > 1 ? `${nm}_l${lane}` : nm);
 
@@ -125,6 +136,19 @@ export function emitProgram(
         return access(n.args[0]!, idx, lane);
       case 'slice':
         return access(n.args[0]!, sliceIndex(n.args[0]!.shape, n.attrs, idx), lane);
+      // One sample's batch mean is itself; a batched entry point reads finished means.
+      case 'batchMean':
+        return access(n.args[0]!, idx, lane);
+      case 'batchStat':
+        return `work[${index((frame.statBase ?? 0) + n.attrs.offset!, idx)}]`;
+      // A sample is keyed by its input row offset (0 for the per-sample entry point).
+      case 'dropoutMask':
+        return maskCall(
+          n.attrs.rate as number,
+          n.attrs.salt as number,
+          frame.base?.input[lane] ?? '0',
+          idx,
+        );
     }
     const st = s.byNode.get(n)!.storage;
     if (st.kind === 'local') {
@@ -243,9 +267,9 @@ export function emitProgram(
     if (o.kind === 'loss') continue;
     const st = s.byNode.get(o.node)?.storage;
     const array = o.kind;
-    const offset = o.offset ?? 0;
+    const offset = (o.offset ?? 0) + (o.kind === 'stat' ? (frame.statBase ?? 0) : 0);
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
-    const summed = o.kind === 'grad' && frame.accumulate;
+    const summed = (o.kind === 'grad' && frame.accumulate) || o.kind === 'stat';
     const op = summed ? '+=' : '=';
     const target = (k: number | string, lane: number) =>
       `${arrayOf(array)}[${rowIndex(baseOf(array, lane), offset, k)}]`;
@@ -303,7 +327,7 @@ export function emitProgram(
 function viewBaseOf(n: Node): { base: Node; identity: boolean } {
   let identity = true;
   for (let b = n; getOp(b.op).kind === 'view'; b = b.args[0]!)
-    if (b.op !== 'reshape' && b.op !== 'stop') identity = false;
+    if (b.op !== 'reshape' && b.op !== 'stop' && b.op !== 'batchMean') identity = false;
   return { base: viewBase(n), identity };
 }
 

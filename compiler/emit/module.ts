@@ -3,7 +3,7 @@
 // JavaScript ones. Plain text: the shell is a few fixed shapes, not worth a code model (and
 // its dependency tree) at run time.
 import type { Compilation } from '../frontend/model.ts';
-import { ABI, LIFECYCLE } from './abi.ts';
+import { ABI, isOptionalParam, LIFECYCLE } from './abi.ts';
 import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 import { assertIndexed } from './strict-index.ts';
@@ -34,6 +34,8 @@ const HELPER_DOCS: Readonly<Record<Exclude<FunctionKind, 'entry'>, (entry: strin
   fallback: (e) =>
     `\`${e}\` in JavaScript: for arrays outside the module's memory, or without WebAssembly.`,
   loop: (e) => `A loop of \`${e}\` in its own function, so V8 optimizes it on its own.`,
+  mask: () =>
+    'Dropout mask element: 0 if the hash of (seed, sample key, layer salt, element) is below `threshold`, else `scale`.',
 };
 
 /** `xo2`: the row offset of the block's third sample. */
@@ -48,7 +50,8 @@ const ENTRY_PARAMS = new Map(ABI.flatMap((e) => e.params.map((p) => [p.name, p] 
 
 /** Parameters that are numbers rather than arrays (the helpers' row offsets among them). */
 const isNumberParam = (p: string) =>
-  ENTRY_PARAMS.get(p)?.kind === 'number' || /^(start|xo\d*|to\d*|oo\d*)$/.test(p);
+  ENTRY_PARAMS.get(p)?.kind === 'number' ||
+  /^(start|xo\d*|to\d*|oo\d*|key|salt|k|threshold|scale)$/.test(p);
 
 /** The entry points' parameters from the ABI table, and the helpers' own. */
 const PARAM_DOCS: Readonly<Record<string, string>> = {
@@ -57,6 +60,11 @@ const PARAM_DOCS: Readonly<Record<string, string>> = {
   to: "offset of this sample's row in `targets`",
   oo: "offset of this sample's row in `outputs`",
   start: 'first sample not yet done',
+  key: "the sample's key (its input row offset)",
+  salt: 'the layer',
+  k: 'the element',
+  threshold: 'hashes below it drop the element (rate × 2^32)',
+  scale: '1 / (1 − rate)',
 };
 
 function jsDoc(lines: readonly string[]): string {
@@ -181,7 +189,11 @@ export function emitModule(m: ModuleInput): string {
   ];
   for (const f of m.functions) {
     const typeOf = (p: string) => (isNumberParam(p) ? 'number' : arrayType);
-    const params = f.signature.map((p) => (ts ? `${p}: ${typeOf(p)}` : p)).join(', ');
+    // An optional ABI parameter (the seed) defaults to 0 in the exported function.
+    const dflt = (p: string) => (f.kind === 'entry' && isOptionalParam(f.name, p) ? ' = 0' : '');
+    const params = f.signature
+      .map((p) => (ts ? `${p}: ${typeOf(p)}${dflt(p)}` : `${p}${dflt(p)}`))
+      .join(', ');
     const ret = ts ? `: ${f.returnsNumber ? 'number' : 'void'}` : '';
     const arrays = new Set(f.signature.filter((p) => !isNumberParam(p)));
     const body = ts ? assertIndexed(f.body, arrays) : f.body;
@@ -225,7 +237,10 @@ export function emitDeclarations(m: ModuleInput): string {
   for (const f of m.functions) {
     if (f.kind !== 'entry') continue;
     const params = f.signature
-      .map((p) => `${p}: ${isNumberParam(p) ? 'number' : arrayType}`)
+      .map(
+        (p) =>
+          `${p}${isOptionalParam(f.name, p) ? '?' : ''}: ${isNumberParam(p) ? 'number' : arrayType}`,
+      )
       .join(', ');
     parts.push(
       `${jsDoc(docLines(f, true, arrayType))}\nexport declare function ${f.name}(${params}): ${f.returnsNumber ? 'number' : 'void'};`,

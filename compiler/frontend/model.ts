@@ -46,11 +46,11 @@ export function buildModel(spec: ModelSpec): Compilation {
   const params: ParamInfo[] = [];
   const layers: LayerInfo[] = [];
   let offset = 0;
+  const input = () =>
+    new Map<string, Node>(spec.inputs.map((x) => [x.name, B.input(x.shape, x.offset)]));
   // Every value a layer may take, by name: the model inputs (each a leaf at its offset in the
   // packed input), then each layer's output.
-  const values = new Map<string, Node>(
-    spec.inputs.map((x) => [x.name, B.input(x.shape, x.offset)]),
-  );
+  const values = input();
   // A model whose layers do not simply follow each other lists what each layer takes.
   const graph =
     spec.inputs.length > 1 ||
@@ -59,6 +59,27 @@ export function buildModel(spec: ModelSpec): Compilation {
       (layer, l) =>
         layer.inputs.join('\0') !== (l === 0 ? spec.inputs[0]!.name : spec.layers[l - 1]!.name),
     );
+  const layerWeights: Record<string, Node>[] = [];
+  const context = (l: number, vals: ReadonlyMap<string, Node>) => {
+    const layer = spec.layers[l]!;
+    const xs = layer.inputs.map((n) => vals.get(n)!);
+    return {
+      B,
+      x: xs[0]!,
+      xs,
+      weights: layerWeights[l]!,
+      outputShape: layer.outputShape,
+      activate: (z: Node) => activate(B, layer.activation, z),
+      named: (n: Node, role: string) => B.named(n, `${role}${l}`),
+    };
+  };
+  const checkShape = (l: number, y: Node) => {
+    const layer = spec.layers[l]!;
+    if (y.shape.join() !== layer.outputShape.join())
+      throw new Error(
+        `internal: ${layer.type} built [${y.shape}], its shape rule says [${layer.outputShape}]`,
+      );
+  };
   spec.layers.forEach((layer, l) => {
     const rec = getLayer(layer.type);
     const name = layer.name;
@@ -85,6 +106,7 @@ export function buildModel(spec: ModelSpec): Compilation {
       weights[w.name] = B.param(offset, w.shape);
       offset += size;
     }
+    layerWeights.push(weights);
     layers.push({
       name,
       type: layer.type,
@@ -95,30 +117,87 @@ export function buildModel(spec: ModelSpec): Compilation {
       activation: layer.activation.name,
       ...(graph ? { from: layer.inputs } : {}),
     });
-    const xs = layer.inputs.map((n) => values.get(n)!);
-    const y = rec.build(
-      {
-        B,
-        x: xs[0]!,
-        xs,
-        weights,
-        outputShape: layer.outputShape,
-        activate: (z) => activate(B, layer.activation, z),
-        named: (n, role) => B.named(n, `${role}${l}`),
-      },
-      layer.options,
-    );
-    if (y.shape.join() !== layer.outputShape.join())
-      throw new Error(
-        `internal: ${layer.type} built [${y.shape}], its shape rule says [${layer.outputShape}]`,
-      );
+    const y = rec.build(context(l, values), layer.options);
+    checkShape(l, y);
     values.set(name, B.named(y, `a${l}`));
   });
   B.section = 'loss';
   sections.set('loss', `loss: ${lossLabel(spec)}`);
   sections.set('loss.backward', 'loss backward');
-  // Σ weight × loss over the outputs (Keras lossWeights); each output reads its own part of
-  // the packed target.
+  const { loss: lossNode, outputs } = buildLoss(B, spec, values);
+  B.named(lossNode, 'loss');
+  B.section = undefined;
+  const programs: Program[] = [
+    { name: 'forward', outputs },
+    { name: 'loss', outputs: [{ kind: 'loss', node: lossNode, label: 'loss' }] },
+  ];
+  // Layers that train differently (dropout, batch statistics) get a second, training-mode
+  // build of the loss; layers without a `train` build give the same nodes (hash-consing).
+  if (spec.layers.some((layer) => getLayer(layer.type).train)) {
+    const trainValues = input();
+    const state: ProgramOutput[] = [];
+    spec.layers.forEach((layer, l) => {
+      const rec = getLayer(layer.type);
+      B.section = layer.name;
+      const ctx = context(l, trainValues);
+      if (!rec.train) {
+        trainValues.set(layer.name, B.named(rec.build(ctx, layer.options), `a${l}`));
+        return;
+      }
+      const built = rec.train({ ...ctx, salt: l }, layer.options);
+      checkShape(l, built.y);
+      trainValues.set(layer.name, B.named(built.y, `ta${l}`));
+      for (const [w, node] of Object.entries(built.state ?? {})) {
+        const p = params.find((q) => q.layer === l && q.name === `${layer.name}.${w}`)!;
+        state.push({
+          kind: 'state',
+          node: B.named(node, `new${w}${l}`),
+          offset: p.offset,
+          label: p.name,
+        });
+      }
+    });
+    B.section = 'loss';
+    const built = buildLoss(B, spec, trainValues);
+    B.named(built.loss, 'tloss');
+    B.section = undefined;
+    // The training-mode outputs ride along for the interpreters and the TF.js oracle (what
+    // Keras's `training: true` forward returns); no entry point computes them.
+    programs.push({
+      name: 'trainLoss',
+      outputs: [{ kind: 'loss', node: built.loss, label: 'loss' }, ...state, ...built.outputs],
+    });
+  }
+  return {
+    spec,
+    B,
+    shapes: {
+      inputSize: spec.input,
+      outputSize: sizeOf(spec.outputShape),
+      inputShape: spec.inputShape,
+      outputShape: spec.outputShape,
+      paramCount: offset,
+    },
+    params,
+    layers,
+    sections,
+    sectionOrder: [
+      ...layers.map((l) => l.name),
+      'loss',
+      'loss.backward',
+      ...layers.map((l) => `${l.name}.backward`).reverse(),
+    ],
+    programs,
+  };
+}
+
+/** Σ weight × loss over the outputs (Keras lossWeights); each output reads its own part of
+ * the packed target. Also the `output` list of the forward program. */
+function buildLoss(
+  B: Builder,
+  spec: ModelSpec,
+  values: ReadonlyMap<string, Node>,
+): { loss: Node; outputs: ProgramOutput[] } {
   let lossNode: Node | undefined;
   const outputs: ProgramOutput[] = [];
   const packed = spec.outputs.length > 1;
@@ -142,30 +221,5 @@ export function buildModel(spec: ModelSpec): Compilation {
         : { kind: 'output', node: y, label: 'output' },
     );
   }
-  B.named(lossNode!, 'loss');
-  B.section = undefined;
-  return {
-    spec,
-    B,
-    shapes: {
-      inputSize: spec.input,
-      outputSize: sizeOf(spec.outputShape),
-      inputShape: spec.inputShape,
-      outputShape: spec.outputShape,
-      paramCount: offset,
-    },
-    params,
-    layers,
-    sections,
-    sectionOrder: [
-      ...layers.map((l) => l.name),
-      'loss',
-      'loss.backward',
-      ...layers.map((l) => `${l.name}.backward`).reverse(),
-    ],
-    programs: [
-      { name: 'forward', outputs },
-      { name: 'loss', outputs: [{ kind: 'loss', node: lossNode!, label: 'loss' }] },
-    ],
-  };
+  return { loss: lossNode!, outputs };
 }

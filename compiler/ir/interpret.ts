@@ -1,5 +1,6 @@
 // Reference evaluation of a program, node by node in f64. The oracle for emitted code.
 import { getOp } from '../ops/registry.ts';
+import { maskValue } from '../ops/batch.ts';
 import { topoOrder, type Node } from './node.ts';
 import type { Program } from './program.ts';
 
@@ -7,6 +8,9 @@ export interface Bindings {
   readonly params: ArrayLike<number>;
   readonly input: ArrayLike<number>;
   readonly target?: ArrayLike<number>;
+  /** Dropout masks (training mode): the seed, and the sample's key (its input row offset). */
+  readonly seed?: number;
+  readonly sample?: number;
 }
 
 export function evaluateNodes(roots: readonly Node[], b: Bindings): Map<Node, Float64Array> {
@@ -22,6 +26,11 @@ export function evaluateNodes(roots: readonly Node[], b: Bindings): Map<Node, Fl
       if (!b.target) throw new Error('the program reads the target but none was given');
       const o = n.attrs.offset ?? 0;
       for (let k = 0; k < n.size; k++) out[k] = b.target[o + k]!;
+    } else if (n.op === 'dropoutMask') {
+      const rate = n.attrs.rate as number;
+      const salt = n.attrs.salt as number;
+      for (let k = 0; k < n.size; k++)
+        out[k] = maskValue(rate, b.seed ?? 0, b.sample ?? 0, salt, k);
     } else {
       getOp(n.op).evaluate(
         n.args.map((a) => values.get(a)!),
@@ -42,6 +51,8 @@ export interface Results {
   grad?: Float64Array;
   /** dLoss/dinput, for the inputGradient program. */
   dinput?: Float64Array;
+  /** The params array after a training step's state updates (moving statistics). */
+  params?: Float64Array;
 }
 
 export function interpret(p: Program, b: Bindings, paramCount: number): Results {
@@ -57,6 +68,10 @@ export function interpret(p: Program, b: Bindings, paramCount: number): Results 
       res.output ??= new Float64Array(o.total ?? o.node.size);
       res.output.set(v, o.offset ?? 0);
     } else if (o.kind === 'loss') res.loss = v[0];
+    else if (o.kind === 'state') {
+      res.params ??= Float64Array.from(b.params);
+      res.params.set(v, o.offset!);
+    } else if (o.kind === 'stat') throw new Error('internal: batch statistics need a batch');
     else if (o.kind === 'dinput') {
       res.dinput ??= new Float64Array(o.total ?? o.node.size);
       for (let k = 0; k < o.node.size; k++)

@@ -1,8 +1,13 @@
 // A program is a set of named results computed from params, input and target.
 import type { Node } from './node.ts';
 
-/** `dinput`: dLoss/dinput, for the optional `inputGradient` entry point. */
-export type OutputKind = 'output' | 'loss' | 'grad' | 'dinput';
+/**
+ * `dinput`: dLoss/dinput, for the optional `inputGradient` entry point. `state`: the new value
+ * of a non-trainable parameter tensor (moving statistics), written into `params` at `offset`
+ * after a training step. `stat`: a per-sample value whose batch mean a batched entry point
+ * sums into `work[offset ..]` (one phase of emit/phases.ts).
+ */
+export type OutputKind = 'output' | 'loss' | 'grad' | 'dinput' | 'state' | 'stat';
 
 export interface ProgramOutput {
   readonly kind: OutputKind;
@@ -18,7 +23,9 @@ export interface ProgramOutput {
   readonly label: string;
 }
 
-export type ProgramName = 'forward' | 'loss' | 'gradient' | 'inputGradient';
+/** `trainLoss`: the training-mode loss and state updates, built only for models whose layers
+ * train differently (dropout, batchNormalization); `differentiate` turns it into `gradient`. */
+export type ProgramName = 'forward' | 'loss' | 'gradient' | 'inputGradient' | 'trainLoss';
 
 export interface Program {
   readonly name: ProgramName;

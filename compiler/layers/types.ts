@@ -52,6 +52,19 @@ export interface BuildContext {
   named(n: Node, role: string): Node;
 }
 
+/** What a training-mode build gets beyond the inference build's context. */
+export interface TrainContext extends BuildContext {
+  /** A number unique to this layer in the model: it keys the layer's dropout masks. */
+  readonly salt: number;
+}
+
+/** A training-mode build: the output, and new values for the layer's state tensors. */
+export interface TrainBuild {
+  readonly y: Node;
+  /** Non-trainable weights (by TF.js name) and what a training step writes into them. */
+  readonly state?: Readonly<Record<string, Node>>;
+}
+
 /** The fields every layer has, whatever its type. */
 export interface CommonOptions {
   readonly type: string;
@@ -87,6 +100,11 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
   ): LayerShapes;
   /** Forward build into IR for one sample (inference mode). */
   build(ctx: BuildContext, options: z.output<S>): Node;
+  /**
+   * The training-mode build (`gradient`, `gradientBatch`), for layers that differ there
+   * (dropout's mask, batch statistics); layers without it train as they infer.
+   */
+  train?(ctx: TrainContext, options: z.output<S>): TrainBuild;
   /** Where training this layer differs from Keras's `fit` (printed once by `gradc train`). */
   readonly trainingNote?: string;
   /** A short description for section comments and reports (`conv2d 3×3×8, same`). */

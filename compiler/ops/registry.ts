@@ -2,6 +2,7 @@
 import { elementwiseOps } from './elementwise.ts';
 import { leafOps, viewOps } from './leaves.ts';
 import { axesOps } from './axes.ts';
+import { batchOps } from './batch.ts';
 import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
@@ -33,6 +34,7 @@ export const registry = buildRegistry([
   gatherOps,
   sliceViewOps,
   slicingOps,
+  batchOps,
 ]);
 
 export function getOp(name: string): OpDef {

@@ -272,7 +272,9 @@ export function scheduleProgram(
   for (const o of program.outputs) uses.set(o.node, (uses.get(o.node) ?? 0) + 1);
   const accumulate = opts.gradsInPlace === false;
   for (const o of program.outputs) {
-    if (o.kind === 'loss') continue;
+    // State updates are copied into params after everything else has read them; batch-mean
+    // sums are added into work (emit/body.ts).
+    if (o.kind === 'loss' || o.kind === 'state' || o.kind === 'stat') continue;
     const step = byNode.get(o.node);
     if (!step || claimed.has(o.node)) continue; // leaves, views and repeats are copied
     // A gradient added into `grad` cannot be read back as its own value: only a node that

@@ -31,7 +31,8 @@ function runtimeMethods(): Map<string, Method> {
       .filter((p) => p !== '')
       .map((p) => {
         const [name, type] = p.split(':').map((x) => x.trim());
-        return { name: name!, type: type! };
+        // `seed?: number`: an optional ABI parameter.
+        return { name: name!.replace(/\?$/, ''), type: type! };
       });
     out.set(m[1]!, { params, returns: m[4]!, optional: m[2] === '?' });
   }
@@ -86,14 +87,52 @@ describe('the generated-module ABI table', () => {
           `export declare function ${l.declaration.replace(/\bT$/, 'Float64Array')};`,
         );
       for (const e of wanted) {
-        const params = e.params
+        // A model without dropout has no seed parameter.
+        const fixed = e.params.filter((p) => p.only === undefined);
+        const params = fixed
           .map((p) => `${p.name}: ${p.kind === 'number' ? 'number' : 'Float64Array'}`)
           .join(', ');
         expect(compiled.declarations).toContain(
           `export declare function ${e.name}(${params}): ${e.returns};`,
         );
-        expect((mod[e.name] as (...a: unknown[]) => unknown).length).toBe(e.params.length);
+        expect((mod[e.name] as (...a: unknown[]) => unknown).length).toBe(fixed.length);
       }
     },
   );
+
+  it('gives gradient and gradientBatch the optional trailing seed of a model with dropout', async () => {
+    const compiled = await compileModel(
+      {
+        input: 3,
+        layers: [
+          { type: 'dense', units: 4, activation: 'relu' },
+          { type: 'dropout', rate: 0.5 },
+          { type: 'dense', units: 1 },
+        ],
+        loss: 'mse',
+      },
+      { format: 'js' },
+    );
+    const mod = evaluateCompiled(compiled) as unknown as Record<string, unknown>;
+    for (const e of ABI) {
+      if (e.presence !== 'always') continue;
+      const decl = e.params
+        .map(
+          (p) =>
+            `${p.name}${p.only ? '?' : ''}: ${p.kind === 'number' ? 'number' : 'Float64Array'}`,
+        )
+        .join(', ');
+      expect(compiled.declarations).toContain(
+        `export declare function ${e.name}(${decl}): ${e.returns};`,
+      );
+      // A parameter with a default is not counted by Function.length: the seed may be left out.
+      expect((mod[e.name] as (...a: unknown[]) => unknown).length).toBe(
+        e.params.filter((p) => p.only === undefined).length,
+      );
+    }
+    expect(ABI.filter((e) => e.params.some((p) => p.only === 'seed')).map((e) => e.name)).toEqual([
+      'gradient',
+      'gradientBatch',
+    ]);
+  });
 });

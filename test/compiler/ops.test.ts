@@ -12,6 +12,8 @@ import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Attrs, Node } from '../../compiler/ir/node.ts';
 import { registry } from '../../compiler/ops/registry.ts';
+import { maskValue } from '../../compiler/ops/batch.ts';
+import { evaluateBatch } from '../../compiler/ir/interpret-batch.ts';
 import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
 import { jsElementwise } from '../../compiler/backends/js/scalar-ops.ts';
@@ -119,6 +121,13 @@ export const rows: Readonly<Record<string, Row>> = {
       shaped([[2, 1]], { shape: [2, 3] }),
       shaped([[2, 1, 3]], { shape: [4, 2, 2, 3] }),
     ],
+  },
+  // One sample's batch mean is the value itself; its batch derivative (self-transpose) is
+  // checked over whole batches in 'batchMean over a batch' below.
+  batchMean: {
+    sample: uniform(-2, 2),
+    tol: 1e-8,
+    configs: [{ sizes: [4] }, shaped([[2, 3]], {})],
   },
   reshape: {
     sample: uniform(-2, 2),
@@ -492,6 +501,8 @@ export const leafRows: Readonly<Record<string, { attrs: Attrs; size: number }>> 
   param: { attrs: { offset: 1, shape: [3] }, size: 3 },
   input: { attrs: { shape: [2] }, size: 2 },
   target: { attrs: { shape: [2] }, size: 2 },
+  batchStat: { attrs: { offset: 3, shape: [2] }, size: 2 },
+  dropoutMask: { attrs: { shape: [3], rate: 0.5, salt: 2 }, size: 3 },
 };
 
 const VECTOR = 4;
@@ -670,14 +681,22 @@ describe.each(Object.keys(leafRows))('leaf %s', (name) => {
     const params = Float64Array.of(9, 1, 2, 3);
     const input = Float64Array.of(4, 5);
     const target = Float64Array.of(6, 7);
-    const v = evaluateNodes([n], { params, input, target }).get(n)!;
+    if (name === 'batchStat') {
+      // Only a batched entry point has finished batch means; the interpreters evaluate the
+      // batchMean nodes themselves.
+      expect(() => evaluateNodes([n], { params, input, target })).toThrow(/batched entry point/);
+      return;
+    }
+    const v = evaluateNodes([n], { params, input, target, seed: 77, sample: 4 }).get(n)!;
     const want: Record<string, number[]> = {
       const: [-2.5],
       param: [1, 2, 3],
       input: [4, 5],
       target: [6, 7],
+      dropoutMask: [0, 1, 2].map((k) => maskValue(0.5, 77, 4, 2, k)),
     };
     expect([...v]).toEqual(want[name]);
+    if (name === 'dropoutMask') expect(new Set(v).size).toBeGreaterThan(1);
     if (name !== 'const')
       expect(() => op.evaluate([], row.attrs, new Float64Array(row.size), [])).toThrow(
         /bound by the interpreter/,
@@ -1210,4 +1229,60 @@ describe('lowered reductions agree with evaluate', () => {
       expect(viaJs[r]![0], `JS [${r}]`).toBe(viaLoops[r]![0]);
     }
   });
+});
+
+// batchMean couples the samples of a batch: its derivative rule (batchMean of the
+// cotangent, self-transpose) is only tested by differentiating a whole batch, with the batch
+// interpreter evaluating both the loss Σ_s ℓ_s and the per-sample cotangents.
+describe('batchMean over a batch', () => {
+  const n = 3;
+  const B = new Builder();
+  const x = B.input([n]);
+  const t = B.target([n]);
+  const m = B.make('batchMean', [B.mul(x, x)]);
+  const e = B.make('batchMean', [B.unary('exp', x)]);
+  const loss = B.add(B.sum(B.mul(t, B.mul(B.unary('tanh', x), m))), B.sum(B.mul(e, x)));
+  const dx = vjpGraph(bareCompilation(B), loss, [x]).get(x)!;
+  for (const count of [1, 2, 5]) {
+    const rng = new TestRng(31 + count);
+    const inputs = rng.fill(count * n, -1.2, 1.2);
+    const targets = rng.fill(count * n, -1, 1);
+    const at = (xs: Float64Array) =>
+      evaluateBatch([loss, dx], {
+        params: new Float64Array(0),
+        inputs: xs,
+        targets,
+        count,
+        inputSize: n,
+        outputSize: n,
+      });
+    const total = (xs: Float64Array) =>
+      at(xs)
+        .get(loss)!
+        .reduce((a, v) => a + v[0]!, 0);
+    const symbolic = at(inputs).get(dx)!;
+    it(`vjp matches central differences of Σ_s ℓ_s (batch of ${count})`, () => {
+      for (let s = 0; s < count; s++)
+        for (let k = 0; k < n; k++) {
+          const h = 1e-5;
+          const plus = Float64Array.from(inputs);
+          const minus = Float64Array.from(inputs);
+          plus[s * n + k]! += h;
+          minus[s * n + k]! -= h;
+          const numeric = (total(plus) - total(minus)) / (2 * h);
+          assertClose(`d/dx[${s}][${k}]`, symbolic[s]![k]!, numeric, 1e-7);
+        }
+    });
+    it(`dot-product test over the batch (batch of ${count})`, () => {
+      const v = Float64Array.from(inputs, () => rng.normal());
+      let analytic = 0;
+      for (let s = 0; s < count; s++)
+        for (let k = 0; k < n; k++) analytic += symbolic[s]![k]! * v[s * n + k]!;
+      const h = 1e-6;
+      const numeric =
+        (total(inputs.map((a, i) => a + h * v[i]!)) - total(inputs.map((a, i) => a - h * v[i]!))) /
+        (2 * h);
+      assertClose('<vjp(1), v>', analytic, numeric, 1e-7);
+    });
+  }
 });

@@ -18,11 +18,11 @@ import { compileSpec, lower, passNames, passes } from '../../compiler/pipeline.t
 import { validateModel } from '../../compiler/format/parse.ts';
 import type { ModelSpec } from '../../compiler/format/model.ts';
 import type { ModelInput } from '../../compiler/format/schema.ts';
-import { checkGradient, initParams } from '../../runtime/index.ts';
+import { checkGradient, checkTrainingGradient, initParams } from '../../runtime/index.ts';
 import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
 import { exampleFiles, FIXTURES, loadSpec, TestRng } from './helpers.ts';
 
-const GOOD_FIXTURES = ['bottleneck', 'mixed', 'wide-f32', 'wide-narrow'].map((n) =>
+const GOOD_FIXTURES = ['bottleneck', 'mixed', 'wide-f32', 'wide-narrow', 'train-mode'].map((n) =>
   path.join(FIXTURES, `${n}.model.json`),
 );
 const MODEL_FILES = [...exampleFiles(), ...GOOD_FIXTURES];
@@ -55,8 +55,12 @@ describe('the verifier runs after every pass', () => {
           for (const p of c.programs) verifyProgram(p, c.shapes);
           const names = c.programs.map((p) => p.name).sort();
           const differentiated = seen.includes('differentiate');
+          // Training-mode layers add the training loss until differentiate takes it.
+          const training = s.layers.some((l) => ['dropout', 'batchNormalization'].includes(l.type));
           expect(names, pass).toEqual(
-            differentiated ? ['forward', 'gradient', 'loss'] : ['forward', 'loss'],
+            differentiated
+              ? ['forward', 'gradient', 'loss']
+              : ['forward', 'loss', ...(training ? ['trainLoss'] : [])],
           );
         },
       });
@@ -530,7 +534,18 @@ describe('the interpreter is the oracle for emitted code', () => {
         const s = await loadSpec(file);
         const { m } = await compileModule(s);
         const { params, x, t } = sample(m, 5);
-        const r = checkGradient(m, params, x, t, { maxParams: 300 });
+        // A training-mode model: its gradient is of the training loss over a batch (4 here).
+        const training = s.layers.some((l) => ['dropout', 'batchNormalization'].includes(l.type));
+        const rows = [x, sample(m, 6).x, sample(m, 7).x, sample(m, 8).x];
+        const batch = {
+          inputs: Float64Array.from(rows.flatMap((r) => [...r])),
+          targets: Float64Array.from([0, 1, 2, 3].flatMap(() => [...t])),
+          count: 4,
+          seed: 9,
+        };
+        const r = training
+          ? checkTrainingGradient(m, params, batch, { maxParams: 300 })
+          : checkGradient(m, params, x, t, { maxParams: 300 });
         expect(r.ok, `worst ${JSON.stringify(r.worst)}`).toBe(true);
       },
     );

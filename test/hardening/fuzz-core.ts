@@ -8,7 +8,15 @@ import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { interpret, type Results } from '../../compiler/ir/interpret.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
 import { validateModel } from '../../compiler/format/parse.ts';
-import { checkGradient, dotProductTest } from '../../runtime/check.ts';
+import {
+  checkGradient,
+  checkTrainingGradient,
+  dotProductTest,
+  trainingDotProductTest,
+} from '../../runtime/check.ts';
+import { interpretBatch } from '../../compiler/ir/interpret-batch.ts';
+import { topoOrder } from '../../compiler/ir/node.ts';
+import type { Program } from '../../compiler/ir/program.ts';
 import { initParams } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/random.ts';
 import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
@@ -258,14 +266,24 @@ export async function checkCase(c: FuzzCase): Promise<void> {
   const work = new Arr(info.workSize);
   const output = new Arr(info.outputSize);
   const grad = new Arr(info.paramCount);
+  // Dropout or batch statistics: gradient and gradientBatch are training mode, so they are
+  // checked against the training-mode gradient program, batches against the batch
+  // interpreter, and finite differences taken of gradientBatch's own batch loss.
+  const gradientProgram = compiled.c.programs.find((p) => p.name === 'gradient')!;
+  const training = hasTrainingMode(gradientProgram);
+  const seed = c.seed | 0;
   m.forward(params, input, output, work);
   const loss = m.loss(params, input, target, work);
-  const gLoss = m.gradient(params, input, target, grad, work);
+  // The training step writes new moving statistics: it gets a copy.
+  const stepped = Arr.from(params);
+  const gLoss = m.gradient(stepped, input, target, grad, work, seed);
 
   // 1. The emitted code against the IR interpreter (in f64, on the same stored values).
-  const b = { params, input, target };
+  const b = { params, input, target, seed };
   const ref: Results = {};
-  for (const p of compiled.c.programs) Object.assign(ref, interpret(p, b, info.paramCount));
+  for (const p of compiled.c.programs)
+    if (p.name !== 'gradient') Object.assign(ref, interpret(p, b, info.paramCount));
+  const refGrad = interpret(gradientProgram, b, info.paramCount);
   // f64: a few ulps, scaled by the size of the values (loops sum in another order);
   // f32: every stored value is rounded to 24 bits, and the errors compound through layers.
   // BCE/CCE after a non-matching activation clip to 1 − 1e-7, which f32 stores as 1 − 1.19e-7
@@ -278,14 +296,15 @@ export async function checkCase(c: FuzzCase): Promise<void> {
   const [rel, abs] = f32 ? (clipped ? [3e-2, 1e-3] : [2e-3, 1e-4]) : [1e-11, 1e-13];
   compare('forward', output, ref.output!, rel, abs);
   compare('loss', [loss], [ref.loss!], rel, abs);
-  compare('gradient loss', [gLoss], [ref.loss!], rel, abs);
+  compare('gradient loss', [gLoss], [refGrad.loss!], rel, abs);
   compare(
     'gradient',
     grad,
-    ref.grad ?? new Float64Array(info.paramCount),
+    refGrad.grad ?? new Float64Array(info.paramCount),
     rel,
-    abs * Math.max(1, Math.abs(ref.loss!)),
+    abs * Math.max(1, Math.abs(refGrad.loss!)),
   );
+  compare('params after gradient', stepped, refGrad.params ?? params, rel, abs);
   if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
   for (let k = 0; k < grad.length; k++)
     if (!Number.isFinite(grad[k]!)) throw new Error(`grad[${k}] is ${grad[k]}`);
@@ -301,12 +320,18 @@ export async function checkCase(c: FuzzCase): Promise<void> {
     compare('inputGradient loss', [l], [ref.loss!], rel, abs);
     compare('inputGradient', dinput, ref.dinput!, rel, abs * Math.max(1, Math.abs(ref.loss!)));
   }
-  batchOk(m, c, { params, input, target, output, grad, loss }, rel, abs);
+  if (training) trainingBatchOk(m, c, gradientProgram, { params, input, target, output }, rel, abs);
+  else batchOk(m, c, { params, input, target, output, grad, loss }, rel, abs);
 
   // 2. Central differences and 3. the dot-product test (f64: f32 differences are too noisy to
   // judge a gradient by; the interpreter check above covers f32).
   if (f32) return;
   const nonSmooth = NON_SMOOTH.test(JSON.stringify(c.model));
+  if (training) {
+    const err = trainingGradientOk(m, c, params, input, target, nonSmooth);
+    if (err) throw new Error(err);
+    return;
+  }
   const fd = gradientOk(m, params, input, target, nonSmooth);
   if (fd) throw new Error(fd);
   const dot = dotProductTest(m, params, input, target, { seed: c.seed, tolerance: 1e-5 });
@@ -371,6 +396,113 @@ function batchOk(
   compare('gradientBatch loss', [bloss], [meanLoss], rel, abs);
   const scale = Math.max(1, Math.abs(meanLoss));
   compare('gradientBatch', bgrad, meanGrad, rel, abs * scale);
+}
+
+function hasTrainingMode(p: Program): boolean {
+  return topoOrder(p.outputs.map((o) => o.node)).some(
+    (n) => n.op === 'batchMean' || n.op === 'dropoutMask',
+  );
+}
+
+/** A batch of `count` rows, the case's own sample first. */
+function batchFor(
+  m: GeneratedModule,
+  c: FuzzCase,
+  one: { input: FloatArray; target: FloatArray },
+  count: number,
+): { inputs: FloatArray; targets: FloatArray } {
+  const info = m.model;
+  const Arr = info.precision === 'f32' ? Float32Array : Float64Array;
+  const rng = new Rng(c.seed ^ 0x5bd1e995);
+  const nOut = info.outputSize;
+  const inputs = new Arr(count * info.inputSize).map(() => rng.range(-2, 2));
+  const targets = new Arr(count * nOut);
+  inputs.set(one.input);
+  for (let s = 0; s < count; s++) {
+    if (s === 0) targets.set(one.target);
+    else for (let k = 0; k < nOut; k++) targets[s * nOut + k] = one.target[(k + s) % nOut]!;
+  }
+  return { inputs, targets };
+}
+
+/**
+ * Training mode: gradientBatch over 6 samples (a block of 4 and a remainder where blocks
+ * run) against the batch interpreter, the moving statistics after the step included; and
+ * forwardBatch against forward sample by sample (inference).
+ */
+function trainingBatchOk(
+  m: GeneratedModule,
+  c: FuzzCase,
+  program: Program,
+  one: { params: FloatArray; input: FloatArray; target: FloatArray; output: FloatArray },
+  rel: number,
+  abs: number,
+): void {
+  if (!m.forwardBatch || !m.gradientBatch) throw new Error('forwardBatch/gradientBatch missing');
+  const info = m.model;
+  const Arr = info.precision === 'f32' ? Float32Array : Float64Array;
+  const count = 6;
+  const { inputs, targets } = batchFor(m, c, one, count);
+  const work = new Arr(info.workSize);
+  const nOut = info.outputSize;
+  const outputs = new Arr(count * nOut);
+  m.forwardBatch(one.params, inputs, outputs, count, work);
+  const out = new Arr(nOut);
+  for (let s = 0; s < count; s++) {
+    m.forward(one.params, inputs.subarray(s * info.inputSize, (s + 1) * info.inputSize), out, work);
+    compare(`forwardBatch sample ${s}`, outputs.subarray(s * nOut, (s + 1) * nOut), out, rel, abs);
+  }
+  const seed = (c.seed * 31 + 7) | 0;
+  const bgrad = new Arr(info.paramCount);
+  const after = Arr.from(one.params);
+  const bloss = m.gradientBatch(after, inputs, targets, count, bgrad, work, seed);
+  const want = interpretBatch(
+    program,
+    {
+      params: one.params,
+      inputs,
+      targets,
+      count,
+      inputSize: info.inputSize,
+      outputSize: nOut,
+      seed,
+    },
+    info.paramCount,
+  );
+  compare('gradientBatch loss', [bloss], [want.loss!], rel, abs);
+  const scale = Math.max(1, Math.abs(want.loss!));
+  compare('gradientBatch', bgrad, want.grad ?? new Float64Array(info.paramCount), rel, abs * scale);
+  compare('params after gradientBatch', after, want.params ?? one.params, rel, abs);
+}
+
+/** Training mode: central differences and the dot-product test of gradientBatch's batch loss. */
+function trainingGradientOk(
+  m: GeneratedModule,
+  c: FuzzCase,
+  params: FloatArray,
+  input: FloatArray,
+  target: FloatArray,
+  nonSmooth: boolean,
+): string | undefined {
+  const batch = { ...batchFor(m, c, { input, target }, 4), count: 4, seed: c.seed | 0 };
+  const opts = { maxParams: 400, tolerance: 1e-5, absFloor: 1e-7 };
+  let r = checkTrainingGradient(m, params, batch, opts);
+  if (!r.ok && nonSmooth)
+    r = checkTrainingGradient(m, params, batch, {
+      ...opts,
+      eps: 1e-7,
+      richardson: false,
+      tolerance: 1e-4,
+    });
+  if (!r.ok) {
+    const w = r.worst;
+    return `training-mode finite differences: ${w?.name} analytic ${w?.analytic}, numeric ${w?.numeric} (rel ${r.maxRelError}); loss error ${r.lossError}`;
+  }
+  let dot = trainingDotProductTest(m, params, batch, { seed: c.seed, tolerance: 1e-5 });
+  if (!dot.ok && nonSmooth)
+    dot = trainingDotProductTest(m, params, batch, { seed: c.seed, eps: 1e-8, tolerance: 1e-4 });
+  if (!dot.ok) return `training-mode dot-product test: max relative error ${dot.maxRelError}`;
+  return undefined;
 }
 
 function gradientOk(

@@ -1,12 +1,17 @@
 // gradc against TensorFlow.js Layers (the oracle, f32) on identical weights: forward outputs,
-// the loss, gradientBatch's mean gradient and the per-sample gradient and input gradient,
+// the loss, gradientBatch's mean gradient and the per-sample gradient and input gradient (in
+// training mode where the model has one: batch statistics, moving statistics after the step,
+// the training-mode outputs, dropout with gradc's masks),
 // for every convolution, pooling and shape layer gradc has, in every padding, stride 1 and 2
 // and dilation 2. Relative error ≤ 1e-4 (normalized by the largest entry, as the oracle's
 // own self-test measures it).
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
-import { compileModel, type ModelInput } from '../../compiler/index.ts';
+import { compileModel, lower, validateModel, type ModelInput } from '../../compiler/index.ts';
+import { interpretBatch } from '../../compiler/ir/interpret-batch.ts';
+import { maskValue } from '../../compiler/ops/batch.ts';
+import { runCheck } from '../../compiler/cli/check.ts';
 import { layerTypes } from '../../compiler/layers/registry.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type ModelJson } from './model.ts';
@@ -146,9 +151,11 @@ const CASES: Record<string, ModelJson> = {
       { type: 'layerNormalization', scale: false },
     ],
   ),
-  // Inference mode in every entry point (gradient included): the moving statistics, which
-  // sampleParams makes non-trivial, and dropout as the identity.
-  'batchNormalization (moving statistics) on a vector, over channels of a CNN, center/scale off':
+  // Training mode in gradient and gradientBatch: batch statistics (mean and biased variance
+  // over the samples and positions), moving statistics updated, dropout with gradc's masks
+  // handed to the oracle; inference (the moving statistics, which sampleParams makes
+  // non-trivial, and dropout as the identity) in forwardBatch and inputGradient.
+  'batchNormalization and dropout (training mode) on a vector, over channels of a CNN, after dense':
     model(
       [4, 3, 2],
       [
@@ -158,12 +165,24 @@ const CASES: Record<string, ModelJson> = {
         { type: 'dropout', rate: 0.5 },
         flatten,
         { type: 'dense', units: 4, activation: 'tanh' },
-        { type: 'batchNormalization', center: false },
+        { type: 'batchNormalization' },
         { type: 'dropout', rate: 0.2, seed: 7 },
         { type: 'dense', units: 3 },
-        { type: 'batchNormalization', scale: false },
       ],
     ),
+  // TF.js 4.22 cannot train batchNormalization without gamma or beta (its training branch
+  // reads both), so these run in inference mode only here; test/training-mode.test.ts checks
+  // their training mode against the batch interpreter and finite differences.
+  'batchNormalization center/scale off (inference entry points)': model(
+    [4, 3, 2],
+    [
+      conv2d({ padding: 'same' }),
+      { type: 'batchNormalization', center: false },
+      flatten,
+      { type: 'dense', units: 4, activation: 'tanh' },
+      { type: 'batchNormalization', scale: false },
+    ],
+  ),
   'activations hardSigmoid, relu6, mish (dense on rank 3, an activation layer, conv)': model(
     [3, 4, 2],
     [
@@ -243,27 +262,100 @@ describe('gradc against TF.js Layers on identical weights', () => {
     mod.forwardBatch!(params, inputs, outputs, count, work);
     expect(normErr(outputs, o.forward(params, inputs, count)), 'forwardBatch').toBeLessThan(TOL);
 
-    const grad = new Float64Array(m.paramCount);
-    const meanLoss = mod.gradientBatch!(params, inputs, targets, count, grad, work);
-    const g = o.gradient(params, inputs, targets, count, { mode: 'inference' });
-    expect(normErr([meanLoss], [g.loss]), 'loss').toBeLessThan(TOL);
-    expect(normErr(grad, g.grad), 'gradientBatch').toBeLessThan(TOL);
-    expect(grad.some((v) => v !== 0)).toBe(true);
-
-    // One sample through the per-sample entry points.
+    const training = m.layers.some((l) => l.type === 'dropout' || l.type === 'batchNormalization');
     const x0 = inputs.subarray(0, I);
     const t0 = targets.subarray(0, O);
-    const g1 = o.gradient(params, Float64Array.from(x0), Float64Array.from(t0), 1, {
-      mode: 'inference',
-    });
-    const grad1 = new Float64Array(m.paramCount);
-    mod.gradient(params, x0, t0, grad1, work);
-    expect(normErr(grad1, g1.grad), 'gradient').toBeLessThan(TOL);
     const dinput = new Float64Array(I);
     const inputGradient = (mod as unknown as Record<string, unknown>).inputGradient as (
       ...a: Float64Array[]
     ) => number;
     inputGradient(params, x0, t0, dinput, work);
-    expect(normErr(dinput, g1.inputGrad), 'inputGradient').toBeLessThan(TOL);
+    // inputGradient stays inference, as loss.
+    const gi = o.gradient(params, Float64Array.from(x0), Float64Array.from(t0), 1, {
+      mode: 'inference',
+    });
+    expect(normErr(dinput, gi.inputGrad), 'inputGradient').toBeLessThan(TOL);
+    if (name.includes('inference entry points')) return;
+
+    const seed = 12345;
+    const mode = training ? 'training' : 'inference';
+    // gradc's dropout masks for each sample of a batch (keyed by its input row offset), as
+    // the 0/1 masks the oracle applies with the same 1/(1 − rate) scaling.
+    const masks = (n: number) => {
+      const out = new Map<number, Float64Array>();
+      m.layers.forEach((l, li) => {
+        if (l.type !== 'dropout') return;
+        const per = l.inShape.reduce((a, b) => a * b, 1);
+        const mask = new Float64Array(n * per);
+        for (let s = 0; s < n; s++)
+          for (let k = 0; k < per; k++)
+            mask[s * per + k] = maskValue(l.rate, seed, s * I, li, k) === 0 ? 0 : 1;
+        out.set(li, mask);
+      });
+      return out;
+    };
+    const grad = new Float64Array(m.paramCount);
+    const after = Float64Array.from(params);
+    const meanLoss = mod.gradientBatch!(after, inputs, targets, count, grad, work, seed);
+    const g = o.gradient(params, inputs, targets, count, { mode, dropoutMasks: masks(count) });
+    expect(normErr([meanLoss], [g.loss]), 'loss').toBeLessThan(TOL);
+    expect(normErr(grad, g.grad), 'gradientBatch').toBeLessThan(TOL);
+    expect(grad.some((v) => v !== 0)).toBe(true);
+    // The moving statistics after one step (params unchanged in inference).
+    expect(normErr(after, g.params), 'params after gradientBatch').toBeLessThan(TOL);
+    if (training) {
+      // The update itself, small beside the statistics: a biased/unbiased variance mix-up
+      // would hide in the comparison of whole arrays.
+      const stats = mod.model.params.filter((p) => p.trainable === false);
+      expect(stats.length).toBeGreaterThan(0);
+      for (const p of stats) {
+        const delta = (a: Float64Array) =>
+          Array.from({ length: p.size }, (_, i) => a[p.offset + i]! - params[p.offset + i]!);
+        expect(normErr(delta(after), delta(g.params)), `${p.name} update`).toBeLessThan(1e-3);
+        expect(
+          delta(after).some((v) => v !== 0),
+          `${p.name} moved`,
+        ).toBe(true);
+      }
+      // The training-mode outputs (TF.js `training: true`) of the graph gradient differentiates.
+      const spec = await validateModel({ ...json, precision: 'f64' } as ModelInput, 'oracle');
+      const c = lower(spec);
+      const train = c.programs.find((p) => p.name === 'trainLoss');
+      const lowered = lower(spec, { until: 'build' }).programs.find((p) => p.name === 'trainLoss')!;
+      expect(train).toBeUndefined(); // differentiate turned it into `gradient`
+      const r = interpretBatch(
+        lowered,
+        { params, inputs, targets, count, inputSize: I, outputSize: O, seed },
+        m.paramCount,
+      );
+      expect(normErr(r.outputs!, g.outputs), 'training-mode outputs').toBeLessThan(TOL);
+      expect(normErr(r.params!, g.params), 'moving statistics (interpreter)').toBeLessThan(TOL);
+    }
+
+    // One sample through the per-sample entry points (batch statistics of one sample).
+    const g1 = o.gradient(params, Float64Array.from(x0), Float64Array.from(t0), 1, {
+      mode,
+      dropoutMasks: masks(1),
+    });
+    const grad1 = new Float64Array(m.paramCount);
+    const after1 = Float64Array.from(params);
+    mod.gradient(after1, x0, t0, grad1, work, seed);
+    expect(normErr(grad1, g1.grad), 'gradient').toBeLessThan(TOL);
+    expect(normErr(after1, g1.params), 'params after gradient').toBeLessThan(TOL);
+  });
+});
+
+describe('gradc check on every model of this oracle', () => {
+  // Training-mode models are checked in training mode (a batch of 4, masks held fixed).
+  it.each(Object.keys(CASES))('%s', async (name) => {
+    const compiled = await compileModel({ ...CASES[name]!, precision: 'f64' } as ModelInput, {
+      format: 'js',
+    });
+    const check = await runCheck(compiled, { samples: 2, seed: 3, maxParams: 150 });
+    expect(check.ok, check.lines.join('\n')).toBe(true);
+    const training = CASES[name]!.layers.some(
+      (l) => l.type === 'dropout' || l.type === 'batchNormalization',
+    );
+    expect(check.lines[0]).toMatch(training ? /training mode/ : /^sample 0/);
   });
 });

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, type ModelInput } from '../../compiler/index.ts';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
+import { runCheck } from '../../compiler/cli/check.ts';
 import { TestRng } from '../compiler/helpers.ts';
 import { parseModel, sampleParams, type Model, type ModelJson } from './model.ts';
 import { referenceGradient, referenceRun, type Mode } from './reference/network.ts';
@@ -483,5 +484,21 @@ describe('TF.js oracle vs the gradc compiler on dense-only models', () => {
     expect(normErr([g.loss], [meanLoss])).toBeLessThan(TOL);
     expect(normErr(g.grad, grad)).toBeLessThan(TOL);
     expect(grad.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe('gradc check on every model of the oracle self-test', () => {
+  // Training-mode models (batchNormalization, dropout) are checked in training mode.
+  it.each(Object.keys(CASES))('%s', async (name) => {
+    const json = CASES[name]!.json;
+    const compiled = await compileModel({ ...json, precision: 'f64' } as ModelInput, {
+      format: 'js',
+    });
+    const check = await runCheck(compiled, { samples: 1, seed: 5, maxParams: 150 });
+    expect(check.ok, check.lines.join('\n')).toBe(true);
+    const training = json.layers.some(
+      (l) => l.type === 'dropout' || l.type === 'batchNormalization',
+    );
+    expect(check.lines[0]).toMatch(training ? /training mode/ : /^sample 0/);
   });
 });

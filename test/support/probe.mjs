@@ -40,6 +40,10 @@ const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 42949
 // Five samples: one block of four (for nets with loops) and one for the remainder path.
 const BATCH = 5;
 const params = inMemory(Arr.from({ length: m.paramCount }, () => rnd() * 0.2));
+// Tensors initialized to ones (gamma, a moving variance) stay near 1: a negative variance
+// would make batchNormalization's inference NaN.
+for (const p of m.params)
+  if (p.init === 'ones') for (let i = 0; i < p.size; i++) params[p.offset + i] += 1;
 const input = Arr.from({ length: m.inputSize }, rnd);
 const inputs = inMemory(Arr.from({ length: BATCH * m.inputSize }, rnd));
 const target = new Arr(m.outputSize);

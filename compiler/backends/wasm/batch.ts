@@ -36,8 +36,8 @@ export function wasmBatch(
     ...emitProgram(
       hs.schedules.inputGradient!,
       hc.sections,
-      // The loss goes to headWork[workSize], not a return value: a double returned from a
-      // call V8 does not inline is boxed, 16 bytes a sample.
+      // The loss is added to headWork[workSize], not returned: a call V8 does not inline
+      // (the head is too large) would box the returned double, 16 bytes per sample.
       { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
       'sample',
       'gradientBatch',
@@ -49,7 +49,7 @@ export function wasmBatch(
     inputSize: c.shapes.inputSize,
     outputSize: c.shapes.outputSize,
     paramCount: c.shapes.paramCount,
-    headWorkSize: hs.workSize,
+    headWorkSize: hs.workSize + 1,
   };
   const renamed = batched.map((f) =>
     f.kind === 'entry' ? { ...f, name: `${f.name}_js`, kind: 'fallback' as const } : f,

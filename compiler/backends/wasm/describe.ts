@@ -8,11 +8,19 @@ export function describeWasm(c: Compilation): string {
   if (refusal) return `;; no WebAssembly for ${c.spec.name}: ${refusal}\n`;
   const plan = planWasm(c);
   const layers = plan.layers
-    .map(
-      (l) =>
-        `;;   layer ${l.index}: ${l.inputs} → ${l.units}${l.relu ? ' relu' : ''}${l.pre !== null ? ` ${c.spec.layers[l.index]!.activation.name} (act${l.index} / dact${l.index})` : ''}`,
-    )
+    .map((l) => {
+      const g = l.geometry;
+      const what =
+        l.kind === 'dense' || !g
+          ? ''
+          : l.kind === 'conv'
+            ? ` conv ${g.KH}×${g.KW}×${g.C} → ${g.F} (im2col ${g.OH * g.OW} × ${g.KH * g.KW * g.C}, gemm)`
+            : ` ${l.kind === 'maxPool' ? 'max' : 'average'} pool ${g.KH}×${g.KW}`;
+      const act = l.pre !== null ? ` ${l.activation.name} (act${l.index} / dact${l.index})` : '';
+      return `;;   layer ${l.index}:${what} ${l.inputs} → ${l.units}${l.relu ? ' relu' : ''}${act}`;
+    })
     .join('\n');
+  const names = plan.functions.map((f) => f.name);
   return [
     `;; ${c.spec.name}: ${plan.bytes.length} bytes, ${plan.precision}, chunks of ${CHUNK} samples, scratch ${plan.scratchEnd} bytes`,
     layers,
@@ -20,7 +28,7 @@ export function describeWasm(c: Compilation): string {
     '(module',
     `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
     ...plan.functions.map((f) =>
-      printWat(f)
+      printWat(f, names)
         .split('\n')
         .map((l) => `  ${l}`)
         .join('\n'),

@@ -26,13 +26,17 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   end: [[0x0b], 'none'],
   br: [[0x0c], 'u32'],
   br_if: [[0x0d], 'u32'],
+  call: [[0x10], 'u32'],
   return: [[0x0f], 'none'],
   drop: [[0x1a], 'none'],
+  select: [[0x1b], 'none'],
   'local.get': [[0x20], 'u32'],
   'local.set': [[0x21], 'u32'],
   'local.tee': [[0x22], 'u32'],
+  'i32.load': [[0x28], 'mem'],
   'f32.load': [[0x2a], 'mem'],
   'f64.load': [[0x2b], 'mem'],
+  'i32.store': [[0x36], 'mem'],
   'f32.store': [[0x38], 'mem'],
   'f64.store': [[0x39], 'mem'],
   'i32.const': [[0x41], 's32'],
@@ -40,15 +44,30 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f64.const': [[0x44], 'f64'],
   'i32.eqz': [[0x45], 'none'],
   'i32.lt_s': [[0x48], 'none'],
+  'i32.lt_u': [[0x49], 'none'],
   'i32.gt_s': [[0x4a], 'none'],
   'i32.le_s': [[0x4c], 'none'],
   'i32.ge_s': [[0x4e], 'none'],
+  'f32.eq': [[0x5b], 'none'],
+  'f32.ne': [[0x5c], 'none'],
+  'f32.gt': [[0x5e], 'none'],
+  'f64.eq': [[0x61], 'none'],
+  'f64.ne': [[0x62], 'none'],
+  'f64.gt': [[0x64], 'none'],
   'i32.add': [[0x6a], 'none'],
   'i32.sub': [[0x6b], 'none'],
   'i32.mul': [[0x6c], 'none'],
+  'i32.and': [[0x71], 'none'],
+  'i32.or': [[0x72], 'none'],
   'f32.add': [[0x92], 'none'],
   'f32.mul': [[0x94], 'none'],
+  'f32.div': [[0x95], 'none'],
+  'f64.add': [[0xa0], 'none'],
   'f64.mul': [[0xa2], 'none'],
+  'f64.div': [[0xa3], 'none'],
+  'f32.convert_i32_s': [[0xb2], 'none'],
+  'f64.convert_i32_s': [[0xb7], 'none'],
+  'i64.extend_i32_s': [[0xac], 'none'],
   'memory.fill': [[0xfc, 0x0b, 0x00], 'none'],
   'v128.load': [[0xfd, 0x00], 'mem'],
   'v128.load32_splat': [[0xfd, 0x09], 'mem'],
@@ -56,10 +75,15 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'v128.store': [[0xfd, 0x0b], 'mem'],
   'v128.load64_zero': [[0xfd, 0x5d], 'mem'],
   'v128.const': [[0xfd, 0x0c], 'v128'],
+  'i32x4.splat': [[0xfd, 0x11], 'none'],
+  'i64x2.splat': [[0xfd, 0x12], 'none'],
   'f32x4.splat': [[0xfd, 0x13], 'none'],
   'f64x2.splat': [[0xfd, 0x14], 'none'],
   'f32x4.extract_lane': [[0xfd, 0x1f], 'lane'],
+  'f32x4.eq': [[0xfd, 0x41], 'none'],
+  'f32x4.ne': [[0xfd, 0x42], 'none'],
   'f32x4.gt': [[0xfd, 0x44], 'none'],
+  'f64x2.eq': [[0xfd, 0x47], 'none'],
   'f64x2.ne': [[0xfd, 0x48], 'none'],
   'f64x2.lt': [[0xfd, 0x49], 'none'],
   'f64x2.gt': [[0xfd, 0x4a], 'none'],
@@ -72,13 +96,15 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f64x2.nearest': [[0xfd, 0x94, 0x01], 'none'],
   'i64x2.shl': [[0xfd, 0xcb, 0x01], 'none'],
   'i64x2.shr_s': [[0xfd, 0xcc, 0x01], 'none'],
-  'i64x2.add': [[0xfd, 0xce, 0x01], 'none'],
   'i64x2.sub': [[0xfd, 0xd1, 0x01], 'none'],
   'v128.store32_lane': [[0xfd, 0x5a], 'memlane'],
   'v128.store64_lane': [[0xfd, 0x5b], 'memlane'],
+  'i32x4.add': [[0xfd, 0xae, 0x01], 'none'],
+  'i64x2.add': [[0xfd, 0xce, 0x01], 'none'],
   'f32x4.add': [[0xfd, 0xe4, 0x01], 'none'],
   'f32x4.sub': [[0xfd, 0xe5, 0x01], 'none'],
   'f32x4.mul': [[0xfd, 0xe6, 0x01], 'none'],
+  'f32x4.div': [[0xfd, 0xe7, 0x01], 'none'],
   'f32x4.pmax': [[0xfd, 0xeb, 0x01], 'none'],
   'f64x2.abs': [[0xfd, 0xec, 0x01], 'none'],
   'f64x2.neg': [[0xfd, 0xed, 0x01], 'none'],
@@ -129,10 +155,16 @@ function name(s: string, out: number[]): void {
   out.push(...bytes);
 }
 
+/** out += bytes, without spreading them into arguments (a large function's body would
+ * overflow the stack). */
+function append(out: number[], bytes: readonly number[]): void {
+  for (const b of bytes) out.push(b);
+}
+
 function section(id: number, content: number[], out: number[]): void {
   out.push(id);
   u32(content.length, out);
-  out.push(...content);
+  append(out, content);
 }
 
 function encodeIns(ins: Ins, out: number[]): void {
@@ -246,7 +278,7 @@ export function encodeModule(
     for (const ins of f.body) encodeIns(ins, body);
     body.push(0x0b);
     u32(body.length, code);
-    code.push(...body);
+    append(code, body);
   }
   section(10, code, out);
   return { bytes: Uint8Array.from(out) };
@@ -261,8 +293,9 @@ function v128Text(words: readonly number[]): string {
   return `i32x4 ${words.map((w) => `0x${w.toString(16)}`).join(' ')}`;
 }
 
-/** The text form of one function, indented by block depth. */
-export function printWat(f: WasmFunction): string {
+/** The text form of one function, indented by block depth; `names` (the module's functions
+ * in order) prints a `call` by its callee's name. */
+export function printWat(f: WasmFunction, names: readonly string[] = []): string {
   const sig = [
     ...f.params.map((p, i) => `(param $${i} ${p})`),
     ...f.locals.map((l, i) => `(local $${f.params.length + i} ${l})`),
@@ -277,6 +310,7 @@ export function printWat(f: WasmFunction): string {
       const [align, offset, lane] = imm;
       args = `${offset ? ` offset=${offset}` : ''} align=${2 ** align!}${lane !== undefined ? ` ${lane}` : ''}`;
     } else if (kind === 'u32' && op.startsWith('local.')) args = ` $${imm[0]}`;
+    else if (op === 'call') args = ` $${names[imm[0]!] ?? imm[0]}`;
     else if (kind === 'v128') args = ` ${v128Text(imm as number[])}`;
     else if (imm.length) args = ` ${imm.join(' ')}`;
     lines.push(`${'  '.repeat(depth)}${op}${args}`);

@@ -38,6 +38,9 @@ export interface GemmSpec {
   readonly mask: boolean;
   /** Use relaxed_madd (fused multiply-add where the engine has it). */
   readonly fma: boolean;
+  /** Rows per block (default ROWS): 4 where C has at most 2 vectors (8 filters of a conv),
+   * so a block still holds 8 accumulators. */
+  readonly rows?: number;
 }
 
 /** Argument order of every gemm function: byte addresses, then the runtime extents. */
@@ -57,10 +60,11 @@ export function gemm(g: GemmSpec): WasmFunction {
   const m0 = local('i32');
   const k = local('i32');
   const pb = local('i32');
-  const pa = Array.from({ length: ROWS }, () => local('i32'));
-  const acc = Array.from({ length: ROWS * VECS }, () => local('v128'));
+  const rows = g.rows ?? ROWS;
+  const pa = Array.from({ length: rows }, () => local('i32'));
+  const acc = Array.from({ length: rows * VECS }, () => local('v128'));
   const w = Array.from({ length: VECS }, () => local('v128'));
-  const x = Array.from({ length: ROWS }, () => local('v128'));
+  const x = Array.from({ length: rows }, () => local('v128'));
   const body: Ins[] = [];
   const emit = (...ins: Ins[]) => body.push(...ins);
   const get = (l: number): Ins => ['local.get', l];
@@ -141,9 +145,9 @@ export function gemm(g: GemmSpec): WasmFunction {
   };
 
   emit(iconst(0), set(m0));
-  emit(['block'], ['loop'], get(m0), iconst(ROWS), ['i32.add'], get(M), ['i32.gt_s'], ['br_if', 1]);
-  rowBlock(ROWS);
-  emit(get(m0), iconst(ROWS), ['i32.add'], set(m0), ['br', 0], ['end'], ['end']);
+  emit(['block'], ['loop'], get(m0), iconst(rows), ['i32.add'], get(M), ['i32.gt_s'], ['br_if', 1]);
+  rowBlock(rows);
+  emit(get(m0), iconst(rows), ['i32.add'], set(m0), ['br', 0], ['end'], ['end']);
   // Remaining rows one at a time (M mod ROWS of them).
   emit(['block'], ['loop'], get(m0), get(M), ['i32.ge_s'], ['br_if', 1]);
   rowBlock(1);

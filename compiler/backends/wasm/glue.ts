@@ -41,7 +41,9 @@ const headIn = new ${arr}(${u});
 const headTarget = new ${arr}(${u});
 const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
-const headWork = new ${arr}(${g.headWorkSize + 1});
+const headWork = new ${arr}(${g.headWorkSize});
+/** The loss of a gradientBatch call, summed chunk by chunk. */
+const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
  * WebAssembly.validate wants, and older TS has no such generic.) */
@@ -114,12 +116,19 @@ ${plan.layers
   .map((l) => {
     const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
     const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
-    const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, p + ${l.kernel * plan.bytesPerElement}, ${bias}, r, ${l.inputs});`;
+    const kernel = `p + ${l.kernel * plan.bytesPerElement}`;
+    if (l.kind === 'conv')
+      return `  k.cfwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r);`;
+    if (l.kind !== 'dense')
+      return `  k.pool${l.index}${nn}(${l.out}, ${l.argmax ?? 0}, ${src}, r);`;
+    const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, ${kernel}, ${bias}, r, ${l.inputs});`;
     if (l.pre === null) return fwd;
     return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, 0, r * ${l.units});`;
   })
   .join('\n')}
-}`;
+}
+
+${headChunk(g)}`;
 }
 
 /** Bodies of the wasm-backed forwardBatch and gradientBatch (the JS ones renamed *_js). */
@@ -146,19 +155,51 @@ export function forwardBody(g: GlueInput): string {
   }`;
 }
 
+/** The backward calls of a convolution or pooling layer over one chunk (see conv.ts and
+ * pool.ts for the kernels); relu′ of the layer before is a separate mask pass. */
+function windowBackward(
+  plan: WasmPlan,
+  l: number,
+  x: string,
+  nn: string,
+  dzOf: (l: number) => number,
+): string[] {
+  const e = plan.bytesPerElement;
+  const layer = plan.layers[l]!;
+  const lines: string[] = [];
+  if (layer.kind === 'conv') {
+    const g = layer.geometry!;
+    if (layer.trainable) {
+      lines.push(`    k.cgw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, r);`);
+      if (layer.bias !== null)
+        lines.push(
+          `    k.gb${l}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r * ${g.OH * g.OW});`,
+        );
+    }
+    if (l > 0)
+      lines.push(`    k.cdx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, r);`);
+  } else if (l > 0)
+    lines.push(`    k.poolb${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.argmax ?? 0}, r);`);
+  const prev = plan.layers[l - 1];
+  if (prev?.relu) lines.push(`    k.mask${nn}(${dzOf(l - 1)}, ${prev.out}, r * ${prev.units});`);
+  return lines;
+}
+
 export function gradientBody(g: GlueInput): string {
   const { plan, ts } = g;
   const nn = ts ? '!' : '';
   const e = plan.bytesPerElement;
   const L = plan.layers;
-  const last = L[L.length - 1]!;
-  const u = g.outputSize;
   const lines: string[] = [];
   // The chunk's dZ of layer l lives in dz[(L-1-l) % 2]: the buffers alternate going back.
   const dzOf = (l: number) => plan.dz[(L.length - 1 - l) % 2]!;
   for (let l = L.length - 1; l >= 0; l--) {
     const layer = L[l]!;
     const x = l === 0 ? 'x' : String(L[l - 1]!.out);
+    if (layer.kind !== 'dense') {
+      lines.push(...windowBackward(plan, l, x, nn, dzOf));
+      continue;
+    }
     if (layer.trainable) {
       lines.push(
         `    k.gw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, 0, ${layer.inputs}, r);`,
@@ -188,27 +229,45 @@ export function gradientBody(g: GlueInput): string {
 ${L.filter((l) => l.transposed !== null)
   .map((l) => `  k.tr${l.index}${nn}(${l.transposed}, p + ${l.kernel * e});`)
   .join('\n')}
-  let loss = 0;
-  // The mean is taken on dz, before the contractions: no pass over grad afterwards.
-  const inv = 1 / count;
+  wasmLoss[0] = 0;
+  // The mean is taken on dz (wasmHeadChunk), before the contractions: no pass over grad
+  // afterwards.
   for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
     const r = Math.min(${CHUNK}, count - s0);
     const x = inputs.byteOffset + s0 * ${g.inputSize * e};
     wasmForwardChunk(k, p, x, r);
-    for (let i = 0; i < r; i++) {
+    wasmHeadChunk(z, targets, s0, r, count);
+${lines.join('\n')}
+  }
+  return count > 0 ? wasmLoss[0]${nn} / count : 0;`;
+}
+
+/** The head over one chunk: dZ of the last layer, and the chunk's loss (which the head adds
+ * to its last work slot) into wasmLoss: no double is returned, so none is boxed. */
+function headChunk(g: GlueInput): string {
+  const { plan, ts } = g;
+  const nn = ts ? '!' : '';
+  const e = plan.bytesPerElement;
+  const L = plan.layers;
+  const last = L[L.length - 1]!;
+  const u = g.outputSize;
+  const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
+  const T = (t: string) => (ts ? `: ${t}` : '');
+  return `function wasmHeadChunk(z${T(arr)}, targets${T(arr)}, s0${T('number')}, r${T('number')}, count${T('number')})${T('void')} {
+  // 1 / count here, not passed in: a double argument would be boxed.
+  const inv = 1 / count;
+  for (let i = 0; i < r; i++) {
       const zi = ${last.out / e} + i * ${u};
-      const di = ${dzOf(L.length - 1) / e} + i * ${u};
+      const di = ${plan.dz[0] / e} + i * ${u};
       const ti = (s0 + i) * ${u};
       for (let j = 0; j < ${u}; j++) {
         headIn[j] = z[zi + j]${nn};
-        headTarget[j] = targets[ti + j];
+        headTarget[j] = targets[ti + j]${nn};
       }
-      headWork[${g.headWorkSize}] = 0;
       head_inputGradient(headParams, headIn, headTarget, headOut, headWork);
-      loss += headWork[${g.headWorkSize}]${nn};
       for (let j = 0; j < ${u}; j++) z[di + j] = headOut[j]${nn} * inv;
     }
-${lines.join('\n')}
-  }
-  return count > 0 ? loss / count : 0;`;
+  wasmLoss[0] = wasmLoss[0]${nn} + headWork[${g.headWorkSize - 1}]${nn};
+  headWork[${g.headWorkSize - 1}] = 0;
+}`;
 }

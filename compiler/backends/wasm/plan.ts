@@ -1,17 +1,24 @@
-// What the WebAssembly backend computes, and where: the batched entry points of a stack of
-// dense layers, one layer at a time over chunks of CHUNK samples. Each layer's contraction
-// (forward, kernel gradient, bias gradient, backward) is one gemm kernel with a fused
-// bias/relu epilogue; the last layer's activation and the loss (rare, tiny: a softmax of 10)
-// stay in JavaScript, compiled by the ordinary pipeline as a "head" model so their math and
-// derivative are the compiler's own. Everything else stays on the JS backend.
+// What the WebAssembly backend computes, and where: the batched entry points of a chain of
+// dense, convolution, pooling and flatten layers, one layer at a time over chunks of CHUNK
+// samples. Each dense layer's contraction (forward, kernel gradient, bias gradient, backward)
+// is one gemm kernel with a fused bias/relu epilogue; a convolution is im2col + the same gemm
+// (conv.ts), a pooling layer its own loop nest (pool.ts), a flatten nothing (a view: the
+// rows are already in that order). The last (dense) layer's activation and the loss (rare,
+// tiny: a softmax of 10) stay in JavaScript, compiled by the ordinary pipeline as a "head"
+// model so their math and derivative are the compiler's own. Everything else stays on the
+// JS backend.
 //
 // The backend owns this lowering of contractions; it takes the layer list, not the graph IR,
 // so that it can later consume the loop IR's contraction kernels behind the same plan.
 import type { Compilation } from '../../frontend/model.ts';
-import type { LayerSpec, ModelSpec } from '../../format/model.ts';
+import type { FunctionSpec, LayerSpec, ModelSpec } from '../../format/model.ts';
+import type { Node } from '../../ir/node.ts';
 import { clear, gemm, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
 import { activationBackward, activationForward, activationRefusal } from './activation.ts';
+import { convKernels, reluMask } from './conv.ts';
+import { patchSize, positions, windowGeometry, type ConvGeometry } from './window.ts';
+import { avgPoolBackward, maxPoolBackward, poolForward } from './pool.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
 export const CHUNK = 32;
@@ -23,6 +30,8 @@ export const CHUNK = 32;
  * by side in one process, f32 and f64): at 16–64 (2-8-1, 4-8-3, 8-8-3) wasm loses at batch 1
  * (0.5–0.96× JS); from 128 (8-16-3) it wins at every batch (1.07–2.7× at batch 1, 4–10× at
  * 16 and 32); see the README.
+ * A model with a convolution goes to wasm whatever its size (measured:
+ * bench/wasm-cost-rule.ts).
  */
 export const MIN_MACS = 128;
 
@@ -31,14 +40,30 @@ export const MIN_MACS = 128;
 const FUSED = new Set(['relu', 'linear']);
 const fused = (l: LayerSpec) => FUSED.has(l.activation.name) && !l.activation.expr;
 
+/** Layer types with a WebAssembly lowering besides dense (flatten is a view). */
+const CONV = new Set(['conv1d', 'conv2d']);
+const MAX_POOL = new Set(['maxPooling1d', 'maxPooling2d']);
+const AVG_POOL = new Set(['averagePooling1d', 'averagePooling2d']);
+
+export type WasmLayerKind = 'dense' | 'conv' | 'maxPool' | 'avgPool';
+
 export interface WasmLayer {
+  /** Position among the lowered layers (flatten layers are left out). */
   readonly index: number;
+  readonly kind: WasmLayerKind;
+  /** Elements of one sample's input and output. */
   readonly inputs: number;
   readonly units: number;
+  /** The window of a convolution or pooling layer. */
+  readonly geometry: ConvGeometry | null;
+  /** Byte address in scratch of a max pool's argmax indices (an element per output, its
+   * low 32 bits the index). */
+  readonly argmax: number | null;
   readonly relu: boolean;
   /** Byte address of the pre-activation rows when the activation is a pass of its own
    * (act<i> forward, dact<i> on the way back); null when fused or for the last layer. */
   readonly pre: number | null;
+  readonly activation: FunctionSpec;
   readonly kernel: number;
   /** Offset of the bias in params, or null without one. */
   readonly bias: number | null;
@@ -55,6 +80,10 @@ export interface WasmPlan {
   readonly layers: readonly WasmLayer[];
   /** Byte addresses in scratch: a row of CHUNK ones (bias gradient), the two dZ buffers. */
   readonly ones: number;
+  /** Whether the module has the shared relu′ `mask` kernel (a pool or col2im before it). */
+  readonly mask: boolean;
+  /** Byte address of the convolutions' patch matrix (one sample's), 0 without a conv. */
+  readonly patches: number;
   readonly dz: readonly [number, number];
   /** First byte past scratch: alloc starts here. */
   readonly scratchEnd: number;
@@ -80,17 +109,49 @@ export function wasmRefusal(spec: ModelSpec, costRule = true): string | null {
     const from = i === 0 ? spec.inputs[0]!.name : spec.layers[i - 1]!.name;
     if (l.inputs.length !== 1 || l.inputs[0] !== from)
       return `layer ${i} does not take the layer before it (a chain of layers only)`;
-    if (l.type !== 'dense')
-      return `layer ${i} (${l.type}) has no WebAssembly lowering yet (dense layers only)`;
-    if (l.inputShape.length !== 1) return `layer ${i} takes a rank-${l.inputShape.length} input`;
     const last = i === spec.layers.length - 1;
+    if (last && l.type !== 'dense')
+      return `the last layer (${l.type}) is not dense (its activation runs in the JS head)`;
+    if (l.type === 'flatten' || MAX_POOL.has(l.type) || AVG_POOL.has(l.type)) continue;
+    if (l.type !== 'dense' && !CONV.has(l.type))
+      return `layer ${i} (${l.type}) has no WebAssembly lowering yet (dense, conv, pooling and flatten only)`;
+    if (l.type === 'dense' && l.inputShape.length !== 1)
+      return `layer ${i} takes a rank-${l.inputShape.length} input`;
+    if (CONV.has(l.type) && !last && !fused(l))
+      return `layer ${i}'s activation ${l.activation.name} is not fused (relu or linear only after a convolution)`;
     const why = last || fused(l) ? null : activationRefusal(l.activation);
     if (why) return `layer ${i}'s activation ${l.activation.name}: ${why}`;
   }
-  const macs = Math.max(...spec.layers.map((l) => l.inputShape[0]! * l.units));
+  // A convolution goes to wasm at any size: the JS backend runs it as loops, not unrolled
+  // code (bench/wasm-cost-rule.ts: 4×4×1 through one 3×3 filter trains 2.3× faster on wasm).
+  if (spec.layers.some((l) => CONV.has(l.type))) return null;
+  const macs = Math.max(...spec.layers.map(layerMacs));
   if (costRule && macs < MIN_MACS)
     return `the largest layer has ${macs} multiply-adds per sample, under the cost rule's ${MIN_MACS}`;
   return null;
+}
+
+/** Multiply-adds per sample of a dense layer (in × out); pooling and flatten do none. */
+function layerMacs(l: LayerSpec): number {
+  return l.type === 'dense' ? l.inputShape[0]! * l.units : 0;
+}
+
+/** The window node (conv, poolMax, poolAvg) each layer built, by layer name. */
+function windowNodes(c: Compilation): Map<string, Node> {
+  const found = new Map<string, Node>();
+  const seen = new Set<Node>();
+  const stack = c.programs
+    .filter((p) => p.name === 'forward')
+    .flatMap((p) => p.outputs.map((o) => o.node));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if ((n.op === 'conv' || n.op === 'poolMax' || n.op === 'poolAvg') && n.meta.section)
+      found.set(n.meta.section, n);
+    stack.push(...n.args);
+  }
+  return found;
 }
 
 function headSpec(spec: ModelSpec): ModelSpec {
@@ -138,29 +199,84 @@ export function planWasm(c: Compilation): WasmPlan {
     return start;
   };
   const ones = take(CHUNK);
-  const maxUnits = Math.max(...spec.layers.map((l) => l.units));
+  const nodes = windowNodes(c);
+  const stages = spec.layers.flatMap((l, i) => (l.type === 'flatten' ? [] : [{ l, i }]));
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  // A layer's input gradient is its predecessor's output gradient: the units bound both.
+  const maxUnits = Math.max(...stages.map(({ l }) => l.units));
   const dz: [number, number] = [take(CHUNK * maxUnits), take(CHUNK * maxUnits)];
-  const layers = spec.layers.map((l, index): WasmLayer => {
-    const param = (role: string) => c.params.find((p) => p.layer === index && p.role === role);
-    const inputs = l.inputShape[0]!;
-    const hidden = index < spec.layers.length - 1;
+  const layers = stages.map(({ l, i: layer }, index): WasmLayer => {
+    const param = (role: string) => c.params.find((p) => p.layer === layer && p.role === role);
+    const kind: WasmLayerKind = CONV.has(l.type)
+      ? 'conv'
+      : MAX_POOL.has(l.type)
+        ? 'maxPool'
+        : AVG_POOL.has(l.type)
+          ? 'avgPool'
+          : 'dense';
+    const node = nodes.get(l.name);
+    if (kind !== 'dense' && !node) throw new Error(`internal: no window node for ${l.name}`);
+    const geometry = node ? windowGeometry(node) : null;
+    const inputs = size(l.inputShape);
+    const units = size(l.outputShape);
+    const weighted = kind === 'dense' || kind === 'conv';
+    const hidden = layer < spec.layers.length - 1;
     return {
       index,
+      kind,
       inputs,
-      units: l.units,
+      units,
+      geometry,
+      argmax: kind === 'maxPool' ? take(CHUNK * units) : null,
       relu: hidden && fused(l) && l.activation.name === 'relu',
-      pre: hidden && !fused(l) ? take(CHUNK * l.units) : null,
-      kernel: param('kernel')!.offset,
+      pre: hidden && kind === 'dense' && !fused(l) ? take(CHUNK * units) : null,
+      activation: l.activation,
+      kernel: weighted ? param('kernel')!.offset : 0,
       bias: param('bias')?.offset ?? null,
-      trainable: l.trainable,
-      out: take(CHUNK * l.units),
-      transposed: index > 0 ? take(inputs * l.units) : null,
+      trainable: weighted && l.trainable,
+      out: take(CHUNK * units),
+      transposed:
+        index > 0 && weighted
+          ? take(kind === 'conv' ? patchSize(geometry!) * geometry!.F : inputs * units)
+          : null,
     };
   });
+  const convs = layers.filter((l) => l.kind === 'conv');
+  const patches = convs.length
+    ? take(Math.max(...convs.map((l) => positions(l.geometry!) * patchSize(l.geometry!))))
+    : 0;
+  const mask = layers.some((l) => l.kind !== 'dense' && l.index > 0 && layers[l.index - 1]!.relu);
   const kernels = (fma: boolean) => {
     const functions: WasmFunction[] = [];
     const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma };
     for (const l of layers) {
+      const name = String(l.index);
+      const g = l.geometry;
+      if (l.kind === 'conv' && g) {
+        convKernels(functions, {
+          name,
+          precision,
+          g,
+          bias: l.bias !== null,
+          relu: l.relu,
+          fma,
+          patches,
+          backInput: l.index > 0,
+        });
+        if (l.index > 0) functions.push(transpose(`tr${name}`, precision, patchSize(g), g.F));
+        continue;
+      }
+      if ((l.kind === 'maxPool' || l.kind === 'avgPool') && g) {
+        const max = l.kind === 'maxPool';
+        functions.push(poolForward(`pool${name}`, precision, g, max));
+        if (l.index > 0)
+          functions.push(
+            max
+              ? maxPoolBackward(`poolb${name}`, precision, g)
+              : avgPoolBackward(`poolb${name}`, precision, g),
+          );
+        continue;
+      }
       // Forward: out[r, j] = act(b[j] + Σ_i x[r, i]·W[i, j]).
       const inStride = l.index === 0 ? spec.input : layers[l.index - 1]!.units;
       functions.push(
@@ -178,8 +294,8 @@ export function planWasm(c: Compilation): WasmPlan {
         ...(l.pre === null
           ? []
           : [
-              activationForward(`act${l.index}`, precision, spec.layers[l.index]!.activation),
-              activationBackward(`dact${l.index}`, precision, spec.layers[l.index]!.activation),
+              activationForward(`act${l.index}`, precision, l.activation),
+              activationBackward(`dact${l.index}`, precision, l.activation),
             ]),
         // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j].
         gemm({
@@ -223,6 +339,7 @@ export function planWasm(c: Compilation): WasmPlan {
         );
       }
     }
+    if (mask) functions.push(reluMask('mask', precision));
     functions.push(clear('clear'));
     return functions;
   };
@@ -236,6 +353,8 @@ export function planWasm(c: Compilation): WasmPlan {
     bytesPerElement: e,
     layers,
     ones,
+    mask,
+    patches,
     dz,
     scratchEnd,
     pages,
