@@ -252,6 +252,8 @@ describe('gradc against TF.js Layers on identical weights', () => {
       { format: 'js', source: 'oracle.model.json' },
     );
     const mod = evaluateCompiled(compiled);
+    // Under `auto`, a convolution's batched entry points run WebAssembly.
+    await mod.init?.();
     expect(mod.model.paramCount).toBe(m.paramCount);
     expect(mod.model.params.map((p) => [p.name, p.offset, p.shape])).toEqual(
       m.params.map((p) => [p.name, p.offset, p.shape]),
