@@ -7,6 +7,7 @@
 //   npm run bench:wasm                  the sweep (a few minutes)
 //   npm run bench:wasm -- --quick       short smoke run
 //   npm run bench:wasm -- --auto        also the examples compiled with `auto` against `js`
+//   npm run bench:wasm -- --auto --no-sweep   only those
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     auto: { type: 'boolean', default: false },
+    'no-sweep': { type: 'boolean', default: false },
   },
 });
 
@@ -80,7 +82,11 @@ const SWEEP: readonly Row[] = [
   { label: 'mnist 784-128-10 b32', model: example('mnist-mlp'), batch: 32 },
 ];
 
-const maxMacs = (s: ModelSpec) => Math.max(...s.layers.map((l) => l.inputShape[0]! * l.units));
+/** The cost rule's measure for a dense stack (a model with a convolution goes to wasm). */
+const maxMacs = (s: ModelSpec) =>
+  s.layers.every((l) => l.type === 'dense')
+    ? String(Math.max(...s.layers.map((l) => l.inputShape[0]! * l.units)))
+    : 'conv';
 
 async function module(
   spec: ModelSpec,
@@ -169,7 +175,8 @@ log(
   '| model | precision | max MACs/sample | js train | wasm train | ratio | js infer | wasm infer | ratio |',
 );
 log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const row of SWEEP) await compare(row.label, row.model, row.batch, 'js', 'wasm', false);
+if (!args['no-sweep'])
+  for (const row of SWEEP) await compare(row.label, row.model, row.batch, 'js', 'wasm', false);
 
 if (args.auto) {
   log('');
@@ -179,7 +186,7 @@ if (args.auto) {
     '| model | precision | max MACs/sample | js train | auto train | ratio | js infer | auto infer | ratio |',
   );
   log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
-  const rows: Row[] = ['xor', 'iris', 'sine', 'mnist-mlp'].flatMap((name) =>
+  const rows: Row[] = ['xor', 'iris', 'sine', 'mnist-mlp', 'mnist-cnn'].flatMap((name) =>
     [1, 16, 32].map((batch) => ({ label: `${name} b${batch}`, model: example(name), batch })),
   );
   for (const row of rows) await compare(row.label, row.model, row.batch, 'js', 'auto', true);
