@@ -7,6 +7,7 @@ import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
+import { scanOps } from './scan.ts';
 import { sliceViewOps, slicingOps } from './slicing.ts';
 import type { OpDef } from './types.ts';
 
@@ -33,6 +34,7 @@ export const registry = buildRegistry([
   gatherOps,
   sliceViewOps,
   slicingOps,
+  scanOps,
 ]);
 
 export function getOp(name: string): OpDef {

@@ -1,0 +1,252 @@
+// The loop over time of a recurrent layer: `scan` runs one cell (ops/cell.ts) over the steps
+// of a sequence with the same weights, carrying its state; `scanT` is its reverse-mode
+// derivative, backpropagation through time as a reverse scan. Both are structured ops: the
+// IR holds one node per layer instead of the cell once per step, and lower/scan.ts emits the
+// cell's code once inside a loop over t.
+//
+// scan(xs [T, n], W [n, G], U [u, G], bIn? [G], bRec? [G]) with G = k·u is [T, row] where
+// row t holds what step t computed, in the order the layer reads the steps (goBackwards
+// reads x_{T−1} first):  [ states (S·u: h, then c) | A = x_t·W + bIn (G) | R = h_{t−1}·U +
+// bRec (G) ].  The pre-activations are kept so that the backward scan needs no product of
+// the forward one again; the initial state is zero (TF.js).
+//
+// scanT(xs, W, U, Y, Ȳ) is one flat vector:
+//   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (G each), carry (S·u) ]
+// scan's vjp returns views of it. Its own derivative (second order) is not defined.
+import { attrNum, type Attrs, type Node } from '../ir/node.ts';
+import { cellOf, cellSizes, evalFormula } from './cell.ts';
+import { fullCotangent } from './cotangent.ts';
+import type { StructuredOp } from './types.ts';
+
+/** Sizes and offsets of a scan, from its attributes. */
+export interface ScanLayout {
+  readonly steps: number;
+  readonly features: number;
+  readonly units: number;
+  readonly gates: number;
+  readonly states: number;
+  /** G = gates · units. */
+  readonly width: number;
+  /** Elements per step of the scan's result: S·u + 2G. */
+  readonly row: number;
+  /** Offsets of A and R in a row. */
+  readonly aAt: number;
+  readonly rAt: number;
+  readonly backwards: boolean;
+  readonly bIn: boolean;
+  readonly bRec: boolean;
+  /** Offsets into scanT's result. */
+  readonly dW: number;
+  readonly dU: number;
+  readonly dbIn: number;
+  readonly dbRec: number;
+  readonly dA: number;
+  readonly dR: number;
+  readonly carry: number;
+  readonly gradSize: number;
+}
+
+export function scanLayout(attrs: Attrs): ScanLayout {
+  const steps = attrNum(attrs, 'steps', 'scan');
+  const features = attrNum(attrs, 'features', 'scan');
+  const units = attrNum(attrs, 'units', 'scan');
+  const { gates, states } = cellSizes(String(attrs.cell));
+  const width = gates * units;
+  const aAt = states * units;
+  const dW = steps * features;
+  const dU = dW + features * width;
+  const dbIn = dU + units * width;
+  const dbRec = dbIn + width;
+  const dA = dbRec + width;
+  const dR = dA + width;
+  const carry = dR + width;
+  return {
+    steps,
+    features,
+    units,
+    gates,
+    states,
+    width,
+    row: aAt + 2 * width,
+    aAt,
+    rAt: aAt + width,
+    backwards: attrs.back === 1,
+    bIn: attrs.bIn === 1,
+    bRec: attrs.bRec === 1,
+    dW,
+    dU,
+    dbIn,
+    dbRec,
+    dA,
+    dR,
+    carry,
+    gradSize: carry + states * units,
+  };
+}
+
+function checkShapes(args: readonly Node[], L: ScanLayout): void {
+  const want: [string, number][] = [
+    ['xs', L.steps * L.features],
+    ['kernel', L.features * L.width],
+    ['recurrentKernel', L.units * L.width],
+  ];
+  if (L.bIn) want.push(['input bias', L.width]);
+  if (L.bRec) want.push(['recurrent bias', L.width]);
+  if (args.length !== want.length)
+    throw new Error(`scan takes ${want.length} arguments here, got ${args.length}`);
+  want.forEach(([what, size], i) => {
+    if (args[i]!.size !== size)
+      throw new Error(`scan: the ${what} has ${args[i]!.size} elements, expected ${size}`);
+  });
+}
+
+/** Step t of the scan reads row `xRow(t)` of xs. */
+export const xRow = (L: ScanLayout, t: number): number => (L.backwards ? L.steps - 1 - t : t);
+
+function evaluateScan(args: readonly Float64Array[], attrs: Attrs, out: Float64Array): void {
+  const L = scanLayout(attrs);
+  const [xs, W, U] = args as [Float64Array, Float64Array, Float64Array];
+  const bIn = L.bIn ? args[3]! : null;
+  const bRec = L.bRec ? args[L.bIn ? 4 : 3]! : null;
+  const { forward } = cellOf(attrs);
+  const { units: u, width: G, row, aAt, rAt } = L;
+  for (let t = 0; t < L.steps; t++) {
+    const y = t * row;
+    const x = xRow(L, t) * L.features;
+    const h = (t - 1) * row;
+    for (let c = 0; c < G; c++) {
+      let acc = bIn ? bIn[c]! : 0;
+      for (let k = 0; k < L.features; k++) acc += xs[x + k]! * W[k * G + c]!;
+      out[y + aAt + c] = acc;
+      let rec = bRec ? bRec[c]! : 0;
+      if (t > 0) for (let k = 0; k < u; k++) rec += out[h + k]! * U[k * G + c]!;
+      out[y + rAt + c] = rec;
+    }
+    for (let j = 0; j < u; j++) {
+      const ins: number[] = [];
+      for (let g = 0; g < L.gates; g++) ins.push(out[y + aAt + g * u + j]!);
+      for (let g = 0; g < L.gates; g++) ins.push(out[y + rAt + g * u + j]!);
+      for (let s = 0; s < L.states; s++) ins.push(t > 0 ? out[h + s * u + j]! : 0);
+      evalFormula(forward, ins).forEach((v, s) => (out[y + s * u + j] = v));
+    }
+  }
+}
+
+function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64Array): void {
+  const L = scanLayout(attrs);
+  const [xs, W, U, Y, ct] = args as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const { backward } = cellOf(attrs);
+  const { units: u, width: G, row, aAt, rAt, gates, states, features: n } = L;
+  out.fill(0);
+  for (let tt = 0; tt < L.steps; tt++) {
+    const t = L.steps - 1 - tt;
+    const y = t * row;
+    const h = (t - 1) * row;
+    const x = xRow(L, t) * n;
+    for (let j = 0; j < u; j++) {
+      const ins: number[] = [];
+      for (let g = 0; g < gates; g++) ins.push(Y[y + aAt + g * u + j]!);
+      for (let g = 0; g < gates; g++) ins.push(Y[y + rAt + g * u + j]!);
+      for (let s = 0; s < states; s++) ins.push(t > 0 ? Y[h + s * u + j]! : 0);
+      for (let s = 0; s < states; s++) ins.push(ct[y + s * u + j]! + out[L.carry + s * u + j]!);
+      const d = evalFormula(backward, ins);
+      for (let g = 0; g < gates; g++) {
+        out[L.dA + g * u + j] = d[g]! + ct[y + aAt + g * u + j]!;
+        out[L.dR + g * u + j] = d[gates + g]! + ct[y + rAt + g * u + j]!;
+      }
+      for (let s = 0; s < states; s++) out[L.carry + s * u + j] = d[2 * gates + s]!;
+    }
+    for (let c = 0; c < G; c++) {
+      out[L.dbIn + c] += out[L.dA + c]!;
+      out[L.dbRec + c] += out[L.dR + c]!;
+    }
+    for (let k = 0; k < n; k++) {
+      let acc = 0;
+      for (let c = 0; c < G; c++) acc += W[k * G + c]! * out[L.dA + c]!;
+      out[x + k] = acc;
+      for (let c = 0; c < G; c++) out[L.dW + k * G + c] += xs[x + k]! * out[L.dA + c]!;
+    }
+    if (t > 0) {
+      for (let k = 0; k < u; k++) {
+        let acc = 0;
+        for (let c = 0; c < G; c++) {
+          out[L.dU + k * G + c] += Y[h + k]! * out[L.dR + c]!;
+          acc += U[k * G + c]! * out[L.dR + c]!;
+        }
+        out[L.carry + k] += acc;
+      }
+    }
+  }
+}
+
+/** Multiply-adds of one scan: both products per step (the cell's map is a few more per unit). */
+export function scanMacs(L: ScanLayout): number {
+  return L.steps * (L.features + L.units) * L.width;
+}
+
+export const scanOps: StructuredOp[] = [
+  {
+    name: 'scan',
+    kind: 'structured',
+    arity: 3,
+    variadic: true,
+    smooth: false,
+    doc: 'a recurrent cell over the steps of [T, n] with shared weights: [T, states | x·W + bIn | h·U + bRec]',
+    shape: (args, attrs) => {
+      const L = scanLayout(attrs);
+      checkShapes(args, L);
+      cellOf(attrs);
+      return [L.steps, L.row];
+    },
+    evaluate: (args, attrs, out) => evaluateScan(args, attrs, out),
+    vjp: ({ B, y, ct, args, needs }) => {
+      const L = scanLayout(y.attrs);
+      if (!needs.some((x) => x)) return args.map(() => null);
+      const g = B.make(
+        'scanT',
+        [args[0]!, args[1]!, args[2]!, y, fullCotangent(B, ct, y)],
+        y.attrs,
+      );
+      const part = (at: number, size: number, shape: readonly number[]) =>
+        B.reshape(B.slice(g, 0, at, size), shape);
+      const out: (Node | null)[] = [
+        needs[0] ? part(0, L.steps * L.features, args[0]!.shape) : null,
+        needs[1] ? part(L.dW, L.features * L.width, args[1]!.shape) : null,
+        needs[2] ? part(L.dU, L.units * L.width, args[2]!.shape) : null,
+      ];
+      if (L.bIn) out.push(needs[3] ? part(L.dbIn, L.width, args[3]!.shape) : null);
+      if (L.bRec) {
+        const i = out.length;
+        out.push(needs[i] ? part(L.dbRec, L.width, args[i]!.shape) : null);
+      }
+      return out;
+    },
+    cost: (node) => scanMacs(scanLayout(node.attrs)),
+  },
+  {
+    name: 'scanT',
+    kind: 'structured',
+    arity: 5,
+    smooth: false,
+    doc: "scan's reverse-mode derivative, a reverse scan: [x̄s | W̄ | Ū | b̄In | b̄Rec | scratch]",
+    shape: ([xs, W, U, Y, ct], attrs) => {
+      const L = scanLayout(attrs);
+      checkShapes([xs!, W!, U!], { ...L, bIn: false, bRec: false });
+      const rows = L.steps * L.row;
+      if (Y!.size !== rows || ct!.size !== rows)
+        throw new Error(`scanT: the states and their cotangent need ${rows} elements`);
+      return [L.gradSize];
+    },
+    evaluate: (args, attrs, out) => evaluateScanT(args, attrs, out),
+    vjp: () => {
+      throw new Error('scanT: second-order derivatives of a recurrent scan are not supported');
+    },
+    cost: (node) => 2 * scanMacs(scanLayout(node.attrs)),
+  },
+];
