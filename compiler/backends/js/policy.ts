@@ -26,3 +26,11 @@ export const SCHEDULE = {
   maxUnrolledTotal: 8_000,
   minLoopElements: 8,
 } as const;
+
+/** Recurrent layers: unrolled over time (the cell's code once per step, in the graph) or one
+ * loop over time (a `scan`, the cell's code once). Unrolled while the layer's multiply-adds
+ * over all its steps, T·(n + u)·k·u, stay within this; measured on Node 20 (see
+ * ARCHITECTURE.md, "Loops over time"). */
+export const TIME_LOOP = {
+  maxUnrolledMacs: 4_096,
+} as const;
