@@ -76,9 +76,9 @@ function loopedOverTime(layers: readonly SeqLayerJson[]): SeqLayerJson[] {
   const rec = new Set(['simpleRNN', 'lstm', 'gru']);
   return layers.map((l) => {
     const j = l as Record<string, unknown>;
-    if (rec.has(String(j.type))) return { ...j, unroll: false } as SeqLayerJson;
+    if (rec.has(String(j.type))) return { ...j, unroll: false } as unknown as SeqLayerJson;
     if (j.type === 'bidirectional')
-      return { ...j, layer: { ...(j.layer as object), unroll: false } } as SeqLayerJson;
+      return { ...j, layer: { ...(j.layer as object), unroll: false } } as unknown as SeqLayerJson;
     return l;
   });
 }
