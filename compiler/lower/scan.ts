@@ -1,9 +1,11 @@
-// Loop IR of the recurrent scans (ops/scan.ts): one `for t` over the steps whose body is the
-// cell once — the two products as axpy rows over the gate columns, then one loop over the
-// units evaluating the cell's scalar formula (ops/cell.ts) — reading x_t at row t of the
-// sequence and the previous state at row t − 1 of the result. The backward scan runs t from
-// the last step down, keeping the carried cotangent and each step's gate cotangents in the
-// scratch part of its result. Summation orders are `evaluate`'s, term for term.
+// Loop IR of the recurrent scans (ops/scan.ts). Forward: the input projection x_t·W + bIn of
+// every step first (it does not depend on the state), then one `for t` whose body is the
+// cell once: per unit, its k gate sums of h_{t−1}·U in k accumulators, then the cell's
+// scalar formula (ops/cell.ts) on them, storing the new state at row t. Backward: one `for t`
+// from the last step down carrying the state's cotangent (the cell's VJP formula per unit,
+// then U·R̄_t in blocks of four rows), then x̄s and the weight gradients as sums over the
+// steps. Every sum is a chain of locals (register blocks of four outputs sharing one load),
+// added in `evaluate`'s order, term for term.
 import type { Node } from '../ir/node.ts';
 import { cellOf, type Formula } from '../ops/cell.ts';
 import { scanLayout, type ScanLayout } from '../ops/scan.ts';
@@ -67,140 +69,224 @@ function xRowOf(L: ScanLayout, t: LExpr): LExpr {
   return L.backwards ? sub(num(L.steps - 1), t) : t;
 }
 
-/** The cell's inputs for unit j at step t: a_g, r_g, then the previous states (zero at t = 0). */
-function cellInputs(L: ScanLayout, read: (i: LExpr) => LExpr, pre: LStmt[]): LExpr[] {
-  const t = v('t');
-  const y = rowAt(L, t);
-  const hPrev = rowAt(L, sub(t, num(1)));
-  const first = cmp('>', t, num(0));
-  const names: LExpr[] = [];
-  const bind = (name: string, e: LExpr) => {
-    pre.push(let_(name, e));
-    names.push(v(name));
+/** Outputs computed WIDTH at a time, each sum in a local. */
+const WIDTH = 4;
+
+interface Sums {
+  /** Output index loop variable. */
+  readonly out: string;
+  readonly count: number;
+  /** Reduction loop. */
+  readonly red: string;
+  readonly from: number;
+  readonly to: number;
+  readonly init: (i: LExpr) => LExpr;
+  /** Lets at the top of the reduction body, shared by the block (a common load). */
+  readonly shared?: LStmt[];
+  readonly term: (i: LExpr) => LExpr;
+  readonly store: (i: LExpr, acc: LExpr) => LStmt;
+}
+
+/** `count` sums over `red`, WIDTH outputs per block sharing each iteration's loads, then a
+ * tail one output at a time. */
+function blockSums(o: Sums, prefix: string): LStmt[] {
+  const full = Math.floor(o.count / WIDTH);
+  const block = (base: LExpr, width: number): LStmt[] => {
+    const is = Array.from({ length: width }, (_, q) => idx(base, num(q)));
+    const acc = (q: number) => `${prefix}${q}`;
+    return [
+      ...is.map((i, q) => let_(acc(q), o.init(i))),
+      loop(o.red, o.from, o.to, [
+        ...(o.shared ?? []),
+        ...is.map((i, q) => set(acc(q), nsum([v(acc(q)), o.term(i)]))),
+      ]),
+      ...is.map((i, q) => o.store(i, v(acc(q)))),
+    ];
   };
-  for (let g = 0; g < L.gates; g++) bind(`ga${g}`, read(idx(y, num(L.aAt + g * L.units), v('j'))));
-  for (let g = 0; g < L.gates; g++) bind(`gr${g}`, read(idx(y, num(L.rAt + g * L.units), v('j'))));
-  for (let s = 0; s < L.states; s++)
-    bind(`sp${s}`, sel(first, read(idx(hPrev, num(s * L.units), v('j'))), num(0)));
-  return names;
+  const out: LStmt[] = [];
+  if (full > 0) out.push(loop(`${o.out}b`, 0, full, block(times(v(`${o.out}b`), WIDTH), WIDTH)));
+  if (full * WIDTH < o.count) out.push(loop(o.out, full * WIDTH, o.count, block(v(o.out), 1)));
+  return out;
 }
 
 function lowerScan(node: Node): Kernel {
   const L = scanLayout(node.attrs);
   const { forward } = cellOf(node.attrs);
-  const { units: u, width: G } = L;
+  const { units: u, width: G, features: n } = L;
   const t = v('t');
   const y = rowAt(L, t);
   const bRecArg = L.bIn ? 4 : 3;
-  const c = v('c');
-  const k = v('k');
-  const products: LStmt[] = [
-    loop('c', 0, G, [store(idx(y, num(L.aAt), c), L.bIn ? load(3, c) : num(0))], 'vector'),
-    loop('k', 0, L.features, [
-      let_('xk', load(0, idx(times(xRowOf(L, t), L.features), k))),
-      loop(
-        'c',
-        0,
-        G,
-        [store(idx(y, num(L.aAt), c), fmul(v('xk'), load(1, idx(times(k, G), c))), true)],
-        'vector',
-      ),
-    ]),
-    loop('c', 0, G, [store(idx(y, num(L.rAt), c), L.bRec ? load(bRecArg, c) : num(0))], 'vector'),
+  const j = v('j');
+  // A[t, c] = bIn[c] + Σ_k x[t, k]·W[k, c], all steps.
+  const projection = loop('t', 0, L.steps, [
+    ...blockSums(
+      {
+        out: 'c',
+        count: G,
+        red: 'k',
+        from: 0,
+        to: n,
+        init: (c) => (L.bIn ? load(3, c) : num(0)),
+        shared: [let_('xk', load(0, idx(times(xRowOf(L, t), n), v('k'))))],
+        term: (c) => fmul(v('xk'), load(1, idx(times(v('k'), G), c))),
+        store: (c, acc) => store(idx(y, num(L.aAt), c), acc),
+      },
+      's',
+    ),
+  ]);
+  // Per unit j: the k gate sums of h_{t−1}·U (zero state at t = 0), then the cell.
+  const col = (g: number) => idx(num(g * u), j);
+  const gatesR = Array.from({ length: L.gates }, (_, g) => `gr${g}`);
+  const unit: LStmt[] = [
+    ...gatesR.map((r, g) => let_(r, L.bRec ? load(bRecArg, col(g)) : num(0))),
     if_(cmp('>', t, num(0)), [
       loop('k', 0, u, [
-        let_('hk', loadOut(idx(rowAt(L, sub(t, num(1))), k))),
-        loop(
-          'c',
-          0,
-          G,
-          [store(idx(y, num(L.rAt), c), fmul(v('hk'), load(2, idx(times(k, G), c))), true)],
-          'vector',
+        let_('hk', loadOut(idx(rowAt(L, sub(t, num(1))), v('k')))),
+        ...gatesR.map((r, g) =>
+          set(r, nsum([v(r), fmul(v('hk'), load(2, idx(times(v('k'), G), col(g))))])),
         ),
       ]),
     ]),
+    ...gatesR.map((r, g) => store(idx(y, num(L.rAt), col(g)), v(r))),
   ];
-  const unit: LStmt[] = [];
-  const ins = cellInputs(L, loadOut, unit);
+  const ins: LExpr[] = [];
+  for (let g = 0; g < L.gates; g++) {
+    unit.push(let_(`ga${g}`, loadOut(idx(y, num(L.aAt), col(g)))));
+    ins.push(v(`ga${g}`));
+  }
+  ins.push(...gatesR.map(v));
+  for (let s = 0; s < L.states; s++) {
+    const prev = loadOut(idx(rowAt(L, sub(t, num(1))), num(s * u), j));
+    unit.push(let_(`sp${s}`, sel(cmp('>', t, num(0)), prev, num(0))));
+    ins.push(v(`sp${s}`));
+  }
   const { code, outs } = formulaCode(forward, ins);
   unit.push(...code);
-  outs.forEach((o, s) => unit.push(store(idx(y, num(s * u), v('j')), o)));
+  outs.forEach((o, s) => unit.push(store(idx(y, num(s * u), j), o)));
   return {
     size: node.size,
-    body: [loop('t', 0, L.steps, [...products, loop('j', 0, u, unit)])],
+    body: [projection, loop('t', 0, L.steps, [loop('j', 0, u, unit)])],
   };
 }
 
 function lowerScanT(node: Node): Kernel {
   const L = scanLayout(node.attrs);
   const { backward } = cellOf(node.attrs);
-  const { units: u, width: G, features: n } = L;
+  const { units: u, width: G, features: n, steps: T } = L;
   const t = v('t');
   const y = rowAt(L, t);
-  const c = v('c');
-  const k = v('k');
   const j = v('j');
+  const dAt = (step: LExpr, c: LExpr) => idx(num(L.dA), times(step, G), c);
+  const dRt = (step: LExpr, c: LExpr) => idx(num(L.dR), times(step, G), c);
+  const col = (g: number) => idx(num(g * u), j);
   const unit: LStmt[] = [];
-  const ins = cellInputs(L, (i) => load(3, i), unit);
+  const ins: LExpr[] = [];
+  const bind = (name: string, e: LExpr) => {
+    unit.push(let_(name, e));
+    ins.push(v(name));
+  };
+  for (let g = 0; g < L.gates; g++) bind(`ga${g}`, load(3, idx(y, num(L.aAt), col(g))));
+  for (let g = 0; g < L.gates; g++) bind(`gr${g}`, load(3, idx(y, num(L.rAt), col(g))));
+  for (let s = 0; s < L.states; s++) {
+    const prev = load(3, idx(rowAt(L, sub(t, num(1))), num(s * u), j));
+    bind(`sp${s}`, sel(cmp('>', t, num(0)), prev, num(0)));
+  }
   for (let s = 0; s < L.states; s++) {
     const at = idx(num(s * u), j);
-    unit.push(let_(`sd${s}`, fadd(load(4, idx(y, at)), loadOut(idx(num(L.carry), at)))));
-    ins.push(v(`sd${s}`));
+    bind(`sd${s}`, fadd(load(4, idx(y, at)), loadOut(idx(num(L.carry), at))));
   }
   const { code, outs } = formulaCode(backward, ins);
   unit.push(...code);
   for (let g = 0; g < L.gates; g++) {
-    const at = num(g * u);
     unit.push(
-      store(idx(num(L.dA), at, j), fadd(outs[g]!, load(4, idx(y, num(L.aAt), at, j)))),
-      store(idx(num(L.dR), at, j), fadd(outs[L.gates + g]!, load(4, idx(y, num(L.rAt), at, j)))),
+      store(dAt(t, col(g)), fadd(outs[g]!, load(4, idx(y, num(L.aAt), col(g))))),
+      store(dRt(t, col(g)), fadd(outs[L.gates + g]!, load(4, idx(y, num(L.rAt), col(g))))),
     );
   }
   for (let s = 0; s < L.states; s++)
     unit.push(store(idx(num(L.carry + s * u), j), outs[2 * L.gates + s]!));
-  const dA = (e: LExpr) => loadOut(idx(num(L.dA), e));
-  const dR = (e: LExpr) => loadOut(idx(num(L.dR), e));
-  const xAt = idx(times(xRowOf(L, t), n), k);
-  const step: LStmt[] = [
-    let_('t', sub(num(L.steps - 1), v('tt'))),
+  // carry_h[k] += Σ_c U[k, c]·R̄_t[c], four rows sharing each R̄ load.
+  const recurrent = blockSums(
+    {
+      out: 'k',
+      count: u,
+      red: 'c',
+      from: 0,
+      to: G,
+      init: () => num(0),
+      shared: [let_('dr', loadOut(dRt(t, v('c'))))],
+      term: (k) => fmul(load(2, idx(times(k, G), v('c'))), v('dr')),
+      store: (k, acc) => store(idx(num(L.carry), k), acc, true),
+    },
+    's',
+  );
+  const backThroughTime = loop('tt', 0, T, [
+    let_('t', sub(num(T - 1), v('tt'))),
     loop('j', 0, u, unit),
-    loop(
-      'c',
-      0,
-      G,
-      [store(idx(num(L.dbIn), c), dA(c), true), store(idx(num(L.dbRec), c), dR(c), true)],
-      'vector',
+    if_(cmp('>', t, num(0)), recurrent),
+  ]);
+  // x̄[xrow(t), k] = Σ_c W[k, c]·Ā_t[c].
+  const dx = loop('t', 0, T, [
+    ...blockSums(
+      {
+        out: 'k',
+        count: n,
+        red: 'c',
+        from: 0,
+        to: G,
+        init: () => num(0),
+        shared: [let_('da', loadOut(dAt(t, v('c'))))],
+        term: (k) => fmul(load(1, idx(times(k, G), v('c'))), v('da')),
+        store: (k, acc) => store(idx(times(xRowOf(L, t), n), k), acc),
+      },
+      's',
     ),
-    loop('k', 0, n, [
-      let_('acc', num(0)),
-      loop('c', 0, G, [set('acc', nsum([v('acc'), fmul(load(1, idx(times(k, G), c)), dA(c))]))]),
-      store(xAt, v('acc')),
-      let_('xk', load(0, xAt)),
-      loop(
-        'c',
-        0,
-        G,
-        [store(idx(num(L.dW), times(k, G), c), fmul(v('xk'), dA(c)), true)],
-        'vector',
+  ]);
+  // W̄[k, c] = Σ_t x[xrow(t), k]·Ā_t[c];  Ū[k, c] = Σ_{t ≥ 1} h_{t−1}[k]·R̄_t[c].
+  const outer = (
+    rows: number,
+    at: number,
+    from: number,
+    left: (k: LExpr) => LExpr,
+    right: typeof dAt,
+  ) =>
+    loop('k', 0, rows, [
+      ...blockSums(
+        {
+          out: 'c',
+          count: G,
+          red: 't',
+          from,
+          to: T,
+          init: () => num(0),
+          shared: [let_('xk', left(v('k')))],
+          term: (c) => fmul(v('xk'), loadOut(right(t, c))),
+          store: (c, acc) => store(idx(num(at), times(v('k'), G), c), acc),
+        },
+        's',
       ),
+    ]);
+  const dW = outer(L.features, L.dW, 0, (k) => load(0, idx(times(xRowOf(L, t), n), k)), dAt);
+  const dU = outer(u, L.dU, 1, (k) => load(3, idx(rowAt(L, sub(t, num(1))), k)), dRt);
+  const biases = loop('c', 0, G, [
+    let_('sa', num(0)),
+    let_('sr', num(0)),
+    loop('t', 0, T, [
+      set('sa', nsum([v('sa'), loadOut(dAt(t, v('c')))])),
+      set('sr', nsum([v('sr'), loadOut(dRt(t, v('c')))])),
     ]),
-    if_(cmp('>', t, num(0)), [
-      loop('k', 0, u, [
-        let_('hk', load(3, idx(rowAt(L, sub(t, num(1))), k))),
-        let_('acc', num(0)),
-        loop('c', 0, G, [
-          store(idx(num(L.dU), times(k, G), c), fmul(v('hk'), dR(c)), true),
-          set('acc', nsum([v('acc'), fmul(load(2, idx(times(k, G), c)), dR(c))])),
-        ]),
-        store(idx(num(L.carry), k), v('acc'), true),
-      ]),
-    ]),
-  ];
+    store(idx(num(L.dbIn), v('c')), v('sa')),
+    store(idx(num(L.dbRec), v('c')), v('sr')),
+  ]);
   return {
     size: node.size,
     body: [
-      loop('z', 0, L.gradSize, [store(v('z'), num(0))], 'vector'),
-      loop('tt', 0, L.steps, step),
+      loop('z', 0, L.states * u, [store(idx(num(L.carry), v('z')), num(0))], 'vector'),
+      backThroughTime,
+      dx,
+      dW,
+      dU,
+      biases,
     ],
   };
 }

@@ -11,7 +11,10 @@
 // the forward one again; the initial state is zero (TF.js).
 //
 // scanT(xs, W, U, Y, Ȳ) is one flat vector:
-//   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (G each), carry (S·u) ]
+//   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (T·G each), carry (S·u) ]
+// Only the carried cotangent runs backwards step by step; x̄s and the weight gradients are
+// sums over the steps' Ā and R̄, computed once after the loop (each element one sum in
+// registers, not T read-modify-writes).
 // scan's vjp returns views of it. Its own derivative (second order) is not defined.
 import { attrNum, type Attrs, type Node } from '../ir/node.ts';
 import { cellOf, cellSizes, evalFormula } from './cell.ts';
@@ -35,7 +38,7 @@ export interface ScanLayout {
   readonly backwards: boolean;
   readonly bIn: boolean;
   readonly bRec: boolean;
-  /** Offsets into scanT's result. */
+  /** Offsets into scanT's result (Ā and R̄ hold every step's: T·G each). */
   readonly dW: number;
   readonly dU: number;
   readonly dbIn: number;
@@ -58,8 +61,8 @@ export function scanLayout(attrs: Attrs): ScanLayout {
   const dbIn = dU + units * width;
   const dbRec = dbIn + width;
   const dA = dbRec + width;
-  const dR = dA + width;
-  const carry = dR + width;
+  const dR = dA + steps * width;
+  const carry = dR + steps * width;
   return {
     steps,
     features,
@@ -142,13 +145,15 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
     Float64Array,
   ];
   const { backward } = cellOf(attrs);
-  const { units: u, width: G, row, aAt, rAt, gates, states, features: n } = L;
-  out.fill(0);
-  for (let tt = 0; tt < L.steps; tt++) {
-    const t = L.steps - 1 - tt;
+  const { units: u, width: G, row, aAt, rAt, gates, states, features: n, steps: T } = L;
+  for (let i = 0; i < states * u; i++) out[L.carry + i] = 0;
+  // Backwards through time: only the carried cotangent depends on the step before.
+  for (let tt = 0; tt < T; tt++) {
+    const t = T - 1 - tt;
     const y = t * row;
     const h = (t - 1) * row;
-    const x = xRow(L, t) * n;
+    const dA = L.dA + t * G;
+    const dR = L.dR + t * G;
     for (let j = 0; j < u; j++) {
       const ins: number[] = [];
       for (let g = 0; g < gates; g++) ins.push(Y[y + aAt + g * u + j]!);
@@ -157,31 +162,50 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
       for (let s = 0; s < states; s++) ins.push(ct[y + s * u + j]! + out[L.carry + s * u + j]!);
       const d = evalFormula(backward, ins);
       for (let g = 0; g < gates; g++) {
-        out[L.dA + g * u + j] = d[g]! + ct[y + aAt + g * u + j]!;
-        out[L.dR + g * u + j] = d[gates + g]! + ct[y + rAt + g * u + j]!;
+        out[dA + g * u + j] = d[g]! + ct[y + aAt + g * u + j]!;
+        out[dR + g * u + j] = d[gates + g]! + ct[y + rAt + g * u + j]!;
       }
       for (let s = 0; s < states; s++) out[L.carry + s * u + j] = d[2 * gates + s]!;
-    }
-    for (let c = 0; c < G; c++) {
-      out[L.dbIn + c] += out[L.dA + c]!;
-      out[L.dbRec + c] += out[L.dR + c]!;
-    }
-    for (let k = 0; k < n; k++) {
-      let acc = 0;
-      for (let c = 0; c < G; c++) acc += W[k * G + c]! * out[L.dA + c]!;
-      out[x + k] = acc;
-      for (let c = 0; c < G; c++) out[L.dW + k * G + c] += xs[x + k]! * out[L.dA + c]!;
     }
     if (t > 0) {
       for (let k = 0; k < u; k++) {
         let acc = 0;
-        for (let c = 0; c < G; c++) {
-          out[L.dU + k * G + c] += Y[h + k]! * out[L.dR + c]!;
-          acc += U[k * G + c]! * out[L.dR + c]!;
-        }
+        for (let c = 0; c < G; c++) acc += U[k * G + c]! * out[dR + c]!;
         out[L.carry + k] += acc;
       }
     }
+  }
+  // What does not feed the recurrence, once for all steps: x̄_t = W·Ā_t, W̄ = Σ_t x_t ⊗ Ā_t,
+  // Ū = Σ_t h_{t−1} ⊗ R̄_t, the biases' Σ_t.
+  for (let t = 0; t < T; t++) {
+    const x = xRow(L, t) * n;
+    for (let k = 0; k < n; k++) {
+      let acc = 0;
+      for (let c = 0; c < G; c++) acc += W[k * G + c]! * out[L.dA + t * G + c]!;
+      out[x + k] = acc;
+    }
+  }
+  for (let k = 0; k < n; k++)
+    for (let c = 0; c < G; c++) {
+      let acc = 0;
+      for (let t = 0; t < T; t++) acc += xs[xRow(L, t) * n + k]! * out[L.dA + t * G + c]!;
+      out[L.dW + k * G + c] = acc;
+    }
+  for (let k = 0; k < u; k++)
+    for (let c = 0; c < G; c++) {
+      let acc = 0;
+      for (let t = 1; t < T; t++) acc += Y[(t - 1) * row + k]! * out[L.dR + t * G + c]!;
+      out[L.dU + k * G + c] = acc;
+    }
+  for (let c = 0; c < G; c++) {
+    let a = 0;
+    let r = 0;
+    for (let t = 0; t < T; t++) {
+      a += out[L.dA + t * G + c]!;
+      r += out[L.dR + t * G + c]!;
+    }
+    out[L.dbIn + c] = a;
+    out[L.dbRec + c] = r;
   }
 }
 
