@@ -134,21 +134,37 @@ function lowerScan(node: Node): Kernel {
       's',
     ),
   ]);
-  // Per unit j: the k gate sums of h_{t−1}·U (zero state at t = 0), then the cell.
-  const col = (g: number) => idx(num(g * u), j);
-  const gatesR = Array.from({ length: L.gates }, (_, g) => `gr${g}`);
-  const unit: LStmt[] = [
-    ...gatesR.map((r, g) => let_(r, L.bRec ? load(bRecArg, col(g)) : num(0))),
-    if_(cmp('>', t, num(0)), [
-      loop('k', 0, u, [
-        let_('hk', loadOut(idx(rowAt(L, sub(t, num(1))), v('k')))),
-        ...gatesR.map((r, g) =>
-          set(r, nsum([v(r), fmul(v('hk'), load(2, idx(times(v('k'), G), col(g))))])),
-        ),
+  // The gate sums of h_{t−1}·U (zero state at t = 0) for a few units at once, so
+  // that about 8 sums share each h_{t−1}[k] load; then the cell, unit by unit.
+  const per = Math.max(1, Math.floor(8 / L.gates));
+  const sums = (first: LExpr, width: number): LStmt[] => {
+    const cells = Array.from({ length: width }, (_, q) =>
+      Array.from({ length: L.gates }, (_, g) => ({
+        name: `r${q}_${g}`,
+        at: idx(num(g * u), first, num(q)),
+      })),
+    ).flat();
+    return [
+      ...cells.map((c) => let_(c.name, L.bRec ? load(bRecArg, c.at) : num(0))),
+      if_(cmp('>', t, num(0)), [
+        loop('k', 0, u, [
+          let_('hk', loadOut(idx(rowAt(L, sub(t, num(1))), v('k')))),
+          ...cells.map((c) =>
+            set(c.name, nsum([v(c.name), fmul(v('hk'), load(2, idx(times(v('k'), G), c.at)))])),
+          ),
+        ]),
       ]),
-    ]),
-    ...gatesR.map((r, g) => store(idx(y, num(L.rAt), col(g)), v(r))),
-  ];
+      ...cells.map((c) => store(idx(y, num(L.rAt), c.at), v(c.name))),
+    ];
+  };
+  const full = Math.floor(u / per);
+  const recurrence: LStmt[] = [];
+  if (full > 0) recurrence.push(loop('jb', 0, full, sums(times(v('jb'), per), per)));
+  if (full * per < u) recurrence.push(loop('j', full * per, u, sums(j, 1)));
+  const col = (g: number) => idx(num(g * u), j);
+  const unit: LStmt[] = [];
+  for (let g = 0; g < L.gates; g++) unit.push(let_(`gr${g}`, loadOut(idx(y, num(L.rAt), col(g)))));
+  const gatesR = Array.from({ length: L.gates }, (_, g) => `gr${g}`);
   const ins: LExpr[] = [];
   for (let g = 0; g < L.gates; g++) {
     unit.push(let_(`ga${g}`, loadOut(idx(y, num(L.aAt), col(g)))));
@@ -165,7 +181,7 @@ function lowerScan(node: Node): Kernel {
   outs.forEach((o, s) => unit.push(store(idx(y, num(s * u), j), o)));
   return {
     size: node.size,
-    body: [projection, loop('t', 0, L.steps, [loop('j', 0, u, unit)])],
+    body: [projection, loop('t', 0, L.steps, [...recurrence, loop('j', 0, u, unit)])],
   };
 }
 
