@@ -153,24 +153,42 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 8; t++) {
-    for (let j = 0; j < 16; j++) {
-      let gr0 = 0;
-      let gr1 = 0;
-      let gr2 = 0;
-      let gr3 = 0;
+    for (let jb = 0; jb < 8; jb++) {
+      let r0_0 = 0;
+      let r0_1 = 0;
+      let r0_2 = 0;
+      let r0_3 = 0;
+      let r1_0 = 0;
+      let r1_1 = 0;
+      let r1_2 = 0;
+      let r1_3 = 0;
       if ((t > 0)) {
         for (let k = 0; k < 16; k++) {
           let hk = work[(t - 1) * 160 + k]!;
-          gr0 = gr0 + hk * params[64 + k * 64 + j]!;
-          gr1 = gr1 + hk * params[64 + k * 64 + 16 + j]!;
-          gr2 = gr2 + hk * params[64 + k * 64 + 32 + j]!;
-          gr3 = gr3 + hk * params[64 + k * 64 + 48 + j]!;
+          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
+          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
+          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
         }
       }
-      work[t * 160 + 96 + j] = gr0;
-      work[t * 160 + 96 + 16 + j] = gr1;
-      work[t * 160 + 96 + 32 + j] = gr2;
-      work[t * 160 + 96 + 48 + j] = gr3;
+      work[t * 160 + 96 + jb * 2] = r0_0;
+      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+    }
+    for (let j = 0; j < 16; j++) {
+      let gr0 = work[t * 160 + 96 + j]!;
+      let gr1 = work[t * 160 + 96 + 16 + j]!;
+      let gr2 = work[t * 160 + 96 + 32 + j]!;
+      let gr3 = work[t * 160 + 96 + 48 + j]!;
       let ga0 = work[t * 160 + 32 + j]!;
       let ga1 = work[t * 160 + 32 + 16 + j]!;
       let ga2 = work[t * 160 + 32 + 32 + j]!;
@@ -253,24 +271,42 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 8; t++) {
-    for (let j = 0; j < 16; j++) {
-      let gr0 = 0;
-      let gr1 = 0;
-      let gr2 = 0;
-      let gr3 = 0;
+    for (let jb = 0; jb < 8; jb++) {
+      let r0_0 = 0;
+      let r0_1 = 0;
+      let r0_2 = 0;
+      let r0_3 = 0;
+      let r1_0 = 0;
+      let r1_1 = 0;
+      let r1_2 = 0;
+      let r1_3 = 0;
       if ((t > 0)) {
         for (let k = 0; k < 16; k++) {
           let hk = work[(t - 1) * 160 + k]!;
-          gr0 = gr0 + hk * params[64 + k * 64 + j]!;
-          gr1 = gr1 + hk * params[64 + k * 64 + 16 + j]!;
-          gr2 = gr2 + hk * params[64 + k * 64 + 32 + j]!;
-          gr3 = gr3 + hk * params[64 + k * 64 + 48 + j]!;
+          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
+          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
+          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
         }
       }
-      work[t * 160 + 96 + j] = gr0;
-      work[t * 160 + 96 + 16 + j] = gr1;
-      work[t * 160 + 96 + 32 + j] = gr2;
-      work[t * 160 + 96 + 48 + j] = gr3;
+      work[t * 160 + 96 + jb * 2] = r0_0;
+      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+    }
+    for (let j = 0; j < 16; j++) {
+      let gr0 = work[t * 160 + 96 + j]!;
+      let gr1 = work[t * 160 + 96 + 16 + j]!;
+      let gr2 = work[t * 160 + 96 + 32 + j]!;
+      let gr3 = work[t * 160 + 96 + 48 + j]!;
       let ga0 = work[t * 160 + 32 + j]!;
       let ga1 = work[t * 160 + 32 + 16 + j]!;
       let ga2 = work[t * 160 + 32 + 32 + j]!;
@@ -532,24 +568,42 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 8; t++) {
-    for (let j = 0; j < 16; j++) {
-      let gr0 = 0;
-      let gr1 = 0;
-      let gr2 = 0;
-      let gr3 = 0;
+    for (let jb = 0; jb < 8; jb++) {
+      let r0_0 = 0;
+      let r0_1 = 0;
+      let r0_2 = 0;
+      let r0_3 = 0;
+      let r1_0 = 0;
+      let r1_1 = 0;
+      let r1_2 = 0;
+      let r1_3 = 0;
       if ((t > 0)) {
         for (let k = 0; k < 16; k++) {
           let hk = work[(t - 1) * 160 + k]!;
-          gr0 = gr0 + hk * params[64 + k * 64 + j]!;
-          gr1 = gr1 + hk * params[64 + k * 64 + 16 + j]!;
-          gr2 = gr2 + hk * params[64 + k * 64 + 32 + j]!;
-          gr3 = gr3 + hk * params[64 + k * 64 + 48 + j]!;
+          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
+          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
+          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
         }
       }
-      work[t * 160 + 96 + j] = gr0;
-      work[t * 160 + 96 + 16 + j] = gr1;
-      work[t * 160 + 96 + 32 + j] = gr2;
-      work[t * 160 + 96 + 48 + j] = gr3;
+      work[t * 160 + 96 + jb * 2] = r0_0;
+      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+    }
+    for (let j = 0; j < 16; j++) {
+      let gr0 = work[t * 160 + 96 + j]!;
+      let gr1 = work[t * 160 + 96 + 16 + j]!;
+      let gr2 = work[t * 160 + 96 + 32 + j]!;
+      let gr3 = work[t * 160 + 96 + 48 + j]!;
       let ga0 = work[t * 160 + 32 + j]!;
       let ga1 = work[t * 160 + 32 + 16 + j]!;
       let ga2 = work[t * 160 + 32 + 32 + j]!;
@@ -889,24 +943,42 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let t = 0; t < 8; t++) {
-    for (let j = 0; j < 16; j++) {
-      let gr0 = 0;
-      let gr1 = 0;
-      let gr2 = 0;
-      let gr3 = 0;
+    for (let jb = 0; jb < 8; jb++) {
+      let r0_0 = 0;
+      let r0_1 = 0;
+      let r0_2 = 0;
+      let r0_3 = 0;
+      let r1_0 = 0;
+      let r1_1 = 0;
+      let r1_2 = 0;
+      let r1_3 = 0;
       if ((t > 0)) {
         for (let k = 0; k < 16; k++) {
           let hk = work[(t - 1) * 160 + k]!;
-          gr0 = gr0 + hk * params[64 + k * 64 + j]!;
-          gr1 = gr1 + hk * params[64 + k * 64 + 16 + j]!;
-          gr2 = gr2 + hk * params[64 + k * 64 + 32 + j]!;
-          gr3 = gr3 + hk * params[64 + k * 64 + 48 + j]!;
+          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
+          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
+          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
         }
       }
-      work[t * 160 + 96 + j] = gr0;
-      work[t * 160 + 96 + 16 + j] = gr1;
-      work[t * 160 + 96 + 32 + j] = gr2;
-      work[t * 160 + 96 + 48 + j] = gr3;
+      work[t * 160 + 96 + jb * 2] = r0_0;
+      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+    }
+    for (let j = 0; j < 16; j++) {
+      let gr0 = work[t * 160 + 96 + j]!;
+      let gr1 = work[t * 160 + 96 + 16 + j]!;
+      let gr2 = work[t * 160 + 96 + 32 + j]!;
+      let gr3 = work[t * 160 + 96 + 48 + j]!;
       let ga0 = work[t * 160 + 32 + j]!;
       let ga1 = work[t * 160 + 32 + 16 + j]!;
       let ga2 = work[t * 160 + 32 + 32 + j]!;
@@ -1180,24 +1252,42 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let t = 0; t < 8; t++) {
-    for (let j = 0; j < 16; j++) {
-      let gr0 = 0;
-      let gr1 = 0;
-      let gr2 = 0;
-      let gr3 = 0;
+    for (let jb = 0; jb < 8; jb++) {
+      let r0_0 = 0;
+      let r0_1 = 0;
+      let r0_2 = 0;
+      let r0_3 = 0;
+      let r1_0 = 0;
+      let r1_1 = 0;
+      let r1_2 = 0;
+      let r1_3 = 0;
       if ((t > 0)) {
         for (let k = 0; k < 16; k++) {
           let hk = work[(t - 1) * 160 + k]!;
-          gr0 = gr0 + hk * params[64 + k * 64 + j]!;
-          gr1 = gr1 + hk * params[64 + k * 64 + 16 + j]!;
-          gr2 = gr2 + hk * params[64 + k * 64 + 32 + j]!;
-          gr3 = gr3 + hk * params[64 + k * 64 + 48 + j]!;
+          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
+          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
+          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
         }
       }
-      work[t * 160 + 96 + j] = gr0;
-      work[t * 160 + 96 + 16 + j] = gr1;
-      work[t * 160 + 96 + 32 + j] = gr2;
-      work[t * 160 + 96 + 48 + j] = gr3;
+      work[t * 160 + 96 + jb * 2] = r0_0;
+      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+    }
+    for (let j = 0; j < 16; j++) {
+      let gr0 = work[t * 160 + 96 + j]!;
+      let gr1 = work[t * 160 + 96 + 16 + j]!;
+      let gr2 = work[t * 160 + 96 + 32 + j]!;
+      let gr3 = work[t * 160 + 96 + 48 + j]!;
       let ga0 = work[t * 160 + 32 + j]!;
       let ga1 = work[t * 160 + 32 + 16 + j]!;
       let ga2 = work[t * 160 + 32 + 32 + j]!;

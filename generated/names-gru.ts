@@ -154,21 +154,35 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -261,21 +275,35 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -469,21 +497,35 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -820,21 +862,35 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -923,21 +979,35 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
 function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 0 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -992,21 +1062,35 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
 function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 1 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[2689 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[2689 + t * 224 + 128 + j] = gr0;
-      work[2689 + t * 224 + 128 + 32 + j] = gr1;
-      work[2689 + t * 224 + 128 + 64 + j] = gr2;
+      work[2689 + t * 224 + 128 + jb * 2] = r0_0;
+      work[2689 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[2689 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[2689 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[2689 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[2689 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[2689 + t * 224 + 128 + j]!;
+      let gr1 = work[2689 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[2689 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[2689 + t * 224 + 32 + j]!;
       let ga1 = work[2689 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[2689 + t * 224 + 32 + 64 + j]!;
@@ -1061,21 +1145,35 @@ function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, ou
 function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 2 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[5378 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[5378 + t * 224 + 128 + j] = gr0;
-      work[5378 + t * 224 + 128 + 32 + j] = gr1;
-      work[5378 + t * 224 + 128 + 64 + j] = gr2;
+      work[5378 + t * 224 + 128 + jb * 2] = r0_0;
+      work[5378 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[5378 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[5378 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[5378 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[5378 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[5378 + t * 224 + 128 + j]!;
+      let gr1 = work[5378 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[5378 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[5378 + t * 224 + 32 + j]!;
       let ga1 = work[5378 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[5378 + t * 224 + 32 + 64 + j]!;
@@ -1130,21 +1228,35 @@ function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, ou
 function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // sample 3 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[8067 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[8067 + t * 224 + 128 + j] = gr0;
-      work[8067 + t * 224 + 128 + 32 + j] = gr1;
-      work[8067 + t * 224 + 128 + 64 + j] = gr2;
+      work[8067 + t * 224 + 128 + jb * 2] = r0_0;
+      work[8067 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[8067 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[8067 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[8067 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[8067 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[8067 + t * 224 + 128 + j]!;
+      let gr1 = work[8067 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[8067 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[8067 + t * 224 + 32 + j]!;
       let ga1 = work[8067 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[8067 + t * 224 + 32 + 64 + j]!;
@@ -1373,21 +1485,35 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -2029,21 +2155,35 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[(t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[t * 224 + 128 + j] = gr0;
-      work[t * 224 + 128 + 32 + j] = gr1;
-      work[t * 224 + 128 + 64 + j] = gr2;
+      work[t * 224 + 128 + jb * 2] = r0_0;
+      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[t * 224 + 128 + j]!;
+      let gr1 = work[t * 224 + 128 + 32 + j]!;
+      let gr2 = work[t * 224 + 128 + 64 + j]!;
       let ga0 = work[t * 224 + 32 + j]!;
       let ga1 = work[t * 224 + 32 + 32 + j]!;
       let ga2 = work[t * 224 + 32 + 64 + j]!;
@@ -2098,21 +2238,35 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[14310 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[14310 + t * 224 + 128 + j] = gr0;
-      work[14310 + t * 224 + 128 + 32 + j] = gr1;
-      work[14310 + t * 224 + 128 + 64 + j] = gr2;
+      work[14310 + t * 224 + 128 + jb * 2] = r0_0;
+      work[14310 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[14310 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[14310 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[14310 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[14310 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[14310 + t * 224 + 128 + j]!;
+      let gr1 = work[14310 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[14310 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[14310 + t * 224 + 32 + j]!;
       let ga1 = work[14310 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[14310 + t * 224 + 32 + 64 + j]!;
@@ -2167,21 +2321,35 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[28620 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[28620 + t * 224 + 128 + j] = gr0;
-      work[28620 + t * 224 + 128 + 32 + j] = gr1;
-      work[28620 + t * 224 + 128 + 64 + j] = gr2;
+      work[28620 + t * 224 + 128 + jb * 2] = r0_0;
+      work[28620 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[28620 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[28620 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[28620 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[28620 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[28620 + t * 224 + 128 + j]!;
+      let gr1 = work[28620 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[28620 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[28620 + t * 224 + 32 + j]!;
       let ga1 = work[28620 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[28620 + t * 224 + 32 + 64 + j]!;
@@ -2236,21 +2404,35 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let t = 0; t < 12; t++) {
-    for (let j = 0; j < 32; j++) {
-      let gr0 = params[5664 + 96 + j]!;
-      let gr1 = params[5664 + 96 + 32 + j]!;
-      let gr2 = params[5664 + 96 + 64 + j]!;
+    for (let jb = 0; jb < 16; jb++) {
+      let r0_0 = params[5664 + 96 + jb * 2]!;
+      let r0_1 = params[5664 + 96 + 32 + jb * 2]!;
+      let r0_2 = params[5664 + 96 + 64 + jb * 2]!;
+      let r1_0 = params[5664 + 96 + jb * 2 + 1]!;
+      let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
+      let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
         for (let k = 0; k < 32; k++) {
           let hk = work[42930 + (t - 1) * 224 + k]!;
-          gr0 = gr0 + hk * params[2592 + k * 96 + j]!;
-          gr1 = gr1 + hk * params[2592 + k * 96 + 32 + j]!;
-          gr2 = gr2 + hk * params[2592 + k * 96 + 64 + j]!;
+          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
+          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
+          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
+          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
+          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
         }
       }
-      work[42930 + t * 224 + 128 + j] = gr0;
-      work[42930 + t * 224 + 128 + 32 + j] = gr1;
-      work[42930 + t * 224 + 128 + 64 + j] = gr2;
+      work[42930 + t * 224 + 128 + jb * 2] = r0_0;
+      work[42930 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[42930 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[42930 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[42930 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[42930 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+    }
+    for (let j = 0; j < 32; j++) {
+      let gr0 = work[42930 + t * 224 + 128 + j]!;
+      let gr1 = work[42930 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[42930 + t * 224 + 128 + 64 + j]!;
       let ga0 = work[42930 + t * 224 + 32 + j]!;
       let ga1 = work[42930 + t * 224 + 32 + 32 + j]!;
       let ga2 = work[42930 + t * 224 + 32 + 64 + j]!;
