@@ -163,16 +163,18 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
+        let hr = ((t - 1) * 160);
         for (let k = 0; k < 16; k++) {
-          let hk = work[(t - 1) * 160 + k]!;
-          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
-          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
-          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 64 + jb * 2;
+          r0_0 = r0_0 + hk * params[64 + kj]!;
+          r0_1 = r0_1 + hk * params[64 + kj + 16]!;
+          r0_2 = r0_2 + hk * params[64 + kj + 32]!;
+          r0_3 = r0_3 + hk * params[64 + kj + 48]!;
+          r1_0 = r1_0 + hk * params[64 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[64 + kj + 17]!;
+          r1_2 = r1_2 + hk * params[64 + kj + 33]!;
+          r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
       work[t * 160 + 96 + jb * 2] = r0_0;
@@ -281,16 +283,18 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
+        let hr = ((t - 1) * 160);
         for (let k = 0; k < 16; k++) {
-          let hk = work[(t - 1) * 160 + k]!;
-          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
-          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
-          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 64 + jb * 2;
+          r0_0 = r0_0 + hk * params[64 + kj]!;
+          r0_1 = r0_1 + hk * params[64 + kj + 16]!;
+          r0_2 = r0_2 + hk * params[64 + kj + 32]!;
+          r0_3 = r0_3 + hk * params[64 + kj + 48]!;
+          r1_0 = r1_0 + hk * params[64 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[64 + kj + 17]!;
+          r1_2 = r1_2 + hk * params[64 + kj + 33]!;
+          r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
       work[t * 160 + 96 + jb * 2] = r0_0;
@@ -578,16 +582,18 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
+        let hr = ((t - 1) * 160);
         for (let k = 0; k < 16; k++) {
-          let hk = work[(t - 1) * 160 + k]!;
-          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
-          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
-          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 64 + jb * 2;
+          r0_0 = r0_0 + hk * params[64 + kj]!;
+          r0_1 = r0_1 + hk * params[64 + kj + 16]!;
+          r0_2 = r0_2 + hk * params[64 + kj + 32]!;
+          r0_3 = r0_3 + hk * params[64 + kj + 48]!;
+          r1_0 = r1_0 + hk * params[64 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[64 + kj + 17]!;
+          r1_2 = r1_2 + hk * params[64 + kj + 33]!;
+          r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
       work[t * 160 + 96 + jb * 2] = r0_0;
@@ -782,22 +788,34 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
       work[2704 + 2264 + j] = q54;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 4; kb++) {
+      for (let kb = 0; kb < 2; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 64; c++) {
           let dr = work[2704 + 1736 + t * 64 + c]!;
-          s0 = s0 + params[64 + (kb * 4) * 64 + c]! * dr;
-          s1 = s1 + params[64 + (kb * 4 + 1) * 64 + c]! * dr;
-          s2 = s2 + params[64 + (kb * 4 + 2) * 64 + c]! * dr;
-          s3 = s3 + params[64 + (kb * 4 + 3) * 64 + c]! * dr;
+          s0 = s0 + params[64 + (kb * 8) * 64 + c]! * dr;
+          s1 = s1 + params[64 + (kb * 8 + 1) * 64 + c]! * dr;
+          s2 = s2 + params[64 + (kb * 8 + 2) * 64 + c]! * dr;
+          s3 = s3 + params[64 + (kb * 8 + 3) * 64 + c]! * dr;
+          s4 = s4 + params[64 + (kb * 8 + 4) * 64 + c]! * dr;
+          s5 = s5 + params[64 + (kb * 8 + 5) * 64 + c]! * dr;
+          s6 = s6 + params[64 + (kb * 8 + 6) * 64 + c]! * dr;
+          s7 = s7 + params[64 + (kb * 8 + 7) * 64 + c]! * dr;
         }
-        work[2704 + 2248 + kb * 4]! += s0;
-        work[2704 + 2248 + kb * 4 + 1]! += s1;
-        work[2704 + 2248 + kb * 4 + 2]! += s2;
-        work[2704 + 2248 + kb * 4 + 3]! += s3;
+        work[2704 + 2248 + kb * 8]! += s0;
+        work[2704 + 2248 + kb * 8 + 1]! += s1;
+        work[2704 + 2248 + kb * 8 + 2]! += s2;
+        work[2704 + 2248 + kb * 8 + 3]! += s3;
+        work[2704 + 2248 + kb * 8 + 4]! += s4;
+        work[2704 + 2248 + kb * 8 + 5]! += s5;
+        work[2704 + 2248 + kb * 8 + 6]! += s6;
+        work[2704 + 2248 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -819,44 +837,68 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let cb = 0; cb < 16; cb++) {
+  for (let cb = 0; cb < 8; cb++) {
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
     let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
     for (let t = 0; t < 8; t++) {
       let xk = input[t]!;
-      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 4]!;
-      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 1]!;
-      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 2]!;
-      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 3]!;
+      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 8]!;
+      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 1]!;
+      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 2]!;
+      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 3]!;
+      s4 = s4 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 4]!;
+      s5 = s5 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 5]!;
+      s6 = s6 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 6]!;
+      s7 = s7 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 7]!;
     }
-    work[2704 + 8 + cb * 4] = s0;
-    work[2704 + 8 + cb * 4 + 1] = s1;
-    work[2704 + 8 + cb * 4 + 2] = s2;
-    work[2704 + 8 + cb * 4 + 3] = s3;
+    work[2704 + 8 + cb * 8] = s0;
+    work[2704 + 8 + cb * 8 + 1] = s1;
+    work[2704 + 8 + cb * 8 + 2] = s2;
+    work[2704 + 8 + cb * 8 + 3] = s3;
+    work[2704 + 8 + cb * 8 + 4] = s4;
+    work[2704 + 8 + cb * 8 + 5] = s5;
+    work[2704 + 8 + cb * 8 + 6] = s6;
+    work[2704 + 8 + cb * 8 + 7] = s7;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop10(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 16; k++) {
-    for (let cb = 0; cb < 16; cb++) {
+    for (let cb = 0; cb < 8; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 8; t++) {
         let xk = work[(t - 1) * 160 + k]!;
-        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 4]!;
-        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 8]!;
+        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 7]!;
       }
-      work[2704 + 72 + k * 64 + cb * 4] = s0;
-      work[2704 + 72 + k * 64 + cb * 4 + 1] = s1;
-      work[2704 + 72 + k * 64 + cb * 4 + 2] = s2;
-      work[2704 + 72 + k * 64 + cb * 4 + 3] = s3;
+      work[2704 + 72 + k * 64 + cb * 8] = s0;
+      work[2704 + 72 + k * 64 + cb * 8 + 1] = s1;
+      work[2704 + 72 + k * 64 + cb * 8 + 2] = s2;
+      work[2704 + 72 + k * 64 + cb * 8 + 3] = s3;
+      work[2704 + 72 + k * 64 + cb * 8 + 4] = s4;
+      work[2704 + 72 + k * 64 + cb * 8 + 5] = s5;
+      work[2704 + 72 + k * 64 + cb * 8 + 6] = s6;
+      work[2704 + 72 + k * 64 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -953,16 +995,18 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
+        let hr = ((t - 1) * 160);
         for (let k = 0; k < 16; k++) {
-          let hk = work[(t - 1) * 160 + k]!;
-          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
-          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
-          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 64 + jb * 2;
+          r0_0 = r0_0 + hk * params[64 + kj]!;
+          r0_1 = r0_1 + hk * params[64 + kj + 16]!;
+          r0_2 = r0_2 + hk * params[64 + kj + 32]!;
+          r0_3 = r0_3 + hk * params[64 + kj + 48]!;
+          r1_0 = r1_0 + hk * params[64 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[64 + kj + 17]!;
+          r1_2 = r1_2 + hk * params[64 + kj + 33]!;
+          r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
       work[t * 160 + 96 + jb * 2] = r0_0;
@@ -1262,16 +1306,18 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
+        let hr = ((t - 1) * 160);
         for (let k = 0; k < 16; k++) {
-          let hk = work[(t - 1) * 160 + k]!;
-          r0_0 = r0_0 + hk * params[64 + k * 64 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[64 + k * 64 + 16 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[64 + k * 64 + 32 + jb * 2]!;
-          r0_3 = r0_3 + hk * params[64 + k * 64 + 48 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[64 + k * 64 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[64 + k * 64 + 16 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[64 + k * 64 + 32 + jb * 2 + 1]!;
-          r1_3 = r1_3 + hk * params[64 + k * 64 + 48 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 64 + jb * 2;
+          r0_0 = r0_0 + hk * params[64 + kj]!;
+          r0_1 = r0_1 + hk * params[64 + kj + 16]!;
+          r0_2 = r0_2 + hk * params[64 + kj + 32]!;
+          r0_3 = r0_3 + hk * params[64 + kj + 48]!;
+          r1_0 = r1_0 + hk * params[64 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[64 + kj + 17]!;
+          r1_2 = r1_2 + hk * params[64 + kj + 33]!;
+          r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
       work[t * 160 + 96 + jb * 2] = r0_0;
@@ -1466,22 +1512,34 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
       work[2704 + 2264 + j] = q54;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 4; kb++) {
+      for (let kb = 0; kb < 2; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 64; c++) {
           let dr = work[2704 + 1736 + t * 64 + c]!;
-          s0 = s0 + params[64 + (kb * 4) * 64 + c]! * dr;
-          s1 = s1 + params[64 + (kb * 4 + 1) * 64 + c]! * dr;
-          s2 = s2 + params[64 + (kb * 4 + 2) * 64 + c]! * dr;
-          s3 = s3 + params[64 + (kb * 4 + 3) * 64 + c]! * dr;
+          s0 = s0 + params[64 + (kb * 8) * 64 + c]! * dr;
+          s1 = s1 + params[64 + (kb * 8 + 1) * 64 + c]! * dr;
+          s2 = s2 + params[64 + (kb * 8 + 2) * 64 + c]! * dr;
+          s3 = s3 + params[64 + (kb * 8 + 3) * 64 + c]! * dr;
+          s4 = s4 + params[64 + (kb * 8 + 4) * 64 + c]! * dr;
+          s5 = s5 + params[64 + (kb * 8 + 5) * 64 + c]! * dr;
+          s6 = s6 + params[64 + (kb * 8 + 6) * 64 + c]! * dr;
+          s7 = s7 + params[64 + (kb * 8 + 7) * 64 + c]! * dr;
         }
-        work[2704 + 2248 + kb * 4]! += s0;
-        work[2704 + 2248 + kb * 4 + 1]! += s1;
-        work[2704 + 2248 + kb * 4 + 2]! += s2;
-        work[2704 + 2248 + kb * 4 + 3]! += s3;
+        work[2704 + 2248 + kb * 8]! += s0;
+        work[2704 + 2248 + kb * 8 + 1]! += s1;
+        work[2704 + 2248 + kb * 8 + 2]! += s2;
+        work[2704 + 2248 + kb * 8 + 3]! += s3;
+        work[2704 + 2248 + kb * 8 + 4]! += s4;
+        work[2704 + 2248 + kb * 8 + 5]! += s5;
+        work[2704 + 2248 + kb * 8 + 6]! += s6;
+        work[2704 + 2248 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -1503,44 +1561,68 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let cb = 0; cb < 16; cb++) {
+  for (let cb = 0; cb < 8; cb++) {
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
     let s3 = 0;
+    let s4 = 0;
+    let s5 = 0;
+    let s6 = 0;
+    let s7 = 0;
     for (let t = 0; t < 8; t++) {
       let xk = inputs[xo + t]!;
-      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 4]!;
-      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 1]!;
-      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 2]!;
-      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 4 + 3]!;
+      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 8]!;
+      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 1]!;
+      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 2]!;
+      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 3]!;
+      s4 = s4 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 4]!;
+      s5 = s5 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 5]!;
+      s6 = s6 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 6]!;
+      s7 = s7 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 7]!;
     }
-    work[2704 + 8 + cb * 4] = s0;
-    work[2704 + 8 + cb * 4 + 1] = s1;
-    work[2704 + 8 + cb * 4 + 2] = s2;
-    work[2704 + 8 + cb * 4 + 3] = s3;
+    work[2704 + 8 + cb * 8] = s0;
+    work[2704 + 8 + cb * 8 + 1] = s1;
+    work[2704 + 8 + cb * 8 + 2] = s2;
+    work[2704 + 8 + cb * 8 + 3] = s3;
+    work[2704 + 8 + cb * 8 + 4] = s4;
+    work[2704 + 8 + cb * 8 + 5] = s5;
+    work[2704 + 8 + cb * 8 + 6] = s6;
+    work[2704 + 8 + cb * 8 + 7] = s7;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 16; k++) {
-    for (let cb = 0; cb < 16; cb++) {
+    for (let cb = 0; cb < 8; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 8; t++) {
         let xk = work[(t - 1) * 160 + k]!;
-        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 4]!;
-        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 8]!;
+        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 7]!;
       }
-      work[2704 + 72 + k * 64 + cb * 4] = s0;
-      work[2704 + 72 + k * 64 + cb * 4 + 1] = s1;
-      work[2704 + 72 + k * 64 + cb * 4 + 2] = s2;
-      work[2704 + 72 + k * 64 + cb * 4 + 3] = s3;
+      work[2704 + 72 + k * 64 + cb * 8] = s0;
+      work[2704 + 72 + k * 64 + cb * 8 + 1] = s1;
+      work[2704 + 72 + k * 64 + cb * 8 + 2] = s2;
+      work[2704 + 72 + k * 64 + cb * 8 + 3] = s3;
+      work[2704 + 72 + k * 64 + cb * 8 + 4] = s4;
+      work[2704 + 72 + k * 64 + cb * 8 + 5] = s5;
+      work[2704 + 72 + k * 64 + cb * 8 + 6] = s6;
+      work[2704 + 72 + k * 64 + cb * 8 + 7] = s7;
     }
   }
 }

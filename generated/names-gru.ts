@@ -162,14 +162,16 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -283,14 +285,16 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -505,14 +509,16 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -654,22 +660,34 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
       work[5793 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[5793 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5793 + 8484 + kb * 4]! += s0;
-        work[5793 + 8484 + kb * 4 + 1]! += s1;
-        work[5793 + 8484 + kb * 4 + 2]! += s2;
-        work[5793 + 8484 + kb * 4 + 3]! += s3;
+        work[5793 + 8484 + kb * 8]! += s0;
+        work[5793 + 8484 + kb * 8 + 1]! += s1;
+        work[5793 + 8484 + kb * 8 + 2]! += s2;
+        work[5793 + 8484 + kb * 8 + 3]! += s3;
+        work[5793 + 8484 + kb * 8 + 4]! += s4;
+        work[5793 + 8484 + kb * 8 + 5]! += s5;
+        work[5793 + 8484 + kb * 8 + 6]! += s6;
+        work[5793 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -709,22 +727,34 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop10(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = input[t * 27 + k]!;
-        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 324 + k * 96 + cb * 4] = s0;
-      work[5793 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[5793 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[5793 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[5793 + 324 + k * 96 + cb * 8] = s0;
+      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -732,22 +762,34 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop11(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 2916 + k * 96 + cb * 4] = s0;
-      work[5793 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[5793 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[5793 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[5793 + 2916 + k * 96 + cb * 8] = s0;
+      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -870,14 +912,16 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -987,14 +1031,16 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -1070,14 +1116,16 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[2689 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[2689 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[2689 + t * 224 + 128 + jb * 2] = r0_0;
@@ -1153,14 +1201,16 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[5378 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[5378 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[5378 + t * 224 + 128 + jb * 2] = r0_0;
@@ -1236,14 +1286,16 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[8067 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[8067 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[8067 + t * 224 + 128 + jb * 2] = r0_0;
@@ -1493,14 +1545,16 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -1642,22 +1696,34 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
       work[5794 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[5794 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5794 + 8484 + kb * 4]! += s0;
-        work[5794 + 8484 + kb * 4 + 1]! += s1;
-        work[5794 + 8484 + kb * 4 + 2]! += s2;
-        work[5794 + 8484 + kb * 4 + 3]! += s3;
+        work[5794 + 8484 + kb * 8]! += s0;
+        work[5794 + 8484 + kb * 8 + 1]! += s1;
+        work[5794 + 8484 + kb * 8 + 2]! += s2;
+        work[5794 + 8484 + kb * 8 + 3]! += s3;
+        work[5794 + 8484 + kb * 8 + 4]! += s4;
+        work[5794 + 8484 + kb * 8 + 5]! += s5;
+        work[5794 + 8484 + kb * 8 + 6]! += s6;
+        work[5794 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -1697,22 +1763,34 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo + t * 27 + k]!;
-        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 324 + k * 96 + cb * 4] = s0;
-      work[5794 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[5794 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[5794 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[5794 + 324 + k * 96 + cb * 8] = s0;
+      work[5794 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[5794 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[5794 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[5794 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[5794 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[5794 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[5794 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1720,22 +1798,34 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 2916 + k * 96 + cb * 4] = s0;
-      work[5794 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[5794 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[5794 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[5794 + 2916 + k * 96 + cb * 8] = s0;
+      work[5794 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[5794 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[5794 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[5794 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[5794 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[5794 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[5794 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2163,14 +2253,16 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[(t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[t * 224 + 128 + jb * 2] = r0_0;
@@ -2246,14 +2338,16 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[14310 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[14310 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[14310 + t * 224 + 128 + jb * 2] = r0_0;
@@ -2329,14 +2423,16 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[28620 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[28620 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[28620 + t * 224 + 128 + jb * 2] = r0_0;
@@ -2412,14 +2508,16 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
+        let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[42930 + (t - 1) * 224 + k]!;
-          r0_0 = r0_0 + hk * params[2592 + k * 96 + jb * 2]!;
-          r0_1 = r0_1 + hk * params[2592 + k * 96 + 32 + jb * 2]!;
-          r0_2 = r0_2 + hk * params[2592 + k * 96 + 64 + jb * 2]!;
-          r1_0 = r1_0 + hk * params[2592 + k * 96 + jb * 2 + 1]!;
-          r1_1 = r1_1 + hk * params[2592 + k * 96 + 32 + jb * 2 + 1]!;
-          r1_2 = r1_2 + hk * params[2592 + k * 96 + 64 + jb * 2 + 1]!;
+          let hk = work[42930 + hr + k]!;
+          let kj = k * 96 + jb * 2;
+          r0_0 = r0_0 + hk * params[2592 + kj]!;
+          r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
+          r0_2 = r0_2 + hk * params[2592 + kj + 64]!;
+          r1_0 = r1_0 + hk * params[2592 + kj + 1]!;
+          r1_1 = r1_1 + hk * params[2592 + kj + 33]!;
+          r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
       work[42930 + t * 224 + 128 + jb * 2] = r0_0;
@@ -2666,22 +2764,34 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
       work[5794 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[5794 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5794 + 8484 + kb * 4]! += s0;
-        work[5794 + 8484 + kb * 4 + 1]! += s1;
-        work[5794 + 8484 + kb * 4 + 2]! += s2;
-        work[5794 + 8484 + kb * 4 + 3]! += s3;
+        work[5794 + 8484 + kb * 8]! += s0;
+        work[5794 + 8484 + kb * 8 + 1]! += s1;
+        work[5794 + 8484 + kb * 8 + 2]! += s2;
+        work[5794 + 8484 + kb * 8 + 3]! += s3;
+        work[5794 + 8484 + kb * 8 + 4]! += s4;
+        work[5794 + 8484 + kb * 8 + 5]! += s5;
+        work[5794 + 8484 + kb * 8 + 6]! += s6;
+        work[5794 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -2723,22 +2833,34 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo0 + t * 27 + k]!;
-        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 324 + k * 96 + cb * 4] = s0;
-      work[5794 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[5794 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[5794 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[5794 + 324 + k * 96 + cb * 8] = s0;
+      work[5794 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[5794 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[5794 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[5794 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[5794 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[5794 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[5794 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2747,22 +2869,34 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 2916 + k * 96 + cb * 4] = s0;
-      work[5794 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[5794 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[5794 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[5794 + 2916 + k * 96 + cb * 8] = s0;
+      work[5794 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[5794 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[5794 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[5794 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[5794 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[5794 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[5794 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2872,22 +3006,34 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
       work[20104 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[20104 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[20104 + 8484 + kb * 4]! += s0;
-        work[20104 + 8484 + kb * 4 + 1]! += s1;
-        work[20104 + 8484 + kb * 4 + 2]! += s2;
-        work[20104 + 8484 + kb * 4 + 3]! += s3;
+        work[20104 + 8484 + kb * 8]! += s0;
+        work[20104 + 8484 + kb * 8 + 1]! += s1;
+        work[20104 + 8484 + kb * 8 + 2]! += s2;
+        work[20104 + 8484 + kb * 8 + 3]! += s3;
+        work[20104 + 8484 + kb * 8 + 4]! += s4;
+        work[20104 + 8484 + kb * 8 + 5]! += s5;
+        work[20104 + 8484 + kb * 8 + 6]! += s6;
+        work[20104 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -2929,22 +3075,34 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo1 + t * 27 + k]!;
-        s0 = s0 + xk * work[20104 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[20104 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[20104 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[20104 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[20104 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[20104 + 324 + k * 96 + cb * 4] = s0;
-      work[20104 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[20104 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[20104 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[20104 + 324 + k * 96 + cb * 8] = s0;
+      work[20104 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[20104 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[20104 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[20104 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[20104 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[20104 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[20104 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2953,22 +3111,34 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[14310 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[20104 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[20104 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[20104 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[20104 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[20104 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[20104 + 2916 + k * 96 + cb * 4] = s0;
-      work[20104 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[20104 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[20104 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[20104 + 2916 + k * 96 + cb * 8] = s0;
+      work[20104 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[20104 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[20104 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[20104 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[20104 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[20104 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[20104 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3078,22 +3248,34 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
       work[34414 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[34414 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[34414 + 8484 + kb * 4]! += s0;
-        work[34414 + 8484 + kb * 4 + 1]! += s1;
-        work[34414 + 8484 + kb * 4 + 2]! += s2;
-        work[34414 + 8484 + kb * 4 + 3]! += s3;
+        work[34414 + 8484 + kb * 8]! += s0;
+        work[34414 + 8484 + kb * 8 + 1]! += s1;
+        work[34414 + 8484 + kb * 8 + 2]! += s2;
+        work[34414 + 8484 + kb * 8 + 3]! += s3;
+        work[34414 + 8484 + kb * 8 + 4]! += s4;
+        work[34414 + 8484 + kb * 8 + 5]! += s5;
+        work[34414 + 8484 + kb * 8 + 6]! += s6;
+        work[34414 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3135,22 +3317,34 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo2 + t * 27 + k]!;
-        s0 = s0 + xk * work[34414 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[34414 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[34414 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[34414 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[34414 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[34414 + 324 + k * 96 + cb * 4] = s0;
-      work[34414 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[34414 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[34414 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[34414 + 324 + k * 96 + cb * 8] = s0;
+      work[34414 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[34414 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[34414 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[34414 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[34414 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[34414 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[34414 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3159,22 +3353,34 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[28620 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[34414 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[34414 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[34414 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[34414 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[34414 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[34414 + 2916 + k * 96 + cb * 4] = s0;
-      work[34414 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[34414 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[34414 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[34414 + 2916 + k * 96 + cb * 8] = s0;
+      work[34414 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[34414 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[34414 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[34414 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[34414 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[34414 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[34414 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3284,22 +3490,34 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
       work[48724 + 8484 + j] = q31;
     }
     if ((t > 0)) {
-      for (let kb = 0; kb < 8; kb++) {
+      for (let kb = 0; kb < 4; kb++) {
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
         let s3 = 0;
+        let s4 = 0;
+        let s5 = 0;
+        let s6 = 0;
+        let s7 = 0;
         for (let c = 0; c < 96; c++) {
           let dr = work[48724 + 7332 + t * 96 + c]!;
-          s0 = s0 + params[2592 + (kb * 4) * 96 + c]! * dr;
-          s1 = s1 + params[2592 + (kb * 4 + 1) * 96 + c]! * dr;
-          s2 = s2 + params[2592 + (kb * 4 + 2) * 96 + c]! * dr;
-          s3 = s3 + params[2592 + (kb * 4 + 3) * 96 + c]! * dr;
+          s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
+          s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
+          s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
+          s3 = s3 + params[2592 + (kb * 8 + 3) * 96 + c]! * dr;
+          s4 = s4 + params[2592 + (kb * 8 + 4) * 96 + c]! * dr;
+          s5 = s5 + params[2592 + (kb * 8 + 5) * 96 + c]! * dr;
+          s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
+          s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[48724 + 8484 + kb * 4]! += s0;
-        work[48724 + 8484 + kb * 4 + 1]! += s1;
-        work[48724 + 8484 + kb * 4 + 2]! += s2;
-        work[48724 + 8484 + kb * 4 + 3]! += s3;
+        work[48724 + 8484 + kb * 8]! += s0;
+        work[48724 + 8484 + kb * 8 + 1]! += s1;
+        work[48724 + 8484 + kb * 8 + 2]! += s2;
+        work[48724 + 8484 + kb * 8 + 3]! += s3;
+        work[48724 + 8484 + kb * 8 + 4]! += s4;
+        work[48724 + 8484 + kb * 8 + 5]! += s5;
+        work[48724 + 8484 + kb * 8 + 6]! += s6;
+        work[48724 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3341,22 +3559,34 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k = 0; k < 27; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo3 + t * 27 + k]!;
-        s0 = s0 + xk * work[48724 + 6180 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[48724 + 6180 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[48724 + 6180 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[48724 + 6180 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[48724 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[48724 + 324 + k * 96 + cb * 4] = s0;
-      work[48724 + 324 + k * 96 + cb * 4 + 1] = s1;
-      work[48724 + 324 + k * 96 + cb * 4 + 2] = s2;
-      work[48724 + 324 + k * 96 + cb * 4 + 3] = s3;
+      work[48724 + 324 + k * 96 + cb * 8] = s0;
+      work[48724 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[48724 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[48724 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[48724 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[48724 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[48724 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[48724 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3365,22 +3595,34 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let k = 0; k < 32; k++) {
-    for (let cb = 0; cb < 24; cb++) {
+    for (let cb = 0; cb < 12; cb++) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[42930 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[48724 + 7332 + t * 96 + cb * 4]!;
-        s1 = s1 + xk * work[48724 + 7332 + t * 96 + cb * 4 + 1]!;
-        s2 = s2 + xk * work[48724 + 7332 + t * 96 + cb * 4 + 2]!;
-        s3 = s3 + xk * work[48724 + 7332 + t * 96 + cb * 4 + 3]!;
+        s0 = s0 + xk * work[48724 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[48724 + 2916 + k * 96 + cb * 4] = s0;
-      work[48724 + 2916 + k * 96 + cb * 4 + 1] = s1;
-      work[48724 + 2916 + k * 96 + cb * 4 + 2] = s2;
-      work[48724 + 2916 + k * 96 + cb * 4 + 3] = s3;
+      work[48724 + 2916 + k * 96 + cb * 8] = s0;
+      work[48724 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[48724 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[48724 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[48724 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[48724 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[48724 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[48724 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
