@@ -8,6 +8,7 @@
 // brain.js is not a row: its recurrent nets (brain.recurrent.LSTMTimeStep) have no sigmoid
 // classifier head and no cross-entropy loss, so they cannot express this model.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
@@ -151,6 +152,8 @@ async function tfjsSeries(
 }
 
 async function main(): Promise<void> {
+  // The machine is shared: the load is part of what a run measured.
+  const loadAtStart = os.loadavg();
   const r = rng(11);
   const gradcF64 = await compileModel(LSTM_MODEL as unknown as ModelInput, {
     format: 'js',
@@ -199,6 +202,10 @@ async function main(): Promise<void> {
   console.log(
     `gradc compile ${f64.compileMs.toFixed(0)} ms, ${(f64.codeBytes / 1e6).toFixed(2)} MB of JavaScript (unrolled: ${unrolled.compileMs.toFixed(0)} ms, ${(unrolled.codeBytes / 1e6).toFixed(1)} MB)`,
   );
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  console.log(
+    `load average (1 / 5 / 15 min): ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end`,
+  );
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lstm-results.json');
   fs.writeFileSync(
     file,
@@ -208,6 +215,7 @@ async function main(): Promise<void> {
         batch: BATCH,
         medianMs: rows,
         codeBytes: { looped: f64.codeBytes, unrolled: unrolled.codeBytes },
+        loadAverage: { start: loadAtStart, end: os.loadavg() },
         node: process.version,
       },
       null,
