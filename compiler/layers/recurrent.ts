@@ -182,10 +182,9 @@ function activationAttrs(
 
 type ActivationOption = string | { name: string; alpha?: number } | { expr: string } | undefined;
 
-/** Whether the cell has a looped form: GRU without resetAfter multiplies r·h by the
- * recurrent kernel inside the step, and a custom expression has no scan attribute. */
+/** Whether the cell has a looped form: a custom activation expression has no scan
+ * attribute (ops/cell.ts builds the cell from the built-in activation records). */
 function loopable(o: RecurrentOptions): boolean {
-  if (o.type === 'gru' && o.resetAfter !== true) return false;
   return activationAttrs(o.activation as ActivationOption, 'tanh') !== null;
 }
 
@@ -223,7 +222,8 @@ function buildScan(
       ? [B.reshape(B.slice(b, 0, 0, 1), [G]), B.reshape(B.slice(b, 0, 1, 1), [G])]
       : [b];
   const attrs = {
-    cell: o.type,
+    // TF.js's GRU (resetAfter false) resets h before the recurrent kernel's last third.
+    cell: o.type === 'gru' && o.resetAfter !== true ? 'gruBefore' : o.type,
     steps,
     features: n,
     units: u,

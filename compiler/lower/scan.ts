@@ -113,7 +113,7 @@ function blockSums(o: Sums, prefix: string, width = WIDTH): LStmt[] {
 
 function lowerScan(node: Node): Kernel {
   const L = scanLayout(node.attrs);
-  const { forward } = cellOf(node.attrs);
+  const { forward, reset } = cellOf(node.attrs);
   const { units: u, width: G, features: n } = L;
   const t = v('t');
   const y = rowAt(L, t);
@@ -136,38 +136,55 @@ function lowerScan(node: Node): Kernel {
       's',
     ),
   ]);
-  // The gate sums of h_{t−1}·U (zero state at t = 0) for a few units at once, so
-  // that about 8 sums share each h_{t−1}[k] load; then the cell, unit by unit.
-  const per = Math.max(1, Math.floor(8 / L.gates));
-  const sums = (first: LExpr, width: number): LStmt[] => {
-    const cells = Array.from({ length: width }, (_, q) =>
-      Array.from({ length: L.gates }, (_, g) => ({
-        name: `r${q}_${g}`,
-        at: idx(num(g * u), first, num(q)),
-        // Its column relative to `kj` (row k's first column of the block): one add per load.
-        rel: g * u + q,
-      })),
-    ).flat();
-    const prevH = rowAt(L, sub(t, num(1)));
-    return [
-      ...cells.map((c) => let_(c.name, L.bRec ? load(bRecArg, c.at) : num(0))),
-      if_(cmp('>', t, num(0)), [
-        let_('hr', prevH),
-        loop('k', 0, u, [
-          let_('hk', loadOut(idx(v('hr'), v('k')))),
-          let_('kj', idx(times(v('k'), G), first)),
-          ...cells.map((c) =>
-            set(c.name, nsum([v(c.name), fmul(v('hk'), load(2, idx(v('kj'), num(c.rel))))])),
-          ),
+  // Recurrent gate sums, v·U over `gates` (zero state at t = 0), for a few units at once so
+  // that about 8 sums share each v[k] load: v is h_{t−1} (a row before), or q_t for the
+  // last gate of gruBefore. Then the cell, unit by unit.
+  const recurrent = (gates: readonly number[], vecAt: LExpr, bias: boolean): LStmt[] => {
+    const per = Math.max(1, Math.floor(8 / gates.length));
+    const sums = (first: LExpr, width: number): LStmt[] => {
+      const cells = Array.from({ length: width }, (_, q) =>
+        gates.map((g) => ({
+          name: `r${q}_${g}`,
+          at: idx(num(g * u), first, num(q)),
+          // Its column relative to `kj` (row k's first column of the block): one add per load.
+          rel: g * u + q,
+        })),
+      ).flat();
+      return [
+        ...cells.map((c) => let_(c.name, bias ? load(bRecArg, c.at) : num(0))),
+        if_(cmp('>', t, num(0)), [
+          let_('hr', vecAt),
+          loop('k', 0, u, [
+            let_('hk', loadOut(idx(v('hr'), v('k')))),
+            let_('kj', idx(times(v('k'), G), first)),
+            ...cells.map((c) =>
+              set(c.name, nsum([v(c.name), fmul(v('hk'), load(2, idx(v('kj'), num(c.rel))))])),
+            ),
+          ]),
         ]),
-      ]),
-      ...cells.map((c) => store(idx(y, num(L.rAt), c.at), v(c.name))),
-    ];
+        ...cells.map((c) => store(idx(y, num(L.rAt), c.at), v(c.name))),
+      ];
+    };
+    const full = Math.floor(u / per);
+    const out: LStmt[] = [];
+    if (full > 0) out.push(loop('jb', 0, full, sums(times(v('jb'), per), per)));
+    if (full * per < u) out.push(loop('j', full * per, u, sums(j, 1)));
+    return out;
   };
-  const full = Math.floor(u / per);
-  const recurrence: LStmt[] = [];
-  if (full > 0) recurrence.push(loop('jb', 0, full, sums(times(v('jb'), per), per)));
-  if (full * per < u) recurrence.push(loop('j', full * per, u, sums(j, 1)));
+  const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+  const recurrence = recurrent(range(0, L.hGates), rowAt(L, sub(t, num(1))), L.bRec);
+  if (reset) {
+    // q_j = ra(a1 + r1)·h_{t−1}[j], then the last gate's sums over q.
+    const qUnit: LStmt[] = [
+      let_('qa', loadOut(idx(y, num(L.aAt + u), j))),
+      let_('qr', loadOut(idx(y, num(L.rAt + u), j))),
+      let_('qh', sel(cmp('>', t, num(0)), loadOut(idx(rowAt(L, sub(t, num(1))), j)), num(0))),
+    ];
+    const q = formulaCode(reset.forward, [v('qa'), v('qr'), v('qh')]);
+    qUnit.push(...q.code, store(idx(y, num(L.qAt), j), q.outs[0]!));
+    recurrence.push(loop('j', 0, u, qUnit));
+    recurrence.push(...recurrent(range(L.hGates, L.gates), idx(y, num(L.qAt)), false));
+  }
   const col = (g: number) => idx(num(g * u), j);
   const unit: LStmt[] = [];
   for (let g = 0; g < L.gates; g++) unit.push(let_(`gr${g}`, loadOut(idx(y, num(L.rAt), col(g)))));
@@ -194,7 +211,7 @@ function lowerScan(node: Node): Kernel {
 
 function lowerScanT(node: Node): Kernel {
   const L = scanLayout(node.attrs);
-  const { backward } = cellOf(node.attrs);
+  const { backward, reset } = cellOf(node.attrs);
   const { units: u, width: G, features: n, steps: T } = L;
   const t = v('t');
   const y = rowAt(L, t);
@@ -228,14 +245,54 @@ function lowerScanT(node: Node): Kernel {
   }
   for (let s = 0; s < L.states; s++)
     unit.push(store(idx(num(L.carry + s * u), j), outs[2 * L.gates + s]!));
-  // carry_h[k] += Σ_c U[k, c]·R̄_t[c], four rows sharing each R̄ load.
+  // gruBefore: q̄ = U_h·R̄_h + the saved q's cotangent, then back through q = r·h.
+  const throughQ: LStmt[] = [];
+  if (reset) {
+    throughQ.push(
+      ...blockSums(
+        {
+          out: 'k',
+          count: u,
+          red: 'c',
+          from: L.hGates * u,
+          to: G,
+          init: () => num(0),
+          shared: [let_('dr', loadOut(dRt(t, v('c'))))],
+          term: (k) => fmul(load(2, idx(times(k, G), v('c'))), v('dr')),
+          store: (k, acc) => store(idx(num(L.dq), k), fadd(acc, load(4, idx(y, num(L.qAt), k)))),
+        },
+        's',
+        WIDE,
+      ),
+    );
+    const qIns = [
+      load(3, idx(y, num(L.aAt + u), j)),
+      load(3, idx(y, num(L.rAt + u), j)),
+      sel(cmp('>', t, num(0)), load(3, idx(rowAt(L, sub(t, num(1))), j)), num(0)),
+    ];
+    const qUnit: LStmt[] = [
+      let_('qa', qIns[0]!),
+      let_('qr', qIns[1]!),
+      let_('qh', qIns[2]!),
+      let_('qd', loadOut(idx(num(L.dq), j))),
+    ];
+    const q = formulaCode(reset.backward, [v('qa'), v('qr'), v('qh'), v('qd')]);
+    qUnit.push(
+      ...q.code,
+      store(dAt(t, idx(num(u), j)), q.outs[0]!, true),
+      store(dRt(t, idx(num(u), j)), q.outs[1]!, true),
+      store(idx(num(L.carry), j), q.outs[2]!, true),
+    );
+    throughQ.push(loop('j', 0, u, qUnit));
+  }
+  // carry_h[k] += Σ_c U[k, c]·R̄_t[c] over the gates that read h, rows sharing each R̄ load.
   const recurrent = blockSums(
     {
       out: 'k',
       count: u,
       red: 'c',
       from: 0,
-      to: G,
+      to: L.hGates * u,
       init: () => num(0),
       shared: [let_('dr', loadOut(dRt(t, v('c'))))],
       term: (k) => fmul(load(2, idx(times(k, G), v('c'))), v('dr')),
@@ -247,6 +304,7 @@ function lowerScanT(node: Node): Kernel {
   const backThroughTime = loop('tt', 0, T, [
     let_('t', sub(num(T - 1), v('tt'))),
     loop('j', 0, u, unit),
+    ...throughQ,
     if_(cmp('>', t, num(0)), recurrent),
   ]);
   // x̄[xrow(t), k] = Σ_c W[k, c]·Ā_t[c].
@@ -271,6 +329,7 @@ function lowerScanT(node: Node): Kernel {
     rows: number,
     at: number,
     from: number,
+    cols: readonly [number, number],
     left: (k: LExpr) => LExpr,
     right: typeof dAt,
   ) =>
@@ -278,21 +337,31 @@ function lowerScanT(node: Node): Kernel {
       ...blockSums(
         {
           out: 'c',
-          count: G,
+          count: cols[1] - cols[0],
           red: 't',
           from,
           to: T,
           init: () => num(0),
           shared: [let_('xk', left(v('k')))],
-          term: (c) => fmul(v('xk'), loadOut(right(t, c))),
-          store: (c, acc) => store(idx(num(at), times(v('k'), G), c), acc),
+          term: (c) => fmul(v('xk'), loadOut(right(t, idx(num(cols[0]), c)))),
+          store: (c, acc) => store(idx(num(at + cols[0]), times(v('k'), G), c), acc),
         },
         's',
         WIDE,
       ),
     ]);
-  const dW = outer(L.features, L.dW, 0, (k) => load(0, idx(times(xRowOf(L, t), n), k)), dAt);
-  const dU = outer(u, L.dU, 1, (k) => load(3, idx(rowAt(L, sub(t, num(1))), k)), dRt);
+  const dW = outer(
+    L.features,
+    L.dW,
+    0,
+    [0, G],
+    (k) => load(0, idx(times(xRowOf(L, t), n), k)),
+    dAt,
+  );
+  const hCols = L.hGates * u;
+  const dU = [outer(u, L.dU, 1, [0, hCols], (k) => load(3, idx(rowAt(L, sub(t, num(1))), k)), dRt)];
+  // gruBefore: the last third of U multiplied q_t.
+  if (hCols < G) dU.push(outer(u, L.dU, 1, [hCols, G], (k) => load(3, idx(y, num(L.qAt), k)), dRt));
   const biases = loop('c', 0, G, [
     let_('sa', num(0)),
     let_('sr', num(0)),
@@ -310,7 +379,7 @@ function lowerScanT(node: Node): Kernel {
       backThroughTime,
       dx,
       dW,
-      dU,
+      ...dU,
       biases,
     ],
   };

@@ -11,15 +11,17 @@
 //   lstm       i, f, o = ra(a + r) of gates 0, 1, 3;  c' = i·act(a2 + r2) + f·c;  h = o·act(c')
 //   gru        (resetAfter) z, r = ra(a + r) of gates 0, 1;  h̃ = act(a2 + r·r2);
 //              h' = (1 − z)·h̃ + z·h
-// GRU with resetAfter false multiplies r·h by the recurrent kernel, so its step is not one
-// product then a per-unit map: it stays unrolled over time.
+//   gruBefore  (resetAfter false, TF.js's GRU) multiplies r·h by the recurrent kernel's last
+//              third, so its step has a second product: the `reset` formula first gives
+//              q = ra(a1 + r1)·h per unit, then r2 = (q·U_h)_j, and the main formula
+//              h' = (1 − z)·act(a2 + r2) + z·h with z = ra(a0 + r0).
 import { vjpGraph } from '../autodiff/reverse.ts';
 import { activations } from '../frontend/activations.ts';
 import { Builder } from '../ir/builder.ts';
 import { attrNum, topoOrder, type Attrs, type Node } from '../ir/node.ts';
 import { getOp } from './registry.ts';
 
-export type CellKind = 'simpleRNN' | 'lstm' | 'gru';
+export type CellKind = 'simpleRNN' | 'lstm' | 'gru' | 'gruBefore';
 
 /** The cell's sizes: gates k (kernel [n, k·u]) and carried states S (h, and c for an LSTM). */
 export function cellSizes(cell: string): { gates: number; states: number } {
@@ -29,6 +31,7 @@ export function cellSizes(cell: string): { gates: number; states: number } {
     case 'lstm':
       return { gates: 4, states: 2 };
     case 'gru':
+    case 'gruBefore':
       return { gates: 3, states: 1 };
   }
   throw new Error(`scan: unknown cell ${cell}`);
@@ -46,6 +49,9 @@ export interface Formula {
 export interface Cell {
   readonly forward: Formula;
   readonly backward: Formula;
+  /** gruBefore only: q = ra(a1 + r1)·h (inputs a1, r1, prev; one output) and its VJP
+   * (inputs a1, r1, prev, q̄; outputs ā1, r̄1, p̄rev). */
+  readonly reset?: { readonly forward: Formula; readonly backward: Formula };
 }
 
 function activation(B: Builder, name: string, alpha: number | undefined): (z: Node) => Node {
@@ -82,21 +88,36 @@ export function cellOf(attrs: Attrs): Cell {
   else if (cell === 'lstm') {
     const c = B.add(B.mul(ra(pre(0)), act(pre(2))), B.mul(ra(pre(1)), prev[1]!));
     outs = [B.mul(ra(pre(3)), act(c)), c];
-  } else {
+  } else if (cell === 'gru') {
     const zg = ra(pre(0));
     const rg = ra(pre(1));
     const hh = act(B.add(a[2]!, B.mul(rg, r[2]!)));
     outs = [B.add(B.mul(B.sub(B.const(1), zg), hh), B.mul(zg, prev[0]!))];
+  } else {
+    // r2 is already (r·h)·U_h: the reset gate entered through the `reset` formula.
+    const zg = ra(pre(0));
+    const hh = act(pre(2));
+    outs = [B.add(B.mul(B.sub(B.const(1), zg), hh), B.mul(zg, prev[0]!))];
   }
   const inputs = [...a, ...r, ...prev];
-  const cts = outs.map(leaf);
-  // <ct, outs>: its gradient with respect to the inputs is the formula's VJP.
-  const dot = outs.map((o, s) => B.mul(cts[s]!, o)).reduce((x, y) => B.add(x, y));
-  const grads = vjpGraph({ B }, dot, inputs);
-  const zero = B.const(0);
+  const vjpOf = (ins: readonly Node[], outputs: readonly Node[]): Formula => {
+    const cts = outputs.map(leaf);
+    // <ct, outputs>: its gradient with respect to the inputs is the formula's VJP.
+    const dot = outputs.map((o, s) => B.mul(cts[s]!, o)).reduce((x, y) => B.add(x, y));
+    const grads = vjpGraph({ B }, dot, ins);
+    const zero = B.const(0);
+    return { inputs: [...ins, ...cts], outputs: ins.map((x) => grads.get(x) ?? zero) };
+  };
+  let reset: Cell['reset'];
+  if (cell === 'gruBefore') {
+    const q = B.mul(ra(pre(1)), prev[0]!);
+    const ins = [a[1]!, r[1]!, prev[0]!];
+    reset = { forward: { inputs: ins, outputs: [q] }, backward: vjpOf(ins, [q]) };
+  }
   const made: Cell = {
     forward: { inputs, outputs: outs },
-    backward: { inputs: [...inputs, ...cts], outputs: inputs.map((x) => grads.get(x) ?? zero) },
+    backward: vjpOf(inputs, outs),
+    ...(reset ? { reset } : {}),
   };
   cache.set(key, made);
   return made;

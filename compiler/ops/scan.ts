@@ -7,11 +7,13 @@
 // scan(xs [T, n], W [n, G], U [u, G], bIn? [G], bRec? [G]) with G = k·u is [T, row] where
 // row t holds what step t computed, in the order the layer reads the steps (goBackwards
 // reads x_{T−1} first):  [ states (S·u: h, then c) | A = x_t·W + bIn (G) | R = h_{t−1}·U +
-// bRec (G) ].  The pre-activations are kept so that the backward scan needs no product of
+// bRec (G) ], and for gruBefore (TF.js's GRU) [ ... | q = r·h (u) ] with R's last third
+// q·U_h.  The pre-activations are kept so that the backward scan needs no product of
 // the forward one again; the initial state is zero (TF.js).
 //
 // scanT(xs, W, U, Y, Ȳ) is one flat vector:
-//   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (T·G each), carry (S·u) ]
+//   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (T·G each), carry (S·u),
+//     gruBefore: q̄ (u) ]
 // Only the carried cotangent runs backwards step by step; x̄s and the weight gradients are
 // sums over the steps' Ā and R̄, computed once after the loop (each element one sum in
 // registers, not T read-modify-writes).
@@ -32,9 +34,14 @@ export interface ScanLayout {
   readonly width: number;
   /** Elements per step of the scan's result: S·u + 2G. */
   readonly row: number;
-  /** Offsets of A and R in a row. */
+  /** Offsets of A and R in a row; gruBefore also keeps q = r·h at qAt. */
   readonly aAt: number;
   readonly rAt: number;
+  readonly qAt: number;
+  /** gruBefore: the reset gate multiplies h before the last third of U. */
+  readonly resetBefore: boolean;
+  /** Gates whose recurrent sums read h_{t−1} (gruBefore: z and r; the last reads q). */
+  readonly hGates: number;
   readonly backwards: boolean;
   readonly bIn: boolean;
   readonly bRec: boolean;
@@ -46,6 +53,8 @@ export interface ScanLayout {
   readonly dA: number;
   readonly dR: number;
   readonly carry: number;
+  /** gruBefore: q̄ of the current step (u), after the carry. */
+  readonly dq: number;
   readonly gradSize: number;
 }
 
@@ -54,6 +63,7 @@ export function scanLayout(attrs: Attrs): ScanLayout {
   const features = attrNum(attrs, 'features', 'scan');
   const units = attrNum(attrs, 'units', 'scan');
   const { gates, states } = cellSizes(String(attrs.cell));
+  const resetBefore = attrs.cell === 'gruBefore';
   const width = gates * units;
   const aAt = states * units;
   const dW = steps * features;
@@ -70,9 +80,12 @@ export function scanLayout(attrs: Attrs): ScanLayout {
     gates,
     states,
     width,
-    row: aAt + 2 * width,
+    row: aAt + 2 * width + (resetBefore ? units : 0),
     aAt,
     rAt: aAt + width,
+    qAt: aAt + 2 * width,
+    resetBefore,
+    hGates: resetBefore ? 2 : gates,
     backwards: attrs.back === 1,
     bIn: attrs.bIn === 1,
     bRec: attrs.bRec === 1,
@@ -83,7 +96,8 @@ export function scanLayout(attrs: Attrs): ScanLayout {
     dA,
     dR,
     carry,
-    gradSize: carry + states * units,
+    dq: carry + states * units,
+    gradSize: carry + states * units + (resetBefore ? units : 0),
   };
 }
 
@@ -111,8 +125,8 @@ function evaluateScan(args: readonly Float64Array[], attrs: Attrs, out: Float64A
   const [xs, W, U] = args as [Float64Array, Float64Array, Float64Array];
   const bIn = L.bIn ? args[3]! : null;
   const bRec = L.bRec ? args[L.bIn ? 4 : 3]! : null;
-  const { forward } = cellOf(attrs);
-  const { units: u, width: G, row, aAt, rAt } = L;
+  const { forward, reset } = cellOf(attrs);
+  const { units: u, width: G, row, aAt, rAt, qAt } = L;
   for (let t = 0; t < L.steps; t++) {
     const y = t * row;
     const x = xRow(L, t) * L.features;
@@ -121,9 +135,23 @@ function evaluateScan(args: readonly Float64Array[], attrs: Attrs, out: Float64A
       let acc = bIn ? bIn[c]! : 0;
       for (let k = 0; k < L.features; k++) acc += xs[x + k]! * W[k * G + c]!;
       out[y + aAt + c] = acc;
+    }
+    for (let c = 0; c < L.hGates * u; c++) {
       let rec = bRec ? bRec[c]! : 0;
       if (t > 0) for (let k = 0; k < u; k++) rec += out[h + k]! * U[k * G + c]!;
       out[y + rAt + c] = rec;
+    }
+    if (reset) {
+      // q = r·h, then the last gate's recurrent sums over q.
+      for (let j = 0; j < u; j++) {
+        const ins = [out[y + aAt + u + j]!, out[y + rAt + u + j]!, t > 0 ? out[h + j]! : 0];
+        out[y + qAt + j] = evalFormula(reset.forward, ins)[0]!;
+      }
+      for (let c = 2 * u; c < G; c++) {
+        let rec = 0;
+        if (t > 0) for (let k = 0; k < u; k++) rec += out[y + qAt + k]! * U[k * G + c]!;
+        out[y + rAt + c] = rec;
+      }
     }
     for (let j = 0; j < u; j++) {
       const ins: number[] = [];
@@ -144,8 +172,8 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
     Float64Array,
     Float64Array,
   ];
-  const { backward } = cellOf(attrs);
-  const { units: u, width: G, row, aAt, rAt, gates, states, features: n, steps: T } = L;
+  const { backward, reset } = cellOf(attrs);
+  const { units: u, width: G, row, aAt, rAt, qAt, gates, states, features: n, steps: T } = L;
   for (let i = 0; i < states * u; i++) out[L.carry + i] = 0;
   // Backwards through time: only the carried cotangent depends on the step before.
   for (let tt = 0; tt < T; tt++) {
@@ -167,10 +195,25 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
       }
       for (let s = 0; s < states; s++) out[L.carry + s * u + j] = d[2 * gates + s]!;
     }
+    if (reset) {
+      // q̄ = U_h·R̄_h (+ the cotangent of the saved q), then back through q = r·h.
+      for (let k = 0; k < u; k++) {
+        let acc = 0;
+        for (let c = 2 * u; c < G; c++) acc += U[k * G + c]! * out[dR + c]!;
+        out[L.dq + k] = acc + ct[y + qAt + k]!;
+      }
+      for (let j = 0; j < u; j++) {
+        const ins = [Y[y + aAt + u + j]!, Y[y + rAt + u + j]!, t > 0 ? Y[h + j]! : 0];
+        const d = evalFormula(reset.backward, [...ins, out[L.dq + j]!]);
+        out[dA + u + j] += d[0]!;
+        out[dR + u + j] += d[1]!;
+        out[L.carry + j] += d[2]!;
+      }
+    }
     if (t > 0) {
       for (let k = 0; k < u; k++) {
         let acc = 0;
-        for (let c = 0; c < G; c++) acc += U[k * G + c]! * out[dR + c]!;
+        for (let c = 0; c < L.hGates * u; c++) acc += U[k * G + c]! * out[dR + c]!;
         out[L.carry + k] += acc;
       }
     }
@@ -191,10 +234,13 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
       for (let t = 0; t < T; t++) acc += xs[xRow(L, t) * n + k]! * out[L.dA + t * G + c]!;
       out[L.dW + k * G + c] = acc;
     }
+  // gruBefore: the last third of U multiplied q_t, not h_{t−1}.
   for (let k = 0; k < u; k++)
     for (let c = 0; c < G; c++) {
+      const left = (t: number) =>
+        c < L.hGates * u ? Y[(t - 1) * row + k]! : Y[t * row + qAt + k]!;
       let acc = 0;
-      for (let t = 1; t < T; t++) acc += Y[(t - 1) * row + k]! * out[L.dR + t * G + c]!;
+      for (let t = 1; t < T; t++) acc += left(t) * out[L.dR + t * G + c]!;
       out[L.dU + k * G + c] = acc;
     }
   for (let c = 0; c < G; c++) {

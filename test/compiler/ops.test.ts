@@ -114,14 +114,15 @@ const scanAttrs = (cell: string, steps: number, features: number, units: number,
   ract: 'sigmoid',
   ...more,
 });
-const gatesOf = (cell: string): number => (cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1);
+const gatesOf = (cell: string): number => (cell === 'lstm' ? 4 : cell.startsWith('gru') ? 3 : 1);
 function scanConfig(cell: string, T: number, n: number, u: number, more: Attrs): Config {
   const G = gatesOf(cell) * u;
   const biases = [more.bIn === 1, more.bRec === 1].filter((b) => b).map(() => [G]);
   return shaped([[T, n], [n, G], [u, G], ...biases], scanAttrs(cell, T, n, u, more));
 }
 const scanRow = (a: Attrs): number =>
-  ((a.cell === 'lstm' ? 2 : 1) + 2 * gatesOf(String(a.cell))) * (a.units as number);
+  ((a.cell === 'lstm' ? 2 : 1) + 2 * gatesOf(String(a.cell)) + (a.cell === 'gruBefore' ? 1 : 0)) *
+  (a.units as number);
 const SCAN_CONFIGS: readonly Config[] = [
   scanConfig('lstm', 3, 2, 2, { bIn: 1 }),
   scanConfig('lstm', 4, 3, 3, { bIn: 1, back: 1, act: 'softsign' }),
@@ -129,6 +130,8 @@ const SCAN_CONFIGS: readonly Config[] = [
   scanConfig('simpleRNN', 3, 3, 2, { bIn: 1, back: 1 }),
   scanConfig('gru', 3, 2, 2, { bIn: 1, bRec: 1 }),
   scanConfig('gru', 4, 2, 3, { bIn: 1, bRec: 1, back: 1, act: 'sigmoid', ract: 'tanh' }),
+  scanConfig('gruBefore', 3, 2, 2, { bIn: 1 }),
+  scanConfig('gruBefore', 4, 3, 3, { back: 1, act: 'softsign' }),
 ];
 
 export const rows: Readonly<Record<string, Row>> = {

@@ -71,8 +71,8 @@ function withUnroll(layers: Record<string, unknown>[], unroll: boolean): Record<
   });
 }
 
-// Unrolled and looped over time (a scan; GRU without resetAfter has no looped form and stays
-// unrolled). A tanh-free activation row exercises another cell formula in the scan.
+// Unrolled and looped over time (a scan). A tanh-free activation row exercises another cell
+// formula in the scan.
 const LOOPED_ROWS = {
   ...ROWS,
   'gru resetAfter, backwards, bidirectional sum': {

@@ -265,7 +265,7 @@ function assemble(
         // simpleRNN / gru (both resetAfter) / lstm over a [steps, features] input, by `pick`;
         // `same` keeps the sequence, `dilate` runs it backwards, `tuple` wraps it in a
         // bidirectional layer (merge mode by `pick`); `pick` also sets `unroll` (absent: the
-        // cost rule, true: unrolled, false: looped over time where the cell has that form).
+        // cost rule, true: unrolled, false: looped over time).
         if (r !== 2 || shape[0]! > 6) continue;
         const kinds = ['simpleRNN', 'gru', 'lstm'] as const;
         const type = kinds[st.pick % 3]!;

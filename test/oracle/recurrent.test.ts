@@ -70,8 +70,7 @@ const CASES: Record<string, Case> = {
 };
 
 /** The layers with `unroll: false` on every recurrent layer (wrapped ones too): the looped
- * form over time wherever the cell has one (not GRU without resetAfter). TF.js reads the same
- * option (its default). */
+ * form over time. TF.js reads the same option (its default). */
 function loopedOverTime(layers: readonly SeqLayerJson[]): SeqLayerJson[] {
   const rec = new Set(['simpleRNN', 'lstm', 'gru']);
   return layers.map((l) => {
@@ -83,15 +82,12 @@ function loopedOverTime(layers: readonly SeqLayerJson[]): SeqLayerJson[] {
   });
 }
 
-/** Whether a layer list has a recurrent layer with a looped form (so the code has a scan). */
+/** Whether a layer list has a recurrent layer (all of them loop over time when asked). */
 function hasLoopable(layers: readonly SeqLayerJson[]): boolean {
   return layers.some((l) => {
     const j = l as Record<string, unknown>;
     const inner = (j.type === 'bidirectional' ? j.layer : j) as Record<string, unknown>;
-    return (
-      ['simpleRNN', 'lstm'].includes(String(inner.type)) ||
-      (inner.type === 'gru' && inner.resetAfter === true)
-    );
+    return ['simpleRNN', 'lstm', 'gru'].includes(String(inner.type));
   });
 }
 
