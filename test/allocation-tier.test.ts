@@ -218,6 +218,27 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
     }, 60_000);
   }
 
+  it('recurrent layers looped over time (TF.js GRU, bidirectional, simpleRNN): TurboFan, no allocation', async () => {
+    const model = {
+      name: 'looped-recurrent',
+      input: [6, 3],
+      layers: [
+        {
+          type: 'bidirectional',
+          mergeMode: 'sum',
+          layer: { type: 'gru', units: 5, returnSequences: true, unroll: false },
+        },
+        { type: 'simpleRNN', units: 4, goBackwards: true, unroll: false },
+        { type: 'dense', units: 1, activation: 'sigmoid' },
+      ],
+      loss: 'binaryCrossEntropy',
+    };
+    const { code } = await compileModel(model as never, { format: 'js' });
+    expect(code).toMatch(/looped over time/);
+    expect(allocationSites(code)).toEqual([]);
+    expectFast(code);
+  }, 120_000);
+
   // Recurrent examples in both time forms, whichever the cost rule picks for them.
   for (const file of exampleFiles()) {
     for (const unroll of [true, false]) {
