@@ -1,11 +1,12 @@
 // Loop IR of the recurrent scans (ops/scan.ts). Forward: the input projection x_t·W + bIn of
 // every step first (it does not depend on the state), then one `for t` whose body is the
-// cell once: per unit, its k gate sums of h_{t−1}·U in k accumulators, then the cell's
-// scalar formula (ops/cell.ts) on them, storing the new state at row t. Backward: one `for t`
-// from the last step down carrying the state's cotangent (the cell's VJP formula per unit,
-// then U·R̄_t in blocks of four rows), then x̄s and the weight gradients as sums over the
-// steps. Every sum is a chain of locals (register blocks of four outputs sharing one load),
-// added in `evaluate`'s order, term for term.
+// cell once: the recurrent gate sums h_{t−1}·U for a few units at a time (about 8 sums
+// sharing each h load; gruBefore then q = r·h per unit and the last gate's sums over q),
+// then the cell's scalar formula (ops/cell.ts) per unit, storing the new state at row t.
+// Backward: one `for t` from the last step down carrying the state's cotangent (the cell's
+// VJP formula per unit, gruBefore back through q, then U·R̄_t in blocks of 8 rows), then x̄s
+// and the weight gradients as sums over the steps. Every sum is a chain of locals (register
+// blocks of outputs sharing one load), added in `evaluate`'s order, term for term.
 import type { Node } from '../ir/node.ts';
 import { cellOf, type Formula } from '../ops/cell.ts';
 import { scanLayout, type ScanLayout } from '../ops/scan.ts';
