@@ -71,7 +71,7 @@ function xRowOf(L: ScanLayout, t: LExpr): LExpr {
 }
 
 /** Outputs computed WIDTH at a time by default, each sum in a local; the longer sums take 8
- * (about 15-25 % faster than 4 on the LSTM's recurrence, measured side by side). */
+ * (15-25 % faster than 4 on the bench LSTM's recurrence in a side-by-side micro-benchmark). */
 const WIDTH = 4;
 const WIDE = 8;
 
