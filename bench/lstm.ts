@@ -1,12 +1,14 @@
 // The recurrent benchmark (issue 11): LSTM over 20 steps × 8 features, 32 units, then dense 1
 // sigmoid, binary cross-entropy, batch 16. One training step (batch-mean gradient and a plain
-// SGD update) and one batch of inference, gradc (f64 and f32) against TF.js Layers on its cpu
+// SGD update) and one batch of inference, gradc (f64 and f32 in the cost rule's form, looped
+// over time; f64 forced unrolled, side by side) against TF.js Layers on its cpu
 // and wasm backends (the tf.sequential model a TF.js user writes, optimizer.minimize), all
 // from the same weights and data. Timed interleaved (bench/timing.ts); medians.
 //   npm run bench:lstm           prints the table and writes bench/lstm-results.json
 // brain.js is not a row: its recurrent nets (brain.recurrent.LSTMTimeStep) have no sigmoid
 // classifier head and no cross-entropy loss, so they cannot express this model.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
@@ -32,14 +34,22 @@ export const LSTM_MODEL = {
   loss: 'binaryCrossEntropy',
 };
 
+/** The model with its LSTM forced to one time form (TF.js's `unroll`). */
+function withUnroll(unroll: boolean) {
+  const [cell, head] = LSTM_MODEL.layers;
+  return { ...LSTM_MODEL, layers: [{ ...cell, unroll }, head] };
+}
+
 async function gradcSeries(
   precision: 'f64' | 'f32',
   params0: Float64Array,
   inputs: Float64Array,
   targets: Float64Array,
+  unroll?: boolean,
 ): Promise<{ train: Series; infer: Series; compileMs: number; codeBytes: number }> {
   const t0 = performance.now();
-  const compiled = await compileModel({ ...LSTM_MODEL, precision } as unknown as ModelInput, {
+  const model = unroll === undefined ? LSTM_MODEL : withUnroll(unroll);
+  const compiled = await compileModel({ ...model, precision } as unknown as ModelInput, {
     format: 'js',
     source: 'bench-lstm.model.json',
   });
@@ -53,11 +63,12 @@ async function gradcSeries(
   const work = new F(mod.model.workSize);
   const out = new F(BATCH);
   const reset = () => params.set(params0);
+  const name = `gradc ${precision}${unroll === true ? ' unrolled' : ''}`;
   return {
     compileMs,
     codeBytes: compiled.code.length,
     train: {
-      key: `gradc ${precision} train`,
+      key: `${name} train`,
       reset,
       run: () => {
         grad.fill(0);
@@ -66,7 +77,7 @@ async function gradcSeries(
       },
     },
     infer: {
-      key: `gradc ${precision} infer`,
+      key: `${name} infer`,
       run: () => mod.forwardBatch!(params, x, out, BATCH, work),
     },
   };
@@ -141,6 +152,8 @@ async function tfjsSeries(
 }
 
 async function main(): Promise<void> {
+  // The machine is shared: the load is part of what a run measured.
+  const loadAtStart = os.loadavg();
   const r = rng(11);
   const gradcF64 = await compileModel(LSTM_MODEL as unknown as ModelInput, {
     format: 'js',
@@ -152,14 +165,23 @@ async function main(): Promise<void> {
   const targets = Float64Array.from({ length: BATCH }, () => (r() < 0.5 ? 0 : 1));
   const f64 = await gradcSeries('f64', params0, inputs, targets);
   const f32 = await gradcSeries('f32', params0, inputs, targets);
+  // The same model unrolled over time, side by side with the cost rule's choice (a loop).
+  const unrolled = await gradcSeries('f64', params0, inputs, targets, true);
   const cpu = await tfjsSeries('cpu', params0, inputs, targets);
   const wasm = await tfjsSeries('wasm', params0, inputs, targets);
   const options = { warmupMs: 1500, budgetMs: 8000, minRounds: 5, maxRounds: 40, blockMs: 200 };
-  const train = await measureInterleaved([f64.train, f32.train, cpu.train, wasm.train], options);
-  const infer = await measureInterleaved([f64.infer, f32.infer, cpu.infer, wasm.infer], options);
+  const all = [f64, f32, unrolled, cpu, wasm];
+  const train = await measureInterleaved(
+    all.map((s) => s.train),
+    options,
+  );
+  const infer = await measureInterleaved(
+    all.map((s) => s.infer),
+    options,
+  );
   const ms = (us: number) => (us / 1000).toFixed(2);
   const rows: Record<string, { trainMs: number; inferMs: number }> = {};
-  for (const name of ['gradc f64', 'gradc f32', 'TF.js cpu', 'TF.js wasm']) {
+  for (const name of ['gradc f64', 'gradc f32', 'gradc f64 unrolled', 'TF.js cpu', 'TF.js wasm']) {
     rows[name] = {
       trainMs: train.get(`${name} train`)!.medianUs / 1000,
       inferMs: infer.get(`${name} infer`)!.medianUs / 1000,
@@ -178,13 +200,24 @@ async function main(): Promise<void> {
     `gradc f64: training ${(rows['TF.js cpu']!.trainMs / g.trainMs).toFixed(1)}× TF.js cpu, ${(rows['TF.js wasm']!.trainMs / g.trainMs).toFixed(1)}× TF.js wasm; inference ${(rows['TF.js wasm']!.inferMs / g.inferMs).toFixed(1)}× TF.js wasm`,
   );
   console.log(
-    `gradc compile ${f64.compileMs.toFixed(0)} ms, ${(f64.codeBytes / 1e6).toFixed(1)} MB of JavaScript`,
+    `gradc compile ${f64.compileMs.toFixed(0)} ms, ${(f64.codeBytes / 1e6).toFixed(2)} MB of JavaScript (unrolled: ${unrolled.compileMs.toFixed(0)} ms, ${(unrolled.codeBytes / 1e6).toFixed(1)} MB)`,
+  );
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  console.log(
+    `load average (1 / 5 / 15 min): ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end`,
   );
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lstm-results.json');
   fs.writeFileSync(
     file,
     JSON.stringify(
-      { model: LSTM_MODEL, batch: BATCH, medianMs: rows, node: process.version },
+      {
+        model: LSTM_MODEL,
+        batch: BATCH,
+        medianMs: rows,
+        codeBytes: { looped: f64.codeBytes, unrolled: unrolled.codeBytes },
+        loadAverage: { start: loadAtStart, end: os.loadavg() },
+        node: process.version,
+      },
       null,
       2,
     ) + '\n',

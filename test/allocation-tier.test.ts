@@ -229,6 +229,22 @@ function expectFast(code: string): void {
   }
 }
 
+const RECURRENT = new Set(['simpleRNN', 'lstm', 'gru']);
+
+/** The example's model with `unroll` set on every recurrent layer (wrapped ones too), or null
+ * when it has none. */
+function withUnroll(file: string, unroll: boolean): Record<string, unknown> | null {
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { layers: Record<string, unknown>[] };
+  let found = false;
+  const layers = spec.layers.map((l) => {
+    if (RECURRENT.has(String(l.type))) return ((found = true), { ...l, unroll });
+    if (l.type === 'bidirectional')
+      return ((found = true), { ...l, layer: { ...(l.layer as object), unroll } });
+    return l;
+  });
+  return found ? { ...spec, layers } : null;
+}
+
 describe('in V8: optimizing tier and zero allocation per call', () => {
   it('straight-line code split into parts: every part reaches TurboFan', async () => {
     const { code } = await compileModel(chunked, { format: 'js' });
@@ -262,5 +278,41 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
       expectFast(code);
       if (file.includes('xor')) expect(perSample(code)).not.toMatch(/for \(/); // 2-8-1: straight-line only
     }, 60_000);
+  }
+
+  it('recurrent layers looped over time (TF.js GRU, bidirectional, simpleRNN): TurboFan, no allocation', async () => {
+    const model = {
+      name: 'looped-recurrent',
+      input: [6, 3],
+      layers: [
+        {
+          type: 'bidirectional',
+          mergeMode: 'sum',
+          layer: { type: 'gru', units: 5, returnSequences: true, unroll: false },
+        },
+        { type: 'simpleRNN', units: 4, goBackwards: true, unroll: false },
+        { type: 'dense', units: 1, activation: 'sigmoid' },
+      ],
+      loss: 'binaryCrossEntropy',
+    };
+    const { code } = await compileModel(model as never, { format: 'js' });
+    expect(code).toMatch(/looped over time/);
+    expect(allocationSites(code)).toEqual([]);
+    expectFast(code);
+  }, 120_000);
+
+  // Recurrent examples in both time forms, whichever the cost rule picks for them.
+  for (const file of exampleFiles()) {
+    for (const unroll of [true, false]) {
+      const model = withUnroll(file, unroll);
+      if (!model) continue;
+      const form = unroll ? 'unrolled' : 'looped over time';
+      it(`${path.basename(file)} ${form}: no allocation sites, TurboFan, no allocation`, async () => {
+        const { code } = await compileModel(model as never, { format: 'js' });
+        expect(code.includes('looped over time')).toBe(!unroll);
+        expect(allocationSites(code)).toEqual([]);
+        expectFast(code);
+      }, 120_000);
+    }
   }
 });

@@ -10,7 +10,11 @@ import type { Program, ProgramOutput } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 
 /** Cotangents of `wrt` for the scalar `y`; nodes of `wrt` that y does not depend on get none. */
-export function vjpGraph(c: Compilation, y: Node, wrt: readonly Node[]): Map<Node, Node> {
+export function vjpGraph(
+  c: Pick<Compilation, 'B'>,
+  y: Node,
+  wrt: readonly Node[],
+): Map<Node, Node> {
   const { B } = c;
   const order = topoOrder([y]);
   // Only nodes on a path from a wanted leaf carry cotangents worth building.

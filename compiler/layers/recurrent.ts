@@ -19,6 +19,7 @@ import { activationSchema, names } from '../format/functions.ts';
 import type { Builder } from '../ir/builder.ts';
 import type { Node } from '../ir/node.ts';
 import { common, KERNEL_INITIALIZERS, positiveInt } from './options.ts';
+import { TIME_LOOP } from '../backends/js/policy.ts';
 import {
   defineLayer,
   LayerError,
@@ -58,6 +59,12 @@ const base = {
     .enum(['zeros', 'ones'])
     .optional()
     .describe('How the bias starts (default zeros)'),
+  unroll: z
+    .boolean()
+    .optional()
+    .describe(
+      'true: unroll over time; false: one loop over time (where the cell has a looped form); default: the cost rule decides',
+    ),
   ...common,
 };
 
@@ -162,11 +169,86 @@ function gateActivation(
 
 const plus = (B: Builder, a: Node, b: Node | undefined): Node => (b ? B.add(a, b) : a);
 
+/** An activation option as a scan attribute pair, or null for a custom expression. */
+function activationAttrs(
+  spec: ActivationOption,
+  fallback: string,
+): { name: string; alpha?: number } | null {
+  if (spec === undefined) return { name: fallback };
+  if (typeof spec === 'string') return { name: spec };
+  if ('expr' in spec) return null;
+  return spec.alpha === undefined ? { name: spec.name } : { name: spec.name, alpha: spec.alpha };
+}
+
+type ActivationOption = string | { name: string; alpha?: number } | { expr: string } | undefined;
+
+/** Whether the cell has a looped form: a custom activation expression has no scan
+ * attribute (ops/cell.ts builds the cell from the built-in activation records). */
+function loopable(o: RecurrentOptions): boolean {
+  return activationAttrs(o.activation as ActivationOption, 'tanh') !== null;
+}
+
+/**
+ * Unrolled over time or one loop over time (a `scan`). The user's `unroll` decides where
+ * given; otherwise the cost rule (backends/js/policy.ts, TIME_LOOP): unrolled while the
+ * layer's multiply-adds over all steps stay within `maxUnrolledMacs`.
+ */
+export function loopsOverTime(o: RecurrentOptions, inputShape: readonly number[]): boolean {
+  if (!loopable(o) || o.unroll === true) return false;
+  if (o.unroll === false) return true;
+  const [steps, n] = inputShape as [number, number];
+  return steps * (n + o.units) * gates(o) * o.units > TIME_LOOP.maxUnrolledMacs;
+}
+
+/** The layer as one `scan` node (ops/scan.ts): the cell's code once, looped over time. */
+function buildScan(
+  ctx: Pick<BuildContext, 'B' | 'x' | 'weights' | 'named'>,
+  o: RecurrentOptions,
+): Node {
+  const { B, x, weights, named } = ctx;
+  const [steps, n] = x.shape as [number, number];
+  const u = o.units;
+  const G = gates(o) * u;
+  const act = activationAttrs(o.activation as ActivationOption, 'tanh')!;
+  const ract =
+    o.type === 'simpleRNN'
+      ? null
+      : activationAttrs(o.recurrentActivation as ActivationOption, 'hardSigmoid')!;
+  const b = weights.bias;
+  const twoBiases = o.type === 'gru' && o.resetAfter === true;
+  const biases = !b
+    ? []
+    : twoBiases
+      ? [B.reshape(B.slice(b, 0, 0, 1), [G]), B.reshape(B.slice(b, 0, 1, 1), [G])]
+      : [b];
+  const attrs = {
+    // TF.js's GRU (resetAfter false) resets h before the recurrent kernel's last third.
+    cell: o.type === 'gru' && o.resetAfter !== true ? 'gruBefore' : o.type,
+    steps,
+    features: n,
+    units: u,
+    act: act.name,
+    actAlpha: act.alpha,
+    ...(ract ? { ract: ract.name, ractAlpha: ract.alpha } : {}),
+    ...(o.goBackwards === true ? { back: 1 } : {}),
+    ...(b ? { bIn: 1 } : {}),
+    ...(b && twoBiases ? { bRec: 1 } : {}),
+  };
+  const y = named(
+    B.make('scan', [x, weights.kernel!, weights.recurrentKernel!, ...biases], attrs),
+    'seq',
+  );
+  const hs = B.slice(y, 1, 0, u);
+  if (o.returnSequences === true) return hs;
+  return B.reshape(B.slice(hs, 0, steps - 1, 1), [u]);
+}
+
 /** The layer's forward IR; `activate` is its (tanh by default) activation. */
 export function buildRecurrent(
   ctx: Pick<BuildContext, 'B' | 'x' | 'weights' | 'named'> & { activate(z: Node): Node },
   o: RecurrentOptions,
 ): Node {
+  if (loopsOverTime(o, ctx.x.shape)) return buildScan(ctx, o);
   const { B, x, weights, named, activate } = ctx;
   const n = x.shape[1]!;
   const u = o.units;
@@ -227,7 +309,8 @@ function describeRecurrent(o: RecurrentOptions, inputShape: readonly number[]): 
     o.type === 'gru' && o.resetAfter === true ? 'resetAfter' : '',
   ].filter((s) => s);
   const tail = flags.length ? ` (${flags.join(', ')})` : '';
-  return `${o.type} [${inputShape.join('×')}] → ${o.units} units, unrolled${tail}`;
+  const form = loopsOverTime(o, inputShape) ? 'looped over time' : 'unrolled';
+  return `${o.type} [${inputShape.join('×')}] → ${o.units} units, ${form}${tail}`;
 }
 
 const record = <S extends typeof simpleRnnSchema | typeof lstmSchema | typeof gruSchema>(

@@ -15,6 +15,7 @@ import { dense } from './dense.ts';
 import { common } from './options.ts';
 import {
   buildRecurrent,
+  loopsOverTime,
   recurrentSchemas,
   recurrentShapes,
   type RecurrentOptions,
@@ -113,7 +114,7 @@ export const bidirectional = defineLayer({
     }
   },
   describe: (o, inputShape) =>
-    `bidirectional ${o.layer.type} [${inputShape.join('×')}] → 2 × ${o.layer.units} units, ${o.mergeMode ?? 'concat'}`,
+    `bidirectional ${o.layer.type} [${inputShape.join('×')}] → 2 × ${o.layer.units} units, ${o.mergeMode ?? 'concat'}, ${loopsOverTime(o.layer, inputShape) ? 'looped over time' : 'unrolled'}`,
 });
 
 const timeDistributedSchema = z.strictObject({

@@ -9,6 +9,7 @@ import { convGeometry } from '../ops/conv.ts';
 import { poolGeometry } from '../ops/pool.ts';
 import { gatherGeometry } from '../ops/gather.ts';
 import type { Window } from '../ops/window.ts';
+import { scanLowerings } from './scan.ts';
 import {
   add,
   bin,
@@ -404,6 +405,7 @@ const lowerings: Readonly<Record<string, (n: Node) => Kernel>> = {
   sumTo,
   pad,
   concat,
+  ...scanLowerings,
 };
 
 export const loweredOps: readonly string[] = Object.keys(lowerings);

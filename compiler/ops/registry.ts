@@ -8,6 +8,7 @@ import { convOps } from './conv.ts';
 import { linalgOps } from './linalg.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
+import { scanOps } from './scan.ts';
 import { sliceViewOps, slicingOps } from './slicing.ts';
 import type { OpDef } from './types.ts';
 
@@ -35,6 +36,7 @@ export const registry = buildRegistry([
   sliceViewOps,
   slicingOps,
   batchOps,
+  scanOps,
 ]);
 
 export function getOp(name: string): OpDef {

@@ -52,6 +52,9 @@ interface Row {
   readonly configs?: readonly Config[];
   /** A known compiler bug: the row's gradient checks run as `it.fails` (see the report). */
   readonly knownBug?: string;
+  /** A derivative op (scanT): checked as the vjp of the op named here, its own vjp refuses
+   * (second order is not supported). */
+  readonly derivativeOf?: string;
 }
 
 const uniform =
@@ -103,6 +106,35 @@ function shaped(shapes: number[][], attrs: Attrs): Config {
 export function shapesOf(cfg: Config): readonly (readonly number[])[] {
   return cfg.shapes ?? cfg.sizes.map((n) => [n]);
 }
+
+const scanAttrs = (cell: string, steps: number, features: number, units: number, more: Attrs) => ({
+  cell,
+  steps,
+  features,
+  units,
+  act: 'tanh',
+  ract: 'sigmoid',
+  ...more,
+});
+const gatesOf = (cell: string): number => (cell === 'lstm' ? 4 : cell.startsWith('gru') ? 3 : 1);
+function scanConfig(cell: string, T: number, n: number, u: number, more: Attrs): Config {
+  const G = gatesOf(cell) * u;
+  const biases = [more.bIn === 1, more.bRec === 1].filter((b) => b).map(() => [G]);
+  return shaped([[T, n], [n, G], [u, G], ...biases], scanAttrs(cell, T, n, u, more));
+}
+const scanRow = (a: Attrs): number =>
+  ((a.cell === 'lstm' ? 2 : 1) + 2 * gatesOf(String(a.cell)) + (a.cell === 'gruBefore' ? 1 : 0)) *
+  (a.units as number);
+const SCAN_CONFIGS: readonly Config[] = [
+  scanConfig('lstm', 3, 2, 2, { bIn: 1 }),
+  scanConfig('lstm', 4, 3, 3, { bIn: 1, back: 1, act: 'softsign' }),
+  scanConfig('simpleRNN', 4, 2, 3, {}),
+  scanConfig('simpleRNN', 3, 3, 2, { bIn: 1, back: 1 }),
+  scanConfig('gru', 3, 2, 2, { bIn: 1, bRec: 1 }),
+  scanConfig('gru', 4, 2, 3, { bIn: 1, bRec: 1, back: 1, act: 'sigmoid', ract: 'tanh' }),
+  scanConfig('gruBefore', 3, 2, 2, { bIn: 1 }),
+  scanConfig('gruBefore', 4, 3, 3, { back: 1, act: 'softsign' }),
+];
 
 export const rows: Readonly<Record<string, Row>> = {
   // Views.
@@ -430,6 +462,24 @@ export const rows: Readonly<Record<string, Row>> = {
       shaped([[3, 3, 2]], { window: [2, 2], strides: [2, 2], padAfter: [1, 1], spatialIn: [5, 5] }),
     ],
   },
+  // Recurrent scans: [T, n] sequences, a kernel [n, k·u], a recurrent kernel [u, k·u] and
+  // the biases the attributes announce. Smooth gate activations: hardSigmoid's kinks are
+  // covered by the layer tests against the unrolled form.
+  scan: {
+    sample: uniform(-1, 1),
+    tol: 1e-6,
+    configs: SCAN_CONFIGS,
+  },
+  scanT: {
+    sample: uniform(-1, 1),
+    tol: 1e-6,
+    derivativeOf: 'scan',
+    configs: SCAN_CONFIGS.map((c) => {
+      const [xs, w, r] = c.shapes!;
+      const rows = (c.attrs!.steps as number) * scanRow(c.attrs!);
+      return shaped([[...xs!], [...w!], [...r!], [rows], [rows]], c.attrs!);
+    }),
+  },
   // Elementwise.
   add: { sample: uniform(-2, 2), tol: 1e-8 },
   sub: { sample: uniform(-2, 2), tol: 1e-8 },
@@ -735,6 +785,18 @@ describe.each(Object.keys(rows))('op %s', (name) => {
     const scalarCt: Setup = { ...vectorCt, u: new Float64Array(size).fill(1) };
     const gradientIt = row.knownBug || cfg.knownBug ? it.fails : it;
 
+    if (row.derivativeOf) {
+      it(`is checked as the derivative of ${row.derivativeOf}; its own vjp refuses`, () => {
+        const B = new Builder();
+        const leaves = args.map((_a, i) => B.param(i * 1000, shapes[i]!));
+        const y = B.make(name, leaves, attrs);
+        const vjp = () =>
+          op.vjp({ B, y, args: leaves, ct: B.param(1e5, y.shape), needs: leaves.map(() => true) });
+        expect(vjp).toThrow(/second-order/);
+        expect(rows[row.derivativeOf!]).toBeDefined();
+      });
+      return;
+    }
     if (row.noGradient) {
       it('has no derivative rule output: vjp returns null for every argument', () => {
         const B = new Builder();

@@ -62,9 +62,57 @@ async function compiled(row: (typeof ROWS)[string], precision = 'f64') {
   );
 }
 
-describe('recurrent derivative rows (gradc check)', () => {
-  it.each(Object.keys(ROWS))('%s', async (name) => {
-    const r = await runCheck(await compiled(ROWS[name]!), { samples: 2, seed: 7, maxParams: 400 });
+/** Every recurrent layer (wrapped ones too) with `unroll` set. */
+function withUnroll(layers: Record<string, unknown>[], unroll: boolean): Record<string, unknown>[] {
+  return layers.map((l) => {
+    if (['simpleRNN', 'lstm', 'gru'].includes(String(l.type))) return { ...l, unroll };
+    if (l.type === 'bidirectional') return { ...l, layer: { ...(l.layer as object), unroll } };
+    return l;
+  });
+}
+
+// Unrolled and looped over time (a scan). A tanh-free activation row exercises another cell
+// formula in the scan.
+const LOOPED_ROWS = {
+  ...ROWS,
+  'gru resetAfter, backwards, bidirectional sum': {
+    input: [4, 2],
+    layers: [
+      {
+        type: 'bidirectional',
+        mergeMode: 'sum',
+        layer: {
+          type: 'gru',
+          units: 2,
+          resetAfter: true,
+          goBackwards: true,
+          returnSequences: true,
+        },
+      },
+    ],
+  },
+  'simpleRNN softsign, no bias, sequences': {
+    input: [3, 2],
+    layers: [
+      {
+        type: 'simpleRNN',
+        units: 3,
+        activation: 'softsign',
+        useBias: false,
+        returnSequences: true,
+      },
+    ],
+  },
+};
+
+describe.each([true, false])('recurrent derivative rows (gradc check), unroll %s', (unroll) => {
+  it.each(Object.keys(LOOPED_ROWS))('%s', async (name) => {
+    const row = LOOPED_ROWS[name as keyof typeof LOOPED_ROWS];
+    const r = await runCheck(await compiled({ ...row, layers: withUnroll(row.layers, unroll) }), {
+      samples: 2,
+      seed: 7,
+      maxParams: 400,
+    });
     expect(r.ok, r.lines.join('\n')).toBe(true);
   });
 });

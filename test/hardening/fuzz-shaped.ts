@@ -264,7 +264,8 @@ function assemble(
       case 'recurrent': {
         // simpleRNN / gru (both resetAfter) / lstm over a [steps, features] input, by `pick`;
         // `same` keeps the sequence, `dilate` runs it backwards, `tuple` wraps it in a
-        // bidirectional layer (merge mode by `pick`).
+        // bidirectional layer (merge mode by `pick`); `pick` also sets `unroll` (absent: the
+        // cost rule, true: unrolled, false: looped over time).
         if (r !== 2 || shape[0]! > 6) continue;
         const kinds = ['simpleRNN', 'gru', 'lstm'] as const;
         const type = kinds[st.pick % 3]!;
@@ -275,6 +276,7 @@ function assemble(
           ...(st.dilate ? { goBackwards: true } : {}),
           ...(type === 'gru' && st.max ? { resetAfter: true } : {}),
           ...(st.useBias ? {} : { useBias: false }),
+          ...[{}, { unroll: true }, { unroll: false }][Math.floor(st.pick / 12) % 3],
         };
         const modes = ['concat', 'sum', 'mul', 'ave'] as const;
         const mode = modes[Math.floor(st.pick / 3) % 4]!;

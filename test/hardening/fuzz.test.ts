@@ -64,6 +64,20 @@ describe('fuzz: random networks', () => {
     fuzz('shaped networks', shapedCaseArb(), long ? FUZZ_RUNS : 100, long ? longSeed : 20261201);
 });
 
+describe('the shaped generator', () => {
+  it('draws recurrent layers in every time form: cost rule, unrolled and looped over time', () => {
+    const forms = new Set<string>();
+    for (const c of fc.sample(shapedCaseArb(), { seed: 20261201, numRuns: 400 })) {
+      for (const l of c.model.layers as readonly Record<string, unknown>[]) {
+        const cell = (l.type === 'bidirectional' ? l.layer : l) as Record<string, unknown>;
+        if (['simpleRNN', 'gru', 'lstm'].includes(String(cell.type)))
+          forms.add(cell.unroll === undefined ? 'cost rule' : String(cell.unroll));
+      }
+    }
+    expect([...forms].sort()).toEqual(['cost rule', 'false', 'true']);
+  });
+});
+
 const regressionFiles = fs.existsSync(REGRESSIONS)
   ? fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json'))
   : [];

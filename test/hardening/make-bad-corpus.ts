@@ -43,6 +43,11 @@ const cases: Record<string, string | Uint8Array> = {
   ),
   'rnn-option-typo': seq([10, 3], [{ type: 'lstm', units: 4, returnSequence: true }]),
   'rnn-keras-option': seq([10, 3], [{ type: 'gru', units: 4, reset_after: true }]),
+  'rnn-unroll-not-boolean': seq([10, 3], [{ type: 'lstm', units: 4, unroll: 'yes' }]),
+  'rnn-bidirectional-unroll-number': seq(
+    [10, 3],
+    [{ type: 'bidirectional', layer: { type: 'gru', units: 4, unroll: 1 } }],
+  ),
   'rnn-bad-merge-mode': seq(
     [10, 3],
     [{ type: 'bidirectional', mergeMode: 'avg', layer: { type: 'lstm', units: 4 } }],

@@ -69,17 +69,49 @@ const CASES: Record<string, Case> = {
   },
 };
 
+/** The layers with `unroll: false` on every recurrent layer (wrapped ones too): the looped
+ * form over time. TF.js reads the same option (its default). */
+function loopedOverTime(layers: readonly SeqLayerJson[]): SeqLayerJson[] {
+  const rec = new Set(['simpleRNN', 'lstm', 'gru']);
+  return layers.map((l) => {
+    const j = l as Record<string, unknown>;
+    if (rec.has(String(j.type))) return { ...j, unroll: false } as unknown as SeqLayerJson;
+    if (j.type === 'bidirectional')
+      return { ...j, layer: { ...(j.layer as object), unroll: false } } as unknown as SeqLayerJson;
+    return l;
+  });
+}
+
+/** Whether a layer list has a recurrent layer (all of them loop over time when asked). */
+function hasLoopable(layers: readonly SeqLayerJson[]): boolean {
+  return layers.some((l) => {
+    const j = l as Record<string, unknown>;
+    const inner = (j.type === 'bidirectional' ? j.layer : j) as Record<string, unknown>;
+    return ['simpleRNN', 'lstm', 'gru'].includes(String(inner.type));
+  });
+}
+
+const FORMS = ['cost rule', 'looped over time'] as const;
+const casesOf = (form: (typeof FORMS)[number]): Record<string, Case> =>
+  form === 'cost rule'
+    ? CASES
+    : Object.fromEntries(
+        Object.entries(CASES).map(([k, c]) => [k, { ...c, layers: loopedOverTime(c.layers) }]),
+      );
+
 const oracles: SeqOracle[] = [];
 afterAll(() => {
   for (const o of oracles) o.dispose();
 });
 
-async function compiled(c: Case) {
+async function compiled(c: Case, expectLooped?: boolean) {
   const json = { input: [...c.input], layers: c.layers, loss: 'mse', precision: 'f64' };
   const out = await compileModel({ ...json, inputGradient: true } as unknown as ModelInput, {
     format: 'js',
     source: 'recurrent.model.json',
   });
+  if (expectLooped !== undefined)
+    expect(out.code.includes('looped over time'), 'looped over time').toBe(expectLooped);
   return evaluateCompiled(out);
 }
 
@@ -88,10 +120,11 @@ function sampleParams(paramCount: number, rng: TestRng): Float64Array {
   return Float64Array.from({ length: paramCount }, () => Math.fround(rng.range(-0.8, 0.8)));
 }
 
-describe('recurrent layers against TF.js Layers on identical weights', () => {
-  it.each(Object.keys(CASES))('%s', async (name) => {
-    const c = CASES[name]!;
-    const mod = await compiled(c);
+describe.each(FORMS)('recurrent layers against TF.js Layers on identical weights (%s)', (form) => {
+  const cases = casesOf(form);
+  it.each(Object.keys(cases))('%s', async (name) => {
+    const c = cases[name]!;
+    const mod = await compiled(c, form === 'cost rule' ? false : hasLoopable(c.layers));
     const m = mod.model;
     const rng = new TestRng(name.length * 131 + 3);
     const params = sampleParams(m.paramCount, rng);
@@ -169,12 +202,20 @@ function gruResetAfter(
 }
 
 describe('gru with resetAfter true against a plain-JS reference', () => {
-  it.each([false, true])('returnSequences %s: output and gradient', async (sequences) => {
+  it.each([
+    [false, true],
+    [true, true],
+    [false, false],
+    [true, false],
+  ])('returnSequences %s, unroll %s: output and gradient', async (sequences, unroll) => {
     const [steps, n, u] = [4, 2, 3];
-    const mod = await compiled({
-      input: [steps, n],
-      layers: [gru({ resetAfter: true, returnSequences: sequences })],
-    });
+    const mod = await compiled(
+      {
+        input: [steps, n],
+        layers: [gru({ resetAfter: true, returnSequences: sequences, unroll })],
+      },
+      !unroll,
+    );
     const m = mod.model;
     expect(m.params.map((q) => [q.name, q.shape])).toEqual([
       ['gru0.kernel', [n, 3 * u]],

@@ -26,3 +26,16 @@ export const SCHEDULE = {
   maxUnrolledTotal: 8_000,
   minLoopElements: 8,
 } as const;
+
+/** Recurrent layers: unrolled over time (the cell's code once per step, in the graph) or one
+ * loop over time (a `scan`, the cell's code once). Unrolled while the layer's multiply-adds
+ * over all its steps, T·(n + u)·k·u, stay within `maxUnrolledMacs`. Measured on Node 20 on
+ * this loaded 2-core machine (`bench/time-loop.ts`, batch 16, training step unrolled ÷
+ * looped): LSTM 4×2→4 (384 MACs) 0.80, 8×2→4 (768) 0.94, 8×4→4 (1,024) 0.49; GRU 6×3→4
+ * (504) 0.92; simpleRNN 10×4→8 (960) 1.20; then LSTM 6×4→8 (2,304) 24, 8×1→16 (8,704) 7.3,
+ * simpleRNN 12×4→12 (2,304) 44, the bench's LSTM 20×8→32 (102,400) 36: above ~2,000
+ * multiply-adds the unrolled straight-line code takes seconds of calls and background
+ * compilation to reach TurboFan, and runs slow meanwhile. */
+export const TIME_LOOP = {
+  maxUnrolledMacs: 1_024,
+} as const;
