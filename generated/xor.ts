@@ -10,7 +10,7 @@ export const model = {
   inputShape: [2],
   outputShape: [1],
   paramCount: 33,
-  workSize: 1,
+  workSize: 2,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -106,14 +106,14 @@ export function alloc(length: number): Float64Array {
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[0] = xw0_0;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[0] = xw0_1;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[0] = xw0_2;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[0] = xw0_3;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[0] = xw0_4;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[0] = xw0_5;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[0] = xw0_6;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -132,7 +132,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   output[0] = 1 / (1 + Math.exp(-z1));
 }
@@ -146,14 +146,14 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[0] = xw0_0;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[0] = xw0_1;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[0] = xw0_2;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[0] = xw0_3;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[0] = xw0_4;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[0] = xw0_5;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[0] = xw0_6;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -172,7 +172,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -192,14 +192,14 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[0] = xw0_0;
+  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[0] = xw0_1;
+  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[0] = xw0_2;
+  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[0] = xw0_3;
+  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[0] = xw0_4;
+  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[0] = xw0_5;
+  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[0] = xw0_6;
+  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -218,7 +218,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -233,14 +233,14 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   grad[32] = t21 * ga1;
-  const ga0_0 = params[24]! * grad[32]!;
-  const ga0_1 = params[25]! * grad[32]!;
-  const ga0_2 = params[26]! * grad[32]!;
-  const ga0_3 = params[27]! * grad[32]!;
-  const ga0_4 = params[28]! * grad[32]!;
-  const ga0_5 = params[29]! * grad[32]!;
-  const ga0_6 = params[30]! * grad[32]!;
-  const ga0_7 = params[31]! * grad[32]!;
+  const ga0_0 = params[24]! * grad[32]!; work[0] = ga0_0;
+  const ga0_1 = params[25]! * grad[32]!; work[0] = ga0_1;
+  const ga0_2 = params[26]! * grad[32]!; work[0] = ga0_2;
+  const ga0_3 = params[27]! * grad[32]!; work[0] = ga0_3;
+  const ga0_4 = params[28]! * grad[32]!; work[0] = ga0_4;
+  const ga0_5 = params[29]! * grad[32]!; work[0] = ga0_5;
+  const ga0_6 = params[30]! * grad[32]!; work[0] = ga0_6;
+  const ga0_7 = params[31]! * grad[32]!; work[0] = ga0_7;
   grad[24] = a0_0 * grad[32]!;
   grad[25] = a0_1 * grad[32]!;
   grad[26] = a0_2 * grad[32]!;
@@ -309,14 +309,14 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!; work[0] = xw0_0;
+  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!; work[0] = xw0_1;
+  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!; work[0] = xw0_2;
+  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!; work[0] = xw0_3;
+  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!; work[0] = xw0_4;
+  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!; work[0] = xw0_5;
+  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!; work[0] = xw0_6;
+  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -335,7 +335,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   outputs[oo] = 1 / (1 + Math.exp(-z1));
 }
@@ -384,7 +384,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[30] = 0;
   grad[31] = 0;
   grad[32] = 0;
-  work[0] = 0;
+  work[1] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 2, s);
   const scale = count > 0 ? 1 / count : 0;
   grad[0]! *= scale;
@@ -420,20 +420,20 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[30]! *= scale;
   grad[31]! *= scale;
   grad[32]! *= scale;
-  return count > 0 ? work[0]! / count : 0;
+  return count > 0 ? work[1]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!; work[0] = xw0_0;
+  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!; work[0] = xw0_1;
+  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!; work[0] = xw0_2;
+  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!; work[0] = xw0_3;
+  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!; work[0] = xw0_4;
+  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!; work[0] = xw0_5;
+  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!; work[0] = xw0_6;
+  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -452,7 +452,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -467,14 +467,14 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   const gz1 = t21 * ga1;
-  const ga0_0 = params[24]! * gz1;
-  const ga0_1 = params[25]! * gz1;
-  const ga0_2 = params[26]! * gz1;
-  const ga0_3 = params[27]! * gz1;
-  const ga0_4 = params[28]! * gz1;
-  const ga0_5 = params[29]! * gz1;
-  const ga0_6 = params[30]! * gz1;
-  const ga0_7 = params[31]! * gz1;
+  const ga0_0 = params[24]! * gz1; work[0] = ga0_0;
+  const ga0_1 = params[25]! * gz1; work[0] = ga0_1;
+  const ga0_2 = params[26]! * gz1; work[0] = ga0_2;
+  const ga0_3 = params[27]! * gz1; work[0] = ga0_3;
+  const ga0_4 = params[28]! * gz1; work[0] = ga0_4;
+  const ga0_5 = params[29]! * gz1; work[0] = ga0_5;
+  const ga0_6 = params[30]! * gz1; work[0] = ga0_6;
+  const ga0_7 = params[31]! * gz1; work[0] = ga0_7;
   grad[24]! += a0_0 * gz1;
   grad[25]! += a0_1 * gz1;
   grad[26]! += a0_2 * gz1;
@@ -534,5 +534,5 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[22]! += gz0_6;
   grad[23]! += gz0_7;
   grad[32]! += gz1;
-  work[0]! += loss;
+  work[1]! += loss;
 }

@@ -6,6 +6,7 @@ import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
+import { anchored } from '../backends/js/split.ts';
 import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 import { sliceIndex } from '../ops/slicing.ts';
@@ -219,6 +220,9 @@ export function emitProgram(
         names,
         laneName,
         bare,
+        s.anchorSlot !== null && anchored(st.node, st.mode, st.storage.kind === 'local')
+          ? s.anchorSlot
+          : null,
       );
     if (group.length > 1) {
       // Elementwise loops of one size, one after another: one loop, each value stored in turn.
@@ -399,6 +403,10 @@ function emitStep(
   laneName: (nm: string, lane: number) => string,
   /** Only the loop body at index `k` (the loop is shared with other steps). */
   bare = false,
+  /** Each local is also stored to work[anchor], a slot nothing reads: the store makes
+   * TurboFan compute the sum here, next to its loads, not just before its first use
+   * (backends/js/split.ts, `anchored`). */
+  anchor: number | null = null,
 ): void {
   const node = step.node;
   const local = step.storage.kind === 'local';
@@ -420,7 +428,9 @@ function emitStep(
           if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
           const nm = names.get(node)!;
           const k = constIndex(idx);
-          return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
+          const local = laneName(node.size === 1 ? nm : `${nm}_${k}`, lane);
+          const pin = anchor === null ? '' : ` work[${anchor}] = ${local};`;
+          return `const ${local} = ${value};${pin}`;
         }
       : undefined,
     line: (code) => w.line(code),
