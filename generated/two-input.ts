@@ -176,15 +176,19 @@ export function alloc(length: number): Float64Array {
  * @param work scratch memory of `model.workSize` elements
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[32] = xw0_0;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[32] = xw0_1;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[32] = xw0_2;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[32] = xw0_3;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[32] = xw0_4;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[32] = xw0_5;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[32] = xw0_6;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[32] = xw0_7;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -203,14 +207,14 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!; work[32] = xw1_0;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!; work[32] = xw1_1;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!; work[32] = xw1_2;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!; work[32] = xw1_3;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!; work[32] = xw1_4;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!; work[32] = xw1_5;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!; work[32] = xw1_6;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!; work[32] = xw1_7;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -284,15 +288,19 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
  * @param work scratch memory of `model.workSize` elements
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[32] = xw0_0;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[32] = xw0_1;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[32] = xw0_2;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[32] = xw0_3;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[32] = xw0_4;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[32] = xw0_5;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[32] = xw0_6;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[32] = xw0_7;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -311,14 +319,14 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!; work[32] = xw1_0;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!; work[32] = xw1_1;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!; work[32] = xw1_2;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!; work[32] = xw1_3;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!; work[32] = xw1_4;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!; work[32] = xw1_5;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!; work[32] = xw1_6;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!; work[32] = xw1_7;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -402,15 +410,19 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!; work[32] = xw0_0;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!; work[32] = xw0_1;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!; work[32] = xw0_2;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!; work[32] = xw0_3;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!; work[32] = xw0_4;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!; work[32] = xw0_5;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!; work[32] = xw0_6;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!; work[32] = xw0_7;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -429,14 +441,14 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!; work[32] = xw1_0;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!; work[32] = xw1_1;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!; work[32] = xw1_2;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!; work[32] = xw1_3;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!; work[32] = xw1_4;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!; work[32] = xw1_5;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!; work[32] = xw1_6;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!; work[32] = xw1_7;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -578,22 +590,22 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[45] = (t48_5 !== 0 ? ga2_13 : 0);
   grad[46] = (t48_6 !== 0 ? ga2_14 : 0);
   grad[47] = (t48_7 !== 0 ? ga2_15 : 0);
-  grad[24] = input[2]! * grad[40]!;
-  grad[25] = input[2]! * grad[41]!;
-  grad[26] = input[2]! * grad[42]!;
-  grad[27] = input[2]! * grad[43]!;
-  grad[28] = input[2]! * grad[44]!;
-  grad[29] = input[2]! * grad[45]!;
-  grad[30] = input[2]! * grad[46]!;
-  grad[31] = input[2]! * grad[47]!;
-  grad[32] = input[3]! * grad[40]!;
-  grad[33] = input[3]! * grad[41]!;
-  grad[34] = input[3]! * grad[42]!;
-  grad[35] = input[3]! * grad[43]!;
-  grad[36] = input[3]! * grad[44]!;
-  grad[37] = input[3]! * grad[45]!;
-  grad[38] = input[3]! * grad[46]!;
-  grad[39] = input[3]! * grad[47]!;
+  grad[24] = in_2 * grad[40]!;
+  grad[25] = in_2 * grad[41]!;
+  grad[26] = in_2 * grad[42]!;
+  grad[27] = in_2 * grad[43]!;
+  grad[28] = in_2 * grad[44]!;
+  grad[29] = in_2 * grad[45]!;
+  grad[30] = in_2 * grad[46]!;
+  grad[31] = in_2 * grad[47]!;
+  grad[32] = in_3 * grad[40]!;
+  grad[33] = in_3 * grad[41]!;
+  grad[34] = in_3 * grad[42]!;
+  grad[35] = in_3 * grad[43]!;
+  grad[36] = in_3 * grad[44]!;
+  grad[37] = in_3 * grad[45]!;
+  grad[38] = in_3 * grad[46]!;
+  grad[39] = in_3 * grad[47]!;
 
   // --- s backward ---
   const t51_0 = (z0_0 > 0 ? 1 : 0);
@@ -612,22 +624,22 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[21] = (t51_5 !== 0 ? ga2_5 : 0);
   grad[22] = (t51_6 !== 0 ? ga2_6 : 0);
   grad[23] = (t51_7 !== 0 ? ga2_7 : 0);
-  grad[0] = input[0]! * grad[16]!;
-  grad[1] = input[0]! * grad[17]!;
-  grad[2] = input[0]! * grad[18]!;
-  grad[3] = input[0]! * grad[19]!;
-  grad[4] = input[0]! * grad[20]!;
-  grad[5] = input[0]! * grad[21]!;
-  grad[6] = input[0]! * grad[22]!;
-  grad[7] = input[0]! * grad[23]!;
-  grad[8] = input[1]! * grad[16]!;
-  grad[9] = input[1]! * grad[17]!;
-  grad[10] = input[1]! * grad[18]!;
-  grad[11] = input[1]! * grad[19]!;
-  grad[12] = input[1]! * grad[20]!;
-  grad[13] = input[1]! * grad[21]!;
-  grad[14] = input[1]! * grad[22]!;
-  grad[15] = input[1]! * grad[23]!;
+  grad[0] = in_0 * grad[16]!;
+  grad[1] = in_0 * grad[17]!;
+  grad[2] = in_0 * grad[18]!;
+  grad[3] = in_0 * grad[19]!;
+  grad[4] = in_0 * grad[20]!;
+  grad[5] = in_0 * grad[21]!;
+  grad[6] = in_0 * grad[22]!;
+  grad[7] = in_0 * grad[23]!;
+  grad[8] = in_1 * grad[16]!;
+  grad[9] = in_1 * grad[17]!;
+  grad[10] = in_1 * grad[18]!;
+  grad[11] = in_1 * grad[19]!;
+  grad[12] = in_1 * grad[20]!;
+  grad[13] = in_1 * grad[21]!;
+  grad[14] = in_1 * grad[22]!;
+  grad[15] = in_1 * grad[23]!;
   return loss;
 }
 
@@ -669,15 +681,19 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!; work[32] = xw0_0;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!; work[32] = xw0_1;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!; work[32] = xw0_2;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!; work[32] = xw0_3;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!; work[32] = xw0_4;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!; work[32] = xw0_5;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!; work[32] = xw0_6;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!; work[32] = xw0_7;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -696,14 +712,14 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = inputs[xo + 2]! * params[24]! + inputs[xo + 3]! * params[32]!; work[32] = xw1_0;
-  const xw1_1 = inputs[xo + 2]! * params[25]! + inputs[xo + 3]! * params[33]!; work[32] = xw1_1;
-  const xw1_2 = inputs[xo + 2]! * params[26]! + inputs[xo + 3]! * params[34]!; work[32] = xw1_2;
-  const xw1_3 = inputs[xo + 2]! * params[27]! + inputs[xo + 3]! * params[35]!; work[32] = xw1_3;
-  const xw1_4 = inputs[xo + 2]! * params[28]! + inputs[xo + 3]! * params[36]!; work[32] = xw1_4;
-  const xw1_5 = inputs[xo + 2]! * params[29]! + inputs[xo + 3]! * params[37]!; work[32] = xw1_5;
-  const xw1_6 = inputs[xo + 2]! * params[30]! + inputs[xo + 3]! * params[38]!; work[32] = xw1_6;
-  const xw1_7 = inputs[xo + 2]! * params[31]! + inputs[xo + 3]! * params[39]!; work[32] = xw1_7;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -986,15 +1002,19 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!; work[32] = xw0_0;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!; work[32] = xw0_1;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!; work[32] = xw0_2;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!; work[32] = xw0_3;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!; work[32] = xw0_4;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!; work[32] = xw0_5;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!; work[32] = xw0_6;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!; work[32] = xw0_7;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -1013,14 +1033,14 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = inputs[xo + 2]! * params[24]! + inputs[xo + 3]! * params[32]!; work[32] = xw1_0;
-  const xw1_1 = inputs[xo + 2]! * params[25]! + inputs[xo + 3]! * params[33]!; work[32] = xw1_1;
-  const xw1_2 = inputs[xo + 2]! * params[26]! + inputs[xo + 3]! * params[34]!; work[32] = xw1_2;
-  const xw1_3 = inputs[xo + 2]! * params[27]! + inputs[xo + 3]! * params[35]!; work[32] = xw1_3;
-  const xw1_4 = inputs[xo + 2]! * params[28]! + inputs[xo + 3]! * params[36]!; work[32] = xw1_4;
-  const xw1_5 = inputs[xo + 2]! * params[29]! + inputs[xo + 3]! * params[37]!; work[32] = xw1_5;
-  const xw1_6 = inputs[xo + 2]! * params[30]! + inputs[xo + 3]! * params[38]!; work[32] = xw1_6;
-  const xw1_7 = inputs[xo + 2]! * params[31]! + inputs[xo + 3]! * params[39]!; work[32] = xw1_7;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -1162,22 +1182,22 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz1_5 = (t48_5 !== 0 ? ga2_13 : 0);
   const gz1_6 = (t48_6 !== 0 ? ga2_14 : 0);
   const gz1_7 = (t48_7 !== 0 ? ga2_15 : 0);
-  grad[24]! += inputs[xo + 2]! * gz1_0;
-  grad[25]! += inputs[xo + 2]! * gz1_1;
-  grad[26]! += inputs[xo + 2]! * gz1_2;
-  grad[27]! += inputs[xo + 2]! * gz1_3;
-  grad[28]! += inputs[xo + 2]! * gz1_4;
-  grad[29]! += inputs[xo + 2]! * gz1_5;
-  grad[30]! += inputs[xo + 2]! * gz1_6;
-  grad[31]! += inputs[xo + 2]! * gz1_7;
-  grad[32]! += inputs[xo + 3]! * gz1_0;
-  grad[33]! += inputs[xo + 3]! * gz1_1;
-  grad[34]! += inputs[xo + 3]! * gz1_2;
-  grad[35]! += inputs[xo + 3]! * gz1_3;
-  grad[36]! += inputs[xo + 3]! * gz1_4;
-  grad[37]! += inputs[xo + 3]! * gz1_5;
-  grad[38]! += inputs[xo + 3]! * gz1_6;
-  grad[39]! += inputs[xo + 3]! * gz1_7;
+  grad[24]! += in_2 * gz1_0;
+  grad[25]! += in_2 * gz1_1;
+  grad[26]! += in_2 * gz1_2;
+  grad[27]! += in_2 * gz1_3;
+  grad[28]! += in_2 * gz1_4;
+  grad[29]! += in_2 * gz1_5;
+  grad[30]! += in_2 * gz1_6;
+  grad[31]! += in_2 * gz1_7;
+  grad[32]! += in_3 * gz1_0;
+  grad[33]! += in_3 * gz1_1;
+  grad[34]! += in_3 * gz1_2;
+  grad[35]! += in_3 * gz1_3;
+  grad[36]! += in_3 * gz1_4;
+  grad[37]! += in_3 * gz1_5;
+  grad[38]! += in_3 * gz1_6;
+  grad[39]! += in_3 * gz1_7;
 
   // --- s backward ---
   const t51_0 = (z0_0 > 0 ? 1 : 0);
@@ -1196,22 +1216,22 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz0_5 = (t51_5 !== 0 ? ga2_5 : 0);
   const gz0_6 = (t51_6 !== 0 ? ga2_6 : 0);
   const gz0_7 = (t51_7 !== 0 ? ga2_7 : 0);
-  grad[0]! += inputs[xo]! * gz0_0;
-  grad[1]! += inputs[xo]! * gz0_1;
-  grad[2]! += inputs[xo]! * gz0_2;
-  grad[3]! += inputs[xo]! * gz0_3;
-  grad[4]! += inputs[xo]! * gz0_4;
-  grad[5]! += inputs[xo]! * gz0_5;
-  grad[6]! += inputs[xo]! * gz0_6;
-  grad[7]! += inputs[xo]! * gz0_7;
-  grad[8]! += inputs[xo + 1]! * gz0_0;
-  grad[9]! += inputs[xo + 1]! * gz0_1;
-  grad[10]! += inputs[xo + 1]! * gz0_2;
-  grad[11]! += inputs[xo + 1]! * gz0_3;
-  grad[12]! += inputs[xo + 1]! * gz0_4;
-  grad[13]! += inputs[xo + 1]! * gz0_5;
-  grad[14]! += inputs[xo + 1]! * gz0_6;
-  grad[15]! += inputs[xo + 1]! * gz0_7;
+  grad[0]! += in_0 * gz0_0;
+  grad[1]! += in_0 * gz0_1;
+  grad[2]! += in_0 * gz0_2;
+  grad[3]! += in_0 * gz0_3;
+  grad[4]! += in_0 * gz0_4;
+  grad[5]! += in_0 * gz0_5;
+  grad[6]! += in_0 * gz0_6;
+  grad[7]! += in_0 * gz0_7;
+  grad[8]! += in_1 * gz0_0;
+  grad[9]! += in_1 * gz0_1;
+  grad[10]! += in_1 * gz0_2;
+  grad[11]! += in_1 * gz0_3;
+  grad[12]! += in_1 * gz0_4;
+  grad[13]! += in_1 * gz0_5;
+  grad[14]! += in_1 * gz0_6;
+  grad[15]! += in_1 * gz0_7;
   grad[16]! += gz0_0;
   grad[17]! += gz0_1;
   grad[18]! += gz0_2;

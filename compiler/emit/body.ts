@@ -107,6 +107,15 @@ export function emitProgram(
     a === 'output' ? frame.base?.output[lane] : undefined;
   const laneName = (nm: string, lane: number) => (lanes > 1 ? `${nm}_l${lane}` : nm);
 
+  // Unrolled code reads each input element from a local loaded once at the top of its
+  // function: every store (an anchor, a gradient) makes TurboFan reload a typed-array element,
+  // and `inputs[xo + k]` costs an add, an overflow check and a bounds check each time.
+  let hoist: Map<string, string> | null = null;
+  const chunkInputs: Map<string, string>[] = [];
+  const taken = [...names.values()];
+  let inputPrefix = 'in_';
+  while (taken.some((nm) => nm.startsWith(inputPrefix))) inputPrefix = `${inputPrefix}_`;
+
   const access = (n: Node, at: number | string, lane = 0): string => {
     const idx = n.size === 1 ? 0 : at;
     switch (n.op) {
@@ -114,8 +123,13 @@ export function emitProgram(
         return num(n.attrs.value!);
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
-      case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
+      case 'input': {
+        const text = `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
+        if (!hoist || typeof idx !== 'number') return text;
+        let local = hoist.get(text);
+        if (local === undefined) hoist.set(text, (local = `${inputPrefix}${hoist.size}`));
+        return local;
+      }
       case 'target':
         return `${frame.target}[${rowIndex(frame.base?.target[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'stop':
@@ -236,9 +250,18 @@ export function emitProgram(
     } else if (getOp(step.node.op).kind === 'structured' || step.epilogue)
       structuredKernels(w, step);
     else if (step.mode === 'loop') kernel(w, (k) => emit(k, step));
-    else emit(w, step);
+    else {
+      hoist = chunkInputs[step.chunk] ??= new Map();
+      emit(w, step);
+      hoist = null;
+    }
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
+  const chunkText = (i: number): string => {
+    const loads = new CodeWriter(1);
+    for (const [text, local] of chunkInputs[i] ?? []) loads.line(`const ${local} = ${text};`);
+    return [loads.toString(), chunks[i]!.toString()].filter((x) => x).join('\n');
+  };
 
   // Outputs whose value is stored elsewhere (leaves, views, shared nodes, or every gradient
   // when accumulating) are copied.
@@ -291,9 +314,9 @@ export function emitProgram(
     entry,
   });
   if (chunks.length === 1) {
-    return [main([chunks[0]!.toString(), tail.toString()].filter((x) => x).join('\n')), ...kernels];
+    return [main([chunkText(0), tail.toString()].filter((x) => x).join('\n')), ...kernels];
   }
-  const parts = chunks.map((w, i) => helper(`${name}_part${i}`, 'part', w.toString()));
+  const parts = chunks.map((_, i) => helper(`${name}_part${i}`, 'part', chunkText(i)));
   const calls = new CodeWriter(1);
   for (const p of parts) calls.line(`${p.name}(${args});`);
   return [
