@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { compileModel, type ModelInput } from '../compiler/index.ts';
 import { importCompiled } from '../compiler/cli/load.ts';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FloatArray, GeneratedModule, ModelInfo } from '../runtime/types.ts';
 import { errorText, type ImplFactory, type Prepared, type Unavailable } from './impl.ts';
@@ -75,16 +76,15 @@ async function loadModule(
   file: string,
   spec: NetSpec,
   backend: 'js' | 'wasm',
+  dir: string,
 ): Promise<BatchedModule | Unavailable> {
-  const rel = `generated/${file}`;
+  const rel = dir === GENERATED_DIR ? `generated/${file}` : path.join(dir, file);
   const f32 = file.endsWith('-f32.ts');
   // The JS rows stay JS where the checked-in module (compiled with `auto`) runs WebAssembly.
-  const wasmGolden =
-    existsSync(GENERATED_DIR + file) &&
-    readFileSync(GENERATED_DIR + file, 'utf8').includes('const wasmBytes');
+  const golden = path.join(dir, file);
+  const wasmGolden = existsSync(golden) && readFileSync(golden, 'utf8').includes('const wasmBytes');
   const onTheFly = f32 || backend === 'wasm' || wasmGolden;
-  if (!f32 && !existsSync(GENERATED_DIR + file))
-    return { unavailable: `not generated yet (${rel} missing)` };
+  if (!f32 && !existsSync(golden)) return { unavailable: `not generated yet (${rel} missing)` };
   const example = `examples/${file.replace(/(-f32)?\.ts$/, '')}.model.json`;
   if (onTheFly && !existsSync(fileURLToPath(new URL(`../${example}`, import.meta.url))))
     return { unavailable: `not generated yet (${example} missing)` };
@@ -93,7 +93,7 @@ async function loadModule(
     // Dynamic import because the module may not exist; its shape is checked just below.
     mod = onTheFly
       ? await compileVariant(file.replace(/(-f32)?\.ts$/, ''), f32 ? 'f32' : 'f64', backend)
-      : ((await import(pathToFileURL(GENERATED_DIR + file).href)) as BatchedModule);
+      : ((await import(pathToFileURL(path.join(dir, file)).href)) as BatchedModule);
   } catch (e) {
     return {
       unavailable: `${onTheFly ? `${rel} (compiled on the fly)` : rel} failed to load: ${errorText(e)}`,
@@ -109,15 +109,18 @@ async function loadModule(
   return mismatch === undefined ? mod : { unavailable: `${rel} ${mismatch}` };
 }
 
+/** `dir`: where the f64 JS modules are read from (generated/, or another checkout's copy for
+ * a before/after comparison in one process: `--gradc-from DIR`). */
 export function gradcImpl(
   name: string,
   suffix: string,
   backend: 'js' | 'wasm' = 'js',
+  dir: string = GENERATED_DIR,
 ): ImplFactory {
   return {
     name,
     async prepare(c, data, lr) {
-      const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec, backend);
+      const mod = await loadModule(`${c.generated}${suffix}.ts`, c.spec, backend, dir);
       if ('unavailable' in mod) return mod;
       // A model without a wasm lowering (or under the cost rule) compiles to plain JS.
       if (backend === 'wasm' && !String(mod.forwardBatch).includes('wasmKernels'))

@@ -6,6 +6,10 @@
 //   npm run bench -- --quick           short smoke run, results to a temp file
 //   npm run bench -- --models xor,iris-b16 --impls hand-written,gradc,tfjs-cpu
 //   npm run bench -- --no-alloc        skip the allocation child process
+//   npm run bench -- --models iris-b16 --impls gradc --gradc-from before=/tmp/old-generated
+//                                      also time the f64 JS modules of another directory (a
+//                                      copy of an older generated/) beside today's: a
+//                                      before/after comparison in one process
 //   npm run bench -- --out F --report  write results to F and regenerate BENCHMARKS.md from them
 
 import { spawn } from 'node:child_process';
@@ -18,6 +22,7 @@ import { parseArgs } from 'node:util';
 import type { AllocResults } from './alloc.ts';
 import { errorText, isUnavailable, type ImplFactory, type Prepared } from './impl.ts';
 import { BASELINE_NAME } from './impl-baseline.ts';
+import { gradcImpl } from './impl-gradc.ts';
 import { machineInfo } from './machine.ts';
 import { CASES, describe, layout, makeData, type BenchCase, type CaseData } from './models.ts';
 import { IMPLS, LR, SEED, type Op } from './registry.ts';
@@ -37,6 +42,7 @@ const { values: args } = parseArgs({
     'no-alloc': { type: 'boolean', default: false },
     out: { type: 'string' },
     report: { type: 'boolean', default: false },
+    'gradc-from': { type: 'string', multiple: true },
   },
 });
 
@@ -50,11 +56,20 @@ const cases = CASES.filter(
   (c) =>
     modelFilter === undefined || modelFilter.includes(c.id) || modelFilter.includes(c.spec.name),
 );
+// `NAME=DIR` or `DIR` (named gradc@<last path part>).
+const compared = (args['gradc-from'] ?? []).map((a) => {
+  const eq = a.indexOf('=');
+  const dir = path.resolve(eq < 0 ? a : a.slice(eq + 1));
+  return gradcImpl(eq < 0 ? `gradc@${path.basename(dir)}` : a.slice(0, eq), '', 'js', dir);
+});
 // The baseline always runs: every figure is a ratio to it.
-const impls = IMPLS.filter(
-  (f) => f.name === BASELINE_NAME || implFilter === undefined || implFilter.includes(f.name),
-);
-const filtered = modelFilter !== undefined || implFilter !== undefined;
+const impls = [
+  ...IMPLS.filter(
+    (f) => f.name === BASELINE_NAME || implFilter === undefined || implFilter.includes(f.name),
+  ),
+  ...compared,
+];
+const filtered = modelFilter !== undefined || implFilter !== undefined || compared.length > 0;
 const fullRun = !args.quick && !filtered;
 const outFile =
   args.out ??

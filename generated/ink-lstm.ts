@@ -10,7 +10,7 @@ export const model = {
   inputShape: [8, 1],
   outputShape: [1],
   paramCount: 1169,
-  workSize: 4985,
+  workSize: 4986,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -123,7 +123,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   forward_loop1(params, input, output, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!;
+  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   output[0] = params[1168]! + xw1;
 }
 
@@ -238,7 +238,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   loss_loop1(params, input, target, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!;
+  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -359,7 +359,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop1(params, input, target, grad, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!;
+  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -955,7 +955,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!;
+  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   outputs[oo] = params[1168]! + xw1;
 }
 
@@ -1069,10 +1069,10 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[4984] = 0;
+  work[4985] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 8, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[4984]! / count : 0;
+  return count > 0 ? work[4985]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -1082,7 +1082,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!;
+  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -1267,7 +1267,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[1150]! += work[3862]!;
   grad[1151]! += work[3863]!;
   grad[1168]! += gz1;
-  work[4984]! += loss;
+  work[4985]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */

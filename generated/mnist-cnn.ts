@@ -10,7 +10,7 @@ export const model = {
   inputShape: [28, 28, 1],
   outputShape: [10],
   paramCount: 9098,
-  workSize: 125529,
+  workSize: 125481,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -272,12 +272,6 @@ function wasmHeadChunk(z: Float64Array, targets: Float64Array, s0: number, r: nu
  * @param work scratch memory of `model.workSize` elements
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  forward_part0(params, input, output, work);
-  forward_part1(params, input, output, work);
-}
-
-/** Part of `forward`, split off to stay under V8's optimization size limit. */
-function forward_part0(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   forward_loop0(params, input, output, work);
 
@@ -313,32 +307,27 @@ function forward_part0(params: Float64Array, input: Float64Array, output: Float6
   const t25_7 = z5_7 - t23;
   const t25_8 = z5_8 - t23;
   const t25_9 = z5_9 - t23;
-  work[0] = Math.exp(t25_0);
-  work[1] = Math.exp(t25_1);
-  work[2] = Math.exp(t25_2);
-  work[3] = Math.exp(t25_3);
-  work[4] = Math.exp(t25_4);
-  work[5] = Math.exp(t25_5);
-  work[6] = Math.exp(t25_6);
-  work[7] = Math.exp(t25_7);
-  work[8] = Math.exp(t25_8);
-  work[9] = Math.exp(t25_9);
-  work[10] = work[0]! + work[1]! + work[2]! + work[3]! + work[4]! + work[5]! + work[6]! + work[7]! + work[8]! + work[9]!;
-}
-
-/** Part of `forward`, split off to stay under V8's optimization size limit. */
-function forward_part1(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  // --- dense0: dense 784 → 10, softmax ---
-  output[0] = work[0]! / work[10]!;
-  output[1] = work[1]! / work[10]!;
-  output[2] = work[2]! / work[10]!;
-  output[3] = work[3]! / work[10]!;
-  output[4] = work[4]! / work[10]!;
-  output[5] = work[5]! / work[10]!;
-  output[6] = work[6]! / work[10]!;
-  output[7] = work[7]! / work[10]!;
-  output[8] = work[8]! / work[10]!;
-  output[9] = work[9]! / work[10]!;
+  const t26_0 = Math.exp(t25_0);
+  const t26_1 = Math.exp(t25_1);
+  const t26_2 = Math.exp(t25_2);
+  const t26_3 = Math.exp(t25_3);
+  const t26_4 = Math.exp(t25_4);
+  const t26_5 = Math.exp(t25_5);
+  const t26_6 = Math.exp(t25_6);
+  const t26_7 = Math.exp(t25_7);
+  const t26_8 = Math.exp(t25_8);
+  const t26_9 = Math.exp(t25_9);
+  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
+  output[0] = t26_0 / t27;
+  output[1] = t26_1 / t27;
+  output[2] = t26_2 / t27;
+  output[3] = t26_3 / t27;
+  output[4] = t26_4 / t27;
+  output[5] = t26_5 / t27;
+  output[6] = t26_6 / t27;
+  output[7] = t26_7 / t27;
+  output[8] = t26_8 / t27;
+  output[9] = t26_9 / t27;
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
@@ -656,13 +645,6 @@ function forward_loop4(params: Float64Array, input: Float64Array, output: Float6
  * @param work scratch memory of `model.workSize` elements
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
-  loss_part0(params, input, target, work);
-  loss_part1(params, input, target, work);
-  return work[0]!;
-}
-
-/** Part of `loss`, split off to stay under V8's optimization size limit. */
-function loss_part0(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   loss_loop0(params, input, target, work);
 
@@ -688,43 +670,40 @@ function loss_part0(params: Float64Array, input: Float64Array, target: Float64Ar
   const z5_8 = params[9096]! + work[8]!;
   const z5_9 = params[9097]! + work[9]!;
   const t23 = Math.max(z5_0, z5_1, z5_2, z5_3, z5_4, z5_5, z5_6, z5_7, z5_8, z5_9);
-  work[0] = z5_0 - t23;
-  work[1] = z5_1 - t23;
-  work[2] = z5_2 - t23;
-  work[3] = z5_3 - t23;
-  work[4] = z5_4 - t23;
-  work[5] = z5_5 - t23;
-  work[6] = z5_6 - t23;
-  work[7] = z5_7 - t23;
-  work[8] = z5_8 - t23;
-  work[9] = z5_9 - t23;
-  const t26_0 = Math.exp(work[0]!);
-  const t26_1 = Math.exp(work[1]!);
-  const t26_2 = Math.exp(work[2]!);
-  const t26_3 = Math.exp(work[3]!);
-  const t26_4 = Math.exp(work[4]!);
-  const t26_5 = Math.exp(work[5]!);
-  const t26_6 = Math.exp(work[6]!);
-  const t26_7 = Math.exp(work[7]!);
-  const t26_8 = Math.exp(work[8]!);
-  const t26_9 = Math.exp(work[9]!);
-  work[10] = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
-}
+  const t25_0 = z5_0 - t23;
+  const t25_1 = z5_1 - t23;
+  const t25_2 = z5_2 - t23;
+  const t25_3 = z5_3 - t23;
+  const t25_4 = z5_4 - t23;
+  const t25_5 = z5_5 - t23;
+  const t25_6 = z5_6 - t23;
+  const t25_7 = z5_7 - t23;
+  const t25_8 = z5_8 - t23;
+  const t25_9 = z5_9 - t23;
+  const t26_0 = Math.exp(t25_0);
+  const t26_1 = Math.exp(t25_1);
+  const t26_2 = Math.exp(t25_2);
+  const t26_3 = Math.exp(t25_3);
+  const t26_4 = Math.exp(t25_4);
+  const t26_5 = Math.exp(t25_5);
+  const t26_6 = Math.exp(t25_6);
+  const t26_7 = Math.exp(t25_7);
+  const t26_8 = Math.exp(t25_8);
+  const t26_9 = Math.exp(t25_9);
+  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
 
-/** Part of `loss`, split off to stay under V8's optimization size limit. */
-function loss_part1(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
   // --- loss: categoricalCrossEntropy ---
-  const t34 = Math.log(work[10]!);
-  const t35_0 = work[0]! - t34;
-  const t35_1 = work[1]! - t34;
-  const t35_2 = work[2]! - t34;
-  const t35_3 = work[3]! - t34;
-  const t35_4 = work[4]! - t34;
-  const t35_5 = work[5]! - t34;
-  const t35_6 = work[6]! - t34;
-  const t35_7 = work[7]! - t34;
-  const t35_8 = work[8]! - t34;
-  const t35_9 = work[9]! - t34;
+  const t34 = Math.log(t27);
+  const t35_0 = t25_0 - t34;
+  const t35_1 = t25_1 - t34;
+  const t35_2 = t25_2 - t34;
+  const t35_3 = t25_3 - t34;
+  const t35_4 = t25_4 - t34;
+  const t35_5 = t25_5 - t34;
+  const t35_6 = t25_6 - t34;
+  const t35_7 = t25_7 - t34;
+  const t35_8 = t25_8 - t34;
+  const t35_9 = t25_9 - t34;
   const t36_0 = target[0]! * t35_0;
   const t36_1 = target[1]! * t35_1;
   const t36_2 = target[2]! * t35_2;
@@ -736,7 +715,8 @@ function loss_part1(params: Float64Array, input: Float64Array, target: Float64Ar
   const t36_8 = target[8]! * t35_8;
   const t36_9 = target[9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
-  work[0] = -t37;
+  const loss = -t37;
+  return loss;
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
@@ -1055,15 +1035,6 @@ function loss_loop4(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
-  gradient_part0(params, input, target, grad, work);
-  gradient_part1(params, input, target, grad, work);
-  gradient_part2(params, input, target, grad, work);
-  gradient_part3(params, input, target, grad, work);
-  return work[21168]!;
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
@@ -1077,10 +1048,7 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
 
   // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
   gradient_loop5(params, input, target, grad, work);
-}
 
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense0: dense 784 → 10, softmax ---
   gradient_loop6(params, input, target, grad, work);
   const z5_0 = params[9088]! + work[21168]!;
@@ -1139,7 +1107,7 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   const t36_8 = target[8]! * t35_8;
   const t36_9 = target[9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
-  work[21168] = -t37;
+  const loss = -t37;
 
   // --- loss backward ---
   const t67 = target[0]! + target[1]! + target[2]! + target[3]! + target[4]! + target[5]! + target[6]! + target[7]! + target[8]! + target[9]!;
@@ -1168,10 +1136,7 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[9097] = t69_9 - target[9]!;
   gradient_loop7(params, input, target, grad, work);
   gradient_loop8(params, input, target, grad, work);
-}
 
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- maxPooling2d1 backward ---
   gradient_loop9(params, input, target, grad, work);
   gradient_loop10(params, input, target, grad, work);
@@ -1182,10 +1147,7 @@ function gradient_part2(params: Float64Array, input: Float64Array, target: Float
   gradient_loop13(params, input, target, grad, work);
   gradient_loop14(params, input, target, grad, work);
   gradient_loop15(params, input, target, grad, work);
-}
 
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- maxPooling2d0 backward ---
   gradient_loop16(params, input, target, grad, work);
   gradient_loop17(params, input, target, grad, work);
@@ -1195,6 +1157,7 @@ function gradient_part3(params: Float64Array, input: Float64Array, target: Float
   gradient_loop19(params, input, target, grad, work);
   gradient_loop20(params, input, target, grad, work);
   gradient_loop21(params, input, target, grad, work);
+  return loss;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1735,7 +1698,7 @@ function gradient_loop15(params: Float64Array, input: Float64Array, target: Floa
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[18816 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1765,7 +1728,7 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
           }
         }
         if ((bi >= 0)) {
-          work[25098 + (bi * 8) + ch]! += work[17248 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[18816 + (bi * 8) + ch]! += work[17248 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -1776,7 +1739,7 @@ function gradient_loop17(params: Float64Array, input: Float64Array, target: Floa
 function gradient_loop18(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = (work[k]! > 0 ? 1 : 0);
-    work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
+    work[k] = (work[6272 + k]! !== 0 ? work[18816 + k]! : 0);
   }
 }
 
@@ -1926,18 +1889,28 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function head_forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
+  const in_4 = input[4]!;
+  const in_5 = input[5]!;
+  const in_6 = input[6]!;
+  const in_7 = input[7]!;
+  const in_8 = input[8]!;
+  const in_9 = input[9]!;
   // --- head: activation, softmax ---
-  const t1 = Math.max(input[0]!, input[1]!, input[2]!, input[3]!, input[4]!, input[5]!, input[6]!, input[7]!, input[8]!, input[9]!);
-  const t3_0 = input[0]! - t1;
-  const t3_1 = input[1]! - t1;
-  const t3_2 = input[2]! - t1;
-  const t3_3 = input[3]! - t1;
-  const t3_4 = input[4]! - t1;
-  const t3_5 = input[5]! - t1;
-  const t3_6 = input[6]! - t1;
-  const t3_7 = input[7]! - t1;
-  const t3_8 = input[8]! - t1;
-  const t3_9 = input[9]! - t1;
+  const t1 = Math.max(in_0, in_1, in_2, in_3, in_4, in_5, in_6, in_7, in_8, in_9);
+  const t3_0 = in_0 - t1;
+  const t3_1 = in_1 - t1;
+  const t3_2 = in_2 - t1;
+  const t3_3 = in_3 - t1;
+  const t3_4 = in_4 - t1;
+  const t3_5 = in_5 - t1;
+  const t3_6 = in_6 - t1;
+  const t3_7 = in_7 - t1;
+  const t3_8 = in_8 - t1;
+  const t3_9 = in_9 - t1;
   const t4_0 = Math.exp(t3_0);
   const t4_1 = Math.exp(t3_1);
   const t4_2 = Math.exp(t3_2);
@@ -1963,18 +1936,28 @@ function head_forward(params: Float64Array, input: Float64Array, output: Float64
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
+  const in_4 = input[4]!;
+  const in_5 = input[5]!;
+  const in_6 = input[6]!;
+  const in_7 = input[7]!;
+  const in_8 = input[8]!;
+  const in_9 = input[9]!;
   // --- head: activation, softmax ---
-  const t1 = Math.max(input[0]!, input[1]!, input[2]!, input[3]!, input[4]!, input[5]!, input[6]!, input[7]!, input[8]!, input[9]!);
-  const t3_0 = input[0]! - t1;
-  const t3_1 = input[1]! - t1;
-  const t3_2 = input[2]! - t1;
-  const t3_3 = input[3]! - t1;
-  const t3_4 = input[4]! - t1;
-  const t3_5 = input[5]! - t1;
-  const t3_6 = input[6]! - t1;
-  const t3_7 = input[7]! - t1;
-  const t3_8 = input[8]! - t1;
-  const t3_9 = input[9]! - t1;
+  const t1 = Math.max(in_0, in_1, in_2, in_3, in_4, in_5, in_6, in_7, in_8, in_9);
+  const t3_0 = in_0 - t1;
+  const t3_1 = in_1 - t1;
+  const t3_2 = in_2 - t1;
+  const t3_3 = in_3 - t1;
+  const t3_4 = in_4 - t1;
+  const t3_5 = in_5 - t1;
+  const t3_6 = in_6 - t1;
+  const t3_7 = in_7 - t1;
+  const t3_8 = in_8 - t1;
+  const t3_9 = in_9 - t1;
   const t4_0 = Math.exp(t3_0);
   const t4_1 = Math.exp(t3_1);
   const t4_2 = Math.exp(t3_2);
@@ -2049,12 +2032,6 @@ function forwardBatch_js(params: Float64Array, inputs: Float64Array, outputs: Fl
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  forwardBatch_sample_part0(params, inputs, outputs, work, xo, oo);
-  forwardBatch_sample_part1(params, inputs, outputs, work, xo, oo);
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_sample_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   forwardBatch_sample_loop0(params, inputs, outputs, work, xo, oo);
 
@@ -2090,32 +2067,27 @@ function forwardBatch_sample_part0(params: Float64Array, inputs: Float64Array, o
   const t25_7 = z5_7 - t23;
   const t25_8 = z5_8 - t23;
   const t25_9 = z5_9 - t23;
-  work[0] = Math.exp(t25_0);
-  work[1] = Math.exp(t25_1);
-  work[2] = Math.exp(t25_2);
-  work[3] = Math.exp(t25_3);
-  work[4] = Math.exp(t25_4);
-  work[5] = Math.exp(t25_5);
-  work[6] = Math.exp(t25_6);
-  work[7] = Math.exp(t25_7);
-  work[8] = Math.exp(t25_8);
-  work[9] = Math.exp(t25_9);
-  work[10] = work[0]! + work[1]! + work[2]! + work[3]! + work[4]! + work[5]! + work[6]! + work[7]! + work[8]! + work[9]!;
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_sample_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  // --- dense0: dense 784 → 10, softmax ---
-  outputs[oo] = work[0]! / work[10]!;
-  outputs[oo + 1] = work[1]! / work[10]!;
-  outputs[oo + 2] = work[2]! / work[10]!;
-  outputs[oo + 3] = work[3]! / work[10]!;
-  outputs[oo + 4] = work[4]! / work[10]!;
-  outputs[oo + 5] = work[5]! / work[10]!;
-  outputs[oo + 6] = work[6]! / work[10]!;
-  outputs[oo + 7] = work[7]! / work[10]!;
-  outputs[oo + 8] = work[8]! / work[10]!;
-  outputs[oo + 9] = work[9]! / work[10]!;
+  const t26_0 = Math.exp(t25_0);
+  const t26_1 = Math.exp(t25_1);
+  const t26_2 = Math.exp(t25_2);
+  const t26_3 = Math.exp(t25_3);
+  const t26_4 = Math.exp(t25_4);
+  const t26_5 = Math.exp(t25_5);
+  const t26_6 = Math.exp(t25_6);
+  const t26_7 = Math.exp(t25_7);
+  const t26_8 = Math.exp(t25_8);
+  const t26_9 = Math.exp(t25_9);
+  const t27 = t26_0 + t26_1 + t26_2 + t26_3 + t26_4 + t26_5 + t26_6 + t26_7 + t26_8 + t26_9;
+  outputs[oo] = t26_0 / t27;
+  outputs[oo + 1] = t26_1 / t27;
+  outputs[oo + 2] = t26_2 / t27;
+  outputs[oo + 3] = t26_3 / t27;
+  outputs[oo + 4] = t26_4 / t27;
+  outputs[oo + 5] = t26_5 / t27;
+  outputs[oo + 6] = t26_6 / t27;
+  outputs[oo + 7] = t26_7 / t27;
+  outputs[oo + 8] = t26_8 / t27;
+  outputs[oo + 9] = t26_9 / t27;
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
@@ -2427,12 +2399,6 @@ function forwardBatch_sample_loop4(params: Float64Array, inputs: Float64Array, o
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  forwardBatch_block_part0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_part1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   forwardBatch_block_loop0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
@@ -2459,95 +2425,90 @@ function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, ou
 
   // --- dense0: dense 784 → 10, softmax ---
   forwardBatch_block_loop16(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  work[10] = params[9088]! + work[0]!;
-  work[7850] = params[9088]! + work[7840]!;
-  work[15690] = params[9088]! + work[15680]!;
-  work[23530] = params[9088]! + work[23520]!;
-  work[11] = params[9089]! + work[1]!;
-  work[7851] = params[9089]! + work[7841]!;
-  work[15691] = params[9089]! + work[15681]!;
-  work[23531] = params[9089]! + work[23521]!;
-  work[12] = params[9090]! + work[2]!;
-  work[7852] = params[9090]! + work[7842]!;
-  work[15692] = params[9090]! + work[15682]!;
-  work[23532] = params[9090]! + work[23522]!;
-  work[13] = params[9091]! + work[3]!;
-  work[7853] = params[9091]! + work[7843]!;
-  work[15693] = params[9091]! + work[15683]!;
-  work[23533] = params[9091]! + work[23523]!;
-  work[14] = params[9092]! + work[4]!;
-  work[7854] = params[9092]! + work[7844]!;
-  work[15694] = params[9092]! + work[15684]!;
-  work[23534] = params[9092]! + work[23524]!;
-  work[15] = params[9093]! + work[5]!;
-  work[7855] = params[9093]! + work[7845]!;
-  work[15695] = params[9093]! + work[15685]!;
-  work[23535] = params[9093]! + work[23525]!;
-  work[16] = params[9094]! + work[6]!;
-  work[7856] = params[9094]! + work[7846]!;
-  work[15696] = params[9094]! + work[15686]!;
-  work[23536] = params[9094]! + work[23526]!;
-  work[17] = params[9095]! + work[7]!;
-  work[7857] = params[9095]! + work[7847]!;
-  work[15697] = params[9095]! + work[15687]!;
-  work[23537] = params[9095]! + work[23527]!;
-  work[18] = params[9096]! + work[8]!;
-  work[7858] = params[9096]! + work[7848]!;
-  work[15698] = params[9096]! + work[15688]!;
-  work[23538] = params[9096]! + work[23528]!;
-  work[19] = params[9097]! + work[9]!;
-  work[7859] = params[9097]! + work[7849]!;
-  work[15699] = params[9097]! + work[15689]!;
-  work[23539] = params[9097]! + work[23529]!;
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // --- dense0: dense 784 → 10, softmax ---
-  const t23_l0 = Math.max(work[10]!, work[11]!, work[12]!, work[13]!, work[14]!, work[15]!, work[16]!, work[17]!, work[18]!, work[19]!);
-  const t23_l1 = Math.max(work[7850]!, work[7851]!, work[7852]!, work[7853]!, work[7854]!, work[7855]!, work[7856]!, work[7857]!, work[7858]!, work[7859]!);
-  const t23_l2 = Math.max(work[15690]!, work[15691]!, work[15692]!, work[15693]!, work[15694]!, work[15695]!, work[15696]!, work[15697]!, work[15698]!, work[15699]!);
-  const t23_l3 = Math.max(work[23530]!, work[23531]!, work[23532]!, work[23533]!, work[23534]!, work[23535]!, work[23536]!, work[23537]!, work[23538]!, work[23539]!);
-  const t25_0_l0 = work[10]! - t23_l0;
-  const t25_0_l1 = work[7850]! - t23_l1;
-  const t25_0_l2 = work[15690]! - t23_l2;
-  const t25_0_l3 = work[23530]! - t23_l3;
-  const t25_1_l0 = work[11]! - t23_l0;
-  const t25_1_l1 = work[7851]! - t23_l1;
-  const t25_1_l2 = work[15691]! - t23_l2;
-  const t25_1_l3 = work[23531]! - t23_l3;
-  const t25_2_l0 = work[12]! - t23_l0;
-  const t25_2_l1 = work[7852]! - t23_l1;
-  const t25_2_l2 = work[15692]! - t23_l2;
-  const t25_2_l3 = work[23532]! - t23_l3;
-  const t25_3_l0 = work[13]! - t23_l0;
-  const t25_3_l1 = work[7853]! - t23_l1;
-  const t25_3_l2 = work[15693]! - t23_l2;
-  const t25_3_l3 = work[23533]! - t23_l3;
-  const t25_4_l0 = work[14]! - t23_l0;
-  const t25_4_l1 = work[7854]! - t23_l1;
-  const t25_4_l2 = work[15694]! - t23_l2;
-  const t25_4_l3 = work[23534]! - t23_l3;
-  const t25_5_l0 = work[15]! - t23_l0;
-  const t25_5_l1 = work[7855]! - t23_l1;
-  const t25_5_l2 = work[15695]! - t23_l2;
-  const t25_5_l3 = work[23535]! - t23_l3;
-  const t25_6_l0 = work[16]! - t23_l0;
-  const t25_6_l1 = work[7856]! - t23_l1;
-  const t25_6_l2 = work[15696]! - t23_l2;
-  const t25_6_l3 = work[23536]! - t23_l3;
-  const t25_7_l0 = work[17]! - t23_l0;
-  const t25_7_l1 = work[7857]! - t23_l1;
-  const t25_7_l2 = work[15697]! - t23_l2;
-  const t25_7_l3 = work[23537]! - t23_l3;
-  const t25_8_l0 = work[18]! - t23_l0;
-  const t25_8_l1 = work[7858]! - t23_l1;
-  const t25_8_l2 = work[15698]! - t23_l2;
-  const t25_8_l3 = work[23538]! - t23_l3;
-  const t25_9_l0 = work[19]! - t23_l0;
-  const t25_9_l1 = work[7859]! - t23_l1;
-  const t25_9_l2 = work[15699]! - t23_l2;
-  const t25_9_l3 = work[23539]! - t23_l3;
+  const z5_0_l0 = params[9088]! + work[0]!;
+  const z5_0_l1 = params[9088]! + work[7840]!;
+  const z5_0_l2 = params[9088]! + work[15680]!;
+  const z5_0_l3 = params[9088]! + work[23520]!;
+  const z5_1_l0 = params[9089]! + work[1]!;
+  const z5_1_l1 = params[9089]! + work[7841]!;
+  const z5_1_l2 = params[9089]! + work[15681]!;
+  const z5_1_l3 = params[9089]! + work[23521]!;
+  const z5_2_l0 = params[9090]! + work[2]!;
+  const z5_2_l1 = params[9090]! + work[7842]!;
+  const z5_2_l2 = params[9090]! + work[15682]!;
+  const z5_2_l3 = params[9090]! + work[23522]!;
+  const z5_3_l0 = params[9091]! + work[3]!;
+  const z5_3_l1 = params[9091]! + work[7843]!;
+  const z5_3_l2 = params[9091]! + work[15683]!;
+  const z5_3_l3 = params[9091]! + work[23523]!;
+  const z5_4_l0 = params[9092]! + work[4]!;
+  const z5_4_l1 = params[9092]! + work[7844]!;
+  const z5_4_l2 = params[9092]! + work[15684]!;
+  const z5_4_l3 = params[9092]! + work[23524]!;
+  const z5_5_l0 = params[9093]! + work[5]!;
+  const z5_5_l1 = params[9093]! + work[7845]!;
+  const z5_5_l2 = params[9093]! + work[15685]!;
+  const z5_5_l3 = params[9093]! + work[23525]!;
+  const z5_6_l0 = params[9094]! + work[6]!;
+  const z5_6_l1 = params[9094]! + work[7846]!;
+  const z5_6_l2 = params[9094]! + work[15686]!;
+  const z5_6_l3 = params[9094]! + work[23526]!;
+  const z5_7_l0 = params[9095]! + work[7]!;
+  const z5_7_l1 = params[9095]! + work[7847]!;
+  const z5_7_l2 = params[9095]! + work[15687]!;
+  const z5_7_l3 = params[9095]! + work[23527]!;
+  const z5_8_l0 = params[9096]! + work[8]!;
+  const z5_8_l1 = params[9096]! + work[7848]!;
+  const z5_8_l2 = params[9096]! + work[15688]!;
+  const z5_8_l3 = params[9096]! + work[23528]!;
+  const z5_9_l0 = params[9097]! + work[9]!;
+  const z5_9_l1 = params[9097]! + work[7849]!;
+  const z5_9_l2 = params[9097]! + work[15689]!;
+  const z5_9_l3 = params[9097]! + work[23529]!;
+  const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
+  const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
+  const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
+  const t23_l3 = Math.max(z5_0_l3, z5_1_l3, z5_2_l3, z5_3_l3, z5_4_l3, z5_5_l3, z5_6_l3, z5_7_l3, z5_8_l3, z5_9_l3);
+  const t25_0_l0 = z5_0_l0 - t23_l0;
+  const t25_0_l1 = z5_0_l1 - t23_l1;
+  const t25_0_l2 = z5_0_l2 - t23_l2;
+  const t25_0_l3 = z5_0_l3 - t23_l3;
+  const t25_1_l0 = z5_1_l0 - t23_l0;
+  const t25_1_l1 = z5_1_l1 - t23_l1;
+  const t25_1_l2 = z5_1_l2 - t23_l2;
+  const t25_1_l3 = z5_1_l3 - t23_l3;
+  const t25_2_l0 = z5_2_l0 - t23_l0;
+  const t25_2_l1 = z5_2_l1 - t23_l1;
+  const t25_2_l2 = z5_2_l2 - t23_l2;
+  const t25_2_l3 = z5_2_l3 - t23_l3;
+  const t25_3_l0 = z5_3_l0 - t23_l0;
+  const t25_3_l1 = z5_3_l1 - t23_l1;
+  const t25_3_l2 = z5_3_l2 - t23_l2;
+  const t25_3_l3 = z5_3_l3 - t23_l3;
+  const t25_4_l0 = z5_4_l0 - t23_l0;
+  const t25_4_l1 = z5_4_l1 - t23_l1;
+  const t25_4_l2 = z5_4_l2 - t23_l2;
+  const t25_4_l3 = z5_4_l3 - t23_l3;
+  const t25_5_l0 = z5_5_l0 - t23_l0;
+  const t25_5_l1 = z5_5_l1 - t23_l1;
+  const t25_5_l2 = z5_5_l2 - t23_l2;
+  const t25_5_l3 = z5_5_l3 - t23_l3;
+  const t25_6_l0 = z5_6_l0 - t23_l0;
+  const t25_6_l1 = z5_6_l1 - t23_l1;
+  const t25_6_l2 = z5_6_l2 - t23_l2;
+  const t25_6_l3 = z5_6_l3 - t23_l3;
+  const t25_7_l0 = z5_7_l0 - t23_l0;
+  const t25_7_l1 = z5_7_l1 - t23_l1;
+  const t25_7_l2 = z5_7_l2 - t23_l2;
+  const t25_7_l3 = z5_7_l3 - t23_l3;
+  const t25_8_l0 = z5_8_l0 - t23_l0;
+  const t25_8_l1 = z5_8_l1 - t23_l1;
+  const t25_8_l2 = z5_8_l2 - t23_l2;
+  const t25_8_l3 = z5_8_l3 - t23_l3;
+  const t25_9_l0 = z5_9_l0 - t23_l0;
+  const t25_9_l1 = z5_9_l1 - t23_l1;
+  const t25_9_l2 = z5_9_l2 - t23_l2;
+  const t25_9_l3 = z5_9_l3 - t23_l3;
   const t26_0_l0 = Math.exp(t25_0_l0);
   const t26_0_l1 = Math.exp(t25_0_l1);
   const t26_0_l2 = Math.exp(t25_0_l2);
@@ -3812,61 +3773,16 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
 function gradientBatch_js(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[125528] = 0;
+  work[125480] = 0;
   let s = 0;
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[125528]! / count : 0;
+  return count > 0 ? work[125480]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part3(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
-  grad[72]! += work[6272]!;
-  grad[73]! += work[6273]!;
-  grad[74]! += work[6274]!;
-  grad[75]! += work[6275]!;
-  grad[76]! += work[6276]!;
-  grad[77]! += work[6277]!;
-  grad[78]! += work[6278]!;
-  grad[79]! += work[6279]!;
-  gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
-  grad[1232]! += work[17248]!;
-  grad[1233]! += work[17249]!;
-  grad[1234]! += work[17250]!;
-  grad[1235]! += work[17251]!;
-  grad[1236]! += work[17252]!;
-  grad[1237]! += work[17253]!;
-  grad[1238]! += work[17254]!;
-  grad[1239]! += work[17255]!;
-  grad[1240]! += work[17256]!;
-  grad[1241]! += work[17257]!;
-  grad[1242]! += work[17258]!;
-  grad[1243]! += work[17259]!;
-  grad[1244]! += work[17260]!;
-  grad[1245]! += work[17261]!;
-  grad[1246]! += work[17262]!;
-  grad[1247]! += work[17263]!;
-  grad[9088]! += work[21178]!;
-  grad[9089]! += work[21179]!;
-  grad[9090]! += work[21180]!;
-  grad[9091]! += work[21181]!;
-  grad[9092]! += work[21182]!;
-  grad[9093]! += work[21183]!;
-  grad[9094]! += work[21184]!;
-  grad[9095]! += work[21185]!;
-  grad[9096]! += work[21186]!;
-  grad[9097]! += work[21187]!;
-  work[125528]! += work[21168]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
@@ -3880,10 +3796,7 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
 
   // --- maxPooling2d1: maxPooling2d 2×2, strides 2×2, valid ---
   gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
-}
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- dense0: dense 784 → 10, softmax ---
   gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
   const z5_0 = params[9088]! + work[21168]!;
@@ -3942,7 +3855,7 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t36_8 = targets[to + 8]! * t35_8;
   const t36_9 = targets[to + 9]! * t35_9;
   const t37 = t36_0 + t36_1 + t36_2 + t36_3 + t36_4 + t36_5 + t36_6 + t36_7 + t36_8 + t36_9;
-  work[21168] = -t37;
+  const loss = -t37;
 
   // --- loss backward ---
   const t67 = targets[to]! + targets[to + 1]! + targets[to + 2]! + targets[to + 3]! + targets[to + 4]! + targets[to + 5]! + targets[to + 6]! + targets[to + 7]! + targets[to + 8]! + targets[to + 9]!;
@@ -3959,22 +3872,19 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   const t69_7 = t26_7 * t68;
   const t69_8 = t26_8 * t68;
   const t69_9 = t26_9 * t68;
-  work[21178] = t69_0 - targets[to]!;
-  work[21179] = t69_1 - targets[to + 1]!;
-  work[21180] = t69_2 - targets[to + 2]!;
-  work[21181] = t69_3 - targets[to + 3]!;
-  work[21182] = t69_4 - targets[to + 4]!;
-  work[21183] = t69_5 - targets[to + 5]!;
-  work[21184] = t69_6 - targets[to + 6]!;
-  work[21185] = t69_7 - targets[to + 7]!;
-  work[21186] = t69_8 - targets[to + 8]!;
-  work[21187] = t69_9 - targets[to + 9]!;
+  work[21168] = t69_0 - targets[to]!;
+  work[21169] = t69_1 - targets[to + 1]!;
+  work[21170] = t69_2 - targets[to + 2]!;
+  work[21171] = t69_3 - targets[to + 3]!;
+  work[21172] = t69_4 - targets[to + 4]!;
+  work[21173] = t69_5 - targets[to + 5]!;
+  work[21174] = t69_6 - targets[to + 6]!;
+  work[21175] = t69_7 - targets[to + 7]!;
+  work[21176] = t69_8 - targets[to + 8]!;
+  work[21177] = t69_9 - targets[to + 9]!;
   gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
-}
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- maxPooling2d1 backward ---
   gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
@@ -3985,10 +3895,7 @@ function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, 
   gradientBatch_sample_loop13(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
-}
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- maxPooling2d0 backward ---
   gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
@@ -3998,6 +3905,43 @@ function gradientBatch_sample_part3(params: Float64Array, inputs: Float64Array, 
   gradientBatch_sample_loop19(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop20(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop21(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop22(params, inputs, targets, grad, work, xo, to);
+  grad[72]! += work[6272]!;
+  grad[73]! += work[6273]!;
+  grad[74]! += work[6274]!;
+  grad[75]! += work[6275]!;
+  grad[76]! += work[6276]!;
+  grad[77]! += work[6277]!;
+  grad[78]! += work[6278]!;
+  grad[79]! += work[6279]!;
+  gradientBatch_sample_loop23(params, inputs, targets, grad, work, xo, to);
+  grad[1232]! += work[17248]!;
+  grad[1233]! += work[17249]!;
+  grad[1234]! += work[17250]!;
+  grad[1235]! += work[17251]!;
+  grad[1236]! += work[17252]!;
+  grad[1237]! += work[17253]!;
+  grad[1238]! += work[17254]!;
+  grad[1239]! += work[17255]!;
+  grad[1240]! += work[17256]!;
+  grad[1241]! += work[17257]!;
+  grad[1242]! += work[17258]!;
+  grad[1243]! += work[17259]!;
+  grad[1244]! += work[17260]!;
+  grad[1245]! += work[17261]!;
+  grad[1246]! += work[17262]!;
+  grad[1247]! += work[17263]!;
+  grad[9088]! += work[21168]!;
+  grad[9089]! += work[21169]!;
+  grad[9090]! += work[21170]!;
+  grad[9091]! += work[21171]!;
+  grad[9092]! += work[21172]!;
+  grad[9093]! += work[21173]!;
+  grad[9094]! += work[21174]!;
+  grad[9095]! += work[21175]!;
+  grad[9096]! += work[21176]!;
+  grad[9097]! += work[21177]!;
+  work[125480]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4300,14 +4244,14 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
     let s = 0;
     let s_1 = 0, s_2 = 0, s_3 = 0;
     for (let j = 0; j < 8; j += 4) {
-      s += params[1248 + r + j]! * work[21178 + j]!;
-      s_1 += params[1248 + r + j + 1]! * work[21178 + j + 1]!;
-      s_2 += params[1248 + r + j + 2]! * work[21178 + j + 2]!;
-      s_3 += params[1248 + r + j + 3]! * work[21178 + j + 3]!;
+      s += params[1248 + r + j]! * work[21168 + j]!;
+      s_1 += params[1248 + r + j + 1]! * work[21168 + j + 1]!;
+      s_2 += params[1248 + r + j + 2]! * work[21168 + j + 2]!;
+      s_3 += params[1248 + r + j + 3]! * work[21168 + j + 3]!;
     }
-    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * work[21178 + j]!;
+    for (let j = 8; j < 10; j++) s += params[1248 + r + j]! * work[21168 + j]!;
     s = s + s_1 + s_2 + s_3;
-    work[21188 + i] = s;
+    work[21178 + i] = s;
   }
 }
 
@@ -4316,22 +4260,22 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
   for (let i = 0; i < 784; i++) {
     let xi = work[20384 + i]!;
     let r = i * 10;
-    grad[1248 + r]! += xi * work[21178]!;
-    grad[1248 + r + 1]! += xi * work[21179]!;
-    grad[1248 + r + 2]! += xi * work[21180]!;
-    grad[1248 + r + 3]! += xi * work[21181]!;
-    grad[1248 + r + 4]! += xi * work[21182]!;
-    grad[1248 + r + 5]! += xi * work[21183]!;
-    grad[1248 + r + 6]! += xi * work[21184]!;
-    grad[1248 + r + 7]! += xi * work[21185]!;
-    grad[1248 + r + 8]! += xi * work[21186]!;
-    grad[1248 + r + 9]! += xi * work[21187]!;
+    grad[1248 + r]! += xi * work[21168]!;
+    grad[1248 + r + 1]! += xi * work[21169]!;
+    grad[1248 + r + 2]! += xi * work[21170]!;
+    grad[1248 + r + 3]! += xi * work[21171]!;
+    grad[1248 + r + 4]! += xi * work[21172]!;
+    grad[1248 + r + 5]! += xi * work[21173]!;
+    grad[1248 + r + 6]! += xi * work[21174]!;
+    grad[1248 + r + 7]! += xi * work[21175]!;
+    grad[1248 + r + 8]! += xi * work[21176]!;
+    grad[1248 + r + 9]! += xi * work[21177]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 3136; z++) work[21972 + z] = 0;
+  for (let z = 0; z < 3136; z++) work[21962 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4361,7 +4305,7 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
           }
         }
         if ((bi >= 0)) {
-          work[21972 + (bi * 16) + ch]! += work[21188 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[21962 + (bi * 16) + ch]! += work[21178 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -4372,7 +4316,7 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 3136; k++) {
     work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
-    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21972 + k]! : 0);
+    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21962 + k]! : 0);
   }
 }
 
@@ -4538,7 +4482,7 @@ function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array,
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 6272; z++) work[25108 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -4568,7 +4512,7 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
           }
         }
         if ((bi >= 0)) {
-          work[25108 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[25098 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -4579,7 +4523,7 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
 function gradientBatch_sample_loop18(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = (work[k]! > 0 ? 1 : 0);
-    work[k] = (work[6272 + k]! !== 0 ? work[25108 + k]! : 0);
+    work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
   }
 }
 
@@ -4673,53 +4617,6 @@ function gradientBatch_sample_loop23(params: Float64Array, inputs: Float64Array,
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  gradientBatch_block_part0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[72]! += work[6272]! + work[37654]! + work[69036]! + work[100418]!;
-  grad[73]! += work[6273]! + work[37655]! + work[69037]! + work[100419]!;
-  grad[74]! += work[6274]! + work[37656]! + work[69038]! + work[100420]!;
-  grad[75]! += work[6275]! + work[37657]! + work[69039]! + work[100421]!;
-  grad[76]! += work[6276]! + work[37658]! + work[69040]! + work[100422]!;
-  grad[77]! += work[6277]! + work[37659]! + work[69041]! + work[100423]!;
-  grad[78]! += work[6278]! + work[37660]! + work[69042]! + work[100424]!;
-  grad[79]! += work[6279]! + work[37661]! + work[69043]! + work[100425]!;
-  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[1232]! += work[17248]! + work[48630]! + work[80012]! + work[111394]!;
-  grad[1233]! += work[17249]! + work[48631]! + work[80013]! + work[111395]!;
-  grad[1234]! += work[17250]! + work[48632]! + work[80014]! + work[111396]!;
-  grad[1235]! += work[17251]! + work[48633]! + work[80015]! + work[111397]!;
-  grad[1236]! += work[17252]! + work[48634]! + work[80016]! + work[111398]!;
-  grad[1237]! += work[17253]! + work[48635]! + work[80017]! + work[111399]!;
-  grad[1238]! += work[17254]! + work[48636]! + work[80018]! + work[111400]!;
-  grad[1239]! += work[17255]! + work[48637]! + work[80019]! + work[111401]!;
-  grad[1240]! += work[17256]! + work[48638]! + work[80020]! + work[111402]!;
-  grad[1241]! += work[17257]! + work[48639]! + work[80021]! + work[111403]!;
-  grad[1242]! += work[17258]! + work[48640]! + work[80022]! + work[111404]!;
-  grad[1243]! += work[17259]! + work[48641]! + work[80023]! + work[111405]!;
-  grad[1244]! += work[17260]! + work[48642]! + work[80024]! + work[111406]!;
-  grad[1245]! += work[17261]! + work[48643]! + work[80025]! + work[111407]!;
-  grad[1246]! += work[17262]! + work[48644]! + work[80026]! + work[111408]!;
-  grad[1247]! += work[17263]! + work[48645]! + work[80027]! + work[111409]!;
-  grad[9088]! += work[21169]! + work[52551]! + work[83933]! + work[115315]!;
-  grad[9089]! += work[21170]! + work[52552]! + work[83934]! + work[115316]!;
-  grad[9090]! += work[21171]! + work[52553]! + work[83935]! + work[115317]!;
-  grad[9091]! += work[21172]! + work[52554]! + work[83936]! + work[115318]!;
-  grad[9092]! += work[21173]! + work[52555]! + work[83937]! + work[115319]!;
-  grad[9093]! += work[21174]! + work[52556]! + work[83938]! + work[115320]!;
-  grad[9094]! += work[21175]! + work[52557]! + work[83939]! + work[115321]!;
-  grad[9095]! += work[21176]! + work[52558]! + work[83940]! + work[115322]!;
-  grad[9096]! += work[21177]! + work[52559]! + work[83941]! + work[115323]!;
-  grad[9097]! += work[21178]! + work[52560]! + work[83942]! + work[115324]!;
-  work[125528]! += work[21168]! + work[52550]! + work[83932]! + work[115314]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- conv2d0: conv2d 3×3×1 → 8, same, relu ---
   gradientBatch_block_loop0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -4745,191 +4642,183 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop15(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop16(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop17(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-}
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense0: dense 784 → 10, softmax ---
   gradientBatch_block_loop18(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   const z5_0_l0 = params[9088]! + work[21168]!;
-  const z5_0_l1 = params[9088]! + work[52550]!;
-  const z5_0_l2 = params[9088]! + work[83932]!;
-  const z5_0_l3 = params[9088]! + work[115314]!;
+  const z5_0_l1 = params[9088]! + work[52538]!;
+  const z5_0_l2 = params[9088]! + work[83908]!;
+  const z5_0_l3 = params[9088]! + work[115278]!;
   const z5_1_l0 = params[9089]! + work[21169]!;
-  const z5_1_l1 = params[9089]! + work[52551]!;
-  const z5_1_l2 = params[9089]! + work[83933]!;
-  const z5_1_l3 = params[9089]! + work[115315]!;
+  const z5_1_l1 = params[9089]! + work[52539]!;
+  const z5_1_l2 = params[9089]! + work[83909]!;
+  const z5_1_l3 = params[9089]! + work[115279]!;
   const z5_2_l0 = params[9090]! + work[21170]!;
-  const z5_2_l1 = params[9090]! + work[52552]!;
-  const z5_2_l2 = params[9090]! + work[83934]!;
-  const z5_2_l3 = params[9090]! + work[115316]!;
+  const z5_2_l1 = params[9090]! + work[52540]!;
+  const z5_2_l2 = params[9090]! + work[83910]!;
+  const z5_2_l3 = params[9090]! + work[115280]!;
   const z5_3_l0 = params[9091]! + work[21171]!;
-  const z5_3_l1 = params[9091]! + work[52553]!;
-  const z5_3_l2 = params[9091]! + work[83935]!;
-  const z5_3_l3 = params[9091]! + work[115317]!;
+  const z5_3_l1 = params[9091]! + work[52541]!;
+  const z5_3_l2 = params[9091]! + work[83911]!;
+  const z5_3_l3 = params[9091]! + work[115281]!;
   const z5_4_l0 = params[9092]! + work[21172]!;
-  const z5_4_l1 = params[9092]! + work[52554]!;
-  const z5_4_l2 = params[9092]! + work[83936]!;
-  const z5_4_l3 = params[9092]! + work[115318]!;
+  const z5_4_l1 = params[9092]! + work[52542]!;
+  const z5_4_l2 = params[9092]! + work[83912]!;
+  const z5_4_l3 = params[9092]! + work[115282]!;
   const z5_5_l0 = params[9093]! + work[21173]!;
-  const z5_5_l1 = params[9093]! + work[52555]!;
-  const z5_5_l2 = params[9093]! + work[83937]!;
-  const z5_5_l3 = params[9093]! + work[115319]!;
+  const z5_5_l1 = params[9093]! + work[52543]!;
+  const z5_5_l2 = params[9093]! + work[83913]!;
+  const z5_5_l3 = params[9093]! + work[115283]!;
   const z5_6_l0 = params[9094]! + work[21174]!;
-  const z5_6_l1 = params[9094]! + work[52556]!;
-  const z5_6_l2 = params[9094]! + work[83938]!;
-  const z5_6_l3 = params[9094]! + work[115320]!;
+  const z5_6_l1 = params[9094]! + work[52544]!;
+  const z5_6_l2 = params[9094]! + work[83914]!;
+  const z5_6_l3 = params[9094]! + work[115284]!;
   const z5_7_l0 = params[9095]! + work[21175]!;
-  const z5_7_l1 = params[9095]! + work[52557]!;
-  const z5_7_l2 = params[9095]! + work[83939]!;
-  const z5_7_l3 = params[9095]! + work[115321]!;
+  const z5_7_l1 = params[9095]! + work[52545]!;
+  const z5_7_l2 = params[9095]! + work[83915]!;
+  const z5_7_l3 = params[9095]! + work[115285]!;
   const z5_8_l0 = params[9096]! + work[21176]!;
-  const z5_8_l1 = params[9096]! + work[52558]!;
-  const z5_8_l2 = params[9096]! + work[83940]!;
-  const z5_8_l3 = params[9096]! + work[115322]!;
+  const z5_8_l1 = params[9096]! + work[52546]!;
+  const z5_8_l2 = params[9096]! + work[83916]!;
+  const z5_8_l3 = params[9096]! + work[115286]!;
   const z5_9_l0 = params[9097]! + work[21177]!;
-  const z5_9_l1 = params[9097]! + work[52559]!;
-  const z5_9_l2 = params[9097]! + work[83941]!;
-  const z5_9_l3 = params[9097]! + work[115323]!;
+  const z5_9_l1 = params[9097]! + work[52547]!;
+  const z5_9_l2 = params[9097]! + work[83917]!;
+  const z5_9_l3 = params[9097]! + work[115287]!;
   const t23_l0 = Math.max(z5_0_l0, z5_1_l0, z5_2_l0, z5_3_l0, z5_4_l0, z5_5_l0, z5_6_l0, z5_7_l0, z5_8_l0, z5_9_l0);
   const t23_l1 = Math.max(z5_0_l1, z5_1_l1, z5_2_l1, z5_3_l1, z5_4_l1, z5_5_l1, z5_6_l1, z5_7_l1, z5_8_l1, z5_9_l1);
   const t23_l2 = Math.max(z5_0_l2, z5_1_l2, z5_2_l2, z5_3_l2, z5_4_l2, z5_5_l2, z5_6_l2, z5_7_l2, z5_8_l2, z5_9_l2);
   const t23_l3 = Math.max(z5_0_l3, z5_1_l3, z5_2_l3, z5_3_l3, z5_4_l3, z5_5_l3, z5_6_l3, z5_7_l3, z5_8_l3, z5_9_l3);
-  work[21168] = z5_0_l0 - t23_l0;
-  work[52550] = z5_0_l1 - t23_l1;
-  work[83932] = z5_0_l2 - t23_l2;
-  work[115314] = z5_0_l3 - t23_l3;
-  work[21169] = z5_1_l0 - t23_l0;
-  work[52551] = z5_1_l1 - t23_l1;
-  work[83933] = z5_1_l2 - t23_l2;
-  work[115315] = z5_1_l3 - t23_l3;
-  work[21170] = z5_2_l0 - t23_l0;
-  work[52552] = z5_2_l1 - t23_l1;
-  work[83934] = z5_2_l2 - t23_l2;
-  work[115316] = z5_2_l3 - t23_l3;
-  work[21171] = z5_3_l0 - t23_l0;
-  work[52553] = z5_3_l1 - t23_l1;
-  work[83935] = z5_3_l2 - t23_l2;
-  work[115317] = z5_3_l3 - t23_l3;
-  work[21172] = z5_4_l0 - t23_l0;
-  work[52554] = z5_4_l1 - t23_l1;
-  work[83936] = z5_4_l2 - t23_l2;
-  work[115318] = z5_4_l3 - t23_l3;
-  work[21173] = z5_5_l0 - t23_l0;
-  work[52555] = z5_5_l1 - t23_l1;
-  work[83937] = z5_5_l2 - t23_l2;
-  work[115319] = z5_5_l3 - t23_l3;
-  work[21174] = z5_6_l0 - t23_l0;
-  work[52556] = z5_6_l1 - t23_l1;
-  work[83938] = z5_6_l2 - t23_l2;
-  work[115320] = z5_6_l3 - t23_l3;
-  work[21175] = z5_7_l0 - t23_l0;
-  work[52557] = z5_7_l1 - t23_l1;
-  work[83939] = z5_7_l2 - t23_l2;
-  work[115321] = z5_7_l3 - t23_l3;
-  work[21176] = z5_8_l0 - t23_l0;
-  work[52558] = z5_8_l1 - t23_l1;
-  work[83940] = z5_8_l2 - t23_l2;
-  work[115322] = z5_8_l3 - t23_l3;
-  work[21177] = z5_9_l0 - t23_l0;
-  work[52559] = z5_9_l1 - t23_l1;
-  work[83941] = z5_9_l2 - t23_l2;
-  work[115323] = z5_9_l3 - t23_l3;
-  work[21178] = Math.exp(work[21168]!);
-  work[52560] = Math.exp(work[52550]!);
-  work[83942] = Math.exp(work[83932]!);
-  work[115324] = Math.exp(work[115314]!);
-  work[21179] = Math.exp(work[21169]!);
-  work[52561] = Math.exp(work[52551]!);
-  work[83943] = Math.exp(work[83933]!);
-  work[115325] = Math.exp(work[115315]!);
-  work[21180] = Math.exp(work[21170]!);
-  work[52562] = Math.exp(work[52552]!);
-  work[83944] = Math.exp(work[83934]!);
-  work[115326] = Math.exp(work[115316]!);
-  work[21181] = Math.exp(work[21171]!);
-  work[52563] = Math.exp(work[52553]!);
-  work[83945] = Math.exp(work[83935]!);
-  work[115327] = Math.exp(work[115317]!);
-  work[21182] = Math.exp(work[21172]!);
-  work[52564] = Math.exp(work[52554]!);
-  work[83946] = Math.exp(work[83936]!);
-  work[115328] = Math.exp(work[115318]!);
-  work[21183] = Math.exp(work[21173]!);
-  work[52565] = Math.exp(work[52555]!);
-  work[83947] = Math.exp(work[83937]!);
-  work[115329] = Math.exp(work[115319]!);
-  work[21184] = Math.exp(work[21174]!);
-  work[52566] = Math.exp(work[52556]!);
-  work[83948] = Math.exp(work[83938]!);
-  work[115330] = Math.exp(work[115320]!);
-  work[21185] = Math.exp(work[21175]!);
-  work[52567] = Math.exp(work[52557]!);
-  work[83949] = Math.exp(work[83939]!);
-  work[115331] = Math.exp(work[115321]!);
-  work[21186] = Math.exp(work[21176]!);
-  work[52568] = Math.exp(work[52558]!);
-  work[83950] = Math.exp(work[83940]!);
-  work[115332] = Math.exp(work[115322]!);
-  work[21187] = Math.exp(work[21177]!);
-  work[52569] = Math.exp(work[52559]!);
-  work[83951] = Math.exp(work[83941]!);
-  work[115333] = Math.exp(work[115323]!);
-  work[21188] = work[21178]! + work[21179]! + work[21180]! + work[21181]! + work[21182]! + work[21183]! + work[21184]! + work[21185]! + work[21186]! + work[21187]!;
-  work[52570] = work[52560]! + work[52561]! + work[52562]! + work[52563]! + work[52564]! + work[52565]! + work[52566]! + work[52567]! + work[52568]! + work[52569]!;
-  work[83952] = work[83942]! + work[83943]! + work[83944]! + work[83945]! + work[83946]! + work[83947]! + work[83948]! + work[83949]! + work[83950]! + work[83951]!;
-  work[115334] = work[115324]! + work[115325]! + work[115326]! + work[115327]! + work[115328]! + work[115329]! + work[115330]! + work[115331]! + work[115332]! + work[115333]!;
+  const t25_0_l0 = z5_0_l0 - t23_l0;
+  const t25_0_l1 = z5_0_l1 - t23_l1;
+  const t25_0_l2 = z5_0_l2 - t23_l2;
+  const t25_0_l3 = z5_0_l3 - t23_l3;
+  const t25_1_l0 = z5_1_l0 - t23_l0;
+  const t25_1_l1 = z5_1_l1 - t23_l1;
+  const t25_1_l2 = z5_1_l2 - t23_l2;
+  const t25_1_l3 = z5_1_l3 - t23_l3;
+  const t25_2_l0 = z5_2_l0 - t23_l0;
+  const t25_2_l1 = z5_2_l1 - t23_l1;
+  const t25_2_l2 = z5_2_l2 - t23_l2;
+  const t25_2_l3 = z5_2_l3 - t23_l3;
+  const t25_3_l0 = z5_3_l0 - t23_l0;
+  const t25_3_l1 = z5_3_l1 - t23_l1;
+  const t25_3_l2 = z5_3_l2 - t23_l2;
+  const t25_3_l3 = z5_3_l3 - t23_l3;
+  const t25_4_l0 = z5_4_l0 - t23_l0;
+  const t25_4_l1 = z5_4_l1 - t23_l1;
+  const t25_4_l2 = z5_4_l2 - t23_l2;
+  const t25_4_l3 = z5_4_l3 - t23_l3;
+  const t25_5_l0 = z5_5_l0 - t23_l0;
+  const t25_5_l1 = z5_5_l1 - t23_l1;
+  const t25_5_l2 = z5_5_l2 - t23_l2;
+  const t25_5_l3 = z5_5_l3 - t23_l3;
+  const t25_6_l0 = z5_6_l0 - t23_l0;
+  const t25_6_l1 = z5_6_l1 - t23_l1;
+  const t25_6_l2 = z5_6_l2 - t23_l2;
+  const t25_6_l3 = z5_6_l3 - t23_l3;
+  const t25_7_l0 = z5_7_l0 - t23_l0;
+  const t25_7_l1 = z5_7_l1 - t23_l1;
+  const t25_7_l2 = z5_7_l2 - t23_l2;
+  const t25_7_l3 = z5_7_l3 - t23_l3;
+  const t25_8_l0 = z5_8_l0 - t23_l0;
+  const t25_8_l1 = z5_8_l1 - t23_l1;
+  const t25_8_l2 = z5_8_l2 - t23_l2;
+  const t25_8_l3 = z5_8_l3 - t23_l3;
+  const t25_9_l0 = z5_9_l0 - t23_l0;
+  const t25_9_l1 = z5_9_l1 - t23_l1;
+  const t25_9_l2 = z5_9_l2 - t23_l2;
+  const t25_9_l3 = z5_9_l3 - t23_l3;
+  const t26_0_l0 = Math.exp(t25_0_l0);
+  const t26_0_l1 = Math.exp(t25_0_l1);
+  const t26_0_l2 = Math.exp(t25_0_l2);
+  const t26_0_l3 = Math.exp(t25_0_l3);
+  const t26_1_l0 = Math.exp(t25_1_l0);
+  const t26_1_l1 = Math.exp(t25_1_l1);
+  const t26_1_l2 = Math.exp(t25_1_l2);
+  const t26_1_l3 = Math.exp(t25_1_l3);
+  const t26_2_l0 = Math.exp(t25_2_l0);
+  const t26_2_l1 = Math.exp(t25_2_l1);
+  const t26_2_l2 = Math.exp(t25_2_l2);
+  const t26_2_l3 = Math.exp(t25_2_l3);
+  const t26_3_l0 = Math.exp(t25_3_l0);
+  const t26_3_l1 = Math.exp(t25_3_l1);
+  const t26_3_l2 = Math.exp(t25_3_l2);
+  const t26_3_l3 = Math.exp(t25_3_l3);
+  const t26_4_l0 = Math.exp(t25_4_l0);
+  const t26_4_l1 = Math.exp(t25_4_l1);
+  const t26_4_l2 = Math.exp(t25_4_l2);
+  const t26_4_l3 = Math.exp(t25_4_l3);
+  const t26_5_l0 = Math.exp(t25_5_l0);
+  const t26_5_l1 = Math.exp(t25_5_l1);
+  const t26_5_l2 = Math.exp(t25_5_l2);
+  const t26_5_l3 = Math.exp(t25_5_l3);
+  const t26_6_l0 = Math.exp(t25_6_l0);
+  const t26_6_l1 = Math.exp(t25_6_l1);
+  const t26_6_l2 = Math.exp(t25_6_l2);
+  const t26_6_l3 = Math.exp(t25_6_l3);
+  const t26_7_l0 = Math.exp(t25_7_l0);
+  const t26_7_l1 = Math.exp(t25_7_l1);
+  const t26_7_l2 = Math.exp(t25_7_l2);
+  const t26_7_l3 = Math.exp(t25_7_l3);
+  const t26_8_l0 = Math.exp(t25_8_l0);
+  const t26_8_l1 = Math.exp(t25_8_l1);
+  const t26_8_l2 = Math.exp(t25_8_l2);
+  const t26_8_l3 = Math.exp(t25_8_l3);
+  const t26_9_l0 = Math.exp(t25_9_l0);
+  const t26_9_l1 = Math.exp(t25_9_l1);
+  const t26_9_l2 = Math.exp(t25_9_l2);
+  const t26_9_l3 = Math.exp(t25_9_l3);
+  const t27_l0 = t26_0_l0 + t26_1_l0 + t26_2_l0 + t26_3_l0 + t26_4_l0 + t26_5_l0 + t26_6_l0 + t26_7_l0 + t26_8_l0 + t26_9_l0;
+  const t27_l1 = t26_0_l1 + t26_1_l1 + t26_2_l1 + t26_3_l1 + t26_4_l1 + t26_5_l1 + t26_6_l1 + t26_7_l1 + t26_8_l1 + t26_9_l1;
+  const t27_l2 = t26_0_l2 + t26_1_l2 + t26_2_l2 + t26_3_l2 + t26_4_l2 + t26_5_l2 + t26_6_l2 + t26_7_l2 + t26_8_l2 + t26_9_l2;
+  const t27_l3 = t26_0_l3 + t26_1_l3 + t26_2_l3 + t26_3_l3 + t26_4_l3 + t26_5_l3 + t26_6_l3 + t26_7_l3 + t26_8_l3 + t26_9_l3;
 
   // --- loss: categoricalCrossEntropy ---
-  work[21189] = Math.log(work[21188]!);
-  work[52571] = Math.log(work[52570]!);
-  work[83953] = Math.log(work[83952]!);
-  work[115335] = Math.log(work[115334]!);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- loss: categoricalCrossEntropy ---
-  const t35_0_l0 = work[21168]! - work[21189]!;
-  const t35_0_l1 = work[52550]! - work[52571]!;
-  const t35_0_l2 = work[83932]! - work[83953]!;
-  const t35_0_l3 = work[115314]! - work[115335]!;
-  const t35_1_l0 = work[21169]! - work[21189]!;
-  const t35_1_l1 = work[52551]! - work[52571]!;
-  const t35_1_l2 = work[83933]! - work[83953]!;
-  const t35_1_l3 = work[115315]! - work[115335]!;
-  const t35_2_l0 = work[21170]! - work[21189]!;
-  const t35_2_l1 = work[52552]! - work[52571]!;
-  const t35_2_l2 = work[83934]! - work[83953]!;
-  const t35_2_l3 = work[115316]! - work[115335]!;
-  const t35_3_l0 = work[21171]! - work[21189]!;
-  const t35_3_l1 = work[52553]! - work[52571]!;
-  const t35_3_l2 = work[83935]! - work[83953]!;
-  const t35_3_l3 = work[115317]! - work[115335]!;
-  const t35_4_l0 = work[21172]! - work[21189]!;
-  const t35_4_l1 = work[52554]! - work[52571]!;
-  const t35_4_l2 = work[83936]! - work[83953]!;
-  const t35_4_l3 = work[115318]! - work[115335]!;
-  const t35_5_l0 = work[21173]! - work[21189]!;
-  const t35_5_l1 = work[52555]! - work[52571]!;
-  const t35_5_l2 = work[83937]! - work[83953]!;
-  const t35_5_l3 = work[115319]! - work[115335]!;
-  const t35_6_l0 = work[21174]! - work[21189]!;
-  const t35_6_l1 = work[52556]! - work[52571]!;
-  const t35_6_l2 = work[83938]! - work[83953]!;
-  const t35_6_l3 = work[115320]! - work[115335]!;
-  const t35_7_l0 = work[21175]! - work[21189]!;
-  const t35_7_l1 = work[52557]! - work[52571]!;
-  const t35_7_l2 = work[83939]! - work[83953]!;
-  const t35_7_l3 = work[115321]! - work[115335]!;
-  const t35_8_l0 = work[21176]! - work[21189]!;
-  const t35_8_l1 = work[52558]! - work[52571]!;
-  const t35_8_l2 = work[83940]! - work[83953]!;
-  const t35_8_l3 = work[115322]! - work[115335]!;
-  const t35_9_l0 = work[21177]! - work[21189]!;
-  const t35_9_l1 = work[52559]! - work[52571]!;
-  const t35_9_l2 = work[83941]! - work[83953]!;
-  const t35_9_l3 = work[115323]! - work[115335]!;
+  const t34_l0 = Math.log(t27_l0);
+  const t34_l1 = Math.log(t27_l1);
+  const t34_l2 = Math.log(t27_l2);
+  const t34_l3 = Math.log(t27_l3);
+  const t35_0_l0 = t25_0_l0 - t34_l0;
+  const t35_0_l1 = t25_0_l1 - t34_l1;
+  const t35_0_l2 = t25_0_l2 - t34_l2;
+  const t35_0_l3 = t25_0_l3 - t34_l3;
+  const t35_1_l0 = t25_1_l0 - t34_l0;
+  const t35_1_l1 = t25_1_l1 - t34_l1;
+  const t35_1_l2 = t25_1_l2 - t34_l2;
+  const t35_1_l3 = t25_1_l3 - t34_l3;
+  const t35_2_l0 = t25_2_l0 - t34_l0;
+  const t35_2_l1 = t25_2_l1 - t34_l1;
+  const t35_2_l2 = t25_2_l2 - t34_l2;
+  const t35_2_l3 = t25_2_l3 - t34_l3;
+  const t35_3_l0 = t25_3_l0 - t34_l0;
+  const t35_3_l1 = t25_3_l1 - t34_l1;
+  const t35_3_l2 = t25_3_l2 - t34_l2;
+  const t35_3_l3 = t25_3_l3 - t34_l3;
+  const t35_4_l0 = t25_4_l0 - t34_l0;
+  const t35_4_l1 = t25_4_l1 - t34_l1;
+  const t35_4_l2 = t25_4_l2 - t34_l2;
+  const t35_4_l3 = t25_4_l3 - t34_l3;
+  const t35_5_l0 = t25_5_l0 - t34_l0;
+  const t35_5_l1 = t25_5_l1 - t34_l1;
+  const t35_5_l2 = t25_5_l2 - t34_l2;
+  const t35_5_l3 = t25_5_l3 - t34_l3;
+  const t35_6_l0 = t25_6_l0 - t34_l0;
+  const t35_6_l1 = t25_6_l1 - t34_l1;
+  const t35_6_l2 = t25_6_l2 - t34_l2;
+  const t35_6_l3 = t25_6_l3 - t34_l3;
+  const t35_7_l0 = t25_7_l0 - t34_l0;
+  const t35_7_l1 = t25_7_l1 - t34_l1;
+  const t35_7_l2 = t25_7_l2 - t34_l2;
+  const t35_7_l3 = t25_7_l3 - t34_l3;
+  const t35_8_l0 = t25_8_l0 - t34_l0;
+  const t35_8_l1 = t25_8_l1 - t34_l1;
+  const t35_8_l2 = t25_8_l2 - t34_l2;
+  const t35_8_l3 = t25_8_l3 - t34_l3;
+  const t35_9_l0 = t25_9_l0 - t34_l0;
+  const t35_9_l1 = t25_9_l1 - t34_l1;
+  const t35_9_l2 = t25_9_l2 - t34_l2;
+  const t35_9_l3 = t25_9_l3 - t34_l3;
   const t36_0_l0 = targets[to0]! * t35_0_l0;
   const t36_0_l1 = targets[to1]! * t35_0_l1;
   const t36_0_l2 = targets[to2]! * t35_0_l2;
@@ -4974,107 +4863,102 @@ function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, t
   const t37_l1 = t36_0_l1 + t36_1_l1 + t36_2_l1 + t36_3_l1 + t36_4_l1 + t36_5_l1 + t36_6_l1 + t36_7_l1 + t36_8_l1 + t36_9_l1;
   const t37_l2 = t36_0_l2 + t36_1_l2 + t36_2_l2 + t36_3_l2 + t36_4_l2 + t36_5_l2 + t36_6_l2 + t36_7_l2 + t36_8_l2 + t36_9_l2;
   const t37_l3 = t36_0_l3 + t36_1_l3 + t36_2_l3 + t36_3_l3 + t36_4_l3 + t36_5_l3 + t36_6_l3 + t36_7_l3 + t36_8_l3 + t36_9_l3;
-  work[21168] = -t37_l0;
-  work[52550] = -t37_l1;
-  work[83932] = -t37_l2;
-  work[115314] = -t37_l3;
+  const loss_l0 = -t37_l0;
+  const loss_l1 = -t37_l1;
+  const loss_l2 = -t37_l2;
+  const loss_l3 = -t37_l3;
 
   // --- loss backward ---
   const t67_l0 = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
   const t67_l1 = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
   const t67_l2 = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
   const t67_l3 = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
-  const t68_l0 = t67_l0 / work[21188]!;
-  const t68_l1 = t67_l1 / work[52570]!;
-  const t68_l2 = t67_l2 / work[83952]!;
-  const t68_l3 = t67_l3 / work[115334]!;
+  const t68_l0 = t67_l0 / t27_l0;
+  const t68_l1 = t67_l1 / t27_l1;
+  const t68_l2 = t67_l2 / t27_l2;
+  const t68_l3 = t67_l3 / t27_l3;
 
   // --- dense0 backward ---
-  const t69_0_l0 = work[21178]! * t68_l0;
-  const t69_0_l1 = work[52560]! * t68_l1;
-  const t69_0_l2 = work[83942]! * t68_l2;
-  const t69_0_l3 = work[115324]! * t68_l3;
-  const t69_1_l0 = work[21179]! * t68_l0;
-  const t69_1_l1 = work[52561]! * t68_l1;
-  const t69_1_l2 = work[83943]! * t68_l2;
-  const t69_1_l3 = work[115325]! * t68_l3;
-  const t69_2_l0 = work[21180]! * t68_l0;
-  const t69_2_l1 = work[52562]! * t68_l1;
-  const t69_2_l2 = work[83944]! * t68_l2;
-  const t69_2_l3 = work[115326]! * t68_l3;
-  const t69_3_l0 = work[21181]! * t68_l0;
-  const t69_3_l1 = work[52563]! * t68_l1;
-  const t69_3_l2 = work[83945]! * t68_l2;
-  const t69_3_l3 = work[115327]! * t68_l3;
-  const t69_4_l0 = work[21182]! * t68_l0;
-  const t69_4_l1 = work[52564]! * t68_l1;
-  const t69_4_l2 = work[83946]! * t68_l2;
-  const t69_4_l3 = work[115328]! * t68_l3;
-  const t69_5_l0 = work[21183]! * t68_l0;
-  const t69_5_l1 = work[52565]! * t68_l1;
-  const t69_5_l2 = work[83947]! * t68_l2;
-  const t69_5_l3 = work[115329]! * t68_l3;
-  const t69_6_l0 = work[21184]! * t68_l0;
-  const t69_6_l1 = work[52566]! * t68_l1;
-  const t69_6_l2 = work[83948]! * t68_l2;
-  const t69_6_l3 = work[115330]! * t68_l3;
-  const t69_7_l0 = work[21185]! * t68_l0;
-  const t69_7_l1 = work[52567]! * t68_l1;
-  const t69_7_l2 = work[83949]! * t68_l2;
-  const t69_7_l3 = work[115331]! * t68_l3;
-  const t69_8_l0 = work[21186]! * t68_l0;
-  const t69_8_l1 = work[52568]! * t68_l1;
-  const t69_8_l2 = work[83950]! * t68_l2;
-  const t69_8_l3 = work[115332]! * t68_l3;
-  const t69_9_l0 = work[21187]! * t68_l0;
-  const t69_9_l1 = work[52569]! * t68_l1;
-  const t69_9_l2 = work[83951]! * t68_l2;
-  const t69_9_l3 = work[115333]! * t68_l3;
-  work[21169] = t69_0_l0 - targets[to0]!;
-  work[52551] = t69_0_l1 - targets[to1]!;
-  work[83933] = t69_0_l2 - targets[to2]!;
-  work[115315] = t69_0_l3 - targets[to3]!;
-  work[21170] = t69_1_l0 - targets[to0 + 1]!;
-  work[52552] = t69_1_l1 - targets[to1 + 1]!;
-  work[83934] = t69_1_l2 - targets[to2 + 1]!;
-  work[115316] = t69_1_l3 - targets[to3 + 1]!;
-  work[21171] = t69_2_l0 - targets[to0 + 2]!;
-  work[52553] = t69_2_l1 - targets[to1 + 2]!;
-  work[83935] = t69_2_l2 - targets[to2 + 2]!;
-  work[115317] = t69_2_l3 - targets[to3 + 2]!;
-  work[21172] = t69_3_l0 - targets[to0 + 3]!;
-  work[52554] = t69_3_l1 - targets[to1 + 3]!;
-  work[83936] = t69_3_l2 - targets[to2 + 3]!;
-  work[115318] = t69_3_l3 - targets[to3 + 3]!;
-  work[21173] = t69_4_l0 - targets[to0 + 4]!;
-  work[52555] = t69_4_l1 - targets[to1 + 4]!;
-  work[83937] = t69_4_l2 - targets[to2 + 4]!;
-  work[115319] = t69_4_l3 - targets[to3 + 4]!;
-  work[21174] = t69_5_l0 - targets[to0 + 5]!;
-  work[52556] = t69_5_l1 - targets[to1 + 5]!;
-  work[83938] = t69_5_l2 - targets[to2 + 5]!;
-  work[115320] = t69_5_l3 - targets[to3 + 5]!;
-  work[21175] = t69_6_l0 - targets[to0 + 6]!;
-  work[52557] = t69_6_l1 - targets[to1 + 6]!;
-  work[83939] = t69_6_l2 - targets[to2 + 6]!;
-  work[115321] = t69_6_l3 - targets[to3 + 6]!;
-  work[21176] = t69_7_l0 - targets[to0 + 7]!;
-  work[52558] = t69_7_l1 - targets[to1 + 7]!;
-  work[83940] = t69_7_l2 - targets[to2 + 7]!;
-  work[115322] = t69_7_l3 - targets[to3 + 7]!;
-  work[21177] = t69_8_l0 - targets[to0 + 8]!;
-  work[52559] = t69_8_l1 - targets[to1 + 8]!;
-  work[83941] = t69_8_l2 - targets[to2 + 8]!;
-  work[115323] = t69_8_l3 - targets[to3 + 8]!;
-  work[21178] = t69_9_l0 - targets[to0 + 9]!;
-  work[52560] = t69_9_l1 - targets[to1 + 9]!;
-  work[83942] = t69_9_l2 - targets[to2 + 9]!;
-  work[115324] = t69_9_l3 - targets[to3 + 9]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- dense0 backward ---
+  const t69_0_l0 = t26_0_l0 * t68_l0;
+  const t69_0_l1 = t26_0_l1 * t68_l1;
+  const t69_0_l2 = t26_0_l2 * t68_l2;
+  const t69_0_l3 = t26_0_l3 * t68_l3;
+  const t69_1_l0 = t26_1_l0 * t68_l0;
+  const t69_1_l1 = t26_1_l1 * t68_l1;
+  const t69_1_l2 = t26_1_l2 * t68_l2;
+  const t69_1_l3 = t26_1_l3 * t68_l3;
+  const t69_2_l0 = t26_2_l0 * t68_l0;
+  const t69_2_l1 = t26_2_l1 * t68_l1;
+  const t69_2_l2 = t26_2_l2 * t68_l2;
+  const t69_2_l3 = t26_2_l3 * t68_l3;
+  const t69_3_l0 = t26_3_l0 * t68_l0;
+  const t69_3_l1 = t26_3_l1 * t68_l1;
+  const t69_3_l2 = t26_3_l2 * t68_l2;
+  const t69_3_l3 = t26_3_l3 * t68_l3;
+  const t69_4_l0 = t26_4_l0 * t68_l0;
+  const t69_4_l1 = t26_4_l1 * t68_l1;
+  const t69_4_l2 = t26_4_l2 * t68_l2;
+  const t69_4_l3 = t26_4_l3 * t68_l3;
+  const t69_5_l0 = t26_5_l0 * t68_l0;
+  const t69_5_l1 = t26_5_l1 * t68_l1;
+  const t69_5_l2 = t26_5_l2 * t68_l2;
+  const t69_5_l3 = t26_5_l3 * t68_l3;
+  const t69_6_l0 = t26_6_l0 * t68_l0;
+  const t69_6_l1 = t26_6_l1 * t68_l1;
+  const t69_6_l2 = t26_6_l2 * t68_l2;
+  const t69_6_l3 = t26_6_l3 * t68_l3;
+  const t69_7_l0 = t26_7_l0 * t68_l0;
+  const t69_7_l1 = t26_7_l1 * t68_l1;
+  const t69_7_l2 = t26_7_l2 * t68_l2;
+  const t69_7_l3 = t26_7_l3 * t68_l3;
+  const t69_8_l0 = t26_8_l0 * t68_l0;
+  const t69_8_l1 = t26_8_l1 * t68_l1;
+  const t69_8_l2 = t26_8_l2 * t68_l2;
+  const t69_8_l3 = t26_8_l3 * t68_l3;
+  const t69_9_l0 = t26_9_l0 * t68_l0;
+  const t69_9_l1 = t26_9_l1 * t68_l1;
+  const t69_9_l2 = t26_9_l2 * t68_l2;
+  const t69_9_l3 = t26_9_l3 * t68_l3;
+  work[21168] = t69_0_l0 - targets[to0]!;
+  work[52538] = t69_0_l1 - targets[to1]!;
+  work[83908] = t69_0_l2 - targets[to2]!;
+  work[115278] = t69_0_l3 - targets[to3]!;
+  work[21169] = t69_1_l0 - targets[to0 + 1]!;
+  work[52539] = t69_1_l1 - targets[to1 + 1]!;
+  work[83909] = t69_1_l2 - targets[to2 + 1]!;
+  work[115279] = t69_1_l3 - targets[to3 + 1]!;
+  work[21170] = t69_2_l0 - targets[to0 + 2]!;
+  work[52540] = t69_2_l1 - targets[to1 + 2]!;
+  work[83910] = t69_2_l2 - targets[to2 + 2]!;
+  work[115280] = t69_2_l3 - targets[to3 + 2]!;
+  work[21171] = t69_3_l0 - targets[to0 + 3]!;
+  work[52541] = t69_3_l1 - targets[to1 + 3]!;
+  work[83911] = t69_3_l2 - targets[to2 + 3]!;
+  work[115281] = t69_3_l3 - targets[to3 + 3]!;
+  work[21172] = t69_4_l0 - targets[to0 + 4]!;
+  work[52542] = t69_4_l1 - targets[to1 + 4]!;
+  work[83912] = t69_4_l2 - targets[to2 + 4]!;
+  work[115282] = t69_4_l3 - targets[to3 + 4]!;
+  work[21173] = t69_5_l0 - targets[to0 + 5]!;
+  work[52543] = t69_5_l1 - targets[to1 + 5]!;
+  work[83913] = t69_5_l2 - targets[to2 + 5]!;
+  work[115283] = t69_5_l3 - targets[to3 + 5]!;
+  work[21174] = t69_6_l0 - targets[to0 + 6]!;
+  work[52544] = t69_6_l1 - targets[to1 + 6]!;
+  work[83914] = t69_6_l2 - targets[to2 + 6]!;
+  work[115284] = t69_6_l3 - targets[to3 + 6]!;
+  work[21175] = t69_7_l0 - targets[to0 + 7]!;
+  work[52545] = t69_7_l1 - targets[to1 + 7]!;
+  work[83915] = t69_7_l2 - targets[to2 + 7]!;
+  work[115285] = t69_7_l3 - targets[to3 + 7]!;
+  work[21176] = t69_8_l0 - targets[to0 + 8]!;
+  work[52546] = t69_8_l1 - targets[to1 + 8]!;
+  work[83916] = t69_8_l2 - targets[to2 + 8]!;
+  work[115286] = t69_8_l3 - targets[to3 + 8]!;
+  work[21177] = t69_9_l0 - targets[to0 + 9]!;
+  work[52547] = t69_9_l1 - targets[to1 + 9]!;
+  work[83917] = t69_9_l2 - targets[to2 + 9]!;
+  work[115287] = t69_9_l3 - targets[to3 + 9]!;
   gradientBatch_block_loop19(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop20(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
@@ -5098,11 +4982,6 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop35(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop36(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop37(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- conv2d1 backward ---
   gradientBatch_block_loop38(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop39(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop40(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -5132,15 +5011,47 @@ function gradientBatch_block_part4(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop60(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop61(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop62(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- conv2d0 backward ---
   gradientBatch_block_loop63(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop64(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop65(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop66(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop67(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[72]! += work[6272]! + work[37642]! + work[69012]! + work[100382]!;
+  grad[73]! += work[6273]! + work[37643]! + work[69013]! + work[100383]!;
+  grad[74]! += work[6274]! + work[37644]! + work[69014]! + work[100384]!;
+  grad[75]! += work[6275]! + work[37645]! + work[69015]! + work[100385]!;
+  grad[76]! += work[6276]! + work[37646]! + work[69016]! + work[100386]!;
+  grad[77]! += work[6277]! + work[37647]! + work[69017]! + work[100387]!;
+  grad[78]! += work[6278]! + work[37648]! + work[69018]! + work[100388]!;
+  grad[79]! += work[6279]! + work[37649]! + work[69019]! + work[100389]!;
+  gradientBatch_block_loop68(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[1232]! += work[17248]! + work[48618]! + work[79988]! + work[111358]!;
+  grad[1233]! += work[17249]! + work[48619]! + work[79989]! + work[111359]!;
+  grad[1234]! += work[17250]! + work[48620]! + work[79990]! + work[111360]!;
+  grad[1235]! += work[17251]! + work[48621]! + work[79991]! + work[111361]!;
+  grad[1236]! += work[17252]! + work[48622]! + work[79992]! + work[111362]!;
+  grad[1237]! += work[17253]! + work[48623]! + work[79993]! + work[111363]!;
+  grad[1238]! += work[17254]! + work[48624]! + work[79994]! + work[111364]!;
+  grad[1239]! += work[17255]! + work[48625]! + work[79995]! + work[111365]!;
+  grad[1240]! += work[17256]! + work[48626]! + work[79996]! + work[111366]!;
+  grad[1241]! += work[17257]! + work[48627]! + work[79997]! + work[111367]!;
+  grad[1242]! += work[17258]! + work[48628]! + work[79998]! + work[111368]!;
+  grad[1243]! += work[17259]! + work[48629]! + work[79999]! + work[111369]!;
+  grad[1244]! += work[17260]! + work[48630]! + work[80000]! + work[111370]!;
+  grad[1245]! += work[17261]! + work[48631]! + work[80001]! + work[111371]!;
+  grad[1246]! += work[17262]! + work[48632]! + work[80002]! + work[111372]!;
+  grad[1247]! += work[17263]! + work[48633]! + work[80003]! + work[111373]!;
+  grad[9088]! += work[21168]! + work[52538]! + work[83908]! + work[115278]!;
+  grad[9089]! += work[21169]! + work[52539]! + work[83909]! + work[115279]!;
+  grad[9090]! += work[21170]! + work[52540]! + work[83910]! + work[115280]!;
+  grad[9091]! += work[21171]! + work[52541]! + work[83911]! + work[115281]!;
+  grad[9092]! += work[21172]! + work[52542]! + work[83912]! + work[115282]!;
+  grad[9093]! += work[21173]! + work[52543]! + work[83913]! + work[115283]!;
+  grad[9094]! += work[21174]! + work[52544]! + work[83914]! + work[115284]!;
+  grad[9095]! += work[21175]! + work[52545]! + work[83915]! + work[115285]!;
+  grad[9096]! += work[21176]! + work[52546]! + work[83916]! + work[115286]!;
+  grad[9097]! += work[21177]! + work[52547]! + work[83917]! + work[115287]!;
+  work[125480]! += loss_l0 + loss_l1 + loss_l2 + loss_l3;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -5252,35 +5163,35 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
       fv0 = fv0 + params[72]!;
-      work[31382 + fi0] = fv0;
+      work[31370 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[73]!;
-      work[31382 + fi1] = fv1;
+      work[31370 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[74]!;
-      work[31382 + fi2] = fv2;
+      work[31370 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[75]!;
-      work[31382 + fi3] = fv3;
+      work[31370 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[76]!;
-      work[31382 + fi4] = fv4;
+      work[31370 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[77]!;
-      work[31382 + fi5] = fv5;
+      work[31370 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[78]!;
-      work[31382 + fi6] = fv6;
+      work[31370 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[79]!;
-      work[31382 + fi7] = fv7;
+      work[31370 + fi7] = fv7;
     }
   }
 }
@@ -5323,35 +5234,35 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
       fv0 = fv0 + params[72]!;
-      work[62764 + fi0] = fv0;
+      work[62740 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[73]!;
-      work[62764 + fi1] = fv1;
+      work[62740 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[74]!;
-      work[62764 + fi2] = fv2;
+      work[62740 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[75]!;
-      work[62764 + fi3] = fv3;
+      work[62740 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[76]!;
-      work[62764 + fi4] = fv4;
+      work[62740 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[77]!;
-      work[62764 + fi5] = fv5;
+      work[62740 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[78]!;
-      work[62764 + fi6] = fv6;
+      work[62740 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[79]!;
-      work[62764 + fi7] = fv7;
+      work[62740 + fi7] = fv7;
     }
   }
 }
@@ -5394,35 +5305,35 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       let fi0 = (((o0 * 28) + o1) * 8);
       let fv0 = s0;
       fv0 = fv0 + params[72]!;
-      work[94146 + fi0] = fv0;
+      work[94110 + fi0] = fv0;
       let fi1 = ((((o0 * 28) + o1) * 8) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[73]!;
-      work[94146 + fi1] = fv1;
+      work[94110 + fi1] = fv1;
       let fi2 = ((((o0 * 28) + o1) * 8) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[74]!;
-      work[94146 + fi2] = fv2;
+      work[94110 + fi2] = fv2;
       let fi3 = ((((o0 * 28) + o1) * 8) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[75]!;
-      work[94146 + fi3] = fv3;
+      work[94110 + fi3] = fv3;
       let fi4 = ((((o0 * 28) + o1) * 8) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[76]!;
-      work[94146 + fi4] = fv4;
+      work[94110 + fi4] = fv4;
       let fi5 = ((((o0 * 28) + o1) * 8) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[77]!;
-      work[94146 + fi5] = fv5;
+      work[94110 + fi5] = fv5;
       let fi6 = ((((o0 * 28) + o1) * 8) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[78]!;
-      work[94146 + fi6] = fv6;
+      work[94110 + fi6] = fv6;
       let fi7 = ((((o0 * 28) + o1) * 8) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[79]!;
-      work[94146 + fi7] = fv7;
+      work[94110 + fi7] = fv7;
     }
   }
 }
@@ -5431,9 +5342,9 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = Math.max(work[k]!, 0);
-    work[37654 + k] = Math.max(work[31382 + k]!, 0);
-    work[69036 + k] = Math.max(work[62764 + k]!, 0);
-    work[100418 + k] = Math.max(work[94146 + k]!, 0);
+    work[37642 + k] = Math.max(work[31370 + k]!, 0);
+    work[69012 + k] = Math.max(work[62740 + k]!, 0);
+    work[100382 + k] = Math.max(work[94110 + k]!, 0);
   }
 }
 
@@ -5485,7 +5396,7 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37642 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5493,16 +5404,16 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37642 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[43926 + (((o0 * 14) + o1) * 8) + ch] = work[37654 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[43914 + (((o0 * 14) + o1) * 8) + ch] = work[37642 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[43926 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
+          work[43914 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -5521,7 +5432,7 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69012 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5529,16 +5440,16 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69012 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[75308 + (((o0 * 14) + o1) * 8) + ch] = work[69036 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[75284 + (((o0 * 14) + o1) * 8) + ch] = work[69012 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[75308 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
+          work[75284 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -5557,7 +5468,7 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100382 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -5565,16 +5476,16 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100382 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
             }
           }
         }
-        work[106690 + (((o0 * 14) + o1) * 8) + ch] = work[100418 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
+        work[106654 + (((o0 * 14) + o1) * 8) + ch] = work[100382 + (((bi < 0) ? 0 : bi) * 8) + ch]!;
         if ((bi < 0)) {
-          work[106690 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
+          work[106654 + (((o0 * 14) + o1) * 8) + ch] = (0 / 0);
         }
       }
     }
@@ -5730,7 +5641,7 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[43926 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[43914 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             s0 = (s0 + (xv * params[80 + wr]!));
             s1 = (s1 + (xv * params[80 + wr + 1]!));
@@ -5754,67 +5665,67 @@ function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, 
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
       fv0 = fv0 + params[1232]!;
-      work[45494 + fi0] = fv0;
+      work[45482 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[1233]!;
-      work[45494 + fi1] = fv1;
+      work[45482 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[1234]!;
-      work[45494 + fi2] = fv2;
+      work[45482 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[1235]!;
-      work[45494 + fi3] = fv3;
+      work[45482 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[1236]!;
-      work[45494 + fi4] = fv4;
+      work[45482 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[1237]!;
-      work[45494 + fi5] = fv5;
+      work[45482 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[1238]!;
-      work[45494 + fi6] = fv6;
+      work[45482 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[1239]!;
-      work[45494 + fi7] = fv7;
+      work[45482 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
       fv8 = fv8 + params[1240]!;
-      work[45494 + fi8] = fv8;
+      work[45482 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
       fv9 = fv9 + params[1241]!;
-      work[45494 + fi9] = fv9;
+      work[45482 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
       fv10 = fv10 + params[1242]!;
-      work[45494 + fi10] = fv10;
+      work[45482 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
       fv11 = fv11 + params[1243]!;
-      work[45494 + fi11] = fv11;
+      work[45482 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
       fv12 = fv12 + params[1244]!;
-      work[45494 + fi12] = fv12;
+      work[45482 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
       fv13 = fv13 + params[1245]!;
-      work[45494 + fi13] = fv13;
+      work[45482 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
       fv14 = fv14 + params[1246]!;
-      work[45494 + fi14] = fv14;
+      work[45482 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
       fv15 = fv15 + params[1247]!;
-      work[45494 + fi15] = fv15;
+      work[45482 + fi15] = fv15;
     }
   }
 }
@@ -5849,7 +5760,7 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[75308 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[75284 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             s0 = (s0 + (xv * params[80 + wr]!));
             s1 = (s1 + (xv * params[80 + wr + 1]!));
@@ -5873,67 +5784,67 @@ function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, 
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
       fv0 = fv0 + params[1232]!;
-      work[76876 + fi0] = fv0;
+      work[76852 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[1233]!;
-      work[76876 + fi1] = fv1;
+      work[76852 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[1234]!;
-      work[76876 + fi2] = fv2;
+      work[76852 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[1235]!;
-      work[76876 + fi3] = fv3;
+      work[76852 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[1236]!;
-      work[76876 + fi4] = fv4;
+      work[76852 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[1237]!;
-      work[76876 + fi5] = fv5;
+      work[76852 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[1238]!;
-      work[76876 + fi6] = fv6;
+      work[76852 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[1239]!;
-      work[76876 + fi7] = fv7;
+      work[76852 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
       fv8 = fv8 + params[1240]!;
-      work[76876 + fi8] = fv8;
+      work[76852 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
       fv9 = fv9 + params[1241]!;
-      work[76876 + fi9] = fv9;
+      work[76852 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
       fv10 = fv10 + params[1242]!;
-      work[76876 + fi10] = fv10;
+      work[76852 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
       fv11 = fv11 + params[1243]!;
-      work[76876 + fi11] = fv11;
+      work[76852 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
       fv12 = fv12 + params[1244]!;
-      work[76876 + fi12] = fv12;
+      work[76852 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
       fv13 = fv13 + params[1245]!;
-      work[76876 + fi13] = fv13;
+      work[76852 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
       fv14 = fv14 + params[1246]!;
-      work[76876 + fi14] = fv14;
+      work[76852 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
       fv15 = fv15 + params[1247]!;
-      work[76876 + fi15] = fv15;
+      work[76852 + fi15] = fv15;
     }
   }
 }
@@ -5968,7 +5879,7 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
           if (i1 < 0) continue;
           if (i1 >= 14) continue;
           for (let a = 0; a < 8; a++) {
-            let xv = work[106690 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[106654 + (((i0 * 14) + i1) * 8) + a]!;
             let wr = (((((k0 * 3) + k1) * 8) + a) * 16);
             s0 = (s0 + (xv * params[80 + wr]!));
             s1 = (s1 + (xv * params[80 + wr + 1]!));
@@ -5992,67 +5903,67 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
       let fi0 = (((o0 * 14) + o1) * 16);
       let fv0 = s0;
       fv0 = fv0 + params[1232]!;
-      work[108258 + fi0] = fv0;
+      work[108222 + fi0] = fv0;
       let fi1 = ((((o0 * 14) + o1) * 16) + 1);
       let fv1 = s1;
       fv1 = fv1 + params[1233]!;
-      work[108258 + fi1] = fv1;
+      work[108222 + fi1] = fv1;
       let fi2 = ((((o0 * 14) + o1) * 16) + 2);
       let fv2 = s2;
       fv2 = fv2 + params[1234]!;
-      work[108258 + fi2] = fv2;
+      work[108222 + fi2] = fv2;
       let fi3 = ((((o0 * 14) + o1) * 16) + 3);
       let fv3 = s3;
       fv3 = fv3 + params[1235]!;
-      work[108258 + fi3] = fv3;
+      work[108222 + fi3] = fv3;
       let fi4 = ((((o0 * 14) + o1) * 16) + 4);
       let fv4 = s4;
       fv4 = fv4 + params[1236]!;
-      work[108258 + fi4] = fv4;
+      work[108222 + fi4] = fv4;
       let fi5 = ((((o0 * 14) + o1) * 16) + 5);
       let fv5 = s5;
       fv5 = fv5 + params[1237]!;
-      work[108258 + fi5] = fv5;
+      work[108222 + fi5] = fv5;
       let fi6 = ((((o0 * 14) + o1) * 16) + 6);
       let fv6 = s6;
       fv6 = fv6 + params[1238]!;
-      work[108258 + fi6] = fv6;
+      work[108222 + fi6] = fv6;
       let fi7 = ((((o0 * 14) + o1) * 16) + 7);
       let fv7 = s7;
       fv7 = fv7 + params[1239]!;
-      work[108258 + fi7] = fv7;
+      work[108222 + fi7] = fv7;
       let fi8 = ((((o0 * 14) + o1) * 16) + 8);
       let fv8 = s8;
       fv8 = fv8 + params[1240]!;
-      work[108258 + fi8] = fv8;
+      work[108222 + fi8] = fv8;
       let fi9 = ((((o0 * 14) + o1) * 16) + 9);
       let fv9 = s9;
       fv9 = fv9 + params[1241]!;
-      work[108258 + fi9] = fv9;
+      work[108222 + fi9] = fv9;
       let fi10 = ((((o0 * 14) + o1) * 16) + 10);
       let fv10 = s10;
       fv10 = fv10 + params[1242]!;
-      work[108258 + fi10] = fv10;
+      work[108222 + fi10] = fv10;
       let fi11 = ((((o0 * 14) + o1) * 16) + 11);
       let fv11 = s11;
       fv11 = fv11 + params[1243]!;
-      work[108258 + fi11] = fv11;
+      work[108222 + fi11] = fv11;
       let fi12 = ((((o0 * 14) + o1) * 16) + 12);
       let fv12 = s12;
       fv12 = fv12 + params[1244]!;
-      work[108258 + fi12] = fv12;
+      work[108222 + fi12] = fv12;
       let fi13 = ((((o0 * 14) + o1) * 16) + 13);
       let fv13 = s13;
       fv13 = fv13 + params[1245]!;
-      work[108258 + fi13] = fv13;
+      work[108222 + fi13] = fv13;
       let fi14 = ((((o0 * 14) + o1) * 16) + 14);
       let fv14 = s14;
       fv14 = fv14 + params[1246]!;
-      work[108258 + fi14] = fv14;
+      work[108222 + fi14] = fv14;
       let fi15 = ((((o0 * 14) + o1) * 16) + 15);
       let fv15 = s15;
       fv15 = fv15 + params[1247]!;
-      work[108258 + fi15] = fv15;
+      work[108222 + fi15] = fv15;
     }
   }
 }
@@ -6061,9 +5972,9 @@ function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
     work[17248 + k] = Math.max(work[14112 + k]!, 0);
-    work[48630 + k] = Math.max(work[45494 + k]!, 0);
-    work[80012 + k] = Math.max(work[76876 + k]!, 0);
-    work[111394 + k] = Math.max(work[108258 + k]!, 0);
+    work[48618 + k] = Math.max(work[45482 + k]!, 0);
+    work[79988 + k] = Math.max(work[76852 + k]!, 0);
+    work[111358 + k] = Math.max(work[108222 + k]!, 0);
   }
 }
 
@@ -6115,7 +6026,7 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48618 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6123,16 +6034,16 @@ function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48618 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[51766 + (((o0 * 7) + o1) * 16) + ch] = work[48630 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[51754 + (((o0 * 7) + o1) * 16) + ch] = work[48618 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[51766 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
+          work[51754 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -6151,7 +6062,7 @@ function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[79988 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6159,16 +6070,16 @@ function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[79988 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[83148 + (((o0 * 7) + o1) * 16) + ch] = work[80012 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[83124 + (((o0 * 7) + o1) * 16) + ch] = work[79988 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[83148 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
+          work[83124 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -6187,7 +6098,7 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111358 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6195,16 +6106,16 @@ function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111358 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
             }
           }
         }
-        work[114530 + (((o0 * 7) + o1) * 16) + ch] = work[111394 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
+        work[114494 + (((o0 * 7) + o1) * 16) + ch] = work[111358 + (((bi < 0) ? 0 : bi) * 16) + ch]!;
         if ((bi < 0)) {
-          work[114530 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
+          work[114494 + (((o0 * 7) + o1) * 16) + ch] = (0 / 0);
         }
       }
     }
@@ -6216,22 +6127,22 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
   for (let j = 0; j < 10; j++) {
     let w = params[1248 + j]!;
     work[21168 + j] = work[20384]! * w;
-    work[52550 + j] = work[51766]! * w;
-    work[83932 + j] = work[83148]! * w;
-    work[115314 + j] = work[114530]! * w;
+    work[52538 + j] = work[51754]! * w;
+    work[83908 + j] = work[83124]! * w;
+    work[115278 + j] = work[114494]! * w;
   }
   for (let i = 1; i < 784; i++) {
     let x0 = work[20384 + i]!;
-    let x1 = work[51766 + i]!;
-    let x2 = work[83148 + i]!;
-    let x3 = work[114530 + i]!;
+    let x1 = work[51754 + i]!;
+    let x2 = work[83124 + i]!;
+    let x3 = work[114494 + i]!;
     let r = i * 10;
     for (let j = 0; j < 10; j++) {
       let w = params[1248 + r + j]!;
       work[21168 + j]! += x0 * w;
-      work[52550 + j]! += x1 * w;
-      work[83932 + j]! += x2 * w;
-      work[115314 + j]! += x3 * w;
+      work[52538 + j]! += x1 * w;
+      work[83908 + j]! += x2 * w;
+      work[115278 + j]! += x3 * w;
     }
   }
 }
@@ -6246,15 +6157,15 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
     let s3 = 0;
     for (let j = 0; j < 10; j++) {
       let w = params[1248 + r + j]!;
-      s0 = s0 + w * work[21169 + j]!;
-      s1 = s1 + w * work[52551 + j]!;
-      s2 = s2 + w * work[83933 + j]!;
-      s3 = s3 + w * work[115315 + j]!;
+      s0 = s0 + w * work[21168 + j]!;
+      s1 = s1 + w * work[52538 + j]!;
+      s2 = s2 + w * work[83908 + j]!;
+      s3 = s3 + w * work[115278 + j]!;
     }
-    work[21190 + i] = s0;
-    work[52572 + i] = s1;
-    work[83954 + i] = s2;
-    work[115336 + i] = s3;
+    work[21178 + i] = s0;
+    work[52548 + i] = s1;
+    work[83918 + i] = s2;
+    work[115288 + i] = s3;
   }
 }
 
@@ -6262,27 +6173,27 @@ function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
     let x0 = work[20384 + i]!;
-    let x1 = work[51766 + i]!;
-    let x2 = work[83148 + i]!;
-    let x3 = work[114530 + i]!;
+    let x1 = work[51754 + i]!;
+    let x2 = work[83124 + i]!;
+    let x3 = work[114494 + i]!;
     let r = i * 10;
-    grad[1248 + r]! += x0 * work[21169]! + x1 * work[52551]! + x2 * work[83933]! + x3 * work[115315]!;
-    grad[1248 + r + 1]! += x0 * work[21170]! + x1 * work[52552]! + x2 * work[83934]! + x3 * work[115316]!;
-    grad[1248 + r + 2]! += x0 * work[21171]! + x1 * work[52553]! + x2 * work[83935]! + x3 * work[115317]!;
-    grad[1248 + r + 3]! += x0 * work[21172]! + x1 * work[52554]! + x2 * work[83936]! + x3 * work[115318]!;
-    grad[1248 + r + 4]! += x0 * work[21173]! + x1 * work[52555]! + x2 * work[83937]! + x3 * work[115319]!;
-    grad[1248 + r + 5]! += x0 * work[21174]! + x1 * work[52556]! + x2 * work[83938]! + x3 * work[115320]!;
-    grad[1248 + r + 6]! += x0 * work[21175]! + x1 * work[52557]! + x2 * work[83939]! + x3 * work[115321]!;
-    grad[1248 + r + 7]! += x0 * work[21176]! + x1 * work[52558]! + x2 * work[83940]! + x3 * work[115322]!;
-    grad[1248 + r + 8]! += x0 * work[21177]! + x1 * work[52559]! + x2 * work[83941]! + x3 * work[115323]!;
-    grad[1248 + r + 9]! += x0 * work[21178]! + x1 * work[52560]! + x2 * work[83942]! + x3 * work[115324]!;
+    grad[1248 + r]! += x0 * work[21168]! + x1 * work[52538]! + x2 * work[83908]! + x3 * work[115278]!;
+    grad[1248 + r + 1]! += x0 * work[21169]! + x1 * work[52539]! + x2 * work[83909]! + x3 * work[115279]!;
+    grad[1248 + r + 2]! += x0 * work[21170]! + x1 * work[52540]! + x2 * work[83910]! + x3 * work[115280]!;
+    grad[1248 + r + 3]! += x0 * work[21171]! + x1 * work[52541]! + x2 * work[83911]! + x3 * work[115281]!;
+    grad[1248 + r + 4]! += x0 * work[21172]! + x1 * work[52542]! + x2 * work[83912]! + x3 * work[115282]!;
+    grad[1248 + r + 5]! += x0 * work[21173]! + x1 * work[52543]! + x2 * work[83913]! + x3 * work[115283]!;
+    grad[1248 + r + 6]! += x0 * work[21174]! + x1 * work[52544]! + x2 * work[83914]! + x3 * work[115284]!;
+    grad[1248 + r + 7]! += x0 * work[21175]! + x1 * work[52545]! + x2 * work[83915]! + x3 * work[115285]!;
+    grad[1248 + r + 8]! += x0 * work[21176]! + x1 * work[52546]! + x2 * work[83916]! + x3 * work[115286]!;
+    grad[1248 + r + 9]! += x0 * work[21177]! + x1 * work[52547]! + x2 * work[83917]! + x3 * work[115287]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 3136; z++) work[21974 + z] = 0;
+  for (let z = 0; z < 3136; z++) work[21962 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6313,7 +6224,7 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[21974 + (bi * 16) + ch]! += work[21190 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[21962 + (bi * 16) + ch]! += work[21178 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -6323,7 +6234,7 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 3136; z++) work[53356 + z] = 0;
+  for (let z = 0; z < 3136; z++) work[53332 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6338,7 +6249,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48618 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6346,7 +6257,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[48630 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[48618 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6354,7 +6265,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[53356 + (bi * 16) + ch]! += work[52572 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[53332 + (bi * 16) + ch]! += work[52548 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -6364,7 +6275,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 3136; z++) work[84738 + z] = 0;
+  for (let z = 0; z < 3136; z++) work[84702 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6379,7 +6290,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[79988 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6387,7 +6298,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[80012 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[79988 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6395,7 +6306,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[84738 + (bi * 16) + ch]! += work[83954 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[84702 + (bi * 16) + ch]! += work[83918 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -6405,7 +6316,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 3136; z++) work[116120 + z] = 0;
+  for (let z = 0; z < 3136; z++) work[116072 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6420,7 +6331,7 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111358 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6428,7 +6339,7 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[111394 + (((i0 * 14) + i1) * 16) + ch]!;
+            let sv = work[111358 + (((i0 * 14) + i1) * 16) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 14) + i1);
@@ -6436,7 +6347,7 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[116120 + (bi * 16) + ch]! += work[115336 + (((o0 * 7) + o1) * 16) + ch]!;
+          work[116072 + (bi * 16) + ch]! += work[115288 + (((o0 * 7) + o1) * 16) + ch]!;
         }
       }
     }
@@ -6447,13 +6358,13 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3136; k++) {
     work[17248 + k] = (work[14112 + k]! > 0 ? 1 : 0);
-    work[48630 + k] = (work[45494 + k]! > 0 ? 1 : 0);
-    work[80012 + k] = (work[76876 + k]! > 0 ? 1 : 0);
-    work[111394 + k] = (work[108258 + k]! > 0 ? 1 : 0);
-    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21974 + k]! : 0);
-    work[45494 + k] = (work[48630 + k]! !== 0 ? work[53356 + k]! : 0);
-    work[76876 + k] = (work[80012 + k]! !== 0 ? work[84738 + k]! : 0);
-    work[108258 + k] = (work[111394 + k]! !== 0 ? work[116120 + k]! : 0);
+    work[48618 + k] = (work[45482 + k]! > 0 ? 1 : 0);
+    work[79988 + k] = (work[76852 + k]! > 0 ? 1 : 0);
+    work[111358 + k] = (work[108222 + k]! > 0 ? 1 : 0);
+    work[14112 + k] = (work[17248 + k]! !== 0 ? work[21962 + k]! : 0);
+    work[45482 + k] = (work[48618 + k]! !== 0 ? work[53332 + k]! : 0);
+    work[76852 + k] = (work[79988 + k]! !== 0 ? work[84702 + k]! : 0);
+    work[108222 + k] = (work[111358 + k]! !== 0 ? work[116072 + k]! : 0);
   }
 }
 
@@ -6506,22 +6417,22 @@ function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
+  work[48618] = 0;
+  work[48619] = 0;
+  work[48620] = 0;
+  work[48621] = 0;
+  work[48622] = 0;
+  work[48623] = 0;
+  work[48624] = 0;
+  work[48625] = 0;
+  work[48626] = 0;
+  work[48627] = 0;
+  work[48628] = 0;
+  work[48629] = 0;
   work[48630] = 0;
   work[48631] = 0;
   work[48632] = 0;
   work[48633] = 0;
-  work[48634] = 0;
-  work[48635] = 0;
-  work[48636] = 0;
-  work[48637] = 0;
-  work[48638] = 0;
-  work[48639] = 0;
-  work[48640] = 0;
-  work[48641] = 0;
-  work[48642] = 0;
-  work[48643] = 0;
-  work[48644] = 0;
-  work[48645] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6529,22 +6440,22 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[48630]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[48631]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[48632]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[48633]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[48634]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[48635]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[48636]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[48637]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[48638]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[48639]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[48640]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[48641]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[48642]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[48643]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[48644]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[48645]! += work[45494 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[48618]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[48619]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[48620]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[48621]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[48622]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[48623]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[48624]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[48625]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[48626]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[48627]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[48628]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[48629]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[48630]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[48631]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[48632]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[48633]! += work[45482 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6552,22 +6463,22 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[80012] = 0;
-  work[80013] = 0;
-  work[80014] = 0;
-  work[80015] = 0;
-  work[80016] = 0;
-  work[80017] = 0;
-  work[80018] = 0;
-  work[80019] = 0;
-  work[80020] = 0;
-  work[80021] = 0;
-  work[80022] = 0;
-  work[80023] = 0;
-  work[80024] = 0;
-  work[80025] = 0;
-  work[80026] = 0;
-  work[80027] = 0;
+  work[79988] = 0;
+  work[79989] = 0;
+  work[79990] = 0;
+  work[79991] = 0;
+  work[79992] = 0;
+  work[79993] = 0;
+  work[79994] = 0;
+  work[79995] = 0;
+  work[79996] = 0;
+  work[79997] = 0;
+  work[79998] = 0;
+  work[79999] = 0;
+  work[80000] = 0;
+  work[80001] = 0;
+  work[80002] = 0;
+  work[80003] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6575,22 +6486,22 @@ function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[80012]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[80013]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[80014]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[80015]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[80016]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[80017]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[80018]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[80019]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[80020]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[80021]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[80022]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[80023]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[80024]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[80025]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[80026]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[80027]! += work[76876 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[79988]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[79989]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[79990]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[79991]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[79992]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[79993]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[79994]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[79995]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[79996]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[79997]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[79998]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[79999]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[80000]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[80001]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[80002]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[80003]! += work[76852 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6598,22 +6509,22 @@ function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[111394] = 0;
-  work[111395] = 0;
-  work[111396] = 0;
-  work[111397] = 0;
-  work[111398] = 0;
-  work[111399] = 0;
-  work[111400] = 0;
-  work[111401] = 0;
-  work[111402] = 0;
-  work[111403] = 0;
-  work[111404] = 0;
-  work[111405] = 0;
-  work[111406] = 0;
-  work[111407] = 0;
-  work[111408] = 0;
-  work[111409] = 0;
+  work[111358] = 0;
+  work[111359] = 0;
+  work[111360] = 0;
+  work[111361] = 0;
+  work[111362] = 0;
+  work[111363] = 0;
+  work[111364] = 0;
+  work[111365] = 0;
+  work[111366] = 0;
+  work[111367] = 0;
+  work[111368] = 0;
+  work[111369] = 0;
+  work[111370] = 0;
+  work[111371] = 0;
+  work[111372] = 0;
+  work[111373] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -6621,22 +6532,22 @@ function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 14; s0++) {
     for (let s1 = 0; s1 < 14; s1++) {
-      work[111394]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 0]!;
-      work[111395]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 1]!;
-      work[111396]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 2]!;
-      work[111397]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 3]!;
-      work[111398]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 4]!;
-      work[111399]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 5]!;
-      work[111400]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 6]!;
-      work[111401]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 7]!;
-      work[111402]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 8]!;
-      work[111403]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 9]!;
-      work[111404]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 10]!;
-      work[111405]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 11]!;
-      work[111406]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 12]!;
-      work[111407]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 13]!;
-      work[111408]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 14]!;
-      work[111409]! += work[108258 + ((s0 * 224) + (s1 * 16)) + 15]!;
+      work[111358]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 0]!;
+      work[111359]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 1]!;
+      work[111360]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 2]!;
+      work[111361]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 3]!;
+      work[111362]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 4]!;
+      work[111363]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 5]!;
+      work[111364]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 6]!;
+      work[111365]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 7]!;
+      work[111366]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 8]!;
+      work[111367]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 9]!;
+      work[111368]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 10]!;
+      work[111369]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 11]!;
+      work[111370]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 12]!;
+      work[111371]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 13]!;
+      work[111372]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 14]!;
+      work[111373]! += work[108222 + ((s0 * 224) + (s1 * 16)) + 15]!;
     }
   }
 }
@@ -6710,7 +6621,7 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
           if (o1 < 0) continue;
           if (o1 >= 14) continue;
           for (let b = 0; b < 16; b++) {
-            let cv = work[45494 + (((o0 * 14) + o1) * 16) + b]!;
+            let cv = work[45482 + (((o0 * 14) + o1) * 16) + b]!;
             let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
             s0 = (s0 + (cv * params[80 + wr]!));
             s1 = (s1 + (cv * params[80 + wr + 16]!));
@@ -6723,14 +6634,14 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
           }
         }
       }
-      work[48646 + ((p0 * 14) + p1) * 8] = s0;
-      work[48646 + (((p0 * 14) + p1) * 8) + 1] = s1;
-      work[48646 + (((p0 * 14) + p1) * 8) + 2] = s2;
-      work[48646 + (((p0 * 14) + p1) * 8) + 3] = s3;
-      work[48646 + (((p0 * 14) + p1) * 8) + 4] = s4;
-      work[48646 + (((p0 * 14) + p1) * 8) + 5] = s5;
-      work[48646 + (((p0 * 14) + p1) * 8) + 6] = s6;
-      work[48646 + (((p0 * 14) + p1) * 8) + 7] = s7;
+      work[48634 + ((p0 * 14) + p1) * 8] = s0;
+      work[48634 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[48634 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[48634 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[48634 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[48634 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[48634 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[48634 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
@@ -6757,7 +6668,7 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
           if (o1 < 0) continue;
           if (o1 >= 14) continue;
           for (let b = 0; b < 16; b++) {
-            let cv = work[76876 + (((o0 * 14) + o1) * 16) + b]!;
+            let cv = work[76852 + (((o0 * 14) + o1) * 16) + b]!;
             let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
             s0 = (s0 + (cv * params[80 + wr]!));
             s1 = (s1 + (cv * params[80 + wr + 16]!));
@@ -6770,14 +6681,14 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
           }
         }
       }
-      work[80028 + ((p0 * 14) + p1) * 8] = s0;
-      work[80028 + (((p0 * 14) + p1) * 8) + 1] = s1;
-      work[80028 + (((p0 * 14) + p1) * 8) + 2] = s2;
-      work[80028 + (((p0 * 14) + p1) * 8) + 3] = s3;
-      work[80028 + (((p0 * 14) + p1) * 8) + 4] = s4;
-      work[80028 + (((p0 * 14) + p1) * 8) + 5] = s5;
-      work[80028 + (((p0 * 14) + p1) * 8) + 6] = s6;
-      work[80028 + (((p0 * 14) + p1) * 8) + 7] = s7;
+      work[80004 + ((p0 * 14) + p1) * 8] = s0;
+      work[80004 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[80004 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[80004 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[80004 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[80004 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[80004 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[80004 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
@@ -6804,7 +6715,7 @@ function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, 
           if (o1 < 0) continue;
           if (o1 >= 14) continue;
           for (let b = 0; b < 16; b++) {
-            let cv = work[108258 + (((o0 * 14) + o1) * 16) + b]!;
+            let cv = work[108222 + (((o0 * 14) + o1) * 16) + b]!;
             let wr = (((((k0 * 3) + k1) * 8) * 16) + b);
             s0 = (s0 + (cv * params[80 + wr]!));
             s1 = (s1 + (cv * params[80 + wr + 16]!));
@@ -6817,14 +6728,14 @@ function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, 
           }
         }
       }
-      work[111410 + ((p0 * 14) + p1) * 8] = s0;
-      work[111410 + (((p0 * 14) + p1) * 8) + 1] = s1;
-      work[111410 + (((p0 * 14) + p1) * 8) + 2] = s2;
-      work[111410 + (((p0 * 14) + p1) * 8) + 3] = s3;
-      work[111410 + (((p0 * 14) + p1) * 8) + 4] = s4;
-      work[111410 + (((p0 * 14) + p1) * 8) + 5] = s5;
-      work[111410 + (((p0 * 14) + p1) * 8) + 6] = s6;
-      work[111410 + (((p0 * 14) + p1) * 8) + 7] = s7;
+      work[111374 + ((p0 * 14) + p1) * 8] = s0;
+      work[111374 + (((p0 * 14) + p1) * 8) + 1] = s1;
+      work[111374 + (((p0 * 14) + p1) * 8) + 2] = s2;
+      work[111374 + (((p0 * 14) + p1) * 8) + 3] = s3;
+      work[111374 + (((p0 * 14) + p1) * 8) + 4] = s4;
+      work[111374 + (((p0 * 14) + p1) * 8) + 5] = s5;
+      work[111374 + (((p0 * 14) + p1) * 8) + 6] = s6;
+      work[111374 + (((p0 * 14) + p1) * 8) + 7] = s7;
     }
   }
 }
@@ -6930,42 +6841,42 @@ function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, 
             let i1 = ((o1 + k1) - 1);
             if (i1 < 0) continue;
             if (i1 >= 14) continue;
-            let xv = work[43926 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[43914 + (((i0 * 14) + i1) * 8) + a]!;
             let cr = (((o0 * 14) + o1) * 16);
-            s0 = (s0 + (xv * work[45494 + cr]!));
-            s1 = (s1 + (xv * work[45494 + cr + 1]!));
-            s2 = (s2 + (xv * work[45494 + cr + 2]!));
-            s3 = (s3 + (xv * work[45494 + cr + 3]!));
-            s4 = (s4 + (xv * work[45494 + cr + 4]!));
-            s5 = (s5 + (xv * work[45494 + cr + 5]!));
-            s6 = (s6 + (xv * work[45494 + cr + 6]!));
-            s7 = (s7 + (xv * work[45494 + cr + 7]!));
-            s8 = (s8 + (xv * work[45494 + cr + 8]!));
-            s9 = (s9 + (xv * work[45494 + cr + 9]!));
-            s10 = (s10 + (xv * work[45494 + cr + 10]!));
-            s11 = (s11 + (xv * work[45494 + cr + 11]!));
-            s12 = (s12 + (xv * work[45494 + cr + 12]!));
-            s13 = (s13 + (xv * work[45494 + cr + 13]!));
-            s14 = (s14 + (xv * work[45494 + cr + 14]!));
-            s15 = (s15 + (xv * work[45494 + cr + 15]!));
+            s0 = (s0 + (xv * work[45482 + cr]!));
+            s1 = (s1 + (xv * work[45482 + cr + 1]!));
+            s2 = (s2 + (xv * work[45482 + cr + 2]!));
+            s3 = (s3 + (xv * work[45482 + cr + 3]!));
+            s4 = (s4 + (xv * work[45482 + cr + 4]!));
+            s5 = (s5 + (xv * work[45482 + cr + 5]!));
+            s6 = (s6 + (xv * work[45482 + cr + 6]!));
+            s7 = (s7 + (xv * work[45482 + cr + 7]!));
+            s8 = (s8 + (xv * work[45482 + cr + 8]!));
+            s9 = (s9 + (xv * work[45482 + cr + 9]!));
+            s10 = (s10 + (xv * work[45482 + cr + 10]!));
+            s11 = (s11 + (xv * work[45482 + cr + 11]!));
+            s12 = (s12 + (xv * work[45482 + cr + 12]!));
+            s13 = (s13 + (xv * work[45482 + cr + 13]!));
+            s14 = (s14 + (xv * work[45482 + cr + 14]!));
+            s15 = (s15 + (xv * work[45482 + cr + 15]!));
           }
         }
-        work[50214 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
-        work[50214 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+        work[50202 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[50202 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
       }
     }
   }
@@ -7001,42 +6912,42 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
             let i1 = ((o1 + k1) - 1);
             if (i1 < 0) continue;
             if (i1 >= 14) continue;
-            let xv = work[75308 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[75284 + (((i0 * 14) + i1) * 8) + a]!;
             let cr = (((o0 * 14) + o1) * 16);
-            s0 = (s0 + (xv * work[76876 + cr]!));
-            s1 = (s1 + (xv * work[76876 + cr + 1]!));
-            s2 = (s2 + (xv * work[76876 + cr + 2]!));
-            s3 = (s3 + (xv * work[76876 + cr + 3]!));
-            s4 = (s4 + (xv * work[76876 + cr + 4]!));
-            s5 = (s5 + (xv * work[76876 + cr + 5]!));
-            s6 = (s6 + (xv * work[76876 + cr + 6]!));
-            s7 = (s7 + (xv * work[76876 + cr + 7]!));
-            s8 = (s8 + (xv * work[76876 + cr + 8]!));
-            s9 = (s9 + (xv * work[76876 + cr + 9]!));
-            s10 = (s10 + (xv * work[76876 + cr + 10]!));
-            s11 = (s11 + (xv * work[76876 + cr + 11]!));
-            s12 = (s12 + (xv * work[76876 + cr + 12]!));
-            s13 = (s13 + (xv * work[76876 + cr + 13]!));
-            s14 = (s14 + (xv * work[76876 + cr + 14]!));
-            s15 = (s15 + (xv * work[76876 + cr + 15]!));
+            s0 = (s0 + (xv * work[76852 + cr]!));
+            s1 = (s1 + (xv * work[76852 + cr + 1]!));
+            s2 = (s2 + (xv * work[76852 + cr + 2]!));
+            s3 = (s3 + (xv * work[76852 + cr + 3]!));
+            s4 = (s4 + (xv * work[76852 + cr + 4]!));
+            s5 = (s5 + (xv * work[76852 + cr + 5]!));
+            s6 = (s6 + (xv * work[76852 + cr + 6]!));
+            s7 = (s7 + (xv * work[76852 + cr + 7]!));
+            s8 = (s8 + (xv * work[76852 + cr + 8]!));
+            s9 = (s9 + (xv * work[76852 + cr + 9]!));
+            s10 = (s10 + (xv * work[76852 + cr + 10]!));
+            s11 = (s11 + (xv * work[76852 + cr + 11]!));
+            s12 = (s12 + (xv * work[76852 + cr + 12]!));
+            s13 = (s13 + (xv * work[76852 + cr + 13]!));
+            s14 = (s14 + (xv * work[76852 + cr + 14]!));
+            s15 = (s15 + (xv * work[76852 + cr + 15]!));
           }
         }
-        work[81596 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
-        work[81596 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+        work[81572 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[81572 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
       }
     }
   }
@@ -7072,42 +6983,42 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
             let i1 = ((o1 + k1) - 1);
             if (i1 < 0) continue;
             if (i1 >= 14) continue;
-            let xv = work[106690 + (((i0 * 14) + i1) * 8) + a]!;
+            let xv = work[106654 + (((i0 * 14) + i1) * 8) + a]!;
             let cr = (((o0 * 14) + o1) * 16);
-            s0 = (s0 + (xv * work[108258 + cr]!));
-            s1 = (s1 + (xv * work[108258 + cr + 1]!));
-            s2 = (s2 + (xv * work[108258 + cr + 2]!));
-            s3 = (s3 + (xv * work[108258 + cr + 3]!));
-            s4 = (s4 + (xv * work[108258 + cr + 4]!));
-            s5 = (s5 + (xv * work[108258 + cr + 5]!));
-            s6 = (s6 + (xv * work[108258 + cr + 6]!));
-            s7 = (s7 + (xv * work[108258 + cr + 7]!));
-            s8 = (s8 + (xv * work[108258 + cr + 8]!));
-            s9 = (s9 + (xv * work[108258 + cr + 9]!));
-            s10 = (s10 + (xv * work[108258 + cr + 10]!));
-            s11 = (s11 + (xv * work[108258 + cr + 11]!));
-            s12 = (s12 + (xv * work[108258 + cr + 12]!));
-            s13 = (s13 + (xv * work[108258 + cr + 13]!));
-            s14 = (s14 + (xv * work[108258 + cr + 14]!));
-            s15 = (s15 + (xv * work[108258 + cr + 15]!));
+            s0 = (s0 + (xv * work[108222 + cr]!));
+            s1 = (s1 + (xv * work[108222 + cr + 1]!));
+            s2 = (s2 + (xv * work[108222 + cr + 2]!));
+            s3 = (s3 + (xv * work[108222 + cr + 3]!));
+            s4 = (s4 + (xv * work[108222 + cr + 4]!));
+            s5 = (s5 + (xv * work[108222 + cr + 5]!));
+            s6 = (s6 + (xv * work[108222 + cr + 6]!));
+            s7 = (s7 + (xv * work[108222 + cr + 7]!));
+            s8 = (s8 + (xv * work[108222 + cr + 8]!));
+            s9 = (s9 + (xv * work[108222 + cr + 9]!));
+            s10 = (s10 + (xv * work[108222 + cr + 10]!));
+            s11 = (s11 + (xv * work[108222 + cr + 11]!));
+            s12 = (s12 + (xv * work[108222 + cr + 12]!));
+            s13 = (s13 + (xv * work[108222 + cr + 13]!));
+            s14 = (s14 + (xv * work[108222 + cr + 14]!));
+            s15 = (s15 + (xv * work[108222 + cr + 15]!));
           }
         }
-        work[112978 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
-        work[112978 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
+        work[112942 + ((((k0 * 3) + k1) * 8) + a) * 16] = s0;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 1] = s1;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 2] = s2;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 3] = s3;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 4] = s4;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 5] = s5;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 6] = s6;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 7] = s7;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 8] = s8;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 9] = s9;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 10] = s10;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 11] = s11;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 12] = s12;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 13] = s13;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 14] = s14;
+        work[112942 + (((((k0 * 3) + k1) * 8) + a) * 16) + 15] = s15;
       }
     }
   }
@@ -7116,7 +7027,7 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 6272; z++) work[25110 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[25098 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7147,7 +7058,7 @@ function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[25110 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[25098 + (bi * 8) + ch]! += work[17264 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -7157,7 +7068,7 @@ function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 6272; z++) work[56492 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[56468 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7172,7 +7083,7 @@ function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37642 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7180,7 +7091,7 @@ function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[37654 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[37642 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7188,7 +7099,7 @@ function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[56492 + (bi * 8) + ch]! += work[48646 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[56468 + (bi * 8) + ch]! += work[48634 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -7198,7 +7109,7 @@ function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 6272; z++) work[87874 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[87838 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7213,7 +7124,7 @@ function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69012 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7221,7 +7132,7 @@ function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[69036 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[69012 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7229,7 +7140,7 @@ function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[87874 + (bi * 8) + ch]! += work[80028 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[87838 + (bi * 8) + ch]! += work[80004 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -7239,7 +7150,7 @@ function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 6272; z++) work[119256 + z] = 0;
+  for (let z = 0; z < 6272; z++) work[119208 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7254,7 +7165,7 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
           let i0 = ((o0 * 2) + k0);
           {
             let i1 = ((o1 * 2) + 0);
-            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100382 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7262,7 +7173,7 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
           }
           {
             let i1 = ((o1 * 2) + 1);
-            let sv = work[100418 + (((i0 * 28) + i1) * 8) + ch]!;
+            let sv = work[100382 + (((i0 * 28) + i1) * 8) + ch]!;
             if (((bi < 0) ? (sv === sv) : (sv > best))) {
               best = sv;
               bi = ((i0 * 28) + i1);
@@ -7270,7 +7181,7 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
           }
         }
         if ((bi >= 0)) {
-          work[119256 + (bi * 8) + ch]! += work[111410 + (((o0 * 14) + o1) * 8) + ch]!;
+          work[119208 + (bi * 8) + ch]! += work[111374 + (((o0 * 14) + o1) * 8) + ch]!;
         }
       }
     }
@@ -7281,13 +7192,13 @@ function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 6272; k++) {
     work[6272 + k] = (work[k]! > 0 ? 1 : 0);
-    work[37654 + k] = (work[31382 + k]! > 0 ? 1 : 0);
-    work[69036 + k] = (work[62764 + k]! > 0 ? 1 : 0);
-    work[100418 + k] = (work[94146 + k]! > 0 ? 1 : 0);
-    work[k] = (work[6272 + k]! !== 0 ? work[25110 + k]! : 0);
-    work[31382 + k] = (work[37654 + k]! !== 0 ? work[56492 + k]! : 0);
-    work[62764 + k] = (work[69036 + k]! !== 0 ? work[87874 + k]! : 0);
-    work[94146 + k] = (work[100418 + k]! !== 0 ? work[119256 + k]! : 0);
+    work[37642 + k] = (work[31370 + k]! > 0 ? 1 : 0);
+    work[69012 + k] = (work[62740 + k]! > 0 ? 1 : 0);
+    work[100382 + k] = (work[94110 + k]! > 0 ? 1 : 0);
+    work[k] = (work[6272 + k]! !== 0 ? work[25098 + k]! : 0);
+    work[31370 + k] = (work[37642 + k]! !== 0 ? work[56468 + k]! : 0);
+    work[62740 + k] = (work[69012 + k]! !== 0 ? work[87838 + k]! : 0);
+    work[94110 + k] = (work[100382 + k]! !== 0 ? work[119208 + k]! : 0);
   }
 }
 
@@ -7324,14 +7235,14 @@ function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  work[37654] = 0;
-  work[37655] = 0;
-  work[37656] = 0;
-  work[37657] = 0;
-  work[37658] = 0;
-  work[37659] = 0;
-  work[37660] = 0;
-  work[37661] = 0;
+  work[37642] = 0;
+  work[37643] = 0;
+  work[37644] = 0;
+  work[37645] = 0;
+  work[37646] = 0;
+  work[37647] = 0;
+  work[37648] = 0;
+  work[37649] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7339,14 +7250,14 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[37654]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[37655]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[37656]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[37657]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[37658]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[37659]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[37660]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[37661]! += work[31382 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[37642]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[37643]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[37644]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[37645]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[37646]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[37647]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[37648]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[37649]! += work[31370 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7354,14 +7265,14 @@ function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  work[69036] = 0;
-  work[69037] = 0;
-  work[69038] = 0;
-  work[69039] = 0;
-  work[69040] = 0;
-  work[69041] = 0;
-  work[69042] = 0;
-  work[69043] = 0;
+  work[69012] = 0;
+  work[69013] = 0;
+  work[69014] = 0;
+  work[69015] = 0;
+  work[69016] = 0;
+  work[69017] = 0;
+  work[69018] = 0;
+  work[69019] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7369,14 +7280,14 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[69036]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[69037]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[69038]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[69039]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[69040]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[69041]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[69042]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[69043]! += work[62764 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[69012]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[69013]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[69014]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[69015]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[69016]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[69017]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[69018]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[69019]! += work[62740 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7384,14 +7295,14 @@ function gradientBatch_block_loop60(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop61(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  work[100418] = 0;
-  work[100419] = 0;
-  work[100420] = 0;
-  work[100421] = 0;
-  work[100422] = 0;
-  work[100423] = 0;
-  work[100424] = 0;
-  work[100425] = 0;
+  work[100382] = 0;
+  work[100383] = 0;
+  work[100384] = 0;
+  work[100385] = 0;
+  work[100386] = 0;
+  work[100387] = 0;
+  work[100388] = 0;
+  work[100389] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -7399,14 +7310,14 @@ function gradientBatch_block_loop62(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let s0 = 0; s0 < 28; s0++) {
     for (let s1 = 0; s1 < 28; s1++) {
-      work[100418]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 0]!;
-      work[100419]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 1]!;
-      work[100420]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 2]!;
-      work[100421]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 3]!;
-      work[100422]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 4]!;
-      work[100423]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 5]!;
-      work[100424]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 6]!;
-      work[100425]! += work[94146 + ((s0 * 224) + (s1 * 8)) + 7]!;
+      work[100382]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 0]!;
+      work[100383]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 1]!;
+      work[100384]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 2]!;
+      work[100385]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 3]!;
+      work[100386]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 4]!;
+      work[100387]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 5]!;
+      work[100388]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 6]!;
+      work[100389]! += work[94110 + ((s0 * 224) + (s1 * 8)) + 7]!;
     }
   }
 }
@@ -7482,24 +7393,24 @@ function gradientBatch_block_loop64(params: Float64Array, inputs: Float64Array, 
             if (i1 >= 28) continue;
             let xv = inputs[xo1 + ((i0 * 28) + i1) + 0]!;
             let cr = (((o0 * 28) + o1) * 8);
-            s0 = (s0 + (xv * work[31382 + cr]!));
-            s1 = (s1 + (xv * work[31382 + cr + 1]!));
-            s2 = (s2 + (xv * work[31382 + cr + 2]!));
-            s3 = (s3 + (xv * work[31382 + cr + 3]!));
-            s4 = (s4 + (xv * work[31382 + cr + 4]!));
-            s5 = (s5 + (xv * work[31382 + cr + 5]!));
-            s6 = (s6 + (xv * work[31382 + cr + 6]!));
-            s7 = (s7 + (xv * work[31382 + cr + 7]!));
+            s0 = (s0 + (xv * work[31370 + cr]!));
+            s1 = (s1 + (xv * work[31370 + cr + 1]!));
+            s2 = (s2 + (xv * work[31370 + cr + 2]!));
+            s3 = (s3 + (xv * work[31370 + cr + 3]!));
+            s4 = (s4 + (xv * work[31370 + cr + 4]!));
+            s5 = (s5 + (xv * work[31370 + cr + 5]!));
+            s6 = (s6 + (xv * work[31370 + cr + 6]!));
+            s7 = (s7 + (xv * work[31370 + cr + 7]!));
           }
         }
-        work[37662 + (((k0 * 3) + k1) + 0) * 8] = s0;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
-        work[37662 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+        work[37650 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[37650 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -7529,24 +7440,24 @@ function gradientBatch_block_loop65(params: Float64Array, inputs: Float64Array, 
             if (i1 >= 28) continue;
             let xv = inputs[xo2 + ((i0 * 28) + i1) + 0]!;
             let cr = (((o0 * 28) + o1) * 8);
-            s0 = (s0 + (xv * work[62764 + cr]!));
-            s1 = (s1 + (xv * work[62764 + cr + 1]!));
-            s2 = (s2 + (xv * work[62764 + cr + 2]!));
-            s3 = (s3 + (xv * work[62764 + cr + 3]!));
-            s4 = (s4 + (xv * work[62764 + cr + 4]!));
-            s5 = (s5 + (xv * work[62764 + cr + 5]!));
-            s6 = (s6 + (xv * work[62764 + cr + 6]!));
-            s7 = (s7 + (xv * work[62764 + cr + 7]!));
+            s0 = (s0 + (xv * work[62740 + cr]!));
+            s1 = (s1 + (xv * work[62740 + cr + 1]!));
+            s2 = (s2 + (xv * work[62740 + cr + 2]!));
+            s3 = (s3 + (xv * work[62740 + cr + 3]!));
+            s4 = (s4 + (xv * work[62740 + cr + 4]!));
+            s5 = (s5 + (xv * work[62740 + cr + 5]!));
+            s6 = (s6 + (xv * work[62740 + cr + 6]!));
+            s7 = (s7 + (xv * work[62740 + cr + 7]!));
           }
         }
-        work[69044 + (((k0 * 3) + k1) + 0) * 8] = s0;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
-        work[69044 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+        work[69020 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[69020 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -7576,24 +7487,24 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
             if (i1 >= 28) continue;
             let xv = inputs[xo3 + ((i0 * 28) + i1) + 0]!;
             let cr = (((o0 * 28) + o1) * 8);
-            s0 = (s0 + (xv * work[94146 + cr]!));
-            s1 = (s1 + (xv * work[94146 + cr + 1]!));
-            s2 = (s2 + (xv * work[94146 + cr + 2]!));
-            s3 = (s3 + (xv * work[94146 + cr + 3]!));
-            s4 = (s4 + (xv * work[94146 + cr + 4]!));
-            s5 = (s5 + (xv * work[94146 + cr + 5]!));
-            s6 = (s6 + (xv * work[94146 + cr + 6]!));
-            s7 = (s7 + (xv * work[94146 + cr + 7]!));
+            s0 = (s0 + (xv * work[94110 + cr]!));
+            s1 = (s1 + (xv * work[94110 + cr + 1]!));
+            s2 = (s2 + (xv * work[94110 + cr + 2]!));
+            s3 = (s3 + (xv * work[94110 + cr + 3]!));
+            s4 = (s4 + (xv * work[94110 + cr + 4]!));
+            s5 = (s5 + (xv * work[94110 + cr + 5]!));
+            s6 = (s6 + (xv * work[94110 + cr + 6]!));
+            s7 = (s7 + (xv * work[94110 + cr + 7]!));
           }
         }
-        work[100426 + (((k0 * 3) + k1) + 0) * 8] = s0;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
-        work[100426 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
+        work[100390 + (((k0 * 3) + k1) + 0) * 8] = s0;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 1] = s1;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 2] = s2;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 3] = s3;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 4] = s4;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 5] = s5;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 6] = s6;
+        work[100390 + ((((k0 * 3) + k1) + 0) * 8) + 7] = s7;
       }
     }
   }
@@ -7602,14 +7513,14 @@ function gradientBatch_block_loop66(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop67(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 72; k++) {
-    grad[k]! += work[6280 + k]! + work[37662 + k]! + work[69044 + k]! + work[100426 + k]!;
+    grad[k]! += work[6280 + k]! + work[37650 + k]! + work[69020 + k]! + work[100390 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop68(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 1152; k++) {
-    grad[80 + k]! += work[18832 + k]! + work[50214 + k]! + work[81596 + k]! + work[112978 + k]!;
+    grad[80 + k]! += work[18832 + k]! + work[50202 + k]! + work[81572 + k]! + work[112942 + k]!;
   }
 }
 

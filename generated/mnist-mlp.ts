@@ -10,7 +10,7 @@ export const model = {
   inputShape: [784],
   outputShape: [10],
   paramCount: 101770,
-  workSize: 1617,
+  workSize: 1577,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   layers: [
@@ -436,13 +436,6 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
-  gradient_part0(params, input, target, grad, work);
-  gradient_part1(params, input, target, grad, work);
-  return work[267]!;
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- dense0: dense 784 → 128, relu ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
@@ -470,20 +463,20 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const t13_7 = z1_7 - t11;
   const t13_8 = z1_8 - t11;
   const t13_9 = z1_9 - t11;
-  work[256] = Math.exp(t13_0);
-  work[257] = Math.exp(t13_1);
-  work[258] = Math.exp(t13_2);
-  work[259] = Math.exp(t13_3);
-  work[260] = Math.exp(t13_4);
-  work[261] = Math.exp(t13_5);
-  work[262] = Math.exp(t13_6);
-  work[263] = Math.exp(t13_7);
-  work[264] = Math.exp(t13_8);
-  work[265] = Math.exp(t13_9);
-  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
+  const t14_0 = Math.exp(t13_0);
+  const t14_1 = Math.exp(t13_1);
+  const t14_2 = Math.exp(t13_2);
+  const t14_3 = Math.exp(t13_3);
+  const t14_4 = Math.exp(t13_4);
+  const t14_5 = Math.exp(t13_5);
+  const t14_6 = Math.exp(t13_6);
+  const t14_7 = Math.exp(t13_7);
+  const t14_8 = Math.exp(t13_8);
+  const t14_9 = Math.exp(t13_9);
+  const t15 = t14_0 + t14_1 + t14_2 + t14_3 + t14_4 + t14_5 + t14_6 + t14_7 + t14_8 + t14_9;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22 = Math.log(work[266]!);
+  const t22 = Math.log(t15);
   const t23_0 = t13_0 - t22;
   const t23_1 = t13_1 - t22;
   const t23_2 = t13_2 - t22;
@@ -505,26 +498,23 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const t24_8 = target[8]! * t23_8;
   const t24_9 = target[9]! * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
-  work[267] = -t25;
-}
+  const loss = -t25;
 
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- loss backward ---
   const t46 = target[0]! + target[1]! + target[2]! + target[3]! + target[4]! + target[5]! + target[6]! + target[7]! + target[8]! + target[9]!;
-  const t47 = t46 / work[266]!;
+  const t47 = t46 / t15;
 
   // --- dense1 backward ---
-  const t48_0 = work[256]! * t47;
-  const t48_1 = work[257]! * t47;
-  const t48_2 = work[258]! * t47;
-  const t48_3 = work[259]! * t47;
-  const t48_4 = work[260]! * t47;
-  const t48_5 = work[261]! * t47;
-  const t48_6 = work[262]! * t47;
-  const t48_7 = work[263]! * t47;
-  const t48_8 = work[264]! * t47;
-  const t48_9 = work[265]! * t47;
+  const t48_0 = t14_0 * t47;
+  const t48_1 = t14_1 * t47;
+  const t48_2 = t14_2 * t47;
+  const t48_3 = t14_3 * t47;
+  const t48_4 = t14_4 * t47;
+  const t48_5 = t14_5 * t47;
+  const t48_6 = t14_6 * t47;
+  const t48_7 = t14_7 * t47;
+  const t48_8 = t14_8 * t47;
+  const t48_9 = t14_9 * t47;
   grad[101760] = t48_0 - target[0]!;
   grad[101761] = t48_1 - target[1]!;
   grad[101762] = t48_2 - target[2]!;
@@ -541,6 +531,7 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   // --- dense0 backward ---
   gradient_loop5(params, input, target, grad, work);
   gradient_loop6(params, input, target, grad, work);
+  return loss;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -605,7 +596,7 @@ function gradient_loop3(params: Float64Array, input: Float64Array, target: Float
     }
     for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * grad[101760 + j]!;
     s = s + s_1 + s_2 + s_3;
-    work[268 + i] = s;
+    work[266 + i] = s;
   }
 }
 
@@ -631,7 +622,7 @@ function gradient_loop4(params: Float64Array, input: Float64Array, target: Float
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 128; k++) {
     work[k] = (work[128 + k]! > 0 ? 1 : 0);
-    grad[100352 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
+    grad[100352 + k] = (work[k]! !== 0 ? work[266 + k]! : 0);
   }
 }
 
@@ -708,18 +699,28 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function head_forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
+  const in_4 = input[4]!;
+  const in_5 = input[5]!;
+  const in_6 = input[6]!;
+  const in_7 = input[7]!;
+  const in_8 = input[8]!;
+  const in_9 = input[9]!;
   // --- head: activation, softmax ---
-  const t1 = Math.max(input[0]!, input[1]!, input[2]!, input[3]!, input[4]!, input[5]!, input[6]!, input[7]!, input[8]!, input[9]!);
-  const t3_0 = input[0]! - t1;
-  const t3_1 = input[1]! - t1;
-  const t3_2 = input[2]! - t1;
-  const t3_3 = input[3]! - t1;
-  const t3_4 = input[4]! - t1;
-  const t3_5 = input[5]! - t1;
-  const t3_6 = input[6]! - t1;
-  const t3_7 = input[7]! - t1;
-  const t3_8 = input[8]! - t1;
-  const t3_9 = input[9]! - t1;
+  const t1 = Math.max(in_0, in_1, in_2, in_3, in_4, in_5, in_6, in_7, in_8, in_9);
+  const t3_0 = in_0 - t1;
+  const t3_1 = in_1 - t1;
+  const t3_2 = in_2 - t1;
+  const t3_3 = in_3 - t1;
+  const t3_4 = in_4 - t1;
+  const t3_5 = in_5 - t1;
+  const t3_6 = in_6 - t1;
+  const t3_7 = in_7 - t1;
+  const t3_8 = in_8 - t1;
+  const t3_9 = in_9 - t1;
   const t4_0 = Math.exp(t3_0);
   const t4_1 = Math.exp(t3_1);
   const t4_2 = Math.exp(t3_2);
@@ -745,18 +746,28 @@ function head_forward(params: Float64Array, input: Float64Array, output: Float64
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function head_inputGradient(params: Float64Array, input: Float64Array, target: Float64Array, dinput: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
+  const in_4 = input[4]!;
+  const in_5 = input[5]!;
+  const in_6 = input[6]!;
+  const in_7 = input[7]!;
+  const in_8 = input[8]!;
+  const in_9 = input[9]!;
   // --- head: activation, softmax ---
-  const t1 = Math.max(input[0]!, input[1]!, input[2]!, input[3]!, input[4]!, input[5]!, input[6]!, input[7]!, input[8]!, input[9]!);
-  const t3_0 = input[0]! - t1;
-  const t3_1 = input[1]! - t1;
-  const t3_2 = input[2]! - t1;
-  const t3_3 = input[3]! - t1;
-  const t3_4 = input[4]! - t1;
-  const t3_5 = input[5]! - t1;
-  const t3_6 = input[6]! - t1;
-  const t3_7 = input[7]! - t1;
-  const t3_8 = input[8]! - t1;
-  const t3_9 = input[9]! - t1;
+  const t1 = Math.max(in_0, in_1, in_2, in_3, in_4, in_5, in_6, in_7, in_8, in_9);
+  const t3_0 = in_0 - t1;
+  const t3_1 = in_1 - t1;
+  const t3_2 = in_2 - t1;
+  const t3_3 = in_3 - t1;
+  const t3_4 = in_4 - t1;
+  const t3_5 = in_5 - t1;
+  const t3_6 = in_6 - t1;
+  const t3_7 = in_7 - t1;
+  const t3_8 = in_8 - t1;
+  const t3_9 = in_9 - t1;
   const t4_0 = Math.exp(t3_0);
   const t4_1 = Math.exp(t3_1);
   const t4_2 = Math.exp(t3_2);
@@ -931,107 +942,96 @@ function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, o
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  forwardBatch_block_part0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  forwardBatch_block_part1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_block_part0(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   // --- dense0: dense 784 → 128, relu ---
   forwardBatch_block_loop0(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
   forwardBatch_block_loop1(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
 
   // --- dense1: dense 128 → 10, softmax ---
   forwardBatch_block_loop2(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  work[0] = params[101760]! + work[128]!;
-  work[256] = params[101760]! + work[384]!;
-  work[512] = params[101760]! + work[640]!;
-  work[768] = params[101760]! + work[896]!;
-  work[1] = params[101761]! + work[129]!;
-  work[257] = params[101761]! + work[385]!;
-  work[513] = params[101761]! + work[641]!;
-  work[769] = params[101761]! + work[897]!;
-  work[2] = params[101762]! + work[130]!;
-  work[258] = params[101762]! + work[386]!;
-  work[514] = params[101762]! + work[642]!;
-  work[770] = params[101762]! + work[898]!;
-  work[3] = params[101763]! + work[131]!;
-  work[259] = params[101763]! + work[387]!;
-  work[515] = params[101763]! + work[643]!;
-  work[771] = params[101763]! + work[899]!;
-  work[4] = params[101764]! + work[132]!;
-  work[260] = params[101764]! + work[388]!;
-  work[516] = params[101764]! + work[644]!;
-  work[772] = params[101764]! + work[900]!;
-  work[5] = params[101765]! + work[133]!;
-  work[261] = params[101765]! + work[389]!;
-  work[517] = params[101765]! + work[645]!;
-  work[773] = params[101765]! + work[901]!;
-  work[6] = params[101766]! + work[134]!;
-  work[262] = params[101766]! + work[390]!;
-  work[518] = params[101766]! + work[646]!;
-  work[774] = params[101766]! + work[902]!;
-  work[7] = params[101767]! + work[135]!;
-  work[263] = params[101767]! + work[391]!;
-  work[519] = params[101767]! + work[647]!;
-  work[775] = params[101767]! + work[903]!;
-  work[8] = params[101768]! + work[136]!;
-  work[264] = params[101768]! + work[392]!;
-  work[520] = params[101768]! + work[648]!;
-  work[776] = params[101768]! + work[904]!;
-  work[9] = params[101769]! + work[137]!;
-  work[265] = params[101769]! + work[393]!;
-  work[521] = params[101769]! + work[649]!;
-  work[777] = params[101769]! + work[905]!;
-  work[10] = Math.max(work[0]!, work[1]!, work[2]!, work[3]!, work[4]!, work[5]!, work[6]!, work[7]!, work[8]!, work[9]!);
-  work[266] = Math.max(work[256]!, work[257]!, work[258]!, work[259]!, work[260]!, work[261]!, work[262]!, work[263]!, work[264]!, work[265]!);
-  work[522] = Math.max(work[512]!, work[513]!, work[514]!, work[515]!, work[516]!, work[517]!, work[518]!, work[519]!, work[520]!, work[521]!);
-  work[778] = Math.max(work[768]!, work[769]!, work[770]!, work[771]!, work[772]!, work[773]!, work[774]!, work[775]!, work[776]!, work[777]!);
-}
-
-/** Part of `forwardBatch`, split off to stay under V8's optimization size limit. */
-function forwardBatch_block_part1(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
-  // --- dense1: dense 128 → 10, softmax ---
-  const t13_0_l0 = work[0]! - work[10]!;
-  const t13_0_l1 = work[256]! - work[266]!;
-  const t13_0_l2 = work[512]! - work[522]!;
-  const t13_0_l3 = work[768]! - work[778]!;
-  const t13_1_l0 = work[1]! - work[10]!;
-  const t13_1_l1 = work[257]! - work[266]!;
-  const t13_1_l2 = work[513]! - work[522]!;
-  const t13_1_l3 = work[769]! - work[778]!;
-  const t13_2_l0 = work[2]! - work[10]!;
-  const t13_2_l1 = work[258]! - work[266]!;
-  const t13_2_l2 = work[514]! - work[522]!;
-  const t13_2_l3 = work[770]! - work[778]!;
-  const t13_3_l0 = work[3]! - work[10]!;
-  const t13_3_l1 = work[259]! - work[266]!;
-  const t13_3_l2 = work[515]! - work[522]!;
-  const t13_3_l3 = work[771]! - work[778]!;
-  const t13_4_l0 = work[4]! - work[10]!;
-  const t13_4_l1 = work[260]! - work[266]!;
-  const t13_4_l2 = work[516]! - work[522]!;
-  const t13_4_l3 = work[772]! - work[778]!;
-  const t13_5_l0 = work[5]! - work[10]!;
-  const t13_5_l1 = work[261]! - work[266]!;
-  const t13_5_l2 = work[517]! - work[522]!;
-  const t13_5_l3 = work[773]! - work[778]!;
-  const t13_6_l0 = work[6]! - work[10]!;
-  const t13_6_l1 = work[262]! - work[266]!;
-  const t13_6_l2 = work[518]! - work[522]!;
-  const t13_6_l3 = work[774]! - work[778]!;
-  const t13_7_l0 = work[7]! - work[10]!;
-  const t13_7_l1 = work[263]! - work[266]!;
-  const t13_7_l2 = work[519]! - work[522]!;
-  const t13_7_l3 = work[775]! - work[778]!;
-  const t13_8_l0 = work[8]! - work[10]!;
-  const t13_8_l1 = work[264]! - work[266]!;
-  const t13_8_l2 = work[520]! - work[522]!;
-  const t13_8_l3 = work[776]! - work[778]!;
-  const t13_9_l0 = work[9]! - work[10]!;
-  const t13_9_l1 = work[265]! - work[266]!;
-  const t13_9_l2 = work[521]! - work[522]!;
-  const t13_9_l3 = work[777]! - work[778]!;
+  const z1_0_l0 = params[101760]! + work[128]!;
+  const z1_0_l1 = params[101760]! + work[384]!;
+  const z1_0_l2 = params[101760]! + work[640]!;
+  const z1_0_l3 = params[101760]! + work[896]!;
+  const z1_1_l0 = params[101761]! + work[129]!;
+  const z1_1_l1 = params[101761]! + work[385]!;
+  const z1_1_l2 = params[101761]! + work[641]!;
+  const z1_1_l3 = params[101761]! + work[897]!;
+  const z1_2_l0 = params[101762]! + work[130]!;
+  const z1_2_l1 = params[101762]! + work[386]!;
+  const z1_2_l2 = params[101762]! + work[642]!;
+  const z1_2_l3 = params[101762]! + work[898]!;
+  const z1_3_l0 = params[101763]! + work[131]!;
+  const z1_3_l1 = params[101763]! + work[387]!;
+  const z1_3_l2 = params[101763]! + work[643]!;
+  const z1_3_l3 = params[101763]! + work[899]!;
+  const z1_4_l0 = params[101764]! + work[132]!;
+  const z1_4_l1 = params[101764]! + work[388]!;
+  const z1_4_l2 = params[101764]! + work[644]!;
+  const z1_4_l3 = params[101764]! + work[900]!;
+  const z1_5_l0 = params[101765]! + work[133]!;
+  const z1_5_l1 = params[101765]! + work[389]!;
+  const z1_5_l2 = params[101765]! + work[645]!;
+  const z1_5_l3 = params[101765]! + work[901]!;
+  const z1_6_l0 = params[101766]! + work[134]!;
+  const z1_6_l1 = params[101766]! + work[390]!;
+  const z1_6_l2 = params[101766]! + work[646]!;
+  const z1_6_l3 = params[101766]! + work[902]!;
+  const z1_7_l0 = params[101767]! + work[135]!;
+  const z1_7_l1 = params[101767]! + work[391]!;
+  const z1_7_l2 = params[101767]! + work[647]!;
+  const z1_7_l3 = params[101767]! + work[903]!;
+  const z1_8_l0 = params[101768]! + work[136]!;
+  const z1_8_l1 = params[101768]! + work[392]!;
+  const z1_8_l2 = params[101768]! + work[648]!;
+  const z1_8_l3 = params[101768]! + work[904]!;
+  const z1_9_l0 = params[101769]! + work[137]!;
+  const z1_9_l1 = params[101769]! + work[393]!;
+  const z1_9_l2 = params[101769]! + work[649]!;
+  const z1_9_l3 = params[101769]! + work[905]!;
+  const t11_l0 = Math.max(z1_0_l0, z1_1_l0, z1_2_l0, z1_3_l0, z1_4_l0, z1_5_l0, z1_6_l0, z1_7_l0, z1_8_l0, z1_9_l0);
+  const t11_l1 = Math.max(z1_0_l1, z1_1_l1, z1_2_l1, z1_3_l1, z1_4_l1, z1_5_l1, z1_6_l1, z1_7_l1, z1_8_l1, z1_9_l1);
+  const t11_l2 = Math.max(z1_0_l2, z1_1_l2, z1_2_l2, z1_3_l2, z1_4_l2, z1_5_l2, z1_6_l2, z1_7_l2, z1_8_l2, z1_9_l2);
+  const t11_l3 = Math.max(z1_0_l3, z1_1_l3, z1_2_l3, z1_3_l3, z1_4_l3, z1_5_l3, z1_6_l3, z1_7_l3, z1_8_l3, z1_9_l3);
+  const t13_0_l0 = z1_0_l0 - t11_l0;
+  const t13_0_l1 = z1_0_l1 - t11_l1;
+  const t13_0_l2 = z1_0_l2 - t11_l2;
+  const t13_0_l3 = z1_0_l3 - t11_l3;
+  const t13_1_l0 = z1_1_l0 - t11_l0;
+  const t13_1_l1 = z1_1_l1 - t11_l1;
+  const t13_1_l2 = z1_1_l2 - t11_l2;
+  const t13_1_l3 = z1_1_l3 - t11_l3;
+  const t13_2_l0 = z1_2_l0 - t11_l0;
+  const t13_2_l1 = z1_2_l1 - t11_l1;
+  const t13_2_l2 = z1_2_l2 - t11_l2;
+  const t13_2_l3 = z1_2_l3 - t11_l3;
+  const t13_3_l0 = z1_3_l0 - t11_l0;
+  const t13_3_l1 = z1_3_l1 - t11_l1;
+  const t13_3_l2 = z1_3_l2 - t11_l2;
+  const t13_3_l3 = z1_3_l3 - t11_l3;
+  const t13_4_l0 = z1_4_l0 - t11_l0;
+  const t13_4_l1 = z1_4_l1 - t11_l1;
+  const t13_4_l2 = z1_4_l2 - t11_l2;
+  const t13_4_l3 = z1_4_l3 - t11_l3;
+  const t13_5_l0 = z1_5_l0 - t11_l0;
+  const t13_5_l1 = z1_5_l1 - t11_l1;
+  const t13_5_l2 = z1_5_l2 - t11_l2;
+  const t13_5_l3 = z1_5_l3 - t11_l3;
+  const t13_6_l0 = z1_6_l0 - t11_l0;
+  const t13_6_l1 = z1_6_l1 - t11_l1;
+  const t13_6_l2 = z1_6_l2 - t11_l2;
+  const t13_6_l3 = z1_6_l3 - t11_l3;
+  const t13_7_l0 = z1_7_l0 - t11_l0;
+  const t13_7_l1 = z1_7_l1 - t11_l1;
+  const t13_7_l2 = z1_7_l2 - t11_l2;
+  const t13_7_l3 = z1_7_l3 - t11_l3;
+  const t13_8_l0 = z1_8_l0 - t11_l0;
+  const t13_8_l1 = z1_8_l1 - t11_l1;
+  const t13_8_l2 = z1_8_l2 - t11_l2;
+  const t13_8_l3 = z1_8_l3 - t11_l3;
+  const t13_9_l0 = z1_9_l0 - t11_l0;
+  const t13_9_l1 = z1_9_l1 - t11_l1;
+  const t13_9_l2 = z1_9_l2 - t11_l2;
+  const t13_9_l3 = z1_9_l3 - t11_l3;
   const t14_0_l0 = Math.exp(t13_0_l0);
   const t14_0_l1 = Math.exp(t13_0_l1);
   const t14_0_l2 = Math.exp(t13_0_l2);
@@ -1191,34 +1191,16 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
 function gradientBatch_js(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[1616] = 0;
+  work[1576] = 0;
   let s = 0;
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 784, (s + 1) * 784, (s + 2) * 784, (s + 3) * 784, s * 10, (s + 1) * 10, (s + 2) * 10, (s + 3) * 10);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[1616]! / count : 0;
+  return count > 0 ? work[1576]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
-  grad[101760]! += work[256]!;
-  grad[101761]! += work[257]!;
-  grad[101762]! += work[258]!;
-  grad[101763]! += work[259]!;
-  grad[101764]! += work[260]!;
-  grad[101765]! += work[261]!;
-  grad[101766]! += work[262]!;
-  grad[101767]! += work[263]!;
-  grad[101768]! += work[264]!;
-  grad[101769]! += work[265]!;
-  work[1616]! += work[267]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- dense0: dense 784 → 128, relu ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
@@ -1246,20 +1228,20 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t13_7 = z1_7 - t11;
   const t13_8 = z1_8 - t11;
   const t13_9 = z1_9 - t11;
-  work[256] = Math.exp(t13_0);
-  work[257] = Math.exp(t13_1);
-  work[258] = Math.exp(t13_2);
-  work[259] = Math.exp(t13_3);
-  work[260] = Math.exp(t13_4);
-  work[261] = Math.exp(t13_5);
-  work[262] = Math.exp(t13_6);
-  work[263] = Math.exp(t13_7);
-  work[264] = Math.exp(t13_8);
-  work[265] = Math.exp(t13_9);
-  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
+  const t14_0 = Math.exp(t13_0);
+  const t14_1 = Math.exp(t13_1);
+  const t14_2 = Math.exp(t13_2);
+  const t14_3 = Math.exp(t13_3);
+  const t14_4 = Math.exp(t13_4);
+  const t14_5 = Math.exp(t13_5);
+  const t14_6 = Math.exp(t13_6);
+  const t14_7 = Math.exp(t13_7);
+  const t14_8 = Math.exp(t13_8);
+  const t14_9 = Math.exp(t13_9);
+  const t15 = t14_0 + t14_1 + t14_2 + t14_3 + t14_4 + t14_5 + t14_6 + t14_7 + t14_8 + t14_9;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22 = Math.log(work[266]!);
+  const t22 = Math.log(t15);
   const t23_0 = t13_0 - t22;
   const t23_1 = t13_1 - t22;
   const t23_2 = t13_2 - t22;
@@ -1281,26 +1263,23 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t24_8 = targets[to + 8]! * t23_8;
   const t24_9 = targets[to + 9]! * t23_9;
   const t25 = t24_0 + t24_1 + t24_2 + t24_3 + t24_4 + t24_5 + t24_6 + t24_7 + t24_8 + t24_9;
-  work[267] = -t25;
-}
+  const loss = -t25;
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- loss backward ---
   const t46 = targets[to]! + targets[to + 1]! + targets[to + 2]! + targets[to + 3]! + targets[to + 4]! + targets[to + 5]! + targets[to + 6]! + targets[to + 7]! + targets[to + 8]! + targets[to + 9]!;
-  const t47 = t46 / work[266]!;
+  const t47 = t46 / t15;
 
   // --- dense1 backward ---
-  const t48_0 = work[256]! * t47;
-  const t48_1 = work[257]! * t47;
-  const t48_2 = work[258]! * t47;
-  const t48_3 = work[259]! * t47;
-  const t48_4 = work[260]! * t47;
-  const t48_5 = work[261]! * t47;
-  const t48_6 = work[262]! * t47;
-  const t48_7 = work[263]! * t47;
-  const t48_8 = work[264]! * t47;
-  const t48_9 = work[265]! * t47;
+  const t48_0 = t14_0 * t47;
+  const t48_1 = t14_1 * t47;
+  const t48_2 = t14_2 * t47;
+  const t48_3 = t14_3 * t47;
+  const t48_4 = t14_4 * t47;
+  const t48_5 = t14_5 * t47;
+  const t48_6 = t14_6 * t47;
+  const t48_7 = t14_7 * t47;
+  const t48_8 = t14_8 * t47;
+  const t48_9 = t14_9 * t47;
   work[256] = t48_0 - targets[to]!;
   work[257] = t48_1 - targets[to + 1]!;
   work[258] = t48_2 - targets[to + 2]!;
@@ -1317,6 +1296,18 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   // --- dense0 backward ---
   gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
+  grad[101760]! += work[256]!;
+  grad[101761]! += work[257]!;
+  grad[101762]! += work[258]!;
+  grad[101763]! += work[259]!;
+  grad[101764]! += work[260]!;
+  grad[101765]! += work[261]!;
+  grad[101766]! += work[262]!;
+  grad[101767]! += work[263]!;
+  grad[101768]! += work[264]!;
+  grad[101769]! += work[265]!;
+  work[1576]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1381,7 +1372,7 @@ function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, 
     }
     for (let j = 8; j < 10; j++) s += params[100480 + r + j]! * work[256 + j]!;
     s = s + s_1 + s_2 + s_3;
-    work[268 + i] = s;
+    work[266 + i] = s;
   }
 }
 
@@ -1407,7 +1398,7 @@ function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 128; k++) {
     work[k] = (work[128 + k]! > 0 ? 1 : 0);
-    work[128 + k] = (work[k]! !== 0 ? work[268 + k]! : 0);
+    work[128 + k] = (work[k]! !== 0 ? work[266 + k]! : 0);
   }
 }
 
@@ -1429,171 +1420,146 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  gradientBatch_block_part0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[101760]! += work[256]! + work[660]! + work[1064]! + work[1468]!;
-  grad[101761]! += work[257]! + work[661]! + work[1065]! + work[1469]!;
-  grad[101762]! += work[258]! + work[662]! + work[1066]! + work[1470]!;
-  grad[101763]! += work[259]! + work[663]! + work[1067]! + work[1471]!;
-  grad[101764]! += work[260]! + work[664]! + work[1068]! + work[1472]!;
-  grad[101765]! += work[261]! + work[665]! + work[1069]! + work[1473]!;
-  grad[101766]! += work[262]! + work[666]! + work[1070]! + work[1474]!;
-  grad[101767]! += work[263]! + work[667]! + work[1071]! + work[1475]!;
-  grad[101768]! += work[264]! + work[668]! + work[1072]! + work[1476]!;
-  grad[101769]! += work[265]! + work[669]! + work[1073]! + work[1477]!;
-  work[1616]! += work[267]! + work[671]! + work[1075]! + work[1479]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense0: dense 784 → 128, relu ---
   gradientBatch_block_loop0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- dense1: dense 128 → 10, softmax ---
   gradientBatch_block_loop2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  work[266] = params[101760]! + work[256]!;
-  work[670] = params[101760]! + work[660]!;
-  work[1074] = params[101760]! + work[1064]!;
-  work[1478] = params[101760]! + work[1468]!;
-  work[267] = params[101761]! + work[257]!;
-  work[671] = params[101761]! + work[661]!;
-  work[1075] = params[101761]! + work[1065]!;
-  work[1479] = params[101761]! + work[1469]!;
-  work[268] = params[101762]! + work[258]!;
-  work[672] = params[101762]! + work[662]!;
-  work[1076] = params[101762]! + work[1066]!;
-  work[1480] = params[101762]! + work[1470]!;
-  work[269] = params[101763]! + work[259]!;
-  work[673] = params[101763]! + work[663]!;
-  work[1077] = params[101763]! + work[1067]!;
-  work[1481] = params[101763]! + work[1471]!;
-  work[270] = params[101764]! + work[260]!;
-  work[674] = params[101764]! + work[664]!;
-  work[1078] = params[101764]! + work[1068]!;
-  work[1482] = params[101764]! + work[1472]!;
-  work[271] = params[101765]! + work[261]!;
-  work[675] = params[101765]! + work[665]!;
-  work[1079] = params[101765]! + work[1069]!;
-  work[1483] = params[101765]! + work[1473]!;
-  work[272] = params[101766]! + work[262]!;
-  work[676] = params[101766]! + work[666]!;
-  work[1080] = params[101766]! + work[1070]!;
-  work[1484] = params[101766]! + work[1474]!;
-  work[273] = params[101767]! + work[263]!;
-  work[677] = params[101767]! + work[667]!;
-  work[1081] = params[101767]! + work[1071]!;
-  work[1485] = params[101767]! + work[1475]!;
-  work[274] = params[101768]! + work[264]!;
-  work[678] = params[101768]! + work[668]!;
-  work[1082] = params[101768]! + work[1072]!;
-  work[1486] = params[101768]! + work[1476]!;
-  work[275] = params[101769]! + work[265]!;
-  work[679] = params[101769]! + work[669]!;
-  work[1083] = params[101769]! + work[1073]!;
-  work[1487] = params[101769]! + work[1477]!;
-  work[256] = Math.max(work[266]!, work[267]!, work[268]!, work[269]!, work[270]!, work[271]!, work[272]!, work[273]!, work[274]!, work[275]!);
-  work[660] = Math.max(work[670]!, work[671]!, work[672]!, work[673]!, work[674]!, work[675]!, work[676]!, work[677]!, work[678]!, work[679]!);
-  work[1064] = Math.max(work[1074]!, work[1075]!, work[1076]!, work[1077]!, work[1078]!, work[1079]!, work[1080]!, work[1081]!, work[1082]!, work[1083]!);
-  work[1468] = Math.max(work[1478]!, work[1479]!, work[1480]!, work[1481]!, work[1482]!, work[1483]!, work[1484]!, work[1485]!, work[1486]!, work[1487]!);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- dense1: dense 128 → 10, softmax ---
-  const t13_0_l0 = work[266]! - work[256]!;
-  const t13_0_l1 = work[670]! - work[660]!;
-  const t13_0_l2 = work[1074]! - work[1064]!;
-  const t13_0_l3 = work[1478]! - work[1468]!;
-  const t13_1_l0 = work[267]! - work[256]!;
-  const t13_1_l1 = work[671]! - work[660]!;
-  const t13_1_l2 = work[1075]! - work[1064]!;
-  const t13_1_l3 = work[1479]! - work[1468]!;
-  const t13_2_l0 = work[268]! - work[256]!;
-  const t13_2_l1 = work[672]! - work[660]!;
-  const t13_2_l2 = work[1076]! - work[1064]!;
-  const t13_2_l3 = work[1480]! - work[1468]!;
-  const t13_3_l0 = work[269]! - work[256]!;
-  const t13_3_l1 = work[673]! - work[660]!;
-  const t13_3_l2 = work[1077]! - work[1064]!;
-  const t13_3_l3 = work[1481]! - work[1468]!;
-  const t13_4_l0 = work[270]! - work[256]!;
-  const t13_4_l1 = work[674]! - work[660]!;
-  const t13_4_l2 = work[1078]! - work[1064]!;
-  const t13_4_l3 = work[1482]! - work[1468]!;
-  const t13_5_l0 = work[271]! - work[256]!;
-  const t13_5_l1 = work[675]! - work[660]!;
-  const t13_5_l2 = work[1079]! - work[1064]!;
-  const t13_5_l3 = work[1483]! - work[1468]!;
-  const t13_6_l0 = work[272]! - work[256]!;
-  const t13_6_l1 = work[676]! - work[660]!;
-  const t13_6_l2 = work[1080]! - work[1064]!;
-  const t13_6_l3 = work[1484]! - work[1468]!;
-  const t13_7_l0 = work[273]! - work[256]!;
-  const t13_7_l1 = work[677]! - work[660]!;
-  const t13_7_l2 = work[1081]! - work[1064]!;
-  const t13_7_l3 = work[1485]! - work[1468]!;
-  const t13_8_l0 = work[274]! - work[256]!;
-  const t13_8_l1 = work[678]! - work[660]!;
-  const t13_8_l2 = work[1082]! - work[1064]!;
-  const t13_8_l3 = work[1486]! - work[1468]!;
-  const t13_9_l0 = work[275]! - work[256]!;
-  const t13_9_l1 = work[679]! - work[660]!;
-  const t13_9_l2 = work[1083]! - work[1064]!;
-  const t13_9_l3 = work[1487]! - work[1468]!;
-  work[256] = Math.exp(t13_0_l0);
-  work[660] = Math.exp(t13_0_l1);
-  work[1064] = Math.exp(t13_0_l2);
-  work[1468] = Math.exp(t13_0_l3);
-  work[257] = Math.exp(t13_1_l0);
-  work[661] = Math.exp(t13_1_l1);
-  work[1065] = Math.exp(t13_1_l2);
-  work[1469] = Math.exp(t13_1_l3);
-  work[258] = Math.exp(t13_2_l0);
-  work[662] = Math.exp(t13_2_l1);
-  work[1066] = Math.exp(t13_2_l2);
-  work[1470] = Math.exp(t13_2_l3);
-  work[259] = Math.exp(t13_3_l0);
-  work[663] = Math.exp(t13_3_l1);
-  work[1067] = Math.exp(t13_3_l2);
-  work[1471] = Math.exp(t13_3_l3);
-  work[260] = Math.exp(t13_4_l0);
-  work[664] = Math.exp(t13_4_l1);
-  work[1068] = Math.exp(t13_4_l2);
-  work[1472] = Math.exp(t13_4_l3);
-  work[261] = Math.exp(t13_5_l0);
-  work[665] = Math.exp(t13_5_l1);
-  work[1069] = Math.exp(t13_5_l2);
-  work[1473] = Math.exp(t13_5_l3);
-  work[262] = Math.exp(t13_6_l0);
-  work[666] = Math.exp(t13_6_l1);
-  work[1070] = Math.exp(t13_6_l2);
-  work[1474] = Math.exp(t13_6_l3);
-  work[263] = Math.exp(t13_7_l0);
-  work[667] = Math.exp(t13_7_l1);
-  work[1071] = Math.exp(t13_7_l2);
-  work[1475] = Math.exp(t13_7_l3);
-  work[264] = Math.exp(t13_8_l0);
-  work[668] = Math.exp(t13_8_l1);
-  work[1072] = Math.exp(t13_8_l2);
-  work[1476] = Math.exp(t13_8_l3);
-  work[265] = Math.exp(t13_9_l0);
-  work[669] = Math.exp(t13_9_l1);
-  work[1073] = Math.exp(t13_9_l2);
-  work[1477] = Math.exp(t13_9_l3);
-  work[266] = work[256]! + work[257]! + work[258]! + work[259]! + work[260]! + work[261]! + work[262]! + work[263]! + work[264]! + work[265]!;
-  work[670] = work[660]! + work[661]! + work[662]! + work[663]! + work[664]! + work[665]! + work[666]! + work[667]! + work[668]! + work[669]!;
-  work[1074] = work[1064]! + work[1065]! + work[1066]! + work[1067]! + work[1068]! + work[1069]! + work[1070]! + work[1071]! + work[1072]! + work[1073]!;
-  work[1478] = work[1468]! + work[1469]! + work[1470]! + work[1471]! + work[1472]! + work[1473]! + work[1474]! + work[1475]! + work[1476]! + work[1477]!;
+  const z1_0_l0 = params[101760]! + work[256]!;
+  const z1_0_l1 = params[101760]! + work[650]!;
+  const z1_0_l2 = params[101760]! + work[1044]!;
+  const z1_0_l3 = params[101760]! + work[1438]!;
+  const z1_1_l0 = params[101761]! + work[257]!;
+  const z1_1_l1 = params[101761]! + work[651]!;
+  const z1_1_l2 = params[101761]! + work[1045]!;
+  const z1_1_l3 = params[101761]! + work[1439]!;
+  const z1_2_l0 = params[101762]! + work[258]!;
+  const z1_2_l1 = params[101762]! + work[652]!;
+  const z1_2_l2 = params[101762]! + work[1046]!;
+  const z1_2_l3 = params[101762]! + work[1440]!;
+  const z1_3_l0 = params[101763]! + work[259]!;
+  const z1_3_l1 = params[101763]! + work[653]!;
+  const z1_3_l2 = params[101763]! + work[1047]!;
+  const z1_3_l3 = params[101763]! + work[1441]!;
+  const z1_4_l0 = params[101764]! + work[260]!;
+  const z1_4_l1 = params[101764]! + work[654]!;
+  const z1_4_l2 = params[101764]! + work[1048]!;
+  const z1_4_l3 = params[101764]! + work[1442]!;
+  const z1_5_l0 = params[101765]! + work[261]!;
+  const z1_5_l1 = params[101765]! + work[655]!;
+  const z1_5_l2 = params[101765]! + work[1049]!;
+  const z1_5_l3 = params[101765]! + work[1443]!;
+  const z1_6_l0 = params[101766]! + work[262]!;
+  const z1_6_l1 = params[101766]! + work[656]!;
+  const z1_6_l2 = params[101766]! + work[1050]!;
+  const z1_6_l3 = params[101766]! + work[1444]!;
+  const z1_7_l0 = params[101767]! + work[263]!;
+  const z1_7_l1 = params[101767]! + work[657]!;
+  const z1_7_l2 = params[101767]! + work[1051]!;
+  const z1_7_l3 = params[101767]! + work[1445]!;
+  const z1_8_l0 = params[101768]! + work[264]!;
+  const z1_8_l1 = params[101768]! + work[658]!;
+  const z1_8_l2 = params[101768]! + work[1052]!;
+  const z1_8_l3 = params[101768]! + work[1446]!;
+  const z1_9_l0 = params[101769]! + work[265]!;
+  const z1_9_l1 = params[101769]! + work[659]!;
+  const z1_9_l2 = params[101769]! + work[1053]!;
+  const z1_9_l3 = params[101769]! + work[1447]!;
+  const t11_l0 = Math.max(z1_0_l0, z1_1_l0, z1_2_l0, z1_3_l0, z1_4_l0, z1_5_l0, z1_6_l0, z1_7_l0, z1_8_l0, z1_9_l0);
+  const t11_l1 = Math.max(z1_0_l1, z1_1_l1, z1_2_l1, z1_3_l1, z1_4_l1, z1_5_l1, z1_6_l1, z1_7_l1, z1_8_l1, z1_9_l1);
+  const t11_l2 = Math.max(z1_0_l2, z1_1_l2, z1_2_l2, z1_3_l2, z1_4_l2, z1_5_l2, z1_6_l2, z1_7_l2, z1_8_l2, z1_9_l2);
+  const t11_l3 = Math.max(z1_0_l3, z1_1_l3, z1_2_l3, z1_3_l3, z1_4_l3, z1_5_l3, z1_6_l3, z1_7_l3, z1_8_l3, z1_9_l3);
+  const t13_0_l0 = z1_0_l0 - t11_l0;
+  const t13_0_l1 = z1_0_l1 - t11_l1;
+  const t13_0_l2 = z1_0_l2 - t11_l2;
+  const t13_0_l3 = z1_0_l3 - t11_l3;
+  const t13_1_l0 = z1_1_l0 - t11_l0;
+  const t13_1_l1 = z1_1_l1 - t11_l1;
+  const t13_1_l2 = z1_1_l2 - t11_l2;
+  const t13_1_l3 = z1_1_l3 - t11_l3;
+  const t13_2_l0 = z1_2_l0 - t11_l0;
+  const t13_2_l1 = z1_2_l1 - t11_l1;
+  const t13_2_l2 = z1_2_l2 - t11_l2;
+  const t13_2_l3 = z1_2_l3 - t11_l3;
+  const t13_3_l0 = z1_3_l0 - t11_l0;
+  const t13_3_l1 = z1_3_l1 - t11_l1;
+  const t13_3_l2 = z1_3_l2 - t11_l2;
+  const t13_3_l3 = z1_3_l3 - t11_l3;
+  const t13_4_l0 = z1_4_l0 - t11_l0;
+  const t13_4_l1 = z1_4_l1 - t11_l1;
+  const t13_4_l2 = z1_4_l2 - t11_l2;
+  const t13_4_l3 = z1_4_l3 - t11_l3;
+  const t13_5_l0 = z1_5_l0 - t11_l0;
+  const t13_5_l1 = z1_5_l1 - t11_l1;
+  const t13_5_l2 = z1_5_l2 - t11_l2;
+  const t13_5_l3 = z1_5_l3 - t11_l3;
+  const t13_6_l0 = z1_6_l0 - t11_l0;
+  const t13_6_l1 = z1_6_l1 - t11_l1;
+  const t13_6_l2 = z1_6_l2 - t11_l2;
+  const t13_6_l3 = z1_6_l3 - t11_l3;
+  const t13_7_l0 = z1_7_l0 - t11_l0;
+  const t13_7_l1 = z1_7_l1 - t11_l1;
+  const t13_7_l2 = z1_7_l2 - t11_l2;
+  const t13_7_l3 = z1_7_l3 - t11_l3;
+  const t13_8_l0 = z1_8_l0 - t11_l0;
+  const t13_8_l1 = z1_8_l1 - t11_l1;
+  const t13_8_l2 = z1_8_l2 - t11_l2;
+  const t13_8_l3 = z1_8_l3 - t11_l3;
+  const t13_9_l0 = z1_9_l0 - t11_l0;
+  const t13_9_l1 = z1_9_l1 - t11_l1;
+  const t13_9_l2 = z1_9_l2 - t11_l2;
+  const t13_9_l3 = z1_9_l3 - t11_l3;
+  const t14_0_l0 = Math.exp(t13_0_l0);
+  const t14_0_l1 = Math.exp(t13_0_l1);
+  const t14_0_l2 = Math.exp(t13_0_l2);
+  const t14_0_l3 = Math.exp(t13_0_l3);
+  const t14_1_l0 = Math.exp(t13_1_l0);
+  const t14_1_l1 = Math.exp(t13_1_l1);
+  const t14_1_l2 = Math.exp(t13_1_l2);
+  const t14_1_l3 = Math.exp(t13_1_l3);
+  const t14_2_l0 = Math.exp(t13_2_l0);
+  const t14_2_l1 = Math.exp(t13_2_l1);
+  const t14_2_l2 = Math.exp(t13_2_l2);
+  const t14_2_l3 = Math.exp(t13_2_l3);
+  const t14_3_l0 = Math.exp(t13_3_l0);
+  const t14_3_l1 = Math.exp(t13_3_l1);
+  const t14_3_l2 = Math.exp(t13_3_l2);
+  const t14_3_l3 = Math.exp(t13_3_l3);
+  const t14_4_l0 = Math.exp(t13_4_l0);
+  const t14_4_l1 = Math.exp(t13_4_l1);
+  const t14_4_l2 = Math.exp(t13_4_l2);
+  const t14_4_l3 = Math.exp(t13_4_l3);
+  const t14_5_l0 = Math.exp(t13_5_l0);
+  const t14_5_l1 = Math.exp(t13_5_l1);
+  const t14_5_l2 = Math.exp(t13_5_l2);
+  const t14_5_l3 = Math.exp(t13_5_l3);
+  const t14_6_l0 = Math.exp(t13_6_l0);
+  const t14_6_l1 = Math.exp(t13_6_l1);
+  const t14_6_l2 = Math.exp(t13_6_l2);
+  const t14_6_l3 = Math.exp(t13_6_l3);
+  const t14_7_l0 = Math.exp(t13_7_l0);
+  const t14_7_l1 = Math.exp(t13_7_l1);
+  const t14_7_l2 = Math.exp(t13_7_l2);
+  const t14_7_l3 = Math.exp(t13_7_l3);
+  const t14_8_l0 = Math.exp(t13_8_l0);
+  const t14_8_l1 = Math.exp(t13_8_l1);
+  const t14_8_l2 = Math.exp(t13_8_l2);
+  const t14_8_l3 = Math.exp(t13_8_l3);
+  const t14_9_l0 = Math.exp(t13_9_l0);
+  const t14_9_l1 = Math.exp(t13_9_l1);
+  const t14_9_l2 = Math.exp(t13_9_l2);
+  const t14_9_l3 = Math.exp(t13_9_l3);
+  const t15_l0 = t14_0_l0 + t14_1_l0 + t14_2_l0 + t14_3_l0 + t14_4_l0 + t14_5_l0 + t14_6_l0 + t14_7_l0 + t14_8_l0 + t14_9_l0;
+  const t15_l1 = t14_0_l1 + t14_1_l1 + t14_2_l1 + t14_3_l1 + t14_4_l1 + t14_5_l1 + t14_6_l1 + t14_7_l1 + t14_8_l1 + t14_9_l1;
+  const t15_l2 = t14_0_l2 + t14_1_l2 + t14_2_l2 + t14_3_l2 + t14_4_l2 + t14_5_l2 + t14_6_l2 + t14_7_l2 + t14_8_l2 + t14_9_l2;
+  const t15_l3 = t14_0_l3 + t14_1_l3 + t14_2_l3 + t14_3_l3 + t14_4_l3 + t14_5_l3 + t14_6_l3 + t14_7_l3 + t14_8_l3 + t14_9_l3;
 
   // --- loss: categoricalCrossEntropy ---
-  const t22_l0 = Math.log(work[266]!);
-  const t22_l1 = Math.log(work[670]!);
-  const t22_l2 = Math.log(work[1074]!);
-  const t22_l3 = Math.log(work[1478]!);
+  const t22_l0 = Math.log(t15_l0);
+  const t22_l1 = Math.log(t15_l1);
+  const t22_l2 = Math.log(t15_l2);
+  const t22_l3 = Math.log(t15_l3);
   const t23_0_l0 = t13_0_l0 - t22_l0;
   const t23_0_l1 = t13_0_l1 - t22_l1;
   const t23_0_l2 = t13_0_l2 - t22_l2;
@@ -1678,117 +1644,120 @@ function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, t
   const t25_l1 = t24_0_l1 + t24_1_l1 + t24_2_l1 + t24_3_l1 + t24_4_l1 + t24_5_l1 + t24_6_l1 + t24_7_l1 + t24_8_l1 + t24_9_l1;
   const t25_l2 = t24_0_l2 + t24_1_l2 + t24_2_l2 + t24_3_l2 + t24_4_l2 + t24_5_l2 + t24_6_l2 + t24_7_l2 + t24_8_l2 + t24_9_l2;
   const t25_l3 = t24_0_l3 + t24_1_l3 + t24_2_l3 + t24_3_l3 + t24_4_l3 + t24_5_l3 + t24_6_l3 + t24_7_l3 + t24_8_l3 + t24_9_l3;
-  work[267] = -t25_l0;
-  work[671] = -t25_l1;
-  work[1075] = -t25_l2;
-  work[1479] = -t25_l3;
-}
+  const loss_l0 = -t25_l0;
+  const loss_l1 = -t25_l1;
+  const loss_l2 = -t25_l2;
+  const loss_l3 = -t25_l3;
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- loss backward ---
   const t46_l0 = targets[to0]! + targets[to0 + 1]! + targets[to0 + 2]! + targets[to0 + 3]! + targets[to0 + 4]! + targets[to0 + 5]! + targets[to0 + 6]! + targets[to0 + 7]! + targets[to0 + 8]! + targets[to0 + 9]!;
   const t46_l1 = targets[to1]! + targets[to1 + 1]! + targets[to1 + 2]! + targets[to1 + 3]! + targets[to1 + 4]! + targets[to1 + 5]! + targets[to1 + 6]! + targets[to1 + 7]! + targets[to1 + 8]! + targets[to1 + 9]!;
   const t46_l2 = targets[to2]! + targets[to2 + 1]! + targets[to2 + 2]! + targets[to2 + 3]! + targets[to2 + 4]! + targets[to2 + 5]! + targets[to2 + 6]! + targets[to2 + 7]! + targets[to2 + 8]! + targets[to2 + 9]!;
   const t46_l3 = targets[to3]! + targets[to3 + 1]! + targets[to3 + 2]! + targets[to3 + 3]! + targets[to3 + 4]! + targets[to3 + 5]! + targets[to3 + 6]! + targets[to3 + 7]! + targets[to3 + 8]! + targets[to3 + 9]!;
-  const t47_l0 = t46_l0 / work[266]!;
-  const t47_l1 = t46_l1 / work[670]!;
-  const t47_l2 = t46_l2 / work[1074]!;
-  const t47_l3 = t46_l3 / work[1478]!;
+  const t47_l0 = t46_l0 / t15_l0;
+  const t47_l1 = t46_l1 / t15_l1;
+  const t47_l2 = t46_l2 / t15_l2;
+  const t47_l3 = t46_l3 / t15_l3;
 
   // --- dense1 backward ---
-  const t48_0_l0 = work[256]! * t47_l0;
-  const t48_0_l1 = work[660]! * t47_l1;
-  const t48_0_l2 = work[1064]! * t47_l2;
-  const t48_0_l3 = work[1468]! * t47_l3;
-  const t48_1_l0 = work[257]! * t47_l0;
-  const t48_1_l1 = work[661]! * t47_l1;
-  const t48_1_l2 = work[1065]! * t47_l2;
-  const t48_1_l3 = work[1469]! * t47_l3;
-  const t48_2_l0 = work[258]! * t47_l0;
-  const t48_2_l1 = work[662]! * t47_l1;
-  const t48_2_l2 = work[1066]! * t47_l2;
-  const t48_2_l3 = work[1470]! * t47_l3;
-  const t48_3_l0 = work[259]! * t47_l0;
-  const t48_3_l1 = work[663]! * t47_l1;
-  const t48_3_l2 = work[1067]! * t47_l2;
-  const t48_3_l3 = work[1471]! * t47_l3;
-  const t48_4_l0 = work[260]! * t47_l0;
-  const t48_4_l1 = work[664]! * t47_l1;
-  const t48_4_l2 = work[1068]! * t47_l2;
-  const t48_4_l3 = work[1472]! * t47_l3;
-  const t48_5_l0 = work[261]! * t47_l0;
-  const t48_5_l1 = work[665]! * t47_l1;
-  const t48_5_l2 = work[1069]! * t47_l2;
-  const t48_5_l3 = work[1473]! * t47_l3;
-  const t48_6_l0 = work[262]! * t47_l0;
-  const t48_6_l1 = work[666]! * t47_l1;
-  const t48_6_l2 = work[1070]! * t47_l2;
-  const t48_6_l3 = work[1474]! * t47_l3;
-  const t48_7_l0 = work[263]! * t47_l0;
-  const t48_7_l1 = work[667]! * t47_l1;
-  const t48_7_l2 = work[1071]! * t47_l2;
-  const t48_7_l3 = work[1475]! * t47_l3;
-  const t48_8_l0 = work[264]! * t47_l0;
-  const t48_8_l1 = work[668]! * t47_l1;
-  const t48_8_l2 = work[1072]! * t47_l2;
-  const t48_8_l3 = work[1476]! * t47_l3;
-  const t48_9_l0 = work[265]! * t47_l0;
-  const t48_9_l1 = work[669]! * t47_l1;
-  const t48_9_l2 = work[1073]! * t47_l2;
-  const t48_9_l3 = work[1477]! * t47_l3;
+  const t48_0_l0 = t14_0_l0 * t47_l0;
+  const t48_0_l1 = t14_0_l1 * t47_l1;
+  const t48_0_l2 = t14_0_l2 * t47_l2;
+  const t48_0_l3 = t14_0_l3 * t47_l3;
+  const t48_1_l0 = t14_1_l0 * t47_l0;
+  const t48_1_l1 = t14_1_l1 * t47_l1;
+  const t48_1_l2 = t14_1_l2 * t47_l2;
+  const t48_1_l3 = t14_1_l3 * t47_l3;
+  const t48_2_l0 = t14_2_l0 * t47_l0;
+  const t48_2_l1 = t14_2_l1 * t47_l1;
+  const t48_2_l2 = t14_2_l2 * t47_l2;
+  const t48_2_l3 = t14_2_l3 * t47_l3;
+  const t48_3_l0 = t14_3_l0 * t47_l0;
+  const t48_3_l1 = t14_3_l1 * t47_l1;
+  const t48_3_l2 = t14_3_l2 * t47_l2;
+  const t48_3_l3 = t14_3_l3 * t47_l3;
+  const t48_4_l0 = t14_4_l0 * t47_l0;
+  const t48_4_l1 = t14_4_l1 * t47_l1;
+  const t48_4_l2 = t14_4_l2 * t47_l2;
+  const t48_4_l3 = t14_4_l3 * t47_l3;
+  const t48_5_l0 = t14_5_l0 * t47_l0;
+  const t48_5_l1 = t14_5_l1 * t47_l1;
+  const t48_5_l2 = t14_5_l2 * t47_l2;
+  const t48_5_l3 = t14_5_l3 * t47_l3;
+  const t48_6_l0 = t14_6_l0 * t47_l0;
+  const t48_6_l1 = t14_6_l1 * t47_l1;
+  const t48_6_l2 = t14_6_l2 * t47_l2;
+  const t48_6_l3 = t14_6_l3 * t47_l3;
+  const t48_7_l0 = t14_7_l0 * t47_l0;
+  const t48_7_l1 = t14_7_l1 * t47_l1;
+  const t48_7_l2 = t14_7_l2 * t47_l2;
+  const t48_7_l3 = t14_7_l3 * t47_l3;
+  const t48_8_l0 = t14_8_l0 * t47_l0;
+  const t48_8_l1 = t14_8_l1 * t47_l1;
+  const t48_8_l2 = t14_8_l2 * t47_l2;
+  const t48_8_l3 = t14_8_l3 * t47_l3;
+  const t48_9_l0 = t14_9_l0 * t47_l0;
+  const t48_9_l1 = t14_9_l1 * t47_l1;
+  const t48_9_l2 = t14_9_l2 * t47_l2;
+  const t48_9_l3 = t14_9_l3 * t47_l3;
   work[256] = t48_0_l0 - targets[to0]!;
-  work[660] = t48_0_l1 - targets[to1]!;
-  work[1064] = t48_0_l2 - targets[to2]!;
-  work[1468] = t48_0_l3 - targets[to3]!;
+  work[650] = t48_0_l1 - targets[to1]!;
+  work[1044] = t48_0_l2 - targets[to2]!;
+  work[1438] = t48_0_l3 - targets[to3]!;
   work[257] = t48_1_l0 - targets[to0 + 1]!;
-  work[661] = t48_1_l1 - targets[to1 + 1]!;
-  work[1065] = t48_1_l2 - targets[to2 + 1]!;
-  work[1469] = t48_1_l3 - targets[to3 + 1]!;
+  work[651] = t48_1_l1 - targets[to1 + 1]!;
+  work[1045] = t48_1_l2 - targets[to2 + 1]!;
+  work[1439] = t48_1_l3 - targets[to3 + 1]!;
   work[258] = t48_2_l0 - targets[to0 + 2]!;
-  work[662] = t48_2_l1 - targets[to1 + 2]!;
-  work[1066] = t48_2_l2 - targets[to2 + 2]!;
-  work[1470] = t48_2_l3 - targets[to3 + 2]!;
+  work[652] = t48_2_l1 - targets[to1 + 2]!;
+  work[1046] = t48_2_l2 - targets[to2 + 2]!;
+  work[1440] = t48_2_l3 - targets[to3 + 2]!;
   work[259] = t48_3_l0 - targets[to0 + 3]!;
-  work[663] = t48_3_l1 - targets[to1 + 3]!;
-  work[1067] = t48_3_l2 - targets[to2 + 3]!;
-  work[1471] = t48_3_l3 - targets[to3 + 3]!;
+  work[653] = t48_3_l1 - targets[to1 + 3]!;
+  work[1047] = t48_3_l2 - targets[to2 + 3]!;
+  work[1441] = t48_3_l3 - targets[to3 + 3]!;
   work[260] = t48_4_l0 - targets[to0 + 4]!;
-  work[664] = t48_4_l1 - targets[to1 + 4]!;
-  work[1068] = t48_4_l2 - targets[to2 + 4]!;
-  work[1472] = t48_4_l3 - targets[to3 + 4]!;
+  work[654] = t48_4_l1 - targets[to1 + 4]!;
+  work[1048] = t48_4_l2 - targets[to2 + 4]!;
+  work[1442] = t48_4_l3 - targets[to3 + 4]!;
   work[261] = t48_5_l0 - targets[to0 + 5]!;
-  work[665] = t48_5_l1 - targets[to1 + 5]!;
-  work[1069] = t48_5_l2 - targets[to2 + 5]!;
-  work[1473] = t48_5_l3 - targets[to3 + 5]!;
+  work[655] = t48_5_l1 - targets[to1 + 5]!;
+  work[1049] = t48_5_l2 - targets[to2 + 5]!;
+  work[1443] = t48_5_l3 - targets[to3 + 5]!;
   work[262] = t48_6_l0 - targets[to0 + 6]!;
-  work[666] = t48_6_l1 - targets[to1 + 6]!;
-  work[1070] = t48_6_l2 - targets[to2 + 6]!;
-  work[1474] = t48_6_l3 - targets[to3 + 6]!;
+  work[656] = t48_6_l1 - targets[to1 + 6]!;
+  work[1050] = t48_6_l2 - targets[to2 + 6]!;
+  work[1444] = t48_6_l3 - targets[to3 + 6]!;
   work[263] = t48_7_l0 - targets[to0 + 7]!;
-  work[667] = t48_7_l1 - targets[to1 + 7]!;
-  work[1071] = t48_7_l2 - targets[to2 + 7]!;
-  work[1475] = t48_7_l3 - targets[to3 + 7]!;
+  work[657] = t48_7_l1 - targets[to1 + 7]!;
+  work[1051] = t48_7_l2 - targets[to2 + 7]!;
+  work[1445] = t48_7_l3 - targets[to3 + 7]!;
   work[264] = t48_8_l0 - targets[to0 + 8]!;
-  work[668] = t48_8_l1 - targets[to1 + 8]!;
-  work[1072] = t48_8_l2 - targets[to2 + 8]!;
-  work[1476] = t48_8_l3 - targets[to3 + 8]!;
+  work[658] = t48_8_l1 - targets[to1 + 8]!;
+  work[1052] = t48_8_l2 - targets[to2 + 8]!;
+  work[1446] = t48_8_l3 - targets[to3 + 8]!;
   work[265] = t48_9_l0 - targets[to0 + 9]!;
-  work[669] = t48_9_l1 - targets[to1 + 9]!;
-  work[1073] = t48_9_l2 - targets[to2 + 9]!;
-  work[1477] = t48_9_l3 - targets[to3 + 9]!;
+  work[659] = t48_9_l1 - targets[to1 + 9]!;
+  work[1053] = t48_9_l2 - targets[to2 + 9]!;
+  work[1447] = t48_9_l3 - targets[to3 + 9]!;
   gradientBatch_block_loop3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop4(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
 
   // --- dense0 backward ---
   gradientBatch_block_loop5(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- dense0 backward ---
   gradientBatch_block_loop6(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop7(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[101760]! += work[256]! + work[650]! + work[1044]! + work[1438]!;
+  grad[101761]! += work[257]! + work[651]! + work[1045]! + work[1439]!;
+  grad[101762]! += work[258]! + work[652]! + work[1046]! + work[1440]!;
+  grad[101763]! += work[259]! + work[653]! + work[1047]! + work[1441]!;
+  grad[101764]! += work[260]! + work[654]! + work[1048]! + work[1442]!;
+  grad[101765]! += work[261]! + work[655]! + work[1049]! + work[1443]!;
+  grad[101766]! += work[262]! + work[656]! + work[1050]! + work[1444]!;
+  grad[101767]! += work[263]! + work[657]! + work[1051]! + work[1445]!;
+  grad[101768]! += work[264]! + work[658]! + work[1052]! + work[1446]!;
+  grad[101769]! += work[265]! + work[659]! + work[1053]! + work[1447]!;
+  work[1576]! += loss_l0 + loss_l1 + loss_l2 + loss_l3;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1796,9 +1765,9 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
   for (let j = 0; j < 128; j++) {
     let w = params[j]!;
     work[j] = inputs[xo0]! * w;
-    work[404 + j] = inputs[xo1]! * w;
-    work[808 + j] = inputs[xo2]! * w;
-    work[1212 + j] = inputs[xo3]! * w;
+    work[394 + j] = inputs[xo1]! * w;
+    work[788 + j] = inputs[xo2]! * w;
+    work[1182 + j] = inputs[xo3]! * w;
   }
   for (let i = 1; i < 784; i++) {
     let x0 = inputs[xo0 + i]!;
@@ -1809,9 +1778,9 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
     for (let j = 0; j < 128; j++) {
       let w = params[r + j]!;
       work[j]! += x0 * w;
-      work[404 + j]! += x1 * w;
-      work[808 + j]! += x2 * w;
-      work[1212 + j]! += x3 * w;
+      work[394 + j]! += x1 * w;
+      work[788 + j]! += x2 * w;
+      work[1182 + j]! += x3 * w;
     }
   }
 }
@@ -1820,13 +1789,13 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
     work[128 + k] = params[100352 + k]! + work[k]!;
-    work[532 + k] = params[100352 + k]! + work[404 + k]!;
-    work[936 + k] = params[100352 + k]! + work[808 + k]!;
-    work[1340 + k] = params[100352 + k]! + work[1212 + k]!;
+    work[522 + k] = params[100352 + k]! + work[394 + k]!;
+    work[916 + k] = params[100352 + k]! + work[788 + k]!;
+    work[1310 + k] = params[100352 + k]! + work[1182 + k]!;
     work[k] = Math.max(work[128 + k]!, 0);
-    work[404 + k] = Math.max(work[532 + k]!, 0);
-    work[808 + k] = Math.max(work[936 + k]!, 0);
-    work[1212 + k] = Math.max(work[1340 + k]!, 0);
+    work[394 + k] = Math.max(work[522 + k]!, 0);
+    work[788 + k] = Math.max(work[916 + k]!, 0);
+    work[1182 + k] = Math.max(work[1310 + k]!, 0);
   }
 }
 
@@ -1835,22 +1804,22 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
   for (let j = 0; j < 10; j++) {
     let w = params[100480 + j]!;
     work[256 + j] = work[0]! * w;
-    work[660 + j] = work[404]! * w;
-    work[1064 + j] = work[808]! * w;
-    work[1468 + j] = work[1212]! * w;
+    work[650 + j] = work[394]! * w;
+    work[1044 + j] = work[788]! * w;
+    work[1438 + j] = work[1182]! * w;
   }
   for (let i = 1; i < 128; i++) {
     let x0 = work[i]!;
-    let x1 = work[404 + i]!;
-    let x2 = work[808 + i]!;
-    let x3 = work[1212 + i]!;
+    let x1 = work[394 + i]!;
+    let x2 = work[788 + i]!;
+    let x3 = work[1182 + i]!;
     let r = i * 10;
     for (let j = 0; j < 10; j++) {
       let w = params[100480 + r + j]!;
       work[256 + j]! += x0 * w;
-      work[660 + j]! += x1 * w;
-      work[1064 + j]! += x2 * w;
-      work[1468 + j]! += x3 * w;
+      work[650 + j]! += x1 * w;
+      work[1044 + j]! += x2 * w;
+      work[1438 + j]! += x3 * w;
     }
   }
 }
@@ -1866,14 +1835,14 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
     for (let j = 0; j < 10; j++) {
       let w = params[100480 + r + j]!;
       s0 = s0 + w * work[256 + j]!;
-      s1 = s1 + w * work[660 + j]!;
-      s2 = s2 + w * work[1064 + j]!;
-      s3 = s3 + w * work[1468 + j]!;
+      s1 = s1 + w * work[650 + j]!;
+      s2 = s2 + w * work[1044 + j]!;
+      s3 = s3 + w * work[1438 + j]!;
     }
-    work[276 + i] = s0;
-    work[680 + i] = s1;
-    work[1084 + i] = s2;
-    work[1488 + i] = s3;
+    work[266 + i] = s0;
+    work[660 + i] = s1;
+    work[1054 + i] = s2;
+    work[1448 + i] = s3;
   }
 }
 
@@ -1881,20 +1850,20 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 128; i++) {
     let x0 = work[i]!;
-    let x1 = work[404 + i]!;
-    let x2 = work[808 + i]!;
-    let x3 = work[1212 + i]!;
+    let x1 = work[394 + i]!;
+    let x2 = work[788 + i]!;
+    let x3 = work[1182 + i]!;
     let r = i * 10;
-    grad[100480 + r]! += x0 * work[256]! + x1 * work[660]! + x2 * work[1064]! + x3 * work[1468]!;
-    grad[100480 + r + 1]! += x0 * work[257]! + x1 * work[661]! + x2 * work[1065]! + x3 * work[1469]!;
-    grad[100480 + r + 2]! += x0 * work[258]! + x1 * work[662]! + x2 * work[1066]! + x3 * work[1470]!;
-    grad[100480 + r + 3]! += x0 * work[259]! + x1 * work[663]! + x2 * work[1067]! + x3 * work[1471]!;
-    grad[100480 + r + 4]! += x0 * work[260]! + x1 * work[664]! + x2 * work[1068]! + x3 * work[1472]!;
-    grad[100480 + r + 5]! += x0 * work[261]! + x1 * work[665]! + x2 * work[1069]! + x3 * work[1473]!;
-    grad[100480 + r + 6]! += x0 * work[262]! + x1 * work[666]! + x2 * work[1070]! + x3 * work[1474]!;
-    grad[100480 + r + 7]! += x0 * work[263]! + x1 * work[667]! + x2 * work[1071]! + x3 * work[1475]!;
-    grad[100480 + r + 8]! += x0 * work[264]! + x1 * work[668]! + x2 * work[1072]! + x3 * work[1476]!;
-    grad[100480 + r + 9]! += x0 * work[265]! + x1 * work[669]! + x2 * work[1073]! + x3 * work[1477]!;
+    grad[100480 + r]! += x0 * work[256]! + x1 * work[650]! + x2 * work[1044]! + x3 * work[1438]!;
+    grad[100480 + r + 1]! += x0 * work[257]! + x1 * work[651]! + x2 * work[1045]! + x3 * work[1439]!;
+    grad[100480 + r + 2]! += x0 * work[258]! + x1 * work[652]! + x2 * work[1046]! + x3 * work[1440]!;
+    grad[100480 + r + 3]! += x0 * work[259]! + x1 * work[653]! + x2 * work[1047]! + x3 * work[1441]!;
+    grad[100480 + r + 4]! += x0 * work[260]! + x1 * work[654]! + x2 * work[1048]! + x3 * work[1442]!;
+    grad[100480 + r + 5]! += x0 * work[261]! + x1 * work[655]! + x2 * work[1049]! + x3 * work[1443]!;
+    grad[100480 + r + 6]! += x0 * work[262]! + x1 * work[656]! + x2 * work[1050]! + x3 * work[1444]!;
+    grad[100480 + r + 7]! += x0 * work[263]! + x1 * work[657]! + x2 * work[1051]! + x3 * work[1445]!;
+    grad[100480 + r + 8]! += x0 * work[264]! + x1 * work[658]! + x2 * work[1052]! + x3 * work[1446]!;
+    grad[100480 + r + 9]! += x0 * work[265]! + x1 * work[659]! + x2 * work[1053]! + x3 * work[1447]!;
   }
 }
 
@@ -1902,38 +1871,32 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
     work[k] = (work[128 + k]! > 0 ? 1 : 0);
-    work[404 + k] = (work[532 + k]! > 0 ? 1 : 0);
-    work[808 + k] = (work[936 + k]! > 0 ? 1 : 0);
-    work[1212 + k] = (work[1340 + k]! > 0 ? 1 : 0);
+    work[394 + k] = (work[522 + k]! > 0 ? 1 : 0);
+    work[788 + k] = (work[916 + k]! > 0 ? 1 : 0);
+    work[1182 + k] = (work[1310 + k]! > 0 ? 1 : 0);
+    work[128 + k] = (work[k]! !== 0 ? work[266 + k]! : 0);
+    work[522 + k] = (work[394 + k]! !== 0 ? work[660 + k]! : 0);
+    work[916 + k] = (work[788 + k]! !== 0 ? work[1054 + k]! : 0);
+    work[1310 + k] = (work[1182 + k]! !== 0 ? work[1448 + k]! : 0);
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  for (let k = 0; k < 128; k++) {
-    work[128 + k] = (work[k]! !== 0 ? work[276 + k]! : 0);
-    work[532 + k] = (work[404 + k]! !== 0 ? work[680 + k]! : 0);
-    work[936 + k] = (work[808 + k]! !== 0 ? work[1084 + k]! : 0);
-    work[1340 + k] = (work[1212 + k]! !== 0 ? work[1488 + k]! : 0);
-  }
-}
-
-/** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let i = 0; i < 784; i++) {
     let x0 = inputs[xo0 + i]!;
     let x1 = inputs[xo1 + i]!;
     let x2 = inputs[xo2 + i]!;
     let x3 = inputs[xo3 + i]!;
     let r = i * 128;
-    for (let j = 0; j < 128; j++) grad[r + j]! += x0 * work[128 + j]! + x1 * work[532 + j]! + x2 * work[936 + j]! + x3 * work[1340 + j]!;
+    for (let j = 0; j < 128; j++) grad[r + j]! += x0 * work[128 + j]! + x1 * work[522 + j]! + x2 * work[916 + j]! + x3 * work[1310 + j]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
-function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
+function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 128; k++) {
-    grad[100352 + k]! += work[128 + k]! + work[532 + k]! + work[936 + k]! + work[1340 + k]!;
+    grad[100352 + k]! += work[128 + k]! + work[522 + k]! + work[916 + k]! + work[1310 + k]!;
   }
 }
 

@@ -10,7 +10,7 @@ export const model = {
   inputShape: [12, 27],
   outputShape: [1],
   paramCount: 5889,
-  workSize: 57241,
+  workSize: 57237,
   precision: "f64",
   loss: "binaryCrossEntropy",
   layers: [
@@ -353,15 +353,6 @@ function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
-  gradient_part0(params, input, target, grad, work);
-  gradient_part1(params, input, target, grad, work);
-  gradient_loop15(params, input, target, grad, work);
-  gradient_loop16(params, input, target, grad, work);
-  return work[2688]!;
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   // --- gru0: gru [12×27] → 32 units, looped over time (resetAfter), tanh ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
@@ -381,7 +372,7 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const t34 = -t33;
   const t35 = t21 * t34;
   const t36 = t32 + t35;
-  work[2688] = -t36;
+  const loss = -t36;
 
   // --- loss backward ---
   const t48 = 1 / (1 + Math.exp(-t29));
@@ -460,11 +451,6 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   gradient_loop4(params, input, target, grad, work);
   gradient_loop5(params, input, target, grad, work);
   gradient_loop6(params, input, target, grad, work);
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- gru0 backward ---
   gradient_loop7(params, input, target, grad, work);
   gradient_loop8(params, input, target, grad, work);
   gradient_loop9(params, input, target, grad, work);
@@ -473,6 +459,9 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   gradient_loop12(params, input, target, grad, work);
   gradient_loop13(params, input, target, grad, work);
   gradient_loop14(params, input, target, grad, work);
+  gradient_loop15(params, input, target, grad, work);
+  gradient_loop16(params, input, target, grad, work);
+  return loss;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
@@ -1377,27 +1366,16 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[57240] = 0;
+  work[57236] = 0;
   let s = 0;
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 324, (s + 1) * 324, (s + 2) * 324, (s + 3) * 324, s, s + 1, s + 2, s + 3);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[57240]! / count : 0;
+  return count > 0 ? work[57236]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
-  grad[5888]! += work[2689]!;
-  work[57240]! += work[2688]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   // --- gru0: gru [12×27] → 32 units, looped over time (resetAfter), tanh ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
@@ -1417,90 +1395,85 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t34 = -t33;
   const t35 = t21 * t34;
   const t36 = t32 + t35;
-  work[2688] = -t36;
+  const loss = -t36;
 
   // --- loss backward ---
   const t48 = 1 / (1 + Math.exp(-t29));
   const t74 = a1 * t21;
   const t78 = targets[to]! * t48;
-  work[2689] = t74 - t78;
+  const gz1 = t74 - t78;
 
   // --- dense0 backward ---
-  work[2690] = params[5856]! * work[2689]!;
-  work[2691] = params[5857]! * work[2689]!;
-  work[2692] = params[5858]! * work[2689]!;
-  work[2693] = params[5859]! * work[2689]!;
-  work[2694] = params[5860]! * work[2689]!;
-  work[2695] = params[5861]! * work[2689]!;
-  work[2696] = params[5862]! * work[2689]!;
-  work[2697] = params[5863]! * work[2689]!;
-  work[2698] = params[5864]! * work[2689]!;
-  work[2699] = params[5865]! * work[2689]!;
-  work[2700] = params[5866]! * work[2689]!;
-  work[2701] = params[5867]! * work[2689]!;
-  work[2702] = params[5868]! * work[2689]!;
-  work[2703] = params[5869]! * work[2689]!;
-  work[2704] = params[5870]! * work[2689]!;
-  work[2705] = params[5871]! * work[2689]!;
-  work[2706] = params[5872]! * work[2689]!;
-  work[2707] = params[5873]! * work[2689]!;
-  work[2708] = params[5874]! * work[2689]!;
-  work[2709] = params[5875]! * work[2689]!;
-  work[2710] = params[5876]! * work[2689]!;
-  work[2711] = params[5877]! * work[2689]!;
-  work[2712] = params[5878]! * work[2689]!;
-  work[2713] = params[5879]! * work[2689]!;
-  work[2714] = params[5880]! * work[2689]!;
-  work[2715] = params[5881]! * work[2689]!;
-  work[2716] = params[5882]! * work[2689]!;
-  work[2717] = params[5883]! * work[2689]!;
-  work[2718] = params[5884]! * work[2689]!;
-  work[2719] = params[5885]! * work[2689]!;
-  work[2720] = params[5886]! * work[2689]!;
-  work[2721] = params[5887]! * work[2689]!;
-  grad[5856]! += work[2464]! * work[2689]!;
-  grad[5857]! += work[2465]! * work[2689]!;
-  grad[5858]! += work[2466]! * work[2689]!;
-  grad[5859]! += work[2467]! * work[2689]!;
-  grad[5860]! += work[2468]! * work[2689]!;
-  grad[5861]! += work[2469]! * work[2689]!;
-  grad[5862]! += work[2470]! * work[2689]!;
-  grad[5863]! += work[2471]! * work[2689]!;
-  grad[5864]! += work[2472]! * work[2689]!;
-  grad[5865]! += work[2473]! * work[2689]!;
-  grad[5866]! += work[2474]! * work[2689]!;
-  grad[5867]! += work[2475]! * work[2689]!;
-  grad[5868]! += work[2476]! * work[2689]!;
-  grad[5869]! += work[2477]! * work[2689]!;
-  grad[5870]! += work[2478]! * work[2689]!;
-  grad[5871]! += work[2479]! * work[2689]!;
-  grad[5872]! += work[2480]! * work[2689]!;
-  grad[5873]! += work[2481]! * work[2689]!;
-  grad[5874]! += work[2482]! * work[2689]!;
-  grad[5875]! += work[2483]! * work[2689]!;
-  grad[5876]! += work[2484]! * work[2689]!;
-  grad[5877]! += work[2485]! * work[2689]!;
-  grad[5878]! += work[2486]! * work[2689]!;
-  grad[5879]! += work[2487]! * work[2689]!;
-  grad[5880]! += work[2488]! * work[2689]!;
-  grad[5881]! += work[2489]! * work[2689]!;
-  grad[5882]! += work[2490]! * work[2689]!;
-  grad[5883]! += work[2491]! * work[2689]!;
-  grad[5884]! += work[2492]! * work[2689]!;
-  grad[5885]! += work[2493]! * work[2689]!;
-  grad[5886]! += work[2494]! * work[2689]!;
-  grad[5887]! += work[2495]! * work[2689]!;
+  work[2689] = params[5856]! * gz1;
+  work[2690] = params[5857]! * gz1;
+  work[2691] = params[5858]! * gz1;
+  work[2692] = params[5859]! * gz1;
+  work[2693] = params[5860]! * gz1;
+  work[2694] = params[5861]! * gz1;
+  work[2695] = params[5862]! * gz1;
+  work[2696] = params[5863]! * gz1;
+  work[2697] = params[5864]! * gz1;
+  work[2698] = params[5865]! * gz1;
+  work[2699] = params[5866]! * gz1;
+  work[2700] = params[5867]! * gz1;
+  work[2701] = params[5868]! * gz1;
+  work[2702] = params[5869]! * gz1;
+  work[2703] = params[5870]! * gz1;
+  work[2704] = params[5871]! * gz1;
+  work[2705] = params[5872]! * gz1;
+  work[2706] = params[5873]! * gz1;
+  work[2707] = params[5874]! * gz1;
+  work[2708] = params[5875]! * gz1;
+  work[2709] = params[5876]! * gz1;
+  work[2710] = params[5877]! * gz1;
+  work[2711] = params[5878]! * gz1;
+  work[2712] = params[5879]! * gz1;
+  work[2713] = params[5880]! * gz1;
+  work[2714] = params[5881]! * gz1;
+  work[2715] = params[5882]! * gz1;
+  work[2716] = params[5883]! * gz1;
+  work[2717] = params[5884]! * gz1;
+  work[2718] = params[5885]! * gz1;
+  work[2719] = params[5886]! * gz1;
+  work[2720] = params[5887]! * gz1;
+  grad[5856]! += work[2464]! * gz1;
+  grad[5857]! += work[2465]! * gz1;
+  grad[5858]! += work[2466]! * gz1;
+  grad[5859]! += work[2467]! * gz1;
+  grad[5860]! += work[2468]! * gz1;
+  grad[5861]! += work[2469]! * gz1;
+  grad[5862]! += work[2470]! * gz1;
+  grad[5863]! += work[2471]! * gz1;
+  grad[5864]! += work[2472]! * gz1;
+  grad[5865]! += work[2473]! * gz1;
+  grad[5866]! += work[2474]! * gz1;
+  grad[5867]! += work[2475]! * gz1;
+  grad[5868]! += work[2476]! * gz1;
+  grad[5869]! += work[2477]! * gz1;
+  grad[5870]! += work[2478]! * gz1;
+  grad[5871]! += work[2479]! * gz1;
+  grad[5872]! += work[2480]! * gz1;
+  grad[5873]! += work[2481]! * gz1;
+  grad[5874]! += work[2482]! * gz1;
+  grad[5875]! += work[2483]! * gz1;
+  grad[5876]! += work[2484]! * gz1;
+  grad[5877]! += work[2485]! * gz1;
+  grad[5878]! += work[2486]! * gz1;
+  grad[5879]! += work[2487]! * gz1;
+  grad[5880]! += work[2488]! * gz1;
+  grad[5881]! += work[2489]! * gz1;
+  grad[5882]! += work[2490]! * gz1;
+  grad[5883]! += work[2491]! * gz1;
+  grad[5884]! += work[2492]! * gz1;
+  grad[5885]! += work[2493]! * gz1;
+  grad[5886]! += work[2494]! * gz1;
+  grad[5887]! += work[2495]! * gz1;
 
   // --- gru0 backward ---
   gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop4(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop5(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop6(params, inputs, targets, grad, work, xo, to);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- gru0 backward ---
   gradientBatch_sample_loop7(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop8(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
@@ -1509,6 +1482,11 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   gradientBatch_sample_loop12(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop13(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop14(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop15(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
+  grad[5888]! += gz1;
+  work[57236]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1606,17 +1584,17 @@ function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 384; z++) work[2722 + z] = 0;
+  for (let z = 0; z < 384; z++) work[2721 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) work[2722 + r + 352] = work[2690 + r]!;
+  for (let r = 0; r < 32; r++) work[2721 + r + 352] = work[2689 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 2688; z++) work[3106 + z] = 0;
+  for (let z = 0; z < 2688; z++) work[3105 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1624,17 +1602,17 @@ function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, 
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
     let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[3106 + dst + r] = work[2722 + src + r]!;
+    for (let r = 0; r < 32; r++) work[3105 + dst + r] = work[2721 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 32; z += 4) {
-    work[5794 + 8484 + z] = 0;
-    work[5794 + 8484 + z + 1] = 0;
-    work[5794 + 8484 + z + 2] = 0;
-    work[5794 + 8484 + z + 3] = 0;
+    work[5793 + 8484 + z] = 0;
+    work[5793 + 8484 + z + 1] = 0;
+    work[5793 + 8484 + z + 2] = 0;
+    work[5793 + 8484 + z + 3] = 0;
   }
 }
 
@@ -1650,7 +1628,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
       let gr1 = work[t * 224 + 128 + 32 + j]!;
       let gr2 = work[t * 224 + 128 + 64 + j]!;
       let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
-      let sd0 = (work[3106 + t * 224 + j]! + work[5794 + 8484 + j]!);
+      let sd0 = (work[3105 + t * 224 + j]! + work[5793 + 8484 + j]!);
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
@@ -1687,13 +1665,13 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
       let q46 = (0.2) * q45;
       let q40 = q20 * q39;
       let q31 = q15 * q30;
-      work[5794 + 6180 + t * 96 + j] = (q51 + work[3106 + t * 224 + 32 + j]!);
-      work[5794 + 7332 + t * 96 + j] = (q51 + work[3106 + t * 224 + 128 + j]!);
-      work[5794 + 6180 + t * 96 + 32 + j] = (q46 + work[3106 + t * 224 + 32 + 32 + j]!);
-      work[5794 + 7332 + t * 96 + 32 + j] = (q46 + work[3106 + t * 224 + 128 + 32 + j]!);
-      work[5794 + 6180 + t * 96 + 64 + j] = (q39 + work[3106 + t * 224 + 32 + 64 + j]!);
-      work[5794 + 7332 + t * 96 + 64 + j] = (q40 + work[3106 + t * 224 + 128 + 64 + j]!);
-      work[5794 + 8484 + j] = q31;
+      work[5793 + 6180 + t * 96 + j] = (q51 + work[3105 + t * 224 + 32 + j]!);
+      work[5793 + 7332 + t * 96 + j] = (q51 + work[3105 + t * 224 + 128 + j]!);
+      work[5793 + 6180 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 32 + 32 + j]!);
+      work[5793 + 7332 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 128 + 32 + j]!);
+      work[5793 + 6180 + t * 96 + 64 + j] = (q39 + work[3105 + t * 224 + 32 + 64 + j]!);
+      work[5793 + 7332 + t * 96 + 64 + j] = (q40 + work[3105 + t * 224 + 128 + 64 + j]!);
+      work[5793 + 8484 + j] = q31;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -1706,7 +1684,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[5794 + 7332 + t * 96 + c]!;
+          let dr = work[5793 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -1716,14 +1694,14 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5794 + 8484 + kb * 8]! += s0;
-        work[5794 + 8484 + kb * 8 + 1]! += s1;
-        work[5794 + 8484 + kb * 8 + 2]! += s2;
-        work[5794 + 8484 + kb * 8 + 3]! += s3;
-        work[5794 + 8484 + kb * 8 + 4]! += s4;
-        work[5794 + 8484 + kb * 8 + 5]! += s5;
-        work[5794 + 8484 + kb * 8 + 6]! += s6;
-        work[5794 + 8484 + kb * 8 + 7]! += s7;
+        work[5793 + 8484 + kb * 8]! += s0;
+        work[5793 + 8484 + kb * 8 + 1]! += s1;
+        work[5793 + 8484 + kb * 8 + 2]! += s2;
+        work[5793 + 8484 + kb * 8 + 3]! += s3;
+        work[5793 + 8484 + kb * 8 + 4]! += s4;
+        work[5793 + 8484 + kb * 8 + 5]! += s5;
+        work[5793 + 8484 + kb * 8 + 6]! += s6;
+        work[5793 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -1738,24 +1716,24 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5794 + 6180 + t * 96 + c]!;
+        let da = work[5793 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[5794 + t * 27 + kb * 4] = s0;
-      work[5794 + t * 27 + kb * 4 + 1] = s1;
-      work[5794 + t * 27 + kb * 4 + 2] = s2;
-      work[5794 + t * 27 + kb * 4 + 3] = s3;
+      work[5793 + t * 27 + kb * 4] = s0;
+      work[5793 + t * 27 + kb * 4 + 1] = s1;
+      work[5793 + t * 27 + kb * 4 + 2] = s2;
+      work[5793 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5794 + 6180 + t * 96 + c]!;
+        let da = work[5793 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[5794 + t * 27 + k] = s0;
+      work[5793 + t * 27 + k] = s0;
     }
   }
 }
@@ -1774,23 +1752,23 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo + t * 27 + k]!;
-        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 324 + k * 96 + cb * 8] = s0;
-      work[5794 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[5794 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[5794 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[5794 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[5794 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[5794 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[5794 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[5793 + 324 + k * 96 + cb * 8] = s0;
+      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1809,23 +1787,23 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 2916 + k * 96 + cb * 8] = s0;
-      work[5794 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[5794 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[5794 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[5794 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[5794 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[5794 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[5794 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[5793 + 2916 + k * 96 + cb * 8] = s0;
+      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1835,56 +1813,56 @@ function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array,
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[5794 + 6180 + c]!;
-    sr = sr + work[5794 + 7332 + c]!;
-    sa = sa + work[5794 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 11 * 96 + c]!;
-    work[5794 + 5988 + c] = sa;
-    work[5794 + 6084 + c] = sr;
+    sa = sa + work[5793 + 6180 + c]!;
+    sr = sr + work[5793 + 7332 + c]!;
+    sa = sa + work[5793 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 11 * 96 + c]!;
+    work[5793 + 5988 + c] = sa;
+    work[5793 + 6084 + c] = sr;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) work[r] = work[5794 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[r] = work[5793 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) work[r + 96] = work[5794 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[r + 96] = work[5793 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[5794 + 324 + k]!;
+    grad[k]! += work[5793 + 324 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[5794 + 2916 + k]!;
+    grad[2592 + k]! += work[5793 + 2916 + k]!;
   }
 }
 
@@ -1897,19 +1875,6 @@ function gradientBatch_sample_loop17(params: Float64Array, inputs: Float64Array,
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  gradientBatch_block_part0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part2(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_part3(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop57(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop58(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  gradientBatch_block_loop59(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  grad[5888]! += work[2689]! + work[16999]! + work[31309]! + work[45619]!;
-  work[57240]! += work[2688]! + work[16998]! + work[31308]! + work[45618]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- gru0: gru [12×27] → 32 units, looped over time (resetAfter), tanh ---
   gradientBatch_block_loop0(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop1(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -1923,9 +1888,9 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   // --- dense0: dense 32 → 1, sigmoid ---
   gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   const z1_l0 = params[5888]! + work[2688]!;
-  const z1_l1 = params[5888]! + work[16998]!;
-  const z1_l2 = params[5888]! + work[31308]!;
-  const z1_l3 = params[5888]! + work[45618]!;
+  const z1_l1 = params[5888]! + work[16997]!;
+  const z1_l2 = params[5888]! + work[31306]!;
+  const z1_l3 = params[5888]! + work[45615]!;
   const a1_l0 = 1 / (1 + Math.exp(-z1_l0));
   const a1_l1 = 1 / (1 + Math.exp(-z1_l1));
   const a1_l2 = 1 / (1 + Math.exp(-z1_l2));
@@ -1968,10 +1933,10 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   const t36_l1 = t32_l1 + t35_l1;
   const t36_l2 = t32_l2 + t35_l2;
   const t36_l3 = t32_l3 + t35_l3;
-  work[2688] = -t36_l0;
-  work[16998] = -t36_l1;
-  work[31308] = -t36_l2;
-  work[45618] = -t36_l3;
+  const loss_l0 = -t36_l0;
+  const loss_l1 = -t36_l1;
+  const loss_l2 = -t36_l2;
+  const loss_l3 = -t36_l3;
 
   // --- loss backward ---
   const t48_l0 = 1 / (1 + Math.exp(-t29_l0));
@@ -1986,180 +1951,172 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   const t78_l1 = targets[to1]! * t48_l1;
   const t78_l2 = targets[to2]! * t48_l2;
   const t78_l3 = targets[to3]! * t48_l3;
-  work[2689] = t74_l0 - t78_l0;
-  work[16999] = t74_l1 - t78_l1;
-  work[31309] = t74_l2 - t78_l2;
-  work[45619] = t74_l3 - t78_l3;
-}
+  const gz1_l0 = t74_l0 - t78_l0;
+  const gz1_l1 = t74_l1 - t78_l1;
+  const gz1_l2 = t74_l2 - t78_l2;
+  const gz1_l3 = t74_l3 - t78_l3;
 
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense0 backward ---
-  work[2690] = params[5856]! * work[2689]!;
-  work[17000] = params[5856]! * work[16999]!;
-  work[31310] = params[5856]! * work[31309]!;
-  work[45620] = params[5856]! * work[45619]!;
-  work[2691] = params[5857]! * work[2689]!;
-  work[17001] = params[5857]! * work[16999]!;
-  work[31311] = params[5857]! * work[31309]!;
-  work[45621] = params[5857]! * work[45619]!;
-  work[2692] = params[5858]! * work[2689]!;
-  work[17002] = params[5858]! * work[16999]!;
-  work[31312] = params[5858]! * work[31309]!;
-  work[45622] = params[5858]! * work[45619]!;
-  work[2693] = params[5859]! * work[2689]!;
-  work[17003] = params[5859]! * work[16999]!;
-  work[31313] = params[5859]! * work[31309]!;
-  work[45623] = params[5859]! * work[45619]!;
-  work[2694] = params[5860]! * work[2689]!;
-  work[17004] = params[5860]! * work[16999]!;
-  work[31314] = params[5860]! * work[31309]!;
-  work[45624] = params[5860]! * work[45619]!;
-  work[2695] = params[5861]! * work[2689]!;
-  work[17005] = params[5861]! * work[16999]!;
-  work[31315] = params[5861]! * work[31309]!;
-  work[45625] = params[5861]! * work[45619]!;
-  work[2696] = params[5862]! * work[2689]!;
-  work[17006] = params[5862]! * work[16999]!;
-  work[31316] = params[5862]! * work[31309]!;
-  work[45626] = params[5862]! * work[45619]!;
-  work[2697] = params[5863]! * work[2689]!;
-  work[17007] = params[5863]! * work[16999]!;
-  work[31317] = params[5863]! * work[31309]!;
-  work[45627] = params[5863]! * work[45619]!;
-  work[2698] = params[5864]! * work[2689]!;
-  work[17008] = params[5864]! * work[16999]!;
-  work[31318] = params[5864]! * work[31309]!;
-  work[45628] = params[5864]! * work[45619]!;
-  work[2699] = params[5865]! * work[2689]!;
-  work[17009] = params[5865]! * work[16999]!;
-  work[31319] = params[5865]! * work[31309]!;
-  work[45629] = params[5865]! * work[45619]!;
-  work[2700] = params[5866]! * work[2689]!;
-  work[17010] = params[5866]! * work[16999]!;
-  work[31320] = params[5866]! * work[31309]!;
-  work[45630] = params[5866]! * work[45619]!;
-  work[2701] = params[5867]! * work[2689]!;
-  work[17011] = params[5867]! * work[16999]!;
-  work[31321] = params[5867]! * work[31309]!;
-  work[45631] = params[5867]! * work[45619]!;
-  work[2702] = params[5868]! * work[2689]!;
-  work[17012] = params[5868]! * work[16999]!;
-  work[31322] = params[5868]! * work[31309]!;
-  work[45632] = params[5868]! * work[45619]!;
-  work[2703] = params[5869]! * work[2689]!;
-  work[17013] = params[5869]! * work[16999]!;
-  work[31323] = params[5869]! * work[31309]!;
-  work[45633] = params[5869]! * work[45619]!;
-  work[2704] = params[5870]! * work[2689]!;
-  work[17014] = params[5870]! * work[16999]!;
-  work[31324] = params[5870]! * work[31309]!;
-  work[45634] = params[5870]! * work[45619]!;
-  work[2705] = params[5871]! * work[2689]!;
-  work[17015] = params[5871]! * work[16999]!;
-  work[31325] = params[5871]! * work[31309]!;
-  work[45635] = params[5871]! * work[45619]!;
-  work[2706] = params[5872]! * work[2689]!;
-  work[17016] = params[5872]! * work[16999]!;
-  work[31326] = params[5872]! * work[31309]!;
-  work[45636] = params[5872]! * work[45619]!;
-  work[2707] = params[5873]! * work[2689]!;
-  work[17017] = params[5873]! * work[16999]!;
-  work[31327] = params[5873]! * work[31309]!;
-  work[45637] = params[5873]! * work[45619]!;
-  work[2708] = params[5874]! * work[2689]!;
-  work[17018] = params[5874]! * work[16999]!;
-  work[31328] = params[5874]! * work[31309]!;
-  work[45638] = params[5874]! * work[45619]!;
-  work[2709] = params[5875]! * work[2689]!;
-  work[17019] = params[5875]! * work[16999]!;
-  work[31329] = params[5875]! * work[31309]!;
-  work[45639] = params[5875]! * work[45619]!;
-  work[2710] = params[5876]! * work[2689]!;
-  work[17020] = params[5876]! * work[16999]!;
-  work[31330] = params[5876]! * work[31309]!;
-  work[45640] = params[5876]! * work[45619]!;
-  work[2711] = params[5877]! * work[2689]!;
-  work[17021] = params[5877]! * work[16999]!;
-  work[31331] = params[5877]! * work[31309]!;
-  work[45641] = params[5877]! * work[45619]!;
-  work[2712] = params[5878]! * work[2689]!;
-  work[17022] = params[5878]! * work[16999]!;
-  work[31332] = params[5878]! * work[31309]!;
-  work[45642] = params[5878]! * work[45619]!;
-  work[2713] = params[5879]! * work[2689]!;
-  work[17023] = params[5879]! * work[16999]!;
-  work[31333] = params[5879]! * work[31309]!;
-  work[45643] = params[5879]! * work[45619]!;
-  work[2714] = params[5880]! * work[2689]!;
-  work[17024] = params[5880]! * work[16999]!;
-  work[31334] = params[5880]! * work[31309]!;
-  work[45644] = params[5880]! * work[45619]!;
-  work[2715] = params[5881]! * work[2689]!;
-  work[17025] = params[5881]! * work[16999]!;
-  work[31335] = params[5881]! * work[31309]!;
-  work[45645] = params[5881]! * work[45619]!;
-  work[2716] = params[5882]! * work[2689]!;
-  work[17026] = params[5882]! * work[16999]!;
-  work[31336] = params[5882]! * work[31309]!;
-  work[45646] = params[5882]! * work[45619]!;
-  work[2717] = params[5883]! * work[2689]!;
-  work[17027] = params[5883]! * work[16999]!;
-  work[31337] = params[5883]! * work[31309]!;
-  work[45647] = params[5883]! * work[45619]!;
-  work[2718] = params[5884]! * work[2689]!;
-  work[17028] = params[5884]! * work[16999]!;
-  work[31338] = params[5884]! * work[31309]!;
-  work[45648] = params[5884]! * work[45619]!;
-  work[2719] = params[5885]! * work[2689]!;
-  work[17029] = params[5885]! * work[16999]!;
-  work[31339] = params[5885]! * work[31309]!;
-  work[45649] = params[5885]! * work[45619]!;
-  work[2720] = params[5886]! * work[2689]!;
-  work[17030] = params[5886]! * work[16999]!;
-  work[31340] = params[5886]! * work[31309]!;
-  work[45650] = params[5886]! * work[45619]!;
-  work[2721] = params[5887]! * work[2689]!;
-  work[17031] = params[5887]! * work[16999]!;
-  work[31341] = params[5887]! * work[31309]!;
-  work[45651] = params[5887]! * work[45619]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- dense0 backward ---
-  grad[5856]! += work[2464]! * work[2689]! + work[16774]! * work[16999]! + work[31084]! * work[31309]! + work[45394]! * work[45619]!;
-  grad[5857]! += work[2465]! * work[2689]! + work[16775]! * work[16999]! + work[31085]! * work[31309]! + work[45395]! * work[45619]!;
-  grad[5858]! += work[2466]! * work[2689]! + work[16776]! * work[16999]! + work[31086]! * work[31309]! + work[45396]! * work[45619]!;
-  grad[5859]! += work[2467]! * work[2689]! + work[16777]! * work[16999]! + work[31087]! * work[31309]! + work[45397]! * work[45619]!;
-  grad[5860]! += work[2468]! * work[2689]! + work[16778]! * work[16999]! + work[31088]! * work[31309]! + work[45398]! * work[45619]!;
-  grad[5861]! += work[2469]! * work[2689]! + work[16779]! * work[16999]! + work[31089]! * work[31309]! + work[45399]! * work[45619]!;
-  grad[5862]! += work[2470]! * work[2689]! + work[16780]! * work[16999]! + work[31090]! * work[31309]! + work[45400]! * work[45619]!;
-  grad[5863]! += work[2471]! * work[2689]! + work[16781]! * work[16999]! + work[31091]! * work[31309]! + work[45401]! * work[45619]!;
-  grad[5864]! += work[2472]! * work[2689]! + work[16782]! * work[16999]! + work[31092]! * work[31309]! + work[45402]! * work[45619]!;
-  grad[5865]! += work[2473]! * work[2689]! + work[16783]! * work[16999]! + work[31093]! * work[31309]! + work[45403]! * work[45619]!;
-  grad[5866]! += work[2474]! * work[2689]! + work[16784]! * work[16999]! + work[31094]! * work[31309]! + work[45404]! * work[45619]!;
-  grad[5867]! += work[2475]! * work[2689]! + work[16785]! * work[16999]! + work[31095]! * work[31309]! + work[45405]! * work[45619]!;
-  grad[5868]! += work[2476]! * work[2689]! + work[16786]! * work[16999]! + work[31096]! * work[31309]! + work[45406]! * work[45619]!;
-  grad[5869]! += work[2477]! * work[2689]! + work[16787]! * work[16999]! + work[31097]! * work[31309]! + work[45407]! * work[45619]!;
-  grad[5870]! += work[2478]! * work[2689]! + work[16788]! * work[16999]! + work[31098]! * work[31309]! + work[45408]! * work[45619]!;
-  grad[5871]! += work[2479]! * work[2689]! + work[16789]! * work[16999]! + work[31099]! * work[31309]! + work[45409]! * work[45619]!;
-  grad[5872]! += work[2480]! * work[2689]! + work[16790]! * work[16999]! + work[31100]! * work[31309]! + work[45410]! * work[45619]!;
-  grad[5873]! += work[2481]! * work[2689]! + work[16791]! * work[16999]! + work[31101]! * work[31309]! + work[45411]! * work[45619]!;
-  grad[5874]! += work[2482]! * work[2689]! + work[16792]! * work[16999]! + work[31102]! * work[31309]! + work[45412]! * work[45619]!;
-  grad[5875]! += work[2483]! * work[2689]! + work[16793]! * work[16999]! + work[31103]! * work[31309]! + work[45413]! * work[45619]!;
-  grad[5876]! += work[2484]! * work[2689]! + work[16794]! * work[16999]! + work[31104]! * work[31309]! + work[45414]! * work[45619]!;
-  grad[5877]! += work[2485]! * work[2689]! + work[16795]! * work[16999]! + work[31105]! * work[31309]! + work[45415]! * work[45619]!;
-  grad[5878]! += work[2486]! * work[2689]! + work[16796]! * work[16999]! + work[31106]! * work[31309]! + work[45416]! * work[45619]!;
-  grad[5879]! += work[2487]! * work[2689]! + work[16797]! * work[16999]! + work[31107]! * work[31309]! + work[45417]! * work[45619]!;
-  grad[5880]! += work[2488]! * work[2689]! + work[16798]! * work[16999]! + work[31108]! * work[31309]! + work[45418]! * work[45619]!;
-  grad[5881]! += work[2489]! * work[2689]! + work[16799]! * work[16999]! + work[31109]! * work[31309]! + work[45419]! * work[45619]!;
-  grad[5882]! += work[2490]! * work[2689]! + work[16800]! * work[16999]! + work[31110]! * work[31309]! + work[45420]! * work[45619]!;
-  grad[5883]! += work[2491]! * work[2689]! + work[16801]! * work[16999]! + work[31111]! * work[31309]! + work[45421]! * work[45619]!;
-  grad[5884]! += work[2492]! * work[2689]! + work[16802]! * work[16999]! + work[31112]! * work[31309]! + work[45422]! * work[45619]!;
-  grad[5885]! += work[2493]! * work[2689]! + work[16803]! * work[16999]! + work[31113]! * work[31309]! + work[45423]! * work[45619]!;
-  grad[5886]! += work[2494]! * work[2689]! + work[16804]! * work[16999]! + work[31114]! * work[31309]! + work[45424]! * work[45619]!;
-  grad[5887]! += work[2495]! * work[2689]! + work[16805]! * work[16999]! + work[31115]! * work[31309]! + work[45425]! * work[45619]!;
+  work[2689] = params[5856]! * gz1_l0;
+  work[16998] = params[5856]! * gz1_l1;
+  work[31307] = params[5856]! * gz1_l2;
+  work[45616] = params[5856]! * gz1_l3;
+  work[2690] = params[5857]! * gz1_l0;
+  work[16999] = params[5857]! * gz1_l1;
+  work[31308] = params[5857]! * gz1_l2;
+  work[45617] = params[5857]! * gz1_l3;
+  work[2691] = params[5858]! * gz1_l0;
+  work[17000] = params[5858]! * gz1_l1;
+  work[31309] = params[5858]! * gz1_l2;
+  work[45618] = params[5858]! * gz1_l3;
+  work[2692] = params[5859]! * gz1_l0;
+  work[17001] = params[5859]! * gz1_l1;
+  work[31310] = params[5859]! * gz1_l2;
+  work[45619] = params[5859]! * gz1_l3;
+  work[2693] = params[5860]! * gz1_l0;
+  work[17002] = params[5860]! * gz1_l1;
+  work[31311] = params[5860]! * gz1_l2;
+  work[45620] = params[5860]! * gz1_l3;
+  work[2694] = params[5861]! * gz1_l0;
+  work[17003] = params[5861]! * gz1_l1;
+  work[31312] = params[5861]! * gz1_l2;
+  work[45621] = params[5861]! * gz1_l3;
+  work[2695] = params[5862]! * gz1_l0;
+  work[17004] = params[5862]! * gz1_l1;
+  work[31313] = params[5862]! * gz1_l2;
+  work[45622] = params[5862]! * gz1_l3;
+  work[2696] = params[5863]! * gz1_l0;
+  work[17005] = params[5863]! * gz1_l1;
+  work[31314] = params[5863]! * gz1_l2;
+  work[45623] = params[5863]! * gz1_l3;
+  work[2697] = params[5864]! * gz1_l0;
+  work[17006] = params[5864]! * gz1_l1;
+  work[31315] = params[5864]! * gz1_l2;
+  work[45624] = params[5864]! * gz1_l3;
+  work[2698] = params[5865]! * gz1_l0;
+  work[17007] = params[5865]! * gz1_l1;
+  work[31316] = params[5865]! * gz1_l2;
+  work[45625] = params[5865]! * gz1_l3;
+  work[2699] = params[5866]! * gz1_l0;
+  work[17008] = params[5866]! * gz1_l1;
+  work[31317] = params[5866]! * gz1_l2;
+  work[45626] = params[5866]! * gz1_l3;
+  work[2700] = params[5867]! * gz1_l0;
+  work[17009] = params[5867]! * gz1_l1;
+  work[31318] = params[5867]! * gz1_l2;
+  work[45627] = params[5867]! * gz1_l3;
+  work[2701] = params[5868]! * gz1_l0;
+  work[17010] = params[5868]! * gz1_l1;
+  work[31319] = params[5868]! * gz1_l2;
+  work[45628] = params[5868]! * gz1_l3;
+  work[2702] = params[5869]! * gz1_l0;
+  work[17011] = params[5869]! * gz1_l1;
+  work[31320] = params[5869]! * gz1_l2;
+  work[45629] = params[5869]! * gz1_l3;
+  work[2703] = params[5870]! * gz1_l0;
+  work[17012] = params[5870]! * gz1_l1;
+  work[31321] = params[5870]! * gz1_l2;
+  work[45630] = params[5870]! * gz1_l3;
+  work[2704] = params[5871]! * gz1_l0;
+  work[17013] = params[5871]! * gz1_l1;
+  work[31322] = params[5871]! * gz1_l2;
+  work[45631] = params[5871]! * gz1_l3;
+  work[2705] = params[5872]! * gz1_l0;
+  work[17014] = params[5872]! * gz1_l1;
+  work[31323] = params[5872]! * gz1_l2;
+  work[45632] = params[5872]! * gz1_l3;
+  work[2706] = params[5873]! * gz1_l0;
+  work[17015] = params[5873]! * gz1_l1;
+  work[31324] = params[5873]! * gz1_l2;
+  work[45633] = params[5873]! * gz1_l3;
+  work[2707] = params[5874]! * gz1_l0;
+  work[17016] = params[5874]! * gz1_l1;
+  work[31325] = params[5874]! * gz1_l2;
+  work[45634] = params[5874]! * gz1_l3;
+  work[2708] = params[5875]! * gz1_l0;
+  work[17017] = params[5875]! * gz1_l1;
+  work[31326] = params[5875]! * gz1_l2;
+  work[45635] = params[5875]! * gz1_l3;
+  work[2709] = params[5876]! * gz1_l0;
+  work[17018] = params[5876]! * gz1_l1;
+  work[31327] = params[5876]! * gz1_l2;
+  work[45636] = params[5876]! * gz1_l3;
+  work[2710] = params[5877]! * gz1_l0;
+  work[17019] = params[5877]! * gz1_l1;
+  work[31328] = params[5877]! * gz1_l2;
+  work[45637] = params[5877]! * gz1_l3;
+  work[2711] = params[5878]! * gz1_l0;
+  work[17020] = params[5878]! * gz1_l1;
+  work[31329] = params[5878]! * gz1_l2;
+  work[45638] = params[5878]! * gz1_l3;
+  work[2712] = params[5879]! * gz1_l0;
+  work[17021] = params[5879]! * gz1_l1;
+  work[31330] = params[5879]! * gz1_l2;
+  work[45639] = params[5879]! * gz1_l3;
+  work[2713] = params[5880]! * gz1_l0;
+  work[17022] = params[5880]! * gz1_l1;
+  work[31331] = params[5880]! * gz1_l2;
+  work[45640] = params[5880]! * gz1_l3;
+  work[2714] = params[5881]! * gz1_l0;
+  work[17023] = params[5881]! * gz1_l1;
+  work[31332] = params[5881]! * gz1_l2;
+  work[45641] = params[5881]! * gz1_l3;
+  work[2715] = params[5882]! * gz1_l0;
+  work[17024] = params[5882]! * gz1_l1;
+  work[31333] = params[5882]! * gz1_l2;
+  work[45642] = params[5882]! * gz1_l3;
+  work[2716] = params[5883]! * gz1_l0;
+  work[17025] = params[5883]! * gz1_l1;
+  work[31334] = params[5883]! * gz1_l2;
+  work[45643] = params[5883]! * gz1_l3;
+  work[2717] = params[5884]! * gz1_l0;
+  work[17026] = params[5884]! * gz1_l1;
+  work[31335] = params[5884]! * gz1_l2;
+  work[45644] = params[5884]! * gz1_l3;
+  work[2718] = params[5885]! * gz1_l0;
+  work[17027] = params[5885]! * gz1_l1;
+  work[31336] = params[5885]! * gz1_l2;
+  work[45645] = params[5885]! * gz1_l3;
+  work[2719] = params[5886]! * gz1_l0;
+  work[17028] = params[5886]! * gz1_l1;
+  work[31337] = params[5886]! * gz1_l2;
+  work[45646] = params[5886]! * gz1_l3;
+  work[2720] = params[5887]! * gz1_l0;
+  work[17029] = params[5887]! * gz1_l1;
+  work[31338] = params[5887]! * gz1_l2;
+  work[45647] = params[5887]! * gz1_l3;
+  grad[5856]! += work[2464]! * gz1_l0 + work[16773]! * gz1_l1 + work[31082]! * gz1_l2 + work[45391]! * gz1_l3;
+  grad[5857]! += work[2465]! * gz1_l0 + work[16774]! * gz1_l1 + work[31083]! * gz1_l2 + work[45392]! * gz1_l3;
+  grad[5858]! += work[2466]! * gz1_l0 + work[16775]! * gz1_l1 + work[31084]! * gz1_l2 + work[45393]! * gz1_l3;
+  grad[5859]! += work[2467]! * gz1_l0 + work[16776]! * gz1_l1 + work[31085]! * gz1_l2 + work[45394]! * gz1_l3;
+  grad[5860]! += work[2468]! * gz1_l0 + work[16777]! * gz1_l1 + work[31086]! * gz1_l2 + work[45395]! * gz1_l3;
+  grad[5861]! += work[2469]! * gz1_l0 + work[16778]! * gz1_l1 + work[31087]! * gz1_l2 + work[45396]! * gz1_l3;
+  grad[5862]! += work[2470]! * gz1_l0 + work[16779]! * gz1_l1 + work[31088]! * gz1_l2 + work[45397]! * gz1_l3;
+  grad[5863]! += work[2471]! * gz1_l0 + work[16780]! * gz1_l1 + work[31089]! * gz1_l2 + work[45398]! * gz1_l3;
+  grad[5864]! += work[2472]! * gz1_l0 + work[16781]! * gz1_l1 + work[31090]! * gz1_l2 + work[45399]! * gz1_l3;
+  grad[5865]! += work[2473]! * gz1_l0 + work[16782]! * gz1_l1 + work[31091]! * gz1_l2 + work[45400]! * gz1_l3;
+  grad[5866]! += work[2474]! * gz1_l0 + work[16783]! * gz1_l1 + work[31092]! * gz1_l2 + work[45401]! * gz1_l3;
+  grad[5867]! += work[2475]! * gz1_l0 + work[16784]! * gz1_l1 + work[31093]! * gz1_l2 + work[45402]! * gz1_l3;
+  grad[5868]! += work[2476]! * gz1_l0 + work[16785]! * gz1_l1 + work[31094]! * gz1_l2 + work[45403]! * gz1_l3;
+  grad[5869]! += work[2477]! * gz1_l0 + work[16786]! * gz1_l1 + work[31095]! * gz1_l2 + work[45404]! * gz1_l3;
+  grad[5870]! += work[2478]! * gz1_l0 + work[16787]! * gz1_l1 + work[31096]! * gz1_l2 + work[45405]! * gz1_l3;
+  grad[5871]! += work[2479]! * gz1_l0 + work[16788]! * gz1_l1 + work[31097]! * gz1_l2 + work[45406]! * gz1_l3;
+  grad[5872]! += work[2480]! * gz1_l0 + work[16789]! * gz1_l1 + work[31098]! * gz1_l2 + work[45407]! * gz1_l3;
+  grad[5873]! += work[2481]! * gz1_l0 + work[16790]! * gz1_l1 + work[31099]! * gz1_l2 + work[45408]! * gz1_l3;
+  grad[5874]! += work[2482]! * gz1_l0 + work[16791]! * gz1_l1 + work[31100]! * gz1_l2 + work[45409]! * gz1_l3;
+  grad[5875]! += work[2483]! * gz1_l0 + work[16792]! * gz1_l1 + work[31101]! * gz1_l2 + work[45410]! * gz1_l3;
+  grad[5876]! += work[2484]! * gz1_l0 + work[16793]! * gz1_l1 + work[31102]! * gz1_l2 + work[45411]! * gz1_l3;
+  grad[5877]! += work[2485]! * gz1_l0 + work[16794]! * gz1_l1 + work[31103]! * gz1_l2 + work[45412]! * gz1_l3;
+  grad[5878]! += work[2486]! * gz1_l0 + work[16795]! * gz1_l1 + work[31104]! * gz1_l2 + work[45413]! * gz1_l3;
+  grad[5879]! += work[2487]! * gz1_l0 + work[16796]! * gz1_l1 + work[31105]! * gz1_l2 + work[45414]! * gz1_l3;
+  grad[5880]! += work[2488]! * gz1_l0 + work[16797]! * gz1_l1 + work[31106]! * gz1_l2 + work[45415]! * gz1_l3;
+  grad[5881]! += work[2489]! * gz1_l0 + work[16798]! * gz1_l1 + work[31107]! * gz1_l2 + work[45416]! * gz1_l3;
+  grad[5882]! += work[2490]! * gz1_l0 + work[16799]! * gz1_l1 + work[31108]! * gz1_l2 + work[45417]! * gz1_l3;
+  grad[5883]! += work[2491]! * gz1_l0 + work[16800]! * gz1_l1 + work[31109]! * gz1_l2 + work[45418]! * gz1_l3;
+  grad[5884]! += work[2492]! * gz1_l0 + work[16801]! * gz1_l1 + work[31110]! * gz1_l2 + work[45419]! * gz1_l3;
+  grad[5885]! += work[2493]! * gz1_l0 + work[16802]! * gz1_l1 + work[31111]! * gz1_l2 + work[45420]! * gz1_l3;
+  grad[5886]! += work[2494]! * gz1_l0 + work[16803]! * gz1_l1 + work[31112]! * gz1_l2 + work[45421]! * gz1_l3;
+  grad[5887]! += work[2495]! * gz1_l0 + work[16804]! * gz1_l1 + work[31113]! * gz1_l2 + work[45422]! * gz1_l3;
 
   // --- gru0 backward ---
   gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -2202,11 +2159,6 @@ function gradientBatch_block_part2(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop46(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop47(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop48(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
-  // --- gru0 backward ---
   gradientBatch_block_loop49(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop50(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop51(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -2215,6 +2167,11 @@ function gradientBatch_block_part3(params: Float64Array, inputs: Float64Array, t
   gradientBatch_block_loop54(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop55(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop56(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop57(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop58(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  gradientBatch_block_loop59(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
+  grad[5888]! += gz1_l0 + gz1_l1 + gz1_l2 + gz1_l3;
+  work[57236]! += loss_l0 + loss_l1 + loss_l2 + loss_l3;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2318,10 +2275,10 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[14310 + t * 224 + 32 + cb * 4] = s0;
-      work[14310 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[14310 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[14310 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[14309 + t * 224 + 32 + cb * 4] = s0;
+      work[14309 + t * 224 + 32 + cb * 4 + 1] = s1;
+      work[14309 + t * 224 + 32 + cb * 4 + 2] = s2;
+      work[14309 + t * 224 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2340,7 +2297,7 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       if ((t > 0)) {
         let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[14310 + hr + k]!;
+          let hk = work[14309 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2350,21 +2307,21 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[14310 + t * 224 + 128 + jb * 2] = r0_0;
-      work[14310 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[14310 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[14310 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[14310 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[14310 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[14309 + t * 224 + 128 + jb * 2] = r0_0;
+      work[14309 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[14309 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[14309 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[14309 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[14309 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[14310 + t * 224 + 128 + j]!;
-      let gr1 = work[14310 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[14310 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[14310 + t * 224 + 32 + j]!;
-      let ga1 = work[14310 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[14310 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[14310 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[14309 + t * 224 + 128 + j]!;
+      let gr1 = work[14309 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[14309 + t * 224 + 128 + 64 + j]!;
+      let ga0 = work[14309 + t * 224 + 32 + j]!;
+      let ga1 = work[14309 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[14309 + t * 224 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[14309 + (t - 1) * 224 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2382,7 +2339,7 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[14310 + t * 224 + j] = q27;
+      work[14309 + t * 224 + j] = q27;
     }
   }
 }
@@ -2403,10 +2360,10 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[28620 + t * 224 + 32 + cb * 4] = s0;
-      work[28620 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[28620 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[28620 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[28618 + t * 224 + 32 + cb * 4] = s0;
+      work[28618 + t * 224 + 32 + cb * 4 + 1] = s1;
+      work[28618 + t * 224 + 32 + cb * 4 + 2] = s2;
+      work[28618 + t * 224 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2425,7 +2382,7 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
       if ((t > 0)) {
         let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[28620 + hr + k]!;
+          let hk = work[28618 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2435,21 +2392,21 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[28620 + t * 224 + 128 + jb * 2] = r0_0;
-      work[28620 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[28620 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[28620 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[28620 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[28620 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[28618 + t * 224 + 128 + jb * 2] = r0_0;
+      work[28618 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[28618 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[28618 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[28618 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[28618 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[28620 + t * 224 + 128 + j]!;
-      let gr1 = work[28620 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[28620 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[28620 + t * 224 + 32 + j]!;
-      let ga1 = work[28620 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[28620 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[28620 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[28618 + t * 224 + 128 + j]!;
+      let gr1 = work[28618 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[28618 + t * 224 + 128 + 64 + j]!;
+      let ga0 = work[28618 + t * 224 + 32 + j]!;
+      let ga1 = work[28618 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[28618 + t * 224 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[28618 + (t - 1) * 224 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2467,7 +2424,7 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[28620 + t * 224 + j] = q27;
+      work[28618 + t * 224 + j] = q27;
     }
   }
 }
@@ -2488,10 +2445,10 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[42930 + t * 224 + 32 + cb * 4] = s0;
-      work[42930 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[42930 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[42930 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[42927 + t * 224 + 32 + cb * 4] = s0;
+      work[42927 + t * 224 + 32 + cb * 4 + 1] = s1;
+      work[42927 + t * 224 + 32 + cb * 4 + 2] = s2;
+      work[42927 + t * 224 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2510,7 +2467,7 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
       if ((t > 0)) {
         let hr = ((t - 1) * 224);
         for (let k = 0; k < 32; k++) {
-          let hk = work[42930 + hr + k]!;
+          let hk = work[42927 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2520,21 +2477,21 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[42930 + t * 224 + 128 + jb * 2] = r0_0;
-      work[42930 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[42930 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[42930 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[42930 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[42930 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[42927 + t * 224 + 128 + jb * 2] = r0_0;
+      work[42927 + t * 224 + 128 + 32 + jb * 2] = r0_1;
+      work[42927 + t * 224 + 128 + 64 + jb * 2] = r0_2;
+      work[42927 + t * 224 + 128 + jb * 2 + 1] = r1_0;
+      work[42927 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[42927 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[42930 + t * 224 + 128 + j]!;
-      let gr1 = work[42930 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[42930 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[42930 + t * 224 + 32 + j]!;
-      let ga1 = work[42930 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[42930 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[42930 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[42927 + t * 224 + 128 + j]!;
+      let gr1 = work[42927 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[42927 + t * 224 + 128 + 64 + j]!;
+      let ga0 = work[42927 + t * 224 + 32 + j]!;
+      let ga1 = work[42927 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[42927 + t * 224 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[42927 + (t - 1) * 224 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2552,7 +2509,7 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[42930 + t * 224 + j] = q27;
+      work[42927 + t * 224 + j] = q27;
     }
   }
 }
@@ -2562,22 +2519,22 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
   {
     let w = params[5856]!;
     work[2688] = work[2464]! * w;
-    work[16998] = work[16774]! * w;
-    work[31308] = work[31084]! * w;
-    work[45618] = work[45394]! * w;
+    work[16997] = work[16773]! * w;
+    work[31306] = work[31082]! * w;
+    work[45615] = work[45391]! * w;
   }
   for (let i = 1; i < 32; i++) {
     let x0 = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x1 = work[14310 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x2 = work[28620 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x3 = work[42930 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let x1 = work[14309 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let x2 = work[28618 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let x3 = work[42927 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
     let r = i;
     {
       let w = params[5856 + r]!;
       work[2688]! += x0 * w;
-      work[16998]! += x1 * w;
-      work[31308]! += x2 * w;
-      work[45618]! += x3 * w;
+      work[16997]! += x1 * w;
+      work[31306]! += x2 * w;
+      work[45615]! += x3 * w;
     }
   }
 }
@@ -2585,55 +2542,55 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 384; z++) work[2722 + z] = 0;
+  for (let z = 0; z < 384; z++) work[2721 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) work[2722 + r + 352] = work[2690 + r]!;
+  for (let r = 0; r < 32; r++) work[2721 + r + 352] = work[2689 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 384; z++) work[17032 + z] = 0;
+  for (let z = 0; z < 384; z++) work[17030 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) work[17032 + r + 352] = work[17000 + r]!;
+  for (let r = 0; r < 32; r++) work[17030 + r + 352] = work[16998 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 384; z++) work[31342 + z] = 0;
+  for (let z = 0; z < 384; z++) work[31339 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) work[31342 + r + 352] = work[31310 + r]!;
+  for (let r = 0; r < 32; r++) work[31339 + r + 352] = work[31307 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 384; z++) work[45652 + z] = 0;
+  for (let z = 0; z < 384; z++) work[45648 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) work[45652 + r + 352] = work[45620 + r]!;
+  for (let r = 0; r < 32; r++) work[45648 + r + 352] = work[45616 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 2688; z++) work[3106 + z] = 0;
+  for (let z = 0; z < 2688; z++) work[3105 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2642,14 +2599,14 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
     let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[3106 + dst + r] = work[2722 + src + r]!;
+    for (let r = 0; r < 32; r++) work[3105 + dst + r] = work[2721 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 2688; z++) work[17416 + z] = 0;
+  for (let z = 0; z < 2688; z++) work[17414 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2658,14 +2615,14 @@ function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, 
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
     let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[17416 + dst + r] = work[17032 + src + r]!;
+    for (let r = 0; r < 32; r++) work[17414 + dst + r] = work[17030 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 2688; z++) work[31726 + z] = 0;
+  for (let z = 0; z < 2688; z++) work[31723 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2674,14 +2631,14 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
     let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[31726 + dst + r] = work[31342 + src + r]!;
+    for (let r = 0; r < 32; r++) work[31723 + dst + r] = work[31339 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 2688; z++) work[46036 + z] = 0;
+  for (let z = 0; z < 2688; z++) work[46032 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2690,7 +2647,7 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
     let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[46036 + dst + r] = work[45652 + src + r]!;
+    for (let r = 0; r < 32; r++) work[46032 + dst + r] = work[45648 + src + r]!;
   }
 }
 
@@ -2698,10 +2655,10 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[5794 + 8484 + z] = 0;
-    work[5794 + 8484 + z + 1] = 0;
-    work[5794 + 8484 + z + 2] = 0;
-    work[5794 + 8484 + z + 3] = 0;
+    work[5793 + 8484 + z] = 0;
+    work[5793 + 8484 + z + 1] = 0;
+    work[5793 + 8484 + z + 2] = 0;
+    work[5793 + 8484 + z + 3] = 0;
   }
 }
 
@@ -2718,7 +2675,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
       let gr1 = work[t * 224 + 128 + 32 + j]!;
       let gr2 = work[t * 224 + 128 + 64 + j]!;
       let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
-      let sd0 = (work[3106 + t * 224 + j]! + work[5794 + 8484 + j]!);
+      let sd0 = (work[3105 + t * 224 + j]! + work[5793 + 8484 + j]!);
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
@@ -2755,13 +2712,13 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
       let q46 = (0.2) * q45;
       let q40 = q20 * q39;
       let q31 = q15 * q30;
-      work[5794 + 6180 + t * 96 + j] = (q51 + work[3106 + t * 224 + 32 + j]!);
-      work[5794 + 7332 + t * 96 + j] = (q51 + work[3106 + t * 224 + 128 + j]!);
-      work[5794 + 6180 + t * 96 + 32 + j] = (q46 + work[3106 + t * 224 + 32 + 32 + j]!);
-      work[5794 + 7332 + t * 96 + 32 + j] = (q46 + work[3106 + t * 224 + 128 + 32 + j]!);
-      work[5794 + 6180 + t * 96 + 64 + j] = (q39 + work[3106 + t * 224 + 32 + 64 + j]!);
-      work[5794 + 7332 + t * 96 + 64 + j] = (q40 + work[3106 + t * 224 + 128 + 64 + j]!);
-      work[5794 + 8484 + j] = q31;
+      work[5793 + 6180 + t * 96 + j] = (q51 + work[3105 + t * 224 + 32 + j]!);
+      work[5793 + 7332 + t * 96 + j] = (q51 + work[3105 + t * 224 + 128 + j]!);
+      work[5793 + 6180 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 32 + 32 + j]!);
+      work[5793 + 7332 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 128 + 32 + j]!);
+      work[5793 + 6180 + t * 96 + 64 + j] = (q39 + work[3105 + t * 224 + 32 + 64 + j]!);
+      work[5793 + 7332 + t * 96 + 64 + j] = (q40 + work[3105 + t * 224 + 128 + 64 + j]!);
+      work[5793 + 8484 + j] = q31;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -2774,7 +2731,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[5794 + 7332 + t * 96 + c]!;
+          let dr = work[5793 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -2784,14 +2741,14 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5794 + 8484 + kb * 8]! += s0;
-        work[5794 + 8484 + kb * 8 + 1]! += s1;
-        work[5794 + 8484 + kb * 8 + 2]! += s2;
-        work[5794 + 8484 + kb * 8 + 3]! += s3;
-        work[5794 + 8484 + kb * 8 + 4]! += s4;
-        work[5794 + 8484 + kb * 8 + 5]! += s5;
-        work[5794 + 8484 + kb * 8 + 6]! += s6;
-        work[5794 + 8484 + kb * 8 + 7]! += s7;
+        work[5793 + 8484 + kb * 8]! += s0;
+        work[5793 + 8484 + kb * 8 + 1]! += s1;
+        work[5793 + 8484 + kb * 8 + 2]! += s2;
+        work[5793 + 8484 + kb * 8 + 3]! += s3;
+        work[5793 + 8484 + kb * 8 + 4]! += s4;
+        work[5793 + 8484 + kb * 8 + 5]! += s5;
+        work[5793 + 8484 + kb * 8 + 6]! += s6;
+        work[5793 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -2807,24 +2764,24 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5794 + 6180 + t * 96 + c]!;
+        let da = work[5793 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[5794 + t * 27 + kb * 4] = s0;
-      work[5794 + t * 27 + kb * 4 + 1] = s1;
-      work[5794 + t * 27 + kb * 4 + 2] = s2;
-      work[5794 + t * 27 + kb * 4 + 3] = s3;
+      work[5793 + t * 27 + kb * 4] = s0;
+      work[5793 + t * 27 + kb * 4 + 1] = s1;
+      work[5793 + t * 27 + kb * 4 + 2] = s2;
+      work[5793 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5794 + 6180 + t * 96 + c]!;
+        let da = work[5793 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[5794 + t * 27 + k] = s0;
+      work[5793 + t * 27 + k] = s0;
     }
   }
 }
@@ -2844,23 +2801,23 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo0 + t * 27 + k]!;
-        s0 = s0 + xk * work[5794 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5794 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 324 + k * 96 + cb * 8] = s0;
-      work[5794 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[5794 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[5794 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[5794 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[5794 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[5794 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[5794 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[5793 + 324 + k * 96 + cb * 8] = s0;
+      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2880,23 +2837,23 @@ function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
         let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5794 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5794 + 7332 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5794 + 2916 + k * 96 + cb * 8] = s0;
-      work[5794 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[5794 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[5794 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[5794 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[5794 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[5794 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[5794 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[5793 + 2916 + k * 96 + cb * 8] = s0;
+      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2907,32 +2864,32 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[5794 + 6180 + c]!;
-    sr = sr + work[5794 + 7332 + c]!;
-    sa = sa + work[5794 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[5794 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[5794 + 7332 + 11 * 96 + c]!;
-    work[5794 + 5988 + c] = sa;
-    work[5794 + 6084 + c] = sr;
+    sa = sa + work[5793 + 6180 + c]!;
+    sr = sr + work[5793 + 7332 + c]!;
+    sa = sa + work[5793 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[5793 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[5793 + 7332 + 11 * 96 + c]!;
+    work[5793 + 5988 + c] = sa;
+    work[5793 + 6084 + c] = sr;
   }
 }
 
@@ -2940,10 +2897,10 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[20104 + 8484 + z] = 0;
-    work[20104 + 8484 + z + 1] = 0;
-    work[20104 + 8484 + z + 2] = 0;
-    work[20104 + 8484 + z + 3] = 0;
+    work[20102 + 8484 + z] = 0;
+    work[20102 + 8484 + z + 1] = 0;
+    work[20102 + 8484 + z + 2] = 0;
+    work[20102 + 8484 + z + 3] = 0;
   }
 }
 
@@ -2953,14 +2910,14 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[14310 + t * 224 + 32 + j]!;
-      let ga1 = work[14310 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[14310 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[14310 + t * 224 + 128 + j]!;
-      let gr1 = work[14310 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[14310 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[14310 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[17416 + t * 224 + j]! + work[20104 + 8484 + j]!);
+      let ga0 = work[14309 + t * 224 + 32 + j]!;
+      let ga1 = work[14309 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[14309 + t * 224 + 32 + 64 + j]!;
+      let gr0 = work[14309 + t * 224 + 128 + j]!;
+      let gr1 = work[14309 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[14309 + t * 224 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[14309 + (t - 1) * 224 + j]! : 0);
+      let sd0 = (work[17414 + t * 224 + j]! + work[20102 + 8484 + j]!);
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
@@ -2997,13 +2954,13 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
       let q46 = (0.2) * q45;
       let q40 = q20 * q39;
       let q31 = q15 * q30;
-      work[20104 + 6180 + t * 96 + j] = (q51 + work[17416 + t * 224 + 32 + j]!);
-      work[20104 + 7332 + t * 96 + j] = (q51 + work[17416 + t * 224 + 128 + j]!);
-      work[20104 + 6180 + t * 96 + 32 + j] = (q46 + work[17416 + t * 224 + 32 + 32 + j]!);
-      work[20104 + 7332 + t * 96 + 32 + j] = (q46 + work[17416 + t * 224 + 128 + 32 + j]!);
-      work[20104 + 6180 + t * 96 + 64 + j] = (q39 + work[17416 + t * 224 + 32 + 64 + j]!);
-      work[20104 + 7332 + t * 96 + 64 + j] = (q40 + work[17416 + t * 224 + 128 + 64 + j]!);
-      work[20104 + 8484 + j] = q31;
+      work[20102 + 6180 + t * 96 + j] = (q51 + work[17414 + t * 224 + 32 + j]!);
+      work[20102 + 7332 + t * 96 + j] = (q51 + work[17414 + t * 224 + 128 + j]!);
+      work[20102 + 6180 + t * 96 + 32 + j] = (q46 + work[17414 + t * 224 + 32 + 32 + j]!);
+      work[20102 + 7332 + t * 96 + 32 + j] = (q46 + work[17414 + t * 224 + 128 + 32 + j]!);
+      work[20102 + 6180 + t * 96 + 64 + j] = (q39 + work[17414 + t * 224 + 32 + 64 + j]!);
+      work[20102 + 7332 + t * 96 + 64 + j] = (q40 + work[17414 + t * 224 + 128 + 64 + j]!);
+      work[20102 + 8484 + j] = q31;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -3016,7 +2973,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[20104 + 7332 + t * 96 + c]!;
+          let dr = work[20102 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -3026,14 +2983,14 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[20104 + 8484 + kb * 8]! += s0;
-        work[20104 + 8484 + kb * 8 + 1]! += s1;
-        work[20104 + 8484 + kb * 8 + 2]! += s2;
-        work[20104 + 8484 + kb * 8 + 3]! += s3;
-        work[20104 + 8484 + kb * 8 + 4]! += s4;
-        work[20104 + 8484 + kb * 8 + 5]! += s5;
-        work[20104 + 8484 + kb * 8 + 6]! += s6;
-        work[20104 + 8484 + kb * 8 + 7]! += s7;
+        work[20102 + 8484 + kb * 8]! += s0;
+        work[20102 + 8484 + kb * 8 + 1]! += s1;
+        work[20102 + 8484 + kb * 8 + 2]! += s2;
+        work[20102 + 8484 + kb * 8 + 3]! += s3;
+        work[20102 + 8484 + kb * 8 + 4]! += s4;
+        work[20102 + 8484 + kb * 8 + 5]! += s5;
+        work[20102 + 8484 + kb * 8 + 6]! += s6;
+        work[20102 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3049,24 +3006,24 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[20104 + 6180 + t * 96 + c]!;
+        let da = work[20102 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[20104 + t * 27 + kb * 4] = s0;
-      work[20104 + t * 27 + kb * 4 + 1] = s1;
-      work[20104 + t * 27 + kb * 4 + 2] = s2;
-      work[20104 + t * 27 + kb * 4 + 3] = s3;
+      work[20102 + t * 27 + kb * 4] = s0;
+      work[20102 + t * 27 + kb * 4 + 1] = s1;
+      work[20102 + t * 27 + kb * 4 + 2] = s2;
+      work[20102 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[20104 + 6180 + t * 96 + c]!;
+        let da = work[20102 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[20104 + t * 27 + k] = s0;
+      work[20102 + t * 27 + k] = s0;
     }
   }
 }
@@ -3086,23 +3043,23 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo1 + t * 27 + k]!;
-        s0 = s0 + xk * work[20104 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[20104 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[20102 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[20104 + 324 + k * 96 + cb * 8] = s0;
-      work[20104 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[20104 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[20104 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[20104 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[20104 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[20104 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[20104 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[20102 + 324 + k * 96 + cb * 8] = s0;
+      work[20102 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[20102 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[20102 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[20102 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[20102 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[20102 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[20102 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3121,24 +3078,24 @@ function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[14310 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[20104 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[20104 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[14309 + (t - 1) * 224 + k]!;
+        s0 = s0 + xk * work[20102 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[20104 + 2916 + k * 96 + cb * 8] = s0;
-      work[20104 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[20104 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[20104 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[20104 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[20104 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[20104 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[20104 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[20102 + 2916 + k * 96 + cb * 8] = s0;
+      work[20102 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[20102 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[20102 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[20102 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[20102 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[20102 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[20102 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3149,32 +3106,32 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[20104 + 6180 + c]!;
-    sr = sr + work[20104 + 7332 + c]!;
-    sa = sa + work[20104 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[20104 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[20104 + 7332 + 11 * 96 + c]!;
-    work[20104 + 5988 + c] = sa;
-    work[20104 + 6084 + c] = sr;
+    sa = sa + work[20102 + 6180 + c]!;
+    sr = sr + work[20102 + 7332 + c]!;
+    sa = sa + work[20102 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[20102 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[20102 + 7332 + 11 * 96 + c]!;
+    work[20102 + 5988 + c] = sa;
+    work[20102 + 6084 + c] = sr;
   }
 }
 
@@ -3182,10 +3139,10 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[34414 + 8484 + z] = 0;
-    work[34414 + 8484 + z + 1] = 0;
-    work[34414 + 8484 + z + 2] = 0;
-    work[34414 + 8484 + z + 3] = 0;
+    work[34411 + 8484 + z] = 0;
+    work[34411 + 8484 + z + 1] = 0;
+    work[34411 + 8484 + z + 2] = 0;
+    work[34411 + 8484 + z + 3] = 0;
   }
 }
 
@@ -3195,14 +3152,14 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[28620 + t * 224 + 32 + j]!;
-      let ga1 = work[28620 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[28620 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[28620 + t * 224 + 128 + j]!;
-      let gr1 = work[28620 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[28620 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[28620 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[31726 + t * 224 + j]! + work[34414 + 8484 + j]!);
+      let ga0 = work[28618 + t * 224 + 32 + j]!;
+      let ga1 = work[28618 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[28618 + t * 224 + 32 + 64 + j]!;
+      let gr0 = work[28618 + t * 224 + 128 + j]!;
+      let gr1 = work[28618 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[28618 + t * 224 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[28618 + (t - 1) * 224 + j]! : 0);
+      let sd0 = (work[31723 + t * 224 + j]! + work[34411 + 8484 + j]!);
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
@@ -3239,13 +3196,13 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
       let q46 = (0.2) * q45;
       let q40 = q20 * q39;
       let q31 = q15 * q30;
-      work[34414 + 6180 + t * 96 + j] = (q51 + work[31726 + t * 224 + 32 + j]!);
-      work[34414 + 7332 + t * 96 + j] = (q51 + work[31726 + t * 224 + 128 + j]!);
-      work[34414 + 6180 + t * 96 + 32 + j] = (q46 + work[31726 + t * 224 + 32 + 32 + j]!);
-      work[34414 + 7332 + t * 96 + 32 + j] = (q46 + work[31726 + t * 224 + 128 + 32 + j]!);
-      work[34414 + 6180 + t * 96 + 64 + j] = (q39 + work[31726 + t * 224 + 32 + 64 + j]!);
-      work[34414 + 7332 + t * 96 + 64 + j] = (q40 + work[31726 + t * 224 + 128 + 64 + j]!);
-      work[34414 + 8484 + j] = q31;
+      work[34411 + 6180 + t * 96 + j] = (q51 + work[31723 + t * 224 + 32 + j]!);
+      work[34411 + 7332 + t * 96 + j] = (q51 + work[31723 + t * 224 + 128 + j]!);
+      work[34411 + 6180 + t * 96 + 32 + j] = (q46 + work[31723 + t * 224 + 32 + 32 + j]!);
+      work[34411 + 7332 + t * 96 + 32 + j] = (q46 + work[31723 + t * 224 + 128 + 32 + j]!);
+      work[34411 + 6180 + t * 96 + 64 + j] = (q39 + work[31723 + t * 224 + 32 + 64 + j]!);
+      work[34411 + 7332 + t * 96 + 64 + j] = (q40 + work[31723 + t * 224 + 128 + 64 + j]!);
+      work[34411 + 8484 + j] = q31;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -3258,7 +3215,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[34414 + 7332 + t * 96 + c]!;
+          let dr = work[34411 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -3268,14 +3225,14 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[34414 + 8484 + kb * 8]! += s0;
-        work[34414 + 8484 + kb * 8 + 1]! += s1;
-        work[34414 + 8484 + kb * 8 + 2]! += s2;
-        work[34414 + 8484 + kb * 8 + 3]! += s3;
-        work[34414 + 8484 + kb * 8 + 4]! += s4;
-        work[34414 + 8484 + kb * 8 + 5]! += s5;
-        work[34414 + 8484 + kb * 8 + 6]! += s6;
-        work[34414 + 8484 + kb * 8 + 7]! += s7;
+        work[34411 + 8484 + kb * 8]! += s0;
+        work[34411 + 8484 + kb * 8 + 1]! += s1;
+        work[34411 + 8484 + kb * 8 + 2]! += s2;
+        work[34411 + 8484 + kb * 8 + 3]! += s3;
+        work[34411 + 8484 + kb * 8 + 4]! += s4;
+        work[34411 + 8484 + kb * 8 + 5]! += s5;
+        work[34411 + 8484 + kb * 8 + 6]! += s6;
+        work[34411 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3291,24 +3248,24 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[34414 + 6180 + t * 96 + c]!;
+        let da = work[34411 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[34414 + t * 27 + kb * 4] = s0;
-      work[34414 + t * 27 + kb * 4 + 1] = s1;
-      work[34414 + t * 27 + kb * 4 + 2] = s2;
-      work[34414 + t * 27 + kb * 4 + 3] = s3;
+      work[34411 + t * 27 + kb * 4] = s0;
+      work[34411 + t * 27 + kb * 4 + 1] = s1;
+      work[34411 + t * 27 + kb * 4 + 2] = s2;
+      work[34411 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[34414 + 6180 + t * 96 + c]!;
+        let da = work[34411 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[34414 + t * 27 + k] = s0;
+      work[34411 + t * 27 + k] = s0;
     }
   }
 }
@@ -3328,23 +3285,23 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo2 + t * 27 + k]!;
-        s0 = s0 + xk * work[34414 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[34414 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[34411 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[34414 + 324 + k * 96 + cb * 8] = s0;
-      work[34414 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[34414 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[34414 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[34414 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[34414 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[34414 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[34414 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[34411 + 324 + k * 96 + cb * 8] = s0;
+      work[34411 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[34411 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[34411 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[34411 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[34411 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[34411 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[34411 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3363,24 +3320,24 @@ function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[28620 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[34414 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[34414 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[28618 + (t - 1) * 224 + k]!;
+        s0 = s0 + xk * work[34411 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[34414 + 2916 + k * 96 + cb * 8] = s0;
-      work[34414 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[34414 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[34414 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[34414 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[34414 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[34414 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[34414 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[34411 + 2916 + k * 96 + cb * 8] = s0;
+      work[34411 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[34411 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[34411 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[34411 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[34411 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[34411 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[34411 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3391,32 +3348,32 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[34414 + 6180 + c]!;
-    sr = sr + work[34414 + 7332 + c]!;
-    sa = sa + work[34414 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[34414 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[34414 + 7332 + 11 * 96 + c]!;
-    work[34414 + 5988 + c] = sa;
-    work[34414 + 6084 + c] = sr;
+    sa = sa + work[34411 + 6180 + c]!;
+    sr = sr + work[34411 + 7332 + c]!;
+    sa = sa + work[34411 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[34411 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[34411 + 7332 + 11 * 96 + c]!;
+    work[34411 + 5988 + c] = sa;
+    work[34411 + 6084 + c] = sr;
   }
 }
 
@@ -3424,10 +3381,10 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[48724 + 8484 + z] = 0;
-    work[48724 + 8484 + z + 1] = 0;
-    work[48724 + 8484 + z + 2] = 0;
-    work[48724 + 8484 + z + 3] = 0;
+    work[48720 + 8484 + z] = 0;
+    work[48720 + 8484 + z + 1] = 0;
+    work[48720 + 8484 + z + 2] = 0;
+    work[48720 + 8484 + z + 3] = 0;
   }
 }
 
@@ -3437,14 +3394,14 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[42930 + t * 224 + 32 + j]!;
-      let ga1 = work[42930 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[42930 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[42930 + t * 224 + 128 + j]!;
-      let gr1 = work[42930 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[42930 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[42930 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[46036 + t * 224 + j]! + work[48724 + 8484 + j]!);
+      let ga0 = work[42927 + t * 224 + 32 + j]!;
+      let ga1 = work[42927 + t * 224 + 32 + 32 + j]!;
+      let ga2 = work[42927 + t * 224 + 32 + 64 + j]!;
+      let gr0 = work[42927 + t * 224 + 128 + j]!;
+      let gr1 = work[42927 + t * 224 + 128 + 32 + j]!;
+      let gr2 = work[42927 + t * 224 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[42927 + (t - 1) * 224 + j]! : 0);
+      let sd0 = (work[46032 + t * 224 + j]! + work[48720 + 8484 + j]!);
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
@@ -3481,13 +3438,13 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
       let q46 = (0.2) * q45;
       let q40 = q20 * q39;
       let q31 = q15 * q30;
-      work[48724 + 6180 + t * 96 + j] = (q51 + work[46036 + t * 224 + 32 + j]!);
-      work[48724 + 7332 + t * 96 + j] = (q51 + work[46036 + t * 224 + 128 + j]!);
-      work[48724 + 6180 + t * 96 + 32 + j] = (q46 + work[46036 + t * 224 + 32 + 32 + j]!);
-      work[48724 + 7332 + t * 96 + 32 + j] = (q46 + work[46036 + t * 224 + 128 + 32 + j]!);
-      work[48724 + 6180 + t * 96 + 64 + j] = (q39 + work[46036 + t * 224 + 32 + 64 + j]!);
-      work[48724 + 7332 + t * 96 + 64 + j] = (q40 + work[46036 + t * 224 + 128 + 64 + j]!);
-      work[48724 + 8484 + j] = q31;
+      work[48720 + 6180 + t * 96 + j] = (q51 + work[46032 + t * 224 + 32 + j]!);
+      work[48720 + 7332 + t * 96 + j] = (q51 + work[46032 + t * 224 + 128 + j]!);
+      work[48720 + 6180 + t * 96 + 32 + j] = (q46 + work[46032 + t * 224 + 32 + 32 + j]!);
+      work[48720 + 7332 + t * 96 + 32 + j] = (q46 + work[46032 + t * 224 + 128 + 32 + j]!);
+      work[48720 + 6180 + t * 96 + 64 + j] = (q39 + work[46032 + t * 224 + 32 + 64 + j]!);
+      work[48720 + 7332 + t * 96 + 64 + j] = (q40 + work[46032 + t * 224 + 128 + 64 + j]!);
+      work[48720 + 8484 + j] = q31;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -3500,7 +3457,7 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[48724 + 7332 + t * 96 + c]!;
+          let dr = work[48720 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -3510,14 +3467,14 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[48724 + 8484 + kb * 8]! += s0;
-        work[48724 + 8484 + kb * 8 + 1]! += s1;
-        work[48724 + 8484 + kb * 8 + 2]! += s2;
-        work[48724 + 8484 + kb * 8 + 3]! += s3;
-        work[48724 + 8484 + kb * 8 + 4]! += s4;
-        work[48724 + 8484 + kb * 8 + 5]! += s5;
-        work[48724 + 8484 + kb * 8 + 6]! += s6;
-        work[48724 + 8484 + kb * 8 + 7]! += s7;
+        work[48720 + 8484 + kb * 8]! += s0;
+        work[48720 + 8484 + kb * 8 + 1]! += s1;
+        work[48720 + 8484 + kb * 8 + 2]! += s2;
+        work[48720 + 8484 + kb * 8 + 3]! += s3;
+        work[48720 + 8484 + kb * 8 + 4]! += s4;
+        work[48720 + 8484 + kb * 8 + 5]! += s5;
+        work[48720 + 8484 + kb * 8 + 6]! += s6;
+        work[48720 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3533,24 +3490,24 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[48724 + 6180 + t * 96 + c]!;
+        let da = work[48720 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[48724 + t * 27 + kb * 4] = s0;
-      work[48724 + t * 27 + kb * 4 + 1] = s1;
-      work[48724 + t * 27 + kb * 4 + 2] = s2;
-      work[48724 + t * 27 + kb * 4 + 3] = s3;
+      work[48720 + t * 27 + kb * 4] = s0;
+      work[48720 + t * 27 + kb * 4 + 1] = s1;
+      work[48720 + t * 27 + kb * 4 + 2] = s2;
+      work[48720 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[48724 + 6180 + t * 96 + c]!;
+        let da = work[48720 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[48724 + t * 27 + k] = s0;
+      work[48720 + t * 27 + k] = s0;
     }
   }
 }
@@ -3570,23 +3527,23 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo3 + t * 27 + k]!;
-        s0 = s0 + xk * work[48724 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[48724 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[48720 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[48724 + 324 + k * 96 + cb * 8] = s0;
-      work[48724 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[48724 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[48724 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[48724 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[48724 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[48724 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[48724 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[48720 + 324 + k * 96 + cb * 8] = s0;
+      work[48720 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[48720 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[48720 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[48720 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[48720 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[48720 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[48720 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3605,24 +3562,24 @@ function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[42930 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[48724 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[48724 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[42927 + (t - 1) * 224 + k]!;
+        s0 = s0 + xk * work[48720 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[48724 + 2916 + k * 96 + cb * 8] = s0;
-      work[48724 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[48724 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[48724 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[48724 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[48724 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[48724 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[48724 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[48720 + 2916 + k * 96 + cb * 8] = s0;
+      work[48720 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[48720 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[48720 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[48720 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[48720 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[48720 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[48720 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3633,101 +3590,101 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[48724 + 6180 + c]!;
-    sr = sr + work[48724 + 7332 + c]!;
-    sa = sa + work[48724 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[48724 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[48724 + 7332 + 11 * 96 + c]!;
-    work[48724 + 5988 + c] = sa;
-    work[48724 + 6084 + c] = sr;
+    sa = sa + work[48720 + 6180 + c]!;
+    sr = sr + work[48720 + 7332 + c]!;
+    sa = sa + work[48720 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[48720 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[48720 + 7332 + 11 * 96 + c]!;
+    work[48720 + 5988 + c] = sa;
+    work[48720 + 6084 + c] = sr;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) work[r] = work[5794 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[r] = work[5793 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) work[r + 96] = work[5794 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[r + 96] = work[5793 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) work[14310 + r] = work[20104 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[14309 + r] = work[20102 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) work[14310 + r + 96] = work[20104 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[14309 + r + 96] = work[20102 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) work[28620 + r] = work[34414 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[28618 + r] = work[34411 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) work[28620 + r + 96] = work[34414 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[28618 + r + 96] = work[34411 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) work[42930 + r] = work[48724 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[42927 + r] = work[48720 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) work[42930 + r + 96] = work[48724 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[42927 + r + 96] = work[48720 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[5794 + 324 + k]! + work[20104 + 324 + k]! + work[34414 + 324 + k]! + work[48724 + 324 + k]!;
+    grad[k]! += work[5793 + 324 + k]! + work[20102 + 324 + k]! + work[34411 + 324 + k]! + work[48720 + 324 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[5794 + 2916 + k]! + work[20104 + 2916 + k]! + work[34414 + 2916 + k]! + work[48724 + 2916 + k]!;
+    grad[2592 + k]! += work[5793 + 2916 + k]! + work[20102 + 2916 + k]! + work[34411 + 2916 + k]! + work[48720 + 2916 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 192; k++) {
-    grad[5664 + k]! += work[k]! + work[14310 + k]! + work[28620 + k]! + work[42930 + k]!;
+    grad[5664 + k]! += work[k]! + work[14309 + k]! + work[28618 + k]! + work[42927 + k]!;
   }
 }
 

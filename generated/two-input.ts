@@ -10,7 +10,7 @@ export const model = {
   inputShape: [4],
   outputShape: [3],
   paramCount: 99,
-  workSize: 65,
+  workSize: 34,
   precision: "f64",
   loss: "categoricalCrossEntropy",
   inputs: [
@@ -176,15 +176,19 @@ export function alloc(length: number): Float64Array {
  * @param work scratch memory of `model.workSize` elements
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -203,14 +207,14 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -233,9 +237,9 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   forward_loop1(params, input, output, work);
 
   // --- species: dense 16 → 3, softmax ---
-  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!;
-  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!;
-  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!;
+  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!; work[32] = xw3_0;
+  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!; work[32] = xw3_1;
+  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!; work[32] = xw3_2;
   const z3_0 = params[96]! + xw3_0;
   const z3_1 = params[97]! + xw3_1;
   const z3_2 = params[98]! + xw3_2;
@@ -284,15 +288,19 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
  * @param work scratch memory of `model.workSize` elements
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -311,14 +319,14 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -341,9 +349,9 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   loss_loop1(params, input, target, work);
 
   // --- species: dense 16 → 3, softmax ---
-  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!;
-  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!;
-  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!;
+  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!; work[32] = xw3_0;
+  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!; work[32] = xw3_1;
+  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!; work[32] = xw3_2;
   const z3_0 = params[96]! + xw3_0;
   const z3_1 = params[97]! + xw3_1;
   const z3_2 = params[98]! + xw3_2;
@@ -402,73 +410,70 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
-  gradient_part0(params, input, target, grad, work);
-  gradient_part1(params, input, target, grad, work);
-  return work[8]!;
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
-  work[0] = params[16]! + xw0_0;
-  work[1] = params[17]! + xw0_1;
-  work[2] = params[18]! + xw0_2;
-  work[3] = params[19]! + xw0_3;
-  work[4] = params[20]! + xw0_4;
-  work[5] = params[21]! + xw0_5;
-  work[6] = params[22]! + xw0_6;
-  work[7] = params[23]! + xw0_7;
-  work[8] = Math.max(work[0]!, 0);
-  work[9] = Math.max(work[1]!, 0);
-  work[10] = Math.max(work[2]!, 0);
-  work[11] = Math.max(work[3]!, 0);
-  work[12] = Math.max(work[4]!, 0);
-  work[13] = Math.max(work[5]!, 0);
-  work[14] = Math.max(work[6]!, 0);
-  work[15] = Math.max(work[7]!, 0);
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
+  work[0] = Math.max(z0_0, 0);
+  work[1] = Math.max(z0_1, 0);
+  work[2] = Math.max(z0_2, 0);
+  work[3] = Math.max(z0_3, 0);
+  work[4] = Math.max(z0_4, 0);
+  work[5] = Math.max(z0_5, 0);
+  work[6] = Math.max(z0_6, 0);
+  work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = input[2]! * params[24]! + input[3]! * params[32]!;
-  const xw1_1 = input[2]! * params[25]! + input[3]! * params[33]!;
-  const xw1_2 = input[2]! * params[26]! + input[3]! * params[34]!;
-  const xw1_3 = input[2]! * params[27]! + input[3]! * params[35]!;
-  const xw1_4 = input[2]! * params[28]! + input[3]! * params[36]!;
-  const xw1_5 = input[2]! * params[29]! + input[3]! * params[37]!;
-  const xw1_6 = input[2]! * params[30]! + input[3]! * params[38]!;
-  const xw1_7 = input[2]! * params[31]! + input[3]! * params[39]!;
-  work[16] = params[40]! + xw1_0;
-  work[17] = params[41]! + xw1_1;
-  work[18] = params[42]! + xw1_2;
-  work[19] = params[43]! + xw1_3;
-  work[20] = params[44]! + xw1_4;
-  work[21] = params[45]! + xw1_5;
-  work[22] = params[46]! + xw1_6;
-  work[23] = params[47]! + xw1_7;
-  work[24] = Math.max(work[16]!, 0);
-  work[25] = Math.max(work[17]!, 0);
-  work[26] = Math.max(work[18]!, 0);
-  work[27] = Math.max(work[19]!, 0);
-  work[28] = Math.max(work[20]!, 0);
-  work[29] = Math.max(work[21]!, 0);
-  work[30] = Math.max(work[22]!, 0);
-  work[31] = Math.max(work[23]!, 0);
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
+  const z1_0 = params[40]! + xw1_0;
+  const z1_1 = params[41]! + xw1_1;
+  const z1_2 = params[42]! + xw1_2;
+  const z1_3 = params[43]! + xw1_3;
+  const z1_4 = params[44]! + xw1_4;
+  const z1_5 = params[45]! + xw1_5;
+  const z1_6 = params[46]! + xw1_6;
+  const z1_7 = params[47]! + xw1_7;
+  work[8] = Math.max(z1_0, 0);
+  work[9] = Math.max(z1_1, 0);
+  work[10] = Math.max(z1_2, 0);
+  work[11] = Math.max(z1_3, 0);
+  work[12] = Math.max(z1_4, 0);
+  work[13] = Math.max(z1_5, 0);
+  work[14] = Math.max(z1_6, 0);
+  work[15] = Math.max(z1_7, 0);
 
   // --- both: concatenate along axis -1 ---
   gradient_loop0(params, input, target, grad, work);
   gradient_loop1(params, input, target, grad, work);
 
   // --- species: dense 16 → 3, softmax ---
-  const xw3_0 = work[32]! * params[48]! + work[33]! * params[51]! + work[34]! * params[54]! + work[35]! * params[57]! + work[36]! * params[60]! + work[37]! * params[63]! + work[38]! * params[66]! + work[39]! * params[69]! + work[40]! * params[72]! + work[41]! * params[75]! + work[42]! * params[78]! + work[43]! * params[81]! + work[44]! * params[84]! + work[45]! * params[87]! + work[46]! * params[90]! + work[47]! * params[93]!;
-  const xw3_1 = work[32]! * params[49]! + work[33]! * params[52]! + work[34]! * params[55]! + work[35]! * params[58]! + work[36]! * params[61]! + work[37]! * params[64]! + work[38]! * params[67]! + work[39]! * params[70]! + work[40]! * params[73]! + work[41]! * params[76]! + work[42]! * params[79]! + work[43]! * params[82]! + work[44]! * params[85]! + work[45]! * params[88]! + work[46]! * params[91]! + work[47]! * params[94]!;
-  const xw3_2 = work[32]! * params[50]! + work[33]! * params[53]! + work[34]! * params[56]! + work[35]! * params[59]! + work[36]! * params[62]! + work[37]! * params[65]! + work[38]! * params[68]! + work[39]! * params[71]! + work[40]! * params[74]! + work[41]! * params[77]! + work[42]! * params[80]! + work[43]! * params[83]! + work[44]! * params[86]! + work[45]! * params[89]! + work[46]! * params[92]! + work[47]! * params[95]!;
+  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!; work[32] = xw3_0;
+  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!; work[32] = xw3_1;
+  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!; work[32] = xw3_2;
   const z3_0 = params[96]! + xw3_0;
   const z3_1 = params[97]! + xw3_1;
   const z3_2 = params[98]! + xw3_2;
@@ -490,7 +495,7 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const t31_1 = target[1]! * t30_1;
   const t31_2 = target[2]! * t30_2;
   const t32 = t31_0 + t31_1 + t31_2;
-  work[8] = -t32;
+  const loss = -t32;
 
   // --- loss backward ---
   const t58 = target[0]! + target[1]! + target[2]!;
@@ -503,167 +508,163 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   grad[96] = t60_0 - target[0]!;
   grad[97] = t60_1 - target[1]!;
   grad[98] = t60_2 - target[2]!;
-  work[48] = params[48]! * grad[96]! + params[49]! * grad[97]! + params[50]! * grad[98]!;
-  work[49] = params[51]! * grad[96]! + params[52]! * grad[97]! + params[53]! * grad[98]!;
-  work[50] = params[54]! * grad[96]! + params[55]! * grad[97]! + params[56]! * grad[98]!;
-  work[51] = params[57]! * grad[96]! + params[58]! * grad[97]! + params[59]! * grad[98]!;
-  work[52] = params[60]! * grad[96]! + params[61]! * grad[97]! + params[62]! * grad[98]!;
-  work[53] = params[63]! * grad[96]! + params[64]! * grad[97]! + params[65]! * grad[98]!;
-  work[54] = params[66]! * grad[96]! + params[67]! * grad[97]! + params[68]! * grad[98]!;
-  work[55] = params[69]! * grad[96]! + params[70]! * grad[97]! + params[71]! * grad[98]!;
-  work[56] = params[72]! * grad[96]! + params[73]! * grad[97]! + params[74]! * grad[98]!;
-  work[57] = params[75]! * grad[96]! + params[76]! * grad[97]! + params[77]! * grad[98]!;
-  work[58] = params[78]! * grad[96]! + params[79]! * grad[97]! + params[80]! * grad[98]!;
-  work[59] = params[81]! * grad[96]! + params[82]! * grad[97]! + params[83]! * grad[98]!;
-  work[60] = params[84]! * grad[96]! + params[85]! * grad[97]! + params[86]! * grad[98]!;
-  work[61] = params[87]! * grad[96]! + params[88]! * grad[97]! + params[89]! * grad[98]!;
-  work[62] = params[90]! * grad[96]! + params[91]! * grad[97]! + params[92]! * grad[98]!;
-  work[63] = params[93]! * grad[96]! + params[94]! * grad[97]! + params[95]! * grad[98]!;
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  // --- species backward ---
-  grad[48] = work[32]! * grad[96]!;
-  grad[49] = work[32]! * grad[97]!;
-  grad[50] = work[32]! * grad[98]!;
-  grad[51] = work[33]! * grad[96]!;
-  grad[52] = work[33]! * grad[97]!;
-  grad[53] = work[33]! * grad[98]!;
-  grad[54] = work[34]! * grad[96]!;
-  grad[55] = work[34]! * grad[97]!;
-  grad[56] = work[34]! * grad[98]!;
-  grad[57] = work[35]! * grad[96]!;
-  grad[58] = work[35]! * grad[97]!;
-  grad[59] = work[35]! * grad[98]!;
-  grad[60] = work[36]! * grad[96]!;
-  grad[61] = work[36]! * grad[97]!;
-  grad[62] = work[36]! * grad[98]!;
-  grad[63] = work[37]! * grad[96]!;
-  grad[64] = work[37]! * grad[97]!;
-  grad[65] = work[37]! * grad[98]!;
-  grad[66] = work[38]! * grad[96]!;
-  grad[67] = work[38]! * grad[97]!;
-  grad[68] = work[38]! * grad[98]!;
-  grad[69] = work[39]! * grad[96]!;
-  grad[70] = work[39]! * grad[97]!;
-  grad[71] = work[39]! * grad[98]!;
-  grad[72] = work[40]! * grad[96]!;
-  grad[73] = work[40]! * grad[97]!;
-  grad[74] = work[40]! * grad[98]!;
-  grad[75] = work[41]! * grad[96]!;
-  grad[76] = work[41]! * grad[97]!;
-  grad[77] = work[41]! * grad[98]!;
-  grad[78] = work[42]! * grad[96]!;
-  grad[79] = work[42]! * grad[97]!;
-  grad[80] = work[42]! * grad[98]!;
-  grad[81] = work[43]! * grad[96]!;
-  grad[82] = work[43]! * grad[97]!;
-  grad[83] = work[43]! * grad[98]!;
-  grad[84] = work[44]! * grad[96]!;
-  grad[85] = work[44]! * grad[97]!;
-  grad[86] = work[44]! * grad[98]!;
-  grad[87] = work[45]! * grad[96]!;
-  grad[88] = work[45]! * grad[97]!;
-  grad[89] = work[45]! * grad[98]!;
-  grad[90] = work[46]! * grad[96]!;
-  grad[91] = work[46]! * grad[97]!;
-  grad[92] = work[46]! * grad[98]!;
-  grad[93] = work[47]! * grad[96]!;
-  grad[94] = work[47]! * grad[97]!;
-  grad[95] = work[47]! * grad[98]!;
+  const ga2_0 = params[48]! * grad[96]! + params[49]! * grad[97]! + params[50]! * grad[98]!; work[32] = ga2_0;
+  const ga2_1 = params[51]! * grad[96]! + params[52]! * grad[97]! + params[53]! * grad[98]!; work[32] = ga2_1;
+  const ga2_2 = params[54]! * grad[96]! + params[55]! * grad[97]! + params[56]! * grad[98]!; work[32] = ga2_2;
+  const ga2_3 = params[57]! * grad[96]! + params[58]! * grad[97]! + params[59]! * grad[98]!; work[32] = ga2_3;
+  const ga2_4 = params[60]! * grad[96]! + params[61]! * grad[97]! + params[62]! * grad[98]!; work[32] = ga2_4;
+  const ga2_5 = params[63]! * grad[96]! + params[64]! * grad[97]! + params[65]! * grad[98]!; work[32] = ga2_5;
+  const ga2_6 = params[66]! * grad[96]! + params[67]! * grad[97]! + params[68]! * grad[98]!; work[32] = ga2_6;
+  const ga2_7 = params[69]! * grad[96]! + params[70]! * grad[97]! + params[71]! * grad[98]!; work[32] = ga2_7;
+  const ga2_8 = params[72]! * grad[96]! + params[73]! * grad[97]! + params[74]! * grad[98]!; work[32] = ga2_8;
+  const ga2_9 = params[75]! * grad[96]! + params[76]! * grad[97]! + params[77]! * grad[98]!; work[32] = ga2_9;
+  const ga2_10 = params[78]! * grad[96]! + params[79]! * grad[97]! + params[80]! * grad[98]!; work[32] = ga2_10;
+  const ga2_11 = params[81]! * grad[96]! + params[82]! * grad[97]! + params[83]! * grad[98]!; work[32] = ga2_11;
+  const ga2_12 = params[84]! * grad[96]! + params[85]! * grad[97]! + params[86]! * grad[98]!; work[32] = ga2_12;
+  const ga2_13 = params[87]! * grad[96]! + params[88]! * grad[97]! + params[89]! * grad[98]!; work[32] = ga2_13;
+  const ga2_14 = params[90]! * grad[96]! + params[91]! * grad[97]! + params[92]! * grad[98]!; work[32] = ga2_14;
+  const ga2_15 = params[93]! * grad[96]! + params[94]! * grad[97]! + params[95]! * grad[98]!; work[32] = ga2_15;
+  grad[48] = work[16]! * grad[96]!;
+  grad[49] = work[16]! * grad[97]!;
+  grad[50] = work[16]! * grad[98]!;
+  grad[51] = work[17]! * grad[96]!;
+  grad[52] = work[17]! * grad[97]!;
+  grad[53] = work[17]! * grad[98]!;
+  grad[54] = work[18]! * grad[96]!;
+  grad[55] = work[18]! * grad[97]!;
+  grad[56] = work[18]! * grad[98]!;
+  grad[57] = work[19]! * grad[96]!;
+  grad[58] = work[19]! * grad[97]!;
+  grad[59] = work[19]! * grad[98]!;
+  grad[60] = work[20]! * grad[96]!;
+  grad[61] = work[20]! * grad[97]!;
+  grad[62] = work[20]! * grad[98]!;
+  grad[63] = work[21]! * grad[96]!;
+  grad[64] = work[21]! * grad[97]!;
+  grad[65] = work[21]! * grad[98]!;
+  grad[66] = work[22]! * grad[96]!;
+  grad[67] = work[22]! * grad[97]!;
+  grad[68] = work[22]! * grad[98]!;
+  grad[69] = work[23]! * grad[96]!;
+  grad[70] = work[23]! * grad[97]!;
+  grad[71] = work[23]! * grad[98]!;
+  grad[72] = work[24]! * grad[96]!;
+  grad[73] = work[24]! * grad[97]!;
+  grad[74] = work[24]! * grad[98]!;
+  grad[75] = work[25]! * grad[96]!;
+  grad[76] = work[25]! * grad[97]!;
+  grad[77] = work[25]! * grad[98]!;
+  grad[78] = work[26]! * grad[96]!;
+  grad[79] = work[26]! * grad[97]!;
+  grad[80] = work[26]! * grad[98]!;
+  grad[81] = work[27]! * grad[96]!;
+  grad[82] = work[27]! * grad[97]!;
+  grad[83] = work[27]! * grad[98]!;
+  grad[84] = work[28]! * grad[96]!;
+  grad[85] = work[28]! * grad[97]!;
+  grad[86] = work[28]! * grad[98]!;
+  grad[87] = work[29]! * grad[96]!;
+  grad[88] = work[29]! * grad[97]!;
+  grad[89] = work[29]! * grad[98]!;
+  grad[90] = work[30]! * grad[96]!;
+  grad[91] = work[30]! * grad[97]!;
+  grad[92] = work[30]! * grad[98]!;
+  grad[93] = work[31]! * grad[96]!;
+  grad[94] = work[31]! * grad[97]!;
+  grad[95] = work[31]! * grad[98]!;
 
   // --- p backward ---
-  const t48_0 = (work[16]! > 0 ? 1 : 0);
-  const t48_1 = (work[17]! > 0 ? 1 : 0);
-  const t48_2 = (work[18]! > 0 ? 1 : 0);
-  const t48_3 = (work[19]! > 0 ? 1 : 0);
-  const t48_4 = (work[20]! > 0 ? 1 : 0);
-  const t48_5 = (work[21]! > 0 ? 1 : 0);
-  const t48_6 = (work[22]! > 0 ? 1 : 0);
-  const t48_7 = (work[23]! > 0 ? 1 : 0);
-  grad[40] = (t48_0 !== 0 ? work[56]! : 0);
-  grad[41] = (t48_1 !== 0 ? work[57]! : 0);
-  grad[42] = (t48_2 !== 0 ? work[58]! : 0);
-  grad[43] = (t48_3 !== 0 ? work[59]! : 0);
-  grad[44] = (t48_4 !== 0 ? work[60]! : 0);
-  grad[45] = (t48_5 !== 0 ? work[61]! : 0);
-  grad[46] = (t48_6 !== 0 ? work[62]! : 0);
-  grad[47] = (t48_7 !== 0 ? work[63]! : 0);
-  grad[24] = input[2]! * grad[40]!;
-  grad[25] = input[2]! * grad[41]!;
-  grad[26] = input[2]! * grad[42]!;
-  grad[27] = input[2]! * grad[43]!;
-  grad[28] = input[2]! * grad[44]!;
-  grad[29] = input[2]! * grad[45]!;
-  grad[30] = input[2]! * grad[46]!;
-  grad[31] = input[2]! * grad[47]!;
-  grad[32] = input[3]! * grad[40]!;
-  grad[33] = input[3]! * grad[41]!;
-  grad[34] = input[3]! * grad[42]!;
-  grad[35] = input[3]! * grad[43]!;
-  grad[36] = input[3]! * grad[44]!;
-  grad[37] = input[3]! * grad[45]!;
-  grad[38] = input[3]! * grad[46]!;
-  grad[39] = input[3]! * grad[47]!;
+  const t48_0 = (z1_0 > 0 ? 1 : 0);
+  const t48_1 = (z1_1 > 0 ? 1 : 0);
+  const t48_2 = (z1_2 > 0 ? 1 : 0);
+  const t48_3 = (z1_3 > 0 ? 1 : 0);
+  const t48_4 = (z1_4 > 0 ? 1 : 0);
+  const t48_5 = (z1_5 > 0 ? 1 : 0);
+  const t48_6 = (z1_6 > 0 ? 1 : 0);
+  const t48_7 = (z1_7 > 0 ? 1 : 0);
+  grad[40] = (t48_0 !== 0 ? ga2_8 : 0);
+  grad[41] = (t48_1 !== 0 ? ga2_9 : 0);
+  grad[42] = (t48_2 !== 0 ? ga2_10 : 0);
+  grad[43] = (t48_3 !== 0 ? ga2_11 : 0);
+  grad[44] = (t48_4 !== 0 ? ga2_12 : 0);
+  grad[45] = (t48_5 !== 0 ? ga2_13 : 0);
+  grad[46] = (t48_6 !== 0 ? ga2_14 : 0);
+  grad[47] = (t48_7 !== 0 ? ga2_15 : 0);
+  grad[24] = in_2 * grad[40]!;
+  grad[25] = in_2 * grad[41]!;
+  grad[26] = in_2 * grad[42]!;
+  grad[27] = in_2 * grad[43]!;
+  grad[28] = in_2 * grad[44]!;
+  grad[29] = in_2 * grad[45]!;
+  grad[30] = in_2 * grad[46]!;
+  grad[31] = in_2 * grad[47]!;
+  grad[32] = in_3 * grad[40]!;
+  grad[33] = in_3 * grad[41]!;
+  grad[34] = in_3 * grad[42]!;
+  grad[35] = in_3 * grad[43]!;
+  grad[36] = in_3 * grad[44]!;
+  grad[37] = in_3 * grad[45]!;
+  grad[38] = in_3 * grad[46]!;
+  grad[39] = in_3 * grad[47]!;
 
   // --- s backward ---
-  const t51_0 = (work[0]! > 0 ? 1 : 0);
-  const t51_1 = (work[1]! > 0 ? 1 : 0);
-  const t51_2 = (work[2]! > 0 ? 1 : 0);
-  const t51_3 = (work[3]! > 0 ? 1 : 0);
-  const t51_4 = (work[4]! > 0 ? 1 : 0);
-  const t51_5 = (work[5]! > 0 ? 1 : 0);
-  const t51_6 = (work[6]! > 0 ? 1 : 0);
-  const t51_7 = (work[7]! > 0 ? 1 : 0);
-  grad[16] = (t51_0 !== 0 ? work[48]! : 0);
-  grad[17] = (t51_1 !== 0 ? work[49]! : 0);
-  grad[18] = (t51_2 !== 0 ? work[50]! : 0);
-  grad[19] = (t51_3 !== 0 ? work[51]! : 0);
-  grad[20] = (t51_4 !== 0 ? work[52]! : 0);
-  grad[21] = (t51_5 !== 0 ? work[53]! : 0);
-  grad[22] = (t51_6 !== 0 ? work[54]! : 0);
-  grad[23] = (t51_7 !== 0 ? work[55]! : 0);
-  grad[0] = input[0]! * grad[16]!;
-  grad[1] = input[0]! * grad[17]!;
-  grad[2] = input[0]! * grad[18]!;
-  grad[3] = input[0]! * grad[19]!;
-  grad[4] = input[0]! * grad[20]!;
-  grad[5] = input[0]! * grad[21]!;
-  grad[6] = input[0]! * grad[22]!;
-  grad[7] = input[0]! * grad[23]!;
-  grad[8] = input[1]! * grad[16]!;
-  grad[9] = input[1]! * grad[17]!;
-  grad[10] = input[1]! * grad[18]!;
-  grad[11] = input[1]! * grad[19]!;
-  grad[12] = input[1]! * grad[20]!;
-  grad[13] = input[1]! * grad[21]!;
-  grad[14] = input[1]! * grad[22]!;
-  grad[15] = input[1]! * grad[23]!;
+  const t51_0 = (z0_0 > 0 ? 1 : 0);
+  const t51_1 = (z0_1 > 0 ? 1 : 0);
+  const t51_2 = (z0_2 > 0 ? 1 : 0);
+  const t51_3 = (z0_3 > 0 ? 1 : 0);
+  const t51_4 = (z0_4 > 0 ? 1 : 0);
+  const t51_5 = (z0_5 > 0 ? 1 : 0);
+  const t51_6 = (z0_6 > 0 ? 1 : 0);
+  const t51_7 = (z0_7 > 0 ? 1 : 0);
+  grad[16] = (t51_0 !== 0 ? ga2_0 : 0);
+  grad[17] = (t51_1 !== 0 ? ga2_1 : 0);
+  grad[18] = (t51_2 !== 0 ? ga2_2 : 0);
+  grad[19] = (t51_3 !== 0 ? ga2_3 : 0);
+  grad[20] = (t51_4 !== 0 ? ga2_4 : 0);
+  grad[21] = (t51_5 !== 0 ? ga2_5 : 0);
+  grad[22] = (t51_6 !== 0 ? ga2_6 : 0);
+  grad[23] = (t51_7 !== 0 ? ga2_7 : 0);
+  grad[0] = in_0 * grad[16]!;
+  grad[1] = in_0 * grad[17]!;
+  grad[2] = in_0 * grad[18]!;
+  grad[3] = in_0 * grad[19]!;
+  grad[4] = in_0 * grad[20]!;
+  grad[5] = in_0 * grad[21]!;
+  grad[6] = in_0 * grad[22]!;
+  grad[7] = in_0 * grad[23]!;
+  grad[8] = in_1 * grad[16]!;
+  grad[9] = in_1 * grad[17]!;
+  grad[10] = in_1 * grad[18]!;
+  grad[11] = in_1 * grad[19]!;
+  grad[12] = in_1 * grad[20]!;
+  grad[13] = in_1 * grad[21]!;
+  grad[14] = in_1 * grad[22]!;
+  grad[15] = in_1 * grad[23]!;
+  return loss;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop0(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[32] = work[8]!;
-  work[33] = work[9]!;
-  work[34] = work[10]!;
-  work[35] = work[11]!;
-  work[36] = work[12]!;
-  work[37] = work[13]!;
-  work[38] = work[14]!;
-  work[39] = work[15]!;
+  work[16] = work[0]!;
+  work[17] = work[1]!;
+  work[18] = work[2]!;
+  work[19] = work[3]!;
+  work[20] = work[4]!;
+  work[21] = work[5]!;
+  work[22] = work[6]!;
+  work[23] = work[7]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[40] = work[24]!;
-  work[41] = work[25]!;
-  work[42] = work[26]!;
-  work[43] = work[27]!;
-  work[44] = work[28]!;
-  work[45] = work[29]!;
-  work[46] = work[30]!;
-  work[47] = work[31]!;
+  work[24] = work[8]!;
+  work[25] = work[9]!;
+  work[26] = work[10]!;
+  work[27] = work[11]!;
+  work[28] = work[12]!;
+  work[29] = work[13]!;
+  work[30] = work[14]!;
+  work[31] = work[15]!;
 }
 
 /**
@@ -680,15 +681,19 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -707,14 +712,14 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = inputs[xo + 2]! * params[24]! + inputs[xo + 3]! * params[32]!;
-  const xw1_1 = inputs[xo + 2]! * params[25]! + inputs[xo + 3]! * params[33]!;
-  const xw1_2 = inputs[xo + 2]! * params[26]! + inputs[xo + 3]! * params[34]!;
-  const xw1_3 = inputs[xo + 2]! * params[27]! + inputs[xo + 3]! * params[35]!;
-  const xw1_4 = inputs[xo + 2]! * params[28]! + inputs[xo + 3]! * params[36]!;
-  const xw1_5 = inputs[xo + 2]! * params[29]! + inputs[xo + 3]! * params[37]!;
-  const xw1_6 = inputs[xo + 2]! * params[30]! + inputs[xo + 3]! * params[38]!;
-  const xw1_7 = inputs[xo + 2]! * params[31]! + inputs[xo + 3]! * params[39]!;
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
   const z1_0 = params[40]! + xw1_0;
   const z1_1 = params[41]! + xw1_1;
   const z1_2 = params[42]! + xw1_2;
@@ -737,9 +742,9 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- species: dense 16 → 3, softmax ---
-  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!;
-  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!;
-  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!;
+  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!; work[32] = xw3_0;
+  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!; work[32] = xw3_1;
+  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!; work[32] = xw3_2;
   const z3_0 = params[96]! + xw3_0;
   const z3_1 = params[97]! + xw3_1;
   const z3_2 = params[98]! + xw3_2;
@@ -890,7 +895,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[96] = 0;
   grad[97] = 0;
   grad[98] = 0;
-  work[64] = 0;
+  work[33] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 4, s * 3);
   const scale = count > 0 ? 1 / count : 0;
   grad[0]! *= scale;
@@ -992,97 +997,75 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[96]! *= scale;
   grad[97]! *= scale;
   grad[98]! *= scale;
-  return count > 0 ? work[64]! / count : 0;
+  return count > 0 ? work[33]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  grad[16]! += work[0]!;
-  grad[17]! += work[1]!;
-  grad[18]! += work[2]!;
-  grad[19]! += work[3]!;
-  grad[20]! += work[4]!;
-  grad[21]! += work[5]!;
-  grad[22]! += work[6]!;
-  grad[23]! += work[7]!;
-  grad[40]! += work[12]!;
-  grad[41]! += work[13]!;
-  grad[42]! += work[14]!;
-  grad[43]! += work[15]!;
-  grad[44]! += work[16]!;
-  grad[45]! += work[17]!;
-  grad[46]! += work[18]!;
-  grad[47]! += work[19]!;
-  grad[96]! += work[9]!;
-  grad[97]! += work[10]!;
-  grad[98]! += work[11]!;
-  work[64]! += work[8]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
-  work[0] = params[16]! + xw0_0;
-  work[1] = params[17]! + xw0_1;
-  work[2] = params[18]! + xw0_2;
-  work[3] = params[19]! + xw0_3;
-  work[4] = params[20]! + xw0_4;
-  work[5] = params[21]! + xw0_5;
-  work[6] = params[22]! + xw0_6;
-  work[7] = params[23]! + xw0_7;
-  work[8] = Math.max(work[0]!, 0);
-  work[9] = Math.max(work[1]!, 0);
-  work[10] = Math.max(work[2]!, 0);
-  work[11] = Math.max(work[3]!, 0);
-  work[12] = Math.max(work[4]!, 0);
-  work[13] = Math.max(work[5]!, 0);
-  work[14] = Math.max(work[6]!, 0);
-  work[15] = Math.max(work[7]!, 0);
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[32] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[32] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[32] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[32] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[32] = xw0_7;
+  const z0_0 = params[16]! + xw0_0;
+  const z0_1 = params[17]! + xw0_1;
+  const z0_2 = params[18]! + xw0_2;
+  const z0_3 = params[19]! + xw0_3;
+  const z0_4 = params[20]! + xw0_4;
+  const z0_5 = params[21]! + xw0_5;
+  const z0_6 = params[22]! + xw0_6;
+  const z0_7 = params[23]! + xw0_7;
+  work[0] = Math.max(z0_0, 0);
+  work[1] = Math.max(z0_1, 0);
+  work[2] = Math.max(z0_2, 0);
+  work[3] = Math.max(z0_3, 0);
+  work[4] = Math.max(z0_4, 0);
+  work[5] = Math.max(z0_5, 0);
+  work[6] = Math.max(z0_6, 0);
+  work[7] = Math.max(z0_7, 0);
 
   // --- p: dense 2 → 8, relu ---
-  const xw1_0 = inputs[xo + 2]! * params[24]! + inputs[xo + 3]! * params[32]!;
-  const xw1_1 = inputs[xo + 2]! * params[25]! + inputs[xo + 3]! * params[33]!;
-  const xw1_2 = inputs[xo + 2]! * params[26]! + inputs[xo + 3]! * params[34]!;
-  const xw1_3 = inputs[xo + 2]! * params[27]! + inputs[xo + 3]! * params[35]!;
-  const xw1_4 = inputs[xo + 2]! * params[28]! + inputs[xo + 3]! * params[36]!;
-  const xw1_5 = inputs[xo + 2]! * params[29]! + inputs[xo + 3]! * params[37]!;
-  const xw1_6 = inputs[xo + 2]! * params[30]! + inputs[xo + 3]! * params[38]!;
-  const xw1_7 = inputs[xo + 2]! * params[31]! + inputs[xo + 3]! * params[39]!;
-  work[16] = params[40]! + xw1_0;
-  work[17] = params[41]! + xw1_1;
-  work[18] = params[42]! + xw1_2;
-  work[19] = params[43]! + xw1_3;
-  work[20] = params[44]! + xw1_4;
-  work[21] = params[45]! + xw1_5;
-  work[22] = params[46]! + xw1_6;
-  work[23] = params[47]! + xw1_7;
-  work[24] = Math.max(work[16]!, 0);
-  work[25] = Math.max(work[17]!, 0);
-  work[26] = Math.max(work[18]!, 0);
-  work[27] = Math.max(work[19]!, 0);
-  work[28] = Math.max(work[20]!, 0);
-  work[29] = Math.max(work[21]!, 0);
-  work[30] = Math.max(work[22]!, 0);
-  work[31] = Math.max(work[23]!, 0);
+  const xw1_0 = in_2 * params[24]! + in_3 * params[32]!; work[32] = xw1_0;
+  const xw1_1 = in_2 * params[25]! + in_3 * params[33]!; work[32] = xw1_1;
+  const xw1_2 = in_2 * params[26]! + in_3 * params[34]!; work[32] = xw1_2;
+  const xw1_3 = in_2 * params[27]! + in_3 * params[35]!; work[32] = xw1_3;
+  const xw1_4 = in_2 * params[28]! + in_3 * params[36]!; work[32] = xw1_4;
+  const xw1_5 = in_2 * params[29]! + in_3 * params[37]!; work[32] = xw1_5;
+  const xw1_6 = in_2 * params[30]! + in_3 * params[38]!; work[32] = xw1_6;
+  const xw1_7 = in_2 * params[31]! + in_3 * params[39]!; work[32] = xw1_7;
+  const z1_0 = params[40]! + xw1_0;
+  const z1_1 = params[41]! + xw1_1;
+  const z1_2 = params[42]! + xw1_2;
+  const z1_3 = params[43]! + xw1_3;
+  const z1_4 = params[44]! + xw1_4;
+  const z1_5 = params[45]! + xw1_5;
+  const z1_6 = params[46]! + xw1_6;
+  const z1_7 = params[47]! + xw1_7;
+  work[8] = Math.max(z1_0, 0);
+  work[9] = Math.max(z1_1, 0);
+  work[10] = Math.max(z1_2, 0);
+  work[11] = Math.max(z1_3, 0);
+  work[12] = Math.max(z1_4, 0);
+  work[13] = Math.max(z1_5, 0);
+  work[14] = Math.max(z1_6, 0);
+  work[15] = Math.max(z1_7, 0);
 
   // --- both: concatenate along axis -1 ---
   gradientBatch_sample_loop0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
 
   // --- species: dense 16 → 3, softmax ---
-  const xw3_0 = work[32]! * params[48]! + work[33]! * params[51]! + work[34]! * params[54]! + work[35]! * params[57]! + work[36]! * params[60]! + work[37]! * params[63]! + work[38]! * params[66]! + work[39]! * params[69]! + work[40]! * params[72]! + work[41]! * params[75]! + work[42]! * params[78]! + work[43]! * params[81]! + work[44]! * params[84]! + work[45]! * params[87]! + work[46]! * params[90]! + work[47]! * params[93]!;
-  const xw3_1 = work[32]! * params[49]! + work[33]! * params[52]! + work[34]! * params[55]! + work[35]! * params[58]! + work[36]! * params[61]! + work[37]! * params[64]! + work[38]! * params[67]! + work[39]! * params[70]! + work[40]! * params[73]! + work[41]! * params[76]! + work[42]! * params[79]! + work[43]! * params[82]! + work[44]! * params[85]! + work[45]! * params[88]! + work[46]! * params[91]! + work[47]! * params[94]!;
-  const xw3_2 = work[32]! * params[50]! + work[33]! * params[53]! + work[34]! * params[56]! + work[35]! * params[59]! + work[36]! * params[62]! + work[37]! * params[65]! + work[38]! * params[68]! + work[39]! * params[71]! + work[40]! * params[74]! + work[41]! * params[77]! + work[42]! * params[80]! + work[43]! * params[83]! + work[44]! * params[86]! + work[45]! * params[89]! + work[46]! * params[92]! + work[47]! * params[95]!;
+  const xw3_0 = work[16]! * params[48]! + work[17]! * params[51]! + work[18]! * params[54]! + work[19]! * params[57]! + work[20]! * params[60]! + work[21]! * params[63]! + work[22]! * params[66]! + work[23]! * params[69]! + work[24]! * params[72]! + work[25]! * params[75]! + work[26]! * params[78]! + work[27]! * params[81]! + work[28]! * params[84]! + work[29]! * params[87]! + work[30]! * params[90]! + work[31]! * params[93]!; work[32] = xw3_0;
+  const xw3_1 = work[16]! * params[49]! + work[17]! * params[52]! + work[18]! * params[55]! + work[19]! * params[58]! + work[20]! * params[61]! + work[21]! * params[64]! + work[22]! * params[67]! + work[23]! * params[70]! + work[24]! * params[73]! + work[25]! * params[76]! + work[26]! * params[79]! + work[27]! * params[82]! + work[28]! * params[85]! + work[29]! * params[88]! + work[30]! * params[91]! + work[31]! * params[94]!; work[32] = xw3_1;
+  const xw3_2 = work[16]! * params[50]! + work[17]! * params[53]! + work[18]! * params[56]! + work[19]! * params[59]! + work[20]! * params[62]! + work[21]! * params[65]! + work[22]! * params[68]! + work[23]! * params[71]! + work[24]! * params[74]! + work[25]! * params[77]! + work[26]! * params[80]! + work[27]! * params[83]! + work[28]! * params[86]! + work[29]! * params[89]! + work[30]! * params[92]! + work[31]! * params[95]!; work[32] = xw3_2;
   const z3_0 = params[96]! + xw3_0;
   const z3_1 = params[97]! + xw3_1;
   const z3_2 = params[98]! + xw3_2;
@@ -1104,7 +1087,7 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t31_1 = targets[to + 1]! * t30_1;
   const t31_2 = targets[to + 2]! * t30_2;
   const t32 = t31_0 + t31_1 + t31_2;
-  work[8] = -t32;
+  const loss = -t32;
 
   // --- loss backward ---
   const t58 = targets[to]! + targets[to + 1]! + targets[to + 2]!;
@@ -1114,168 +1097,183 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const t60_0 = t21_0 * t59;
   const t60_1 = t21_1 * t59;
   const t60_2 = t21_2 * t59;
-  work[9] = t60_0 - targets[to]!;
-  work[10] = t60_1 - targets[to + 1]!;
-  work[11] = t60_2 - targets[to + 2]!;
-  work[48] = params[48]! * work[9]! + params[49]! * work[10]! + params[50]! * work[11]!;
-  work[49] = params[51]! * work[9]! + params[52]! * work[10]! + params[53]! * work[11]!;
-  work[50] = params[54]! * work[9]! + params[55]! * work[10]! + params[56]! * work[11]!;
-  work[51] = params[57]! * work[9]! + params[58]! * work[10]! + params[59]! * work[11]!;
-  work[52] = params[60]! * work[9]! + params[61]! * work[10]! + params[62]! * work[11]!;
-  work[53] = params[63]! * work[9]! + params[64]! * work[10]! + params[65]! * work[11]!;
-  work[54] = params[66]! * work[9]! + params[67]! * work[10]! + params[68]! * work[11]!;
-  work[55] = params[69]! * work[9]! + params[70]! * work[10]! + params[71]! * work[11]!;
-  work[56] = params[72]! * work[9]! + params[73]! * work[10]! + params[74]! * work[11]!;
-  work[57] = params[75]! * work[9]! + params[76]! * work[10]! + params[77]! * work[11]!;
-  work[58] = params[78]! * work[9]! + params[79]! * work[10]! + params[80]! * work[11]!;
-  work[59] = params[81]! * work[9]! + params[82]! * work[10]! + params[83]! * work[11]!;
-  work[60] = params[84]! * work[9]! + params[85]! * work[10]! + params[86]! * work[11]!;
-  work[61] = params[87]! * work[9]! + params[88]! * work[10]! + params[89]! * work[11]!;
-  work[62] = params[90]! * work[9]! + params[91]! * work[10]! + params[92]! * work[11]!;
-  work[63] = params[93]! * work[9]! + params[94]! * work[10]! + params[95]! * work[11]!;
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  // --- species backward ---
-  grad[48]! += work[32]! * work[9]!;
-  grad[49]! += work[32]! * work[10]!;
-  grad[50]! += work[32]! * work[11]!;
-  grad[51]! += work[33]! * work[9]!;
-  grad[52]! += work[33]! * work[10]!;
-  grad[53]! += work[33]! * work[11]!;
-  grad[54]! += work[34]! * work[9]!;
-  grad[55]! += work[34]! * work[10]!;
-  grad[56]! += work[34]! * work[11]!;
-  grad[57]! += work[35]! * work[9]!;
-  grad[58]! += work[35]! * work[10]!;
-  grad[59]! += work[35]! * work[11]!;
-  grad[60]! += work[36]! * work[9]!;
-  grad[61]! += work[36]! * work[10]!;
-  grad[62]! += work[36]! * work[11]!;
-  grad[63]! += work[37]! * work[9]!;
-  grad[64]! += work[37]! * work[10]!;
-  grad[65]! += work[37]! * work[11]!;
-  grad[66]! += work[38]! * work[9]!;
-  grad[67]! += work[38]! * work[10]!;
-  grad[68]! += work[38]! * work[11]!;
-  grad[69]! += work[39]! * work[9]!;
-  grad[70]! += work[39]! * work[10]!;
-  grad[71]! += work[39]! * work[11]!;
-  grad[72]! += work[40]! * work[9]!;
-  grad[73]! += work[40]! * work[10]!;
-  grad[74]! += work[40]! * work[11]!;
-  grad[75]! += work[41]! * work[9]!;
-  grad[76]! += work[41]! * work[10]!;
-  grad[77]! += work[41]! * work[11]!;
-  grad[78]! += work[42]! * work[9]!;
-  grad[79]! += work[42]! * work[10]!;
-  grad[80]! += work[42]! * work[11]!;
-  grad[81]! += work[43]! * work[9]!;
-  grad[82]! += work[43]! * work[10]!;
-  grad[83]! += work[43]! * work[11]!;
-  grad[84]! += work[44]! * work[9]!;
-  grad[85]! += work[44]! * work[10]!;
-  grad[86]! += work[44]! * work[11]!;
-  grad[87]! += work[45]! * work[9]!;
-  grad[88]! += work[45]! * work[10]!;
-  grad[89]! += work[45]! * work[11]!;
-  grad[90]! += work[46]! * work[9]!;
-  grad[91]! += work[46]! * work[10]!;
-  grad[92]! += work[46]! * work[11]!;
-  grad[93]! += work[47]! * work[9]!;
-  grad[94]! += work[47]! * work[10]!;
-  grad[95]! += work[47]! * work[11]!;
+  const gz3_0 = t60_0 - targets[to]!;
+  const gz3_1 = t60_1 - targets[to + 1]!;
+  const gz3_2 = t60_2 - targets[to + 2]!;
+  const ga2_0 = params[48]! * gz3_0 + params[49]! * gz3_1 + params[50]! * gz3_2; work[32] = ga2_0;
+  const ga2_1 = params[51]! * gz3_0 + params[52]! * gz3_1 + params[53]! * gz3_2; work[32] = ga2_1;
+  const ga2_2 = params[54]! * gz3_0 + params[55]! * gz3_1 + params[56]! * gz3_2; work[32] = ga2_2;
+  const ga2_3 = params[57]! * gz3_0 + params[58]! * gz3_1 + params[59]! * gz3_2; work[32] = ga2_3;
+  const ga2_4 = params[60]! * gz3_0 + params[61]! * gz3_1 + params[62]! * gz3_2; work[32] = ga2_4;
+  const ga2_5 = params[63]! * gz3_0 + params[64]! * gz3_1 + params[65]! * gz3_2; work[32] = ga2_5;
+  const ga2_6 = params[66]! * gz3_0 + params[67]! * gz3_1 + params[68]! * gz3_2; work[32] = ga2_6;
+  const ga2_7 = params[69]! * gz3_0 + params[70]! * gz3_1 + params[71]! * gz3_2; work[32] = ga2_7;
+  const ga2_8 = params[72]! * gz3_0 + params[73]! * gz3_1 + params[74]! * gz3_2; work[32] = ga2_8;
+  const ga2_9 = params[75]! * gz3_0 + params[76]! * gz3_1 + params[77]! * gz3_2; work[32] = ga2_9;
+  const ga2_10 = params[78]! * gz3_0 + params[79]! * gz3_1 + params[80]! * gz3_2; work[32] = ga2_10;
+  const ga2_11 = params[81]! * gz3_0 + params[82]! * gz3_1 + params[83]! * gz3_2; work[32] = ga2_11;
+  const ga2_12 = params[84]! * gz3_0 + params[85]! * gz3_1 + params[86]! * gz3_2; work[32] = ga2_12;
+  const ga2_13 = params[87]! * gz3_0 + params[88]! * gz3_1 + params[89]! * gz3_2; work[32] = ga2_13;
+  const ga2_14 = params[90]! * gz3_0 + params[91]! * gz3_1 + params[92]! * gz3_2; work[32] = ga2_14;
+  const ga2_15 = params[93]! * gz3_0 + params[94]! * gz3_1 + params[95]! * gz3_2; work[32] = ga2_15;
+  grad[48]! += work[16]! * gz3_0;
+  grad[49]! += work[16]! * gz3_1;
+  grad[50]! += work[16]! * gz3_2;
+  grad[51]! += work[17]! * gz3_0;
+  grad[52]! += work[17]! * gz3_1;
+  grad[53]! += work[17]! * gz3_2;
+  grad[54]! += work[18]! * gz3_0;
+  grad[55]! += work[18]! * gz3_1;
+  grad[56]! += work[18]! * gz3_2;
+  grad[57]! += work[19]! * gz3_0;
+  grad[58]! += work[19]! * gz3_1;
+  grad[59]! += work[19]! * gz3_2;
+  grad[60]! += work[20]! * gz3_0;
+  grad[61]! += work[20]! * gz3_1;
+  grad[62]! += work[20]! * gz3_2;
+  grad[63]! += work[21]! * gz3_0;
+  grad[64]! += work[21]! * gz3_1;
+  grad[65]! += work[21]! * gz3_2;
+  grad[66]! += work[22]! * gz3_0;
+  grad[67]! += work[22]! * gz3_1;
+  grad[68]! += work[22]! * gz3_2;
+  grad[69]! += work[23]! * gz3_0;
+  grad[70]! += work[23]! * gz3_1;
+  grad[71]! += work[23]! * gz3_2;
+  grad[72]! += work[24]! * gz3_0;
+  grad[73]! += work[24]! * gz3_1;
+  grad[74]! += work[24]! * gz3_2;
+  grad[75]! += work[25]! * gz3_0;
+  grad[76]! += work[25]! * gz3_1;
+  grad[77]! += work[25]! * gz3_2;
+  grad[78]! += work[26]! * gz3_0;
+  grad[79]! += work[26]! * gz3_1;
+  grad[80]! += work[26]! * gz3_2;
+  grad[81]! += work[27]! * gz3_0;
+  grad[82]! += work[27]! * gz3_1;
+  grad[83]! += work[27]! * gz3_2;
+  grad[84]! += work[28]! * gz3_0;
+  grad[85]! += work[28]! * gz3_1;
+  grad[86]! += work[28]! * gz3_2;
+  grad[87]! += work[29]! * gz3_0;
+  grad[88]! += work[29]! * gz3_1;
+  grad[89]! += work[29]! * gz3_2;
+  grad[90]! += work[30]! * gz3_0;
+  grad[91]! += work[30]! * gz3_1;
+  grad[92]! += work[30]! * gz3_2;
+  grad[93]! += work[31]! * gz3_0;
+  grad[94]! += work[31]! * gz3_1;
+  grad[95]! += work[31]! * gz3_2;
 
   // --- p backward ---
-  const t48_0 = (work[16]! > 0 ? 1 : 0);
-  const t48_1 = (work[17]! > 0 ? 1 : 0);
-  const t48_2 = (work[18]! > 0 ? 1 : 0);
-  const t48_3 = (work[19]! > 0 ? 1 : 0);
-  const t48_4 = (work[20]! > 0 ? 1 : 0);
-  const t48_5 = (work[21]! > 0 ? 1 : 0);
-  const t48_6 = (work[22]! > 0 ? 1 : 0);
-  const t48_7 = (work[23]! > 0 ? 1 : 0);
-  work[12] = (t48_0 !== 0 ? work[56]! : 0);
-  work[13] = (t48_1 !== 0 ? work[57]! : 0);
-  work[14] = (t48_2 !== 0 ? work[58]! : 0);
-  work[15] = (t48_3 !== 0 ? work[59]! : 0);
-  work[16] = (t48_4 !== 0 ? work[60]! : 0);
-  work[17] = (t48_5 !== 0 ? work[61]! : 0);
-  work[18] = (t48_6 !== 0 ? work[62]! : 0);
-  work[19] = (t48_7 !== 0 ? work[63]! : 0);
-  grad[24]! += inputs[xo + 2]! * work[12]!;
-  grad[25]! += inputs[xo + 2]! * work[13]!;
-  grad[26]! += inputs[xo + 2]! * work[14]!;
-  grad[27]! += inputs[xo + 2]! * work[15]!;
-  grad[28]! += inputs[xo + 2]! * work[16]!;
-  grad[29]! += inputs[xo + 2]! * work[17]!;
-  grad[30]! += inputs[xo + 2]! * work[18]!;
-  grad[31]! += inputs[xo + 2]! * work[19]!;
-  grad[32]! += inputs[xo + 3]! * work[12]!;
-  grad[33]! += inputs[xo + 3]! * work[13]!;
-  grad[34]! += inputs[xo + 3]! * work[14]!;
-  grad[35]! += inputs[xo + 3]! * work[15]!;
-  grad[36]! += inputs[xo + 3]! * work[16]!;
-  grad[37]! += inputs[xo + 3]! * work[17]!;
-  grad[38]! += inputs[xo + 3]! * work[18]!;
-  grad[39]! += inputs[xo + 3]! * work[19]!;
+  const t48_0 = (z1_0 > 0 ? 1 : 0);
+  const t48_1 = (z1_1 > 0 ? 1 : 0);
+  const t48_2 = (z1_2 > 0 ? 1 : 0);
+  const t48_3 = (z1_3 > 0 ? 1 : 0);
+  const t48_4 = (z1_4 > 0 ? 1 : 0);
+  const t48_5 = (z1_5 > 0 ? 1 : 0);
+  const t48_6 = (z1_6 > 0 ? 1 : 0);
+  const t48_7 = (z1_7 > 0 ? 1 : 0);
+  const gz1_0 = (t48_0 !== 0 ? ga2_8 : 0);
+  const gz1_1 = (t48_1 !== 0 ? ga2_9 : 0);
+  const gz1_2 = (t48_2 !== 0 ? ga2_10 : 0);
+  const gz1_3 = (t48_3 !== 0 ? ga2_11 : 0);
+  const gz1_4 = (t48_4 !== 0 ? ga2_12 : 0);
+  const gz1_5 = (t48_5 !== 0 ? ga2_13 : 0);
+  const gz1_6 = (t48_6 !== 0 ? ga2_14 : 0);
+  const gz1_7 = (t48_7 !== 0 ? ga2_15 : 0);
+  grad[24]! += in_2 * gz1_0;
+  grad[25]! += in_2 * gz1_1;
+  grad[26]! += in_2 * gz1_2;
+  grad[27]! += in_2 * gz1_3;
+  grad[28]! += in_2 * gz1_4;
+  grad[29]! += in_2 * gz1_5;
+  grad[30]! += in_2 * gz1_6;
+  grad[31]! += in_2 * gz1_7;
+  grad[32]! += in_3 * gz1_0;
+  grad[33]! += in_3 * gz1_1;
+  grad[34]! += in_3 * gz1_2;
+  grad[35]! += in_3 * gz1_3;
+  grad[36]! += in_3 * gz1_4;
+  grad[37]! += in_3 * gz1_5;
+  grad[38]! += in_3 * gz1_6;
+  grad[39]! += in_3 * gz1_7;
 
   // --- s backward ---
-  const t51_0 = (work[0]! > 0 ? 1 : 0);
-  const t51_1 = (work[1]! > 0 ? 1 : 0);
-  const t51_2 = (work[2]! > 0 ? 1 : 0);
-  const t51_3 = (work[3]! > 0 ? 1 : 0);
-  const t51_4 = (work[4]! > 0 ? 1 : 0);
-  const t51_5 = (work[5]! > 0 ? 1 : 0);
-  const t51_6 = (work[6]! > 0 ? 1 : 0);
-  const t51_7 = (work[7]! > 0 ? 1 : 0);
-  work[0] = (t51_0 !== 0 ? work[48]! : 0);
-  work[1] = (t51_1 !== 0 ? work[49]! : 0);
-  work[2] = (t51_2 !== 0 ? work[50]! : 0);
-  work[3] = (t51_3 !== 0 ? work[51]! : 0);
-  work[4] = (t51_4 !== 0 ? work[52]! : 0);
-  work[5] = (t51_5 !== 0 ? work[53]! : 0);
-  work[6] = (t51_6 !== 0 ? work[54]! : 0);
-  work[7] = (t51_7 !== 0 ? work[55]! : 0);
-  grad[0]! += inputs[xo]! * work[0]!;
-  grad[1]! += inputs[xo]! * work[1]!;
-  grad[2]! += inputs[xo]! * work[2]!;
-  grad[3]! += inputs[xo]! * work[3]!;
-  grad[4]! += inputs[xo]! * work[4]!;
-  grad[5]! += inputs[xo]! * work[5]!;
-  grad[6]! += inputs[xo]! * work[6]!;
-  grad[7]! += inputs[xo]! * work[7]!;
-  grad[8]! += inputs[xo + 1]! * work[0]!;
-  grad[9]! += inputs[xo + 1]! * work[1]!;
-  grad[10]! += inputs[xo + 1]! * work[2]!;
-  grad[11]! += inputs[xo + 1]! * work[3]!;
-  grad[12]! += inputs[xo + 1]! * work[4]!;
-  grad[13]! += inputs[xo + 1]! * work[5]!;
-  grad[14]! += inputs[xo + 1]! * work[6]!;
-  grad[15]! += inputs[xo + 1]! * work[7]!;
+  const t51_0 = (z0_0 > 0 ? 1 : 0);
+  const t51_1 = (z0_1 > 0 ? 1 : 0);
+  const t51_2 = (z0_2 > 0 ? 1 : 0);
+  const t51_3 = (z0_3 > 0 ? 1 : 0);
+  const t51_4 = (z0_4 > 0 ? 1 : 0);
+  const t51_5 = (z0_5 > 0 ? 1 : 0);
+  const t51_6 = (z0_6 > 0 ? 1 : 0);
+  const t51_7 = (z0_7 > 0 ? 1 : 0);
+  const gz0_0 = (t51_0 !== 0 ? ga2_0 : 0);
+  const gz0_1 = (t51_1 !== 0 ? ga2_1 : 0);
+  const gz0_2 = (t51_2 !== 0 ? ga2_2 : 0);
+  const gz0_3 = (t51_3 !== 0 ? ga2_3 : 0);
+  const gz0_4 = (t51_4 !== 0 ? ga2_4 : 0);
+  const gz0_5 = (t51_5 !== 0 ? ga2_5 : 0);
+  const gz0_6 = (t51_6 !== 0 ? ga2_6 : 0);
+  const gz0_7 = (t51_7 !== 0 ? ga2_7 : 0);
+  grad[0]! += in_0 * gz0_0;
+  grad[1]! += in_0 * gz0_1;
+  grad[2]! += in_0 * gz0_2;
+  grad[3]! += in_0 * gz0_3;
+  grad[4]! += in_0 * gz0_4;
+  grad[5]! += in_0 * gz0_5;
+  grad[6]! += in_0 * gz0_6;
+  grad[7]! += in_0 * gz0_7;
+  grad[8]! += in_1 * gz0_0;
+  grad[9]! += in_1 * gz0_1;
+  grad[10]! += in_1 * gz0_2;
+  grad[11]! += in_1 * gz0_3;
+  grad[12]! += in_1 * gz0_4;
+  grad[13]! += in_1 * gz0_5;
+  grad[14]! += in_1 * gz0_6;
+  grad[15]! += in_1 * gz0_7;
+  grad[16]! += gz0_0;
+  grad[17]! += gz0_1;
+  grad[18]! += gz0_2;
+  grad[19]! += gz0_3;
+  grad[20]! += gz0_4;
+  grad[21]! += gz0_5;
+  grad[22]! += gz0_6;
+  grad[23]! += gz0_7;
+  grad[40]! += gz1_0;
+  grad[41]! += gz1_1;
+  grad[42]! += gz1_2;
+  grad[43]! += gz1_3;
+  grad[44]! += gz1_4;
+  grad[45]! += gz1_5;
+  grad[46]! += gz1_6;
+  grad[47]! += gz1_7;
+  grad[96]! += gz3_0;
+  grad[97]! += gz3_1;
+  grad[98]! += gz3_2;
+  work[33]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[32] = work[8]!;
-  work[33] = work[9]!;
-  work[34] = work[10]!;
-  work[35] = work[11]!;
-  work[36] = work[12]!;
-  work[37] = work[13]!;
-  work[38] = work[14]!;
-  work[39] = work[15]!;
+  work[16] = work[0]!;
+  work[17] = work[1]!;
+  work[18] = work[2]!;
+  work[19] = work[3]!;
+  work[20] = work[4]!;
+  work[21] = work[5]!;
+  work[22] = work[6]!;
+  work[23] = work[7]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[40] = work[24]!;
-  work[41] = work[25]!;
-  work[42] = work[26]!;
-  work[43] = work[27]!;
-  work[44] = work[28]!;
-  work[45] = work[29]!;
-  work[46] = work[30]!;
-  work[47] = work[31]!;
+  work[24] = work[8]!;
+  work[25] = work[9]!;
+  work[26] = work[10]!;
+  work[27] = work[11]!;
+  work[28] = work[12]!;
+  work[29] = work[13]!;
+  work[30] = work[14]!;
+  work[31] = work[15]!;
 }

@@ -10,7 +10,7 @@ export const model = {
   inputShape: [2],
   outputShape: [1],
   paramCount: 33,
-  workSize: 1,
+  workSize: 2,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -105,15 +105,17 @@ export function alloc(length: number): Float64Array {
  * @param work scratch memory of `model.workSize` elements
  */
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[0] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[0] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[0] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[0] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -132,7 +134,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   output[0] = 1 / (1 + Math.exp(-z1));
 }
@@ -145,15 +147,17 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
  * @param work scratch memory of `model.workSize` elements
  */
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[0] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[0] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[0] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[0] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -172,7 +176,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -191,15 +195,17 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
  * @param work scratch memory of `model.workSize` elements
  */
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = input[0]! * params[0]! + input[1]! * params[8]!;
-  const xw0_1 = input[0]! * params[1]! + input[1]! * params[9]!;
-  const xw0_2 = input[0]! * params[2]! + input[1]! * params[10]!;
-  const xw0_3 = input[0]! * params[3]! + input[1]! * params[11]!;
-  const xw0_4 = input[0]! * params[4]! + input[1]! * params[12]!;
-  const xw0_5 = input[0]! * params[5]! + input[1]! * params[13]!;
-  const xw0_6 = input[0]! * params[6]! + input[1]! * params[14]!;
-  const xw0_7 = input[0]! * params[7]! + input[1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[0] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[0] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[0] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[0] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -218,7 +224,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -233,14 +239,14 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   grad[32] = t21 * ga1;
-  const ga0_0 = params[24]! * grad[32]!;
-  const ga0_1 = params[25]! * grad[32]!;
-  const ga0_2 = params[26]! * grad[32]!;
-  const ga0_3 = params[27]! * grad[32]!;
-  const ga0_4 = params[28]! * grad[32]!;
-  const ga0_5 = params[29]! * grad[32]!;
-  const ga0_6 = params[30]! * grad[32]!;
-  const ga0_7 = params[31]! * grad[32]!;
+  const ga0_0 = params[24]! * grad[32]!; work[0] = ga0_0;
+  const ga0_1 = params[25]! * grad[32]!; work[0] = ga0_1;
+  const ga0_2 = params[26]! * grad[32]!; work[0] = ga0_2;
+  const ga0_3 = params[27]! * grad[32]!; work[0] = ga0_3;
+  const ga0_4 = params[28]! * grad[32]!; work[0] = ga0_4;
+  const ga0_5 = params[29]! * grad[32]!; work[0] = ga0_5;
+  const ga0_6 = params[30]! * grad[32]!; work[0] = ga0_6;
+  const ga0_7 = params[31]! * grad[32]!; work[0] = ga0_7;
   grad[24] = a0_0 * grad[32]!;
   grad[25] = a0_1 * grad[32]!;
   grad[26] = a0_2 * grad[32]!;
@@ -275,22 +281,22 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[21] = t26_5 * ga0_5;
   grad[22] = t26_6 * ga0_6;
   grad[23] = t26_7 * ga0_7;
-  grad[0] = input[0]! * grad[16]!;
-  grad[1] = input[0]! * grad[17]!;
-  grad[2] = input[0]! * grad[18]!;
-  grad[3] = input[0]! * grad[19]!;
-  grad[4] = input[0]! * grad[20]!;
-  grad[5] = input[0]! * grad[21]!;
-  grad[6] = input[0]! * grad[22]!;
-  grad[7] = input[0]! * grad[23]!;
-  grad[8] = input[1]! * grad[16]!;
-  grad[9] = input[1]! * grad[17]!;
-  grad[10] = input[1]! * grad[18]!;
-  grad[11] = input[1]! * grad[19]!;
-  grad[12] = input[1]! * grad[20]!;
-  grad[13] = input[1]! * grad[21]!;
-  grad[14] = input[1]! * grad[22]!;
-  grad[15] = input[1]! * grad[23]!;
+  grad[0] = in_0 * grad[16]!;
+  grad[1] = in_0 * grad[17]!;
+  grad[2] = in_0 * grad[18]!;
+  grad[3] = in_0 * grad[19]!;
+  grad[4] = in_0 * grad[20]!;
+  grad[5] = in_0 * grad[21]!;
+  grad[6] = in_0 * grad[22]!;
+  grad[7] = in_0 * grad[23]!;
+  grad[8] = in_1 * grad[16]!;
+  grad[9] = in_1 * grad[17]!;
+  grad[10] = in_1 * grad[18]!;
+  grad[11] = in_1 * grad[19]!;
+  grad[12] = in_1 * grad[20]!;
+  grad[13] = in_1 * grad[21]!;
+  grad[14] = in_1 * grad[22]!;
+  grad[15] = in_1 * grad[23]!;
   return loss;
 }
 
@@ -308,15 +314,17 @@ export function forwardBatch(params: Float64Array, inputs: Float64Array, outputs
 
 /** Samples of `forwardBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[0] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[0] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[0] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[0] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -335,7 +343,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   outputs[oo] = 1 / (1 + Math.exp(-z1));
 }
@@ -384,7 +392,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[30] = 0;
   grad[31] = 0;
   grad[32] = 0;
-  work[0] = 0;
+  work[1] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 2, s);
   const scale = count > 0 ? 1 / count : 0;
   grad[0]! *= scale;
@@ -420,20 +428,22 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
   grad[30]! *= scale;
   grad[31]! *= scale;
   grad[32]! *= scale;
-  return count > 0 ? work[0]! / count : 0;
+  return count > 0 ? work[1]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
   // --- dense0: dense 2 → 8, tanh ---
-  const xw0_0 = inputs[xo]! * params[0]! + inputs[xo + 1]! * params[8]!;
-  const xw0_1 = inputs[xo]! * params[1]! + inputs[xo + 1]! * params[9]!;
-  const xw0_2 = inputs[xo]! * params[2]! + inputs[xo + 1]! * params[10]!;
-  const xw0_3 = inputs[xo]! * params[3]! + inputs[xo + 1]! * params[11]!;
-  const xw0_4 = inputs[xo]! * params[4]! + inputs[xo + 1]! * params[12]!;
-  const xw0_5 = inputs[xo]! * params[5]! + inputs[xo + 1]! * params[13]!;
-  const xw0_6 = inputs[xo]! * params[6]! + inputs[xo + 1]! * params[14]!;
-  const xw0_7 = inputs[xo]! * params[7]! + inputs[xo + 1]! * params[15]!;
+  const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
+  const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
+  const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
+  const xw0_3 = in_0 * params[3]! + in_1 * params[11]!; work[0] = xw0_3;
+  const xw0_4 = in_0 * params[4]! + in_1 * params[12]!; work[0] = xw0_4;
+  const xw0_5 = in_0 * params[5]! + in_1 * params[13]!; work[0] = xw0_5;
+  const xw0_6 = in_0 * params[6]! + in_1 * params[14]!; work[0] = xw0_6;
+  const xw0_7 = in_0 * params[7]! + in_1 * params[15]!; work[0] = xw0_7;
   const z0_0 = params[16]! + xw0_0;
   const z0_1 = params[17]! + xw0_1;
   const z0_2 = params[18]! + xw0_2;
@@ -452,7 +462,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const a0_7 = Math.tanh(z0_7);
 
   // --- dense1: dense 8 → 1, sigmoid ---
-  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!;
+  const xw1 = a0_0 * params[24]! + a0_1 * params[25]! + a0_2 * params[26]! + a0_3 * params[27]! + a0_4 * params[28]! + a0_5 * params[29]! + a0_6 * params[30]! + a0_7 * params[31]!; work[0] = xw1;
   const z1 = params[32]! + xw1;
   const a1 = 1 / (1 + Math.exp(-z1));
 
@@ -467,14 +477,14 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const t20 = 1 - a1;
   const t21 = a1 * t20;
   const gz1 = t21 * ga1;
-  const ga0_0 = params[24]! * gz1;
-  const ga0_1 = params[25]! * gz1;
-  const ga0_2 = params[26]! * gz1;
-  const ga0_3 = params[27]! * gz1;
-  const ga0_4 = params[28]! * gz1;
-  const ga0_5 = params[29]! * gz1;
-  const ga0_6 = params[30]! * gz1;
-  const ga0_7 = params[31]! * gz1;
+  const ga0_0 = params[24]! * gz1; work[0] = ga0_0;
+  const ga0_1 = params[25]! * gz1; work[0] = ga0_1;
+  const ga0_2 = params[26]! * gz1; work[0] = ga0_2;
+  const ga0_3 = params[27]! * gz1; work[0] = ga0_3;
+  const ga0_4 = params[28]! * gz1; work[0] = ga0_4;
+  const ga0_5 = params[29]! * gz1; work[0] = ga0_5;
+  const ga0_6 = params[30]! * gz1; work[0] = ga0_6;
+  const ga0_7 = params[31]! * gz1; work[0] = ga0_7;
   grad[24]! += a0_0 * gz1;
   grad[25]! += a0_1 * gz1;
   grad[26]! += a0_2 * gz1;
@@ -509,22 +519,22 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz0_5 = t26_5 * ga0_5;
   const gz0_6 = t26_6 * ga0_6;
   const gz0_7 = t26_7 * ga0_7;
-  grad[0]! += inputs[xo]! * gz0_0;
-  grad[1]! += inputs[xo]! * gz0_1;
-  grad[2]! += inputs[xo]! * gz0_2;
-  grad[3]! += inputs[xo]! * gz0_3;
-  grad[4]! += inputs[xo]! * gz0_4;
-  grad[5]! += inputs[xo]! * gz0_5;
-  grad[6]! += inputs[xo]! * gz0_6;
-  grad[7]! += inputs[xo]! * gz0_7;
-  grad[8]! += inputs[xo + 1]! * gz0_0;
-  grad[9]! += inputs[xo + 1]! * gz0_1;
-  grad[10]! += inputs[xo + 1]! * gz0_2;
-  grad[11]! += inputs[xo + 1]! * gz0_3;
-  grad[12]! += inputs[xo + 1]! * gz0_4;
-  grad[13]! += inputs[xo + 1]! * gz0_5;
-  grad[14]! += inputs[xo + 1]! * gz0_6;
-  grad[15]! += inputs[xo + 1]! * gz0_7;
+  grad[0]! += in_0 * gz0_0;
+  grad[1]! += in_0 * gz0_1;
+  grad[2]! += in_0 * gz0_2;
+  grad[3]! += in_0 * gz0_3;
+  grad[4]! += in_0 * gz0_4;
+  grad[5]! += in_0 * gz0_5;
+  grad[6]! += in_0 * gz0_6;
+  grad[7]! += in_0 * gz0_7;
+  grad[8]! += in_1 * gz0_0;
+  grad[9]! += in_1 * gz0_1;
+  grad[10]! += in_1 * gz0_2;
+  grad[11]! += in_1 * gz0_3;
+  grad[12]! += in_1 * gz0_4;
+  grad[13]! += in_1 * gz0_5;
+  grad[14]! += in_1 * gz0_6;
+  grad[15]! += in_1 * gz0_7;
   grad[16]! += gz0_0;
   grad[17]! += gz0_1;
   grad[18]! += gz0_2;
@@ -534,5 +544,5 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   grad[22]! += gz0_6;
   grad[23]! += gz0_7;
   grad[32]! += gz1;
-  work[0]! += loss;
+  work[1]! += loss;
 }

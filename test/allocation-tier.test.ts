@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ts } from 'ts-morph';
 import { describe, expect, it } from 'vitest';
-import { compileBytes, compileModel } from '../compiler/index.ts';
+import fc from 'fast-check';
+import { compileBytes, compileModel, type ModelInput } from '../compiler/index.ts';
+import { caseArb } from './hardening/fuzz-core.ts';
+import type { Compiled } from '../compiler/pipeline.ts';
 import { exampleFiles } from '../compiler/cli/generate.ts';
 
 /** Syntax that allocates (or imports) at run time, found anywhere in the module's functions. */
@@ -271,6 +274,21 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
     expect(code).toMatch(/function gradientBatch_p\d_clear\(/);
     expectFast(code);
   }, 120_000);
+
+  // Random nets with long straight-line bodies, cut by the bytecode budget where the fewest
+  // values are live (backends/js/split.ts): the two with the most estimated bytecode of a
+  // fixed sample (both in two parts).
+  it('fuzzed nets cut into parts: every function reaches TurboFan and allocates nothing', async () => {
+    const compiled: Compiled[] = [];
+    for (const c of fc.sample(caseArb({ maxWidth: 40, maxInput: 24 }), { numRuns: 12, seed: 12 }))
+      compiled.push(await compileModel(c.model as ModelInput, { format: 'js' }));
+    const bytes = (x: Compiled) => x.schedules.gradient.chunkBytes.reduce((a, b) => a + b, 0);
+    const largest = compiled.sort((a, b) => bytes(b) - bytes(a)).slice(0, 2);
+    for (const x of largest) {
+      expect(x.schedules.gradient.chunks).toBeGreaterThan(1);
+      expectFast(x.code);
+    }
+  }, 240_000);
 
   for (const file of exampleFiles()) {
     it(`${path.basename(file)}: every function reaches TurboFan and allocates nothing`, async () => {

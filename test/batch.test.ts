@@ -8,6 +8,8 @@ import { exampleFiles } from '../compiler/cli/generate.ts';
 import { importCompiled } from '../compiler/cli/load.ts';
 import { lcg, sampleInput, sampleTarget } from '../compiler/cli/samples.ts';
 import type { Compiled } from '../compiler/pipeline.ts';
+import { SCHEDULE } from '../compiler/backends/js/policy.ts';
+import { statementCount } from '../compiler/cost.ts';
 import type { GeneratedModule } from '../runtime/types.ts';
 import { initParams } from '../runtime/index.ts';
 
@@ -128,7 +130,7 @@ describe("the scheduler's choice on each example", () => {
     expect(schedules.gradient.chunks).toBe(1);
   });
 
-  it('iris (4-16-16-3): everything unrolled, split into parts under the size budget', async () => {
+  it('iris (4-16-16-3): everything unrolled, one function under the bytecode budget', async () => {
     const m = await modes('examples/iris.model.json');
     expect(m.every((x) => x.endsWith(':unroll'))).toBe(true);
     const { schedules } = await compileBytes(
@@ -136,7 +138,10 @@ describe("the scheduler's choice on each example", () => {
       'iris',
       'js',
     );
-    expect(schedules.gradient.chunks).toBeGreaterThan(1);
+    expect(schedules.gradient.chunks).toBe(1);
+    expect(schedules.gradient.chunkBytes[0]).toBeLessThanOrEqual(SCHEDULE.functionBytecode);
+    // The whole gradient is far over the old 250-operation parts: what the budget allows.
+    expect(statementCount([{ schedule: schedules.gradient, lanes: 1 }])).toBeGreaterThan(1000);
   });
 
   it('mnist (784-128-10): the large matrix ops loop, the 10-wide softmax is unrolled', async () => {

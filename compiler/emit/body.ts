@@ -6,6 +6,7 @@ import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
 import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
+import { anchored } from '../backends/js/split.ts';
 import { stepKernel } from '../lower/step.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 import { sliceIndex } from '../ops/slicing.ts';
@@ -117,6 +118,15 @@ export function emitProgram(
     a === 'output' ? frame.base?.output[lane] : undefined;
   const laneName = (nm: string, lane: number) => (lanes > 1 ? `${nm}_l${lane}` : nm);
 
+  // Unrolled code reads each input element from a local loaded once at the top of its
+  // function: every store (an anchor, a gradient) makes TurboFan reload a typed-array element,
+  // and `inputs[xo + k]` costs an add, an overflow check and a bounds check each time.
+  let hoist: Map<string, string> | null = null;
+  const chunkInputs: Map<string, string>[] = [];
+  const taken = [...names.values()];
+  let inputPrefix = 'in_';
+  while (taken.some((nm) => nm.startsWith(inputPrefix))) inputPrefix = `${inputPrefix}_`;
+
   const access = (n: Node, at: number | string, lane = 0): string => {
     const idx = n.size === 1 ? 0 : at;
     switch (n.op) {
@@ -124,8 +134,13 @@ export function emitProgram(
         return num(n.attrs.value!);
       case 'param':
         return `params[${index(n.attrs.offset!, idx)}]`;
-      case 'input':
-        return `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
+      case 'input': {
+        const text = `${frame.input}[${rowIndex(frame.base?.input[lane], n.attrs.offset ?? 0, idx)}]`;
+        if (!hoist || typeof idx !== 'number') return text;
+        let local = hoist.get(text);
+        if (local === undefined) hoist.set(text, (local = `${inputPrefix}${hoist.size}`));
+        return local;
+      }
       case 'target':
         return `${frame.target}[${rowIndex(frame.base?.target[lane], n.attrs.offset ?? 0, idx)}]`;
       case 'stop':
@@ -243,6 +258,9 @@ export function emitProgram(
         names,
         laneName,
         bare,
+        s.anchorSlot !== null && anchored(st.node, st.mode, st.storage.kind === 'local')
+          ? s.anchorSlot
+          : null,
       );
     if (group.length > 1) {
       // Elementwise loops of one size, one after another: one loop, each value stored in turn.
@@ -256,9 +274,18 @@ export function emitProgram(
     } else if (getOp(step.node.op).kind === 'structured' || step.epilogue)
       structuredKernels(w, step);
     else if (step.mode === 'loop') kernel(w, (k) => emit(k, step));
-    else emit(w, step);
+    else {
+      hoist = chunkInputs[step.chunk] ??= new Map();
+      emit(w, step);
+      hoist = null;
+    }
   }
   if (!chunks.length) chunks.push(new CodeWriter(1));
+  const chunkText = (i: number): string => {
+    const loads = new CodeWriter(1);
+    for (const [text, local] of chunkInputs[i] ?? []) loads.line(`const ${local} = ${text};`);
+    return [loads.toString(), chunks[i]!.toString()].filter((x) => x).join('\n');
+  };
 
   // Outputs whose value is stored elsewhere (leaves, views, shared nodes, or every gradient
   // when accumulating) are copied.
@@ -311,9 +338,9 @@ export function emitProgram(
     entry,
   });
   if (chunks.length === 1) {
-    return [main([chunks[0]!.toString(), tail.toString()].filter((x) => x).join('\n')), ...kernels];
+    return [main([chunkText(0), tail.toString()].filter((x) => x).join('\n')), ...kernels];
   }
-  const parts = chunks.map((w, i) => helper(`${name}_part${i}`, 'part', w.toString()));
+  const parts = chunks.map((_, i) => helper(`${name}_part${i}`, 'part', chunkText(i)));
   const calls = new CodeWriter(1);
   for (const p of parts) calls.line(`${p.name}(${args});`);
   return [
@@ -423,6 +450,10 @@ function emitStep(
   laneName: (nm: string, lane: number) => string,
   /** Only the loop body at index `k` (the loop is shared with other steps). */
   bare = false,
+  /** Each local is also stored to work[anchor], a slot nothing reads: the store makes
+   * TurboFan compute the sum here, next to its loads, not just before its first use
+   * (backends/js/split.ts, `anchored`). */
+  anchor: number | null = null,
 ): void {
   const node = step.node;
   const local = step.storage.kind === 'local';
@@ -444,7 +475,9 @@ function emitStep(
           if (op !== '=') throw new Error(`internal: %${node.id} accumulates into a local`);
           const nm = names.get(node)!;
           const k = constIndex(idx);
-          return `const ${laneName(node.size === 1 ? nm : `${nm}_${k}`, lane)} = ${value};`;
+          const local = laneName(node.size === 1 ? nm : `${nm}_${k}`, lane);
+          const pin = anchor === null ? '' : ` work[${anchor}] = ${local};`;
+          return `const ${local} = ${value};${pin}`;
         }
       : undefined,
     line: (code) => w.line(code),

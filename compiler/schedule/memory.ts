@@ -2,6 +2,7 @@
 // (first fit over a free list, linear scan in schedule order).
 import type { Node } from '../ir/node.ts';
 import { stepReads, viewBase, type Schedule } from './schedule.ts';
+import { anchored } from '../backends/js/split.ts';
 
 interface Range {
   start: number;
@@ -67,6 +68,11 @@ export function planMemory(s: Schedule): number {
       if (st?.kind === 'work') heap.release(st.offset, n.size);
     }
   });
+  // The anchor slot is written all along, never read: past every other slot (a freed range
+  // would hold some value while anchors are written).
+  s.anchorSlot = s.steps.some((st) => anchored(st.node, st.mode, st.storage.kind === 'local'))
+    ? heap.end++
+    : null;
   s.workSize = heap.end;
   return heap.end;
 }

@@ -10,6 +10,7 @@ import type { Program } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { STORES_ONCE } from '../lower/fuse.ts';
 import { SCHEDULE } from '../backends/js/policy.ts';
+import { splitSteps, stepBudget, stepBytecode } from '../backends/js/split.ts';
 
 // The thresholds are the JS backend's cost policy (V8's limits), kept with the backend.
 export { SCHEDULE };
@@ -90,8 +91,13 @@ export interface Schedule {
   readonly chunks: number;
   /** Computed nodes by node, for lookups while emitting. */
   readonly byNode: ReadonlyMap<Node, Step>;
+  /** Estimated bytecode of each chunk's steps (backends/js/split.ts). */
+  readonly chunkBytes: readonly number[];
   /** Work elements the program uses; set by planMemory (0 until then). */
   workSize: number;
+  /** A work slot nothing reads, written to anchor unrolled sums (emit/body.ts); set by
+   * planMemory when some step needs it. */
+  anchorSlot: number | null;
 }
 
 export function isComputed(n: Node): boolean {
@@ -227,10 +233,6 @@ export function scheduleProgram(
   const epilogues = findEpilogues(program, order);
   const absorbed = new Set([...epilogues.values()].flatMap((e) => [e.producer, ...e.ops]));
   const nodes = order.filter((n) => isComputed(n) && (!absorbed.has(n) || epilogues.has(n)));
-  const steps: Step[] = [];
-  const byNode = new Map<Node, Step>();
-  let chunk = 0;
-  let used = 0;
   const lanes = opts.lanes ?? 1;
   let unrolled = 0;
   for (const node of nodes) {
@@ -238,19 +240,60 @@ export function scheduleProgram(
     if (mode === 'unroll') unrolled += costOf(node, mode) * lanes;
   }
   const long = unrolled > SCHEDULE.maxUnrolledTotal;
-  for (const node of nodes) {
-    const epilogue = epilogues.get(node);
-    const mode = epilogue ? 'loop' : long ? longModeOf(node) : modeOf(node);
-    const cost = costOf(node, mode) * (mode === 'unroll' ? (opts.lanes ?? 1) : 1);
-    if (used > 0 && used + cost > SCHEDULE.chunkBudget) {
-      chunk++;
-      used = 0;
+  const modes: Mode[] = nodes.map((node) =>
+    epilogues.get(node) ? 'loop' : long ? longModeOf(node) : modeOf(node),
+  );
+  // Which function each step goes in: the JS backend's split (backends/js/split.ts).
+  const index = new Map(nodes.map((n, i) => [n, i]));
+  const lastRead = nodes.map(() => -1);
+  const readByLoop = nodes.map(() => false);
+  nodes.forEach((node, i) => {
+    const e = epilogues.get(node);
+    const reads = e
+      ? stepReads({ node, mode: 'loop', chunk: 0, storage: { kind: 'local' }, epilogue: e })
+      : node.args;
+    for (const a of reads) {
+      const j = index.get(viewBase(a));
+      if (j === undefined) continue;
+      lastRead[j] = Math.max(lastRead[j]!, i);
+      if (modes[i] === 'loop') readByLoop[j] = true;
     }
-    used += cost;
-    const step: Step = { node, mode, chunk, storage: { kind: 'local' }, epilogue };
+  });
+  const outputNodes = new Set(program.outputs.map((o) => viewBase(o.node)));
+  const copied = program.outputs.reduce(
+    (sum, o) => sum + (o.kind === 'loss' ? 1 : o.node.size <= 64 ? o.node.size : 0),
+    0,
+  );
+  const split = splitSteps(
+    nodes.map((node, i) => {
+      const fused = epilogues.has(node);
+      const local =
+        modes[i] === 'unroll' &&
+        !fused &&
+        getOp(node.op).kind !== 'structured' &&
+        !readByLoop[i] &&
+        !outputNodes.has(node);
+      return {
+        bytes: stepBytecode(node, modes[i]!, lanes, fused),
+        localElements: local ? node.size * lanes : 0,
+        lastRead: lastRead[i]!,
+      };
+    }),
+    stepBudget(copied * lanes),
+  );
+  const steps: Step[] = [];
+  const byNode = new Map<Node, Step>();
+  nodes.forEach((node, i) => {
+    const step: Step = {
+      node,
+      mode: modes[i]!,
+      chunk: split.chunk[i]!,
+      storage: { kind: 'local' },
+      epilogue: epilogues.get(node),
+    };
     steps.push(step);
     byNode.set(node, step);
-  }
+  });
 
   // Who reads each computed node (through views), and from which chunk and in which mode.
   const readers = new Map<Node, Step[]>();
@@ -309,7 +352,15 @@ export function scheduleProgram(
     const readByLoop = rs.some((r) => r.mode === 'loop');
     if (s.mode === 'loop' || crossesChunks || readByLoop) s.storage = { kind: 'work', offset: -1 };
   }
-  return { program, steps, chunks: chunkCount(steps), byNode, workSize: 0 };
+  return {
+    program,
+    steps,
+    chunks: chunkCount(steps),
+    chunkBytes: split.bytes,
+    byNode,
+    workSize: 0,
+    anchorSlot: null,
+  };
 }
 
 function chunkCount(steps: readonly Step[]): number {

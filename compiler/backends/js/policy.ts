@@ -11,13 +11,16 @@ export const SCHEDULE = {
   /** Matrix ops up to this many multiply-adds, and fan-in, are unrolled. */
   maxUnrolledMacs: 256,
   maxUnrolledFanIn: 16,
-  /** Scalar operations per generated function. Far under V8's 60 KB bytecode limit; the
-   * binding constraint is TurboFan's compile time, which grows faster than linearly with
-   * straight-line length: measured on a loaded 2-core machine, ~1,500 unrolled
-   * multiply-adds took 1-25 s of background compilation (running slow code meanwhile),
-   * ~600 about 1 s, ~200 under 0.4 s. */
-  chunkBudget: 250,
-  /** What a loop costs a function in bytecode, in the same unit. */
+  /** Estimated bytecode per generated function (bytes of V8 bytecode; BYTECODE below). V8
+   * refuses to optimize a function above 60 KB of bytecode (`max_optimized_bytecode_size`),
+   * and the budget leaves a sixth of it to spare. The estimate bounds the real size (checked on
+   * every example and on fuzzed nets by test/bytecode-budget.test.ts). A per-sample body
+   * under the budget is one function with its values in locals; a longer one is cut where
+   * the fewest values are live (backends/js/split.ts). TurboFan's compile time stays
+   * reasonable at this size: iris's whole batched gradient (41 KB) compiles in ~0.3 s, less
+   * than its six former ≤ 250-operation parts took together (~0.8 s). */
+  functionBytecode: 50 * 1024,
+  /** What a loop costs the program's statement count (LIMITS.maxStatements): its body. */
   loopCost: 40,
   /** Unrolled scalar operations per program (all chunks) beyond which elementwise ops of
    * `minLoopElements` or more run as loops: a net unrolled over many time steps repeats its
@@ -38,4 +41,29 @@ export const SCHEDULE = {
  * compilation to reach TurboFan, and runs slow meanwhile. */
 export const TIME_LOOP = {
   maxUnrolledMacs: 1_024,
+} as const;
+
+/**
+ * Bytes of V8 bytecode per unit of emitted code on Node 20 (V8 11.3), fitted with
+ * `node --print-bytecode` over 450 functions of the examples and fixtures (whole bodies and
+ * ≤ 250-operation parts), then raised ~10%: parts whose operands are loaded from `work`
+ * (values live across a cut) and the anchors measured up to 8.5% over the first fit.
+ */
+export const BYTECODE = {
+  /** One multiply-add of an unrolled matvec / matvecT (a load, a multiply, an add). */
+  mac: 35,
+  /** One element of an unrolled outer product (into a gradient: a load, a multiply-add, a store). */
+  outer: 42,
+  /** One element of an unrolled elementwise op, or one input element of a reduction. */
+  element: 37,
+  /** A call into a loop kernel's function (every argument of the frame passed on). */
+  call: 40,
+  /** Each element stored to anchor an unrolled sum (emit/body.ts, `anchors`). */
+  anchor: 10,
+  /** One copied output element at the end of the entry function. */
+  copy: 16,
+  /** Prologue and return of a function. */
+  function: 200,
+  /** Samples emitted together repeat each operand's load per lane: measured ~12% more per unit. */
+  laneFactor: 1.2,
 } as const;
