@@ -250,7 +250,7 @@ function withUnroll(file: string, unroll: boolean): Record<string, unknown> | nu
 
 describe('in V8: optimizing tier and zero allocation per call', () => {
   it('straight-line code split into parts: every part reaches TurboFan', async () => {
-    const { code } = await compileModel(chunked, { format: 'js' });
+    const { code } = await compileModel(chunked, { format: 'js', backend: 'js' });
     expect(code).toMatch(/function gradient_part1\(/);
     expect(perSample(code)).not.toMatch(/for \(/);
     expectFast(code);
@@ -281,7 +281,7 @@ describe('in V8: optimizing tier and zero allocation per call', () => {
   it('fuzzed nets cut into parts: every function reaches TurboFan and allocates nothing', async () => {
     const compiled: Compiled[] = [];
     for (const c of fc.sample(caseArb({ maxWidth: 40, maxInput: 24 }), { numRuns: 12, seed: 12 }))
-      compiled.push(await compileModel(c.model as ModelInput, { format: 'js' }));
+      compiled.push(await compileModel(c.model as ModelInput, { format: 'js', backend: 'js' }));
     const bytes = (x: Compiled) => x.schedules.gradient.chunkBytes.reduce((a, b) => a + b, 0);
     const largest = compiled.sort((a, b) => bytes(b) - bytes(a)).slice(0, 2);
     for (const x of largest) {

@@ -105,7 +105,7 @@ describe('bytecode budget: the estimate bounds what V8 makes', () => {
       ],
       loss: 'binaryCrossEntropy',
     };
-    const compiled = await compileModel(chunked, { format: 'js' });
+    const compiled = await compileModel(chunked, { format: 'js', backend: 'js' });
     expect(compiled.schedules.gradient.chunks).toBeGreaterThan(1);
     check(compiled, 'chunked');
   }, 120_000);
@@ -113,7 +113,10 @@ describe('bytecode budget: the estimate bounds what V8 makes', () => {
   it('fuzzed wide nets', async () => {
     const cases = fc.sample(caseArb({ maxWidth: 40, maxInput: 24 }), { numRuns: 6, seed: 12 });
     for (const [i, c] of cases.entries())
-      check(await compileModel(c.model as ModelInput, { format: 'js' }), `fuzz ${i}`);
+      check(
+        await compileModel(c.model as ModelInput, { format: 'js', backend: 'js' }),
+        `fuzz ${i}`,
+      );
   }, 300_000);
 });
 
