@@ -23,7 +23,6 @@ import {
   num,
   set,
   store,
-  sum,
   v,
   type Kernel,
   type KernelForm,
@@ -84,7 +83,7 @@ function unrolled(s: ContractSpec, sizes: ReadonlyMap<string, number>, f: Linalg
 /** The affine index of an array laid out as `axes`, in loop variables named by the labels. */
 function indexOf(axes: string, sizes: ReadonlyMap<string, number>): LExpr {
   const st = stridesOf(axes, [...axes], sizes);
-  return sum([...axes].map((l, k) => mul(v(l), num(st[k]!))));
+  return nsum([...axes].map((l, k) => mul(v(l), num(st[k]!))));
 }
 
 /** `body` inside one loop per label, the first outermost; the innermost gets `hint`. */
@@ -116,10 +115,12 @@ function genericLane(
   const out = indexOf(s.out, sizes);
   if (summed.length === 0)
     return nest([...s.out], sizes, [store(out, term, f.summed, l)], 'vector');
+  // One accumulator per lane: with a scalar result the lanes' nests share one scope.
+  const acc = `acc${l}`;
   return nest([...s.out], sizes, [
-    let_('acc', num(0)),
-    ...nest(summed, sizes, [set('acc', nsum([v('acc'), term]))], 'reduce'),
-    store(out, v('acc'), f.summed, l),
+    let_(acc, num(0)),
+    ...nest(summed, sizes, [set(acc, nsum([v(acc), term]))], 'reduce'),
+    store(out, v(acc), f.summed, l),
   ]);
 }
 

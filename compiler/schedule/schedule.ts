@@ -111,8 +111,7 @@ export function modeOf(n: Node): Mode {
   // Convolutions and windows are loop nests by nature.
   if (def.kind === 'structured') return 'loop';
   if (def.kind === 'linalg') {
-    return def.cost(n) <= SCHEDULE.maxUnrolledMacs &&
-      def.fanIn(n) <= SCHEDULE.maxUnrolledFanIn
+    return def.cost(n) <= SCHEDULE.maxUnrolledMacs && def.fanIn(n) <= SCHEDULE.maxUnrolledFanIn
       ? 'unroll'
       : 'loop';
   }
