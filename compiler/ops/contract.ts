@@ -18,7 +18,10 @@ export interface ContractSpec {
   readonly out: string;
 }
 
-/** Canonical labels, in order of first appearance: `i,ij->j` is y = x·W whatever it was written with. */
+/**
+ * Canonical labels, in order of first appearance: `i,ij->j` is y = x·W whatever it was written
+ * with. All 26 letters, so any spec the parser takes can be renamed.
+ */
 const LABELS = 'ijklmnopqrstuvwxyzabcdefgh';
 
 export function parseSpec(spec: string): ContractSpec {
