@@ -117,7 +117,10 @@ describe('batched entry points', () => {
 describe("the scheduler's choice on each example", () => {
   const modes = async (file: string) => {
     const { schedules } = await compileBytes(fs.readFileSync(file), file, 'js');
-    return schedules.gradient.steps.map((s) => `${s.node.op}:${s.mode}`);
+    // A contraction by its spec: x·W is contract[i,ij->j], W·g contract[ij,j->i], x ⊗ g contract[i,j->ij].
+    return schedules.gradient.steps.map(
+      (s) => `${s.node.op}${s.node.attrs.spec ? `[${String(s.node.attrs.spec)}]` : ''}:${s.mode}`,
+    );
   };
 
   it('xor (2-8-1): everything unrolled, one function', async () => {
@@ -146,11 +149,11 @@ describe("the scheduler's choice on each example", () => {
 
   it('mnist (784-128-10): the large matrix ops loop, the 10-wide softmax is unrolled', async () => {
     const m = await modes('examples/mnist-mlp.model.json');
-    expect(m).toContain('matvec:loop');
-    expect(m).toContain('outer:loop');
-    expect(m).toContain('matvecT:loop');
+    expect(m).toContain('contract[i,ij->j]:loop');
+    expect(m).toContain('contract[i,j->ij]:loop');
+    expect(m).toContain('contract[ij,j->i]:loop');
     expect(m).toContain('exp:unroll');
-    expect(m).not.toContain('matvec:unroll');
+    expect(m).not.toContain('contract[i,ij->j]:unroll');
   });
 
   it('batches: blocks of 4 samples only where there are loops (mnist), a plain loop otherwise', async () => {

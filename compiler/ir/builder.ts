@@ -2,6 +2,7 @@
 // (by the forward builder, the differentiator or a pass) is the same node.
 import { attrsKey, sizeOf, type Attrs, type Node } from './node.ts';
 import { getOp } from '../ops/registry.ts';
+import { buildContract } from '../ops/contract.ts';
 
 function shapeArg(s: number | readonly number[]): readonly number[] {
   return typeof s === 'number' ? [s] : s;
@@ -146,13 +147,31 @@ export class Builder {
     if (args.length === 1) return args[0]!;
     return this.make('concat', args, { axis });
   }
+  /**
+   * The contraction of `a` and `b` by an einsum-like spec (`ij,jk->ik`), in any labels: the
+   * node holds the canonical form (see `ops/contract.ts`).
+   */
+  contract(a: Node, b: Node, spec: string): Node {
+    return buildContract(this, a, b, spec);
+  }
+  /** y = x·W: y[j] = Σ_i x[i]·W[i,j] (x: n, W: n×m). */
   matvec(x: Node, w: Node, n: number, m: number): Node {
-    return this.make('matvec', [x, w], { n, m });
+    return this.contract(this.asShape(x, [n]), this.asShape(w, [n, m]), 'i,ij->j');
   }
+  /** h = W·g: h[i] = Σ_j W[i,j]·g[j] (W: n×m, g: m). */
   matvecT(w: Node, g: Node, n: number, m: number): Node {
-    return this.make('matvecT', [w, g], { n, m });
+    return this.contract(this.asShape(w, [n, m]), this.asShape(g, [m]), 'ij,j->i');
   }
+  /** H = x ⊗ g: H[i,j] = x[i]·g[j] (x: n, g: m). */
   outer(x: Node, g: Node, n: number, m: number): Node {
-    return this.make('outer', [x, g], { n, m });
+    return this.contract(this.asShape(x, [n]), this.asShape(g, [m]), 'i,j->ij');
+  }
+  /** `a` viewed as `shape` (a flat parameter as a matrix); its size must be the shape's. */
+  private asShape(a: Node, shape: readonly number[]): Node {
+    if (a.size !== sizeOf(shape))
+      throw new Error(
+        `contract: an operand has size ${a.size}, expected ${sizeOf(shape)} ([${shape.join(',')}])`,
+      );
+    return this.reshape(a, shape);
   }
 }

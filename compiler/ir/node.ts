@@ -18,9 +18,8 @@ export interface Attrs {
   readonly offset?: number;
   /** Leaves, `bcast` and `reshape`: the result's shape. */
   readonly shape?: readonly number[];
-  /** Linear-algebra ops: the matrix is `n × m`, row-major. */
-  readonly n?: number;
-  readonly m?: number;
+  /** `contract`: its einsum-like spec, `i,ij->j` (see `ops/contract.ts`). */
+  readonly spec?: string;
 }
 
 /** Metadata that is not part of a node's identity: the first writer wins. */

@@ -11,6 +11,8 @@ function fmtAttrs(n: Node): string {
     .sort()
     .map((k) => {
       const v = a[k]!;
+      // A contraction's spec reads as math: `contract[i,ij->j]`.
+      if (k === 'spec') return String(v);
       return `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`;
     });
   return parts.length ? `[${parts.join(' ')}]` : '';

@@ -1,10 +1,18 @@
-// Lowering of the dense contractions (matvec, matvecT, outer) into loop IR, for one sample or
-// a block of several (`lanes`, register blocking over the batch axis). The op records in
-// `ops/linalg.ts` hold the math; which of these forms a step gets is decided by the
-// scheduler (unrolled or looped, from the backend's cost policy) and by where the step's
-// arguments and result live (shared weights, a gradient summed over the block).
+// Lowering of the contractions (`contract`, ops/contract.ts) into loop IR, for one sample or a
+// block of several (`lanes`, register blocking over the batch axis). The instances the dense
+// layers are made of (y = x·W, h = W·g, x ⊗ g) get kernels of their own; any other spec a loop
+// nest over the result's labels around a reduction over the summed ones. Which form a step
+// gets is decided by the scheduler (unrolled or looped, from the backend's cost policy) and by
+// where the step's arguments and result live (shared weights, a gradient summed over a block).
 import type { Node } from '../ir/node.ts';
-import { linalgDims } from '../ops/linalg.ts';
+import {
+  labelSizes,
+  specOf,
+  specText,
+  stridesOf,
+  summedLabels,
+  type ContractSpec,
+} from '../ops/contract.ts';
 import {
   bin,
   let_,
@@ -42,28 +50,78 @@ function first(f: LinalgForm, index: LExpr, terms: (lane: number) => LExpr[]): L
   return lanes.map((l) => store(index, nsum(terms(l)), false, l));
 }
 
-function unrolled(op: string, n: number, m: number, f: LinalgForm): LStmt[] {
-  const c = num;
-  switch (op) {
-    case 'matvec':
-      return range(m).flatMap((j) =>
-        first(f, c(j), (l) =>
-          range(n).map((i) => times(load(0, c(i), l), load(1, c(i * m + j), l))),
-        ),
-      );
-    case 'matvecT':
-      return range(n).flatMap((i) =>
-        first(f, c(i), (l) =>
-          range(m).map((j) => times(load(0, c(i * m + j), l), load(1, c(j), l))),
-        ),
-      );
-    default:
-      return range(n).flatMap((i) =>
-        range(m).flatMap((j) =>
-          first(f, c(i * m + j), (l) => [times(load(0, c(i), l), load(1, c(j), l))]),
-        ),
-      );
+/** Every assignment of values to `labels`, row-major (the last label fastest). */
+function assignments(labels: readonly string[], sizes: ReadonlyMap<string, number>): number[][] {
+  let all: number[][] = [[]];
+  for (const l of labels) {
+    const d = sizes.get(l)!;
+    all = all.flatMap((a) => Array.from({ length: d }, (_, k) => [...a, k]));
   }
+  return all;
+}
+
+/**
+ * Constant indices: each result element one written-out sum, its terms in `evaluate`'s order
+ * (the summed labels row-major), so the straight-line code is bit-identical to it.
+ */
+function unrolled(s: ContractSpec, sizes: ReadonlyMap<string, number>, f: LinalgForm): LStmt[] {
+  const labels = [...s.out, ...summedLabels(s)];
+  const sa = stridesOf(s.a, labels, sizes);
+  const sb = stridesOf(s.b, labels, sizes);
+  const dot = (st: number[], at: number[]) => at.reduce((acc, x, k) => acc + x * st[k]!, 0);
+  const inner = assignments(summedLabels(s), sizes);
+  return assignments([...s.out], sizes).flatMap((o, index) =>
+    first(f, num(index), (l) =>
+      inner.map((t) => {
+        const at = [...o, ...t];
+        return times(load(0, num(dot(sa, at)), l), load(1, num(dot(sb, at)), l));
+      }),
+    ),
+  );
+}
+
+/** The affine index of an array laid out as `axes`, in loop variables named by the labels. */
+function indexOf(axes: string, sizes: ReadonlyMap<string, number>): LExpr {
+  const st = stridesOf(axes, [...axes], sizes);
+  return nsum([...axes].map((l, k) => mul(v(l), num(st[k]!))));
+}
+
+/** `body` inside one loop per label, the first outermost; the innermost gets `hint`. */
+function nest(
+  labels: readonly string[],
+  sizes: ReadonlyMap<string, number>,
+  body: LStmt[],
+  hint?: 'vector' | 'reduce',
+): LStmt[] {
+  return labels.reduceRight(
+    (inner, l, k) => [loop(l, 0, sizes.get(l)!, inner, k === labels.length - 1 ? hint : undefined)],
+    body,
+  );
+}
+
+/**
+ * Any contraction for one lane: loops over the result's labels (row-major, so the innermost
+ * steps along the result's contiguous axis: a `vector` loop when nothing is summed), and
+ * inside them a `reduce` loop nest over the summed labels into a local.
+ */
+function genericLane(
+  s: ContractSpec,
+  sizes: ReadonlyMap<string, number>,
+  f: LinalgForm,
+  l: number,
+): LStmt[] {
+  const summed = summedLabels(s);
+  const term = times(load(0, indexOf(s.a, sizes), l), load(1, indexOf(s.b, sizes), l));
+  const out = indexOf(s.out, sizes);
+  if (summed.length === 0)
+    return nest([...s.out], sizes, [store(out, term, f.summed, l)], 'vector');
+  // One accumulator per lane: with a scalar result the lanes' nests share one scope.
+  const acc = `acc${l}`;
+  return nest([...s.out], sizes, [
+    let_(acc, num(0)),
+    ...nest(summed, sizes, [set(acc, nsum([v(acc), term]))], 'reduce'),
+    store(out, v(acc), f.summed, l),
+  ]);
 }
 
 /** `r = i·m`, as a one-term sum so that it prints without parentheses. */
@@ -167,7 +225,28 @@ function outerSummed(n: number, m: number, f: LinalgForm): LStmt[] {
   ];
 }
 
-function looped(op: string, n: number, m: number, f: LinalgForm): LStmt[] {
+/** The instances with kernels of their own, by canonical spec. */
+type Instance = 'matvec' | 'matvecT' | 'outer';
+const INSTANCES: ReadonlyMap<string, Instance> = new Map([
+  ['i,ij->j', 'matvec'],
+  ['ij,j->i', 'matvecT'],
+  ['i,j->ij', 'outer'],
+]);
+
+/** The kernel a contraction gets: `matvec` (y = x·W), `matvecT` (h = W·g), `outer` or `generic`. */
+export function contractKernel(node: Node): Instance | 'generic' {
+  return INSTANCES.get(specText(specOf(node.attrs))) ?? 'generic';
+}
+
+function looped(
+  s: ContractSpec,
+  sizes: ReadonlyMap<string, number>,
+  op: Instance | 'generic',
+  f: LinalgForm,
+): LStmt[] {
+  if (op === 'generic') return range(f.lanes).flatMap((l) => genericLane(s, sizes, f, l));
+  const n = sizes.get('i')!;
+  const m = sizes.get('j')!;
   const block = f.lanes > 1;
   // Blocking pays where a weight is shared (loaded once per block) or where the lanes sum
   // into one result; otherwise each lane gets the one-sample loops.
@@ -178,11 +257,14 @@ function looped(op: string, n: number, m: number, f: LinalgForm): LStmt[] {
   return range(f.lanes).flatMap((l) => lane(n, m, f, l));
 }
 
-export const LINALG_OPS: readonly string[] = ['matvec', 'matvecT', 'outer'];
-
 export function lowerLinalg(node: Node, f: LinalgForm): Kernel {
-  if (!LINALG_OPS.includes(node.op)) throw new Error(`internal: ${node.op} is not a contraction`);
-  const { n, m } = linalgDims(node.attrs);
-  const body = f.mode === 'unroll' ? unrolled(node.op, n, m, f) : looped(node.op, n, m, f);
+  if (node.op !== 'contract') throw new Error(`internal: ${node.op} is not a contraction`);
+  const s = specOf(node.attrs);
+  const sizes = labelSizes(
+    s,
+    node.args.map((a) => a.shape),
+  );
+  const body =
+    f.mode === 'unroll' ? unrolled(s, sizes, f) : looped(s, sizes, contractKernel(node), f);
   return f.lanes === 1 ? { size: node.size, body } : { size: node.size, body, lanes: f.lanes };
 }

@@ -5,7 +5,7 @@ import { axesOps } from './axes.ts';
 import { batchOps } from './batch.ts';
 import { gatherOps } from './gather.ts';
 import { convOps } from './conv.ts';
-import { linalgOps } from './linalg.ts';
+import { contractOps } from './contract.ts';
 import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
 import { scanOps } from './scan.ts';
@@ -28,7 +28,7 @@ export const registry = buildRegistry([
   viewOps,
   elementwiseOps,
   reduceOps,
-  linalgOps,
+  contractOps,
   convOps,
   poolOps,
   axesOps,

@@ -61,9 +61,9 @@ export interface ReduceOp extends OpBase {
 export interface LinalgOp extends OpBase {
   readonly kind: 'linalg';
   /** Scalar multiply-adds: the cost the scheduler weighs. */
-  cost(attrs: Attrs): number;
+  cost(node: Node): number;
   /** The longest dot product inside: large ones are emitted as loops. */
-  fanIn(attrs: Attrs): number;
+  fanIn(node: Node): number;
 }
 
 /**

@@ -117,8 +117,7 @@ export function modeOf(n: Node): Mode {
   // Convolutions and windows are loop nests by nature.
   if (def.kind === 'structured') return 'loop';
   if (def.kind === 'linalg') {
-    return def.cost(n.attrs) <= SCHEDULE.maxUnrolledMacs &&
-      def.fanIn(n.attrs) <= SCHEDULE.maxUnrolledFanIn
+    return def.cost(n) <= SCHEDULE.maxUnrolledMacs && def.fanIn(n) <= SCHEDULE.maxUnrolledFanIn
       ? 'unroll'
       : 'loop';
   }
@@ -137,7 +136,7 @@ function longModeOf(n: Node): Mode {
 export function costOf(n: Node, mode: Mode): number {
   if (mode === 'loop') return SCHEDULE.loopCost;
   const def = getOp(n.op);
-  if (def.kind === 'linalg') return def.cost(n.attrs);
+  if (def.kind === 'linalg') return def.cost(n);
   if (def.kind === 'structured') return def.cost(n);
   return def.kind === 'reduce' ? n.args[0]!.size : n.size;
 }

@@ -149,7 +149,7 @@ describe.concurrent('gradc inspect', TIMEOUT, () => {
     expect(r.stdout).toMatch(/^\{ forward {2}\(\d+ nodes\)$/m);
     expect(r.stdout).toMatch(/^\{ loss {2}\(\d+ nodes\)$/m);
     // jaxpr-like lines: `%12:f64[8] = mul %3 %7`.
-    expect(r.stdout).toMatch(/^ {2}%\d+:f64(\[\d+\])? = matvec\[m=8 n=2\] %\d+ %\d+/m);
+    expect(r.stdout).toMatch(/^ {2}%\d+:f64(\[\d+\])? = contract\[i,ij->j\] %\d+ %\d+/m);
     const differentiated = passNames.indexOf(pass) >= passNames.indexOf('differentiate');
     expect(/^\{ gradient/m.test(r.stdout)).toBe(differentiated);
   });

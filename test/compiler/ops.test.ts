@@ -11,14 +11,14 @@ import { num } from '../../compiler/emit/code.ts';
 import { Builder } from '../../compiler/ir/builder.ts';
 import { evaluateNodes } from '../../compiler/ir/interpret.ts';
 import type { Attrs, Node } from '../../compiler/ir/node.ts';
-import { registry } from '../../compiler/ops/registry.ts';
+import { getOp, registry } from '../../compiler/ops/registry.ts';
 import { maskValue } from '../../compiler/ops/batch.ts';
 import { evaluateBatch } from '../../compiler/ir/interpret-batch.ts';
 import type { OpDef } from '../../compiler/ops/types.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
 import { jsElementwise } from '../../compiler/backends/js/scalar-ops.ts';
 import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
-import { LINALG_OPS, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
+import { contractKernel, lowerLinalg, type LinalgForm } from '../../compiler/lower/linalg.ts';
 import { lowerElementwise } from '../../compiler/lower/elementwise.ts';
 import { lowerReduce, REDUCE_OPS } from '../../compiler/lower/reduce.ts';
 import { loweredOps, lowerNode } from '../../compiler/lower/kernels.ts';
@@ -82,20 +82,77 @@ const ids =
 /** Pairs at least 0.1 apart: max/min/gt have a tie (kink or step) where a = b. */
 const noTie = (xs: readonly number[]): boolean => Math.abs(xs[0]! - xs[1]!) > 0.1;
 
-// Fixed regressions, kept as rows: reverse.ts used to treat a size-1 argument of a linalg or
-// bcast node as an elementwise broadcast and multiply its (already complete) cotangent.
-/** Configs for a linalg op: argument sizes for each n × m shape (some make a size-1 arg). */
-function linalg(
-  shapes: readonly [number, number][],
-  sizes: (n: number, m: number) => number[],
-): Config[] {
-  return shapes.map(([n, m]) => ({ sizes: sizes(n, m), attrs: { n, m } }));
-}
+// Fixed regressions, kept as rows: reverse.ts used to treat a size-1 argument of a contraction
+// or bcast node as an elementwise broadcast and multiply its (already complete) cotangent.
+/** The dense layer's contractions on an n × m matrix (some shapes make a size-1 argument). */
 const LINALG_SHAPES: [number, number][] = [
   [3, 2],
   [2, 3],
   [1, 3],
   [3, 1],
+];
+/** The instances, each for every n × m: y = x·W, h = W·g, H = x ⊗ g. */
+const INSTANCE_SPECS: readonly [string, (n: number, m: number) => number[][]][] = [
+  ['i,ij->j', (n, m) => [[n], [n, m]]],
+  ['ij,j->i', (n, m) => [[n, m], [m]]],
+  ['i,j->ij', (n, m) => [[n], [m]]],
+];
+/** Other contractions: the generic loop nest. */
+const GENERIC_SPECS: readonly [string, number[][]][] = [
+  // A matrix-matrix product.
+  [
+    'ij,jk->ik',
+    [
+      [2, 3],
+      [3, 4],
+    ],
+  ],
+  // Summed over two labels.
+  [
+    'ijk,jkl->il',
+    [
+      [2, 3, 2],
+      [3, 2, 3],
+    ],
+  ],
+  // A transposed operand (Aᵀ·B) and a transposed result.
+  [
+    'ij,ik->jk',
+    [
+      [3, 2],
+      [3, 4],
+    ],
+  ],
+  [
+    'ij,jk->ki',
+    [
+      [2, 3],
+      [3, 2],
+    ],
+  ],
+  // A batch label kept in the result: one matvec per row of the batch.
+  [
+    'ij,ijk->ik',
+    [
+      [2, 3],
+      [2, 3, 2],
+    ],
+  ],
+  // A batch label alone (an elementwise product) and a full contraction to a scalar.
+  ['ij,j->ij', [[2, 3], [3]]],
+  [
+    'ij,ij->',
+    [
+      [2, 3],
+      [2, 3],
+    ],
+  ],
+];
+const CONTRACT_CONFIGS: Config[] = [
+  ...INSTANCE_SPECS.flatMap(([spec, shapes]) =>
+    LINALG_SHAPES.map(([n, m]) => shaped(shapes(n, m), { spec })),
+  ),
+  ...GENERIC_SPECS.map(([spec, shapes]) => shaped(shapes, { spec })),
 ];
 
 /** A config over shaped arguments. */
@@ -527,21 +584,11 @@ export const rows: Readonly<Record<string, Row>> = {
     tol: 1e-8,
     configs: [{ sizes: [5] }, { sizes: [1] }],
   },
-  // Linear algebra on an n × m matrix.
-  matvec: {
+  // Contractions (einsum-like specs): the dense instances and the generic nest.
+  contract: {
     sample: uniform(-2, 2),
     tol: 1e-8,
-    configs: linalg(LINALG_SHAPES, (n, m) => [n, n * m]),
-  },
-  matvecT: {
-    sample: uniform(-2, 2),
-    tol: 1e-8,
-    configs: linalg(LINALG_SHAPES, (n, m) => [n * m, m]),
-  },
-  outer: {
-    sample: uniform(-2, 2),
-    tol: 1e-8,
-    configs: linalg(LINALG_SHAPES, (n, m) => [n, m]),
+    configs: CONTRACT_CONFIGS,
   },
 };
 
@@ -951,17 +998,63 @@ describe('sizes and broadcasting', () => {
     expect(() => B.add(B.param(0, 3), B.param(3, 2))).toThrow(/do not broadcast/);
   });
 
-  it('linalg ops check their argument sizes against n × m', () => {
+  it('the contraction builders check their argument sizes against n × m', () => {
     const B = new Builder();
     expect(() => B.matvec(B.param(0, 3), B.param(3, 5), 3, 2)).toThrow(
-      /argument 1 has size 5, expected 6/,
+      /operand has size 5, expected 6/,
     );
     expect(() => B.matvecT(B.param(0, 6), B.param(6, 3), 3, 2)).toThrow(
-      /argument 1 has size 3, expected 2/,
+      /operand has size 3, expected 2/,
     );
     expect(() => B.outer(B.param(0, 2), B.param(2, 2), 3, 2)).toThrow(
-      /argument 0 has size 2, expected 3/,
+      /operand has size 2, expected 3/,
     );
+  });
+
+  it('contract checks its spec against the operand shapes', () => {
+    const B = new Builder();
+    const [a, b] = [B.param(0, [2, 3]), B.param(6, [3, 4])];
+    const bad =
+      (spec: string, x = a, y = b) =>
+      () =>
+        B.make('contract', [x, y], { spec });
+    expect(bad('ij,jk->ik')).not.toThrow();
+    expect(bad('ab,bc->ac')).toThrow(/not canonical \(ij,jk->ik\)/);
+    expect(bad('ij,jk->ij')).toThrow(/label k is in one operand only and summed/);
+    expect(bad('ij,jk->il')).toThrow(/result label l is in neither operand/);
+    expect(bad('ii,ij->j')).toThrow(/operand 0 repeats a label/);
+    expect(bad('ij,ik->jk')).toThrow(/label i is 2 and 3 long/);
+    expect(bad('i,ij->j')).toThrow(/operand 0 has shape \[2,3\], want 1 axes/);
+    expect(bad('i*j')).toThrow(/bad spec/);
+    // The builder takes any labels and keeps the canonical form: equal specs are one node.
+    expect(B.contract(a, b, 'xy,yz->xz')).toBe(B.contract(a, b, 'ij,jk->ik'));
+    expect(B.contract(a, b, 'xy,yz->xz').attrs).toEqual({ spec: 'ij,jk->ik' });
+  });
+
+  it('the transpose rule gives the dense instances by construction', () => {
+    const B = new Builder();
+    const [x, w, g] = [B.param(0, [3]), B.param(3, [3, 2]), B.param(9, [2])];
+    const h = B.param(11, [3]);
+    const transposes = (y: Node, ct: Node) =>
+      getOp('contract')
+        .vjp({ B, y, args: y.args, ct, needs: [true, true] })
+        .map((c) => [c!.op, c!.attrs.spec, c!.args.map((a) => a.id)]);
+    // y = x·W: x̄ = W·ḡ and W̄ = x ⊗ ḡ, the operands in matrix-product order.
+    expect(transposes(B.matvec(x, w, 3, 2), g)).toEqual([
+      ['contract', 'ij,j->i', [w.id, g.id]],
+      ['contract', 'i,j->ij', [x.id, g.id]],
+    ]);
+    // h = W·g: W̄ = h̄ ⊗ g and ḡ = h̄·W.
+    expect(transposes(B.matvecT(w, g, 3, 2), h)).toEqual([
+      ['contract', 'i,j->ij', [h.id, g.id]],
+      ['contract', 'i,ij->j', [h.id, w.id]],
+    ]);
+    // H = x ⊗ g: x̄ = H̄·g and ḡ = x·H̄.
+    const H = B.param(14, [3, 2]);
+    expect(transposes(B.outer(x, g, 3, 2), H)).toEqual([
+      ['contract', 'ij,j->i', [H.id, g.id]],
+      ['contract', 'i,ij->j', [x.id, H.id]],
+    ]);
   });
 
   it('bcast follows numpy broadcasting (trailing axes aligned)', () => {
@@ -1069,21 +1162,53 @@ describe('lowered contractions agree with evaluate', () => {
       }
     }
   }
-  it('every linalg op has a lowering', () => {
+  it('every linalg op is the contraction', () => {
     const linalg = [...registry.values()].filter((op) => op.kind === 'linalg');
-    expect(linalg.map((op) => op.name).filter((n) => !LINALG_OPS.includes(n))).toEqual([]);
+    expect(linalg.map((op) => op.name)).toEqual(['contract']);
+  });
+
+  it('the dense instances get their own kernels, other specs the generic nest', () => {
+    const B = new Builder();
+    const kernelOf = (spec: string, a: number[], b: number[]) =>
+      contractKernel(B.contract(B.param(0, a), B.param(100, b), spec));
+    expect(kernelOf('i,ij->j', [3], [3, 2])).toBe('matvec');
+    expect(kernelOf('ij,j->i', [3, 2], [2])).toBe('matvecT');
+    expect(kernelOf('i,j->ij', [3], [2])).toBe('outer');
+    for (const [spec, [a, b]] of GENERIC_SPECS) expect(kernelOf(spec, a!, b!)).toBe('generic');
   });
 
   const label = (f: LinalgForm): string =>
     `${f.mode} lanes=${f.lanes}${f.shared[0] ? ' shared' : ''}${f.summed ? ' summed' : ''}`;
 
-  describe.each(['matvec', 'matvecT', 'outer'])('%s', (name) => {
-    const op = registry.get(name)!;
-    const cases = shapes.flatMap(([n, m]) => forms.map((f) => [n, m, label(f), f] as const));
-    it.each(cases)('n=%i m=%i %s', (n, m, _label, f) => {
-      const sizes = { matvec: [n, n * m], matvecT: [n * m, m], outer: [n, m] }[name]!;
-      const size = { matvec: m, matvecT: n, outer: n * m }[name]!;
-      const rng = new TestRng(n * 100 + m + f.lanes);
+  const specCases: [string, number[][]][] = [
+    ...INSTANCE_SPECS.flatMap(([spec, of]) =>
+      shapes.map(([n, m]) => [spec, of(n, m)] as [string, number[][]]),
+    ),
+    ...GENERIC_SPECS,
+    // Generic nests long enough for the JS renderer's unrolled-by-4 loops and their tails.
+    [
+      'ij,jk->ik',
+      [
+        [3, 9],
+        [9, 6],
+      ],
+    ],
+    [
+      'ij,ijk->ik',
+      [
+        [2, 5],
+        [2, 5, 7],
+      ],
+    ],
+    ['ij,j->ij', [[3, 9], [9]]],
+  ];
+  describe.each(
+    specCases.map(([spec, sh]) => [`${spec} ${JSON.stringify(sh)}`, spec, sh] as const),
+  )('%s', (_name, spec, argShapes) => {
+    const op = registry.get('contract')!;
+    const sizes = argShapes.map((sh) => sh.reduce((p, d) => p * d, 1));
+    it.each(forms.map((f) => [label(f), f] as const))('%s', (_label, f) => {
+      const rng = new TestRng(sizes[0]! * 100 + sizes[1]! + f.lanes);
       // Shared arguments are one array for every lane (a weight), like the emitter's.
       const perLane = (i: number) => !f.shared[i];
       const args = sizes.map((len, i) =>
@@ -1092,10 +1217,11 @@ describe('lowered contractions agree with evaluate', () => {
       const argOf = (i: number, lane: number) => args[i]![perLane(i) ? lane : 0]!;
       const B = new Builder();
       const node = B.make(
-        name,
-        sizes.map((len, i) => B.param(i * 1000, len)),
-        { n, m },
+        'contract',
+        argShapes.map((sh, i) => B.param(i * 1000, sh)),
+        { spec },
       );
+      const size = node.size;
       const kernel = lowerLinalg(node, f);
       const results = f.summed ? 1 : f.lanes;
       const fresh = () =>
@@ -1106,11 +1232,10 @@ describe('lowered contractions agree with evaluate', () => {
       runKernelLanes(kernel, argOf, outOf(viaLoops));
       const want = fresh();
       for (let l = 0; l < f.lanes; l++) {
-        const one = evalOp(op, [argOf(0, l), argOf(1, l)], { n, m }, size);
+        const one = evalOp(op, [argOf(0, l), argOf(1, l)], { spec }, size, argShapes);
         const into = outOf(want)(l);
         for (let k = 0; k < size; k++) into[k] = f.summed ? into[k]! + one[k]! : one[k]!;
       }
-
       const lines: string[] = [];
       let depth = 0;
       const argName = (i: number, lane: number) => `a${i}_${perLane(i) ? lane : 0}`;
