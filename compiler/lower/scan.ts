@@ -7,7 +7,7 @@
 // VJP formula per unit, gruBefore back through q, then U·R̄_t in blocks of 8 rows), then x̄s
 // and the weight gradients as sums over the steps. Every sum is a chain of locals (register
 // blocks of outputs sharing one load), added in `evaluate`'s order, term for term.
-import type { Node } from '../ir/node.ts';
+import { topoOrder, type Node } from '../ir/node.ts';
 import { cellOf, type Formula } from '../ops/cell.ts';
 import { scanLayout, type ScanLayout } from '../ops/scan.ts';
 import {
@@ -33,9 +33,16 @@ import {
   type LStmt,
 } from './loop-ir.ts';
 
-/** `let`s computing a formula from `inputs` (expressions), and its outputs as expressions. */
-function formulaCode(f: Formula, inputs: readonly LExpr[]): { code: LStmt[]; outs: LExpr[] } {
-  const named = new Map<Node, LExpr>();
+/** `let`s computing a formula from `inputs` (expressions), and its outputs as expressions.
+ * `known` gives values computed elsewhere (the forward's kept values), used instead of their
+ * formula; `extra` nodes are computed too and returned after the outputs. */
+function formulaCode(
+  f: Formula,
+  inputs: readonly LExpr[],
+  known: ReadonlyMap<Node, LExpr> = new Map(),
+  extra: readonly Node[] = [],
+): { code: LStmt[]; outs: LExpr[] } {
+  const named = new Map<Node, LExpr>(known);
   f.inputs.forEach((leaf, i) => named.set(leaf, inputs[i]!));
   const code: LStmt[] = [];
   const visit = (n: Node): LExpr => {
@@ -53,7 +60,7 @@ function formulaCode(f: Formula, inputs: readonly LExpr[]): { code: LStmt[]; out
     named.set(n, e);
     return e;
   };
-  const outs = f.outputs.map(visit);
+  const outs = [...f.outputs, ...extra].map(visit);
   return { code, outs };
 }
 
@@ -114,7 +121,7 @@ function blockSums(o: Sums, prefix: string, width = WIDTH): LStmt[] {
 
 function lowerScan(node: Node): Kernel {
   const L = scanLayout(node.attrs);
-  const { forward, reset } = cellOf(node.attrs);
+  const { forward, reset, kept } = cellOf(node.attrs);
   const { units: u, width: G, features: n } = L;
   const t = v('t');
   const y = rowAt(L, t);
@@ -201,9 +208,10 @@ function lowerScan(node: Node): Kernel {
     unit.push(let_(`sp${s}`, sel(cmp('>', t, num(0)), prev, num(0))));
     ins.push(v(`sp${s}`));
   }
-  const { code, outs } = formulaCode(forward, ins);
+  const { code, outs } = formulaCode(forward, ins, new Map(), kept);
   unit.push(...code);
-  outs.forEach((o, s) => unit.push(store(idx(y, num(s * u), j), o)));
+  for (let s = 0; s < L.states; s++) unit.push(store(idx(y, num(s * u), j), outs[s]!));
+  kept.forEach((_, q) => unit.push(store(idx(y, num(L.keepAt + q * u), j), outs[L.states + q]!)));
   return {
     size: node.size,
     body: [projection, loop('t', 0, L.steps, [...recurrence, loop('j', 0, u, unit)])],
@@ -212,7 +220,7 @@ function lowerScan(node: Node): Kernel {
 
 function lowerScanT(node: Node): Kernel {
   const L = scanLayout(node.attrs);
-  const { backward, reset } = cellOf(node.attrs);
+  const { forward, backward, reset, kept } = cellOf(node.attrs);
   const { units: u, width: G, features: n, steps: T } = L;
   const t = v('t');
   const y = rowAt(L, t);
@@ -236,7 +244,20 @@ function lowerScanT(node: Node): Kernel {
     const at = idx(num(s * u), j);
     bind(`sd${s}`, fadd(load(4, idx(y, at)), loadOut(idx(num(L.carry), at))));
   }
-  const { code, outs } = formulaCode(backward, ins);
+  for (let q = 0; q < L.kept; q++) bind(`sk${q}`, load(4, idx(y, num(L.keepAt + q * u), j)));
+  // The forward's new states and kept values are in row t: loaded, not computed again.
+  const known = new Map<Node, LExpr>();
+  const used = new Set(topoOrder(backward.outputs));
+  forward.outputs.forEach((o, s) => {
+    if (!used.has(o)) return;
+    unit.push(let_(`sn${s}`, load(3, idx(y, num(s * u), j))));
+    known.set(o, v(`sn${s}`));
+  });
+  kept.forEach((k, q) => {
+    unit.push(let_(`kp${q}`, load(3, idx(y, num(L.keepAt + q * u), j))));
+    known.set(k, v(`kp${q}`));
+  });
+  const { code, outs } = formulaCode(backward, ins, known);
   unit.push(...code);
   for (let g = 0; g < L.gates; g++) {
     unit.push(

@@ -8,8 +8,10 @@
 // row t holds what step t computed, in the order the layer reads the steps (goBackwards
 // reads x_{T−1} first):  [ states (S·u: h, then c) | A = x_t·W + bIn (G) | R = h_{t−1}·U +
 // bRec (G) ], and for gruBefore (TF.js's GRU) [ ... | q = r·h (u) ] with R's last third
-// q·U_h.  The pre-activations are kept so that the backward scan needs no product of
-// the forward one again; the initial state is zero (TF.js).
+// q·U_h, then the cell's kept values (K·u: Cell.kept, an LSTM's two tanh). The
+// pre-activations are kept so that the backward scan needs no product of the forward one
+// again, the kept values so that it calls no Math.tanh again; the initial state is zero
+// (TF.js). Only scanT reads the kept values in a model, but their cotangent is honoured.
 //
 // scanT(xs, W, U, Y, Ȳ) is one flat vector:
 //   [ x̄s (T·n) | W̄ (n·G) | Ū (u·G) | b̄In (G) | b̄Rec (G) | scratch: Ā, R̄ (T·G each), carry (S·u),
@@ -32,12 +34,15 @@ export interface ScanLayout {
   readonly states: number;
   /** G = gates · units. */
   readonly width: number;
-  /** Elements per step of the scan's result: S·u + 2G. */
+  /** Elements per step of the scan's result: S·u + 2G (+ u for gruBefore) + K·u kept. */
   readonly row: number;
   /** Offsets of A and R in a row; gruBefore also keeps q = r·h at qAt. */
   readonly aAt: number;
   readonly rAt: number;
   readonly qAt: number;
+  /** The cell's kept values (Cell.kept, K·u per row, value-major) start at keepAt. */
+  readonly kept: number;
+  readonly keepAt: number;
   /** gruBefore: the reset gate multiplies h before the last third of U. */
   readonly resetBefore: boolean;
   /** Gates whose recurrent sums read h_{t−1} (gruBefore: z and r; the last reads q). */
@@ -66,6 +71,8 @@ export function scanLayout(attrs: Attrs): ScanLayout {
   const resetBefore = attrs.cell === 'gruBefore';
   const width = gates * units;
   const aAt = states * units;
+  const kept = cellOf(attrs).kept.length;
+  const keepAt = aAt + 2 * width + (resetBefore ? units : 0);
   const dW = steps * features;
   const dU = dW + features * width;
   const dbIn = dU + units * width;
@@ -80,10 +87,12 @@ export function scanLayout(attrs: Attrs): ScanLayout {
     gates,
     states,
     width,
-    row: aAt + 2 * width + (resetBefore ? units : 0),
+    row: keepAt + kept * units,
     aAt,
     rAt: aAt + width,
     qAt: aAt + 2 * width,
+    kept,
+    keepAt,
     resetBefore,
     hGates: resetBefore ? 2 : gates,
     backwards: attrs.back === 1,
@@ -125,8 +134,9 @@ function evaluateScan(args: readonly Float64Array[], attrs: Attrs, out: Float64A
   const [xs, W, U] = args as [Float64Array, Float64Array, Float64Array];
   const bIn = L.bIn ? args[3]! : null;
   const bRec = L.bRec ? args[L.bIn ? 4 : 3]! : null;
-  const { forward, reset } = cellOf(attrs);
+  const { forward, reset, kept } = cellOf(attrs);
   const { units: u, width: G, row, aAt, rAt, qAt } = L;
+  const withKept = { inputs: forward.inputs, outputs: [...forward.outputs, ...kept] };
   for (let t = 0; t < L.steps; t++) {
     const y = t * row;
     const x = xRow(L, t) * L.features;
@@ -158,7 +168,9 @@ function evaluateScan(args: readonly Float64Array[], attrs: Attrs, out: Float64A
       for (let g = 0; g < L.gates; g++) ins.push(out[y + aAt + g * u + j]!);
       for (let g = 0; g < L.gates; g++) ins.push(out[y + rAt + g * u + j]!);
       for (let s = 0; s < L.states; s++) ins.push(t > 0 ? out[h + s * u + j]! : 0);
-      evalFormula(forward, ins).forEach((v, s) => (out[y + s * u + j] = v));
+      const vs = evalFormula(withKept, ins);
+      for (let s = 0; s < L.states; s++) out[y + s * u + j] = vs[s]!;
+      for (let q = 0; q < kept.length; q++) out[y + L.keepAt + q * u + j] = vs[L.states + q]!;
     }
   }
 }
@@ -172,8 +184,10 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
     Float64Array,
     Float64Array,
   ];
-  const { backward, reset } = cellOf(attrs);
+  const { forward, backward, reset, kept } = cellOf(attrs);
   const { units: u, width: G, row, aAt, rAt, qAt, gates, states, features: n, steps: T } = L;
+  // The step's new states and kept values are read from its row, as the kernel does.
+  const known = new Map<Node, number>();
   for (let i = 0; i < states * u; i++) out[L.carry + i] = 0;
   // Backwards through time: only the carried cotangent depends on the step before.
   for (let tt = 0; tt < T; tt++) {
@@ -188,7 +202,10 @@ function evaluateScanT(args: readonly Float64Array[], attrs: Attrs, out: Float64
       for (let g = 0; g < gates; g++) ins.push(Y[y + rAt + g * u + j]!);
       for (let s = 0; s < states; s++) ins.push(t > 0 ? Y[h + s * u + j]! : 0);
       for (let s = 0; s < states; s++) ins.push(ct[y + s * u + j]! + out[L.carry + s * u + j]!);
-      const d = evalFormula(backward, ins);
+      for (let q = 0; q < L.kept; q++) ins.push(ct[y + L.keepAt + q * u + j]!);
+      forward.outputs.forEach((o, s) => known.set(o, Y[y + s * u + j]!));
+      kept.forEach((k, q) => known.set(k, Y[y + L.keepAt + q * u + j]!));
+      const d = evalFormula(backward, ins, known);
       for (let g = 0; g < gates; g++) {
         out[dA + g * u + j] = d[g]! + ct[y + aAt + g * u + j]!;
         out[dR + g * u + j] = d[gates + g]! + ct[y + rAt + g * u + j]!;

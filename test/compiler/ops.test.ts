@@ -15,6 +15,7 @@ import { getOp, registry } from '../../compiler/ops/registry.ts';
 import { maskValue } from '../../compiler/ops/batch.ts';
 import { evaluateBatch } from '../../compiler/ir/interpret-batch.ts';
 import type { OpDef } from '../../compiler/ops/types.ts';
+import { scanLayout } from '../../compiler/ops/scan.ts';
 import { renderKernel } from '../../compiler/backends/js/loops.ts';
 import { jsElementwise } from '../../compiler/backends/js/scalar-ops.ts';
 import { runKernel, runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
@@ -179,9 +180,8 @@ function scanConfig(cell: string, T: number, n: number, u: number, more: Attrs):
   const biases = [more.bIn === 1, more.bRec === 1].filter((b) => b).map(() => [G]);
   return shaped([[T, n], [n, G], [u, G], ...biases], scanAttrs(cell, T, n, u, more));
 }
-const scanRow = (a: Attrs): number =>
-  ((a.cell === 'lstm' ? 2 : 1) + 2 * gatesOf(String(a.cell)) + (a.cell === 'gruBefore' ? 1 : 0)) *
-  (a.units as number);
+// The row's width, kept values included (their count depends on the cell's activations).
+const scanRow = (a: Attrs): number => scanLayout(a).row;
 const SCAN_CONFIGS: readonly Config[] = [
   scanConfig('lstm', 3, 2, 2, { bIn: 1 }),
   scanConfig('lstm', 4, 3, 3, { bIn: 1, back: 1, act: 'softsign' }),

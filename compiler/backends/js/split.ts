@@ -25,8 +25,8 @@ export function stepBytecode(
   if (def.kind === 'linalg')
     units =
       node.op === 'outer'
-        ? (def.cost(node.attrs) * BYTECODE.outer) / BYTECODE.element
-        : (def.cost(node.attrs) * BYTECODE.mac + node.size * BYTECODE.anchor) / BYTECODE.element;
+        ? (def.cost(node) * BYTECODE.outer) / BYTECODE.element
+        : (def.cost(node) * BYTECODE.mac + node.size * BYTECODE.anchor) / BYTECODE.element;
   else if (def.kind === 'reduce') units = node.args[0]!.size;
   else units = node.size * elementUnits(node.op);
   return Math.ceil(units * BYTECODE.element * lanes * perLane);
