@@ -10,7 +10,7 @@ export const model = {
   inputShape: [8, 1],
   outputShape: [1],
   paramCount: 1169,
-  workSize: 4986,
+  workSize: 5498,
   precision: "f64",
   loss: "mse",
   layers: [
@@ -123,7 +123,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   forward_loop1(params, input, output, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
+  const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   output[0] = params[1168]! + xw1;
 }
 
@@ -142,10 +142,10 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
         s2 = s2 + xk * params[cb * 4 + 2]!;
         s3 = s3 + xk * params[cb * 4 + 3]!;
       }
-      work[t * 160 + 32 + cb * 4] = s0;
-      work[t * 160 + 32 + cb * 4 + 1] = s1;
-      work[t * 160 + 32 + cb * 4 + 2] = s2;
-      work[t * 160 + 32 + cb * 4 + 3] = s3;
+      work[t * 192 + 32 + cb * 4] = s0;
+      work[t * 192 + 32 + cb * 4 + 1] = s1;
+      work[t * 192 + 32 + cb * 4 + 2] = s2;
+      work[t * 192 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -163,7 +163,7 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
-        let hr = ((t - 1) * 160);
+        let hr = ((t - 1) * 192);
         for (let k = 0; k < 16; k++) {
           let hk = work[hr + k]!;
           let kj = k * 64 + jb * 2;
@@ -177,26 +177,26 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
           r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
-      work[t * 160 + 96 + jb * 2] = r0_0;
-      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
-      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
-      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
-      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
-      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
-      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
-      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+      work[t * 192 + 96 + jb * 2] = r0_0;
+      work[t * 192 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 192 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 192 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 192 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 192 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 192 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 192 + 96 + 48 + jb * 2 + 1] = r1_3;
     }
     for (let j = 0; j < 16; j++) {
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
@@ -219,8 +219,10 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let q28 = q21 + q27;
       let q34 = Math.tanh(q28);
       let q35 = q33 * q34;
-      work[t * 160 + j] = q35;
-      work[t * 160 + 16 + j] = q28;
+      work[t * 192 + j] = q35;
+      work[t * 192 + 16 + j] = q28;
+      work[t * 192 + 160 + j] = q20;
+      work[t * 192 + 176 + j] = q34;
     }
   }
 }
@@ -238,7 +240,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   loss_loop1(params, input, target, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
+  const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -262,10 +264,10 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
         s2 = s2 + xk * params[cb * 4 + 2]!;
         s3 = s3 + xk * params[cb * 4 + 3]!;
       }
-      work[t * 160 + 32 + cb * 4] = s0;
-      work[t * 160 + 32 + cb * 4 + 1] = s1;
-      work[t * 160 + 32 + cb * 4 + 2] = s2;
-      work[t * 160 + 32 + cb * 4 + 3] = s3;
+      work[t * 192 + 32 + cb * 4] = s0;
+      work[t * 192 + 32 + cb * 4 + 1] = s1;
+      work[t * 192 + 32 + cb * 4 + 2] = s2;
+      work[t * 192 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -283,7 +285,7 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
-        let hr = ((t - 1) * 160);
+        let hr = ((t - 1) * 192);
         for (let k = 0; k < 16; k++) {
           let hk = work[hr + k]!;
           let kj = k * 64 + jb * 2;
@@ -297,26 +299,26 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
           r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
-      work[t * 160 + 96 + jb * 2] = r0_0;
-      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
-      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
-      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
-      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
-      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
-      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
-      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+      work[t * 192 + 96 + jb * 2] = r0_0;
+      work[t * 192 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 192 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 192 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 192 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 192 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 192 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 192 + 96 + 48 + jb * 2 + 1] = r1_3;
     }
     for (let j = 0; j < 16; j++) {
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
@@ -339,8 +341,10 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let q28 = q21 + q27;
       let q34 = Math.tanh(q28);
       let q35 = q33 * q34;
-      work[t * 160 + j] = q35;
-      work[t * 160 + 16 + j] = q28;
+      work[t * 192 + j] = q35;
+      work[t * 192 + 16 + j] = q28;
+      work[t * 192 + 160 + j] = q20;
+      work[t * 192 + 176 + j] = q34;
     }
   }
 }
@@ -359,7 +363,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop1(params, input, target, grad, work);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
+  const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[5496] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -370,38 +374,38 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[1168] = t13 + t13;
 
   // --- dense0 backward ---
-  work[1280] = params[1152]! * grad[1168]!;
-  work[1281] = params[1153]! * grad[1168]!;
-  work[1282] = params[1154]! * grad[1168]!;
-  work[1283] = params[1155]! * grad[1168]!;
-  work[1284] = params[1156]! * grad[1168]!;
-  work[1285] = params[1157]! * grad[1168]!;
-  work[1286] = params[1158]! * grad[1168]!;
-  work[1287] = params[1159]! * grad[1168]!;
-  work[1288] = params[1160]! * grad[1168]!;
-  work[1289] = params[1161]! * grad[1168]!;
-  work[1290] = params[1162]! * grad[1168]!;
-  work[1291] = params[1163]! * grad[1168]!;
-  work[1292] = params[1164]! * grad[1168]!;
-  work[1293] = params[1165]! * grad[1168]!;
-  work[1294] = params[1166]! * grad[1168]!;
-  work[1295] = params[1167]! * grad[1168]!;
-  grad[1152] = work[1120]! * grad[1168]!;
-  grad[1153] = work[1121]! * grad[1168]!;
-  grad[1154] = work[1122]! * grad[1168]!;
-  grad[1155] = work[1123]! * grad[1168]!;
-  grad[1156] = work[1124]! * grad[1168]!;
-  grad[1157] = work[1125]! * grad[1168]!;
-  grad[1158] = work[1126]! * grad[1168]!;
-  grad[1159] = work[1127]! * grad[1168]!;
-  grad[1160] = work[1128]! * grad[1168]!;
-  grad[1161] = work[1129]! * grad[1168]!;
-  grad[1162] = work[1130]! * grad[1168]!;
-  grad[1163] = work[1131]! * grad[1168]!;
-  grad[1164] = work[1132]! * grad[1168]!;
-  grad[1165] = work[1133]! * grad[1168]!;
-  grad[1166] = work[1134]! * grad[1168]!;
-  grad[1167] = work[1135]! * grad[1168]!;
+  work[1536] = params[1152]! * grad[1168]!;
+  work[1537] = params[1153]! * grad[1168]!;
+  work[1538] = params[1154]! * grad[1168]!;
+  work[1539] = params[1155]! * grad[1168]!;
+  work[1540] = params[1156]! * grad[1168]!;
+  work[1541] = params[1157]! * grad[1168]!;
+  work[1542] = params[1158]! * grad[1168]!;
+  work[1543] = params[1159]! * grad[1168]!;
+  work[1544] = params[1160]! * grad[1168]!;
+  work[1545] = params[1161]! * grad[1168]!;
+  work[1546] = params[1162]! * grad[1168]!;
+  work[1547] = params[1163]! * grad[1168]!;
+  work[1548] = params[1164]! * grad[1168]!;
+  work[1549] = params[1165]! * grad[1168]!;
+  work[1550] = params[1166]! * grad[1168]!;
+  work[1551] = params[1167]! * grad[1168]!;
+  grad[1152] = work[1344]! * grad[1168]!;
+  grad[1153] = work[1345]! * grad[1168]!;
+  grad[1154] = work[1346]! * grad[1168]!;
+  grad[1155] = work[1347]! * grad[1168]!;
+  grad[1156] = work[1348]! * grad[1168]!;
+  grad[1157] = work[1349]! * grad[1168]!;
+  grad[1158] = work[1350]! * grad[1168]!;
+  grad[1159] = work[1351]! * grad[1168]!;
+  grad[1160] = work[1352]! * grad[1168]!;
+  grad[1161] = work[1353]! * grad[1168]!;
+  grad[1162] = work[1354]! * grad[1168]!;
+  grad[1163] = work[1355]! * grad[1168]!;
+  grad[1164] = work[1356]! * grad[1168]!;
+  grad[1165] = work[1357]! * grad[1168]!;
+  grad[1166] = work[1358]! * grad[1168]!;
+  grad[1167] = work[1359]! * grad[1168]!;
 
   // --- lstm0 backward ---
   gradient_loop2(params, input, target, grad, work);
@@ -414,135 +418,135 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop9(params, input, target, grad, work);
   gradient_loop10(params, input, target, grad, work);
   gradient_loop11(params, input, target, grad, work);
-  grad[0] = work[2712]!;
-  grad[1] = work[2713]!;
-  grad[2] = work[2714]!;
-  grad[3] = work[2715]!;
-  grad[4] = work[2716]!;
-  grad[5] = work[2717]!;
-  grad[6] = work[2718]!;
-  grad[7] = work[2719]!;
-  grad[8] = work[2720]!;
-  grad[9] = work[2721]!;
-  grad[10] = work[2722]!;
-  grad[11] = work[2723]!;
-  grad[12] = work[2724]!;
-  grad[13] = work[2725]!;
-  grad[14] = work[2726]!;
-  grad[15] = work[2727]!;
-  grad[16] = work[2728]!;
-  grad[17] = work[2729]!;
-  grad[18] = work[2730]!;
-  grad[19] = work[2731]!;
-  grad[20] = work[2732]!;
-  grad[21] = work[2733]!;
-  grad[22] = work[2734]!;
-  grad[23] = work[2735]!;
-  grad[24] = work[2736]!;
-  grad[25] = work[2737]!;
-  grad[26] = work[2738]!;
-  grad[27] = work[2739]!;
-  grad[28] = work[2740]!;
-  grad[29] = work[2741]!;
-  grad[30] = work[2742]!;
-  grad[31] = work[2743]!;
-  grad[32] = work[2744]!;
-  grad[33] = work[2745]!;
-  grad[34] = work[2746]!;
-  grad[35] = work[2747]!;
-  grad[36] = work[2748]!;
-  grad[37] = work[2749]!;
-  grad[38] = work[2750]!;
-  grad[39] = work[2751]!;
-  grad[40] = work[2752]!;
-  grad[41] = work[2753]!;
-  grad[42] = work[2754]!;
-  grad[43] = work[2755]!;
-  grad[44] = work[2756]!;
-  grad[45] = work[2757]!;
-  grad[46] = work[2758]!;
-  grad[47] = work[2759]!;
-  grad[48] = work[2760]!;
-  grad[49] = work[2761]!;
-  grad[50] = work[2762]!;
-  grad[51] = work[2763]!;
-  grad[52] = work[2764]!;
-  grad[53] = work[2765]!;
-  grad[54] = work[2766]!;
-  grad[55] = work[2767]!;
-  grad[56] = work[2768]!;
-  grad[57] = work[2769]!;
-  grad[58] = work[2770]!;
-  grad[59] = work[2771]!;
-  grad[60] = work[2772]!;
-  grad[61] = work[2773]!;
-  grad[62] = work[2774]!;
-  grad[63] = work[2775]!;
+  grad[0] = work[3224]!;
+  grad[1] = work[3225]!;
+  grad[2] = work[3226]!;
+  grad[3] = work[3227]!;
+  grad[4] = work[3228]!;
+  grad[5] = work[3229]!;
+  grad[6] = work[3230]!;
+  grad[7] = work[3231]!;
+  grad[8] = work[3232]!;
+  grad[9] = work[3233]!;
+  grad[10] = work[3234]!;
+  grad[11] = work[3235]!;
+  grad[12] = work[3236]!;
+  grad[13] = work[3237]!;
+  grad[14] = work[3238]!;
+  grad[15] = work[3239]!;
+  grad[16] = work[3240]!;
+  grad[17] = work[3241]!;
+  grad[18] = work[3242]!;
+  grad[19] = work[3243]!;
+  grad[20] = work[3244]!;
+  grad[21] = work[3245]!;
+  grad[22] = work[3246]!;
+  grad[23] = work[3247]!;
+  grad[24] = work[3248]!;
+  grad[25] = work[3249]!;
+  grad[26] = work[3250]!;
+  grad[27] = work[3251]!;
+  grad[28] = work[3252]!;
+  grad[29] = work[3253]!;
+  grad[30] = work[3254]!;
+  grad[31] = work[3255]!;
+  grad[32] = work[3256]!;
+  grad[33] = work[3257]!;
+  grad[34] = work[3258]!;
+  grad[35] = work[3259]!;
+  grad[36] = work[3260]!;
+  grad[37] = work[3261]!;
+  grad[38] = work[3262]!;
+  grad[39] = work[3263]!;
+  grad[40] = work[3264]!;
+  grad[41] = work[3265]!;
+  grad[42] = work[3266]!;
+  grad[43] = work[3267]!;
+  grad[44] = work[3268]!;
+  grad[45] = work[3269]!;
+  grad[46] = work[3270]!;
+  grad[47] = work[3271]!;
+  grad[48] = work[3272]!;
+  grad[49] = work[3273]!;
+  grad[50] = work[3274]!;
+  grad[51] = work[3275]!;
+  grad[52] = work[3276]!;
+  grad[53] = work[3277]!;
+  grad[54] = work[3278]!;
+  grad[55] = work[3279]!;
+  grad[56] = work[3280]!;
+  grad[57] = work[3281]!;
+  grad[58] = work[3282]!;
+  grad[59] = work[3283]!;
+  grad[60] = work[3284]!;
+  grad[61] = work[3285]!;
+  grad[62] = work[3286]!;
+  grad[63] = work[3287]!;
   gradient_loop12(params, input, target, grad, work);
-  grad[1088] = work[3800]!;
-  grad[1089] = work[3801]!;
-  grad[1090] = work[3802]!;
-  grad[1091] = work[3803]!;
-  grad[1092] = work[3804]!;
-  grad[1093] = work[3805]!;
-  grad[1094] = work[3806]!;
-  grad[1095] = work[3807]!;
-  grad[1096] = work[3808]!;
-  grad[1097] = work[3809]!;
-  grad[1098] = work[3810]!;
-  grad[1099] = work[3811]!;
-  grad[1100] = work[3812]!;
-  grad[1101] = work[3813]!;
-  grad[1102] = work[3814]!;
-  grad[1103] = work[3815]!;
-  grad[1104] = work[3816]!;
-  grad[1105] = work[3817]!;
-  grad[1106] = work[3818]!;
-  grad[1107] = work[3819]!;
-  grad[1108] = work[3820]!;
-  grad[1109] = work[3821]!;
-  grad[1110] = work[3822]!;
-  grad[1111] = work[3823]!;
-  grad[1112] = work[3824]!;
-  grad[1113] = work[3825]!;
-  grad[1114] = work[3826]!;
-  grad[1115] = work[3827]!;
-  grad[1116] = work[3828]!;
-  grad[1117] = work[3829]!;
-  grad[1118] = work[3830]!;
-  grad[1119] = work[3831]!;
-  grad[1120] = work[3832]!;
-  grad[1121] = work[3833]!;
-  grad[1122] = work[3834]!;
-  grad[1123] = work[3835]!;
-  grad[1124] = work[3836]!;
-  grad[1125] = work[3837]!;
-  grad[1126] = work[3838]!;
-  grad[1127] = work[3839]!;
-  grad[1128] = work[3840]!;
-  grad[1129] = work[3841]!;
-  grad[1130] = work[3842]!;
-  grad[1131] = work[3843]!;
-  grad[1132] = work[3844]!;
-  grad[1133] = work[3845]!;
-  grad[1134] = work[3846]!;
-  grad[1135] = work[3847]!;
-  grad[1136] = work[3848]!;
-  grad[1137] = work[3849]!;
-  grad[1138] = work[3850]!;
-  grad[1139] = work[3851]!;
-  grad[1140] = work[3852]!;
-  grad[1141] = work[3853]!;
-  grad[1142] = work[3854]!;
-  grad[1143] = work[3855]!;
-  grad[1144] = work[3856]!;
-  grad[1145] = work[3857]!;
-  grad[1146] = work[3858]!;
-  grad[1147] = work[3859]!;
-  grad[1148] = work[3860]!;
-  grad[1149] = work[3861]!;
-  grad[1150] = work[3862]!;
-  grad[1151] = work[3863]!;
+  grad[1088] = work[4312]!;
+  grad[1089] = work[4313]!;
+  grad[1090] = work[4314]!;
+  grad[1091] = work[4315]!;
+  grad[1092] = work[4316]!;
+  grad[1093] = work[4317]!;
+  grad[1094] = work[4318]!;
+  grad[1095] = work[4319]!;
+  grad[1096] = work[4320]!;
+  grad[1097] = work[4321]!;
+  grad[1098] = work[4322]!;
+  grad[1099] = work[4323]!;
+  grad[1100] = work[4324]!;
+  grad[1101] = work[4325]!;
+  grad[1102] = work[4326]!;
+  grad[1103] = work[4327]!;
+  grad[1104] = work[4328]!;
+  grad[1105] = work[4329]!;
+  grad[1106] = work[4330]!;
+  grad[1107] = work[4331]!;
+  grad[1108] = work[4332]!;
+  grad[1109] = work[4333]!;
+  grad[1110] = work[4334]!;
+  grad[1111] = work[4335]!;
+  grad[1112] = work[4336]!;
+  grad[1113] = work[4337]!;
+  grad[1114] = work[4338]!;
+  grad[1115] = work[4339]!;
+  grad[1116] = work[4340]!;
+  grad[1117] = work[4341]!;
+  grad[1118] = work[4342]!;
+  grad[1119] = work[4343]!;
+  grad[1120] = work[4344]!;
+  grad[1121] = work[4345]!;
+  grad[1122] = work[4346]!;
+  grad[1123] = work[4347]!;
+  grad[1124] = work[4348]!;
+  grad[1125] = work[4349]!;
+  grad[1126] = work[4350]!;
+  grad[1127] = work[4351]!;
+  grad[1128] = work[4352]!;
+  grad[1129] = work[4353]!;
+  grad[1130] = work[4354]!;
+  grad[1131] = work[4355]!;
+  grad[1132] = work[4356]!;
+  grad[1133] = work[4357]!;
+  grad[1134] = work[4358]!;
+  grad[1135] = work[4359]!;
+  grad[1136] = work[4360]!;
+  grad[1137] = work[4361]!;
+  grad[1138] = work[4362]!;
+  grad[1139] = work[4363]!;
+  grad[1140] = work[4364]!;
+  grad[1141] = work[4365]!;
+  grad[1142] = work[4366]!;
+  grad[1143] = work[4367]!;
+  grad[1144] = work[4368]!;
+  grad[1145] = work[4369]!;
+  grad[1146] = work[4370]!;
+  grad[1147] = work[4371]!;
+  grad[1148] = work[4372]!;
+  grad[1149] = work[4373]!;
+  grad[1150] = work[4374]!;
+  grad[1151] = work[4375]!;
   return loss;
 }
 
@@ -561,10 +565,10 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
         s2 = s2 + xk * params[cb * 4 + 2]!;
         s3 = s3 + xk * params[cb * 4 + 3]!;
       }
-      work[t * 160 + 32 + cb * 4] = s0;
-      work[t * 160 + 32 + cb * 4 + 1] = s1;
-      work[t * 160 + 32 + cb * 4 + 2] = s2;
-      work[t * 160 + 32 + cb * 4 + 3] = s3;
+      work[t * 192 + 32 + cb * 4] = s0;
+      work[t * 192 + 32 + cb * 4 + 1] = s1;
+      work[t * 192 + 32 + cb * 4 + 2] = s2;
+      work[t * 192 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -582,7 +586,7 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
-        let hr = ((t - 1) * 160);
+        let hr = ((t - 1) * 192);
         for (let k = 0; k < 16; k++) {
           let hk = work[hr + k]!;
           let kj = k * 64 + jb * 2;
@@ -596,26 +600,26 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
           r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
-      work[t * 160 + 96 + jb * 2] = r0_0;
-      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
-      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
-      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
-      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
-      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
-      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
-      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+      work[t * 192 + 96 + jb * 2] = r0_0;
+      work[t * 192 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 192 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 192 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 192 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 192 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 192 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 192 + 96 + 48 + jb * 2 + 1] = r1_3;
     }
     for (let j = 0; j < 16; j++) {
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
@@ -638,73 +642,75 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let q28 = q21 + q27;
       let q34 = Math.tanh(q28);
       let q35 = q33 * q34;
-      work[t * 160 + j] = q35;
-      work[t * 160 + 16 + j] = q28;
+      work[t * 192 + j] = q35;
+      work[t * 192 + 16 + j] = q28;
+      work[t * 192 + 160 + j] = q20;
+      work[t * 192 + 176 + j] = q34;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 128; z++) work[1296 + z] = 0;
+  for (let z = 0; z < 128; z++) work[1552 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[1408] = work[1280]!;
-  work[1409] = work[1281]!;
-  work[1410] = work[1282]!;
-  work[1411] = work[1283]!;
-  work[1412] = work[1284]!;
-  work[1413] = work[1285]!;
-  work[1414] = work[1286]!;
-  work[1415] = work[1287]!;
-  work[1416] = work[1288]!;
-  work[1417] = work[1289]!;
-  work[1418] = work[1290]!;
-  work[1419] = work[1291]!;
-  work[1420] = work[1292]!;
-  work[1421] = work[1293]!;
-  work[1422] = work[1294]!;
-  work[1423] = work[1295]!;
+  work[1664] = work[1536]!;
+  work[1665] = work[1537]!;
+  work[1666] = work[1538]!;
+  work[1667] = work[1539]!;
+  work[1668] = work[1540]!;
+  work[1669] = work[1541]!;
+  work[1670] = work[1542]!;
+  work[1671] = work[1543]!;
+  work[1672] = work[1544]!;
+  work[1673] = work[1545]!;
+  work[1674] = work[1546]!;
+  work[1675] = work[1547]!;
+  work[1676] = work[1548]!;
+  work[1677] = work[1549]!;
+  work[1678] = work[1550]!;
+  work[1679] = work[1551]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 1280; z++) work[1424 + z] = 0;
+  for (let z = 0; z < 1536; z++) work[1680 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o = 0; o < 8; o++) {
     let src = (o * 16);
-    let dst = (o * 160);
-    work[1424 + dst + 0] = work[1296 + src + 0]!;
-    work[1424 + dst + 1] = work[1296 + src + 1]!;
-    work[1424 + dst + 2] = work[1296 + src + 2]!;
-    work[1424 + dst + 3] = work[1296 + src + 3]!;
-    work[1424 + dst + 4] = work[1296 + src + 4]!;
-    work[1424 + dst + 5] = work[1296 + src + 5]!;
-    work[1424 + dst + 6] = work[1296 + src + 6]!;
-    work[1424 + dst + 7] = work[1296 + src + 7]!;
-    work[1424 + dst + 8] = work[1296 + src + 8]!;
-    work[1424 + dst + 9] = work[1296 + src + 9]!;
-    work[1424 + dst + 10] = work[1296 + src + 10]!;
-    work[1424 + dst + 11] = work[1296 + src + 11]!;
-    work[1424 + dst + 12] = work[1296 + src + 12]!;
-    work[1424 + dst + 13] = work[1296 + src + 13]!;
-    work[1424 + dst + 14] = work[1296 + src + 14]!;
-    work[1424 + dst + 15] = work[1296 + src + 15]!;
+    let dst = (o * 192);
+    work[1680 + dst + 0] = work[1552 + src + 0]!;
+    work[1680 + dst + 1] = work[1552 + src + 1]!;
+    work[1680 + dst + 2] = work[1552 + src + 2]!;
+    work[1680 + dst + 3] = work[1552 + src + 3]!;
+    work[1680 + dst + 4] = work[1552 + src + 4]!;
+    work[1680 + dst + 5] = work[1552 + src + 5]!;
+    work[1680 + dst + 6] = work[1552 + src + 6]!;
+    work[1680 + dst + 7] = work[1552 + src + 7]!;
+    work[1680 + dst + 8] = work[1552 + src + 8]!;
+    work[1680 + dst + 9] = work[1552 + src + 9]!;
+    work[1680 + dst + 10] = work[1552 + src + 10]!;
+    work[1680 + dst + 11] = work[1552 + src + 11]!;
+    work[1680 + dst + 12] = work[1552 + src + 12]!;
+    work[1680 + dst + 13] = work[1552 + src + 13]!;
+    work[1680 + dst + 14] = work[1552 + src + 14]!;
+    work[1680 + dst + 15] = work[1552 + src + 15]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 32; z += 4) {
-    work[2704 + 2248 + z] = 0;
-    work[2704 + 2248 + z + 1] = 0;
-    work[2704 + 2248 + z + 2] = 0;
-    work[2704 + 2248 + z + 3] = 0;
+    work[3216 + 2248 + z] = 0;
+    work[3216 + 2248 + z + 1] = 0;
+    work[3216 + 2248 + z + 2] = 0;
+    work[3216 + 2248 + z + 3] = 0;
   }
 }
 
@@ -713,79 +719,82 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
   for (let tt = 0; tt < 8; tt++) {
     let t = (7 - tt);
     for (let j = 0; j < 16; j++) {
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
-      let sd0 = (work[1424 + t * 160 + j]! + work[2704 + 2248 + j]!);
-      let sd1 = (work[1424 + t * 160 + 16 + j]! + work[2704 + 2248 + 16 + j]!);
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
+      let sd0 = (work[1680 + t * 192 + j]! + work[3216 + 2248 + j]!);
+      let sd1 = (work[1680 + t * 192 + 16 + j]! + work[3216 + 2248 + 16 + j]!);
+      let sk0 = work[1680 + t * 192 + 160 + j]!;
+      let sk1 = work[1680 + t * 192 + 176 + j]!;
+      let sn1 = work[t * 192 + 16 + j]!;
+      let kp0 = work[t * 192 + 160 + j]!;
+      let kp1 = work[t * 192 + 176 + j]!;
       let q10 = ga0 + gr0;
       let q12 = q10 * (0.2);
       let q14 = q12 + (0.5);
       let q68 = (1 > q14 ? 1 : 0);
       let q16 = Math.min(q14, 1);
       let q66 = (q16 > 0 ? 1 : 0);
-      let q19 = ga2 + gr2;
-      let q20 = Math.tanh(q19);
-      let q41 = 1 * sd1;
+      let q84 = 1 * sd1;
+      let q45 = kp1 * kp1;
+      let q46 = 1 - q45;
+      let q82 = 1 * sk1;
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
       let q32 = Math.min(q31, 1);
       let q33 = Math.max(q32, 0);
-      let q42 = 1 * sd0;
-      let q44 = q33 * q42;
-      let q18 = Math.max(q16, 0);
-      let q21 = q18 * q20;
+      let q85 = 1 * sd0;
+      let q87 = q33 * q85;
+      let q88 = q82 + q87;
+      let q89 = q46 * q88;
+      let q90 = q84 + q89;
+      let q99 = kp0 * q90;
+      let q103 = (q66 !== 0 ? q99 : 0);
+      let q104 = (q68 !== 0 ? q103 : 0);
+      let q105 = (0.2) * q104;
       let q22 = ga1 + gr1;
       let q23 = (0.2) * q22;
       let q24 = (0.5) + q23;
-      let q25 = Math.min(q24, 1);
-      let q26 = Math.max(q25, 0);
-      let q27 = sp1 * q26;
-      let q28 = q21 + q27;
-      let q34 = Math.tanh(q28);
-      let q45 = q34 * q34;
-      let q46 = 1 - q45;
-      let q47 = q44 * q46;
-      let q48 = q41 + q47;
-      let q61 = q20 * q48;
-      let q67 = (q66 !== 0 ? q61 : 0);
-      let q69 = (q68 !== 0 ? q67 : 0);
-      let q70 = (0.2) * q69;
       let q58 = (1 > q24 ? 1 : 0);
+      let q25 = Math.min(q24, 1);
       let q56 = (q25 > 0 ? 1 : 0);
-      let q55 = sp1 * q48;
-      let q57 = (q56 !== 0 ? q55 : 0);
-      let q59 = (q58 !== 0 ? q57 : 0);
-      let q60 = (0.2) * q59;
-      let q62 = q18 * q48;
-      let q63 = q20 * q20;
+      let q95 = sp1 * q90;
+      let q96 = (q56 !== 0 ? q95 : 0);
+      let q97 = (q58 !== 0 ? q96 : 0);
+      let q98 = (0.2) * q97;
+      let q63 = kp0 * kp0;
       let q64 = 1 - q63;
-      let q65 = q62 * q64;
+      let q83 = 1 * sk0;
+      let q18 = Math.max(q16, 0);
+      let q100 = q18 * q90;
+      let q101 = q83 + q100;
+      let q102 = q64 * q101;
       let q51 = (1 > q31 ? 1 : 0);
       let q49 = (q32 > 0 ? 1 : 0);
-      let q43 = q34 * q42;
-      let q50 = (q49 !== 0 ? q43 : 0);
-      let q52 = (q51 !== 0 ? q50 : 0);
-      let q53 = (0.2) * q52;
-      let q54 = q26 * q48;
-      work[2704 + 1224 + t * 64 + j] = (q70 + work[1424 + t * 160 + 32 + j]!);
-      work[2704 + 1736 + t * 64 + j] = (q70 + work[1424 + t * 160 + 96 + j]!);
-      work[2704 + 1224 + t * 64 + 16 + j] = (q60 + work[1424 + t * 160 + 32 + 16 + j]!);
-      work[2704 + 1736 + t * 64 + 16 + j] = (q60 + work[1424 + t * 160 + 96 + 16 + j]!);
-      work[2704 + 1224 + t * 64 + 32 + j] = (q65 + work[1424 + t * 160 + 32 + 32 + j]!);
-      work[2704 + 1736 + t * 64 + 32 + j] = (q65 + work[1424 + t * 160 + 96 + 32 + j]!);
-      work[2704 + 1224 + t * 64 + 48 + j] = (q53 + work[1424 + t * 160 + 32 + 48 + j]!);
-      work[2704 + 1736 + t * 64 + 48 + j] = (q53 + work[1424 + t * 160 + 96 + 48 + j]!);
-      work[2704 + 2248 + j] = 0;
-      work[2704 + 2264 + j] = q54;
+      let q86 = kp1 * q85;
+      let q91 = (q49 !== 0 ? q86 : 0);
+      let q92 = (q51 !== 0 ? q91 : 0);
+      let q93 = (0.2) * q92;
+      let q26 = Math.max(q25, 0);
+      let q94 = q26 * q90;
+      work[3216 + 1224 + t * 64 + j] = (q105 + work[1680 + t * 192 + 32 + j]!);
+      work[3216 + 1736 + t * 64 + j] = (q105 + work[1680 + t * 192 + 96 + j]!);
+      work[3216 + 1224 + t * 64 + 16 + j] = (q98 + work[1680 + t * 192 + 32 + 16 + j]!);
+      work[3216 + 1736 + t * 64 + 16 + j] = (q98 + work[1680 + t * 192 + 96 + 16 + j]!);
+      work[3216 + 1224 + t * 64 + 32 + j] = (q102 + work[1680 + t * 192 + 32 + 32 + j]!);
+      work[3216 + 1736 + t * 64 + 32 + j] = (q102 + work[1680 + t * 192 + 96 + 32 + j]!);
+      work[3216 + 1224 + t * 64 + 48 + j] = (q93 + work[1680 + t * 192 + 32 + 48 + j]!);
+      work[3216 + 1736 + t * 64 + 48 + j] = (q93 + work[1680 + t * 192 + 96 + 48 + j]!);
+      work[3216 + 2248 + j] = 0;
+      work[3216 + 2264 + j] = q94;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 2; kb++) {
@@ -798,7 +807,7 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 64; c++) {
-          let dr = work[2704 + 1736 + t * 64 + c]!;
+          let dr = work[3216 + 1736 + t * 64 + c]!;
           s0 = s0 + params[64 + (kb * 8) * 64 + c]! * dr;
           s1 = s1 + params[64 + (kb * 8 + 1) * 64 + c]! * dr;
           s2 = s2 + params[64 + (kb * 8 + 2) * 64 + c]! * dr;
@@ -808,14 +817,14 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
           s6 = s6 + params[64 + (kb * 8 + 6) * 64 + c]! * dr;
           s7 = s7 + params[64 + (kb * 8 + 7) * 64 + c]! * dr;
         }
-        work[2704 + 2248 + kb * 8]! += s0;
-        work[2704 + 2248 + kb * 8 + 1]! += s1;
-        work[2704 + 2248 + kb * 8 + 2]! += s2;
-        work[2704 + 2248 + kb * 8 + 3]! += s3;
-        work[2704 + 2248 + kb * 8 + 4]! += s4;
-        work[2704 + 2248 + kb * 8 + 5]! += s5;
-        work[2704 + 2248 + kb * 8 + 6]! += s6;
-        work[2704 + 2248 + kb * 8 + 7]! += s7;
+        work[3216 + 2248 + kb * 8]! += s0;
+        work[3216 + 2248 + kb * 8 + 1]! += s1;
+        work[3216 + 2248 + kb * 8 + 2]! += s2;
+        work[3216 + 2248 + kb * 8 + 3]! += s3;
+        work[3216 + 2248 + kb * 8 + 4]! += s4;
+        work[3216 + 2248 + kb * 8 + 5]! += s5;
+        work[3216 + 2248 + kb * 8 + 6]! += s6;
+        work[3216 + 2248 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -827,10 +836,10 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
     {
       let s0 = 0;
       for (let c = 0; c < 64; c++) {
-        let da = work[2704 + 1224 + t * 64 + c]!;
+        let da = work[3216 + 1224 + t * 64 + c]!;
         s0 = s0 + params[c]! * da;
       }
-      work[2704 + t] = s0;
+      work[3216 + t] = s0;
     }
   }
 }
@@ -848,23 +857,23 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
     let s7 = 0;
     for (let t = 0; t < 8; t++) {
       let xk = input[t]!;
-      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 8]!;
-      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 1]!;
-      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 2]!;
-      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 3]!;
-      s4 = s4 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 4]!;
-      s5 = s5 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 5]!;
-      s6 = s6 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 6]!;
-      s7 = s7 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 7]!;
+      s0 = s0 + xk * work[3216 + 1224 + t * 64 + cb * 8]!;
+      s1 = s1 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 1]!;
+      s2 = s2 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 2]!;
+      s3 = s3 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 3]!;
+      s4 = s4 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 4]!;
+      s5 = s5 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 5]!;
+      s6 = s6 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 6]!;
+      s7 = s7 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 7]!;
     }
-    work[2704 + 8 + cb * 8] = s0;
-    work[2704 + 8 + cb * 8 + 1] = s1;
-    work[2704 + 8 + cb * 8 + 2] = s2;
-    work[2704 + 8 + cb * 8 + 3] = s3;
-    work[2704 + 8 + cb * 8 + 4] = s4;
-    work[2704 + 8 + cb * 8 + 5] = s5;
-    work[2704 + 8 + cb * 8 + 6] = s6;
-    work[2704 + 8 + cb * 8 + 7] = s7;
+    work[3216 + 8 + cb * 8] = s0;
+    work[3216 + 8 + cb * 8 + 1] = s1;
+    work[3216 + 8 + cb * 8 + 2] = s2;
+    work[3216 + 8 + cb * 8 + 3] = s3;
+    work[3216 + 8 + cb * 8 + 4] = s4;
+    work[3216 + 8 + cb * 8 + 5] = s5;
+    work[3216 + 8 + cb * 8 + 6] = s6;
+    work[3216 + 8 + cb * 8 + 7] = s7;
   }
 }
 
@@ -881,24 +890,24 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 8; t++) {
-        let xk = work[(t - 1) * 160 + k]!;
-        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 8]!;
-        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 7]!;
+        let xk = work[(t - 1) * 192 + k]!;
+        s0 = s0 + xk * work[3216 + 1736 + t * 64 + cb * 8]!;
+        s1 = s1 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 7]!;
       }
-      work[2704 + 72 + k * 64 + cb * 8] = s0;
-      work[2704 + 72 + k * 64 + cb * 8 + 1] = s1;
-      work[2704 + 72 + k * 64 + cb * 8 + 2] = s2;
-      work[2704 + 72 + k * 64 + cb * 8 + 3] = s3;
-      work[2704 + 72 + k * 64 + cb * 8 + 4] = s4;
-      work[2704 + 72 + k * 64 + cb * 8 + 5] = s5;
-      work[2704 + 72 + k * 64 + cb * 8 + 6] = s6;
-      work[2704 + 72 + k * 64 + cb * 8 + 7] = s7;
+      work[3216 + 72 + k * 64 + cb * 8] = s0;
+      work[3216 + 72 + k * 64 + cb * 8 + 1] = s1;
+      work[3216 + 72 + k * 64 + cb * 8 + 2] = s2;
+      work[3216 + 72 + k * 64 + cb * 8 + 3] = s3;
+      work[3216 + 72 + k * 64 + cb * 8 + 4] = s4;
+      work[3216 + 72 + k * 64 + cb * 8 + 5] = s5;
+      work[3216 + 72 + k * 64 + cb * 8 + 6] = s6;
+      work[3216 + 72 + k * 64 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -908,31 +917,31 @@ function gradient_loop11(params: Float64Array, input: Float64Array, target: Floa
   for (let c = 0; c < 64; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[2704 + 1224 + c]!;
-    sr = sr + work[2704 + 1736 + c]!;
-    sa = sa + work[2704 + 1224 + 1 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 1 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 2 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 2 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 3 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 3 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 4 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 4 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 5 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 5 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 6 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 6 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 7 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 7 * 64 + c]!;
-    work[2704 + 1096 + c] = sa;
-    work[2704 + 1160 + c] = sr;
+    sa = sa + work[3216 + 1224 + c]!;
+    sr = sr + work[3216 + 1736 + c]!;
+    sa = sa + work[3216 + 1224 + 1 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 1 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 2 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 2 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 3 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 3 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 4 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 4 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 5 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 5 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 6 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 6 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 7 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 7 * 64 + c]!;
+    work[3216 + 1096 + c] = sa;
+    work[3216 + 1160 + c] = sr;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop12(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 1024; k++) {
-    grad[64 + k] = work[2704 + 72 + k]!;
+    grad[64 + k] = work[3216 + 72 + k]!;
   }
 }
 
@@ -955,7 +964,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
+  const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   outputs[oo] = params[1168]! + xw1;
 }
 
@@ -974,10 +983,10 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
         s2 = s2 + xk * params[cb * 4 + 2]!;
         s3 = s3 + xk * params[cb * 4 + 3]!;
       }
-      work[t * 160 + 32 + cb * 4] = s0;
-      work[t * 160 + 32 + cb * 4 + 1] = s1;
-      work[t * 160 + 32 + cb * 4 + 2] = s2;
-      work[t * 160 + 32 + cb * 4 + 3] = s3;
+      work[t * 192 + 32 + cb * 4] = s0;
+      work[t * 192 + 32 + cb * 4 + 1] = s1;
+      work[t * 192 + 32 + cb * 4 + 2] = s2;
+      work[t * 192 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -995,7 +1004,7 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
-        let hr = ((t - 1) * 160);
+        let hr = ((t - 1) * 192);
         for (let k = 0; k < 16; k++) {
           let hk = work[hr + k]!;
           let kj = k * 64 + jb * 2;
@@ -1009,26 +1018,26 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
           r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
-      work[t * 160 + 96 + jb * 2] = r0_0;
-      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
-      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
-      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
-      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
-      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
-      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
-      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+      work[t * 192 + 96 + jb * 2] = r0_0;
+      work[t * 192 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 192 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 192 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 192 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 192 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 192 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 192 + 96 + 48 + jb * 2 + 1] = r1_3;
     }
     for (let j = 0; j < 16; j++) {
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
@@ -1051,8 +1060,10 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let q28 = q21 + q27;
       let q34 = Math.tanh(q28);
       let q35 = q33 * q34;
-      work[t * 160 + j] = q35;
-      work[t * 160 + 16 + j] = q28;
+      work[t * 192 + j] = q35;
+      work[t * 192 + 16 + j] = q28;
+      work[t * 192 + 160 + j] = q20;
+      work[t * 192 + 176 + j] = q34;
     }
   }
 }
@@ -1069,10 +1080,10 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[4985] = 0;
+  work[5497] = 0;
   for (let s = 0; s < count; s++) gradientBatch_sample(params, inputs, targets, grad, work, s * 8, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[4985]! / count : 0;
+  return count > 0 ? work[5497]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -1082,7 +1093,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
 
   // --- dense0: dense 16 → 1, linear ---
-  const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
+  const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[5496] = xw1;
   const z1 = params[1168]! + xw1;
 
   // --- loss: mse ---
@@ -1093,38 +1104,38 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz1 = t13 + t13;
 
   // --- dense0 backward ---
-  work[1280] = params[1152]! * gz1;
-  work[1281] = params[1153]! * gz1;
-  work[1282] = params[1154]! * gz1;
-  work[1283] = params[1155]! * gz1;
-  work[1284] = params[1156]! * gz1;
-  work[1285] = params[1157]! * gz1;
-  work[1286] = params[1158]! * gz1;
-  work[1287] = params[1159]! * gz1;
-  work[1288] = params[1160]! * gz1;
-  work[1289] = params[1161]! * gz1;
-  work[1290] = params[1162]! * gz1;
-  work[1291] = params[1163]! * gz1;
-  work[1292] = params[1164]! * gz1;
-  work[1293] = params[1165]! * gz1;
-  work[1294] = params[1166]! * gz1;
-  work[1295] = params[1167]! * gz1;
-  grad[1152]! += work[1120]! * gz1;
-  grad[1153]! += work[1121]! * gz1;
-  grad[1154]! += work[1122]! * gz1;
-  grad[1155]! += work[1123]! * gz1;
-  grad[1156]! += work[1124]! * gz1;
-  grad[1157]! += work[1125]! * gz1;
-  grad[1158]! += work[1126]! * gz1;
-  grad[1159]! += work[1127]! * gz1;
-  grad[1160]! += work[1128]! * gz1;
-  grad[1161]! += work[1129]! * gz1;
-  grad[1162]! += work[1130]! * gz1;
-  grad[1163]! += work[1131]! * gz1;
-  grad[1164]! += work[1132]! * gz1;
-  grad[1165]! += work[1133]! * gz1;
-  grad[1166]! += work[1134]! * gz1;
-  grad[1167]! += work[1135]! * gz1;
+  work[1536] = params[1152]! * gz1;
+  work[1537] = params[1153]! * gz1;
+  work[1538] = params[1154]! * gz1;
+  work[1539] = params[1155]! * gz1;
+  work[1540] = params[1156]! * gz1;
+  work[1541] = params[1157]! * gz1;
+  work[1542] = params[1158]! * gz1;
+  work[1543] = params[1159]! * gz1;
+  work[1544] = params[1160]! * gz1;
+  work[1545] = params[1161]! * gz1;
+  work[1546] = params[1162]! * gz1;
+  work[1547] = params[1163]! * gz1;
+  work[1548] = params[1164]! * gz1;
+  work[1549] = params[1165]! * gz1;
+  work[1550] = params[1166]! * gz1;
+  work[1551] = params[1167]! * gz1;
+  grad[1152]! += work[1344]! * gz1;
+  grad[1153]! += work[1345]! * gz1;
+  grad[1154]! += work[1346]! * gz1;
+  grad[1155]! += work[1347]! * gz1;
+  grad[1156]! += work[1348]! * gz1;
+  grad[1157]! += work[1349]! * gz1;
+  grad[1158]! += work[1350]! * gz1;
+  grad[1159]! += work[1351]! * gz1;
+  grad[1160]! += work[1352]! * gz1;
+  grad[1161]! += work[1353]! * gz1;
+  grad[1162]! += work[1354]! * gz1;
+  grad[1163]! += work[1355]! * gz1;
+  grad[1164]! += work[1356]! * gz1;
+  grad[1165]! += work[1357]! * gz1;
+  grad[1166]! += work[1358]! * gz1;
+  grad[1167]! += work[1359]! * gz1;
 
   // --- lstm0 backward ---
   gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
@@ -1137,137 +1148,137 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop9(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop10(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop11(params, inputs, targets, grad, work, xo, to);
-  grad[0]! += work[2712]!;
-  grad[1]! += work[2713]!;
-  grad[2]! += work[2714]!;
-  grad[3]! += work[2715]!;
-  grad[4]! += work[2716]!;
-  grad[5]! += work[2717]!;
-  grad[6]! += work[2718]!;
-  grad[7]! += work[2719]!;
-  grad[8]! += work[2720]!;
-  grad[9]! += work[2721]!;
-  grad[10]! += work[2722]!;
-  grad[11]! += work[2723]!;
-  grad[12]! += work[2724]!;
-  grad[13]! += work[2725]!;
-  grad[14]! += work[2726]!;
-  grad[15]! += work[2727]!;
-  grad[16]! += work[2728]!;
-  grad[17]! += work[2729]!;
-  grad[18]! += work[2730]!;
-  grad[19]! += work[2731]!;
-  grad[20]! += work[2732]!;
-  grad[21]! += work[2733]!;
-  grad[22]! += work[2734]!;
-  grad[23]! += work[2735]!;
-  grad[24]! += work[2736]!;
-  grad[25]! += work[2737]!;
-  grad[26]! += work[2738]!;
-  grad[27]! += work[2739]!;
-  grad[28]! += work[2740]!;
-  grad[29]! += work[2741]!;
-  grad[30]! += work[2742]!;
-  grad[31]! += work[2743]!;
-  grad[32]! += work[2744]!;
-  grad[33]! += work[2745]!;
-  grad[34]! += work[2746]!;
-  grad[35]! += work[2747]!;
-  grad[36]! += work[2748]!;
-  grad[37]! += work[2749]!;
-  grad[38]! += work[2750]!;
-  grad[39]! += work[2751]!;
-  grad[40]! += work[2752]!;
-  grad[41]! += work[2753]!;
-  grad[42]! += work[2754]!;
-  grad[43]! += work[2755]!;
-  grad[44]! += work[2756]!;
-  grad[45]! += work[2757]!;
-  grad[46]! += work[2758]!;
-  grad[47]! += work[2759]!;
-  grad[48]! += work[2760]!;
-  grad[49]! += work[2761]!;
-  grad[50]! += work[2762]!;
-  grad[51]! += work[2763]!;
-  grad[52]! += work[2764]!;
-  grad[53]! += work[2765]!;
-  grad[54]! += work[2766]!;
-  grad[55]! += work[2767]!;
-  grad[56]! += work[2768]!;
-  grad[57]! += work[2769]!;
-  grad[58]! += work[2770]!;
-  grad[59]! += work[2771]!;
-  grad[60]! += work[2772]!;
-  grad[61]! += work[2773]!;
-  grad[62]! += work[2774]!;
-  grad[63]! += work[2775]!;
+  grad[0]! += work[3224]!;
+  grad[1]! += work[3225]!;
+  grad[2]! += work[3226]!;
+  grad[3]! += work[3227]!;
+  grad[4]! += work[3228]!;
+  grad[5]! += work[3229]!;
+  grad[6]! += work[3230]!;
+  grad[7]! += work[3231]!;
+  grad[8]! += work[3232]!;
+  grad[9]! += work[3233]!;
+  grad[10]! += work[3234]!;
+  grad[11]! += work[3235]!;
+  grad[12]! += work[3236]!;
+  grad[13]! += work[3237]!;
+  grad[14]! += work[3238]!;
+  grad[15]! += work[3239]!;
+  grad[16]! += work[3240]!;
+  grad[17]! += work[3241]!;
+  grad[18]! += work[3242]!;
+  grad[19]! += work[3243]!;
+  grad[20]! += work[3244]!;
+  grad[21]! += work[3245]!;
+  grad[22]! += work[3246]!;
+  grad[23]! += work[3247]!;
+  grad[24]! += work[3248]!;
+  grad[25]! += work[3249]!;
+  grad[26]! += work[3250]!;
+  grad[27]! += work[3251]!;
+  grad[28]! += work[3252]!;
+  grad[29]! += work[3253]!;
+  grad[30]! += work[3254]!;
+  grad[31]! += work[3255]!;
+  grad[32]! += work[3256]!;
+  grad[33]! += work[3257]!;
+  grad[34]! += work[3258]!;
+  grad[35]! += work[3259]!;
+  grad[36]! += work[3260]!;
+  grad[37]! += work[3261]!;
+  grad[38]! += work[3262]!;
+  grad[39]! += work[3263]!;
+  grad[40]! += work[3264]!;
+  grad[41]! += work[3265]!;
+  grad[42]! += work[3266]!;
+  grad[43]! += work[3267]!;
+  grad[44]! += work[3268]!;
+  grad[45]! += work[3269]!;
+  grad[46]! += work[3270]!;
+  grad[47]! += work[3271]!;
+  grad[48]! += work[3272]!;
+  grad[49]! += work[3273]!;
+  grad[50]! += work[3274]!;
+  grad[51]! += work[3275]!;
+  grad[52]! += work[3276]!;
+  grad[53]! += work[3277]!;
+  grad[54]! += work[3278]!;
+  grad[55]! += work[3279]!;
+  grad[56]! += work[3280]!;
+  grad[57]! += work[3281]!;
+  grad[58]! += work[3282]!;
+  grad[59]! += work[3283]!;
+  grad[60]! += work[3284]!;
+  grad[61]! += work[3285]!;
+  grad[62]! += work[3286]!;
+  grad[63]! += work[3287]!;
   gradientBatch_sample_loop12(params, inputs, targets, grad, work, xo, to);
-  grad[1088]! += work[3800]!;
-  grad[1089]! += work[3801]!;
-  grad[1090]! += work[3802]!;
-  grad[1091]! += work[3803]!;
-  grad[1092]! += work[3804]!;
-  grad[1093]! += work[3805]!;
-  grad[1094]! += work[3806]!;
-  grad[1095]! += work[3807]!;
-  grad[1096]! += work[3808]!;
-  grad[1097]! += work[3809]!;
-  grad[1098]! += work[3810]!;
-  grad[1099]! += work[3811]!;
-  grad[1100]! += work[3812]!;
-  grad[1101]! += work[3813]!;
-  grad[1102]! += work[3814]!;
-  grad[1103]! += work[3815]!;
-  grad[1104]! += work[3816]!;
-  grad[1105]! += work[3817]!;
-  grad[1106]! += work[3818]!;
-  grad[1107]! += work[3819]!;
-  grad[1108]! += work[3820]!;
-  grad[1109]! += work[3821]!;
-  grad[1110]! += work[3822]!;
-  grad[1111]! += work[3823]!;
-  grad[1112]! += work[3824]!;
-  grad[1113]! += work[3825]!;
-  grad[1114]! += work[3826]!;
-  grad[1115]! += work[3827]!;
-  grad[1116]! += work[3828]!;
-  grad[1117]! += work[3829]!;
-  grad[1118]! += work[3830]!;
-  grad[1119]! += work[3831]!;
-  grad[1120]! += work[3832]!;
-  grad[1121]! += work[3833]!;
-  grad[1122]! += work[3834]!;
-  grad[1123]! += work[3835]!;
-  grad[1124]! += work[3836]!;
-  grad[1125]! += work[3837]!;
-  grad[1126]! += work[3838]!;
-  grad[1127]! += work[3839]!;
-  grad[1128]! += work[3840]!;
-  grad[1129]! += work[3841]!;
-  grad[1130]! += work[3842]!;
-  grad[1131]! += work[3843]!;
-  grad[1132]! += work[3844]!;
-  grad[1133]! += work[3845]!;
-  grad[1134]! += work[3846]!;
-  grad[1135]! += work[3847]!;
-  grad[1136]! += work[3848]!;
-  grad[1137]! += work[3849]!;
-  grad[1138]! += work[3850]!;
-  grad[1139]! += work[3851]!;
-  grad[1140]! += work[3852]!;
-  grad[1141]! += work[3853]!;
-  grad[1142]! += work[3854]!;
-  grad[1143]! += work[3855]!;
-  grad[1144]! += work[3856]!;
-  grad[1145]! += work[3857]!;
-  grad[1146]! += work[3858]!;
-  grad[1147]! += work[3859]!;
-  grad[1148]! += work[3860]!;
-  grad[1149]! += work[3861]!;
-  grad[1150]! += work[3862]!;
-  grad[1151]! += work[3863]!;
+  grad[1088]! += work[4312]!;
+  grad[1089]! += work[4313]!;
+  grad[1090]! += work[4314]!;
+  grad[1091]! += work[4315]!;
+  grad[1092]! += work[4316]!;
+  grad[1093]! += work[4317]!;
+  grad[1094]! += work[4318]!;
+  grad[1095]! += work[4319]!;
+  grad[1096]! += work[4320]!;
+  grad[1097]! += work[4321]!;
+  grad[1098]! += work[4322]!;
+  grad[1099]! += work[4323]!;
+  grad[1100]! += work[4324]!;
+  grad[1101]! += work[4325]!;
+  grad[1102]! += work[4326]!;
+  grad[1103]! += work[4327]!;
+  grad[1104]! += work[4328]!;
+  grad[1105]! += work[4329]!;
+  grad[1106]! += work[4330]!;
+  grad[1107]! += work[4331]!;
+  grad[1108]! += work[4332]!;
+  grad[1109]! += work[4333]!;
+  grad[1110]! += work[4334]!;
+  grad[1111]! += work[4335]!;
+  grad[1112]! += work[4336]!;
+  grad[1113]! += work[4337]!;
+  grad[1114]! += work[4338]!;
+  grad[1115]! += work[4339]!;
+  grad[1116]! += work[4340]!;
+  grad[1117]! += work[4341]!;
+  grad[1118]! += work[4342]!;
+  grad[1119]! += work[4343]!;
+  grad[1120]! += work[4344]!;
+  grad[1121]! += work[4345]!;
+  grad[1122]! += work[4346]!;
+  grad[1123]! += work[4347]!;
+  grad[1124]! += work[4348]!;
+  grad[1125]! += work[4349]!;
+  grad[1126]! += work[4350]!;
+  grad[1127]! += work[4351]!;
+  grad[1128]! += work[4352]!;
+  grad[1129]! += work[4353]!;
+  grad[1130]! += work[4354]!;
+  grad[1131]! += work[4355]!;
+  grad[1132]! += work[4356]!;
+  grad[1133]! += work[4357]!;
+  grad[1134]! += work[4358]!;
+  grad[1135]! += work[4359]!;
+  grad[1136]! += work[4360]!;
+  grad[1137]! += work[4361]!;
+  grad[1138]! += work[4362]!;
+  grad[1139]! += work[4363]!;
+  grad[1140]! += work[4364]!;
+  grad[1141]! += work[4365]!;
+  grad[1142]! += work[4366]!;
+  grad[1143]! += work[4367]!;
+  grad[1144]! += work[4368]!;
+  grad[1145]! += work[4369]!;
+  grad[1146]! += work[4370]!;
+  grad[1147]! += work[4371]!;
+  grad[1148]! += work[4372]!;
+  grad[1149]! += work[4373]!;
+  grad[1150]! += work[4374]!;
+  grad[1151]! += work[4375]!;
   grad[1168]! += gz1;
-  work[4985]! += loss;
+  work[5497]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1285,10 +1296,10 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
         s2 = s2 + xk * params[cb * 4 + 2]!;
         s3 = s3 + xk * params[cb * 4 + 3]!;
       }
-      work[t * 160 + 32 + cb * 4] = s0;
-      work[t * 160 + 32 + cb * 4 + 1] = s1;
-      work[t * 160 + 32 + cb * 4 + 2] = s2;
-      work[t * 160 + 32 + cb * 4 + 3] = s3;
+      work[t * 192 + 32 + cb * 4] = s0;
+      work[t * 192 + 32 + cb * 4 + 1] = s1;
+      work[t * 192 + 32 + cb * 4 + 2] = s2;
+      work[t * 192 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1306,7 +1317,7 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let r1_2 = 0;
       let r1_3 = 0;
       if ((t > 0)) {
-        let hr = ((t - 1) * 160);
+        let hr = ((t - 1) * 192);
         for (let k = 0; k < 16; k++) {
           let hk = work[hr + k]!;
           let kj = k * 64 + jb * 2;
@@ -1320,26 +1331,26 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
           r1_3 = r1_3 + hk * params[64 + kj + 49]!;
         }
       }
-      work[t * 160 + 96 + jb * 2] = r0_0;
-      work[t * 160 + 96 + 16 + jb * 2] = r0_1;
-      work[t * 160 + 96 + 32 + jb * 2] = r0_2;
-      work[t * 160 + 96 + 48 + jb * 2] = r0_3;
-      work[t * 160 + 96 + jb * 2 + 1] = r1_0;
-      work[t * 160 + 96 + 16 + jb * 2 + 1] = r1_1;
-      work[t * 160 + 96 + 32 + jb * 2 + 1] = r1_2;
-      work[t * 160 + 96 + 48 + jb * 2 + 1] = r1_3;
+      work[t * 192 + 96 + jb * 2] = r0_0;
+      work[t * 192 + 96 + 16 + jb * 2] = r0_1;
+      work[t * 192 + 96 + 32 + jb * 2] = r0_2;
+      work[t * 192 + 96 + 48 + jb * 2] = r0_3;
+      work[t * 192 + 96 + jb * 2 + 1] = r1_0;
+      work[t * 192 + 96 + 16 + jb * 2 + 1] = r1_1;
+      work[t * 192 + 96 + 32 + jb * 2 + 1] = r1_2;
+      work[t * 192 + 96 + 48 + jb * 2 + 1] = r1_3;
     }
     for (let j = 0; j < 16; j++) {
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
@@ -1362,73 +1373,75 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let q28 = q21 + q27;
       let q34 = Math.tanh(q28);
       let q35 = q33 * q34;
-      work[t * 160 + j] = q35;
-      work[t * 160 + 16 + j] = q28;
+      work[t * 192 + j] = q35;
+      work[t * 192 + 16 + j] = q28;
+      work[t * 192 + 160 + j] = q20;
+      work[t * 192 + 176 + j] = q34;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 128; z++) work[1296 + z] = 0;
+  for (let z = 0; z < 128; z++) work[1552 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[1408] = work[1280]!;
-  work[1409] = work[1281]!;
-  work[1410] = work[1282]!;
-  work[1411] = work[1283]!;
-  work[1412] = work[1284]!;
-  work[1413] = work[1285]!;
-  work[1414] = work[1286]!;
-  work[1415] = work[1287]!;
-  work[1416] = work[1288]!;
-  work[1417] = work[1289]!;
-  work[1418] = work[1290]!;
-  work[1419] = work[1291]!;
-  work[1420] = work[1292]!;
-  work[1421] = work[1293]!;
-  work[1422] = work[1294]!;
-  work[1423] = work[1295]!;
+  work[1664] = work[1536]!;
+  work[1665] = work[1537]!;
+  work[1666] = work[1538]!;
+  work[1667] = work[1539]!;
+  work[1668] = work[1540]!;
+  work[1669] = work[1541]!;
+  work[1670] = work[1542]!;
+  work[1671] = work[1543]!;
+  work[1672] = work[1544]!;
+  work[1673] = work[1545]!;
+  work[1674] = work[1546]!;
+  work[1675] = work[1547]!;
+  work[1676] = work[1548]!;
+  work[1677] = work[1549]!;
+  work[1678] = work[1550]!;
+  work[1679] = work[1551]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 1280; z++) work[1424 + z] = 0;
+  for (let z = 0; z < 1536; z++) work[1680 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o = 0; o < 8; o++) {
     let src = (o * 16);
-    let dst = (o * 160);
-    work[1424 + dst + 0] = work[1296 + src + 0]!;
-    work[1424 + dst + 1] = work[1296 + src + 1]!;
-    work[1424 + dst + 2] = work[1296 + src + 2]!;
-    work[1424 + dst + 3] = work[1296 + src + 3]!;
-    work[1424 + dst + 4] = work[1296 + src + 4]!;
-    work[1424 + dst + 5] = work[1296 + src + 5]!;
-    work[1424 + dst + 6] = work[1296 + src + 6]!;
-    work[1424 + dst + 7] = work[1296 + src + 7]!;
-    work[1424 + dst + 8] = work[1296 + src + 8]!;
-    work[1424 + dst + 9] = work[1296 + src + 9]!;
-    work[1424 + dst + 10] = work[1296 + src + 10]!;
-    work[1424 + dst + 11] = work[1296 + src + 11]!;
-    work[1424 + dst + 12] = work[1296 + src + 12]!;
-    work[1424 + dst + 13] = work[1296 + src + 13]!;
-    work[1424 + dst + 14] = work[1296 + src + 14]!;
-    work[1424 + dst + 15] = work[1296 + src + 15]!;
+    let dst = (o * 192);
+    work[1680 + dst + 0] = work[1552 + src + 0]!;
+    work[1680 + dst + 1] = work[1552 + src + 1]!;
+    work[1680 + dst + 2] = work[1552 + src + 2]!;
+    work[1680 + dst + 3] = work[1552 + src + 3]!;
+    work[1680 + dst + 4] = work[1552 + src + 4]!;
+    work[1680 + dst + 5] = work[1552 + src + 5]!;
+    work[1680 + dst + 6] = work[1552 + src + 6]!;
+    work[1680 + dst + 7] = work[1552 + src + 7]!;
+    work[1680 + dst + 8] = work[1552 + src + 8]!;
+    work[1680 + dst + 9] = work[1552 + src + 9]!;
+    work[1680 + dst + 10] = work[1552 + src + 10]!;
+    work[1680 + dst + 11] = work[1552 + src + 11]!;
+    work[1680 + dst + 12] = work[1552 + src + 12]!;
+    work[1680 + dst + 13] = work[1552 + src + 13]!;
+    work[1680 + dst + 14] = work[1552 + src + 14]!;
+    work[1680 + dst + 15] = work[1552 + src + 15]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 32; z += 4) {
-    work[2704 + 2248 + z] = 0;
-    work[2704 + 2248 + z + 1] = 0;
-    work[2704 + 2248 + z + 2] = 0;
-    work[2704 + 2248 + z + 3] = 0;
+    work[3216 + 2248 + z] = 0;
+    work[3216 + 2248 + z + 1] = 0;
+    work[3216 + 2248 + z + 2] = 0;
+    work[3216 + 2248 + z + 3] = 0;
   }
 }
 
@@ -1437,79 +1450,82 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 8; tt++) {
     let t = (7 - tt);
     for (let j = 0; j < 16; j++) {
-      let ga0 = work[t * 160 + 32 + j]!;
-      let ga1 = work[t * 160 + 32 + 16 + j]!;
-      let ga2 = work[t * 160 + 32 + 32 + j]!;
-      let ga3 = work[t * 160 + 32 + 48 + j]!;
-      let gr0 = work[t * 160 + 96 + j]!;
-      let gr1 = work[t * 160 + 96 + 16 + j]!;
-      let gr2 = work[t * 160 + 96 + 32 + j]!;
-      let gr3 = work[t * 160 + 96 + 48 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 160 + j]! : 0);
-      let sp1 = ((t > 0) ? work[(t - 1) * 160 + 16 + j]! : 0);
-      let sd0 = (work[1424 + t * 160 + j]! + work[2704 + 2248 + j]!);
-      let sd1 = (work[1424 + t * 160 + 16 + j]! + work[2704 + 2248 + 16 + j]!);
+      let ga0 = work[t * 192 + 32 + j]!;
+      let ga1 = work[t * 192 + 32 + 16 + j]!;
+      let ga2 = work[t * 192 + 32 + 32 + j]!;
+      let ga3 = work[t * 192 + 32 + 48 + j]!;
+      let gr0 = work[t * 192 + 96 + j]!;
+      let gr1 = work[t * 192 + 96 + 16 + j]!;
+      let gr2 = work[t * 192 + 96 + 32 + j]!;
+      let gr3 = work[t * 192 + 96 + 48 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 192 + j]! : 0);
+      let sp1 = ((t > 0) ? work[(t - 1) * 192 + 16 + j]! : 0);
+      let sd0 = (work[1680 + t * 192 + j]! + work[3216 + 2248 + j]!);
+      let sd1 = (work[1680 + t * 192 + 16 + j]! + work[3216 + 2248 + 16 + j]!);
+      let sk0 = work[1680 + t * 192 + 160 + j]!;
+      let sk1 = work[1680 + t * 192 + 176 + j]!;
+      let sn1 = work[t * 192 + 16 + j]!;
+      let kp0 = work[t * 192 + 160 + j]!;
+      let kp1 = work[t * 192 + 176 + j]!;
       let q10 = ga0 + gr0;
       let q12 = q10 * (0.2);
       let q14 = q12 + (0.5);
       let q68 = (1 > q14 ? 1 : 0);
       let q16 = Math.min(q14, 1);
       let q66 = (q16 > 0 ? 1 : 0);
-      let q19 = ga2 + gr2;
-      let q20 = Math.tanh(q19);
-      let q41 = 1 * sd1;
+      let q84 = 1 * sd1;
+      let q45 = kp1 * kp1;
+      let q46 = 1 - q45;
+      let q82 = 1 * sk1;
       let q29 = ga3 + gr3;
       let q30 = (0.2) * q29;
       let q31 = (0.5) + q30;
       let q32 = Math.min(q31, 1);
       let q33 = Math.max(q32, 0);
-      let q42 = 1 * sd0;
-      let q44 = q33 * q42;
-      let q18 = Math.max(q16, 0);
-      let q21 = q18 * q20;
+      let q85 = 1 * sd0;
+      let q87 = q33 * q85;
+      let q88 = q82 + q87;
+      let q89 = q46 * q88;
+      let q90 = q84 + q89;
+      let q99 = kp0 * q90;
+      let q103 = (q66 !== 0 ? q99 : 0);
+      let q104 = (q68 !== 0 ? q103 : 0);
+      let q105 = (0.2) * q104;
       let q22 = ga1 + gr1;
       let q23 = (0.2) * q22;
       let q24 = (0.5) + q23;
-      let q25 = Math.min(q24, 1);
-      let q26 = Math.max(q25, 0);
-      let q27 = sp1 * q26;
-      let q28 = q21 + q27;
-      let q34 = Math.tanh(q28);
-      let q45 = q34 * q34;
-      let q46 = 1 - q45;
-      let q47 = q44 * q46;
-      let q48 = q41 + q47;
-      let q61 = q20 * q48;
-      let q67 = (q66 !== 0 ? q61 : 0);
-      let q69 = (q68 !== 0 ? q67 : 0);
-      let q70 = (0.2) * q69;
       let q58 = (1 > q24 ? 1 : 0);
+      let q25 = Math.min(q24, 1);
       let q56 = (q25 > 0 ? 1 : 0);
-      let q55 = sp1 * q48;
-      let q57 = (q56 !== 0 ? q55 : 0);
-      let q59 = (q58 !== 0 ? q57 : 0);
-      let q60 = (0.2) * q59;
-      let q62 = q18 * q48;
-      let q63 = q20 * q20;
+      let q95 = sp1 * q90;
+      let q96 = (q56 !== 0 ? q95 : 0);
+      let q97 = (q58 !== 0 ? q96 : 0);
+      let q98 = (0.2) * q97;
+      let q63 = kp0 * kp0;
       let q64 = 1 - q63;
-      let q65 = q62 * q64;
+      let q83 = 1 * sk0;
+      let q18 = Math.max(q16, 0);
+      let q100 = q18 * q90;
+      let q101 = q83 + q100;
+      let q102 = q64 * q101;
       let q51 = (1 > q31 ? 1 : 0);
       let q49 = (q32 > 0 ? 1 : 0);
-      let q43 = q34 * q42;
-      let q50 = (q49 !== 0 ? q43 : 0);
-      let q52 = (q51 !== 0 ? q50 : 0);
-      let q53 = (0.2) * q52;
-      let q54 = q26 * q48;
-      work[2704 + 1224 + t * 64 + j] = (q70 + work[1424 + t * 160 + 32 + j]!);
-      work[2704 + 1736 + t * 64 + j] = (q70 + work[1424 + t * 160 + 96 + j]!);
-      work[2704 + 1224 + t * 64 + 16 + j] = (q60 + work[1424 + t * 160 + 32 + 16 + j]!);
-      work[2704 + 1736 + t * 64 + 16 + j] = (q60 + work[1424 + t * 160 + 96 + 16 + j]!);
-      work[2704 + 1224 + t * 64 + 32 + j] = (q65 + work[1424 + t * 160 + 32 + 32 + j]!);
-      work[2704 + 1736 + t * 64 + 32 + j] = (q65 + work[1424 + t * 160 + 96 + 32 + j]!);
-      work[2704 + 1224 + t * 64 + 48 + j] = (q53 + work[1424 + t * 160 + 32 + 48 + j]!);
-      work[2704 + 1736 + t * 64 + 48 + j] = (q53 + work[1424 + t * 160 + 96 + 48 + j]!);
-      work[2704 + 2248 + j] = 0;
-      work[2704 + 2264 + j] = q54;
+      let q86 = kp1 * q85;
+      let q91 = (q49 !== 0 ? q86 : 0);
+      let q92 = (q51 !== 0 ? q91 : 0);
+      let q93 = (0.2) * q92;
+      let q26 = Math.max(q25, 0);
+      let q94 = q26 * q90;
+      work[3216 + 1224 + t * 64 + j] = (q105 + work[1680 + t * 192 + 32 + j]!);
+      work[3216 + 1736 + t * 64 + j] = (q105 + work[1680 + t * 192 + 96 + j]!);
+      work[3216 + 1224 + t * 64 + 16 + j] = (q98 + work[1680 + t * 192 + 32 + 16 + j]!);
+      work[3216 + 1736 + t * 64 + 16 + j] = (q98 + work[1680 + t * 192 + 96 + 16 + j]!);
+      work[3216 + 1224 + t * 64 + 32 + j] = (q102 + work[1680 + t * 192 + 32 + 32 + j]!);
+      work[3216 + 1736 + t * 64 + 32 + j] = (q102 + work[1680 + t * 192 + 96 + 32 + j]!);
+      work[3216 + 1224 + t * 64 + 48 + j] = (q93 + work[1680 + t * 192 + 32 + 48 + j]!);
+      work[3216 + 1736 + t * 64 + 48 + j] = (q93 + work[1680 + t * 192 + 96 + 48 + j]!);
+      work[3216 + 2248 + j] = 0;
+      work[3216 + 2264 + j] = q94;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 2; kb++) {
@@ -1522,7 +1538,7 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 64; c++) {
-          let dr = work[2704 + 1736 + t * 64 + c]!;
+          let dr = work[3216 + 1736 + t * 64 + c]!;
           s0 = s0 + params[64 + (kb * 8) * 64 + c]! * dr;
           s1 = s1 + params[64 + (kb * 8 + 1) * 64 + c]! * dr;
           s2 = s2 + params[64 + (kb * 8 + 2) * 64 + c]! * dr;
@@ -1532,14 +1548,14 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[64 + (kb * 8 + 6) * 64 + c]! * dr;
           s7 = s7 + params[64 + (kb * 8 + 7) * 64 + c]! * dr;
         }
-        work[2704 + 2248 + kb * 8]! += s0;
-        work[2704 + 2248 + kb * 8 + 1]! += s1;
-        work[2704 + 2248 + kb * 8 + 2]! += s2;
-        work[2704 + 2248 + kb * 8 + 3]! += s3;
-        work[2704 + 2248 + kb * 8 + 4]! += s4;
-        work[2704 + 2248 + kb * 8 + 5]! += s5;
-        work[2704 + 2248 + kb * 8 + 6]! += s6;
-        work[2704 + 2248 + kb * 8 + 7]! += s7;
+        work[3216 + 2248 + kb * 8]! += s0;
+        work[3216 + 2248 + kb * 8 + 1]! += s1;
+        work[3216 + 2248 + kb * 8 + 2]! += s2;
+        work[3216 + 2248 + kb * 8 + 3]! += s3;
+        work[3216 + 2248 + kb * 8 + 4]! += s4;
+        work[3216 + 2248 + kb * 8 + 5]! += s5;
+        work[3216 + 2248 + kb * 8 + 6]! += s6;
+        work[3216 + 2248 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -1551,10 +1567,10 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
     {
       let s0 = 0;
       for (let c = 0; c < 64; c++) {
-        let da = work[2704 + 1224 + t * 64 + c]!;
+        let da = work[3216 + 1224 + t * 64 + c]!;
         s0 = s0 + params[c]! * da;
       }
-      work[2704 + t] = s0;
+      work[3216 + t] = s0;
     }
   }
 }
@@ -1572,23 +1588,23 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
     let s7 = 0;
     for (let t = 0; t < 8; t++) {
       let xk = inputs[xo + t]!;
-      s0 = s0 + xk * work[2704 + 1224 + t * 64 + cb * 8]!;
-      s1 = s1 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 1]!;
-      s2 = s2 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 2]!;
-      s3 = s3 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 3]!;
-      s4 = s4 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 4]!;
-      s5 = s5 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 5]!;
-      s6 = s6 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 6]!;
-      s7 = s7 + xk * work[2704 + 1224 + t * 64 + cb * 8 + 7]!;
+      s0 = s0 + xk * work[3216 + 1224 + t * 64 + cb * 8]!;
+      s1 = s1 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 1]!;
+      s2 = s2 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 2]!;
+      s3 = s3 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 3]!;
+      s4 = s4 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 4]!;
+      s5 = s5 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 5]!;
+      s6 = s6 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 6]!;
+      s7 = s7 + xk * work[3216 + 1224 + t * 64 + cb * 8 + 7]!;
     }
-    work[2704 + 8 + cb * 8] = s0;
-    work[2704 + 8 + cb * 8 + 1] = s1;
-    work[2704 + 8 + cb * 8 + 2] = s2;
-    work[2704 + 8 + cb * 8 + 3] = s3;
-    work[2704 + 8 + cb * 8 + 4] = s4;
-    work[2704 + 8 + cb * 8 + 5] = s5;
-    work[2704 + 8 + cb * 8 + 6] = s6;
-    work[2704 + 8 + cb * 8 + 7] = s7;
+    work[3216 + 8 + cb * 8] = s0;
+    work[3216 + 8 + cb * 8 + 1] = s1;
+    work[3216 + 8 + cb * 8 + 2] = s2;
+    work[3216 + 8 + cb * 8 + 3] = s3;
+    work[3216 + 8 + cb * 8 + 4] = s4;
+    work[3216 + 8 + cb * 8 + 5] = s5;
+    work[3216 + 8 + cb * 8 + 6] = s6;
+    work[3216 + 8 + cb * 8 + 7] = s7;
   }
 }
 
@@ -1605,24 +1621,24 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 8; t++) {
-        let xk = work[(t - 1) * 160 + k]!;
-        s0 = s0 + xk * work[2704 + 1736 + t * 64 + cb * 8]!;
-        s1 = s1 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[2704 + 1736 + t * 64 + cb * 8 + 7]!;
+        let xk = work[(t - 1) * 192 + k]!;
+        s0 = s0 + xk * work[3216 + 1736 + t * 64 + cb * 8]!;
+        s1 = s1 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[3216 + 1736 + t * 64 + cb * 8 + 7]!;
       }
-      work[2704 + 72 + k * 64 + cb * 8] = s0;
-      work[2704 + 72 + k * 64 + cb * 8 + 1] = s1;
-      work[2704 + 72 + k * 64 + cb * 8 + 2] = s2;
-      work[2704 + 72 + k * 64 + cb * 8 + 3] = s3;
-      work[2704 + 72 + k * 64 + cb * 8 + 4] = s4;
-      work[2704 + 72 + k * 64 + cb * 8 + 5] = s5;
-      work[2704 + 72 + k * 64 + cb * 8 + 6] = s6;
-      work[2704 + 72 + k * 64 + cb * 8 + 7] = s7;
+      work[3216 + 72 + k * 64 + cb * 8] = s0;
+      work[3216 + 72 + k * 64 + cb * 8 + 1] = s1;
+      work[3216 + 72 + k * 64 + cb * 8 + 2] = s2;
+      work[3216 + 72 + k * 64 + cb * 8 + 3] = s3;
+      work[3216 + 72 + k * 64 + cb * 8 + 4] = s4;
+      work[3216 + 72 + k * 64 + cb * 8 + 5] = s5;
+      work[3216 + 72 + k * 64 + cb * 8 + 6] = s6;
+      work[3216 + 72 + k * 64 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1632,31 +1648,31 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
   for (let c = 0; c < 64; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[2704 + 1224 + c]!;
-    sr = sr + work[2704 + 1736 + c]!;
-    sa = sa + work[2704 + 1224 + 1 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 1 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 2 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 2 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 3 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 3 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 4 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 4 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 5 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 5 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 6 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 6 * 64 + c]!;
-    sa = sa + work[2704 + 1224 + 7 * 64 + c]!;
-    sr = sr + work[2704 + 1736 + 7 * 64 + c]!;
-    work[2704 + 1096 + c] = sa;
-    work[2704 + 1160 + c] = sr;
+    sa = sa + work[3216 + 1224 + c]!;
+    sr = sr + work[3216 + 1736 + c]!;
+    sa = sa + work[3216 + 1224 + 1 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 1 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 2 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 2 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 3 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 3 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 4 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 4 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 5 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 5 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 6 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 6 * 64 + c]!;
+    sa = sa + work[3216 + 1224 + 7 * 64 + c]!;
+    sr = sr + work[3216 + 1736 + 7 * 64 + c]!;
+    work[3216 + 1096 + c] = sa;
+    work[3216 + 1160 + c] = sr;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 1024; k++) {
-    grad[64 + k]! += work[2704 + 72 + k]!;
+    grad[64 + k]! += work[3216 + 72 + k]!;
   }
 }
 

@@ -10,7 +10,7 @@ export const model = {
   inputShape: [12, 27],
   outputShape: [1],
   paramCount: 5889,
-  workSize: 57237,
+  workSize: 60309,
   precision: "f64",
   loss: "binaryCrossEntropy",
   layers: [
@@ -124,7 +124,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
 
   // --- dense0: dense 32 → 1, sigmoid ---
   forward_loop2(params, input, output, work);
-  const z1 = params[5888]! + work[2688]!;
+  const z1 = params[5888]! + work[3072]!;
   output[0] = 1 / (1 + Math.exp(-z1));
 }
 
@@ -143,10 +143,10 @@ function forward_loop0(params: Float64Array, input: Float64Array, output: Float6
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -162,7 +162,7 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -174,21 +174,21 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -206,18 +206,19 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
 
 /** A loop of `forward` in its own function, so V8 optimizes it on its own. */
 function forward_loop2(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
-  work[2688] = work[2464]! * params[5856]!;
+  work[3072] = work[2816]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    let xi = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let xi = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
-    work[2688]! += xi * params[5856 + r]!;
+    work[3072]! += xi * params[5856 + r]!;
   }
 }
 
@@ -235,7 +236,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 
   // --- dense0: dense 32 → 1, sigmoid ---
   loss_loop2(params, input, target, work);
-  const z1 = params[5888]! + work[2688]!;
+  const z1 = params[5888]! + work[3072]!;
 
   // --- loss: binaryCrossEntropy ---
   const t21 = 1 - target[0]!;
@@ -266,10 +267,10 @@ function loss_loop0(params: Float64Array, input: Float64Array, target: Float64Ar
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -285,7 +286,7 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -297,21 +298,21 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -329,18 +330,19 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
 
 /** A loop of `loss` in its own function, so V8 optimizes it on its own. */
 function loss_loop2(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): void {
-  work[2688] = work[2464]! * params[5856]!;
+  work[3072] = work[2816]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    let xi = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let xi = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
-    work[2688]! += xi * params[5856 + r]!;
+    work[3072]! += xi * params[5856 + r]!;
   }
 }
 
@@ -359,7 +361,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
 
   // --- dense0: dense 32 → 1, sigmoid ---
   gradient_loop2(params, input, target, grad, work);
-  const z1 = params[5888]! + work[2688]!;
+  const z1 = params[5888]! + work[3072]!;
   const a1 = 1 / (1 + Math.exp(-z1));
 
   // --- loss: binaryCrossEntropy ---
@@ -381,70 +383,70 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   grad[5888] = t74 - t78;
 
   // --- dense0 backward ---
-  work[2689] = params[5856]! * grad[5888]!;
-  work[2690] = params[5857]! * grad[5888]!;
-  work[2691] = params[5858]! * grad[5888]!;
-  work[2692] = params[5859]! * grad[5888]!;
-  work[2693] = params[5860]! * grad[5888]!;
-  work[2694] = params[5861]! * grad[5888]!;
-  work[2695] = params[5862]! * grad[5888]!;
-  work[2696] = params[5863]! * grad[5888]!;
-  work[2697] = params[5864]! * grad[5888]!;
-  work[2698] = params[5865]! * grad[5888]!;
-  work[2699] = params[5866]! * grad[5888]!;
-  work[2700] = params[5867]! * grad[5888]!;
-  work[2701] = params[5868]! * grad[5888]!;
-  work[2702] = params[5869]! * grad[5888]!;
-  work[2703] = params[5870]! * grad[5888]!;
-  work[2704] = params[5871]! * grad[5888]!;
-  work[2705] = params[5872]! * grad[5888]!;
-  work[2706] = params[5873]! * grad[5888]!;
-  work[2707] = params[5874]! * grad[5888]!;
-  work[2708] = params[5875]! * grad[5888]!;
-  work[2709] = params[5876]! * grad[5888]!;
-  work[2710] = params[5877]! * grad[5888]!;
-  work[2711] = params[5878]! * grad[5888]!;
-  work[2712] = params[5879]! * grad[5888]!;
-  work[2713] = params[5880]! * grad[5888]!;
-  work[2714] = params[5881]! * grad[5888]!;
-  work[2715] = params[5882]! * grad[5888]!;
-  work[2716] = params[5883]! * grad[5888]!;
-  work[2717] = params[5884]! * grad[5888]!;
-  work[2718] = params[5885]! * grad[5888]!;
-  work[2719] = params[5886]! * grad[5888]!;
-  work[2720] = params[5887]! * grad[5888]!;
-  grad[5856] = work[2464]! * grad[5888]!;
-  grad[5857] = work[2465]! * grad[5888]!;
-  grad[5858] = work[2466]! * grad[5888]!;
-  grad[5859] = work[2467]! * grad[5888]!;
-  grad[5860] = work[2468]! * grad[5888]!;
-  grad[5861] = work[2469]! * grad[5888]!;
-  grad[5862] = work[2470]! * grad[5888]!;
-  grad[5863] = work[2471]! * grad[5888]!;
-  grad[5864] = work[2472]! * grad[5888]!;
-  grad[5865] = work[2473]! * grad[5888]!;
-  grad[5866] = work[2474]! * grad[5888]!;
-  grad[5867] = work[2475]! * grad[5888]!;
-  grad[5868] = work[2476]! * grad[5888]!;
-  grad[5869] = work[2477]! * grad[5888]!;
-  grad[5870] = work[2478]! * grad[5888]!;
-  grad[5871] = work[2479]! * grad[5888]!;
-  grad[5872] = work[2480]! * grad[5888]!;
-  grad[5873] = work[2481]! * grad[5888]!;
-  grad[5874] = work[2482]! * grad[5888]!;
-  grad[5875] = work[2483]! * grad[5888]!;
-  grad[5876] = work[2484]! * grad[5888]!;
-  grad[5877] = work[2485]! * grad[5888]!;
-  grad[5878] = work[2486]! * grad[5888]!;
-  grad[5879] = work[2487]! * grad[5888]!;
-  grad[5880] = work[2488]! * grad[5888]!;
-  grad[5881] = work[2489]! * grad[5888]!;
-  grad[5882] = work[2490]! * grad[5888]!;
-  grad[5883] = work[2491]! * grad[5888]!;
-  grad[5884] = work[2492]! * grad[5888]!;
-  grad[5885] = work[2493]! * grad[5888]!;
-  grad[5886] = work[2494]! * grad[5888]!;
-  grad[5887] = work[2495]! * grad[5888]!;
+  work[3073] = params[5856]! * grad[5888]!;
+  work[3074] = params[5857]! * grad[5888]!;
+  work[3075] = params[5858]! * grad[5888]!;
+  work[3076] = params[5859]! * grad[5888]!;
+  work[3077] = params[5860]! * grad[5888]!;
+  work[3078] = params[5861]! * grad[5888]!;
+  work[3079] = params[5862]! * grad[5888]!;
+  work[3080] = params[5863]! * grad[5888]!;
+  work[3081] = params[5864]! * grad[5888]!;
+  work[3082] = params[5865]! * grad[5888]!;
+  work[3083] = params[5866]! * grad[5888]!;
+  work[3084] = params[5867]! * grad[5888]!;
+  work[3085] = params[5868]! * grad[5888]!;
+  work[3086] = params[5869]! * grad[5888]!;
+  work[3087] = params[5870]! * grad[5888]!;
+  work[3088] = params[5871]! * grad[5888]!;
+  work[3089] = params[5872]! * grad[5888]!;
+  work[3090] = params[5873]! * grad[5888]!;
+  work[3091] = params[5874]! * grad[5888]!;
+  work[3092] = params[5875]! * grad[5888]!;
+  work[3093] = params[5876]! * grad[5888]!;
+  work[3094] = params[5877]! * grad[5888]!;
+  work[3095] = params[5878]! * grad[5888]!;
+  work[3096] = params[5879]! * grad[5888]!;
+  work[3097] = params[5880]! * grad[5888]!;
+  work[3098] = params[5881]! * grad[5888]!;
+  work[3099] = params[5882]! * grad[5888]!;
+  work[3100] = params[5883]! * grad[5888]!;
+  work[3101] = params[5884]! * grad[5888]!;
+  work[3102] = params[5885]! * grad[5888]!;
+  work[3103] = params[5886]! * grad[5888]!;
+  work[3104] = params[5887]! * grad[5888]!;
+  grad[5856] = work[2816]! * grad[5888]!;
+  grad[5857] = work[2817]! * grad[5888]!;
+  grad[5858] = work[2818]! * grad[5888]!;
+  grad[5859] = work[2819]! * grad[5888]!;
+  grad[5860] = work[2820]! * grad[5888]!;
+  grad[5861] = work[2821]! * grad[5888]!;
+  grad[5862] = work[2822]! * grad[5888]!;
+  grad[5863] = work[2823]! * grad[5888]!;
+  grad[5864] = work[2824]! * grad[5888]!;
+  grad[5865] = work[2825]! * grad[5888]!;
+  grad[5866] = work[2826]! * grad[5888]!;
+  grad[5867] = work[2827]! * grad[5888]!;
+  grad[5868] = work[2828]! * grad[5888]!;
+  grad[5869] = work[2829]! * grad[5888]!;
+  grad[5870] = work[2830]! * grad[5888]!;
+  grad[5871] = work[2831]! * grad[5888]!;
+  grad[5872] = work[2832]! * grad[5888]!;
+  grad[5873] = work[2833]! * grad[5888]!;
+  grad[5874] = work[2834]! * grad[5888]!;
+  grad[5875] = work[2835]! * grad[5888]!;
+  grad[5876] = work[2836]! * grad[5888]!;
+  grad[5877] = work[2837]! * grad[5888]!;
+  grad[5878] = work[2838]! * grad[5888]!;
+  grad[5879] = work[2839]! * grad[5888]!;
+  grad[5880] = work[2840]! * grad[5888]!;
+  grad[5881] = work[2841]! * grad[5888]!;
+  grad[5882] = work[2842]! * grad[5888]!;
+  grad[5883] = work[2843]! * grad[5888]!;
+  grad[5884] = work[2844]! * grad[5888]!;
+  grad[5885] = work[2845]! * grad[5888]!;
+  grad[5886] = work[2846]! * grad[5888]!;
+  grad[5887] = work[2847]! * grad[5888]!;
 
   // --- gru0 backward ---
   gradient_loop3(params, input, target, grad, work);
@@ -479,10 +481,10 @@ function gradient_loop0(params: Float64Array, input: Float64Array, target: Float
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -498,7 +500,7 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -510,21 +512,21 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -542,52 +544,53 @@ function gradient_loop1(params: Float64Array, input: Float64Array, target: Float
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  work[2688] = work[2464]! * params[5856]!;
+  work[3072] = work[2816]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    let xi = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let xi = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
-    work[2688]! += xi * params[5856 + r]!;
+    work[3072]! += xi * params[5856 + r]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop3(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 384; z++) work[2721 + z] = 0;
+  for (let z = 0; z < 384; z++) work[3105 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop4(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 32; r++) work[2721 + r + 352] = work[2689 + r]!;
+  for (let r = 0; r < 32; r++) work[3105 + r + 352] = work[3073 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop5(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let z = 0; z < 2688; z++) work[3105 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[3489 + z] = 0;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop6(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[3105 + dst + r] = work[2721 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[3489 + dst + r] = work[3105 + src + r]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop7(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let z = 0; z < 32; z += 4) {
-    work[5793 + 8484 + z] = 0;
-    work[5793 + 8484 + z + 1] = 0;
-    work[5793 + 8484 + z + 2] = 0;
-    work[5793 + 8484 + z + 3] = 0;
+    work[6561 + 8484 + z] = 0;
+    work[6561 + 8484 + z + 1] = 0;
+    work[6561 + 8484 + z + 2] = 0;
+    work[6561 + 8484 + z + 3] = 0;
   }
 }
 
@@ -596,57 +599,58 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
-      let sd0 = (work[3105 + t * 224 + j]! + work[5793 + 8484 + j]!);
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
+      let sd0 = (work[3489 + t * 256 + j]! + work[6561 + 8484 + j]!);
+      let sk0 = work[3489 + t * 256 + 224 + j]!;
+      let kp0 = work[t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[5793 + 6180 + t * 96 + j] = (q51 + work[3105 + t * 224 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + j] = (q51 + work[3105 + t * 224 + 128 + j]!);
-      work[5793 + 6180 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 32 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 128 + 32 + j]!);
-      work[5793 + 6180 + t * 96 + 64 + j] = (q39 + work[3105 + t * 224 + 32 + 64 + j]!);
-      work[5793 + 7332 + t * 96 + 64 + j] = (q40 + work[3105 + t * 224 + 128 + 64 + j]!);
-      work[5793 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[6561 + 6180 + t * 96 + j] = (q74 + work[3489 + t * 256 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + j] = (q74 + work[3489 + t * 256 + 128 + j]!);
+      work[6561 + 6180 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 32 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 128 + 32 + j]!);
+      work[6561 + 6180 + t * 96 + 64 + j] = (q66 + work[3489 + t * 256 + 32 + 64 + j]!);
+      work[6561 + 7332 + t * 96 + 64 + j] = (q67 + work[3489 + t * 256 + 128 + 64 + j]!);
+      work[6561 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -659,7 +663,7 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[5793 + 7332 + t * 96 + c]!;
+          let dr = work[6561 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -669,14 +673,14 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5793 + 8484 + kb * 8]! += s0;
-        work[5793 + 8484 + kb * 8 + 1]! += s1;
-        work[5793 + 8484 + kb * 8 + 2]! += s2;
-        work[5793 + 8484 + kb * 8 + 3]! += s3;
-        work[5793 + 8484 + kb * 8 + 4]! += s4;
-        work[5793 + 8484 + kb * 8 + 5]! += s5;
-        work[5793 + 8484 + kb * 8 + 6]! += s6;
-        work[5793 + 8484 + kb * 8 + 7]! += s7;
+        work[6561 + 8484 + kb * 8]! += s0;
+        work[6561 + 8484 + kb * 8 + 1]! += s1;
+        work[6561 + 8484 + kb * 8 + 2]! += s2;
+        work[6561 + 8484 + kb * 8 + 3]! += s3;
+        work[6561 + 8484 + kb * 8 + 4]! += s4;
+        work[6561 + 8484 + kb * 8 + 5]! += s5;
+        work[6561 + 8484 + kb * 8 + 6]! += s6;
+        work[6561 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -691,24 +695,24 @@ function gradient_loop9(params: Float64Array, input: Float64Array, target: Float
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[5793 + t * 27 + kb * 4] = s0;
-      work[5793 + t * 27 + kb * 4 + 1] = s1;
-      work[5793 + t * 27 + kb * 4 + 2] = s2;
-      work[5793 + t * 27 + kb * 4 + 3] = s3;
+      work[6561 + t * 27 + kb * 4] = s0;
+      work[6561 + t * 27 + kb * 4 + 1] = s1;
+      work[6561 + t * 27 + kb * 4 + 2] = s2;
+      work[6561 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[5793 + t * 27 + k] = s0;
+      work[6561 + t * 27 + k] = s0;
     }
   }
 }
@@ -727,23 +731,23 @@ function gradient_loop10(params: Float64Array, input: Float64Array, target: Floa
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = input[t * 27 + k]!;
-        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[6561 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 324 + k * 96 + cb * 8] = s0;
-      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 324 + k * 96 + cb * 8] = s0;
+      work[6561 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -761,24 +765,24 @@ function gradient_loop11(params: Float64Array, input: Float64Array, target: Floa
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[(t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[6561 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 2916 + k * 96 + cb * 8] = s0;
-      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 2916 + k * 96 + cb * 8] = s0;
+      work[6561 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -788,56 +792,56 @@ function gradient_loop12(params: Float64Array, input: Float64Array, target: Floa
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[5793 + 6180 + c]!;
-    sr = sr + work[5793 + 7332 + c]!;
-    sa = sa + work[5793 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 11 * 96 + c]!;
-    work[5793 + 5988 + c] = sa;
-    work[5793 + 6084 + c] = sr;
+    sa = sa + work[6561 + 6180 + c]!;
+    sr = sr + work[6561 + 7332 + c]!;
+    sa = sa + work[6561 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 11 * 96 + c]!;
+    work[6561 + 5988 + c] = sa;
+    work[6561 + 6084 + c] = sr;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop13(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 96; r++) grad[5664 + r] = work[5793 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) grad[5664 + r] = work[6561 + 5988 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop14(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let r = 0; r < 96; r++) grad[5664 + r + 96] = work[5793 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) grad[5664 + r + 96] = work[6561 + 6084 + r]!;
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop15(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 2592; k++) {
-    grad[k] = work[5793 + 324 + k]!;
+    grad[k] = work[6561 + 324 + k]!;
   }
 }
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop16(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
   for (let k = 0; k < 3072; k++) {
-    grad[2592 + k] = work[5793 + 2916 + k]!;
+    grad[2592 + k] = work[6561 + 2916 + k]!;
   }
 }
 
@@ -863,7 +867,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
 
   // --- dense0: dense 32 → 1, sigmoid ---
   forwardBatch_sample_loop2(params, inputs, outputs, work, xo, oo);
-  const z1 = params[5888]! + work[2688]!;
+  const z1 = params[5888]! + work[3072]!;
   outputs[oo] = 1 / (1 + Math.exp(-z1));
 }
 
@@ -882,10 +886,10 @@ function forwardBatch_sample_loop0(params: Float64Array, inputs: Float64Array, o
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -901,7 +905,7 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -913,21 +917,21 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -945,18 +949,19 @@ function forwardBatch_sample_loop1(params: Float64Array, inputs: Float64Array, o
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
 
 /** A loop of `forwardBatch` in its own function, so V8 optimizes it on its own. */
 function forwardBatch_sample_loop2(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
-  work[2688] = work[2464]! * params[5856]!;
+  work[3072] = work[2816]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    let xi = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let xi = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
-    work[2688]! += xi * params[5856 + r]!;
+    work[3072]! += xi * params[5856 + r]!;
   }
 }
 
@@ -974,10 +979,10 @@ function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs:
 
   // --- dense0: dense 32 → 1, sigmoid ---
   forwardBatch_block_loop8(params, inputs, outputs, work, xo0, xo1, xo2, xo3, oo0, oo1, oo2, oo3);
-  const z1_l0 = params[5888]! + work[2688]!;
-  const z1_l1 = params[5888]! + work[5377]!;
-  const z1_l2 = params[5888]! + work[8066]!;
-  const z1_l3 = params[5888]! + work[10755]!;
+  const z1_l0 = params[5888]! + work[3072]!;
+  const z1_l1 = params[5888]! + work[6145]!;
+  const z1_l2 = params[5888]! + work[9218]!;
+  const z1_l3 = params[5888]! + work[12291]!;
   outputs[oo0] = 1 / (1 + Math.exp(-z1_l0));
   outputs[oo1] = 1 / (1 + Math.exp(-z1_l1));
   outputs[oo2] = 1 / (1 + Math.exp(-z1_l2));
@@ -1000,10 +1005,10 @@ function forwardBatch_block_loop0(params: Float64Array, inputs: Float64Array, ou
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1020,7 +1025,7 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -1032,21 +1037,21 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -1064,7 +1069,8 @@ function forwardBatch_block_loop1(params: Float64Array, inputs: Float64Array, ou
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -1085,10 +1091,10 @@ function forwardBatch_block_loop2(params: Float64Array, inputs: Float64Array, ou
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[2689 + t * 224 + 32 + cb * 4] = s0;
-      work[2689 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[2689 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[2689 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[3073 + t * 256 + 32 + cb * 4] = s0;
+      work[3073 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[3073 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[3073 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1105,9 +1111,9 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[2689 + hr + k]!;
+          let hk = work[3073 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -1117,21 +1123,21 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[2689 + t * 224 + 128 + jb * 2] = r0_0;
-      work[2689 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[2689 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[2689 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[2689 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[2689 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[3073 + t * 256 + 128 + jb * 2] = r0_0;
+      work[3073 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[3073 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[3073 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[3073 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[3073 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[2689 + t * 224 + 128 + j]!;
-      let gr1 = work[2689 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[2689 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[2689 + t * 224 + 32 + j]!;
-      let ga1 = work[2689 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[2689 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[2689 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[3073 + t * 256 + 128 + j]!;
+      let gr1 = work[3073 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[3073 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[3073 + t * 256 + 32 + j]!;
+      let ga1 = work[3073 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[3073 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[3073 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -1149,7 +1155,8 @@ function forwardBatch_block_loop3(params: Float64Array, inputs: Float64Array, ou
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[2689 + t * 224 + j] = q27;
+      work[3073 + t * 256 + j] = q27;
+      work[3073 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -1170,10 +1177,10 @@ function forwardBatch_block_loop4(params: Float64Array, inputs: Float64Array, ou
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[5378 + t * 224 + 32 + cb * 4] = s0;
-      work[5378 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[5378 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[5378 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[6146 + t * 256 + 32 + cb * 4] = s0;
+      work[6146 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[6146 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[6146 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1190,9 +1197,9 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[5378 + hr + k]!;
+          let hk = work[6146 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -1202,21 +1209,21 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[5378 + t * 224 + 128 + jb * 2] = r0_0;
-      work[5378 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[5378 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[5378 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[5378 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[5378 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[6146 + t * 256 + 128 + jb * 2] = r0_0;
+      work[6146 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[6146 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[6146 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[6146 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[6146 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[5378 + t * 224 + 128 + j]!;
-      let gr1 = work[5378 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[5378 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[5378 + t * 224 + 32 + j]!;
-      let ga1 = work[5378 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[5378 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[5378 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[6146 + t * 256 + 128 + j]!;
+      let gr1 = work[6146 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[6146 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[6146 + t * 256 + 32 + j]!;
+      let ga1 = work[6146 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[6146 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[6146 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -1234,7 +1241,8 @@ function forwardBatch_block_loop5(params: Float64Array, inputs: Float64Array, ou
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[5378 + t * 224 + j] = q27;
+      work[6146 + t * 256 + j] = q27;
+      work[6146 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -1255,10 +1263,10 @@ function forwardBatch_block_loop6(params: Float64Array, inputs: Float64Array, ou
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[8067 + t * 224 + 32 + cb * 4] = s0;
-      work[8067 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[8067 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[8067 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[9219 + t * 256 + 32 + cb * 4] = s0;
+      work[9219 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[9219 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[9219 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1275,9 +1283,9 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[8067 + hr + k]!;
+          let hk = work[9219 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -1287,21 +1295,21 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[8067 + t * 224 + 128 + jb * 2] = r0_0;
-      work[8067 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[8067 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[8067 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[8067 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[8067 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[9219 + t * 256 + 128 + jb * 2] = r0_0;
+      work[9219 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[9219 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[9219 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[9219 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[9219 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[8067 + t * 224 + 128 + j]!;
-      let gr1 = work[8067 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[8067 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[8067 + t * 224 + 32 + j]!;
-      let ga1 = work[8067 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[8067 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[8067 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[9219 + t * 256 + 128 + j]!;
+      let gr1 = work[9219 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[9219 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[9219 + t * 256 + 32 + j]!;
+      let ga1 = work[9219 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[9219 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[9219 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -1319,7 +1327,8 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[8067 + t * 224 + j] = q27;
+      work[9219 + t * 256 + j] = q27;
+      work[9219 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -1328,23 +1337,23 @@ function forwardBatch_block_loop7(params: Float64Array, inputs: Float64Array, ou
 function forwardBatch_block_loop8(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, oo0: number, oo1: number, oo2: number, oo3: number): void {
   {
     let w = params[5856]!;
-    work[2688] = work[2464]! * w;
-    work[5377] = work[5153]! * w;
-    work[8066] = work[7842]! * w;
-    work[10755] = work[10531]! * w;
+    work[3072] = work[2816]! * w;
+    work[6145] = work[5889]! * w;
+    work[9218] = work[8962]! * w;
+    work[12291] = work[12035]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    let x0 = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x1 = work[2689 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x2 = work[5378 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x3 = work[8067 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let x0 = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x1 = work[3073 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x2 = work[6146 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x3 = work[9219 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
     {
       let w = params[5856 + r]!;
-      work[2688]! += x0 * w;
-      work[5377]! += x1 * w;
-      work[8066]! += x2 * w;
-      work[10755]! += x3 * w;
+      work[3072]! += x0 * w;
+      work[6145]! += x1 * w;
+      work[9218]! += x2 * w;
+      work[12291]! += x3 * w;
     }
   }
 }
@@ -1366,12 +1375,12 @@ function forwardBatch_rest(params: Float64Array, inputs: Float64Array, outputs: 
 export function gradientBatch(params: Float64Array, inputs: Float64Array, targets: Float64Array, count: number, grad: Float64Array, work: Float64Array): number {
   if (count === 1) return gradient(params, inputs, targets, grad, work);
   gradientBatch_clear(params, inputs, targets, count, grad, work);
-  work[57236] = 0;
+  work[60308] = 0;
   let s = 0;
   for (; s + 4 <= count; s += 4) gradientBatch_block(params, inputs, targets, grad, work, s * 324, (s + 1) * 324, (s + 2) * 324, (s + 3) * 324, s, s + 1, s + 2, s + 3);
   gradientBatch_rest(params, inputs, targets, count, grad, work, s);
   gradientBatch_scale(params, inputs, targets, count, grad, work);
-  return count > 0 ? work[57236]! / count : 0;
+  return count > 0 ? work[60308]! / count : 0;
 }
 
 /** Samples of `gradientBatch` (one, or a block computed together): reads row offsets, accumulates into the caller's arrays. */
@@ -1382,7 +1391,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
 
   // --- dense0: dense 32 → 1, sigmoid ---
   gradientBatch_sample_loop2(params, inputs, targets, grad, work, xo, to);
-  const z1 = params[5888]! + work[2688]!;
+  const z1 = params[5888]! + work[3072]!;
   const a1 = 1 / (1 + Math.exp(-z1));
 
   // --- loss: binaryCrossEntropy ---
@@ -1404,70 +1413,70 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const gz1 = t74 - t78;
 
   // --- dense0 backward ---
-  work[2689] = params[5856]! * gz1;
-  work[2690] = params[5857]! * gz1;
-  work[2691] = params[5858]! * gz1;
-  work[2692] = params[5859]! * gz1;
-  work[2693] = params[5860]! * gz1;
-  work[2694] = params[5861]! * gz1;
-  work[2695] = params[5862]! * gz1;
-  work[2696] = params[5863]! * gz1;
-  work[2697] = params[5864]! * gz1;
-  work[2698] = params[5865]! * gz1;
-  work[2699] = params[5866]! * gz1;
-  work[2700] = params[5867]! * gz1;
-  work[2701] = params[5868]! * gz1;
-  work[2702] = params[5869]! * gz1;
-  work[2703] = params[5870]! * gz1;
-  work[2704] = params[5871]! * gz1;
-  work[2705] = params[5872]! * gz1;
-  work[2706] = params[5873]! * gz1;
-  work[2707] = params[5874]! * gz1;
-  work[2708] = params[5875]! * gz1;
-  work[2709] = params[5876]! * gz1;
-  work[2710] = params[5877]! * gz1;
-  work[2711] = params[5878]! * gz1;
-  work[2712] = params[5879]! * gz1;
-  work[2713] = params[5880]! * gz1;
-  work[2714] = params[5881]! * gz1;
-  work[2715] = params[5882]! * gz1;
-  work[2716] = params[5883]! * gz1;
-  work[2717] = params[5884]! * gz1;
-  work[2718] = params[5885]! * gz1;
-  work[2719] = params[5886]! * gz1;
-  work[2720] = params[5887]! * gz1;
-  grad[5856]! += work[2464]! * gz1;
-  grad[5857]! += work[2465]! * gz1;
-  grad[5858]! += work[2466]! * gz1;
-  grad[5859]! += work[2467]! * gz1;
-  grad[5860]! += work[2468]! * gz1;
-  grad[5861]! += work[2469]! * gz1;
-  grad[5862]! += work[2470]! * gz1;
-  grad[5863]! += work[2471]! * gz1;
-  grad[5864]! += work[2472]! * gz1;
-  grad[5865]! += work[2473]! * gz1;
-  grad[5866]! += work[2474]! * gz1;
-  grad[5867]! += work[2475]! * gz1;
-  grad[5868]! += work[2476]! * gz1;
-  grad[5869]! += work[2477]! * gz1;
-  grad[5870]! += work[2478]! * gz1;
-  grad[5871]! += work[2479]! * gz1;
-  grad[5872]! += work[2480]! * gz1;
-  grad[5873]! += work[2481]! * gz1;
-  grad[5874]! += work[2482]! * gz1;
-  grad[5875]! += work[2483]! * gz1;
-  grad[5876]! += work[2484]! * gz1;
-  grad[5877]! += work[2485]! * gz1;
-  grad[5878]! += work[2486]! * gz1;
-  grad[5879]! += work[2487]! * gz1;
-  grad[5880]! += work[2488]! * gz1;
-  grad[5881]! += work[2489]! * gz1;
-  grad[5882]! += work[2490]! * gz1;
-  grad[5883]! += work[2491]! * gz1;
-  grad[5884]! += work[2492]! * gz1;
-  grad[5885]! += work[2493]! * gz1;
-  grad[5886]! += work[2494]! * gz1;
-  grad[5887]! += work[2495]! * gz1;
+  work[3073] = params[5856]! * gz1;
+  work[3074] = params[5857]! * gz1;
+  work[3075] = params[5858]! * gz1;
+  work[3076] = params[5859]! * gz1;
+  work[3077] = params[5860]! * gz1;
+  work[3078] = params[5861]! * gz1;
+  work[3079] = params[5862]! * gz1;
+  work[3080] = params[5863]! * gz1;
+  work[3081] = params[5864]! * gz1;
+  work[3082] = params[5865]! * gz1;
+  work[3083] = params[5866]! * gz1;
+  work[3084] = params[5867]! * gz1;
+  work[3085] = params[5868]! * gz1;
+  work[3086] = params[5869]! * gz1;
+  work[3087] = params[5870]! * gz1;
+  work[3088] = params[5871]! * gz1;
+  work[3089] = params[5872]! * gz1;
+  work[3090] = params[5873]! * gz1;
+  work[3091] = params[5874]! * gz1;
+  work[3092] = params[5875]! * gz1;
+  work[3093] = params[5876]! * gz1;
+  work[3094] = params[5877]! * gz1;
+  work[3095] = params[5878]! * gz1;
+  work[3096] = params[5879]! * gz1;
+  work[3097] = params[5880]! * gz1;
+  work[3098] = params[5881]! * gz1;
+  work[3099] = params[5882]! * gz1;
+  work[3100] = params[5883]! * gz1;
+  work[3101] = params[5884]! * gz1;
+  work[3102] = params[5885]! * gz1;
+  work[3103] = params[5886]! * gz1;
+  work[3104] = params[5887]! * gz1;
+  grad[5856]! += work[2816]! * gz1;
+  grad[5857]! += work[2817]! * gz1;
+  grad[5858]! += work[2818]! * gz1;
+  grad[5859]! += work[2819]! * gz1;
+  grad[5860]! += work[2820]! * gz1;
+  grad[5861]! += work[2821]! * gz1;
+  grad[5862]! += work[2822]! * gz1;
+  grad[5863]! += work[2823]! * gz1;
+  grad[5864]! += work[2824]! * gz1;
+  grad[5865]! += work[2825]! * gz1;
+  grad[5866]! += work[2826]! * gz1;
+  grad[5867]! += work[2827]! * gz1;
+  grad[5868]! += work[2828]! * gz1;
+  grad[5869]! += work[2829]! * gz1;
+  grad[5870]! += work[2830]! * gz1;
+  grad[5871]! += work[2831]! * gz1;
+  grad[5872]! += work[2832]! * gz1;
+  grad[5873]! += work[2833]! * gz1;
+  grad[5874]! += work[2834]! * gz1;
+  grad[5875]! += work[2835]! * gz1;
+  grad[5876]! += work[2836]! * gz1;
+  grad[5877]! += work[2837]! * gz1;
+  grad[5878]! += work[2838]! * gz1;
+  grad[5879]! += work[2839]! * gz1;
+  grad[5880]! += work[2840]! * gz1;
+  grad[5881]! += work[2841]! * gz1;
+  grad[5882]! += work[2842]! * gz1;
+  grad[5883]! += work[2843]! * gz1;
+  grad[5884]! += work[2844]! * gz1;
+  grad[5885]! += work[2845]! * gz1;
+  grad[5886]! += work[2846]! * gz1;
+  grad[5887]! += work[2847]! * gz1;
 
   // --- gru0 backward ---
   gradientBatch_sample_loop3(params, inputs, targets, grad, work, xo, to);
@@ -1486,7 +1495,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop16(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_loop17(params, inputs, targets, grad, work, xo, to);
   grad[5888]! += gz1;
-  work[57236]! += loss;
+  work[60308]! += loss;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -1504,10 +1513,10 @@ function gradientBatch_sample_loop0(params: Float64Array, inputs: Float64Array, 
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -1523,7 +1532,7 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -1535,21 +1544,21 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -1567,52 +1576,53 @@ function gradientBatch_sample_loop1(params: Float64Array, inputs: Float64Array, 
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  work[2688] = work[2464]! * params[5856]!;
+  work[3072] = work[2816]! * params[5856]!;
   for (let i = 1; i < 32; i++) {
-    let xi = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let xi = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
-    work[2688]! += xi * params[5856 + r]!;
+    work[3072]! += xi * params[5856 + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop3(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 384; z++) work[2721 + z] = 0;
+  for (let z = 0; z < 384; z++) work[3105 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop4(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 32; r++) work[2721 + r + 352] = work[2689 + r]!;
+  for (let r = 0; r < 32; r++) work[3105 + r + 352] = work[3073 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop5(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let z = 0; z < 2688; z++) work[3105 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[3489 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop6(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[3105 + dst + r] = work[2721 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[3489 + dst + r] = work[3105 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let z = 0; z < 32; z += 4) {
-    work[5793 + 8484 + z] = 0;
-    work[5793 + 8484 + z + 1] = 0;
-    work[5793 + 8484 + z + 2] = 0;
-    work[5793 + 8484 + z + 3] = 0;
+    work[6561 + 8484 + z] = 0;
+    work[6561 + 8484 + z + 1] = 0;
+    work[6561 + 8484 + z + 2] = 0;
+    work[6561 + 8484 + z + 3] = 0;
   }
 }
 
@@ -1621,57 +1631,58 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
-      let sd0 = (work[3105 + t * 224 + j]! + work[5793 + 8484 + j]!);
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
+      let sd0 = (work[3489 + t * 256 + j]! + work[6561 + 8484 + j]!);
+      let sk0 = work[3489 + t * 256 + 224 + j]!;
+      let kp0 = work[t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[5793 + 6180 + t * 96 + j] = (q51 + work[3105 + t * 224 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + j] = (q51 + work[3105 + t * 224 + 128 + j]!);
-      work[5793 + 6180 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 32 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 128 + 32 + j]!);
-      work[5793 + 6180 + t * 96 + 64 + j] = (q39 + work[3105 + t * 224 + 32 + 64 + j]!);
-      work[5793 + 7332 + t * 96 + 64 + j] = (q40 + work[3105 + t * 224 + 128 + 64 + j]!);
-      work[5793 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[6561 + 6180 + t * 96 + j] = (q74 + work[3489 + t * 256 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + j] = (q74 + work[3489 + t * 256 + 128 + j]!);
+      work[6561 + 6180 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 32 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 128 + 32 + j]!);
+      work[6561 + 6180 + t * 96 + 64 + j] = (q66 + work[3489 + t * 256 + 32 + 64 + j]!);
+      work[6561 + 7332 + t * 96 + 64 + j] = (q67 + work[3489 + t * 256 + 128 + 64 + j]!);
+      work[6561 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -1684,7 +1695,7 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[5793 + 7332 + t * 96 + c]!;
+          let dr = work[6561 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -1694,14 +1705,14 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5793 + 8484 + kb * 8]! += s0;
-        work[5793 + 8484 + kb * 8 + 1]! += s1;
-        work[5793 + 8484 + kb * 8 + 2]! += s2;
-        work[5793 + 8484 + kb * 8 + 3]! += s3;
-        work[5793 + 8484 + kb * 8 + 4]! += s4;
-        work[5793 + 8484 + kb * 8 + 5]! += s5;
-        work[5793 + 8484 + kb * 8 + 6]! += s6;
-        work[5793 + 8484 + kb * 8 + 7]! += s7;
+        work[6561 + 8484 + kb * 8]! += s0;
+        work[6561 + 8484 + kb * 8 + 1]! += s1;
+        work[6561 + 8484 + kb * 8 + 2]! += s2;
+        work[6561 + 8484 + kb * 8 + 3]! += s3;
+        work[6561 + 8484 + kb * 8 + 4]! += s4;
+        work[6561 + 8484 + kb * 8 + 5]! += s5;
+        work[6561 + 8484 + kb * 8 + 6]! += s6;
+        work[6561 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -1716,24 +1727,24 @@ function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[5793 + t * 27 + kb * 4] = s0;
-      work[5793 + t * 27 + kb * 4 + 1] = s1;
-      work[5793 + t * 27 + kb * 4 + 2] = s2;
-      work[5793 + t * 27 + kb * 4 + 3] = s3;
+      work[6561 + t * 27 + kb * 4] = s0;
+      work[6561 + t * 27 + kb * 4 + 1] = s1;
+      work[6561 + t * 27 + kb * 4 + 2] = s2;
+      work[6561 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[5793 + t * 27 + k] = s0;
+      work[6561 + t * 27 + k] = s0;
     }
   }
 }
@@ -1752,23 +1763,23 @@ function gradientBatch_sample_loop10(params: Float64Array, inputs: Float64Array,
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo + t * 27 + k]!;
-        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[6561 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 324 + k * 96 + cb * 8] = s0;
-      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 324 + k * 96 + cb * 8] = s0;
+      work[6561 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1786,24 +1797,24 @@ function gradientBatch_sample_loop11(params: Float64Array, inputs: Float64Array,
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[(t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[6561 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 2916 + k * 96 + cb * 8] = s0;
-      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 2916 + k * 96 + cb * 8] = s0;
+      work[6561 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -1813,56 +1824,56 @@ function gradientBatch_sample_loop12(params: Float64Array, inputs: Float64Array,
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[5793 + 6180 + c]!;
-    sr = sr + work[5793 + 7332 + c]!;
-    sa = sa + work[5793 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 11 * 96 + c]!;
-    work[5793 + 5988 + c] = sa;
-    work[5793 + 6084 + c] = sr;
+    sa = sa + work[6561 + 6180 + c]!;
+    sr = sr + work[6561 + 7332 + c]!;
+    sa = sa + work[6561 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 11 * 96 + c]!;
+    work[6561 + 5988 + c] = sa;
+    work[6561 + 6084 + c] = sr;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) work[r] = work[5793 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[r] = work[6561 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let r = 0; r < 96; r++) work[r + 96] = work[5793 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[r + 96] = work[6561 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[5793 + 324 + k]!;
+    grad[k]! += work[6561 + 324 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[5793 + 2916 + k]!;
+    grad[2592 + k]! += work[6561 + 2916 + k]!;
   }
 }
 
@@ -1887,10 +1898,10 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
 
   // --- dense0: dense 32 → 1, sigmoid ---
   gradientBatch_block_loop8(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
-  const z1_l0 = params[5888]! + work[2688]!;
-  const z1_l1 = params[5888]! + work[16997]!;
-  const z1_l2 = params[5888]! + work[31306]!;
-  const z1_l3 = params[5888]! + work[45615]!;
+  const z1_l0 = params[5888]! + work[3072]!;
+  const z1_l1 = params[5888]! + work[18149]!;
+  const z1_l2 = params[5888]! + work[33226]!;
+  const z1_l3 = params[5888]! + work[48303]!;
   const a1_l0 = 1 / (1 + Math.exp(-z1_l0));
   const a1_l1 = 1 / (1 + Math.exp(-z1_l1));
   const a1_l2 = 1 / (1 + Math.exp(-z1_l2));
@@ -1957,166 +1968,166 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   const gz1_l3 = t74_l3 - t78_l3;
 
   // --- dense0 backward ---
-  work[2689] = params[5856]! * gz1_l0;
-  work[16998] = params[5856]! * gz1_l1;
-  work[31307] = params[5856]! * gz1_l2;
-  work[45616] = params[5856]! * gz1_l3;
-  work[2690] = params[5857]! * gz1_l0;
-  work[16999] = params[5857]! * gz1_l1;
-  work[31308] = params[5857]! * gz1_l2;
-  work[45617] = params[5857]! * gz1_l3;
-  work[2691] = params[5858]! * gz1_l0;
-  work[17000] = params[5858]! * gz1_l1;
-  work[31309] = params[5858]! * gz1_l2;
-  work[45618] = params[5858]! * gz1_l3;
-  work[2692] = params[5859]! * gz1_l0;
-  work[17001] = params[5859]! * gz1_l1;
-  work[31310] = params[5859]! * gz1_l2;
-  work[45619] = params[5859]! * gz1_l3;
-  work[2693] = params[5860]! * gz1_l0;
-  work[17002] = params[5860]! * gz1_l1;
-  work[31311] = params[5860]! * gz1_l2;
-  work[45620] = params[5860]! * gz1_l3;
-  work[2694] = params[5861]! * gz1_l0;
-  work[17003] = params[5861]! * gz1_l1;
-  work[31312] = params[5861]! * gz1_l2;
-  work[45621] = params[5861]! * gz1_l3;
-  work[2695] = params[5862]! * gz1_l0;
-  work[17004] = params[5862]! * gz1_l1;
-  work[31313] = params[5862]! * gz1_l2;
-  work[45622] = params[5862]! * gz1_l3;
-  work[2696] = params[5863]! * gz1_l0;
-  work[17005] = params[5863]! * gz1_l1;
-  work[31314] = params[5863]! * gz1_l2;
-  work[45623] = params[5863]! * gz1_l3;
-  work[2697] = params[5864]! * gz1_l0;
-  work[17006] = params[5864]! * gz1_l1;
-  work[31315] = params[5864]! * gz1_l2;
-  work[45624] = params[5864]! * gz1_l3;
-  work[2698] = params[5865]! * gz1_l0;
-  work[17007] = params[5865]! * gz1_l1;
-  work[31316] = params[5865]! * gz1_l2;
-  work[45625] = params[5865]! * gz1_l3;
-  work[2699] = params[5866]! * gz1_l0;
-  work[17008] = params[5866]! * gz1_l1;
-  work[31317] = params[5866]! * gz1_l2;
-  work[45626] = params[5866]! * gz1_l3;
-  work[2700] = params[5867]! * gz1_l0;
-  work[17009] = params[5867]! * gz1_l1;
-  work[31318] = params[5867]! * gz1_l2;
-  work[45627] = params[5867]! * gz1_l3;
-  work[2701] = params[5868]! * gz1_l0;
-  work[17010] = params[5868]! * gz1_l1;
-  work[31319] = params[5868]! * gz1_l2;
-  work[45628] = params[5868]! * gz1_l3;
-  work[2702] = params[5869]! * gz1_l0;
-  work[17011] = params[5869]! * gz1_l1;
-  work[31320] = params[5869]! * gz1_l2;
-  work[45629] = params[5869]! * gz1_l3;
-  work[2703] = params[5870]! * gz1_l0;
-  work[17012] = params[5870]! * gz1_l1;
-  work[31321] = params[5870]! * gz1_l2;
-  work[45630] = params[5870]! * gz1_l3;
-  work[2704] = params[5871]! * gz1_l0;
-  work[17013] = params[5871]! * gz1_l1;
-  work[31322] = params[5871]! * gz1_l2;
-  work[45631] = params[5871]! * gz1_l3;
-  work[2705] = params[5872]! * gz1_l0;
-  work[17014] = params[5872]! * gz1_l1;
-  work[31323] = params[5872]! * gz1_l2;
-  work[45632] = params[5872]! * gz1_l3;
-  work[2706] = params[5873]! * gz1_l0;
-  work[17015] = params[5873]! * gz1_l1;
-  work[31324] = params[5873]! * gz1_l2;
-  work[45633] = params[5873]! * gz1_l3;
-  work[2707] = params[5874]! * gz1_l0;
-  work[17016] = params[5874]! * gz1_l1;
-  work[31325] = params[5874]! * gz1_l2;
-  work[45634] = params[5874]! * gz1_l3;
-  work[2708] = params[5875]! * gz1_l0;
-  work[17017] = params[5875]! * gz1_l1;
-  work[31326] = params[5875]! * gz1_l2;
-  work[45635] = params[5875]! * gz1_l3;
-  work[2709] = params[5876]! * gz1_l0;
-  work[17018] = params[5876]! * gz1_l1;
-  work[31327] = params[5876]! * gz1_l2;
-  work[45636] = params[5876]! * gz1_l3;
-  work[2710] = params[5877]! * gz1_l0;
-  work[17019] = params[5877]! * gz1_l1;
-  work[31328] = params[5877]! * gz1_l2;
-  work[45637] = params[5877]! * gz1_l3;
-  work[2711] = params[5878]! * gz1_l0;
-  work[17020] = params[5878]! * gz1_l1;
-  work[31329] = params[5878]! * gz1_l2;
-  work[45638] = params[5878]! * gz1_l3;
-  work[2712] = params[5879]! * gz1_l0;
-  work[17021] = params[5879]! * gz1_l1;
-  work[31330] = params[5879]! * gz1_l2;
-  work[45639] = params[5879]! * gz1_l3;
-  work[2713] = params[5880]! * gz1_l0;
-  work[17022] = params[5880]! * gz1_l1;
-  work[31331] = params[5880]! * gz1_l2;
-  work[45640] = params[5880]! * gz1_l3;
-  work[2714] = params[5881]! * gz1_l0;
-  work[17023] = params[5881]! * gz1_l1;
-  work[31332] = params[5881]! * gz1_l2;
-  work[45641] = params[5881]! * gz1_l3;
-  work[2715] = params[5882]! * gz1_l0;
-  work[17024] = params[5882]! * gz1_l1;
-  work[31333] = params[5882]! * gz1_l2;
-  work[45642] = params[5882]! * gz1_l3;
-  work[2716] = params[5883]! * gz1_l0;
-  work[17025] = params[5883]! * gz1_l1;
-  work[31334] = params[5883]! * gz1_l2;
-  work[45643] = params[5883]! * gz1_l3;
-  work[2717] = params[5884]! * gz1_l0;
-  work[17026] = params[5884]! * gz1_l1;
-  work[31335] = params[5884]! * gz1_l2;
-  work[45644] = params[5884]! * gz1_l3;
-  work[2718] = params[5885]! * gz1_l0;
-  work[17027] = params[5885]! * gz1_l1;
-  work[31336] = params[5885]! * gz1_l2;
-  work[45645] = params[5885]! * gz1_l3;
-  work[2719] = params[5886]! * gz1_l0;
-  work[17028] = params[5886]! * gz1_l1;
-  work[31337] = params[5886]! * gz1_l2;
-  work[45646] = params[5886]! * gz1_l3;
-  work[2720] = params[5887]! * gz1_l0;
-  work[17029] = params[5887]! * gz1_l1;
-  work[31338] = params[5887]! * gz1_l2;
-  work[45647] = params[5887]! * gz1_l3;
-  grad[5856]! += work[2464]! * gz1_l0 + work[16773]! * gz1_l1 + work[31082]! * gz1_l2 + work[45391]! * gz1_l3;
-  grad[5857]! += work[2465]! * gz1_l0 + work[16774]! * gz1_l1 + work[31083]! * gz1_l2 + work[45392]! * gz1_l3;
-  grad[5858]! += work[2466]! * gz1_l0 + work[16775]! * gz1_l1 + work[31084]! * gz1_l2 + work[45393]! * gz1_l3;
-  grad[5859]! += work[2467]! * gz1_l0 + work[16776]! * gz1_l1 + work[31085]! * gz1_l2 + work[45394]! * gz1_l3;
-  grad[5860]! += work[2468]! * gz1_l0 + work[16777]! * gz1_l1 + work[31086]! * gz1_l2 + work[45395]! * gz1_l3;
-  grad[5861]! += work[2469]! * gz1_l0 + work[16778]! * gz1_l1 + work[31087]! * gz1_l2 + work[45396]! * gz1_l3;
-  grad[5862]! += work[2470]! * gz1_l0 + work[16779]! * gz1_l1 + work[31088]! * gz1_l2 + work[45397]! * gz1_l3;
-  grad[5863]! += work[2471]! * gz1_l0 + work[16780]! * gz1_l1 + work[31089]! * gz1_l2 + work[45398]! * gz1_l3;
-  grad[5864]! += work[2472]! * gz1_l0 + work[16781]! * gz1_l1 + work[31090]! * gz1_l2 + work[45399]! * gz1_l3;
-  grad[5865]! += work[2473]! * gz1_l0 + work[16782]! * gz1_l1 + work[31091]! * gz1_l2 + work[45400]! * gz1_l3;
-  grad[5866]! += work[2474]! * gz1_l0 + work[16783]! * gz1_l1 + work[31092]! * gz1_l2 + work[45401]! * gz1_l3;
-  grad[5867]! += work[2475]! * gz1_l0 + work[16784]! * gz1_l1 + work[31093]! * gz1_l2 + work[45402]! * gz1_l3;
-  grad[5868]! += work[2476]! * gz1_l0 + work[16785]! * gz1_l1 + work[31094]! * gz1_l2 + work[45403]! * gz1_l3;
-  grad[5869]! += work[2477]! * gz1_l0 + work[16786]! * gz1_l1 + work[31095]! * gz1_l2 + work[45404]! * gz1_l3;
-  grad[5870]! += work[2478]! * gz1_l0 + work[16787]! * gz1_l1 + work[31096]! * gz1_l2 + work[45405]! * gz1_l3;
-  grad[5871]! += work[2479]! * gz1_l0 + work[16788]! * gz1_l1 + work[31097]! * gz1_l2 + work[45406]! * gz1_l3;
-  grad[5872]! += work[2480]! * gz1_l0 + work[16789]! * gz1_l1 + work[31098]! * gz1_l2 + work[45407]! * gz1_l3;
-  grad[5873]! += work[2481]! * gz1_l0 + work[16790]! * gz1_l1 + work[31099]! * gz1_l2 + work[45408]! * gz1_l3;
-  grad[5874]! += work[2482]! * gz1_l0 + work[16791]! * gz1_l1 + work[31100]! * gz1_l2 + work[45409]! * gz1_l3;
-  grad[5875]! += work[2483]! * gz1_l0 + work[16792]! * gz1_l1 + work[31101]! * gz1_l2 + work[45410]! * gz1_l3;
-  grad[5876]! += work[2484]! * gz1_l0 + work[16793]! * gz1_l1 + work[31102]! * gz1_l2 + work[45411]! * gz1_l3;
-  grad[5877]! += work[2485]! * gz1_l0 + work[16794]! * gz1_l1 + work[31103]! * gz1_l2 + work[45412]! * gz1_l3;
-  grad[5878]! += work[2486]! * gz1_l0 + work[16795]! * gz1_l1 + work[31104]! * gz1_l2 + work[45413]! * gz1_l3;
-  grad[5879]! += work[2487]! * gz1_l0 + work[16796]! * gz1_l1 + work[31105]! * gz1_l2 + work[45414]! * gz1_l3;
-  grad[5880]! += work[2488]! * gz1_l0 + work[16797]! * gz1_l1 + work[31106]! * gz1_l2 + work[45415]! * gz1_l3;
-  grad[5881]! += work[2489]! * gz1_l0 + work[16798]! * gz1_l1 + work[31107]! * gz1_l2 + work[45416]! * gz1_l3;
-  grad[5882]! += work[2490]! * gz1_l0 + work[16799]! * gz1_l1 + work[31108]! * gz1_l2 + work[45417]! * gz1_l3;
-  grad[5883]! += work[2491]! * gz1_l0 + work[16800]! * gz1_l1 + work[31109]! * gz1_l2 + work[45418]! * gz1_l3;
-  grad[5884]! += work[2492]! * gz1_l0 + work[16801]! * gz1_l1 + work[31110]! * gz1_l2 + work[45419]! * gz1_l3;
-  grad[5885]! += work[2493]! * gz1_l0 + work[16802]! * gz1_l1 + work[31111]! * gz1_l2 + work[45420]! * gz1_l3;
-  grad[5886]! += work[2494]! * gz1_l0 + work[16803]! * gz1_l1 + work[31112]! * gz1_l2 + work[45421]! * gz1_l3;
-  grad[5887]! += work[2495]! * gz1_l0 + work[16804]! * gz1_l1 + work[31113]! * gz1_l2 + work[45422]! * gz1_l3;
+  work[3073] = params[5856]! * gz1_l0;
+  work[18150] = params[5856]! * gz1_l1;
+  work[33227] = params[5856]! * gz1_l2;
+  work[48304] = params[5856]! * gz1_l3;
+  work[3074] = params[5857]! * gz1_l0;
+  work[18151] = params[5857]! * gz1_l1;
+  work[33228] = params[5857]! * gz1_l2;
+  work[48305] = params[5857]! * gz1_l3;
+  work[3075] = params[5858]! * gz1_l0;
+  work[18152] = params[5858]! * gz1_l1;
+  work[33229] = params[5858]! * gz1_l2;
+  work[48306] = params[5858]! * gz1_l3;
+  work[3076] = params[5859]! * gz1_l0;
+  work[18153] = params[5859]! * gz1_l1;
+  work[33230] = params[5859]! * gz1_l2;
+  work[48307] = params[5859]! * gz1_l3;
+  work[3077] = params[5860]! * gz1_l0;
+  work[18154] = params[5860]! * gz1_l1;
+  work[33231] = params[5860]! * gz1_l2;
+  work[48308] = params[5860]! * gz1_l3;
+  work[3078] = params[5861]! * gz1_l0;
+  work[18155] = params[5861]! * gz1_l1;
+  work[33232] = params[5861]! * gz1_l2;
+  work[48309] = params[5861]! * gz1_l3;
+  work[3079] = params[5862]! * gz1_l0;
+  work[18156] = params[5862]! * gz1_l1;
+  work[33233] = params[5862]! * gz1_l2;
+  work[48310] = params[5862]! * gz1_l3;
+  work[3080] = params[5863]! * gz1_l0;
+  work[18157] = params[5863]! * gz1_l1;
+  work[33234] = params[5863]! * gz1_l2;
+  work[48311] = params[5863]! * gz1_l3;
+  work[3081] = params[5864]! * gz1_l0;
+  work[18158] = params[5864]! * gz1_l1;
+  work[33235] = params[5864]! * gz1_l2;
+  work[48312] = params[5864]! * gz1_l3;
+  work[3082] = params[5865]! * gz1_l0;
+  work[18159] = params[5865]! * gz1_l1;
+  work[33236] = params[5865]! * gz1_l2;
+  work[48313] = params[5865]! * gz1_l3;
+  work[3083] = params[5866]! * gz1_l0;
+  work[18160] = params[5866]! * gz1_l1;
+  work[33237] = params[5866]! * gz1_l2;
+  work[48314] = params[5866]! * gz1_l3;
+  work[3084] = params[5867]! * gz1_l0;
+  work[18161] = params[5867]! * gz1_l1;
+  work[33238] = params[5867]! * gz1_l2;
+  work[48315] = params[5867]! * gz1_l3;
+  work[3085] = params[5868]! * gz1_l0;
+  work[18162] = params[5868]! * gz1_l1;
+  work[33239] = params[5868]! * gz1_l2;
+  work[48316] = params[5868]! * gz1_l3;
+  work[3086] = params[5869]! * gz1_l0;
+  work[18163] = params[5869]! * gz1_l1;
+  work[33240] = params[5869]! * gz1_l2;
+  work[48317] = params[5869]! * gz1_l3;
+  work[3087] = params[5870]! * gz1_l0;
+  work[18164] = params[5870]! * gz1_l1;
+  work[33241] = params[5870]! * gz1_l2;
+  work[48318] = params[5870]! * gz1_l3;
+  work[3088] = params[5871]! * gz1_l0;
+  work[18165] = params[5871]! * gz1_l1;
+  work[33242] = params[5871]! * gz1_l2;
+  work[48319] = params[5871]! * gz1_l3;
+  work[3089] = params[5872]! * gz1_l0;
+  work[18166] = params[5872]! * gz1_l1;
+  work[33243] = params[5872]! * gz1_l2;
+  work[48320] = params[5872]! * gz1_l3;
+  work[3090] = params[5873]! * gz1_l0;
+  work[18167] = params[5873]! * gz1_l1;
+  work[33244] = params[5873]! * gz1_l2;
+  work[48321] = params[5873]! * gz1_l3;
+  work[3091] = params[5874]! * gz1_l0;
+  work[18168] = params[5874]! * gz1_l1;
+  work[33245] = params[5874]! * gz1_l2;
+  work[48322] = params[5874]! * gz1_l3;
+  work[3092] = params[5875]! * gz1_l0;
+  work[18169] = params[5875]! * gz1_l1;
+  work[33246] = params[5875]! * gz1_l2;
+  work[48323] = params[5875]! * gz1_l3;
+  work[3093] = params[5876]! * gz1_l0;
+  work[18170] = params[5876]! * gz1_l1;
+  work[33247] = params[5876]! * gz1_l2;
+  work[48324] = params[5876]! * gz1_l3;
+  work[3094] = params[5877]! * gz1_l0;
+  work[18171] = params[5877]! * gz1_l1;
+  work[33248] = params[5877]! * gz1_l2;
+  work[48325] = params[5877]! * gz1_l3;
+  work[3095] = params[5878]! * gz1_l0;
+  work[18172] = params[5878]! * gz1_l1;
+  work[33249] = params[5878]! * gz1_l2;
+  work[48326] = params[5878]! * gz1_l3;
+  work[3096] = params[5879]! * gz1_l0;
+  work[18173] = params[5879]! * gz1_l1;
+  work[33250] = params[5879]! * gz1_l2;
+  work[48327] = params[5879]! * gz1_l3;
+  work[3097] = params[5880]! * gz1_l0;
+  work[18174] = params[5880]! * gz1_l1;
+  work[33251] = params[5880]! * gz1_l2;
+  work[48328] = params[5880]! * gz1_l3;
+  work[3098] = params[5881]! * gz1_l0;
+  work[18175] = params[5881]! * gz1_l1;
+  work[33252] = params[5881]! * gz1_l2;
+  work[48329] = params[5881]! * gz1_l3;
+  work[3099] = params[5882]! * gz1_l0;
+  work[18176] = params[5882]! * gz1_l1;
+  work[33253] = params[5882]! * gz1_l2;
+  work[48330] = params[5882]! * gz1_l3;
+  work[3100] = params[5883]! * gz1_l0;
+  work[18177] = params[5883]! * gz1_l1;
+  work[33254] = params[5883]! * gz1_l2;
+  work[48331] = params[5883]! * gz1_l3;
+  work[3101] = params[5884]! * gz1_l0;
+  work[18178] = params[5884]! * gz1_l1;
+  work[33255] = params[5884]! * gz1_l2;
+  work[48332] = params[5884]! * gz1_l3;
+  work[3102] = params[5885]! * gz1_l0;
+  work[18179] = params[5885]! * gz1_l1;
+  work[33256] = params[5885]! * gz1_l2;
+  work[48333] = params[5885]! * gz1_l3;
+  work[3103] = params[5886]! * gz1_l0;
+  work[18180] = params[5886]! * gz1_l1;
+  work[33257] = params[5886]! * gz1_l2;
+  work[48334] = params[5886]! * gz1_l3;
+  work[3104] = params[5887]! * gz1_l0;
+  work[18181] = params[5887]! * gz1_l1;
+  work[33258] = params[5887]! * gz1_l2;
+  work[48335] = params[5887]! * gz1_l3;
+  grad[5856]! += work[2816]! * gz1_l0 + work[17893]! * gz1_l1 + work[32970]! * gz1_l2 + work[48047]! * gz1_l3;
+  grad[5857]! += work[2817]! * gz1_l0 + work[17894]! * gz1_l1 + work[32971]! * gz1_l2 + work[48048]! * gz1_l3;
+  grad[5858]! += work[2818]! * gz1_l0 + work[17895]! * gz1_l1 + work[32972]! * gz1_l2 + work[48049]! * gz1_l3;
+  grad[5859]! += work[2819]! * gz1_l0 + work[17896]! * gz1_l1 + work[32973]! * gz1_l2 + work[48050]! * gz1_l3;
+  grad[5860]! += work[2820]! * gz1_l0 + work[17897]! * gz1_l1 + work[32974]! * gz1_l2 + work[48051]! * gz1_l3;
+  grad[5861]! += work[2821]! * gz1_l0 + work[17898]! * gz1_l1 + work[32975]! * gz1_l2 + work[48052]! * gz1_l3;
+  grad[5862]! += work[2822]! * gz1_l0 + work[17899]! * gz1_l1 + work[32976]! * gz1_l2 + work[48053]! * gz1_l3;
+  grad[5863]! += work[2823]! * gz1_l0 + work[17900]! * gz1_l1 + work[32977]! * gz1_l2 + work[48054]! * gz1_l3;
+  grad[5864]! += work[2824]! * gz1_l0 + work[17901]! * gz1_l1 + work[32978]! * gz1_l2 + work[48055]! * gz1_l3;
+  grad[5865]! += work[2825]! * gz1_l0 + work[17902]! * gz1_l1 + work[32979]! * gz1_l2 + work[48056]! * gz1_l3;
+  grad[5866]! += work[2826]! * gz1_l0 + work[17903]! * gz1_l1 + work[32980]! * gz1_l2 + work[48057]! * gz1_l3;
+  grad[5867]! += work[2827]! * gz1_l0 + work[17904]! * gz1_l1 + work[32981]! * gz1_l2 + work[48058]! * gz1_l3;
+  grad[5868]! += work[2828]! * gz1_l0 + work[17905]! * gz1_l1 + work[32982]! * gz1_l2 + work[48059]! * gz1_l3;
+  grad[5869]! += work[2829]! * gz1_l0 + work[17906]! * gz1_l1 + work[32983]! * gz1_l2 + work[48060]! * gz1_l3;
+  grad[5870]! += work[2830]! * gz1_l0 + work[17907]! * gz1_l1 + work[32984]! * gz1_l2 + work[48061]! * gz1_l3;
+  grad[5871]! += work[2831]! * gz1_l0 + work[17908]! * gz1_l1 + work[32985]! * gz1_l2 + work[48062]! * gz1_l3;
+  grad[5872]! += work[2832]! * gz1_l0 + work[17909]! * gz1_l1 + work[32986]! * gz1_l2 + work[48063]! * gz1_l3;
+  grad[5873]! += work[2833]! * gz1_l0 + work[17910]! * gz1_l1 + work[32987]! * gz1_l2 + work[48064]! * gz1_l3;
+  grad[5874]! += work[2834]! * gz1_l0 + work[17911]! * gz1_l1 + work[32988]! * gz1_l2 + work[48065]! * gz1_l3;
+  grad[5875]! += work[2835]! * gz1_l0 + work[17912]! * gz1_l1 + work[32989]! * gz1_l2 + work[48066]! * gz1_l3;
+  grad[5876]! += work[2836]! * gz1_l0 + work[17913]! * gz1_l1 + work[32990]! * gz1_l2 + work[48067]! * gz1_l3;
+  grad[5877]! += work[2837]! * gz1_l0 + work[17914]! * gz1_l1 + work[32991]! * gz1_l2 + work[48068]! * gz1_l3;
+  grad[5878]! += work[2838]! * gz1_l0 + work[17915]! * gz1_l1 + work[32992]! * gz1_l2 + work[48069]! * gz1_l3;
+  grad[5879]! += work[2839]! * gz1_l0 + work[17916]! * gz1_l1 + work[32993]! * gz1_l2 + work[48070]! * gz1_l3;
+  grad[5880]! += work[2840]! * gz1_l0 + work[17917]! * gz1_l1 + work[32994]! * gz1_l2 + work[48071]! * gz1_l3;
+  grad[5881]! += work[2841]! * gz1_l0 + work[17918]! * gz1_l1 + work[32995]! * gz1_l2 + work[48072]! * gz1_l3;
+  grad[5882]! += work[2842]! * gz1_l0 + work[17919]! * gz1_l1 + work[32996]! * gz1_l2 + work[48073]! * gz1_l3;
+  grad[5883]! += work[2843]! * gz1_l0 + work[17920]! * gz1_l1 + work[32997]! * gz1_l2 + work[48074]! * gz1_l3;
+  grad[5884]! += work[2844]! * gz1_l0 + work[17921]! * gz1_l1 + work[32998]! * gz1_l2 + work[48075]! * gz1_l3;
+  grad[5885]! += work[2845]! * gz1_l0 + work[17922]! * gz1_l1 + work[32999]! * gz1_l2 + work[48076]! * gz1_l3;
+  grad[5886]! += work[2846]! * gz1_l0 + work[17923]! * gz1_l1 + work[33000]! * gz1_l2 + work[48077]! * gz1_l3;
+  grad[5887]! += work[2847]! * gz1_l0 + work[17924]! * gz1_l1 + work[33001]! * gz1_l2 + work[48078]! * gz1_l3;
 
   // --- gru0 backward ---
   gradientBatch_block_loop9(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
@@ -2171,7 +2182,7 @@ function gradientBatch_block(params: Float64Array, inputs: Float64Array, targets
   gradientBatch_block_loop58(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   gradientBatch_block_loop59(params, inputs, targets, grad, work, xo0, xo1, xo2, xo3, to0, to1, to2, to3);
   grad[5888]! += gz1_l0 + gz1_l1 + gz1_l2 + gz1_l3;
-  work[57236]! += loss_l0 + loss_l1 + loss_l2 + loss_l3;
+  work[60308]! += loss_l0 + loss_l1 + loss_l2 + loss_l3;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2190,10 +2201,10 @@ function gradientBatch_block_loop0(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[t * 224 + 32 + cb * 4] = s0;
-      work[t * 224 + 32 + cb * 4 + 1] = s1;
-      work[t * 224 + 32 + cb * 4 + 2] = s2;
-      work[t * 224 + 32 + cb * 4 + 3] = s3;
+      work[t * 256 + 32 + cb * 4] = s0;
+      work[t * 256 + 32 + cb * 4 + 1] = s1;
+      work[t * 256 + 32 + cb * 4 + 2] = s2;
+      work[t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2210,7 +2221,7 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
           let hk = work[hr + k]!;
           let kj = k * 96 + jb * 2;
@@ -2222,21 +2233,21 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[t * 224 + 128 + jb * 2] = r0_0;
-      work[t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[t * 256 + 128 + jb * 2] = r0_0;
+      work[t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2254,7 +2265,8 @@ function gradientBatch_block_loop1(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[t * 224 + j] = q27;
+      work[t * 256 + j] = q27;
+      work[t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -2275,10 +2287,10 @@ function gradientBatch_block_loop2(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[14309 + t * 224 + 32 + cb * 4] = s0;
-      work[14309 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[14309 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[14309 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[15077 + t * 256 + 32 + cb * 4] = s0;
+      work[15077 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[15077 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[15077 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2295,9 +2307,9 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[14309 + hr + k]!;
+          let hk = work[15077 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2307,21 +2319,21 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[14309 + t * 224 + 128 + jb * 2] = r0_0;
-      work[14309 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[14309 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[14309 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[14309 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[14309 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[15077 + t * 256 + 128 + jb * 2] = r0_0;
+      work[15077 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[15077 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[15077 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[15077 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[15077 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[14309 + t * 224 + 128 + j]!;
-      let gr1 = work[14309 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[14309 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[14309 + t * 224 + 32 + j]!;
-      let ga1 = work[14309 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[14309 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[14309 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[15077 + t * 256 + 128 + j]!;
+      let gr1 = work[15077 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[15077 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[15077 + t * 256 + 32 + j]!;
+      let ga1 = work[15077 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[15077 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[15077 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2339,7 +2351,8 @@ function gradientBatch_block_loop3(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[14309 + t * 224 + j] = q27;
+      work[15077 + t * 256 + j] = q27;
+      work[15077 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -2360,10 +2373,10 @@ function gradientBatch_block_loop4(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[28618 + t * 224 + 32 + cb * 4] = s0;
-      work[28618 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[28618 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[28618 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[30154 + t * 256 + 32 + cb * 4] = s0;
+      work[30154 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[30154 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[30154 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2380,9 +2393,9 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[28618 + hr + k]!;
+          let hk = work[30154 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2392,21 +2405,21 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[28618 + t * 224 + 128 + jb * 2] = r0_0;
-      work[28618 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[28618 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[28618 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[28618 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[28618 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[30154 + t * 256 + 128 + jb * 2] = r0_0;
+      work[30154 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[30154 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[30154 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[30154 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[30154 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[28618 + t * 224 + 128 + j]!;
-      let gr1 = work[28618 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[28618 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[28618 + t * 224 + 32 + j]!;
-      let ga1 = work[28618 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[28618 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[28618 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[30154 + t * 256 + 128 + j]!;
+      let gr1 = work[30154 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[30154 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[30154 + t * 256 + 32 + j]!;
+      let ga1 = work[30154 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[30154 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[30154 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2424,7 +2437,8 @@ function gradientBatch_block_loop5(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[28618 + t * 224 + j] = q27;
+      work[30154 + t * 256 + j] = q27;
+      work[30154 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -2445,10 +2459,10 @@ function gradientBatch_block_loop6(params: Float64Array, inputs: Float64Array, t
         s2 = s2 + xk * params[k * 96 + cb * 4 + 2]!;
         s3 = s3 + xk * params[k * 96 + cb * 4 + 3]!;
       }
-      work[42927 + t * 224 + 32 + cb * 4] = s0;
-      work[42927 + t * 224 + 32 + cb * 4 + 1] = s1;
-      work[42927 + t * 224 + 32 + cb * 4 + 2] = s2;
-      work[42927 + t * 224 + 32 + cb * 4 + 3] = s3;
+      work[45231 + t * 256 + 32 + cb * 4] = s0;
+      work[45231 + t * 256 + 32 + cb * 4 + 1] = s1;
+      work[45231 + t * 256 + 32 + cb * 4 + 2] = s2;
+      work[45231 + t * 256 + 32 + cb * 4 + 3] = s3;
     }
   }
 }
@@ -2465,9 +2479,9 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
       let r1_1 = params[5664 + 96 + 32 + jb * 2 + 1]!;
       let r1_2 = params[5664 + 96 + 64 + jb * 2 + 1]!;
       if ((t > 0)) {
-        let hr = ((t - 1) * 224);
+        let hr = ((t - 1) * 256);
         for (let k = 0; k < 32; k++) {
-          let hk = work[42927 + hr + k]!;
+          let hk = work[45231 + hr + k]!;
           let kj = k * 96 + jb * 2;
           r0_0 = r0_0 + hk * params[2592 + kj]!;
           r0_1 = r0_1 + hk * params[2592 + kj + 32]!;
@@ -2477,21 +2491,21 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
           r1_2 = r1_2 + hk * params[2592 + kj + 65]!;
         }
       }
-      work[42927 + t * 224 + 128 + jb * 2] = r0_0;
-      work[42927 + t * 224 + 128 + 32 + jb * 2] = r0_1;
-      work[42927 + t * 224 + 128 + 64 + jb * 2] = r0_2;
-      work[42927 + t * 224 + 128 + jb * 2 + 1] = r1_0;
-      work[42927 + t * 224 + 128 + 32 + jb * 2 + 1] = r1_1;
-      work[42927 + t * 224 + 128 + 64 + jb * 2 + 1] = r1_2;
+      work[45231 + t * 256 + 128 + jb * 2] = r0_0;
+      work[45231 + t * 256 + 128 + 32 + jb * 2] = r0_1;
+      work[45231 + t * 256 + 128 + 64 + jb * 2] = r0_2;
+      work[45231 + t * 256 + 128 + jb * 2 + 1] = r1_0;
+      work[45231 + t * 256 + 128 + 32 + jb * 2 + 1] = r1_1;
+      work[45231 + t * 256 + 128 + 64 + jb * 2 + 1] = r1_2;
     }
     for (let j = 0; j < 32; j++) {
-      let gr0 = work[42927 + t * 224 + 128 + j]!;
-      let gr1 = work[42927 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[42927 + t * 224 + 128 + 64 + j]!;
-      let ga0 = work[42927 + t * 224 + 32 + j]!;
-      let ga1 = work[42927 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[42927 + t * 224 + 32 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[42927 + (t - 1) * 224 + j]! : 0);
+      let gr0 = work[45231 + t * 256 + 128 + j]!;
+      let gr1 = work[45231 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[45231 + t * 256 + 128 + 64 + j]!;
+      let ga0 = work[45231 + t * 256 + 32 + j]!;
+      let ga1 = work[45231 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[45231 + t * 256 + 32 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[45231 + (t - 1) * 256 + j]! : 0);
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
@@ -2509,7 +2523,8 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
       let q25 = q23 * q24;
       let q26 = sp0 * q15;
       let q27 = q25 + q26;
-      work[42927 + t * 224 + j] = q27;
+      work[45231 + t * 256 + j] = q27;
+      work[45231 + t * 256 + 224 + j] = q23;
     }
   }
 }
@@ -2518,23 +2533,23 @@ function gradientBatch_block_loop7(params: Float64Array, inputs: Float64Array, t
 function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   {
     let w = params[5856]!;
-    work[2688] = work[2464]! * w;
-    work[16997] = work[16773]! * w;
-    work[31306] = work[31082]! * w;
-    work[45615] = work[45391]! * w;
+    work[3072] = work[2816]! * w;
+    work[18149] = work[17893]! * w;
+    work[33226] = work[32970]! * w;
+    work[48303] = work[48047]! * w;
   }
   for (let i = 1; i < 32; i++) {
-    let x0 = work[((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x1 = work[14309 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x2 = work[28618 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
-    let x3 = work[42927 + ((352 + i) / 32 | 0) * 224 + 0 + (352 + i) % 32]!;
+    let x0 = work[((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x1 = work[15077 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x2 = work[30154 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
+    let x3 = work[45231 + ((352 + i) / 32 | 0) * 256 + 0 + (352 + i) % 32]!;
     let r = i;
     {
       let w = params[5856 + r]!;
-      work[2688]! += x0 * w;
-      work[16997]! += x1 * w;
-      work[31306]! += x2 * w;
-      work[45615]! += x3 * w;
+      work[3072]! += x0 * w;
+      work[18149]! += x1 * w;
+      work[33226]! += x2 * w;
+      work[48303]! += x3 * w;
     }
   }
 }
@@ -2542,55 +2557,55 @@ function gradientBatch_block_loop8(params: Float64Array, inputs: Float64Array, t
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 384; z++) work[2721 + z] = 0;
+  for (let z = 0; z < 384; z++) work[3105 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop10(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 32; r++) work[2721 + r + 352] = work[2689 + r]!;
+  for (let r = 0; r < 32; r++) work[3105 + r + 352] = work[3073 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop11(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 384; z++) work[17030 + z] = 0;
+  for (let z = 0; z < 384; z++) work[18182 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop12(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 32; r++) work[17030 + r + 352] = work[16998 + r]!;
+  for (let r = 0; r < 32; r++) work[18182 + r + 352] = work[18150 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop13(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 384; z++) work[31339 + z] = 0;
+  for (let z = 0; z < 384; z++) work[33259 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop14(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 32; r++) work[31339 + r + 352] = work[31307 + r]!;
+  for (let r = 0; r < 32; r++) work[33259 + r + 352] = work[33227 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop15(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 384; z++) work[45648 + z] = 0;
+  for (let z = 0; z < 384; z++) work[48336 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop16(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 32; r++) work[45648 + r + 352] = work[45616 + r]!;
+  for (let r = 0; r < 32; r++) work[48336 + r + 352] = work[48304 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop17(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let z = 0; z < 2688; z++) work[3105 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[3489 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2598,15 +2613,15 @@ function gradientBatch_block_loop18(params: Float64Array, inputs: Float64Array, 
   // sample 0 of the block
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[3105 + dst + r] = work[2721 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[3489 + dst + r] = work[3105 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop19(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let z = 0; z < 2688; z++) work[17414 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[18566 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2614,15 +2629,15 @@ function gradientBatch_block_loop20(params: Float64Array, inputs: Float64Array, 
   // sample 1 of the block
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[17414 + dst + r] = work[17030 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[18566 + dst + r] = work[18182 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop21(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let z = 0; z < 2688; z++) work[31723 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[33643 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2630,15 +2645,15 @@ function gradientBatch_block_loop22(params: Float64Array, inputs: Float64Array, 
   // sample 2 of the block
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[31723 + dst + r] = work[31339 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[33643 + dst + r] = work[33259 + src + r]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop23(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let z = 0; z < 2688; z++) work[46032 + z] = 0;
+  for (let z = 0; z < 3072; z++) work[48720 + z] = 0;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
@@ -2646,8 +2661,8 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
   // sample 3 of the block
   for (let o = 0; o < 12; o++) {
     let src = (o * 32);
-    let dst = (o * 224);
-    for (let r = 0; r < 32; r++) work[46032 + dst + r] = work[45648 + src + r]!;
+    let dst = (o * 256);
+    for (let r = 0; r < 32; r++) work[48720 + dst + r] = work[48336 + src + r]!;
   }
 }
 
@@ -2655,10 +2670,10 @@ function gradientBatch_block_loop24(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop25(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[5793 + 8484 + z] = 0;
-    work[5793 + 8484 + z + 1] = 0;
-    work[5793 + 8484 + z + 2] = 0;
-    work[5793 + 8484 + z + 3] = 0;
+    work[6561 + 8484 + z] = 0;
+    work[6561 + 8484 + z + 1] = 0;
+    work[6561 + 8484 + z + 2] = 0;
+    work[6561 + 8484 + z + 3] = 0;
   }
 }
 
@@ -2668,57 +2683,58 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[t * 224 + 32 + j]!;
-      let ga1 = work[t * 224 + 32 + 32 + j]!;
-      let ga2 = work[t * 224 + 32 + 64 + j]!;
-      let gr0 = work[t * 224 + 128 + j]!;
-      let gr1 = work[t * 224 + 128 + 32 + j]!;
-      let gr2 = work[t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[(t - 1) * 224 + j]! : 0);
-      let sd0 = (work[3105 + t * 224 + j]! + work[5793 + 8484 + j]!);
+      let ga0 = work[t * 256 + 32 + j]!;
+      let ga1 = work[t * 256 + 32 + 32 + j]!;
+      let ga2 = work[t * 256 + 32 + 64 + j]!;
+      let gr0 = work[t * 256 + 128 + j]!;
+      let gr1 = work[t * 256 + 128 + 32 + j]!;
+      let gr2 = work[t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[(t - 1) * 256 + j]! : 0);
+      let sd0 = (work[3489 + t * 256 + j]! + work[6561 + 8484 + j]!);
+      let sk0 = work[3489 + t * 256 + 224 + j]!;
+      let kp0 = work[t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[5793 + 6180 + t * 96 + j] = (q51 + work[3105 + t * 224 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + j] = (q51 + work[3105 + t * 224 + 128 + j]!);
-      work[5793 + 6180 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 32 + 32 + j]!);
-      work[5793 + 7332 + t * 96 + 32 + j] = (q46 + work[3105 + t * 224 + 128 + 32 + j]!);
-      work[5793 + 6180 + t * 96 + 64 + j] = (q39 + work[3105 + t * 224 + 32 + 64 + j]!);
-      work[5793 + 7332 + t * 96 + 64 + j] = (q40 + work[3105 + t * 224 + 128 + 64 + j]!);
-      work[5793 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[6561 + 6180 + t * 96 + j] = (q74 + work[3489 + t * 256 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + j] = (q74 + work[3489 + t * 256 + 128 + j]!);
+      work[6561 + 6180 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 32 + 32 + j]!);
+      work[6561 + 7332 + t * 96 + 32 + j] = (q71 + work[3489 + t * 256 + 128 + 32 + j]!);
+      work[6561 + 6180 + t * 96 + 64 + j] = (q66 + work[3489 + t * 256 + 32 + 64 + j]!);
+      work[6561 + 7332 + t * 96 + 64 + j] = (q67 + work[3489 + t * 256 + 128 + 64 + j]!);
+      work[6561 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -2731,7 +2747,7 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[5793 + 7332 + t * 96 + c]!;
+          let dr = work[6561 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -2741,14 +2757,14 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[5793 + 8484 + kb * 8]! += s0;
-        work[5793 + 8484 + kb * 8 + 1]! += s1;
-        work[5793 + 8484 + kb * 8 + 2]! += s2;
-        work[5793 + 8484 + kb * 8 + 3]! += s3;
-        work[5793 + 8484 + kb * 8 + 4]! += s4;
-        work[5793 + 8484 + kb * 8 + 5]! += s5;
-        work[5793 + 8484 + kb * 8 + 6]! += s6;
-        work[5793 + 8484 + kb * 8 + 7]! += s7;
+        work[6561 + 8484 + kb * 8]! += s0;
+        work[6561 + 8484 + kb * 8 + 1]! += s1;
+        work[6561 + 8484 + kb * 8 + 2]! += s2;
+        work[6561 + 8484 + kb * 8 + 3]! += s3;
+        work[6561 + 8484 + kb * 8 + 4]! += s4;
+        work[6561 + 8484 + kb * 8 + 5]! += s5;
+        work[6561 + 8484 + kb * 8 + 6]! += s6;
+        work[6561 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -2764,24 +2780,24 @@ function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[5793 + t * 27 + kb * 4] = s0;
-      work[5793 + t * 27 + kb * 4 + 1] = s1;
-      work[5793 + t * 27 + kb * 4 + 2] = s2;
-      work[5793 + t * 27 + kb * 4 + 3] = s3;
+      work[6561 + t * 27 + kb * 4] = s0;
+      work[6561 + t * 27 + kb * 4 + 1] = s1;
+      work[6561 + t * 27 + kb * 4 + 2] = s2;
+      work[6561 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[5793 + 6180 + t * 96 + c]!;
+        let da = work[6561 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[5793 + t * 27 + k] = s0;
+      work[6561 + t * 27 + k] = s0;
     }
   }
 }
@@ -2801,23 +2817,23 @@ function gradientBatch_block_loop28(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo0 + t * 27 + k]!;
-        s0 = s0 + xk * work[5793 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[6561 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 324 + k * 96 + cb * 8] = s0;
-      work[5793 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 324 + k * 96 + cb * 8] = s0;
+      work[6561 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2836,24 +2852,24 @@ function gradientBatch_block_loop29(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[(t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[5793 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[5793 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[(t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[6561 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[6561 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[5793 + 2916 + k * 96 + cb * 8] = s0;
-      work[5793 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[5793 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[5793 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[5793 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[5793 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[5793 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[5793 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[6561 + 2916 + k * 96 + cb * 8] = s0;
+      work[6561 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[6561 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[6561 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[6561 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[6561 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[6561 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[6561 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -2864,32 +2880,32 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[5793 + 6180 + c]!;
-    sr = sr + work[5793 + 7332 + c]!;
-    sa = sa + work[5793 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[5793 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[5793 + 7332 + 11 * 96 + c]!;
-    work[5793 + 5988 + c] = sa;
-    work[5793 + 6084 + c] = sr;
+    sa = sa + work[6561 + 6180 + c]!;
+    sr = sr + work[6561 + 7332 + c]!;
+    sa = sa + work[6561 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[6561 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[6561 + 7332 + 11 * 96 + c]!;
+    work[6561 + 5988 + c] = sa;
+    work[6561 + 6084 + c] = sr;
   }
 }
 
@@ -2897,10 +2913,10 @@ function gradientBatch_block_loop30(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop31(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[20102 + 8484 + z] = 0;
-    work[20102 + 8484 + z + 1] = 0;
-    work[20102 + 8484 + z + 2] = 0;
-    work[20102 + 8484 + z + 3] = 0;
+    work[21638 + 8484 + z] = 0;
+    work[21638 + 8484 + z + 1] = 0;
+    work[21638 + 8484 + z + 2] = 0;
+    work[21638 + 8484 + z + 3] = 0;
   }
 }
 
@@ -2910,57 +2926,58 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[14309 + t * 224 + 32 + j]!;
-      let ga1 = work[14309 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[14309 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[14309 + t * 224 + 128 + j]!;
-      let gr1 = work[14309 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[14309 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[14309 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[17414 + t * 224 + j]! + work[20102 + 8484 + j]!);
+      let ga0 = work[15077 + t * 256 + 32 + j]!;
+      let ga1 = work[15077 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[15077 + t * 256 + 32 + 64 + j]!;
+      let gr0 = work[15077 + t * 256 + 128 + j]!;
+      let gr1 = work[15077 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[15077 + t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[15077 + (t - 1) * 256 + j]! : 0);
+      let sd0 = (work[18566 + t * 256 + j]! + work[21638 + 8484 + j]!);
+      let sk0 = work[18566 + t * 256 + 224 + j]!;
+      let kp0 = work[15077 + t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[20102 + 6180 + t * 96 + j] = (q51 + work[17414 + t * 224 + 32 + j]!);
-      work[20102 + 7332 + t * 96 + j] = (q51 + work[17414 + t * 224 + 128 + j]!);
-      work[20102 + 6180 + t * 96 + 32 + j] = (q46 + work[17414 + t * 224 + 32 + 32 + j]!);
-      work[20102 + 7332 + t * 96 + 32 + j] = (q46 + work[17414 + t * 224 + 128 + 32 + j]!);
-      work[20102 + 6180 + t * 96 + 64 + j] = (q39 + work[17414 + t * 224 + 32 + 64 + j]!);
-      work[20102 + 7332 + t * 96 + 64 + j] = (q40 + work[17414 + t * 224 + 128 + 64 + j]!);
-      work[20102 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[21638 + 6180 + t * 96 + j] = (q74 + work[18566 + t * 256 + 32 + j]!);
+      work[21638 + 7332 + t * 96 + j] = (q74 + work[18566 + t * 256 + 128 + j]!);
+      work[21638 + 6180 + t * 96 + 32 + j] = (q71 + work[18566 + t * 256 + 32 + 32 + j]!);
+      work[21638 + 7332 + t * 96 + 32 + j] = (q71 + work[18566 + t * 256 + 128 + 32 + j]!);
+      work[21638 + 6180 + t * 96 + 64 + j] = (q66 + work[18566 + t * 256 + 32 + 64 + j]!);
+      work[21638 + 7332 + t * 96 + 64 + j] = (q67 + work[18566 + t * 256 + 128 + 64 + j]!);
+      work[21638 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -2973,7 +2990,7 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[20102 + 7332 + t * 96 + c]!;
+          let dr = work[21638 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -2983,14 +3000,14 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[20102 + 8484 + kb * 8]! += s0;
-        work[20102 + 8484 + kb * 8 + 1]! += s1;
-        work[20102 + 8484 + kb * 8 + 2]! += s2;
-        work[20102 + 8484 + kb * 8 + 3]! += s3;
-        work[20102 + 8484 + kb * 8 + 4]! += s4;
-        work[20102 + 8484 + kb * 8 + 5]! += s5;
-        work[20102 + 8484 + kb * 8 + 6]! += s6;
-        work[20102 + 8484 + kb * 8 + 7]! += s7;
+        work[21638 + 8484 + kb * 8]! += s0;
+        work[21638 + 8484 + kb * 8 + 1]! += s1;
+        work[21638 + 8484 + kb * 8 + 2]! += s2;
+        work[21638 + 8484 + kb * 8 + 3]! += s3;
+        work[21638 + 8484 + kb * 8 + 4]! += s4;
+        work[21638 + 8484 + kb * 8 + 5]! += s5;
+        work[21638 + 8484 + kb * 8 + 6]! += s6;
+        work[21638 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3006,24 +3023,24 @@ function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[20102 + 6180 + t * 96 + c]!;
+        let da = work[21638 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[20102 + t * 27 + kb * 4] = s0;
-      work[20102 + t * 27 + kb * 4 + 1] = s1;
-      work[20102 + t * 27 + kb * 4 + 2] = s2;
-      work[20102 + t * 27 + kb * 4 + 3] = s3;
+      work[21638 + t * 27 + kb * 4] = s0;
+      work[21638 + t * 27 + kb * 4 + 1] = s1;
+      work[21638 + t * 27 + kb * 4 + 2] = s2;
+      work[21638 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[20102 + 6180 + t * 96 + c]!;
+        let da = work[21638 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[20102 + t * 27 + k] = s0;
+      work[21638 + t * 27 + k] = s0;
     }
   }
 }
@@ -3043,23 +3060,23 @@ function gradientBatch_block_loop34(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo1 + t * 27 + k]!;
-        s0 = s0 + xk * work[20102 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[20102 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[21638 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[21638 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[20102 + 324 + k * 96 + cb * 8] = s0;
-      work[20102 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[20102 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[20102 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[20102 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[20102 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[20102 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[20102 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[21638 + 324 + k * 96 + cb * 8] = s0;
+      work[21638 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[21638 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[21638 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[21638 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[21638 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[21638 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[21638 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3078,24 +3095,24 @@ function gradientBatch_block_loop35(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[14309 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[20102 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[20102 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[15077 + (t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[21638 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[21638 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[20102 + 2916 + k * 96 + cb * 8] = s0;
-      work[20102 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[20102 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[20102 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[20102 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[20102 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[20102 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[20102 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[21638 + 2916 + k * 96 + cb * 8] = s0;
+      work[21638 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[21638 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[21638 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[21638 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[21638 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[21638 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[21638 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3106,32 +3123,32 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[20102 + 6180 + c]!;
-    sr = sr + work[20102 + 7332 + c]!;
-    sa = sa + work[20102 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[20102 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[20102 + 7332 + 11 * 96 + c]!;
-    work[20102 + 5988 + c] = sa;
-    work[20102 + 6084 + c] = sr;
+    sa = sa + work[21638 + 6180 + c]!;
+    sr = sr + work[21638 + 7332 + c]!;
+    sa = sa + work[21638 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[21638 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[21638 + 7332 + 11 * 96 + c]!;
+    work[21638 + 5988 + c] = sa;
+    work[21638 + 6084 + c] = sr;
   }
 }
 
@@ -3139,10 +3156,10 @@ function gradientBatch_block_loop36(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop37(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[34411 + 8484 + z] = 0;
-    work[34411 + 8484 + z + 1] = 0;
-    work[34411 + 8484 + z + 2] = 0;
-    work[34411 + 8484 + z + 3] = 0;
+    work[36715 + 8484 + z] = 0;
+    work[36715 + 8484 + z + 1] = 0;
+    work[36715 + 8484 + z + 2] = 0;
+    work[36715 + 8484 + z + 3] = 0;
   }
 }
 
@@ -3152,57 +3169,58 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[28618 + t * 224 + 32 + j]!;
-      let ga1 = work[28618 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[28618 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[28618 + t * 224 + 128 + j]!;
-      let gr1 = work[28618 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[28618 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[28618 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[31723 + t * 224 + j]! + work[34411 + 8484 + j]!);
+      let ga0 = work[30154 + t * 256 + 32 + j]!;
+      let ga1 = work[30154 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[30154 + t * 256 + 32 + 64 + j]!;
+      let gr0 = work[30154 + t * 256 + 128 + j]!;
+      let gr1 = work[30154 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[30154 + t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[30154 + (t - 1) * 256 + j]! : 0);
+      let sd0 = (work[33643 + t * 256 + j]! + work[36715 + 8484 + j]!);
+      let sk0 = work[33643 + t * 256 + 224 + j]!;
+      let kp0 = work[30154 + t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[34411 + 6180 + t * 96 + j] = (q51 + work[31723 + t * 224 + 32 + j]!);
-      work[34411 + 7332 + t * 96 + j] = (q51 + work[31723 + t * 224 + 128 + j]!);
-      work[34411 + 6180 + t * 96 + 32 + j] = (q46 + work[31723 + t * 224 + 32 + 32 + j]!);
-      work[34411 + 7332 + t * 96 + 32 + j] = (q46 + work[31723 + t * 224 + 128 + 32 + j]!);
-      work[34411 + 6180 + t * 96 + 64 + j] = (q39 + work[31723 + t * 224 + 32 + 64 + j]!);
-      work[34411 + 7332 + t * 96 + 64 + j] = (q40 + work[31723 + t * 224 + 128 + 64 + j]!);
-      work[34411 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[36715 + 6180 + t * 96 + j] = (q74 + work[33643 + t * 256 + 32 + j]!);
+      work[36715 + 7332 + t * 96 + j] = (q74 + work[33643 + t * 256 + 128 + j]!);
+      work[36715 + 6180 + t * 96 + 32 + j] = (q71 + work[33643 + t * 256 + 32 + 32 + j]!);
+      work[36715 + 7332 + t * 96 + 32 + j] = (q71 + work[33643 + t * 256 + 128 + 32 + j]!);
+      work[36715 + 6180 + t * 96 + 64 + j] = (q66 + work[33643 + t * 256 + 32 + 64 + j]!);
+      work[36715 + 7332 + t * 96 + 64 + j] = (q67 + work[33643 + t * 256 + 128 + 64 + j]!);
+      work[36715 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -3215,7 +3233,7 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[34411 + 7332 + t * 96 + c]!;
+          let dr = work[36715 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -3225,14 +3243,14 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[34411 + 8484 + kb * 8]! += s0;
-        work[34411 + 8484 + kb * 8 + 1]! += s1;
-        work[34411 + 8484 + kb * 8 + 2]! += s2;
-        work[34411 + 8484 + kb * 8 + 3]! += s3;
-        work[34411 + 8484 + kb * 8 + 4]! += s4;
-        work[34411 + 8484 + kb * 8 + 5]! += s5;
-        work[34411 + 8484 + kb * 8 + 6]! += s6;
-        work[34411 + 8484 + kb * 8 + 7]! += s7;
+        work[36715 + 8484 + kb * 8]! += s0;
+        work[36715 + 8484 + kb * 8 + 1]! += s1;
+        work[36715 + 8484 + kb * 8 + 2]! += s2;
+        work[36715 + 8484 + kb * 8 + 3]! += s3;
+        work[36715 + 8484 + kb * 8 + 4]! += s4;
+        work[36715 + 8484 + kb * 8 + 5]! += s5;
+        work[36715 + 8484 + kb * 8 + 6]! += s6;
+        work[36715 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3248,24 +3266,24 @@ function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[34411 + 6180 + t * 96 + c]!;
+        let da = work[36715 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[34411 + t * 27 + kb * 4] = s0;
-      work[34411 + t * 27 + kb * 4 + 1] = s1;
-      work[34411 + t * 27 + kb * 4 + 2] = s2;
-      work[34411 + t * 27 + kb * 4 + 3] = s3;
+      work[36715 + t * 27 + kb * 4] = s0;
+      work[36715 + t * 27 + kb * 4 + 1] = s1;
+      work[36715 + t * 27 + kb * 4 + 2] = s2;
+      work[36715 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[34411 + 6180 + t * 96 + c]!;
+        let da = work[36715 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[34411 + t * 27 + k] = s0;
+      work[36715 + t * 27 + k] = s0;
     }
   }
 }
@@ -3285,23 +3303,23 @@ function gradientBatch_block_loop40(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo2 + t * 27 + k]!;
-        s0 = s0 + xk * work[34411 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[34411 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[36715 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[36715 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[34411 + 324 + k * 96 + cb * 8] = s0;
-      work[34411 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[34411 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[34411 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[34411 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[34411 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[34411 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[34411 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[36715 + 324 + k * 96 + cb * 8] = s0;
+      work[36715 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[36715 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[36715 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[36715 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[36715 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[36715 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[36715 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3320,24 +3338,24 @@ function gradientBatch_block_loop41(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[28618 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[34411 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[34411 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[30154 + (t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[36715 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[36715 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[34411 + 2916 + k * 96 + cb * 8] = s0;
-      work[34411 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[34411 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[34411 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[34411 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[34411 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[34411 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[34411 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[36715 + 2916 + k * 96 + cb * 8] = s0;
+      work[36715 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[36715 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[36715 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[36715 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[36715 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[36715 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[36715 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3348,32 +3366,32 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[34411 + 6180 + c]!;
-    sr = sr + work[34411 + 7332 + c]!;
-    sa = sa + work[34411 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[34411 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[34411 + 7332 + 11 * 96 + c]!;
-    work[34411 + 5988 + c] = sa;
-    work[34411 + 6084 + c] = sr;
+    sa = sa + work[36715 + 6180 + c]!;
+    sr = sr + work[36715 + 7332 + c]!;
+    sa = sa + work[36715 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[36715 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[36715 + 7332 + 11 * 96 + c]!;
+    work[36715 + 5988 + c] = sa;
+    work[36715 + 6084 + c] = sr;
   }
 }
 
@@ -3381,10 +3399,10 @@ function gradientBatch_block_loop42(params: Float64Array, inputs: Float64Array, 
 function gradientBatch_block_loop43(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
   for (let z = 0; z < 32; z += 4) {
-    work[48720 + 8484 + z] = 0;
-    work[48720 + 8484 + z + 1] = 0;
-    work[48720 + 8484 + z + 2] = 0;
-    work[48720 + 8484 + z + 3] = 0;
+    work[51792 + 8484 + z] = 0;
+    work[51792 + 8484 + z + 1] = 0;
+    work[51792 + 8484 + z + 2] = 0;
+    work[51792 + 8484 + z + 3] = 0;
   }
 }
 
@@ -3394,57 +3412,58 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
   for (let tt = 0; tt < 12; tt++) {
     let t = (11 - tt);
     for (let j = 0; j < 32; j++) {
-      let ga0 = work[42927 + t * 224 + 32 + j]!;
-      let ga1 = work[42927 + t * 224 + 32 + 32 + j]!;
-      let ga2 = work[42927 + t * 224 + 32 + 64 + j]!;
-      let gr0 = work[42927 + t * 224 + 128 + j]!;
-      let gr1 = work[42927 + t * 224 + 128 + 32 + j]!;
-      let gr2 = work[42927 + t * 224 + 128 + 64 + j]!;
-      let sp0 = ((t > 0) ? work[42927 + (t - 1) * 224 + j]! : 0);
-      let sd0 = (work[46032 + t * 224 + j]! + work[48720 + 8484 + j]!);
+      let ga0 = work[45231 + t * 256 + 32 + j]!;
+      let ga1 = work[45231 + t * 256 + 32 + 32 + j]!;
+      let ga2 = work[45231 + t * 256 + 32 + 64 + j]!;
+      let gr0 = work[45231 + t * 256 + 128 + j]!;
+      let gr1 = work[45231 + t * 256 + 128 + 32 + j]!;
+      let gr2 = work[45231 + t * 256 + 128 + 64 + j]!;
+      let sp0 = ((t > 0) ? work[45231 + (t - 1) * 256 + j]! : 0);
+      let sd0 = (work[48720 + t * 256 + j]! + work[51792 + 8484 + j]!);
+      let sk0 = work[48720 + t * 256 + 224 + j]!;
+      let kp0 = work[45231 + t * 256 + 224 + j]!;
       let q7 = ga0 + gr0;
       let q9 = q7 * (0.2);
       let q11 = q9 + (0.5);
       let q49 = (1 > q11 ? 1 : 0);
       let q13 = Math.min(q11, 1);
       let q47 = (q13 > 0 ? 1 : 0);
-      let q30 = 1 * sd0;
-      let q32 = sp0 * q30;
+      let q58 = 1 * sd0;
+      let q60 = sp0 * q58;
+      let q62 = kp0 * q58;
+      let q64 = -q62;
+      let q65 = q60 + q64;
+      let q72 = (q47 !== 0 ? q65 : 0);
+      let q73 = (q49 !== 0 ? q72 : 0);
+      let q74 = (0.2) * q73;
       let q16 = ga1 + gr1;
       let q17 = (0.2) * q16;
       let q18 = (0.5) + q17;
-      let q19 = Math.min(q18, 1);
-      let q20 = Math.max(q19, 0);
-      let q21 = gr2 * q20;
-      let q22 = ga2 + q21;
-      let q23 = Math.tanh(q22);
-      let q34 = q23 * q30;
-      let q35 = -q34;
-      let q36 = q32 + q35;
-      let q48 = (q47 !== 0 ? q36 : 0);
-      let q50 = (q49 !== 0 ? q48 : 0);
-      let q51 = (0.2) * q50;
       let q44 = (1 > q18 ? 1 : 0);
+      let q19 = Math.min(q18, 1);
       let q42 = (q19 > 0 ? 1 : 0);
+      let q37 = kp0 * kp0;
+      let q38 = 1 - q37;
+      let q57 = 1 * sk0;
       let q15 = Math.max(q13, 0);
       let q24 = 1 - q15;
-      let q33 = q24 * q30;
-      let q37 = q23 * q23;
-      let q38 = 1 - q37;
-      let q39 = q33 * q38;
-      let q41 = gr2 * q39;
-      let q43 = (q42 !== 0 ? q41 : 0);
-      let q45 = (q44 !== 0 ? q43 : 0);
-      let q46 = (0.2) * q45;
-      let q40 = q20 * q39;
-      let q31 = q15 * q30;
-      work[48720 + 6180 + t * 96 + j] = (q51 + work[46032 + t * 224 + 32 + j]!);
-      work[48720 + 7332 + t * 96 + j] = (q51 + work[46032 + t * 224 + 128 + j]!);
-      work[48720 + 6180 + t * 96 + 32 + j] = (q46 + work[46032 + t * 224 + 32 + 32 + j]!);
-      work[48720 + 7332 + t * 96 + 32 + j] = (q46 + work[46032 + t * 224 + 128 + 32 + j]!);
-      work[48720 + 6180 + t * 96 + 64 + j] = (q39 + work[46032 + t * 224 + 32 + 64 + j]!);
-      work[48720 + 7332 + t * 96 + 64 + j] = (q40 + work[46032 + t * 224 + 128 + 64 + j]!);
-      work[48720 + 8484 + j] = q31;
+      let q61 = q24 * q58;
+      let q63 = q57 + q61;
+      let q66 = q38 * q63;
+      let q68 = gr2 * q66;
+      let q69 = (q42 !== 0 ? q68 : 0);
+      let q70 = (q44 !== 0 ? q69 : 0);
+      let q71 = (0.2) * q70;
+      let q20 = Math.max(q19, 0);
+      let q67 = q20 * q66;
+      let q59 = q15 * q58;
+      work[51792 + 6180 + t * 96 + j] = (q74 + work[48720 + t * 256 + 32 + j]!);
+      work[51792 + 7332 + t * 96 + j] = (q74 + work[48720 + t * 256 + 128 + j]!);
+      work[51792 + 6180 + t * 96 + 32 + j] = (q71 + work[48720 + t * 256 + 32 + 32 + j]!);
+      work[51792 + 7332 + t * 96 + 32 + j] = (q71 + work[48720 + t * 256 + 128 + 32 + j]!);
+      work[51792 + 6180 + t * 96 + 64 + j] = (q66 + work[48720 + t * 256 + 32 + 64 + j]!);
+      work[51792 + 7332 + t * 96 + 64 + j] = (q67 + work[48720 + t * 256 + 128 + 64 + j]!);
+      work[51792 + 8484 + j] = q59;
     }
     if ((t > 0)) {
       for (let kb = 0; kb < 4; kb++) {
@@ -3457,7 +3476,7 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
         let s6 = 0;
         let s7 = 0;
         for (let c = 0; c < 96; c++) {
-          let dr = work[48720 + 7332 + t * 96 + c]!;
+          let dr = work[51792 + 7332 + t * 96 + c]!;
           s0 = s0 + params[2592 + (kb * 8) * 96 + c]! * dr;
           s1 = s1 + params[2592 + (kb * 8 + 1) * 96 + c]! * dr;
           s2 = s2 + params[2592 + (kb * 8 + 2) * 96 + c]! * dr;
@@ -3467,14 +3486,14 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
           s6 = s6 + params[2592 + (kb * 8 + 6) * 96 + c]! * dr;
           s7 = s7 + params[2592 + (kb * 8 + 7) * 96 + c]! * dr;
         }
-        work[48720 + 8484 + kb * 8]! += s0;
-        work[48720 + 8484 + kb * 8 + 1]! += s1;
-        work[48720 + 8484 + kb * 8 + 2]! += s2;
-        work[48720 + 8484 + kb * 8 + 3]! += s3;
-        work[48720 + 8484 + kb * 8 + 4]! += s4;
-        work[48720 + 8484 + kb * 8 + 5]! += s5;
-        work[48720 + 8484 + kb * 8 + 6]! += s6;
-        work[48720 + 8484 + kb * 8 + 7]! += s7;
+        work[51792 + 8484 + kb * 8]! += s0;
+        work[51792 + 8484 + kb * 8 + 1]! += s1;
+        work[51792 + 8484 + kb * 8 + 2]! += s2;
+        work[51792 + 8484 + kb * 8 + 3]! += s3;
+        work[51792 + 8484 + kb * 8 + 4]! += s4;
+        work[51792 + 8484 + kb * 8 + 5]! += s5;
+        work[51792 + 8484 + kb * 8 + 6]! += s6;
+        work[51792 + 8484 + kb * 8 + 7]! += s7;
       }
     }
   }
@@ -3490,24 +3509,24 @@ function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, 
       let s2 = 0;
       let s3 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[48720 + 6180 + t * 96 + c]!;
+        let da = work[51792 + 6180 + t * 96 + c]!;
         s0 = s0 + params[(kb * 4) * 96 + c]! * da;
         s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
         s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
         s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
       }
-      work[48720 + t * 27 + kb * 4] = s0;
-      work[48720 + t * 27 + kb * 4 + 1] = s1;
-      work[48720 + t * 27 + kb * 4 + 2] = s2;
-      work[48720 + t * 27 + kb * 4 + 3] = s3;
+      work[51792 + t * 27 + kb * 4] = s0;
+      work[51792 + t * 27 + kb * 4 + 1] = s1;
+      work[51792 + t * 27 + kb * 4 + 2] = s2;
+      work[51792 + t * 27 + kb * 4 + 3] = s3;
     }
     for (let k = 24; k < 27; k++) {
       let s0 = 0;
       for (let c = 0; c < 96; c++) {
-        let da = work[48720 + 6180 + t * 96 + c]!;
+        let da = work[51792 + 6180 + t * 96 + c]!;
         s0 = s0 + params[k * 96 + c]! * da;
       }
-      work[48720 + t * 27 + k] = s0;
+      work[51792 + t * 27 + k] = s0;
     }
   }
 }
@@ -3527,23 +3546,23 @@ function gradientBatch_block_loop46(params: Float64Array, inputs: Float64Array, 
       let s7 = 0;
       for (let t = 0; t < 12; t++) {
         let xk = inputs[xo3 + t * 27 + k]!;
-        s0 = s0 + xk * work[48720 + 6180 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[48720 + 6180 + t * 96 + cb * 8 + 7]!;
+        s0 = s0 + xk * work[51792 + 6180 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[51792 + 6180 + t * 96 + cb * 8 + 7]!;
       }
-      work[48720 + 324 + k * 96 + cb * 8] = s0;
-      work[48720 + 324 + k * 96 + cb * 8 + 1] = s1;
-      work[48720 + 324 + k * 96 + cb * 8 + 2] = s2;
-      work[48720 + 324 + k * 96 + cb * 8 + 3] = s3;
-      work[48720 + 324 + k * 96 + cb * 8 + 4] = s4;
-      work[48720 + 324 + k * 96 + cb * 8 + 5] = s5;
-      work[48720 + 324 + k * 96 + cb * 8 + 6] = s6;
-      work[48720 + 324 + k * 96 + cb * 8 + 7] = s7;
+      work[51792 + 324 + k * 96 + cb * 8] = s0;
+      work[51792 + 324 + k * 96 + cb * 8 + 1] = s1;
+      work[51792 + 324 + k * 96 + cb * 8 + 2] = s2;
+      work[51792 + 324 + k * 96 + cb * 8 + 3] = s3;
+      work[51792 + 324 + k * 96 + cb * 8 + 4] = s4;
+      work[51792 + 324 + k * 96 + cb * 8 + 5] = s5;
+      work[51792 + 324 + k * 96 + cb * 8 + 6] = s6;
+      work[51792 + 324 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3562,24 +3581,24 @@ function gradientBatch_block_loop47(params: Float64Array, inputs: Float64Array, 
       let s6 = 0;
       let s7 = 0;
       for (let t = 1; t < 12; t++) {
-        let xk = work[42927 + (t - 1) * 224 + k]!;
-        s0 = s0 + xk * work[48720 + 7332 + t * 96 + cb * 8]!;
-        s1 = s1 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 1]!;
-        s2 = s2 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 2]!;
-        s3 = s3 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 3]!;
-        s4 = s4 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 4]!;
-        s5 = s5 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 5]!;
-        s6 = s6 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 6]!;
-        s7 = s7 + xk * work[48720 + 7332 + t * 96 + cb * 8 + 7]!;
+        let xk = work[45231 + (t - 1) * 256 + k]!;
+        s0 = s0 + xk * work[51792 + 7332 + t * 96 + cb * 8]!;
+        s1 = s1 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 1]!;
+        s2 = s2 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 2]!;
+        s3 = s3 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 3]!;
+        s4 = s4 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 4]!;
+        s5 = s5 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 5]!;
+        s6 = s6 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 6]!;
+        s7 = s7 + xk * work[51792 + 7332 + t * 96 + cb * 8 + 7]!;
       }
-      work[48720 + 2916 + k * 96 + cb * 8] = s0;
-      work[48720 + 2916 + k * 96 + cb * 8 + 1] = s1;
-      work[48720 + 2916 + k * 96 + cb * 8 + 2] = s2;
-      work[48720 + 2916 + k * 96 + cb * 8 + 3] = s3;
-      work[48720 + 2916 + k * 96 + cb * 8 + 4] = s4;
-      work[48720 + 2916 + k * 96 + cb * 8 + 5] = s5;
-      work[48720 + 2916 + k * 96 + cb * 8 + 6] = s6;
-      work[48720 + 2916 + k * 96 + cb * 8 + 7] = s7;
+      work[51792 + 2916 + k * 96 + cb * 8] = s0;
+      work[51792 + 2916 + k * 96 + cb * 8 + 1] = s1;
+      work[51792 + 2916 + k * 96 + cb * 8 + 2] = s2;
+      work[51792 + 2916 + k * 96 + cb * 8 + 3] = s3;
+      work[51792 + 2916 + k * 96 + cb * 8 + 4] = s4;
+      work[51792 + 2916 + k * 96 + cb * 8 + 5] = s5;
+      work[51792 + 2916 + k * 96 + cb * 8 + 6] = s6;
+      work[51792 + 2916 + k * 96 + cb * 8 + 7] = s7;
     }
   }
 }
@@ -3590,101 +3609,101 @@ function gradientBatch_block_loop48(params: Float64Array, inputs: Float64Array, 
   for (let c = 0; c < 96; c++) {
     let sa = 0;
     let sr = 0;
-    sa = sa + work[48720 + 6180 + c]!;
-    sr = sr + work[48720 + 7332 + c]!;
-    sa = sa + work[48720 + 6180 + 1 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 1 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 2 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 2 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 3 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 3 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 4 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 4 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 5 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 5 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 6 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 6 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 7 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 7 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 8 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 8 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 9 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 9 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 10 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 10 * 96 + c]!;
-    sa = sa + work[48720 + 6180 + 11 * 96 + c]!;
-    sr = sr + work[48720 + 7332 + 11 * 96 + c]!;
-    work[48720 + 5988 + c] = sa;
-    work[48720 + 6084 + c] = sr;
+    sa = sa + work[51792 + 6180 + c]!;
+    sr = sr + work[51792 + 7332 + c]!;
+    sa = sa + work[51792 + 6180 + 1 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 1 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 2 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 2 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 3 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 3 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 4 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 4 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 5 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 5 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 6 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 6 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 7 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 7 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 8 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 8 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 9 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 9 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 10 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 10 * 96 + c]!;
+    sa = sa + work[51792 + 6180 + 11 * 96 + c]!;
+    sr = sr + work[51792 + 7332 + 11 * 96 + c]!;
+    work[51792 + 5988 + c] = sa;
+    work[51792 + 6084 + c] = sr;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop49(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) work[r] = work[5793 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[r] = work[6561 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop50(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let r = 0; r < 96; r++) work[r + 96] = work[5793 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[r + 96] = work[6561 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop51(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) work[14309 + r] = work[20102 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[15077 + r] = work[21638 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop52(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let r = 0; r < 96; r++) work[14309 + r + 96] = work[20102 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[15077 + r + 96] = work[21638 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop53(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) work[28618 + r] = work[34411 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[30154 + r] = work[36715 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop54(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let r = 0; r < 96; r++) work[28618 + r + 96] = work[34411 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[30154 + r + 96] = work[36715 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop55(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) work[42927 + r] = work[48720 + 5988 + r]!;
+  for (let r = 0; r < 96; r++) work[45231 + r] = work[51792 + 5988 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop56(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let r = 0; r < 96; r++) work[42927 + r + 96] = work[48720 + 6084 + r]!;
+  for (let r = 0; r < 96; r++) work[45231 + r + 96] = work[51792 + 6084 + r]!;
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop57(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 2592; k++) {
-    grad[k]! += work[5793 + 324 + k]! + work[20102 + 324 + k]! + work[34411 + 324 + k]! + work[48720 + 324 + k]!;
+    grad[k]! += work[6561 + 324 + k]! + work[21638 + 324 + k]! + work[36715 + 324 + k]! + work[51792 + 324 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop58(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 3072; k++) {
-    grad[2592 + k]! += work[5793 + 2916 + k]! + work[20102 + 2916 + k]! + work[34411 + 2916 + k]! + work[48720 + 2916 + k]!;
+    grad[2592 + k]! += work[6561 + 2916 + k]! + work[21638 + 2916 + k]! + work[36715 + 2916 + k]! + work[51792 + 2916 + k]!;
   }
 }
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop59(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   for (let k = 0; k < 192; k++) {
-    grad[5664 + k]! += work[k]! + work[14309 + k]! + work[28618 + k]! + work[42927 + k]!;
+    grad[5664 + k]! += work[k]! + work[15077 + k]! + work[30154 + k]! + work[45231 + k]!;
   }
 }
 

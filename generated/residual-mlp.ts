@@ -661,6 +661,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   gradient_part0(params, input, target, grad, work);
   gradient_part1(params, input, target, grad, work);
+  gradient_part2(params, input, target, grad, work);
   return work[64]!;
 }
 
@@ -996,10 +997,6 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  const in_0 = input[0]!;
-  const in_1 = input[1]!;
-  const in_2 = input[2]!;
-  const in_3 = input[3]!;
   // --- h2 backward ---
   const t76_0 = params[352]! * grad[608]! + params[353]! * grad[609]! + params[354]! * grad[610]! + params[355]! * grad[611]! + params[356]! * grad[612]! + params[357]! * grad[613]! + params[358]! * grad[614]! + params[359]! * grad[615]! + params[360]! * grad[616]! + params[361]! * grad[617]! + params[362]! * grad[618]! + params[363]! * grad[619]! + params[364]! * grad[620]! + params[365]! * grad[621]! + params[366]! * grad[622]! + params[367]! * grad[623]!; work[81] = t76_0;
   const t76_1 = params[368]! * grad[608]! + params[369]! * grad[609]! + params[370]! * grad[610]! + params[371]! * grad[611]! + params[372]! * grad[612]! + params[373]! * grad[613]! + params[374]! * grad[614]! + params[375]! * grad[615]! + params[376]! * grad[616]! + params[377]! * grad[617]! + params[378]! * grad[618]! + params[379]! * grad[619]! + params[380]! * grad[620]! + params[381]! * grad[621]! + params[382]! * grad[622]! + params[383]! * grad[623]!; work[81] = t76_1;
@@ -1645,6 +1642,15 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[77] = (t61_13 !== 0 ? ga0_13 : 0);
   grad[78] = (t61_14 !== 0 ? ga0_14 : 0);
   grad[79] = (t61_15 !== 0 ? ga0_15 : 0);
+}
+
+/** Part of `gradient`, split off to stay under V8's optimization size limit. */
+function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
+  // --- h0 backward ---
   grad[0] = in_0 * grad[64]!;
   grad[1] = in_0 * grad[65]!;
   grad[2] = in_0 * grad[66]!;
@@ -1957,6 +1963,7 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
+  gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
   grad[64]! += work[0]!;
   grad[65]! += work[1]!;
   grad[66]! += work[2]!;
@@ -2343,10 +2350,6 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  const in_0 = inputs[xo]!;
-  const in_1 = inputs[xo + 1]!;
-  const in_2 = inputs[xo + 2]!;
-  const in_3 = inputs[xo + 3]!;
   // --- h2 backward ---
   const t76_0 = params[352]! * work[84]! + params[353]! * work[85]! + params[354]! * work[86]! + params[355]! * work[87]! + params[356]! * work[88]! + params[357]! * work[89]! + params[358]! * work[90]! + params[359]! * work[91]! + params[360]! * work[92]! + params[361]! * work[93]! + params[362]! * work[94]! + params[363]! * work[95]! + params[364]! * work[96]! + params[365]! * work[97]! + params[366]! * work[98]! + params[367]! * work[99]!; work[100] = t76_0;
   const t76_1 = params[368]! * work[84]! + params[369]! * work[85]! + params[370]! * work[86]! + params[371]! * work[87]! + params[372]! * work[88]! + params[373]! * work[89]! + params[374]! * work[90]! + params[375]! * work[91]! + params[376]! * work[92]! + params[377]! * work[93]! + params[378]! * work[94]! + params[379]! * work[95]! + params[380]! * work[96]! + params[381]! * work[97]! + params[382]! * work[98]! + params[383]! * work[99]!; work[100] = t76_1;
@@ -2992,6 +2995,15 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   work[13] = (t61_13 !== 0 ? ga0_13 : 0);
   work[14] = (t61_14 !== 0 ? ga0_14 : 0);
   work[15] = (t61_15 !== 0 ? ga0_15 : 0);
+}
+
+/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
+function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
+  // --- h0 backward ---
   grad[0]! += in_0 * work[0]!;
   grad[1]! += in_0 * work[1]!;
   grad[2]! += in_0 * work[2]!;
