@@ -399,7 +399,8 @@ function lowerScanT(node: Node): Kernel {
     body: [
       loop('z', 0, L.states * u, [store(idx(num(L.carry), v('z')), num(0))], 'vector'),
       backThroughTime,
-      dx,
+      // noDx: x̄s is zeros (T·n stores instead of T·n·G multiply-adds).
+      node.attrs.noDx === 1 ? loop('z', 0, T * n, [store(v('z'), num(0))], 'vector') : dx,
       dW,
       ...dU,
       biases,

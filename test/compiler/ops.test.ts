@@ -182,6 +182,7 @@ function scanConfig(cell: string, T: number, n: number, u: number, more: Attrs):
 }
 // The row's width, kept values included (their count depends on the cell's activations).
 const scanRow = (a: Attrs): number => scanLayout(a).row;
+const withAttrs = (c: Config, more: Attrs): Config => ({ ...c, attrs: { ...c.attrs, ...more } });
 const SCAN_CONFIGS: readonly Config[] = [
   scanConfig('lstm', 3, 2, 2, { bIn: 1 }),
   scanConfig('lstm', 4, 3, 3, { bIn: 1, back: 1, act: 'softsign' }),
@@ -531,7 +532,9 @@ export const rows: Readonly<Record<string, Row>> = {
     sample: uniform(-1, 1),
     tol: 1e-6,
     derivativeOf: 'scan',
-    configs: SCAN_CONFIGS.map((c) => {
+    // The first LSTM again without x̄s (noDx: what scan's vjp asks for when the sequence
+    // needs no cotangent): the other parts must not change.
+    configs: [...SCAN_CONFIGS, withAttrs(SCAN_CONFIGS[0]!, { noDx: 1 })].map((c) => {
       const [xs, w, r] = c.shapes!;
       const rows = (c.attrs!.steps as number) * scanRow(c.attrs!);
       return shaped([[...xs!], [...w!], [...r!], [rows], [rows]], c.attrs!);
