@@ -832,15 +832,11 @@ function gradient_loop7(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop8(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let t = 0; t < 8; t++) {
-    {
-      let s0 = 0;
-      for (let c = 0; c < 64; c++) {
-        let da = work[3216 + 1224 + t * 64 + c]!;
-        s0 = s0 + params[c]! * da;
-      }
-      work[3216 + t] = s0;
-    }
+  for (let z = 0; z < 8; z += 4) {
+    work[3216 + z] = 0;
+    work[3216 + z + 1] = 0;
+    work[3216 + z + 2] = 0;
+    work[3216 + z + 3] = 0;
   }
 }
 
@@ -1563,15 +1559,11 @@ function gradientBatch_sample_loop7(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let t = 0; t < 8; t++) {
-    {
-      let s0 = 0;
-      for (let c = 0; c < 64; c++) {
-        let da = work[3216 + 1224 + t * 64 + c]!;
-        s0 = s0 + params[c]! * da;
-      }
-      work[3216 + t] = s0;
-    }
+  for (let z = 0; z < 8; z += 4) {
+    work[3216 + z] = 0;
+    work[3216 + z + 1] = 0;
+    work[3216 + z + 2] = 0;
+    work[3216 + z + 3] = 0;
   }
 }
 

@@ -688,32 +688,11 @@ function gradient_loop8(params: Float64Array, input: Float64Array, target: Float
 
 /** A loop of `gradient` in its own function, so V8 optimizes it on its own. */
 function gradient_loop9(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + kb * 4] = s0;
-      work[6561 + t * 27 + kb * 4 + 1] = s1;
-      work[6561 + t * 27 + kb * 4 + 2] = s2;
-      work[6561 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[6561 + z] = 0;
+    work[6561 + z + 1] = 0;
+    work[6561 + z + 2] = 0;
+    work[6561 + z + 3] = 0;
   }
 }
 
@@ -1720,32 +1699,11 @@ function gradientBatch_sample_loop8(params: Float64Array, inputs: Float64Array, 
 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_sample_loop9(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + kb * 4] = s0;
-      work[6561 + t * 27 + kb * 4 + 1] = s1;
-      work[6561 + t * 27 + kb * 4 + 2] = s2;
-      work[6561 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[6561 + z] = 0;
+    work[6561 + z + 1] = 0;
+    work[6561 + z + 2] = 0;
+    work[6561 + z + 3] = 0;
   }
 }
 
@@ -2773,32 +2731,11 @@ function gradientBatch_block_loop26(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop27(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 0 of the block
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + kb * 4] = s0;
-      work[6561 + t * 27 + kb * 4 + 1] = s1;
-      work[6561 + t * 27 + kb * 4 + 2] = s2;
-      work[6561 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[6561 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[6561 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[6561 + z] = 0;
+    work[6561 + z + 1] = 0;
+    work[6561 + z + 2] = 0;
+    work[6561 + z + 3] = 0;
   }
 }
 
@@ -3016,32 +2953,11 @@ function gradientBatch_block_loop32(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop33(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 1 of the block
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[21638 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[21638 + t * 27 + kb * 4] = s0;
-      work[21638 + t * 27 + kb * 4 + 1] = s1;
-      work[21638 + t * 27 + kb * 4 + 2] = s2;
-      work[21638 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[21638 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[21638 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[21638 + z] = 0;
+    work[21638 + z + 1] = 0;
+    work[21638 + z + 2] = 0;
+    work[21638 + z + 3] = 0;
   }
 }
 
@@ -3259,32 +3175,11 @@ function gradientBatch_block_loop38(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop39(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 2 of the block
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[36715 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[36715 + t * 27 + kb * 4] = s0;
-      work[36715 + t * 27 + kb * 4 + 1] = s1;
-      work[36715 + t * 27 + kb * 4 + 2] = s2;
-      work[36715 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[36715 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[36715 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[36715 + z] = 0;
+    work[36715 + z + 1] = 0;
+    work[36715 + z + 2] = 0;
+    work[36715 + z + 3] = 0;
   }
 }
 
@@ -3502,32 +3397,11 @@ function gradientBatch_block_loop44(params: Float64Array, inputs: Float64Array, 
 /** A loop of `gradientBatch` in its own function, so V8 optimizes it on its own. */
 function gradientBatch_block_loop45(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // sample 3 of the block
-  for (let t = 0; t < 12; t++) {
-    for (let kb = 0; kb < 6; kb++) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[51792 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[(kb * 4) * 96 + c]! * da;
-        s1 = s1 + params[(kb * 4 + 1) * 96 + c]! * da;
-        s2 = s2 + params[(kb * 4 + 2) * 96 + c]! * da;
-        s3 = s3 + params[(kb * 4 + 3) * 96 + c]! * da;
-      }
-      work[51792 + t * 27 + kb * 4] = s0;
-      work[51792 + t * 27 + kb * 4 + 1] = s1;
-      work[51792 + t * 27 + kb * 4 + 2] = s2;
-      work[51792 + t * 27 + kb * 4 + 3] = s3;
-    }
-    for (let k = 24; k < 27; k++) {
-      let s0 = 0;
-      for (let c = 0; c < 96; c++) {
-        let da = work[51792 + 6180 + t * 96 + c]!;
-        s0 = s0 + params[k * 96 + c]! * da;
-      }
-      work[51792 + t * 27 + k] = s0;
-    }
+  for (let z = 0; z < 324; z += 4) {
+    work[51792 + z] = 0;
+    work[51792 + z + 1] = 0;
+    work[51792 + z + 2] = 0;
+    work[51792 + z + 3] = 0;
   }
 }
 
