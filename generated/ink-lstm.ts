@@ -123,6 +123,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   forward_loop1(params, input, output, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1280] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   output[0] = params[1168]! + xw1;
 }
@@ -238,6 +239,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   loss_loop1(params, input, target, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1280] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   const z1 = params[1168]! + xw1;
 
@@ -359,6 +361,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop1(params, input, target, grad, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[4984] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
   const z1 = params[1168]! + xw1;
 
@@ -955,6 +958,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1280] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[1280] = xw1;
   outputs[oo] = params[1168]! + xw1;
 }
@@ -1082,6 +1086,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[4984] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1120]! * params[1152]! + work[1121]! * params[1153]! + work[1122]! * params[1154]! + work[1123]! * params[1155]! + work[1124]! * params[1156]! + work[1125]! * params[1157]! + work[1126]! * params[1158]! + work[1127]! * params[1159]! + work[1128]! * params[1160]! + work[1129]! * params[1161]! + work[1130]! * params[1162]! + work[1131]! * params[1163]! + work[1132]! * params[1164]! + work[1133]! * params[1165]! + work[1134]! * params[1166]! + work[1135]! * params[1167]!; work[4984] = xw1;
   const z1 = params[1168]! + xw1;
 
