@@ -123,6 +123,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   forward_loop1(params, input, output, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1536] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   output[0] = params[1168]! + xw1;
 }
@@ -240,6 +241,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   loss_loop1(params, input, target, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1536] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   const z1 = params[1168]! + xw1;
 
@@ -363,6 +365,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   gradient_loop1(params, input, target, grad, work);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[5496] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[5496] = xw1;
   const z1 = params[1168]! + xw1;
 
@@ -960,6 +963,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   forwardBatch_sample_loop1(params, inputs, outputs, work, xo, oo);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[1536] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[1536] = xw1;
   outputs[oo] = params[1168]! + xw1;
 }
@@ -1089,6 +1093,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   gradientBatch_sample_loop1(params, inputs, targets, grad, work, xo, to);
 
   // --- dense0: dense 16 → 1, linear ---
+  // work[5496] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw1 = work[1344]! * params[1152]! + work[1345]! * params[1153]! + work[1346]! * params[1154]! + work[1347]! * params[1155]! + work[1348]! * params[1156]! + work[1349]! * params[1157]! + work[1350]! * params[1158]! + work[1351]! * params[1159]! + work[1352]! * params[1160]! + work[1353]! * params[1161]! + work[1354]! * params[1162]! + work[1355]! * params[1163]! + work[1356]! * params[1164]! + work[1357]! * params[1165]! + work[1358]! * params[1166]! + work[1359]! * params[1167]!; work[5496] = xw1;
   const z1 = params[1168]! + xw1;
 

@@ -248,6 +248,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- dense0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -380,6 +381,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- dense0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -522,6 +524,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- dense0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -1267,6 +1270,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- dense0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -1403,6 +1407,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- dense0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;

@@ -218,6 +218,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- h0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -436,6 +437,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- h0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -661,7 +663,6 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   gradient_part0(params, input, target, grad, work);
   gradient_part1(params, input, target, grad, work);
-  gradient_part2(params, input, target, grad, work);
   return work[64]!;
 }
 
@@ -672,6 +673,7 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- h0: dense 4 → 16, relu ---
+  // work[81] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[81] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[81] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[81] = xw0_2;
@@ -997,7 +999,12 @@ function gradient_part0(params: Float64Array, input: Float64Array, target: Float
 
 /** Part of `gradient`, split off to stay under V8's optimization size limit. */
 function gradient_part1(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
+  const in_0 = input[0]!;
+  const in_1 = input[1]!;
+  const in_2 = input[2]!;
+  const in_3 = input[3]!;
   // --- h2 backward ---
+  // work[81] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const t76_0 = params[352]! * grad[608]! + params[353]! * grad[609]! + params[354]! * grad[610]! + params[355]! * grad[611]! + params[356]! * grad[612]! + params[357]! * grad[613]! + params[358]! * grad[614]! + params[359]! * grad[615]! + params[360]! * grad[616]! + params[361]! * grad[617]! + params[362]! * grad[618]! + params[363]! * grad[619]! + params[364]! * grad[620]! + params[365]! * grad[621]! + params[366]! * grad[622]! + params[367]! * grad[623]!; work[81] = t76_0;
   const t76_1 = params[368]! * grad[608]! + params[369]! * grad[609]! + params[370]! * grad[610]! + params[371]! * grad[611]! + params[372]! * grad[612]! + params[373]! * grad[613]! + params[374]! * grad[614]! + params[375]! * grad[615]! + params[376]! * grad[616]! + params[377]! * grad[617]! + params[378]! * grad[618]! + params[379]! * grad[619]! + params[380]! * grad[620]! + params[381]! * grad[621]! + params[382]! * grad[622]! + params[383]! * grad[623]!; work[81] = t76_1;
   const t76_2 = params[384]! * grad[608]! + params[385]! * grad[609]! + params[386]! * grad[610]! + params[387]! * grad[611]! + params[388]! * grad[612]! + params[389]! * grad[613]! + params[390]! * grad[614]! + params[391]! * grad[615]! + params[392]! * grad[616]! + params[393]! * grad[617]! + params[394]! * grad[618]! + params[395]! * grad[619]! + params[396]! * grad[620]! + params[397]! * grad[621]! + params[398]! * grad[622]! + params[399]! * grad[623]!; work[81] = t76_2;
@@ -1642,15 +1649,6 @@ function gradient_part1(params: Float64Array, input: Float64Array, target: Float
   grad[77] = (t61_13 !== 0 ? ga0_13 : 0);
   grad[78] = (t61_14 !== 0 ? ga0_14 : 0);
   grad[79] = (t61_15 !== 0 ? ga0_15 : 0);
-}
-
-/** Part of `gradient`, split off to stay under V8's optimization size limit. */
-function gradient_part2(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): void {
-  const in_0 = input[0]!;
-  const in_1 = input[1]!;
-  const in_2 = input[2]!;
-  const in_3 = input[3]!;
-  // --- h0 backward ---
   grad[0] = in_0 * grad[64]!;
   grad[1] = in_0 * grad[65]!;
   grad[2] = in_0 * grad[66]!;
@@ -1736,6 +1734,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- h0: dense 4 → 16, relu ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[0] = xw0_2;
@@ -1963,7 +1962,6 @@ export function gradientBatch(params: Float64Array, inputs: Float64Array, target
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   gradientBatch_sample_part0(params, inputs, targets, grad, work, xo, to);
   gradientBatch_sample_part1(params, inputs, targets, grad, work, xo, to);
-  gradientBatch_sample_part2(params, inputs, targets, grad, work, xo, to);
   grad[64]! += work[0]!;
   grad[65]! += work[1]!;
   grad[66]! += work[2]!;
@@ -2025,6 +2023,7 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- h0: dense 4 → 16, relu ---
+  // work[100] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[16]! + in_2 * params[32]! + in_3 * params[48]!; work[100] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[17]! + in_2 * params[33]! + in_3 * params[49]!; work[100] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[18]! + in_2 * params[34]! + in_3 * params[50]!; work[100] = xw0_2;
@@ -2350,7 +2349,12 @@ function gradientBatch_sample_part0(params: Float64Array, inputs: Float64Array, 
 
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
+  const in_0 = inputs[xo]!;
+  const in_1 = inputs[xo + 1]!;
+  const in_2 = inputs[xo + 2]!;
+  const in_3 = inputs[xo + 3]!;
   // --- h2 backward ---
+  // work[100] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const t76_0 = params[352]! * work[84]! + params[353]! * work[85]! + params[354]! * work[86]! + params[355]! * work[87]! + params[356]! * work[88]! + params[357]! * work[89]! + params[358]! * work[90]! + params[359]! * work[91]! + params[360]! * work[92]! + params[361]! * work[93]! + params[362]! * work[94]! + params[363]! * work[95]! + params[364]! * work[96]! + params[365]! * work[97]! + params[366]! * work[98]! + params[367]! * work[99]!; work[100] = t76_0;
   const t76_1 = params[368]! * work[84]! + params[369]! * work[85]! + params[370]! * work[86]! + params[371]! * work[87]! + params[372]! * work[88]! + params[373]! * work[89]! + params[374]! * work[90]! + params[375]! * work[91]! + params[376]! * work[92]! + params[377]! * work[93]! + params[378]! * work[94]! + params[379]! * work[95]! + params[380]! * work[96]! + params[381]! * work[97]! + params[382]! * work[98]! + params[383]! * work[99]!; work[100] = t76_1;
   const t76_2 = params[384]! * work[84]! + params[385]! * work[85]! + params[386]! * work[86]! + params[387]! * work[87]! + params[388]! * work[88]! + params[389]! * work[89]! + params[390]! * work[90]! + params[391]! * work[91]! + params[392]! * work[92]! + params[393]! * work[93]! + params[394]! * work[94]! + params[395]! * work[95]! + params[396]! * work[96]! + params[397]! * work[97]! + params[398]! * work[98]! + params[399]! * work[99]!; work[100] = t76_2;
@@ -2995,15 +2999,6 @@ function gradientBatch_sample_part1(params: Float64Array, inputs: Float64Array, 
   work[13] = (t61_13 !== 0 ? ga0_13 : 0);
   work[14] = (t61_14 !== 0 ? ga0_14 : 0);
   work[15] = (t61_15 !== 0 ? ga0_15 : 0);
-}
-
-/** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
-function gradientBatch_sample_part2(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
-  const in_0 = inputs[xo]!;
-  const in_1 = inputs[xo + 1]!;
-  const in_2 = inputs[xo + 2]!;
-  const in_3 = inputs[xo + 3]!;
-  // --- h0 backward ---
   grad[0]! += in_0 * work[0]!;
   grad[1]! += in_0 * work[1]!;
   grad[2]! += in_0 * work[2]!;

@@ -247,6 +247,7 @@ function wasmHeadChunk(z: Float64Array, targets: Float64Array, s0: number, r: nu
 export function forward(params: Float64Array, input: Float64Array, output: Float64Array, work: Float64Array): void {
   const in_0 = input[0]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[64] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]!; work[64] = xw0_0;
   const xw0_1 = in_0 * params[1]!; work[64] = xw0_1;
   const xw0_2 = in_0 * params[2]!; work[64] = xw0_2;
@@ -451,6 +452,7 @@ function forward_loop1(params: Float64Array, input: Float64Array, output: Float6
 export function loss(params: Float64Array, input: Float64Array, target: Float64Array, work: Float64Array): number {
   const in_0 = input[0]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[64] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]!; work[64] = xw0_0;
   const xw0_1 = in_0 * params[1]!; work[64] = xw0_1;
   const xw0_2 = in_0 * params[2]!; work[64] = xw0_2;
@@ -661,6 +663,7 @@ function loss_loop1(params: Float64Array, input: Float64Array, target: Float64Ar
 export function gradient(params: Float64Array, input: Float64Array, target: Float64Array, grad: Float64Array, work: Float64Array): number {
   const in_0 = input[0]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[65] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]!; work[65] = xw0_0;
   const xw0_1 = in_0 * params[1]!; work[65] = xw0_1;
   const xw0_2 = in_0 * params[2]!; work[65] = xw0_2;
@@ -1281,6 +1284,7 @@ function forwardBatch_js(params: Float64Array, inputs: Float64Array, outputs: Fl
 function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs: Float64Array, work: Float64Array, xo: number, oo: number): void {
   const in_0 = inputs[xo]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[64] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]!; work[64] = xw0_0;
   const xw0_1 = in_0 * params[1]!; work[64] = xw0_1;
   const xw0_2 = in_0 * params[2]!; work[64] = xw0_2;
@@ -1482,6 +1486,7 @@ function forwardBatch_block(params: Float64Array, inputs: Float64Array, outputs:
   const in_2 = inputs[xo2]!;
   const in_3 = inputs[xo3]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[64] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0_l0 = in_0 * params[0]!; work[64] = xw0_0_l0;
   const xw0_0_l1 = in_1 * params[0]!; work[64] = xw0_0_l1;
   const xw0_0_l2 = in_2 * params[0]!; work[64] = xw0_0_l2;
@@ -2205,6 +2210,7 @@ function gradientBatch_js(params: Float64Array, inputs: Float64Array, targets: F
 function gradientBatch_sample(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo: number, to: number): void {
   const in_0 = inputs[xo]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[97] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]!; work[97] = xw0_0;
   const xw0_1 = in_0 * params[1]!; work[97] = xw0_1;
   const xw0_2 = in_0 * params[2]!; work[97] = xw0_2;
@@ -2874,6 +2880,7 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
   const in_2 = inputs[xo2]!;
   const in_3 = inputs[xo3]!;
   // --- dense0: dense 1 → 32, tanh ---
+  // work[98] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0_l0 = in_0 * params[0]!; work[98] = xw0_0_l0;
   const xw0_0_l1 = in_1 * params[0]!; work[98] = xw0_0_l1;
   const xw0_0_l2 = in_2 * params[0]!; work[98] = xw0_0_l2;
@@ -3545,6 +3552,7 @@ function gradientBatch_block_part0(params: Float64Array, inputs: Float64Array, t
 /** Part of `gradientBatch`, split off to stay under V8's optimization size limit. */
 function gradientBatch_block_part1(params: Float64Array, inputs: Float64Array, targets: Float64Array, grad: Float64Array, work: Float64Array, xo0: number, xo1: number, xo2: number, xo3: number, to0: number, to1: number, to2: number, to3: number): void {
   // --- dense2 backward ---
+  // work[98] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const ga1_0_l0 = params[1120]! * work[65]!; work[98] = ga1_0_l0;
   const ga1_0_l1 = params[1120]! * work[164]!; work[98] = ga1_0_l1;
   const ga1_0_l2 = params[1120]! * work[263]!; work[98] = ga1_0_l2;

@@ -181,6 +181,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
+  // work[32] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
@@ -293,6 +294,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
+  // work[32] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
@@ -415,6 +417,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const in_2 = input[2]!;
   const in_3 = input[3]!;
   // --- s: dense 2 → 8, relu ---
+  // work[32] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
@@ -686,6 +689,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
+  // work[32] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;
@@ -1007,6 +1011,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const in_2 = inputs[xo + 2]!;
   const in_3 = inputs[xo + 3]!;
   // --- s: dense 2 → 8, relu ---
+  // work[32] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[32] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[32] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[32] = xw0_2;

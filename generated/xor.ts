@@ -108,6 +108,7 @@ export function forward(params: Float64Array, input: Float64Array, output: Float
   const in_0 = input[0]!;
   const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
@@ -150,6 +151,7 @@ export function loss(params: Float64Array, input: Float64Array, target: Float64A
   const in_0 = input[0]!;
   const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
@@ -198,6 +200,7 @@ export function gradient(params: Float64Array, input: Float64Array, target: Floa
   const in_0 = input[0]!;
   const in_1 = input[1]!;
   // --- dense0: dense 2 → 8, tanh ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
@@ -317,6 +320,7 @@ function forwardBatch_sample(params: Float64Array, inputs: Float64Array, outputs
   const in_0 = inputs[xo]!;
   const in_1 = inputs[xo + 1]!;
   // --- dense0: dense 2 → 8, tanh ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;
@@ -436,6 +440,7 @@ function gradientBatch_sample(params: Float64Array, inputs: Float64Array, target
   const in_0 = inputs[xo]!;
   const in_1 = inputs[xo + 1]!;
   // --- dense0: dense 2 → 8, tanh ---
+  // work[0] is written and never read: each store keeps a sum next to its loads in V8's schedule
   const xw0_0 = in_0 * params[0]! + in_1 * params[8]!; work[0] = xw0_0;
   const xw0_1 = in_0 * params[1]! + in_1 * params[9]!; work[0] = xw0_1;
   const xw0_2 = in_0 * params[2]! + in_1 * params[10]!; work[0] = xw0_2;

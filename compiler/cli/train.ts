@@ -30,7 +30,6 @@ import {
 } from '@gradc/runtime';
 import { compileBytes } from '../index.ts';
 import { GradcError, quote } from '../format/errors.ts';
-import { getLayer } from '../layers/registry.ts';
 import type { ModelSpec } from '../format/model.ts';
 import { formatNumber } from '@gradc/runtime';
 import { MAX_DATA_BYTES, readTable, rowError } from '../training/data.ts';
@@ -368,9 +367,6 @@ export async function runTrain(cfg: TrainConfig, io: TrainIo): Promise<TrainResu
   });
   const warn = (w: TrainingWarning) =>
     io.err(`gradc: warning: epoch ${w.epoch + 1}: ${w.message}\n`);
-  // Layers whose training mode is not implemented say so once, before the run.
-  const notes = new Set(compiled.c.spec.layers.map((l) => getLayer(l.type).trainingNote));
-  for (const note of notes) if (note !== undefined) io.err(`gradc: note: ${note}\n`);
   const t0 = performance.now();
   let history: History;
   try {

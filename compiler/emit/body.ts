@@ -234,6 +234,7 @@ export function emitProgram(
   const chunks: CodeWriter[] = [];
   let section: string | undefined;
   const groups = loopGroups(s);
+  const explained = new Set<number>();
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!;
     const step = group[0]!;
@@ -248,7 +249,18 @@ export function emitProgram(
       if (w.length) w.line('');
       w.comment(`--- ${sections.get(sec) ?? sec} ---`);
     }
-    const emit = (out: CodeWriter, st: Step, bare = false) =>
+    const emit = (out: CodeWriter, st: Step, bare = false) => {
+      const anchor =
+        s.anchorSlot !== null && anchored(st.node, st.mode, st.storage.kind === 'local')
+          ? s.anchorSlot
+          : null;
+      // The generated code explains its one odd-looking store, once per function.
+      if (anchor !== null && !explained.has(step.chunk)) {
+        explained.add(step.chunk);
+        out.comment(
+          `work[${anchor}] is written and never read: each store keeps a sum next to its loads in V8's schedule`,
+        );
+      }
       emitStep(
         out,
         st,
@@ -258,10 +270,9 @@ export function emitProgram(
         names,
         laneName,
         bare,
-        s.anchorSlot !== null && anchored(st.node, st.mode, st.storage.kind === 'local')
-          ? s.anchorSlot
-          : null,
+        anchor,
       );
+    };
     if (group.length > 1) {
       // Elementwise loops of one size, one after another: one loop, each value stored in turn.
       kernel(w, (k) => {

@@ -105,8 +105,6 @@ export interface LayerRecord<S extends z.ZodType = z.ZodType> {
    * (dropout's mask, batch statistics); layers without it train as they infer.
    */
   train?(ctx: TrainContext, options: z.output<S>): TrainBuild;
-  /** Where training this layer differs from Keras's `fit` (printed once by `gradc train`). */
-  readonly trainingNote?: string;
   /** A short description for section comments and reports (`conv2d 3×3×8, same`). */
   describe(options: z.output<S>, inputShape: readonly number[]): string;
 }

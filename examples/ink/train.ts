@@ -32,6 +32,7 @@ export async function trainInk(o: {
       source: 'ink-lstm.model.json',
     }),
   );
+  await mod.init?.();
   const { train: data, test } = loadInk(o.trainDigits, o.testDigits);
   const params = initParams(mod.model, { seed: 1 });
   const t0 = performance.now();

@@ -44,7 +44,10 @@ export interface NamesResult {
 }
 
 async function compiled(json: ModelInput, source: string): Promise<GeneratedModule> {
-  return evaluateCompiled(await compileModel(json, { format: 'js', source }));
+  // `auto` puts the bigram model (a dense layer) on WebAssembly: instantiate it first.
+  const mod = evaluateCompiled(await compileModel(json, { format: 'js', source }));
+  await mod.init?.();
+  return mod;
 }
 
 function fit(

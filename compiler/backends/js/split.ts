@@ -4,6 +4,7 @@
 // every value live across a cut is stored to `work` by one part and loaded by the next,
 // and (measured on 4-16-16-3) that traffic, not the calls, is what a split costs.
 import { getOp } from '../../ops/registry.ts';
+import { specOf, summedLabels } from '../../ops/contract.ts';
 import type { Node } from '../../ir/node.ts';
 import { BYTECODE, SCHEDULE } from './policy.ts';
 import { jsElementwise } from './scalar-ops.ts';
@@ -23,13 +24,18 @@ export function stepBytecode(
   const perLane = lanes > 1 ? BYTECODE.laneFactor : 1;
   let units: number;
   if (def.kind === 'linalg')
-    units =
-      node.op === 'outer'
-        ? (def.cost(node) * BYTECODE.outer) / BYTECODE.element
-        : (def.cost(node) * BYTECODE.mac + node.size * BYTECODE.anchor) / BYTECODE.element;
+    units = productOnly(node)
+      ? (def.cost(node) * BYTECODE.outer) / BYTECODE.element
+      : (def.cost(node) * BYTECODE.mac + node.size * BYTECODE.anchor) / BYTECODE.element;
   else if (def.kind === 'reduce') units = node.args[0]!.size;
   else units = node.size * elementUnits(node.op);
   return Math.ceil(units * BYTECODE.element * lanes * perLane);
+}
+
+/** A contraction that sums nothing (an outer product): each element is one product, not a
+ * sum to anchor. */
+function productOnly(node: Node): boolean {
+  return summedLabels(specOf(node.attrs)).length === 0;
 }
 
 const UNITS = new Map<string, number>();
@@ -123,5 +129,5 @@ export function stepBudget(copiedElements: number): number {
  * batched forward went from 4,100 to 2,900 machine instructions per sample.
  */
 export function anchored(node: Node, mode: 'unroll' | 'loop', local: boolean): boolean {
-  return local && mode === 'unroll' && getOp(node.op).kind === 'linalg' && node.op !== 'outer';
+  return local && mode === 'unroll' && getOp(node.op).kind === 'linalg' && !productOnly(node);
 }
