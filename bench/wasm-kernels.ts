@@ -142,5 +142,8 @@ const sgd = () => {
   for (let i = 0; i < P; i++) pView[i] = pView[i]! - 1e-9 * gView[i]!;
 };
 console.log(`${'SGD (JS)'.padEnd(10)} ${time(sgd).toFixed(0).padStart(7)} µs (${P} parameters)`);
+// The same update as the module's optional sgd export runs it.
+const sgdWasm = () => k.sgd!(params, grad, P, 1e-9);
+console.log(`${'sgd'.padEnd(10)} ${time(sgdWasm).toFixed(0).padStart(7)} µs (the sgd export)`);
 for (const [name, f] of parts)
   console.log(`${name.padEnd(10)} ${time(f).toFixed(0).padStart(7)} µs`);
