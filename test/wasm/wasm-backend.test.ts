@@ -317,6 +317,15 @@ describe('WebAssembly backend', () => {
       const w = (await load(await mnist(precision), 'wasm')) as Batched & {
         sgd(params: FloatArray, grad: FloatArray, lr: number): void;
       };
+      // Declared for JS consumers too (the .d.ts beside a .js module).
+      const js = compileSpec(
+        { ...(await mnist(precision)), backend: 'wasm' },
+        { format: 'js', source: 'm.json' },
+      );
+      const arr = precision === 'f32' ? 'Float32Array' : 'Float64Array';
+      expect(js.declarations).toContain(
+        `export declare function sgd(params: ${arr}, grad: ${arr}, lr: number): void;`,
+      );
       const rng = new Rng(7);
       const lr = 0.0375;
       // The whole parameter vector (101,770: a partial last vector) and 7 elements (3 only in
