@@ -98,16 +98,23 @@ for (let i = L.length - 1; i >= 0; i--) {
     }
   } else if (l.kind === 'dense') {
     calls.push([`gw${i}`, () => k[`gw${i}`]!(gW, src, dzOf(i), 0, l.inputs, r)]);
-    if (i > 0)
+    if (l.bias !== null)
+      calls.push([`gb${i}`, () => k[`gb${i}`]!(grad + l.bias! * e, plan.ones, dzOf(i), 0, 1, r)]);
+    if (i > 0) {
       calls.push([
         `dx${i}`,
         () => k[`dx${i}`]!(dzOf(i - 1), dzOf(i), l.transposed!, L[i - 1]!.out, r, l.units),
       ]);
+      // Once per gradientBatch call, not per chunk: the kernel transposed for dx.
+      calls.push([`tr${i}`, () => k[`tr${i}`]!(l.transposed!, params + l.kernel * e)]);
+    }
   } else if (i > 0)
     calls.push([`poolb${i}`, () => k[`poolb${i}`]!(dzOf(i - 1), dzOf(i), l.argmax ?? 0, r)]);
   if (l.kind !== 'dense' && i > 0 && L[i - 1]!.relu)
     calls.push([`mask(${i - 1})`, () => k.mask!(dzOf(i - 1), L[i - 1]!.out, r * L[i - 1]!.units)]);
 }
+// Once per gradientBatch call: zeroing grad.
+calls.push(['clear', () => k.clear!(grad, P * e)]);
 const time = (f: () => void) => {
   for (let i = 0; i < 20; i++) f();
   const ts: number[] = [];
@@ -127,5 +134,16 @@ for (const [name, f] of calls) {
 console.log(
   `${'sum'.padEnd(10)} ${total.toFixed(0).padStart(7)} µs (chunk of ${CHUNK}, ${precision})`,
 );
+// Outside gradientBatch: the training step's SGD update, a JS pass over every parameter (the
+// runtime's optimizer and the bench do it so; the hand-written reference fuses it).
+const pView = new Arr(memory.buffer, params, P);
+const gView = new Arr(memory.buffer, grad, P);
+const sgd = () => {
+  for (let i = 0; i < P; i++) pView[i] = pView[i]! - 1e-9 * gView[i]!;
+};
+console.log(`${'SGD (JS)'.padEnd(10)} ${time(sgd).toFixed(0).padStart(7)} µs (${P} parameters)`);
+// The same update as the module's optional sgd export runs it.
+const sgdWasm = () => k.sgd!(params, grad, P, 1e-9);
+console.log(`${'sgd'.padEnd(10)} ${time(sgdWasm).toFixed(0).padStart(7)} µs (the sgd export)`);
 for (const [name, f] of parts)
   console.log(`${name.padEnd(10)} ${time(f).toFixed(0).padStart(7)} µs`);

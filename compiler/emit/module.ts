@@ -234,6 +234,11 @@ export function emitDeclarations(m: ModuleInput): string {
       lifecycleDeclaration('alloc', arrayType),
     ].join('\n'),
   ];
+  // The WebAssembly glue's optional export (compiler/backends/wasm/glue.ts).
+  if (m.wasm)
+    parts.push(
+      `/** The SGD update params -= lr · grad, one vector pass in the module's memory for alloc() arrays (a JS loop for others). */\nexport declare function sgd(params: ${arrayType}, grad: ${arrayType}, lr: number): void;`,
+    );
   for (const f of m.functions) {
     if (f.kind !== 'entry') continue;
     const params = f.signature

@@ -83,6 +83,12 @@ const loops = {
   },
 };
 
+if (mod.sgd)
+  loops.sgd = (n) => {
+    for (let i = 0; i < n; i++) mod.sgd(params, grad, 1e-9);
+    return params[0];
+  };
+
 // A WebAssembly module's batched entry points fall back to its JavaScript batched code
 // (forwardBatch_js, gradientBatch_js) for arrays from outside its memory: the tier probe
 // warms that documented slow path too, on plain copies.
@@ -117,6 +123,8 @@ const isTurbofan = (name) => (status(name) & TURBOFAN) !== 0;
 /** Loop kernels may run as on-stack-replaced code without code of their own. */
 const isLoop = (name) => /_loop\d+$|_rest$|^gradientBatch_(clear|scale)$/.test(name);
 const ENTRIES = new Set(['forward', 'loss', 'gradient', 'forwardBatch', 'gradientBatch']);
+// A WebAssembly module's optional SGD update is an entry point too.
+if (mod.sgd) ENTRIES.add('sgd');
 
 function probeTiers() {
   // Internal functions can be called directly, with arguments found by parameter name.

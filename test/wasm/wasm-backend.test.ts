@@ -312,6 +312,47 @@ describe('WebAssembly backend', () => {
     expect(relErr(fast, slow)).toBeLessThan(1e-5);
   });
 
+  for (const precision of ['f32', 'f64'] as const)
+    it(`contract: the optional sgd export updates params -= lr·grad, in the memory and on other arrays (${precision})`, async () => {
+      const w = (await load(await mnist(precision), 'wasm')) as Batched & {
+        sgd(params: FloatArray, grad: FloatArray, lr: number): void;
+      };
+      // Declared for JS consumers too (the .d.ts beside a .js module).
+      const js = compileSpec(
+        { ...(await mnist(precision)), backend: 'wasm' },
+        { format: 'js', source: 'm.json' },
+      );
+      const arr = precision === 'f32' ? 'Float32Array' : 'Float64Array';
+      expect(js.declarations).toContain(
+        `export declare function sgd(params: ${arr}, grad: ${arr}, lr: number): void;`,
+      );
+      const rng = new Rng(7);
+      const lr = 0.0375;
+      // The whole parameter vector (101,770: a partial last vector) and 7 elements (3 only in
+      // the scalar tail for f64, 1 vector + 3 for f32), the latter followed by a guard array.
+      for (const n of [w.model.paramCount, 7]) {
+        const p = w.alloc(n).map(() => rng.range(-1, 1));
+        const g = w.alloc(n).map(() => rng.range(-1, 1));
+        const guard = w.alloc(4).fill(9);
+        const want = Float64Array.from(p, (v, i) => v - lr * g[i]!);
+        const slowP = p.slice();
+        w.sgd(p, g, lr);
+        expect(guard.every((v) => v === 9)).toBe(true);
+        if (precision === 'f64') expect(Array.from(p)).toEqual(Array.from(want));
+        // f32: lr rounded to f32 and two roundings per element, within an ulp or two.
+        else
+          for (let i = 0; i < n; i++)
+            expect(Math.abs(p[i]! - want[i]!)).toBeLessThanOrEqual(
+              4 * 2 ** -24 * Math.max(Math.abs(want[i]!), 2 ** -10),
+            );
+        // Arrays from elsewhere: the JavaScript loop, one rounding.
+        w.sgd(slowP, g.slice(), lr);
+        expect(Array.from(slowP)).toEqual(
+          Array.from(precision === 'f32' ? Float32Array.from(want) : want),
+        );
+      }
+    });
+
   it('contract: a wasm entry point before init() throws one clear error; JS-only modules resolve at once', async () => {
     const spec = await mnist('f64');
     const w = await load(spec, 'wasm', false);
@@ -329,7 +370,7 @@ describe('WebAssembly backend', () => {
 
   it('inspect --after wasm prints every kernel as WAT, or why the model stays on JS', async () => {
     const wat = describeWasm(lower(await mnist('f32')));
-    for (const k of ['fwd0', 'fwd1', 'gw0', 'gw1', 'gb0', 'gb1', 'dx1', 'tr1', 'clear'])
+    for (const k of ['fwd0', 'fwd1', 'gw0', 'gw1', 'gb0', 'gb1', 'dx1', 'tr1', 'clear', 'sgd'])
       expect(wat).toContain(`(func $${k} (export "${k}")`);
     expect(wat).toContain('f32x4.mul');
     const rnn = await parseModelBytes(fs.readFileSync('examples/ink-lstm.model.json'), 'rnn');
@@ -436,7 +477,7 @@ describe('relaxed SIMD', () => {
 });
 
 describe('WebAssembly hot path', () => {
-  it('forwardBatch and gradientBatch on alloc arrays allocate nothing per call (a fresh V8)', async () => {
+  it('forwardBatch, gradientBatch and sgd on alloc arrays allocate nothing per call (a fresh V8)', async () => {
     const { spawnSync } = await import('node:child_process');
     const os = await import('node:os');
     const path = await import('node:path');
@@ -459,6 +500,7 @@ describe('WebAssembly hot path', () => {
         const loops = {
           forwardBatch: (k) => { for (let i = 0; i < k; i++) m.forwardBatch(p, x, o, n, w); },
           gradientBatch: (k) => { for (let i = 0; i < k; i++) sink[0] += m.gradientBatch(p, x, t, n, g, w); },
+          sgd: (k) => { for (let i = 0; i < k; i++) m.sgd(p, g, 1e-9); },
         };
         const out = {};
         for (const [name, loop] of Object.entries(loops)) {
@@ -488,6 +530,7 @@ describe('WebAssembly hot path', () => {
       // spread over 2000 calls.
       expect(bytes.forwardBatch).toBeLessThanOrEqual(2);
       expect(bytes.gradientBatch).toBeLessThanOrEqual(16 + 2);
+      expect(bytes.sgd).toBeLessThanOrEqual(2);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -101,6 +101,23 @@ ${exp}function alloc(length${T('number')})${T(arr)} {
   return new ${arr}(buffer, at, length);
 }
 
+/**
+ * The SGD update \`params -= lr · grad\` over min(params.length, grad.length) elements: one
+ * vector pass in WebAssembly when both arrays come from alloc(), else the same loop in
+ * JavaScript. Optional in the contract (only WebAssembly-backed modules export it). In f32
+ * the kernel rounds lr to f32 and rounds after the multiply and after the subtraction (a
+ * JavaScript Float32Array loop rounds once): the results differ by at most an ulp or two.
+ */
+${exp}function sgd(params${T(arr)}, grad${T(arr)}, lr${T('number')})${T('void')} {
+  const k = wasmKernels;
+  const n = Math.min(params.length, grad.length);
+  if (k && wasmHas(params) && wasmHas(grad)) {
+    k.sgd${nn}(params.byteOffset, grad.byteOffset, n, lr);
+    return;
+  }
+  for (let i = 0; i < n; i++) params[i] = params[i]${nn} - lr * grad[i]${nn};
+}
+
 /** True when \`a\` lives in the module's memory (the kernels can address it). */
 function wasmHas(a${T(arr)})${T('boolean')} {
   return wasmBuffers.includes(a.buffer);

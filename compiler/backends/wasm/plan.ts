@@ -19,6 +19,7 @@ import { activationBackward, activationForward, activationRefusal } from './acti
 import { convKernels, reluMask } from './conv.ts';
 import { patchSize, positions, windowGeometry, type ConvGeometry } from './window.ts';
 import { avgPoolBackward, maxPoolBackward, poolForward } from './pool.ts';
+import { sgdKernel } from './update.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
 export const CHUNK = 32;
@@ -340,7 +341,7 @@ export function planWasm(c: Compilation): WasmPlan {
       }
     }
     if (mask) functions.push(reluMask('mask', precision));
-    functions.push(clear('clear'));
+    functions.push(clear('clear'), sgdKernel('sgd', precision));
     return functions;
   };
   const functions = kernels(false);
