@@ -101,6 +101,8 @@ export class BatchRunner {
     private readonly o: RunnerOptions,
   ) {
     const m = module.model;
+    // A WebAssembly-backed module's vector SGD pass replaces the JS loop (same math).
+    optimizer.useVectorSgd?.(module.sgd);
     this.x = allocArray(m, m.inputSize);
     this.t = allocArray(m, m.outputSize);
     this.out = allocArray(m, m.outputSize);

@@ -34,6 +34,12 @@ export interface Optimizer {
   step(params: FloatArray, grad: FloatArray): void;
   /** Forgets all state (moments, step count); the next step starts fresh. */
   reset(): void;
+  /** Lets the update run as a module's vector kernel (`GeneratedModule.sgd`) where this
+   * optimizer's math is exactly that kernel's (plain SGD without weight decay); `train`
+   * passes the module's, or undefined for the JS loop. */
+  useVectorSgd?(
+    kernel: ((params: FloatArray, grad: FloatArray, lr: number) => void) | undefined,
+  ): void;
   /** A copy of the state a later run needs to continue exactly (see optimizer-state.ts). */
   saveState?(): OptimizerState;
   /** Puts back a state from `saveState` of the same optimizer kind; throws if it does not fit. */
@@ -201,9 +207,17 @@ function sized(state: Float64Array | undefined, n: number): Float64Array {
 
 class Sgd extends BaseOptimizer {
   readonly name = 'sgd';
+  private kernel: ((params: FloatArray, grad: FloatArray, lr: number) => void) | undefined;
+  useVectorSgd(
+    kernel: ((params: FloatArray, grad: FloatArray, lr: number) => void) | undefined,
+  ): void {
+    this.kernel = kernel;
+  }
   protected update(p: FloatArray, g: FloatArray): void {
     const lr = this.scalars[LR];
     const wd = this.weightDecay;
+    // The module's vector pass computes exactly p − lr·g (in f32: lr and each product rounded).
+    if (wd === 0 && this.kernel !== undefined) return this.kernel(p, g, lr);
     // p ← p − lr · (g + wd · p)
     for (let i = 0; i < p.length; i++) p[i] -= lr * (g[i] + wd * p[i]);
   }

@@ -123,6 +123,10 @@ export interface GeneratedModule {
    * multiply-adds (used where the engine has them; their rounding may differ between machines).
    */
   init?(options?: { relaxedSimd?: boolean }): Promise<void>;
+  /** WebAssembly-backed modules: params -= lr · grad in one vector pass over the module's
+   * memory (a JS loop for arrays not from `alloc`). `sgd()` optimizers without weight decay
+   * use it (runtime/batch-runner.ts). */
+  sgd?(params: FloatArray, grad: FloatArray, lr: number): void;
   /**
    * A zeroed array of `length` elements in the module's memory, where the entry points use
    * it without copying (a plain typed array for a JS-only module, or before init()).

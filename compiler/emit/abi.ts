@@ -127,3 +127,17 @@ export const LIFECYCLE = [
   { name: 'init', declaration: 'init(options?: { relaxedSimd?: boolean }): Promise<void>' },
   { name: 'alloc', declaration: 'alloc(length: number): T' },
 ] as const;
+
+/**
+ * Exports only some modules have (optional in the runtime's `GeneratedModule`): `only` says
+ * which. The WebAssembly glue defines them (backends/wasm/glue.ts); the runtime's `sgd()`
+ * optimizer uses `sgd` where it exists (runtime/optimizers.ts `useVectorSgd`).
+ */
+export const OPTIONAL_EXPORTS = [
+  {
+    name: 'sgd',
+    only: 'wasm',
+    doc: "The SGD update params -= lr · grad, one vector pass in the module's memory for alloc() arrays (a JS loop for others).",
+    declaration: 'sgd(params: T, grad: T, lr: number): void',
+  },
+] as const;

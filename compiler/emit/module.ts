@@ -3,7 +3,7 @@
 // JavaScript ones. Plain text: the shell is a few fixed shapes, not worth a code model (and
 // its dependency tree) at run time.
 import type { Compilation } from '../frontend/model.ts';
-import { ABI, isOptionalParam, LIFECYCLE } from './abi.ts';
+import { ABI, isOptionalParam, LIFECYCLE, OPTIONAL_EXPORTS } from './abi.ts';
 import type { EmittedFunction, FunctionKind } from './body.ts';
 import { commentText, literal } from './code.ts';
 import { assertIndexed } from './strict-index.ts';
@@ -236,9 +236,10 @@ export function emitDeclarations(m: ModuleInput): string {
   ];
   // The WebAssembly glue's optional export (compiler/backends/wasm/glue.ts).
   if (m.wasm)
-    parts.push(
-      `/** The SGD update params -= lr · grad, one vector pass in the module's memory for alloc() arrays (a JS loop for others). */\nexport declare function sgd(params: ${arrayType}, grad: ${arrayType}, lr: number): void;`,
-    );
+    for (const o of OPTIONAL_EXPORTS)
+      parts.push(
+        `/** ${o.doc} */\nexport declare function ${o.declaration.replace(/\bT\b/g, arrayType)};`,
+      );
   for (const f of m.functions) {
     if (f.kind !== 'entry') continue;
     const params = f.signature

@@ -3,7 +3,7 @@
 // the TypeScript parser) and the emitted modules' exports and `.d.ts`.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ABI, LIFECYCLE } from '../../compiler/emit/abi.ts';
+import { ABI, LIFECYCLE, OPTIONAL_EXPORTS } from '../../compiler/emit/abi.ts';
 import { compileModel } from '../../compiler/index.ts';
 import { evaluateCompiled } from '../../compiler/cli/load.ts';
 
@@ -45,8 +45,21 @@ describe('the generated-module ABI table', () => {
     expect(methods.size).toBeGreaterThan(0);
     for (const l of LIFECYCLE)
       expect(methods.has(l.name), `${l.name} in GeneratedModule`).toBe(true);
+    // Exports only some modules have are optional methods, declared as the table says.
+    for (const o of OPTIONAL_EXPORTS) {
+      const m = methods.get(o.name);
+      expect(m?.optional, `${o.name}? in GeneratedModule`).toBe(true);
+      const params = o.declaration.slice(
+        o.declaration.indexOf('(') + 1,
+        o.declaration.indexOf(')'),
+      );
+      expect(m!.params.map((p) => `${p.name}: ${p.type}`).join(', ')).toBe(
+        params.replace(/\bT\b/g, 'FloatArray'),
+      );
+    }
     for (const [name, m] of methods) {
       if (LIFECYCLE.some((l) => l.name === name)) continue;
+      if (OPTIONAL_EXPORTS.some((o) => o.name === name)) continue;
       const e = ABI.find((x) => x.name === name);
       expect(e, `${name} is in GeneratedModule but not in the ABI table`).toBeDefined();
       expect(
