@@ -1,12 +1,15 @@
 // The recurrent benchmark (issue 11): LSTM over 20 steps × 8 features, 32 units, then dense 1
-// sigmoid, binary cross-entropy, batch 16. One training step (batch-mean gradient and a plain
-// SGD update) and one batch of inference, gradc (f64 and f32 in the cost rule's form, looped
-// over time; f64 forced unrolled, side by side) against TF.js Layers on its cpu
-// and wasm backends (the tf.sequential model a TF.js user writes, optimizer.minimize), all
-// from the same weights and data. Timed interleaved (bench/timing.ts); medians.
-//   npm run bench:lstm           prints the table and writes bench/lstm-results.json
+// sigmoid, binary cross-entropy, batch 16; and the names GRU (12 steps × 27, 32 units, dense 1
+// sigmoid, batch 32). One training step (batch-mean gradient and a plain SGD update) and one
+// batch of inference, gradc (f64 and f32 in the cost rule's form, looped over time; the LSTM
+// also forced unrolled, side by side) against TF.js Layers on its cpu and wasm backends (the
+// tf.sequential model a TF.js user writes, optimizer.minimize), all from the same weights and
+// data. TF.js has only the GRU's `resetAfter: false`, so the GRU rows compare that form (the
+// TF.js default) like for like, beside a gradc row for the example's own `resetAfter: true`.
+// Timed interleaved (bench/timing.ts); medians.
+//   npm run bench:lstm           prints the tables and writes bench/lstm-results.json
 // brain.js is not a row: its recurrent nets (brain.recurrent.LSTMTimeStep) have no sigmoid
-// classifier head and no cross-entropy loss, so they cannot express this model.
+// classifier head and no cross-entropy loss, so they cannot express these models.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,15 +21,12 @@ import { loadTf } from './peers/tfjs-loader.ts';
 import { rng } from './models.ts';
 import { measureInterleaved, type Series } from './timing.ts';
 
-const STEPS = 20;
-const FEATURES = 8;
-const UNITS = 32;
-const BATCH = 16;
 const LR = 0.01;
+const UNITS = 32;
 
-export const LSTM_MODEL = {
+export const LSTM_MODEL: Model = {
   name: 'bench-lstm',
-  input: [STEPS, FEATURES],
+  input: [20, 8],
   layers: [
     { type: 'lstm', units: UNITS },
     { type: 'dense', units: 1, activation: 'sigmoid' },
@@ -34,36 +34,100 @@ export const LSTM_MODEL = {
   loss: 'binaryCrossEntropy',
 };
 
-/** The model with its LSTM forced to one time form (TF.js's `unroll`). */
-function withUnroll(unroll: boolean) {
-  const [cell, head] = LSTM_MODEL.layers;
-  return { ...LSTM_MODEL, layers: [{ ...cell, unroll }, head] };
+/** examples/names-gru.model.json in TF.js's only GRU form (`resetAfter: false`). */
+export const GRU_MODEL: Model = {
+  name: 'bench-gru',
+  input: [12, 27],
+  layers: [
+    { type: 'gru', units: UNITS, resetAfter: false },
+    { type: 'dense', units: 1, activation: 'sigmoid' },
+  ],
+  loss: 'binaryCrossEntropy',
+};
+
+interface Model {
+  readonly name: string;
+  readonly input: readonly number[];
+  readonly layers: readonly Record<string, unknown>[];
+  readonly loss: string;
+}
+
+interface Case {
+  readonly label: string;
+  readonly model: Model;
+  readonly batch: number;
+  /** The same recurrent layer for TF.js (weights set from gradc's flat array after). */
+  readonly tfLayer: 'lstm' | 'gru';
+  /** Extra gradc-only rows: a name and the model it compiles. */
+  readonly extra: readonly { readonly name: string; readonly model: Model }[];
+}
+
+const withLayer = (m: Model, patch: Record<string, unknown>): Model => {
+  const [cell, head] = m.layers;
+  return { ...m, layers: [{ ...cell!, ...patch }, head!] };
+};
+
+const CASES: readonly Case[] = [
+  {
+    label: 'LSTM 20×8 → 32 units → dense 1 sigmoid, BCE, batch 16',
+    model: LSTM_MODEL,
+    batch: 16,
+    tfLayer: 'lstm',
+    extra: [{ name: 'gradc f64 unrolled', model: withLayer(LSTM_MODEL, { unroll: true }) }],
+  },
+  {
+    label: 'names GRU 12×27 → 32 units (resetAfter false) → dense 1 sigmoid, BCE, batch 32',
+    model: GRU_MODEL,
+    batch: 32,
+    tfLayer: 'gru',
+    extra: [
+      {
+        name: 'gradc f64 resetAfter true',
+        model: withLayer(GRU_MODEL, { resetAfter: true }),
+      },
+    ],
+  },
+];
+
+interface Data {
+  readonly inputs: Float64Array;
+  readonly targets: Float64Array;
+}
+
+async function paramsFor(model: Model, seed: number): Promise<Float64Array> {
+  const compiled = await compileModel(model as unknown as ModelInput, {
+    format: 'js',
+    source: `${model.name}.model.json`,
+  });
+  const r = rng(seed);
+  const n = evaluateCompiled(compiled).model.paramCount;
+  return Float64Array.from({ length: n }, () => Math.fround((r() - 0.5) * 0.3));
 }
 
 async function gradcSeries(
+  name: string,
+  model: Model,
   precision: 'f64' | 'f32',
+  batch: number,
   params0: Float64Array,
-  inputs: Float64Array,
-  targets: Float64Array,
-  unroll?: boolean,
+  data: Data,
 ): Promise<{ train: Series; infer: Series; compileMs: number; codeBytes: number }> {
   const t0 = performance.now();
-  const model = unroll === undefined ? LSTM_MODEL : withUnroll(unroll);
   const compiled = await compileModel({ ...model, precision } as unknown as ModelInput, {
     format: 'js',
-    source: 'bench-lstm.model.json',
+    source: `${model.name}.model.json`,
   });
   const compileMs = performance.now() - t0;
   const mod = evaluateCompiled(compiled);
+  await mod.init?.();
   const F = precision === 'f32' ? Float32Array : Float64Array;
   const params = F.from(params0);
-  const x = F.from(inputs);
-  const t = F.from(targets);
+  const x = F.from(data.inputs);
+  const t = F.from(data.targets);
   const grad = new F(mod.model.paramCount);
   const work = new F(mod.model.workSize);
-  const out = new F(BATCH);
+  const out = new F(batch);
   const reset = () => params.set(params0);
-  const name = `gradc ${precision}${unroll === true ? ' unrolled' : ''}`;
   return {
     compileMs,
     codeBytes: compiled.code.length,
@@ -72,37 +136,37 @@ async function gradcSeries(
       reset,
       run: () => {
         grad.fill(0);
-        mod.gradientBatch!(params, x, t, BATCH, grad, work);
+        mod.gradientBatch!(params, x, t, batch, grad, work);
         for (let i = 0; i < params.length; i++) params[i] = params[i]! - LR * grad[i]!;
       },
     },
     infer: {
       key: `${name} infer`,
-      run: () => mod.forwardBatch!(params, x, out, BATCH, work),
+      run: () => mod.forwardBatch!(params, x, out, batch, work),
     },
   };
 }
 
 async function tfjsSeries(
   backend: 'cpu' | 'wasm',
+  c: Case,
   params0: Float64Array,
-  inputs: Float64Array,
-  targets: Float64Array,
+  data: Data,
 ): Promise<{ train: Series; infer: Series }> {
   const tf = await loadTf();
   await tf.setBackend(backend);
   const tfl = await import('@tensorflow/tfjs-layers');
+  const [steps, features] = c.model.input as [number, number];
   const model = tfl.sequential();
   // Weights are set below; zeros avoid TF.js's orthogonal initializer, which needs tensor
   // methods this tfjs-core bundle does not install.
-  model.add(
-    tfl.layers.lstm({
-      units: UNITS,
-      inputShape: [STEPS, FEATURES],
-      kernelInitializer: 'zeros',
-      recurrentInitializer: 'zeros',
-    }),
-  );
+  const cell = {
+    units: UNITS,
+    inputShape: [steps, features],
+    kernelInitializer: 'zeros' as const,
+    recurrentInitializer: 'zeros' as const,
+  };
+  model.add(c.tfLayer === 'lstm' ? tfl.layers.lstm(cell) : tfl.layers.gru(cell));
   model.add(tfl.layers.dense({ units: 1, activation: 'sigmoid' }));
   const shapes = model.weights.map((w) => w.shape as number[]);
   const load = () => {
@@ -113,12 +177,14 @@ async function tfjsSeries(
       at += n;
       return w;
     });
+    if (at !== params0.length)
+      throw new Error(`${c.label}: TF.js has ${at} weights, gradc ${params0.length}`);
     model.setWeights(ws);
     tf.dispose(ws);
   };
   load();
-  const x = tf.tensor3d(Float32Array.from(inputs), [BATCH, STEPS, FEATURES]);
-  const t = tf.tensor2d(Float32Array.from(targets), [BATCH, 1]);
+  const x = tf.tensor3d(Float32Array.from(data.inputs), [c.batch, steps, features]);
+  const t = tf.tensor2d(Float32Array.from(data.targets), [c.batch, 1]);
   const optimizer = tf.train.sgd(LR);
   const vars = model.trainableWeights.map((w) => w.read() as Variable);
   const eps = 1e-7;
@@ -151,26 +217,39 @@ async function tfjsSeries(
   };
 }
 
-async function main(): Promise<void> {
-  // The machine is shared: the load is part of what a run measured.
-  const loadAtStart = os.loadavg();
-  const r = rng(11);
-  const gradcF64 = await compileModel(LSTM_MODEL as unknown as ModelInput, {
-    format: 'js',
-    source: 'bench-lstm.model.json',
-  });
-  const paramCount = evaluateCompiled(gradcF64).model.paramCount;
-  const params0 = Float64Array.from({ length: paramCount }, () => Math.fround((r() - 0.5) * 0.3));
-  const inputs = Float64Array.from({ length: BATCH * STEPS * FEATURES }, () => Math.fround(r()));
-  const targets = Float64Array.from({ length: BATCH }, () => (r() < 0.5 ? 0 : 1));
-  const f64 = await gradcSeries('f64', params0, inputs, targets);
-  const f32 = await gradcSeries('f32', params0, inputs, targets);
-  // The same model unrolled over time, side by side with the cost rule's choice (a loop).
-  const unrolled = await gradcSeries('f64', params0, inputs, targets, true);
-  const cpu = await tfjsSeries('cpu', params0, inputs, targets);
-  const wasm = await tfjsSeries('wasm', params0, inputs, targets);
+interface CaseResult {
+  readonly model: Model;
+  readonly batch: number;
+  readonly medianMs: Record<string, { trainMs: number; inferMs: number }>;
+  readonly codeBytes: Record<string, number>;
+}
+
+async function runCase(c: Case, seed: number): Promise<CaseResult> {
+  const r = rng(seed);
+  const [steps, features] = c.model.input as [number, number];
+  const data: Data = {
+    inputs: Float64Array.from({ length: c.batch * steps * features }, () => Math.fround(r())),
+    targets: Float64Array.from({ length: c.batch }, () => (r() < 0.5 ? 0 : 1)),
+  };
+  const params0 = await paramsFor(c.model, seed + 1);
+  const series = [
+    await gradcSeries('gradc f64', c.model, 'f64', c.batch, params0, data),
+    await gradcSeries('gradc f32', c.model, 'f32', c.batch, params0, data),
+  ];
+  const names = ['gradc f64', 'gradc f32'];
+  for (const e of c.extra) {
+    // Same seed: the unrolled LSTM (same layout) gets the same weights.
+    const p = await paramsFor(e.model, seed + 1);
+    series.push(await gradcSeries(e.name, e.model, 'f64', c.batch, p, data));
+    names.push(e.name);
+  }
+  const peers = [
+    await tfjsSeries('cpu', c, params0, data),
+    await tfjsSeries('wasm', c, params0, data),
+  ];
+  names.push('TF.js cpu', 'TF.js wasm');
+  const all = [...series, ...peers];
   const options = { warmupMs: 1500, budgetMs: 8000, minRounds: 5, maxRounds: 40, blockMs: 200 };
-  const all = [f64, f32, unrolled, cpu, wasm];
   const train = await measureInterleaved(
     all.map((s) => s.train),
     options,
@@ -179,29 +258,34 @@ async function main(): Promise<void> {
     all.map((s) => s.infer),
     options,
   );
-  const ms = (us: number) => (us / 1000).toFixed(2);
   const rows: Record<string, { trainMs: number; inferMs: number }> = {};
-  for (const name of ['gradc f64', 'gradc f32', 'gradc f64 unrolled', 'TF.js cpu', 'TF.js wasm']) {
+  for (const name of names)
     rows[name] = {
       trainMs: train.get(`${name} train`)!.medianUs / 1000,
       inferMs: infer.get(`${name} infer`)!.medianUs / 1000,
     };
-  }
-  console.log(
-    `LSTM ${STEPS}×${FEATURES} → ${UNITS} units → dense 1 sigmoid, BCE, batch ${BATCH} (median ms)`,
-  );
-  console.log('implementation   train step   inference');
+  const ms = (x: number) => x.toFixed(2);
+  console.log(`${c.label} (median ms)`);
+  console.log('implementation              train step   inference');
   for (const [name, v] of Object.entries(rows))
-    console.log(
-      `${name.padEnd(16)} ${ms(v.trainMs * 1000).padStart(10)}   ${ms(v.inferMs * 1000).padStart(9)}`,
-    );
+    console.log(`${name.padEnd(27)} ${ms(v.trainMs).padStart(10)}   ${ms(v.inferMs).padStart(9)}`);
   const g = rows['gradc f64']!;
   console.log(
     `gradc f64: training ${(rows['TF.js cpu']!.trainMs / g.trainMs).toFixed(1)}× TF.js cpu, ${(rows['TF.js wasm']!.trainMs / g.trainMs).toFixed(1)}× TF.js wasm; inference ${(rows['TF.js wasm']!.inferMs / g.inferMs).toFixed(1)}× TF.js wasm`,
   );
+  const codeBytes: Record<string, number> = {};
+  series.forEach((s, i) => (codeBytes[names[i]!] = s.codeBytes));
   console.log(
-    `gradc compile ${f64.compileMs.toFixed(0)} ms, ${(f64.codeBytes / 1e6).toFixed(2)} MB of JavaScript (unrolled: ${unrolled.compileMs.toFixed(0)} ms, ${(unrolled.codeBytes / 1e6).toFixed(1)} MB)`,
+    `gradc compile ${series[0]!.compileMs.toFixed(0)} ms, ${(series[0]!.codeBytes / 1e6).toFixed(2)} MB of JavaScript\n`,
   );
+  return { model: c.model, batch: c.batch, medianMs: rows, codeBytes };
+}
+
+async function main(): Promise<void> {
+  // The machine is shared: the load is part of what a run measured.
+  const loadAtStart = os.loadavg();
+  const results: CaseResult[] = [];
+  for (const [i, c] of CASES.entries()) results.push(await runCase(c, 11 + 10 * i));
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
   console.log(
     `load average (1 / 5 / 15 min): ${load(loadAtStart)} at the start, ${load(os.loadavg())} at the end`,
@@ -211,10 +295,7 @@ async function main(): Promise<void> {
     file,
     JSON.stringify(
       {
-        model: LSTM_MODEL,
-        batch: BATCH,
-        medianMs: rows,
-        codeBytes: { looped: f64.codeBytes, unrolled: unrolled.codeBytes },
+        cases: results,
         loadAverage: { start: loadAtStart, end: os.loadavg() },
         node: process.version,
       },
