@@ -10,7 +10,7 @@ import {
   initParams,
   trainingDotProductTest,
 } from '@gradc/runtime';
-import type { FloatArray, GeneratedModule } from '@gradc/runtime';
+import type { FloatArray, GeneratedModule, GradientCheckReport } from '@gradc/runtime';
 import type { Program } from '../ir/program.ts';
 import { interpret } from '../ir/interpret.ts';
 import { interpretBatch } from '../ir/interpret-batch.ts';
@@ -152,15 +152,18 @@ export async function runCheck(
         `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}` +
         `${dinput === undefined ? '' : `  input gradient ${dinput.toExponential(2)}`}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );
-    if (!fd.ok && fd.worst) {
-      lines.push(
-        `  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`,
-      );
-      for (const t of fd.perTensor)
-        lines.push(`  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`);
-    }
+    lines.push(...failureDetail(fd));
   }
   return { ok, lines };
+}
+
+/** Where finite differences failed: the worst parameter, then each tensor's worst error. */
+function failureDetail(fd: GradientCheckReport): string[] {
+  if (fd.ok || !fd.worst) return [];
+  return [
+    `  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`,
+    ...fd.perTensor.map((t) => `  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`),
+  ];
 }
 
 /** The training-mode check: one batch of TRAIN_BATCH samples per round, its own seed each. */
@@ -236,13 +239,7 @@ function runTrainingCheck(
       `batch ${s} (training mode, ${count} samples, seed ${seed}): loss ${gotLoss.toPrecision(6)}  finite differences ${fd.maxRelError.toExponential(2)} (${fd.checked} params${fd.kinks ? `, ${fd.kinks} re-measured across a kink` : ''})` +
         `  dot-product ${vjp.maxRelError.toExponential(2)}  interpreter ${interp.toExponential(2)}  ${sampleOk ? 'ok' : 'FAIL'}`,
     );
-    if (!fd.ok && fd.worst) {
-      lines.push(
-        `  worst: ${fd.worst.name} analytic ${fd.worst.analytic} numeric ${fd.worst.numeric}`,
-      );
-      for (const t of fd.perTensor)
-        lines.push(`  ${t.name}: max rel error ${t.maxRelError.toExponential(2)}`);
-    }
+    lines.push(...failureDetail(fd));
   }
   return { ok, lines };
 }

@@ -14,16 +14,14 @@
 // distance from the f64 interpreter on the same data): where JS itself is within 1e-6 of
 // exact, wasm must be within 1e-5 of both.
 import { wasmRefusal } from '../../compiler/backends/wasm/plan.ts';
-import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import type { ModelSpec } from '../../compiler/format/model.ts';
 import { validateModel } from '../../compiler/format/parse.ts';
 import { interpret } from '../../compiler/ir/interpret.ts';
 import { compileSpec } from '../../compiler/pipeline.ts';
 import { Rng } from '../../runtime/random.ts';
-import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
+import type { FloatArray } from '../../runtime/types.ts';
+import { loadBackend, relErr, type Batched } from '../wasm/harness.ts';
 import { dataFor, type FuzzCase } from './fuzz-core.ts';
-
-type Batched = Required<GeneratedModule>;
 
 /** Samples per check: one full chunk of 32 and a partial one, with an odd remainder. */
 const COUNT = 37;
@@ -36,29 +34,6 @@ export async function wasmSpec(c: FuzzCase): Promise<ModelSpec | null> {
   return wasmRefusal(spec, false) === null ? spec : null;
 }
 
-async function load(spec: ModelSpec, backend: 'js' | 'wasm'): Promise<Batched> {
-  const compiled = compileSpec(
-    { ...spec, backend },
-    { format: 'js', source: 'fuzz.model.json', wasmCostRule: false },
-  );
-  if (backend === 'wasm' && !compiled.code.includes('const wasmBytes'))
-    throw new Error('the planner accepted the model but the module has no WebAssembly');
-  const m = evaluateCompiled(compiled) as Batched;
-  await m.init();
-  return m;
-}
-
-/** ‖a − b‖ / ‖b‖ (the distance itself when b = 0). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let k = 0; k < b.length; k++) {
-    num += (a[k]! - b[k]!) ** 2;
-    den += b[k]! ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
-
 function finite(what: string, a: ArrayLike<number>): void {
   for (let k = 0; k < a.length; k++)
     if (!Number.isFinite(a[k]!)) throw new Error(`${what}[${k}] is ${a[k]}`);
@@ -68,8 +43,8 @@ const NON_SMOOTH = /relu|leakyRelu|elu|selu|abs|max|min|sign|mae|huber|CrossEntr
 
 /** Throws an Error describing the first disagreement. */
 export async function checkWasmCase(c: FuzzCase, spec: ModelSpec): Promise<void> {
-  const w = await load(spec, 'wasm');
-  const j = await load(spec, 'js');
+  const w = await loadBackend(spec, 'wasm', { source: 'fuzz.model.json' });
+  const j = await loadBackend(spec, 'js', { source: 'fuzz.model.json' });
   const m = w.model;
   const f32 = m.precision === 'f32';
   const Arr = f32 ? Float32Array : Float64Array;

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { parseModelBytes, validateModel } from '../../compiler/format/parse.ts';
 import type { ModelSpec } from '../../compiler/format/model.ts';
 import { compileSpec, lower } from '../../compiler/pipeline.ts';
@@ -12,31 +11,8 @@ import { describeWasm } from '../../compiler/backends/wasm/describe.ts';
 import { caseArb, type FuzzCase } from '../hardening/fuzz-core.ts';
 import { initParams } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/random.ts';
-import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
-
-type Batched = Required<GeneratedModule>;
-
-async function load(spec: ModelSpec, backend: 'js' | 'wasm', init = true): Promise<Batched> {
-  const compiled = compileSpec(
-    { ...spec, backend },
-    { format: 'js', source: 'm.json', wasmCostRule: false },
-  );
-  if (backend === 'wasm') expect(compiled.code).toContain('const wasmBytes');
-  const mod = evaluateCompiled(compiled) as Batched;
-  if (init) await mod.init();
-  return mod;
-}
-
-/** ‖a − b‖ / ‖b‖ (0 when both are 0). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let k = 0; k < b.length; k++) {
-    num += (a[k]! - b[k]!) ** 2;
-    den += b[k]! ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
+import type { FloatArray } from '../../runtime/types.ts';
+import { allocPerCall, loadBackend, relErr, type Batched } from './harness.ts';
 
 function batchData(m: Batched['model'], lossName: string, count: number, seed: number) {
   const rng = new Rng(seed);
@@ -65,11 +41,11 @@ async function compare(
   seed: number,
   conditioned = false,
 ) {
-  const w = await load(spec, 'wasm');
-  const j = await load(spec, 'js');
+  const w = await loadBackend(spec, 'wasm');
+  const j = await loadBackend(spec, 'js');
   const j64 =
     conditioned && spec.precision === 'f32'
-      ? await load({ ...spec, precision: 'f64' }, 'js')
+      ? await loadBackend({ ...spec, precision: 'f64' }, 'js')
       : null;
   const m = w.model;
   const params = initParams(m, { seed });
@@ -253,7 +229,7 @@ describe('WebAssembly backend', () => {
       },
       'fd',
     );
-    const w = await load(spec, 'wasm');
+    const w = await loadBackend(spec, 'wasm');
     const m = w.model;
     const params = inModule(w, initParams(m, { seed: 4 }));
     const count = 6;
@@ -292,7 +268,7 @@ describe('WebAssembly backend', () => {
 
   it('contract: alloc arrays live in the memory and survive its growth; others take the slow path', async () => {
     const spec = await mnist('f32');
-    const w = await load(spec, 'wasm');
+    const w = await loadBackend(spec, 'wasm');
     const m = w.model;
     const params = w.alloc(m.paramCount);
     expect(params).toBeInstanceOf(Float32Array);
@@ -314,7 +290,7 @@ describe('WebAssembly backend', () => {
 
   for (const precision of ['f32', 'f64'] as const)
     it(`contract: the optional sgd export updates params -= lr·grad, in the memory and on other arrays (${precision})`, async () => {
-      const w = (await load(await mnist(precision), 'wasm')) as Batched & {
+      const w = (await loadBackend(await mnist(precision), 'wasm')) as Batched & {
         sgd(params: FloatArray, grad: FloatArray, lr: number): void;
       };
       // Declared for JS consumers too (the .d.ts beside a .js module).
@@ -355,13 +331,13 @@ describe('WebAssembly backend', () => {
 
   it('contract: a wasm entry point before init() throws one clear error; JS-only modules resolve at once', async () => {
     const spec = await mnist('f64');
-    const w = await load(spec, 'wasm', false);
+    const w = await loadBackend(spec, 'wasm', { init: false });
     const m = w.model;
     const a = (n: number) => new Float64Array(n);
     expect(() =>
       w.forwardBatch(a(m.paramCount), a(m.inputSize), a(m.outputSize), 1, a(m.workSize)),
     ).toThrow(/await init\(\) before calling forwardBatch/);
-    const j = await load(spec, 'js', false);
+    const j = await loadBackend(spec, 'js', { init: false });
     await expect(j.init()).resolves.toBeUndefined();
     const x = j.alloc(7);
     expect(x).toBeInstanceOf(Float64Array);
@@ -387,153 +363,15 @@ describe('WebAssembly backend', () => {
 
 describe('WebAssembly module text', () => {
   it('the TypeScript output type-checks under --strict --noUncheckedIndexedAccess', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const spec = await mnist('f32');
-    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'ts', source: 'm' }).code;
-    expect(code).toContain('const wasmBytes');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-'));
-    try {
-      const file = path.join(dir, 'mnist-wasm.ts');
-      fs.writeFileSync(file, code);
-      const r = spawnSync(
-        path.join('node_modules', '.bin', 'tsc'),
-        [
-          '--ignoreConfig',
-          '--strict',
-          '--noUncheckedIndexedAccess',
-          '--noEmit',
-          '--target',
-          'es2022',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--types',
-          'node',
-          file,
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(r.stdout + r.stderr).toBe('');
-      expect(r.status).toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
-});
-
-describe('relaxed SIMD', () => {
-  it('where the engine has it (node --experimental-wasm-relaxed-simd), init() picks the fused kernels; results stay within tolerance, and relaxedSimd: false gives the plain ones bit for bit', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const spec = await mnist('f32');
     const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-relaxed-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'm.mjs'), code);
-      // Three fresh module instances (query strings): plain reference, default, opted out.
-      const probe = `
-        const fma = (b) => WebAssembly.validate(Uint8Array.from(atob(b), (c) => c.charCodeAt(0)));
-        const src = await (await import('node:fs')).promises.readFile(new URL('./m.mjs', import.meta.url), 'utf8');
-        const run = async (tag, opts) => {
-          const m = await import('./m.mjs?' + tag);
-          await m.init(opts);
-          const M = m.model, n = 9;
-          const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
-          for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.05;
-          for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
-          const t = new Float32Array(n * M.outputSize);
-          for (let s = 0; s < n; s++) t[s * M.outputSize + (s % M.outputSize)] = 1;
-          const loss = m.gradientBatch(p, x, t, n, g, new Float32Array(M.workSize));
-          return { loss, g: Array.from(g) };
-        };
-        const fmaBytes = /const wasmBytesFma = '([^']*)'/.exec(src)[1];
-        const a = await run('a', { relaxedSimd: false });
-        const b = await run('b');
-        const c = await run('c', { relaxedSimd: false });
-        let num = 0, den = 0;
-        for (let k = 0; k < a.g.length; k++) { num += (a.g[k] - b.g[k]) ** 2; den += a.g[k] ** 2; }
-        console.log(JSON.stringify({ fma: fma(fmaBytes), rel: Math.sqrt(num / den),
-          same: a.g.every((v, k) => v === c.g[k]) && a.loss === c.loss }));
-      `;
-      fs.writeFileSync(path.join(dir, 'probe.mjs'), probe);
-      const r = spawnSync(
-        process.execPath,
-        ['--experimental-wasm-relaxed-simd', path.join(dir, 'probe.mjs')],
-        { encoding: 'utf8' },
-      );
-      expect(r.stderr).toBe('');
-      const out = JSON.parse(r.stdout.trim()) as { fma: boolean; rel: number; same: boolean };
-      expect(out.fma).toBe(true);
-      expect(out.rel).toBeLessThan(1e-5);
-      expect(out.same).toBe(true);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
-});
-
-describe('WebAssembly hot path', () => {
-  it('forwardBatch, gradientBatch and sgd on alloc arrays allocate nothing per call (a fresh V8)', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const spec = await mnist('f32');
-    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-alloc-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'm.mjs'), code);
-      const probe = `
-        import v8 from 'node:v8';
-        const m = await import('./m.mjs');
-        await m.init();
-        const M = m.model, n = 9;
-        const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
-        for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.05;
-        for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
-        const t = new Float32Array(n * M.outputSize), o = new Float32Array(n * M.outputSize);
-        const w = new Float32Array(M.workSize), sink = new Float64Array(1);
-        const used = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
-        const loops = {
-          forwardBatch: (k) => { for (let i = 0; i < k; i++) m.forwardBatch(p, x, o, n, w); },
-          gradientBatch: (k) => { for (let i = 0; i < k; i++) sink[0] += m.gradientBatch(p, x, t, n, g, w); },
-          sgd: (k) => { for (let i = 0; i < k; i++) m.sgd(p, g, 1e-9); },
-        };
-        const out = {};
-        for (const [name, loop] of Object.entries(loops)) {
-          loop(300);
-          let best = Infinity;
-          for (let r = 0; r < 3; r++) {
-            globalThis.gc();
-            const h0 = used();
-            loop(2000);
-            const h1 = used();
-            if (h1 >= h0) best = Math.min(best, (h1 - h0) / 2000);
-          }
-          out[name] = best;
-        }
-        console.log(JSON.stringify(out));
-      `;
-      fs.writeFileSync(path.join(dir, 'probe.mjs'), probe);
-      const r = spawnSync(
-        process.execPath,
-        ['--expose-gc', '--max-semi-space-size=64', path.join(dir, 'probe.mjs')],
-        { encoding: 'utf8', timeout: 120_000 },
-      );
-      expect(r.stderr).toBe('');
-      const bytes = JSON.parse(r.stdout.trim()) as Record<string, number>;
-      // As for the JS entry points: a returned double may be boxed (16 bytes), nothing else.
-      // A measurement has ~2 KB of constant noise (a JS-only module shows the same), here
-      // spread over 2000 calls.
-      expect(bytes.forwardBatch).toBeLessThanOrEqual(2);
-      expect(bytes.gradientBatch).toBeLessThanOrEqual(16 + 2);
-      expect(bytes.sgd).toBeLessThanOrEqual(2);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const bytes = allocPerCall(code, { samples: 9, calls: 2000, oneHot: false, sgd: true });
+    // As for the JS entry points: a returned double may be boxed (16 bytes), nothing else.
+    // A measurement has ~2 KB of constant noise (a JS-only module shows the same), here
+    // spread over 2000 calls.
+    expect(bytes.forwardBatch).toBeLessThanOrEqual(2);
+    expect(bytes.gradientBatch).toBeLessThanOrEqual(16 + 2);
+    expect(bytes.sgd).toBeLessThanOrEqual(2);
   }, 120_000);
 });
 
@@ -541,8 +379,8 @@ describe('runtime on a WebAssembly module', () => {
   it('train() runs through alloc and gradientBatch: the same history as the JS module, params written back', async () => {
     const { train } = await import('../../runtime/train.ts');
     const spec = await mnist('f64');
-    const w = await load(spec, 'wasm');
-    const j = await load(spec, 'js');
+    const w = await loadBackend(spec, 'wasm');
+    const j = await loadBackend(spec, 'js');
     const m = w.model;
     const count = 70;
     const { inputs, targets } = batchData(m, 'categoricalCrossEntropy', count, 5);

@@ -5,7 +5,6 @@
 // conv), the gradient against central differences, and the allocation probe.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateCompiled } from '../../compiler/cli/load.ts';
 import { parseModelBytes, validateModel } from '../../compiler/format/parse.ts';
 import type { ModelSpec } from '../../compiler/format/model.ts';
 import { compileSpec, lower } from '../../compiler/pipeline.ts';
@@ -13,30 +12,8 @@ import { describeWasm } from '../../compiler/backends/wasm/describe.ts';
 import { wasmRefusal } from '../../compiler/backends/wasm/plan.ts';
 import { initParams } from '../../runtime/init.ts';
 import { Rng } from '../../runtime/random.ts';
-import type { FloatArray, GeneratedModule } from '../../runtime/types.ts';
-
-type Batched = Required<GeneratedModule>;
-
-async function load(spec: ModelSpec, backend: 'js' | 'wasm'): Promise<Batched> {
-  const compiled = compileSpec(
-    { ...spec, backend },
-    { format: 'js', source: 'm.json', wasmCostRule: false },
-  );
-  if (backend === 'wasm') expect(compiled.code).toContain('const wasmBytes');
-  const mod = evaluateCompiled(compiled) as Batched;
-  await mod.init();
-  return mod;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let k = 0; k < b.length; k++) {
-    num += (a[k]! - b[k]!) ** 2;
-    den += b[k]! ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
+import type { FloatArray } from '../../runtime/types.ts';
+import { allocPerCall, loadBackend, relErr, type Batched } from './harness.ts';
 
 const tolerance = (p: 'f32' | 'f64') => (p === 'f32' ? 1e-5 : 1e-12);
 
@@ -57,8 +34,8 @@ function inModule(mod: Batched, a: FloatArray): FloatArray {
 
 /** Worst relative errors of wasm against JS (loss, gradient, outputs) over `counts`. */
 async function compare(spec: ModelSpec, counts: readonly number[], seed: number) {
-  const w = await load(spec, 'wasm');
-  const j = await load(spec, 'js');
+  const w = await loadBackend(spec, 'wasm');
+  const j = await loadBackend(spec, 'js');
   const m = w.model;
   const params = initParams(m, { seed });
   const rng = new Rng(seed + 1);
@@ -264,7 +241,7 @@ describe('WebAssembly backend: convolutions and pooling', () => {
       ],
       'f64',
     );
-    const w = await load(spec, 'wasm');
+    const w = await loadBackend(spec, 'wasm');
     const m = w.model;
     const params = inModule(w, initParams(m, { seed: 4 }));
     const count = 6;
@@ -336,63 +313,16 @@ describe('WebAssembly backend: convolutions and pooling', () => {
 
 describe('WebAssembly conv hot path', () => {
   it('the CNN forwardBatch and gradientBatch on alloc arrays allocate nothing per call (a fresh V8)', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const spec = await cnn('f32');
     const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-conv-alloc-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'm.mjs'), code);
-      // 33 samples: a full chunk and a partial one.
-      const probe = `
-        import v8 from 'node:v8';
-        const m = await import('./m.mjs');
-        await m.init();
-        const M = m.model, n = 33;
-        const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
-        for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.05;
-        for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
-        const t = new Float32Array(n * M.outputSize), o = new Float32Array(n * M.outputSize);
-        for (let s = 0; s < n; s++) t[s * M.outputSize + (s % M.outputSize)] = 1;
-        const w = new Float32Array(M.workSize), sink = new Float64Array(1);
-        const used = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
-        const loops = {
-          forwardBatch: (k) => { for (let i = 0; i < k; i++) m.forwardBatch(p, x, o, n, w); },
-          gradientBatch: (k) => { for (let i = 0; i < k; i++) sink[0] += m.gradientBatch(p, x, t, n, g, w); },
-        };
-        const out = {};
-        for (const [name, loop] of Object.entries(loops)) {
-          loop(300);
-          let best = Infinity;
-          for (let r = 0; r < 3; r++) {
-            globalThis.gc();
-            const h0 = used();
-            loop(200);
-            const h1 = used();
-            if (h1 >= h0) best = Math.min(best, (h1 - h0) / 200);
-          }
-          out[name] = best;
-        }
-        console.log(JSON.stringify(out));
-      `;
-      fs.writeFileSync(path.join(dir, 'probe.mjs'), probe);
-      const r = spawnSync(
-        process.execPath,
-        ['--expose-gc', '--max-semi-space-size=64', path.join(dir, 'probe.mjs')],
-        { encoding: 'utf8', timeout: 120_000 },
-      );
-      expect(r.stderr).toBe('');
-      const bytes = JSON.parse(r.stdout.trim()) as Record<string, number>;
-      // ~2 KB of constant noise over 200 calls. gradientBatch returns a double (a loss that is
-      // not a small integer, with these one-hot targets): the JS backend's gradientBatch shows
-      // the same ~50 bytes per call in this probe. Boxing anything per sample (the head's
-      // loss, say) would cost 16 bytes × 33.
-      expect(bytes.forwardBatch).toBeLessThanOrEqual(12);
-      expect(bytes.gradientBatch).toBeLessThanOrEqual(64);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    // 33 samples: a full chunk and a partial one.
+    const bytes = allocPerCall(code, { samples: 33, calls: 200, oneHot: true, sgd: false });
+    // ~2 KB of constant noise over 200 calls. gradientBatch returns a double (a loss that is
+    // not a small integer, with these one-hot targets): the JS backend's gradientBatch shows
+    // the same ~50 bytes per call in this probe. Boxing anything per sample (the head's
+    // loss, say) would cost 16 bytes × 33.
+    expect(bytes.forwardBatch).toBeLessThanOrEqual(12);
+    expect(bytes.gradientBatch).toBeLessThanOrEqual(64);
   }, 120_000);
 });
 
@@ -469,8 +399,8 @@ describe('runtime on a conv WebAssembly module', () => {
   it('train() on the CNN (f64): the same history and parameters as the JS module', async () => {
     const { train } = await import('../../runtime/train.ts');
     const spec = await cnn('f64');
-    const w = await load(spec, 'wasm');
-    const j = await load(spec, 'js');
+    const w = await loadBackend(spec, 'wasm');
+    const j = await loadBackend(spec, 'js');
     const m = w.model;
     const count = 70;
     const { inputs, targets } = data(m, count, 5);
