@@ -363,6 +363,97 @@ describe('WebAssembly backend', () => {
 
 describe('WebAssembly module text', () => {
   it('the TypeScript output type-checks under --strict --noUncheckedIndexedAccess', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const spec = await mnist('f32');
+    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'ts', source: 'm' }).code;
+    expect(code).toContain('const wasmBytes');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-'));
+    try {
+      const file = path.join(dir, 'mnist-wasm.ts');
+      fs.writeFileSync(file, code);
+      const r = spawnSync(
+        path.join('node_modules', '.bin', 'tsc'),
+        [
+          '--ignoreConfig',
+          '--strict',
+          '--noUncheckedIndexedAccess',
+          '--noEmit',
+          '--target',
+          'es2022',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--types',
+          'node',
+          file,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('relaxed SIMD', () => {
+  it('where the engine has it (node --experimental-wasm-relaxed-simd), init() picks the fused kernels; results stay within tolerance, and relaxedSimd: false gives the plain ones bit for bit', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const spec = await mnist('f32');
+    const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-relaxed-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'm.mjs'), code);
+      // Three fresh module instances (query strings): plain reference, default, opted out.
+      const probe = `
+        const fma = (b) => WebAssembly.validate(Uint8Array.from(atob(b), (c) => c.charCodeAt(0)));
+        const src = await (await import('node:fs')).promises.readFile(new URL('./m.mjs', import.meta.url), 'utf8');
+        const run = async (tag, opts) => {
+          const m = await import('./m.mjs?' + tag);
+          await m.init(opts);
+          const M = m.model, n = 9;
+          const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
+          for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.05;
+          for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
+          const t = new Float32Array(n * M.outputSize);
+          for (let s = 0; s < n; s++) t[s * M.outputSize + (s % M.outputSize)] = 1;
+          const loss = m.gradientBatch(p, x, t, n, g, new Float32Array(M.workSize));
+          return { loss, g: Array.from(g) };
+        };
+        const fmaBytes = /const wasmBytesFma = '([^']*)'/.exec(src)[1];
+        const a = await run('a', { relaxedSimd: false });
+        const b = await run('b');
+        const c = await run('c', { relaxedSimd: false });
+        let num = 0, den = 0;
+        for (let k = 0; k < a.g.length; k++) { num += (a.g[k] - b.g[k]) ** 2; den += a.g[k] ** 2; }
+        console.log(JSON.stringify({ fma: fma(fmaBytes), rel: Math.sqrt(num / den),
+          same: a.g.every((v, k) => v === c.g[k]) && a.loss === c.loss }));
+      `;
+      fs.writeFileSync(path.join(dir, 'probe.mjs'), probe);
+      const r = spawnSync(
+        process.execPath,
+        ['--experimental-wasm-relaxed-simd', path.join(dir, 'probe.mjs')],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout.trim()) as { fma: boolean; rel: number; same: boolean };
+      expect(out.fma).toBe(true);
+      expect(out.rel).toBeLessThan(1e-5);
+      expect(out.same).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('WebAssembly hot path', () => {
+  it('forwardBatch, gradientBatch and sgd on alloc arrays allocate nothing per call (a fresh V8)', async () => {
     const spec = await mnist('f32');
     const code = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'm' }).code;
     const bytes = allocPerCall(code, { samples: 9, calls: 2000, oneHot: false, sgd: true });
