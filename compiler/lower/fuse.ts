@@ -2,7 +2,18 @@
 // activation after a convolution are applied to each result element as it is stored, so the
 // convolution's raw output never goes through memory. Only kernels that store every result
 // element exactly once, with `=` (no clearing pass, no accumulation in the result), qualify.
-import { elem, let_, load, set, store, v, type Kernel, type LExpr, type LStmt } from './loop-ir.ts';
+import {
+  elem,
+  let_,
+  load,
+  num,
+  set,
+  store,
+  v,
+  type Kernel,
+  type LExpr,
+  type LStmt,
+} from './loop-ir.ts';
 
 /** Ops whose lowering writes each result element once, with its final value. */
 export const STORES_ONCE: ReadonlySet<string> = new Set(['conv']);
@@ -11,8 +22,11 @@ export interface EpilogueOp {
   readonly op: string;
   /** Per argument: the value so far (`'prev'`), the kernel argument whose element at the
    * stored index is read, or (`{ channel }`) the kernel argument holding one value per
-   * channel, read at the store's channel (a bias, without computing `index mod C`). */
-  readonly args: readonly (number | 'prev' | { readonly channel: number })[];
+   * channel, read at the store's channel (a bias, without computing `index mod C`), or
+   * (`{ scalar }`) the kernel argument of one element (a constant), read at 0. */
+  readonly args: readonly (
+    number | 'prev' | { readonly channel: number } | { readonly scalar: number }
+  )[];
 }
 
 /** Whether every store of `k` names its channel, so that per-channel arguments can be read
@@ -44,6 +58,7 @@ export function withEpilogue(k: Kernel, ops: readonly EpilogueOp[]): Kernel {
           const read = (a: EpilogueOp['args'][number]): LExpr => {
             if (a === 'prev') return v(fv);
             if (typeof a === 'number') return load(a, v(fi));
+            if ('scalar' in a) return load(a.scalar, num(0));
             if (!channel)
               throw new Error('internal: a per-channel epilogue on a store without one');
             return load(a.channel, channel);

@@ -71,6 +71,10 @@ export function runKernelLanes(
             return Math.max(a, b);
           case 'min':
             return Math.min(a, b);
+          case 'idiv':
+            return Math.floor(a / b);
+          case 'mod':
+            return a - b * Math.floor(a / b);
         }
         break;
       }

@@ -10,7 +10,10 @@
 // shares (weights) read the same element whatever the lane, so a kernel that loads a weight
 // once and uses it for every lane loads it once per block.
 
-export type BinOp = '+' | '-' | '*' | '/' | 'max' | 'min';
+/** `idiv` and `mod` are integer division and remainder of non-negative index arithmetic
+ * (⌊a / b⌋ and a − b·⌊a / b⌋): a row-major index split into coordinates, for a view read at
+ * a loop index. */
+export type BinOp = '+' | '-' | '*' | '/' | 'max' | 'min' | 'idiv' | 'mod';
 export type CmpOp = '<' | '<=' | '>' | '>=' | '==';
 
 export type LExpr =

@@ -17,6 +17,8 @@ function expr(e: LExpr): string {
       // Products bind tighter than the sum: `(a * b + c * d)`.
       return `(${e.terms.map((t) => (t.k === 'bin' && t.op === '*' ? `${expr(t.a)} * ${expr(t.b)}` : expr(t))).join(' + ')})`;
     case 'bin':
+      if (e.op === 'idiv' || e.op === 'mod')
+        return `(${expr(e.a)} ${e.op === 'idiv' ? 'div' : 'mod'} ${expr(e.b)})`;
       return e.op === 'max' || e.op === 'min'
         ? `${e.op}(${expr(e.a)}, ${expr(e.b)})`
         : `(${expr(e.a)} ${e.op} ${expr(e.b)})`;

@@ -57,6 +57,8 @@ function fusedStep(step: Step): { kernel: Kernel; args: readonly Node[] } {
         const base = a.op === 'bcast' ? a.args[0]! : undefined;
         if (channels && base && perChannel(base.shape, channels))
           return { channel: args.push(base) - 1 };
+        // A scalar (the 0 of a relu) broadcasts as elementwise ops do: read at 0.
+        if (a.size === 1) return { scalar: args.push(a) - 1 };
         return args.push(a) - 1;
       }),
     };

@@ -2,10 +2,16 @@
 // planner accepts, against the JS backend, the IR interpreter and finite differences.
 // `npm test` runs a fixed-seed slice of small networks; `npm run fuzz` runs 400 networks of
 // widths up to 40 with a random seed (GRADC_FUZZ_WASM_RUNS, GRADC_FUZZ_SEED to repeat one).
+// Second property: every kernel of random dense and shaped networks (conv, pooling,
+// normalization, recurrent, merges) rendered to WebAssembly from the loop IR, against the
+// loop-IR interpreter (test/wasm/loop-check.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseArb, type FuzzCase } from './fuzz-core.ts';
 import { checkWasmCase, wasmSpec } from './fuzz-wasm.ts';
+import { shapedCaseArb } from './fuzz-shaped.ts';
+import { validateModel } from '../../compiler/format/parse.ts';
+import { checkLoopKernels } from '../wasm/loop-check.ts';
 
 const long = Number(process.env.GRADC_FUZZ_RUNS ?? 0) > 0;
 const runs = Number(process.env.GRADC_FUZZ_WASM_RUNS ?? (long ? 400 : 40));
@@ -30,5 +36,31 @@ describe('fuzz: WebAssembly backend', () => {
     if (r.failed) throw new Error(`${String(r.errorInstance)}\n${fc.defaultReportMessage(r)}`);
     expect(r.numRuns).toBe(runs);
     expect(accepted).toBeGreaterThanOrEqual(runs);
+  }, 3_600_000);
+});
+
+describe('fuzz: WebAssembly loop-IR kernels', () => {
+  const kernelRuns = long ? runs : 30;
+  // Kernels without a WebAssembly form: only the ops math.ts has no polynomial for.
+  const NO_KERNEL = /^the elementwise op (pow|sin|cos|atan) has no WebAssembly kernel$/;
+  it(`${kernelRuns} dense and ${kernelRuns} shaped random networks (seed ${seed}): every kernel = the loop interpreter`, async () => {
+    let kernels = 0;
+    for (const arb of [
+      caseArb(long ? { maxWidth: 40, maxInput: 40 } : { maxWidth: 12, maxInput: 10 }),
+      shapedCaseArb(),
+    ]) {
+      const r = await fc.check(
+        fc.asyncProperty(arb, async (c: FuzzCase) => {
+          const spec = await validateModel(c.model, 'fuzz.model.json');
+          const got = await checkLoopKernels(spec, c.seed);
+          for (const why of got.refused.keys()) expect(why).toMatch(NO_KERNEL);
+          kernels += got.checked;
+        }),
+        { numRuns: kernelRuns, seed },
+      );
+      if (r.failed) throw new Error(`${String(r.errorInstance)}\n${fc.defaultReportMessage(r)}`);
+      expect(r.numRuns).toBe(kernelRuns);
+    }
+    expect(kernels).toBeGreaterThan(kernelRuns * 2);
   }, 3_600_000);
 });

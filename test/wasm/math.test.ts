@@ -1,4 +1,5 @@
-// The vector transcendentals of compiler/backends/wasm/math.ts against Math.*: the documented
+// The vector transcendentals of compiler/backends/wasm/math.ts (exp, expm1, tanh, sigmoid,
+// softplus, log, log1p) against Math.*: the documented
 // error bounds over the whole range (a dense sweep, random points of every magnitude), the
 // special values, the overflow / underflow edges and subnormal results, in f64 and f32.
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ const REFS: Record<string, { ref: (x: number) => number; bound: number }> = {
     ref: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
     bound: M.SOFTPLUS_BOUND,
   },
+  log: { ref: Math.log, bound: M.LOG_BOUND },
+  log1p: { ref: Math.log1p, bound: M.LOG1P_BOUND },
 };
 
 /** One module per precision with a map kernel per function; runs them on arrays. */

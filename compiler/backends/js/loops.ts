@@ -50,6 +50,9 @@ function expr(e: LExpr, t: JsKernelTarget, sub: Subst): string {
     case 'bin': {
       const a = expr(e.a, t, sub);
       const b = expr(e.b, t, sub);
+      // Index arithmetic on non-negative integers: `| 0` truncates, `%` is the remainder.
+      if (e.op === 'idiv') return `((${a} / ${b}) | 0)`;
+      if (e.op === 'mod') return `(${a} % ${b})`;
       // A chain max(max(a, b), c) is one Math.max(a, b, c): the same value, shorter code.
       if (e.op === 'max' || e.op === 'min') {
         const chain: LExpr[] = [e.b];

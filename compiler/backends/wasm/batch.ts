@@ -25,24 +25,27 @@ export function wasmBatch(
   const plan = planWasm(c);
   const hc = lower(plan.head);
   const hs = schedule(hc);
-  const head: EmittedFunction[] = [
-    ...emitProgram(
-      hs.schedules.forward,
-      hc.sections,
-      { ...sampleFrame('forward'), name: 'head_forward' },
-      'sample',
-      'forwardBatch',
-    ),
-    ...emitProgram(
-      hs.schedules.inputGradient!,
-      hc.sections,
-      // The loss is added to headWork[workSize], not returned: a call V8 does not inline
-      // (the head is too large) would box the returned double, 16 bytes per sample.
-      { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
-      'sample',
-      'gradientBatch',
-    ),
-  ];
+  // The head's JS functions only where it is not on WebAssembly (head.ts).
+  const head: EmittedFunction[] = plan.wasmHead
+    ? []
+    : [
+        ...emitProgram(
+          hs.schedules.forward,
+          hc.sections,
+          { ...sampleFrame('forward'), name: 'head_forward' },
+          'sample',
+          'forwardBatch',
+        ),
+        ...emitProgram(
+          hs.schedules.inputGradient!,
+          hc.sections,
+          // The loss is added to headWork[workSize], not returned: a call V8 does not inline
+          // (the head is too large) would box the returned double, 16 bytes per sample.
+          { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
+          'sample',
+          'gradientBatch',
+        ),
+      ];
   const g: GlueInput = {
     plan,
     ts,

@@ -24,7 +24,9 @@ export function describeWasm(c: Compilation): string {
   return [
     `;; ${c.spec.name}: ${plan.bytes.length} bytes, ${plan.precision}, chunks of ${CHUNK} samples, scratch ${plan.scratchEnd} bytes`,
     layers,
-    `;; the last activation and the loss run in JavaScript (the head)`,
+    plan.wasmHead
+      ? `;; the last activation and the loss (the head): headf / headg, their programs rendered from the loop IR (head_fwd, head_grad)`
+      : `;; the last activation and the loss run in JavaScript (the head: ${plan.headRefusal})`,
     '(module',
     `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
     ...plan.functions.map((f) =>

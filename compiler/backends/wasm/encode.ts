@@ -13,6 +13,8 @@ export interface WasmFunction {
   readonly params: readonly ValType[];
   readonly locals: readonly ValType[];
   readonly body: readonly Ins[];
+  /** What it returns (nothing when absent): only the scalar math helpers return a value. */
+  readonly results?: readonly ValType[];
 }
 
 type Imm = 'none' | 'u32' | 's32' | 'f32' | 'f64' | 'mem' | 'memlane' | 'lane' | 'block' | 'v128';
@@ -58,6 +60,22 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'i32.add': [[0x6a], 'none'],
   'i32.sub': [[0x6b], 'none'],
   'i32.mul': [[0x6c], 'none'],
+  'i32.div_s': [[0x6d], 'none'],
+  'i32.rem_s': [[0x6f], 'none'],
+  'i32.eq': [[0x46], 'none'],
+  'i32.ne': [[0x47], 'none'],
+  'f64.lt': [[0x63], 'none'],
+  'f64.le': [[0x65], 'none'],
+  'f64.ge': [[0x66], 'none'],
+  'i32.shl': [[0x74], 'none'],
+  'f64.abs': [[0x99], 'none'],
+  'f64.neg': [[0x9a], 'none'],
+  'f64.floor': [[0x9c], 'none'],
+  'f64.sqrt': [[0x9f], 'none'],
+  'f64.min': [[0xa4], 'none'],
+  'f64.max': [[0xa5], 'none'],
+  'f32.demote_f64': [[0xb6], 'none'],
+  'f64.promote_f32': [[0xbb], 'none'],
   'i32.and': [[0x71], 'none'],
   'i32.or': [[0x72], 'none'],
   'f32.add': [[0x92], 'none'],
@@ -72,6 +90,7 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f64.convert_i32_s': [[0xb7], 'none'],
   'i64.extend_i32_s': [[0xac], 'none'],
   'memory.fill': [[0xfc, 0x0b, 0x00], 'none'],
+  'i32.trunc_sat_f64_s': [[0xfc, 0x02], 'none'],
   'v128.load': [[0xfd, 0x00], 'mem'],
   'v128.load32_splat': [[0xfd, 0x09], 'mem'],
   'v128.load64_splat': [[0xfd, 0x0a], 'mem'],
@@ -83,6 +102,7 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f32x4.splat': [[0xfd, 0x13], 'none'],
   'f64x2.splat': [[0xfd, 0x14], 'none'],
   'f32x4.extract_lane': [[0xfd, 0x1f], 'lane'],
+  'f64x2.extract_lane': [[0xfd, 0x21], 'lane'],
   'f32x4.eq': [[0xfd, 0x41], 'none'],
   'f32x4.ne': [[0xfd, 0x42], 'none'],
   'f32x4.gt': [[0xfd, 0x44], 'none'],
@@ -95,6 +115,7 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'v128.bitselect': [[0xfd, 0x52], 'none'],
   'f32x4.demote_f64x2_zero': [[0xfd, 0x5e], 'none'],
   'f64x2.promote_low_f32x4': [[0xfd, 0x5f], 'none'],
+  'f32x4.floor': [[0xfd, 0x68], 'none'],
   'f64x2.floor': [[0xfd, 0x75], 'none'],
   'f64x2.nearest': [[0xfd, 0x94, 0x01], 'none'],
   'i64x2.shl': [[0xfd, 0xcb, 0x01], 'none'],
@@ -108,7 +129,12 @@ const OPS: Readonly<Record<string, readonly [readonly number[], Imm]>> = {
   'f32x4.sub': [[0xfd, 0xe5, 0x01], 'none'],
   'f32x4.mul': [[0xfd, 0xe6, 0x01], 'none'],
   'f32x4.div': [[0xfd, 0xe7, 0x01], 'none'],
+  'f32x4.min': [[0xfd, 0xe8, 0x01], 'none'],
+  'f32x4.max': [[0xfd, 0xe9, 0x01], 'none'],
   'f32x4.pmax': [[0xfd, 0xeb, 0x01], 'none'],
+  'f32x4.abs': [[0xfd, 0xe0, 0x01], 'none'],
+  'f32x4.neg': [[0xfd, 0xe1, 0x01], 'none'],
+  'f32x4.sqrt': [[0xfd, 0xe3, 0x01], 'none'],
   'f64x2.abs': [[0xfd, 0xec, 0x01], 'none'],
   'f64x2.neg': [[0xfd, 0xed, 0x01], 'none'],
   'f64x2.sqrt': [[0xfd, 0xef, 0x01], 'none'],
@@ -227,7 +253,7 @@ export function encodeModule(
   // One type per distinct parameter list.
   const sigs: string[] = [];
   const typeOf = fns.map((f) => {
-    const key = f.params.join(',');
+    const key = `${f.params.join(',')}->${(f.results ?? []).join(',')}`;
     let i = sigs.indexOf(key);
     if (i < 0) i = sigs.push(key) - 1;
     return i;
@@ -235,11 +261,14 @@ export function encodeModule(
   const types: number[] = [];
   u32(sigs.length, types);
   for (const key of sigs) {
-    const ps = key === '' ? [] : (key.split(',') as ValType[]);
+    const [params, results] = key
+      .split('->')
+      .map((l) => (l === '' ? [] : (l!.split(',') as ValType[])));
     types.push(0x60);
-    u32(ps.length, types);
-    for (const p of ps) types.push(TYPE_CODE[p]);
-    types.push(0x00);
+    u32(params!.length, types);
+    for (const p of params!) types.push(TYPE_CODE[p]);
+    u32(results!.length, types);
+    for (const r of results!) types.push(TYPE_CODE[r]);
   }
   section(1, types, out);
   const imports: number[] = [0x01];
@@ -301,6 +330,7 @@ function v128Text(words: readonly number[]): string {
 export function printWat(f: WasmFunction, names: readonly string[] = []): string {
   const sig = [
     ...f.params.map((p, i) => `(param $${i} ${p})`),
+    ...(f.results ?? []).map((r) => `(result ${r})`),
     ...f.locals.map((l, i) => `(local $${f.params.length + i} ${l})`),
   ];
   const lines = [`(func $${f.name} (export "${f.name}") ${sig.join(' ')}`];

@@ -35,14 +35,18 @@ let wasmScratch${T(`${arr} | null`)} = null;
 let wasmTop = ${plan.scratchEnd};
 let wasmReady = false;
 const wasmBuffers${T('ArrayBufferLike[]')} = [];
-/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
+${
+  plan.wasmHead
+    ? ''
+    : `/** The head's arrays: the last layer's pre-activation, target and gradient of one sample;
  * its work ends with the sample's loss. */
 const headIn = new ${arr}(${u});
 const headTarget = new ${arr}(${u});
 const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
 const headWork = new ${arr}(${g.headWorkSize});
-/** The loss of a gradientBatch call, summed chunk by chunk. */
+`
+}/** The loss of a gradientBatch call, summed chunk by chunk. */
 const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
@@ -159,7 +163,22 @@ export function forwardBody(g: GlueInput): string {
   if (!wasmReady) wasmNotReady('forwardBatch');
   if (!k || !wasmHas(params) || !wasmHas(inputs)) return forwardBatch_js(params, inputs, outputs, count, work);
   const z = wasmScratch${nn};
+${
+  plan.wasmHead
+    ? `  // The head runs in WebAssembly, into outputs where they live in the memory, else into
+  // scratch rows copied out.
+  const direct = wasmHas(outputs);
   for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
+    const r = Math.min(${CHUNK}, count - s0);
+    wasmForwardChunk(k, params.byteOffset, inputs.byteOffset + s0 * ${g.inputSize * e}, r);
+    if (direct) k.headf${nn}(${last.out}, outputs.byteOffset + s0 * ${u * e}, r);
+    else {
+      k.headf${nn}(${last.out}, ${plan.wasmHead.outputs}, r);
+      const o = s0 * ${u};
+      for (let j = 0; j < r * ${u}; j++) outputs[o + j] = z[${plan.wasmHead.outputs / e} + j]${nn};
+    }
+  }`
+    : `  for (let s0 = 0; s0 < count; s0 += ${CHUNK}) {
     const r = Math.min(${CHUNK}, count - s0);
     wasmForwardChunk(k, params.byteOffset, inputs.byteOffset + s0 * ${g.inputSize * e}, r);
     for (let i = 0; i < r; i++) {
@@ -169,7 +188,8 @@ export function forwardBody(g: GlueInput): string {
       const o = (s0 + i) * ${u};
       for (let j = 0; j < ${u}; j++) outputs[o + j] = headOut[j]${nn};
     }
-  }`;
+  }`
+}`;
 }
 
 /** The backward calls of a convolution or pooling layer over one chunk (see conv.ts and
@@ -270,6 +290,18 @@ function headChunk(g: GlueInput): string {
   const u = g.outputSize;
   const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
   const T = (t: string) => (ts ? `: ${t}` : '');
+  const h = plan.wasmHead;
+  if (h)
+    return `function wasmHeadChunk(z${T(arr)}, targets${T(arr)}, s0${T('number')}, r${T('number')}, count${T('number')})${T('void')} {
+  // The head in WebAssembly: targets read in place where they live in the memory, else the
+  // chunk's rows are copied to scratch first.
+  let t = ${h.targets};
+  if (wasmHas(targets)) t = targets.byteOffset + s0 * ${u * e};
+  else for (let j = 0, o = s0 * ${u}; j < r * ${u}; j++) z[${h.targets / e} + j] = targets[o + j]${nn};
+  wasmKernels${nn}.headg${nn}(${last.out}, t, ${plan.dz[0]}, r, count);
+  wasmLoss[0] = wasmLoss[0]${nn} + z[${h.lossIndex}]${nn};
+  z[${h.lossIndex}] = 0;
+}`;
   return `function wasmHeadChunk(z${T(arr)}, targets${T(arr)}, s0${T('number')}, r${T('number')}, count${T('number')})${T('void')} {
   // 1 / count here, not passed in: a double argument would be boxed.
   const inv = 1 / count;

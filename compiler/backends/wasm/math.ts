@@ -18,13 +18,18 @@
 // softplus(x) = max(x, 0) + log1p(exp(−|x|)), the IR's formula; log1p(u) for u in [0, 1] is
 // 2·atanh(s) with s = u/(2 + u) ≤ 1/3, the odd series of atanh to s^33 (truncation below
 // 2e-18 relative).
+// log(x): subnormals scaled by 2^54 first; x = m·2^k from the bits, m halved above √2 so it is
+// in [√½, √2]; log x = k·ln2hi + (k·ln2lo + 2·atanh(s)), s = (m − 1)/(m + 1), |s| ≤ 0.172,
+// by the same atanh series; ±0 gives −Infinity, negatives NaN, +Infinity and NaN themselves.
+// log1p(x) = log(u)·x/(u − 1), u = 1 + x (Goldberg: the quotient cancels u's rounding
+// error), x itself where u is 1.
 //
 // Error bounds against Math.* (test/wasm/math.test.ts holds the kernels to them on a dense
 // sweep of [-750, 750], every binade, random points of every magnitude, ±0, ±Infinity, NaN,
 // the overflow and underflow edges; subnormal results within two of the smallest subnormal):
 // the relative error in f64 is at most 3e-16 for exp (measured 2.2e-16, one ulp), 6e-16 for
 // expm1 (5.4e-16, just past ln2/2), 7e-16 for tanh (6.3e-16), 5e-16 for sigmoid (4.2e-16)
-// and softplus (4.7e-16). In f32 the result is within 2^-24 (one rounding) + 1e-15 of Math's.
+// and softplus (4.7e-16), 6e-16 for log (4.4e-16) and 8e-16 for log1p (5.7e-16). In f32 the result is within 2^-24 (one rounding) + 1e-15 of Math's.
 // Both are far inside the backends' agreement tolerances (1e-12 f64, 1e-5 f32).
 import type { Ins } from './encode.ts';
 
@@ -40,6 +45,8 @@ export const EXPM1_BOUND = 6e-16;
 export const TANH_BOUND = 7e-16;
 export const SIGMOID_BOUND = 5e-16;
 export const SOFTPLUS_BOUND = 5e-16;
+export const LOG_BOUND = 6e-16;
+export const LOG1P_BOUND = 8e-16;
 
 /** f64x2 constant with both lanes `v`. */
 export function f64x2(v: number): Ins {
@@ -178,6 +185,110 @@ export function softplus(V: Vec, x: number): number {
   return keep(V, get(x), f64x2(0), ['f64x2.max'], get(l), ['f64x2.add']);
 }
 
+/** 2^-1022, the smallest normal double. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+export function log(V: Vec, x: number): number {
+  // Subnormals: scaled by 2^54 into the normals, 54 taken off the exponent afterwards.
+  const tiny = keep(V, get(x), f64x2(MIN_NORMAL), ['f64x2.lt']);
+  const xs = keep(V, get(x), f64x2(2 ** 54), ['f64x2.mul'], get(x), get(tiny), ['v128.bitselect']);
+  // x = m·2^k with m in [1, 2) from the bits; m > √2 is halved (k + 1) so m is in
+  // [√½, √2] and s = (m − 1)/(m + 1) in [−0.172, 0.172].
+  const k = keep(V, get(xs), ['i32.const', 52], ['i64x2.shr_s']);
+  const m0 = keep(V, get(xs), i64x2(0xffffffff, 0x000fffff), ['v128.and'], i64x2(0, 0x3ff00000), [
+    'v128.or',
+  ]);
+  const big = keep(V, get(m0), f64x2(Math.SQRT2), ['f64x2.gt']);
+  const m = keep(V, get(m0), f64x2(0.5), ['f64x2.mul'], get(m0), get(big), ['v128.bitselect']);
+  // k as a double (the magic-number trick of exp, backwards), less the bias and the
+  // subnormal scaling, plus the halving.
+  const kf = keep(
+    V,
+    get(k),
+    i64x2(0, MAGIC_HI),
+    ['i64x2.add'],
+    f64x2(MAGIC + 1023),
+    ['f64x2.sub'],
+    f64x2(1),
+    f64x2(0),
+    get(big),
+    ['v128.bitselect'],
+    ['f64x2.add'],
+    f64x2(54),
+    f64x2(0),
+    get(tiny),
+    ['v128.bitselect'],
+    ['f64x2.sub'],
+  );
+  const s = keep(
+    V,
+    get(m),
+    f64x2(1),
+    ['f64x2.sub'],
+    get(m),
+    f64x2(1),
+    ['f64x2.add'],
+    ['f64x2.div'],
+  );
+  const w = keep(V, get(s), get(s), ['f64x2.mul']);
+  const p = horner(V, w, ATANH_COEFFS);
+  // log x = k·ln2hi + (k·ln2lo + 2·atanh(s)): k·ln2hi is exact.
+  const r = keep(
+    V,
+    get(kf),
+    f64x2(LN2_HI),
+    ['f64x2.mul'],
+    get(kf),
+    f64x2(LN2_LO),
+    ['f64x2.mul'],
+    f64x2(2),
+    get(s),
+    ['f64x2.mul'],
+    get(p),
+    ['f64x2.mul'],
+    ['f64x2.add'],
+    ['f64x2.add'],
+  );
+  // ±0 → −Infinity, negative → NaN, +Infinity and NaN → themselves.
+  const z = keep(V, f64x2(-Infinity), get(r), get(x), f64x2(0), ['f64x2.eq'], ['v128.bitselect']);
+  const n = keep(V, f64x2(NaN), get(z), get(x), f64x2(0), ['f64x2.lt'], ['v128.bitselect']);
+  return keep(
+    V,
+    get(x),
+    get(n),
+    get(x),
+    f64x2(Infinity),
+    ['f64x2.eq'],
+    get(x),
+    get(x),
+    ['f64x2.ne'],
+    ['v128.or'],
+    ['v128.bitselect'],
+  );
+}
+
+export function log1p(V: Vec, x: number): number {
+  // log1p x = log(u)·x/(u − 1) with u = 1 + x rounded: the quotient corrects u's rounding
+  // error (Goldberg's formula); where u is 1, log1p x is x (to the last bit, −0 kept).
+  const u = keep(V, get(x), f64x2(1), ['f64x2.add']);
+  const l = log(V, u);
+  const r = keep(V, get(l), get(x), get(u), f64x2(1), ['f64x2.sub'], ['f64x2.div'], ['f64x2.mul']);
+  // u = 1: x itself; x = +Infinity: x (the quotient would be ∞/∞).
+  return keep(
+    V,
+    get(x),
+    get(r),
+    get(u),
+    f64x2(1),
+    ['f64x2.eq'],
+    get(x),
+    f64x2(Infinity),
+    ['f64x2.eq'],
+    ['v128.or'],
+    ['v128.bitselect'],
+  );
+}
+
 /** The transcendental ops of the IR that have a vector kernel here. */
 export const TRANSCENDENTALS: Readonly<Record<string, (V: Vec, x: number) => number>> = {
   exp,
@@ -185,4 +296,6 @@ export const TRANSCENDENTALS: Readonly<Record<string, (V: Vec, x: number) => num
   tanh,
   sigmoid,
   softplus,
+  log,
+  log1p,
 };

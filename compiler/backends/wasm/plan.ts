@@ -3,13 +3,17 @@
 // samples. Each dense layer's contraction (forward, kernel gradient, bias gradient, backward)
 // is one gemm kernel with a fused bias/relu epilogue; a convolution is im2col + the same gemm
 // (conv.ts), a pooling layer its own loop nest (pool.ts), a flatten nothing (a view: the
-// rows are already in that order). The last (dense) layer's activation and the loss (rare,
-// tiny: a softmax of 10) stay in JavaScript, compiled by the ordinary pipeline as a "head"
-// model so their math and derivative are the compiler's own. Everything else stays on the
-// JS backend.
+// rows are already in that order). The last (dense) layer's activation and the loss (tiny:
+// a softmax of 10) are compiled by the ordinary pipeline as a "head" model, so their math and
+// derivative are the compiler's own, and its per-sample programs are rendered from the loop
+// IR (head.ts, program.ts, loops.ts); where that renderer has no form for an op, the head
+// stays in JavaScript. Everything else stays on the JS backend.
 //
-// The backend owns this lowering of contractions; it takes the layer list, not the graph IR,
-// so that it can later consume the loop IR's contraction kernels behind the same plan.
+// The backend owns this lowering of contractions; it takes the layer list, not the graph IR.
+// The loop IR's own kernel of a dense layer (its 4-sample block, rendered by loops.ts) runs
+// 2.3× slower than the gemm here (bench/wasm-loop-ir.ts): the gemm keeps 2 rows × 4 vectors
+// of sums in registers across the whole reduction, the loop IR's axpy form re-reads and
+// re-writes its output rows for every input element.
 import type { Compilation } from '../../frontend/model.ts';
 import type { FunctionSpec, LayerSpec, ModelSpec } from '../../format/model.ts';
 import type { Node } from '../../ir/node.ts';
@@ -20,6 +24,7 @@ import { convKernels, reluMask } from './conv.ts';
 import { patchSize, positions, windowGeometry, type ConvGeometry } from './window.ts';
 import { avgPoolBackward, maxPoolBackward, poolForward } from './pool.ts';
 import { sgdKernel } from './update.ts';
+import { renderHead } from './head.ts';
 
 /** Samples per chunk: the activations of a chunk live in the module's scratch memory. */
 export const CHUNK = 32;
@@ -94,8 +99,17 @@ export interface WasmPlan {
   /** The same kernels with relaxed_madd (fused where the engine has FMA): chosen at init()
    * when the engine validates them, unless init({ relaxedSimd: false }). */
   readonly fmaBytes: Uint8Array;
-  /** The ModelSpec of the last activation and the loss, compiled to JS. */
+  /** The ModelSpec of the last activation and the loss. */
   readonly head: ModelSpec;
+  /** The head on WebAssembly (head.ts): its loss element in scratch and the byte addresses
+   * of the chunk's target and output rows for arrays from outside the memory; null (see
+   * `headRefusal`) where it stays in JavaScript. */
+  readonly wasmHead: {
+    readonly lossIndex: number;
+    readonly targets: number;
+    readonly outputs: number;
+  } | null;
+  readonly headRefusal: string | null;
 }
 
 /** Reserved address space (shared memory needs a maximum): 1 GiB. */
@@ -344,11 +358,25 @@ export function planWasm(c: Compilation): WasmPlan {
     functions.push(clear('clear'), sgdKernel('sgd', precision));
     return functions;
   };
-  const functions = kernels(false);
+  const core = kernels(false);
+  // The head's kernels come after the others (their calls are by index), the same in both
+  // variants: it has no multiply-add to fuse.
+  const head = headSpec(spec);
+  const rendered = renderHead(head, precision, core.length, take);
+  const wasmHead =
+    'refusal' in rendered
+      ? null
+      : {
+          lossIndex: rendered.lossIndex,
+          targets: take(CHUNK * head.input),
+          outputs: take(CHUNK * head.input),
+        };
+  const headFunctions = 'refusal' in rendered ? [] : rendered.functions;
+  const functions = [...core, ...headFunctions];
   const scratchEnd = align16(at);
   const pages = Math.ceil(scratchEnd / 65536) + 1;
   const { bytes } = encodeModule(functions, pages, MAX_PAGES);
-  const fmaBytes = encodeModule(kernels(true), pages, MAX_PAGES).bytes;
+  const fmaBytes = encodeModule([...kernels(true), ...headFunctions], pages, MAX_PAGES).bytes;
   return {
     precision,
     bytesPerElement: e,
@@ -362,6 +390,8 @@ export function planWasm(c: Compilation): WasmPlan {
     functions,
     bytes,
     fmaBytes,
-    head: headSpec(spec),
+    head,
+    wasmHead,
+    headRefusal: 'refusal' in rendered ? rendered.refusal : null,
   };
 }

@@ -1,0 +1,279 @@
+// A whole scheduled program (one sample's forward, gradient or input gradient) as WebAssembly,
+// every step's kernel rendered from the loop IR by loops.ts. The JavaScript emitter
+// (emit/body.ts) renders the same schedule as JS; this is its WebAssembly counterpart, with
+// the same memory plan:
+//
+// - The program is a driver function whose parameters are the byte addresses of its regions
+//   (REGIONS: params, input, target, output, grad, dinput, work) and which calls one function
+//   per step with the address of the step's result and the regions.
+// - A step's loads are rewritten from "argument i at index k" into "region r at offset + k'",
+//   through the views between the argument and its storage (stop, reshape, a batch mean of
+//   one sample, a broadcast or slice at a constant index, or one that is an offset); constants
+//   become numbers. Values the JS backend keeps in locals get work slots past the plan's
+//   (`workSize` here is the plan's plus those).
+// - Program outputs stored elsewhere (views, leaves) are copied, as the JS emitter does, and
+//   the loss is added into the work slot `lossSlot` (so no double is returned).
+//
+// A broadcast or a strided slice read at a loop index splits the index into coordinates
+// (the loop IR's `idiv` / `mod`). What it cannot express is refused (LoopRefusal):
+// training-mode leaves (batch statistics, dropout masks) and the state and statistics
+// outputs of training mode.
+import { attrNum, constValue, type Attrs, type Node } from '../../ir/node.ts';
+import { broadcastIndex, strides } from '../../ir/shape.ts';
+import { sliceIndex, splitAt } from '../../ops/slicing.ts';
+import { stepKernel } from '../../lower/step.ts';
+import {
+  bin,
+  load,
+  loop,
+  num,
+  store,
+  v,
+  type Kernel,
+  type LExpr,
+  type LStmt,
+} from '../../lower/loop-ir.ts';
+import type { Schedule, Storage } from '../../schedule/schedule.ts';
+import type { Ins, WasmFunction } from './encode.ts';
+import type { Precision } from './gemm.ts';
+import { LoopRefusal, renderLoopKernel } from './loops.ts';
+
+/** The driver's parameters, in order. */
+export const REGIONS = ['params', 'input', 'target', 'output', 'grad', 'dinput', 'work'] as const;
+export type Region = (typeof REGIONS)[number];
+
+const R = (r: Region): number => REGIONS.indexOf(r);
+
+export interface WasmProgram {
+  /** The driver first, then its step functions (calls are by index from `base`). */
+  readonly functions: readonly WasmFunction[];
+  /** Work elements the program needs: the plan's, its locals', and the loss slot. */
+  readonly workSize: number;
+  /** The work slot the loss is added to, or null without a loss. */
+  readonly lossSlot: number | null;
+  /** Steps whose kernel has a vector loop. */
+  readonly vectorLoops: number;
+}
+
+/**
+ * Renders schedule `s` as the driver `name` and its step functions, placed at function index
+ * `base` of the module. Throws LoopRefusal for what has no WebAssembly form here.
+ */
+export function renderProgram(
+  name: string,
+  s: Schedule,
+  precision: Precision,
+  base: number,
+  /** Gradients are added to `grad` (a batch's sum), as the JS emitter's accumulating frames. */
+  accumulate = false,
+  /** The function index of each transcendental's scalar helper (loops.ts mathHelper). */
+  helper?: (op: string) => number | undefined,
+): WasmProgram {
+  const e = precision === 'f32' ? 4 : 8;
+  // Locals of the JS backend get work slots past the plan.
+  const localSlot = new Map<Node, number>();
+  let workSize = s.workSize;
+  for (const st of s.steps)
+    if (st.storage.kind === 'local') {
+      localSlot.set(st.node, workSize);
+      workSize += st.node.size;
+    }
+  const place = (n: Node, st: Storage): [Region, number] => {
+    if (st.kind === 'local') return ['work', localSlot.get(n)!];
+    if (st.kind === 'work') return ['work', st.offset];
+    return [st.array, st.offset];
+  };
+
+  /** The load of node `n` at index `idx`, through its views, as a load of a region. */
+  const read = (n: Node, idx: LExpr): LExpr => {
+    const at = n.size === 1 ? num(0) : idx;
+    const constant = at.k === 'num' ? at.v : null;
+    switch (n.op) {
+      case 'const':
+        return num(constValue(n));
+      case 'param':
+        return load(R('params'), offset(n.attrs.offset!, at));
+      case 'input':
+        return load(R('input'), offset(n.attrs.offset ?? 0, at));
+      case 'target':
+        return load(R('target'), offset(n.attrs.offset ?? 0, at));
+      case 'stop':
+      case 'reshape':
+      case 'batchMean':
+        return read(n.args[0]!, at);
+      case 'bcast': {
+        const from = n.args[0]!;
+        if (constant !== null)
+          return read(from, num(broadcastIndex(from.shape, n.shape, constant) as number));
+        return read(from, broadcastAt(from.shape, n.shape, at));
+      }
+      case 'slice': {
+        const from = n.args[0]!;
+        if (constant !== null)
+          return read(from, num(sliceIndex(from.shape, n.attrs, constant) as number));
+        // A slice of the leading axes is an offset.
+        const shifted = sliceIndex(from.shape, n.attrs, 'k');
+        if (shifted === 'k') return read(from, at);
+        const m = /^(\d+) \+ k$/.exec(String(shifted));
+        if (m) return read(from, offset(Number(m[1]), at));
+        return read(from, stridedAt(from.shape, n.attrs, at));
+      }
+      case 'batchStat':
+      case 'dropoutMask':
+        throw new LoopRefusal(`${n.op} (training mode) has no WebAssembly program form`);
+    }
+    const step = s.byNode.get(n);
+    if (!step) throw new LoopRefusal(`%${n.id} ${n.op} has no storage`);
+    const [region, off] = place(n, step.storage);
+    return load(R(region), offset(off, at));
+  };
+
+  const functions: WasmFunction[] = [];
+  const calls: Ins[] = [];
+  let vectorLoops = 0;
+  /** Adds a step function computing `k` into region `region` at `off`. */
+  const addStep = (k: Kernel, region: Region, off: number, label: string): void => {
+    const index = base + 1 + functions.length;
+    const r = renderLoopKernel(`${name}_${label}`, k, precision, REGIONS.length, true, helper);
+    if (r.vectorLoops) vectorLoops++;
+    functions.push(r.fn);
+    calls.push(['local.get', R(region)], ['i32.const', off * e], ['i32.add']);
+    for (let i = 0; i < REGIONS.length; i++) calls.push(['local.get', i]);
+    calls.push(['call', index]);
+  };
+
+  s.steps.forEach((st, i) => {
+    const { kernel, args } = stepKernel(st, 1);
+    const [region, off] = place(st.node, st.storage);
+    const body = rewrite(kernel.body, (arg, idx, lane) => {
+      if (lane) throw new Error('internal: a lane in a one-sample program');
+      return read(args[arg]!, idx);
+    });
+    addStep({ size: kernel.size, body }, region, off, `s${i}`);
+  });
+
+  // Outputs stored elsewhere are copied (grad added, when the schedule accumulates).
+  for (const [i, o] of s.program.outputs.entries()) {
+    if (o.kind === 'loss') continue;
+    if (o.kind !== 'output' && o.kind !== 'grad' && o.kind !== 'dinput')
+      throw new LoopRefusal(`the ${o.kind} output (training mode) has no WebAssembly program form`);
+    const st = s.byNode.get(o.node)?.storage;
+    const offsetOut = o.offset ?? 0;
+    if (st?.kind === 'array' && st.array === o.kind && st.offset === offsetOut) continue;
+    const add = o.kind === 'grad' && accumulate;
+    const size = o.node.size;
+    // Unrolled (constant indices: any view resolves) up to 256 elements, else a loop.
+    const body: LStmt[] =
+      size <= 256
+        ? Array.from({ length: size }, (_, k) => store(num(k), read(o.node, num(k)), add))
+        : [loop('k', 0, size, [store(v('k'), read(o.node, v('k')), add)], 'vector')];
+    addStep({ size, body }, o.kind, offsetOut, `out${i}`);
+  }
+  const loss = s.program.outputs.find((o) => o.kind === 'loss');
+  let lossSlot: number | null = null;
+  if (loss) {
+    lossSlot = workSize++;
+    addStep(
+      { size: 1, body: [store(num(0), read(loss.node, num(0)), true)] },
+      'work',
+      lossSlot,
+      'loss',
+    );
+  }
+  const driver: WasmFunction = {
+    name,
+    params: REGIONS.map(() => 'i32' as const),
+    locals: [],
+    body: calls,
+  };
+  return { functions: [driver, ...functions], workSize, lossSlot, vectorLoops };
+}
+
+/** The index into a broadcast's argument for result index `idx` (row-major, trailing axes
+ * aligned): Σ over kept axes of ((idx div stride) mod dim)·argument stride. */
+function broadcastAt(from: readonly number[], to: readonly number[], idx: LExpr): LExpr {
+  const fromSize = from.reduce((a, b) => a * b, 1);
+  const toSize = to.reduce((a, b) => a * b, 1);
+  if (fromSize === 1) return num(0);
+  if (fromSize === toSize) return idx;
+  const aligned = [...new Array<number>(to.length - from.length).fill(1), ...from];
+  const ts = strides(to);
+  const fs = strides(aligned);
+  const terms: LExpr[] = [];
+  for (let k = 0; k < to.length; k++) {
+    if (aligned[k] === 1) continue;
+    const q = ts[k] === 1 ? idx : bin('idiv', idx, num(ts[k]!));
+    const c = k === 0 ? q : bin('mod', q, num(to[k]!));
+    terms.push(fs[k] === 1 ? c : bin('*', c, num(fs[k]!)));
+  }
+  return terms.length === 1 ? terms[0]! : { k: 'sum', terms };
+}
+
+/** The index into a slice's argument (a slice of an inner axis) for slice index `idx`. */
+function stridedAt(from: readonly number[], attrs: Attrs, idx: LExpr): LExpr {
+  const axis = attrNum(attrs, 'axis', 'slice');
+  const { dim, inner } = splitAt(from, axis, 'slice');
+  const run = attrNum(attrs, 'size', 'slice') * inner;
+  const shift = attrNum(attrs, 'start', 'slice') * inner;
+  return {
+    k: 'sum',
+    terms: [
+      bin('*', bin('idiv', idx, num(run)), num(dim * inner)),
+      num(shift),
+      bin('mod', idx, num(run)),
+    ],
+  };
+}
+
+/** `base + idx` with constants folded. */
+function offset(base: number, idx: LExpr): LExpr {
+  if (base === 0) return idx;
+  if (idx.k === 'num') return num(base + idx.v);
+  return { k: 'bin', op: '+', a: idx, b: num(base) };
+}
+
+/** The kernel's statements with every `load` replaced by `f(arg, index, lane)`. */
+function rewrite(
+  list: readonly LStmt[],
+  f: (arg: number, idx: LExpr, lane: number | undefined) => LExpr,
+): LStmt[] {
+  const ex = (e: LExpr): LExpr => {
+    switch (e.k) {
+      case 'load':
+        return f(e.arg, ex(e.index), e.lane);
+      case 'loadOut':
+        return { ...e, index: ex(e.index) };
+      case 'sum':
+        return { k: 'sum', terms: e.terms.map(ex) };
+      case 'bin':
+      case 'cmp':
+        return { ...e, a: ex(e.a), b: ex(e.b) };
+      case 'sel':
+        return { k: 'sel', c: ex(e.c), a: ex(e.a), b: ex(e.b) };
+      case 'elem':
+        return { k: 'elem', op: e.op, args: e.args.map(ex) };
+      default:
+        return e;
+    }
+  };
+  return list.map((s): LStmt => {
+    switch (s.k) {
+      case 'for':
+        return { ...s, body: rewrite(s.body, f) };
+      case 'if':
+        return { ...s, cond: ex(s.cond), then: rewrite(s.then, f) };
+      case 'let':
+      case 'set':
+        return { ...s, value: ex(s.value) };
+      case 'store':
+        return {
+          ...s,
+          index: ex(s.index),
+          value: ex(s.value),
+          ...(s.channel ? { channel: ex(s.channel) } : {}),
+        };
+      case 'skipIf':
+        return { ...s, cond: ex(s.cond) };
+    }
+  });
+}
