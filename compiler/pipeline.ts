@@ -128,7 +128,17 @@ export function compileSpec(spec: ModelSpec, opts: EmitOptions): Compiled {
   const wasm =
     backend === 'js'
       ? null
-      : wasmBatch(c, batched, opts.format === 'ts', opts.wasmCostRule ?? true);
+      : wasmBatch(
+          c,
+          batched,
+          opts.format === 'ts',
+          opts.wasmCostRule ?? true,
+          // Whole programs only when asked for, and not in training mode's phases or with
+          // dropout masks (backends/wasm/whole.ts).
+          backend === 'wasm' && !batch.phased && !batch.needs.seed
+            ? { forward: schedules.forward, gradient: batch.gradient.sample }
+            : null,
+        );
   functions.push(...(wasm ? wasm.functions : batched));
   const shell = {
     c,

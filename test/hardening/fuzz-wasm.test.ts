@@ -2,13 +2,15 @@
 // planner accepts, against the JS backend, the IR interpreter and finite differences.
 // `npm test` runs a fixed-seed slice of small networks; `npm run fuzz` runs 400 networks of
 // widths up to 40 with a random seed (GRADC_FUZZ_WASM_RUNS, GRADC_FUZZ_SEED to repeat one).
-// Second property: every kernel of random dense and shaped networks (conv, pooling,
+// Third property: shaped networks the layer plan refuses, on whole per-sample programs
+// (backends/wasm/whole.ts), checked as the first. Second property: every kernel of random
+// dense and shaped networks (conv, pooling,
 // normalization, recurrent, merges) rendered to WebAssembly from the loop IR, against the
 // loop-IR interpreter (test/wasm/loop-check.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { caseArb, type FuzzCase } from './fuzz-core.ts';
-import { checkWasmCase, wasmSpec } from './fuzz-wasm.ts';
+import { checkWasmCase, wasmSpec, wholeSpec } from './fuzz-wasm.ts';
 import { shapedCaseArb } from './fuzz-shaped.ts';
 import { validateModel } from '../../compiler/format/parse.ts';
 import { checkLoopKernels } from '../wasm/loop-check.ts';
@@ -62,5 +64,24 @@ describe('fuzz: WebAssembly loop-IR kernels', () => {
       expect(r.numRuns).toBe(kernelRuns);
     }
     expect(kernels).toBeGreaterThan(kernelRuns * 2);
+  }, 3_600_000);
+});
+
+describe('fuzz: whole programs on WebAssembly', () => {
+  const wholeRuns = long ? runs : 20;
+  it(`${wholeRuns} random shaped networks the layer plan refuses (seed ${seed}): wasm = JS = interpreter, gradients = finite differences`, async () => {
+    let accepted = 0;
+    const r = await fc.check(
+      fc.asyncProperty(shapedCaseArb(), async (c: FuzzCase) => {
+        const spec = await wholeSpec(c);
+        // Training-mode layers (batch statistics, dropout) and ops without a kernel stay on JS.
+        fc.pre(spec !== null);
+        accepted++;
+        await checkWasmCase(c, spec!);
+      }),
+      { numRuns: wholeRuns, seed, maxSkipsPerRun: 1000 },
+    );
+    if (r.failed) throw new Error(`${String(r.errorInstance)}\n${fc.defaultReportMessage(r)}`);
+    expect(accepted).toBeGreaterThanOrEqual(wholeRuns);
   }, 3_600_000);
 });

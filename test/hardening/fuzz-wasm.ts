@@ -34,6 +34,15 @@ export async function wasmSpec(c: FuzzCase): Promise<ModelSpec | null> {
   return wasmRefusal(spec, false) === null ? spec : null;
 }
 
+/** The case as a spec when the layer plan refuses it and `"backend": "wasm"` runs its whole
+ * per-sample programs in WebAssembly (backends/wasm/whole.ts), else null. */
+export async function wholeSpec(c: FuzzCase): Promise<ModelSpec | null> {
+  const spec = await validateModel(c.model, 'fuzz.model.json');
+  if (wasmRefusal(spec, false) === null) return null;
+  const { code } = compileSpec({ ...spec, backend: 'wasm' }, { format: 'js', source: 'f.json' });
+  return code.includes('const wasmBytes') ? spec : null;
+}
+
 function finite(what: string, a: ArrayLike<number>): void {
   for (let k = 0; k < a.length; k++)
     if (!Number.isFinite(a[k]!)) throw new Error(`${what}[${k}] is ${a[k]}`);
@@ -79,7 +88,9 @@ export async function checkWasmCase(c: FuzzCase, spec: ModelSpec): Promise<void>
   const ow = w.alloc(n * m.outputSize);
   w.forwardBatch(pw, xw, ow, n, work);
   const gw = w.alloc(m.paramCount).fill(7);
-  const lw = w.gradientBatch(pw, xw, targets, n, gw, work);
+  // Targets in the memory too: the whole-program modules read them in place.
+  const tw = inMem(targets);
+  const lw = w.gradientBatch(pw, xw, tw, n, gw, work);
   finite('wasm output', ow);
   finite('wasm gradient', gw);
   if (!Number.isFinite(lw)) throw new Error(`wasm loss is ${lw}`);
@@ -135,15 +146,7 @@ export async function checkWasmCase(c: FuzzCase, spec: ModelSpec): Promise<void>
     if (!(err <= t)) throw new Error(`${what}: relative error ${err} > ${t}`);
 
   if (f32) return;
-  const fd = finiteDifferences(
-    w,
-    pw,
-    xw,
-    targets,
-    gw,
-    c.seed,
-    NON_SMOOTH.test(JSON.stringify(c.model)),
-  );
+  const fd = finiteDifferences(w, pw, xw, tw, gw, c.seed, NON_SMOOTH.test(JSON.stringify(c.model)));
   if (fd) throw new Error(fd);
 }
 
@@ -171,8 +174,12 @@ function finiteDifferences(
     params[k] = p;
     return (up - down) / (2 * h);
   };
-  for (let i = 0; i < 6; i++) {
-    const k = rng.int(m.paramCount);
+  // Frozen tensors (trainable: false) have a zero gradient whatever the loss does.
+  const trainable = m.params.flatMap((t) =>
+    t.trainable ? Array.from({ length: t.size }, (_, i) => t.offset + i) : [],
+  );
+  for (let i = 0; i < 6 && trainable.length; i++) {
+    const k = trainable[rng.int(trainable.length)]!;
     const g = grad[k]!;
     const ok = (fd: number, t: number) =>
       Math.abs(fd - g) <= t * (Math.abs(fd) + Math.abs(g)) + 1e-7;

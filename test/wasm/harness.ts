@@ -43,11 +43,13 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /**
  * Bytes of new-space growth per call of each batched entry point (and `sgd` if asked) of the
  * f32 module `code`, on alloc() arrays, in a fresh V8: warmed up, then the least of 3
- * measurements over `calls` calls. `oneHot` targets make the loss a non-integer double.
+ * measurements over `calls` calls. `oneHot` targets make the loss a non-integer double;
+ * `memory` puts targets and outputs in the module's memory too (params, inputs and grad
+ * always are).
  */
 export function allocPerCall(
   code: string,
-  o: { samples: number; calls: number; oneHot: boolean; sgd: boolean },
+  o: { samples: number; calls: number; oneHot: boolean; sgd: boolean; memory?: boolean },
 ): Record<string, number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradc-wasm-alloc-'));
   try {
@@ -60,7 +62,8 @@ export function allocPerCall(
       const p = m.alloc(M.paramCount), x = m.alloc(n * M.inputSize), g = m.alloc(M.paramCount);
       for (let i = 0; i < p.length; i++) p[i] = Math.sin(i) * 0.05;
       for (let i = 0; i < x.length; i++) x[i] = Math.cos(i * 0.3);
-      const t = new Float32Array(n * M.outputSize), o = new Float32Array(n * M.outputSize);
+      const t = ${o.memory ? 'm.alloc(n * M.outputSize)' : 'new Float32Array(n * M.outputSize)'};
+      const o = ${o.memory ? 'm.alloc(n * M.outputSize)' : 'new Float32Array(n * M.outputSize)'};
       ${o.oneHot ? 'for (let s = 0; s < n; s++) t[s * M.outputSize + (s % M.outputSize)] = 1;' : ''}
       const w = new Float32Array(M.workSize), sink = new Float64Array(1);
       const used = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;

@@ -5,11 +5,18 @@ import type { Compilation } from '../../frontend/model.ts';
 import { BATCH_SIGNATURES } from '../../emit/batch.ts';
 import { emitProgram, sampleFrame, type EmittedFunction } from '../../emit/body.ts';
 import { lower, schedule } from '../../pipeline.ts';
-import { emitGlue, forwardBody, gradientBody, type GlueInput } from './glue.ts';
-import { planWasm, wasmRefusal, type WasmPlan } from './plan.ts';
+import {
+  emitGlue,
+  emitRuntime,
+  forwardBody,
+  gradientBody,
+  type GlueInput,
+  type WasmImage,
+} from './glue.ts';
+import { planWasm, wasmRefusal } from './plan.ts';
+import { planWhole, type WholeSchedules } from './whole.ts';
 
 export interface WasmBatch {
-  readonly plan: WasmPlan;
   readonly functions: readonly EmittedFunction[];
   readonly glue: (exp: string) => string;
 }
@@ -20,8 +27,11 @@ export function wasmBatch(
   batched: readonly EmittedFunction[],
   ts: boolean,
   costRule: boolean,
+  /** `"backend": "wasm"` asked for explicitly: a model the layer plan refuses then runs its
+   * whole per-sample programs in WebAssembly (whole.ts), where they render. */
+  whole: WholeSchedules | null = null,
 ): WasmBatch | null {
-  if (wasmRefusal(c.spec, costRule)) return null;
+  if (wasmRefusal(c.spec, costRule)) return whole ? wholeBatch(c, batched, ts, whole) : null;
   const plan = planWasm(c);
   const hc = lower(plan.head);
   const hs = schedule(hc);
@@ -57,22 +67,61 @@ export function wasmBatch(
   const renamed = batched.map((f) =>
     f.kind === 'entry' ? { ...f, name: `${f.name}_js`, kind: 'fallback' as const } : f,
   );
-  const entry = (name: 'forwardBatch' | 'gradientBatch', body: string): EmittedFunction => ({
+  return {
+    functions: [
+      entryFn('forwardBatch', forwardBody(g)),
+      entryFn('gradientBatch', gradientBody(g)),
+      ...head,
+      ...renamed,
+    ],
+    glue: (exp) => emitGlue(g, exp),
+  };
+}
+
+/** The batched entry points of a whole-program module (whole.ts), or null where a program
+ * has no WebAssembly form. */
+function wholeBatch(
+  c: Compilation,
+  batched: readonly EmittedFunction[],
+  ts: boolean,
+  schedules: WholeSchedules,
+): WasmBatch | null {
+  const plan = planWhole(c, schedules);
+  if ('refusal' in plan) return null;
+  const nn = ts ? '!' : '';
+  const forward = `  const k = wasmKernels;
+  if (!wasmReady) wasmNotReady('forwardBatch');
+  if (!k || !wasmHas(params) || !wasmHas(inputs) || !wasmHas(outputs))
+    return forwardBatch_js(params, inputs, outputs, count, work);
+  if (count > 0) k.fb${nn}(params.byteOffset, inputs.byteOffset, outputs.byteOffset, count);`;
+  const gradient = `  const k = wasmKernels;
+  if (!wasmReady) wasmNotReady('gradientBatch');
+  if (!k || count <= 0 || !wasmHas(params) || !wasmHas(inputs) || !wasmHas(targets) || !wasmHas(grad))
+    return gradientBatch_js(params, inputs, targets, count, grad, work);
+  const z = wasmScratch${nn};
+  z[${plan.lossIndex}] = 0;
+  k.gb${nn}(params.byteOffset, inputs.byteOffset, targets.byteOffset, count, grad.byteOffset);
+  return z[${plan.lossIndex}]${nn} / count;`;
+  const image: WasmImage = { ...plan, fmaBytes: plan.bytes, ones: null };
+  return {
+    functions: [
+      entryFn('forwardBatch', forward),
+      entryFn('gradientBatch', gradient),
+      ...batched.map((f) =>
+        f.kind === 'entry' ? { ...f, name: `${f.name}_js`, kind: 'fallback' as const } : f,
+      ),
+    ],
+    glue: (exp) => emitRuntime(image, ts, exp),
+  };
+}
+
+function entryFn(name: 'forwardBatch' | 'gradientBatch', body: string): EmittedFunction {
+  return {
     name,
     kind: 'entry',
     signature: BATCH_SIGNATURES[name],
     body,
     returnsNumber: name === 'gradientBatch',
     entry: name,
-  });
-  return {
-    plan,
-    functions: [
-      entry('forwardBatch', forwardBody(g)),
-      entry('gradientBatch', gradientBody(g)),
-      ...head,
-      ...renamed,
-    ],
-    glue: (exp) => emitGlue(g, exp),
   };
 }

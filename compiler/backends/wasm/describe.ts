@@ -1,11 +1,13 @@
 // `gradc inspect --after wasm`: the WebAssembly kernels as text, or why the model stays on JS.
 import type { Compilation } from '../../frontend/model.ts';
 import { printWat } from './encode.ts';
+import { planBatches, schedule } from '../../pipeline.ts';
 import { CHUNK, MAX_PAGES, planWasm, wasmRefusal } from './plan.ts';
+import { planWhole } from './whole.ts';
 
 export function describeWasm(c: Compilation): string {
   const refusal = wasmRefusal(c.spec);
-  if (refusal) return `;; no WebAssembly for ${c.spec.name}: ${refusal}\n`;
+  if (refusal) return describeWhole(c, refusal);
   const plan = planWasm(c);
   const layers = plan.layers
     .map((l) => {
@@ -27,6 +29,39 @@ export function describeWasm(c: Compilation): string {
     plan.wasmHead
       ? `;; the last activation and the loss (the head): headf / headg, their programs rendered from the loop IR (head_fwd, head_grad)`
       : `;; the last activation and the loss run in JavaScript (the head: ${plan.headRefusal})`,
+    '(module',
+    `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
+    ...plan.functions.map((f) =>
+      printWat(f, names)
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    ),
+    ')',
+    '',
+  ].join('\n');
+}
+
+/** A model the layer plan refuses: its whole per-sample programs (what `"backend": "wasm"`
+ * compiles, whole.ts), or why it has none. */
+function describeWhole(c: Compilation, refusal: string): string {
+  const head = `;; no layer plan for ${c.spec.name}: ${refusal}`;
+  const { schedules } = schedule(c);
+  const batch = planBatches(c, schedules);
+  const why = batch.phased
+    ? 'training mode computes batch statistics'
+    : batch.needs.seed
+      ? 'training mode draws dropout masks'
+      : null;
+  const plan = why
+    ? { refusal: why }
+    : planWhole(c, { forward: schedules.forward, gradient: batch.gradient.sample });
+  if ('refusal' in plan) return `${head}\n;; no WebAssembly: ${plan.refusal}\n`;
+  const names = plan.functions.map((f) => f.name);
+  return [
+    head,
+    `;; with "backend": "wasm": whole per-sample programs from the loop IR, ${plan.bytes.length} bytes, ${plan.precision}, scratch ${plan.scratchEnd} bytes`,
+    `;; fb / gb loop over the samples; fwd and grad are the forward and gradient programs, one function per step`,
     '(module',
     `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
     ...plan.functions.map((f) =>

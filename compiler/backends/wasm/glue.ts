@@ -12,11 +12,30 @@ export interface GlueInput {
   readonly headWorkSize: number;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
-/** Top-level declarations: state, init, alloc (exported by the caller's `exp` prefix). */
+/** What the runtime part of the glue needs of a module: its bytes and memory layout. */
+export interface WasmImage {
+  readonly bytes: Uint8Array;
+  /** The same with relaxed-SIMD multiply-adds (equal to `bytes` where there is none). */
+  readonly fmaBytes: Uint8Array;
+  readonly pages: number;
+  /** First byte past scratch: alloc starts here. */
+  readonly scratchEnd: number;
+  readonly precision: 'f32' | 'f64';
+  readonly bytesPerElement: number;
+  /** Scratch elements [from, to) that init() sets to 1 (the plan's row of ones). */
+  readonly ones: readonly [number, number] | null;
+}
+
+/** Top-level declarations of the layer plan's modules: the runtime (emitRuntime), the JS
+ * head's arrays where the head is not on WebAssembly, and the chunk helpers. */
 export function emitGlue(g: GlueInput, exp: string): string {
   const { plan, ts } = g;
   const T = (t: string) => (ts ? `: ${t}` : '');
@@ -24,17 +43,9 @@ export function emitGlue(g: GlueInput, exp: string): string {
   const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
   const u = g.outputSize;
   const kernelType = '(...args: number[]) => void';
-  return `/** The WebAssembly kernels (${plan.bytes.length} bytes, base64): see \`gradc inspect --after wasm\`. */
-const wasmBytes = '${base64(plan.bytes)}';
-/** The same kernels with relaxed-SIMD multiply-adds (rounding may differ between machines). */
-const wasmBytesFma = '${base64(plan.fmaBytes)}';
-/** Set by init(): the kernels, the shared memory, and the buffers alloc() handed out. */
-let wasmKernels${T(`Record<string, ${kernelType}> | null`)} = null;
-let wasmMemory${T('WebAssembly.Memory | null')} = null;
-let wasmScratch${T(`${arr} | null`)} = null;
-let wasmTop = ${plan.scratchEnd};
-let wasmReady = false;
-const wasmBuffers${T('ArrayBufferLike[]')} = [];
+  const e = plan.bytesPerElement;
+  const image: WasmImage = { ...plan, ones: [plan.ones / e, plan.ones / e + CHUNK] };
+  return `${emitRuntime(image, ts, exp)}
 ${
   plan.wasmHead
     ? ''
@@ -46,7 +57,53 @@ const headOut = new ${arr}(${u});
 const headParams = new ${arr}(0);
 const headWork = new ${arr}(${g.headWorkSize});
 `
-}/** The loss of a gradientBatch call, summed chunk by chunk. */
+}
+/** Runs the layers forward over rows [s0, s0 + r) of \`inputs\`. */
+function wasmForwardChunk(k${T(`Record<string, ${kernelType}>`)}, p${T('number')}, x${T('number')}, r${T('number')})${T('void')} {
+${plan.layers
+  .map((l) => {
+    const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
+    const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
+    const kernel = `p + ${l.kernel * plan.bytesPerElement}`;
+    if (l.kind === 'conv')
+      return `  k.cfwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r);`;
+    if (l.kind !== 'dense')
+      return `  k.pool${l.index}${nn}(${l.out}, ${l.argmax ?? 0}, ${src}, r);`;
+    const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, ${kernel}, ${bias}, r, ${l.inputs});`;
+    if (l.pre === null) return fwd;
+    return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, 0, r * ${l.units});`;
+  })
+  .join('\n')}
+}
+
+${headChunk(g)}`;
+}
+
+/** The runtime of every WebAssembly-backed module: the embedded bytes, the state, init(),
+ * alloc(), the optional vector sgd, and the memory test (exported by the `exp` prefix). */
+export function emitRuntime(image: WasmImage, ts: boolean, exp: string): string {
+  const plan = image;
+  const T = (t: string) => (ts ? `: ${t}` : '');
+  const nn = ts ? '!' : '';
+  const arr = plan.precision === 'f32' ? 'Float32Array' : 'Float64Array';
+  const kernelType = '(...args: number[]) => void';
+  return `/** The WebAssembly kernels (${plan.bytes.length} bytes, base64): see \`gradc inspect --after wasm\`. */
+const wasmBytes = '${base64(plan.bytes)}';
+${
+  sameBytes(plan.bytes, plan.fmaBytes)
+    ? ''
+    : `/** The same kernels with relaxed-SIMD multiply-adds (rounding may differ between machines). */
+const wasmBytesFma = '${base64(plan.fmaBytes)}';
+`
+}
+/** Set by init(): the kernels, the shared memory, and the buffers alloc() handed out. */
+let wasmKernels${T(`Record<string, ${kernelType}> | null`)} = null;
+let wasmMemory${T('WebAssembly.Memory | null')} = null;
+let wasmScratch${T(`${arr} | null`)} = null;
+let wasmTop = ${plan.scratchEnd};
+let wasmReady = false;
+const wasmBuffers${T('ArrayBufferLike[]')} = [];
+/** The loss of a gradientBatch call, summed chunk by chunk. */
 const wasmLoss = new Float64Array(1);
 
 /** Base64 → bytes. (No return annotation: TS ≥ 5.7 infers the Uint8Array<ArrayBuffer> that
@@ -71,7 +128,7 @@ ${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${T
   if (wasmReady) return;
   wasmReady = true;
   if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') return;
-  const fma = options?.relaxedSimd === false ? null : wasmDecode(wasmBytesFma);
+  const fma = ${sameBytes(plan.bytes, plan.fmaBytes) ? 'null' : 'options?.relaxedSimd === false ? null : wasmDecode(wasmBytesFma)'};
   const bytes = fma && WebAssembly.validate(fma) ? fma : wasmDecode(wasmBytes);
   if (!WebAssembly.validate(bytes)) return;
   let memory${T('WebAssembly.Memory')};
@@ -84,8 +141,7 @@ ${exp}async function init(options${ts ? '?: { relaxedSimd?: boolean }' : ''})${T
   wasmKernels = instance.exports${ts ? ` as unknown as Record<string, ${kernelType}>` : ''};
   wasmMemory = memory;
   wasmBuffers.push(memory.buffer);
-  wasmScratch = new ${arr}(memory.buffer, 0, ${plan.scratchEnd / plan.bytesPerElement});
-  wasmScratch.fill(1, ${plan.ones / plan.bytesPerElement}, ${plan.ones / plan.bytesPerElement + CHUNK});
+  wasmScratch = new ${arr}(memory.buffer, 0, ${plan.scratchEnd / plan.bytesPerElement});${plan.ones ? `\n  wasmScratch.fill(1, ${plan.ones[0]}, ${plan.ones[1]});` : ''}
 }
 
 /**
@@ -130,26 +186,7 @@ function wasmHas(a${T(arr)})${T('boolean')} {
 function wasmNotReady(entry${T('string')})${T('never')} {
   throw new Error(\`gradc: await init() before calling \${entry}: this module runs WebAssembly\`);
 }
-
-/** Runs the layers forward over rows [s0, s0 + r) of \`inputs\`. */
-function wasmForwardChunk(k${T(`Record<string, ${kernelType}>`)}, p${T('number')}, x${T('number')}, r${T('number')})${T('void')} {
-${plan.layers
-  .map((l) => {
-    const src = l.index === 0 ? 'x' : String(plan.layers[l.index - 1]!.out);
-    const bias = l.bias === null ? '0' : `p + ${l.bias * plan.bytesPerElement}`;
-    const kernel = `p + ${l.kernel * plan.bytesPerElement}`;
-    if (l.kind === 'conv')
-      return `  k.cfwd${l.index}${nn}(${l.out}, ${src}, ${kernel}, ${bias}, r);`;
-    if (l.kind !== 'dense')
-      return `  k.pool${l.index}${nn}(${l.out}, ${l.argmax ?? 0}, ${src}, r);`;
-    const fwd = `  k.fwd${l.index}${nn}(${l.pre ?? l.out}, ${src}, ${kernel}, ${bias}, r, ${l.inputs});`;
-    if (l.pre === null) return fwd;
-    return `${fwd}\n  k.act${l.index}${nn}(${l.out}, ${l.pre}, 0, 0, r * ${l.units});`;
-  })
-  .join('\n')}
-}
-
-${headChunk(g)}`;
+`;
 }
 
 /** Bodies of the wasm-backed forwardBatch and gradientBatch (the JS ones renamed *_js). */

@@ -226,6 +226,49 @@ function uses(e: LExpr, names: ReadonlySet<string> | string): boolean {
   return u(e);
 }
 
+/** The variables the statements read. */
+function varsRead(list: readonly LStmt[]): Set<string> {
+  const found = new Set<string>();
+  const ex = (e: LExpr): void => {
+    switch (e.k) {
+      case 'var':
+        found.add(e.name);
+        return;
+      case 'load':
+      case 'loadOut':
+        return ex(e.index);
+      case 'sum':
+        return e.terms.forEach(ex);
+      case 'bin':
+      case 'cmp':
+        ex(e.a);
+        return ex(e.b);
+      case 'sel':
+        [e.c, e.a, e.b].forEach(ex);
+        return;
+      case 'elem':
+        return e.args.forEach(ex);
+      default:
+        return;
+    }
+  };
+  const st = (l: readonly LStmt[]): void => {
+    for (const s of l) {
+      if (s.k === 'for') st(s.body);
+      else if (s.k === 'if') {
+        ex(s.cond);
+        st(s.then);
+      } else if (s.k === 'let' || s.k === 'set') ex(s.value);
+      else if (s.k === 'store') {
+        ex(s.index);
+        ex(s.value);
+      } else ex(s.cond);
+    }
+  };
+  st(list);
+  return found;
+}
+
 /**
  * Whether `name` is read anywhere but inside `skip` before a `let` or `set` of it in the same
  * scope gives it a value again (the vector form of `skip` leaves its scalar local stale).
@@ -711,6 +754,8 @@ class Renderer {
    * loop variable and its body's vector lets (bound to v128 locals in `vlocals`). */
   private vary: Set<string> = new Set();
   private readonly vlocals = new Map<string, number>();
+  /** Invariant float locals of the vector loop being rendered, splatted before it. */
+  private readonly splats = new Map<string, number>();
 
   /**
    * How an innermost loop runs as vectors, or null when it stays scalar. Its body must be
@@ -804,6 +849,18 @@ class Renderer {
       this.vectorLoops++;
       const i = this.varLocal(s.v);
       this.vary = new Set([s.v]);
+      // Locals the body reads but does not set are splatted once, before the loop.
+      this.splats.clear();
+      const set = new Set(s.body.flatMap((st) => (st.k === 'let' ? [st.name] : [])));
+      for (const name of varsRead(s.body))
+        if (name !== s.v && !set.has(name) && this.vars.get(name) === 'f') {
+          const l = this.params.length + this.locals.push('v128') - 1;
+          this.emit(['local.get', this.varLocal(name)]);
+          if (this.vt === 'f32x4') this.emit(['f32.demote_f64'], ['f32x4.splat']);
+          else this.emit(['f64x2.splat']);
+          this.emit(['local.set', l]);
+          this.splats.set(name, l);
+        }
       this.emit(['i32.const', s.from], ['local.set', i], ['block'], ['loop']);
       this.labels.push('other', 'other');
       this.emit(['local.get', i], ['i32.const', split], ['i32.ge_s'], ['br_if', 1]);
@@ -825,6 +882,7 @@ class Renderer {
       this.labels.pop();
       this.emit(['end'], ['end']);
       this.vary = new Set();
+      this.splats.clear();
     }
     if (split < s.to) {
       this.scalarLoops++;
@@ -859,6 +917,10 @@ class Renderer {
 
   /** Pushes `e` as a vector of consecutive iterations of the loop. */
   private vector(e: LExpr): void {
+    if (e.k === 'var' && this.splats.has(e.name)) {
+      this.emit(['local.get', this.splats.get(e.name)!]);
+      return;
+    }
     if (!uses(e, this.vary)) {
       // Invariant: the scalar value in every lane (rounded to f32 for an f32x4 loop, whose
       // arithmetic is in f32).
