@@ -44,7 +44,7 @@ export function checkPrograms(spec: ModelSpec, seed = 3): { rendered: number; re
       if (!s || name === 'trainLoss') continue;
       let prog;
       try {
-        prog = renderProgram(name, s, precision, 0);
+        prog = renderProgram(name, s, precision);
       } catch (e) {
         if (!(e instanceof LoopRefusal)) throw e;
         if (!f32) refused.push(`${name}: ${e.message}`);
@@ -68,7 +68,7 @@ export function checkPrograms(spec: ModelSpec, seed = 3): { rendered: number; re
       }
       const pages = Math.ceil(at / 65536) + 1;
       const memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
-      const { bytes } = encodeModule(prog.functions, pages, MAX_PAGES);
+      const { bytes } = encodeModule([prog.fn], pages, MAX_PAGES);
       const inst = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(bytes)), {
         env: { memory },
       });

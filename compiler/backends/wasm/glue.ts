@@ -335,7 +335,8 @@ function headChunk(g: GlueInput): string {
   let t = ${h.targets};
   if (wasmHas(targets)) t = targets.byteOffset + s0 * ${u * e};
   else for (let j = 0, o = s0 * ${u}; j < r * ${u}; j++) z[${h.targets / e} + j] = targets[o + j]${nn};
-  wasmKernels${nn}.headg${nn}(${last.out}, t, ${plan.dz[0]}, r, count);
+  const k = wasmKernels${nn};
+  k.headg${nn}(${last.out}, t, ${plan.dz[0]}, r, count);
   wasmLoss[0] = wasmLoss[0]${nn} + z[${h.lossIndex}]${nn};
   z[${h.lossIndex}] = 0;
 }`;

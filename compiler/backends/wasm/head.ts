@@ -62,15 +62,8 @@ export function renderHead(
       return i < 0 ? undefined : base + 2 + i;
     };
     const first = base + 2 + helpers.length;
-    const forward = renderProgram('head_fwd', programs[0]!, precision, first, false, helper);
-    const gradient = renderProgram(
-      'head_grad',
-      programs[1]!,
-      precision,
-      first + forward.functions.length,
-      false,
-      helper,
-    );
+    const forward = renderProgram('head_fwd', programs[0]!, precision, false, helper);
+    const gradient = renderProgram('head_grad', programs[1]!, precision, false, helper);
     const workSize = Math.max(forward.workSize, gradient.workSize);
     const at = take(workSize);
     const call = (f: FnBuilder, index: number, regions: Partial<Record<Region, () => void>>) => {
@@ -104,7 +97,7 @@ export function renderHead(
       const inv = hg.local('f64');
       hg.get(D).set(d);
       hg.loop(i, { local: Rn }, () => {
-        call(hg, first + forward.functions.length, {
+        call(hg, first + 1, {
           input: () => hg.get(Z),
           target: () => hg.get(T),
           dinput: () => hg.get(D),
@@ -126,7 +119,7 @@ export function renderHead(
       });
     }
     return {
-      functions: [hf.build(), hg.build(), ...helpers, ...forward.functions, ...gradient.functions],
+      functions: [hf.build(), hg.build(), ...helpers, forward.fn, gradient.fn],
       workSize,
       lossIndex: at / e + gradient.lossSlot!,
     };

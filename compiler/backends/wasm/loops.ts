@@ -107,9 +107,12 @@ const join = (a: Ty, b: Ty): Ty => {
 
 /** The types of a kernel's locals: loop variables are integers; a local is a float if any
  * assignment to it is (iterated: an accumulator starts at the literal 0). */
-function localTypes(body: readonly LStmt[]): Map<string, 'i' | 'f'> {
+function localTypes(
+  body: readonly LStmt[],
+  external: ReadonlySet<string> = new Set(),
+): Map<string, 'i' | 'f'> {
   const assigns: [string, LExpr][] = [];
-  const types = new Map<string, 'i' | 'f'>();
+  const types = new Map<string, 'i' | 'f'>([...external].map((n) => [n, 'f'] as const));
   const walk = (list: readonly LStmt[]): void => {
     for (const s of list) {
       if (s.k === 'for') {
@@ -307,6 +310,8 @@ function readElsewhere(
 
 export interface LoopFunction {
   readonly fn: WasmFunction;
+  /** The local holding each IR variable (a caller inlining the body maps them: program.ts). */
+  readonly bound: ReadonlyMap<string, number>;
   /** Loops rendered with vectors (f32x4 / f64x2) and loops left scalar. */
   readonly vectorLoops: number;
   readonly scalarLoops: number;
@@ -327,8 +332,11 @@ export function renderLoopKernel(
   /** The function index of the scalar helper (mathHelper) of a transcendental op, which a
    * scalar evaluation then calls instead of inlining the polynomial; absent: inline. */
   helper?: (op: string) => number | undefined,
+  /** Float variables the kernel reads that another kernel set (inlined one after another
+   * into one function, they share the local: program.ts). */
+  external: ReadonlySet<string> = new Set(),
 ): LoopFunction {
-  return new Renderer(name, k, precision, args, vectors, helper).render();
+  return new Renderer(name, k, precision, args, vectors, helper, external).render();
 }
 
 /** The transcendental ops a kernel's expressions apply (which mathHelper functions it may call). */
@@ -420,13 +428,14 @@ class Renderer {
     precision: Precision,
     private readonly args: number,
     private readonly vectors: boolean,
-    private readonly helper?: (op: string) => number | undefined,
+    private readonly helper: ((op: string) => number | undefined) | undefined,
+    external: ReadonlySet<string>,
   ) {
     this.lanes = k.lanes ?? 1;
     this.f32 = precision === 'f32';
     this.e = this.f32 ? 4 : 8;
     this.params = Array.from({ length: this.lanes * (1 + args) }, () => 'i32' as const);
-    this.vars = localTypes(k.body);
+    this.vars = localTypes(k.body, external);
   }
 
   render(): LoopFunction {
@@ -438,6 +447,7 @@ class Renderer {
     this.emit(['end']);
     return {
       fn: { name: this.name, params: this.params, locals: this.locals, body: this.code },
+      bound: this.bound,
       vectorLoops: this.vectorLoops,
       scalarLoops: this.scalarLoops,
     };

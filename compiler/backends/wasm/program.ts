@@ -3,14 +3,14 @@
 // (emit/body.ts) renders the same schedule as JS; this is its WebAssembly counterpart, with
 // the same memory plan:
 //
-// - The program is a driver function whose parameters are the byte addresses of its regions
-//   (REGIONS: params, input, target, output, grad, dinput, work) and which calls one function
-//   per step with the address of the step's result and the regions.
+// - The program is one function whose parameters are the byte addresses of its regions
+//   (REGIONS: params, input, target, output, grad, dinput, work): the steps' kernels one after
+//   another, each with its result's address in a local.
 // - A step's loads are rewritten from "argument i at index k" into "region r at offset + k'",
 //   through the views between the argument and its storage (stop, reshape, a batch mean of
 //   one sample, a broadcast or slice at a constant index, or one that is an offset); constants
-//   become numbers. Values the JS backend keeps in locals get work slots past the plan's
-//   (`workSize` here is the plan's plus those).
+//   become numbers. Values the JS backend keeps in locals (unrolled code) are f64 locals
+//   here too, one per element, set by one step and read by the later ones.
 // - Program outputs stored elsewhere (views, leaves) are copied, as the JS emitter does, and
 //   the loss is added into the work slot `lossSlot` (so no double is returned).
 //
@@ -24,9 +24,11 @@ import { sliceIndex, splitAt } from '../../ops/slicing.ts';
 import { stepKernel } from '../../lower/step.ts';
 import {
   bin,
+  let_,
   load,
   loop,
   num,
+  set,
   store,
   v,
   type Kernel,
@@ -34,7 +36,7 @@ import {
   type LStmt,
 } from '../../lower/loop-ir.ts';
 import type { Schedule, Storage } from '../../schedule/schedule.ts';
-import type { Ins, WasmFunction } from './encode.ts';
+import type { Ins, ValType, WasmFunction } from './encode.ts';
 import type { Precision } from './gemm.ts';
 import { LoopRefusal, renderLoopKernel } from './loops.ts';
 
@@ -45,9 +47,9 @@ export type Region = (typeof REGIONS)[number];
 const R = (r: Region): number => REGIONS.indexOf(r);
 
 export interface WasmProgram {
-  /** The driver first, then its step functions (calls are by index from `base`). */
-  readonly functions: readonly WasmFunction[];
-  /** Work elements the program needs: the plan's, its locals', and the loss slot. */
+  /** The program's function (calls only the math helpers, by the indices given). */
+  readonly fn: WasmFunction;
+  /** Work elements the program needs: the plan's and the loss slot. */
   readonly workSize: number;
   /** The work slot the loss is added to, or null without a loss. */
   readonly lossSlot: number | null;
@@ -56,32 +58,31 @@ export interface WasmProgram {
 }
 
 /**
- * Renders schedule `s` as the driver `name` and its step functions, placed at function index
- * `base` of the module. Throws LoopRefusal for what has no WebAssembly form here.
+ * Renders schedule `s` as the function `name`. Throws LoopRefusal for what has no
+ * WebAssembly form here.
  */
 export function renderProgram(
   name: string,
   s: Schedule,
   precision: Precision,
-  base: number,
   /** Gradients are added to `grad` (a batch's sum), as the JS emitter's accumulating frames. */
   accumulate = false,
   /** The function index of each transcendental's scalar helper (loops.ts mathHelper). */
   helper?: (op: string) => number | undefined,
 ): WasmProgram {
   const e = precision === 'f32' ? 4 : 8;
-  // Locals of the JS backend get work slots past the plan.
-  const localSlot = new Map<Node, number>();
   let workSize = s.workSize;
-  for (const st of s.steps)
-    if (st.storage.kind === 'local') {
-      localSlot.set(st.node, workSize);
-      workSize += st.node.size;
-    }
-  const place = (n: Node, st: Storage): [Region, number] => {
-    if (st.kind === 'local') return ['work', localSlot.get(n)!];
+  const place = (st: Storage): [Region, number] => {
+    if (st.kind === 'local') throw new Error('internal: a local has no region');
     if (st.kind === 'work') return ['work', st.offset];
     return [st.array, st.offset];
+  };
+  // Values the JS backend keeps in locals (unrolled code: constant indices) are f64 locals
+  // here too, one per element, shared by the steps: `defined` names those set so far.
+  const defined = new Set<string>();
+  const localOf = (n: Node, k: LExpr): string => {
+    if (k.k !== 'num') throw new LoopRefusal(`a local value %${n.id} read at a loop index`);
+    return `%${n.id}[${k.v}]`;
   };
 
   /** The load of node `n` at index `idx`, through its views, as a load of a region. */
@@ -124,32 +125,85 @@ export function renderProgram(
     }
     const step = s.byNode.get(n);
     if (!step) throw new LoopRefusal(`%${n.id} ${n.op} has no storage`);
-    const [region, off] = place(n, step.storage);
+    if (step.storage.kind === 'local') return v(localOf(n, at));
+    const [region, off] = place(step.storage);
     return load(R(region), offset(off, at));
   };
 
-  const functions: WasmFunction[] = [];
   const calls: Ins[] = [];
   let vectorLoops = 0;
-  /** Adds a step function computing `k` into region `region` at `off`. */
-  const addStep = (k: Kernel, region: Region, off: number, label: string): void => {
-    const index = base + 1 + functions.length;
-    const r = renderLoopKernel(`${name}_${label}`, k, precision, REGIONS.length, true, helper);
+  // The steps are inlined into one function, one after another: local 7 holds the step's
+  // result address; the program's local values have a local each; each step's own locals map
+  // onto a pool per type that the steps share (each sets a local before it reads it).
+  const locals: ValType[] = ['i32'];
+  const pool: Record<ValType, number[]> = { i32: [], f32: [], f64: [], v128: [] };
+  const shared = new Map<string, number>();
+  const OUT = REGIONS.length;
+  /** Adds the step computing `k` into region `region` at `off` (null: into locals). */
+  const addStep = (k: Kernel, at: [Region, number] | null, label: string): void => {
+    const r = renderLoopKernel(
+      `${name}_${label}`,
+      k,
+      precision,
+      REGIONS.length,
+      true,
+      helper,
+      defined,
+    );
     if (r.vectorLoops) vectorLoops++;
-    functions.push(r.fn);
-    calls.push(['local.get', R(region)], ['i32.const', off * e], ['i32.add']);
-    for (let i = 0; i < REGIONS.length; i++) calls.push(['local.get', i]);
-    calls.push(['call', index]);
+    if (at)
+      calls.push(
+        ['local.get', R(at[0])],
+        ['i32.const', at[1] * e],
+        ['i32.add'],
+        ['local.set', OUT],
+      );
+    const params = 1 + REGIONS.length;
+    const named = new Map([...r.bound].map(([nm, l]) => [l, nm] as const));
+    const taken: Record<ValType, number> = { i32: 0, f32: 0, f64: 0, v128: 0 };
+    const map = r.fn.locals.map((t, j) => {
+      const nm = named.get(params + j);
+      if (nm?.startsWith('%')) {
+        let l = shared.get(nm);
+        if (l === undefined) shared.set(nm, (l = OUT + locals.push(t) - 1));
+        return l;
+      }
+      const n = taken[t]++;
+      if (n === pool[t].length) pool[t].push(OUT + locals.push(t) - 1);
+      return pool[t][n]!;
+    });
+    for (const ins of r.fn.body) {
+      const [op, idx] = ins;
+      if (op === 'local.get' || op === 'local.set' || op === 'local.tee') {
+        const at = idx!;
+        calls.push([op, at === 0 ? OUT : at < params ? at - 1 : map[at - params]!]);
+      } else calls.push(ins);
+    }
   };
 
   s.steps.forEach((st, i) => {
     const { kernel, args } = stepKernel(st, 1);
-    const [region, off] = place(st.node, st.storage);
     const body = rewrite(kernel.body, (arg, idx, lane) => {
       if (lane) throw new Error('internal: a lane in a one-sample program');
       return read(args[arg]!, idx);
     });
-    addStep({ size: kernel.size, body }, region, off, `s${i}`);
+    if (st.storage.kind !== 'local') {
+      addStep({ size: kernel.size, body }, place(st.storage), `s${i}`);
+      return;
+    }
+    // A value in locals: each store of element k sets the local of element k.
+    const names: string[] = [];
+    const toLocals = (list: readonly LStmt[]): LStmt[] =>
+      list.map((x): LStmt => {
+        if (x.k === 'for' || x.k === 'if')
+          throw new LoopRefusal(`a local value %${st.node.id} computed in a loop`);
+        if (x.k !== 'store') return x;
+        const nm = localOf(st.node, x.index);
+        names.push(nm);
+        return x.add ? set(nm, { k: 'bin', op: '+', a: v(nm), b: x.value }) : let_(nm, x.value);
+      });
+    addStep({ size: kernel.size, body: toLocals(body) }, null, `s${i}`);
+    for (const nm of names) defined.add(nm);
   });
 
   // Outputs stored elsewhere are copied (grad added, when the schedule accumulates).
@@ -167,7 +221,7 @@ export function renderProgram(
       size <= 256
         ? Array.from({ length: size }, (_, k) => store(num(k), read(o.node, num(k)), add))
         : [loop('k', 0, size, [store(v('k'), read(o.node, v('k')), add)], 'vector')];
-    addStep({ size, body }, o.kind, offsetOut, `out${i}`);
+    addStep({ size, body }, [o.kind, offsetOut], `out${i}`);
   }
   const loss = s.program.outputs.find((o) => o.kind === 'loss');
   let lossSlot: number | null = null;
@@ -175,18 +229,17 @@ export function renderProgram(
     lossSlot = workSize++;
     addStep(
       { size: 1, body: [store(num(0), read(loss.node, num(0)), true)] },
-      'work',
-      lossSlot,
+      ['work', lossSlot],
       'loss',
     );
   }
   const driver: WasmFunction = {
     name,
     params: REGIONS.map(() => 'i32' as const),
-    locals: [],
+    locals,
     body: calls,
   };
-  return { functions: [driver, ...functions], workSize, lossSlot, vectorLoops };
+  return { fn: driver, workSize, lossSlot, vectorLoops };
 }
 
 /** The index into a broadcast's argument for result index `idx` (row-major, trailing axes

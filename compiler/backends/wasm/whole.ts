@@ -64,9 +64,9 @@ export function planWhole(
       return i < 0 ? undefined : 2 + i;
     };
     const first = 2 + helpers.length;
-    const forward = renderProgram('fwd', s.forward, precision, first, false, helper);
-    const gradStart = first + forward.functions.length;
-    const gradient = renderProgram('grad', s.gradient, precision, gradStart, true, helper);
+    const forward = renderProgram('fwd', s.forward, precision, false, helper);
+    const gradStart = first + 1;
+    const gradient = renderProgram('grad', s.gradient, precision, true, helper);
     // Scratch: 64 unused bytes, then the programs' work.
     const work = 64;
     const workSize = Math.max(forward.workSize, gradient.workSize);
@@ -111,13 +111,7 @@ export function planWhole(
         gb.store().bump(G, e);
       });
     }
-    const functions = [
-      fb.build(),
-      gb.build(),
-      ...helpers,
-      ...forward.functions,
-      ...gradient.functions,
-    ];
+    const functions = [fb.build(), gb.build(), ...helpers, forward.fn, gradient.fn];
     const pages = Math.ceil(scratchEnd / 65536) + 1;
     const { bytes } = encodeModule(functions, pages, MAX_PAGES);
     return {
