@@ -97,7 +97,13 @@ for (let i = L.length - 1; i >= 0; i--) {
       ]);
     }
   } else if (l.kind === 'dense') {
-    calls.push([`gw${i}`, () => k[`gw${i}`]!(gW, src, dzOf(i), 0, l.inputs, r)]);
+    // The sparse kernel gradient (a relu layer's masked dZ) takes its lists' scratch.
+    calls.push([
+      `gw${i}`,
+      l.lists === null
+        ? () => k[`gw${i}`]!(gW, src, dzOf(i), 0, l.inputs, r)
+        : () => k[`gws${i}`]!(gW, src, dzOf(i), l.lists!, 0, r),
+    ]);
     if (l.bias !== null)
       calls.push([`gb${i}`, () => k[`gb${i}`]!(grad + l.bias! * e, plan.ones, dzOf(i), 0, 1, r)]);
     if (i > 0) {
