@@ -75,16 +75,19 @@ for (const vecs of [4, 5, 6, 7, 8])
       vecs,
     }),
   );
+for (const vecs of [4, 5, 6, 7])
+  fns.push(
+    sparseGradient({
+      name: `gws_write${vecs}`,
+      precision: 'f32',
+      inputs: K,
+      units: N,
+      chunk: M,
+      accumulate: false,
+      vecs,
+    }),
+  );
 fns.push(
-  sparseGradient({
-    name: `gws_write`,
-    precision: 'f32',
-    inputs: K,
-    units: N,
-    chunk: M,
-    accumulate: false,
-    vecs: 4,
-  }),
   // Only the lists: no columns at all.
   sparseGradient({
     name: `gws_lists`,
@@ -160,7 +163,7 @@ const series: { key: string; run: () => void }[] = shapes.flatMap(([name]) => [
   { key: `gw_${name}`, run: () => k[`gw_${name}`]!(G, X, Z, 0, K, M) },
 ]);
 void D;
-for (const v of ['write', 'lists'])
+for (const v of ['write4', 'write5', 'write6', 'write7', 'lists'])
   series.push({ key: `gws_${v}`, run: () => k[`gws_${v}`]!(G, X, Z, LIST, 0, M) });
 for (const vecs of [4, 5, 6, 7, 8])
   series.push({ key: `gws_${vecs}`, run: () => k[`gws_${vecs}`]!(G, X, Z, LIST, 0, M) });
@@ -173,7 +176,7 @@ const stats = await measureInterleaved(series, {
 });
 for (const vecs of [4, 5, 6, 7, 8])
   console.log(`sparse gw, ${vecs} vectors: ${stats.get(`gws_${vecs}`)!.medianUs.toFixed(1)} µs`);
-for (const v of ['write', 'lists'])
+for (const v of ['write4', 'write5', 'write6', 'write7', 'lists'])
   console.log(`sparse gw ${v}: ${stats.get(`gws_${v}`)!.medianUs.toFixed(1)} µs`);
 for (const [name] of shapes) {
   const a = stats.get(`fwd_${name}`)!.medianUs;
