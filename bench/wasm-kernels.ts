@@ -97,9 +97,20 @@ for (let i = L.length - 1; i >= 0; i--) {
       ]);
     }
   } else if (l.kind === 'dense') {
-    calls.push([`gw${i}`, () => k[`gw${i}`]!(gW, src, dzOf(i), 0, l.inputs, r)]);
+    // The kernels of a batch of one chunk: with firstWrites those that write grad (suffix w);
+    // the sparse kernel gradient (a relu layer's masked dZ) takes its lists' scratch.
+    const w = plan.firstWrites ? 'w' : '';
+    calls.push([
+      `gw${i}${w}`,
+      l.lists === null
+        ? () => k[`gw${i}${w}`]!(gW, src, dzOf(i), 0, l.inputs, r)
+        : () => k[`gws${i}${w}`]!(gW, src, dzOf(i), l.lists!, 0, r),
+    ]);
     if (l.bias !== null)
-      calls.push([`gb${i}`, () => k[`gb${i}`]!(grad + l.bias! * e, plan.ones, dzOf(i), 0, 1, r)]);
+      calls.push([
+        `gb${i}${w}`,
+        () => k[`gb${i}${w}`]!(grad + l.bias! * e, plan.ones, dzOf(i), 0, 1, r),
+      ]);
     if (i > 0) {
       calls.push([
         `dx${i}`,
@@ -113,8 +124,14 @@ for (let i = L.length - 1; i >= 0; i--) {
   if (l.kind !== 'dense' && i > 0 && L[i - 1]!.relu)
     calls.push([`mask(${i - 1})`, () => k.mask!(dzOf(i - 1), L[i - 1]!.out, r * L[i - 1]!.units)]);
 }
-// Once per gradientBatch call: zeroing grad.
-calls.push(['clear', () => k.clear!(grad, P * e)]);
+// Once per gradientBatch call: zeroing grad (not where the first chunk writes it).
+if (!plan.firstWrites) calls.push(['clear', () => k.clear!(grad, P * e)]);
+// Realistic dZ before timing: the last layer's as the head would leave it, then one pass of
+// the calls in order, so each dx kernel masks its dZ by the relu′ of the forward rows (the
+// sparse kernel gradient's cost depends on those zeros).
+const last = L[L.length - 1]!;
+for (let i = 0; i < CHUNK * last.units; i++) view[dzOf(L.length - 1) / e + i] = Math.sin(i) / CHUNK;
+for (const [, f] of calls) f();
 const time = (f: () => void) => {
   for (let i = 0; i < 20; i++) f();
   const ts: number[] = [];

@@ -1,7 +1,7 @@
 // The JavaScript side of a WebAssembly-backed module: the embedded bytes, init(), alloc()
 // and the batched entry points that drive the kernels chunk by chunk. Plain text, like the
 // rest of the module shell; `ts` adds the annotations a strict TypeScript consumer needs.
-import { CHUNK, MAX_PAGES, type WasmPlan } from './plan.ts';
+import { CHUNK, MAX_PAGES, SPARSE_MIN_ROWS, type WasmPlan } from './plan.ts';
 
 export interface GlueInput {
   readonly plan: WasmPlan;
@@ -264,34 +264,59 @@ export function gradientBody(g: GlueInput): string {
   const nn = ts ? '!' : '';
   const e = plan.bytesPerElement;
   const L = plan.layers;
-  const lines: string[] = [];
   // The chunk's dZ of layer l lives in dz[(L-1-l) % 2]: the buffers alternate going back.
   const dzOf = (l: number) => plan.dz[(L.length - 1 - l) % 2]!;
-  for (let l = L.length - 1; l >= 0; l--) {
-    const layer = L[l]!;
-    const x = l === 0 ? 'x' : String(L[l - 1]!.out);
-    if (layer.kind !== 'dense') {
-      lines.push(...windowBackward(plan, l, x, nn, dzOf));
-      continue;
-    }
-    if (layer.trainable) {
-      lines.push(
-        `    k.gw${l}${nn}(g + ${layer.kernel * e}, ${x}, ${dzOf(l)}, 0, ${layer.inputs}, r);`,
-      );
-      if (layer.bias !== null)
-        lines.push(`    k.gb${l}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r);`);
-    }
-    if (l > 0) {
-      const prev = L[l - 1]!;
-      lines.push(
-        `    k.dx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, ${prev.out}, r, ${layer.units});`,
-      );
-      if (prev.pre !== null)
+  /** The backward calls of one chunk; `first`: the first chunk's, writing grad. */
+  const backward = (first: boolean): string[] => {
+    const lines: string[] = [];
+    const w = first ? 'w' : '';
+    for (let l = L.length - 1; l >= 0; l--) {
+      const layer = L[l]!;
+      const x = l === 0 ? 'x' : String(L[l - 1]!.out);
+      if (layer.kind !== 'dense') {
+        lines.push(...windowBackward(plan, l, x, nn, dzOf));
+        continue;
+      }
+      if (layer.trainable) {
+        const gw = `g + ${layer.kernel * e}, ${x}, ${dzOf(l)}`;
+        const dense = `k.gw${l}${w}${nn}(${gw}, 0, ${layer.inputs}, r);`;
+        if (layer.lists === null) lines.push(`    ${dense}`);
+        else
+          lines.push(
+            `    if (r >= ${SPARSE_MIN_ROWS}) k.gws${l}${w}${nn}(${gw}, ${layer.lists}, 0, r);`,
+            `    else ${dense}`,
+          );
+        if (layer.bias !== null)
+          lines.push(
+            `    k.gb${l}${w}${nn}(g + ${layer.bias * e}, ${plan.ones}, ${dzOf(l)}, 0, 1, r);`,
+          );
+      }
+      if (l > 0) {
+        const prev = L[l - 1]!;
         lines.push(
-          `    k.dact${l - 1}${nn}(${dzOf(l - 1)}, ${prev.pre}, ${dzOf(l - 1)}, ${prev.out}, r * ${prev.units});`,
+          `    k.dx${l}${nn}(${dzOf(l - 1)}, ${dzOf(l)}, ${layer.transposed}, ${prev.out}, r, ${layer.units});`,
         );
+        if (prev.pre !== null)
+          lines.push(
+            `    k.dact${l - 1}${nn}(${dzOf(l - 1)}, ${prev.pre}, ${dzOf(l - 1)}, ${prev.out}, r * ${prev.units});`,
+          );
+      }
     }
-  }
+    return lines;
+  };
+  // With firstWrites the first chunk's kernels write every parameter's gradient: no clear.
+  const chunkLines = plan.firstWrites
+    ? [
+        '    if (s0 === 0) {',
+        ...backward(true).map((l) => `  ${l}`),
+        '    } else {',
+        ...backward(false).map((l) => `  ${l}`),
+        '    }',
+      ]
+    : backward(false);
+  const clearLine = plan.firstWrites
+    ? `  if (!(count > 0)) k.clear${nn}(g, ${g.paramCount * e});`
+    : `  k.clear${nn}(g, ${g.paramCount * e});`;
   return `  const k = wasmKernels;
   if (!wasmReady) wasmNotReady('gradientBatch');
   if (!k || !wasmHas(params) || !wasmHas(inputs) || !wasmHas(grad))
@@ -299,7 +324,7 @@ export function gradientBody(g: GlueInput): string {
   const z = wasmScratch${nn};
   const p = params.byteOffset;
   const g = grad.byteOffset;
-  k.clear${nn}(g, ${g.paramCount * e});
+${clearLine}
 ${L.filter((l) => l.transposed !== null)
   .map((l) => `  k.tr${l.index}${nn}(${l.transposed}, p + ${l.kernel * e});`)
   .join('\n')}
@@ -311,7 +336,7 @@ ${L.filter((l) => l.transposed !== null)
     const x = inputs.byteOffset + s0 * ${g.inputSize * e};
     wasmForwardChunk(k, p, x, r);
     wasmHeadChunk(z, targets, s0, r, count);
-${lines.join('\n')}
+${chunkLines.join('\n')}
   }
   return count > 0 ? wasmLoss[0]${nn} / count : 0;`;
 }

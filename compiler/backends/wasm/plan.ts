@@ -1,7 +1,10 @@
 // What the WebAssembly backend computes, and where: the batched entry points of a chain of
 // dense, convolution, pooling and flatten layers, one layer at a time over chunks of CHUNK
 // samples. Each dense layer's contraction (forward, kernel gradient, bias gradient, backward)
-// is one gemm kernel with a fused bias/relu epilogue; a convolution is im2col + the same gemm
+// is one gemm kernel with a fused bias/relu epilogue (a large relu layer's kernel gradient
+// also has a sparse form that skips the inactive samples of each unit, gemm.ts
+// sparseGradient, and the first chunk writes grad instead of adding to it where the dense
+// layers cover every parameter); a convolution is im2col + the same gemm
 // (conv.ts), a pooling layer its own loop nest (pool.ts), a flatten nothing (a view: the
 // rows are already in that order). The last (dense) layer's activation and the loss (tiny:
 // a softmax of 10) are compiled by the ordinary pipeline as a "head" model, so their math and
@@ -17,7 +20,7 @@
 import type { Compilation } from '../../frontend/model.ts';
 import type { FunctionSpec, LayerSpec, ModelSpec } from '../../format/model.ts';
 import type { Node } from '../../ir/node.ts';
-import { clear, gemm, transpose, type Precision } from './gemm.ts';
+import { clear, gemm, sparseGradient, sparseLists, transpose, type Precision } from './gemm.ts';
 import { encodeModule, type WasmFunction } from './encode.ts';
 import { activationBackward, activationForward, activationRefusal } from './activation.ts';
 import { convKernels, reluMask } from './conv.ts';
@@ -40,6 +43,19 @@ export const CHUNK = 32;
  * bench/wasm-cost-rule.ts).
  */
 export const MIN_MACS = 128;
+
+/**
+ * The sparse kernel gradient (gemm.ts sparseGradient) pays from this many multiply-adds per
+ * sample (the layer's in × out): measured by bench/wasm-ab.ts at batch 32 on n-h-10 relu nets
+ * (f32 / f64, old ÷ new training step): 16×16 0.95 / 0.98, 32×32 0.95 / 0.99, 64×32 1.00 /
+ * 1.08, 64×64 1.02 / 1.07, 128×64 1.07 / 1.17, 256×128 1.14 / 1.14, 784×128 1.23 / 1.28.
+ */
+export const SPARSE_MIN_MACS = 4096;
+/** ...and from this many samples in the chunk: below, its per-unit epilogue (a lane store
+ * per element of gW) outweighs the skipped half. 784-128-10 f32, old ÷ new training step with
+ * the dense / the sparse kernel gradient: batch 4 1.20 / 0.99, 6 1.17 / –, 8 1.10 / 1.14–1.16,
+ * 16 1.08 / 1.13, 32 – / 1.23 (bench/wasm-ab.ts). */
+export const SPARSE_MIN_ROWS = 8;
 
 /** Hidden activations fused into the gemm epilogue; the others run as a vector pass over the
  * chunk after it (activation.ts), while the chunk is in cache. */
@@ -78,6 +94,10 @@ export interface WasmLayer {
    * layer, read by the head) and, past the first layer, its kernel transposed. */
   readonly out: number;
   readonly transposed: number | null;
+  /** Byte address of the sparse kernel gradient's per-unit lists (gemm.ts sparseGradient),
+   * where this layer's dZ comes masked by its relu′ (a dense relu layer before a dense one);
+   * null where gw<i> is the dense gemm. */
+  readonly lists: number | null;
 }
 
 export interface WasmPlan {
@@ -91,6 +111,9 @@ export interface WasmPlan {
   /** Byte address of the convolutions' patch matrix (one sample's), 0 without a conv. */
   readonly patches: number;
   readonly dz: readonly [number, number];
+  /** Whether the first chunk's gradient kernels write (gw<i>w, gb<i>w) instead of adding to
+   * a cleared grad: every parameter is a trainable dense layer's, so they cover grad. */
+  readonly firstWrites: boolean;
   /** First byte past scratch: alloc starts here. */
   readonly scratchEnd: number;
   readonly pages: number;
@@ -236,6 +259,16 @@ export function planWasm(c: Compilation): WasmPlan {
     const units = size(l.outputShape);
     const weighted = kind === 'dense' || kind === 'conv';
     const hidden = layer < spec.layers.length - 1;
+    const next = index + 1 < stages.length ? stages[index + 1]!.l : null;
+    const relu = hidden && fused(l) && l.activation.name === 'relu';
+    // dZ of a relu layer is masked (zero for every inactive unit) by the next dense layer's
+    // dx kernel: the kernel gradient runs only the active samples of each unit.
+    const sparse =
+      kind === 'dense' &&
+      relu &&
+      next?.type === 'dense' &&
+      l.trainable &&
+      inputs * units >= SPARSE_MIN_MACS;
     return {
       index,
       kind,
@@ -243,7 +276,7 @@ export function planWasm(c: Compilation): WasmPlan {
       units,
       geometry,
       argmax: kind === 'maxPool' ? take(CHUNK * units) : null,
-      relu: hidden && fused(l) && l.activation.name === 'relu',
+      relu,
       pre: hidden && kind === 'dense' && !fused(l) ? take(CHUNK * units) : null,
       activation: l.activation,
       kernel: weighted ? param('kernel')!.offset : 0,
@@ -254,6 +287,7 @@ export function planWasm(c: Compilation): WasmPlan {
         index > 0 && weighted
           ? take(kind === 'conv' ? patchSize(geometry!) * geometry!.F : inputs * units)
           : null,
+      lists: sparse ? take(Math.ceil(sparseLists(precision, units, CHUNK).bytes / e)) : null,
     };
   });
   const convs = layers.filter((l) => l.kind === 'conv');
@@ -261,6 +295,12 @@ export function planWasm(c: Compilation): WasmPlan {
     ? take(Math.max(...convs.map((l) => positions(l.geometry!) * patchSize(l.geometry!))))
     : 0;
   const mask = layers.some((l) => l.kind !== 'dense' && l.index > 0 && layers[l.index - 1]!.relu);
+  const covered = layers.reduce(
+    (n, l) => n + l.inputs * l.units + (l.bias === null ? 0 : l.units),
+    0,
+  );
+  const firstWrites =
+    layers.every((l) => l.kind === 'dense' && l.trainable) && covered === c.shapes.paramCount;
   const kernels = (fma: boolean) => {
     const functions: WasmFunction[] = [];
     const base = { precision, accumulate: false, bias: false, relu: false, mask: false, fma };
@@ -312,29 +352,49 @@ export function planWasm(c: Compilation): WasmPlan {
               activationForward(`act${l.index}`, precision, l.activation),
               activationBackward(`dact${l.index}`, precision, l.activation),
             ]),
-        // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j].
-        gemm({
-          ...base,
-          name: `gw${l.index}`,
-          n: l.units,
-          aRow: 1,
-          aCol: inStride,
-          ldb: l.units,
-          ldc: l.units,
-          accumulate: true,
-        }),
-        // Bias gradient: gb[j] += Σ_r 1·dz[r, j].
-        gemm({
-          ...base,
-          name: `gb${l.index}`,
-          n: l.units,
-          aRow: 0,
-          aCol: 1,
-          ldb: l.units,
-          ldc: l.units,
-          accumulate: true,
-        }),
       );
+      // The gradient kernels, adding to grad; with firstWrites also a variant that writes
+      // (suffix w, the first chunk's).
+      for (const accumulate of firstWrites ? [true, false] : [true]) {
+        const suffix = accumulate ? '' : 'w';
+        functions.push(
+          // Kernel gradient: gW[i, j] += Σ_r x[r, i]·dz[r, j]; the sparse one (gws) beside
+          // it where the chunk has enough rows (SPARSE_MIN_ROWS).
+          gemm({
+            ...base,
+            name: `gw${l.index}${suffix}`,
+            n: l.units,
+            aRow: 1,
+            aCol: inStride,
+            ldb: l.units,
+            ldc: l.units,
+            accumulate,
+          }),
+          ...(l.lists === null
+            ? []
+            : [
+                sparseGradient({
+                  name: `gws${l.index}${suffix}`,
+                  precision,
+                  inputs: l.inputs,
+                  units: l.units,
+                  chunk: CHUNK,
+                  accumulate,
+                }),
+              ]),
+          // Bias gradient: gb[j] += Σ_r 1·dz[r, j].
+          gemm({
+            ...base,
+            name: `gb${l.index}${suffix}`,
+            n: l.units,
+            aRow: 0,
+            aCol: 1,
+            ldb: l.units,
+            ldc: l.units,
+            accumulate,
+          }),
+        );
+      }
       if (l.index > 0) {
         const prev = layers[l.index - 1]!;
         // Backward: dzPrev[r, i] = (Σ_j dz[r, j]·W[i, j]) · relu'(prev) through Wᵀ (other
@@ -385,6 +445,7 @@ export function planWasm(c: Compilation): WasmPlan {
     mask,
     patches,
     dz,
+    firstWrites,
     scratchEnd,
     pages,
     functions,
