@@ -58,6 +58,12 @@ describe('whole programs on WebAssembly (backend wasm, models the layer plan ref
         expect(relErr(ow, oj), 'outputs').toBeLessThanOrEqual(tol);
         expect(relErr(gw, gj), 'gradient').toBeLessThanOrEqual(tol);
         expect(Math.abs(lw - lj) / Math.abs(lj), 'loss').toBeLessThanOrEqual(tol);
+        // The vector sgd export works on these modules too.
+        const p2 = w.alloc(m.paramCount);
+        p2.set(pw);
+        w.sgd(p2, gw, 0.5);
+        for (let k = 0; k < m.paramCount; k += 97)
+          expect(p2[k]).toBeCloseTo(pw[k]! - 0.5 * gw[k]!, precision === 'f32' ? 5 : 12);
         // Arrays from elsewhere: the JS fallback, the same numbers.
         const g2 = new Arr(m.paramCount);
         expect(w.gradientBatch(d.params, d.inputs, d.targets, COUNT, g2, work)).toBe(lj);
@@ -86,6 +92,13 @@ describe('whole programs on WebAssembly (backend wasm, models the layer plan ref
     expect(bytes.forwardBatch).toBeLessThanOrEqual(2);
     expect(bytes.gradientBatch).toBeLessThanOrEqual(16 + 2);
   }, 120_000);
+
+  it('keeps a tiny dense stack under the cost rule on JS under "wasm" too (xor)', async () => {
+    const xor = { ...(await example('xor')), backend: 'wasm' as const };
+    expect(compileSpec(xor, { format: 'js', source: 'm.json' }).code).not.toContain(
+      'const wasmBytes',
+    );
+  });
 
   it('keeps training-mode models (batch statistics) and auto on JS', async () => {
     const bn = await loadSpec(

@@ -31,7 +31,12 @@ export function wasmBatch(
    * whole per-sample programs in WebAssembly (whole.ts), where they render. */
   whole: WholeSchedules | null = null,
 ): WasmBatch | null {
-  if (wasmRefusal(c.spec, costRule)) return whole ? wholeBatch(c, batched, ts, whole) : null;
+  if (wasmRefusal(c.spec, costRule)) {
+    // Whole programs where the layer plan has no form for the model, not where its cost rule
+    // says JS is faster (a tiny dense stack stays on JS under "wasm" too).
+    const structural = wasmRefusal(c.spec, false) !== null;
+    return whole && structural ? wholeBatch(c, batched, ts, whole) : null;
+  }
   const plan = planWasm(c);
   const hc = lower(plan.head);
   const hs = schedule(hc);

@@ -10,7 +10,7 @@
 //                                              samples' losses added to work[lossSlot]
 //
 // Chosen only by `"backend": "wasm"` (or --backend wasm): measured side by side
-// (bench/wasm-programs.ts), the per-sample programs run 0.5–1.9× the JS backend's batched
+// (bench/wasm-programs.ts), the per-sample programs train at 0.45–1.89× the JS backend's batched
 // code depending on the model, with no rule yet that predicts which, so `auto` keeps these
 // models on JS. Training mode's batch statistics and dropout masks are refused (the model
 // stays on JS), as are ops without a WebAssembly kernel (pow, sin, cos, atan).
@@ -23,6 +23,7 @@ import type { Precision } from './gemm.ts';
 import { LoopRefusal, mathHelper, transcendentalsOf } from './loops.ts';
 import { MAX_PAGES } from './plan.ts';
 import { REGIONS, renderProgram, type Region } from './program.ts';
+import { sgdKernel } from './update.ts';
 
 export interface WholePlan {
   readonly precision: Precision;
@@ -111,7 +112,15 @@ export function planWhole(
         gb.store().bump(G, e);
       });
     }
-    const functions = [fb.build(), gb.build(), ...helpers, forward.fn, gradient.fn];
+    // sgd: the module's optional `sgd` export (glue.ts) calls it.
+    const functions = [
+      fb.build(),
+      gb.build(),
+      ...helpers,
+      forward.fn,
+      gradient.fn,
+      sgdKernel('sgd', precision),
+    ];
     const pages = Math.ceil(scratchEnd / 65536) + 1;
     const { bytes } = encodeModule(functions, pages, MAX_PAGES);
     return {
