@@ -169,3 +169,60 @@ export const loop = (
   hint === undefined
     ? { k: 'for', v: name, from, to, body }
     : { k: 'for', v: name, from, to, body, hint };
+
+/** The direct subexpressions of `e` (for walks that only look, not rebuild). */
+export function children(e: LExpr): readonly LExpr[] {
+  switch (e.k) {
+    case 'num':
+    case 'var':
+      return [];
+    case 'load':
+    case 'loadOut':
+      return [e.index];
+    case 'sum':
+      return e.terms;
+    case 'bin':
+    case 'cmp':
+      return [e.a, e.b];
+    case 'sel':
+      return [e.c, e.a, e.b];
+    case 'elem':
+      return e.args;
+  }
+}
+
+/** Whether `pred` holds for `e` or any expression inside it. */
+export function someExpr(e: LExpr, pred: (x: LExpr) => boolean): boolean {
+  return pred(e) || children(e).some((c) => someExpr(c, pred));
+}
+
+/** Every expression of the statements, nested loops and ifs included, outermost first. */
+export function* allExprs(list: readonly LStmt[]): Generator<LExpr> {
+  const walk = function* (e: LExpr): Generator<LExpr> {
+    yield e;
+    for (const c of children(e)) yield* walk(c);
+  };
+  for (const s of list) {
+    switch (s.k) {
+      case 'for':
+        yield* allExprs(s.body);
+        break;
+      case 'if':
+        yield* walk(s.cond);
+        yield* allExprs(s.then);
+        break;
+      case 'let':
+      case 'set':
+        yield* walk(s.value);
+        break;
+      case 'store':
+        yield* walk(s.index);
+        yield* walk(s.value);
+        if (s.channel) yield* walk(s.channel);
+        break;
+      case 'skipIf':
+        yield* walk(s.cond);
+        break;
+    }
+  }
+}

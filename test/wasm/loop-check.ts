@@ -8,12 +8,16 @@
 // the distance of the kernel's scalar f32 rendering (which rounds where the JS backend's f32
 // code rounds) for ill-conditioned sums. NaN must appear at the same elements.
 import { encodeModule, type WasmFunction } from '../../compiler/backends/wasm/encode.ts';
-import { LoopRefusal, renderLoopKernel } from '../../compiler/backends/wasm/loops.ts';
+import {
+  LoopRefusal,
+  renderLoopKernel,
+  transcendentalsOf,
+} from '../../compiler/backends/wasm/loops.ts';
 import { MAX_PAGES } from '../../compiler/backends/wasm/plan.ts';
 import type { ModelSpec } from '../../compiler/format/model.ts';
 import type { Node } from '../../compiler/ir/node.ts';
 import { runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
-import type { Kernel, LExpr, LStmt } from '../../compiler/lower/loop-ir.ts';
+import type { Kernel } from '../../compiler/lower/loop-ir.ts';
 import { isShared, stepKernel } from '../../compiler/lower/step.ts';
 import { lower, planBatches, schedule } from '../../compiler/pipeline.ts';
 import type { Schedule } from '../../compiler/schedule/schedule.ts';
@@ -60,44 +64,7 @@ export function modelKernels(spec: ModelSpec): Case[] {
 
 /** Whether the kernel applies an elementwise op with a polynomial kernel (not exact). */
 function transcendental(k: Kernel): boolean {
-  const exact = new Set(['add', 'sub', 'mul', 'div', 'neg', 'abs', 'sqrt', 'floor']);
-  const inE = (e: LExpr): boolean => {
-    switch (e.k) {
-      case 'elem':
-        return !exact.has(e.op) && !['max', 'min', 'gt', 'select', 'sign'].includes(e.op)
-          ? true
-          : e.args.some(inE);
-      case 'load':
-      case 'loadOut':
-        return inE(e.index);
-      case 'sum':
-        return e.terms.some(inE);
-      case 'bin':
-      case 'cmp':
-        return inE(e.a) || inE(e.b);
-      case 'sel':
-        return inE(e.c) || inE(e.a) || inE(e.b);
-      default:
-        return false;
-    }
-  };
-  const inS = (list: readonly LStmt[]): boolean =>
-    list.some((s) => {
-      switch (s.k) {
-        case 'for':
-          return inS(s.body);
-        case 'if':
-          return inE(s.cond) || inS(s.then);
-        case 'let':
-        case 'set':
-          return inE(s.value);
-        case 'store':
-          return inE(s.index) || inE(s.value);
-        case 'skipIf':
-          return inE(s.cond);
-      }
-    });
-  return inS(k.body);
+  return transcendentalsOf(k).size > 0;
 }
 
 /** Data in [-2, 2], or (every other draw) whole numbers in [-1, 5]: ids in and out of range

@@ -1,6 +1,6 @@
 // `gradc inspect --after wasm`: the WebAssembly kernels as text, or why the model stays on JS.
 import type { Compilation } from '../../frontend/model.ts';
-import { printWat } from './encode.ts';
+import { printWat, type WasmFunction } from './encode.ts';
 import { planBatches, schedule } from '../../pipeline.ts';
 import { CHUNK, MAX_PAGES, planWasm, wasmRefusal } from './plan.ts';
 import { planWhole } from './whole.ts';
@@ -22,23 +22,13 @@ export function describeWasm(c: Compilation): string {
       return `;;   layer ${l.index}:${what} ${l.inputs} → ${l.units}${l.relu ? ' relu' : ''}${act}`;
     })
     .join('\n');
-  const names = plan.functions.map((f) => f.name);
   return [
     `;; ${c.spec.name}: ${plan.bytes.length} bytes, ${plan.precision}, chunks of ${CHUNK} samples, scratch ${plan.scratchEnd} bytes`,
     layers,
     plan.wasmHead
       ? `;; the last activation and the loss (the head): headf / headg, their programs rendered from the loop IR (head_fwd, head_grad)`
       : `;; the last activation and the loss run in JavaScript (the head: ${plan.headRefusal})`,
-    '(module',
-    `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
-    ...plan.functions.map((f) =>
-      printWat(f, names)
-        .split('\n')
-        .map((l) => `  ${l}`)
-        .join('\n'),
-    ),
-    ')',
-    '',
+    moduleText(plan.functions, plan.pages),
   ].join('\n');
 }
 
@@ -57,19 +47,27 @@ function describeWhole(c: Compilation, refusal: string): string {
     ? { refusal: why }
     : planWhole(c, { forward: schedules.forward, gradient: batch.gradient.sample });
   if ('refusal' in plan) return `${head}\n;; no WebAssembly: ${plan.refusal}\n`;
-  const names = plan.functions.map((f) => f.name);
   return [
     head,
     `;; with "backend": "wasm": whole per-sample programs from the loop IR, ${plan.bytes.length} bytes, ${plan.precision}, scratch ${plan.scratchEnd} bytes`,
     `;; fb / gb loop over the samples; fwd and grad are the forward and gradient programs, one function per step`,
+    moduleText(plan.functions, plan.pages),
+  ].join('\n');
+}
+
+/** The module as WAT: its memory import and every function, indented. */
+function moduleText(functions: readonly WasmFunction[], pages: number): string {
+  const names = functions.map((f) => f.name);
+  const body = functions.map((f) =>
+    printWat(f, names)
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
+  return [
     '(module',
-    `  (import "env" "memory" (memory ${plan.pages} ${MAX_PAGES} shared))`,
-    ...plan.functions.map((f) =>
-      printWat(f, names)
-        .split('\n')
-        .map((l) => `  ${l}`)
-        .join('\n'),
-    ),
+    `  (import "env" "memory" (memory ${pages} ${MAX_PAGES} shared))`,
+    ...body,
     ')',
     '',
   ].join('\n');

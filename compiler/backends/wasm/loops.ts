@@ -25,7 +25,7 @@
 // ops pow, sin, cos and atan (no polynomial kernel in math.ts yet) and integer division. The caller keeps such a kernel on JS. A float used as an index (a loaded id, which
 // the lowering has checked is whole and in range) is truncated to i32.
 import { getOp } from '../../ops/registry.ts';
-import type { Kernel, LExpr, LStmt } from '../../lower/loop-ir.ts';
+import { allExprs, someExpr, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
 import type { Ins, ValType, WasmFunction } from './encode.ts';
 import type { Precision } from './gemm.ts';
 import { f64x2, TRANSCENDENTALS, type Vec } from './math.ts';
@@ -206,69 +206,13 @@ function coefficient(e: LExpr, j: string): number | null {
 /** Whether `e` reads any of the variables `names` (a loop variable and what depends on it). */
 function uses(e: LExpr, names: ReadonlySet<string> | string): boolean {
   const has = (n: string) => (typeof names === 'string' ? n === names : names.has(n));
-  const u = (x: LExpr): boolean => {
-    switch (x.k) {
-      case 'num':
-        return false;
-      case 'var':
-        return has(x.name);
-      case 'load':
-      case 'loadOut':
-        return u(x.index);
-      case 'sum':
-        return x.terms.some(u);
-      case 'bin':
-      case 'cmp':
-        return u(x.a) || u(x.b);
-      case 'sel':
-        return u(x.c) || u(x.a) || u(x.b);
-      case 'elem':
-        return x.args.some(u);
-    }
-  };
-  return u(e);
+  return someExpr(e, (x) => x.k === 'var' && has(x.name));
 }
 
 /** The variables the statements read. */
 function varsRead(list: readonly LStmt[]): Set<string> {
   const found = new Set<string>();
-  const ex = (e: LExpr): void => {
-    switch (e.k) {
-      case 'var':
-        found.add(e.name);
-        return;
-      case 'load':
-      case 'loadOut':
-        return ex(e.index);
-      case 'sum':
-        return e.terms.forEach(ex);
-      case 'bin':
-      case 'cmp':
-        ex(e.a);
-        return ex(e.b);
-      case 'sel':
-        [e.c, e.a, e.b].forEach(ex);
-        return;
-      case 'elem':
-        return e.args.forEach(ex);
-      default:
-        return;
-    }
-  };
-  const st = (l: readonly LStmt[]): void => {
-    for (const s of l) {
-      if (s.k === 'for') st(s.body);
-      else if (s.k === 'if') {
-        ex(s.cond);
-        st(s.then);
-      } else if (s.k === 'let' || s.k === 'set') ex(s.value);
-      else if (s.k === 'store') {
-        ex(s.index);
-        ex(s.value);
-      } else ex(s.cond);
-    }
-  };
-  st(list);
+  for (const e of allExprs(list)) if (e.k === 'var') found.add(e.name);
   return found;
 }
 
@@ -342,43 +286,7 @@ export function renderLoopKernel(
 /** The transcendental ops a kernel's expressions apply (which mathHelper functions it may call). */
 export function transcendentalsOf(k: Kernel): Set<string> {
   const found = new Set<string>();
-  const ex = (e: LExpr): void => {
-    switch (e.k) {
-      case 'elem':
-        if (e.op in TRANSCENDENTALS) found.add(e.op);
-        e.args.forEach(ex);
-        return;
-      case 'load':
-      case 'loadOut':
-        return ex(e.index);
-      case 'sum':
-        return e.terms.forEach(ex);
-      case 'bin':
-      case 'cmp':
-        ex(e.a);
-        return ex(e.b);
-      case 'sel':
-        ex(e.c);
-        ex(e.a);
-        return ex(e.b);
-      default:
-        return;
-    }
-  };
-  const st = (list: readonly LStmt[]): void => {
-    for (const s of list) {
-      if (s.k === 'for') st(s.body);
-      else if (s.k === 'if') {
-        ex(s.cond);
-        st(s.then);
-      } else if (s.k === 'let' || s.k === 'set') ex(s.value);
-      else if (s.k === 'store') {
-        ex(s.index);
-        ex(s.value);
-      } else ex(s.cond);
-    }
-  };
-  st(k.body);
+  for (const e of allExprs(k.body)) if (e.k === 'elem' && e.op in TRANSCENDENTALS) found.add(e.op);
   return found;
 }
 
@@ -827,22 +735,8 @@ class Renderer {
     }
     if (s.hint !== 'vector') {
       // Without the hint: the result is read only where it is stored.
-      const outs: LExpr[] = [];
-      const collect = (e: LExpr): void => {
-        if (e.k === 'loadOut') outs.push(e);
-        if (e.k === 'sum') e.terms.forEach(collect);
-        if (e.k === 'bin' || e.k === 'cmp') {
-          collect(e.a);
-          collect(e.b);
-        }
-        if (e.k === 'sel') [e.c, e.a, e.b].forEach(collect);
-        if (e.k === 'elem') e.args.forEach(collect);
-      };
-      for (const st of s.body) {
-        if (st.k === 'let') collect(st.value);
-        if (st.k === 'store') collect(st.value);
-      }
-      if (outs.some((o) => o.k === 'loadOut' && key(o.index) !== key(first.index))) return null;
+      for (const x of allExprs(s.body))
+        if (x.k === 'loadOut' && key(x.index) !== key(first.index)) return null;
     }
     return wide ? 'wide' : 'native';
   }
