@@ -11,19 +11,20 @@
 // renderer's code computes, bit for bit, except the transcendentals (math.ts's polynomials,
 // within their documented bounds of Math.*).
 //
-// Vectors. A loop the lowering hints `vector` (independent iterations along a contiguous axis
-// of the result: an axpy, a clear) runs W = 16 bytes / element at a time (f32x4 for f32
-// models, f64x2 for f64), then one element at a time for the rest, when every store is
-// contiguous in the loop variable and every load is contiguous or invariant (splatted). Other
-// loops, and vector loops whose bodies use anything else, stay scalar. A vector loop that
-// needs a transcendental (or gt, select, sign) runs in f64x2 also for f32 data, two elements
-// widened at a time, with math.ts's kernels. An f32x4 loop computes in f32 (each operation
-// rounded): the one place where results may differ from the JS renderer's, by a few f32
-// ulps.
+// Vectors. An innermost loop runs W = 16 bytes / element at a time (f32x4 for f32 models,
+// f64x2 for f64), then one element at a time for the rest, when its body is lets and stores
+// at one index contiguous in the loop variable, over loads that are contiguous or invariant
+// (splatted once, before the loop), and its iterations are independent: the lowering hints
+// it `vector` (an axpy, a clear), or it reads its result only at the element it stores.
+// Other loops stay scalar. A vector loop that needs a transcendental (or gt, select, sign)
+// runs in f64x2 also for f32 data, two elements widened at a time, with math.ts's kernels. An
+// f32x4 loop computes in f32 (each operation rounded): the one place where results may
+// differ from the JS renderer's, by a few f32 ulps.
 //
 // What has no WebAssembly form here is refused with a reason (`LoopRefusal`): the elementwise
-// ops pow, sin, cos and atan (no polynomial kernel in math.ts yet) and integer division. The caller keeps such a kernel on JS. A float used as an index (a loaded id, which
-// the lowering has checked is whole and in range) is truncated to i32.
+// ops pow, sin, cos and atan (no polynomial kernel in math.ts yet). The caller keeps such a
+// kernel on JS. A float used as an index (a loaded id, which the lowering has checked is
+// whole and in range) is truncated to i32.
 import { getOp } from '../../ops/registry.ts';
 import { allExprs, someExpr, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
 import type { Ins, ValType, WasmFunction } from './encode.ts';
