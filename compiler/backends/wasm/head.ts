@@ -1,7 +1,7 @@
 // The head (the last layer's activation and the loss) on WebAssembly: its per-sample programs
 // are compiled by the ordinary pipeline, as for the JavaScript head, and rendered from the
 // loop IR by program.ts; two chunk drivers loop over a chunk's rows so that a training step
-// never leaves WebAssembly for the head:
+// runs no JavaScript per sample for the head:
 //
 //   headf(z, out, r)            out row i = head forward of row i of z
 //   headg(z, t, dz, r, count)   dz row i = (∂loss/∂z of row i, target row i of t) / count;
