@@ -226,3 +226,50 @@ export function* allExprs(list: readonly LStmt[]): Generator<LExpr> {
     }
   }
 }
+
+/** `e` rebuilt with `f` applied to every subexpression, innermost first. */
+export function mapExpr(e: LExpr, f: (x: LExpr) => LExpr): LExpr {
+  const m = (x: LExpr) => mapExpr(x, f);
+  switch (e.k) {
+    case 'num':
+    case 'var':
+      return f(e);
+    case 'load':
+    case 'loadOut':
+      return f({ ...e, index: m(e.index) });
+    case 'sum':
+      return f({ k: 'sum', terms: e.terms.map(m) });
+    case 'bin':
+    case 'cmp':
+      return f({ ...e, a: m(e.a), b: m(e.b) });
+    case 'sel':
+      return f({ k: 'sel', c: m(e.c), a: m(e.a), b: m(e.b) });
+    case 'elem':
+      return f({ k: 'elem', op: e.op, args: e.args.map(m) });
+  }
+}
+
+/** The statements with every expression rebuilt by mapExpr(·, f). */
+export function mapStmtExprs(list: readonly LStmt[], f: (x: LExpr) => LExpr): LStmt[] {
+  const m = (x: LExpr) => mapExpr(x, f);
+  return list.map((s): LStmt => {
+    switch (s.k) {
+      case 'for':
+        return { ...s, body: mapStmtExprs(s.body, f) };
+      case 'if':
+        return { ...s, cond: m(s.cond), then: mapStmtExprs(s.then, f) };
+      case 'let':
+      case 'set':
+        return { ...s, value: m(s.value) };
+      case 'store':
+        return {
+          ...s,
+          index: m(s.index),
+          value: m(s.value),
+          ...(s.channel ? { channel: m(s.channel) } : {}),
+        };
+      case 'skipIf':
+        return { ...s, cond: m(s.cond) };
+    }
+  });
+}

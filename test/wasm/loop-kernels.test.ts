@@ -62,47 +62,21 @@ describe('WebAssembly elementwise ops in loop IR', () => {
           k < SPECIAL.length ? SPECIAL[(k + 5 * i) % SPECIAL.length]! : rng.range(-3, 3),
         ),
       );
-      const kernels: Kernel[] = [false, true].flatMap((vector) => [
-        {
+      // out[k] = op(a0[k], a1[k], ...), or with the last operand invariant (a_last[3]).
+      const kernel = (vector: boolean, invariant: boolean): Kernel => {
+        const at = (i: number) => (invariant && i === arity - 1 ? num(3) : v('k'));
+        const value = elem(
+          def.name,
+          data.map((_, i) => load(i, at(i))),
+        );
+        return {
           size: n,
-          body: [
-            loop(
-              'k',
-              0,
-              n,
-              [
-                store(
-                  v('k'),
-                  elem(
-                    def.name,
-                    data.map((_, i) => load(i, v('k'))),
-                  ),
-                ),
-              ],
-              vector ? 'vector' : undefined,
-            ),
-          ],
-        },
-        {
-          size: n,
-          body: [
-            loop(
-              'k',
-              0,
-              n,
-              [
-                store(
-                  v('k'),
-                  elem(
-                    def.name,
-                    data.map((_, i) => load(i, i === arity - 1 ? num(3) : v('k'))),
-                  ),
-                ),
-              ],
-              vector ? 'vector' : undefined,
-            ),
-          ],
-        },
+          body: [loop('k', 0, n, [store(v('k'), value)], vector ? 'vector' : undefined)],
+        };
+      };
+      const kernels = [false, true].flatMap((vector) => [
+        kernel(vector, false),
+        kernel(vector, true),
       ]);
       for (const precision of ['f64', 'f32'] as const) {
         const f32 = precision === 'f32';
@@ -119,10 +93,11 @@ describe('WebAssembly elementwise ops in loop IR', () => {
           if (POLYNOMIAL.has(def.name)) {
             // The scalar form calling the op's helper function computes the same bits as the
             // polynomial inlined.
-            const called = renderLoopKernel('k', kernel, precision, arity, false, (op) =>
-              op === def.name ? 0 : undefined,
-            );
-            const inline = renderLoopKernel('k', kernel, precision, arity, false);
+            const called = renderLoopKernel('k', kernel, precision, arity, {
+              vectors: false,
+              helper: (op) => (op === def.name ? 0 : undefined),
+            });
+            const inline = renderLoopKernel('k', kernel, precision, arity, { vectors: false });
             const a = runOne([mathHelper(def.name), called.fn], precision, args, n);
             const b = runOne([inline.fn], precision, args, n);
             for (let k = 0; k < n; k++) expect(Object.is(a[k], b[k]), `helper [${k}]`).toBe(true);

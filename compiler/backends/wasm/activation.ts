@@ -15,7 +15,7 @@ import { Builder } from '../../ir/builder.ts';
 import { constValue, topoOrder, type Node } from '../../ir/node.ts';
 import type { Ins, ValType, WasmFunction } from './encode.ts';
 import type { Precision } from './gemm.ts';
-import { f64x2, TRANSCENDENTALS, type Vec } from './math.ts';
+import { f64x2, vectorForm, type Vec } from './math.ts';
 
 interface Graphs {
   readonly z: Node;
@@ -61,9 +61,9 @@ function supported(op: string): boolean {
   return (
     op in BINARY ||
     op in UNARY ||
-    op in TRANSCENDENTALS ||
+    vectorForm(op) !== undefined ||
     VIEWS.has(op) ||
-    ['const', 'input', 'target', 'gt', 'select', 'sign'].includes(op)
+    ['const', 'input', 'target'].includes(op)
   );
 }
 
@@ -102,19 +102,10 @@ function render(V: Vec, root: Node, leaves: ReadonlyMap<Node, number>): number {
     else if (VIEWS.has(op)) l = a[0]!;
     else if (op in BINARY) l = keep(get(a[0]!), get(a[1]!), [BINARY[op]!]);
     else if (op in UNARY) l = keep(get(a[0]!), [UNARY[op]!]);
-    else if (op === 'gt') l = keep(get(a[0]!), get(a[1]!), ['f64x2.gt'], f64x2(1), ['v128.and']);
-    // c != 0 (NaN included) picks the first branch, as the IR's select.
-    else if (op === 'select')
-      l = keep(get(a[1]!), get(a[2]!), get(a[0]!), f64x2(0), ['f64x2.ne'], ['v128.bitselect']);
-    // Math.sign: ±1 off zero, the argument itself at ±0 and NaN.
-    else if (op === 'sign') {
-      const x = a[0]!;
-      const neg = keep(f64x2(-1), get(x), get(x), f64x2(0), ['f64x2.lt'], ['v128.bitselect']);
-      l = keep(f64x2(1), get(neg), get(x), f64x2(0), ['f64x2.gt'], ['v128.bitselect']);
-    } else {
-      const f = TRANSCENDENTALS[op];
+    else {
+      const f = vectorForm(op);
       if (!f) throw new Error(`internal: ${op} has no WebAssembly kernel`);
-      l = f(V, a[0]!);
+      l = f(V, a);
     }
     at.set(n, l);
   }

@@ -2,6 +2,7 @@
 // fallback (`*_js`), the wasm-driven ones take their names, and the head (the last
 // activation and the loss) is compiled by the ordinary pipeline into JS helpers.
 import type { Compilation } from '../../frontend/model.ts';
+import type { ModelSpec } from '../../format/model.ts';
 import { BATCH_SIGNATURES } from '../../emit/batch.ts';
 import { emitProgram, sampleFrame, type EmittedFunction } from '../../emit/body.ts';
 import { lower, schedule } from '../../pipeline.ts';
@@ -31,43 +32,21 @@ export function wasmBatch(
    * whole per-sample programs in WebAssembly (whole.ts), where they render. */
   whole: WholeSchedules | null = null,
 ): WasmBatch | null {
-  if (wasmRefusal(c.spec, costRule)) {
-    // Whole programs where the layer plan has no form for the model, not where its cost rule
-    // says JS is faster (a tiny dense stack stays on JS under "wasm" too).
-    const structural = wasmRefusal(c.spec, false) !== null;
-    return whole && structural ? wholeBatch(c, batched, ts, whole) : null;
-  }
+  // Whole programs where the layer plan has no form for the model, not where its cost rule
+  // says JS is faster (a tiny dense stack stays on JS under "wasm" too).
+  if (wasmRefusal(c.spec, false)) return whole ? wholeBatch(c, batched, ts, whole) : null;
+  if (costRule && wasmRefusal(c.spec, true)) return null;
   const plan = planWasm(c);
-  const hc = lower(plan.head);
-  const hs = schedule(hc);
-  // The head's JS functions only where it is not on WebAssembly (head.ts).
-  const head: EmittedFunction[] = plan.wasmHead
-    ? []
-    : [
-        ...emitProgram(
-          hs.schedules.forward,
-          hc.sections,
-          { ...sampleFrame('forward'), name: 'head_forward' },
-          'sample',
-          'forwardBatch',
-        ),
-        ...emitProgram(
-          hs.schedules.inputGradient!,
-          hc.sections,
-          // The loss is added to headWork[workSize], not returned: a call V8 does not inline
-          // (the head is too large) would box the returned double, 16 bytes per sample.
-          { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
-          'sample',
-          'gradientBatch',
-        ),
-      ];
+  // The head in JavaScript only where it is not on WebAssembly (head.ts).
+  const jsHead = plan.wasmHead ? null : jsHeadFunctions(plan.head);
+  const head = jsHead?.functions ?? [];
   const g: GlueInput = {
     plan,
     ts,
     inputSize: c.shapes.inputSize,
     outputSize: c.shapes.outputSize,
     paramCount: c.shapes.paramCount,
-    headWorkSize: hs.workSize + 1,
+    headWorkSize: jsHead?.workSize ?? 0,
   };
   const renamed = batched.map((f) =>
     f.kind === 'entry' ? { ...f, name: `${f.name}_js`, kind: 'fallback' as const } : f,
@@ -129,4 +108,30 @@ function entryFn(name: 'forwardBatch' | 'gradientBatch', body: string): EmittedF
     returnsNumber: name === 'gradientBatch',
     entry: name,
   };
+}
+
+/** The head (the last activation and the loss) as JS functions, compiled by the ordinary
+ * pipeline, and its work size with the loss slot. */
+function jsHeadFunctions(spec: ModelSpec): { functions: EmittedFunction[]; workSize: number } {
+  const hc = lower(spec);
+  const hs = schedule(hc);
+  const functions = [
+    ...emitProgram(
+      hs.schedules.forward,
+      hc.sections,
+      { ...sampleFrame('forward'), name: 'head_forward' },
+      'sample',
+      'forwardBatch',
+    ),
+    ...emitProgram(
+      hs.schedules.inputGradient!,
+      hc.sections,
+      // The loss is added to headWork[workSize], not returned: a call V8 does not inline
+      // (the head is too large) would box the returned double, 16 bytes per sample.
+      { ...sampleFrame('inputGradient'), name: 'head_inputGradient', lossSlot: hs.workSize },
+      'sample',
+      'gradientBatch',
+    ),
+  ];
+  return { functions, workSize: hs.workSize + 1 };
 }

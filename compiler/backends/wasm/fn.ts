@@ -152,6 +152,21 @@ export class FnBuilder {
     return this.get(dst).i32(0).i32(bytes).emit(['memory.fill']);
   }
 
+  /** dst[k] ·= 1 / count for k < n (the batch mean), the product rounded once to the
+   * precision; `dst` is advanced past the run. */
+  divideBy(dst: number, n: number | { local: number }, count: number): this {
+    const inv = this.local('f64');
+    this.emit(['f64.const', 1]).get(count).emit(['f64.convert_i32_s'], ['f64.div']).set(inv);
+    const k = this.local('i32');
+    return this.loop(k, n, () => {
+      this.get(dst).get(dst).load();
+      if (!this.f64) this.emit(['f64.promote_f32']);
+      this.get(inv).emit(['f64.mul']);
+      if (!this.f64) this.emit(['f32.demote_f64']);
+      this.store().bump(dst, this.e);
+    });
+  }
+
   build(): WasmFunction {
     return { name: this.name, params: this.params, locals: this.locals, body: this.body };
   }

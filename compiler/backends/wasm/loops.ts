@@ -29,7 +29,7 @@ import { getOp } from '../../ops/registry.ts';
 import { allExprs, someExpr, type Kernel, type LExpr, type LStmt } from '../../lower/loop-ir.ts';
 import type { Ins, ValType, WasmFunction } from './encode.ts';
 import type { Precision } from './gemm.ts';
-import { f64x2, TRANSCENDENTALS, type Vec } from './math.ts';
+import { TRANSCENDENTALS, vectorForm, type Vec } from './math.ts';
 
 /** Why a kernel has no WebAssembly form. */
 export class LoopRefusal extends Error {}
@@ -85,13 +85,9 @@ const VECTOR_OPS = new Set([
   'sqrt',
   'floor',
 ]);
-/** Ops with an f64x2 form only (besides math.ts's transcendentals). */
-const WIDE_OPS = new Set(['gt', 'select', 'sign']);
-
 /** Why `op` (an elementwise op) has no WebAssembly form, or null. */
 export function elemRefusal(op: string): string | null {
-  if (op in UNARY || op in BINARY || op in TRANSCENDENTALS) return null;
-  if (op === 'gt' || op === 'select' || op === 'sign') return null;
+  if (op in UNARY || op in BINARY || vectorForm(op)) return null;
   return `the elementwise op ${op} has no WebAssembly kernel`;
 }
 
@@ -257,9 +253,8 @@ export interface LoopFunction {
   readonly fn: WasmFunction;
   /** The local holding each IR variable (a caller inlining the body maps them: program.ts). */
   readonly bound: ReadonlyMap<string, number>;
-  /** Loops rendered with vectors (f32x4 / f64x2) and loops left scalar. */
+  /** Loops rendered with vectors (f32x4 / f64x2). */
   readonly vectorLoops: number;
-  readonly scalarLoops: number;
 }
 
 /**
@@ -272,16 +267,26 @@ export function renderLoopKernel(
   k: Kernel,
   precision: Precision,
   args: number,
-  /** False renders every loop scalar: f32 results then equal the JS renderer's. */
-  vectors = true,
-  /** The function index of the scalar helper (mathHelper) of a transcendental op, which a
-   * scalar evaluation then calls instead of inlining the polynomial; absent: inline. */
-  helper?: (op: string) => number | undefined,
-  /** Float variables the kernel reads that another kernel set (inlined one after another
-   * into one function, they share the local: program.ts). */
-  external: ReadonlySet<string> = new Set(),
+  o: {
+    /** False renders every loop scalar: f32 results then equal the JS renderer's. */
+    readonly vectors?: boolean;
+    /** The function index of the scalar helper (mathHelper) of a transcendental op, which a
+     * scalar evaluation then calls instead of inlining the polynomial; absent: inline. */
+    readonly helper?: (op: string) => number | undefined;
+    /** Float variables the kernel reads that another kernel set (inlined one after another
+     * into one function, they share the local: program.ts). */
+    readonly external?: ReadonlySet<string>;
+  } = {},
 ): LoopFunction {
-  return new Renderer(name, k, precision, args, vectors, helper, external).render();
+  return new Renderer(
+    name,
+    k,
+    precision,
+    args,
+    o.vectors ?? true,
+    o.helper,
+    o.external ?? new Set(),
+  ).render();
 }
 
 /** The transcendental ops a kernel's expressions apply (which mathHelper functions it may call). */
@@ -329,7 +334,6 @@ class Renderer {
   private readonly free: Record<ValType, number[]> = { i32: [], f32: [], f64: [], v128: [] };
   private readonly labels: Label[] = [];
   private vectorLoops = 0;
-  private scalarLoops = 0;
 
   constructor(
     private readonly name: string,
@@ -358,7 +362,6 @@ class Renderer {
       fn: { name: this.name, params: this.params, locals: this.locals, body: this.code },
       bound: this.bound,
       vectorLoops: this.vectorLoops,
-      scalarLoops: this.scalarLoops,
     };
   }
 
@@ -418,7 +421,6 @@ class Renderer {
           const mode = this.vectorMode(s);
           if (mode) return this.vectorLoop(s, mode);
         }
-        this.scalarLoops++;
         return this.loop(s.v, s.from, s.to, s.body);
       case 'let':
       case 'set': {
@@ -650,7 +652,17 @@ class Renderer {
     // splat, lane 0 taken back.
     const callee = this.helper?.(op);
     if (callee !== undefined) return this.emit(['call', callee]);
-    const f = TRANSCENDENTALS[op]!;
+    const { V, done } = this.vectorLocals();
+    const x = V.local();
+    this.emit(['f64x2.splat'], ['local.set', x]);
+    const r = TRANSCENDENTALS[op]!(V, x);
+    this.emit(['local.get', r], ['f64x2.extract_lane', 0]);
+    done();
+  }
+
+  /** A Vec for math.ts's kernels whose v128 locals come from the pool, and the call that
+   * gives them back. */
+  private vectorLocals(): { V: Vec; done: () => void } {
     const held: number[] = [];
     const V: Vec = {
       local: () => {
@@ -660,11 +672,7 @@ class Renderer {
       },
       emit: (...ins) => this.emit(...ins),
     };
-    const x = V.local();
-    this.emit(['f64x2.splat'], ['local.set', x]);
-    const r = f(V, x);
-    this.emit(['local.get', r], ['f64x2.extract_lane', 0]);
-    for (const l of held) this.release('v128', l);
+    return { V, done: () => held.forEach((l) => this.release('v128', l)) };
   }
 
   // ---- vector loops ----
@@ -706,7 +714,7 @@ class Renderer {
           return e.op in BIN_OP && ok(e.a) && ok(e.b);
         case 'elem':
           if (!VECTOR_OPS.has(e.op)) {
-            if (!(e.op in TRANSCENDENTALS) && !WIDE_OPS.has(e.op)) return false;
+            if (!vectorForm(e.op)) return false;
             wide = true;
           }
           return e.args.every(ok);
@@ -789,10 +797,7 @@ class Renderer {
       this.vary = new Set();
       this.splats.clear();
     }
-    if (split < s.to) {
-      this.scalarLoops++;
-      this.loop(s.v, split, s.to, s.body);
-    }
+    if (split < s.to) this.loop(s.v, split, s.to, s.body);
   }
 
   /** Whether vectors hold f32 data widened to f64x2 (two elements of an f32 array). */
@@ -868,34 +873,16 @@ class Renderer {
       this.emit([`${this.vt}.${op}`]);
       return;
     }
-    // Wide ops: operands in v128 locals, the f64x2 kernel's result pushed.
-    const held: number[] = [];
-    const V: Vec = {
-      local: () => {
-        const l = this.local('v128');
-        held.push(l);
-        return l;
-      },
-      emit: (...ins) => this.emit(...ins),
-    };
+    // The f64x2 kernels: operands in v128 locals, the result's local pushed.
+    const { V, done } = this.vectorLocals();
     const xs = args.map((a) => {
       this.vector(a);
       const l = V.local();
       this.emit(['local.set', l]);
       return l;
     });
-    const get = (l: number): Ins => ['local.get', l];
-    if (op === 'gt') this.emit(get(xs[0]!), get(xs[1]!), ['f64x2.gt'], f64x2(1), ['v128.and']);
-    else if (op === 'select')
-      this.emit(get(xs[1]!), get(xs[2]!), get(xs[0]!), f64x2(0), ['f64x2.ne'], ['v128.bitselect']);
-    else if (op === 'sign') {
-      const x = xs[0]!;
-      const neg = V.local();
-      this.emit(f64x2(-1), get(x), get(x), f64x2(0), ['f64x2.lt'], ['v128.bitselect']);
-      this.emit(['local.set', neg]);
-      this.emit(f64x2(1), get(neg), get(x), f64x2(0), ['f64x2.gt'], ['v128.bitselect']);
-    } else this.emit(get(TRANSCENDENTALS[op]!(V, xs[0]!)));
-    for (const l of held) this.release('v128', l);
+    this.emit(['local.get', vectorForm(op)!(V, xs)]);
+    done();
   }
 }
 

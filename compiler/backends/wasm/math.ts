@@ -289,6 +289,26 @@ export function log1p(V: Vec, x: number): number {
   );
 }
 
+/** gt, select and sign with the IR's semantics: gt is 1 or 0; select(c, a, b) picks a where
+ * c != 0 (NaN included); sign is ±1 off zero and the argument itself at ±0 and NaN. */
+const LOGIC: Readonly<Record<string, (V: Vec, args: readonly number[]) => number>> = {
+  gt: (V, [a, b]) => keep(V, get(a!), get(b!), ['f64x2.gt'], f64x2(1), ['v128.and']),
+  select: (V, [c, a, b]) =>
+    keep(V, get(a!), get(b!), get(c!), f64x2(0), ['f64x2.ne'], ['v128.bitselect']),
+  sign: (V, [x]) => {
+    const neg = keep(V, f64x2(-1), get(x!), get(x!), f64x2(0), ['f64x2.lt'], ['v128.bitselect']);
+    return keep(V, f64x2(1), get(neg), get(x!), f64x2(0), ['f64x2.gt'], ['v128.bitselect']);
+  },
+};
+
+/** The f64x2 form of an elementwise op that is neither arithmetic nor a single instruction
+ * (a transcendental, gt, select, sign): it returns the local holding the result. */
+export function vectorForm(op: string): ((V: Vec, args: readonly number[]) => number) | undefined {
+  const t = TRANSCENDENTALS[op];
+  if (t) return (V, args) => t(V, args[0]!);
+  return LOGIC[op];
+}
+
 /** The transcendental ops of the IR that have a vector kernel here. */
 export const TRANSCENDENTALS: Readonly<Record<string, (V: Vec, x: number) => number>> = {
   exp,

@@ -26,6 +26,7 @@ import {
   bin,
   let_,
   load,
+  mapStmtExprs,
   loop,
   num,
   set,
@@ -38,7 +39,8 @@ import {
 import type { Schedule, Storage } from '../../schedule/schedule.ts';
 import type { Ins, ValType, WasmFunction } from './encode.ts';
 import type { Precision } from './gemm.ts';
-import { LoopRefusal, renderLoopKernel } from './loops.ts';
+import type { FnBuilder } from './fn.ts';
+import { LoopRefusal, mathHelper, renderLoopKernel, transcendentalsOf } from './loops.ts';
 
 /** The driver's parameters, in order. */
 export const REGIONS = ['params', 'input', 'target', 'output', 'grad', 'dinput', 'work'] as const;
@@ -53,8 +55,6 @@ export interface WasmProgram {
   readonly workSize: number;
   /** The work slot the loss is added to, or null without a loss. */
   readonly lossSlot: number | null;
-  /** Steps whose kernel has a vector loop. */
-  readonly vectorLoops: number;
 }
 
 /**
@@ -112,12 +112,7 @@ export function renderProgram(
         const from = n.args[0]!;
         if (constant !== null)
           return read(from, num(sliceIndex(from.shape, n.attrs, constant) as number));
-        // A slice of the leading axes is an offset.
-        const shifted = sliceIndex(from.shape, n.attrs, 'k');
-        if (shifted === 'k') return read(from, at);
-        const m = /^(\d+) \+ k$/.exec(String(shifted));
-        if (m) return read(from, offset(Number(m[1]), at));
-        return read(from, stridedAt(from.shape, n.attrs, at));
+        return read(from, sliceAt(from.shape, n.attrs, at));
       }
       case 'batchStat':
       case 'dropoutMask':
@@ -131,7 +126,6 @@ export function renderProgram(
   };
 
   const calls: Ins[] = [];
-  let vectorLoops = 0;
   // The steps are inlined into one function, one after another: local 7 holds the step's
   // result address; the program's local values have a local each; each step's own locals map
   // onto a pool per type that the steps share (each sets a local before it reads it).
@@ -141,16 +135,10 @@ export function renderProgram(
   const OUT = REGIONS.length;
   /** Adds the step computing `k` into region `region` at `off` (null: into locals). */
   const addStep = (k: Kernel, at: [Region, number] | null, label: string): void => {
-    const r = renderLoopKernel(
-      `${name}_${label}`,
-      k,
-      precision,
-      REGIONS.length,
-      true,
+    const r = renderLoopKernel(`${name}_${label}`, k, precision, REGIONS.length, {
       helper,
-      defined,
-    );
-    if (r.vectorLoops) vectorLoops++;
+      external: defined,
+    });
     if (at)
       calls.push(
         ['local.get', R(at[0])],
@@ -183,9 +171,10 @@ export function renderProgram(
 
   s.steps.forEach((st, i) => {
     const { kernel, args } = stepKernel(st, 1);
-    const body = rewrite(kernel.body, (arg, idx, lane) => {
-      if (lane) throw new Error('internal: a lane in a one-sample program');
-      return read(args[arg]!, idx);
+    const body = mapStmtExprs(kernel.body, (x) => {
+      if (x.k !== 'load') return x;
+      if (x.lane) throw new Error('internal: a lane in a one-sample program');
+      return read(args[x.arg]!, x.index);
     });
     if (st.storage.kind !== 'local') {
       addStep({ size: kernel.size, body }, place(st.storage), `s${i}`);
@@ -239,7 +228,7 @@ export function renderProgram(
     locals,
     body: calls,
   };
-  return { fn: driver, workSize, lossSlot, vectorLoops };
+  return { fn: driver, workSize, lossSlot };
 }
 
 /** The index into a broadcast's argument for result index `idx` (row-major, trailing axes
@@ -262,12 +251,14 @@ function broadcastAt(from: readonly number[], to: readonly number[], idx: LExpr)
   return terms.length === 1 ? terms[0]! : { k: 'sum', terms };
 }
 
-/** The index into a slice's argument (a slice of an inner axis) for slice index `idx`. */
-function stridedAt(from: readonly number[], attrs: Attrs, idx: LExpr): LExpr {
+/** The index into a slice's argument for slice index `idx` (as ops/slicing.ts sliceIndex). */
+function sliceAt(from: readonly number[], attrs: Attrs, idx: LExpr): LExpr {
   const axis = attrNum(attrs, 'axis', 'slice');
-  const { dim, inner } = splitAt(from, axis, 'slice');
+  const { outer, dim, inner } = splitAt(from, axis, 'slice');
   const run = attrNum(attrs, 'size', 'slice') * inner;
   const shift = attrNum(attrs, 'start', 'slice') * inner;
+  // A slice of the leading axes is an offset.
+  if (outer === 1) return offset(shift, idx);
   return {
     k: 'sum',
     terms: [
@@ -285,48 +276,43 @@ function offset(base: number, idx: LExpr): LExpr {
   return { k: 'bin', op: '+', a: idx, b: num(base) };
 }
 
-/** The kernel's statements with every `load` replaced by `f(arg, index, lane)`. */
-function rewrite(
-  list: readonly LStmt[],
-  f: (arg: number, idx: LExpr, lane: number | undefined) => LExpr,
-): LStmt[] {
-  const ex = (e: LExpr): LExpr => {
-    switch (e.k) {
-      case 'load':
-        return f(e.arg, ex(e.index), e.lane);
-      case 'loadOut':
-        return { ...e, index: ex(e.index) };
-      case 'sum':
-        return { k: 'sum', terms: e.terms.map(ex) };
-      case 'bin':
-      case 'cmp':
-        return { ...e, a: ex(e.a), b: ex(e.b) };
-      case 'sel':
-        return { k: 'sel', c: ex(e.c), a: ex(e.a), b: ex(e.b) };
-      case 'elem':
-        return { k: 'elem', op: e.op, args: e.args.map(ex) };
-      default:
-        return e;
-    }
+/**
+ * One scalar helper (loops.ts mathHelper) per transcendental that the programs' kernels use
+ * (an unrolled softmax calls exp per unit), to be placed from function index `base`, and the
+ * index of each op's helper for renderProgram.
+ */
+export function programHelpers(
+  programs: readonly Schedule[],
+  base: number,
+): { functions: WasmFunction[]; helper: (op: string) => number | undefined } {
+  const ops = [
+    ...new Set(
+      programs.flatMap((p) =>
+        p.steps.flatMap((st) => [...transcendentalsOf(stepKernel(st, 1).kernel)]),
+      ),
+    ),
+  ].sort();
+  return {
+    functions: ops.map(mathHelper),
+    helper: (op) => {
+      const i = ops.indexOf(op);
+      return i < 0 ? undefined : base + i;
+    },
   };
-  return list.map((s): LStmt => {
-    switch (s.k) {
-      case 'for':
-        return { ...s, body: rewrite(s.body, f) };
-      case 'if':
-        return { ...s, cond: ex(s.cond), then: rewrite(s.then, f) };
-      case 'let':
-      case 'set':
-        return { ...s, value: ex(s.value) };
-      case 'store':
-        return {
-          ...s,
-          index: ex(s.index),
-          value: ex(s.value),
-          ...(s.channel ? { channel: ex(s.channel) } : {}),
-        };
-      case 'skipIf':
-        return { ...s, cond: ex(s.cond) };
-    }
-  });
+}
+
+/** Calls program `index` from `f`: the regions given push their address, `work` is the
+ * work region's byte address, the others 0. */
+export function callProgram(
+  f: FnBuilder,
+  index: number,
+  regions: Partial<Record<Region, () => void>>,
+  work: number,
+): void {
+  for (const r of REGIONS) {
+    const push = regions[r];
+    if (push) push();
+    else f.i32(r === 'work' ? work : 0);
+  }
+  f.emit(['call', index]);
 }
