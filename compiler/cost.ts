@@ -106,23 +106,18 @@ export function checkModelCost(c: Compilation, file: string): void {
     );
 }
 
-/** A schedule and the samples its unrolled code computes at once (a batch block: 4). */
-export interface PlannedBody {
-  readonly schedule: Schedule;
-  readonly lanes: number;
-}
-
-/** Scalar operations the emitted code holds (a loop counts as its body), as the scheduler counts them. */
-export function statementCount(bodies: readonly PlannedBody[]): number {
+/** Scalar operations the emitted code holds (a loop counts as its body), as the scheduler
+ * counts them: unrolled code once per lane of a block. */
+export function statementCount(bodies: readonly Schedule[]): number {
   let total = 0;
-  for (const { schedule, lanes } of bodies)
-    for (const step of schedule.steps)
+  for (const { steps, lanes } of bodies)
+    for (const step of steps)
       total += costOf(step.node, step.mode) * (step.mode === 'unroll' ? lanes : 1);
   return total;
 }
 
 /** The real plan against the limits, before any code is emitted. */
-export function checkPlan(bodies: readonly PlannedBody[], workSize: number, file: string): void {
+export function checkPlan(bodies: readonly Schedule[], workSize: number, file: string): void {
   const statements = statementCount(bodies);
   if (statements > LIMITS.maxStatements)
     throw new GradcError(

@@ -94,7 +94,7 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
   program
     .command('inspect')
     .description(
-      'print the IR after a pass (build, the passes, schedule, or loops: the loop IR; see --after), or the WebAssembly kernels (--after wasm)',
+      'print the IR after a pass (build, the passes, batch: the batched entry points over their batch axis, schedule, or loops: the loop IR; see --after), or the WebAssembly kernels (--after wasm)',
     )
     .argument('<model>', 'model file (JSON)')
     .option('--after <pass>', 'pass name', 'optimize')
@@ -104,7 +104,7 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       const { printProgram } = await import('../ir/printer.ts');
       const { parseModelBytes } = await import('../format/parse.ts');
       const { readModelFile } = await import('../io/files.ts');
-      const { describeLoops, describeSchedule } = await import('./describe.ts');
+      const { batchBodies, describeLoops, describeSchedule } = await import('./describe.ts');
       const stages = [...passNames, 'loops', 'wasm'];
       if (!stages.includes(o.after))
         throw new GradcError(
@@ -121,13 +121,22 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
       const scheduled = o.after === 'schedule' || o.after === 'loops';
       const c = lower(spec, { until: scheduled ? undefined : o.after });
       const programs = c.programs.filter((p) => !o.program || p.name === o.program);
-      if (scheduled) {
-        const { schedules, workSize } = schedule(c);
+      if (o.after === 'batch') {
+        // The batched entry points over their batch axis (`--program forward` / `gradient`
+        // picks forwardBatch / gradientBatch).
+        const { printBatched } = await import('../batch/axis.ts');
+        for (const bp of Object.values(c.batched!))
+          if (!o.program || bp.entry === `${o.program}Batch`)
+            out(`${printBatched(bp, dtype)}
+`);
+      } else if (scheduled) {
+        const { schedules, batch, workSize } = schedule(c);
         const describe = o.after === 'loops' ? describeLoops : describeSchedule;
         for (const p of programs) {
           const sp = schedules[p.name];
           if (sp) out(`${describe(sp)}\n`);
         }
+        for (const [name, s] of batchBodies(batch, o.program)) out(`${describe(s, name)}\n`);
         out(`workSize ${workSize}\n`);
       } else {
         for (const p of programs) out(`${printProgram(p, dtype)}\n`);

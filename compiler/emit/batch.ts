@@ -1,16 +1,14 @@
-// Batched entry points over row-major batches. Small nets: a loop over the samples calling the
-// unrolled per-sample body. Nets with large layers (loops): blocks of BLOCK samples computed
-// together, so that each weight is loaded once per block and each gradient element is read
-// and written once per block, then the remaining samples one by one. The gradient is
-// accumulated and its mean taken once at the end.
+// Batched entry points over row-major batches: the loops over the batch axis the schedule
+// strip-mined (schedule/batch.ts). Blocks of rows computed together where the schedule made
+// one, so that each weight is loaded once per block and each gradient element is read and
+// written once per block, then the remaining rows one by one. The gradient is accumulated and
+// its mean taken once at the end.
 import type { Shapes } from '../ir/program.ts';
+import type { BatchPlan, PhasedPlan } from '../schedule/batch.ts';
 import type { Schedule } from '../schedule/schedule.ts';
 import { emitProgram, type EmittedFunction, type Frame } from './body.ts';
 import { CodeWriter, ident } from './code.ts';
 import { signatureOf, type AbiNeeds } from './abi.ts';
-
-/** Samples per block: 4 (a 4-sample blocked loop measured 2.2× a plain one on 784-128-10). */
-export const BLOCK = 4;
 
 /** Up to this many parameters, the gradient is cleared and averaged in straight-line code. */
 const INLINE_PARAMS = 128;
@@ -26,28 +24,6 @@ type Kind = keyof typeof BATCH_SIGNATURES;
 /** Up to this many batch statistics, a phase clears and scales them in straight-line code. */
 const INLINE_STATS = 128;
 
-/** The batch statistics' phases of a gradient (emit/phases.ts), scheduled. */
-export interface PhasedPlan {
-  /** Each phase's bodies and the slot range it sums (relative to `statBase`). */
-  readonly stats: readonly {
-    readonly plan: BatchPlan;
-    readonly range: readonly [number, number];
-  }[];
-  /** The state updates, run once per batch; null when the model has none. */
-  readonly state: Schedule | null;
-  readonly statBase: number;
-}
-
-/** The schedules of a batched entry point's bodies and where they keep their values. */
-export interface BatchPlan {
-  /** One sample (every sample of a small net; the remainder after the blocks otherwise). */
-  readonly sample: Schedule;
-  /** BLOCK samples at once, or null when the net is small enough to unroll per sample. */
-  readonly block: Schedule | null;
-  /** The loss sum's work slot (gradientBatch), past everything the bodies use. */
-  readonly lossSlot: number | null;
-}
-
 /** The context the bodies of one batched entry point share. */
 interface Ctx {
   readonly kind: Kind;
@@ -56,13 +32,9 @@ interface Ctx {
   readonly statBase: number;
 }
 
-function frame(
-  ctx: Ctx,
-  prefix: string,
-  lanes: number,
-  stride: number,
-  lossSlot: number | null,
-): Frame {
+/** The frame of a body of `s.lanes` rows. */
+function frame(ctx: Ctx, prefix: string, s: Schedule, lossSlot: number | null): Frame {
+  const lanes = s.lanes;
   const rows = (p: string) =>
     lanes === 1 ? [p] : Array.from({ length: lanes }, (_, l) => `${p}${l}`);
   const base = { input: rows('xo'), target: rows('to'), output: rows('oo') };
@@ -77,9 +49,6 @@ function frame(
     target: 'targets',
     output: 'outputs',
     base,
-    lanes,
-    workStride: stride,
-    accumulate: true,
     lossSlot,
     statBase: ctx.statBase,
   };
@@ -117,7 +86,7 @@ function sampleLoops(
   const { kind, sig } = ctx;
   // Lane l's offsets: its input row, and its output row (forward) or target row (gradient).
   const width = (l: number) => [row(shapes.inputSize, l), row(shapes.outputSize, l)];
-  const single = frame(ctx, prefix, 1, 0, plan.lossSlot);
+  const single = frame(ctx, prefix, plan.sample, plan.lossSlot);
   const fixed = sig.filter((p) => p !== 'count').join(', ');
   const call = (f: Frame, lanes: number) => {
     const rowsOf = Array.from({ length: lanes }, (_, l) => width(l));
@@ -127,14 +96,15 @@ function sampleLoops(
   if (!plan.block) {
     w.line(`for (let s = 0; s < count; s++) ${call(single, 1)}`);
   } else {
-    const blocked = frame(ctx, prefix, BLOCK, plan.block.workSize, plan.lossSlot);
+    const rows = plan.block.lanes;
+    const blocked = frame(ctx, prefix, plan.block, plan.lossSlot);
     bodies.push(...emitProgram(plan.block, sections, blocked, 'sample', kind));
     // The remainder loop is a function of its own: one loop per function (see body.ts).
     const rest = new CodeWriter(1);
     rest.line(`for (let s = start; s < count; s++) ${call(single, 1)}`);
     helpers.push(fn(`${prefix}_rest`, 'loop', kind, [...sig, 'start'], rest));
     w.line('let s = 0;');
-    w.line(`for (; s + ${BLOCK} <= count; s += ${BLOCK}) ${call(blocked, BLOCK)}`);
+    w.line(`for (; s + ${rows} <= count; s += ${rows}) ${call(blocked, rows)}`);
     w.line(`${prefix}_rest(${sig.join(', ')}, s);`);
   }
   return bodies;
@@ -245,9 +215,6 @@ export function emitGradientBatch(
           target: 'targets',
           output: 'outputs',
           base: null,
-          lanes: 1,
-          workStride: 0,
-          accumulate: false,
           lossSlot: null,
           statBase: phased.statBase,
         };
@@ -260,7 +227,7 @@ export function emitGradientBatch(
 }
 
 /**
- * One phase of a batched gradient with batch statistics (emit/phases.ts): clear its slots,
+ * One phase of a batched gradient with batch statistics (batch/phases.ts): clear its slots,
  * sum each sample's values into them (the ordinary sample loops), divide by the count.
  * Straight-line for few slots; otherwise each pass is a loop in a function of its own.
  */

@@ -1,6 +1,6 @@
 // Function bodies from a schedule: plain string building (ts-morph and prettier do not scale
 // to bodies of thousands of statements), all through the safe CodeWriter.
-import { topoOrder, type Node } from '../ir/node.ts';
+import type { Node } from '../ir/node.ts';
 import type { ProgramName } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { viewBase, type Schedule, type Step, type Storage } from '../schedule/schedule.ts';
@@ -8,6 +8,7 @@ import { CodeWriter, ident, num } from './code.ts';
 import { renderKernel } from '../backends/js/loops.ts';
 import { anchored } from '../backends/js/split.ts';
 import { stepKernel } from '../lower/step.ts';
+import { drawsMasks, reductionOf } from '../batch/axis.ts';
 import { broadcastIndex } from '../ir/shape.ts';
 import { sliceIndex } from '../ops/slicing.ts';
 import { signatureOf, type AbiNeeds } from './abi.ts';
@@ -18,16 +19,11 @@ export function signatureFor(name: ProgramName, needs: AbiNeeds = {}): readonly 
   return signatureOf(name === 'trainLoss' ? 'loss' : name, needs);
 }
 
-/** Whether a program reads dropout masks, so that its functions take the `seed`. */
-export function needsSeed(roots: readonly Node[]): boolean {
-  return topoOrder(roots).some((n) => n.op === 'dropoutMask');
-}
-
 /**
  * How a body reaches its arrays. The exported per-sample functions use their own arguments;
  * the bodies of a batched entry point read their rows through offsets (`xo` into `inputs`,
- * `to` into `targets`, `oo` into `outputs`; `xo0`..`xo3` for a block of four samples) and
- * accumulate into `grad`.
+ * `to` into `targets`, `oo` into `outputs`; `xo0`..`xo3` for a block of four rows) and add
+ * their means over the batch axis (gradients, batch statistics) into their arrays.
  */
 export interface Frame {
   /** Name of the function holding the body; helpers are named after it. */
@@ -43,12 +39,6 @@ export interface Frame {
     readonly target: readonly string[];
     readonly output: readonly string[];
   } | null;
-  /** Samples computed together (register blocking: a weight is loaded once per block). Lane
-   * `l` keeps its work values at `l × workStride`. */
-  readonly lanes: number;
-  readonly workStride: number;
-  /** Gradients are added to `grad` instead of overwriting it. */
-  readonly accumulate: boolean;
   /** The loss is added to `work[lossSlot]` instead of being returned. */
   readonly lossSlot: number | null;
   /** Where a batched gradient keeps its batch statistics (`batchStat`, `stat` outputs). */
@@ -63,9 +53,6 @@ export function sampleFrame(name: ProgramName, needs: AbiNeeds = {}): Frame {
     target: 'target',
     output: 'output',
     base: null,
-    lanes: 1,
-    workStride: 0,
-    accumulate: false,
     lossSlot: null,
   };
 }
@@ -101,14 +88,17 @@ export function emitProgram(
   s: Schedule,
   sections: ReadonlyMap<string, string>,
   frame: Frame = sampleFrame(s.program.name, {
-    seed: needsSeed(s.program.outputs.map((o) => o.node)),
+    seed: drawsMasks(s.program),
   }),
   kind: 'entry' | 'sample' = 'entry',
   entry: string = s.program.name,
 ): EmittedFunction[] {
   const name = frame.name;
   const names = localNames(s);
-  const lanes = frame.lanes;
+  // Rows of the batch axis computed together (schedule/batch.ts): lane l keeps its work
+  // values at l × the body's work size.
+  const lanes = s.lanes;
+  const workStride = lanes > 1 ? s.workSize : 0;
   const LANES = Array.from({ length: lanes }, (_, l) => l);
   type Target = 'output' | 'grad' | 'dinput' | 'state' | 'stat';
   // A training step's new moving statistics go into params; batch-mean sums into work.
@@ -175,7 +165,7 @@ export function emitProgram(
 
   const slotAt = (st: Storage, idx: number | string, lane: number): string => {
     if (st.kind === 'local') throw new Error('internal: a local has no array slot');
-    if (st.kind === 'work') return `work[${index(st.offset + lane * frame.workStride, idx)}]`;
+    if (st.kind === 'work') return `work[${index(st.offset + lane * workStride, idx)}]`;
     return `${arrayOf(st.array)}[${rowIndex(baseOf(st.array, lane), st.offset, idx)}]`;
   };
 
@@ -204,7 +194,7 @@ export function emitProgram(
   // A lowered kernel may hold several loop nests (clearing its result, then accumulating):
   // each nest of each lane becomes a function of its own, for the OSR reason above.
   const structuredKernels = (w: CodeWriter, step: Step): void => {
-    const { kernel: lowered, args: kernelArgs } = stepKernel(step, 1);
+    const { kernel: lowered, args: kernelArgs } = stepKernel(step);
     // A scatter kernel adding into a sum (the batch's gradient) skips its clearing nest.
     const inPlace =
       step.storage.kind === 'array' &&
@@ -264,7 +254,7 @@ export function emitProgram(
       emitStep(
         out,
         st,
-        lanes,
+        s,
         access,
         (idx, lane) => slotAt(st.storage, idx, lane),
         names,
@@ -307,7 +297,8 @@ export function emitProgram(
     const array = o.kind;
     const offset = (o.offset ?? 0) + (o.kind === 'stat' ? (frame.statBase ?? 0) : 0);
     if (st?.kind === 'array' && st.array === array && st.offset === offset) continue;
-    const summed = (o.kind === 'grad' && frame.accumulate) || o.kind === 'stat';
+    // Over the batch axis, a mean (a gradient, a batch statistic) is added by every row.
+    const summed = s.dims !== null && reductionOf(o.kind) === 'mean';
     const op = summed ? '+=' : '=';
     const target = (k: number | string, lane: number) =>
       `${arrayOf(array)}[${rowIndex(baseOf(array, lane), offset, k)}]`;
@@ -454,7 +445,8 @@ function localNames(s: Schedule): Map<Node, string> {
 function emitStep(
   w: CodeWriter,
   step: Step,
-  lanes: number,
+  /** The schedule's batch axis: its lanes and values' batch dimensions. */
+  axis: Pick<Schedule, 'lanes' | 'dims'>,
   access: (n: Node, idx: number | string, lane?: number) => string,
   slot: (idx: number | string, lane: number) => string,
   names: ReadonlyMap<Node, string>,
@@ -468,7 +460,7 @@ function emitStep(
 ): void {
   const node = step.node;
   const local = step.storage.kind === 'local';
-  const full = stepKernel(step, lanes).kernel;
+  const full = stepKernel(step, axis).kernel;
   // Bare: the body of the kernel's one loop over `k`, inside a loop other steps share.
   const only = full.body[0];
   const kernel =

@@ -1,4 +1,5 @@
 // ModelSpec → the forward graph: one program for the output, one for the loss.
+import type { BatchedPrograms } from '../batch/axis.ts';
 import { Builder } from '../ir/builder.ts';
 import { sizeOf, type Node } from '../ir/node.ts';
 import { getLayer } from '../layers/registry.ts';
@@ -20,6 +21,8 @@ export interface Compilation {
   /** Sections in the order their code should appear: layers, loss, then backward in reverse. */
   readonly sectionOrder: readonly string[];
   readonly programs: readonly Program[];
+  /** The batched entry points' programs with their batch axis; set by the `batch` pass. */
+  readonly batched?: BatchedPrograms;
 }
 
 function activationLabel(a: FunctionSpec): string {

@@ -1,6 +1,6 @@
 // Reference evaluation of a program over a whole batch, in f64: every node's value is one
 // array per sample, and `batchMean` averages its argument across them. The oracle for the
-// phased batched gradient (emit/phases.ts), which never holds a batch's values at once.
+// phased batched gradient (batch/phases.ts), which never holds a batch's values at once.
 import { getOp } from '../ops/registry.ts';
 import { maskValue } from '../ops/batch.ts';
 import { topoOrder, type Node } from './node.ts';

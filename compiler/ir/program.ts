@@ -5,7 +5,7 @@ import type { Node } from './node.ts';
  * `dinput`: dLoss/dinput, for the optional `inputGradient` entry point. `state`: the new value
  * of a non-trainable parameter tensor (moving statistics), written into `params` at `offset`
  * after a training step. `stat`: a per-sample value whose batch mean a batched entry point
- * sums into `work[offset ..]` (one phase of emit/phases.ts).
+ * sums into `work[offset ..]` (one phase of batch/phases.ts).
  */
 export type OutputKind = 'output' | 'loss' | 'grad' | 'dinput' | 'state' | 'stat';
 

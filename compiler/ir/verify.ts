@@ -1,4 +1,4 @@
-// Structural checks on a program, run after every pass in tests: a pass that breaks an
+// Structural checks on a program, run by the pipeline after every pass: a pass that breaks an
 // invariant fails here, next to its cause, instead of as a wrong number far downstream.
 import { getOp } from '../ops/registry.ts';
 import { sameShape, sizeOf, topoOrder, type Node } from './node.ts';

@@ -84,7 +84,7 @@ export const batchNormalization = defineLayer({
     const xc = named(B.sub(x, B.bcast(mean, x.shape)), 'bxc');
     // The variance's derivative by the mean is −2·mean(x − mean) = 0: reading the mean
     // through `stop` there leaves that zero path out, so both backward batch means (of dy
-    // and of dy·x̂) sit at one depth, one phase fewer per layer (emit/phases.ts).
+    // and of dy·x̂) sit at one depth, one phase fewer per layer (batch/phases.ts).
     const dev = B.sub(x, B.bcast(B.stop(mean), x.shape));
     const variance = named(B.make('batchMean', [perSample(B.mul(dev, dev))]), 'bvar');
     let k = B.div(B.const(1), B.unary('sqrt', B.add(variance, B.const(o.epsilon ?? 1e-3))));

@@ -5,10 +5,11 @@
 // input, work, a row of a batch) is the backend's business, so the same kernel serves the
 // JavaScript renderer, the loop interpreter and, later, a WebAssembly renderer.
 //
-// A kernel may compute several samples at once (`Kernel.lanes`, a register block over the
-// batch axis): loads and stores then name their sample (`lane`). Arguments that every sample
-// shares (weights) read the same element whatever the lane, so a kernel that loads a weight
-// once and uses it for every lane loads it once per block.
+// A kernel may compute several rows of the batch axis at once (`Kernel.lanes`, the register
+// block the schedule strip-mined the axis into, schedule/batch.ts): loads and stores then
+// name their row (`lane`). Arguments without the batch axis (weights) read the same element
+// whatever the lane, so a kernel that loads a weight once and uses it for every lane loads it
+// once per block.
 
 /** `idiv` and `mod` are integer division and remainder of non-negative index arithmetic
  * (⌊a / b⌋ and a − b·⌊a / b⌋): a row-major index split into coordinates, for a view read at
@@ -76,10 +77,10 @@ export type LStmt =
 export interface KernelForm {
   /** Straight-line (every index constant) or loops. */
   readonly mode: 'unroll' | 'loop';
-  /** Samples computed together. */
+  /** Rows of the batch axis computed together (the schedule's block). */
   readonly lanes: number;
-  /** The result is one array every lane adds into (a batch's gradient or loss sum), not one
-   * per lane. */
+  /** The result is reduced over the batch axis (a gradient, a mean over it): one array every
+   * lane adds into, so a kernel's gradient `i,j->ij` per row is `bi,bj->ij` over a block. */
   readonly summed: boolean;
 }
 

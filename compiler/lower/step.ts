@@ -4,7 +4,8 @@
 // the elementwise chain applied to every stored value.
 import type { Node } from '../ir/node.ts';
 import { getOp } from '../ops/registry.ts';
-import type { Step } from '../schedule/schedule.ts';
+import type { BatchDim } from '../batch/axis.ts';
+import { isComputed, viewBase, type Schedule, type Step } from '../schedule/schedule.ts';
 import { storesChannels, withEpilogue, type EpilogueOp } from './fuse.ts';
 import { lowerNode } from './kernels.ts';
 import { lowerElementwise } from './elementwise.ts';
@@ -12,10 +13,14 @@ import { lowerLinalg } from './linalg.ts';
 import { lowerReduce } from './reduce.ts';
 import type { Kernel } from './loop-ir.ts';
 
-/** The step's kernel and the nodes its `load arg i` reads. Structured kernels (and fused
- * steps) are per sample: a block runs them once per lane; the others compute `lanes` samples
- * in one kernel. */
-export function stepKernel(step: Step, lanes: number): { kernel: Kernel; args: readonly Node[] } {
+/** The step's kernel and the nodes its `load arg i` reads, in a body computing `axis.lanes`
+ * rows of the batch axis (schedule/batch.ts). Structured kernels (and fused steps) are per
+ * sample: a block runs them once per lane; the others compute every lane in one kernel. */
+export function stepKernel(
+  step: Step,
+  axis: Pick<Schedule, 'lanes' | 'dims'> = { lanes: 1, dims: null },
+): { kernel: Kernel; args: readonly Node[] } {
+  const lanes = axis.lanes;
   const node = step.node;
   const kind = getOp(node.op).kind;
   if (kind === 'structured' || step.epilogue) return fusedStep(step);
@@ -25,7 +30,10 @@ export function stepKernel(step: Step, lanes: number): { kernel: Kernel; args: r
   switch (kind) {
     case 'linalg':
       return {
-        kernel: lowerLinalg(node, { ...form, shared: node.args.map(isShared) }),
+        kernel: lowerLinalg(node, {
+          ...form,
+          shared: node.args.map((a) => sharedByLanes(a, axis.dims)),
+        }),
         args: node.args,
       };
     case 'elementwise':
@@ -75,9 +83,11 @@ function perChannel(shape: readonly number[], channels: number): boolean {
   );
 }
 
-/** A value every sample of a block shares (weights, constants): loaded once per block. */
-export function isShared(n: Node): boolean {
-  if (n.op === 'param' || n.op === 'const') return true;
-  if (n.op === 'stop' || n.op === 'bcast' || n.op === 'slice') return isShared(n.args[0]!);
-  return false;
+/**
+ * A value every lane of a block reads at one place, loaded once per block: it has no batch
+ * axis (batch/axis.ts) and is not computed in the body, which keeps a copy per lane (weights,
+ * constants, finished batch statistics, and views of them).
+ */
+export function sharedByLanes(n: Node, dims: ReadonlyMap<Node, BatchDim> | null): boolean {
+  return dims !== null && dims.get(n) === null && !isComputed(viewBase(n));
 }

@@ -48,11 +48,12 @@ export const batchOps: (LeafOp | ViewOp)[] = [
   {
     name: 'batchMean',
     // Per sample (a batch of one) the mean over the batch is the value itself, so it is a
-    // view there; a batched entry point computes it in a phase of its own (emit/phases.ts),
+    // view there; a batched entry point computes it in a phase of its own (batch/phases.ts),
     // and the batch interpreter (ir/interpret-batch.ts) averages across the samples.
     kind: 'view',
     arity: 1,
     smooth: true,
+    batch: 'mean',
     doc: 'the mean over the batch of a per-sample value (the value itself for one sample); self-transpose',
     shape: (args) => args[0]!.shape,
     evaluate: (args, _attrs, out) => out.set(args[0]!),
@@ -74,6 +75,7 @@ export const batchOps: (LeafOp | ViewOp)[] = [
   {
     name: 'dropoutMask',
     kind: 'leaf',
+    batch: 'row',
     arity: 0,
     smooth: true,
     doc: "dropout's mask for one sample: 0 or 1/(1 − rate) per element, from the hash of (seed, sample, salt, element)",

@@ -27,6 +27,13 @@ interface OpBase {
   /** False for ops with kinks or steps: their derivative is a documented subgradient. */
   readonly smooth: boolean;
   readonly doc: string;
+  /**
+   * Batching rule (batch/axis.ts): `row` for a leaf that holds one row per sample (the input,
+   * the target, a sample's dropout mask), `mean` for an op whose result is the mean over the
+   * batch axis (batchMean). Absent: a leaf is shared by every sample, any other op's result
+   * has the batch axis when one of its arguments has it.
+   */
+  readonly batch?: 'row' | 'mean';
   /** Result shape (row-major), or throws with what is wrong: the op's shape rule. */
   shape(args: readonly Node[], attrs: Attrs): readonly number[];
   /** Evaluation for the graph interpreter (f64, row-major); `shapes` are the arguments'. */

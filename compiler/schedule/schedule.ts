@@ -6,7 +6,8 @@
 // into chunks under V8's optimization limits, large matrices are loops, tiny layers are
 // unrolled completely.
 import { topoOrder, type Node } from '../ir/node.ts';
-import type { Program } from '../ir/program.ts';
+import type { Program, ProgramOutput } from '../ir/program.ts';
+import { reductionOf, type BatchDim } from '../batch/axis.ts';
 import { getOp } from '../ops/registry.ts';
 import { STORES_ONCE } from '../lower/fuse.ts';
 import { SCHEDULE } from '../backends/js/policy.ts';
@@ -93,6 +94,10 @@ export interface Schedule {
   readonly byNode: ReadonlyMap<Node, Step>;
   /** Estimated bytecode of each chunk's steps (backends/js/split.ts). */
   readonly chunkBytes: readonly number[];
+  /** Rows of the batch axis the body computes at once (1 outside a block). */
+  readonly lanes: number;
+  /** A batched entry point's body: every value's batch dimension (batch/axis.ts). */
+  readonly dims: ReadonlyMap<Node, BatchDim> | null;
   /** Work elements the program uses; set by planMemory (0 until then). */
   workSize: number;
   /** A work slot nothing reads, written to anchor unrolled sums (emit/body.ts); set by
@@ -214,10 +219,11 @@ class MinHeap<T> {
 }
 
 export interface ScheduleOptions {
-  /** Gradients overwrite `grad` (the default), or are added to it (a batch summing them). */
-  readonly gradsInPlace?: boolean;
-  /** Samples emitted together: unrolled code is that many times longer per function. */
-  readonly lanes?: number;
+  /** A body of a batched entry point: the batch dimension of each value (batch/axis.ts) and
+   * the rows of the axis the body computes at once (a register block; unrolled code is that
+   * many times longer). Its gradients, means over the axis, are added into `grad` by every
+   * row instead of overwriting it. */
+  readonly batch?: { readonly dims: ReadonlyMap<Node, BatchDim>; readonly lanes: number };
 }
 
 export function scheduleProgram(
@@ -232,7 +238,7 @@ export function scheduleProgram(
   const epilogues = findEpilogues(program, order);
   const absorbed = new Set([...epilogues.values()].flatMap((e) => [e.producer, ...e.ops]));
   const nodes = order.filter((n) => isComputed(n) && (!absorbed.has(n) || epilogues.has(n)));
-  const lanes = opts.lanes ?? 1;
+  const lanes = opts.batch?.lanes ?? 1;
   let unrolled = 0;
   for (const node of nodes) {
     const mode = modeOf(node);
@@ -312,7 +318,8 @@ export function scheduleProgram(
   const claimed = new Set<Node>();
   const uses = new Map<Node, number>();
   for (const o of program.outputs) uses.set(o.node, (uses.get(o.node) ?? 0) + 1);
-  const accumulate = opts.gradsInPlace === false;
+  // Over the batch axis, a gradient is a mean (batch/axis.ts): every row adds its share.
+  const sums = (o: ProgramOutput) => opts.batch !== undefined && reductionOf(o.kind) === 'mean';
   for (const o of program.outputs) {
     // State updates are copied into params after everything else has read them; batch-mean
     // sums are added into work (emit/body.ts).
@@ -323,23 +330,17 @@ export function scheduleProgram(
     // nothing else reads (a kernel's outer product) accumulates in place. That includes
     // another output copying it: two tensors can have one gradient node (the kernels of two
     // layers whose outputs are added, fed the same input), and the second would copy the sum.
-    if (o.kind === 'grad' && accumulate && (readers.has(o.node) || (uses.get(o.node) ?? 0) > 1))
-      continue;
+    if (sums(o) && (readers.has(o.node) || (uses.get(o.node) ?? 0) > 1)) continue;
     // A lowered kernel clears its result before adding into it: it cannot add to a sum,
     // unless it is a scatter (emit/body.ts then leaves its clearing out).
     const def = getOp(o.node.op);
-    if (
-      o.kind === 'grad' &&
-      accumulate &&
-      ((def.kind === 'structured' && def.scatter !== true) || step.epilogue)
-    )
-      continue;
+    if (sums(o) && ((def.kind === 'structured' && def.scatter !== true) || step.epilogue)) continue;
     claimed.add(o.node);
     step.storage = {
       kind: 'array',
       array: o.kind === 'grad' ? 'grad' : o.kind,
       offset: o.offset ?? 0,
-      accumulate: o.kind === 'grad' && accumulate,
+      accumulate: sums(o),
     };
   }
   for (const s of steps) {
@@ -359,6 +360,8 @@ export function scheduleProgram(
     byNode,
     workSize: 0,
     anchorSlot: null,
+    lanes,
+    dims: opts.batch?.dims ?? null,
   };
 }
 

@@ -146,6 +146,13 @@ describe.concurrent('gradc inspect', TIMEOUT, () => {
       expect(r.stdout).toMatch(/workSize \d+/);
       return;
     }
+    if (pass === 'batch') {
+      // The batched entry points' programs: rows typed [n, ...], contractions over n.
+      expect(r.stdout).toMatch(/^\{ forwardBatch: each of n rows {2}\(\d+ nodes\)$/m);
+      expect(r.stdout).toMatch(/^\{ gradientBatch: each of n rows {2}\(\d+ nodes\)$/m);
+      expect(r.stdout).toMatch(/^ {2}%\d+:f64\[n,\d+\] = contract\[ni,ij->nj\] %\d+ %\d+/m);
+      return;
+    }
     expect(r.stdout).toMatch(/^\{ forward {2}\(\d+ nodes\)$/m);
     expect(r.stdout).toMatch(/^\{ loss {2}\(\d+ nodes\)$/m);
     // jaxpr-like lines: `%12:f64[8] = mul %3 %7`.

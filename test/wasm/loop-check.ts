@@ -18,8 +18,8 @@ import type { ModelSpec } from '../../compiler/format/model.ts';
 import type { Node } from '../../compiler/ir/node.ts';
 import { runKernelLanes } from '../../compiler/lower/interpret-loops.ts';
 import type { Kernel } from '../../compiler/lower/loop-ir.ts';
-import { isShared, stepKernel } from '../../compiler/lower/step.ts';
-import { lower, planBatches, schedule } from '../../compiler/pipeline.ts';
+import { sharedByLanes, stepKernel } from '../../compiler/lower/step.ts';
+import { lower, schedule } from '../../compiler/pipeline.ts';
 import type { Schedule } from '../../compiler/schedule/schedule.ts';
 import { Rng } from '../../runtime/random.ts';
 import { relErr } from './harness.ts';
@@ -38,27 +38,38 @@ interface Case {
   readonly kernel: Kernel;
   readonly args: readonly Node[];
   readonly summed: boolean;
+  /** Arguments every lane reads at one place (loaded once per block). */
+  readonly shared: readonly boolean[];
 }
 
-function kernelsOf(s: Schedule, lanes: number, label: string): Case[] {
+function kernelsOf(s: Schedule, label: string): Case[] {
   return s.steps.map((step, i) => {
-    const { kernel, args } = stepKernel(step, lanes);
+    const { kernel, args } = stepKernel(step, s);
     const summed = step.storage.kind === 'array' && step.storage.accumulate === true;
-    return { label: `${label} step ${i} (%${step.node.id} ${step.node.op})`, kernel, args, summed };
+    const shared = args.map((a) => sharedByLanes(a, s.dims));
+    return {
+      label: `${label} step ${i} (%${step.node.id} ${step.node.op})`,
+      kernel,
+      args,
+      summed,
+      shared,
+    };
   });
 }
 
 /** Every kernel the model's entry points are built from. */
 export function modelKernels(spec: ModelSpec): Case[] {
   const c = lower(spec);
-  const { schedules } = schedule(c);
+  const { schedules, batch } = schedule(c);
   const out: Case[] = [];
   for (const [name, s] of Object.entries(schedules))
-    if (s) out.push(...kernelsOf(s, 1, `${spec.name} ${name}`));
-  const batch = planBatches(c, schedules);
-  if (batch.forward.block) out.push(...kernelsOf(batch.forward.block, 4, `${spec.name} fwd×4`));
-  if (batch.gradient.block) out.push(...kernelsOf(batch.gradient.block, 4, `${spec.name} grad×4`));
-  out.push(...kernelsOf(batch.gradient.sample, 1, `${spec.name} gradientBatch`));
+    if (s) out.push(...kernelsOf(s, `${spec.name} ${name}`));
+  const rows = (s: Schedule) => `×${s.lanes}`;
+  if (batch.forward.block)
+    out.push(...kernelsOf(batch.forward.block, `${spec.name} fwd${rows(batch.forward.block)}`));
+  if (batch.gradient.block)
+    out.push(...kernelsOf(batch.gradient.block, `${spec.name} grad${rows(batch.gradient.block)}`));
+  out.push(...kernelsOf(batch.gradient.sample, `${spec.name} gradientBatch`));
   return out;
 }
 
@@ -106,8 +117,7 @@ export async function checkLoopKernels(spec: ModelSpec, seed = 1): Promise<LoopC
     // same data as doubles (rounded to f32 first for an f32 kernel).
     const plans = kept.map((cs) => {
       const lanes = cs.kernel.lanes ?? 1;
-      const shared = cs.args.map(isShared);
-      return { cs, lanes, shared };
+      return { cs, lanes, shared: cs.shared };
     });
     const e = f32 ? 4 : 8;
     let bytes = 64;

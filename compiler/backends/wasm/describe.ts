@@ -1,7 +1,7 @@
 // `gradc inspect --after wasm`: the WebAssembly kernels as text, or why the model stays on JS.
 import type { Compilation } from '../../frontend/model.ts';
 import { printWat, type WasmFunction } from './encode.ts';
-import { planBatches, schedule } from '../../pipeline.ts';
+import { schedule } from '../../pipeline.ts';
 import { CHUNK, MAX_PAGES, planWasm, wasmRefusal } from './plan.ts';
 import { planWhole } from './whole.ts';
 
@@ -36,11 +36,10 @@ export function describeWasm(c: Compilation): string {
  * compiles, whole.ts), or why it has none. */
 function describeWhole(c: Compilation, refusal: string): string {
   const head = `;; no layer plan for ${c.spec.name}: ${refusal}`;
-  const { schedules } = schedule(c);
-  const batch = planBatches(c, schedules);
+  const { schedules, batch } = schedule(c);
   const why = batch.phased
     ? 'training mode computes batch statistics'
-    : batch.needs.seed
+    : batch.seed
       ? 'training mode draws dropout masks'
       : null;
   const plan = why

@@ -170,7 +170,7 @@ export function renderProgram(
   };
 
   s.steps.forEach((st, i) => {
-    const { kernel, args } = stepKernel(st, 1);
+    const { kernel, args } = stepKernel(st);
     const body = mapStmtExprs(kernel.body, (x) => {
       if (x.k !== 'load') return x;
       if (x.lane) throw new Error('internal: a lane in a one-sample program');
@@ -288,7 +288,7 @@ export function programHelpers(
   const ops = [
     ...new Set(
       programs.flatMap((p) =>
-        p.steps.flatMap((st) => [...transcendentalsOf(stepKernel(st, 1).kernel)]),
+        p.steps.flatMap((st) => [...transcendentalsOf(stepKernel(st).kernel)]),
       ),
     ),
   ].sort();
