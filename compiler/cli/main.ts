@@ -126,9 +126,7 @@ async function buildProgram(out: (s: string) => void, argv: readonly string[]): 
         // picks forwardBatch / gradientBatch).
         const { printBatched } = await import('../batch/axis.ts');
         for (const bp of Object.values(c.batched!))
-          if (!o.program || bp.entry === `${o.program}Batch`)
-            out(`${printBatched(bp, dtype)}
-`);
+          if (!o.program || bp.entry === `${o.program}Batch`) out(`${printBatched(bp, dtype)}\n`);
       } else if (scheduled) {
         const { schedules, batch, workSize } = schedule(c);
         const describe = o.after === 'loops' ? describeLoops : describeSchedule;
