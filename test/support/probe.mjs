@@ -168,12 +168,21 @@ function probeTiers() {
     %NeverOptimizeFunction(loop);
   // At least two seconds of calls (straight-line code needs ~0.5 s before V8 optimizes it),
   // and until the entry points are optimized or fifteen seconds have passed.
+  // Each round gives every loop about 2 ms (20 to 1,000 calls): a cheap entry point (sgd, a
+  // few µs a call) next to a CNN's batched gradient (milliseconds) otherwise got a fraction
+  // of V8's ~3,000 calls in the fifteen seconds on a loaded machine, and stayed in baseline.
+  const batches = [...Object.values(loops), ...Object.values(slowLoops)].map((loop) => {
+    loop(1);
+    const t = performance.now();
+    loop(3);
+    const ms = (performance.now() - t) / 3;
+    return { loop, n: Math.max(20, Math.min(1000, Math.floor(2 / Math.max(ms, 0.002)))) };
+  });
   const t0 = performance.now();
   let rounds = 0;
   const optimized = () => [...ENTRIES].every(isTurbofan);
   while ((!optimized() || performance.now() - t0 < 2000) && performance.now() - t0 < 15000) {
-    for (const loop of Object.values(loops)) loop(20);
-    for (const loop of Object.values(slowLoops)) loop(20);
+    for (const { loop, n } of batches) loop(n);
     rounds++;
   }
   const warmupMs = Math.round(performance.now() - t0);
