@@ -56,13 +56,14 @@ export interface Compiled {
  * the batched entry points' included: a pass that breaks an invariant fails right after it. */
 function verifyAll(c: Compilation): void {
   for (const p of c.programs) verifyProgram(p, c.shapes);
+  // The batched ones that are not the programs themselves (the phases' rewritten graphs).
   for (const bp of c.batched ? [c.batched.forwardBatch, c.batched.gradientBatch] : [])
     for (const p of [
       ...bp.phases.map((ph) => ph.program),
       bp.sample,
       ...(bp.state ? [bp.state] : []),
     ])
-      verifyProgram(p, c.shapes);
+      if (!c.programs.includes(p)) verifyProgram(p, c.shapes);
 }
 
 /** Spec → IR after the named pass (or all passes), verified after each; `verify` adds a
@@ -87,13 +88,8 @@ export function lower(
   return c;
 }
 
-/** Unroll-or-loop and chunking per node, then work slots by liveness: for every program,
- * and for the batched entry points over their batch axis (schedule/batch.ts). */
-export function schedule(c: Compilation): {
-  schedules: Schedules;
-  batch: BatchSchedules;
-  workSize: number;
-} {
+/** Unroll-or-loop and chunking per node, then work slots by liveness, for every program. */
+export function schedulePrograms(c: Compilation): { schedules: Schedules; workSize: number } {
   const schedules = {} as Schedules;
   let workSize = 0;
   for (const p of c.programs) {
@@ -101,6 +97,17 @@ export function schedule(c: Compilation): {
     workSize = Math.max(workSize, planMemory(s));
     schedules[p.name] = s;
   }
+  return { schedules, workSize };
+}
+
+/** The programs' schedules, and the batched entry points' over their batch axis
+ * (schedule/batch.ts). */
+export function schedule(c: Compilation): {
+  schedules: Schedules;
+  batch: BatchSchedules;
+  workSize: number;
+} {
+  const { schedules, workSize } = schedulePrograms(c);
   const batch = scheduleBatches(batchedOf(c), schedules.gradient, c.sectionOrder);
   return { schedules, batch, workSize: Math.max(workSize, batch.workSize) };
 }

@@ -124,10 +124,10 @@ export function batchAxis(c: Compilation): Compilation {
   };
 }
 
-/** The batched programs of `c`, from the pass or (for a compilation lowered only part of the
- * way) computed here. */
+/** The batched programs of a compilation lowered through the `batch` pass. */
 export function batchedOf(c: Compilation): BatchedPrograms {
-  return c.batched ?? batchAxis(c).batched!;
+  if (!c.batched) throw new Error('internal: the batch pass has not run');
+  return c.batched;
 }
 
 /** `gradc inspect --after batch`: the batched entry points' programs, values with the batch

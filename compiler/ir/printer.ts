@@ -1,6 +1,6 @@
 // jaxpr-like text form of a program: `%12:f64[8] = mul %3 %7`.
 import { topoOrder, type Attrs, type Node } from './node.ts';
-import type { Program } from './program.ts';
+import type { Program, ProgramOutput } from './program.ts';
 
 /** A contraction's spec over the batch axis: the arguments with the axis and the result get
  * its label in front (`n`, or the first free letter after it): `i,ij->j` reads `ni,ij->nj`. */
@@ -39,7 +39,7 @@ export function typeOf(n: Node, dtype = 'f64', batched = false): string {
 export interface BatchView {
   readonly title: string;
   readonly rows: (n: Node) => boolean;
-  readonly reduce: (o: Program['outputs'][number]) => string;
+  readonly reduce: (o: ProgramOutput) => string;
 }
 
 export function printNode(n: Node, dtype = 'f64', batch?: BatchView): string {
@@ -62,7 +62,7 @@ export function printProgram(p: Program, dtype = 'f64', batch?: BatchView): stri
     }
     lines.push(`  ${printNode(n, dtype, batch)}`);
   }
-  const result = (o: Program['outputs'][number]) =>
+  const result = (o: ProgramOutput) =>
     batch ? `${batch.reduce(o)}(%${o.node.id})` : `%${o.node.id}`;
   lines.push(`  in ${p.outputs.map((o) => `${o.label}=${result(o)}`).join(' ')}`);
   lines.push('}');

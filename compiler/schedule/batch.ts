@@ -13,7 +13,7 @@ import type { BatchedProgram, BatchedPrograms } from '../batch/axis.ts';
 import type { Program } from '../ir/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { planMemory } from './memory.ts';
-import { SCHEDULE, scheduleProgram, type Schedule } from './schedule.ts';
+import { SCHEDULE, scheduleProgram, type Schedule, type ScheduleOptions } from './schedule.ts';
 
 /** The schedules of one program over the batch axis. */
 export interface BatchPlan {
@@ -55,13 +55,8 @@ export function blockRows(gradient: Schedule): number {
   return loops ? SCHEDULE.batchBlock : 1;
 }
 
-function planned(
-  p: Program,
-  bp: BatchedProgram,
-  lanes: number,
-  sectionOrder: readonly string[],
-): Schedule {
-  const s = scheduleProgram(p, sectionOrder, { batch: { dims: bp.dims, lanes } });
+function planned(p: Program, sectionOrder: readonly string[], batch?: ScheduleOptions['batch']) {
+  const s = scheduleProgram(p, sectionOrder, { batch });
   planMemory(s);
   return s;
 }
@@ -73,16 +68,15 @@ export function scheduleBatches(
 ): BatchSchedules {
   const rows = blockRows(gradient);
   const pair = (p: Program, bp: BatchedProgram) => ({
-    sample: planned(p, bp, 1, sectionOrder),
-    block: rows > 1 ? planned(p, bp, rows, sectionOrder) : null,
+    sample: planned(p, sectionOrder, { dims: bp.dims, lanes: 1 }),
+    block: rows > 1 ? planned(p, sectionOrder, { dims: bp.dims, lanes: rows }) : null,
   });
   const { forwardBatch: fb, gradientBatch: gb } = batched;
   const fwd = pair(fb.sample, fb);
   const grad = pair(gb.sample, gb);
   const stats = gb.phases.map((ph) => ({ ...pair(ph.program, gb), range: ph.range }));
   // Once per batch: not over the axis, so scheduled as a per-sample program.
-  const state = gb.state ? scheduleProgram(gb.state, sectionOrder) : null;
-  if (state) planMemory(state);
+  const state = gb.state ? planned(gb.state, sectionOrder) : null;
   const span = (p: { sample: Schedule; block: Schedule | null }) =>
     Math.max(p.sample.workSize, p.block ? p.block.lanes * p.block.workSize : 0);
   const lossSlot = Math.max(span(grad), ...stats.map(span), state?.workSize ?? 0);

@@ -69,8 +69,7 @@ describe('the batch axis', () => {
     const leaves = [...registry.values()].filter((op) => op.kind === 'leaf');
     const rows = leaves.filter((op) => op.batch === 'row').map((op) => op.name);
     expect(rows.sort()).toEqual(['dropoutMask', 'input', 'target']);
-    // A new leaf is shared by every sample unless its record says otherwise: this list makes
-    // adding one a deliberate choice.
+    // Without a rule a leaf is shared by every sample: the known shared leaves carry none.
     expect(leaves.filter((op) => op.batch === undefined).map((op) => op.name)).toEqual(
       expect.arrayContaining(['const', 'param', 'batchStat']),
     );

@@ -5,7 +5,7 @@ import type { Compilation } from '../../frontend/model.ts';
 import type { ModelSpec } from '../../format/model.ts';
 import { BATCH_SIGNATURES } from '../../emit/batch.ts';
 import { emitProgram, sampleFrame, type EmittedFunction } from '../../emit/body.ts';
-import { lower, schedule } from '../../pipeline.ts';
+import { lower, schedulePrograms } from '../../pipeline.ts';
 import {
   emitGlue,
   emitRuntime,
@@ -114,7 +114,7 @@ function entryFn(name: 'forwardBatch' | 'gradientBatch', body: string): EmittedF
  * pipeline, and its work size with the loss slot. */
 function jsHeadFunctions(spec: ModelSpec): { functions: EmittedFunction[]; workSize: number } {
   const hc = lower(spec);
-  const hs = schedule(hc);
+  const hs = schedulePrograms(hc);
   const functions = [
     ...emitProgram(
       hs.schedules.forward,

@@ -11,7 +11,7 @@
 // renderer cannot express (an activation or loss op without a WebAssembly kernel: pow, sin,
 // cos, atan) gets null, and the glue keeps the JavaScript head.
 import type { ModelSpec } from '../../format/model.ts';
-import { lower, schedule } from '../../pipeline.ts';
+import { lower, schedulePrograms } from '../../pipeline.ts';
 import type { WasmFunction } from './encode.ts';
 import { FnBuilder } from './fn.ts';
 import type { Precision } from './gemm.ts';
@@ -38,7 +38,7 @@ export function renderHead(
   take: (elements: number) => number,
 ): WasmHead | { readonly refusal: string } {
   const hc = lower(head);
-  const { schedules } = schedule(hc);
+  const { schedules } = schedulePrograms(hc);
   const e = precision === 'f32' ? 4 : 8;
   const units = head.inputShape[0]!;
   const row = units * e;
